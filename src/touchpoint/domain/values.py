@@ -1,0 +1,212 @@
+"""Validation and normalisation of the values a user types.
+
+Every check raises :class:`ValidationError` naming the field and the problem,
+so the window, the command line and the importer all say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from touchpoint.errors import ValidationError
+
+E = TypeVar("E", bound=StrEnum)
+
+MAX_NOTES_BYTES = 1_000_000
+MAX_NAME_LENGTH = 200
+MAX_SHORT_TEXT = 500
+
+
+def clean_text(value: str | None) -> str | None:
+    """Strip whitespace; empty strings become None so "blank" has one meaning."""
+    if value is None:
+        return None
+    value = unicodedata.normalize("NFC", str(value)).strip()
+    return value or None
+
+
+def required_name(field: str, value: str | None) -> str:
+    text = clean_text(value)
+    if not text:
+        raise ValidationError(field, "must not be empty")
+    if len(text) > MAX_NAME_LENGTH:
+        raise ValidationError(field, f"is longer than {MAX_NAME_LENGTH} characters")
+    return text
+
+
+def short_text(field: str, value: str | None, limit: int = MAX_SHORT_TEXT) -> str | None:
+    text = clean_text(value)
+    if text is not None and len(text) > limit:
+        raise ValidationError(field, f"is longer than {limit} characters")
+    return text
+
+
+def long_text(field: str, value: str | None) -> str | None:
+    """Notes and feedback: kept as typed (only trimmed), at most 1 MB of UTF-8."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFC", str(value)).strip()
+    if len(text.encode("utf-8")) > MAX_NOTES_BYTES:
+        raise ValidationError(field, "is larger than 1 MB")
+    return text or None
+
+
+def email(field: str, value: str | None) -> str | None:
+    """A syntactically valid address, its domain lower-cased; None when blank."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationError(field, f"'{text}' is not a valid email address ({exc})") from None
+    return result.normalized
+
+
+def normalised_email_key(address: str) -> str:
+    """The form used to spot duplicates: case-folded as a whole."""
+    return address.strip().casefold()
+
+
+def phone(field: str, value: str | None, default_region: str = "US") -> str | None:
+    """A phone number in E.164 (+4930123456); None when blank."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    try:
+        number = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException:
+        raise ValidationError(field, f"'{text}' is not a phone number") from None
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValidationError(field, f"'{text}' is not a valid phone number") from None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str) -> str:
+    """The international form a person reads (+49 30 123456)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+_HOST_OK = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+
+
+def website(field: str, value: str | None) -> str | None:
+    """A web address with a scheme; 'acme.com' becomes 'https://acme.com'."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    candidate = text if "://" in text else f"https://{text}"
+    parts = urlsplit(candidate)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not _HOST_OK.match(host.encode("idna").decode()):
+        raise ValidationError(field, f"'{text}' is not a web address")
+    return candidate
+
+
+def website_host(url: str | None) -> str | None:
+    """The host without 'www.', used to spot duplicates."""
+    if not url:
+        return None
+    candidate = url if "://" in url else f"https://{url}"
+    host = (urlsplit(candidate).hostname or "").lower()
+    return host.removeprefix("www.") or None
+
+
+def satisfaction(field: str, value: int | str | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        score = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(field, f"'{value}' is not a number from 1 to 5") from None
+    if not 1 <= score <= 5:
+        raise ValidationError(field, f"must be from 1 to 5, not {score}")
+    return score
+
+
+def non_negative_int(field: str, value: int | str | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationError(field, f"'{value}' is not a whole number") from None
+    if number < 0:
+        raise ValidationError(field, "must not be negative")
+    return number
+
+
+def money(field: str, value: Decimal | float | str | None) -> Decimal | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        amount = Decimal(str(value).strip().replace(",", ""))
+    except InvalidOperation:
+        raise ValidationError(field, f"'{value}' is not an amount") from None
+    if not amount.is_finite():
+        raise ValidationError(field, f"'{value}' is not an amount")
+    if amount < 0:
+        raise ValidationError(field, "must not be negative")
+    return amount.quantize(Decimal("0.01"))
+
+
+def currency(field: str, value: str | None) -> str | None:
+    text = clean_text(value)
+    if text is None:
+        return None
+    code = text.upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValidationError(field, f"'{text}' is not a three-letter currency code")
+    return code
+
+
+def choice(field: str, value: str | None, enum: type[E]) -> E | None:
+    """One of an enum's values, matched case-insensitively; None when blank."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    wanted = text.casefold().replace("_", " ")
+    for member in enum:
+        if wanted in (member.value.casefold(), member.name.casefold().replace("_", " ")):
+            return member
+    allowed = ", ".join(m.value for m in enum)
+    raise ValidationError(field, f"'{text}' is not one of: {allowed}")
+
+
+def tag(field: str, value: str) -> str:
+    text = clean_text(value)
+    if not text:
+        raise ValidationError(field, "a tag must not be empty")
+    if len(text) > 60:
+        raise ValidationError(field, "a tag is longer than 60 characters")
+    return text
+
+
+def name_key(name: str) -> str:
+    """A name folded for comparison: no accents, no case, no legal suffixes or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = re.sub(r"[^\w\s]", " ", plain)
+    words = [w for w in plain.split() if w not in _LEGAL_SUFFIXES]
+    return " ".join(words)
+
+
+_LEGAL_SUFFIXES = frozenset(
+    {
+        "inc", "incorporated", "ltd", "limited", "llc", "gmbh", "ag", "sa", "sarl", "sas",
+        "bv", "nv", "plc", "corp", "corporation", "co", "company", "kg", "oy", "ab", "spa",
+        "srl", "pty", "the",
+    }
+)  # fmt: skip

@@ -1,0 +1,234 @@
+"""Use cases for follow-ups, the promises made to customers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchpoint.domain import dates
+from touchpoint.domain.enums import FollowUpStatus
+from touchpoint.domain.metrics import FollowUpFacts, promise_state
+from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
+from touchpoint.services.records import FollowUpView
+from touchpoint.services.validation import clean_followup
+from touchpoint.services.workspace import Changes, Saved, Workspace
+from touchpoint.storage.models import Customer, FollowUp
+
+
+def parse_time(field: str, value: datetime | date | str, *, now: datetime, tz: tzinfo) -> datetime:
+    """A datetime from a value or from what a person typed (tomorrow, +3d, fri 10:00)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValidationError(field, "needs a time zone")
+        return value
+    if isinstance(value, date):
+        value = value.isoformat()
+    try:
+        return dates.parse_when(str(value), now=now, tz=tz)
+    except ValueError as exc:
+        raise ValidationError(field, str(exc)) from None
+
+
+def followup_view(f: FollowUp, *, now: datetime, customer_name: str | None = None) -> FollowUpView:
+    state = promise_state(
+        FollowUpFacts(due_at=f.due_at, status=FollowUpStatus(f.status), done_at=f.done_at), now=now
+    )
+    return FollowUpView(
+        id=f.id,
+        customer_id=f.customer_id,
+        contact_id=f.contact_id,
+        interaction_id=f.interaction_id,
+        title=f.title,
+        notes=f.notes,
+        due_at=f.due_at,
+        remind_at=f.remind_at,
+        priority=f.priority,
+        status=f.status,
+        done_at=f.done_at,
+        assigned_to=f.assigned_to,
+        state=state,
+        customer_name=customer_name,
+    )
+
+
+def _get(session: Session, ref: str) -> FollowUp:
+    ref = (ref or "").strip()
+    followup = session.get(FollowUp, ref) if ref else None
+    if followup is None and len(ref) >= 6:
+        found = session.scalars(select(FollowUp).where(FollowUp.id.like(f"{ref}%")).limit(2)).all()
+        if len(found) > 1:
+            raise ValidationErrors(
+                [ValidationError("follow-up", f"'{ref}' matches several; give more of the id")]
+            )
+        followup = found[0] if found else None
+    if followup is None or followup.deleted_at is not None:
+        raise NotFoundError(f"no follow-up with id '{ref}'")
+    return followup
+
+
+def _name(session: Session, customer_id: str) -> str | None:
+    customer = session.get(Customer, customer_id)
+    return customer.name if customer else None
+
+
+def _write(ws: Workspace, ref: str, change) -> Saved[FollowUpView]:  # type: ignore[no-untyped-def]
+    with ws.unit_of_work() as uow:
+        followup = _get(uow.session, ref)
+        change(followup, uow.now)
+        uow.session.flush()
+        uow.commit()
+        view = followup_view(
+            followup, now=uow.now, customer_name=_name(uow.session, followup.customer_id)
+        )
+        return Saved(view, Changes.of(uow))
+
+
+def complete_followup(
+    ws: Workspace, ref: str, *, at: datetime | str | None = None
+) -> Saved[FollowUpView]:
+    """Mark a promise done (now, or when it really was done): kept if on time, else late."""
+
+    def change(f: FollowUp, now: datetime) -> None:
+        if f.status == FollowUpStatus.CANCELLED:
+            raise ValidationErrors(
+                [ValidationError("status", "a cancelled follow-up cannot be completed")]
+            )
+        if f.status == FollowUpStatus.DONE:
+            return  # completing twice keeps the first completion time
+        f.status = FollowUpStatus.DONE
+        f.done_at = now if at in (None, "") else parse_time("done at", at, now=now, tz=ws.tz)
+
+    return _write(ws, ref, change)
+
+
+def reopen_followup(ws: Workspace, ref: str) -> Saved[FollowUpView]:
+    def change(f: FollowUp, now: datetime) -> None:
+        f.status = FollowUpStatus.OPEN
+        f.done_at = None
+
+    return _write(ws, ref, change)
+
+
+def cancel_followup(ws: Workspace, ref: str) -> Saved[FollowUpView]:
+    def change(f: FollowUp, now: datetime) -> None:
+        if f.status == FollowUpStatus.OPEN:
+            f.status = FollowUpStatus.CANCELLED
+
+    return _write(ws, ref, change)
+
+
+def reschedule_followup(
+    ws: Workspace, ref: str, due: datetime | str, *, remind: datetime | str | None = None
+) -> Saved[FollowUpView]:
+    """Move the due time (a new promise to the customer); the reminder moves with it."""
+
+    def change(f: FollowUp, now: datetime) -> None:
+        new_due = parse_time("due", due, now=now, tz=ws.tz)
+        new_remind = (
+            parse_time("reminder", remind, now=now, tz=ws.tz)
+            if remind not in (None, "")
+            else new_due - timedelta(minutes=ws.settings.reminder_minutes_before)
+        )
+        f.due_at = new_due
+        f.remind_at = new_remind
+
+    return _write(ws, ref, change)
+
+
+def snooze_followup(ws: Workspace, ref: str, until: datetime | str) -> Saved[FollowUpView]:
+    """Remind me later: only the reminder moves; the promise's due time stays."""
+
+    def change(f: FollowUp, now: datetime) -> None:
+        f.remind_at = parse_time("snooze until", until, now=now, tz=ws.tz)
+
+    return _write(ws, ref, change)
+
+
+def reassign_followup(ws: Workspace, ref: str, assignee: str) -> Saved[FollowUpView]:
+    def change(f: FollowUp, now: datetime) -> None:
+        f.assigned_to = clean_followup({"assigned_to": assignee})["assigned_to"]
+
+    return _write(ws, ref, change)
+
+
+def delete_followup(ws: Workspace, ref: str) -> Saved[FollowUpView]:
+    def change(f: FollowUp, now: datetime) -> None:
+        f.deleted_at = now
+
+    return _write(ws, ref, change)
+
+
+def restore_followup(ws: Workspace, followup_id: str) -> Saved[FollowUpView]:
+    with ws.unit_of_work() as uow:
+        followup = uow.session.get(FollowUp, followup_id)
+        if followup is None:
+            raise NotFoundError(f"no follow-up with id '{followup_id}'")
+        followup.deleted_at = None
+        uow.session.flush()
+        uow.commit()
+        return Saved(followup_view(followup, now=uow.now), Changes.of(uow))
+
+
+@dataclass(frozen=True)
+class FollowUpFilter:
+    scope: str = "open"  # open | overdue | today | week | later | all
+    assigned_to: str | None = None  # None: everyone's
+    customer_id: str | None = None
+
+
+def list_followups(
+    ws: Workspace, flt: FollowUpFilter = FollowUpFilter(), *, limit: int = 500
+) -> list[FollowUpView]:
+    """Follow-ups by due time. 'today' and 'week' are the user's local calendar days;
+    'today' also includes overdue ones, as a rep's list for the day does."""
+    now = ws.now()
+    tz = ws.tz
+    today = now.astimezone(tz).date()
+    _, end_today = dates.local_day_bounds(today, tz)
+    _, end_week = dates.local_day_bounds(today + timedelta(days=6 - today.weekday()), tz)
+    with ws.read() as session:
+        query = (
+            select(FollowUp, Customer.name)
+            .join(Customer, Customer.id == FollowUp.customer_id)
+            .where(FollowUp.deleted_at.is_(None))
+        )
+        if flt.scope != "all":
+            query = query.where(FollowUp.status == FollowUpStatus.OPEN)
+        if flt.scope == "overdue":
+            query = query.where(FollowUp.due_at < now)
+        elif flt.scope == "today":
+            query = query.where(FollowUp.due_at < end_today)
+        elif flt.scope == "week":
+            query = query.where(FollowUp.due_at < end_week)
+        elif flt.scope == "later":
+            query = query.where(FollowUp.due_at >= end_week)
+        if flt.assigned_to:
+            query = query.where(FollowUp.assigned_to == flt.assigned_to)
+        if flt.customer_id:
+            query = query.where(FollowUp.customer_id == flt.customer_id)
+        rows = session.execute(query.order_by(FollowUp.due_at).limit(limit)).all()
+        return [followup_view(f, now=now, customer_name=name) for f, name in rows]
+
+
+def due_reminders(
+    ws: Workspace, *, since: datetime, until: datetime | None = None
+) -> list[FollowUpView]:
+    """Open follow-ups whose reminder time falls in [since, until]: what to notify."""
+    until = until or ws.now()
+    with ws.read() as session:
+        rows = session.execute(
+            select(FollowUp, Customer.name)
+            .join(Customer, Customer.id == FollowUp.customer_id)
+            .where(
+                FollowUp.deleted_at.is_(None),
+                FollowUp.status == FollowUpStatus.OPEN,
+                FollowUp.remind_at > since,
+                FollowUp.remind_at <= until,
+            )
+            .order_by(FollowUp.remind_at)
+        ).all()
+        now = ws.now()
+        return [followup_view(f, now=now, customer_name=name) for f, name in rows]

@@ -1,0 +1,265 @@
+"""Logging a touchpoint together with the promises made in it, in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
+from touchpoint.services.customers import _live_contact, _live_customer
+from touchpoint.services.followups import followup_view, parse_time
+from touchpoint.services.records import InteractionView, LoggedInteraction
+from touchpoint.services.validation import clean_followup, clean_interaction
+from touchpoint.services.workspace import Changes, Saved, Workspace
+from touchpoint.storage.models import Customer, FollowUp, Interaction
+
+
+@dataclass(frozen=True)
+class FollowUpInput:
+    """A promise typed while logging: ``due`` as a datetime or as a person types it."""
+
+    title: str
+    due: datetime | str
+    remind: datetime | str | None = None
+    priority: str | None = None
+    contact: str | None = None
+    assigned_to: str | None = None
+    notes: str | None = None
+
+
+def interaction_view(i: Interaction, customer_name: str | None = None) -> InteractionView:
+    return InteractionView(
+        id=i.id,
+        customer_id=i.customer_id,
+        kind=i.kind,
+        direction=i.direction,
+        occurred_at=i.occurred_at,
+        duration_minutes=i.duration_minutes,
+        contact_ids=list(i.contact_ids or []),
+        subject=i.subject,
+        notes=i.notes,
+        outcome=i.outcome,
+        satisfaction=i.satisfaction,
+        feedback=i.feedback,
+        depth=i.depth,
+        rep=i.rep,
+        customer_name=customer_name,
+    )
+
+
+def log_interaction(
+    ws: Workspace,
+    *,
+    customer: str,
+    kind: str,
+    occurred_at: datetime | str | None = None,
+    contacts: Sequence[str] = (),
+    subject: str | None = None,
+    notes: str | None = None,
+    outcome: str | None = None,
+    satisfaction: int | str | None = None,
+    feedback: str | None = None,
+    depth: str | None = None,
+    direction: str | None = None,
+    duration_minutes: int | str | None = None,
+    followups: Sequence[FollowUpInput] = (),
+) -> Saved[LoggedInteraction]:
+    """Record one touchpoint and its follow-ups; all of it is stored, or none of it."""
+    with ws.unit_of_work() as uow:
+        session = uow.session
+        now = uow.now
+        errors: list[ValidationError] = []
+        target = _live_customer(session, customer)
+        when = now
+        if occurred_at is not None and occurred_at != "":
+            try:
+                when = parse_time("when", occurred_at, now=now, tz=ws.tz)
+            except ValidationError as exc:
+                errors.append(exc)
+        contact_ids: list[str] = []
+        for ref in contacts:
+            try:
+                contact_ids.append(_live_contact(session, ref, target.id).id)
+            except (NotFoundError, ValidationError) as exc:
+                errors.append(ValidationError("contact", exc.message))
+        try:
+            clean = clean_interaction(
+                {
+                    "kind": kind,
+                    "direction": direction,
+                    "occurred_at": when,
+                    "duration_minutes": duration_minutes,
+                    "subject": subject,
+                    "notes": notes,
+                    "outcome": outcome,
+                    "satisfaction": satisfaction,
+                    "feedback": feedback,
+                    "depth": depth,
+                }
+            )
+        except ValidationErrors as exc:
+            errors.extend(exc.errors)
+            clean = {}
+        promises = []
+        for n, item in enumerate(followups, start=1):
+            try:
+                promises.append(_followup_fields(ws, session, target, item, now=now))
+            except ValidationErrors as exc:
+                errors.extend(
+                    ValidationError(f"follow-up {n} {e.field}", e.problem) for e in exc.errors
+                )
+        if errors:
+            raise ValidationErrors(errors)
+        interaction = Interaction(
+            customer_id=target.id, contact_ids=contact_ids, rep=ws.author, **clean
+        )
+        session.add(interaction)
+        session.flush()
+        made = []
+        for fields in promises:
+            followup = FollowUp(customer_id=target.id, interaction_id=interaction.id, **fields)
+            session.add(followup)
+            made.append(followup)
+        session.flush()
+        uow.commit()
+        return Saved(
+            LoggedInteraction(
+                interaction=interaction_view(interaction, target.name),
+                followups=[followup_view(f, now=now, customer_name=target.name) for f in made],
+            ),
+            Changes.of(uow),
+        )
+
+
+def _followup_fields(
+    ws: Workspace, session: Session, customer: Customer, item: FollowUpInput, *, now: datetime
+) -> dict[str, Any]:
+    errors: list[ValidationError] = []
+    due = remind = None
+    try:
+        due = parse_time("due", item.due, now=now, tz=ws.tz)
+    except ValidationError as exc:
+        errors.append(exc)
+    if item.remind not in (None, ""):
+        try:
+            remind = parse_time("reminder", item.remind, now=now, tz=ws.tz)
+        except ValidationError as exc:
+            errors.append(exc)
+    elif due is not None:
+        remind = due - timedelta(minutes=ws.settings.reminder_minutes_before)
+    contact_id = None
+    if item.contact:
+        try:
+            contact_id = _live_contact(session, item.contact, customer.id).id
+        except NotFoundError as exc:
+            errors.append(ValidationError("contact", exc.message))
+    try:
+        clean = clean_followup(
+            {
+                "title": item.title,
+                "notes": item.notes,
+                "due_at": due if due is not None else now,
+                "remind_at": remind,
+                "priority": item.priority,
+                "assigned_to": item.assigned_to or ws.author,
+            }
+        )
+    except ValidationErrors as exc:
+        errors.extend(exc.errors)
+        clean = {}
+    if errors:
+        raise ValidationErrors(errors)
+    return {**clean, "contact_id": contact_id, "status": "open"}
+
+
+def edit_interaction(
+    ws: Workspace, interaction_id: str, fields: dict[str, Any]
+) -> Saved[InteractionView]:
+    """Correct a logged touchpoint. Only its author may: it is their record of what happened."""
+    with ws.unit_of_work() as uow:
+        interaction = _get(uow.session, interaction_id)
+        if interaction.created_by != ws.author:
+            raise ForbiddenError(
+                f"only {interaction.created_by} can edit this {interaction.kind}: "
+                "an interaction is its author's record"
+            )
+        patch = dict(fields)
+        if "occurred_at" in patch and not isinstance(patch["occurred_at"], datetime):
+            patch["occurred_at"] = parse_time("when", patch["occurred_at"], now=uow.now, tz=ws.tz)
+        clean = clean_interaction(patch)
+        for name, value in clean.items():
+            setattr(interaction, name, value)
+        uow.session.flush()
+        uow.commit()
+        return Saved(interaction_view(interaction), Changes.of(uow))
+
+
+def delete_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionView]:
+    with ws.unit_of_work() as uow:
+        interaction = _get(uow.session, interaction_id)
+        if interaction.created_by != ws.author:
+            raise ForbiddenError(
+                f"only {interaction.created_by} can delete this {interaction.kind}"
+            )
+        interaction.deleted_at = uow.now
+        uow.session.flush()
+        uow.commit()
+        return Saved(interaction_view(interaction), Changes.of(uow))
+
+
+def restore_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionView]:
+    with ws.unit_of_work() as uow:
+        interaction = uow.session.get(Interaction, interaction_id)
+        if interaction is None:
+            raise NotFoundError(f"no interaction with id {interaction_id}")
+        interaction.deleted_at = None
+        uow.session.flush()
+        uow.commit()
+        return Saved(interaction_view(interaction), Changes.of(uow))
+
+
+def _get(session: Session, interaction_id: str) -> Interaction:
+    interaction = session.get(Interaction, interaction_id)
+    if interaction is None and len(interaction_id) >= 6:
+        found = session.scalars(
+            select(Interaction).where(Interaction.id.like(f"{interaction_id}%")).limit(2)
+        ).all()
+        interaction = found[0] if len(found) == 1 else None
+    if interaction is None or interaction.deleted_at is not None:
+        raise NotFoundError(f"no interaction with id {interaction_id}")
+    return interaction
+
+
+def timeline(
+    ws: Workspace,
+    customer: str,
+    *,
+    kind: str | None = None,
+    text: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[InteractionView]:
+    """A customer's interactions, newest first, optionally of one kind or containing words."""
+    with ws.read() as session:
+        target = _live_customer(session, customer)
+        query = select(Interaction).where(
+            Interaction.customer_id == target.id, Interaction.deleted_at.is_(None)
+        )
+        if kind:
+            query = query.where(Interaction.kind == kind)
+        if text:
+            like = f"%{text.strip()}%"
+            query = query.where(
+                Interaction.notes.ilike(like)
+                | Interaction.feedback.ilike(like)
+                | Interaction.subject.ilike(like)
+            )
+        rows = session.scalars(
+            query.order_by(Interaction.occurred_at.desc()).limit(limit).offset(offset)
+        )
+        return [interaction_view(i, target.name) for i in rows]

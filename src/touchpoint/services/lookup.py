@@ -1,0 +1,75 @@
+"""Finding one record from what a person typed: an id, a name, or the start of a name."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from touchpoint.errors import AmbiguousError, NotFoundError
+from touchpoint.storage.models import Contact, Customer, Record
+
+
+def live(model: type[Record]):  # type: ignore[no-untyped-def]
+    """The condition for records that are neither deleted nor merged away."""
+    condition = model.deleted_at.is_(None)
+    if hasattr(model, "merged_into_id"):
+        condition = condition & model.merged_into_id.is_(None)  # type: ignore[attr-defined]
+    return condition
+
+
+def _resolve(
+    session: Session,
+    model: type[Customer] | type[Contact],
+    ref: str,
+    what: str,
+    customer_id: str | None = None,
+) -> Customer | Contact:
+    ref = (ref or "").strip()
+    if not ref:
+        raise NotFoundError(f"no {what} given")
+    record = session.get(model, ref)
+    if record is not None:
+        return record
+    if len(ref) >= 8:
+        by_prefix = session.scalars(select(model).where(model.id.like(f"{ref}%")).limit(2)).all()
+        if len(by_prefix) == 1:
+            return by_prefix[0]
+    scope = live(model)
+    if customer_id is not None and model is Contact:
+        scope = scope & (Contact.customer_id == customer_id)
+    exact = session.scalars(
+        select(model).where(scope, func.lower(model.name) == ref.lower()).limit(6)
+    ).all()
+    if len(exact) == 1:
+        return exact[0]
+    candidates = (
+        exact
+        or session.scalars(
+            select(model)
+            .where(scope, model.name.like(f"{_escape(ref)}%", escape="\\"))
+            .order_by(model.name)
+            .limit(6)
+        ).all()
+    )
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise NotFoundError(f"no {what} called '{ref}'")
+    listing = ", ".join(f"{c.name} ({c.id[:8]})" for c in candidates[:5])
+    raise AmbiguousError(f"'{ref}' matches several {what}s: {listing}; give the id")
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_customer(session: Session, ref: str) -> Customer:
+    record = _resolve(session, Customer, ref, "customer")
+    assert isinstance(record, Customer)
+    return record
+
+
+def find_contact(session: Session, ref: str, customer_id: str | None = None) -> Contact:
+    record = _resolve(session, Contact, ref, "contact", customer_id)
+    assert isinstance(record, Contact)
+    return record

@@ -1,0 +1,374 @@
+"""Turn what a user typed into stored values, collecting every problem at once.
+
+Each ``clean_*`` function takes a patch (field -> raw value) and returns the
+normalised patch, or raises :class:`ValidationErrors` listing each field and its
+problem. Only the fields present in the patch are checked, so the same code
+serves create, edit and import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from touchpoint.domain import values as v
+from touchpoint.domain.enums import (
+    Channel,
+    CustomerKind,
+    CustomerStatus,
+    CustomFieldType,
+    DealStage,
+    DecisionRole,
+    Depth,
+    Direction,
+    FollowUpStatus,
+    InteractionKind,
+    Outcome,
+    Priority,
+)
+from touchpoint.errors import ValidationError, ValidationErrors
+
+
+def _labelled(
+    field: str, items: Any, check: Callable[[str, str | None], str | None]
+) -> list[dict[str, Any]]:
+    """Emails or phones as [{"label", "value"}]; accepts strings or dicts, drops blanks."""
+    if items is None:
+        return []
+    if isinstance(items, str | dict):
+        items = [items]
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for item in items:
+        label, raw = (
+            ("work", item)
+            if isinstance(item, str)
+            else (item.get("label") or "work", item.get("value"))
+        )
+        value = check(field, raw)
+        if value and value.casefold() not in seen:
+            seen.add(value.casefold())
+            out.append({"label": str(label), "value": value})
+    return out
+
+
+ADDRESS_KEYS = ("label", "street", "city", "postcode", "region", "country")
+
+
+def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
+    if items is None:
+        return []
+    if isinstance(items, dict):
+        items = [items]
+    out = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise ValidationError(field, "each address needs street, city, postcode, country")
+        address = {k: v.short_text(f"{field}.{k}", item.get(k)) for k in ADDRESS_KEYS}
+        if any(address[k] for k in ADDRESS_KEYS[1:]):
+            address["label"] = address["label"] or "office"
+            out.append(address)
+    return out
+
+
+def _tags(field: str, items: Any) -> list[str]:
+    if items is None:
+        return []
+    if isinstance(items, str):
+        items = [t for t in items.split(",")]
+    out: list[str] = []
+    for raw in items:
+        if raw is None or not str(raw).strip():
+            continue
+        tag = v.tag(field, str(raw))
+        if tag.casefold() not in {t.casefold() for t in out}:
+            out.append(tag)
+    return out
+
+
+def custom_value(key: str, kind: str, choices: Iterable[str], raw: Any) -> Any:
+    """One custom field's value, typed by its definition."""
+    field = f"custom field '{key}'"
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if kind == CustomFieldType.NUMBER:
+        try:
+            number = Decimal(str(raw).strip())
+        except InvalidOperation:
+            raise ValidationError(field, f"'{raw}' is not a number") from None
+        if not number.is_finite():
+            raise ValidationError(field, f"'{raw}' is not a number")
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == CustomFieldType.DATE:
+        if isinstance(raw, date):
+            return raw.isoformat()
+        try:
+            return date.fromisoformat(str(raw).strip()).isoformat()
+        except ValueError:
+            raise ValidationError(field, f"'{raw}' is not a date (YYYY-MM-DD)") from None
+    if kind == CustomFieldType.CHOICE:
+        options = list(choices)
+        for option in options:
+            if option.casefold() == str(raw).strip().casefold():
+                return option
+        raise ValidationError(field, f"'{raw}' is not one of: {', '.join(options)}")
+    return v.short_text(field, str(raw), limit=2000)
+
+
+class Collector:
+    """Runs each check, keeps going after a failure, raises all problems together."""
+
+    def __init__(self) -> None:
+        self.errors: list[ValidationError] = []
+        self.out: dict[str, Any] = {}
+
+    def check(self, name: str, fn: Callable[[], Any]) -> None:
+        try:
+            self.out[name] = fn()
+        except ValidationError as exc:
+            self.errors.append(exc)
+
+    def done(self) -> dict[str, Any]:
+        if self.errors:
+            raise ValidationErrors(self.errors)
+        return self.out
+
+
+def _unknown(patch: Mapping[str, Any], allowed: Iterable[str]) -> None:
+    extra = sorted(set(patch) - set(allowed))
+    if extra:
+        raise ValidationErrors([ValidationError(k, "is not a field of this record") for k in extra])
+
+
+CUSTOMER_FIELDS = (
+    "name", "kind", "status", "industry", "segment", "owner", "territory", "website",
+    "addresses", "phones", "emails", "tags", "custom", "notes", "yearly_potential", "currency",
+)  # fmt: skip
+
+
+def clean_customer(
+    patch: Mapping[str, Any],
+    *,
+    region: str,
+    custom_defs: Mapping[str, tuple[str, list[str]]],
+) -> dict[str, Any]:
+    """``custom_defs``: key -> (type, choices) of the defined custom fields."""
+    _unknown(patch, CUSTOMER_FIELDS)
+    c = Collector()
+    p = patch
+    if "name" in p:
+        c.check("name", lambda: v.required_name("name", p["name"]))
+    if "kind" in p:
+        c.check(
+            "kind", lambda: v.choice("kind", p["kind"], CustomerKind) or CustomerKind.ORGANISATION
+        )
+    if "status" in p:
+        c.check(
+            "status",
+            lambda: v.choice("status", p["status"], CustomerStatus) or CustomerStatus.PROSPECT,
+        )
+    for name in ("industry", "segment", "territory"):
+        if name in p:
+            c.check(name, lambda n=name: v.short_text(n, p[n], limit=120))
+    if "owner" in p:
+        c.check("owner", lambda: v.short_text("owner", p["owner"], limit=200))
+    if "website" in p:
+        c.check("website", lambda: v.website("website", p["website"]))
+    if "emails" in p:
+        c.check("emails", lambda: _labelled("email", p["emails"], v.email))
+    if "phones" in p:
+        c.check(
+            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, region))
+        )
+    if "addresses" in p:
+        c.check("addresses", lambda: _addresses("address", p["addresses"]))
+    if "tags" in p:
+        c.check("tags", lambda: _tags("tags", p["tags"]))
+    if "notes" in p:
+        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+    if "yearly_potential" in p:
+        c.check("yearly_potential", lambda: v.money("yearly potential", p["yearly_potential"]))
+    if "currency" in p:
+        c.check("currency", lambda: v.currency("currency", p["currency"]) or "USD")
+    if "custom" in p:
+        custom: dict[str, Any] = {}
+        for key, raw in dict(p["custom"] or {}).items():
+            kind, choices = custom_defs.get(key, (CustomFieldType.TEXT, []))
+            c.check(
+                f"custom.{key}", lambda k=key, t=kind, ch=choices, r=raw: custom_value(k, t, ch, r)
+            )
+            if f"custom.{key}" in c.out:
+                value = c.out.pop(f"custom.{key}")
+                if value is not None:
+                    custom[key] = value
+        c.out["custom"] = custom
+    return c.done()
+
+
+CONTACT_FIELDS = (
+    "customer_id", "name", "title", "decision_role", "emails", "phones",
+    "preferred_channel", "do_not_contact", "notes",
+)  # fmt: skip
+
+
+def _bool(field: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw or "").strip().casefold()
+    if text in ("1", "true", "yes", "y", "x", "on"):
+        return True
+    if text in ("", "0", "false", "no", "n", "off"):
+        return False
+    raise ValidationError(field, f"'{raw}' is not yes or no")
+
+
+def clean_contact(patch: Mapping[str, Any], *, region: str) -> dict[str, Any]:
+    _unknown(patch, CONTACT_FIELDS)
+    c = Collector()
+    p = patch
+    if "customer_id" in p:
+        c.check("customer_id", lambda: v.required_name("customer", p["customer_id"]))
+    if "name" in p:
+        c.check("name", lambda: v.required_name("contact name", p["name"]))
+    if "title" in p:
+        c.check("title", lambda: v.short_text("title", p["title"], limit=200))
+    if "decision_role" in p:
+        c.check(
+            "decision_role", lambda: v.choice("decision role", p["decision_role"], DecisionRole)
+        )
+    if "emails" in p:
+        c.check("emails", lambda: _labelled("email", p["emails"], v.email))
+    if "phones" in p:
+        c.check(
+            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, region))
+        )
+    if "preferred_channel" in p:
+        c.check(
+            "preferred_channel",
+            lambda: v.choice("preferred channel", p["preferred_channel"], Channel),
+        )
+    if "do_not_contact" in p:
+        c.check("do_not_contact", lambda: _bool("do not contact", p["do_not_contact"]))
+    if "notes" in p:
+        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+    return c.done()
+
+
+def _aware(field: str, raw: Any) -> datetime:
+    if not isinstance(raw, datetime):
+        raise ValidationError(field, f"'{raw}' is not a date and time")
+    if raw.tzinfo is None:
+        raise ValidationError(field, "needs a time zone")
+    return raw
+
+
+def clean_interaction(patch: Mapping[str, Any]) -> dict[str, Any]:
+    c = Collector()
+    p = patch
+    if "kind" in p:
+        c.check("kind", lambda: _required_choice("kind", p["kind"], InteractionKind))
+    if "direction" in p:
+        c.check("direction", lambda: v.choice("direction", p["direction"], Direction))
+    if "occurred_at" in p:
+        c.check("occurred_at", lambda: _aware("when", p["occurred_at"]))
+    if "duration_minutes" in p:
+        c.check("duration_minutes", lambda: _duration(p["duration_minutes"]))
+    if "subject" in p:
+        c.check("subject", lambda: v.short_text("subject", p["subject"], limit=500))
+    if "notes" in p:
+        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+    if "outcome" in p:
+        c.check("outcome", lambda: _outcome(p["outcome"]))
+    if "satisfaction" in p:
+        c.check("satisfaction", lambda: v.satisfaction("satisfaction", p["satisfaction"]))
+    if "feedback" in p:
+        c.check("feedback", lambda: v.long_text("feedback", p["feedback"]))
+    if "depth" in p:
+        c.check("depth", lambda: v.choice("depth", p["depth"], Depth))
+    return c.done()
+
+
+def _duration(raw: Any) -> int | None:
+    minutes = v.non_negative_int("duration", raw)
+    if minutes is not None and minutes > 24 * 60:
+        raise ValidationError("duration", "is longer than a day")
+    return minutes
+
+
+def _outcome(raw: Any) -> str | None:
+    """A known outcome in its canonical spelling, or the user's own words."""
+    text = v.short_text("outcome", raw, limit=120)
+    if text is None:
+        return None
+    try:
+        return v.choice("outcome", text, Outcome)
+    except ValidationError:
+        return text
+
+
+def _required_choice(field: str, raw: Any, enum: Any) -> Any:
+    value = v.choice(field, raw, enum)
+    if value is None:
+        raise ValidationError(field, "must not be empty")
+    return value
+
+
+def clean_followup(patch: Mapping[str, Any]) -> dict[str, Any]:
+    c = Collector()
+    p = patch
+    if "title" in p:
+        c.check("title", lambda: _followup_title(p["title"]))
+    if "notes" in p:
+        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+    if "due_at" in p:
+        c.check("due_at", lambda: _aware("due", p["due_at"]))
+    if "remind_at" in p:
+        c.check(
+            "remind_at",
+            lambda: None if p["remind_at"] is None else _aware("reminder", p["remind_at"]),
+        )
+    if "priority" in p:
+        c.check(
+            "priority", lambda: v.choice("priority", p["priority"], Priority) or Priority.NORMAL
+        )
+    if "status" in p:
+        c.check("status", lambda: _required_choice("status", p["status"], FollowUpStatus))
+    if "assigned_to" in p:
+        c.check("assigned_to", lambda: v.required_name("assigned to", p["assigned_to"]))
+    return c.done()
+
+
+def _followup_title(raw: Any) -> str:
+    text = v.short_text("follow-up", raw, limit=500)
+    if not text:
+        raise ValidationError("follow-up", "must say what was promised")
+    return text
+
+
+def clean_deal(patch: Mapping[str, Any]) -> dict[str, Any]:
+    c = Collector()
+    p = patch
+    if "title" in p:
+        c.check("title", lambda: v.required_name("deal title", p["title"]))
+    if "value" in p:
+        c.check("value", lambda: v.money("value", p["value"]) or Decimal("0.00"))
+    if "currency" in p:
+        c.check("currency", lambda: v.currency("currency", p["currency"]) or "USD")
+    if "stage" in p:
+        c.check("stage", lambda: v.choice("stage", p["stage"], DealStage) or DealStage.LEAD)
+    if "expected_close" in p:
+        c.check("expected_close", lambda: _date("expected close", p["expected_close"]))
+    return c.done()
+
+
+def _date(field: str, raw: Any) -> date | None:
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw).strip())
+    except ValueError:
+        raise ValidationError(field, f"'{raw}' is not a date (YYYY-MM-DD)") from None

@@ -1,0 +1,138 @@
+"""The composition root of the core: one open database with its paths, settings and clock.
+
+The window, the command line and the sync engine each open a Workspace and pass
+it to the use cases in :mod:`touchpoint.services`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from os import PathLike
+from typing import Generic, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchpoint.paths import AppPaths, resolve_paths
+from touchpoint.settings import Settings, load_settings, save_settings
+from touchpoint.storage import migrate
+from touchpoint.storage.backup import daily_backup_if_due
+from touchpoint.storage.database import Database
+from touchpoint.storage.models import Meta
+from touchpoint.storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a write changed: entity name -> ids. Views refresh only what they show."""
+
+    records: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def touches(self, entity: str) -> bool:
+        return bool(self.records.get(entity))
+
+    @classmethod
+    def of(cls, uow: UnitOfWork) -> Changes:
+        return cls({k: frozenset(v) for k, v in uow.changed.items() if v})
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """The result of a write use case: its value and what it changed."""
+
+    value: T
+    changes: Changes
+
+
+class Workspace:
+    def __init__(
+        self,
+        paths: AppPaths,
+        db: Database,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.paths = paths
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.schema_version = migrate.head_revision()
+        with db.read() as session:
+            self.device_id = session.execute(
+                select(Meta.value).where(Meta.key == "device_id")
+            ).scalar_one()
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: str | PathLike[str] | None = None,
+        *,
+        auto_backup: bool = True,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> Workspace:
+        """Open (creating or upgrading as needed) the database of ``data_dir``."""
+        paths = resolve_paths(data_dir).ensure()
+        settings = load_settings(paths.settings_file)
+        db = Database(paths.database)
+        made = migrate.upgrade(db, paths.backup_dir)
+        if made:
+            log.info("database upgraded; the previous version is kept at %s", made)
+        if auto_backup:
+            try:
+                daily_backup_if_due(paths.database, paths.backup_dir)
+            except OSError as exc:  # a full disk must not stop a rep from working
+                log.error("daily backup failed: %s", exc)
+        return cls(paths, db, settings, clock=clock)
+
+    # --- who, when, where -------------------------------------------------
+    @property
+    def author(self) -> str:
+        return self.settings.author()
+
+    @property
+    def tz(self) -> tzinfo:
+        return self.settings.tz()
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def update_settings(self, settings: Settings) -> None:
+        save_settings(self.paths.settings_file, settings)
+        self.settings = settings
+
+    # --- transactions -----------------------------------------------------
+    def unit_of_work(self, *, origin: str = "local") -> UnitOfWork:
+        return UnitOfWork(
+            self.db,
+            author=self.author,
+            device_id=self.device_id,
+            schema_version=self.schema_version,
+            clock=self.clock,
+            origin=origin,
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.db.read() as session:
+            yield session
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,76 @@
+"""Opening the local SQLite database the way a CRM that must never lose data should.
+
+WAL so readers never block the writer, ``synchronous=FULL`` so a committed change
+survives a power cut, foreign keys on, and a busy timeout so a second process
+waits instead of failing. Write transactions start with ``BEGIN IMMEDIATE``: they
+take the write lock up front, so two writers queue instead of deadlocking.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = FULL")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA cache_size = -32000")  # 32 MB page cache per connection
+    cursor.execute("PRAGMA temp_store = MEMORY")
+    cursor.close()
+
+
+def _on_begin(conn: Any) -> None:
+    if conn.get_execution_options().get("touchpoint_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(path: Path) -> Engine:
+    # NullPool: a connection per unit of work, never shared between threads.
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "begin", _on_begin)
+    return engine
+
+
+class Database:
+    """One SQLite file: engines and session factories for reading and for writing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine = make_engine(path)
+        self._write_engine = self.engine.execution_options(touchpoint_write=True)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    def write_session(self) -> Session:
+        return self._writer()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session; its snapshot is consistent for its whole life."""
+        session = self._reader()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

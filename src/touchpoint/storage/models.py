@@ -1,0 +1,282 @@
+"""The local database: ORM models of the customer model and of the change log.
+
+Every syncable record has a UUID made on this laptop, created/updated times in
+UTC with their author, and a tombstone (``deleted_at``) instead of a DELETE so
+deletes can sync and be undone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), date: ISODate(), Decimal: DecimalText()}
+
+
+class Record(Base):
+    """A syncable record. ``entity`` names it in the change log and the protocol."""
+
+    __abstract__ = True
+    entity: str = ""
+    # Columns that are bookkeeping, not user data: never listed as changed fields.
+    bookkeeping = frozenset({"id", "created_at", "created_by", "updated_at", "updated_by"})
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(200))
+    deleted_at: Mapped[datetime | None]
+
+
+class Customer(Record):
+    __tablename__ = "customers"
+    entity = "customer"
+
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="organisation")
+    status: Mapped[str] = mapped_column(String(20), default="prospect")
+    industry: Mapped[str | None] = mapped_column(String(120))
+    segment: Mapped[str | None] = mapped_column(String(120))
+    owner: Mapped[str | None] = mapped_column(String(200))
+    territory: Mapped[str | None] = mapped_column(String(120))
+    website: Mapped[str | None] = mapped_column(String(500))
+    # Lists of {"label": ..., "value"/"street"...}: one field each, so a sync merges them whole.
+    addresses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    emails: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    yearly_potential: Mapped[Decimal | None]
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    confirmed_at: Mapped[datetime | None]
+    merged_into_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        Index("ix_customers_name", "name"),
+        Index("ix_customers_status", "status"),
+        Index("ix_customers_owner", "owner"),
+        Index("ix_customers_territory", "territory"),
+        Index("ix_customers_updated_at", "updated_at"),
+    )
+
+
+class Contact(Record):
+    __tablename__ = "contacts"
+    entity = "contact"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
+    decision_role: Mapped[str | None] = mapped_column(String(40))
+    emails: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    phones: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    preferred_channel: Mapped[str | None] = mapped_column(String(20))
+    do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    notes: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_contacts_customer_id", "customer_id"),)
+
+
+class Interaction(Record):
+    __tablename__ = "interactions"
+    entity = "interaction"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str | None] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    contact_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(120))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    feedback: Mapped[str | None] = mapped_column(Text)
+    depth: Mapped[str | None] = mapped_column(String(20))
+    rep: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),
+        Index("ix_interactions_occurred_at", "occurred_at"),
+        Index("ix_interactions_rep_occurred", "rep", "occurred_at"),
+    )
+
+
+class FollowUp(Record):
+    __tablename__ = "followups"
+    entity = "followup"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    contact_id: Mapped[str | None] = mapped_column(ForeignKey("contacts.id"))
+    interaction_id: Mapped[str | None] = mapped_column(ForeignKey("interactions.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    notes: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    remind_at: Mapped[datetime | None]
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    done_at: Mapped[datetime | None]
+    assigned_to: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_followups_status_due", "status", "due_at"),
+        Index("ix_followups_customer_id", "customer_id"),
+        Index("ix_followups_assigned_due", "assigned_to", "due_at"),
+        Index("ix_followups_remind_at", "remind_at"),
+    )
+
+
+class Deal(Record):
+    __tablename__ = "deals"
+    entity = "deal"
+
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    value: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    stage: Mapped[str] = mapped_column(String(20), default="lead")
+    expected_close: Mapped[date | None]
+    closed_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_deals_customer_id", "customer_id"),)
+
+
+class CustomFieldDef(Record):
+    """A typed custom field that customers may carry (text, number, date, choice)."""
+
+    __tablename__ = "custom_field_defs"
+    entity = "custom_field"
+
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(10))
+    choices: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (UniqueConstraint("key"),)
+
+
+class Merge(Record):
+    """Two records merged into one: enough kept to undo it exactly."""
+
+    __tablename__ = "merges"
+    entity = "merge"
+
+    kind: Mapped[str] = mapped_column(String(20))  # customer | contact
+    winner_id: Mapped[str] = mapped_column(String(36))
+    loser_id: Mapped[str] = mapped_column(String(36))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    undone_at: Mapped[datetime | None]
+
+
+SYNCED_MODELS: tuple[type[Record], ...] = (
+    Customer,
+    Contact,
+    Interaction,
+    FollowUp,
+    Deal,
+    CustomFieldDef,
+    Merge,
+)
+MODEL_BY_ENTITY: dict[str, type[Record]] = {m.entity: m for m in SYNCED_MODELS}
+
+
+class Change(Base):
+    """One change to one record: the audit history and the sync outbox.
+
+    ``seq`` is this device's sequence number (autoincrement, so commit order);
+    ``pushed_at`` stays empty until the Hub acknowledged the change.
+    """
+
+    __tablename__ = "change_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    tx_id: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str] = mapped_column(String(36))
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(36))
+    op: Mapped[str] = mapped_column(String(10))  # insert | update | delete | restore
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)  # {field: [old, new]}
+    at: Mapped[datetime]
+    author: Mapped[str] = mapped_column(String(200))
+    schema_version: Mapped[str] = mapped_column(String(32))
+    pushed_at: Mapped[datetime | None]
+    push_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_change_log_record", "entity", "record_id", "seq"),
+        Index("ix_change_log_outbox", "seq", sqlite_where=text("pushed_at IS NULL")),
+    )
+
+
+class Meta(Base):
+    """Small facts about this database: device id, who wrote it, last backup."""
+
+    __tablename__ = "local_meta"
+
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class IdentityKey(Base):
+    """Normalised emails, phones and web hosts, kept to find duplicates fast."""
+
+    __tablename__ = "identity_keys"
+
+    entity: Mapped[str] = mapped_column(String(30), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+    __table_args__ = (Index("ix_identity_keys_lookup", "kind", "value"),)
+
+
+class SearchDoc(Base):
+    """The text of one record as the search index sees it (FTS5 external content)."""
+
+    __tablename__ = "search_docs"
+
+    doc_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(36))
+    customer_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("entity", "record_id"),)
