@@ -115,6 +115,9 @@ def upgrade() -> None:
     )
     for statement in FTS_DDL:
         op.execute(statement)
+    # Title hits weigh ten times body hits: a customer named "Berlin" beats a note
+    # that mentions Berlin. FTS5 keeps this setting in the index itself.
+    op.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('rank', 'bm25(10.0, 1.0)')")
     for statement in BACKFILL:
         op.execute(statement)
     # Host keys need URL parsing that SQL cannot do well: the app adds them on next edit;

@@ -1,0 +1,179 @@
+"""Looking after the local database: status, backup, restore and health check."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select, text
+
+from touchpoint import __version__
+from touchpoint.errors import StorageError
+from touchpoint.paths import resolve_paths
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage import backup as backups
+from touchpoint.storage import migrate, search_index
+from touchpoint.storage.models import SYNCED_MODELS, Change, Meta
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    version: str
+    schema_version: str
+    device_id: str
+    user: str
+    timezone: str
+    data_dir: str
+    database: str
+    database_bytes: int
+    config_dir: str
+    log_dir: str
+    backup_dir: str
+    counts: dict[str, int]  # live records per entity
+    deleted: dict[str, int]  # tombstones per entity
+    unsynced_changes: int
+    last_backup: str | None
+
+
+def _counts(session, model) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    live = session.scalar(select(func.count()).select_from(model).where(model.deleted_at.is_(None)))
+    total = session.scalar(select(func.count()).select_from(model))
+    return int(live or 0), int((total or 0) - (live or 0))
+
+
+def status(ws: Workspace) -> StatusReport:
+    counts: dict[str, int] = {}
+    deleted: dict[str, int] = {}
+    with ws.read() as session:
+        for model in SYNCED_MODELS:
+            counts[model.entity], deleted[model.entity] = _counts(session, model)
+        unsynced = session.scalar(
+            select(func.count()).select_from(Change).where(Change.pushed_at.is_(None))
+        )
+    recent = backups.list_backups(ws.paths.backup_dir)
+    return StatusReport(
+        version=__version__,
+        schema_version=ws.schema_version,
+        device_id=ws.device_id,
+        user=ws.author,
+        timezone=str(ws.tz),
+        data_dir=str(ws.paths.data_dir),
+        database=str(ws.paths.database),
+        database_bytes=ws.paths.database.stat().st_size if ws.paths.database.exists() else 0,
+        config_dir=str(ws.paths.config_dir),
+        log_dir=str(ws.paths.log_dir),
+        backup_dir=str(ws.paths.backup_dir),
+        counts=counts,
+        deleted=deleted,
+        unsynced_changes=int(unsynced or 0),
+        last_backup=str(recent[0]) if recent else None,
+    )
+
+
+def backup(ws: Workspace, out: Path | None = None) -> Path:
+    """A consistent copy of the database, taken while it may be in use."""
+    if out is None:
+        return backups.backup_now(ws.paths.database, ws.paths.backup_dir)
+    out = Path(out)
+    if out.is_dir():
+        out = out / f"touchpoint-{backups.stamp()}.sqlite3"
+    return backups.copy_database(ws.paths.database, out)
+
+
+def _validate_backup(file: Path) -> str:
+    if not file.is_file():
+        raise StorageError(f"{file} does not exist")
+    problems = backups.integrity(file)
+    if problems:
+        raise StorageError(f"{file} is damaged: {problems[0]}")
+    revision = migrate.schema_revision(file)
+    if revision is None:
+        raise StorageError(f"{file} is not a Touchpoint database")
+    if revision not in migrate.known_revisions():
+        raise StorageError(f"{file} was written by a newer Touchpoint (schema {revision})")
+    return revision
+
+
+def restore(data_dir: str | os.PathLike[str] | None, file: Path) -> Path:
+    """Replace the database with a backup; the current one is kept as a backup first.
+
+    Run it with no workspace open. Returns the safety copy of the replaced database.
+    The restored file is migrated to this version's schema at the next open.
+    """
+    file = Path(file)
+    _validate_backup(file)
+    paths = resolve_paths(data_dir).ensure()
+    safety = paths.backup_dir / f"pre-restore-{backups.stamp()}.sqlite3"
+    if paths.database.exists():
+        backups.copy_database(paths.database, safety)
+    backups.restore_into(file, paths.database)
+    return safety
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    ok: bool
+    problems: list[str]
+    integrity: str
+    search_index: str
+    counts: dict[str, int]
+    unsynced_changes: int
+    schema_version: str
+    checked_at: datetime
+    notes: list[str] = field(default_factory=list)
+
+
+def check(ws: Workspace) -> CheckReport:
+    """SQLite's integrity and foreign key checks, the search index's own check, counts."""
+    sqlite_problems = backups.integrity(ws.paths.database)
+    problems = list(sqlite_problems)
+    with ws.db.engine.connect() as conn:
+        index_ok = search_index.integrity_ok(conn)
+        conn.rollback()
+    if not index_ok:
+        problems.append("the search index does not match its documents (run repair)")
+    notes: list[str] = []
+    with ws.read() as session:
+        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if revision != migrate.head_revision():
+            problems.append(f"schema is {revision}, expected {migrate.head_revision()}")
+        device = session.get(Meta, "device_id")
+        if device is None:
+            problems.append("the device id is missing")
+    report = status(ws)
+    try:
+        wal = Path(str(ws.paths.database) + "-wal")
+        if wal.exists() and wal.stat().st_size > 64 * 1024 * 1024:
+            notes.append(f"the write-ahead log is large ({wal.stat().st_size // 1_000_000} MB)")
+    except OSError:
+        pass
+    return CheckReport(
+        ok=not problems,
+        problems=problems,
+        integrity="ok" if not sqlite_problems else "damaged",
+        search_index="ok" if index_ok else "out of step",
+        counts=report.counts,
+        unsynced_changes=report.unsynced_changes,
+        schema_version=str(revision),
+        checked_at=ws.now(),
+        notes=notes,
+    )
+
+
+def repair_search_index(ws: Workspace) -> None:
+    """Rebuild the FTS index from its documents (after ``check`` reported it out of step)."""
+    with ws.db.engine.begin() as conn:
+        search_index.rebuild(conn)
+
+
+__all__ = [
+    "CheckReport",
+    "StatusReport",
+    "backup",
+    "check",
+    "repair_search_index",
+    "restore",
+    "status",
+]

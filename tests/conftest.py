@@ -1,0 +1,103 @@
+"""Shared fixtures: every test runs away from the developer's real files and keyring."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings, save_settings
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.delenv("TOUCHPOINT_DATA_DIR", raising=False)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
+    try:
+        import keyring
+        from keyring.backend import KeyringBackend
+
+        class MemoryKeyring(KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+
+            def __init__(self) -> None:
+                super().__init__()
+                self.store: dict[tuple[str, str], str] = {}
+
+            def get_password(self, service: str, username: str) -> str | None:
+                return self.store.get((service, username))
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                self.store[(service, username)] = password
+
+            def delete_password(self, service: str, username: str) -> None:
+                self.store.pop((service, username), None)
+
+        keyring.set_keyring(MemoryKeyring())
+    except ImportError:  # pragma: no cover
+        pass
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 18, 9, 30, tzinfo=UTC))  # a Wednesday
+
+
+_TEMPLATE: dict[str, Path] = {}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder holding a freshly migrated database (copied from a template: fast)."""
+    if "db" not in _TEMPLATE:
+        template = tmp_path_factory.mktemp("template")
+        Workspace.open(template, auto_backup=False).close()
+        _TEMPLATE["db"] = template
+    target = tmp_path / "data"
+    shutil.copytree(_TEMPLATE["db"], target)
+    # Each copy is a different laptop: give it its own device id.
+    import sqlite3
+    import uuid
+
+    conn = sqlite3.connect(target / "touchpoint.sqlite3")
+    with conn:
+        conn.execute(
+            "UPDATE local_meta SET value = ? WHERE key = 'device_id'", (str(uuid.uuid4()),)
+        )
+    conn.close()
+    save_settings(
+        target / "config" / "settings.toml",
+        Settings(user="maria@example.com", timezone="Europe/Berlin", default_region="DE"),
+    )
+    return target
+
+
+@pytest.fixture
+def ws(data_dir: Path, clock: Clock) -> Iterator[Workspace]:
+    workspace = Workspace.open(data_dir, auto_backup=False, clock=clock)
+    yield workspace
+    workspace.close()

@@ -1,0 +1,112 @@
+"""Migrations: a database holding data upgrades from the first revision to the newest."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+
+from touchpoint.errors import NewerSchemaError
+from touchpoint.services import search
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage import migrate
+from touchpoint.storage.database import Database
+
+
+def _first_revision_with_data(path: Path) -> None:
+    db = Database(path)
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql("INSERT INTO local_meta (key, value) VALUES ('device_id', 'dev-1')")
+        now = "2026-01-05T10:00:00.000000Z"
+        conn.exec_driver_sql(
+            "INSERT INTO customers (id, name, kind, status, website, addresses, phones, emails,"
+            " tags, custom, notes, currency, created_at, created_by, updated_at, updated_by)"
+            " VALUES ('c1', 'Müller Maschinenbau', 'organisation', 'active', 'https://www.mueller.de',"
+            " '[]', ?, ?, '[\"key\"]', '{}', 'Wants the blue model', 'EUR', ?, 'maria', ?, 'maria')",
+            (
+                json.dumps([{"label": "work", "value": "+4930123456"}]),
+                json.dumps([{"label": "work", "value": "Info@Mueller.de"}]),
+                now,
+                now,
+            ),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO interactions (id, customer_id, kind, occurred_at, contact_ids, notes,"
+            " feedback, satisfaction, rep, created_at, created_by, updated_at, updated_by)"
+            " VALUES ('i1', 'c1', 'visit', ?, '[]', 'Demo of the Zürich prototype',"
+            " 'Très content', 5, 'maria', ?, 'maria', ?, 'maria')",
+            (now, now, now),
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO change_log (change_id, tx_id, device_id, entity, record_id, op, fields,"
+            " at, author, schema_version) VALUES ('ch1', 'tx1', 'dev-1', 'customer', 'c1',"
+            " 'insert', '{}', ?, 'maria', '0001')",
+            (now,),
+        )
+    db.dispose()
+
+
+def test_upgrade_from_first_revision_keeps_data_and_indexes_it(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    _first_revision_with_data(data / "touchpoint.sqlite3")
+    ws = Workspace.open(data, auto_backup=False)
+    try:
+        assert ws.schema_version == migrate.head_revision()
+        assert ws.device_id == "dev-1"
+        # the old data is searchable, accent- and case-insensitively
+        assert [h.record_id for h in search.search(ws, "muller")] == ["c1"]
+        assert [h.record_id for h in search.search(ws, "zurich")] == ["i1"]
+        assert [h.record_id for h in search.search(ws, "TRES")] == ["i1"]
+        conn = sqlite3.connect(ws.paths.database)
+        keys = set(conn.execute("SELECT kind, value FROM identity_keys").fetchall())
+        pending = conn.execute("SELECT count(*) FROM change_log WHERE pushed_at IS NULL").fetchone()
+        conn.close()
+        assert {
+            ("email", "info@mueller.de"),
+            ("phone", "+4930123456"),
+            ("host", "mueller.de"),
+        } <= keys
+        assert pending == (1,)  # a change waiting to be pushed survives the upgrade
+    finally:
+        ws.close()
+    backups = list((data / "backups").glob("pre-upgrade-0001-*.sqlite3"))
+    assert len(backups) == 1  # the file was copied aside before the upgrade
+    assert migrate.schema_revision(backups[0]) == "0001"
+
+
+def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
+    data = tmp_path / "data"
+    Workspace.open(data, auto_backup=False).close()
+    path = data / "touchpoint.sqlite3"
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0999'")
+        conn.execute("UPDATE local_meta SET value = '9.1.0' WHERE key = 'min_app_version'")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(NewerSchemaError, match=r"needs Touchpoint 9\.1\.0 or newer"):
+        Workspace.open(data, auto_backup=False)
+    assert path.read_bytes() == before
+
+
+def test_models_match_the_migrations(tmp_path):
+    """The ORM and the migration history describe the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from touchpoint.storage.models import Base
+
+    data = tmp_path / "data"
+    ws = Workspace.open(data, auto_backup=False)
+    with ws.db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        diff = [d for d in compare_metadata(context, Base.metadata) if "search_fts" not in str(d)]
+    ws.close()
+    assert diff == []
