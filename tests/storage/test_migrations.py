@@ -27,8 +27,9 @@ def _first_revision_with_data(path: Path) -> None:
         conn.exec_driver_sql(
             "INSERT INTO customers (id, name, kind, status, website, addresses, phones, emails,"
             " tags, custom, notes, currency, created_at, created_by, updated_at, updated_by)"
-            " VALUES ('c1', 'Müller Maschinenbau', 'organisation', 'active', 'https://www.mueller.de',"
-            " '[]', ?, ?, '[\"key\"]', '{}', 'Wants the blue model', 'EUR', ?, 'maria', ?, 'maria')",
+            " VALUES ('c1', 'Müller Maschinenbau', 'organisation', 'active',"
+            " 'https://www.mueller.de', '[]', ?, ?, '[\"key\"]', '{}', 'Wants the blue model',"
+            " 'EUR', ?, 'maria', ?, 'maria')",
             (
                 json.dumps([{"label": "work", "value": "+4930123456"}]),
                 json.dumps([{"label": "work", "value": "Info@Mueller.de"}]),
