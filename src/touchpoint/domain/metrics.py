@@ -1,0 +1,335 @@
+"""The measures of a customer-centric team, exactly as PRODUCT.md defines them.
+
+Pure functions over plain facts: no Qt, no SQL. Every screen, export and report
+computes its figures here, so they all agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+
+from touchpoint.domain.dates import local_date
+from touchpoint.domain.enums import CustomerStatus, DealStage, FollowUpStatus, PromiseState
+
+QUIET_AFTER_DAYS = 30
+SCORED_WITHIN_DAYS = 180
+STALE_AFTER_DAYS = 365
+SATISFACTION_WINDOW = 3
+FALLING_BY = 1.0
+
+
+# --- promises -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FollowUpFacts:
+    due_at: datetime
+    status: FollowUpStatus
+    done_at: datetime | None = None
+
+
+def promise_state(f: FollowUpFacts, *, now: datetime) -> PromiseState:
+    """Kept: done at or before its due time. Late: done after it. Overdue: still open
+    after it. Open: not yet due."""
+    if f.status == FollowUpStatus.CANCELLED:
+        return PromiseState.CANCELLED
+    if f.status == FollowUpStatus.DONE:
+        done = f.done_at or now
+        return PromiseState.KEPT if done <= f.due_at else PromiseState.LATE
+    return PromiseState.OVERDUE if now > f.due_at else PromiseState.OPEN
+
+
+@dataclass(frozen=True)
+class PromiseStats:
+    kept: int = 0
+    late: int = 0
+    overdue: int = 0
+    open: int = 0  # due in the period but not yet due at ``now``
+    cancelled: int = 0
+
+    @property
+    def due(self) -> int:
+        """The denominator: promises whose due time has come (kept + late + overdue)."""
+        return self.kept + self.late + self.overdue
+
+    @property
+    def rate(self) -> float | None:
+        """Promise-keeping rate, 0..1; None when nothing was due ("no data", not 100%)."""
+        return self.kept / self.due if self.due else None
+
+
+def promise_keeping(
+    followups: Iterable[FollowUpFacts],
+    *,
+    now: datetime,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> PromiseStats:
+    """Promise keeping over follow-ups due in [start, end) (all, when no bounds)."""
+    counts = {state: 0 for state in PromiseState}
+    for f in followups:
+        if start is not None and f.due_at < start:
+            continue
+        if end is not None and f.due_at >= end:
+            continue
+        counts[promise_state(f, now=now)] += 1
+    return PromiseStats(
+        kept=counts[PromiseState.KEPT],
+        late=counts[PromiseState.LATE],
+        overdue=counts[PromiseState.OVERDUE],
+        open=counts[PromiseState.OPEN],
+        cancelled=counts[PromiseState.CANCELLED],
+    )
+
+
+# --- touches and satisfaction -----------------------------------------------------
+
+
+def days_since(last: datetime | None, *, now: datetime, tz: tzinfo) -> int | None:
+    """Local calendar days since a moment (0 today); None when it never happened."""
+    if last is None:
+        return None
+    return max(0, (local_date(now, tz) - local_date(last, tz)).days)
+
+
+def average(scores: Sequence[int | float]) -> float | None:
+    return sum(scores) / len(scores) if scores else None
+
+
+@dataclass(frozen=True)
+class SatisfactionSummary:
+    current: float | None  # average of the last three scored interactions
+    previous: float | None  # average of the three before those
+    count: int  # scored interactions seen
+
+    @property
+    def change(self) -> float | None:
+        if self.current is None or self.previous is None:
+            return None
+        return self.current - self.previous
+
+    @property
+    def falling(self) -> bool:
+        """At least one point below the average of the three before (PRODUCT.md)."""
+        change = self.change
+        return change is not None and change <= -FALLING_BY + 1e-9
+
+
+def customer_satisfaction(scores_newest_first: Sequence[int]) -> SatisfactionSummary:
+    """A customer's satisfaction from their scored interactions, newest first."""
+    scores = [s for s in scores_newest_first if s is not None]
+    window = SATISFACTION_WINDOW
+    current = average(scores[:window])
+    previous = average(scores[window : 2 * window]) if len(scores) >= 2 * window else None
+    return SatisfactionSummary(current=current, previous=previous, count=len(scores))
+
+
+@dataclass(frozen=True)
+class QuietReason:
+    no_touch_days: int | None  # set when no touch for longer than the limit
+    never_touched: bool
+    falling_satisfaction: bool
+
+    @property
+    def text(self) -> str:
+        parts = []
+        if self.never_touched:
+            parts.append("never contacted")
+        elif self.no_touch_days is not None:
+            parts.append(f"no touch for {self.no_touch_days} days")
+        if self.falling_satisfaction:
+            parts.append("satisfaction falling")
+        return ", ".join(parts)
+
+
+def going_quiet(
+    *,
+    status: str,
+    last_touch: datetime | None,
+    satisfaction: SatisfactionSummary,
+    now: datetime,
+    tz: tzinfo,
+    quiet_after_days: int = QUIET_AFTER_DAYS,
+) -> QuietReason | None:
+    """Why an active customer is on the attrition watch list, or None when it is not."""
+    if status != CustomerStatus.ACTIVE:
+        return None
+    days = days_since(last_touch, now=now, tz=tz)
+    silent = days is None or days > quiet_after_days
+    falling = satisfaction.falling
+    if not silent and not falling:
+        return None
+    return QuietReason(
+        no_touch_days=days if silent else None,
+        never_touched=days is None,
+        falling_satisfaction=falling,
+    )
+
+
+@dataclass(frozen=True)
+class SatisfactionPoint:
+    day: date
+    average: float
+    count: int
+
+
+def satisfaction_trend(
+    scored: Iterable[tuple[datetime, int]], *, tz: tzinfo, bucket_days: int = 1
+) -> list[SatisfactionPoint]:
+    """Average satisfaction per local day (or per ``bucket_days`` block), oldest first."""
+    buckets: dict[date, list[int]] = {}
+    anchor: date | None = None
+    for when, score in sorted(scored, key=lambda pair: pair[0]):
+        day = local_date(when, tz)
+        if anchor is None:
+            anchor = day
+        if bucket_days > 1:
+            day = anchor + timedelta(days=((day - anchor).days // bucket_days) * bucket_days)
+        buckets.setdefault(day, []).append(score)
+    return [
+        SatisfactionPoint(day=d, average=sum(s) / len(s), count=len(s))
+        for d, s in sorted(buckets.items())
+    ]
+
+
+# --- profile quality -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileFacts:
+    contacts: int
+    has_email_or_phone: bool
+    industry: str | None
+    owner: str | None
+    status: str | None
+    has_address: bool
+    last_scored_interaction: datetime | None
+    last_confirmed_or_changed: datetime | None
+
+
+COMPLETENESS_ITEMS = (
+    "a contact",
+    "an email or phone",
+    "industry",
+    "owner",
+    "status",
+    "an address",
+    "a scored interaction in the last 180 days",
+)
+
+
+@dataclass(frozen=True)
+class Completeness:
+    filled: int
+    total: int
+    missing: tuple[str, ...]
+    stale: bool
+
+    @property
+    def share(self) -> float:
+        return self.filled / self.total
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.share)
+
+
+def completeness(facts: ProfileFacts, *, now: datetime) -> Completeness:
+    """Which of the seven important things a profile has, and whether it is stale."""
+    scored_since = now - timedelta(days=SCORED_WITHIN_DAYS)
+    present = (
+        facts.contacts > 0,
+        facts.has_email_or_phone,
+        bool(facts.industry),
+        bool(facts.owner),
+        bool(facts.status),
+        facts.has_address,
+        facts.last_scored_interaction is not None and facts.last_scored_interaction >= scored_since,
+    )
+    missing = tuple(item for item, ok in zip(COMPLETENESS_ITEMS, present, strict=True) if not ok)
+    stale = is_stale(facts.last_confirmed_or_changed, now=now)
+    return Completeness(filled=sum(present), total=len(present), missing=missing, stale=stale)
+
+
+def is_stale(last_confirmed_or_changed: datetime | None, *, now: datetime) -> bool:
+    """No field confirmed or changed for 365 days."""
+    if last_confirmed_or_changed is None:
+        return True
+    return now - last_confirmed_or_changed > timedelta(days=STALE_AFTER_DAYS)
+
+
+# --- activity and value -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    kind: str
+    done: int
+    goal: float | None  # None: no goal set for this kind and period
+
+    @property
+    def percent(self) -> float | None:
+        """Done / goal in percent (130.0 is 30% over goal); None without a goal."""
+        if not self.goal:
+            return None
+        return 100.0 * self.done / self.goal
+
+    @property
+    def over_under(self) -> float | None:
+        """Over- (+) or under-delivery (-) in percent of the goal."""
+        percent = self.percent
+        return None if percent is None else percent - 100.0
+
+
+def goal_for_period(per_period: float, period_days: int, days: int) -> float:
+    """A goal set per ``period_days`` (1 for a day, 7 for a week) scaled to ``days``."""
+    return per_period * days / period_days
+
+
+def activity_per_day(
+    moments: Iterable[datetime], *, first: date, last: date, tz: tzinfo
+) -> dict[date, int]:
+    """Interactions per local day over an inclusive range; days with none count 0."""
+    counts = {first + timedelta(days=n): 0 for n in range((last - first).days + 1)}
+    for moment in moments:
+        day = local_date(moment, tz)
+        if day in counts:
+            counts[day] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class DealFacts:
+    value: Decimal
+    currency: str
+    stage: str
+
+
+@dataclass(frozen=True)
+class LifetimeValue:
+    currency: str
+    won: Decimal
+    open_pipeline: Decimal
+    other_currencies: dict[str, Decimal] = field(default_factory=dict)  # won, not converted
+
+
+def lifetime_value(deals: Iterable[DealFacts], *, currency: str) -> LifetimeValue:
+    """The sum of won deals in the customer's currency; other currencies kept apart
+    rather than converted at a rate nobody agreed on."""
+    won = Decimal("0")
+    pipeline = Decimal("0")
+    other: dict[str, Decimal] = {}
+    for deal in deals:
+        stage = DealStage(deal.stage)
+        if deal.currency != currency:
+            if stage == DealStage.WON:
+                other[deal.currency] = other.get(deal.currency, Decimal("0")) + deal.value
+            continue
+        if stage == DealStage.WON:
+            won += deal.value
+        elif stage.is_open:
+            pipeline += deal.value
+    return LifetimeValue(currency=currency, won=won, open_pipeline=pipeline, other_currencies=other)

@@ -1,0 +1,40 @@
+"""The audit history of a record, read from the change log."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from touchpoint.services.lookup import find_customer
+from touchpoint.services.records import HistoryEntry
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import Change
+
+
+def record_history(
+    ws: Workspace, entity: str, record_id: str, *, limit: int = 500
+) -> list[HistoryEntry]:
+    """Every change to one record, newest first."""
+    with ws.read() as session:
+        rows = session.scalars(
+            select(Change)
+            .where(Change.entity == entity, Change.record_id == record_id)
+            .order_by(Change.seq.desc())
+            .limit(limit)
+        ).all()
+        return [
+            HistoryEntry(
+                seq=c.seq,
+                at=c.at,
+                author=c.author,
+                op=c.op,
+                fields=dict(c.fields),
+                pushed=c.pushed_at is not None,
+            )
+            for c in rows
+        ]
+
+
+def customer_history(ws: Workspace, ref: str, *, limit: int = 500) -> list[HistoryEntry]:
+    with ws.read() as session:
+        customer_id = find_customer(session, ref).id
+    return record_history(ws, "customer", customer_id, limit=limit)

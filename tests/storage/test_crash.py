@@ -1,0 +1,128 @@
+"""Kill -9 in the middle of writes, many times: the database stays intact and every
+transaction is either wholly there or wholly absent."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.backup import integrity
+
+IMPORT_ROWS = 3000
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from touchpoint.services.workspace import Workspace
+    from touchpoint.services.importing import import_customers_csv
+    from touchpoint.services.interactions import FollowUpInput, log_interaction
+
+    data, csv_file = sys.argv[1], sys.argv[2]
+    ws = Workspace.open(data, auto_backup=False)
+    print("ready", flush=True)
+    report = import_customers_csv(ws, csv_file)
+    assert not report.errors, report.errors[:3]
+    n = 0
+    while True:
+        n += 1
+        log_interaction(
+            ws, customer="Crash Anchor", kind="call", notes=f"call {n}",
+            followups=[FollowUpInput(title=f"promise {n}a", due="+1d"),
+                       FollowUpInput(title=f"promise {n}b", due="+2d")],
+        )
+    """
+)
+
+
+def _write_csv(path: Path, batch: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Company", "Contact Name", "Email"])
+        for n in range(IMPORT_ROWS):
+            writer.writerow(
+                [f"Batch{batch} Company {n}", f"Person {n}", f"p{n}@b{batch}-c{n}.example.com"]
+            )
+
+
+def _check(db: Path) -> tuple[int, int]:
+    assert integrity(db) == []
+    conn = sqlite3.connect(db)
+    try:
+        per_batch = conn.execute(
+            "SELECT substr(name, 1, instr(name, ' ') - 1), count(*) FROM customers "
+            "WHERE name LIKE 'Batch%' GROUP BY 1"
+        ).fetchall()
+        imported = 0
+        for _batch, count in per_batch:
+            # an import is one transaction: each run adds exactly IMPORT_ROWS customers
+            assert count % IMPORT_ROWS == 0, per_batch
+            imported += count
+        contacts = conn.execute(
+            "SELECT count(*) FROM contacts p JOIN customers c ON c.id = p.customer_id "
+            "WHERE c.name LIKE 'Batch%'"
+        ).fetchone()[0]
+        assert contacts == imported
+        calls = conn.execute("SELECT id FROM interactions").fetchall()
+        for (interaction_id,) in calls:
+            promises = conn.execute(
+                "SELECT count(*) FROM followups WHERE interaction_id = ?", (interaction_id,)
+            ).fetchone()[0]
+            assert promises == 2  # an interaction and its follow-ups: all or nothing
+        # every stored record has its change log rows, and nothing else does
+        logged = conn.execute("SELECT count(DISTINCT record_id) FROM change_log").fetchone()[0]
+        stored = sum(
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for table in ("customers", "contacts", "interactions", "followups")
+        )
+        assert logged == stored
+        fts = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+        assert fts == stored
+        conn.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)")
+        return imported, len(calls)
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_sigkill_during_imports_and_logging(tmp_path):
+    from touchpoint.services import customers
+
+    data = tmp_path / "data"
+    ws = Workspace.open(data, auto_backup=False)
+    customers.create_customer(ws, {"name": "Crash Anchor"})
+    ws.close()
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    rng = random.Random(11)
+    kills = 0
+    progressed = 0
+    for round_no in range(12):
+        csv_file = tmp_path / f"batch{round_no}.csv"
+        _write_csv(csv_file, round_no)
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(data), str(csv_file)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == b"ready", proc.stderr.read() if proc.stderr else ""
+        time.sleep(rng.uniform(0.05, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        imported, calls = _check(data / "touchpoint.sqlite3")
+        progressed = imported + calls
+    assert kills == 12
+    assert progressed > 0  # the writers did get work done between kills
