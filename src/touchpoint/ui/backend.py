@@ -1,0 +1,279 @@
+"""Background operations: every service call runs off the UI thread.
+
+One database worker thread runs all reads and writes in order (one writer, so no
+"database is locked"); results come back to the UI thread through a queued signal.
+A view builds an :class:`Op` with :meth:`Backend.query` or :meth:`Backend.write`,
+chains ``success``/``failure``/``with_progress`` and calls ``run()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from touchpoint.services.workspace import Saved, Workspace
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PROGRESS_DELAY_MS = 300
+
+
+class Cancelled(Exception):
+    """Raised by long work that saw ``progress.cancelled()``; never shown as an error."""
+
+
+class Progress:
+    """Handed to long work as its second argument; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = 0
+        self._total = 0
+        self._cancel = threading.Event()
+
+    def report(self, done: int, total: int) -> None:
+        with self._lock:
+            self._done, self._total = done, total
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def snapshot(self) -> tuple[int, int]:
+        with self._lock:
+            return self._done, self._total
+
+
+class _Bridge(QObject):
+    # Emitted on the worker thread; the bridge lives on the UI thread, so Qt queues it.
+    finished = Signal(object, object, object)  # (op, result, exception)
+
+
+class Op(Generic[T]):
+    """One background call, configured in a chain and then ``run()``."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        fn: Callable[..., Any],
+        *,
+        is_write: bool,
+        initiator: object | None = None,
+    ) -> None:
+        self._backend = backend
+        self._fn = fn
+        self._is_write = is_write
+        self._initiator = initiator
+        self._success: Callable[[T], None] | None = None
+        self._failure: Callable[[Exception], None] | None = None
+        self._progress: Progress | None = None
+        self._progress_label = ""
+        self._progress_parent: QWidget | None = None
+        self._cancellable = True
+        self._dialog: QProgressDialog | None = None
+        self._timer: QTimer | None = None
+        self._dropped = threading.Event()
+        self.done = False
+
+    # --- configuration ------------------------------------------------------
+    def success(self, cb: Callable[[T], None]) -> Op[T]:
+        self._success = cb
+        return self
+
+    def failure(self, cb: Callable[[Exception], None]) -> Op[T]:
+        self._failure = cb
+        return self
+
+    def with_progress(
+        self, label: str, parent: QWidget | None = None, *, cancellable: bool = True
+    ) -> Op[T]:
+        self._progress = Progress()
+        self._progress_label = label
+        self._progress_parent = parent
+        self._cancellable = cancellable
+        return self
+
+    @property
+    def progress(self) -> Progress | None:
+        return self._progress
+
+    def run(self) -> None:
+        if self._progress is not None:
+            self._timer = QTimer()
+            self._timer.setInterval(100)
+            self._elapsed = 0
+            self._timer.timeout.connect(self._tick)
+            self._timer.start()
+        self._backend._submit(self)
+
+    def cancel(self) -> None:
+        """Drop the op: if it has not started it never runs; its callbacks never fire."""
+        self._dropped.set()
+        if self._progress is not None:
+            self._progress.cancel()
+
+    # --- worker side --------------------------------------------------------
+    def _execute(self, ws: Workspace) -> Any:
+        if self._progress is not None:
+            return self._fn(ws, self._progress)
+        return self._fn(ws)
+
+    # --- UI side -------------------------------------------------------------
+    def _tick(self) -> None:
+        assert self._progress is not None
+        self._elapsed += 100
+        if self._dialog is None and self._elapsed >= PROGRESS_DELAY_MS:
+            dialog = QProgressDialog(
+                self._progress_label,
+                "Cancel" if self._cancellable else "",
+                0,
+                0,
+                self._progress_parent,
+            )
+            if not self._cancellable:
+                dialog.setCancelButton(None)
+            dialog.setWindowTitle("Touchpoint")
+            dialog.setAccessibleName(self._progress_label)
+            dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            dialog.setMinimumDuration(0)
+            dialog.setAutoReset(False)
+            dialog.setAutoClose(False)
+            dialog.canceled.connect(self._progress.cancel)
+            dialog.show()
+            self._dialog = dialog
+        if self._dialog is not None:
+            done, total = self._progress.snapshot()
+            if total > 0:
+                self._dialog.setMaximum(total)
+                self._dialog.setValue(min(done, total))
+
+    def _finish(self, result: Any, exc: BaseException | None) -> None:
+        self.done = True
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if self._dialog is not None:
+            self._dialog.canceled.disconnect()
+            self._dialog.close()
+            self._dialog.deleteLater()
+            self._dialog = None
+        if self._dropped.is_set():
+            return
+        if exc is not None:
+            if isinstance(exc, Cancelled):
+                log.info("cancelled: %s", self._progress_label or self._fn)
+                return
+            if self._failure is not None:
+                self._failure(exc)  # type: ignore[arg-type]
+            else:
+                self._backend._default_failure(exc, self._progress_parent)
+            return
+        value = result
+        if self._is_write:
+            if not isinstance(result, Saved):
+                raise TypeError(f"a write must return Saved, got {type(result).__name__}")
+            value = result.value
+        if self._success is not None:
+            self._success(value)
+        if self._is_write:
+            self._backend.changes_applied.emit(result.changes, self._initiator)
+
+
+class Backend(QObject):
+    """Owns the Workspace. Every service call runs off the UI thread: reads and writes on ONE
+    database worker thread (one writer, no 'database is locked'); results come back on the UI
+    thread via signals."""
+
+    changes_applied = Signal(object, object)  # (Changes, initiator or None)
+    failed = Signal(object)  # an exception that reached the default handler (for the status bar)
+    busy_changed = Signal(bool)
+
+    def __init__(self, ws: Workspace, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._ws = ws
+        self._queue: queue.Queue[Op[Any] | None] = queue.Queue()
+        self._bridge = _Bridge()
+        self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._pending = 0
+        self._closed = False
+        self._error_parent: QWidget | None = None
+        self._thread = threading.Thread(target=self._loop, name="touchpoint-db", daemon=True)
+        self._thread.start()
+
+    @property
+    def ws(self) -> Workspace:
+        return self._ws
+
+    def set_error_parent(self, widget: QWidget | None) -> None:
+        """The window default error messages are shown over."""
+        self._error_parent = widget
+
+    def query(self, fn: Callable[[Workspace], T]) -> Op[T]:
+        return Op(self, fn, is_write=False)
+
+    def write(
+        self, fn: Callable[[Workspace], Saved[T]], *, initiator: object | None = None
+    ) -> Op[T]:
+        return Op(self, fn, is_write=True, initiator=initiator)
+
+    @property
+    def pending(self) -> int:
+        """Ops submitted and not yet delivered (tests wait on this reaching 0)."""
+        return self._pending
+
+    def shutdown(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(None)
+        self._thread.join()
+        self._ws.close()
+
+    # --- internals ------------------------------------------------------------
+    def _submit(self, op: Op[Any]) -> None:
+        if self._closed:
+            log.warning("op submitted after shutdown was ignored")
+            return
+        self._pending += 1
+        if self._pending == 1:
+            self.busy_changed.emit(True)
+        self._queue.put(op)
+
+    def _loop(self) -> None:
+        while True:
+            op = self._queue.get()
+            if op is None:
+                return
+            if op._dropped.is_set():
+                self._bridge.finished.emit(op, None, None)
+                continue
+            try:
+                result = op._execute(self._ws)
+            except BaseException as exc:  # delivered to the UI thread, never lost
+                self._bridge.finished.emit(op, None, exc)
+            else:
+                self._bridge.finished.emit(op, result, None)
+
+    def _on_finished(self, op: Op[Any], result: Any, exc: BaseException | None) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self.busy_changed.emit(False)
+        try:
+            op._finish(result, exc)
+        except Exception:  # a bug in a callback must not kill the event loop
+            log.exception("error in a callback of a background operation")
+
+    def _default_failure(self, exc: BaseException, parent: QWidget | None) -> None:
+        from touchpoint.ui.errors import show_error
+
+        self.failed.emit(exc)
+        show_error(parent or self._error_parent, exc)

@@ -1,0 +1,60 @@
+"""Fixtures for widget tests: a Backend over the test's real database file.
+
+Qt runs offscreen (QT_QPA_PLATFORM is set by the top-level conftest). QSettings are
+pointed at the test's temporary config folder so no test touches real settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from touchpoint.services.workspace import Workspace
+from touchpoint.ui.backend import Backend
+
+T = TypeVar("T")
+
+# The QApplication is session-wide and made before function fixtures run: set this first.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_qsettings(tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("qsettings")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def backend(ws: Workspace, qtbot: Any) -> Iterator[Backend]:
+    b = Backend(ws)
+    yield b
+    b.shutdown()
+
+
+def wait_idle(qtbot: Any, backend: Backend, timeout: int = 10_000) -> None:
+    """Wait until every submitted op has been delivered on the UI thread."""
+    qtbot.waitUntil(lambda: backend.pending == 0, timeout=timeout)
+
+
+@pytest.fixture
+def idle(qtbot: Any, backend: Backend) -> Callable[[], None]:
+    """``idle()`` waits until the backend has delivered every op."""
+    return lambda: wait_idle(qtbot, backend)
+
+
+@pytest.fixture
+def on_worker(qtbot: Any, backend: Backend) -> Callable[[Callable[[Workspace], Any]], Any]:
+    """``on_worker(fn)`` runs ``fn(ws)`` on the database thread and returns its value."""
+
+    def run(fn: Callable[[Workspace], T]) -> T:
+        box: list[T] = []
+        backend.query(fn).success(box.append).run()
+        qtbot.waitUntil(lambda: bool(box), timeout=10_000)
+        return box[0]
+
+    return run

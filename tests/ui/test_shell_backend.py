@@ -1,0 +1,169 @@
+"""The background-operations backend: results, errors, progress and cancel, change signals."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import shiboken6
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from touchpoint.errors import ValidationErrors
+from touchpoint.services import customers
+from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.ui.backend import Backend, Cancelled, Progress
+
+
+def test_query_runs_off_the_ui_thread_and_delivers_on_it(
+    qtbot: Any, backend: Backend, idle: Any
+) -> None:
+    seen: dict[str, Any] = {}
+
+    def read(ws: Workspace) -> str:
+        seen["worker"] = threading.current_thread()
+        return ws.author
+
+    def got(value: str) -> None:
+        seen["value"] = value
+        seen["callback"] = threading.current_thread()
+
+    backend.query(read).success(got).run()
+    idle()
+    assert seen["value"] == "maria@example.com"
+    assert seen["worker"] is not threading.main_thread()
+    assert seen["callback"] is threading.main_thread()
+
+
+def test_write_gives_the_value_and_announces_the_changes(
+    qtbot: Any, backend: Backend, idle: Any
+) -> None:
+    announced: list[tuple[Changes, object]] = []
+    backend.changes_applied.connect(lambda c, i: announced.append((c, i)))
+    created: list[Any] = []
+    marker = object()
+    backend.write(
+        lambda ws: customers.create_customer(ws, {"name": "Acme GmbH"}), initiator=marker
+    ).success(created.append).run()
+    idle()
+    assert created[0].name == "Acme GmbH"
+    changes, initiator = announced[0]
+    assert created[0].id in changes.records["customer"]
+    assert initiator is marker
+
+
+def test_failure_goes_to_the_handler_and_nothing_is_announced(
+    qtbot: Any, backend: Backend, idle: Any
+) -> None:
+    announced: list[object] = []
+    backend.changes_applied.connect(lambda c, i: announced.append(c))
+    errors: list[Exception] = []
+    backend.write(lambda ws: customers.create_customer(ws, {"name": ""})).failure(
+        errors.append
+    ).run()
+    idle()
+    assert isinstance(errors[0], ValidationErrors)
+    assert [e.field for e in errors[0].errors] == ["name"]
+    assert announced == []
+
+
+def test_without_a_failure_handler_a_human_message_is_shown(
+    qtbot: Any, backend: Backend, idle: Any
+) -> None:
+    failed: list[object] = []
+    backend.failed.connect(failed.append)
+
+    def boom(ws: Workspace) -> None:
+        raise RuntimeError("disk on fire at 0xdeadbeef")
+
+    backend.query(boom).run()
+    idle()
+    assert isinstance(failed[0], RuntimeError)
+    boxes = [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+    assert boxes, "a message box is shown"
+    text = boxes[-1].text()
+    assert "deadbeef" not in text and "Traceback" not in text
+    assert "log file" in text
+    for box in boxes:
+        box.close()
+
+
+def test_progress_reaches_the_work_and_cancel_stops_it(
+    qtbot: Any, backend: Backend, idle: Any
+) -> None:
+    started = threading.Event()
+    seen: list[Progress] = []
+    results: list[int] = []
+
+    def long_work(ws: Workspace, progress: Progress) -> int:
+        seen.append(progress)
+        started.set()
+        for i in range(10_000):
+            if progress.cancelled():
+                raise Cancelled()
+            progress.report(i, 10_000)
+            threading.Event().wait(0.001)
+        return 1
+
+    op = backend.query(long_work).with_progress("Working", cancellable=True).success(results.append)
+    op.run()
+    assert started.wait(5)
+    qtbot.waitUntil(lambda: seen[0].snapshot()[0] > 0)
+    seen[0].cancel()  # what the dialog's Cancel button does
+    idle()
+    assert results == []  # cancelled work delivers nothing and shows no error
+    assert not [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+
+
+def test_progress_dialog_appears_for_slow_work(qtbot: Any, backend: Backend, idle: Any) -> None:
+    release = threading.Event()
+    from PySide6.QtWidgets import QProgressDialog
+
+    def slow(ws: Workspace, progress: Progress) -> int:
+        progress.report(1, 4)
+        release.wait(10)
+        return 4
+
+    results: list[int] = []
+    backend.query(slow).with_progress("Importing customers").success(results.append).run()
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(w, QProgressDialog) and w.isVisible() for w in QApplication.topLevelWidgets()
+        ),
+        timeout=5_000,
+    )
+    dialog = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QProgressDialog) and w.isVisible()
+    )
+    assert dialog.labelText() == "Importing customers"
+    release.set()
+    idle()
+    assert results == [4]
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
+
+
+def test_ops_run_one_at_a_time_in_order(qtbot: Any, backend: Backend, idle: Any) -> None:
+    order: list[int] = []
+    for n in range(20):
+        backend.write(
+            lambda ws, n=n: customers.create_customer(ws, {"name": f"Customer {n:02}"})
+        ).success(lambda v, n=n: order.append(n)).run()
+    idle()
+    assert order == list(range(20))
+
+
+def test_a_dropped_op_never_calls_back(qtbot: Any, backend: Backend, idle: Any) -> None:
+    gate = threading.Event()
+    backend.query(lambda ws: gate.wait(5)).run()
+    results: list[object] = []
+    op = backend.query(lambda ws: "stale").success(results.append)
+    op.run()
+    op.cancel()
+    gate.set()
+    idle()
+    assert results == []
