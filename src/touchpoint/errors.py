@@ -27,6 +27,11 @@ class ValidationError(TouchpointError):
         self.field = field
         self.problem = problem
 
+    @property
+    def errors(self) -> list[ValidationError]:
+        """The same shape as :class:`ValidationErrors`, so callers handle both alike."""
+        return [self]
+
 
 class ValidationErrors(TouchpointError):
     """Several fields were wrong at once (a form, an import row)."""

@@ -1,0 +1,344 @@
+"""What a rep needs to know about customers: the 360-degree summary, Today, going quiet.
+
+Figures come from :mod:`touchpoint.domain.metrics`, so the profile, the Today
+view and the reports use the same definitions (PRODUCT.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from touchpoint.domain import dates, metrics
+from touchpoint.domain.enums import DealStage, FollowUpStatus
+from touchpoint.services.customers import (
+    _live_customer,
+    contact_view,
+    custom_definitions,
+    customer_view,
+)
+from touchpoint.services.followups import FollowUpFilter, followup_view, list_followups
+from touchpoint.services.interactions import interaction_view
+from touchpoint.services.lookup import live
+from touchpoint.services.records import (
+    ContactView,
+    CustomerView,
+    DealView,
+    FollowUpView,
+    InteractionView,
+)
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import (
+    Contact,
+    Customer,
+    CustomFieldDef,
+    Deal,
+    FollowUp,
+    Interaction,
+)
+from touchpoint.storage.types import from_utc_text
+
+CHART_POINTS = 20
+PAST_FOLLOWUPS = 20
+
+
+@dataclass(frozen=True)
+class CustomFieldValue:
+    key: str
+    label: str
+    type: str
+    choices: list[str]
+    value: object | None
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    customer: CustomerView
+    contacts: list[ContactView]
+    last_touch: datetime | None
+    days_since_last_touch: int | None
+    satisfaction: metrics.SatisfactionSummary
+    satisfaction_points: list[tuple[datetime, int]]  # oldest first, for the trend chart
+    lifetime: metrics.LifetimeValue
+    open_deals: list[DealView]
+    completeness: metrics.Completeness
+    quiet: metrics.QuietReason | None
+    open_followups: list[FollowUpView]
+    past_followups: list[FollowUpView]
+    promises: metrics.PromiseStats
+    interactions_count: int
+    custom_fields: list[CustomFieldValue]
+
+
+def deal_view(d: Deal) -> DealView:
+    return DealView(
+        id=d.id,
+        customer_id=d.customer_id,
+        title=d.title,
+        value=d.value,
+        currency=d.currency,
+        stage=d.stage,
+        expected_close=d.expected_close,
+        closed_at=d.closed_at,
+    )
+
+
+def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
+    """Everything about one customer on one screen, read in one consistent snapshot."""
+    now = ws.now()
+    tz = ws.tz
+    with ws.read() as session:
+        customer = _live_customer(session, ref)
+        cid = customer.id
+        contacts = session.scalars(
+            select(Contact).where(Contact.customer_id == cid, live(Contact)).order_by(Contact.name)
+        ).all()
+        alive = (Interaction.customer_id == cid) & Interaction.deleted_at.is_(None)
+        last_touch = session.scalar(select(func.max(Interaction.occurred_at)).where(alive))
+        count = session.scalar(select(func.count()).select_from(Interaction).where(alive)) or 0
+        scored = session.execute(
+            select(Interaction.occurred_at, Interaction.satisfaction)
+            .where(alive, Interaction.satisfaction.is_not(None))
+            .order_by(Interaction.occurred_at.desc())
+            .limit(CHART_POINTS)
+        ).all()
+        deals = session.scalars(
+            select(Deal).where(Deal.customer_id == cid, Deal.deleted_at.is_(None))
+        ).all()
+        followups = session.scalars(
+            select(FollowUp)
+            .where(FollowUp.customer_id == cid, FollowUp.deleted_at.is_(None))
+            .order_by(FollowUp.due_at)
+        ).all()
+        definitions = custom_definitions(session)
+        labels = _custom_labels(session)
+
+        satisfaction = metrics.customer_satisfaction([s for _, s in scored])
+        lifetime = metrics.lifetime_value(
+            (metrics.DealFacts(d.value, d.currency, d.stage) for d in deals),
+            currency=customer.currency,
+        )
+        facts = metrics.ProfileFacts(
+            contacts=len(contacts),
+            has_email_or_phone=bool(customer.emails or customer.phones)
+            or any(c.emails or c.phones for c in contacts),
+            industry=customer.industry,
+            owner=customer.owner,
+            status=customer.status,
+            has_address=bool(customer.addresses),
+            last_scored_interaction=scored[0][0] if scored else None,
+            last_confirmed_or_changed=max(
+                (t for t in (customer.confirmed_at, customer.updated_at) if t), default=None
+            ),
+        )
+        views = [followup_view(f, now=now, customer_name=customer.name) for f in followups]
+        open_ = [f for f in views if f.status == FollowUpStatus.OPEN]
+        past = sorted(
+            (f for f in views if f.status != FollowUpStatus.OPEN),
+            key=lambda f: f.done_at or f.due_at,
+            reverse=True,
+        )[:PAST_FOLLOWUPS]
+        promises = metrics.promise_keeping(
+            (
+                metrics.FollowUpFacts(f.due_at, FollowUpStatus(f.status), f.done_at)
+                for f in followups
+            ),
+            now=now,
+        )
+        quiet = metrics.going_quiet(
+            status=customer.status,
+            last_touch=last_touch,
+            satisfaction=satisfaction,
+            now=now,
+            tz=tz,
+            quiet_after_days=ws.settings.quiet_after_days,
+        )
+        custom = customer.custom or {}
+        keys = list(definitions) + [k for k in custom if k not in definitions]
+        custom_fields = [
+            CustomFieldValue(
+                key=key,
+                label=labels.get(key, key),
+                type=definitions.get(key, ("text", []))[0],
+                choices=definitions.get(key, ("text", []))[1],
+                value=custom.get(key),
+            )
+            for key in keys
+        ]
+        return CustomerSummary(
+            customer=customer_view(customer),
+            contacts=[contact_view(c, customer.name) for c in contacts],
+            last_touch=last_touch,
+            days_since_last_touch=metrics.days_since(last_touch, now=now, tz=tz),
+            satisfaction=satisfaction,
+            satisfaction_points=[(when, score) for when, score in reversed(scored)],
+            lifetime=lifetime,
+            open_deals=[deal_view(d) for d in deals if _is_open(d.stage)],
+            completeness=metrics.completeness(facts, now=now),
+            quiet=quiet,
+            open_followups=open_,
+            past_followups=past,
+            promises=promises,
+            interactions_count=int(count),
+            custom_fields=custom_fields,
+        )
+
+
+def _is_open(stage: str) -> bool:
+    return DealStage(stage).is_open
+
+
+def _custom_labels(session: Session) -> dict[str, str]:
+    rows = session.execute(
+        select(CustomFieldDef.key, CustomFieldDef.label).where(CustomFieldDef.deleted_at.is_(None))
+    ).all()
+    return {k: label for k, label in rows}
+
+
+# --- going quiet ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuietCustomer:
+    customer_id: str
+    name: str
+    owner: str | None
+    last_touch: datetime | None
+    days: int | None  # days since the last touch; None: never touched
+    satisfaction: float | None  # average of the last three scores
+    falling: bool
+    reason: str
+
+
+# The last touch and the last six scores per active customer. Both subqueries walk
+# the (customer_id, occurred_at) index backwards, so this stays cheap per customer.
+_QUIET_SQL = """
+SELECT c.id, c.name, c.owner,
+  (SELECT max(i.occurred_at) FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
+  (SELECT group_concat(s, ',') FROM (
+      SELECT i.satisfaction AS s FROM interactions i
+      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+      ORDER BY i.occurred_at DESC LIMIT 6)) AS scores
+FROM customers c
+WHERE c.status = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
+  {owner_filter}
+"""
+
+
+def going_quiet(
+    ws: Workspace, *, owner: str | None = None, limit: int | None = 50
+) -> list[QuietCustomer]:
+    """The attrition watch list: active customers with no touch for longer than the
+    quiet setting, or with falling satisfaction; the longest silent first."""
+    now = ws.now()
+    tz = ws.tz
+    params: dict[str, object] = {}
+    owner_filter = ""
+    if owner:
+        owner_filter = "AND c.owner = :owner"
+        params["owner"] = owner
+    with ws.read() as session:
+        rows = session.execute(text(_QUIET_SQL.format(owner_filter=owner_filter)), params).all()
+    out: list[QuietCustomer] = []
+    for cid, name, own, last_text, scores_text in rows:
+        last = from_utc_text(last_text) if last_text else None
+        scores = [int(s) for s in scores_text.split(",")] if scores_text else []
+        summary = metrics.customer_satisfaction(scores)
+        reason = metrics.going_quiet(
+            status="active",
+            last_touch=last,
+            satisfaction=summary,
+            now=now,
+            tz=tz,
+            quiet_after_days=ws.settings.quiet_after_days,
+        )
+        if reason is None:
+            continue
+        out.append(
+            QuietCustomer(
+                customer_id=cid,
+                name=name,
+                owner=own,
+                last_touch=last,
+                days=metrics.days_since(last, now=now, tz=tz),
+                satisfaction=summary.current,
+                falling=summary.falling,
+                reason=reason.text,
+            )
+        )
+    out.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
+    return out if limit is None else out[:limit]
+
+
+# --- Today and the activity log -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TodayView:
+    overdue: list[FollowUpView]
+    due_today: list[FollowUpView]
+    interactions_today: list[InteractionView]
+    quiet: list[QuietCustomer]
+
+
+def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> TodayView:
+    """A rep's day: promises overdue and due today, today's touchpoints, who is going quiet."""
+    user = user or ws.author
+    now = ws.now()
+    due = list_followups(ws, FollowUpFilter(scope="today", assigned_to=user))
+    start, end = dates.local_day_bounds(dates.local_date(now, ws.tz), ws.tz)
+    return TodayView(
+        overdue=[f for f in due if f.due_at < now],
+        due_today=[f for f in due if f.due_at >= now],
+        interactions_today=activity(ws, start=start, end=end, rep=user, limit=200),
+        quiet=going_quiet(ws, owner=user, limit=quiet_limit),
+    )
+
+
+def activity(
+    ws: Workspace,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    rep: str | None = None,
+    kinds: Sequence[str] = (),
+    outcomes: Sequence[str] = (),
+    text: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[InteractionView]:
+    """Interactions in [start, end), newest first, filtered by rep, kind, outcome and words."""
+    query = (
+        select(Interaction, Customer.name)
+        .join(Customer, Customer.id == Interaction.customer_id)
+        .where(Interaction.deleted_at.is_(None))
+    )
+    if start is not None:
+        query = query.where(Interaction.occurred_at >= start)
+    if end is not None:
+        query = query.where(Interaction.occurred_at < end)
+    if rep:
+        query = query.where(Interaction.rep == rep)
+    if kinds:
+        query = query.where(Interaction.kind.in_(list(kinds)))
+    if outcomes:
+        query = query.where(Interaction.outcome.in_(list(outcomes)))
+    if customer_id:
+        query = query.where(Interaction.customer_id == customer_id)
+    if text and text.strip():
+        like = f"%{text.strip()}%"
+        query = query.where(
+            Interaction.notes.ilike(like)
+            | Interaction.feedback.ilike(like)
+            | Interaction.subject.ilike(like)
+        )
+    query = query.order_by(Interaction.occurred_at.desc()).limit(limit).offset(offset)
+    with ws.read() as session:
+        rows = session.execute(query).all()
+    return [interaction_view(i, name) for i, name in rows]

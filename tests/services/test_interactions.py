@@ -1,0 +1,182 @@
+"""Logging touchpoints and keeping promises, on real database files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from touchpoint.domain.enums import PromiseState
+from touchpoint.errors import ForbiddenError, ValidationError, ValidationErrors
+from touchpoint.services import customers, followups
+from touchpoint.services.followups import FollowUpFilter
+from touchpoint.services.interactions import FollowUpInput, edit_interaction, log_interaction
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings
+from touchpoint.storage.models import Change, FollowUp, Interaction
+
+
+def _counts(ws: Workspace) -> tuple[int, int, int]:
+    with ws.read() as s:
+        return (
+            s.scalar(select(func.count()).select_from(Interaction)) or 0,
+            s.scalar(select(func.count()).select_from(FollowUp)) or 0,
+            s.scalar(select(func.count()).select_from(Change)) or 0,
+        )
+
+
+@pytest.fixture
+def acme(ws: Workspace) -> str:
+    customer = customers.create_customer(ws, {"name": "Acme GmbH", "status": "active"}).value
+    customers.add_contact(ws, customer.id, {"name": "Jana Novak", "emails": ["jana@acme.de"]})
+    return customer.id
+
+
+def test_log_with_followups_is_one_transaction(ws: Workspace, acme: str) -> None:
+    saved = log_interaction(
+        ws,
+        customer="acme",
+        kind="Visit",
+        contacts=["Jana Novak"],
+        notes="Walked the warehouse; they want the forklift quote.",
+        outcome="Meeting booked",
+        satisfaction="4",
+        feedback="Much faster than last year",
+        followups=[
+            FollowUpInput(title="Send the forklift quote", due="fri 10:00"),
+            FollowUpInput(title="Call about training", due="+2w", priority="high"),
+        ],
+    )
+    logged = saved.value
+    assert logged.interaction.kind == "visit"
+    assert logged.interaction.outcome == "meeting booked"
+    assert logged.interaction.satisfaction == 4
+    assert logged.interaction.rep == "maria@example.com"
+    assert len(logged.interaction.contact_ids) == 1
+    quote, training = logged.followups
+    # Friday 20 November 10:00 in Berlin is 09:00 UTC; the reminder 15 minutes before
+    assert quote.due_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    assert quote.remind_at == quote.due_at - timedelta(minutes=15)
+    assert quote.interaction_id == logged.interaction.id
+    assert training.priority == "high"
+    assert saved.changes.touches("interaction") and saved.changes.touches("followup")
+    with ws.read() as s:
+        tx_ids = set(s.scalars(select(Change.tx_id).where(Change.entity != "customer")))
+    assert len(tx_ids) == 2  # the contact's transaction, then the whole log in one
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"satisfaction": 7}, "satisfaction"),
+        ({"satisfaction": "great"}, "satisfaction"),
+        ({"notes": "x" * 1_000_001}, "notes"),
+        ({"kind": "telegram"}, "kind"),
+        ({"contacts": ["Nobody Known"]}, "contact"),
+        ({"followups": [FollowUpInput(title="Quote", due="someday")]}, "follow-up 1 due"),
+        ({"followups": [FollowUpInput(title="  ", due="tomorrow")]}, "follow-up 1 follow-up"),
+    ],
+)
+def test_bad_input_names_the_field_and_writes_nothing(
+    ws: Workspace, acme: str, kwargs: dict, field: str
+) -> None:
+    before = _counts(ws)
+    args = {"customer": acme, "kind": "call", **kwargs}
+    with pytest.raises(ValidationErrors) as caught:
+        log_interaction(ws, **args)
+    assert field in [e.field for e in caught.value.errors]
+    assert _counts(ws) == before
+
+
+def test_only_the_author_edits_an_interaction(ws: Workspace, acme: str, data_dir, clock) -> None:
+    logged = log_interaction(ws, customer=acme, kind="call", notes="first").value.interaction
+    edited = edit_interaction(ws, logged.id, {"notes": "corrected", "satisfaction": 5}).value
+    assert edited.notes == "corrected" and edited.satisfaction == 5
+    ws.update_settings(Settings(user="tom@example.com", timezone="Europe/Berlin"))
+    with pytest.raises(ForbiddenError):
+        edit_interaction(ws, logged.id, {"notes": "not mine"})
+
+
+def test_kept_late_and_overdue(ws: Workspace, acme: str, clock) -> None:
+    made = log_interaction(
+        ws,
+        customer=acme,
+        kind="call",
+        followups=[
+            FollowUpInput(title="on time", due="today 12:00"),
+            FollowUpInput(title="late", due="today 11:00"),
+            FollowUpInput(title="forgotten", due="today 11:00"),
+        ],
+    ).value.followups
+    on_time, late, forgotten = made
+    clock.advance(hours=1)  # 11:30 in Berlin
+    assert followups.complete_followup(ws, on_time.id[:8]).value.state == PromiseState.KEPT
+    assert followups.complete_followup(ws, late.id).value.state == PromiseState.LATE
+    listed = {f.title: f.state for f in followups.list_followups(ws, FollowUpFilter(scope="all"))}
+    assert listed == {
+        "on time": PromiseState.KEPT,
+        "late": PromiseState.LATE,
+        "forgotten": PromiseState.OVERDUE,
+    }
+    # completing again keeps the first completion time
+    again = followups.complete_followup(ws, late.id, at="today 23:00").value
+    assert again.done_at == datetime(2026, 11, 18, 10, 30, tzinfo=UTC)
+    overdue = followups.list_followups(ws, FollowUpFilter(scope="overdue"))
+    assert [f.id for f in overdue] == [forgotten.id]
+
+
+def test_reschedule_snooze_reassign_cancel(ws: Workspace, acme: str, clock) -> None:
+    f = log_interaction(
+        ws, customer=acme, kind="call", followups=[FollowUpInput(title="Quote", due="tomorrow")]
+    ).value.followups[0]
+    snoozed = followups.snooze_followup(ws, f.id, "today 15:00").value
+    assert snoozed.due_at == f.due_at  # snooze moves the reminder, not the promise
+    assert snoozed.remind_at == datetime(2026, 11, 18, 14, 0, tzinfo=UTC)
+    moved = followups.reschedule_followup(ws, f.id, "fri 09:00").value
+    assert moved.due_at == datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    assert moved.remind_at == moved.due_at - timedelta(minutes=15)
+    assert followups.reassign_followup(ws, f.id, "tom@example.com").value.assigned_to == (
+        "tom@example.com"
+    )
+    with pytest.raises(ValidationError) as caught:
+        followups.reschedule_followup(ws, f.id, "whenever")
+    assert [e.field for e in caught.value.errors] == ["due"]
+    cancelled = followups.cancel_followup(ws, f.id).value
+    assert cancelled.state == PromiseState.CANCELLED
+    with pytest.raises(ValidationErrors):
+        followups.complete_followup(ws, f.id)
+
+
+def test_followup_scopes_use_local_days(ws: Workspace, acme: str, clock) -> None:
+    log_interaction(
+        ws,
+        customer=acme,
+        kind="call",
+        followups=[
+            FollowUpInput(title="tonight", due="today 23:30"),  # still today in Berlin
+            FollowUpInput(title="sunday", due="sun 10:00"),
+            FollowUpInput(title="next month", due="2026-12-20"),
+        ],
+    )
+    titles = {
+        scope: [f.title for f in followups.list_followups(ws, FollowUpFilter(scope=scope))]
+        for scope in ("today", "week", "later")
+    }
+    assert titles == {
+        "today": ["tonight"],
+        "week": ["tonight", "sunday"],
+        "later": ["next month"],
+    }
+
+
+def test_due_reminders_window(ws: Workspace, acme: str, clock) -> None:
+    log_interaction(
+        ws, customer=acme, kind="call", followups=[FollowUpInput(title="Q", due="today 11:00")]
+    )
+    start = clock()
+    assert followups.due_reminders(ws, since=start) == []
+    clock.advance(minutes=20)  # 10:50 Berlin: the reminder at 10:45 is due
+    due = followups.due_reminders(ws, since=start)
+    assert [r.title for r in due] == ["Q"]
+    assert due[0].customer_name == "Acme GmbH"
