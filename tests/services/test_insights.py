@@ -1,0 +1,129 @@
+"""The 360-degree summary, the attrition watch list, Today and the activity log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from touchpoint.errors import ValidationErrors
+from touchpoint.services import customers, deals, followups, insights
+from touchpoint.services.interactions import FollowUpInput, log_interaction
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings
+
+
+def test_customer_summary_by_hand(ws: Workspace, clock) -> None:
+    c = customers.create_customer(
+        ws,
+        {
+            "name": "Müller Maschinenbau",
+            "status": "active",
+            "industry": "Machinery",
+            "emails": ["info@mueller.de"],
+            "currency": "EUR",
+            "custom": {"fleet_size": "12"},
+        },
+    ).value
+    customers.define_custom_field(ws, "tier", "Tier", "choice", ["gold", "silver"])
+    customers.add_contact(ws, c.id, {"name": "Jonas Weber"})
+    # six scored touches, oldest first: 5 5 5 then 4 4 3 (last three average 3.67)
+    for n, score in enumerate([5, 5, 5, 4, 4, 3]):
+        clock.advance(days=1)
+        log_interaction(ws, customer=c.id, kind="call", satisfaction=score, notes=f"call {n}")
+    clock.advance(hours=1)
+    log_interaction(
+        ws,
+        customer=c.id,
+        kind="visit",
+        notes="unscored visit",
+        followups=[FollowUpInput(title="Quote", due="-1d"), FollowUpInput(title="Demo", due="+3d")],
+    )
+    deals.add_deal(ws, c.id, {"title": "Press line", "value": "12000", "stage": "won"})
+    deals.add_deal(ws, c.id, {"title": "Spare parts", "value": "800.50", "stage": "proposal"})
+
+    s = insights.customer_summary(ws, "müller")
+    assert s.customer.id == c.id
+    assert [p.name for p in s.contacts] == ["Jonas Weber"]
+    assert s.interactions_count == 7
+    assert s.days_since_last_touch == 0
+    assert s.satisfaction.current == pytest.approx(11 / 3)
+    assert s.satisfaction.previous == pytest.approx(5.0)
+    assert s.satisfaction.falling  # 3.67 is at least a point below 5
+    assert [score for _, score in s.satisfaction_points] == [5, 5, 5, 4, 4, 3]
+    assert s.lifetime.won == Decimal("12000.00")
+    assert s.lifetime.open_pipeline == Decimal("800.50")
+    assert [d.title for d in s.open_deals] == ["Spare parts"]
+    assert [f.title for f in s.open_followups] == ["Quote", "Demo"]
+    assert s.promises.overdue == 1 and s.promises.rate == 0.0
+    # missing: an address only (contact, email, industry, owner, status, recent score present)
+    assert s.completeness.missing == ("an address",)
+    assert s.completeness.percent == 86
+    assert s.quiet is not None and s.quiet.falling_satisfaction
+    fields = {f.key: (f.type, f.value) for f in s.custom_fields}
+    assert fields == {"fleet_size": ("text", "12"), "tier": ("choice", None)}
+
+
+def test_going_quiet_lists_silent_and_unhappy_active_customers(ws: Workspace, clock) -> None:
+    silent = customers.create_customer(ws, {"name": "Silent Ltd", "status": "active"}).value
+    customers.create_customer(ws, {"name": "Prospect Co", "status": "prospect"})
+    busy = customers.create_customer(ws, {"name": "Busy AG", "status": "active"}).value
+    log_interaction(ws, customer=silent.id, kind="call")
+    clock.advance(days=40)
+    log_interaction(ws, customer=busy.id, kind="call")
+    quiet = insights.going_quiet(ws)
+    assert [(q.name, q.days) for q in quiet] == [("Silent Ltd", 40)]
+    assert quiet[0].reason == "no touch for 40 days"
+    ws.update_settings(
+        Settings(user="maria@example.com", timezone="Europe/Berlin", quiet_after_days=60)
+    )
+    assert insights.going_quiet(ws) == []
+    assert insights.going_quiet(ws, owner="someone.else@example.com") == []
+
+
+def test_today_and_activity(ws: Workspace, clock) -> None:
+    c = customers.create_customer(ws, {"name": "Acme", "status": "active"}).value
+    log_interaction(
+        ws,
+        customer=c.id,
+        kind="call",
+        outcome="voicemail",
+        followups=[FollowUpInput(title="Old promise", due="today 10:00")],
+    )
+    clock.advance(hours=2)  # 12:30 in Berlin: the 10:00 promise is overdue
+    log_interaction(
+        ws,
+        customer=c.id,
+        kind="visit",
+        outcome="order",
+        notes="Signed the forklift order",
+        followups=[FollowUpInput(title="Confirm delivery", due="today 16:00")],
+    )
+    day = insights.today(ws)
+    assert [f.title for f in day.overdue] == ["Old promise"]
+    assert [f.title for f in day.due_today] == ["Confirm delivery"]
+    assert [i.kind for i in day.interactions_today] == ["visit", "call"]
+    assert day.interactions_today[0].customer_name == "Acme"
+    followups.complete_followup(ws, day.overdue[0].id)
+    assert insights.today(ws).overdue == []
+
+    start = datetime(2026, 11, 18, tzinfo=UTC)
+    assert len(insights.activity(ws, start=start)) == 2
+    assert [i.outcome for i in insights.activity(ws, kinds=["visit"])] == ["order"]
+    assert [i.kind for i in insights.activity(ws, outcomes=["voicemail"])] == ["call"]
+    assert [i.kind for i in insights.activity(ws, text="forklift")] == ["visit"]
+    assert insights.activity(ws, rep="tom@example.com") == []
+
+
+def test_deals_close_and_reopen(ws: Workspace, clock) -> None:
+    c = customers.create_customer(ws, {"name": "Acme", "currency": "EUR"}).value
+    deal = deals.add_deal(ws, c.id, {"title": "Forklifts", "value": "5000"}).value
+    assert deal.currency == "EUR" and deal.stage == "lead" and deal.closed_at is None
+    won = deals.edit_deal(ws, deal.id, {"stage": "won"}).value
+    assert won.closed_at == clock()
+    assert deals.edit_deal(ws, deal.id, {"stage": "negotiation"}).value.closed_at is None
+    with pytest.raises(ValidationErrors) as caught:
+        deals.add_deal(ws, c.id, {"title": "Bad", "value": "-3"})
+    assert caught.value.errors[0].field == "value"
+    assert [d.title for d in deals.list_deals(ws, c.id)] == ["Forklifts"]
