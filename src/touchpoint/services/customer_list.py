@@ -1,0 +1,234 @@
+"""The customer list, paged from SQL: a window asks for one block of rows at a time.
+
+Nothing here loads every customer: counts come from SQL, rows from ``LIMIT/OFFSET``
+over an index for the sort column. "Needs attention" means an active customer with
+no interaction for longer than the quiet setting, or with a follow-up overdue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select, text
+from sqlalchemy.orm import Session
+
+from touchpoint.domain import metrics
+from touchpoint.domain.enums import CustomerStatus
+from touchpoint.errors import ValidationError
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import Customer, FollowUp, Interaction
+
+SORTS = ("name", "status", "owner", "territory", "last_touch", "updated_at", "created_at")
+
+
+@dataclass(frozen=True)
+class CustomerQuery:
+    status: str | None = None
+    tag: str | None = None
+    owner: str | None = None
+    territory: str | None = None
+    needs_attention: bool = False
+    text: str | None = None  # part of the name, case-insensitive
+    sort: str = "name"
+    descending: bool = False
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    id: str
+    name: str
+    status: str
+    owner: str | None
+    territory: str | None
+    tags: list[str]
+    email: str | None
+    phone: str | None
+    last_touch: datetime | None
+    days_since_last_touch: int | None
+    open_followups: int
+    overdue_followups: int
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    statuses: list[str]
+    owners: list[str]
+    territories: list[str]
+    tags: list[str] = field(default_factory=list)
+
+
+def _last_touch() -> Any:
+    # Uses ix_interactions_customer_occurred: one index seek per customer.
+    return (
+        select(func.max(Interaction.occurred_at))
+        .where(Interaction.customer_id == Customer.id, Interaction.deleted_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [
+        Customer.deleted_at.is_(None),
+        Customer.merged_into_id.is_(None),
+    ]
+    if q.status:
+        if q.status not in {s.value for s in CustomerStatus}:
+            raise ValidationError("status", f"unknown status {q.status!r}")
+        where.append(Customer.status == q.status)
+    if q.owner:
+        where.append(Customer.owner == q.owner)
+    if q.territory:
+        where.append(Customer.territory == q.territory)
+    if q.tag:
+        where.append(
+            text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
+            .bindparams(tag=q.tag)
+            .self_group()  # type: ignore[arg-type]
+        )
+    if q.text and q.text.strip():
+        needle = (
+            q.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        )
+        where.append(func.lower(Customer.name).like(f"%{needle}%", escape="\\"))
+    if q.needs_attention:
+        now = ws.now()
+        cutoff = now - timedelta(days=ws.settings.quiet_after_days)
+        recent = exists().where(
+            Interaction.customer_id == Customer.id,
+            Interaction.deleted_at.is_(None),
+            Interaction.occurred_at > cutoff,
+        )
+        overdue = exists().where(
+            FollowUp.customer_id == Customer.id,
+            FollowUp.deleted_at.is_(None),
+            FollowUp.status == "open",
+            FollowUp.due_at < now,
+        )
+        where.append(
+            or_(and_(Customer.status == CustomerStatus.ACTIVE.value, not_(recent)), overdue)
+        )
+    return where
+
+
+def count_customers(ws: Workspace, q: CustomerQuery) -> int:
+    stmt = select(func.count()).select_from(Customer).where(*_conditions(ws, q))
+    with ws.read() as session:
+        return int(session.scalar(stmt) or 0)
+
+
+def _ordered(stmt: Select[Any], q: CustomerQuery, last_touch: Any) -> Select[Any]:
+    if q.sort not in SORTS:
+        raise ValidationError(
+            "sort", f"cannot sort by {q.sort!r}; choose one of {', '.join(SORTS)}"
+        )
+    key: Any = last_touch if q.sort == "last_touch" else getattr(Customer, q.sort)
+    primary = key.desc() if q.descending else key.asc()
+    if q.sort == "last_touch":
+        # Never-touched customers last when newest first, first when oldest first.
+        primary = primary.nulls_last() if q.descending else primary.nulls_first()
+    tiebreak = [Customer.name.asc(), Customer.id.asc()] if q.sort != "name" else [Customer.id]
+    return stmt.order_by(primary, *tiebreak)
+
+
+def _first(items: list[dict[str, Any]] | None) -> str | None:
+    for item in items or []:
+        value = item.get("value") if isinstance(item, dict) else item
+        if value:
+            return str(value)
+    return None
+
+
+def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> list[CustomerRow]:
+    """``limit`` rows from ``offset`` in the order of ``q``, with their touch and promise facts."""
+    if offset < 0 or limit < 0:
+        raise ValidationError("offset", "must not be negative")
+    last_touch = _last_touch().label("last_touch")
+    stmt = select(
+        Customer.id,
+        Customer.name,
+        Customer.status,
+        Customer.owner,
+        Customer.territory,
+        Customer.tags,
+        Customer.emails,
+        Customer.phones,
+        last_touch,
+    ).where(*_conditions(ws, q))
+    stmt = _ordered(stmt, q, _last_touch()).offset(offset).limit(limit)
+    now = ws.now()
+    with ws.read() as session:
+        rows = session.execute(stmt).all()
+        counts = _followup_counts(session, [r.id for r in rows], now)
+    tz = ws.tz
+    return [
+        CustomerRow(
+            id=r.id,
+            name=r.name,
+            status=r.status,
+            owner=r.owner,
+            territory=r.territory,
+            tags=list(r.tags or []),
+            email=_first(r.emails),
+            phone=_first(r.phones),
+            last_touch=r.last_touch,
+            days_since_last_touch=metrics.days_since(r.last_touch, now=now, tz=tz),
+            open_followups=counts.get(r.id, (0, 0))[0],
+            overdue_followups=counts.get(r.id, (0, 0))[1],
+        )
+        for r in rows
+    ]
+
+
+def _followup_counts(session: Session, ids: list[str], now: datetime) -> dict[str, tuple[int, int]]:
+    if not ids:
+        return {}
+    overdue = func.sum(func.iif(FollowUp.due_at < now, 1, 0))
+    stmt = (
+        select(FollowUp.customer_id, func.count(), overdue)
+        .where(
+            FollowUp.customer_id.in_(ids),
+            FollowUp.deleted_at.is_(None),
+            FollowUp.status == "open",
+        )
+        .group_by(FollowUp.customer_id)
+    )
+    return {cid: (int(n), int(late or 0)) for cid, n, late in session.execute(stmt)}
+
+
+def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:
+    """The position of a customer in the list of ``q`` (to keep it selected), or None."""
+    with ws.read() as session:
+        ids = session.scalars(
+            _ordered(select(Customer.id).where(*_conditions(ws, q)), q, _last_touch())
+        )
+        for position, cid in enumerate(ids):
+            if cid == customer_id:
+                return position
+    return None
+
+
+def filter_choices(ws: Workspace) -> FilterChoices:
+    """The values the list can be filtered by, from the live customers."""
+    live = and_(Customer.deleted_at.is_(None), Customer.merged_into_id.is_(None))
+    with ws.read() as session:
+        owners = session.scalars(
+            select(Customer.owner).where(live, Customer.owner.is_not(None)).distinct()
+        ).all()
+        territories = session.scalars(
+            select(Customer.territory).where(live, Customer.territory.is_not(None)).distinct()
+        ).all()
+        tags = session.execute(
+            text(
+                "SELECT DISTINCT json_each.value FROM customers, json_each(customers.tags) "
+                "WHERE customers.deleted_at IS NULL AND customers.merged_into_id IS NULL"
+            )
+        ).scalars()
+        tag_list = sorted({str(t) for t in tags if t}, key=str.lower)
+    return FilterChoices(
+        statuses=[s.value for s in CustomerStatus],
+        owners=sorted((o for o in owners if o), key=str.lower),
+        territories=sorted((t for t in territories if t), key=str.lower),
+        tags=tag_list,
+    )
