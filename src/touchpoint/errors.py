@@ -73,3 +73,9 @@ class ForbiddenError(TouchpointError):
     """The user may not do this (say, edit a colleague's interaction)."""
 
     kind = "forbidden"
+
+
+class Cancelled(TouchpointError):
+    """The user stopped a long operation; nothing it would have written was kept."""
+
+    kind = "cancelled"
