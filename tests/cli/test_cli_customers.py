@@ -1,0 +1,232 @@
+"""``touchpoint customer``, ``contact``, ``history``, ``duplicates`` and merges."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def test_add_prints_the_id_and_show_finds_it(tp) -> None:
+    customer_id = tp.add_customer(
+        "Acme GmbH",
+        "--email", "info@acme.de",
+        "--phone", "030 1234567",
+        "--tag", "key",
+        "--tag", "north",
+        "--status", "active",
+        "--industry", "Logistics",
+        "--field", "Fleet size=12",
+    )  # fmt: skip
+    assert len(customer_id) == 36
+    shown = tp.json("customer", "show", "acme")
+    c = shown["customer"]
+    assert c["id"] == customer_id
+    assert c["emails"] == [{"label": "work", "value": "info@acme.de"}]
+    assert c["phones"] == [{"label": "work", "value": "+49301234567"}]
+    assert c["tags"] == ["key", "north"]
+    assert c["custom"] == {"Fleet size": "12"}
+    assert c["owner"] == "maria@example.com"
+    assert c["created_at"] == "2026-11-18T09:30:00Z"
+    assert set(shown) == {"customer", "contacts", "interactions", "open_followups", "summary"}
+
+
+def test_show_for_people_has_facts_contacts_and_key_figures(tp) -> None:
+    tp.add_customer("Acme GmbH", "--status", "active", "--phone", "030 1234567")
+    tp("contact", "add", "acme", "Jana Novak", "--email", "jana@acme.de", "--title", "Buyer")
+    tp("log", "visit", "--customer", "acme", "--satisfaction", "4", "--subject", "Tour")
+    out = tp("customer", "show", "Acme GmbH").stdout
+    assert "Acme GmbH" in out
+    assert "+49 30 1234567" in out  # shown as people write it
+    assert "Jana Novak" in out and "Buyer" in out
+    assert "Wed 2026-11-18 10:30" in out  # the visit, in Berlin time
+    assert "Tour" in out
+    assert "satisfaction" in out and "4.0 of 5" in out
+    assert "completeness" in out and "missing:" in out
+    assert "\x1b[" not in out
+
+
+def test_summary_in_json(tp) -> None:
+    tp.add_customer("Acme GmbH", "--status", "active")
+    tp("log", "call", "--customer", "acme", "--satisfaction", "5")
+    summary = tp.json("customer", "show", "acme")["summary"]
+    assert summary["days_since_last_touch"] == 0
+    assert summary["satisfaction"]["current"] == 5
+    assert summary["interactions"] == 1
+    assert 0 <= summary["completeness"]["percent"] <= 100
+    assert "an address" in summary["completeness"]["missing"]
+    assert summary["lifetime_value"]["won"] == "0"
+
+
+def test_add_warns_about_likely_duplicates(tp) -> None:
+    first = tp.add_customer("Acme GmbH", "--email", "info@acme.de")
+    result = tp("customer", "add", "ACME", "--email", "Info@Acme.de")
+    second = result.stdout.strip()
+    assert second != first
+    assert f"may duplicate Acme GmbH ({first})" in result.stderr
+    assert "same email" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["customer", "add", ""], "error: name: must not be empty\n"),
+        (["customer", "add", "Acme", "--email", "nope"], "error: email: 'nope' is not"),
+        (["customer", "add", "Acme", "--status", "sleepy"], "error: status: 'sleepy' is not"),
+        (["customer", "add", "Acme", "--website", "not a site"], "error: website:"),
+    ],
+)
+def test_bad_customer_input_writes_nothing(tp, args: list[str], message: str) -> None:
+    before = tp.changes()
+    result = tp(*args, code=1)
+    assert result.stderr.startswith(message)
+    assert result.stdout == ""
+    assert tp.changes() == before
+
+
+def test_every_bad_field_gets_its_own_line(tp) -> None:
+    before = tp.changes()
+    result = tp("customer", "add", " ", "--email", "x", "--phone", "12", code=1)
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: name: must not be empty"
+    assert lines[1].startswith("error: email: 'x' is not a valid email address")
+    assert lines[2].startswith("error: phone: ")
+    assert len(lines) == 3
+    assert tp.changes() == before
+
+
+def test_notes_over_one_megabyte_are_refused(tp) -> None:
+    before = tp.changes()
+    result = tp("customer", "add", "Acme", "--notes", "-", input="x" * 1_000_001, code=1)
+    assert result.stderr == "error: notes: is larger than 1 MB\n"
+    assert tp.changes() == before
+
+
+def test_malformed_field_option_is_a_usage_error(tp) -> None:
+    result = tp("customer", "add", "Acme", "--field", "no equals sign", code=2)
+    assert "is not KEY=VALUE" in result.stderr
+
+
+def test_edit_changes_only_what_is_given_and_field_key_removes(tp) -> None:
+    tp.add_customer(
+        "Acme GmbH", "--industry", "Logistics", "--field", "tier=gold", "--field", "x=1"
+    )
+    changed = tp.json("customer", "edit", "acme", "--status", "active", "--field", "tier=")
+    assert changed["status"] == "active"
+    assert changed["industry"] == "Logistics"
+    assert changed["custom"] == {"x": "1"}
+    tp("customer", "edit", "acme", "--name", "Acme Logistics GmbH")
+    assert tp.json("customer", "show", "Acme Logistics")["customer"]["name"] == (
+        "Acme Logistics GmbH"
+    )
+
+
+def test_edit_with_bad_input_writes_nothing(tp) -> None:
+    tp.add_customer("Acme GmbH")
+    before = tp.changes()
+    tp("customer", "edit", "acme", "--email", "nope", "--status", "active", code=1)
+    assert tp.changes() == before
+    assert tp.json("customer", "show", "acme")["customer"]["status"] == "prospect"
+    tp("customer", "edit", "acme", code=2)  # nothing to change
+
+
+def test_list_filters_and_json(tp) -> None:
+    tp.add_customer("Acme GmbH", "--status", "active", "--tag", "key")
+    tp.add_customer("Bolt AG", "--status", "prospect", "--owner", "tom@example.com")
+    tp.add_customer("Crane Ltd", "--status", "active")
+    everyone = tp.json("customer", "list")
+    assert [c["name"] for c in everyone["customers"]] == ["Acme GmbH", "Bolt AG", "Crane Ltd"]
+    assert everyone["total"] == 3
+    active = tp.json("customer", "list", "--status", "active")
+    assert [c["name"] for c in active["customers"]] == ["Acme GmbH", "Crane Ltd"]
+    assert [c["name"] for c in tp.json("customer", "list", "--tag", "key")["customers"]] == [
+        "Acme GmbH"
+    ]
+    mine = tp.json("customer", "list", "--owner", "me")["customers"]
+    assert [c["name"] for c in mine] == ["Acme GmbH", "Crane Ltd"]
+    first = tp.json("customer", "list", "--limit", "1")
+    assert first["total"] == 3 and len(first["customers"]) == 1
+    out = tp("customer", "list").stdout
+    assert out.splitlines()[0].split() == [
+        "id", "name", "status", "owner", "tags", "last", "touch", "follow-ups",
+    ]  # fmt: skip
+    tp("customer", "list", "--status", "sleepy", code=1)
+
+
+def test_delete_restore_and_confirm(tp) -> None:
+    customer_id = tp.add_customer("Acme GmbH")
+    out = tp("customer", "delete", "acme").stdout
+    assert f"touchpoint customer restore {customer_id}" in out
+    tp("customer", "show", "acme", code=1)
+    assert tp.json("customer", "list")["customers"] == []
+    tp("customer", "restore", customer_id)
+    assert tp.json("customer", "show", customer_id)["customer"]["deleted"] is False
+    tp.clock.advance(days=2)
+    assert "confirmed Acme GmbH at Fri 2026-11-20 10:30" in tp("customer", "confirm", "acme").stdout
+    assert tp.json("customer", "show", "acme")["customer"]["confirmed_at"] == (
+        "2026-11-20T09:30:00Z"
+    )
+
+
+def test_contacts(tp) -> None:
+    tp.add_customer("Acme GmbH")
+    jana = tp(
+        "contact", "add", "acme", "Jana Novak",
+        "--email", "jana@acme.de", "--phone", "0170 1234567",
+        "--title", "Buyer", "--role", "decision maker", "--channel", "phone",
+    ).stdout.strip()  # fmt: skip
+    tp("contact", "add", "acme", "Piet Jansen", "--do-not-contact")
+    people = tp.json("contact", "list", "acme")
+    assert [p["name"] for p in people] == ["Jana Novak", "Piet Jansen"]
+    assert people[0]["id"] == jana
+    assert people[0]["decision_role"] == "decision maker"
+    assert people[1]["do_not_contact"] is True
+    edited = tp.json("contact", "edit", jana, "--title", "Head of Buying", "--may-contact")
+    assert edited["title"] == "Head of Buying"
+    listing = tp("contact", "list", "acme").stdout
+    assert "Head of Buying" in listing and "(do not contact)" in listing
+    before = tp.changes()
+    tp("contact", "add", "acme", "Bob", "--email", "bob@", code=1)
+    tp("contact", "edit", jana, "--role", "boss", code=1)
+    assert tp.changes() == before
+
+
+def test_history_shows_old_and_new_values(tp) -> None:
+    tp.add_customer("Acme GmbH", "--industry", "Logistics")
+    tp("customer", "edit", "acme", "--industry", "Retail")
+    entries = tp.json("history", "acme")
+    assert entries[0]["fields"]["industry"] == ["Logistics", "Retail"]
+    assert entries[0]["author"] == "maria@example.com"
+    assert entries[0]["pushed"] is False
+    assert entries[-1]["op"] == "insert"
+    out = tp("history", "acme").stdout
+    assert "industry: Logistics → Retail" in out
+    assert "(not yet synced)" in out
+
+
+def test_duplicates_merge_unmerge(tp) -> None:
+    keep = tp.add_customer("Acme GmbH", "--email", "info@acme.de")
+    other = tp.add_customer("Acme", "--email", "info@acme.de", "--industry", "Retail")
+    tp("log", "call", "--customer", other)
+    pairs = tp.json("duplicates")
+    assert len(pairs) == 1
+    assert {pairs[0]["first_id"], pairs[0]["second_id"]} == {keep, other}
+    assert "same email" in pairs[0]["reasons"]
+    out = tp("merge", keep, other).stdout
+    assert "merged Acme into Acme GmbH (moved 1 interaction)" in out
+    merges = tp.json("merges")
+    assert len(merges) == 1 and merges[0]["kept_id"] == keep and merges[0]["undone"] is False
+    merge_id = merges[0]["id"]
+    assert f"touchpoint unmerge {merge_id}" in out
+    assert tp.json("customer", "show", keep)["customer"]["industry"] == "Retail"
+    tp("unmerge", merge_id[:8])
+    assert tp.json("merges")[0]["undone"] is True
+    assert tp.json("customer", "show", other)["customer"]["name"] == "Acme"
+    assert tp.json("duplicates") != []
+    tp("unmerge", merge_id, code=1)  # already undone
+    tp("merge", keep, keep, code=1)
+
+
+def test_merge_by_name(tp) -> None:
+    tp.add_customer("Acme GmbH")
+    tp.add_customer("Bolt AG")
+    done = tp.json("merge", "acme", "bolt")
+    assert done["kept_name"] == "Acme GmbH" and done["merged_name"] == "Bolt AG"

@@ -1,0 +1,210 @@
+"""The command itself: version, status, the window, errors, exit codes, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from touchpoint import __version__
+from touchpoint.cli import main as cli_main
+from touchpoint.cli.main import COMMAND_MODULES, cli
+from touchpoint.cli.runtime import CliState
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def test_version(tp) -> None:
+    assert tp("--version").stdout.strip() == f"touchpoint, version {__version__}"
+
+
+def test_status_json_has_paths_schema_counts_and_unsynced(tp, data_dir: Path) -> None:
+    before = tp.json("status")
+    tp.add_customer("Acme GmbH")
+    after = tp.json("status")
+    assert after["data_dir"] == str(data_dir.resolve())
+    assert after["database"].endswith("touchpoint.sqlite3")
+    assert after["schema_version"] == before["schema_version"] != ""
+    assert after["counts"]["customer"] == before["counts"]["customer"] + 1
+    assert after["unsynced_changes"] > before["unsynced_changes"]
+    assert after["user"] == "maria@example.com"
+    assert after["timezone"] == "Europe/Berlin"
+    assert list(after) == sorted(after)
+
+
+def test_status_for_people(tp) -> None:
+    out = tp("status").stdout
+    assert "changes not yet synced: 0" in out
+    assert "customer" in out and "\x1b[" not in out  # no colour when not a terminal
+
+
+def test_help_lists_every_command(tp) -> None:
+    out = tp("--help").stdout
+    for name in (
+        "status", "customer", "contact", "log", "followups", "done", "snooze",
+        "reschedule", "cancel", "reassign", "history", "search", "duplicates", "merge",
+        "unmerge", "merges", "backup", "restore", "check", "config",
+    ):  # fmt: skip
+        assert f"\n  {name} " in out, name
+
+
+def test_command_modules_each_register_their_commands() -> None:
+    group = click.Group("probe")
+    for name in COMMAND_MODULES:
+        __import__(name, fromlist=["register"]).register(group)
+    assert set(group.commands) == set(cli.commands)
+
+
+def test_usage_error_exits_2(tp) -> None:
+    result = tp("customer", "add", code=2)
+    assert "Missing argument 'NAME'" in result.stderr
+    tp("followups", "--soon", code=2)
+
+
+def test_bare_command_opens_the_window(tp, data_dir: Path, monkeypatch) -> None:
+    seen: list[str | None] = []
+    fake = types.ModuleType("touchpoint.ui.app")
+    fake.run = lambda where: seen.append(where) or 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "touchpoint.ui.app", fake)
+    tp(code=3)
+    assert seen == [str(data_dir)]
+
+
+def test_bare_command_without_the_window_shows_help(tp, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "touchpoint.ui.app", None)  # import raises ImportError
+    result = tp()
+    assert "desktop window is not installed" in result.stderr
+    assert "Usage: " in result.stdout and "customer" in result.stdout
+
+
+def test_other_errors_of_the_window_are_not_hidden(tp, monkeypatch) -> None:
+    fake = types.ModuleType("touchpoint.ui.app")
+
+    def run(where: str | None) -> int:
+        raise RuntimeError("the window broke")
+
+    fake.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "touchpoint.ui.app", fake)
+    result = tp(code=1)
+    assert "RuntimeError" in result.stderr
+
+
+def test_unexpected_error_goes_to_the_log_file_only(tp, data_dir: Path, monkeypatch) -> None:
+    from touchpoint.services import maintenance
+
+    def broken(ws):  # type: ignore[no-untyped-def]
+        raise KeyError("secret detail")
+
+    monkeypatch.setattr(maintenance, "status", broken)
+    result = tp("status", code=1)
+    log_file = data_dir.resolve() / "logs" / "touchpoint.log"
+    assert result.stderr.count("\n") == 1
+    assert str(log_file) in result.stderr
+    assert "Traceback" not in result.stderr and "secret detail" not in result.stderr
+    logged = log_file.read_text(encoding="utf-8")
+    assert "Traceback" in logged and "secret detail" in logged
+
+
+def test_not_found_is_a_one_line_error(tp) -> None:
+    result = tp("customer", "show", "Nobody", code=1)
+    assert result.stderr == "error: no customer called 'Nobody'\n"
+
+
+def test_data_dir_from_the_environment(tmp_path: Path, monkeypatch, clock) -> None:
+    where = tmp_path / "portable"
+    monkeypatch.setenv("TOUCHPOINT_DATA_DIR", str(where))
+    result = CliRunner().invoke(
+        cli, ["status", "--json"], obj=CliState(clock=clock, auto_backup=False)
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["data_dir"] == str(where.resolve())
+    assert (where / "touchpoint.sqlite3").exists()
+
+
+def test_main_is_the_console_script_entry(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys, "argv", ["touchpoint", "--version"])
+    with pytest.raises(SystemExit) as done:
+        cli_main.main()
+    assert done.value.code == 0
+
+
+# --- real processes ------------------------------------------------------------------
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("TOUCHPOINT_DATA_DIR", None)
+    env["HOME"] = str(tmp_path / "home")
+    return env
+
+
+def test_installed_console_script(tmp_path: Path) -> None:
+    script = VENV_BIN / "touchpoint"
+    if not script.exists():
+        pytest.skip("touchpoint is not installed in this environment")
+    done = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, env=_env(tmp_path), check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"touchpoint, version {__version__}"
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    where = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "touchpoint", "--data-dir", str(where), "status", "--json"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["database"] == str(where.resolve() / "touchpoint.sqlite3")
+    assert report["counts"]["customer"] == 0
+
+
+def test_real_process_bad_input_exits_1(tmp_path: Path) -> None:
+    where = tmp_path / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "touchpoint", "--data-dir", str(where), "customer", "add", " "],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr == "error: name: must not be empty\n"
+    assert done.stdout == ""
+
+
+def test_search_loads_nothing_heavy(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    probe = (
+        "import json, sys\n"
+        "from touchpoint.cli.main import cli\n"
+        "try:\n"
+        f"    cli.main(['--data-dir', {str(tp.data_dir)!r}, 'search', 'acme'], "
+        "standalone_mode=False)\n"
+        "finally:\n"
+        "    heavy = ('PySide6', 'rapidfuzz', 'xlsxwriter', 'vobject', 'charset_normalizer')\n"
+        "    print(json.dumps([m for m in heavy if m in sys.modules]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert "Acme GmbH" in done.stdout
+    assert json.loads(lines[-1]) == []
