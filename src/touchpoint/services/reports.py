@@ -1,0 +1,550 @@
+"""The figures of the managers' daily activity report, as plain dataclasses.
+
+Every definition comes from :mod:`touchpoint.domain.metrics` (kept, late, overdue,
+going quiet, completeness, activity against goal), so the PDF, the HTML page,
+the Excel file and the window's Reports page show the same numbers. A day is the
+user's local calendar day (``ws.tz``); times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+from touchpoint.domain import dates, metrics
+from touchpoint.domain.enums import FollowUpStatus
+from touchpoint.errors import ValidationError
+from touchpoint.services import goals as goals_service
+from touchpoint.services.insights import QuietCustomer, going_quiet
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.types import to_utc_text
+
+VOICES = 3  # best and worst customer words shown
+BEST_FROM = 4  # scores that count as the best words (happy, delighted)
+WORST_FROM = 2  # scores that count as the worst (unhappy)
+HYGIENE_ROWS = 30
+QUIET_ROWS = 50
+NO_OWNER = "(no owner)"
+
+
+def _utc(value: str | None) -> datetime | None:
+    # Stored as fixed-width "...Z" text; fromisoformat is several times faster than strptime.
+    return datetime.fromisoformat(value) if value else None
+
+
+# --- the figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepFigures:
+    """One rep's period (or the team's, with ``rep`` = "team")."""
+
+    rep: str
+    interactions: int
+    by_kind: dict[str, int]
+    by_outcome: dict[str, int]
+    goals: list[metrics.GoalProgress]  # one line per kind with a goal or with activity
+    followups_made: int
+    promises: metrics.PromiseStats
+    satisfaction: float | None  # average score of the period's scored interactions
+    scored: int
+    satisfaction_before: float | None  # the same average over the period before
+
+    @property
+    def satisfaction_change(self) -> float | None:
+        if self.satisfaction is None or self.satisfaction_before is None:
+            return None
+        return self.satisfaction - self.satisfaction_before
+
+    @property
+    def goal_total(self) -> float | None:
+        set_goals = [g.goal for g in self.goals if g.goal]
+        return sum(set_goals) if set_goals else None
+
+
+@dataclass(frozen=True)
+class DayActivity:
+    day: date
+    interactions: int
+    goal: float | None  # the team's goal for one day, all kinds together
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A customer's own words on a scored interaction."""
+
+    occurred_at: datetime
+    customer_id: str
+    customer: str
+    rep: str
+    kind: str
+    score: int
+    words: str
+
+
+@dataclass(frozen=True)
+class HygieneLine:
+    customer_id: str
+    customer: str
+    owner: str | None
+    status: str
+    percent: int
+    missing: tuple[str, ...]
+    stale: bool
+    last_confirmed: datetime | None
+
+
+@dataclass(frozen=True)
+class Hygiene:
+    checked: int  # active and prospect customers looked at
+    incomplete: int  # missing at least one key item
+    stale: int  # not confirmed or changed for a year
+    average_percent: int | None
+    worst: list[HygieneLine]
+
+
+@dataclass(frozen=True)
+class DailyReport:
+    first: date
+    last: date
+    generated_at: datetime
+    timezone: str
+    scope: str  # "all reps", "team north", "maria@example.com"
+    reps: list[RepFigures]
+    team: RepFigures
+    kinds: list[str]  # kinds with a goal or activity, in a stable order
+    activity_by_day: list[DayActivity]
+    satisfaction_by_day: list[metrics.SatisfactionPoint]
+    promises_by_day: dict[date, metrics.PromiseStats]
+    best: list[Voice]
+    worst: list[Voice]
+    quiet: list[QuietCustomer]
+    quiet_total: int
+    hygiene: Hygiene
+    goals_set: bool = field(default=False)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    @property
+    def period_text(self) -> str:
+        if self.first == self.last:
+            return self.first.strftime("%a %d %b %Y")
+        return f"{self.first.strftime('%a %d %b')} – {self.last.strftime('%a %d %b %Y')}"
+
+
+# --- periods ----------------------------------------------------------------------
+
+
+def report_period(
+    ws: Workspace, *, day: str | date | None = None, week: bool = False
+) -> tuple[date, date]:
+    """The days a daily report covers: one local day (yesterday by default) or its week."""
+    today = dates.local_date(ws.now(), ws.tz)
+    if day is None or day == "":
+        chosen = today - timedelta(days=1)
+    elif isinstance(day, date):
+        chosen = day
+    else:
+        try:
+            chosen = dates.parse_day(day, today=today)
+        except ValueError as exc:
+            raise ValidationError("date", str(exc)) from None
+    if week:
+        first = dates.week_start(chosen)
+        return first, first + timedelta(days=6)
+    return chosen, chosen
+
+
+def parse_range(
+    ws: Workspace, first: str | date | None, last: str | date | None
+) -> tuple[date, date]:
+    """--from/--to as typed (ISO, today, -7d...); --from defaults to --to, --to to today."""
+    today = dates.local_date(ws.now(), ws.tz)
+
+    def one(value: str | date | None, name: str, default: date) -> date:
+        if value is None or value == "":
+            return default
+        if isinstance(value, date):
+            return value
+        try:
+            return dates.parse_day(value, today=today)
+        except ValueError as exc:
+            raise ValidationError(name, str(exc)) from None
+
+    end = one(last, "to", today)
+    start = one(first, "from", end)
+    if start > end:
+        raise ValidationError("from", f"{start} is after --to {end}")
+    if (end - start).days > 366 * 20:
+        raise ValidationError("from", "the range is longer than twenty years")
+    return start, end
+
+
+# --- the report -------------------------------------------------------------------
+
+
+def _in(column: str, values: Sequence[str] | None, name: str) -> tuple[str, dict[str, Any]]:
+    if values is None:
+        return "", {}
+    return f" AND {column} IN :{name}", {name: list(values)}
+
+
+def daily_report(
+    ws: Workspace,
+    first: date,
+    last: date,
+    *,
+    reps: Sequence[str] | None = None,
+    scope: str | None = None,
+    book: goals_service.GoalBook | None = None,
+) -> DailyReport:
+    """The report over the local days ``first``..``last`` for ``reps`` (None: everyone)."""
+    if first > last:
+        raise ValidationError("from", f"{first} is after --to {last}")
+    tz = ws.tz
+    now = ws.now()
+    book = book if book is not None else goals_service.load_goals(ws)
+    start, end = dates.local_range_bounds(first, last, tz)
+    days = (last - first).days + 1
+    before_start = dates.local_range_bounds(first - timedelta(days=days), first, tz)[0]
+    start_t, end_t, before_t = to_utc_text(start), to_utc_text(end), to_utc_text(before_start)
+
+    rep_sql, rep_params = _in("i.rep", reps, "reps")
+    with ws.read() as session:
+        interactions = session.execute(
+            text(
+                "SELECT i.rep, i.kind, i.outcome, i.occurred_at, i.satisfaction, i.feedback,"
+                " i.customer_id, c.name FROM interactions i"
+                " JOIN customers c ON c.id = i.customer_id"
+                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
+                + rep_sql
+            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
+            {"start": start_t, "end": end_t, **rep_params},
+        ).all()
+        before = session.execute(
+            text(
+                "SELECT i.rep, sum(i.satisfaction), count(i.satisfaction) FROM interactions i"
+                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
+                " AND i.satisfaction IS NOT NULL" + rep_sql + " GROUP BY i.rep"
+            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
+            {"start": before_t, "end": start_t, **rep_params},
+        ).all()
+        f_sql, f_params = _in("f.assigned_to", reps, "reps")
+        expanding = [bindparam("reps", expanding=True)] if reps is not None else []
+        due = session.execute(
+            text(
+                "SELECT f.assigned_to, f.due_at, f.status, f.done_at FROM followups f"
+                " WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end" + f_sql
+            ).bindparams(*expanding),
+            {"start": start_t, "end": end_t, **f_params},
+        ).all()
+        made = session.execute(
+            text(
+                "SELECT f.assigned_to, count(*) FROM followups f"
+                " WHERE f.deleted_at IS NULL AND f.created_at >= :start AND f.created_at < :end"
+                + f_sql
+                + " GROUP BY f.assigned_to"
+            ).bindparams(*expanding),
+            {"start": start_t, "end": end_t, **f_params},
+        ).all()
+
+    # Who is in the report: the given reps (even with no activity), else everyone seen.
+    if reps is not None:
+        people = list(dict.fromkeys(reps))
+    else:
+        seen = {r[0] for r in interactions} | {r[0] for r in due} | {r[0] for r in made}
+        seen |= {r for r in book.reps if book.reps[r]}
+        people = sorted(seen)
+
+    by_rep: dict[str, list[Any]] = defaultdict(list)
+    for row in interactions:
+        by_rep[row[0]].append(row)
+    due_by_rep: dict[str, list[metrics.FollowUpFacts]] = defaultdict(list)
+    promises_by_day: dict[date, list[metrics.FollowUpFacts]] = defaultdict(list)
+    for assigned, due_at, status, done_at in due:
+        facts = metrics.FollowUpFacts(_utc(due_at), FollowUpStatus(status), _utc(done_at))  # type: ignore[arg-type]
+        due_by_rep[assigned].append(facts)
+        promises_by_day[dates.local_date(facts.due_at, tz)].append(facts)
+    made_by_rep = dict(made)
+    before_by_rep = {r: (s, n) for r, s, n in before}
+
+    kinds_seen = Counter(row[1] for row in interactions)
+    goal_kinds = {k for rep in people for k in book.goals_for(rep)}
+    kinds = _order_kinds(set(kinds_seen) | goal_kinds)
+
+    rep_figures = [
+        _rep_figures(
+            rep,
+            by_rep.get(rep, []),
+            due_by_rep.get(rep, []),
+            made_by_rep.get(rep, 0),
+            before_by_rep.get(rep),
+            book.goals_for(rep),
+            kinds,
+            days,
+            now,
+        )
+        for rep in people
+    ]
+    team = _team_figures(rep_figures, interactions, due, before, kinds, now)
+
+    # Activity per local day against the team's daily goal (every kind together).
+    members = set(people)
+    per_day = metrics.activity_per_day(
+        (_utc(row[3]) for row in interactions if row[0] in members),  # type: ignore[misc]
+        first=first,
+        last=last,
+        tz=tz,
+    )
+    daily_goal = _daily_goal(book, people)
+    activity = [DayActivity(d, n, daily_goal) for d, n in per_day.items()]
+
+    scored = [
+        (_utc(row[3]), row[4]) for row in interactions if row[4] is not None and row[0] in members
+    ]
+    trend = metrics.satisfaction_trend(scored, tz=tz)  # type: ignore[arg-type]
+    best, worst = _voices(interactions, members)
+
+    quiet = _quiet(ws, reps)
+    hygiene = customer_hygiene(ws, reps, now=now)
+
+    return DailyReport(
+        first=first,
+        last=last,
+        generated_at=now,
+        timezone=str(getattr(tz, "key", tz)),
+        scope=scope or ("all reps" if reps is None else ", ".join(reps)),
+        reps=rep_figures,
+        team=team,
+        kinds=kinds,
+        activity_by_day=activity,
+        satisfaction_by_day=trend,
+        promises_by_day={
+            d: metrics.promise_keeping(f, now=now) for d, f in sorted(promises_by_day.items())
+        },
+        best=best,
+        worst=worst,
+        quiet=quiet[:QUIET_ROWS],
+        quiet_total=len(quiet),
+        hygiene=hygiene,
+        goals_set=any(book.goals_for(r) for r in people),
+    )
+
+
+_KIND_ORDER = ["call", "visit", "meeting", "email", "message", "note"]
+
+
+def _order_kinds(kinds: set[str]) -> list[str]:
+    known = [k for k in _KIND_ORDER if k in kinds]
+    return known + sorted(kinds - set(_KIND_ORDER))
+
+
+def _rep_figures(  # noqa: PLR0917
+    rep: str,
+    rows: list[Any],
+    due: list[metrics.FollowUpFacts],
+    made: int,
+    before: tuple[int, int] | None,
+    rep_goals: dict[str, goals_service.Goal],
+    kinds: list[str],
+    days: int,
+    now: datetime,
+) -> RepFigures:
+    by_kind = Counter(r[1] for r in rows)
+    by_outcome = Counter(r[2] or "(none)" for r in rows)
+    scores = [r[4] for r in rows if r[4] is not None]
+    lines = []
+    for kind in kinds:
+        goal = rep_goals.get(kind)
+        target = metrics.goal_for_period(goal.count, goal.period_days, days) if goal else None
+        if target is not None or by_kind.get(kind):
+            lines.append(metrics.GoalProgress(kind=kind, done=by_kind.get(kind, 0), goal=target))
+    return RepFigures(
+        rep=rep,
+        interactions=len(rows),
+        by_kind=dict(by_kind),
+        by_outcome=dict(by_outcome.most_common()),
+        goals=lines,
+        followups_made=made,
+        promises=metrics.promise_keeping(due, now=now),
+        satisfaction=metrics.average(scores),
+        scored=len(scores),
+        satisfaction_before=(before[0] / before[1]) if before and before[1] else None,
+    )
+
+
+def _team_figures(  # noqa: PLR0917
+    reps: list[RepFigures],
+    interactions: Sequence[Any],
+    due: Sequence[Any],
+    before: Sequence[Any],
+    kinds: list[str],
+    now: datetime,
+) -> RepFigures:
+    members = {r.rep for r in reps}
+    rows = [r for r in interactions if r[0] in members]
+    by_kind = Counter(r[1] for r in rows)
+    by_outcome = Counter(r[2] or "(none)" for r in rows)
+    lines = []
+    for kind in kinds:
+        goals = [g.goal for r in reps for g in r.goals if g.kind == kind and g.goal is not None]
+        target = sum(goals) if goals else None
+        if target is not None or by_kind.get(kind):
+            lines.append(metrics.GoalProgress(kind=kind, done=by_kind.get(kind, 0), goal=target))
+    scores = [r[4] for r in rows if r[4] is not None]
+    total_before = sum(s for rep, s, _ in before if rep in members)
+    count_before = sum(n for rep, _, n in before if rep in members)
+    return RepFigures(
+        rep="team",
+        interactions=len(rows),
+        by_kind=dict(by_kind),
+        by_outcome=dict(by_outcome.most_common()),
+        goals=lines,
+        followups_made=sum(r.followups_made for r in reps),
+        promises=metrics.PromiseStats(
+            kept=sum(r.promises.kept for r in reps),
+            late=sum(r.promises.late for r in reps),
+            overdue=sum(r.promises.overdue for r in reps),
+            open=sum(r.promises.open for r in reps),
+            cancelled=sum(r.promises.cancelled for r in reps),
+        ),
+        satisfaction=metrics.average(scores),
+        scored=len(scores),
+        satisfaction_before=total_before / count_before if count_before else None,
+    )
+
+
+def _daily_goal(book: goals_service.GoalBook, people: Sequence[str]) -> float | None:
+    total = 0.0
+    any_goal = False
+    for rep in people:
+        for goal in book.goals_for(rep).values():
+            total += metrics.goal_for_period(goal.count, goal.period_days, 1)
+            any_goal = True
+    return total if any_goal else None
+
+
+def _voices(interactions: Sequence[Any], people: set[str]) -> tuple[list[Voice], list[Voice]]:
+    """The best and the worst scored interactions that carry the customer's words."""
+    voices = [
+        Voice(
+            occurred_at=_utc(row[3]),  # type: ignore[arg-type]
+            customer_id=row[6],
+            customer=row[7],
+            rep=row[0],
+            kind=row[1],
+            score=row[4],
+            words=" ".join(row[5].split()),
+        )
+        for row in interactions
+        if row[0] in people and row[4] is not None and row[5] and row[5].strip()
+    ]
+    # Best: the happiest (4 or 5), worst: the unhappiest (1 or 2), newest first among equals.
+    best = sorted(
+        (v for v in voices if v.score >= BEST_FROM),
+        key=lambda v: (-v.score, -v.occurred_at.timestamp()),
+    )[:VOICES]
+    worst = sorted(
+        (v for v in voices if v.score <= WORST_FROM),
+        key=lambda v: (v.score, -v.occurred_at.timestamp()),
+    )[:VOICES]
+    return best, worst
+
+
+def _quiet(ws: Workspace, reps: Sequence[str] | None) -> list[QuietCustomer]:
+    if reps is None:
+        return going_quiet(ws, limit=None)
+    found: list[QuietCustomer] = []
+    for rep in dict.fromkeys(reps):
+        found.extend(going_quiet(ws, owner=rep, limit=None))
+    found.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
+    return found
+
+
+# --- data hygiene -----------------------------------------------------------------
+
+# The facts of completeness per customer in one pass: the contacts subquery walks the
+# customer_id index, the last scored interaction the (customer_id, occurred_at) index.
+_HYGIENE_SQL = """
+SELECT c.id, c.name, c.owner, c.status, c.industry,
+  json_array_length(c.emails) + json_array_length(c.phones) AS reach,
+  json_array_length(c.addresses) AS addresses,
+  c.confirmed_at, c.updated_at,
+  (SELECT count(*) FROM contacts ct
+    WHERE ct.customer_id = c.id AND ct.deleted_at IS NULL) AS contacts,
+  (SELECT count(*) FROM contacts ct
+    WHERE ct.customer_id = c.id AND ct.deleted_at IS NULL
+      AND json_array_length(ct.emails) + json_array_length(ct.phones) > 0) AS contact_reach,
+  (SELECT max(i.occurred_at) FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL
+      AND i.satisfaction IS NOT NULL) AS last_scored
+FROM customers c
+WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
+"""
+
+
+def customer_hygiene(
+    ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int = HYGIENE_ROWS
+) -> Hygiene:
+    """Profiles of active and prospect customers missing key items or not confirmed for a
+    year (PRODUCT.md's completeness and stale), the worst first."""
+    sql = _HYGIENE_SQL
+    params: dict[str, Any] = {}
+    query = text(sql)
+    if reps is not None:
+        query = text(sql + " AND c.owner IN :reps").bindparams(bindparam("reps", expanding=True))
+        params["reps"] = list(reps)
+    with ws.read() as session:
+        found = session.execute(query, params).all()
+    lines: list[HygieneLine] = []
+    checked = incomplete = stale = 0
+    percent_sum = 0
+    for cid, name, owner, status, industry, reach, addresses, conf, upd, n, c_reach, last in found:
+        confirmed = max((t for t in (_utc(conf), _utc(upd)) if t is not None), default=None)
+        result = metrics.completeness(
+            metrics.ProfileFacts(
+                contacts=n or 0,
+                has_email_or_phone=bool(reach) or bool(c_reach),
+                industry=industry,
+                owner=owner,
+                status=status,
+                has_address=bool(addresses),
+                last_scored_interaction=_utc(last),
+                last_confirmed_or_changed=confirmed,
+            ),
+            now=now,
+        )
+        checked += 1
+        percent_sum += result.percent
+        if result.missing:
+            incomplete += 1
+        if result.stale:
+            stale += 1
+        if result.missing or result.stale:
+            lines.append(
+                HygieneLine(
+                    customer_id=cid,
+                    customer=name,
+                    owner=owner,
+                    status=status,
+                    percent=result.percent,
+                    missing=result.missing,
+                    stale=result.stale,
+                    last_confirmed=confirmed,
+                )
+            )
+    lines.sort(key=lambda h: (h.percent, not h.stale, h.customer))
+    return Hygiene(
+        checked=checked,
+        incomplete=incomplete,
+        stale=stale,
+        average_percent=round(percent_sum / checked) if checked else None,
+        worst=lines[:rows],
+    )
