@@ -146,7 +146,8 @@ def config_get(key: str) -> None:
     click.echo(getattr(load_settings(_paths().settings_file), name))
 
 
-@config.command("set")
+# A value may start with a dash (-1, -05:00): it is a value, never an option.
+@config.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("key")
 @click.argument("value")
 def config_set(key: str, value: str) -> None:

@@ -1,0 +1,235 @@
+"""``touchpoint log``, the follow-up commands and ``search``.
+
+The clock stands at Wed 2026-11-18 09:30 UTC (10:30 in Berlin, the user's zone).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def acme(tp) -> str:
+    customer_id = tp.add_customer("Acme GmbH", "--status", "active")
+    tp("contact", "add", "acme", "Jana Novak")
+    return customer_id
+
+
+def _followup_count(tp) -> int:
+    return len(tp.json("followups", "--all"))
+
+
+def test_log_with_followups_prints_the_ids(tp, acme: str) -> None:
+    result = tp(
+        "log", "visit", "--customer", "acme", "--contact", "jana",
+        "--subject", "Quarterly review", "--notes", "Walked the warehouse",
+        "--outcome", "order", "--satisfaction", "4", "--feedback", "Loves the new app",
+        "--duration", "45", "--direction", "outbound", "--depth", "relationship",
+        "--follow-up", "Send the quote", "--due", "fri 10:00",
+        "--follow-up", "Call back", "--due", "+3d",
+    )  # fmt: skip
+    interaction_id = result.stdout.strip()
+    assert len(interaction_id) == 36
+    assert "due Fri 2026-11-20 10:00" in result.stderr
+    assert "due Sat 2026-11-21 17:00" in result.stderr
+    shown = tp.json("customer", "show", acme)
+    logged = shown["interactions"][0]
+    assert logged["id"] == interaction_id
+    assert logged["occurred_at"] == "2026-11-18T09:30:00Z"
+    assert logged["satisfaction"] == 4 and logged["duration_minutes"] == 45
+    assert logged["feedback"] == "Loves the new app"
+    assert len(logged["contact_ids"]) == 1
+    promises = shown["open_followups"]
+    assert [f["title"] for f in promises] == ["Send the quote", "Call back"]
+    assert promises[0]["due_at"] == "2026-11-20T09:00:00Z"  # 10:00 Berlin
+    assert promises[0]["remind_at"] == "2026-11-20T08:45:00Z"  # 15 minutes before
+
+
+def test_log_json_and_when(tp, acme: str) -> None:
+    logged = tp.json("log", "call", "--customer", "acme", "--when", "2026-11-17 16:00")
+    assert logged["interaction"]["occurred_at"] == "2026-11-17T15:00:00Z"
+    assert logged["interaction"]["kind"] == "call"
+    assert logged["followups"] == []
+
+
+def test_one_due_serves_every_followup(tp, acme: str) -> None:
+    logged = tp.json(
+        "log", "call", "--customer", "acme",
+        "--follow-up", "Quote", "--follow-up", "Samples",
+        "--due", "tomorrow", "--remind", "fri 8:00",
+    )  # fmt: skip
+    assert [f["due_at"] for f in logged["followups"]] == ["2026-11-19T16:00:00Z"] * 2
+    assert [f["remind_at"] for f in logged["followups"]] == ["2026-11-20T07:00:00Z"] * 2
+
+
+def test_notes_from_stdin(tp, acme: str) -> None:
+    notes = "Long notes\n" * 2000
+    tp("log", "note", "--customer", "acme", "--notes", "-", input=notes)
+    assert tp.json("customer", "show", "acme")["interactions"][0]["notes"] == notes.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--satisfaction", "7"], "error: satisfaction: "),
+        (["--follow-up", "Quote", "--due", "someday"], "error: follow-up 1 due: 'someday'"),
+        (["--follow-up", "Quote"], "error: due: each --follow-up needs a --due"),
+        (
+            [
+                "--follow-up",
+                "A",
+                "--follow-up",
+                "B",
+                "--follow-up",
+                "C",
+                "--due",
+                "fri",
+                "--due",
+                "mon",
+            ],
+            "error: due: 3 follow-ups but 2 due times",
+        ),
+        (["--duration", "-5"], "error: duration"),
+        (["--contact", "Nobody"], "error: contact: no contact called 'Nobody'"),
+        (["--when", "yesterdayish"], "error: when: "),
+    ],
+)
+def test_bad_log_input_writes_nothing(tp, acme: str, args: list[str], message: str) -> None:
+    before = tp.changes()
+    result = tp("log", "visit", "--customer", "acme", *args, code=1)
+    assert result.stderr.startswith(message), result.stderr
+    assert result.stdout == ""
+    assert tp.changes() == before
+
+
+def test_bad_kind_and_several_problems(tp, acme: str) -> None:
+    before = tp.changes()
+    result = tp(
+        "log", "lunch", "--customer", "acme", "--satisfaction", "0",
+        "--follow-up", "Quote", "--due", "someday", code=1,
+    )  # fmt: skip
+    lines = result.stderr.splitlines()
+    assert any(line.startswith("error: kind: 'lunch' is not one of") for line in lines)
+    assert any(line.startswith("error: satisfaction: ") for line in lines)
+    assert any(line.startswith("error: follow-up 1 due: ") for line in lines)
+    assert tp.changes() == before
+
+
+def test_notes_over_one_megabyte_write_nothing(tp, acme: str) -> None:
+    before = tp.changes()
+    result = tp("log", "visit", "--customer", "acme", "--notes", "-", input="é" * 600_000, code=1)
+    assert result.stderr == "error: notes: is larger than 1 MB\n"
+    assert tp.changes() == before
+
+
+def test_unknown_customer(tp) -> None:
+    result = tp("log", "call", "--customer", "Nobody", code=1)
+    assert result.stderr == "error: no customer called 'Nobody'\n"
+
+
+def _log_promises(tp) -> dict[str, str]:
+    logged = tp.json(
+        "log", "visit", "--customer", "acme",
+        "--follow-up", "Overdue one", "--due", "2026-11-17 09:00",
+        "--follow-up", "Today one", "--due", "today 16:00",
+        "--follow-up", "This week", "--due", "sat",
+        "--follow-up", "Later one", "--due", "+10d",
+    )  # fmt: skip
+    return {f["title"]: f["id"] for f in logged["followups"]}
+
+
+def test_followup_lists_by_scope(tp, acme: str) -> None:
+    _log_promises(tp)
+
+    def titles(*flags: str) -> list[str]:
+        return [f["title"] for f in tp.json("followups", *flags)]
+
+    assert titles() == ["Overdue one", "Today one", "This week", "Later one"]
+    assert titles("--overdue") == ["Overdue one"]
+    assert titles("--today") == ["Overdue one", "Today one"]
+    assert titles("--week") == ["Overdue one", "Today one", "This week"]
+    assert titles("--later") == ["Later one"]
+    assert titles("--mine", "--customer", "acme") == titles()
+    states = {f["title"]: f["state"] for f in tp.json("followups")}
+    assert states["Overdue one"] == "overdue" and states["Today one"] == "open"
+    one = tp.json("followups", "--overdue")[0]
+    assert set(one) >= {"id", "title", "due_at", "state", "customer_name", "assigned_to"}
+    assert one["due_at"] == "2026-11-17T08:00:00Z"
+    out = tp("followups", "--today").stdout
+    assert out.splitlines()[0].split() == [
+        "id",
+        "state",
+        "due",
+        "title",
+        "customer",
+        "assigned",
+        "to",
+    ]
+    assert "overdue  Tue 2026-11-17 09:00  Overdue one" in out
+
+
+def test_done_by_id_prefix_kept_and_late(tp, acme: str) -> None:
+    ids = _log_promises(tp)
+    out = tp("done", ids["Today one"][:6]).stdout
+    assert "'Today one'" in out and out.strip().endswith("kept")
+    late = tp("done", ids["Overdue one"][:8]).stdout
+    assert late.strip().endswith("late")
+    states = {f["title"]: f["state"] for f in tp.json("followups", "--all")}
+    assert states["Today one"] == "kept" and states["Overdue one"] == "late"
+    assert [f["title"] for f in tp.json("followups", "--overdue")] == []
+    tp("done", ids["This week"], "--at", "2026-11-16 12:00")
+    done_at = {f["title"]: f["done_at"] for f in tp.json("followups", "--all")}
+    assert done_at["This week"] == "2026-11-16T11:00:00Z"
+
+
+def test_short_or_unknown_id_is_an_error(tp, acme: str) -> None:
+    ids = _log_promises(tp)
+    before = tp.changes()
+    assert tp("done", ids["Today one"][:4], code=1).stderr.startswith("error: no follow-up")
+    tp("done", "ffffffff", code=1)
+    tp("done", ids["Today one"], "--at", "someday", code=1)
+    assert tp.changes() == before
+
+
+def test_snooze_reschedule_cancel_reassign(tp, acme: str) -> None:
+    ids = _log_promises(tp)
+    fid = ids["Today one"]
+    assert "moved to Thu 2026-11-19 09:00" in tp("snooze", fid, "tomorrow 9:00").stdout
+    f = {x["id"]: x for x in tp.json("followups")}[fid]
+    assert f["remind_at"] == "2026-11-19T08:00:00Z"
+    assert f["due_at"] == "2026-11-18T15:00:00Z"  # the promise stays
+    assert "now due Mon 2026-11-23 17:00" in tp("reschedule", fid, "next monday").stdout
+    assert "now tom@example.com's" in tp("reassign", fid, "tom@example.com").stdout
+    assert [x["title"] for x in tp.json("followups", "--mine")] == [
+        "Overdue one", "This week", "Later one",
+    ]  # fmt: skip
+    assert tp("cancel", ids["Later one"]).stdout.strip().endswith("cancelled")
+    assert "Later one" not in [x["title"] for x in tp.json("followups")]
+    before = tp.changes()
+    tp("snooze", fid, "someday", code=1)
+    tp("reschedule", fid, "", code=1)
+    tp("reassign", fid, "", code=1)
+    assert tp.changes() == before
+
+
+def test_search_groups_and_json(tp, acme: str) -> None:
+    tp(
+        "log", "visit", "--customer", "acme", "--notes", "They want a forklift quote",
+        "--follow-up", "Send the forklift quote", "--due", "fri",
+    )  # fmt: skip
+    found = tp.json("search", "forklift", "quo")
+    assert found["query"] == "forklift quo"
+    groups = {g["group"]: g["hits"] for g in found["groups"]}
+    assert set(groups) == {"Notes and feedback", "Follow-ups"}
+    note = groups["Notes and feedback"][0]
+    assert "\x02" not in note["snippet"] and "forklift" in note["snippet"]
+    assert note["match"] == ["forklift", "quote"]
+    assert note["customer_name"] == "Acme GmbH"
+    assert set(note) == {
+        "entity", "record_id", "customer_id", "customer_name", "title", "snippet", "match", "rank",
+    }  # fmt: skip
+    out = tp("search", "acme").stdout
+    assert out.splitlines()[0] == "Customers"
+    assert "Acme GmbH" in out and "\x1b[" not in out and "\x02" not in out
+    assert "nothing matches" in tp("search", "zebra").stdout
+    assert len(tp.json("search", "a", "--limit", "1")["groups"]) == 1

@@ -1,0 +1,117 @@
+"""``backup``, ``restore``, ``check`` and ``config``."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+def test_backup_into_the_backups_folder_and_to_a_file(tp, data_dir: Path, tmp_path: Path) -> None:
+    made = Path(tp("backup").stdout.strip())
+    assert made.parent == data_dir.resolve() / "backups"
+    assert made.exists()
+    out = tmp_path / "copy.sqlite3"
+    assert tp("backup", "--out", str(out)).stdout.strip() == str(out)
+    assert out.exists()
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    into = Path(tp("backup", "--out", str(folder)).stdout.strip())
+    assert into.parent == folder and into.suffix == ".sqlite3"
+
+
+def test_restore_brings_back_the_backup(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    copy = tmp_path / "before-bolt.sqlite3"
+    tp("backup", "--out", str(copy))
+    tp.add_customer("Bolt AG")
+    out = tp("restore", str(copy), "--yes").stdout
+    assert f"restored {copy}" in out
+    assert "the replaced database is kept at" in out
+    names = [c["name"] for c in tp.json("customer", "list")["customers"]]
+    assert names == ["Acme GmbH"]
+
+
+def test_restore_asks_first(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    copy = tmp_path / "copy.sqlite3"
+    tp("backup", "--out", str(copy))
+    tp.add_customer("Bolt AG")
+    before = tp.changes()
+    result = tp("restore", str(copy), code=1)  # not a terminal: --yes is needed
+    assert "add --yes" in result.stderr
+    assert tp.changes() == before
+
+
+def test_restore_refuses_what_is_not_a_backup(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_bytes(b"this is not a database at all" * 100)
+    before = tp.changes()
+    result = tp("restore", str(junk), "--yes", code=1)
+    assert result.stderr.startswith("error: ")
+    assert "Traceback" not in result.stderr
+    tp("restore", str(tmp_path / "missing.sqlite3"), "--yes", code=1)
+    assert tp.changes() == before
+    assert tp.json("customer", "list")["total"] == 1
+
+
+def test_check_ok_then_damaged_then_repaired(tp, data_dir: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    report = tp.json("check")
+    assert report["ok"] is True and report["problems"] == []
+    assert report["integrity"] == "ok" and report["search_index"] == "ok"
+    assert report["counts"]["customer"] == 1
+    assert "everything is in order" in tp("check").stdout
+    conn = sqlite3.connect(data_dir / "touchpoint.sqlite3")
+    with conn:
+        conn.execute("DROP TRIGGER search_docs_au")  # change a document behind the index's back
+        conn.execute("UPDATE search_docs SET title = 'Zebra'")
+    conn.close()
+    damaged = tp("check", "--json", code=1)
+    assert '"search_index": "out of step"' in damaged.stdout
+    assert "problem: the search index" in tp("check", code=1).stderr
+    repaired = tp.json("check", "--repair")
+    assert repaired["ok"] is True and repaired["repaired"] is True
+
+
+def test_config_show_get_set(tp, data_dir: Path) -> None:
+    shown = tp.json("config", "show")
+    assert shown["settings"]["user"] == "maria@example.com"
+    assert shown["settings"]["timezone"] == "Europe/Berlin"
+    assert shown["file"] == str(data_dir.resolve() / "config" / "settings.toml")
+    assert tp("config", "get", "timezone").stdout == "Europe/Berlin\n"
+    tp("config", "set", "timezone", "America/New_York")
+    tp("config", "set", "quiet-after-days", "45")
+    tp("config", "set", "currency", "eur")
+    tp("config", "set", "default_region", "fr")
+    tp("config", "set", "theme", "Dark")
+    tp("config", "set", "display_name", "Maria Schmidt")
+    settings = tp.json("config", "show")["settings"]
+    assert settings["timezone"] == "America/New_York"
+    assert settings["quiet_after_days"] == 45
+    assert settings["currency"] == "EUR"
+    assert settings["default_region"] == "FR"
+    assert settings["theme"] == "dark"
+    assert settings["display_name"] == "Maria Schmidt"
+    assert tp.json("status")["timezone"] == "America/New_York"
+    assert "quiet_after_days" in tp("config", "show").stdout
+
+
+def test_config_refuses_bad_values_and_writes_nothing(tp, data_dir: Path) -> None:
+    settings_file = data_dir / "config" / "settings.toml"
+    before = settings_file.read_bytes()
+    cases = {
+        ("timezone", "Mars/Olympus"): "error: timezone: 'Mars/Olympus' is not a known time zone",
+        ("quiet_after_days", "soon"): "error: quiet_after_days: 'soon' is not a whole number",
+        ("reminder_minutes_before", "-1"): "error: reminder_minutes_before: must be between",
+        ("theme", "neon"): "error: theme: 'neon' is not one of: system, light, dark",
+        ("currency", "euro"): "error: currency: 'euro' is not a three-letter currency code",
+        ("default_region", "XX"): "error: default_region: 'XX' is not a country code",
+        ("user", "maria@"): "error: user: ",
+        ("colour", "red"): "error: colour: is not a setting",
+    }
+    for (key, value), message in cases.items():
+        result = tp("config", "set", key, value, code=1)
+        assert result.stderr.startswith(message), result.stderr
+    assert settings_file.read_bytes() == before
+    tp("config", "get", "colour", code=1)
