@@ -244,6 +244,12 @@ def _summary_json(s: Any) -> dict[str, Any]:
     }
 
 
+def _days_ago(days: int | None) -> str:
+    if days is None:
+        return "never"
+    return {0: "today", 1: "yesterday"}.get(days, f"{days} days ago")
+
+
 def _summary_facts(s: Any) -> str:
     sat = s.satisfaction
     if sat.current is None:
@@ -252,8 +258,7 @@ def _summary_facts(s: Any) -> str:
         satisfaction = f"{sat.current:.1f} of 5 (last {min(sat.count, 3)} scored)"
         if sat.falling:
             satisfaction += style(f", falling from {sat.previous:.1f}", fg="red")
-    days = s.days_since_last_touch
-    touch = "never" if days is None else ("today" if days == 0 else f"{days} days ago")
+    touch = _days_ago(s.days_since_last_touch)
     comp = s.completeness
     completeness = f"{comp.percent}%"
     if comp.missing:
@@ -356,7 +361,8 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
     if open_followups:
         from touchpoint.cli.activity import followup_rows
 
-        click.echo(table(["id", "state", "due", "title", "for"], followup_rows(open_followups, ws)))
+        rows = [row[:4] for row in followup_rows(open_followups, ws)]
+        click.echo(table(["id", "state", "due", "title"], rows))
 
 
 @customer.command("list")
@@ -402,7 +408,7 @@ def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, *
             c.status,
             c.owner or "",
             ", ".join(c.tags),
-            "never" if c.days_since_last_touch is None else f"{c.days_since_last_touch}d ago",
+            _days_ago(c.days_since_last_touch),
             style(f"{c.overdue_followups} overdue", fg="red")
             if c.overdue_followups
             else (f"{c.open_followups} open" if c.open_followups else ""),
@@ -557,11 +563,17 @@ def history(ws: Workspace, ref: str, limit: int, as_json: bool) -> None:
         )
         for name, change in sorted(entry.fields.items()):
             old, new = [*list(change), None, None][:2]
+            if _blank(old) and _blank(new):
+                continue
             click.echo(f"    {name}: {_shown(old)} → {_shown(new)}")
 
 
+def _blank(value: Any) -> bool:
+    return value is None or value in ("", [], {})
+
+
 def _shown(value: Any) -> str:
-    if value is None or value in ("", [], {}):
+    if _blank(value):
         return style("(empty)", dim=True)
     if isinstance(value, list):
         return ", ".join(str(v.get("value", v)) if isinstance(v, dict) else str(v) for v in value)

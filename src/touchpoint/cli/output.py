@@ -13,7 +13,8 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
@@ -96,6 +97,11 @@ def clip(text: str | None, width: int) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
+def plural(count: int, word: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
 def visible_len(text: str) -> int:
     return len(_ANSI.sub("", text))
 
@@ -132,3 +138,28 @@ def heading(text: str) -> str:
 
 def warn(message: str) -> None:
     click.echo(f"warning: {message}", err=True)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr when it is a terminal.
+
+    Off a terminal it yields None, so scripts and logs get no bar characters."""
+    if not is_tty(sys.stderr):
+        yield None
+        return
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+        bar.length = max(total, 1)
+        bar.update(max(0, done - bar.pos))
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
