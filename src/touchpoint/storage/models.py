@@ -280,3 +280,29 @@ class SearchDoc(Base):
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("entity", "record_id"),)
+
+
+# --- sync state (owned by touchpoint.sync) -------------------------------------------
+class SyncConflict(Base):
+    """A value that lost a concurrent edit on the Hub, kept so people can restore it.
+
+    Conflicts arrive from the Hub like records do; ``resolved_at`` is local.
+    """
+
+    __tablename__ = "sync_conflicts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(36))
+    field: Mapped[str] = mapped_column(String(60))
+    winner_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    loser_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    winner_author: Mapped[str] = mapped_column(String(200))
+    loser_author: Mapped[str] = mapped_column(String(200))
+    winner_at: Mapped[str] = mapped_column(String(27))
+    loser_at: Mapped[str] = mapped_column(String(27))
+    created_at: Mapped[str] = mapped_column(String(27))
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(String(20))  # restored | dismissed
+
+    __table_args__ = (Index("ix_sync_conflicts_record", "entity", "record_id"),)

@@ -1,0 +1,208 @@
+"""Users, teams and device tokens: passwords as argon2 hashes, tokens as SHA-256 hashes.
+
+A token is 32 random bytes, so a fast hash is enough to make a stolen database
+useless; the password needs argon2 because people choose guessable ones. Every
+request checks the token and the user afresh: a revoked token or a disabled
+user stops working at once, in every worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+
+from touchpoint.hub.db import memberships, teams, tokens, users, write
+from touchpoint.storage.types import to_utc_text
+
+ROLES = ("rep", "manager", "admin")
+_hasher = PasswordHasher()
+
+
+class AccountError(Exception):
+    """Bad input to an account command: names the field and the problem."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user behind a valid token, and what they may see."""
+
+    user_id: int
+    email: str
+    role: str
+    teams: tuple[str, ...]
+    device_id: str
+    token_id: int
+
+    @property
+    def sees_all(self) -> bool:
+        return self.role == "admin"
+
+    def may_see(self, team: str) -> bool:
+        return self.sees_all or team in self.teams
+
+    @property
+    def home_team(self) -> str:
+        """The team a new customer of this user belongs to."""
+        return self.teams[0] if self.teams else "default"
+
+
+def now_text() -> str:
+    return to_utc_text(datetime.now(UTC))
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _team_id(conn: Connection, name: str) -> int:
+    found = conn.execute(select(teams.c.id).where(teams.c.name == name)).scalar()
+    if found is not None:
+        return int(found)
+    return int(conn.execute(insert(teams).values(name=name)).inserted_primary_key[0])
+
+
+def add_user(engine: Engine, email: str, password: str, role: str, team_names: list[str]) -> int:
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError(f"email: '{email}' is not an email address")
+    if role not in ROLES:
+        raise AccountError(f"role: must be one of {', '.join(ROLES)}, not '{role}'")
+    if len(password) < 8:
+        raise AccountError("password: at least 8 characters")
+    if role != "admin" and not team_names:
+        raise AccountError("team: a rep or manager belongs to at least one team")
+    with write(engine) as conn:
+        if conn.execute(select(users.c.id).where(users.c.email == email)).first():
+            raise AccountError(f"email: a user {email} already exists")
+        user_id = int(
+            conn.execute(
+                insert(users).values(
+                    email=email,
+                    password_hash=_hasher.hash(password),
+                    role=role,
+                    created_at=now_text(),
+                )
+            ).inserted_primary_key[0]
+        )
+        for name in team_names:
+            conn.execute(insert(memberships).values(user_id=user_id, team_id=_team_id(conn, name)))
+    return user_id
+
+
+def disable_user(engine: Engine, email: str) -> None:
+    with write(engine) as conn:
+        done = conn.execute(
+            update(users)
+            .where(users.c.email == email.strip().lower())
+            .values(disabled_at=now_text())
+        )
+        if done.rowcount == 0:
+            raise AccountError(f"email: no user {email}")
+
+
+def user_teams(conn: Connection, user_id: int) -> tuple[str, ...]:
+    rows = conn.execute(
+        select(teams.c.name)
+        .join(memberships, memberships.c.team_id == teams.c.id)
+        .where(memberships.c.user_id == user_id)
+        .order_by(teams.c.name)
+    )
+    return tuple(r[0] for r in rows)
+
+
+def login(
+    engine: Engine, email: str, password: str, device_id: str, device_name: str
+) -> tuple[str, Principal] | None:
+    """A new device token for a good email and password, else None (never says which)."""
+    with write(engine) as conn:
+        user = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+        if user is None or user.disabled_at is not None:
+            _hasher.hash(password)  # same work either way: no user enumeration by timing
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        token = secrets.token_urlsafe(32)
+        token_id = int(
+            conn.execute(
+                insert(tokens).values(
+                    user_id=user.id,
+                    token_hash=hash_token(token),
+                    device_id=device_id,
+                    device_name=device_name,
+                    created_at=now_text(),
+                )
+            ).inserted_primary_key[0]
+        )
+        principal = Principal(
+            user.id, user.email, user.role, user_teams(conn, user.id), device_id, token_id
+        )
+        return token, principal
+
+
+def authenticate(conn: Connection, token: str) -> Principal | None:
+    row = conn.execute(
+        select(
+            tokens.c.id, tokens.c.device_id, users.c.id.label("uid"), users.c.email, users.c.role
+        )
+        .join(users, users.c.id == tokens.c.user_id)
+        .where(
+            and_(
+                tokens.c.token_hash == hash_token(token),
+                tokens.c.revoked_at.is_(None),
+                users.c.disabled_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.uid, row.email, row.role, user_teams(conn, row.uid), row.device_id, row.id)
+
+
+def revoke_token(engine: Engine, token_id: int) -> bool:
+    with write(engine) as conn:
+        done = conn.execute(
+            update(tokens)
+            .where(and_(tokens.c.id == token_id, tokens.c.revoked_at.is_(None)))
+            .values(revoked_at=now_text())
+        )
+        return done.rowcount > 0
+
+
+def list_tokens(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                tokens.c.id,
+                users.c.email,
+                tokens.c.device_id,
+                tokens.c.device_name,
+                tokens.c.created_at,
+                tokens.c.last_used_at,
+                tokens.c.revoked_at,
+            )
+            .join(users, users.c.id == tokens.c.user_id)
+            .order_by(tokens.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def list_teams(engine: Engine) -> list[tuple[str, list[str]]]:
+    with engine.connect() as conn:
+        out = []
+        for team in conn.execute(select(teams).order_by(teams.c.name)):
+            members = conn.execute(
+                select(users.c.email, users.c.role)
+                .join(memberships, memberships.c.user_id == users.c.id)
+                .where(memberships.c.team_id == team.id)
+                .order_by(users.c.email)
+            )
+            out.append((team.name, [f"{m.email} ({m.role})" for m in members]))
+        return out

@@ -1,0 +1,164 @@
+"""The Hub's HTTP API (FastAPI). Every request names the protocol version it speaks.
+
+No ``from __future__ import annotations`` here: FastAPI reads the annotations of the
+route functions, which are local to create_app, at run time.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, update
+
+from touchpoint import __version__
+from touchpoint.hub import accounts, exchange
+from touchpoint.hub.db import db_url, make_engine, tokens, write
+from touchpoint.storage.types import from_utc_text, to_utc_text
+from touchpoint.sync.protocol import (
+    MAX_BATCH,
+    MAX_PAGE,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOLS,
+    HelloRequest,
+    HelloResponse,
+    LoginRequest,
+    LoginResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    now = clock or (lambda: datetime.now(UTC))
+    app = FastAPI(
+        title="Touchpoint Hub",
+        version=__version__,
+        description="Sync server for Touchpoint. Protocol documented in touchpoint.sync.protocol.",
+    )
+    app.state.engine = engine
+
+    @app.exception_handler(ApiError)
+    def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(exchange.Rejected)
+    def _rejected(_request: Request, exc: exchange.Rejected) -> JSONResponse:
+        return JSONResponse({"error": "invalid", "message": str(exc)}, status_code=422)
+
+    def protocol(
+        version: Annotated[int | None, Header(alias=PROTOCOL_HEADER)] = None,
+    ) -> int:
+        if version not in SUPPORTED_PROTOCOLS:
+            raise ApiError(
+                426,
+                "update",
+                f"this Hub speaks sync protocol {sorted(SUPPORTED_PROTOCOLS)}, "
+                f"the client sent {version}: update Touchpoint",
+            )
+        return version
+
+    def principal(
+        _v: Annotated[int, Depends(protocol)],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> accounts.Principal:
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(401, "auth", "sign in to the Hub")
+        with engine.connect() as conn:
+            who = accounts.authenticate(conn, authorization.removeprefix("Bearer ").strip())
+        if who is None:
+            raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
+        return who
+
+    Who = Annotated[accounts.Principal, Depends(principal)]  # noqa: N806
+
+    @app.get("/health")
+    def health() -> dict[str, object]:
+        with engine.connect() as conn:
+            exchange.high_water(conn)
+        return {"status": "ok", "version": __version__, "protocols": sorted(SUPPORTED_PROTOCOLS)}
+
+    @app.post("/v1/login", response_model=LoginResponse)
+    def login(body: LoginRequest, _v: Annotated[int, Depends(protocol)]) -> LoginResponse:
+        done = accounts.login(engine, body.email, body.password, body.device_id, body.device_name)
+        if done is None:
+            raise ApiError(401, "auth", "wrong email or password, or the account is disabled")
+        token, who = done
+        return LoginResponse(token=token, email=who.email, role=who.role, teams=list(who.teams))
+
+    @app.post("/v1/logout")
+    def logout(who: Who) -> dict[str, bool]:
+        return {"revoked": accounts.revoke_token(engine, who.token_id)}
+
+    @app.post("/v1/hello", response_model=HelloResponse)
+    def hello(body: HelloRequest, who: Who) -> HelloResponse:
+        _same_device(who, body.device_id)
+        server_now = now()
+        try:
+            offset = server_now - from_utc_text(body.client_time)
+        except ValueError as exc:
+            raise ApiError(422, "invalid", "client_time: not a UTC time") from exc
+        with write(engine) as conn:
+            conn.execute(
+                update(tokens)
+                .where(tokens.c.id == who.token_id)
+                .values(last_used_at=to_utc_text(server_now))
+            )
+            return HelloResponse(
+                protocol=PROTOCOL_VERSION,
+                server_time=to_utc_text(server_now),
+                clock_offset_ms=int(offset.total_seconds() * 1000),
+                email=who.email,
+                role=who.role,
+                teams=list(who.teams),
+                high_water=exchange.high_water(conn),
+                last_device_seq=exchange.last_device_seq(conn, body.device_id),
+            )
+
+    @app.post("/v1/push", response_model=PushResponse)
+    def push(body: PushRequest, who: Who) -> PushResponse:
+        _same_device(who, body.device_id)
+        if len(body.changes) > MAX_BATCH:
+            raise ApiError(413, "invalid", f"at most {MAX_BATCH} changes per batch")
+        server_now = now()
+        results = exchange.push(
+            engine,
+            who,
+            device_id=body.device_id,
+            client_time=body.client_time,
+            batch=body.changes,
+            server_now=server_now,
+        )
+        return PushResponse(results=results, server_time=to_utc_text(server_now))
+
+    @app.get("/v1/pull", response_model=PullResponse)
+    def pull(
+        who: Who,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
+    ) -> PullResponse:
+        return exchange.pull(engine, who, after, limit)
+
+    return app
+
+
+def _same_device(who: accounts.Principal, device_id: str) -> None:
+    if device_id != who.device_id:
+        raise HTTPException(403, "this token belongs to another device")
+
+
+def create_app_from_env() -> FastAPI:
+    """The app for ``uvicorn --factory`` (one per worker): the database from the environment."""
+    return create_app(make_engine(db_url()))

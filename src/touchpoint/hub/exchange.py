@@ -1,0 +1,557 @@
+"""Push and pull on the Hub: idempotent, scoped by team, merged field by field.
+
+A push is one transaction. It first locks the counter row (``FOR UPDATE`` on
+PostgreSQL; SQLite's write lock is taken by ``BEGIN IMMEDIATE``), so pushes are
+serialised and every row gets a ``server_seq`` in commit order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, Engine, String, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from touchpoint.hub.accounts import Principal
+from touchpoint.hub.db import changes, counter, devices, received, records, write
+from touchpoint.storage.models import MODEL_BY_ENTITY, Record
+from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
+from touchpoint.sync.protocol import (
+    BOOKKEEPING,
+    CONFLICT_ENTITY,
+    ChangeIn,
+    PullResponse,
+    PushResult,
+    ServerChange,
+)
+
+CHILD_ENTITIES = ("contact", "interaction", "followup", "deal")
+# What anyone may change on a colleague's interaction: where it is filed, when records merge.
+INTERACTION_FILING = frozenset({"customer_id", "contact_ids"})
+HUB_DEVICE = "hub"
+
+
+class Rejected(Exception):
+    """This change cannot be applied; the reason is sent back to the laptop."""
+
+
+# --- validation -----------------------------------------------------------------------
+_COLUMNS: dict[str, dict[str, Any]] = {
+    entity: {c.key: c for c in model.__table__.columns} for entity, model in MODEL_BY_ENTITY.items()
+}
+
+
+def _check_value(entity: str, name: str, value: Any) -> None:
+    column = _COLUMNS[entity][name]
+    if value is None:
+        if not column.nullable and name != "deleted_at":
+            raise Rejected(f"{entity}.{name}: may not be empty")
+        return
+    kind = column.type
+    try:
+        if isinstance(kind, UTCDateTime):
+            from_utc_text(value)
+        elif isinstance(kind, ISODate):
+            datetime.strptime(value, "%Y-%m-%d")
+        elif isinstance(kind, DecimalText):
+            Decimal(str(value))
+        elif kind.python_type is bool:
+            if not isinstance(value, bool):
+                raise TypeError
+        elif kind.python_type is int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError
+        elif isinstance(kind, String):
+            if not isinstance(value, str):
+                raise TypeError
+            if kind.length and len(value) > kind.length:
+                raise Rejected(f"{entity}.{name}: longer than {kind.length} characters")
+        elif kind.python_type in (list, dict) and not isinstance(value, kind.python_type):
+            raise TypeError
+    except (TypeError, ValueError, InvalidOperation, NotImplementedError) as exc:
+        raise Rejected(f"{entity}.{name}: {value!r} is not a valid value") from exc
+
+
+def _validate(change: ChangeIn, is_new: bool) -> None:
+    if change.entity not in MODEL_BY_ENTITY:
+        raise Rejected(f"entity: '{change.entity}' is not something Touchpoint syncs")
+    known = _COLUMNS[change.entity]
+    for name, pair in change.fields.items():
+        if name not in known or name in Record.bookkeeping:
+            raise Rejected(f"{change.entity}.{name}: no such field")
+        if len(pair) != 2:
+            raise Rejected(f"{change.entity}.{name}: expected [old, new]")
+        _check_value(change.entity, name, pair[1])
+    if is_new:
+        for name, column in known.items():
+            required = not column.nullable and column.default is None
+            if (
+                required
+                and name not in Record.bookkeeping
+                and change.fields.get(name, [0, None])[1] is None
+            ):
+                raise Rejected(f"{change.entity}.{name}: a new {change.entity} needs it")
+
+
+# --- state helpers --------------------------------------------------------------------
+@dataclass
+class _Row:
+    entity: str
+    record_id: str
+    team: str
+    data: dict[str, Any]
+    versions: dict[str, list[Any]]
+    exists: bool
+
+
+def _load(conn: Connection, entity: str, record_id: str) -> _Row | None:
+    row = conn.execute(
+        select(records.c.team, records.c.data, records.c.versions).where(
+            records.c.entity == entity, records.c.record_id == record_id
+        )
+    ).first()
+    if row is None:
+        return None
+    return _Row(entity, record_id, row.team, dict(row.data), dict(row.versions), True)
+
+
+def _save(conn: Connection, row: _Row) -> None:
+    if row.exists:
+        conn.execute(
+            update(records)
+            .where(records.c.entity == row.entity, records.c.record_id == row.record_id)
+            .values(data=row.data, versions=row.versions)
+        )
+    else:
+        conn.execute(
+            insert(records).values(
+                entity=row.entity,
+                record_id=row.record_id,
+                team=row.team,
+                data=row.data,
+                versions=row.versions,
+            )
+        )
+        row.exists = True
+
+
+class _Log:
+    """Appends rows to ``changes``, numbering them from the locked counter."""
+
+    def __init__(self, conn: Connection, now: str) -> None:
+        self.conn = conn
+        self.now = now
+        self.seq = _lock_counter(conn)
+        self.start = self.seq
+
+    def append(
+        self,
+        *,
+        change_id: str,
+        device_id: str,
+        user_id: int | None,
+        row: _Row,
+        op: str,
+        fields: dict[str, Any],
+        at: str,
+        corrected_at: str,
+        author: str,
+    ) -> int:
+        self.seq += 1
+        self.conn.execute(
+            insert(changes).values(
+                server_seq=self.seq,
+                change_id=change_id,
+                device_id=device_id,
+                user_id=user_id,
+                entity=row.entity,
+                record_id=row.record_id,
+                team=row.team,
+                op=op,
+                fields=fields,
+                at=at,
+                corrected_at=corrected_at,
+                author=author,
+                received_at=self.now,
+            )
+        )
+        return self.seq
+
+    def close(self) -> None:
+        if self.seq != self.start:
+            self.conn.execute(update(counter).where(counter.c.id == 1).values(value=self.seq))
+
+
+def _lock_counter(conn: Connection) -> int:
+    query = select(counter.c.value).where(counter.c.id == 1)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return int(conn.execute(query).scalar_one())
+
+
+def _shift(text: str, offset: timedelta) -> str:
+    return to_utc_text(from_utc_text(text) + offset)
+
+
+# --- push -----------------------------------------------------------------------------
+def push(
+    engine: Engine,
+    who: Principal,
+    *,
+    device_id: str,
+    client_time: str,
+    batch: list[ChangeIn],
+    server_now: datetime,
+) -> list[PushResult]:
+    """Apply one batch in one transaction; answers in the batch's order."""
+    try:
+        offset = server_now - from_utc_text(client_time)
+    except ValueError as exc:
+        raise Rejected(f"client_time: {client_time!r} is not a UTC time") from exc
+    now = to_utc_text(server_now)
+    with write(engine) as conn:
+        log = _Log(conn, now)
+        seen = {
+            r.change_id: r
+            for r in conn.execute(
+                select(received).where(received.c.change_id.in_([c.change_id for c in batch]))
+            )
+        }
+        results: list[PushResult] = []
+        last_seq = 0
+        for change in batch:
+            last_seq = max(last_seq, change.seq)
+            old = seen.get(change.change_id)
+            if old is not None:
+                results.append(
+                    PushResult(
+                        change_id=change.change_id,
+                        status="duplicate" if old.status == "applied" else "rejected",
+                        server_seq=old.server_seq,
+                        error=old.error,
+                    )
+                )
+                continue
+            savepoint = conn.begin_nested()
+            try:
+                seq = _apply(conn, log, who, device_id=device_id, change=change, offset=offset)
+            except Rejected as exc:
+                savepoint.rollback()
+                results.append(_rejection(conn, who, change, str(exc)))
+                conn.execute(
+                    insert(received).values(
+                        change_id=change.change_id,
+                        device_id=device_id,
+                        status="rejected",
+                        error=str(exc),
+                    )
+                )
+            else:
+                savepoint.commit()
+                conn.execute(
+                    insert(received).values(
+                        change_id=change.change_id,
+                        device_id=device_id,
+                        status="applied",
+                        server_seq=seq,
+                    )
+                )
+                results.append(
+                    PushResult(change_id=change.change_id, status="applied", server_seq=seq)
+                )
+            last = results[-1]
+            seen[change.change_id] = SimpleNamespace(
+                status="applied" if last.status != "rejected" else "rejected",
+                server_seq=last.server_seq,
+                error=last.error,
+            )
+        log.close()
+        _touch_device(conn, who, device_id=device_id, last_seq=last_seq, offset=offset, now=now)
+    return results
+
+
+def _rejection(conn: Connection, who: Principal, change: ChangeIn, error: str) -> PushResult:
+    current = None
+    if change.entity in MODEL_BY_ENTITY:
+        row = _load(conn, change.entity, change.record_id)
+        if row is not None and who.may_see(row.team):
+            current = row.data
+    return PushResult(change_id=change.change_id, status="rejected", error=error, current=current)
+
+
+def _touch_device(
+    conn: Connection, who: Principal, *, device_id: str, last_seq: int, offset: timedelta, now: str
+) -> None:
+    offset_ms = int(offset.total_seconds() * 1000)
+    values = {
+        "device_id": device_id,
+        "user_id": who.user_id,
+        "last_seq": last_seq,
+        "clock_offset_ms": offset_ms,
+        "last_seen": now,
+    }
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(devices).values(**values)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["device_id"],
+            set_={
+                "last_seq": values["last_seq"],
+                "clock_offset_ms": offset_ms,
+                "last_seen": now,
+                "user_id": who.user_id,
+            },
+        )
+    )
+
+
+def _team_of_new(conn: Connection, who: Principal, change: ChangeIn) -> str:
+    fields = change.fields
+    if change.entity in CHILD_ENTITIES:
+        parent_id = (fields.get("customer_id") or [None, None])[1]
+        parent = _load(conn, "customer", parent_id) if parent_id else None
+        if parent is None or not who.may_see(parent.team):
+            raise Rejected(f"{change.entity}.customer_id: no customer {parent_id} you may see")
+        return parent.team
+    if change.entity == "merge":
+        kind = (fields.get("kind") or [None, None])[1]
+        winner_id = (fields.get("winner_id") or [None, None])[1]
+        winner = _load(conn, kind, winner_id) if kind in ("customer", "contact") else None
+        if winner is None or not who.may_see(winner.team):
+            raise Rejected(f"merge.winner_id: no {kind} {winner_id} you may see")
+        return winner.team
+    return who.home_team
+
+
+def _apply(
+    conn: Connection,
+    log: _Log,
+    who: Principal,
+    *,
+    device_id: str,
+    change: ChangeIn,
+    offset: timedelta,
+) -> int:
+    if change.entity == CONFLICT_ENTITY or change.entity not in MODEL_BY_ENTITY:
+        raise Rejected(f"entity: '{change.entity}' is not something Touchpoint syncs")
+    try:
+        corrected = _shift(change.at, offset)
+    except ValueError as exc:
+        raise Rejected(f"at: {change.at!r} is not a UTC time") from exc
+    row = _load(conn, change.entity, change.record_id)
+    _validate(change, row is None)
+    if row is None:
+        row = _Row(change.entity, change.record_id, _team_of_new(conn, who, change), {}, {}, False)
+    elif not who.may_see(row.team):
+        raise Rejected(f"{change.entity} {change.record_id}: not yours to change")
+    if change.entity in CHILD_ENTITIES and "customer_id" in change.fields and row.exists:
+        parent = _load(conn, "customer", change.fields["customer_id"][1])
+        if parent is None or parent.team != row.team:
+            raise Rejected(f"{change.entity}.customer_id: no customer of this team")
+    if (
+        change.entity == "interaction"
+        and row.exists
+        and row.data.get("created_by") != change.author
+        and set(change.fields) - INTERACTION_FILING
+    ):
+        raise Rejected(
+            f"interaction: only {row.data.get('created_by')} edits this record of what happened"
+        )
+    if change.author != who.email and who.role != "admin":
+        raise Rejected(f"author: changes are signed by {who.email}, not {change.author}")
+
+    version = [corrected, device_id, change.change_id, change.author]
+    conflicts: list[dict[str, Any]] = []
+    deleted_before = row.data.get("deleted_at")
+    for name, (old, new) in change.fields.items():
+        current = row.data.get(name)
+        held = row.versions.get(name)
+        if new == current:
+            if held is None or version > held:
+                row.versions[name] = version
+            continue
+        if held is None or old == current:
+            # Based on what the Hub holds (or first writer): causally later, it applies.
+            row.data[name] = new
+            row.versions[name] = max(version, held or version)
+            continue
+        # Concurrent edits of one field: the later corrected edit time wins everywhere.
+        if version > held:
+            conflicts.append(
+                _conflict(row, name, winner=new, loser=current, win_v=version, lose_v=held)
+            )
+            row.data[name] = new
+            row.versions[name] = version
+        else:
+            conflicts.append(
+                _conflict(row, name, winner=current, loser=new, win_v=held, lose_v=version)
+            )
+    if deleted_before and "deleted_at" not in change.fields and row.exists:
+        # An edit raced a delete: the record stays deleted, the edit is kept and surfaced.
+        conflicts.append(
+            _conflict(
+                row,
+                "deleted_at",
+                winner=deleted_before,
+                loser=None,
+                win_v=row.versions.get("deleted_at") or version,
+                lose_v=version,
+            )
+        )
+    if not row.exists:
+        row.data["created_at"] = change.at
+        row.data["created_by"] = change.author
+    row.data["updated_at"] = change.at
+    row.data["updated_by"] = change.author
+    redirected = _follow_merges(conn, row)
+    _save(conn, row)
+    touched = set(change.fields) | set(BOOKKEEPING) | redirected
+    seq = log.append(
+        change_id=change.change_id,
+        device_id=device_id,
+        user_id=who.user_id,
+        row=row,
+        op=change.op,
+        fields={k: row.data.get(k) for k in sorted(touched)},
+        at=change.at,
+        corrected_at=corrected,
+        author=change.author,
+    )
+    for data in conflicts:
+        _emit_conflict(conn, log, row, data)
+    if (
+        change.entity == "customer"
+        and row.data.get("merged_into_id")
+        and ("merged_into_id" in change.fields)
+    ):
+        _move_children(conn, log, row)
+    return seq
+
+
+def _conflict(
+    row: _Row, name: str, *, winner: Any, loser: Any, win_v: list[Any], lose_v: list[Any]
+) -> dict[str, Any]:
+    return {
+        "entity": row.entity,
+        "record_id": row.record_id,
+        "field": name,
+        "winner_value": winner,
+        "loser_value": loser,
+        "winner_author": win_v[3],
+        "loser_author": lose_v[3],
+        "winner_at": win_v[0],
+        "loser_at": lose_v[0],
+        "loser_device": lose_v[1],
+    }
+
+
+def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any]) -> None:
+    conflict = _Row(CONFLICT_ENTITY, str(uuid.uuid4()), row.team, data, {}, False)
+    _save(conn, conflict)
+    log.append(
+        change_id=str(uuid.uuid4()),
+        device_id=HUB_DEVICE,
+        user_id=None,
+        row=conflict,
+        op="insert",
+        fields={**data, "created_at": log.now},
+        at=log.now,
+        corrected_at=log.now,
+        author=data["loser_author"],
+    )
+
+
+def _follow_merges(conn: Connection, row: _Row) -> set[str]:
+    """A child filed under a customer merged away files under the one it merged into."""
+    if row.entity not in CHILD_ENTITIES:
+        return set()
+    target = row.data.get("customer_id")
+    hops = 0
+    while target and hops < 10:
+        parent = _load(conn, "customer", target)
+        nxt = parent.data.get("merged_into_id") if parent else None
+        if not nxt:
+            break
+        target, hops = nxt, hops + 1
+    if target and target != row.data.get("customer_id"):
+        row.data["customer_id"] = target
+        return {"customer_id"}
+    return set()
+
+
+def _move_children(conn: Connection, log: _Log, customer: _Row) -> None:
+    """A customer merged away: children filed under it by others, in any upload order, move
+    to the kept customer too, so every replica ends with the same merge."""
+    winner = customer.data["merged_into_id"]
+    for entity in CHILD_ENTITIES:
+        rows = conn.execute(
+            select(records.c.record_id, records.c.data).where(
+                records.c.team == customer.team, records.c.entity == entity
+            )
+        )
+        for record_id, data in list(rows):
+            if data.get("customer_id") != customer.record_id:
+                continue
+            child = _load(conn, entity, record_id)
+            assert child is not None
+            child.data["customer_id"] = winner
+            _save(conn, child)
+            log.append(
+                change_id=str(uuid.uuid4()),
+                device_id=HUB_DEVICE,
+                user_id=None,
+                row=child,
+                op="update",
+                fields={"customer_id": winner, **{k: child.data.get(k) for k in BOOKKEEPING}},
+                at=log.now,
+                corrected_at=log.now,
+                author=child.data.get("updated_by") or "hub",
+            )
+
+
+# --- pull -----------------------------------------------------------------------------
+def pull(engine: Engine, who: Principal, after: int, limit: int) -> PullResponse:
+    with engine.connect() as conn:
+        high_water = int(
+            conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one()
+        )
+        query = select(changes).where(changes.c.server_seq > after)
+        if not who.sees_all:
+            query = query.where(changes.c.team.in_(who.teams or ("",)))
+        rows = conn.execute(query.order_by(changes.c.server_seq).limit(limit)).all()
+    out = [
+        ServerChange(
+            server_seq=r.server_seq,
+            change_id=r.change_id,
+            device_id=r.device_id,
+            entity=r.entity,
+            record_id=r.record_id,
+            op=r.op,
+            fields=r.fields,
+            author=r.author,
+        )
+        for r in rows
+    ]
+    more = len(out) == limit
+    next_after = out[-1].server_seq if out else after
+    if not more:
+        # Nothing else visible up to the high-water mark: skip past other teams' rows.
+        next_after = max(next_after, high_water)
+    return PullResponse(changes=out, next_after=next_after, high_water=high_water, more=more)
+
+
+def high_water(conn: Connection) -> int:
+    return int(conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one())
+
+
+def last_device_seq(conn: Connection, device_id: str) -> int:
+    found = conn.execute(
+        select(devices.c.last_seq).where(devices.c.device_id == device_id)
+    ).scalar()
+    return int(found or 0)

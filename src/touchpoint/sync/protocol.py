@@ -1,0 +1,127 @@
+"""The sync protocol, shared by the desktop and the Hub.
+
+Version 1, all JSON over HTTPS, every request carries ``X-Touchpoint-Protocol``:
+
+``POST /v1/login``   email, password, device id -> a device token (Bearer).
+``POST /v1/logout``  revokes the token used.
+``POST /v1/hello``   protocol, device id, client clock -> server clock, who I am, the
+                     high-water mark. A client the Hub cannot serve gets 426 with
+                     ``{"error": "update", ...}``.
+``POST /v1/push``    up to :data:`MAX_BATCH` changes from the change log. Each carries its
+                     unique ``change_id``: one already seen gets its stored answer back,
+                     so a batch sent twice changes nothing. Each answer is ``applied``
+                     (with the server sequence), ``duplicate`` or ``rejected`` (with the
+                     reason and the record's current values, so the laptop can fall back).
+``GET  /v1/pull``    ``after=<server seq>&limit=N``: the changes visible to this user, in
+                     server order. Each row carries the record's resulting value of every
+                     field the change touched, so applying rows in order yields the Hub's
+                     state. ``conflict`` rows carry the losing values of concurrent edits.
+
+Merging (on the Hub): a field edit based on the value the Hub holds is applied. A field
+edit based on another value is concurrent: the later edit wins, by the laptop's edit
+time corrected by its clock offset measured at push time (device id, then change id
+break ties), whatever the upload order. The losing value becomes a ``conflict`` record.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOLS = frozenset({1})
+PROTOCOL_HEADER = "X-Touchpoint-Protocol"
+MAX_BATCH = 500
+MAX_PAGE = 5000
+CONFLICT_ENTITY = "conflict"
+# Bookkeeping columns travel with every row but are not merged field by field.
+BOOKKEEPING = ("created_at", "created_by", "updated_at", "updated_by")
+
+
+class LoginRequest(BaseModel):
+    email: str
+    password: str
+    device_id: str
+    device_name: str = ""
+
+
+class LoginResponse(BaseModel):
+    token: str
+    email: str
+    role: str
+    teams: list[str]
+
+
+class HelloRequest(BaseModel):
+    protocol: int
+    device_id: str
+    client_time: str  # UTC text, as the change log stores times
+    app_version: str = ""
+
+
+class HelloResponse(BaseModel):
+    protocol: int
+    server_time: str
+    clock_offset_ms: int
+    email: str
+    role: str
+    teams: list[str]
+    high_water: int
+    last_device_seq: int
+
+
+class ChangeIn(BaseModel):
+    change_id: str
+    seq: int
+    tx_id: str
+    entity: str
+    record_id: str
+    op: str
+    fields: dict[str, list[Any]]  # {field: [old, new]}
+    at: str
+    author: str
+    schema_version: str
+
+
+class PushRequest(BaseModel):
+    device_id: str
+    client_time: str
+    changes: list[ChangeIn] = Field(max_length=MAX_BATCH)
+
+
+class PushResult(BaseModel):
+    change_id: str
+    status: Literal["applied", "duplicate", "rejected"]
+    server_seq: int | None = None
+    error: str | None = None
+    # For a rejected change: the record's values on the Hub (None: the Hub has no such record).
+    current: dict[str, Any] | None = None
+
+
+class PushResponse(BaseModel):
+    results: list[PushResult]
+    server_time: str
+
+
+class ServerChange(BaseModel):
+    server_seq: int
+    change_id: str
+    device_id: str
+    entity: str
+    record_id: str
+    op: str
+    fields: dict[str, Any]  # resulting values of the touched fields (+ bookkeeping)
+    author: str
+
+
+class PullResponse(BaseModel):
+    changes: list[ServerChange]
+    next_after: int
+    high_water: int
+    more: bool
+
+
+class ErrorBody(BaseModel):
+    error: str  # "update" | "auth" | "forbidden" | "invalid" | "server"
+    message: str

@@ -1,0 +1,149 @@
+"""HTTP to the Hub: one small client, errors turned into :mod:`touchpoint.sync.errors`.
+
+TLS certificates are always verified, against the system's CAs or a corporate CA
+bundle. The token is sent as a Bearer header and never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from touchpoint import __version__
+from touchpoint.sync.errors import AuthError, OfflineError, ServerError, UpdateError
+from touchpoint.sync.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    HelloRequest,
+    HelloResponse,
+    LoginRequest,
+    LoginResponse,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+
+class HubClient:
+    def __init__(
+        self,
+        server: str,
+        *,
+        token: str | None = None,
+        ca_bundle: str | None = None,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.token = token
+        headers = {
+            PROTOCOL_HEADER: str(PROTOCOL_VERSION),
+            "User-Agent": f"Touchpoint/{__version__}",
+        }
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers=headers,
+            verify=ca_bundle if ca_bundle else True,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> HubClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- calls ----------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        return self._call("GET", "/health", None, None)  # type: ignore[return-value]
+
+    def login(self, body: LoginRequest) -> LoginResponse:
+        return self._call("POST", "/v1/login", body, LoginResponse, auth=False)
+
+    def logout(self) -> None:
+        self._call("POST", "/v1/logout", None, None)
+
+    def hello(self, body: HelloRequest) -> HelloResponse:
+        return self._call("POST", "/v1/hello", body, HelloResponse)
+
+    def push(self, body: PushRequest) -> PushResponse:
+        return self._call("POST", "/v1/push", body, PushResponse)
+
+    def pull(self, after: int, limit: int) -> PullResponse:
+        return self._call(
+            "GET", "/v1/pull", None, PullResponse, params={"after": after, "limit": limit}
+        )
+
+    # --- plumbing -------------------------------------------------------------
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: BaseModel | None,
+        answer: type[M] | None,
+        *,
+        auth: bool = True,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        headers = {}
+        if auth:
+            if not self.token:
+                raise AuthError("not signed in to a Hub")
+            headers["Authorization"] = f"Bearer {self.token}"
+        content = body.model_dump_json().encode() if body is not None else None
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(
+                method, path, content=content, headers=headers, params=params
+            )
+        except httpx.TimeoutException as exc:
+            raise OfflineError(f"the Hub at {self.server} did not answer in time") from exc
+        except (httpx.TransportError, OSError) as exc:
+            # ConnectError, ReadError, RemoteProtocolError, TLS failures...
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise ServerError(
+                    f"the Hub's certificate is not trusted ({exc}); "
+                    "give the corporate CA bundle when signing in",
+                    transient=False,
+                ) from exc
+            raise OfflineError(f"cannot reach the Hub at {self.server} ({exc})") from exc
+        return self._answer(response, answer)
+
+    def _answer(self, response: httpx.Response, answer: type[M] | None) -> Any:
+        status = response.status_code
+        message = _message(response)
+        if status == 401:
+            raise AuthError(message or "sign in again")
+        if status == 426:
+            raise UpdateError(message or "update Touchpoint to sync with this Hub")
+        if status >= 500:
+            raise ServerError(f"the Hub failed ({status}): {message}")
+        if status >= 400:
+            raise ServerError(f"the Hub refused the request ({status}): {message}", transient=False)
+        if answer is None:
+            return response.json() if response.content else None
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ServerError(f"the Hub sent an answer this Touchpoint cannot read: {exc}") from exc
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict):
+        return str(body.get("message") or body.get("detail") or body)
+    return str(body)[:200]

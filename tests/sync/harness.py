@@ -1,0 +1,194 @@
+"""A real Hub on 127.0.0.1 (SQLite or PostgreSQL), laptops, faults, and state checks.
+
+Used by tests/sync and tests/hub. PostgreSQL comes from ``TOUCHPOINT_TEST_PG_URL``
+(.ci/run starts a cluster and sets it); each test gets its own database.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import Engine, select
+
+from touchpoint.hub import accounts
+from touchpoint.hub.app import create_app
+from touchpoint.hub.db import make_engine, records, upgrade
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
+from touchpoint.storage.tracking import jsonable
+from touchpoint.sync.engine import SyncEngine, SyncResult, sign_in
+from touchpoint.sync.protocol import CONFLICT_ENTITY
+
+PG_URL = os.environ.get("TOUCHPOINT_TEST_PG_URL", "")
+REQUIRE_PG = os.environ.get("TOUCHPOINT_REQUIRE_PG") == "1"
+PASSWORD = "correct horse battery"
+
+
+def backends() -> list[Any]:
+    pg_marks = []
+    if not PG_URL and not REQUIRE_PG:
+        pg_marks.append(pytest.mark.skip(reason="TOUCHPOINT_TEST_PG_URL not set"))
+    return ["sqlite", pytest.param("postgresql", marks=pg_marks)]
+
+
+def _pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+class HubServer:
+    """A Hub served by uvicorn in a thread, on a free port of 127.0.0.1."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime] | None = None) -> None:
+        self.db_url = url
+        self.engine: Engine = make_engine(url)
+        upgrade(self.engine)
+        self.app = create_app(self.engine, clock=clock)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self) -> HubServer:
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the Hub did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
+        self.engine.dispose()
+
+    def add_user(self, email: str, role: str = "rep", teams: tuple[str, ...] = ("north",)) -> str:
+        accounts.add_user(self.engine, email, PASSWORD, role, list(teams))
+        return email
+
+    def state(self) -> dict[tuple[str, str], dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(records.c.entity, records.c.record_id, records.c.data))
+            return {(e, r): dict(d) for e, r, d in rows if e != CONFLICT_ENTITY}
+
+
+def start_hub(backend: str, tmp_path: Path) -> tuple[HubServer, Callable[[], None]]:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+        drop: Callable[[], None] = lambda: None  # noqa: E731
+    else:
+        if not PG_URL:
+            pytest.fail("PostgreSQL is required here: set TOUCHPOINT_TEST_PG_URL (.ci/run does)")
+        name = f"tp_test_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f"CREATE DATABASE {name}")
+        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+        def drop() -> None:
+            _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    server = HubServer(url).start()
+
+    def stop() -> None:
+        server.stop()
+        drop()
+
+    return server, stop
+
+
+class Laptop:
+    """One rep's laptop: its own database file, signed in to the Hub."""
+
+    def __init__(
+        self,
+        root: Path,
+        email: str,
+        clock: Callable[[], datetime],
+        hub: HubServer,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.root = root
+        self.email = email
+        self.hub = hub
+        self.transport = transport
+        save_settings(
+            root / "config" / "settings.toml",
+            Settings(user=email, timezone="Europe/Berlin", default_region="DE"),
+        )
+        self.ws = Workspace.open(root, auto_backup=False, clock=clock)
+        sign_in(self.ws, hub.url, email, PASSWORD, transport=transport)
+
+    def sync(self, **options: Any) -> SyncResult:
+        options.setdefault("sleep", lambda _s: None)
+        engine = SyncEngine.for_workspace(self.ws, transport=self.transport, **options)
+        try:
+            return engine.run()
+        finally:
+            engine.client.close()
+
+    def state(self) -> dict[tuple[str, str], dict[str, Any]]:
+        out = {}
+        with self.ws.read() as s:
+            for entity, model in MODEL_BY_ENTITY.items():
+                for rec in s.scalars(select(model)):
+                    out[(entity, rec.id)] = {
+                        c.key: jsonable(getattr(rec, c.key))
+                        for c in model.__table__.columns
+                        if c.key != "id"
+                    }
+        return out
+
+    def outbox(self) -> list[Change]:
+        with self.ws.read() as s:
+            return list(s.scalars(select(Change).where(Change.pushed_at.is_(None))))
+
+    def conflicts(self) -> list[SyncConflict]:
+        with self.ws.read() as s:
+            return list(s.scalars(select(SyncConflict)))
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+def hub_as_local(hub: HubServer) -> dict[tuple[str, str], dict[str, Any]]:
+    """The Hub's records with every column a laptop has (absent means empty)."""
+    out = {}
+    for (entity, record_id), data in hub.state().items():
+        columns = [c.key for c in MODEL_BY_ENTITY[entity].__table__.columns if c.key != "id"]
+        out[(entity, record_id)] = {c: data.get(c) for c in columns}
+    return out
+
+
+def assert_converged(hub: HubServer, *laptops: Laptop) -> None:
+    expected = hub_as_local(hub)
+    for laptop in laptops:
+        assert laptop.outbox() == [], f"{laptop.email} still has changes waiting"
+        got = laptop.state()
+        # A laptop holds exactly the records of its scope: compare on those keys.
+        visible = {k: v for k, v in expected.items() if k in got}
+        assert got == visible, f"{laptop.email} differs from the Hub"
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
