@@ -1,0 +1,545 @@
+"""One sync cycle between this laptop and its Hub: hello, push the outbox, pull.
+
+No Qt: a UI controller runs :meth:`SyncEngine.run` on a worker thread, passes a
+progress callback and a cancel event, and turns the :class:`SyncResult` into
+words. Crash safety comes from where the commits are:
+
+* a pushed batch is marked acknowledged in one local transaction, after the Hub
+  answered; if the answer is lost, the identical batch (same change ids) is sent
+  again and the Hub answers "duplicate";
+* each pulled page is applied together with its cursor in one local transaction,
+  so a kill between pages resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from touchpoint import __version__
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Meta, Record, SyncConflict
+from touchpoint.storage.tracking import apply_defaults
+from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
+from touchpoint.sync import credentials
+from touchpoint.sync.errors import AuthError, OfflineError, SyncError, UpdateError
+from touchpoint.sync.protocol import (
+    CONFLICT_ENTITY,
+    MAX_BATCH,
+    ChangeIn,
+    HelloRequest,
+    HelloResponse,
+    LoginRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ServerChange,
+)
+from touchpoint.sync.transport import HubClient
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CURSOR_KEY = "sync_cursor"
+SERVER_KEY = "sync_server"
+EMAIL_KEY = "sync_email"
+CA_KEY = "sync_ca_bundle"
+LAST_SYNC_KEY = "sync_last_at"
+
+
+# --- what a cycle tells its caller ------------------------------------------------------
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str  # "push" | "pull"
+    done: int
+    total: int  # 0 when unknown
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """The outcome of one cycle, for the window's status and the command's exit code.
+
+    status: ``done`` (in sync), ``conflicts`` (in sync; new conflicts to show),
+    ``needs_sign_in``, ``needs_update``, ``offline``, ``server_error``, ``busy``
+    (another sync of this laptop is running) or ``cancelled``.
+    """
+
+    status: str
+    message: str = ""
+    pushed: int = 0
+    rejected: int = 0
+    pulled: int = 0
+    new_conflicts: int = 0
+    waiting: int = 0  # changes still in the outbox
+
+    @property
+    def in_sync(self) -> bool:
+        return self.status in ("done", "conflicts") and self.waiting == 0
+
+
+class Cancelled(Exception):
+    pass
+
+
+# --- one sync at a time per laptop ---------------------------------------------------------
+@contextmanager
+def device_lock(path: Path) -> Iterator[bool]:
+    """An OS file lock: released by the OS if the process dies, so a kill never wedges it."""
+    handle = open(path, "a+b")  # noqa: SIM115
+    try:
+        try:
+            if os.name == "nt":  # pragma: no cover
+                import msvcrt
+
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        yield True
+    finally:
+        handle.close()
+
+
+# --- local metadata ---------------------------------------------------------------------
+def read_meta(session: Session, key: str) -> str | None:
+    return session.execute(select(Meta.value).where(Meta.key == key)).scalar()
+
+
+def write_meta(session: Session, key: str, value: str | None) -> None:
+    row = session.get(Meta, key)
+    if value is None:
+        if row is not None:
+            session.delete(row)
+    elif row is None:
+        session.add(Meta(key=key, value=value))
+    else:
+        row.value = value
+
+
+@dataclass(frozen=True)
+class Account:
+    server: str
+    email: str
+    ca_bundle: str | None
+
+
+def signed_in_account(ws: Workspace) -> Account | None:
+    with ws.read() as session:
+        server = read_meta(session, SERVER_KEY)
+        email = read_meta(session, EMAIL_KEY)
+        ca = read_meta(session, CA_KEY)
+    if not server or not email:
+        return None
+    return Account(server, email, ca or None)
+
+
+def waiting_count(ws: Workspace) -> int:
+    with ws.read() as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(Change).where(Change.pushed_at.is_(None))
+            ).scalar_one()
+        )
+
+
+def last_sync_at(ws: Workspace) -> datetime | None:
+    with ws.read() as session:
+        value = read_meta(session, LAST_SYNC_KEY)
+    return from_utc_text(value) if value else None
+
+
+def sign_in(
+    ws: Workspace,
+    server: str,
+    email: str,
+    password: str,
+    *,
+    ca_bundle: str | None = None,
+    transport: Any = None,
+) -> Account:
+    """Trade email and password for a device token, kept in the keyring."""
+    server = server.rstrip("/")
+    with HubClient(server, ca_bundle=ca_bundle, transport=transport) as client:
+        answer = client.login(
+            LoginRequest(
+                email=email, password=password, device_id=ws.device_id, device_name=_host()
+            )
+        )
+    credentials.save_token(server, answer.email, answer.token)
+    with ws.unit_of_work(origin="remote") as uow:
+        s = uow.session
+        if read_meta(s, SERVER_KEY) != server or read_meta(s, EMAIL_KEY) != answer.email:
+            write_meta(s, CURSOR_KEY, "0")  # another Hub or user: pull everything again
+        write_meta(s, SERVER_KEY, server)
+        write_meta(s, EMAIL_KEY, answer.email)
+        write_meta(s, CA_KEY, ca_bundle)
+        uow.commit()
+    return Account(server, answer.email, ca_bundle)
+
+
+def sign_out(ws: Workspace, *, transport: Any = None) -> Account | None:
+    """Forget the token (revoked on the Hub when reachable). Waiting changes stay queued."""
+    account = signed_in_account(ws)
+    if account is None:
+        return None
+    token = credentials.load_token(account.server, account.email)
+    if token:
+        try:
+            with HubClient(
+                account.server, token=token, ca_bundle=account.ca_bundle, transport=transport
+            ) as client:
+                client.logout()
+        except SyncError as exc:
+            log.info("could not revoke the token on the Hub: %s", exc.kind)
+    credentials.delete_token(account.server, account.email)
+    return account
+
+
+def _host() -> str:
+    import socket
+
+    return socket.gethostname()[:200]
+
+
+# --- turning protocol values into column values ---------------------------------------------
+def _converters(model: type[Record]) -> dict[str, Callable[[Any], Any]]:
+    out: dict[str, Callable[[Any], Any]] = {}
+    for column in model.__table__.columns:
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            out[column.key] = lambda v: None if v is None else from_utc_text(v)
+        elif isinstance(kind, ISODate):
+            out[column.key] = lambda v: None if v is None else date.fromisoformat(v)
+        elif isinstance(kind, DecimalText):
+            out[column.key] = lambda v: None if v is None else Decimal(str(v))
+        else:
+            out[column.key] = lambda v: v
+    return out
+
+
+CONVERT = {entity: _converters(model) for entity, model in MODEL_BY_ENTITY.items()}
+
+
+# --- the engine ---------------------------------------------------------------------------
+class SyncEngine:
+    def __init__(
+        self,
+        ws: Workspace,
+        client: HubClient,
+        *,
+        batch_size: int = 300,
+        page_size: int = 2000,
+        attempts: int = 5,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        progress: Callable[[SyncProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        crash_point: Callable[[str], None] | None = None,
+    ) -> None:
+        self.ws = ws
+        self.client = client
+        self.batch_size = min(batch_size, MAX_BATCH)
+        self.page_size = page_size
+        self.attempts = attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.progress = progress or (lambda _p: None)
+        self.cancel = cancel or threading.Event()
+        self.sleep = sleep
+        self.crash_point = crash_point or (lambda _name: None)
+        self.hello: HelloResponse | None = None
+
+    @classmethod
+    def for_workspace(cls, ws: Workspace, *, transport: Any = None, **options: Any) -> SyncEngine:
+        """The engine for the Hub this laptop signed in to; AuthError when it has not."""
+        account = signed_in_account(ws)
+        token = credentials.load_token(account.server, account.email) if account else None
+        if account is None or not token:
+            raise AuthError("not signed in to a Hub: sign in first")
+        client = HubClient(
+            account.server, token=token, ca_bundle=account.ca_bundle, transport=transport
+        )
+        return cls(ws, client, **options)
+
+    # --- one cycle --------------------------------------------------------------------
+    def run(self) -> SyncResult:
+        with device_lock(self.ws.paths.data_dir / "sync.lock") as mine:
+            if not mine:
+                return SyncResult("busy", "a sync of this laptop is already running")
+            counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0}
+            try:
+                self.hello = self._retry(self._hello)
+                self._push_all(counts)
+                self._pull_all(counts)
+                self._push_all(counts)  # edits made while pulling
+            except Cancelled:
+                return self._result("cancelled", "sync cancelled", counts)
+            except AuthError as exc:
+                return self._result("needs_sign_in", exc.message, counts)
+            except UpdateError as exc:
+                return self._result("needs_update", exc.message, counts)
+            except OfflineError as exc:
+                return self._result("offline", exc.message, counts)
+            except SyncError as exc:
+                return self._result("server_error", exc.message, counts)
+            with self.ws.unit_of_work(origin="remote") as uow:
+                write_meta(uow.session, LAST_SYNC_KEY, to_utc_text(self.ws.now()))
+                uow.commit()
+            status = "conflicts" if counts["conflicts"] else "done"
+            return self._result(status, "", counts)
+
+    def _result(self, status: str, message: str, counts: dict[str, int]) -> SyncResult:
+        return SyncResult(
+            status,
+            message,
+            pushed=counts["pushed"],
+            rejected=counts["rejected"],
+            pulled=counts["pulled"],
+            new_conflicts=counts["conflicts"],
+            waiting=waiting_count(self.ws),
+        )
+
+    def _retry(self, call: Callable[[], T]) -> T:
+        """Transient failures (offline, 5xx, timeouts) retried with exponential backoff
+        and full jitter, so a fleet of laptops does not hammer a recovering Hub in step."""
+        for attempt in range(self.attempts):
+            if self.cancel.is_set():
+                raise Cancelled
+            try:
+                return call()
+            except SyncError as exc:
+                if not exc.transient or attempt == self.attempts - 1:
+                    raise
+                delay = min(self.backoff_cap, self.backoff_base * 2**attempt)
+                log.info("sync: %s; retrying in up to %.1fs", exc.kind, delay)
+                self.sleep(random.uniform(delay / 2, delay))
+        raise AssertionError("unreachable")
+
+    def _hello(self) -> HelloResponse:
+        return self.client.hello(
+            HelloRequest(
+                protocol=1,
+                device_id=self.ws.device_id,
+                client_time=to_utc_text(self.ws.now()),
+                app_version=__version__,
+            )
+        )
+
+    # --- push ---------------------------------------------------------------------------
+    def _push_all(self, counts: dict[str, int]) -> None:
+        total = waiting_count(self.ws)
+        done = 0
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled
+            batch = self._outbox_batch()
+            if not batch:
+                return
+            answer = self._retry(lambda b=batch: self._push(b))
+            self.crash_point("pushed")  # the Hub committed; this laptop does not know yet
+            pushed, rejected = self._acknowledge(answer)
+            self.crash_point("acknowledged")
+            counts["pushed"] += pushed
+            counts["rejected"] += rejected
+            done += len(batch)
+            self.progress(SyncProgress("push", done, max(total, done)))
+
+    def _outbox_batch(self) -> list[ChangeIn]:
+        with self.ws.read() as session:
+            rows = session.scalars(
+                select(Change)
+                .where(Change.pushed_at.is_(None))
+                .order_by(Change.seq)
+                .limit(self.batch_size)
+            ).all()
+            return [
+                ChangeIn(
+                    change_id=c.change_id,
+                    seq=c.seq,
+                    tx_id=c.tx_id,
+                    entity=c.entity,
+                    record_id=c.record_id,
+                    op=c.op,
+                    fields=c.fields,
+                    at=to_utc_text(c.at),
+                    author=c.author,
+                    schema_version=c.schema_version,
+                )
+                for c in rows
+            ]
+
+    def _push(self, batch: list[ChangeIn]) -> PushResponse:
+        # The clock is read per attempt: the Hub measures this laptop's offset from it.
+        return self.client.push(
+            PushRequest(
+                device_id=self.ws.device_id,
+                client_time=to_utc_text(self.ws.now()),
+                changes=batch,
+            )
+        )
+
+    def _acknowledge(self, answer: PushResponse) -> tuple[int, int]:
+        """Mark a batch done in one transaction. A rejected change is done too (it is not
+        retried forever): it keeps its reason in ``push_error`` for the user to see, and
+        the record falls back to the Hub's values."""
+        pushed = rejected = 0
+        with self.ws.unit_of_work(origin="remote") as uow:
+            s = uow.session
+            now = self.ws.now()
+            for result in answer.results:
+                if result.status == "rejected":
+                    rejected += 1
+                    change = s.scalars(
+                        select(Change).where(Change.change_id == result.change_id)
+                    ).first()
+                    if change is not None and change.pushed_at is None:
+                        change.pushed_at = now
+                        change.push_error = result.error or "rejected by the Hub"
+                        if result.current is not None:
+                            self._fall_back(s, change, result.current)
+                else:
+                    pushed += 1
+                    s.execute(
+                        update(Change)
+                        .where(Change.change_id == result.change_id, Change.pushed_at.is_(None))
+                        .values(pushed_at=now, push_error=None)
+                    )
+            uow.commit()
+        return pushed, rejected
+
+    def _fall_back(self, s: Session, change: Change, current: dict[str, Any]) -> None:
+        model = MODEL_BY_ENTITY.get(change.entity)
+        record = s.get(model, change.record_id) if model else None
+        if record is None:
+            return
+        convert = CONVERT[change.entity]
+        for name in change.fields:
+            if name in convert:
+                setattr(record, name, convert[name](current.get(name)))
+
+    # --- pull ---------------------------------------------------------------------------
+    def _pull_all(self, counts: dict[str, int]) -> None:
+        with self.ws.read() as session:
+            cursor = int(read_meta(session, CURSOR_KEY) or 0)
+        start = cursor
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled
+            page = self._retry(lambda after=cursor: self.client.pull(after, self.page_size))
+            self.crash_point("pulled")
+            counts["conflicts"] += self._apply_page(page)
+            self.crash_point("applied")
+            counts["pulled"] += len(page.changes)
+            cursor = page.next_after
+            span = max(page.high_water - start, 1)
+            self.progress(SyncProgress("pull", min(cursor - start, span), span))
+            if not page.more:
+                return
+
+    def _apply_page(self, page: PullResponse) -> int:
+        """Apply one page and move the cursor past it, in one local transaction."""
+        me = self.ws.author
+        new_conflicts = 0
+        with self.ws.unit_of_work(origin="remote") as uow:
+            s = uow.session
+            s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            pending = _pending_fields(s)
+            loaded = _load_records(s, page.changes)
+            for row in page.changes:
+                if row.entity == CONFLICT_ENTITY:
+                    if _store_conflict(s, row) and me in (
+                        row.fields.get("loser_author"),
+                        row.fields.get("winner_author"),
+                    ):
+                        new_conflicts += 1
+                    continue
+                model = MODEL_BY_ENTITY.get(row.entity)
+                if model is None:
+                    log.warning("sync: unknown entity %r from the Hub skipped", row.entity)
+                    continue
+                key = (row.entity, row.record_id)
+                record = loaded.get(key)
+                convert = CONVERT[row.entity]
+                keep_local = pending.get(key, ())
+                if record is None:
+                    record = model(id=row.record_id)
+                    for name, value in row.fields.items():
+                        if name in convert:
+                            setattr(record, name, convert[name](value))
+                    apply_defaults(record)
+                    s.add(record)
+                    loaded[key] = record
+                    continue
+                for name, value in row.fields.items():
+                    if name in convert and name not in keep_local:
+                        new = convert[name](value)
+                        if getattr(record, name) != new:
+                            setattr(record, name, new)
+            write_meta(s, CURSOR_KEY, str(page.next_after))
+            uow.commit()
+        return new_conflicts
+
+
+def _pending_fields(s: Session) -> dict[tuple[str, str], set[str]]:
+    """Fields with a local edit the Hub has not acknowledged: they keep the local value."""
+    out: dict[tuple[str, str], set[str]] = {}
+    for entity, record_id, fields in s.execute(
+        select(Change.entity, Change.record_id, Change.fields).where(Change.pushed_at.is_(None))
+    ):
+        out.setdefault((entity, record_id), set()).update(fields)
+    return out
+
+
+def _load_records(s: Session, rows: list[ServerChange]) -> dict[tuple[str, str], Record]:
+    wanted: dict[str, set[str]] = {}
+    for row in rows:
+        if row.entity in MODEL_BY_ENTITY:
+            wanted.setdefault(row.entity, set()).add(row.record_id)
+    out: dict[tuple[str, str], Record] = {}
+    for entity, ids in wanted.items():
+        model = MODEL_BY_ENTITY[entity]
+        id_list = list(ids)
+        for i in range(0, len(id_list), 500):
+            for record in s.scalars(select(model).where(model.id.in_(id_list[i : i + 500]))):
+                out[(entity, record.id)] = record
+    return out
+
+
+def _store_conflict(s: Session, row: ServerChange) -> bool:
+    if s.get(SyncConflict, row.record_id) is not None:
+        return False
+    f = row.fields
+    s.add(
+        SyncConflict(
+            id=row.record_id,
+            entity=f.get("entity", ""),
+            record_id=f.get("record_id", ""),
+            field=f.get("field", ""),
+            winner_value=f.get("winner_value"),
+            loser_value=f.get("loser_value"),
+            winner_author=f.get("winner_author") or "",
+            loser_author=f.get("loser_author") or "",
+            winner_at=f.get("winner_at") or "",
+            loser_at=f.get("loser_at") or "",
+            created_at=f.get("created_at") or "",
+        )
+    )
+    return True
