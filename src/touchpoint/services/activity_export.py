@@ -1,0 +1,611 @@
+"""Streaming exports of the activity log and of follow-ups: CSV, Excel and JSON.
+
+Rows are read in chunks from one read snapshot and written as they come, so a
+million interactions export with flat memory: Excel through xlsxwriter's
+``constant_memory`` mode, CSV and JSON line by line. The file appears only when
+it is complete (written beside the target, then renamed). Times are shown in the
+user's time zone; Excel gets real dates and numbers, a frozen header, filters,
+sensible widths and a summary sheet; CSV cells that would start a formula are
+neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import bindparam, text
+
+from touchpoint.domain import dates
+from touchpoint.domain.enums import FollowUpStatus
+from touchpoint.domain.metrics import FollowUpFacts, promise_state
+from touchpoint.errors import Cancelled, ValidationError
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.types import to_utc_text
+
+CHUNK = 2000
+EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included
+FORMATS = ("csv", "xlsx", "json")
+_SEP = "\x1f"  # joins contact names and follow-up titles inside SQL; never typed by people
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+class ProgressSink(Protocol):
+    """What a long export reports to (the window's progress bar); thread-safe."""
+
+    def report(self, done: int, total: int) -> None: ...
+
+    def cancelled(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """Which rows: local days ``first``..``last``, optionally some reps and one customer."""
+
+    first: date
+    last: date
+    reps: tuple[str, ...] | None = None
+    customer_id: str | None = None
+    label: str = "all reps"
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    format: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    width: float
+    kind: str = "text"  # text | datetime | number
+
+
+ACTIVITY_COLUMNS = (
+    Column("when", "when", 17, "datetime"),
+    Column("customer", "customer", 28),
+    Column("contacts", "contacts", 24),
+    Column("rep", "rep", 24),
+    Column("kind", "kind", 9),
+    Column("direction", "direction", 10),
+    Column("duration_minutes", "minutes", 9, "number"),
+    Column("outcome", "outcome", 16),
+    Column("satisfaction", "satisfaction", 12, "number"),
+    Column("feedback", "customer's words", 40),
+    Column("subject", "subject", 28),
+    Column("notes", "notes", 50),
+    Column("followups", "follow-ups made", 32),
+    Column("customer_id", "customer id", 12),
+    Column("id", "interaction id", 12),
+)
+
+FOLLOWUP_COLUMNS = (
+    Column("due", "due", 17, "datetime"),
+    Column("customer", "customer", 28),
+    Column("title", "promise", 36),
+    Column("assigned_to", "assigned to", 24),
+    Column("state", "state", 9),
+    Column("done", "done", 17, "datetime"),
+    Column("priority", "priority", 8),
+    Column("status", "status", 9),
+    Column("notes", "notes", 40),
+    Column("customer_id", "customer id", 12),
+    Column("interaction_id", "interaction id", 12),
+    Column("id", "follow-up id", 12),
+)
+
+_ACTIVITY_SQL = """
+SELECT i.occurred_at, c.name,
+  CASE WHEN i.contact_ids IS NOT NULL AND i.contact_ids != '[]' THEN
+    (SELECT group_concat(ct.name, char(31)) FROM json_each(i.contact_ids) j
+      JOIN contacts ct ON ct.id = j.value) END,
+  i.rep, i.kind, i.direction, i.duration_minutes, i.outcome, i.satisfaction, i.feedback,
+  i.subject, i.notes,
+  (SELECT group_concat(f.title, char(31)) FROM followups f
+    WHERE f.customer_id = i.customer_id AND f.interaction_id = i.id AND f.deleted_at IS NULL),
+  i.customer_id, i.id
+FROM interactions i JOIN customers c ON c.id = i.customer_id
+WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end
+"""
+
+_FOLLOWUP_SQL = """
+SELECT f.due_at, c.name, f.title, f.assigned_to, f.status, f.done_at, f.priority, f.notes,
+  f.customer_id, f.interaction_id, f.id
+FROM followups f JOIN customers c ON c.id = f.customer_id
+WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end
+"""
+
+
+# --- cells --------------------------------------------------------------------------
+
+
+def neutralise_cell(value: str) -> str:
+    """A text cell that a spreadsheet would run as a formula, made inert with a quote."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+class _Local:
+    """UTC text from the database to a naive local datetime, fast enough for a million rows."""
+
+    def __init__(self, tz: tzinfo) -> None:
+        self.tz = tz
+
+    def __call__(self, stored: str | None) -> datetime | None:
+        if not stored:
+            return None
+        return datetime.fromisoformat(stored).astimezone(self.tz).replace(tzinfo=None)
+
+
+def _split(joined: str | None) -> list[str]:
+    return joined.split(_SEP) if joined else []
+
+
+# --- reading ------------------------------------------------------------------------
+
+
+def _where(scope: ExportScope, alias: str, rep_column: str) -> tuple[str, dict[str, Any], list]:
+    sql, params, binds = "", {}, []
+    if scope.reps is not None:
+        sql += f" AND {alias}.{rep_column} IN :reps"
+        params["reps"] = list(scope.reps)
+        binds.append(bindparam("reps", expanding=True))
+    if scope.customer_id:
+        sql += f" AND {alias}.customer_id = :customer_id"
+        params["customer_id"] = scope.customer_id
+    return sql, params, binds
+
+
+def _stream(  # noqa: PLR0917
+    ws: Workspace,
+    base_sql: str,
+    order: str,
+    scope: ExportScope,
+    alias: str,
+    rep_column: str,
+    time_column: str,
+    progress: ProgressSink | None,
+) -> Iterator[Sequence[Any]]:
+    start, end = dates.local_range_bounds(scope.first, scope.last, ws.tz)
+    extra, params, binds = _where(scope, alias, rep_column)
+    params.update(start=to_utc_text(start), end=to_utc_text(end))
+    with ws.read() as session:
+        total = 0
+        if progress is not None:
+            count_sql = (
+                f"SELECT count(*) FROM {'interactions' if alias == 'i' else 'followups'} {alias}"
+                f" WHERE {alias}.deleted_at IS NULL AND {alias}.{time_column} >= :start"
+                f" AND {alias}.{time_column} < :end" + extra
+            )
+            total = session.execute(text(count_sql).bindparams(*binds), params).scalar_one()
+            progress.report(0, total)
+        result = session.execute(
+            text(base_sql + extra + order).bindparams(*binds),
+            params,
+            execution_options={"yield_per": CHUNK},
+        )
+        done = 0
+        for chunk in result.partitions():
+            if progress is not None:
+                if progress.cancelled():
+                    raise Cancelled("export cancelled; no file was written")
+                progress.report(done, total)
+            yield from chunk
+            done += len(chunk)
+        if progress is not None:
+            progress.report(done, max(total, done))
+
+
+def activity_rows(
+    ws: Workspace, scope: ExportScope, progress: ProgressSink | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """One tuple per interaction in ACTIVITY_COLUMNS order, oldest first; times local."""
+    local = _Local(ws.tz)
+    for r in _stream(
+        ws,
+        _ACTIVITY_SQL,
+        " ORDER BY i.occurred_at, i.id",
+        scope,
+        "i",
+        "rep",
+        "occurred_at",
+        progress,
+    ):
+        yield (
+            local(r[0]),
+            r[1],
+            _split(r[2]),
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            _split(r[12]),
+            r[13],
+            r[14],
+        )
+
+
+def followup_rows(
+    ws: Workspace, scope: ExportScope, progress: ProgressSink | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """One tuple per follow-up due in the range, in FOLLOWUP_COLUMNS order, with its state
+    (kept, late, overdue, open, cancelled) as of now."""
+    local = _Local(ws.tz)
+    now = ws.now()
+    for r in _stream(
+        ws,
+        _FOLLOWUP_SQL,
+        " ORDER BY f.due_at, f.id",
+        scope,
+        "f",
+        "assigned_to",
+        "due_at",
+        progress,
+    ):
+        due = datetime.fromisoformat(r[0])
+        done = datetime.fromisoformat(r[5]) if r[5] else None
+        state = promise_state(FollowUpFacts(due, FollowUpStatus(r[4]), done), now=now)
+        yield (
+            local(r[0]),
+            r[1],
+            r[2],
+            r[3],
+            state.value,
+            local(r[5]),
+            r[6],
+            r[4],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+        )
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_target(out: str | os.PathLike[str], *, field: str = "out") -> Iterator[Path]:
+    """A temporary path beside ``out``, renamed onto it only when the block succeeds.
+
+    Any failure (or cancel) removes the temporary file: no partial file is ever left.
+    """
+    target = Path(out).expanduser()
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise ValidationError(field, f"{target} is a folder; give a file name")
+    if not folder.is_dir():
+        raise ValidationError(field, f"folder {folder} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
+    except OSError as exc:
+        raise ValidationError(field, f"cannot write to {folder} ({exc.strerror})") from None
+    os.close(fd)
+    temp = Path(tmp)
+    try:
+        yield temp
+        os.replace(temp, target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise ValidationError(field, f"cannot write {target} ({exc.strerror or exc})") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _csv_cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "datetime":
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, list):
+        value = "; ".join(value)
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    return value
+
+
+def write_csv(
+    path: Path, columns: Sequence[Column], rows: Iterator[tuple[Any, ...]], *, bom: bool = False
+) -> int:
+    """UTF-8 CSV (with a byte-order mark for Excel when asked); formula cells neutralised."""
+    kinds = [c.kind for c in columns]
+    count = 0
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([c.header for c in columns])
+        for row in rows:
+            writer.writerow([_csv_cell(v, k) for v, k in zip(row, kinds, strict=True)])
+            count += 1
+    return count
+
+
+def _json_cell(value: Any, kind: str, tz: tzinfo) -> Any:
+    if kind == "datetime" and value is not None:
+        # Local time with its offset: unambiguous for a program, readable for a person.
+        return value.replace(tzinfo=tz).isoformat()
+    return value
+
+
+def write_json(
+    path: Path,
+    columns: Sequence[Column],
+    rows: Iterator[tuple[Any, ...]],
+    *,
+    section: str,
+    meta: dict[str, Any],
+    tz: tzinfo,
+) -> int:
+    """``{meta..., "<section>": [{column: value}, ...]}`` written one record at a time."""
+    keys = [c.key for c in columns]
+    kinds = [c.kind for c in columns]
+    count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        head = json.dumps(meta, ensure_ascii=False, sort_keys=True)
+        handle.write(head[:-1] + (", " if meta else "") + json.dumps(section) + ": [")
+        for row in rows:
+            record = {
+                k: _json_cell(v, kind, tz) for k, v, kind in zip(keys, row, kinds, strict=True)
+            }
+            handle.write(
+                ("\n  " if count == 0 else ",\n  ") + json.dumps(record, ensure_ascii=False)
+            )
+            count += 1
+        handle.write("\n]}\n" if count else "]}\n")
+    return count
+
+
+class SheetWriter:
+    """Rows into one or more sheets of a constant-memory workbook (a new sheet past
+    Excel's row limit), with a frozen header, filters and set widths."""
+
+    def __init__(self, book: Any, title: str, columns: Sequence[Column], formats: dict) -> None:
+        self.book = book
+        self.title = title
+        self.columns = columns
+        self.formats = formats
+        self.sheets: list[tuple[Any, int]] = []
+        self.sheet: Any = None
+        self.row = 0
+        self.count = 0
+        self._new_sheet()
+
+    def _new_sheet(self) -> None:
+        if self.sheet is not None:
+            self._finish_sheet()
+        n = len(self.sheets) + 1
+        name = self.title if n == 1 else f"{self.title} ({n})"
+        sheet = self.book.add_worksheet(name)
+        for col, column in enumerate(self.columns):
+            sheet.set_column(col, col, column.width)
+        sheet.freeze_panes(1, 0)
+        sheet.write_row(0, 0, [c.header for c in self.columns], self.formats["header"])
+        self.sheet, self.row = sheet, 1
+
+    def _finish_sheet(self) -> None:
+        self.sheet.autofilter(0, 0, max(self.row - 1, 1), len(self.columns) - 1)
+        self.sheets.append((self.sheet, self.row))
+
+    def write(self, values: Sequence[Any]) -> None:
+        if self.row >= EXCEL_MAX_ROWS:
+            self._new_sheet()
+        sheet, row = self.sheet, self.row
+        for col, (value, column) in enumerate(zip(values, self.columns, strict=True)):
+            if value is None:
+                continue
+            if column.kind == "datetime":
+                sheet.write_datetime(row, col, value, self.formats["datetime"])
+            elif column.kind == "number":
+                sheet.write_number(row, col, value)
+            else:
+                cell = "; ".join(value) if isinstance(value, list) else value
+                if cell:
+                    sheet.write_string(row, col, cell)
+        self.row += 1
+        self.count += 1
+
+    def close(self) -> None:
+        self._finish_sheet()
+
+
+def new_workbook(path: Path) -> tuple[Any, dict[str, Any]]:
+    """A streaming workbook: strings are never turned into formulas, numbers or links."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(
+        str(path),
+        {
+            "constant_memory": True,
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        },
+    )
+    formats = {
+        "header": book.add_format({"bold": True, "bg_color": "#DDE6F0", "bottom": 1}),
+        "datetime": book.add_format({"num_format": DATETIME_FORMAT, "align": "left"}),
+        "date": book.add_format({"num_format": "yyyy-mm-dd", "align": "left"}),
+        "title": book.add_format({"bold": True, "font_size": 14}),
+        "label": book.add_format({"bold": True}),
+        "percent": book.add_format({"num_format": "0%"}),
+        "decimal": book.add_format({"num_format": "0.00"}),
+    }
+    return book, formats
+
+
+def write_summary(book: Any, formats: dict[str, Any], sheet: Any, lines: list[tuple]) -> None:
+    """A summary sheet: a title, label/value facts, then small tables. ``lines`` holds
+    ("title", text), ("fact", label, value), ("blank",) and ("row", *cells)."""
+    sheet.set_column(0, 0, 28)
+    sheet.set_column(1, 3, 16)
+    for row, line in enumerate(lines):
+        kind = line[0]
+        if kind == "title":
+            sheet.write_string(row, 0, line[1], formats["title"])
+        elif kind == "fact":
+            sheet.write_string(row, 0, line[1], formats["label"])
+            value = line[2]
+            if isinstance(value, datetime):
+                sheet.write_datetime(row, 1, value, formats["datetime"])
+            elif isinstance(value, date):
+                sheet.write_datetime(row, 1, value, formats["date"])
+            elif isinstance(value, int | float):
+                sheet.write_number(row, 1, value)
+            else:
+                sheet.write_string(row, 1, str(value))
+        elif kind == "header":
+            sheet.write_row(row, 0, list(line[1:]), formats["header"])
+        elif kind == "row":
+            for col, value in enumerate(line[1:]):
+                if isinstance(value, int | float):
+                    sheet.write_number(row, col, value)
+                elif value is not None:
+                    sheet.write_string(row, col, str(value))
+
+
+# --- the exports --------------------------------------------------------------------
+
+
+def _check_format(fmt: str, allowed: Sequence[str]) -> str:
+    clean = (fmt or "").strip().lower()
+    if clean not in allowed:
+        raise ValidationError("format", f"'{fmt}' is not one of {', '.join(allowed)}")
+    return clean
+
+
+class _Tally:
+    """Counts per column while rows stream past, for the summary sheet."""
+
+    def __init__(self, rows: Iterator[tuple[Any, ...]], indexes: dict[str, int]) -> None:
+        self.rows = rows
+        self.indexes = indexes
+        self.counts: dict[str, Counter[str]] = {name: Counter() for name in indexes}
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        for row in self.rows:
+            for name, index in self.indexes.items():
+                self.counts[name][row[index] or "(none)"] += 1
+            yield row
+
+
+def _meta(ws: Workspace, scope: ExportScope) -> dict[str, Any]:
+    return {
+        "from": scope.first.isoformat(),
+        "to": scope.last.isoformat(),
+        "timezone": str(getattr(ws.tz, "key", ws.tz)),
+        "scope": scope.label,
+        "generated_at": ws.now().astimezone(ws.tz).replace(microsecond=0).isoformat(),
+    }
+
+
+def _export(
+    ws: Workspace,
+    scope: ExportScope,
+    out: str | os.PathLike[str],
+    fmt: str,
+    *,
+    section: str,
+    columns: Sequence[Column],
+    rows: Callable[[], Iterator[tuple[Any, ...]]],
+    tallies: dict[str, int],
+    bom: bool,
+) -> ExportResult:
+    with atomic_target(out) as temp:
+        if fmt == "csv":
+            count = write_csv(temp, columns, rows(), bom=bom)
+        elif fmt == "json":
+            count = write_json(
+                temp, columns, rows(), section=section, meta=_meta(ws, scope), tz=ws.tz
+            )
+        else:
+            book, formats = new_workbook(temp)
+            summary = book.add_worksheet("Summary")
+            tally = _Tally(rows(), tallies)
+            sheet = SheetWriter(book, section.capitalize(), columns, formats)
+            for row in tally:
+                sheet.write(row)
+            sheet.close()
+            meta = _meta(ws, scope)
+            lines: list[tuple] = [
+                ("title", f"Touchpoint: {section}"),
+                ("fact", "from", scope.first),
+                ("fact", "to", scope.last),
+                ("fact", "who", scope.label),
+                ("fact", "time zone", meta["timezone"]),
+                ("fact", "generated", ws.now().astimezone(ws.tz).replace(tzinfo=None)),
+                ("fact", section, sheet.count),
+            ]
+            for name, counter in tally.counts.items():
+                lines += [("blank",), ("header", f"by {name}", section)]
+                lines += [("row", key, n) for key, n in sorted(counter.items())]
+            write_summary(book, formats, summary, lines)
+            summary.activate()
+            book.close()
+            count = sheet.count
+    return ExportResult(path=Path(out), format=fmt, rows=count)
+
+
+def export_activity(
+    ws: Workspace,
+    scope: ExportScope,
+    out: str | os.PathLike[str],
+    fmt: str = "csv",
+    *,
+    bom: bool = False,
+    progress: ProgressSink | None = None,
+) -> ExportResult:
+    """One row per interaction: customer, contacts, rep, kind, direction, when, duration,
+    outcome, satisfaction, the customer's words, notes and the follow-ups it created."""
+    fmt = _check_format(fmt, FORMATS)
+    return _export(
+        ws,
+        scope,
+        out,
+        fmt,
+        section="interactions",
+        columns=ACTIVITY_COLUMNS,
+        rows=lambda: activity_rows(ws, scope, progress),
+        tallies={"kind": 4, "rep": 3},
+        bom=bom,
+    )
+
+
+def export_followups(
+    ws: Workspace,
+    scope: ExportScope,
+    out: str | os.PathLike[str],
+    fmt: str = "csv",
+    *,
+    bom: bool = False,
+    progress: ProgressSink | None = None,
+) -> ExportResult:
+    """One row per follow-up due in the range, with kept, late, overdue or open."""
+    fmt = _check_format(fmt, FORMATS)
+    return _export(
+        ws,
+        scope,
+        out,
+        fmt,
+        section="follow-ups",
+        columns=FOLLOWUP_COLUMNS,
+        rows=lambda: followup_rows(ws, scope, progress),
+        tallies={"state": 4, "assigned to": 3},
+        bom=bom,
+    )
