@@ -115,3 +115,20 @@ def test_config_refuses_bad_values_and_writes_nothing(tp, data_dir: Path) -> Non
         assert result.stderr.startswith(message), result.stderr
     assert settings_file.read_bytes() == before
     tp("config", "get", "colour", code=1)
+
+
+def test_demo_fills_an_empty_database_and_refuses_a_full_one(tp) -> None:
+    report = tp.json("demo", "--customers", "4", "--seed", "3")
+    assert report["counts"]["customer"] == 4
+    assert report["counts"]["interaction"] > 0
+    assert report["seconds"] >= 0
+    status = tp.json("status")
+    assert status["counts"]["customer"] == 4
+    before = tp.changes()
+    result = tp("demo", "--customers", "4", code=1)
+    assert "already holds data" in result.stderr and "--force" in result.stderr
+    assert tp.changes() == before
+    out = tp("demo", "--customers", "2", "--seed", "4", "--force").stdout
+    assert out.startswith("made ") and "2 customers" in out
+    assert tp.json("status")["counts"]["customer"] == 6
+    tp("demo", "--customers", "0", code=2)

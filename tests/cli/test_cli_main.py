@@ -48,9 +48,9 @@ def test_status_for_people(tp) -> None:
 def test_help_lists_every_command(tp) -> None:
     out = tp("--help").stdout
     for name in (
-        "status", "customer", "contact", "log", "followups", "done", "snooze",
+        "status", "demo", "customer", "contact", "log", "followups", "done", "snooze",
         "reschedule", "cancel", "reassign", "history", "search", "duplicates", "merge",
-        "unmerge", "merges", "backup", "restore", "check", "config",
+        "unmerge", "merges", "export", "backup", "restore", "check", "config",
     ):  # fmt: skip
         assert f"\n  {name} " in out, name
 

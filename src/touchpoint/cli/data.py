@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from touchpoint.cli.output import emit_json, facts, heading, is_tty, local_time, style, table
+from touchpoint.cli.output import (
+    emit_json,
+    facts,
+    heading,
+    is_tty,
+    local_time,
+    plural,
+    progress_bar,
+    style,
+    table,
+)
 from touchpoint.cli.runtime import fail, open_workspace, state, with_workspace
 
 if TYPE_CHECKING:
@@ -156,6 +166,41 @@ def check(ws: Workspace, as_json: bool, repair: bool) -> None:
         raise click.exceptions.Exit(1)
 
 
+# --- demo data -------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--customers", default=200, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=1, show_default=True, help="The same seed makes the same data.")
+@click.option("--force", is_flag=True, help="Add the demo data even if the database has data.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def demo(ws: Workspace, customers: int, seed: int, force: bool, as_json: bool) -> None:
+    """Fill the database with a realistic demo: customers, people, visits, promises."""
+    from touchpoint.services import demo as demo_data
+
+    if not force and not demo_data.is_empty(ws):
+        fail(
+            "the database already holds data; demo data would mix with it. "
+            "Add --force to add it anyway, or use an empty --data-dir"
+        )
+    with progress_bar("making demo data") as progress:
+        report = demo_data.generate_demo(ws, customers=customers, seed=seed, progress=progress)
+    if as_json:
+        emit_json(report)
+        return
+    made = ", ".join(plural(n, entity) for entity, n in sorted(report.counts.items()) if n)
+    click.echo(f"made {made} in {report.seconds:.1f} s")
+
+
+# --- export ----------------------------------------------------------------------------
+
+
+@click.group("export")
+def export_group() -> None:
+    """Write contacts, customers or follow-ups to vCard, CSV or iCalendar files."""
+
+
 def register(group: click.Group) -> None:
-    for command in (status, backup, restore, check):
+    for command in (status, demo, export_group, backup, restore, check):
         group.add_command(command)
