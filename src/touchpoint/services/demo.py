@@ -875,11 +875,15 @@ class _Table:
         self.store = [_converter(a.columns[0]) for a in attrs]
         # The change log holds JSON values (tracking.jsonable): text for times, dates
         # and money, the plain value for JSON and booleans.
-        self.log = [
-            (lambda v: v) if isinstance(a.columns[0].type, JSON | Boolean) else conv
-            for a, conv in zip(attrs, self.store, strict=True)
+        # Per column: 0 not in the change log, 1 logged as stored, 2 logged as the value.
+        self.log_as = [
+            0
+            if a.key in model.bookkeeping
+            else 2
+            if isinstance(a.columns[0].type, JSON | Boolean)
+            else 1
+            for a in attrs
         ]
-        self.logged = [n not in model.bookkeeping for n in self.names]
         self.sql = (
             f"INSERT INTO {model.__tablename__} ({', '.join(self.names)}) "
             f"VALUES ({', '.join('?' for _ in self.names)})"
@@ -997,11 +1001,12 @@ class _Writer:
     def add(self, model: type[Record], row: dict[str, Any]) -> None:
         table = self.tables[model]
         values = [row[name] for name in table.names]
-        self.rows[model].append(tuple(conv(v) for conv, v in zip(table.store, values)))  # noqa: B905
+        stored = tuple(conv(v) for conv, v in zip(table.store, values))  # noqa: B905
+        self.rows[model].append(stored)
         fields = {
-            name: [None, log(v)]
-            for name, log, v, logged in zip(table.names, table.log, values, table.logged)  # noqa: B905
-            if logged and v is not None
+            name: [None, v if how == 2 else kept]
+            for name, how, v, kept in zip(table.names, table.log_as, values, stored)  # noqa: B905
+            if how and v is not None
         }
         entity = model.entity
         # Demo records are sample data of this laptop only: their change rows are marked
