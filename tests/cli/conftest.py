@@ -23,13 +23,16 @@ class Touchpoint:
         self.clock = clock
         self.runner = CliRunner()
 
-    def __call__(self, *args: str, input: str | bytes | None = None, code: int = 0) -> Result:
+    def __call__(
+        self, *args: str, input: str | bytes | None = None, code: int = 0, color: bool = False
+    ) -> Result:
         result = self.runner.invoke(
             cli,
             ["--data-dir", str(self.data_dir), *args],
             input=input,
             obj=CliState(clock=self.clock, auto_backup=False),
             catch_exceptions=False,
+            color=color,
         )
         assert result.exit_code == code, (
             f"exit {result.exit_code}, wanted {code}\n"

@@ -233,3 +233,13 @@ def test_search_groups_and_json(tp, acme: str) -> None:
     assert "Acme GmbH" in out and "\x1b[" not in out and "\x02" not in out
     assert "nothing matches" in tp("search", "zebra").stdout
     assert len(tp.json("search", "a", "--limit", "1")["groups"]) == 1
+
+
+def test_search_marks_matched_words_bold_on_a_terminal(tp, acme: str, monkeypatch) -> None:
+    from touchpoint.cli import activity, output
+
+    tp("log", "visit", "--customer", "acme", "--notes", "They want a forklift quote")
+    monkeypatch.setattr(output, "is_tty", lambda stream=None: True)
+    monkeypatch.setattr(activity, "is_tty", lambda stream=None: True)
+    out = tp("search", "forklift", color=True).stdout
+    assert "\x1b[1mforklift\x1b[22m" in out

@@ -132,3 +132,18 @@ def test_demo_fills_an_empty_database_and_refuses_a_full_one(tp) -> None:
     assert out.startswith("made ") and "2 customers" in out
     assert tp.json("status")["counts"]["customer"] == 6
     tp("demo", "--customers", "0", code=2)
+
+
+def test_restore_on_a_terminal_asks(tp, tmp_path: Path, monkeypatch) -> None:
+    from touchpoint.cli import data
+
+    monkeypatch.setattr(data, "is_tty", lambda stream=None: True)
+    tp.add_customer("Acme GmbH")
+    copy = tmp_path / "copy.sqlite3"
+    tp("backup", "--out", str(copy))
+    tp.add_customer("Bolt AG")
+    declined = tp("restore", str(copy), input="n\n", code=1)
+    assert "Replace the database with" in declined.stdout
+    assert tp.json("customer", "list")["total"] == 2
+    tp("restore", str(copy), input="y\n")
+    assert tp.json("customer", "list")["total"] == 1

@@ -208,3 +208,15 @@ def test_search_loads_nothing_heavy(tp, tmp_path: Path) -> None:
     lines = done.stdout.strip().splitlines()
     assert "Acme GmbH" in done.stdout
     assert json.loads(lines[-1]) == []
+
+
+def test_verbose_shows_the_traceback_too(tp, monkeypatch) -> None:
+    from touchpoint.services import maintenance
+
+    def broken(ws):  # type: ignore[no-untyped-def]
+        raise KeyError("detail")
+
+    monkeypatch.setattr(maintenance, "status", broken)
+    result = tp("-v", "status", code=1)
+    assert "Traceback" in result.stderr and "KeyError" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: something went wrong")
