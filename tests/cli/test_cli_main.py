@@ -220,3 +220,19 @@ def test_verbose_shows_the_traceback_too(tp, monkeypatch) -> None:
     result = tp("-v", "status", code=1)
     assert "Traceback" in result.stderr and "KeyError" in result.stderr
     assert result.stderr.rstrip().splitlines()[-1].startswith("error: something went wrong")
+
+
+def test_a_database_from_a_newer_version_is_refused_and_left_alone(tp, data_dir: Path) -> None:
+    import sqlite3
+
+    db = data_dir / "touchpoint.sqlite3"
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
+        conn.execute("UPDATE local_meta SET value = '9.0' WHERE key = 'min_app_version'")
+    conn.close()
+    before = db.read_bytes()
+    result = tp("status", code=1)
+    assert result.stderr.startswith("error: This data needs Touchpoint 9.0 or newer")
+    assert result.stderr.count("\n") == 1
+    assert db.read_bytes() == before
