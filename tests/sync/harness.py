@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +192,17 @@ def assert_converged(hub: HubServer, *laptops: Laptop) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class Clock:
+    """A laptop clock the test moves by hand (its own, so laptops can disagree)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def advance(self, **kwargs: float) -> datetime:
+        self.current += timedelta(**kwargs)
+        return self.current
