@@ -33,21 +33,28 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
     return keys
 
 
+_CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
+
+
 def refresh(conn: Connection, records: Iterable[Record]) -> None:
+    """Replace the keys of these records: one delete per chunk of ids, one executemany insert."""
+    by_entity: dict[str, list[Record]] = {}
     for record in records:
-        if not isinstance(record, Customer | Contact):
-            continue
-        conn.execute(
-            delete(IdentityKey).where(
-                (IdentityKey.entity == record.entity) & (IdentityKey.record_id == record.id)
-            )
-        )
-        keys = keys_of(record)
-        if keys:
+        if isinstance(record, Customer | Contact):
+            by_entity.setdefault(record.entity, []).append(record)
+    for entity, group in by_entity.items():
+        ids = [r.id for r in group]
+        for start in range(0, len(ids), _CHUNK):
             conn.execute(
-                insert(IdentityKey),
-                [
-                    {"entity": record.entity, "record_id": record.id, "kind": k, "value": v}
-                    for k, v in sorted(keys)
-                ],
+                delete(IdentityKey).where(
+                    (IdentityKey.entity == entity)
+                    & IdentityKey.record_id.in_(ids[start : start + _CHUNK])
+                )
             )
+        rows = [
+            {"entity": entity, "record_id": record.id, "kind": k, "value": v}
+            for record in group
+            for k, v in sorted(keys_of(record))
+        ]
+        if rows:
+            conn.execute(insert(IdentityKey), rows)

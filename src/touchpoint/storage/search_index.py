@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from touchpoint.domain.values import display_phone
 from touchpoint.storage.models import (
@@ -90,34 +90,55 @@ def document(record: Record) -> tuple[str | None, str, str] | None:
     return None
 
 
+_CHUNK = 500  # record ids per IN (...) lookup, well below SQLite's variable limit
+
+
 def refresh(conn: Connection, records: Iterable[Record]) -> None:
-    """Bring the index in line with these records, in the caller's transaction."""
+    """Bring the index in line with these records, in the caller's transaction.
+
+    Batched: one lookup of the existing documents per chunk of ids, then one
+    executemany each for inserts, updates and deletes (a bulk import flushes
+    thousands of records at once)."""
+    by_entity: dict[str, list[Record]] = {}
     for record in records:
-        if not isinstance(record, INDEXED):
-            continue
-        doc = document(record)
-        key = (SearchDoc.entity == record.entity) & (SearchDoc.record_id == record.id)
-        existing = conn.execute(select(SearchDoc.doc_id).where(key)).scalar()
-        if doc is None:
-            if existing is not None:
-                conn.execute(delete(SearchDoc).where(SearchDoc.doc_id == existing))
-            continue
-        customer_id, title, body = doc
-        if existing is None:
-            conn.execute(
-                insert(SearchDoc).values(
-                    entity=record.entity,
-                    record_id=record.id,
-                    customer_id=customer_id,
-                    title=title,
-                    body=body,
+        if isinstance(record, INDEXED):
+            by_entity.setdefault(record.entity, []).append(record)
+    for entity, group in by_entity.items():
+        existing: dict[str, int] = {}
+        ids = [r.id for r in group]
+        for start in range(0, len(ids), _CHUNK):
+            rows = conn.execute(
+                select(SearchDoc.record_id, SearchDoc.doc_id).where(
+                    SearchDoc.entity == entity, SearchDoc.record_id.in_(ids[start : start + _CHUNK])
                 )
             )
-        else:
+            existing.update({record_id: doc_id for record_id, doc_id in rows})
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        deletes: list[int] = []
+        for record in group:
+            doc = document(record)
+            doc_id = existing.get(record.id)
+            if doc is None:
+                if doc_id is not None:
+                    deletes.append(doc_id)
+                continue
+            customer_id, title, body = doc
+            values = {"customer_id": customer_id, "title": title, "body": body}
+            if doc_id is None:
+                inserts.append({"entity": entity, "record_id": record.id, **values})
+            else:
+                updates.append({"b_doc_id": doc_id, **values})
+        for start in range(0, len(deletes), _CHUNK):
             conn.execute(
-                SearchDoc.__table__.update()
-                .where(SearchDoc.doc_id == existing)
-                .values(customer_id=customer_id, title=title, body=body)
+                delete(SearchDoc).where(SearchDoc.doc_id.in_(deletes[start : start + _CHUNK]))
+            )
+        if inserts:
+            conn.execute(insert(SearchDoc), inserts)
+        if updates:
+            conn.execute(
+                SearchDoc.__table__.update().where(SearchDoc.doc_id == bindparam("b_doc_id")),
+                updates,
             )
 
 

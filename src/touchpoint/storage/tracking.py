@@ -11,12 +11,13 @@ write nothing to the outbox, so pulled changes are never pushed back.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import identity, search_index
@@ -35,8 +36,13 @@ class ChangeContext:
     changed: dict[str, set[str]] = field(default_factory=dict)  # entity -> record ids
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """A field value as it travels in the change log and the protocol."""
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, datetime):
         return to_utc_text(value)
     if isinstance(value, date):
@@ -50,29 +56,49 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _columns(record: Record) -> list[str]:
-    return [c.key for c in inspect(type(record)).column_attrs]
+# Per model: its column names, and its columns that have a default. Computed once:
+# inspecting the mapper for every record is a real cost when an import flushes thousands.
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _columns(record: Record) -> tuple[str, ...]:
+    cls = type(record)
+    names = _COLUMNS.get(cls)
+    if names is None:
+        names = _COLUMNS[cls] = tuple(c.key for c in inspect(cls).column_attrs)
+    return names
 
 
 def apply_defaults(record: Record) -> None:
     """Fill column defaults now, so the insert change carries them (SQLAlchemy would
     only apply them inside the INSERT, after the change log row was written)."""
-    for column in inspect(type(record)).columns:
-        default = column.default
-        if default is None or getattr(record, column.key) is not None:
+    cls = type(record)
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = tuple(
+            (column.key, column.default)
+            for column in inspect(cls).columns
+            if column.default is not None
+        )
+    for key, default in defaults:
+        if getattr(record, key) is not None:
             continue
         if default.is_callable:
-            setattr(record, column.key, default.arg(None))  # type: ignore[union-attr]
+            setattr(record, key, default.arg(None))
         elif default.is_scalar:
-            setattr(record, column.key, default.arg)  # type: ignore[union-attr]
+            setattr(record, key, default.arg)
 
 
 def _insert_fields(record: Record) -> dict[str, list[Any]]:
-    return {
-        name: [None, jsonable(getattr(record, name))]
-        for name in _columns(record)
-        if name not in record.bookkeeping and getattr(record, name) is not None
-    }
+    fields: dict[str, list[Any]] = {}
+    bookkeeping = record.bookkeeping
+    for name in _columns(record):
+        if name not in bookkeeping:
+            value = getattr(record, name)
+            if value is not None:
+                fields[name] = [None, jsonable(value)]
+    return fields
 
 
 def _update_fields(record: Record) -> dict[str, list[Any]]:
@@ -103,7 +129,7 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
     if ctx is None:
         return
     local = ctx.origin == "local"
-    changes: list[Change] = []
+    changes: list[dict[str, Any]] = []
     for record in list(session.new):
         if not isinstance(record, Record):
             continue
@@ -126,7 +152,10 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
             record.updated_by = ctx.author
             changes.append(_change(ctx, record, _op(fields), fields))
         ctx.changed.setdefault(record.entity, set()).add(record.id)
-    session.add_all(changes)
+    if changes:
+        # One executemany, in this transaction: as ORM objects each change row would be
+        # inserted on its own (the ORM fetches every autoincrement key back).
+        session.connection().execute(insert(Change), changes)
     pending = session.info.setdefault("index_pending", {})
     for record in list(session.new) + list(session.dirty):
         if isinstance(record, Record):
@@ -144,16 +173,65 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     identity.refresh(conn, records)
 
 
-def _change(ctx: ChangeContext, record: Record, op: str, fields: dict[str, list[Any]]) -> Change:
-    return Change(
-        change_id=str(uuid.uuid4()),
-        tx_id=ctx.tx_id,
-        device_id=ctx.device_id,
-        entity=record.entity,
-        record_id=record.id,
-        op=op,
-        fields=fields,
-        at=ctx.now,
-        author=ctx.author,
-        schema_version=ctx.schema_version,
-    )
+def insert_new(session: Session, records: Sequence[Record]) -> None:
+    """Insert new records of one model in bulk, with exactly what a flush writes for
+    them (defaults, stamps, the change log rows, search documents, identity keys), in
+    the session's transaction. For imports: one executemany per table instead of the
+    ORM's per-object bookkeeping. The records stay transient (not in the session)."""
+    if not records:
+        return
+    ctx: ChangeContext | None = session.info.get("change_context")
+    model = type(records[0])
+    columns = _columns(records[0])
+    bookkeeping = model.bookkeeping
+    changes: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        if type(record) is not model:
+            raise TypeError("insert_new takes records of one model at a time")
+        apply_defaults(record)
+        if ctx is not None:
+            if ctx.origin == "local":
+                record.created_at = record.created_at or ctx.now
+                record.created_by = record.created_by or ctx.author
+                record.updated_at = ctx.now
+                record.updated_by = ctx.author
+            ctx.changed.setdefault(record.entity, set()).add(record.id)
+        # A transient record holds every value it has in its __dict__ (reading through
+        # the instrumented attributes costs more than the INSERT itself).
+        state = record.__dict__
+        row = {name: state.get(name) for name in columns}
+        rows.append(row)
+        for name, value in row.items():
+            if value is None and name not in state:
+                state[name] = None  # the index code below reads it without a default lookup
+        if ctx is not None and ctx.origin == "local":
+            fields = {
+                name: [None, jsonable(value)]
+                for name, value in row.items()
+                if value is not None and name not in bookkeeping
+            }
+            changes.append(_change(ctx, record, "insert", fields))
+    conn = session.connection()
+    if changes:
+        conn.execute(insert(Change), changes)
+    conn.execute(insert(model), rows)
+    search_index.refresh(conn, records)
+    identity.refresh(conn, records)
+
+
+def _change(
+    ctx: ChangeContext, record: Record, op: str, fields: dict[str, list[Any]]
+) -> dict[str, Any]:
+    return {
+        "change_id": str(uuid.uuid4()),
+        "tx_id": ctx.tx_id,
+        "device_id": ctx.device_id,
+        "entity": record.entity,
+        "record_id": record.id,
+        "op": op,
+        "fields": fields,
+        "at": ctx.now,
+        "author": ctx.author,
+        "schema_version": ctx.schema_version,
+    }

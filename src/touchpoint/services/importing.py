@@ -1,0 +1,864 @@
+"""Importing customers and their people from CSV files and vCards.
+
+A CSV from another CRM or a spreadsheet is read in whatever encoding and delimiter
+it came in, its columns are mapped by header (or by a mapping file), every row is
+cleaned by the same rules as a form (:mod:`services.validation`) and checked for
+duplicates, and then every valid row is written in ONE transaction: all of it or
+nothing. Rows with problems are skipped and reported with their row number (as a
+spreadsheet numbers them: the header is row 1) and the field.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gc
+import io
+import json
+import re
+import tomllib
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchpoint.domain import values as v
+from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole
+from touchpoint.errors import Cancelled, ValidationError, ValidationErrors
+from touchpoint.services.customers import custom_definitions
+from touchpoint.services.lookup import live
+from touchpoint.services.validation import clean_contact, clean_customer
+from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.storage import tracking
+from touchpoint.storage.models import Contact, Customer, CustomFieldDef, IdentityKey, new_id
+
+Progress = Callable[[int, int], None]
+Cancel = Callable[[], bool]
+
+BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
+SAMPLE_BYTES = 64 * 1024
+LOOKUP_CHUNK = 500  # values per IN (...) query, well below SQLite's variable limit
+
+# --- what a column can be -------------------------------------------------------------
+
+# Each field's header synonyms, folded (see _fold_header), strongest first: when several
+# columns name a single-valued field, the strongest wins and the others are ignored
+# (Outlook's "Title" is Mr/Ms, its "Job Title" is the title).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "customer": (
+        "company", "companyname", "account", "accountname", "organization", "organisation",
+        "organizationname", "organisationname", "firma", "firmenname", "unternehmen",
+        "customer", "customername", "client", "clientname", "business", "businessname",
+        "employer", "kunde",
+    ),
+    "contact": (
+        "fullname", "contactname", "name", "personname", "contact", "displayname", "person",
+        "kontakt", "ansprechpartner",
+    ),
+    "first_name": ("firstname", "givenname", "first", "vorname", "forename", "prenom"),
+    "middle_name": ("middlename", "additionalname", "secondname"),
+    "last_name": ("lastname", "surname", "familyname", "last", "nachname", "nom"),
+    "email": (
+        "email", "emailaddress", "mail", "emailvalue", "personemail", "workemail",
+        "businessemail", "primaryemail", "secondaryemail", "otheremail", "emailadresse",
+    ),
+    "phone": (
+        "phone", "phonenumber", "telephone", "tel", "telefon", "telefonnummer",
+        "businessphone", "workphone", "officephone", "primaryphone", "phonevalue",
+        "personphone", "companyphone", "homephone", "otherphone",
+    ),
+    "mobile": (
+        "mobile", "mobilephone", "mobilenumber", "cell", "cellphone", "handy", "mobil",
+        "mobiltelefon",
+    ),
+    "website": (
+        "website", "web", "webpage", "url", "homepage", "websiteurl", "webaddress", "site",
+        "webseite", "internet",
+    ),
+    "street": (
+        "street", "address", "streetaddress", "addressstreet", "businessstreet",
+        "mailingstreet", "billingstreet", "strasse", "addressline", "organizationaddress",
+        "anschrift",
+    ),
+    "city": (
+        "city", "town", "businesscity", "mailingcity", "billingcity", "addresscity", "stadt",
+        "ort",
+    ),
+    "postcode": (
+        "postalcode", "postcode", "zip", "zipcode", "businesspostalcode", "mailingzip",
+        "billingzip", "mailingpostalcode", "billingpostalcode", "addresspostalcode", "plz",
+        "postleitzahl",
+    ),
+    "region": (
+        "state", "region", "province", "stateregion", "stateprovince", "county",
+        "businessstate", "mailingstate", "billingstate", "addressregion", "bundesland",
+    ),
+    "country": (
+        "country", "countryregion", "businesscountryregion", "businesscountry",
+        "mailingcountry", "billingcountry", "addresscountry", "land", "nation",
+    ),
+    "industry": ("industry", "branche", "sector", "vertical"),
+    "tags": ("tags", "tag", "labels", "label", "categories", "schlagworte"),
+    "notes": ("notes", "note", "description", "comments", "comment", "remarks", "bemerkung",
+              "notiz", "notizen"),
+    "owner": ("owner", "accountowner", "contactowner", "ownername", "salesrep", "assignedto",
+              "recordowner", "betreuer"),
+    "status": ("status", "customerstatus", "accountstatus"),
+    "kind": ("kind", "type", "customertype", "accounttype", "customerkind"),
+    "segment": ("segment", "customersegment", "marketsegment", "tier"),
+    "territory": ("territory", "salesterritory", "area", "gebiet", "district"),
+    "title": ("jobtitle", "organizationtitle", "position", "jobposition", "funktion", "title",
+              "persontitle"),
+    "decision_role": ("decisionrole", "buyingrole", "contactrole", "role", "rolle"),
+    "yearly_potential": ("yearlypotential", "potential", "annualpotential", "yearlyvalue",
+                         "jahrespotential"),
+    "currency": ("currency", "currencycode", "waehrung", "wahrung"),
+}  # fmt: skip
+FIELDS: tuple[str, ...] = tuple(SYNONYMS)
+# Fields that gather every column mapped to them.
+MULTI = frozenset({"email", "phone", "mobile", "tags", "notes"})
+_BY_HEADER: dict[str, tuple[str, int]] = {
+    key: (name, rank) for name, keys in SYNONYMS.items() for rank, key in enumerate(keys)
+}
+_CUSTOM_KEY = re.compile(r"^[\w -]{1,60}$")
+
+
+def _fold_header(header: str) -> str:
+    """'E-mail 2 Address' -> 'emailaddress': no case, accents, digits, spaces or punctuation."""
+    decomposed = unicodedata.normalize("NFKD", header.casefold())
+    return "".join(ch for ch in decomposed if ch.isalpha() and ch.isascii())
+
+
+def guess_field(header: str) -> str | None:
+    found = _BY_HEADER.get(_fold_header(header))
+    return found[0] if found else None
+
+
+def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[str | None]:
+    """The field of each column (None: ignored). ``overrides``: header -> field or ''."""
+    folded_overrides = {_fold_header(h): f for h, f in overrides.items()}
+    out: list[str | None] = []
+    ranks: list[int] = []
+    for header in headers:
+        if header in overrides or _fold_header(header) in folded_overrides:
+            target = overrides.get(header, folded_overrides.get(_fold_header(header)))
+            out.append(target or None)
+            ranks.append(-1)  # chosen by the user: always wins
+            continue
+        found = _BY_HEADER.get(_fold_header(header))
+        out.append(found[0] if found else None)
+        ranks.append(found[1] if found else 0)
+    # A single-valued field keeps only its strongest column.
+    for index, target in enumerate(out):
+        if target is None or target in MULTI or target.startswith("custom."):
+            continue
+        rivals = [i for i, t in enumerate(out) if t == target]
+        best = min(rivals, key=lambda i: (ranks[i], i))
+        if index != best:
+            out[index] = None
+    return out
+
+
+def _check_target(header: str, target: str) -> str:
+    if target == "" or target in FIELDS:
+        return target
+    if target.startswith("custom."):
+        key = target.removeprefix("custom.").strip()
+        if key and _CUSTOM_KEY.match(key):
+            return f"custom.{key}"
+    allowed = ", ".join((*FIELDS, "custom.KEY"))
+    raise ValidationError(
+        "mapping", f"column '{header}': '{target}' is not a field (use one of: {allowed}, or '')"
+    )
+
+
+def load_mapping(mapping: Path | Mapping[str, str] | None) -> dict[str, str]:
+    """A column mapping from a TOML or JSON file (or a dict): header -> field, '' to ignore.
+
+    The file may hold the pairs at its top level or under a ``columns`` table."""
+    if mapping is None:
+        return {}
+    if isinstance(mapping, Mapping):
+        raw: Any = dict(mapping)
+    else:
+        path = Path(mapping)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError("mapping", f"cannot read {path.name}: {exc}") from None
+        raw = _parse_mapping_text(path, text)
+    if isinstance(raw, Mapping) and set(raw) == {"columns"} and isinstance(raw["columns"], dict):
+        raw = raw["columns"]
+    if not isinstance(raw, Mapping):
+        raise ValidationError("mapping", "must map column headers to field names")
+    out: dict[str, str] = {}
+    for header, target in raw.items():
+        if not isinstance(target, str):
+            raise ValidationError("mapping", f"column '{header}': the field must be a text")
+        out[str(header)] = _check_target(str(header), target.strip())
+    return out
+
+
+def _parse_mapping_text(path: Path, text: str) -> Any:
+    order = ("json", "toml") if path.suffix.lower() != ".toml" else ("toml", "json")
+    for kind in order:
+        try:
+            return json.loads(text) if kind == "json" else tomllib.loads(text)
+        except (ValueError, tomllib.TOMLDecodeError):
+            continue
+    raise ValidationError("mapping", f"{path.name} is neither valid TOML nor valid JSON")
+
+
+# --- reading the file -------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le'/'-be' when NUL bytes sit at every other position, as in ASCII-ish UTF-16."""
+    sample = data[:SAMPLE_BYTES]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    even_nul = even.count(0) / len(even)
+    odd_nul = odd.count(0) / max(1, len(odd))
+    if odd_nul > 0.4 and even_nul < 0.05:
+        return "utf-16-le"
+    if even_nul > 0.4 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def _plausible_cp1252(text: str) -> bool:
+    """Western text read as Windows-1252 has a few accented letters in mostly plain words;
+    Cyrillic or Greek read as 1252 gives words made only of accented letters."""
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", text) if not w.isascii()]
+    if not words:
+        return True
+    odd = sum(1 for w in words if sum(not c.isascii() for c in w) * 2 > len(w))
+    return odd * 2 <= len(words)
+
+
+def decode(data: bytes, name: str = "file") -> tuple[str, str]:
+    """(text, encoding) of a text file: BOM, then UTF-8, then Windows-1252 or what
+    charset-normalizer recognises. Raises ValidationError("file", ...) otherwise."""
+    if data.startswith(b"PK\x03\x04"):
+        raise ValidationError(
+            "file", f"{name} is an Excel workbook or a zip archive, not a CSV file: save it as CSV"
+        )
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                raise ValidationError(
+                    "file", f"{name} starts like {encoding.upper()} but is not valid {encoding}"
+                ) from None
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        try:
+            return data.decode(utf16), utf16
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        text = ""
+    if text and _plausible_cp1252(text):
+        return text, "cp1252"
+    best = charset_normalizer.from_bytes(data).best()
+    if best is None:
+        raise ValidationError(
+            "file",
+            f"{name} is not text in an encoding Touchpoint recognises "
+            "(UTF-8, UTF-16, Windows-1252 or Latin-1)",
+        )
+    return str(best), best.encoding
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter that splits the header line into the most columns (ties: , ; tab |)."""
+    head = text[:SAMPLE_BYTES]
+    best, best_count = ",", 1
+    for candidate in DELIMITERS:
+        try:
+            first = next(csv.reader(io.StringIO(head), delimiter=candidate), [])
+        except csv.Error:
+            continue
+        if len(first) > best_count:
+            best, best_count = candidate, len(first)
+    return best
+
+
+@dataclass
+class _Table:
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    records: list[tuple[int, list[str]]]  # (row number, cells) of each non-blank data row
+    name: str
+
+
+def _clean_cell(cell: str) -> str:
+    return cell.replace("\x00", "") if "\x00" in cell else cell
+
+
+def _open_table(path: Path) -> _Table:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError("file", f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8 + b"\xff\xfe"):
+        raise ValidationError("file", f"{path.name} is empty")
+    text, encoding = decode(data, path.name)
+    text = text.lstrip("\ufeff")
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    headers: list[str] | None = None
+    header_row = 0
+    try:
+        for record in reader:
+            header_row += 1
+            if any(cell.strip() for cell in record):
+                headers = [_clean_cell(c).strip().lstrip("\ufeff") for c in record]
+                break
+    except csv.Error as exc:
+        raise ValidationError("file", f"{path.name} is not a readable CSV file ({exc})") from None
+    if headers is None:
+        raise ValidationError("file", f"{path.name} is empty")
+
+    records: list[tuple[int, list[str]]] = []
+    try:
+        for number, record in enumerate(reader, start=header_row + 1):
+            if any(cell.strip() for cell in record):
+                records.append((number, [_clean_cell(c) for c in record]))
+    except csv.Error as exc:
+        raise ValidationError(
+            "file", f"{path.name} is not a readable CSV file near line {reader.line_num} ({exc})"
+        ) from None
+    return _Table(encoding, delimiter, headers, records, path.name)
+
+
+@dataclass(frozen=True)
+class CsvPreview:
+    encoding: str
+    delimiter: str
+    headers: list[str]
+    mapping: dict[str, str | None]  # header -> field, None when the column is ignored
+    rows: list[list[str]]  # the first few data rows
+    total_rows: int
+
+
+def preview_csv(
+    path: Path, *, mapping: Path | Mapping[str, str] | None = None, rows: int = 20
+) -> CsvPreview:
+    """What an import would read: encoding, delimiter, each column's field, the first rows."""
+    overrides = load_mapping(mapping)
+    table = _open_table(path)
+    targets = _map_headers(table.headers, overrides)
+    return CsvPreview(
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        headers=list(table.headers),
+        mapping={h: t for h, t in zip(table.headers, targets, strict=True)},
+        rows=[cells for _number, cells in table.records[:rows]],
+        total_rows=len(table.records),
+    )
+
+
+# --- the report ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # as a spreadsheet numbers it: the header is row 1 (a vCard: its position, from 1)
+    field: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class RowDuplicate:
+    """A record the import creates (or would create) that probably exists already.
+
+    ``existing_id`` is None when the other one is an earlier row of the same file."""
+
+    row: int
+    name: str
+    existing_id: str | None
+    existing_name: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    created_customers: int
+    created_contacts: int
+    updated: int
+    errors: list[RowError]
+    duplicates: list[RowDuplicate]
+    dry_run: bool
+    written: bool
+    changes: Changes = field(default_factory=Changes)
+
+
+# --- turning rows into records --------------------------------------------------------------
+
+
+@dataclass
+class _Planned:
+    """One valid row: the customer it creates (or the earlier row's), and its contact."""
+
+    row: int
+    customer: dict[str, Any] | None  # cleaned fields when this row creates the customer
+    customer_key: str  # groups rows of the same company
+    contact: dict[str, Any] | None
+
+
+def _join(*parts: str | None) -> str | None:
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def _split_tags(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        for part in re.split(r",|;|:::", value):
+            tag = part.strip().lstrip("*").strip()
+            if tag:
+                out.append(tag)
+    return out
+
+
+def _problems(row: int, exc: ValidationErrors, who: str) -> list[RowError]:
+    out = []
+    for error in exc.errors:
+        name = error.field
+        if name == "name":
+            name = who
+        out.append(RowError(row, name, error.problem))
+    return out
+
+
+class _Cleaner:
+    """Cleans rows into customer/contact patches, by the workspace's rules."""
+
+    def __init__(self, ws: Workspace, custom_defs: Mapping[str, tuple[str, list[str]]]) -> None:
+        self.region = ws.settings.default_region
+        self.owner = ws.author
+        self.currency = ws.settings.currency
+        self.custom_defs = custom_defs
+
+    def customer(self, raw: dict[str, Any]) -> dict[str, Any]:
+        patch = {k: val for k, val in raw.items() if val is not None}
+        patch["name"] = raw.get("name")
+        patch.setdefault("owner", self.owner)
+        patch.setdefault("currency", self.currency)
+        return clean_customer(patch, region=self.region, custom_defs=self.custom_defs)
+
+    def contact(self, raw: dict[str, Any]) -> dict[str, Any]:
+        patch = {k: val for k, val in raw.items() if val is not None}
+        patch["name"] = raw.get("name")
+        return clean_contact(patch, region=self.region)
+
+
+def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, str | None]:
+    """A role that is one of Touchpoint's decision roles is kept as such, others go to notes."""
+    if not role or not role.strip():
+        return None, notes
+    try:
+        if v.choice("decision role", role, DecisionRole):
+            return role, notes
+    except ValidationError:
+        pass
+    return None, _join_lines(notes, f"Role: {role.strip()}")
+
+
+def _join_lines(*parts: str | None) -> str | None:
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def _split_row(
+    cells: dict[str, list[str]], custom: dict[str, str]
+) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
+    """(company, person, raw customer fields, raw contact fields) of one CSV row."""
+
+    def one(name: str) -> str | None:
+        for value in cells.get(name, ()):
+            if value.strip():
+                return value
+        return None
+
+    def many(name: str) -> list[str]:
+        return [x for x in cells.get(name, ()) if x.strip()]
+
+    company = one("customer")
+    person = one("contact") or _join(one("first_name"), one("middle_name"), one("last_name"))
+    customer: dict[str, Any] = {}
+    for name in ("industry", "segment", "owner", "territory", "website", "status", "kind",
+                 "yearly_potential", "currency"):  # fmt: skip
+        value = one(name)
+        if value is not None:
+            customer[name] = value
+    tags = many("tags")
+    if tags:
+        customer["tags"] = _split_tags(tags)
+    address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
+    if any(address.values()):
+        customer["addresses"] = [{"label": "office", **address}]
+    if custom:
+        customer["custom"] = custom
+    reach: dict[str, Any] = {}
+    emails = many("email")
+    phones = [{"label": "work", "value": p} for p in many("phone")]
+    phones += [{"label": "mobile", "value": p} for p in many("mobile")]
+    if emails:
+        reach["emails"] = emails
+    if phones:
+        reach["phones"] = phones
+    notes = _join_lines(*many("notes"))
+    contact: dict[str, Any] = {}
+    if person:
+        title = one("title")
+        role, notes = _role_and_notes(one("decision_role"), notes)
+        contact.update(reach)
+        if title:
+            contact["title"] = title
+        if role:
+            contact["decision_role"] = role
+        if notes:
+            contact["notes"] = notes
+        if not company:
+            customer.update(reach)  # an individual is reached as the person is
+    else:
+        customer.update(reach)
+        if notes:
+            customer["notes"] = notes
+    return company, person, customer, contact
+
+
+def _plan_rows(
+    table: _Table,
+    targets: list[str | None],
+    cleaner: _Cleaner,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> tuple[int, list[_Planned], list[RowError]]:
+    """Clean every row: the rows to write and the problems of the others."""
+    columns = [(i, t) for i, t in enumerate(targets) if t]
+    planned: list[_Planned] = []
+    errors: list[RowError] = []
+    seen_customers: set[str] = set()
+    total = len(table.records)
+    for count, (number, record) in enumerate(table.records, start=1):
+        if count % 500 == 0:
+            _check_cancel(cancel)
+            if progress:
+                progress(count, 2 * total)
+        cells: dict[str, list[str]] = defaultdict(list)
+        custom: dict[str, str] = {}
+        for index, target in columns:
+            if index >= len(record):
+                continue
+            if target.startswith("custom."):
+                if record[index].strip():
+                    custom[target.removeprefix("custom.")] = record[index]
+            else:
+                cells[target].append(record[index])
+        company, person, raw_customer, raw_contact = _split_row(cells, custom)
+        if not company and not person:
+            errors.append(RowError(number, "name", "needs a company or a person's name"))
+            continue
+        row_errors: list[RowError] = []
+        if company:
+            raw_customer["name"] = company
+            who = "company"
+        else:
+            raw_customer["name"] = person
+            raw_customer["kind"] = CustomerKind.INDIVIDUAL
+            who = "contact name"
+        try:
+            clean_cust: dict[str, Any] | None = cleaner.customer(raw_customer)
+        except ValidationErrors as exc:
+            row_errors += _problems(number, exc, who)
+            clean_cust = None
+        clean_person: dict[str, Any] | None = None
+        if person:
+            raw_contact["name"] = person
+            try:
+                clean_person = cleaner.contact(raw_contact)
+            except ValidationErrors as exc:
+                row_errors += _problems(number, exc, "contact name")
+        # The same problem (an individual's email) is reported once.
+        errors.extend(dict.fromkeys(row_errors))
+        if row_errors or clean_cust is None:
+            continue
+        key = "org:" + clean_cust["name"].casefold() if company else f"row:{number}"
+        creates = key not in seen_customers
+        seen_customers.add(key)
+        if not creates and clean_person is None:
+            continue  # a company already created by an earlier row: nothing new here
+        planned.append(_Planned(number, clean_cust if creates else None, key, clean_person))
+    return total, planned, errors
+
+
+def _check_cancel(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("the import was cancelled; nothing was written")
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+REASON = {"email": "same email", "phone": "same phone", "host": "same website"}
+
+
+def _keys(entity: str, fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    keys = [("email", v.normalised_email_key(e["value"])) for e in fields.get("emails") or []]
+    keys += [("phone", p["value"]) for p in fields.get("phones") or []]
+    if entity == "customer":
+        host = v.website_host(fields.get("website"))
+        if host:
+            keys.append(("host", host))
+    return list(dict.fromkeys(keys))
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _find_duplicates(
+    session: Session,
+    records: Sequence[tuple[int, str, dict[str, Any]]],
+) -> list[RowDuplicate]:
+    """Duplicates of the records to create (row, entity, fields), against the database
+    (identity keys and folded customer names, looked up in batches) and within the file."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _row, entity, fields in records:
+        for kind, value in _keys(entity, fields):
+            wanted[kind].add(value)
+    existing: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (entity, kind, value)
+    for kind, values in wanted.items():
+        for chunk in _chunks(sorted(values), LOOKUP_CHUNK):
+            rows = session.execute(
+                select(IdentityKey.entity, IdentityKey.value, IdentityKey.record_id).where(
+                    IdentityKey.kind == kind, IdentityKey.value.in_(chunk)
+                )
+            )
+            for entity, value, record_id in rows:
+                existing[(entity, kind, value)].append(record_id)
+    names_by_key: dict[str, tuple[str, str]] = {}
+    if any(entity == "customer" for _r, entity, _f in records):
+        for record_id, name in session.execute(
+            select(Customer.id, Customer.name).where(live(Customer))
+        ):
+            names_by_key.setdefault(v.name_key(name), (record_id, name))
+    found_ids = {rid for ids in existing.values() for rid in ids}
+    names = _names_of(session, found_ids)
+
+    out: list[RowDuplicate] = []
+    seen_in_file: dict[tuple[str, str, str], tuple[int, str]] = {}
+    for row, entity, fields in records:
+        name = fields["name"]
+        matches: dict[str, list[str]] = defaultdict(list)  # existing id -> reasons
+        in_file: dict[int, tuple[str, list[str]]] = {}
+        keys = _keys(entity, fields)
+        if entity == "customer":
+            key = v.name_key(name)
+            if key:
+                keys.append(("name", key))
+                if key in names_by_key:
+                    matches[names_by_key[key][0]].append("same name")
+        for kind, value in keys:
+            for record_id in existing.get((entity, kind, value), ()):
+                matches[record_id].append(REASON[kind])
+            earlier = seen_in_file.get((entity, kind, value))
+            if earlier is None:
+                seen_in_file[(entity, kind, value)] = (row, name)
+            elif earlier[0] != row:
+                in_file.setdefault(earlier[0], (earlier[1], []))[1].append(
+                    "same name" if kind == "name" else REASON[kind]
+                )
+        for record_id, reasons in matches.items():
+            if record_id in names or reasons == ["same name"]:
+                other = names.get(record_id) or names_by_key[v.name_key(name)][1]
+                out.append(RowDuplicate(row, name, record_id, other, tuple(dict.fromkeys(reasons))))
+        for earlier_row, (other, reasons) in in_file.items():
+            label = tuple(f"{r} as row {earlier_row}" for r in dict.fromkeys(reasons))
+            out.append(RowDuplicate(row, name, None, other, label))
+    return out
+
+
+def _names_of(session: Session, ids: set[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    ordered = sorted(ids)
+    for model in (Customer, Contact):
+        for chunk in _chunks(ordered, LOOKUP_CHUNK):
+            for record_id, name in session.execute(
+                select(model.id, model.name).where(model.id.in_(chunk), live(model))
+            ):
+                names[record_id] = name
+    return names
+
+
+def _duplicate_inputs(planned: Sequence[_Planned]) -> list[tuple[int, str, dict[str, Any]]]:
+    out: list[tuple[int, str, dict[str, Any]]] = []
+    for item in planned:
+        if item.customer is not None:
+            out.append((item.row, "customer", item.customer))
+        if item.contact is not None:
+            out.append((item.row, "contact", item.contact))
+    return out
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def _write_batch(session: Session, customers: list[Customer], contacts: list[Contact]) -> None:
+    """Insert one batch with its change log rows, identity keys and search documents, in
+    the import's transaction. Customers first: the contacts' foreign key needs them."""
+    tracking.insert_new(session, customers)
+    tracking.insert_new(session, contacts)
+
+
+def _define_custom_fields(session: Session, planned: Sequence[_Planned], known: set[str]) -> None:
+    keys: dict[str, None] = {}
+    for item in planned:
+        if item.customer is not None:
+            for key in item.customer.get("custom") or {}:
+                if key not in known:
+                    keys[key] = None
+    for key in keys:
+        session.add(CustomFieldDef(key=key, label=key, type=CustomFieldType.TEXT, choices=[]))
+
+
+def _write(
+    session: Session,
+    planned: Sequence[_Planned],
+    progress: Progress | None,
+    cancel: Cancel | None,
+    offset: int,
+) -> tuple[int, int]:
+    customer_ids: dict[str, str] = {}
+    created_customers = created_contacts = 0
+    for start in range(0, len(planned), BATCH_ROWS):
+        _check_cancel(cancel)
+        customers: list[Customer] = []
+        contacts: list[Contact] = []
+        for item in planned[start : start + BATCH_ROWS]:
+            if item.customer is not None:
+                customer_id = new_id()
+                customer_ids[item.customer_key] = customer_id
+                customers.append(Customer(id=customer_id, **item.customer))
+                created_customers += 1
+            if item.contact is not None:
+                customer_id = customer_ids[item.customer_key]
+                contacts.append(Contact(id=new_id(), customer_id=customer_id, **item.contact))
+                created_contacts += 1
+        _write_batch(session, customers, contacts)
+        if progress:
+            written = min(start + BATCH_ROWS, len(planned))
+            progress(offset + offset * written // len(planned), 2 * offset)
+    return created_customers, created_contacts
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while an import builds its records: the tens of
+    thousands of live objects make each collection pass slow, and an import makes
+    little cyclic garbage. Collection resumes (as it was) when the import ends."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_import(
+    ws: Workspace,
+    planned_rows: Callable[[Session, _Cleaner], tuple[int, list[_Planned], list[RowError]]],
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> ImportReport:
+    """Plan, check duplicates and (unless a dry run) write everything in one unit of work."""
+    with _gc_paused(), ws.unit_of_work() as uow:
+        session = uow.session
+        defs = custom_definitions(session)
+        rows, planned, errors = planned_rows(session, _Cleaner(ws, defs))
+        _check_cancel(cancel)
+        duplicates = _find_duplicates(session, _duplicate_inputs(planned))
+        customers = sum(1 for p in planned if p.customer is not None)
+        contacts = sum(1 for p in planned if p.contact is not None)
+        if dry_run or not planned:
+            if progress:
+                progress(2 * rows, 2 * rows)
+            return ImportReport(
+                rows, customers, contacts, 0, errors, duplicates, dry_run, False, Changes()
+            )
+        _define_custom_fields(session, planned, set(defs))
+        made = _write(session, planned, progress, cancel, rows)
+        _check_cancel(cancel)
+        uow.commit()
+        return ImportReport(
+            rows, made[0], made[1], 0, errors, duplicates, False, True, Changes.of(uow)
+        )
+
+
+def import_customers_csv(
+    ws: Workspace,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    mapping: Path | Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> ImportReport:
+    """Import customers and their contacts from a CSV file: all valid rows or nothing.
+
+    Rows naming the same company become one customer with several contacts (the
+    customer's fields come from its first row); a row with a person and no company
+    becomes an individual customer with that person as its contact. ``progress``
+    gets (done, total) steps: each row checked, then each row written."""
+    overrides = load_mapping(mapping)
+    table = _open_table(Path(path))
+    targets = _map_headers(table.headers, overrides)
+    names = {"customer", "contact", "first_name", "last_name"}
+    if not names & {t for t in targets if t}:
+        found = ", ".join(h for h in table.headers if h) or "none"
+        raise ValidationError(
+            "file",
+            f"{table.name} has no column for a company or a person's name (headers: {found}); "
+            "map one with a mapping file",
+        )
+
+    def plan(session: Session, cleaner: _Cleaner) -> tuple[int, list[_Planned], list[RowError]]:
+        rows, planned, errors = _plan_rows(table, targets, cleaner, progress, cancel)
+        if rows == 0:
+            raise ValidationError("file", f"{table.name} has no rows below its header")
+        return rows, planned, errors
+
+    return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
