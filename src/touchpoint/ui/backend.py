@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from touchpoint import errors
 from touchpoint.services.workspace import Saved, Workspace
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,11 @@ T = TypeVar("T")
 PROGRESS_DELAY_MS = 300
 
 
-class Cancelled(Exception):
+class Cancelled(errors.Cancelled):
     """Raised by long work that saw ``progress.cancelled()``; never shown as an error."""
+
+    def __init__(self, message: str = "cancelled") -> None:
+        super().__init__(message)
 
 
 class Progress:
@@ -169,7 +173,7 @@ class Op(Generic[T]):
         if self._dropped.is_set():
             return
         if exc is not None:
-            if isinstance(exc, Cancelled):
+            if isinstance(exc, errors.Cancelled):
                 log.info("cancelled: %s", self._progress_label or self._fn)
                 return
             if self._failure is not None:

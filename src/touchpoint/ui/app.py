@@ -1,0 +1,101 @@
+"""Starting the window: ``touchpoint`` with no subcommand calls :func:`run`."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from types import TracebackType
+
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from touchpoint import __version__
+from touchpoint.errors import TouchpointError
+from touchpoint.logs import setup_logging
+from touchpoint.paths import resolve_paths
+from touchpoint.services.workspace import Workspace
+from touchpoint.ui.errors import human_message, show_error
+
+log = logging.getLogger(__name__)
+
+
+def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    """An error nobody caught: log the details, show a human message, keep running."""
+    log.error("uncaught error", exc_info=(kind, exc, tb))
+    if QApplication.instance() is not None and isinstance(exc, Exception):
+        show_error(QApplication.activeWindow(), exc)
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # Crisp on fractional scaling (125%, 150%): no rounding of the device pixel ratio.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("Touchpoint")
+    app.setOrganizationName("Touchpoint")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("touchpoint")
+    return app
+
+
+def window_settings(config_dir: object) -> QSettings:
+    """Window geometry, splitters and the last view: an INI file in the config folder."""
+    return QSettings(str(config_dir) + "/window.ini", QSettings.Format.IniFormat)
+
+
+def run(data_dir: str | None = None, *, argv: list[str] | None = None) -> int:
+    """Open the window on the database of ``data_dir``; returns the exit code."""
+    started = time.perf_counter()
+    paths = resolve_paths(data_dir).ensure()
+    setup_logging(paths.log_file)
+    log.info("Touchpoint %s starting; data in %s", __version__, paths.data_dir)
+    app = make_application(argv)
+    sys.excepthook = _excepthook
+    from touchpoint.ui.theme import app_icon, apply_theme
+
+    app.setWindowIcon(app_icon())
+    try:
+        ws = Workspace.open(data_dir)
+    except TouchpointError as exc:
+        log.error("cannot open the database: %s", exc)
+        apply_theme(app)
+        QMessageBox.critical(None, "Touchpoint", human_message(exc))
+        return 1
+    apply_theme(app, ws.settings.theme)
+
+    from touchpoint.ui.backend import Backend
+    from touchpoint.ui.main_window import MainWindow
+
+    backend = Backend(ws)
+    window = MainWindow(backend, window_settings(paths.config_dir))
+    window.show()
+    log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
+    QTimer.singleShot(0, lambda: offer_demo_if_empty(window, backend))
+    # With reminders in the tray, closing the window keeps them running; Quit ends the app.
+    app.setQuitOnLastWindowClosed(window.reminders is None)
+    try:
+        return app.exec()
+    finally:
+        backend.shutdown()
+        log.info("Touchpoint stopped")
+
+
+def offer_demo_if_empty(window: object, backend: object) -> None:
+    from touchpoint.services import demo
+    from touchpoint.ui.first_run import offer_first_run
+
+    def maybe_offer(empty: bool) -> None:
+        if not empty:
+            return
+        open_import = (
+            getattr(window, "open_import", None) if "import" in window.actions_by_id else None
+        )  # type: ignore[attr-defined]
+        offer_first_run(window, backend, open_import=open_import, done=window.refresh)  # type: ignore[arg-type, attr-defined]
+
+    backend.query(demo.is_empty).success(maybe_offer).run()  # type: ignore[attr-defined]

@@ -1,0 +1,212 @@
+"""Customers: a lazy, sortable, filterable list that stays smooth with 100,000 rows."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from touchpoint.services import customer_list
+from touchpoint.services.customer_list import CustomerQuery, FilterChoices
+from touchpoint.services.workspace import Changes
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.customer_list_model import ID_ROLE, CustomerListModel
+
+ANY = "Any"
+
+
+class CustomersView(QWidget):
+    open_customer = Signal(str)
+
+    def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self.model = CustomerListModel(backend, self)
+        self._started = False
+        self._select_when_loaded: str | None = None
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 6, 0)
+        title_row = QHBoxLayout()
+        title = QLabel("Customers")
+        title.setObjectName("PageTitle")
+        self.count_label = QLabel("")
+        self.count_label.setObjectName("Muted")
+        self.count_label.setAccessibleName("Number of customers")
+        title_row.addWidget(title)
+        title_row.addStretch(1)
+        title_row.addWidget(self.count_label)
+        layout.addLayout(title_row)
+
+        self.filter_text = QLineEdit(self)
+        self.filter_text.setPlaceholderText("Filter by name  (Ctrl+F)")
+        self.filter_text.setAccessibleName("Filter by name")
+        self.filter_text.setClearButtonEnabled(True)
+        layout.addWidget(self.filter_text)
+
+        filters = QGridLayout()
+        filters.setSpacing(6)
+        self.status = self._combo("Status")
+        self.tag = self._combo("Tag")
+        self.owner = self._combo("Owner")
+        self.territory = self._combo("Territory")
+        filters.addWidget(self.status, 0, 0)
+        filters.addWidget(self.tag, 0, 1)
+        filters.addWidget(self.owner, 0, 2)
+        filters.addWidget(self.territory, 1, 0)
+        self.attention = QCheckBox("Needs &attention", self)
+        self.attention.setAccessibleName("Needs attention only")
+        self.attention.setToolTip(
+            "Active customers with no touch for longer than the quiet setting, "
+            "or with a follow-up overdue"
+        )
+        filters.addWidget(self.attention, 1, 1, 1, 2)
+        layout.addLayout(filters)
+
+        self.table = QTableView(self)
+        self.table.setAccessibleName("Customer list")
+        self.table.setModel(self.model)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        # Fixed row heights: the view never asks every row for its size.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((220, 80, 150, 110, 100, 120)):
+            self.table.setColumnWidth(column, width)
+        layout.addWidget(self.table, 1)
+
+        self._open_timer = QTimer(self)
+        self._open_timer.setSingleShot(True)
+        self._open_timer.setInterval(120)  # arrowing through the list opens where it stops
+        self._open_timer.timeout.connect(self._open_current)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._open_timer.start())
+        self.table.activated.connect(self._open_index)
+        self._text_timer = QTimer(self)
+        self._text_timer.setSingleShot(True)
+        self._text_timer.setInterval(150)
+        self._text_timer.timeout.connect(self._apply_filters)
+        self.filter_text.textChanged.connect(lambda _t: self._text_timer.start())
+        self.attention.toggled.connect(lambda _c: self._apply_filters())
+        for combo in (self.status, self.tag, self.owner, self.territory):
+            combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.model.count_changed.connect(self._show_count)
+        self.model.block_loaded.connect(lambda _b: self._select_pending())
+        backend.changes_applied.connect(self._changes_applied)
+
+    def _combo(self, label: str) -> QComboBox:
+        combo = QComboBox(self)
+        combo.setAccessibleName(f"{label} filter")
+        combo.setToolTip(f"Only customers with this {label.lower()}")
+        combo.addItem(f"{label}: {ANY}", None)
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(10)
+        return combo
+
+    # --- loading -----------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._started:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._started = True
+        self.model.reload()
+        self._load_choices()
+
+    def _load_choices(self) -> None:
+        self._backend.query(customer_list.filter_choices).success(self._fill_choices).run()
+
+    def _fill_choices(self, choices: FilterChoices) -> None:
+        for combo, values in (
+            (self.status, choices.statuses),
+            (self.tag, choices.tags),
+            (self.owner, choices.owners),
+            (self.territory, choices.territories),
+        ):
+            current = combo.currentData()
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for value in values:
+                combo.addItem(value, value)
+            at = combo.findData(current) if current is not None else 0
+            combo.setCurrentIndex(max(at, 0))
+            combo.blockSignals(False)
+
+    def current_query(self) -> CustomerQuery:
+        return replace(
+            self.model.query,
+            text=self.filter_text.text().strip() or None,
+            status=self.status.currentData(),
+            tag=self.tag.currentData(),
+            owner=self.owner.currentData(),
+            territory=self.territory.currentData(),
+            needs_attention=self.attention.isChecked(),
+        )
+
+    def _apply_filters(self) -> None:
+        query = self.current_query()
+        if query != self.model.query:
+            self.model.set_query(query)
+
+    def _show_count(self, n: int) -> None:
+        self.count_label.setText(f"{n:,} customer{'s' if n != 1 else ''}")
+
+    def _changes_applied(self, changes: Changes, _initiator: object) -> None:
+        if changes.touches("customer") and self._started:
+            self._load_choices()
+
+    # --- opening -----------------------------------------------------------------
+    def focus_list(self) -> None:
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if not self.table.currentIndex().isValid() and self.model.rowCount() > 0:
+            self.table.setCurrentIndex(self.model.index(0, 0))
+
+    def _open_current(self) -> None:
+        self._open_index(self.table.currentIndex())
+
+    def _open_index(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        customer_id = self.model.index(index.row(), 0).data(ID_ROLE)
+        if customer_id:
+            self.open_customer.emit(customer_id)
+
+    def select_customer(self, customer_id: str) -> None:
+        """Select a customer in the list when its row is loaded (after creating it)."""
+        self._select_when_loaded = customer_id
+        self._select_pending()
+
+    def _select_pending(self) -> None:
+        if self._select_when_loaded is None:
+            return
+        row = self.model.row_of_id(self._select_when_loaded)
+        if row is not None:
+            self._select_when_loaded = None
+            self.table.selectionModel().blockSignals(True)
+            self.table.setCurrentIndex(self.model.index(row, 0))
+            self.table.selectionModel().blockSignals(False)
+            self.table.scrollTo(self.model.index(row, 0))

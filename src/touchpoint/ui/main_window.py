@@ -1,0 +1,350 @@
+"""The main window: navigation rail, global search, stacked pages, status bar.
+
+It is the composition root of the window: it makes the views, passes each the
+Backend, and connects their ``open_customer`` signals to :meth:`open_customer`.
+Views from modules not yet built are simply left out of the rail.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from touchpoint.services.workspace import Changes
+from touchpoint.ui.actions import build_actions
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.customers_view import CustomersView
+from touchpoint.ui.profile_view import ProfileView
+from touchpoint.ui.search_box import SearchBox
+from touchpoint.ui.status_bar import StatusBar
+from touchpoint.ui.theme import app_icon, icon
+from touchpoint.ui.today_view import TodayView
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str, name: str) -> Any | None:
+    """A class from a module another part of the app provides, or None until it exists."""
+    try:
+        return getattr(importlib.import_module(f"touchpoint.ui.{module}"), name)
+    except ImportError:
+        return None
+    except Exception:  # a broken optional view must not stop the window from opening
+        log.exception("could not load %s.%s", module, name)
+        return None
+
+
+class NavRail(QFrame):
+    """The column of page buttons on the left."""
+
+    page_chosen = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("NavRail")
+        self.setAccessibleName("Navigation")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(6, 10, 6, 10)
+        self._layout.setSpacing(4)
+        self._layout.addStretch(1)
+        self._group = QButtonGroup(self)
+        self._group.setExclusive(True)
+        self.buttons: dict[str, QToolButton] = {}
+
+    def add_page(self, key: str, text: str, icon_name: str, shortcut: str) -> None:
+        button = QToolButton(self)
+        button.setText(text)
+        button.setIcon(icon(icon_name))
+        button.setIconSize(QSize(24, 24))
+        button.setCheckable(True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        button.setToolTip(f"{text} ({shortcut})")
+        button.setAccessibleName(text)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        button.clicked.connect(lambda: self.page_chosen.emit(key))
+        self._group.addButton(button)
+        self._layout.insertWidget(self._layout.count() - 1, button)
+        self.buttons[key] = button
+
+    def select(self, key: str) -> None:
+        if key in self.buttons:
+            self.buttons[key].setChecked(True)
+
+
+class CustomersPage(QSplitter):
+    """The customer list beside the profile of the customer in view."""
+
+    def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setObjectName("CustomersSplitter")
+        self.list = CustomersView(backend, self)
+        self.profile = ProfileView(backend, self)
+        self.addWidget(self.list)
+        self.addWidget(self.profile)
+        self.setStretchFactor(0, 2)
+        self.setStretchFactor(1, 3)
+        self.setChildrenCollapsible(False)
+
+
+class MainWindow(QMainWindow):
+    customer_opened = Signal(str)
+
+    def __init__(
+        self, backend: Backend, settings: QSettings | None = None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        backend.set_error_parent(self)
+        self.settings = settings or QSettings()
+        self.setWindowTitle("Touchpoint")
+        self.setWindowIcon(app_icon())
+        self.pages: dict[str, QWidget] = {}
+        self._dialogs: dict[str, QWidget] = {}
+
+        central = QWidget(self)
+        outer = QHBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.rail = NavRail(central)
+        outer.addWidget(self.rail)
+        right = QWidget(central)
+        column = QVBoxLayout(right)
+        column.setContentsMargins(12, 10, 12, 6)
+        column.setSpacing(8)
+        top = QHBoxLayout()
+        self.search = SearchBox(backend, self)
+        top.addWidget(self.search, 1)
+        self.log_button = QToolButton(right)
+        self.log_button.setText("Log interaction (Ctrl+L)")
+        self.log_button.setIcon(icon("log"))
+        self.log_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.log_button.setAccessibleName("Log interaction")
+        self.log_button.clicked.connect(self.log_interaction)
+        top.addWidget(self.log_button)
+        column.addLayout(top)
+        self.stack = QStackedWidget(right)
+        column.addWidget(self.stack, 1)
+        undo_cls = _optional("undo_bar", "UndoBar")
+        self.undo_bar = undo_cls(right) if undo_cls else None
+        if self.undo_bar is not None:
+            column.addWidget(self.undo_bar)
+        outer.addWidget(right, 1)
+        self.setCentralWidget(central)
+
+        self.today = TodayView(backend, self)
+        self.customers = CustomersPage(backend, self)
+        self._add_page("today", "Today", "today", "Ctrl+1", self.today)
+        self._add_page("customers", "Customers", "customers", "Ctrl+2", self.customers)
+        followups_cls = _optional("followups_view", "FollowUpsView")
+        if followups_cls is not None:
+            self._add_page(
+                "followups", "Follow-ups", "followups", "Ctrl+3", followups_cls(backend, self)
+            )
+        activity_cls = _optional("activity_view", "ActivityView")
+        if activity_cls is not None:
+            self._add_page(
+                "activity", "Activity", "activity", "Ctrl+4", activity_cls(backend, self)
+            )
+        self.rail.page_chosen.connect(self.show_page)
+
+        self.search.open_hit.connect(self._open_hit)
+        self.customers.list.open_customer.connect(self.open_customer)
+        self.customers.profile.open_customer.connect(self.open_customer)
+        self.customers.profile.deleted.connect(self._offer_undo_delete)
+        self.customers.profile.created.connect(self.customers.list.select_customer)
+        self.customers.profile.log_requested.connect(self.log_interaction)
+
+        self.status = StatusBar(backend, self)
+        self.setStatusBar(self.status)
+        self.actions_by_id: dict[str, QAction] = build_actions(self)
+        if "log" not in self.actions_by_id:
+            self.log_button.hide()
+        reminders_cls = _optional("reminders", "ReminderService")
+        self.reminders = reminders_cls(backend, self) if reminders_cls else None
+
+        backend.changes_applied.connect(self._changes_applied)
+        self._restored = False
+        self.restore_state()
+
+    # --- pages ------------------------------------------------------------------
+    def _add_page(self, key: str, text: str, icon_name: str, shortcut: str, page: QWidget) -> None:
+        self.pages[key] = page
+        self.stack.addWidget(page)
+        self.rail.add_page(key, text, icon_name, shortcut)
+        signal = getattr(page, "open_customer", None)
+        if signal is not None and key not in ("customers",):
+            signal.connect(self.open_customer)
+
+    @property
+    def current_page(self) -> str:
+        widget = self.stack.currentWidget()
+        return next((k for k, w in self.pages.items() if w is widget), "today")
+
+    def show_page(self, key: str) -> None:
+        page = self.pages.get(key)
+        if page is None:
+            return
+        self.stack.setCurrentWidget(page)
+        self.rail.select(key)
+        activate = getattr(page, "activate", None)
+        if activate is not None:
+            activate()
+
+    def show_today(self) -> None:
+        self.show_page("today")
+
+    def show_customers(self) -> None:
+        self.show_page("customers")
+        self.customers.list.focus_list()
+
+    def show_followups(self) -> None:
+        self.show_page("followups")
+
+    def show_activity(self) -> None:
+        self.show_page("activity")
+
+    def open_customer(self, customer_id: str) -> None:
+        """Show one customer's profile (from anywhere: Today, search, lists)."""
+        self.show_page("customers")
+        self.customers.profile.show_customer(customer_id)
+        self.customer_opened.emit(customer_id)
+
+    def _open_hit(self, hit: Any) -> None:
+        customer_id = hit.customer_id or (hit.record_id if hit.entity == "customer" else None)
+        if customer_id:
+            self.open_customer(customer_id)
+
+    @property
+    def customer_in_view(self) -> str | None:
+        if self.current_page == "customers":
+            return self.customers.profile.customer_id
+        return None
+
+    # --- commands (see actions.py) ---------------------------------------------
+    def focus_search(self) -> None:
+        self.search.focus_and_select()
+
+    def log_interaction(self) -> None:
+        cls = _optional("log_dialog", "LogInteractionDialog")
+        if cls is None:
+            return
+        dialog = cls(self.backend, customer_id=self.customer_in_view, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def new_customer(self) -> None:
+        self.show_page("customers")
+        self.customers.profile.start_new()
+
+    def refresh(self) -> None:
+        for page in self.pages.values():
+            refresh = getattr(page, "refresh", None)
+            if refresh is not None:
+                refresh()
+        self.customers.list.refresh()
+        self.customers.profile.refresh()
+        self.status.refresh()
+
+    def quit_app(self) -> None:
+        """Quit for real (closing the window may only hide it while reminders run)."""
+        from PySide6.QtWidgets import QApplication
+
+        self.save_state()
+        self.close()
+        QApplication.quit()
+
+    def _open_dialog(self, module: str, name: str) -> None:
+        cls = _optional(module, name)
+        if cls is None:
+            return
+        dialog = cls(self.backend, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def open_import(self) -> None:
+        self._open_dialog("import_dialog", "ImportDialog")
+
+    def open_export(self) -> None:
+        self._open_dialog("export_dialog", "ExportDialog")
+
+    def open_settings(self) -> None:
+        self._open_dialog("settings_dialog", "SettingsDialog")
+
+    def open_about(self) -> None:
+        self._open_dialog("about_dialog", "AboutDialog")
+
+    def _offer_undo_delete(self, customer_id: str, name: str) -> None:
+        from touchpoint.services import customers
+
+        def undo() -> None:
+            self.backend.write(lambda ws: customers.restore_customer(ws, customer_id)).success(
+                lambda _v: self.open_customer(customer_id)
+            ).run()
+
+        if self.undo_bar is not None:
+            self.undo_bar.show_undo(f"Deleted {name}", undo)
+        else:
+            self.status.showMessage(f"Deleted {name}", 5000)
+
+    def _changes_applied(self, changes: Changes, initiator: object) -> None:
+        log.debug("changes applied: %s", {k: len(v) for k, v in changes.records.items()})
+
+    # --- state ------------------------------------------------------------------
+    def restore_state(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 800)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        body = self.settings.value("window/profile_splitter")
+        if isinstance(body, QByteArray):
+            self.customers.profile.body.restoreState(body)
+        else:
+            self.customers.profile.body.setSizes([360, 560])
+        splitter = self.settings.value("window/customers_splitter")
+        if isinstance(splitter, QByteArray):
+            self.customers.restoreState(splitter)
+        else:
+            self.customers.setSizes([480, 720])
+        page = str(self.settings.value("window/page", "today"))
+        self.show_page(page if page in self.pages else "today")
+        last = self.settings.value("window/customer")
+        if isinstance(last, str) and last:
+            self.customers.profile.show_customer(last)
+
+    def save_state(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/customers_splitter", self.customers.saveState())
+        self.settings.setValue("window/profile_splitter", self.customers.profile.body.saveState())
+        self.settings.setValue("window/page", self.current_page)
+        self.settings.setValue("window/customer", self.customers.profile.customer_id or "")
+        self.settings.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if not self._restored:
+            self._restored = True
+            self.status.refresh()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_state()
+        super().closeEvent(event)

@@ -1,0 +1,186 @@
+"""Today: overdue and due-today follow-ups, today's interactions, customers going quiet.
+
+Every row is one click (or Enter) from its customer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from touchpoint.services import insights
+from touchpoint.services.workspace import Changes
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.widgets.format import days_text, satisfaction_text, when_text
+
+CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
+WATCHED = ("followup", "interaction", "customer")
+
+
+class Card(QFrame):
+    """A titled list; activating a row opens its customer."""
+
+    def __init__(self, title: str, empty: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("Card")
+        self._title = title
+        self._empty = empty
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        self.title = QLabel(title)
+        self.title.setObjectName("CardTitle")
+        self.list = QListWidget(self)
+        self.list.setAccessibleName(title)
+        self.list.setFrameShape(QFrame.Shape.NoFrame)
+        self.list.setWordWrap(True)
+        self.list.setAlternatingRowColors(True)
+        self.empty = QLabel(empty)
+        self.empty.setObjectName("Muted")
+        self.empty.setWordWrap(True)
+        layout.addWidget(self.title)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty)
+        layout.addStretch(0)
+
+    def fill(self, rows: list[tuple[str, str, str | None]]) -> None:
+        """rows: (text, tooltip, customer id)."""
+        self.list.clear()
+        for text, tip, customer_id in rows:
+            item = QListWidgetItem(text)
+            item.setToolTip(tip)
+            item.setData(CUSTOMER_ROLE, customer_id)
+            self.list.addItem(item)
+        self.title.setText(f"{self._title}  ({len(rows)})" if rows else self._title)
+        self.list.setVisible(bool(rows))
+        self.empty.setVisible(not rows)
+
+
+class TodayView(QWidget):
+    open_customer = Signal(str)
+    loaded = Signal()
+
+    def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self.data: insights.TodayView | None = None
+        self._stale = True
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.heading = QLabel("Today")
+        self.heading.setObjectName("PageTitle")
+        self.summary = QLabel("")
+        self.summary.setObjectName("Muted")
+        layout.addWidget(self.heading)
+        layout.addWidget(self.summary)
+        grid = QGridLayout()
+        grid.setSpacing(12)
+        self.overdue = Card("Overdue", "Nothing overdue. Every promise is on time.", self)
+        self.due = Card("Due today", "Nothing else is due today.", self)
+        self.interactions = Card("Today's interactions", "No interactions logged today yet.", self)
+        self.quiet = Card("Going quiet", "No active customer is going quiet.", self)
+        grid.addWidget(self.overdue, 0, 0)
+        grid.addWidget(self.due, 0, 1)
+        grid.addWidget(self.interactions, 1, 0)
+        grid.addWidget(self.quiet, 1, 1)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
+        layout.addLayout(grid, 1)
+        for card in self.cards:
+            card.list.itemActivated.connect(self._activated)
+            card.list.itemClicked.connect(self._activated)
+        self.overdue.title.setStyleSheet("color: #c0392b;")
+        backend.changes_applied.connect(self._changes_applied)
+
+    @property
+    def cards(self) -> tuple[Card, ...]:
+        return (self.overdue, self.due, self.interactions, self.quiet)
+
+    def activate(self) -> None:
+        if self._stale:
+            self.refresh()
+
+    def refresh(self) -> None:
+        self._stale = False
+        self._backend.query(insights.today).success(self._show).run()
+
+    def _changes_applied(self, changes: Changes, _initiator: object) -> None:
+        if any(changes.touches(e) for e in WATCHED):
+            if self.isVisible():
+                self.refresh()
+            else:
+                self._stale = True
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        customer_id = item.data(CUSTOMER_ROLE)
+        if customer_id:
+            self.open_customer.emit(customer_id)
+
+    def _show(self, data: Any) -> None:
+        self.data = data
+        ws = self._backend.ws
+        tz, now = ws.tz, ws.now()
+        today = now.astimezone(tz)
+        self.heading.setText(f"Today · {today.strftime('%A')} {today.day} {today.strftime('%B')}")
+        self.overdue.fill(
+            [
+                (
+                    f"{f.title}\n{f.customer_name or ''} · was due {when_text(f.due_at, tz, now)}",
+                    f.notes or f.title,
+                    f.customer_id,
+                )
+                for f in data.overdue
+            ]
+        )
+        self.due.fill(
+            [
+                (
+                    f"{f.title}\n{f.customer_name or ''} · {when_text(f.due_at, tz, now)}",
+                    f.notes or f.title,
+                    f.customer_id,
+                )
+                for f in data.due_today
+            ]
+        )
+        self.interactions.fill(
+            [
+                (
+                    f"{i.kind.capitalize()} · {i.customer_name or ''} · "
+                    f"{i.occurred_at.astimezone(tz).strftime('%H:%M')}"
+                    + (f"\n{i.subject}" if i.subject else "")
+                    + (f"  ·  {i.outcome}" if i.outcome else ""),
+                    i.notes or i.subject or i.kind,
+                    i.customer_id,
+                )
+                for i in data.interactions_today
+            ]
+        )
+        self.quiet.fill(
+            [
+                (
+                    f"{q.name}\n{q.reason} · last touch {days_text(q.days)}"
+                    + (
+                        f" · satisfaction {satisfaction_text(q.satisfaction)}"
+                        if q.satisfaction
+                        else ""
+                    ),
+                    q.reason,
+                    q.customer_id,
+                )
+                for q in data.quiet
+            ]
+        )
+        self.summary.setText(
+            f"{len(data.overdue)} overdue · {len(data.due_today)} due today · "
+            f"{len(data.interactions_today)} logged today · {len(data.quiet)} going quiet"
+        )
+        self.loaded.emit()

@@ -1,0 +1,68 @@
+"""An item delegate that paints a little HTML (bold matches, muted snippets)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
+from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+HTML_ROLE = Qt.ItemDataRole.UserRole + 100
+
+
+class HtmlDelegate(QStyledItemDelegate):
+    """Paints ``HTML_ROLE`` (falling back to the display text) as rich text."""
+
+    def _document(
+        self, option: QStyleOptionViewItem, index: QModelIndex, width: int
+    ) -> QTextDocument:
+        doc = QTextDocument()
+        doc.setDefaultFont(option.font)
+        doc.setDocumentMargin(2)
+        html = index.data(HTML_ROLE)
+        if html is None:
+            doc.setPlainText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
+        else:
+            doc.setHtml(str(html))
+        doc.setTextWidth(max(width, 50))
+        return doc
+
+    @staticmethod
+    def _text_width(option: QStyleOptionViewItem) -> int:
+        """The width text wraps at: the view's, not the (not yet laid out) item's."""
+        widget = option.widget
+        viewport = getattr(widget, "viewport", None)
+        width = viewport().width() if viewport is not None else option.rect.width()
+        icon_room = option.decorationSize.width() + 8 if not option.icon.isNull() else 0
+        return width - icon_room - 8
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)  # type: ignore[arg-type]
+        opt.text = ""
+        style = opt.widget.style() if opt.widget else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
+        doc = self._document(opt, index, text_rect.width())  # type: ignore[arg-type]
+        ctx = QAbstractTextDocumentLayout.PaintContext()
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        ctx.palette.setColor(QPalette.ColorRole.Text, opt.palette.color(role))
+        painter.save()
+        painter.translate(text_rect.topLeft())
+        painter.setClipRect(QRectF(0, 0, text_rect.width(), text_rect.height()))
+        doc.documentLayout().draw(painter, ctx)
+        painter.restore()
+
+    def sizeHint(  # noqa: N802 - Qt override
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)  # type: ignore[arg-type]
+        doc = self._document(opt, index, self._text_width(opt))  # type: ignore[arg-type]
+        base = super().sizeHint(option, index)
+        return QSize(base.width(), max(base.height(), int(doc.size().height()) + 2))
