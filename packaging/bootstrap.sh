@@ -11,6 +11,8 @@ SYSTEM_PACKAGES=(
     libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
     libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
     libxcb-randr0 libxcb-shape0 libxcb-xkb1 libx11-xcb1 fonts-dejavu-core
+    # a virtual display for the screenshot script (tests run offscreen and need none)
+    xvfb xauth
     # the sync tests run a Touchpoint Hub on PostgreSQL too
     postgresql
 )
