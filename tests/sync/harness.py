@@ -206,3 +206,74 @@ class Clock:
     def advance(self, **kwargs: float) -> datetime:
         self.current += timedelta(**kwargs)
         return self.current
+
+
+class FaultTransport(httpx.HTTPTransport):
+    """Real HTTP to the Hub, with faults queued per path: the next matching request gets one.
+
+    ``drop_request`` (never reaches the Hub), ``drop_answer`` (the Hub commits, the
+    answer is lost), ``duplicate`` (sent twice), ``timeout``, ``5xx``/``503_after``
+    (503 before or after the Hub did the work), ``401``, ``delay``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.faults: list[tuple[str, str]] = []
+        self.seen: list[tuple[str, str]] = []
+
+    def add(self, path: str, fault: str, times: int = 1) -> None:
+        self.faults.extend([(path, fault)] * times)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        fault = None
+        for i, (path, kind) in enumerate(self.faults):
+            if request.url.path == path:
+                fault = kind
+                del self.faults[i]
+                break
+        self.seen.append((request.url.path, fault or "ok"))
+        if fault == "drop_request":
+            raise httpx.ConnectError("connection refused (injected)", request=request)
+        if fault == "timeout":
+            raise httpx.ReadTimeout("timed out (injected)", request=request)
+        if fault == "5xx":
+            return httpx.Response(503, json={"error": "server", "message": "busy"})
+        if fault == "401":
+            return httpx.Response(401, json={"error": "auth", "message": "expired"})
+        if fault == "delay":
+            time.sleep(0.2)
+        if fault == "duplicate":
+            first = super().handle_request(request)
+            first.read()
+            first.close()
+        response = super().handle_request(request)
+        if fault in ("drop_answer", "503_after"):
+            response.read()
+            response.close()
+            if fault == "drop_answer":
+                raise httpx.RemoteProtocolError("connection closed (injected)", request=request)
+            return httpx.Response(503, json={"error": "server", "message": "failed late"})
+        return response
+
+
+def hub_change_count(hub: HubServer) -> dict[str, int]:
+    """How many times the Hub recorded each laptop change id (every one must be 1)."""
+    from sqlalchemy import func
+
+    from touchpoint.hub.db import changes
+
+    with hub.engine.connect() as conn:
+        rows = conn.execute(
+            select(changes.c.change_id, func.count())
+            .where(changes.c.device_id != "hub")
+            .group_by(changes.c.change_id)
+        )
+        return {cid: n for cid, n in rows}
+
+
+def all_change_ids(*laptops: Laptop) -> set[str]:
+    ids: set[str] = set()
+    for laptop in laptops:
+        with laptop.ws.read() as s:
+            ids |= set(s.scalars(select(Change.change_id).where(Change.push_error.is_(None))))
+    return ids
