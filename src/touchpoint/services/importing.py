@@ -26,14 +26,15 @@ from pathlib import Path
 from typing import Any
 
 import charset_normalizer
+import vobject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole
-from touchpoint.errors import Cancelled, ValidationError, ValidationErrors
+from touchpoint.errors import Cancelled, NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.customers import custom_definitions
-from touchpoint.services.lookup import live
+from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import clean_contact, clean_customer
 from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.storage import tracking
@@ -318,7 +319,16 @@ class _Table:
 
 
 def _clean_cell(cell: str) -> str:
-    return cell.replace("\x00", "") if "\x00" in cell else cell
+    """A cell without NULs, and without the apostrophe that a CSV export puts before a
+    value a spreadsheet would read as a formula (see exporting.neutralise_cell)."""
+    if "\x00" in cell:
+        cell = cell.replace("\x00", "")
+    if cell[:1] == "'" and cell[1:2] in _FORMULA_STARTS:
+        cell = cell[1:]
+    return cell
+
+
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def _open_table(path: Path) -> _Table:
@@ -772,7 +782,7 @@ def _write(
                 customers.append(Customer(id=customer_id, **item.customer))
                 created_customers += 1
             if item.contact is not None:
-                customer_id = customer_ids[item.customer_key]
+                customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
                 contacts.append(Contact(id=new_id(), customer_id=customer_id, **item.contact))
                 created_contacts += 1
         _write_batch(session, customers, contacts)
@@ -860,5 +870,208 @@ def import_customers_csv(
         if rows == 0:
             raise ValidationError("file", f"{table.name} has no rows below its header")
         return rows, planned, errors
+
+    return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+
+
+# --- vCards ---------------------------------------------------------------------------------
+
+
+def _read_cards(path: Path) -> list[Any]:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValidationError("file", f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8 + b"\xff\xfe"):
+        raise ValidationError("file", f"{path.name} is empty")
+    text, _encoding = decode(data, path.name)
+    cards = []
+    try:
+        for number, component in enumerate(vobject.readComponents(text.lstrip("\ufeff")), 1):
+            if component.name.upper() != "VCARD":
+                raise ValidationError("file", f"{path.name}: item {number} is not a vCard")
+            cards.append(component)
+    except ValidationError:
+        raise
+    except Exception as exc:  # vobject raises several kinds on malformed text
+        number = len(cards) + 1
+        raise ValidationError(
+            "file", f"{path.name} is not a readable vCard file (card {number}: {exc})"
+        ) from None
+    if not cards:
+        raise ValidationError("file", f"{path.name} holds no vCard")
+    return cards
+
+
+def _card_values(card: Any, name: str) -> list[Any]:
+    return [line for line in card.contents.get(name, []) if line.value not in (None, "", [])]
+
+
+def _types(line: Any) -> set[str]:
+    found = {str(t).casefold() for t in line.params.get("TYPE", [])}
+    found |= {str(t).casefold() for t in getattr(line, "singletonparams", [])}
+    return {part for item in found for part in item.split(",")}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value if v)
+    return str(value)
+
+
+def _card_person(card: Any) -> str | None:
+    for line in _card_values(card, "fn"):
+        if _text(line.value).strip():
+            return _text(line.value)
+    for line in _card_values(card, "n"):
+        n = line.value
+        joined = _join(_text(n.given), _text(n.additional), _text(n.family))
+        if joined:
+            return joined
+    return None
+
+
+def _card_fields(card: Any) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
+    """(organisation, person, raw customer fields, raw contact fields) of one vCard."""
+    org = None
+    for line in _card_values(card, "org"):
+        parts = line.value if isinstance(line.value, list) else [line.value]
+        if parts and str(parts[0]).strip():
+            org = str(parts[0])
+            break
+    person = _card_person(card)
+    emails = [_text(line.value) for line in _card_values(card, "email")]
+    phones = []
+    for line in _card_values(card, "tel"):
+        types = _types(line)
+        label = "mobile" if types & {"cell", "mobile"} else "home" if "home" in types else "work"
+        phones.append({"label": label, "value": _text(line.value).removeprefix("tel:")})
+    customer: dict[str, Any] = {}
+    addresses = []
+    for line in _card_values(card, "adr"):
+        a = line.value
+        street = _join(_text(a.street), _text(a.extended), _text(a.box))
+        label = "home" if "home" in _types(line) else "office"
+        addresses.append(
+            {
+                "label": label,
+                "street": street,
+                "city": _text(a.city) or None,
+                "postcode": _text(a.code) or None,
+                "region": _text(a.region) or None,
+                "country": _text(a.country) or None,
+            }
+        )
+    if addresses:
+        customer["addresses"] = addresses
+    urls = _card_values(card, "url")
+    if urls:
+        customer["website"] = _text(urls[0].value)
+    contact: dict[str, Any] = {}
+    if emails:
+        contact["emails"] = emails
+    if phones:
+        contact["phones"] = phones
+    titles = _card_values(card, "title")
+    if titles:
+        contact["title"] = _text(titles[0].value)
+    notes = _join_lines(*(_text(line.value) for line in _card_values(card, "note")))
+    roles = _card_values(card, "role")
+    role, notes = _role_and_notes(_text(roles[0].value) if roles else None, notes)
+    if role:
+        contact["decision_role"] = role
+    if notes:
+        contact["notes"] = notes
+    return org, person, customer, contact
+
+
+def _live_customers_by_name(session: Session) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    rows = session.execute(
+        select(Customer.id, Customer.name).where(live(Customer)).order_by(Customer.created_at)
+    )
+    for record_id, name in rows:
+        out.setdefault(name.strip().casefold(), (record_id, name))
+    return out
+
+
+def _forced_customer(session: Session, ref: str) -> tuple[str, str]:
+    customer = find_customer(session, ref)
+    if customer.deleted_at is not None or customer.merged_into_id:
+        raise NotFoundError(f"customer '{customer.name}' was deleted or merged")
+    return customer.id, customer.name
+
+
+def import_vcard(
+    ws: Workspace,
+    path: Path,
+    *,
+    dry_run: bool = False,
+    customer: str | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> ImportReport:
+    """Import the people of a vCard file (2.1, 3.0 or 4.0) as contacts: all or nothing.
+
+    Each card's ORG is matched to a live customer of the same name (case-insensitive)
+    or becomes a new customer (with the card's URL and ADR); ``customer`` puts every
+    card under that customer instead; a card without ORG becomes an individual
+    customer. Row numbers in the report are the cards' positions, from 1."""
+    cards = _read_cards(Path(path))
+
+    def plan(session: Session, cleaner: _Cleaner) -> tuple[int, list[_Planned], list[RowError]]:
+        forced = _forced_customer(session, customer) if customer else None
+        existing = {} if forced else _live_customers_by_name(session)
+        planned: list[_Planned] = []
+        errors: list[RowError] = []
+        seen: set[str] = set()
+        for number, card in enumerate(cards, start=1):
+            if number % 500 == 0:
+                _check_cancel(cancel)
+                if progress:
+                    progress(number, 2 * len(cards))
+            org, person, raw_customer, raw_contact = _card_fields(card)
+            if not person and not org:
+                errors.append(RowError(number, "name", "the card has no name (FN, N or ORG)"))
+                continue
+            row_errors: list[RowError] = []
+            clean_person = None
+            if person:
+                try:
+                    clean_person = cleaner.contact({**raw_contact, "name": person})
+                except ValidationErrors as exc:
+                    row_errors += _problems(number, exc, "contact name")
+            match = forced or (existing.get(org.strip().casefold()) if org else None)
+            clean_cust = None
+            if match is not None:
+                key = f"id:{match[0]}"
+            else:
+                raw = dict(raw_customer)
+                if org:
+                    raw["name"], who = org, "company"
+                else:  # an individual is reached as the person is
+                    raw.update(
+                        {k: raw_contact[k] for k in ("emails", "phones") if k in raw_contact}
+                    )
+                    raw["name"], raw["kind"], who = person, CustomerKind.INDIVIDUAL, "contact name"
+                try:
+                    clean_cust = cleaner.customer(raw)
+                except ValidationErrors as exc:
+                    row_errors += _problems(number, exc, who)
+                key = (
+                    "org:" + clean_cust["name"].casefold()
+                    if org and clean_cust
+                    else f"row:{number}"
+                )
+            errors.extend(dict.fromkeys(row_errors))
+            if row_errors:
+                continue
+            creates = match is None and key not in seen
+            seen.add(key)
+            if clean_person is None and not creates:
+                continue
+            planned.append(_Planned(number, clean_cust if creates else None, key, clean_person))
+        return len(cards), planned, errors
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)

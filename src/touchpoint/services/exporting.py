@@ -1,0 +1,413 @@
+"""Exporting customers and contacts (CSV, vCard 3.0) and follow-ups (iCalendar).
+
+Every export streams its rows from the database, writes to a temporary file beside
+the target and renames it into place only when complete: a cancelled or failed
+export leaves no file behind, and never a half-written one. CSV cells that a
+spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import vobject
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from touchpoint.domain.enums import CustomerKind, DecisionRole, FollowUpStatus
+from touchpoint.errors import Cancelled, ValidationError
+from touchpoint.services.customers import custom_definitions
+from touchpoint.services.lookup import find_customer, live
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import Contact, Customer, FollowUp
+
+Progress = Callable[[int, int], None]
+Cancel = Callable[[], bool]
+
+STREAM_ROWS = 500  # rows fetched per round trip, and how often progress and cancel are checked
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    path: Path
+    count: int
+    format: str
+
+
+def neutralise_cell(value: object) -> str:
+    """A cell's text, with a leading apostrophe when a spreadsheet would read it as a
+    formula (=, +, -, @, tab, CR): CSV formula injection. The importer removes it again."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.startswith(FORMULA_STARTS):
+        return "'" + text
+    return text
+
+
+@contextmanager
+def atomic_output(out: Path) -> Iterator[Path]:
+    """A temporary path beside ``out`` to write to; renamed to ``out`` when the block
+    ends normally (after an fsync), removed when it raises or is cancelled."""
+    out = Path(out)
+    try:
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    except OSError as exc:
+        raise ValidationError(
+            "out", f"cannot write to {out.parent}: {exc.strerror or exc}"
+        ) from None
+    os.close(handle)
+    temp = Path(name)
+    try:
+        yield temp
+        with temp.open("rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(temp, out)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise ValidationError("out", f"cannot write {out}: {exc.strerror or exc}") from None
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _check(cancel: Cancel | None) -> None:
+    if cancel is not None and cancel():
+        raise Cancelled("the export was cancelled; no file was written")
+
+
+def _stream(
+    session: Session,
+    query: Select[Any],
+    total: int,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> Iterator[Any]:
+    """The query's rows, fetched in chunks, with progress and cancel every chunk."""
+    done = 0
+    _check(cancel)
+    if progress:
+        progress(0, total)
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        yield row
+        done += 1
+        if done % STREAM_ROWS == 0:
+            _check(cancel)
+            if progress:
+                progress(done, total)
+    _check(cancel)
+    if progress:
+        progress(done, total)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+
+
+@contextmanager
+def _csv_writer(out: Path, bom: bool) -> Iterator[Any]:
+    with atomic_output(out) as temp, _open_text(temp, "utf-8-sig" if bom else "utf-8") as handle:
+        yield csv.writer(handle)
+
+
+def _open_text(path: Path, encoding: str) -> TextIO:
+    return path.open("w", encoding=encoding, newline="")
+
+
+def _write_row(writer: Any, cells: Iterable[object]) -> None:
+    writer.writerow([neutralise_cell(c) for c in cells])
+
+
+def _first(items: list[dict[str, Any]] | None, *, mobile: bool | None = None) -> str | None:
+    for item in items or []:
+        if mobile is None or (item.get("label") == "mobile") == mobile:
+            return item.get("value")
+    return None
+
+
+def _local(ws: Workspace, when: datetime | None) -> str:
+    return when.astimezone(ws.tz).isoformat(timespec="minutes") if when else ""
+
+
+# --- contacts ----------------------------------------------------------------------------
+
+CONTACT_HEADERS = (
+    "Company", "Name", "Title", "Decision Role", "Email", "Phone", "Mobile", "Notes",
+    "Do Not Contact", "Contact ID", "Customer ID",
+)  # fmt: skip
+
+
+def _contacts_query(session: Session, customer: str | None) -> Select[Any]:
+    query = (
+        select(Contact, Customer.name, Customer.kind)
+        .join(Customer, Customer.id == Contact.customer_id)
+        .where(live(Contact), live(Customer))
+        .order_by(Customer.name, Contact.name, Contact.id)
+    )
+    if customer:
+        found = find_customer(session, customer)
+        query = query.where(Contact.customer_id == found.id)
+    return query
+
+
+def export_contacts(
+    ws: Workspace,
+    out: Path,
+    *,
+    format: str,
+    customer: str | None = None,
+    bom: bool = False,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> ExportReport:
+    """Every live contact (or one customer's) as vCard 3.0 ("vcf") or CSV ("csv")."""
+    kind = (format or "").strip().lower().lstrip(".")
+    if kind == "vcard":
+        kind = "vcf"
+    if kind not in ("vcf", "csv"):
+        raise ValidationError("format", f"'{format}' is not one of: vcf, csv")
+    out = Path(out)
+    with ws.read() as session:
+        query = _contacts_query(session, customer)
+        total = _count(session, query)
+        rows = _stream(session, query, total, progress, cancel)
+        count = 0
+        if kind == "csv":
+            with _csv_writer(out, bom) as writer:
+                _write_row(writer, CONTACT_HEADERS)
+                for contact, company, _kind in rows:
+                    _write_row(writer, _contact_cells(contact, company))
+                    count += 1
+        else:
+            with atomic_output(out) as temp, _open_text(temp, "utf-8") as handle:
+                for contact, company, customer_kind in rows:
+                    individual = customer_kind == CustomerKind.INDIVIDUAL
+                    handle.write(_vcard(contact, None if individual else company))
+                    count += 1
+    return ExportReport(out, count, kind)
+
+
+def _contact_cells(p: Contact, company: str) -> list[object]:
+    return [
+        company,
+        p.name,
+        p.title,
+        p.decision_role,
+        _first(p.emails),
+        _first(p.phones, mobile=False),
+        _first(p.phones, mobile=True),
+        p.notes,
+        "yes" if p.do_not_contact else "",
+        p.id,
+        p.customer_id,
+    ]
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """(given, family): the last word is taken as the family name."""
+    parts = name.split()
+    if len(parts) < 2:
+        return "", name
+    return " ".join(parts[:-1]), parts[-1]
+
+
+def _vcard(p: Contact, company: str | None) -> str:
+    """One vCard 3.0; an individual customer's person has no ORG (it is no company)."""
+    card = vobject.vCard()
+    card.add("fn").value = p.name
+    given, family = _split_name(p.name)
+    card.add("n").value = vobject.vcard.Name(family=family, given=given)
+    if company:
+        card.add("org").value = [company]
+    if p.title:
+        card.add("title").value = p.title
+    if p.decision_role and p.decision_role != DecisionRole.OTHER:
+        card.add("role").value = p.decision_role
+    for item in p.emails or []:
+        line = card.add("email")
+        line.value = item["value"]
+        line.type_param = ["INTERNET", str(item.get("label") or "work").upper()]
+    for item in p.phones or []:
+        line = card.add("tel")
+        line.value = item["value"]
+        label = str(item.get("label") or "work").lower()
+        line.type_param = {"mobile": "CELL", "home": "HOME"}.get(label, "WORK")
+    if p.notes:
+        card.add("note").value = p.notes
+    card.add("uid").value = f"{p.id}@touchpoint"
+    text: str = card.serialize()
+    return text
+
+
+# --- customers -----------------------------------------------------------------------------
+
+CUSTOMER_HEADERS = (
+    "Company", "Kind", "Status", "Industry", "Segment", "Owner", "Territory", "Website",
+    "Email", "Phone", "Street", "City", "Postal Code", "Region", "Country", "Tags", "Notes",
+    "Yearly Potential", "Currency", "Created", "Updated", "Customer ID",
+)  # fmt: skip
+
+
+def export_customers_csv(
+    ws: Workspace,
+    out: Path,
+    *,
+    bom: bool = False,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> ExportReport:
+    """Every live customer as one CSV row; custom fields follow as columns by their key."""
+    out = Path(out)
+    with ws.read() as session:
+        keys = sorted(custom_definitions(session))
+        query = select(Customer).where(live(Customer)).order_by(Customer.name, Customer.id)
+        total = _count(session, query)
+        count = 0
+        with _csv_writer(out, bom) as writer:
+            _write_row(writer, [*CUSTOMER_HEADERS, *keys])
+            for (c,) in _stream(session, query, total, progress, cancel):
+                address = (c.addresses or [{}])[0]
+                custom = c.custom or {}
+                _write_row(
+                    writer,
+                    [
+                        c.name, c.kind, c.status, c.industry, c.segment, c.owner, c.territory,
+                        c.website, _first(c.emails), _first(c.phones), address.get("street"),
+                        address.get("city"), address.get("postcode"), address.get("region"),
+                        address.get("country"), ", ".join(c.tags or []), c.notes,
+                        c.yearly_potential, c.currency, _local(ws, c.created_at),
+                        _local(ws, c.updated_at), c.id, *(custom.get(k) for k in keys),
+                    ],
+                )  # fmt: skip
+                count += 1
+    return ExportReport(out, count, "csv")
+
+
+# --- follow-ups as iCalendar ------------------------------------------------------------------
+
+EVENT_MINUTES = 15  # a promise shows as a short slot at its due time
+ICS_STATUS = {
+    FollowUpStatus.OPEN: "CONFIRMED",
+    FollowUpStatus.DONE: "CONFIRMED",
+    FollowUpStatus.CANCELLED: "CANCELLED",
+}
+ICS_PRIORITY = {"high": 1, "normal": 5, "low": 9}
+SCOPES = ("open", "all")
+
+
+def _ics_text(value: str) -> str:
+    """RFC 5545 TEXT escaping: backslash, semicolon, comma and newlines."""
+    return (
+        value.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """A content line folded at 75 octets (never inside a UTF-8 character), CRLF ended."""
+    data = line.encode("utf-8")
+    if len(data) <= 75:
+        return line + "\r\n"
+    parts: list[str] = []
+    start, limit = 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:
+            end -= 1  # back off to the first byte of a character
+        parts.append(data[start:end].decode("utf-8"))
+        start, limit = end, 74  # continuation lines start with a space
+    return "\r\n ".join(parts) + "\r\n"
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _event(f: FollowUp, company: str, stamp: datetime) -> str:
+    description = [f"Customer: {company}"]
+    if f.notes:
+        description.append(f.notes)
+    if f.status == FollowUpStatus.DONE and f.done_at:
+        description.append(f"Done {_utc(f.done_at)}")
+    lines = [
+        "BEGIN:VEVENT",
+        f"UID:{f.id}@touchpoint",
+        f"DTSTAMP:{_utc(stamp)}",
+        f"DTSTART:{_utc(f.due_at)}",
+        f"DTEND:{_utc(f.due_at + timedelta(minutes=EVENT_MINUTES))}",
+        f"SUMMARY:{_ics_text(f'{f.title} ({company})')}",
+        f"DESCRIPTION:{_ics_text(chr(10).join(description))}",
+        f"STATUS:{ICS_STATUS.get(FollowUpStatus(f.status), 'CONFIRMED')}",
+        f"PRIORITY:{ICS_PRIORITY.get(f.priority, 5)}",
+        f"CATEGORIES:{_ics_text('Touchpoint')}",
+        f"LAST-MODIFIED:{_utc(f.updated_at)}",
+    ]
+    if f.remind_at is not None and f.status == FollowUpStatus.OPEN:
+        lines += [
+            "BEGIN:VALARM",
+            "ACTION:DISPLAY",
+            f"DESCRIPTION:{_ics_text(f.title)}",
+            f"TRIGGER;VALUE=DATE-TIME:{_utc(f.remind_at)}",
+            "END:VALARM",
+        ]
+    lines.append("END:VEVENT")
+    return "".join(_fold(line) for line in lines)
+
+
+def export_followups_ics(
+    ws: Workspace,
+    out: Path,
+    *,
+    scope: str = "open",
+    assigned_to: str | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
+) -> ExportReport:
+    """Follow-ups as an iCalendar file (RFC 5545): one event per promise at its due
+    time (UTC), with an alarm at its reminder time and a stable UID, so that importing
+    the file again updates the same events. ``scope``: "open" or "all"."""
+    if scope not in SCOPES:
+        raise ValidationError("scope", f"'{scope}' is not one of: {', '.join(SCOPES)}")
+    out = Path(out)
+    stamp = ws.now()
+    with ws.read() as session:
+        query = (
+            select(FollowUp, Customer.name)
+            .join(Customer, Customer.id == FollowUp.customer_id)
+            .where(FollowUp.deleted_at.is_(None))
+            .order_by(FollowUp.due_at, FollowUp.id)
+        )
+        if scope == "open":
+            query = query.where(FollowUp.status == FollowUpStatus.OPEN)
+        if assigned_to:
+            query = query.where(FollowUp.assigned_to == assigned_to)
+        total = _count(session, query)
+        count = 0
+        with atomic_output(out) as temp, temp.open("w", encoding="utf-8", newline="") as handle:
+            for line in (
+                "BEGIN:VCALENDAR",
+                "VERSION:2.0",
+                "PRODID:-//Touchpoint//Touchpoint CRM//EN",
+                "CALSCALE:GREGORIAN",
+                "METHOD:PUBLISH",
+                "X-WR-CALNAME:Touchpoint follow-ups",
+            ):
+                handle.write(_fold(line))
+            for followup, company in _stream(session, query, total, progress, cancel):
+                handle.write(_event(followup, company, stamp))
+                count += 1
+            handle.write(_fold("END:VCALENDAR"))
+    return ExportReport(out, count, "ics")
