@@ -1,0 +1,169 @@
+"""The main window: rail and pages, Today, shortcuts, status bar, restored state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt
+
+from touchpoint.services import customers
+from touchpoint.services.interactions import FollowUpInput, log_interaction
+from touchpoint.services.workspace import Workspace
+from touchpoint.ui.actions import ACTIONS, ActionSpec, build_actions
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.main_window import MainWindow
+from touchpoint.ui.today_view import CUSTOMER_ROLE
+
+
+def _settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat)
+
+
+def _window(qtbot: Any, backend: Backend, tmp_path: Path) -> MainWindow:
+    window = MainWindow(backend, _settings(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)  # shortcuts go to the active window
+    return window
+
+
+def test_today_lists_promises_and_opens_the_customer(  # noqa: PLR0917 - fixtures
+    qtbot: Any, ws: Workspace, clock: Any, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH", "status": "active"}).value
+    clock.advance(days=-2)
+    log_interaction(
+        ws, customer=acme.id, kind="visit", followups=[FollowUpInput("Send the quote", "+1d")]
+    )
+    clock.advance(days=2)
+    log_interaction(
+        ws, customer=acme.id, kind="call", followups=[FollowUpInput("Call back", "17:00")]
+    )
+    window = _window(qtbot, backend, tmp_path)
+    today = window.today
+    qtbot.waitUntil(lambda: today.data is not None)
+    assert window.current_page == "today"
+    assert today.overdue.list.count() == 1
+    assert "Send the quote" in today.overdue.list.item(0).text()
+    assert today.due.list.count() == 1
+    assert today.interactions.list.count() == 1
+    item = today.overdue.list.item(0)
+    assert item.data(CUSTOMER_ROLE) == acme.id
+    with qtbot.waitSignal(window.customer_opened):
+        today.overdue.list.itemClicked.emit(item)
+    qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Acme GmbH")
+    assert window.current_page == "customers"
+
+
+def test_today_refreshes_after_a_write(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    window = _window(qtbot, backend, tmp_path)
+    qtbot.waitUntil(lambda: window.today.data is not None)
+    assert window.today.interactions.list.count() == 0
+    assert window.today.interactions.empty.text().startswith("No interactions")
+    backend.write(lambda w: log_interaction(w, customer=acme.id, kind="call")).run()
+    qtbot.waitUntil(lambda: window.today.interactions.list.count() == 1)
+
+
+def test_keyboard_shortcuts_switch_pages_and_focus_search(
+    qtbot: Any, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    window = _window(qtbot, backend, tmp_path)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page == "customers"
+    assert window.rail.buttons["customers"].isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_page == "today"
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    assert window.search.hasFocus()
+    # Every action with a shortcut shows it in its tooltip.
+    for action in window.actions_by_id.values():
+        if not action.shortcut().isEmpty():
+            assert action.shortcut().toString() in action.toolTip()
+    assert window.rail.buttons["today"].accessibleName() == "Today"
+
+
+def test_actions_needing_a_missing_module_are_left_out(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QMainWindow
+
+    class Window(QMainWindow):
+        def hello(self) -> None:
+            self.said = True
+
+    window = Window()
+    qtbot.addWidget(window)
+    specs = (
+        ActionSpec("hello", "Hello", "hello", "Ctrl+H"),
+        ActionSpec("ghost", "Ghost", "hello", requires="touchpoint.ui.no_such_module"),
+    )
+    actions = build_actions(window, specs)
+    assert list(actions) == ["hello"]
+    actions["hello"].trigger()
+    assert window.said
+    assert len({a.shortcut for a in ACTIONS if a.shortcut}) == len(
+        [a for a in ACTIONS if a.shortcut]
+    )  # no shortcut used twice
+
+
+def test_status_bar_shows_offline_and_unsynced_changes(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    customers.create_customer(ws, {"name": "Acme GmbH"})
+    window = _window(qtbot, backend, tmp_path)
+    qtbot.waitUntil(lambda: window.status.unsynced is not None)
+    assert window.status.sync_label.text() == "Offline · sync not configured"
+    first = window.status.unsynced
+    assert first >= 1
+    assert (
+        window.status.unsynced_label.text()
+        == f"{first:,} change{'s' * (first != 1)} not yet synced"
+    )
+    backend.write(lambda w: customers.create_customer(w, {"name": "Bolt AG"})).run()
+    qtbot.waitUntil(lambda: (window.status.unsynced or 0) > first, timeout=5000)
+
+
+def test_size_splitters_and_last_view_are_restored(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    window = _window(qtbot, backend, tmp_path)
+    window.resize(900, 640)
+    window.open_customer(acme.id)
+    window.customers.setSizes([300, 800])
+    qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Acme GmbH")
+    left = window.customers.sizes()[0]
+    size = window.size()
+    window.close()
+    idle()
+
+    again = _window(qtbot, backend, tmp_path)
+    assert again.current_page == "customers"
+    assert again.size() == size
+    assert again.customers.sizes()[0] == left
+    qtbot.waitUntil(lambda: again.customers.profile.name_label.text() == "Acme GmbH")
+
+
+def test_deleting_a_customer_offers_undo(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    window = _window(qtbot, backend, tmp_path)
+    window.open_customer(acme.id)
+    qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Acme GmbH")
+    window.customers.profile.delete_button.click()
+    qtbot.waitUntil(lambda: window.customers.profile.customer_id is None)
+    assert window.undo_bar is not None
+    assert window.undo_bar.isVisibleTo(window)
+    window.undo_bar.button.click()
+    qtbot.waitUntil(
+        lambda: (
+            window.customers.profile.name_label.text() == "Acme GmbH"
+            and window.customers.profile.customer_id == acme.id
+        )
+    )
+    idle()
+    assert not customers.get_customer(ws, acme.id).deleted
