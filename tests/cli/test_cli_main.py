@@ -50,7 +50,7 @@ def test_help_lists_every_command(tp) -> None:
     for name in (
         "status", "demo", "customer", "contact", "log", "followups", "done", "snooze",
         "reschedule", "cancel", "reassign", "history", "search", "duplicates", "merge",
-        "unmerge", "merges", "export", "backup", "restore", "check", "config",
+        "unmerge", "merges", "import", "export", "backup", "restore", "check", "config",
     ):  # fmt: skip
         assert f"\n  {name} " in out, name
 

@@ -21,6 +21,7 @@ log = logging.getLogger("touchpoint.cli")
 # One line per area: a new module only needs a ``register(group)`` function.
 COMMAND_MODULES: list[str] = [
     "touchpoint.cli.data",
+    "touchpoint.cli.transfer",
     "touchpoint.cli.customers",
     "touchpoint.cli.activity",
     "touchpoint.cli.config",

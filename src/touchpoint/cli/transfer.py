@@ -1,0 +1,186 @@
+"""Import and export: customers and people in and out as CSV, vCard and iCalendar.
+
+The ``export`` group itself lives in :mod:`touchpoint.cli.data`, so other areas
+(reports) can add their own exports to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from touchpoint.cli.data import export_group
+from touchpoint.cli.output import emit_json, jsonable, plural, progress_bar, warn
+from touchpoint.cli.runtime import with_workspace
+
+if TYPE_CHECKING:
+    from touchpoint.services.workspace import Workspace
+
+
+# --- import ----------------------------------------------------------------------------
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring customers and contacts in from CSV files and vCards."""
+
+
+def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
+    """Per-row problems and likely duplicates, then what was (or would be) written.
+
+    Exit code 1 when any row had a problem, even though the good rows were written."""
+    if as_json:
+        data = jsonable(report)
+        data.pop("changes", None)
+        emit_json(data)
+    else:
+        for e in report.errors:
+            click.echo(f"{unit} {e.row}: {e.field}: {e.problem}", err=True)
+        for d in report.duplicates:
+            other = f"{d.existing_name} ({d.existing_id})" if d.existing_id else d.existing_name
+            if d.existing_id is None:
+                other += f" (an earlier {unit})"
+            warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {', '.join(d.reasons)}")
+        made = (
+            f"{plural(report.created_customers, 'customer')} and "
+            f"{plural(report.created_contacts, 'contact')}"
+        )
+        rows = plural(report.rows, unit)
+        failed = {e.row for e in report.errors}
+        skipped = f"; {plural(len(failed), unit)} skipped" if failed else ""
+        if report.dry_run:
+            click.echo(f"dry run of {rows}: would create {made}{skipped}")
+            click.echo("nothing was written")
+        elif report.written:
+            click.echo(f"imported {rows}: created {made}{skipped}")
+        else:
+            click.echo(f"nothing imported from {rows}{skipped}")
+    if report.errors:
+        raise click.exceptions.Exit(1)
+
+
+@import_group.command("customers")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A TOML or JSON file mapping column headers to fields ('' ignores a column).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def import_customers(
+    ws: Workspace, file: Path, dry_run: bool, mapping: Path | None, as_json: bool
+) -> None:
+    """Import customers and their contacts from a CSV FILE (any encoding and delimiter).
+
+    All valid rows are written together, or none; rows with problems are skipped
+    and listed with their row number."""
+    from touchpoint.services.importing import import_customers_csv
+
+    with progress_bar("importing") as progress:
+        report = import_customers_csv(ws, file, dry_run=dry_run, mapping=mapping, progress=progress)
+    _report_import(report, as_json)
+
+
+@import_group.command("vcard")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every card and report; write nothing.")
+@click.option("--customer", metavar="NAME_OR_ID", help="Add every person to this customer.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def import_vcard(
+    ws: Workspace, file: Path, dry_run: bool, customer: str | None, as_json: bool
+) -> None:
+    """Import people from a vCard FILE (.vcf, one or many cards)."""
+    from touchpoint.services import importing
+
+    with progress_bar("importing") as progress:
+        report = importing.import_vcard(
+            ws, file, dry_run=dry_run, customer=customer, progress=progress
+        )
+    _report_import(report, as_json, unit="card")
+
+
+def _report_export(report: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(f"wrote {plural(report.count, 'record')} to {report.path} ({report.format})")
+
+
+OUT_OPTION = click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="The file to write (replaced if it exists).",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+BOM_OPTION = click.option(
+    "--bom", is_flag=True, help="Start a CSV file with a byte order mark (for Excel)."
+)
+
+
+@click.command("contacts")
+@click.option(
+    "--format", "fmt", type=click.Choice(["vcf", "csv"]), default="vcf", show_default=True
+)
+@OUT_OPTION
+@click.option("--customer", metavar="NAME_OR_ID", help="Only this customer's people.")
+@BOM_OPTION
+@JSON_OPTION
+@with_workspace
+def export_contacts(
+    ws: Workspace, *, fmt: str, out: Path, customer: str | None, bom: bool, as_json: bool
+) -> None:
+    """Contacts as vCards (for a phone or a mail program) or as CSV."""
+    from touchpoint.services import exporting
+
+    with progress_bar("exporting") as progress:
+        report = exporting.export_contacts(
+            ws, out, format=fmt, customer=customer, bom=bom, progress=progress
+        )
+    _report_export(report, as_json)
+
+
+@click.command("customers")
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@OUT_OPTION
+@BOM_OPTION
+@JSON_OPTION
+@with_workspace
+def export_customers(ws: Workspace, fmt: str, out: Path, bom: bool, as_json: bool) -> None:
+    """Customers as CSV (it imports back with `touchpoint import customers`)."""
+    from touchpoint.services import exporting
+
+    with progress_bar("exporting") as progress:
+        report = exporting.export_customers_csv(ws, out, bom=bom, progress=progress)
+    _report_export(report, as_json)
+
+
+@click.command("followups")
+@click.option("--format", "fmt", type=click.Choice(["ics"]), default="ics", show_default=True)
+@OUT_OPTION
+@click.option("--scope", type=click.Choice(["open", "all"]), default="open", show_default=True)
+@click.option("--mine", is_flag=True, help="Only those assigned to you.")
+@JSON_OPTION
+@with_workspace
+def export_followups(
+    ws: Workspace, *, fmt: str, out: Path, scope: str, mine: bool, as_json: bool
+) -> None:
+    """Follow-ups as an iCalendar file: one event at each due time, with its reminder."""
+    from touchpoint.services import exporting
+
+    with progress_bar("exporting") as progress:
+        report = exporting.export_followups_ics(
+            ws, out, scope=scope, assigned_to=ws.author if mine else None, progress=progress
+        )
+    _report_export(report, as_json)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(import_group)
+    for command in (export_contacts, export_customers, export_followups):
+        export_group.add_command(command)

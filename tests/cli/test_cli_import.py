@@ -1,0 +1,135 @@
+"""``touchpoint import``: per-row problems, duplicates, dry runs, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+GOOD = (
+    "Company,Name,Email,Phone,Tags\n"
+    "Acme GmbH,Jana Novak,jana@acme.de,030 1234567,key\n"
+    "Acme GmbH,Piet Jansen,piet@acme.de,,\n"
+    "Bolt AG,Ute Bolt,ute@bolt.de,,north\n"
+)
+
+
+def _csv(tmp_path: Path, text: str, name: str = "customers.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_import_creates_customers_and_contacts(tp, tmp_path: Path) -> None:
+    out = tp("import", "customers", str(_csv(tmp_path, GOOD))).stdout
+    assert "imported 3 rows: created 2 customers and 3 contacts" in out
+    names = [c["name"] for c in tp.json("customer", "list")["customers"]]
+    assert names == ["Acme GmbH", "Bolt AG"]
+    assert [p["name"] for p in tp.json("contact", "list", "acme")] == ["Jana Novak", "Piet Jansen"]
+
+
+def test_dry_run_writes_nothing(tp, tmp_path: Path) -> None:
+    before = tp.changes()
+    out = tp("import", "customers", str(_csv(tmp_path, GOOD)), "--dry-run").stdout
+    assert "dry run of 3 rows: would create 2 customers and 3 contacts" in out
+    assert "nothing was written" in out
+    assert tp.changes() == before
+    report = tp.json("import", "customers", str(_csv(tmp_path, GOOD)), "--dry-run")
+    assert report["dry_run"] is True and report["written"] is False
+    assert report["created_customers"] == 2 and report["errors"] == []
+
+
+def test_bad_rows_are_reported_and_exit_1_but_good_rows_are_written(tp, tmp_path: Path) -> None:
+    text = GOOD + "Crane Ltd,Carl Crane,not-an-email,,\n"
+    result = tp("import", "customers", str(_csv(tmp_path, text)), code=1)
+    assert "row 5: email: 'not-an-email' is not a valid email address" in result.stderr
+    assert "imported 4 rows: created 2 customers and 3 contacts; 1 row skipped" in result.stdout
+    assert tp.json("customer", "list")["total"] == 2
+
+
+def test_json_report(tp, tmp_path: Path) -> None:
+    text = GOOD + "Crane Ltd,Carl Crane,not-an-email,,\n"
+    result = tp("import", "customers", str(_csv(tmp_path, text)), "--json", code=1)
+    report = json.loads(result.stdout)
+    assert report["errors"] == [
+        {"row": 5, "field": "email", "problem": report["errors"][0]["problem"]}
+    ]
+    assert report["written"] is True
+    assert set(report) == {
+        "rows", "created_customers", "created_contacts", "updated", "errors", "duplicates",
+        "dry_run", "written",
+    }  # fmt: skip
+
+
+def test_duplicates_of_existing_customers_are_named(tp, tmp_path: Path) -> None:
+    existing = tp.add_customer("Acme GmbH", "--email", "info@acme.de")
+    text = "Company,Email\nACME GmbH,info@acme.de\n"
+    result = tp("import", "customers", str(_csv(tmp_path, text)), "--dry-run")
+    assert f"row 2: ACME GmbH may duplicate Acme GmbH ({existing})" in result.stderr
+
+
+def test_mapping_file(tp, tmp_path: Path) -> None:
+    text = "Firma X,Kontakt Y,Mail Z\nAcme GmbH,Jana Novak,jana@acme.de\n"
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Firma X": "customer", "Kontakt Y": "contact", "Mail Z": ""}))
+    tp("import", "customers", str(_csv(tmp_path, text)), "--mapping", str(mapping))
+    assert [p["name"] for p in tp.json("contact", "list", "acme")] == ["Jana Novak"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"Firma X": "shoe size"}))
+    before = tp.changes()
+    result = tp("import", "customers", str(_csv(tmp_path, text)), "--mapping", str(bad), code=1)
+    assert result.stderr.startswith("error: mapping: column 'Firma X': 'shoe size' is not")
+    assert tp.changes() == before
+
+
+def test_files_that_are_not_csv_write_nothing(tp, tmp_path: Path) -> None:
+    before = tp.changes()
+    utf32 = _csv(tmp_path, GOOD, name="utf32.csv", encoding="utf-32")
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    workbook = tmp_path / "book.csv"
+    workbook.write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    no_names = _csv(tmp_path, "Colour,Size\nred,XL\n", name="nonames.csv")
+    for path in (garbage, workbook, empty, no_names, tmp_path / "missing.csv"):
+        result = tp("import", "customers", str(path), code=1)
+        assert result.stderr.startswith("error: file: "), result.stderr
+        assert result.stderr.count("\n") == 1
+    assert tp.changes() == before
+    # UTF-32 with its byte order mark is still text: it imports
+    tp("import", "customers", str(utf32), "--dry-run")
+    assert tp.changes() == before
+
+
+VCARDS = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jana Novak\r\nN:Novak;Jana;;;\r\nORG:Acme GmbH\r\n"
+    "EMAIL;TYPE=WORK:jana@acme.de\r\nTEL;TYPE=CELL:+49 170 1234567\r\nEND:VCARD\r\n"
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Piet Jansen\r\nN:Jansen;Piet;;;\r\nORG:Acme GmbH\r\n"
+    "EMAIL:piet@@acme\r\nEND:VCARD\r\n"
+)
+
+
+def test_import_vcard(tp, tmp_path: Path) -> None:
+    cards = tmp_path / "people.vcf"
+    cards.write_text(VCARDS, encoding="utf-8")
+    before = tp.changes()
+    dry = tp("import", "vcard", str(cards), "--dry-run", code=1)
+    assert dry.stderr.startswith("card 2: email: 'piet@@acme' is not a valid email address")
+    assert "dry run of 2 cards: would create 1 customer and 1 contact; 1 card skipped" in dry.stdout
+    assert tp.changes() == before
+    result = tp("import", "vcard", str(cards), code=1)  # the second card has a bad email
+    assert "created 1 customer and 1 contact" in result.stdout
+    assert [p["name"] for p in tp.json("contact", "list", "acme")] == ["Jana Novak"]
+
+
+def test_import_vcard_into_one_customer(tp, tmp_path: Path) -> None:
+    tp.add_customer("Bolt AG")
+    cards = tmp_path / "one.vcf"
+    cards.write_text(VCARDS.split("BEGIN:VCARD")[1].join(["BEGIN:VCARD", ""]), encoding="utf-8")
+    tp("import", "vcard", str(cards), "--customer", "bolt")
+    assert [p["name"] for p in tp.json("contact", "list", "bolt")] == ["Jana Novak"]
+    junk = tmp_path / "junk.vcf"
+    junk.write_bytes(b"\x00\xff" * 100)
+    before = tp.changes()
+    assert tp("import", "vcard", str(junk), code=1).stderr.startswith("error: ")
+    assert tp.changes() == before
