@@ -25,6 +25,8 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.customers",
     "touchpoint.cli.activity",
     "touchpoint.cli.config",
+    "touchpoint.cli.sync",
+    "touchpoint.cli.reports",
 ]
 
 

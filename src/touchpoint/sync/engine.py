@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -183,6 +183,9 @@ def sign_in(
             )
         )
     credentials.save_token(server, answer.email, answer.token)
+    if ws.settings.user != answer.email:
+        # Changes are signed by the Hub account: make this laptop's author the same.
+        ws.update_settings(replace(ws.settings, user=answer.email))
     with ws.unit_of_work(origin="remote") as uow:
         s = uow.session
         if read_meta(s, SERVER_KEY) != server or read_meta(s, EMAIL_KEY) != answer.email:

@@ -1,0 +1,159 @@
+"""``touchpoint login / logout / sync / conflicts``: this laptop and its Touchpoint Hub.
+
+``sync`` runs one cycle headless and exits 0 when everything is in sync (2 when it
+synced but left conflicts to look at, 1 on an error), so scripts and cron can use it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from touchpoint.cli.output import emit_json, table
+from touchpoint.cli.runtime import fail, with_workspace
+
+EXIT_CONFLICTS = 2
+
+
+def register(group: click.Group) -> None:
+    group.add_command(login)
+    group.add_command(logout)
+    group.add_command(sync)
+    group.add_command(conflicts)
+
+
+@click.command()
+@click.option("--server", required=True, help="The Hub's address, e.g. https://hub.example.com")
+@click.option("--email", required=True)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A corporate CA bundle to verify the Hub's certificate with.",
+)
+@with_workspace
+def login(ws, server: str, email: str, ca_bundle: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Sign in to a Hub; the password is prompted, or read from stdin when piped."""
+    from touchpoint.sync.engine import sign_in
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        fail("password: empty")
+    account = sign_in(ws, server, email, password, ca_bundle=ca_bundle)
+    click.echo(f"Signed in to {account.server} as {account.email}.")
+
+
+@click.command()
+@click.option("--force", is_flag=True, help="Sign out although changes wait to be sent.")
+@with_workspace
+def logout(ws, force: bool) -> None:  # type: ignore[no-untyped-def]
+    """Sign out of the Hub. Changes not yet sent stay on this laptop."""
+    from touchpoint.sync.engine import sign_out, waiting_count
+
+    waiting = waiting_count(ws)
+    if waiting and not force:
+        fail(
+            f"{waiting} change(s) wait to be sent to the Hub; run `touchpoint sync` first, "
+            "or sign out with --force (they stay queued here)"
+        )
+    account = sign_out(ws)
+    click.echo(f"Signed out of {account.server}." if account else "Not signed in.")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
+@with_workspace
+def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Sync once with the Hub: send waiting changes, fetch everyone else's."""
+    from touchpoint.sync.engine import SyncEngine, SyncProgress
+
+    def progress(p: SyncProgress) -> None:
+        if not as_json and sys.stderr.isatty() and p.total:
+            click.echo(f"\r{p.phase}: {p.done}/{p.total}", err=True, nl=False)
+
+    engine = SyncEngine.for_workspace(ws, progress=progress)
+    try:
+        result = engine.run()
+    finally:
+        engine.client.close()
+    if as_json:
+        emit_json(result.__dict__ | {"in_sync": result.in_sync})
+    elif result.status in ("done", "conflicts"):
+        click.echo(
+            f"Synced: {result.pushed} sent, {result.pulled} received"
+            + (f", {result.rejected} refused by the Hub" if result.rejected else "")
+            + (f", {result.waiting} still waiting" if result.waiting else "")
+            + "."
+        )
+        if result.new_conflicts:
+            click.echo(f"{result.new_conflicts} conflict(s): see `touchpoint conflicts`.")
+    if result.status not in ("done", "conflicts"):
+        words = {
+            "needs_sign_in": "sign in again with `touchpoint login`",
+            "needs_update": "update Touchpoint",
+            "offline": "offline",
+            "server_error": "the Hub failed",
+            "busy": "another sync is running",
+            "cancelled": "cancelled",
+        }
+        fail(f"{words.get(result.status, result.status)}: {result.message}")
+    if result.status == "conflicts":
+        raise click.exceptions.Exit(EXIT_CONFLICTS)
+    if not result.in_sync:
+        raise click.exceptions.Exit(1)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--all", "everyone", is_flag=True, help="Also conflicts between colleagues.")
+@click.pass_context
+def conflicts(ctx: click.Context, as_json: bool, everyone: bool) -> None:
+    """Values that lost a concurrent edit; `conflicts restore ID` puts one back."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from touchpoint.cli.runtime import open_workspace
+    from touchpoint.services.sync_conflicts import list_conflicts
+
+    with open_workspace(ctx) as ws:
+        found = list_conflicts(ws, everyone=everyone)
+    if as_json:
+        emit_json(found)
+        return
+    if not found:
+        click.echo("No conflicts.")
+        return
+    click.echo(
+        table(
+            ["id", "record", "field", "kept", "lost", "lost by"],
+            [
+                (
+                    c.id[:8],
+                    c.record_name or c.record_id[:8],
+                    c.field,
+                    _short(c.winner_value),
+                    _short(c.loser_value),
+                    c.loser_author,
+                )
+                for c in found
+            ],
+        )
+    )
+
+
+@conflicts.command("restore")
+@click.argument("conflict_id")
+@with_workspace
+def restore(ws, conflict_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Put the losing value back (it syncs like any edit)."""
+    from touchpoint.services.sync_conflicts import restore_conflict
+
+    done = restore_conflict(ws, conflict_id)
+    click.echo(f"Restored {done.value.field} of {done.value.record_name or done.value.record_id}.")
+
+
+def _short(value: object) -> str:
+    text = "—" if value in (None, "", [], {}) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
