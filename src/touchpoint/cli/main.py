@@ -26,7 +26,6 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.activity",
     "touchpoint.cli.config",
     "touchpoint.cli.sync",
-    "touchpoint.cli.reports",
 ]
 
 
