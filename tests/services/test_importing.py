@@ -1,0 +1,796 @@
+"""Importing customers and contacts from CSV files and vCards, on real SQLite files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from touchpoint.errors import Cancelled, NotFoundError, TouchpointError, ValidationError
+from touchpoint.services import customers, importing
+from touchpoint.services.exporting import export_contacts
+from touchpoint.services.importing import (
+    ImportReport,
+    RowError,
+    guess_field,
+    import_customers_csv,
+    import_vcard,
+    preview_csv,
+)
+from touchpoint.services.search import search, strip_marks
+from touchpoint.services.validation import clean_contact, clean_customer
+from touchpoint.services.workspace import Workspace
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
+TABLES = (
+    "customers", "contacts", "interactions", "followups", "deals", "custom_field_defs",
+    "merges", "change_log", "search_docs", "identity_keys",
+)  # fmt: skip
+
+
+def counts(ws: Workspace) -> dict[str, int]:
+    conn = sqlite3.connect(ws.paths.database)
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    finally:
+        conn.close()
+
+
+def query(ws: Workspace, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    conn = sqlite3.connect(ws.paths.database)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def write_csv(
+    path: Path,
+    rows: list[list[str]],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+) -> Path:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+# --- reading other tools' files ---------------------------------------------------------
+
+EXPECTED_MAPPINGS = {
+    "salesforce_contacts.csv": {
+        "Account Name": "customer", "First Name": "first_name", "Last Name": "last_name",
+        "Title": "title", "Mailing Zip/Postal Code": "postcode", "Mobile": "mobile",
+        "Email": "email", "Description": "notes", "Salutation": None,
+    },
+    "hubspot_contacts.csv": {
+        "Company Name": "customer", "Phone Number": "phone", "Job Title": "title",
+        "State/Region": "region", "Country/Region": "country", "Website URL": "website",
+        "Contact owner": "owner", "Record ID": None, "Lifecycle Stage": None,
+    },
+    "outlook_contacts.csv": {
+        "Company": "customer", "Title": None, "Job Title": "title", "Business Phone": "phone",
+        "Mobile Phone": "mobile", "E-mail Address": "email", "E-mail 2 Address": "email",
+        "Web Page": "website", "Categories": "tags", "Business Postal Code": "postcode",
+    },
+    "google_contacts.csv": {
+        "Name": "contact", "Organization 1 - Name": "customer", "E-mail 1 - Value": "email",
+        "E-mail 1 - Type": None, "Phone 1 - Value": "phone", "Organization 1 - Title": "title",
+        "Address 1 - City": "city", "Labels": "tags",
+    },
+    "pipedrive_people.csv": {
+        "Person - Name": "contact", "Organization - Name": "customer",
+        "Person - Email": "email", "Person - Phone": "phone", "Person - Job title": "title",
+    },
+    "zoho_contacts.csv": {
+        "Account Name": "customer", "Secondary Email": "email", "Mailing Zip": "postcode",
+        "Contact Owner": "owner",
+    },
+    "excel_de_cp1252.csv": {
+        "Firma": "customer", "Vorname": "first_name", "Nachname": "last_name",
+        "E-Mail": "email", "Telefon": "phone", "Stadt": "city", "Branche": "industry",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_MAPPINGS))
+def test_columns_of_real_world_exports_are_recognised(name: str) -> None:
+    preview = preview_csv(FIXTURES / name)
+    for header, field in EXPECTED_MAPPINGS[name].items():
+        assert preview.mapping[header] == field, header
+    assert preview.total_rows >= 1
+    assert preview.rows[0][0]
+
+
+def test_header_synonyms_ignore_case_spaces_and_punctuation() -> None:
+    assert guess_field("  E-MAIL  address ") == "email"
+    assert guess_field("Postal-Code") == "postcode"
+    assert guess_field("account_name") == "customer"
+    assert guess_field("Yearly potential") == "yearly_potential"
+    assert guess_field("Favourite colour") is None
+
+
+def test_salesforce_rows_of_one_account_become_one_customer(ws: Workspace) -> None:
+    report = import_customers_csv(ws, FIXTURES / "salesforce_contacts.csv")
+    assert report.errors == []
+    assert (report.rows, report.created_customers, report.created_contacts) == (2, 1, 2)
+    customer = customers.get_customer(ws, "Cobol Systems Inc.")
+    assert customer.addresses[0]["city"] == "Arlington"
+    assert customer.addresses[0]["postcode"] == "22202"
+    people = {p.name: p for p in customers.list_contacts(ws, customer.id)}
+    assert set(people) == {"Grace Hopper", "Alan Turing"}
+    grace = people["Grace Hopper"]
+    assert grace.title == "CTO"
+    assert grace.emails == [{"label": "work", "value": "grace@cobol.example"}]
+    assert {p["label"] for p in grace.phones} == {"work", "mobile"}
+    assert grace.notes == "Met at the expo"
+
+
+def test_outlook_and_google_exports_import_whole(ws: Workspace) -> None:
+    outlook = import_customers_csv(ws, FIXTURES / "outlook_contacts.csv")
+    google = import_customers_csv(ws, FIXTURES / "google_contacts.csv")
+    assert outlook.errors == [] and google.errors == []
+    fission = customers.get_customer(ws, "Fission AB")
+    assert fission.tags == ["Key", "Nordics"]
+    assert fission.website == "https://fission.example"
+    lise = customers.list_contacts(ws, fission.id)[0]
+    assert lise.name == "Lise Meitner"
+    assert lise.title == "Physicist"  # "Job Title", not Outlook's "Title" (Dr.)
+    assert [e["value"] for e in lise.emails] == [
+        "lise@fission.example",
+        "l.meitner@fission.example",
+    ]
+    radium = customers.get_customer(ws, "Radium Institut")
+    assert radium.tags == ["myContacts", "VIP"]
+    assert customers.list_contacts(ws, radium.id)[0].title == "Director"
+
+
+def test_excel_cp1252_semicolon_file(ws: Workspace) -> None:
+    preview = preview_csv(FIXTURES / "excel_de_cp1252.csv")
+    assert (preview.encoding, preview.delimiter) == ("cp1252", ";")
+    assert preview.rows[0][:3] == ["Bäckerei Müller GmbH", "Jörg", "Bär"]
+    report = import_customers_csv(ws, FIXTURES / "excel_de_cp1252.csv")
+    assert report.errors == []
+    cafe = customers.get_customer(ws, "Café René")
+    assert cafe.industry == "Gastronomie"
+    assert cafe.addresses[0]["city"] == "München"
+    assert customers.list_contacts(ws, cafe.id)[0].phones[0]["value"] == "+49897654321"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "delimiter", "expected"),
+    [
+        ("cp1252", ",", "cp1252"),
+        ("utf-16", "\t", "utf-16"),  # Python writes the BOM
+        ("utf-8-sig", ";", "utf-8-sig"),
+        ("utf-8", "|", "utf-8"),
+        ("utf-16-le", ",", "utf-16-le"),  # no BOM at all
+    ],
+)
+def test_encoding_and_delimiter_detection(
+    ws: Workspace, tmp_path: Path, encoding: str, delimiter: str, expected: str
+) -> None:
+    rows = [
+        ["Company", "Contact Name", "Email", "City"],
+        ["Hôtel Élysée SARL", "Chloé Dupré", "chloe@elysee.example", "Genève"],
+        ["Bäckerei Rößler", "Jürgen Rößler", "jr@roessler.example", "Köln"],
+    ]
+    path = write_csv(tmp_path / "in.csv", rows, encoding=encoding, delimiter=delimiter)
+    preview = preview_csv(path)
+    assert (preview.encoding, preview.delimiter) == (expected, delimiter)
+    assert preview.headers == rows[0]
+    report = import_customers_csv(ws, path)
+    assert report.errors == []
+    assert customers.get_customer(ws, "Hôtel Élysée SARL").addresses[0]["city"] == "Genève"
+    assert customers.list_contacts(ws, "Bäckerei Rößler")[0].name == "Jürgen Rößler"
+
+
+def test_utf8_bom_file_from_excel(ws: Workspace) -> None:
+    report = import_customers_csv(ws, FIXTURES / "excel_utf8_bom.csv")
+    assert report.errors == []
+    customer = customers.get_customer(ws, "Smørrebrød A/S")  # the BOM is not in the name
+    assert customers.list_contacts(ws, customer.id)[0].name == "Søren Ærø"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "is empty"),
+        (b"\r\n  \r\n", "is empty"),
+        (b"\xef\xbb\xbf", "is empty"),
+        (b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)) * 4, "Excel workbook"),
+        (bytes(range(256)) * 8, "encoding"),
+        (b"Company,Email\r\n", "no rows"),
+        (b"Colour,Size\r\nred,XL\r\n", "no column for a company or a person"),
+        (b"\xff\xfeC\x00o\x00\x00\xd8", "UTF-16"),  # a lone surrogate after the BOM
+    ],
+)
+def test_files_that_are_not_usable_csv(
+    ws: Workspace, tmp_path: Path, content: bytes, problem: str
+) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes(content)
+    before = counts(ws)
+    with pytest.raises(ValidationError) as caught:
+        import_customers_csv(ws, path)
+    assert caught.value.field == "file"
+    assert problem in caught.value.problem
+    assert counts(ws) == before
+
+
+def test_missing_file_is_a_file_error(ws: Workspace, tmp_path: Path) -> None:
+    with pytest.raises(ValidationError) as caught:
+        import_customers_csv(ws, tmp_path / "nowhere.csv")
+    assert caught.value.field == "file"
+
+
+# --- mapping files --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mapping", ["mapping.toml", "mapping.json"])
+def test_mapping_file_overrides_the_guesses(ws: Workspace, mapping: str) -> None:
+    preview = preview_csv(FIXTURES / "inhouse.csv", mapping=FIXTURES / mapping)
+    assert preview.mapping == {
+        "Kunde Nr": None,
+        "Kundenname": "customer",
+        "Ansprechperson": "contact",
+        "Mail": "email",
+        "Umsatzklasse": "custom.revenue_class",
+    }
+    report = import_customers_csv(ws, FIXTURES / "inhouse.csv", mapping=FIXTURES / mapping)
+    assert report.errors == []
+    assert (report.created_customers, report.created_contacts) == (1, 2)
+    hafen = customers.get_customer(ws, "Hafen Logistik KG")
+    assert hafen.custom == {"revenue_class": "A"}
+    assert query(ws, "SELECT key, type FROM custom_field_defs") == [("revenue_class", "text")]
+
+
+def test_mapping_can_ignore_a_recognised_column(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [["Company", "Email", "Phone"], ["Acme", "info@acme.example", "not a phone"]],
+    )
+    report = import_customers_csv(ws, path, mapping={"Phone": ""})
+    assert report.errors == []
+    assert customers.get_customer(ws, "Acme").phones == []
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{"Company": "favourite_colour"}, {"Company": "custom."}, {"Company": 3}],
+)
+def test_bad_mappings_are_refused(tmp_path: Path, mapping: dict[str, Any]) -> None:
+    path = write_csv(tmp_path / "in.csv", [["Company"], ["Acme"]])
+    with pytest.raises(ValidationError) as caught:
+        preview_csv(path, mapping=mapping)
+    assert caught.value.field == "mapping"
+    assert "Company" in caught.value.problem
+
+
+def test_unreadable_mapping_file(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["Company"], ["Acme"]])
+    bad = tmp_path / "mapping.toml"
+    bad.write_text("this is = = not toml {")
+    with pytest.raises(ValidationError) as caught:
+        preview_csv(path, mapping=bad)
+    assert caught.value.field == "mapping"
+
+
+# --- rows with problems, individuals, groups ---------------------------------------------
+
+
+def test_bad_rows_are_reported_and_the_rest_written(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "First Name", "Last Name", "Email", "Phone", "Website"],
+            ["Acme GmbH", "Anna", "Schmidt", "anna@acme.example", "+49 30 1234567", "acme.de"],
+            ["Beta AG", "Ben", "Meier", "ben(at)beta", "", ""],
+            ["Gamma KG", "Gina", "Wolf", "", "12", "not a site"],
+            ["", "", "", "lost@nowhere.example", "", ""],
+            ["", "", "", "", "", ""],
+            ["Delta SE", "", "", "", "", ""],
+        ],
+    )
+    report = import_customers_csv(ws, path)
+    assert RowError(3, "email", report.errors[0].problem) == report.errors[0]
+    assert "ben(at)beta" in report.errors[0].problem
+    fields_by_row = {(e.row, e.field) for e in report.errors}
+    assert fields_by_row == {(3, "email"), (4, "phone"), (4, "website"), (5, "name")}
+    assert report.rows == 5  # the blank line is not a row
+    assert (report.created_customers, report.created_contacts) == (2, 1)
+    assert report.written and not report.dry_run
+    names = {n for (n,) in query(ws, "SELECT name FROM customers")}
+    assert names == {"Acme GmbH", "Delta SE"}  # never half a row: no Beta without Ben
+    assert report.changes.touches("customer") and report.changes.touches("contact")
+
+
+def test_person_without_company_becomes_an_individual(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "Full Name", "Email", "Mobile"],
+            ["", "Zoë Winter", "zoe@winter.example", "+49 151 23456789"],
+        ],
+    )
+    report = import_customers_csv(ws, path)
+    assert report.errors == []
+    zoe = customers.get_customer(ws, "Zoë Winter")
+    assert zoe.kind == "individual"
+    assert zoe.emails == [{"label": "work", "value": "zoe@winter.example"}]
+    person = customers.list_contacts(ws, zoe.id)[0]
+    assert person.name == "Zoë Winter"
+    assert person.phones == [{"label": "mobile", "value": "+4915123456789"}]
+
+
+def test_defaults_match_creating_a_customer_by_hand(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["Company"], ["Acme"]])
+    import_customers_csv(ws, path)
+    by_hand = customers.create_customer(ws, {"name": "Acme by hand"}).value
+    imported = customers.get_customer(ws, "Acme")
+    for field in ("kind", "status", "owner", "currency", "tags", "custom"):
+        assert getattr(imported, field) == getattr(by_hand, field), field
+
+
+def test_crash_test_file_shape(ws: Workspace, tmp_path: Path) -> None:
+    rows = [["Company", "Contact Name", "Email"]]
+    rows += [[f"Batch0 Company {n}", f"Person {n}", f"p{n}@b0-c{n}.example.com"] for n in range(50)]
+    report = import_customers_csv(ws, write_csv(tmp_path / "in.csv", rows))
+    assert report.errors == []
+    assert (report.created_customers, report.created_contacts) == (50, 50)
+
+
+def test_every_record_has_its_change_log_row_search_document_and_keys(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "Contact Name", "Email", "Phone", "Website"],
+            ["Kranbau Nord", "Olaf Peters", "olaf@kranbau.example", "+49 40 123456", "kranbau.de"],
+            ["Kranbau Nord", "Frauke Lund", "frauke@kranbau.example", "", ""],
+        ],
+    )  # fmt: skip
+    report = import_customers_csv(ws, path)
+    ids = {*report.changes.records["customer"], *report.changes.records["contact"]}
+    assert len(ids) == 3
+    logged = query(ws, "SELECT record_id, op, entity, fields FROM change_log")
+    assert {r[0] for r in logged} == ids
+    assert {r[1] for r in logged} == {"insert"}
+    assert len({r[0] for r in logged if r[2] == "customer"}) == 1
+    assert {r for (r,) in query(ws, "SELECT record_id FROM search_docs")} == ids
+    keys = set(query(ws, "SELECT entity, kind, value FROM identity_keys"))
+    assert ("contact", "email", "olaf@kranbau.example") in keys
+    assert ("contact", "phone", "+4940123456") in keys
+    assert ("customer", "host", "kranbau.de") in keys
+    hits = search(ws, "Frauke", limit=5)
+    assert [(h.entity, strip_marks(h.title)) for h in hits] == [("contact", "Frauke Lund")]
+
+
+# --- dry runs and duplicates -------------------------------------------------------------
+
+
+def test_dry_run_writes_nothing_and_reports_duplicates(ws: Workspace, tmp_path: Path) -> None:
+    existing = customers.create_customer(
+        ws, {"name": "Acme GmbH", "emails": ["info@acme.example"]}
+    ).value
+    person = customers.add_contact(
+        ws, existing.id, {"name": "Anna Schmidt", "emails": ["anna@acme.example"]}
+    ).value
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "Contact Name", "Email"],
+            ["ACME Gmbh.", "Anna S.", "Anna@Acme.example"],  # same folded name, same email
+            ["Zeta Ltd", "Zed", "zed@zeta.example"],
+            ["Zeta Limited", "Zed Two", "zed@zeta.example"],  # duplicates row 3 in the file
+            ["Broken", "Bob", "bob@"],
+        ],
+    )
+    before = counts(ws)
+    report = import_customers_csv(ws, path, dry_run=True)
+    assert counts(ws) == before
+    assert report.dry_run and not report.written
+    assert report.changes.records == {}
+    assert (report.created_customers, report.created_contacts) == (3, 3)  # what it would do
+    assert [(e.row, e.field) for e in report.errors] == [(5, "email")]
+    found = {(d.row, d.existing_id, d.existing_name, d.reasons) for d in report.duplicates}
+    assert (2, existing.id, "Acme GmbH", ("same name",)) in found
+    assert (2, person.id, "Anna Schmidt", ("same email",)) in found
+    assert (4, None, "Zeta Ltd", ("same name as row 3",)) in found
+    assert (4, None, "Zed", ("same email as row 3",)) in found
+    assert len(found) == 4
+
+
+def test_a_real_import_reports_duplicates_too(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["Company", "Email"], ["Acme", "info@acme.example"]])
+    first = import_customers_csv(ws, path)
+    second = import_customers_csv(ws, path)
+    assert first.duplicates == []
+    assert [(d.row, d.reasons) for d in second.duplicates] == [(2, ("same name", "same email"))]
+    assert second.created_customers == 1  # reported, not skipped: the user decides
+
+
+# --- all or nothing ----------------------------------------------------------------------
+
+
+def big_file(tmp_path: Path, rows: int) -> Path:
+    data = [["Company", "Contact Name", "Email"]]
+    data += [[f"Firm {n}", f"Person {n}", f"p{n}@firm{n}.example"] for n in range(rows)]
+    return write_csv(tmp_path / "big.csv", data)
+
+
+def test_cancel_during_the_writes_leaves_nothing(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importing, "BATCH_ROWS", 10)
+    steps: list[tuple[int, int]] = []
+    before = counts(ws)
+    with pytest.raises(Cancelled):
+        import_customers_csv(
+            ws,
+            big_file(tmp_path, 60),
+            progress=lambda done, total: steps.append((done, total)),
+            cancel=lambda: len(steps) >= 3,  # after some batches were flushed
+        )
+    assert counts(ws) == before
+    assert steps and all(total == 120 for _done, total in steps)
+
+
+def test_cancel_while_checking_rows(ws: Workspace, tmp_path: Path) -> None:
+    before = counts(ws)
+    with pytest.raises(Cancelled):
+        import_customers_csv(ws, big_file(tmp_path, 1200), cancel=lambda: True)
+    assert counts(ws) == before
+
+
+def test_a_crash_between_batches_leaves_nothing(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customers.create_customer(ws, {"name": "Already here"})
+    before = counts(ws)
+    monkeypatch.setattr(importing, "BATCH_ROWS", 7)
+    real = importing._write_batch
+    calls = []
+
+    def failing(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise OSError("disk full")
+        real(*args)
+
+    monkeypatch.setattr(importing, "_write_batch", failing)
+    with pytest.raises(OSError):
+        import_customers_csv(ws, big_file(tmp_path, 40))
+    assert counts(ws) == before
+
+
+def test_progress_runs_to_the_end(ws: Workspace, tmp_path: Path) -> None:
+    steps: list[tuple[int, int]] = []
+    import_customers_csv(ws, big_file(tmp_path, 1100), progress=lambda d, t: steps.append((d, t)))
+    assert steps[-1] == (2200, 2200)
+    assert [d for d, _t in steps] == sorted(d for d, _t in steps)
+
+
+# --- vCards ------------------------------------------------------------------------------
+
+
+def test_vcard_21_30_40(ws: Workspace) -> None:
+    for name in ("contacts_v21.vcf", "contacts_v30.vcf", "contacts_v40.vcf"):
+        report = import_vcard(ws, FIXTURES / name)
+        assert report.errors == [], name
+    joerg = customers.list_contacts(ws, "Bäckerei Müller GmbH")[0]
+    assert joerg.name == "Jörg Bär"
+    assert joerg.title == "Einkaufsleiter"
+    assert joerg.notes == "Mag Kaffee\r\nund Kuchen"
+    assert {p["label"]: p["value"] for p in joerg.phones} == {
+        "work": "+49301234567",
+        "mobile": "+4915123456789",
+    }
+    mueller = customers.get_customer(ws, "Bäckerei Müller GmbH")
+    assert mueller.addresses[0]["street"] == "Hauptstr. 1"
+    john = customers.list_contacts(ws, "Acme Inc.")[0]
+    assert john.decision_role == "champion"
+    assert john.notes == "Likes golf, and tea"
+    assert customers.get_customer(ws, "Acme Inc.").website == "https://acme.example"
+    jane = customers.get_customer(ws, "Jane Roe")
+    assert jane.kind == "individual"
+    forrest = customers.list_contacts(ws, "Bubba Gump Shrimp Co.")[0]
+    assert forrest.phones == [{"label": "work", "value": "+14045551212"}]
+    assert customers.get_customer(ws, "Bubba Gump Shrimp Co.").addresses[0]["city"] == "Baytown"
+
+
+def test_vcard_org_joins_an_existing_customer(ws: Workspace) -> None:
+    acme = customers.create_customer(ws, {"name": "ACME inc."}).value
+    report = import_vcard(ws, FIXTURES / "contacts_v30.vcf")
+    assert (report.created_customers, report.created_contacts) == (1, 2)  # Jane's own only
+    assert [p.name for p in customers.list_contacts(ws, acme.id)] == ["John Doe"]
+    assert customers.get_customer(ws, acme.id).website is None  # an existing one is not edited
+
+
+def test_vcard_customer_option_forces_the_customer(ws: Workspace) -> None:
+    target = customers.create_customer(ws, {"name": "Zentrale"}).value
+    report = import_vcard(ws, FIXTURES / "contacts_v30.vcf", customer="Zentrale")
+    assert (report.created_customers, report.created_contacts) == (0, 2)
+    assert {p.name for p in customers.list_contacts(ws, target.id)} == {"John Doe", "Jane Roe"}
+    with pytest.raises(NotFoundError):
+        import_vcard(ws, FIXTURES / "contacts_v30.vcf", customer="Nobody at all")
+
+
+def test_vcard_problems_and_dry_run(ws: Workspace, tmp_path: Path) -> None:
+    path = tmp_path / "in.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good Person\r\nN:Person;Good;;;\r\n"
+        "EMAIL:good@person.example\r\nEND:VCARD\r\n"
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Bad Mail\r\nN:Mail;Bad;;;\r\n"
+        "EMAIL:bad@@mail\r\nEND:VCARD\r\n"
+    )
+    before = counts(ws)
+    dry = import_vcard(ws, path, dry_run=True)
+    assert counts(ws) == before
+    assert [(e.row, e.field) for e in dry.errors] == [(2, "email")]
+    assert dry.created_contacts == 1
+    real = import_vcard(ws, path)
+    assert (real.created_customers, real.created_contacts) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "content", ["", "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Broken\r\n", "just some text\n"]
+)
+def test_unreadable_vcards(ws: Workspace, tmp_path: Path, content: str) -> None:
+    path = tmp_path / "in.vcf"
+    path.write_text(content)
+    with pytest.raises(ValidationError) as caught:
+        import_vcard(ws, path)
+    assert caught.value.field == "file"
+
+
+def test_vcard_round_trip(ws: Workspace, tmp_path: Path, data_dir: Path, clock: Any) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme, Inc.; Berlin"}).value
+    customers.add_contact(
+        ws,
+        acme.id,
+        {
+            "name": "Jörg von Bär",
+            "emails": ["joerg@acme.example", "j.baer@acme.example"],
+            "phones": [{"label": "mobile", "value": "+49 151 23456789"}, "+49 30 1234567"],
+            "title": "Head of Purchasing; EMEA",
+            "notes": "Two lines,\nwith commas; and semicolons",
+        },
+    )
+    customers.add_contact(ws, acme.id, {"name": "Cher"})
+    solo = customers.create_customer(ws, {"name": "Zoë Winter", "kind": "individual"}).value
+    customers.add_contact(ws, solo.id, {"name": "Zoë Winter", "emails": ["zoe@winter.example"]})
+    out = tmp_path / "contacts.vcf"
+    assert export_contacts(ws, out, format="vcf").count == 3
+
+    fresh_dir = tmp_path / "fresh"
+    Workspace.open(fresh_dir, auto_backup=False).close()
+    fresh = Workspace.open(fresh_dir, auto_backup=False, clock=clock)
+    try:
+        report = import_vcard(fresh, out)
+        assert report.errors == []
+
+        def people(w: Workspace) -> set[tuple[Any, ...]]:
+            rows = query(
+                w,
+                "SELECT c.name, c.kind, p.name, p.title, p.emails, p.phones, p.notes "
+                "FROM contacts p JOIN customers c ON c.id = p.customer_id",
+            )
+            return set(rows)
+
+        assert people(fresh) == people(ws)
+    finally:
+        fresh.close()
+
+
+# --- fuzzing -----------------------------------------------------------------------------
+
+KNOWN = {
+    "customer": ["Company", "Account Name", "Firma", "Organization"],
+    "contact": ["Contact Name", "Full Name", "Name"],
+    "email": ["Email", "E-mail Address", "Mail"],
+    "phone": ["Phone", "Telefon", "Business Phone"],
+    "city": ["City", "Town"],
+    "industry": ["Industry", "Branche"],
+}
+NAMES = st.sampled_from(["Acme GmbH", "ACME GmbH", "Beta AG", "Zoë Winter", "Jörg Bär", "Li"])
+CELLS = st.one_of(
+    NAMES,
+    NAMES,
+    st.sampled_from(["anna@acme.example", "zoe@winter.example", "+49 30 123456", "Berlin"]),
+    st.just(""),
+    st.sampled_from(
+        [
+            "Acme GmbH", "acme gmbh", "Zoë Winter", "anna@acme.example", "bad@", "no mail",
+            "+49 30 1234567", "030 1234567", "12", "  ", "=1+2", "'=SUM(A1)", "-5", "@me",
+            'say "hi"', "line\nbreak", "nul\x00byte", "\x00",
+        ]
+    ),
+    st.text(max_size=20),
+    st.text(min_size=150, max_size=400),
+)  # fmt: skip
+JUNK = st.text(alphabet=st.characters(blacklist_characters=',;\t|"\r\n\x00'), max_size=12)
+
+
+def _cell(raw: str) -> str:
+    """A cell as the importer reads it (NULs gone, an export's apostrophe removed)."""
+    cell = raw.replace("\x00", "")
+    if cell[:1] == "'" and cell[1:2] in "=+-@\t\r":
+        cell = cell[1:]
+    return cell
+
+
+def expected_records(
+    ws: Workspace, fields: list[str | None], rows: list[list[str]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """What the issue says an import of these rows creates, by the shared validators."""
+    region, made, seen = ws.settings.default_region, ([], []), set()
+    for raw in rows:
+        cells = [_cell(c) for c in raw]
+        if not any(c.strip() for c in cells):
+            continue
+        value = {f: c for f, c in zip(fields, cells, strict=True) if f and c.strip()}
+        company, person = value.get("customer"), value.get("contact")
+        if not company and not person:
+            continue
+        reach: dict[str, Any] = {}
+        if "email" in value:
+            reach["emails"] = [value["email"]]
+        if "phone" in value:
+            reach["phones"] = [{"label": "work", "value": value["phone"]}]
+        patch: dict[str, Any] = {"name": company or person, "owner": ws.author}
+        patch["currency"] = ws.settings.currency
+        if not company:
+            patch["kind"] = "individual"
+        if "industry" in value:
+            patch["industry"] = value["industry"]
+        if "city" in value:
+            patch["addresses"] = [{"label": "office", "city": value["city"]}]
+        if not person or not company:
+            patch.update(reach)
+        try:
+            customer = clean_customer(patch, region=region, custom_defs={})
+            contact = clean_contact({"name": person, **reach}, region=region) if person else None
+        except TouchpointError:
+            continue
+        key = customer["name"].casefold() if company else object()
+        if key not in seen:
+            seen.add(key)
+            made[0].append(customer)
+        if contact is not None:
+            made[1].append({**contact, "customer": customer["name"]})
+    return made
+
+
+CUSTOMER_DEFAULTS: dict[str, Any] = {
+    "name": None, "kind": "organisation", "industry": None, "addresses": [], "emails": [],
+    "phones": [], "owner": None, "currency": None, "status": "prospect",
+}  # fmt: skip
+
+
+def _canonical(records: list[dict[str, Any]]) -> list[str]:
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in records)
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_fuzzed_csv_files(ws: Workspace, tmp_path: Path, data: st.DataObject) -> None:
+    chosen = data.draw(st.lists(st.sampled_from(sorted(KNOWN)), min_size=1, unique=True))
+    if not {"customer", "contact"} & set(chosen) and data.draw(st.booleans()):
+        chosen.append(data.draw(st.sampled_from(["customer", "contact"])))
+    headers: list[str] = [data.draw(st.sampled_from(KNOWN[f])) for f in chosen]
+    fields: list[str | None] = list(chosen)
+    for junk in data.draw(st.lists(JUNK, max_size=3)):
+        if junk.strip() and guess_field(junk) is None and junk.strip() not in headers:
+            headers.append(junk.strip())
+            fields.append(None)
+    order = data.draw(st.permutations(range(len(headers))))
+    headers = [headers[i] for i in order]
+    fields = [fields[i] for i in order]
+    rows = data.draw(
+        st.lists(st.lists(CELLS, min_size=len(headers), max_size=len(headers)), max_size=8)
+    )
+    delimiter = data.draw(st.sampled_from([",", ";", "\t", "|"])) if len(headers) > 1 else ","
+    encoding = data.draw(st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]))
+    text = io.StringIO()
+    csv.writer(text, delimiter=delimiter).writerows([headers, *rows])
+    if encoding == "cp1252" and not text.getvalue().isascii():
+        encoding = "utf-8"  # detecting 1252 is tested above; here every byte must round-trip
+    path = tmp_path / "fuzz.csv"
+    path.write_bytes(text.getvalue().encode(encoding))
+    fail_at = data.draw(st.none() | st.integers(min_value=1, max_value=2))
+
+    before = counts(ws)
+    try:
+        if fail_at is None:
+            report = import_customers_csv(ws, path)
+        else:
+            report = _import_failing_at(ws, path, fail_at)
+    except TouchpointError as exc:
+        event(f"refused: {type(exc).__name__}")
+        assert counts(ws) == before
+        return
+    except _Injected:
+        event("failed mid-import")
+        assert counts(ws) == before  # exactly as before: every table and the change log
+        return
+    event("imported" if report.created_customers else "imported nothing")
+    assert isinstance(report, ImportReport)
+    after = counts(ws)
+    assert after["customers"] - before["customers"] == report.created_customers
+    assert after["contacts"] - before["contacts"] == report.created_contacts
+    made = report.changes.records
+    assert len(made.get("customer", ())) == report.created_customers
+    assert len(made.get("contact", ())) == report.created_contacts
+
+    want_customers, want_contacts = expected_records(ws, fields, rows)
+    stored = []
+    for customer_id in made.get("customer", ()):
+        view = customers.get_customer(ws, customer_id)
+        stored.append({k: getattr(view, k) for k in CUSTOMER_DEFAULTS})
+    assert _canonical(stored) == _canonical(
+        [{k: c.get(k, default) for k, default in CUSTOMER_DEFAULTS.items()} for c in want_customers]
+    )
+    people = []
+    for contact_id in made.get("contact", ()):
+        (row,) = query(
+            ws,
+            "SELECT p.name, p.emails, p.phones, c.name FROM contacts p "
+            "JOIN customers c ON c.id = p.customer_id WHERE p.id = ?",
+            contact_id,
+        )
+        emails, phones = json.loads(row[1]), json.loads(row[2])
+        people.append({"name": row[0], "emails": emails, "phones": phones, "customer": row[3]})
+    assert _canonical(people) == _canonical(
+        [
+            {
+                "name": c["name"],
+                "emails": c.get("emails", []),
+                "phones": c.get("phones", []),
+                "customer": c["customer"],
+            }
+            for c in want_contacts
+        ]
+    )
+    ids = {*made.get("customer", ()), *made.get("contact", ())}
+    logged = {r for (r,) in query(ws, "SELECT record_id FROM change_log WHERE op = 'insert'")}
+    indexed = {r for (r,) in query(ws, "SELECT record_id FROM search_docs")}
+    assert ids <= logged
+    assert ids <= indexed
+
+
+class _Injected(Exception):
+    pass
+
+
+def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
+    """An import whose ``fail_at``-th batch (of one row each) raises."""
+    real, size = importing._write_batch, importing.BATCH_ROWS
+    calls = []
+
+    def failing(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == fail_at:
+            raise _Injected()
+        real(*args)
+
+    importing._write_batch, importing.BATCH_ROWS = failing, 1  # type: ignore[assignment]
+    try:
+        return import_customers_csv(ws, path)
+    finally:
+        importing._write_batch, importing.BATCH_ROWS = real, size  # type: ignore[assignment]
