@@ -15,6 +15,8 @@ SYSTEM_PACKAGES=(
     xvfb xauth
     # the sync tests run a Touchpoint Hub on PostgreSQL too
     postgresql
+    # the report tests read the PDFs back (pdftotext, pdfinfo; pdftoppm to look at pages)
+    poppler-utils
 )
 
 missing=()

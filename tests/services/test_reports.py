@@ -160,9 +160,11 @@ def test_interactions_by_kind_against_goal(team: Workspace) -> None:
     assert {g.kind: g.percent for g in ida.goals} == {"call": 0.0}
     team_lines = {g.kind: g for g in report.team.goals}
     assert team_lines["call"].done == 2 and team_lines["call"].goal == 12
-    assert team_lines["visit"].done == 2 and team_lines["visit"].goal == pytest.approx(1.0)
+    # Only Maria has a visit goal: no team goal, rather than 2 visits against hers alone.
+    assert team_lines["visit"].done == 2 and team_lines["visit"].goal is None
     assert report.kinds == ["call", "visit"]
-    assert report.activity_by_day == [reports.DayActivity(DAY, 4, pytest.approx(13.0))]
+    # Tom has no visit goal: his visit is not counted toward the goal line.
+    assert report.activity_by_day == [reports.DayActivity(DAY, 4, 3, pytest.approx(13.0))]
 
 
 def test_promises_kept_at_due_time_late_a_second_after(team: Workspace) -> None:
@@ -223,7 +225,7 @@ def test_rep_with_no_activity_and_day_with_no_data(team: Workspace) -> None:
     assert report.team.interactions == 0
     assert report.team.promises.rate is None
     assert report.team.satisfaction is None
-    assert report.activity_by_day == [reports.DayActivity(date(2026, 11, 10), 0, 4.0)]
+    assert report.activity_by_day == [reports.DayActivity(date(2026, 11, 10), 0, 0, 4.0)]
     assert report.best == [] and report.worst == []
 
 

@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.activity",
     "touchpoint.cli.config",
     "touchpoint.cli.sync",
+    "touchpoint.cli.reports",
 ]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from touchpoint.domain import dates
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.domain.metrics import FollowUpFacts, promise_state
 from touchpoint.errors import Cancelled, ValidationError
+from touchpoint.services.exporting import atomic_output, neutralise_cell
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
 
@@ -36,7 +36,6 @@ CHUNK = 2000
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included
 FORMATS = ("csv", "xlsx", "json")
 _SEP = "\x1f"  # joins contact names and follow-up titles inside SQL; never typed by people
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
@@ -130,11 +129,6 @@ WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end
 
 
 # --- cells --------------------------------------------------------------------------
-
-
-def neutralise_cell(value: str) -> str:
-    """A text cell that a spreadsheet would run as a formula, made inert with a quote."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 class _Local:
@@ -283,31 +277,16 @@ def followup_rows(
 
 @contextmanager
 def atomic_target(out: str | os.PathLike[str], *, field: str = "out") -> Iterator[Path]:
-    """A temporary path beside ``out``, renamed onto it only when the block succeeds.
-
-    Any failure (or cancel) removes the temporary file: no partial file is ever left.
-    """
+    """A temporary path beside ``out``, renamed onto it only when the block succeeds
+    (:func:`~touchpoint.services.exporting.atomic_output`); a missing folder or a folder
+    given as the file is named before anything is written."""
     target = Path(out).expanduser()
-    folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise ValidationError(field, f"{target} is a folder; give a file name")
-    if not folder.is_dir():
-        raise ValidationError(field, f"folder {folder} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=folder)
-    except OSError as exc:
-        raise ValidationError(field, f"cannot write to {folder} ({exc.strerror})") from None
-    os.close(fd)
-    temp = Path(tmp)
-    try:
+    if not target.parent.is_dir():
+        raise ValidationError(field, f"folder {target.parent} does not exist")
+    with atomic_output(target) as temp:
         yield temp
-        os.replace(temp, target)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise ValidationError(field, f"cannot write {target} ({exc.strerror or exc})") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _csv_cell(value: Any, kind: str) -> Any:
@@ -425,14 +404,15 @@ class SheetWriter:
         self._finish_sheet()
 
 
-def new_workbook(path: Path) -> tuple[Any, dict[str, Any]]:
-    """A streaming workbook: strings are never turned into formulas, numbers or links."""
+def new_workbook(path: Path, *, streaming: bool = True) -> tuple[Any, dict[str, Any]]:
+    """A workbook (row by row, constant memory, when ``streaming``): strings are never
+    turned into formulas, numbers or links."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(
         str(path),
         {
-            "constant_memory": True,
+            "constant_memory": streaming,
             "strings_to_formulas": False,
             "strings_to_numbers": False,
             "strings_to_urls": False,

@@ -70,8 +70,9 @@ class RepFigures:
 @dataclass(frozen=True)
 class DayActivity:
     day: date
-    interactions: int
-    goal: float | None  # the team's goal for one day, all kinds together
+    interactions: int  # every kind
+    toward_goal: int  # interactions of the kinds each rep has a goal for
+    goal: float | None  # the reps' goals for one day, all kinds together
 
 
 @dataclass(frozen=True)
@@ -303,8 +304,15 @@ def daily_report(
         last=last,
         tz=tz,
     )
+    goal_kinds_of = {rep: set(book.goals_for(rep)) for rep in people}
+    toward = metrics.activity_per_day(
+        (_utc(r[3]) for r in interactions if r[0] in members and r[1] in goal_kinds_of[r[0]]),  # type: ignore[misc]
+        first=first,
+        last=last,
+        tz=tz,
+    )
     daily_goal = _daily_goal(book, people)
-    activity = [DayActivity(d, n, daily_goal) for d, n in per_day.items()]
+    activity = [DayActivity(d, n, toward[d], daily_goal) for d, n in per_day.items()]
 
     scored = [
         (_utc(row[3]), row[4]) for row in interactions if row[4] is not None and row[0] in members
@@ -394,8 +402,10 @@ def _team_figures(  # noqa: PLR0917
     by_outcome = Counter(r[2] or "(none)" for r in rows)
     lines = []
     for kind in kinds:
+        # A team goal for a kind only when every member has one: otherwise the team's
+        # count would be set against part of the team's goal.
         goals = [g.goal for r in reps for g in r.goals if g.kind == kind and g.goal is not None]
-        target = sum(goals) if goals else None
+        target = sum(goals) if goals and len(goals) == len(reps) else None
         if target is not None or by_kind.get(kind):
             lines.append(metrics.GoalProgress(kind=kind, done=by_kind.get(kind, 0), goal=target))
     scores = [r[4] for r in rows if r[4] is not None]

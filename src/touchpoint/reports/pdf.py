@@ -1,0 +1,330 @@
+"""The daily report as a printable PDF, drawn by Qt itself: no browser involved.
+
+The body is the same HTML as the browser page, laid out by ``QTextDocument`` on
+A4 pages of a ``QPdfWriter``; the charts are QtCharts drawn offscreen into images
+the document shows. Each page gets a footer with the period, the generation time
+and "page n of m".
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+    QBarSeries,
+    QBarSet,
+    QChart,
+    QLineSeries,
+    QStackedBarSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QImage,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QPen,
+    QTextDocument,
+)
+from PySide6.QtWidgets import QApplication, QGraphicsScene
+
+from touchpoint.reports import format as fmt
+from touchpoint.reports.html import GREEN, MUTED, RED, report_body, report_tz
+from touchpoint.services.reports import DailyReport
+
+RESOLUTION = 300  # dots per inch of the PDF's coordinate system
+CHART_SCALE = 3  # chart images drawn at 3x their layout size: sharp when printed
+FONT = "DejaVu Sans"
+BLUE = "#3b6ea8"
+AMBER = "#d99a21"
+PURPLE = "#6a4fa3"
+
+
+def ensure_app() -> QApplication:
+    """QtCharts needs a QApplication; the command line makes an offscreen one."""
+    app = QApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        app = QApplication([])
+    return app  # type: ignore[return-value]
+
+
+# --- charts -----------------------------------------------------------------------
+
+
+def _short(rep: str) -> str:
+    return "Team" if rep == "team" else rep.split("@", maxsplit=1)[0]
+
+
+def _chart(title: str) -> QChart:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    chart.setBackgroundRoundness(0)
+    chart.setMargins(QMarginsF(4, 4, 4, 4).toMargins())
+    title_font = QFont(FONT, 10)
+    title_font.setBold(True)
+    chart.setTitleFont(title_font)
+    chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+    chart.legend().setFont(QFont(FONT, 8))
+    return chart
+
+
+def _axes(
+    chart: QChart,
+    series: Sequence[object],
+    labels: list[str],
+    top: float,
+    *,
+    angle: int = 0,
+    scores: bool = False,
+) -> None:
+    x = QBarCategoryAxis()
+    x.append(labels)
+    x.setLabelsFont(QFont(FONT, 7 if len(labels) > 12 else 8))
+    if angle:
+        x.setLabelsAngle(angle)
+    y = QValueAxis()
+    if scores:
+        y.setRange(0, 5)
+        y.setTickCount(6)
+    elif top <= 10:
+        # Small counts: a tick per whole number, never "2.3 interactions".
+        whole = max(2, math.ceil(top))
+        y.setRange(0, whole)
+        y.setTickCount(whole + 1)
+    else:
+        y.setRange(0, top)
+        y.applyNiceNumbers()
+    y.setLabelFormat("%.0f")
+    y.setLabelsFont(QFont(FONT, 8))
+    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    for s in series:
+        s.attachAxis(x)  # type: ignore[attr-defined]
+        s.attachAxis(y)  # type: ignore[attr-defined]
+
+
+def _bar_set(name: str, colour: str, values: Sequence[float]) -> QBarSet:
+    bars = QBarSet(name)
+    bars.setColor(QColor(colour))
+    bars.setBorderColor(QColor(colour))
+    bars.append([float(v) for v in values])
+    return bars
+
+
+def _nice_top(values: Sequence[float]) -> float:
+    peak = max([*values, 1.0])
+    return peak if peak <= 10 else peak * 1.1
+
+
+def activity_chart(report: DailyReport) -> QChart:
+    """Activity against goal: per day over a week, per rep for a single day."""
+    if report.days > 1:
+        chart = _chart("Interactions per day against the daily goal")
+        labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
+        goals = [d.goal for d in report.activity_by_day]
+        has_goal = any(g is not None for g in goals)
+        # Against a goal, count only the kinds that have one (calls and visits, not notes).
+        values = [d.toward_goal if has_goal else d.interactions for d in report.activity_by_day]
+        bars = QBarSeries()
+        bars.append(
+            _bar_set(
+                "interactions of kinds with a goal" if has_goal else "interactions", BLUE, values
+            )
+        )
+        chart.addSeries(bars)
+        series: list[object] = [bars]
+        if has_goal:
+            line = QLineSeries()
+            line.setName("daily goal")
+            pen = QPen(QColor(RED))
+            pen.setWidthF(2)
+            pen.setStyle(Qt.PenStyle.DashLine)
+            line.setPen(pen)
+            for n, g in enumerate(goals):
+                line.append(QPointF(n, g or 0))
+            chart.addSeries(line)
+            series.append(line)
+        _axes(chart, series, labels, _nice_top([*values, *(g or 0 for g in goals)]))
+        return chart
+    chart = _chart("Interactions against goal, per rep")
+    reps = report.reps
+    labels = [_short(r.rep) for r in reps]
+    done = [sum(g.done for g in r.goals if g.goal) for r in reps]
+    goal = [r.goal_total or 0 for r in reps]
+    bars = QBarSeries()
+    bars.append(_bar_set("interactions of kinds with a goal", BLUE, done))
+    if any(goal):
+        bars.append(_bar_set("goal", "#c7d3e3", goal))
+    chart.addSeries(bars)
+    _axes(chart, [bars], labels, _nice_top([*done, *goal]), angle=-45 if len(reps) > 8 else 0)
+    return chart
+
+
+def promises_chart(report: DailyReport) -> QChart:
+    chart = _chart("Promises due: kept, late and overdue, per rep")
+    reps = report.reps
+    series = QStackedBarSeries()
+    series.append(_bar_set("kept", GREEN, [r.promises.kept for r in reps]))
+    series.append(_bar_set("late", AMBER, [r.promises.late for r in reps]))
+    series.append(_bar_set("overdue", RED, [r.promises.overdue for r in reps]))
+    chart.addSeries(series)
+    top = _nice_top([r.promises.due for r in reps])
+    _axes(chart, [series], [_short(r.rep) for r in reps], top, angle=-45 if len(reps) > 8 else 0)
+    return chart
+
+
+def satisfaction_chart(report: DailyReport) -> QChart | None:
+    """Average satisfaction per day (a week) or per rep (a day); None with no scores."""
+    if report.team.scored == 0:
+        return None
+    chart = _chart("Average satisfaction (1 to 5)")
+    if report.days > 1:
+        points = {p.day: p.average for p in report.satisfaction_by_day}
+        labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
+        values = [points.get(d.day, 0.0) for d in report.activity_by_day]
+    else:
+        scored = [r for r in report.reps if r.satisfaction is not None]
+        labels = [_short(r.rep) for r in scored]
+        values = [r.satisfaction or 0.0 for r in scored]
+    bars = QBarSeries()
+    bars.append(_bar_set("average", PURPLE, values))
+    chart.addSeries(bars)
+    chart.legend().setVisible(False)
+    _axes(chart, [bars], labels, 5.0, angle=-45 if len(labels) > 8 else 0, scores=True)
+    return chart
+
+
+def chart_image(chart: QChart, width: int, height: int) -> QImage:
+    """Draw a chart offscreen into an image ``CHART_SCALE`` times its layout size."""
+    scene = QGraphicsScene()
+    scene.addItem(chart)
+    chart.resize(QSizeF(width, height))
+    scene.setSceneRect(QRectF(0, 0, width, height))
+    image = QImage(width * CHART_SCALE, height * CHART_SCALE, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    scene.render(
+        painter, QRectF(0, 0, width * CHART_SCALE, height * CHART_SCALE), scene.sceneRect()
+    )
+    painter.end()
+    scene.removeItem(chart)
+    return image
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
+    """Write the report to ``path`` (overwriting it) and return its number of pages."""
+    ensure_app()
+    tz = report_tz(report)
+    writer = QPdfWriter(str(path))
+    writer.setResolution(RESOLUTION)
+    writer.setTitle(f"{fmt.title(report)}, {report.period_text}")
+    writer.setCreator("Touchpoint")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(16, 14, 16, 12),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    area = writer.pageLayout().paintRectPixels(RESOLUTION)
+    width = area.width()
+    footer_h = int(RESOLUTION * 0.35)  # about 9 mm
+    body_h = area.height() - footer_h
+
+    doc = QTextDocument()
+    doc.documentLayout().setPaintDevice(writer)
+    doc.setDefaultFont(QFont(FONT, 9))
+    doc.setDocumentMargin(0)
+    doc.setPageSize(QSizeF(width, body_h))
+    doc.setDefaultStyleSheet(
+        "h1 { font-size: 16pt; } h2 { font-size: 12pt; color: #1f3b5c; }"
+        " h3 { font-size: 10pt; } th { font-weight: bold; }"
+    )
+
+    # Charts are laid out 720 px wide (a browser's idea of a page), then shown full width.
+    layout_w, layout_h = 720, 230
+    charts: dict[str, str] = {}
+    # An empty chart tells a manager nothing: the tables say "nothing in this period".
+    made = {
+        "activity": activity_chart(report)
+        if report.team.interactions or report.goals_set
+        else None,
+        "promises": promises_chart(report) if report.team.promises.due else None,
+        "satisfaction": satisfaction_chart(report),
+    }
+    # QTextDocument sizes images in 96-dpi pixels whatever its paint device: scale to fit.
+    shown_w = int(width * 96 / RESOLUTION)
+    shown_h = int(shown_w * layout_h / layout_w)
+    for name, chart in made.items():
+        if chart is None:
+            continue
+        image = chart_image(chart, layout_w, layout_h)
+        url = f"chart://{name}"
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
+        charts[name] = f'<p><img src="{url}" width="{shown_w}" height="{shown_h}"></p>'
+
+    doc.setHtml(report_body(report, charts=charts))
+    pages = doc.pageCount()
+
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write the PDF to {path}")
+    try:
+        footer_font = QFont(FONT, 7)
+        left_text = (
+            f"Touchpoint · {fmt.title(report)} · {report.period_text} · "
+            f"generated {fmt.generated(report, tz)} ({report.timezone})"
+        )
+        for page in range(pages):
+            if page:
+                writer.newPage()
+            painter.save()
+            painter.translate(0, -page * body_h)
+            doc.drawContents(painter, QRectF(0, page * body_h, width, body_h))
+            painter.restore()
+            painter.setPen(QPen(QColor("#c8d1dc"), 2))
+            line_y = body_h + footer_h * 0.3
+            painter.drawLine(QPointF(0, line_y), QPointF(width, line_y))
+            painter.setFont(footer_font)
+            painter.setPen(QColor(MUTED))
+            text_rect = QRectF(0, line_y, width, footer_h - footer_h * 0.3)
+            painter.drawText(
+                text_rect,
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                left_text,
+            )
+            painter.drawText(
+                text_rect,
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                f"page {page + 1} of {pages}",
+            )
+    finally:
+        painter.end()
+    return pages
+
+
+def write_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
+    """Write the PDF atomically (a finished file or none) and return its page count."""
+    from touchpoint.services.activity_export import atomic_target
+
+    with atomic_target(path) as temp:
+        pages = render_pdf(report, temp)
+        if not Path(temp).stat().st_size:
+            raise OSError(f"Qt wrote an empty PDF for {path}")
+    return pages
