@@ -76,14 +76,37 @@ def run(data_dir: str | None = None, *, argv: list[str] | None = None) -> int:
     window = MainWindow(backend, window_settings(paths.config_dir))
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
-    QTimer.singleShot(0, lambda: offer_demo_if_empty(window, backend))
+    QTimer.singleShot(0, lambda: after_start(window, backend))
     # With reminders in the tray, closing the window keeps them running; Quit ends the app.
     app.setQuitOnLastWindowClosed(window.reminders is None)
     try:
         return app.exec()
     finally:
+        _flush_drafts()
         backend.shutdown()
         log.info("Touchpoint stopped")
+
+
+def after_start(window: object, backend: object) -> None:
+    """Once the window is up: an unfinished draft comes back, an empty book gets an offer."""
+    try:
+        from touchpoint.ui.log_dialog import offer_draft
+    except ImportError:
+        pass
+    else:
+        try:
+            offer_draft(backend, window)  # type: ignore[arg-type]
+        except OSError as exc:
+            log.error("the draft could not be read: %s", exc)
+    offer_demo_if_empty(window, backend)
+
+
+def _flush_drafts() -> None:
+    try:
+        from touchpoint.ui.log_dialog import flush_drafts
+    except ImportError:
+        return
+    flush_drafts()
 
 
 def offer_demo_if_empty(window: object, backend: object) -> None:
