@@ -425,6 +425,7 @@ class SyncEngine:
                         .where(Change.change_id == result.change_id, Change.pushed_at.is_(None))
                         .values(pushed_at=now, push_error=None)
                     )
+            self.crash_point("acknowledging")
             uow.commit()
         return pushed, rejected
 
@@ -497,6 +498,7 @@ class SyncEngine:
                         if getattr(record, name) != new:
                             setattr(record, name, new)
             write_meta(s, CURSOR_KEY, str(page.next_after))
+            self.crash_point("applying")
             uow.commit()
         return new_conflicts
 
