@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, insert, select, update
+from sqlalchemy import JSON, Connection, Engine, String, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -72,10 +72,21 @@ def _check_value(entity: str, name: str, value: Any) -> None:
                 raise TypeError
             if kind.length and len(value) > kind.length:
                 raise Rejected(f"{entity}.{name}: longer than {kind.length} characters")
-        elif kind.python_type in (list, dict) and not isinstance(value, kind.python_type):
-            raise TypeError
+        elif isinstance(kind, JSON):
+            shape = _json_shape(column)
+            if shape is not None and not isinstance(value, shape):
+                raise TypeError
     except (TypeError, ValueError, InvalidOperation, NotImplementedError) as exc:
         raise Rejected(f"{entity}.{name}: {value!r} is not a valid value") from exc
+
+
+def _json_shape(column: Any) -> type | None:
+    """list or dict, from the column's default (``default=list``), for JSON columns."""
+    if column.default is None:
+        return None
+    arg = column.default.arg
+    made = getattr(arg, "__wrapped__", arg)  # SQLAlchemy wraps callable defaults
+    return made if made in (list, dict) else None
 
 
 def _validate(change: ChangeIn, is_new: bool) -> None:
