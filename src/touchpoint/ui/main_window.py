@@ -147,6 +147,9 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.today = TodayView(backend, self)
+        # Ask for Today first: the database works on it while the rest of the window is built.
+        if str(self.settings.value("window/page", "today")) == "today":
+            self.today.refresh()
         self.customers = CustomersPage(backend, self)
         self._add_page("today", "Today", "today", "Ctrl+1", self.today)
         self._add_page("customers", "Customers", "customers", "Ctrl+2", self.customers)

@@ -23,6 +23,7 @@ from touchpoint.ui.widgets.html_delegate import HTML_ROLE, HtmlDelegate
 HIT_ROLE = 0x0101  # Qt.UserRole + 1
 HEADER_ROLE = 0x0102
 MAX_HITS = 30
+MIN_CHARS = 2  # one letter matches half the book: slow to find, useless to read
 GROUP_ICONS = {
     "customer": "customer",
     "contact": "customers",
@@ -116,7 +117,11 @@ class SearchBox(QLineEdit):
 
     def _start_search(self) -> None:
         query = self.text().strip()
-        if not query:
+        if len(query) < MIN_CHARS:
+            self._open_on_ready = False
+            self._generation += 1  # a search still running for a longer text is stale now
+            self._drop_pending()
+            self.popup.hide()
             return
         self._generation += 1
         generation = self._generation
@@ -221,7 +226,8 @@ class SearchBox(QLineEdit):
             # Enter typed right after the last key: open the best hit when it arrives.
             self._open_on_ready = True
             return
-        self._activate_index(self.popup.view.currentIndex())
+        if self.popup.isVisible():
+            self._activate_index(self.popup.view.currentIndex())
 
     def _activate_index(self, index: Any) -> None:
         hit = index.data(HIT_ROLE) if index is not None and index.isValid() else None

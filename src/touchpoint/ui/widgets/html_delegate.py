@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
+from collections import OrderedDict
+
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -10,20 +12,39 @@ HTML_ROLE = Qt.ItemDataRole.UserRole + 100
 
 
 class HtmlDelegate(QStyledItemDelegate):
-    """Paints ``HTML_ROLE`` (falling back to the display text) as rich text."""
+    """Paints ``HTML_ROLE`` (falling back to the display text) as rich text.
+
+    Laid-out documents are cached by (text, width): a popup of 30 hits is measured
+    and painted many times while it opens, and layout is the slow part.
+    """
+
+    CACHE = 256
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._docs: OrderedDict[tuple[str, int, str], QTextDocument] = OrderedDict()
 
     def _document(
         self, option: QStyleOptionViewItem, index: QModelIndex, width: int
     ) -> QTextDocument:
+        html = index.data(HTML_ROLE)
+        text = str(html) if html is not None else str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        key = (text, max(width, 50), option.font.key())
+        doc = self._docs.get(key)
+        if doc is not None:
+            self._docs.move_to_end(key)
+            return doc
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(2)
-        html = index.data(HTML_ROLE)
         if html is None:
-            doc.setPlainText(str(index.data(Qt.ItemDataRole.DisplayRole) or ""))
+            doc.setPlainText(text)
         else:
-            doc.setHtml(str(html))
-        doc.setTextWidth(max(width, 50))
+            doc.setHtml(text)
+        doc.setTextWidth(key[1])
+        self._docs[key] = doc
+        if len(self._docs) > self.CACHE:
+            self._docs.popitem(last=False)
         return doc
 
     @staticmethod

@@ -1,0 +1,271 @@
+"""Benchmark of the desktop window on a benchmark dataset (L by default, else S).
+
+    xvfb-run -s "-screen 0 1440x900x24" .venv/bin/python tests/benchmarks/bench_ui.py
+    .venv/bin/python tests/benchmarks/bench_ui.py --data bench-data/S   # offscreen works too
+
+It prints, in one run:
+- start: process start to the main window painted with Today filled, against a bare
+  PySide6 program painting an empty QMainWindow (the floor); median of a few starts;
+- search: keystroke to results painted, p50/p95 over real queries typed letter by letter;
+- profile: opening a customer with 2,000 interactions (the dataset's busiest customer,
+  or one made in a scratch database when the dataset has none that busy);
+- stalls: the longest the UI thread was busy while browsing (a 5 ms heartbeat);
+- memory: peak resident memory of the window process after browsing.
+The dataset is only read (a scratch copy is never needed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+QUERIES = ["quote", "delivery", "contract", "müller", "service visit", "forklift", "invoice"]
+
+FLOOR = """
+import sys, time
+from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtCore import QTimer
+app = QApplication(sys.argv[:1])
+w = QMainWindow(); w.resize(1280, 800); w.show()
+def painted():
+    w.repaint(); print("PAINTED", flush=True); app.quit()
+QTimer.singleShot(0, painted)
+app.exec()
+"""
+
+APP = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from touchpoint.ui import app
+
+def hook():
+    window = next(w for w in QApplication.topLevelWidgets() if hasattr(w, "today"))
+    def filled():
+        window.repaint()  # synchronous paint of the filled Today view
+        print("PAINTED", flush=True)
+        QApplication.quit()
+    if window.today.data is not None:
+        filled()
+    else:
+        window.today.loaded.connect(filled)
+
+app.make_application(["touchpoint"])
+QTimer.singleShot(0, hook)  # runs once run() has shown the window
+app.run(sys.argv[1])
+"""
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))]
+
+
+def time_start(code: str, data: Path | None, runs: int) -> float:
+    """Median wall time from starting the process to its PAINTED line, in ms."""
+    env = {**os.environ}
+    env.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
+    times = []
+    for _ in range(runs):
+        args = [sys.executable, "-c", code] + ([str(data)] if data else [])
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("PAINTED"):
+                times.append(1000 * (time.perf_counter() - started))
+                break
+        proc.wait(timeout=120)
+    return statistics.median(times)
+
+
+def busiest_customer(data: Path) -> tuple[str, int]:
+    conn = sqlite3.connect(f"file:{data / 'touchpoint.sqlite3'}?mode=ro", uri=True)
+    row = conn.execute(
+        "SELECT customer_id, COUNT(*) AS n FROM interactions WHERE deleted_at IS NULL"
+        " GROUP BY customer_id ORDER BY n DESC LIMIT 1"
+    ).fetchone()
+    conn.close()
+    return str(row[0]), int(row[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    default = (
+        ROOT / "bench-data" / ("L" if (ROOT / "bench-data" / "L" / "config").exists() else "S")
+    )
+    parser.add_argument("--data", type=Path, default=default)
+    parser.add_argument("--starts", type=int, default=3)
+    args = parser.parse_args()
+    data: Path = args.data.resolve()
+    os.environ.setdefault(
+        "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
+    )
+    print(f"dataset: {data}")
+
+    floor = time_start(FLOOR, None, args.starts)
+    start = time_start(APP, data, args.starts)
+    print(
+        f"start: {start:.0f} ms to Today painted; floor {floor:.0f} ms; "
+        f"{start / floor:.2f}x the floor"
+    )
+
+    # --- in this process: search, profile, browsing --------------------------------------
+    from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from touchpoint.services.workspace import Workspace
+    from touchpoint.ui.app import make_application
+    from touchpoint.ui.backend import Backend
+    from touchpoint.ui.main_window import MainWindow
+    from touchpoint.ui.theme import apply_theme
+
+    app = make_application(["touchpoint"])
+    apply_theme(app, "light")
+    backend = Backend(Workspace.open(data, auto_backup=False))
+    scratch = Path(tempfile.mkdtemp(prefix="touchpoint-bench-ui-"))
+    window = MainWindow(backend, QSettings(str(scratch / "w.ini"), QSettings.Format.IniFormat))
+    window.resize(1440, 880)
+    window.show()
+
+    def wait(predicate, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+        end = time.perf_counter() + timeout_s
+        while not predicate():
+            if time.perf_counter() > end:
+                raise TimeoutError("the window did not answer in time")
+            app.processEvents()
+            time.sleep(0.0005)
+
+    wait(lambda: window.today.data is not None and backend.pending == 0)
+
+    # A heartbeat measures how long the UI thread is ever busy (a freeze).
+    beat = QElapsedTimer()
+    beat.start()
+    stalls: list[float] = []
+
+    def tick() -> None:
+        stalls.append(beat.restart())
+
+    heart = QTimer()
+    heart.setInterval(5)
+    heart.timeout.connect(tick)
+    heart.start()
+
+    # Search: each keystroke to its results painted.
+    box = window.search
+    samples: list[float] = []
+    for query in QUERIES:
+        box.clear()
+        box.setFocus()
+        from touchpoint.ui.search_box import MIN_CHARS
+
+        for n, ch in enumerate(query, start=1):
+            if n < MIN_CHARS:  # too short to search: nothing to time
+                QTest.keyClick(box, ch)
+                continue
+            target = box._generation + 1
+            t0 = time.perf_counter()
+            QTest.keyClick(box, ch)
+            wait(lambda t=target: box._shown_generation >= t and backend.pending == 0)
+            box.popup.repaint()
+            samples.append(1000 * (time.perf_counter() - t0))
+    box.clear()
+    print(
+        f"search: keystroke to results painted p50 {percentile(samples, 50):.1f} ms, "
+        f"p95 {percentile(samples, 95):.1f} ms over {len(samples)} keystrokes"
+    )
+
+    # Profile of a busy customer.
+    cid, count = busiest_customer(data)
+    profile = window.customers.profile
+    profile_backend = backend
+    if count < 2000:
+        from touchpoint.services import demo
+
+        heart.stop()  # making the scratch database is set-up, not the window's work
+        made = scratch / "busy"
+        ws2 = Workspace.open(made, auto_backup=False)
+        demo.generate_demo(ws2, customers=1, interactions=2000, followups=40, deals=3, contacts=4)
+        ws2.close()
+        cid, count = busiest_customer(made)
+        print(f"(the dataset's busiest customer has fewer than 2,000 interactions: using {made})")
+        window.close()
+        profile_backend = Backend(Workspace.open(made, auto_backup=False))
+        from touchpoint.ui.profile_view import ProfileView
+
+        profile = ProfileView(profile_backend)
+        profile.resize(1000, 800)
+        profile.show()
+        beat.restart()
+        heart.start()
+    opens: list[float] = []
+    loaded: list[str] = []
+    profile.loaded.connect(loaded.append)
+    for _ in range(5):
+        loaded.clear()
+        t0 = time.perf_counter()
+        profile.show_customer(cid)
+        wait(lambda: bool(loaded))
+        profile.repaint()
+        opens.append(1000 * (time.perf_counter() - t0))
+    profile.loaded.disconnect(loaded.append)
+    print(
+        f"profile: open a customer with {count:,} interactions, median "
+        f"{statistics.median(opens):.0f} ms (first {opens[0]:.0f} ms)"
+    )
+    if profile_backend is not backend:
+        profile.close()
+        profile_backend.shutdown()
+        window.show()
+
+    # Browsing: the customer list top to bottom, filters, a few profiles.
+    window.show_customers()
+    table = window.customers.list.table
+    model = window.customers.list.model
+    wait(lambda: model.rowCount() > 0 and backend.pending == 0)
+    rows = model.rowCount()
+    for fraction in (0.1, 0.3, 0.5, 0.7, 0.9, 1.0):
+        table.scrollTo(model.index(min(rows - 1, int(rows * fraction)), 0))
+        table.viewport().repaint()
+        wait(lambda: backend.pending == 0)
+        app.processEvents()
+    window.customers.list.attention.setChecked(True)
+    wait(lambda: backend.pending == 0)
+    window.customers.list.attention.setChecked(False)
+    wait(lambda: backend.pending == 0)
+    for r in range(0, 40, 8):
+        customer = model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1)
+        if customer:
+            window.open_customer(customer)
+            wait(lambda: backend.pending == 0)
+            app.processEvents()
+    window.show_today()
+    wait(lambda: backend.pending == 0)
+    heart.stop()
+    print(
+        f"browse: {rows:,} customers in the list, {model.fetched_rows:,} rows ever read, "
+        f"{model.cached_rows:,} held; longest UI stall {max(stalls[1:] or [0]):.0f} ms"
+    )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"memory: peak {peak_mb:.0f} MB after browsing")
+    window.close()
+    backend.shutdown()
+    sys.stdout.flush()
+    os._exit(0)  # skip tearing Qt objects down in garbage-collection order
+
+
+if __name__ == "__main__":
+    sys.exit(main())
