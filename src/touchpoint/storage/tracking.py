@@ -73,15 +73,7 @@ def _columns(record: Record) -> tuple[str, ...]:
 def apply_defaults(record: Record) -> None:
     """Fill column defaults now, so the insert change carries them (SQLAlchemy would
     only apply them inside the INSERT, after the change log row was written)."""
-    cls = type(record)
-    defaults = _DEFAULTS.get(cls)
-    if defaults is None:
-        defaults = _DEFAULTS[cls] = tuple(
-            (column.key, column.default)
-            for column in inspect(cls).columns
-            if column.default is not None
-        )
-    for key, default in defaults:
+    for key, default in _defaults(type(record)):
         if getattr(record, key) is not None:
             continue
         if default.is_callable:
@@ -173,39 +165,58 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
     identity.refresh(conn, records)
 
 
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults = _DEFAULTS[cls] = tuple(
+            (column.key, column.default)
+            for column in inspect(cls).columns
+            if column.default is not None
+        )
+    return defaults
+
+
 def insert_new(session: Session, records: Sequence[Record]) -> None:
     """Insert new records of one model in bulk, with exactly what a flush writes for
     them (defaults, stamps, the change log rows, search documents, identity keys), in
     the session's transaction. For imports: one executemany per table instead of the
-    ORM's per-object bookkeeping. The records stay transient (not in the session)."""
+    ORM's per-object bookkeeping. The records stay transient (never in the session)."""
     if not records:
         return
     ctx: ChangeContext | None = session.info.get("change_context")
+    local = ctx is not None and ctx.origin == "local"
     model = type(records[0])
     columns = _columns(records[0])
+    defaults = _defaults(model)
     bookkeeping = model.bookkeeping
     changes: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
     for record in records:
         if type(record) is not model:
             raise TypeError("insert_new takes records of one model at a time")
-        apply_defaults(record)
-        if ctx is not None:
-            if ctx.origin == "local":
-                record.created_at = record.created_at or ctx.now
-                record.created_by = record.created_by or ctx.author
-                record.updated_at = ctx.now
-                record.updated_by = ctx.author
-            ctx.changed.setdefault(record.entity, set()).add(record.id)
-        # A transient record holds every value it has in its __dict__ (reading through
-        # the instrumented attributes costs more than the INSERT itself).
+        # A transient record keeps what it was given in its __dict__; the row is built
+        # from there and written back whole, so nothing below goes through the ORM's
+        # instrumented attributes (they cost more than the INSERT itself).
         state = record.__dict__
         row = {name: state.get(name) for name in columns}
+        for key, default in defaults:  # as apply_defaults does
+            if row[key] is None:
+                if default.is_callable:
+                    row[key] = default.arg(None)
+                elif default.is_scalar:
+                    row[key] = default.arg
+        if local:
+            assert ctx is not None
+            row["created_at"] = row["created_at"] or ctx.now
+            row["created_by"] = row["created_by"] or ctx.author
+            row["updated_at"] = ctx.now
+            row["updated_by"] = ctx.author
+        state.update(row)
         rows.append(row)
-        for name, value in row.items():
-            if value is None and name not in state:
-                state[name] = None  # the index code below reads it without a default lookup
-        if ctx is not None and ctx.origin == "local":
+        if ctx is not None:
+            ctx.changed.setdefault(record.entity, set()).add(row["id"])
+        if local:
+            assert ctx is not None
             fields = {
                 name: [None, jsonable(value)]
                 for name, value in row.items()
