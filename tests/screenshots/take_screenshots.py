@@ -126,7 +126,7 @@ def main() -> int:
     grab(window, f"08-customers-needs-attention{suffix}")
     window.customers.list.attention.setChecked(False)
 
-    for key in ("followups", "activity"):
+    for key in ("followups", "activity", "reports"):
         if key in window.pages:
             window.show_page(key)
             pump(app, 0.8, idle)

@@ -68,6 +68,15 @@ ACTIONS: tuple[ActionSpec, ...] = (
         icon="activity",
         requires="touchpoint.ui.activity_view",
     ),
+    ActionSpec(
+        "go.reports",
+        "&Reports",
+        "show_reports",
+        "Ctrl+5",
+        "Go",
+        icon="reports",
+        requires="touchpoint.ui.reports_view",
+    ),
     ActionSpec("refresh", "&Refresh", "refresh", "F5", "Go"),
     ActionSpec(
         "import", "&Import…", "open_import", "Ctrl+I", requires="touchpoint.ui.import_dialog"

@@ -163,6 +163,9 @@ class MainWindow(QMainWindow):
             self._add_page(
                 "activity", "Activity", "activity", "Ctrl+4", activity_cls(backend, self)
             )
+        reports_cls = _optional("reports_view", "ReportsView")
+        if reports_cls is not None:
+            self._add_page("reports", "Reports", "reports", "Ctrl+5", reports_cls(backend, self))
         self.rail.page_chosen.connect(self.show_page)
 
         self.search.open_hit.connect(self._open_hit)
@@ -220,6 +223,9 @@ class MainWindow(QMainWindow):
 
     def show_activity(self) -> None:
         self.show_page("activity")
+
+    def show_reports(self) -> None:
+        self.show_page("reports")
 
     def open_customer(self, customer_id: str) -> None:
         """Show one customer's profile (from anywhere: Today, search, lists)."""
@@ -326,7 +332,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.customers.restoreState(splitter)
         else:
-            self.customers.setSizes([480, 720])
+            self.customers.setSizes([420, 900])
         page = str(self.settings.value("window/page", "today"))
         self.show_page(page if page in self.pages else "today")
         last = self.settings.value("window/customer")

@@ -349,7 +349,7 @@ class ProfileView(QWidget):
         self.timeline.verticalHeader().setDefaultSectionSize(24)
         header_view = self.timeline.horizontalHeader()
         header_view.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 130), (1, 64), (3, 110), (4, 80)):
+        for col, width in ((0, 112), (1, 58), (3, 92), (4, 74)):
             self.timeline.setColumnWidth(col, width)
         timeline_column.addWidget(self.timeline, 1)
         self.tabs.addTab(timeline_page, "&Timeline")

@@ -25,10 +25,17 @@ class HtmlDelegate(QStyledItemDelegate):
         self._docs: OrderedDict[tuple[str, int, str], QTextDocument] = OrderedDict()
 
     def _document(
-        self, option: QStyleOptionViewItem, index: QModelIndex, width: int
+        self,
+        option: QStyleOptionViewItem,
+        index: QModelIndex,
+        width: int,
+        *,
+        selected: bool = False,
     ) -> QTextDocument:
         html = index.data(HTML_ROLE)
         text = str(html) if html is not None else str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        if selected:  # muted parts would vanish on the highlight colour
+            text = text.replace("color:gray", "color:#dfe8fb")
         key = (text, max(width, 50), option.font.key())
         doc = self._docs.get(key)
         if doc is not None:
@@ -68,9 +75,9 @@ class HtmlDelegate(QStyledItemDelegate):
         style = opt.widget.style() if opt.widget else QApplication.style()
         style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
         text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, opt, opt.widget)
-        doc = self._document(opt, index, text_rect.width())  # type: ignore[arg-type]
-        ctx = QAbstractTextDocumentLayout.PaintContext()
         selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        doc = self._document(opt, index, text_rect.width(), selected=selected)  # type: ignore[arg-type]
+        ctx = QAbstractTextDocumentLayout.PaintContext()
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         ctx.palette.setColor(QPalette.ColorRole.Text, opt.palette.color(role))
         painter.save()
