@@ -61,7 +61,7 @@ def hook():
 
 app.make_application(["touchpoint"])
 QTimer.singleShot(0, hook)  # runs once run() has shown the window
-app.run(sys.argv[1])
+app.run(sys.argv[1], auto_backup=False)  # the dataset is shared: no backup copies of it
 """
 
 

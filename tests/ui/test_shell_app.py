@@ -50,6 +50,9 @@ def test_run_opens_the_window_and_logs_to_the_log_file(data_dir: Path) -> None:
     assert "Your customer book is empty." in out.split("BOXES", 1)[1].splitlines()[0]
     log_text = (data_dir / "logs" / "touchpoint.log").read_text()
     assert "window shown after" in log_text
+    # The daily backup was made in the background once the window was up.
+    assert "daily backup written" in log_text
+    assert list((data_dir / "backups").glob("*.sqlite3"))
 
 
 def test_the_demo_offer_fills_an_empty_book(

@@ -72,6 +72,12 @@ def status(ws: Workspace) -> StatusReport:
     )
 
 
+def backup_if_due(ws: Workspace) -> Path | None:
+    """Today's rotating backup when the newest is over a day old (the window runs this
+    in the background after it opens, so a big database never delays the start)."""
+    return backups.daily_backup_if_due(ws.paths.database, ws.paths.backup_dir)
+
+
 def backup(ws: Workspace, out: Path | None = None) -> Path:
     """A consistent copy of the database, taken while it may be in use."""
     if out is None:

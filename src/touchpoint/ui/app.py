@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from types import TracebackType
 
@@ -49,8 +50,13 @@ def window_settings(config_dir: object) -> QSettings:
     return QSettings(str(config_dir) + "/window.ini", QSettings.Format.IniFormat)
 
 
-def run(data_dir: str | None = None, *, argv: list[str] | None = None) -> int:
-    """Open the window on the database of ``data_dir``; returns the exit code."""
+def run(
+    data_dir: str | None = None, *, argv: list[str] | None = None, auto_backup: bool = True
+) -> int:
+    """Open the window on the database of ``data_dir``; returns the exit code.
+
+    The daily backup runs on a thread of its own once the window is up: copying a
+    big database must never delay the start or hold up the database thread."""
     started = time.perf_counter()
     paths = resolve_paths(data_dir).ensure()
     setup_logging(paths.log_file)
@@ -61,7 +67,7 @@ def run(data_dir: str | None = None, *, argv: list[str] | None = None) -> int:
 
     app.setWindowIcon(app_icon())
     try:
-        ws = Workspace.open(data_dir)
+        ws = Workspace.open(data_dir, auto_backup=False)
     except TouchpointError as exc:
         log.error("cannot open the database: %s", exc)
         apply_theme(app)
@@ -77,6 +83,10 @@ def run(data_dir: str | None = None, *, argv: list[str] | None = None) -> int:
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
     QTimer.singleShot(0, lambda: after_start(window, backend))
+    if auto_backup:
+        threading.Thread(
+            target=_daily_backup, args=(ws,), name="touchpoint-backup", daemon=True
+        ).start()
     # With reminders in the tray, closing the window keeps them running; Quit ends the app.
     app.setQuitOnLastWindowClosed(window.reminders is None)
     try:
@@ -99,6 +109,20 @@ def after_start(window: object, backend: object) -> None:
         except OSError as exc:
             log.error("the draft could not be read: %s", exc)
     offer_demo_if_empty(window, backend)
+
+
+def _daily_backup(ws: Workspace) -> None:
+    from touchpoint.services import maintenance
+
+    try:
+        made = maintenance.backup_if_due(ws)
+    except (OSError, TouchpointError) as exc:  # a full disk must not stop a rep from working
+        log.error("daily backup failed: %s", exc)
+    except Exception:
+        log.exception("daily backup failed")
+    else:
+        if made is not None:
+            log.info("daily backup written to %s", made)
 
 
 def _flush_drafts() -> None:
