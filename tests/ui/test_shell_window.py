@@ -167,3 +167,20 @@ def test_deleting_a_customer_offers_undo(
     )
     idle()
     assert not customers.get_customer(ws, acme.id).deleted
+
+
+def test_qt_calls_do_not_drop_references_to_none(qtbot: Any) -> None:
+    """PySide6 6.12.0 on Python 3.11 drops a reference to None on every void call,
+    which kills the app after a while; pyproject keeps that version out."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    label = QLabel("hello")
+    qtbot.addWidget(label)
+    label.show()
+    before = sys.getrefcount(None)
+    for _ in range(500):
+        label.update()
+        QApplication.processEvents()
+    assert sys.getrefcount(None) >= before - 50  # other code may let go of a few
