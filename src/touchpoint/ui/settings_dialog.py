@@ -1,0 +1,371 @@
+"""Settings: reminders, going quiet, time zone, region, who I am, theme; data folder, backup,
+restore. Saved through the database thread; each problem is shown beside its field."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import phonenumbers
+from PySide6.QtCore import QProcess, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from touchpoint.domain import values
+from touchpoint.errors import ValidationError, ValidationErrors
+from touchpoint.services import maintenance
+from touchpoint.services.workspace import Changes, Saved, Workspace
+from touchpoint.settings import Settings
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.errors import human_message
+from touchpoint.ui.theme import THEMES, WARN, apply_theme
+
+log = logging.getLogger(__name__)
+
+
+def clean_settings(current: Settings, typed: dict[str, Any]) -> Settings:
+    """The settings as typed, checked; raises ValidationErrors naming each bad field."""
+    errors: list[ValidationError] = []
+    out: dict[str, Any] = {}
+    user = str(typed.get("user") or "").strip()
+    if user:
+        try:
+            out["user"] = values.email("email", user)
+        except ValidationError as exc:
+            errors.append(exc)
+    else:
+        out["user"] = ""
+    name = str(typed.get("display_name") or "").strip()
+    if len(name) > 120:
+        errors.append(ValidationError("display name", "is longer than 120 characters"))
+    out["display_name"] = name
+    zone = str(typed.get("timezone") or "").strip()
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                ValidationError("time zone", f"'{zone}' is not a time zone like Europe/Berlin")
+            )
+    out["timezone"] = zone
+    region = str(typed.get("default_region") or "").strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        errors.append(
+            ValidationError("default region", f"'{region}' is not a country code like DE or US")
+        )
+    out["default_region"] = region
+    for key, field, low, high in (
+        ("reminder_minutes_before", "reminder", 0, 7 * 24 * 60),
+        ("quiet_after_days", "quiet after", 1, 3650),
+    ):
+        number = int(typed.get(key, getattr(current, key)))
+        if not low <= number <= high:
+            errors.append(ValidationError(field, f"must be between {low} and {high}"))
+        out[key] = number
+    theme = str(typed.get("theme") or "system")
+    out["theme"] = theme if theme in THEMES else "system"
+    if errors:
+        raise ValidationErrors(errors)
+    return replace(current, **out)
+
+
+def _error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setStyleSheet(f"color: {WARN};")
+    label.setWordWrap(True)
+    label.setAccessibleName(f"{name} problem")
+    label.hide()
+    return label
+
+
+class SettingsDialog(QDialog):
+    saved = Signal(object)  # the new Settings
+
+    FIELD_KEYS = {
+        "email": "user",
+        "display name": "display_name",
+        "time zone": "timezone",
+        "default region": "default_region",
+        "reminder": "reminder_minutes_before",
+        "quiet after": "quiet_after_days",
+    }
+
+    def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        self.ws = backend.ws
+        self._initial = self.ws.settings
+        self.setWindowTitle("Settings")
+        self.setAccessibleName("Settings")
+        self.setMinimumWidth(560)
+        outer = QVBoxLayout(self)
+        self.errors: dict[str, QLabel] = {}
+        s = self._initial
+
+        you = QGroupBox("You")
+        you_form = self._form(you)
+        self.user = QLineEdit(s.user)
+        self.user.setPlaceholderText("maria@example.com")
+        self._row(you_form, "&Email", self.user, "user", "Your email")
+        self.display_name = QLineEdit(s.display_name)
+        self._row(you_form, "Display &name", self.display_name, "display_name", "Display name")
+        outer.addWidget(you)
+
+        work = QGroupBox("Reminders and customers")
+        work_form = self._form(work)
+        self.reminder = QSpinBox()
+        self.reminder.setRange(0, 7 * 24 * 60)
+        self.reminder.setSuffix(" min before due")
+        self.reminder.setValue(s.reminder_minutes_before)
+        self._row(
+            work_form, "&Remind me", self.reminder, "reminder_minutes_before", "Reminder minutes"
+        )
+        self.quiet = QSpinBox()
+        self.quiet.setRange(1, 3650)
+        self.quiet.setSuffix(" days without a touch")
+        self.quiet.setValue(s.quiet_after_days)
+        self._row(work_form, "&Going quiet after", self.quiet, "quiet_after_days", "Quiet after")
+        self.timezone = QComboBox()
+        self.timezone.setEditable(True)
+        self.timezone.addItem("")
+        self.timezone.addItems(sorted(available_timezones()))
+        self.timezone.setCurrentText(s.timezone)
+        self.timezone.lineEdit().setPlaceholderText(f"the system's ({self.ws.tz})")
+        self._row(work_form, "&Time zone", self.timezone, "timezone", "Time zone")
+        self.region = QLineEdit(s.default_region)
+        self.region.setMaxLength(2)
+        self.region.setMaximumWidth(60)
+        self.region.setToolTip("For phone numbers typed without a country code")
+        self._row(work_form, "Phone &region", self.region, "default_region", "Default region")
+        outer.addWidget(work)
+
+        look = QGroupBox("Look")
+        look_form = self._form(look)
+        self.theme = QComboBox()
+        for theme in THEMES:
+            self.theme.addItem(theme.capitalize(), theme)
+        self.theme.setCurrentIndex(max(0, self.theme.findData(s.theme)))
+        self.theme.currentIndexChanged.connect(self._theme_changed)
+        self._row(look_form, "T&heme", self.theme, "theme", "Theme")
+        outer.addWidget(look)
+
+        data = QGroupBox("Your data")
+        data_form = self._form(data)
+        folder_row = QHBoxLayout()
+        self.folder = QLineEdit(str(self.ws.paths.data_dir))
+        self.folder.setReadOnly(True)
+        self.folder.setAccessibleName("Data folder")
+        open_folder = QPushButton("&Open folder")
+        open_folder.clicked.connect(self.open_folder)
+        folder_row.addWidget(self.folder, 1)
+        folder_row.addWidget(open_folder)
+        box = QWidget()
+        box.setLayout(folder_row)
+        folder_row.setContentsMargins(0, 0, 0, 0)
+        data_form.addRow("Data folder", box)
+        buttons_row = QHBoxLayout()
+        self.backup_button = QPushButton("&Back up now")
+        self.backup_button.clicked.connect(self.backup_now)
+        self.restore_button = QPushButton("Restore from a bac&kup…")
+        self.restore_button.clicked.connect(self.choose_backup)
+        buttons_row.addWidget(self.backup_button)
+        buttons_row.addWidget(self.restore_button)
+        buttons_row.addStretch(1)
+        data_form.addRow("", buttons_row)
+        self.data_message = QLabel()
+        self.data_message.setWordWrap(True)
+        self.data_message.setAccessibleName("Backup message")
+        self.data_message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        data_form.addRow("", self.data_message)
+        outer.addWidget(data)
+
+        self.general_error = _error_label("Settings")
+        outer.addWidget(self.general_error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        outer.addWidget(buttons)
+        self.user.setFocus()
+
+    def _form(self, group: QGroupBox) -> QFormLayout:
+        form = QFormLayout(group)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        return form
+
+    def _row(self, form: QFormLayout, label: str, widget: QWidget, key: str, name: str) -> None:
+        widget.setAccessibleName(name)
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(widget)
+        error = _error_label(name)
+        column.addWidget(error)
+        self.errors[key] = error
+        caption = QLabel(label)
+        caption.setBuddy(widget)
+        form.addRow(caption, column)
+
+    def typed(self) -> dict[str, Any]:
+        return {
+            "user": self.user.text(),
+            "display_name": self.display_name.text(),
+            "timezone": self.timezone.currentText(),
+            "default_region": self.region.text(),
+            "reminder_minutes_before": self.reminder.value(),
+            "quiet_after_days": self.quiet.value(),
+            "theme": self.theme.currentData(),
+        }
+
+    # --- theme --------------------------------------------------------------------
+    def _theme_changed(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, str(self.theme.currentData()))
+
+    def reject(self) -> None:
+        if self.theme.currentData() != self._initial.theme:
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                apply_theme(app, self._initial.theme)
+        super().reject()
+
+    # --- saving -------------------------------------------------------------------
+    def save(self) -> None:
+        for label in self.errors.values():
+            label.hide()
+        self.general_error.hide()
+        typed = self.typed()
+
+        def write(ws: Workspace) -> Saved[Settings]:
+            new = clean_settings(ws.settings, typed)
+            ws.update_settings(new)
+            return Saved(new, Changes({"settings": frozenset({"settings"})}))
+
+        self.backend.write(write, initiator=self).success(self._saved).failure(self._failed).run()
+
+    def _saved(self, settings: Settings) -> None:
+        self._initial = settings
+        self.saved.emit(settings)
+        self.accept()
+
+    def _failed(self, exc: Exception) -> None:
+        if isinstance(exc, ValidationErrors):
+            for error in exc.errors:
+                key = self.FIELD_KEYS.get(error.field)
+                label = self.errors.get(key or "", self.general_error)
+                label.setText(error.problem if key else f"{error.field}: {error.problem}")
+                label.show()
+            return
+        self.general_error.setText(human_message(exc))
+        self.general_error.show()
+
+    # --- data folder, backup, restore -----------------------------------------------
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ws.paths.data_dir)))
+
+    def backup_now(self) -> None:
+        self.backup_button.setEnabled(False)
+        self.data_message.setText("Backing up…")
+
+        def done(path: Path) -> None:
+            self.backup_button.setEnabled(True)
+            self.data_message.setStyleSheet("")
+            self.data_message.setText(f"Backed up to {path}")
+
+        def failed(exc: Exception) -> None:
+            self.backup_button.setEnabled(True)
+            self.data_message.setStyleSheet(f"color: {WARN};")
+            self.data_message.setText(human_message(exc))
+
+        self.backend.query(maintenance.backup).success(done).failure(failed).run()
+
+    def choose_backup(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Restore from a backup",
+            str(self.ws.paths.backup_dir),
+            "Touchpoint databases (*.sqlite3);;All files (*)",
+        )
+        if path:
+            self.restore_backup(Path(path))
+
+    def confirm_restore(self, file: Path) -> bool:
+        """Tests replace this."""
+        answer = QMessageBox.warning(
+            self,
+            "Restore from a backup",
+            f"Replace everything in Touchpoint with the backup\n{file.name}?\n\n"
+            "What you have now is kept as a backup first, and changes not yet synced "
+            "since that backup will be lost. Touchpoint restarts afterwards.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def restore_backup(self, file: Path) -> None:
+        """Replace the database with ``file``, then restart.
+
+        The restore needs the database closed: it runs on the database thread (so no
+        other operation is using it), closes its connections, swaps the file, and the
+        app restarts so every view and the schema check start from the restored file."""
+        if not self.confirm_restore(file):
+            return
+        self.restore_button.setEnabled(False)
+        self.data_message.setText("Restoring…")
+
+        def restore(ws: Workspace) -> Path:
+            ws.close()  # connections reopen on the next use; the app restarts before that
+            return maintenance.restore(ws.paths.data_dir, file)
+
+        def done(safety: Path) -> None:
+            self.data_message.setStyleSheet("")
+            self.data_message.setText(
+                f"Restored. The previous database was kept as {safety.name}. Restarting…"
+            )
+            self.restart()
+
+        def failed(exc: Exception) -> None:
+            self.restore_button.setEnabled(True)
+            self.data_message.setStyleSheet(f"color: {WARN};")
+            self.data_message.setText(human_message(exc))
+
+        self.backend.query(restore).success(done).failure(failed).run()
+
+    def restart(self) -> None:
+        """Start a fresh Touchpoint, then quit this one. Tests replace this."""
+        if getattr(sys, "frozen", False):
+            QProcess.startDetached(sys.executable, sys.argv[1:])
+        else:
+            QProcess.startDetached(sys.executable, sys.argv)
+        window = self.parent()
+        quit_app = getattr(window, "quit_app", None)
+        self.accept()
+        if callable(quit_app):
+            quit_app()
+        else:
+            QApplication.quit()
+
+
+__all__ = ["SettingsDialog", "clean_settings"]
