@@ -1,0 +1,147 @@
+"""Import (preview, mapping, dry run with row errors, import) and export with progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from touchpoint.services import customers, interactions
+from touchpoint.services.interactions import FollowUpInput
+from touchpoint.services.workspace import Workspace
+from touchpoint.storage.models import Contact, Customer
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.export_dialog import ExportDialog
+from touchpoint.ui.import_dialog import ImportDialog
+
+CSV = (
+    "Firma;Ansprechpartner;E-Mail;Telefon;Lieblingsfarbe\n"
+    "Acme GmbH;Jana Weber;jana@acme.de;+49 30 1234567;blau\n"
+    "Bakery Schmidt;Otto Schmidt;otto@@bakery;030 555 01;rot\n"
+    "Café Süd;Lena Süß;lena@cafe-sued.de;;grün\n"
+)
+
+
+def _count(ws: Workspace, model: Any) -> int:
+    with ws.read() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def _dialog(qtbot: Any, backend: Backend, path: Path, idle: Any) -> ImportDialog:
+    dialog = ImportDialog(backend)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.set_file(path)
+    idle()
+    return dialog
+
+
+def test_csv_preview_mapping_dry_run_row_error_then_import(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "kunden.csv"
+    path.write_bytes(CSV.encode("cp1252"))
+    dialog = _dialog(qtbot, backend, path, idle)
+
+    assert "delimiter: semicolon" in dialog.info.text()
+    assert "3 rows" in dialog.info.text()
+    assert dialog.mapping.rowCount() == 5
+    assert dialog.combos["Firma"].currentData() == "customer"
+    assert dialog.combos["E-Mail"].currentData() == "email"
+    assert dialog.combos["Lieblingsfarbe"].currentData() == ""  # unknown: ignored
+    assert "Jana Weber" in dialog.mapping.item(1, 1).text()
+
+    dialog.check_button.click()
+    idle()
+    report = dialog.report
+    assert report is not None and report.dry_run and not report.written
+    rows = {
+        dialog.problems.item(n, 0).text(): dialog.problems.item(n, 2).text()
+        for n in range(dialog.problems.rowCount())
+    }
+    assert "otto@@bakery" in rows["3"]
+    assert "1 rows have problems" in dialog.summary.text()
+    assert _count(ws, Customer) == 0
+
+    dialog.import_button.click()
+    idle()
+    assert dialog.report is not None and dialog.report.written
+    assert "Imported 2 customers and 2 contacts" in dialog.summary.text()
+    assert _count(ws, Customer) == 2
+    assert _count(ws, Contact) == 2
+
+
+def test_a_column_mapped_by_hand_is_used(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text("Who,Colour\nAcme GmbH,blue\n", encoding="utf-8")
+    dialog = _dialog(qtbot, backend, path, idle)
+    combo = dialog.combos["Who"]
+    combo.setCurrentIndex(combo.findData("customer"))
+    dialog.import_button.click()
+    idle()
+    assert dialog.report is not None and dialog.report.created_customers == 1
+    assert customers.get_customer(ws, "Acme GmbH").name == "Acme GmbH"
+
+
+def test_vcard_import(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "people.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jana Weber\r\nN:Weber;Jana;;;\r\nORG:Acme GmbH\r\n"
+        "EMAIL;TYPE=WORK:jana@acme.de\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    dialog = _dialog(qtbot, backend, path, idle)
+    assert dialog.is_vcard and "vCard" in dialog.info.text()
+    dialog.import_button.click()
+    idle()
+    assert dialog.report is not None and dialog.report.written
+    assert _count(ws, Contact) == 1
+
+
+def test_a_missing_file_is_said_plainly(
+    qtbot: Any, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    dialog = _dialog(qtbot, backend, tmp_path / "nope.csv", idle)
+    assert "is not a file" in dialog.info.text()
+    assert not dialog.import_button.isEnabled()
+
+
+def test_export_each_format(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    customers.add_contact(ws, acme.id, {"name": "Jana Weber", "emails": ["jana@acme.de"]})
+    interactions.log_interaction(
+        ws, customer=acme.id, kind="call", followups=[FollowUpInput("Send the quote", "fri")]
+    )
+    dialog = ExportDialog(backend)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    expected = {
+        "contacts_vcf": "FN:Jana Weber",
+        "contacts_csv": "jana@acme.de",
+        "customers_csv": "Acme GmbH",
+        "followups_ics": "SUMMARY:",
+    }
+    for key, needle in expected.items():
+        dialog.choices[key].setChecked(True)
+        out = tmp_path / Path(dialog.file_edit.text()).name
+        dialog.file_edit.setText(str(out))
+        dialog.export()
+        idle()
+        assert dialog.report is not None and dialog.report.path == out
+        assert needle in out.read_text(encoding="utf-8-sig")
+        assert dialog.message.text().startswith("Exported 1 to")
+
+
+def test_export_to_a_missing_folder_is_refused(qtbot: Any, backend: Backend) -> None:
+    dialog = ExportDialog(backend)
+    qtbot.addWidget(dialog)
+    dialog.file_edit.setText("/no/such/folder/out.vcf")
+    dialog.export()
+    assert "does not exist" in dialog.message.text()
