@@ -131,6 +131,24 @@ def test_contacts_csv(ws: Workspace, acme: str, tmp_path: Path) -> None:
     assert (row["Phone"], row["Mobile"]) == ("", "'+4915123456789")
 
 
+def test_contacts_csv_reimports_the_same_people(ws: Workspace, acme: str, tmp_path: Path) -> None:
+    person = customers.list_contacts(ws, acme)[0]
+    customers.edit_contact(ws, person.id, {"do_not_contact": True, "decision_role": "champion"})
+    out = tmp_path / "contacts.csv"
+    export_contacts(ws, out, format="csv")
+    fresh_root = tmp_path / "fresh"
+    Workspace.open(fresh_root, auto_backup=False).close()
+    fresh = Workspace.open(fresh_root, auto_backup=False)
+    try:
+        assert import_customers_csv(fresh, out).errors == []
+        (again,) = customers.list_contacts(fresh, '=HYPERLINK("http://evil")')
+    finally:
+        fresh.close()
+    before = customers.list_contacts(ws, acme)[0]
+    for field in ("name", "title", "decision_role", "emails", "phones", "do_not_contact"):
+        assert getattr(again, field) == getattr(before, field), field
+
+
 def test_deleted_records_are_not_exported(ws: Workspace, acme: str, tmp_path: Path) -> None:
     other = customers.create_customer(ws, {"name": "Gone"}).value
     customers.add_contact(ws, other.id, {"name": "Gone Person"})

@@ -119,6 +119,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "territory": ("territory", "salesterritory", "area", "gebiet", "district"),
     "title": ("jobtitle", "organizationtitle", "position", "jobposition", "funktion", "title",
               "persontitle", "personjobtitle"),
+    "do_not_contact": ("donotcontact", "optout", "emailoptout", "donotcall", "nichtkontaktieren"),
     "decision_role": ("decisionrole", "buyingrole", "contactrole", "role", "rolle"),
     "yearly_potential": ("yearlypotential", "potential", "annualpotential", "yearlyvalue",
                          "jahrespotential"),
@@ -558,6 +559,9 @@ def _split_row(
             contact["title"] = title
         if role:
             contact["decision_role"] = role
+        opt_out = one("do_not_contact")
+        if opt_out:
+            contact["do_not_contact"] = opt_out
         if notes:
             contact["notes"] = notes
         if not company:
