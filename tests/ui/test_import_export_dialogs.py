@@ -61,7 +61,8 @@ def test_csv_preview_mapping_dry_run_row_error_then_import(
         for n in range(dialog.problems.rowCount())
     }
     assert "otto@@bakery" in rows["3"]
-    assert "1 rows have problems" in dialog.summary.text()
+    assert "1 row has problems and would be skipped" in dialog.summary.text()
+    assert "delimiter: semicolon" in dialog.info.text()
     assert _count(ws, Customer) == 0
 
     dialog.import_button.click()

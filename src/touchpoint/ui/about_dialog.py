@@ -20,6 +20,8 @@ from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, WARN, app_icon
 
+ENTITY_NAMES = {"followup": "follow-ups", "custom_field": "custom fields"}
+
 
 def _size(n: int) -> str:
     for unit in ("bytes", "KB", "MB", "GB"):
@@ -30,7 +32,11 @@ def _size(n: int) -> str:
 
 
 def status_lines(report: StatusReport) -> list[tuple[str, str]]:
-    counts = ", ".join(f"{n:,} {entity}s" for entity, n in report.counts.items() if n)
+    counts = ", ".join(
+        f"{n:,} {ENTITY_NAMES.get(entity, entity.replace('_', ' ') + 's')}"
+        for entity, n in report.counts.items()
+        if n
+    )
     return [
         ("Version", report.version),
         ("Schema version", report.schema_version),
@@ -54,7 +60,7 @@ class AboutDialog(QDialog):
         self.backend = backend
         self.setWindowTitle("About Touchpoint")
         self.setAccessibleName("About Touchpoint")
-        self.setMinimumWidth(640)
+        self.setMinimumWidth(760)
         layout = QVBoxLayout(self)
         head = QLabel()
         head.setPixmap(app_icon().pixmap(48, 48))

@@ -77,6 +77,7 @@ class ActivityView(QWidget):
         layout.addWidget(title)
 
         filters = QHBoxLayout()
+        filters.setSpacing(8)
         today = self.ws.now().astimezone(self.ws.tz).date()
         self.start = QDateEdit(_qdate(today - timedelta(days=29)))
         self.end = QDateEdit(_qdate(today))
@@ -86,6 +87,7 @@ class ActivityView(QWidget):
             edit.setAccessibleName(f"{name} date")
             caption = QLabel(f"&{name}")
             caption.setBuddy(edit)
+            caption.setMinimumWidth(caption.sizeHint().width() + 4)
             filters.addWidget(caption)
             filters.addWidget(edit)
             edit.dateChanged.connect(self._filters_changed)

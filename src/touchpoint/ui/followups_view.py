@@ -139,13 +139,10 @@ class FollowUpsView(QWidget):
             ("cancel", "Cancel promise", "", self.cancel_current),
             ("delete", "Delete", "Del", self.delete_current),
         ):
-            action = QAction(text, self)
+            action = QAction(f"{text}  ({shortcut})" if shortcut else text, self)
             action.triggered.connect(handler)
-            if shortcut:
-                action.setToolTip(f"{text} ({shortcut})")
             button = QToolButton()
             button.setDefaultAction(action)
-            button.setText(f"{text}  {shortcut}".strip())
             button.setAccessibleName(text.rstrip("…"))
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             bar.addWidget(button)
@@ -342,11 +339,7 @@ class FollowUpsView(QWidget):
         view = self.current()
         if view is None or view.status != "open":
             return
-        next_item = self.tree.itemBelow(self.tree.currentItem())
-        while next_item is not None and not next_item.data(0, ID_ROLE):
-            next_item = self.tree.itemBelow(next_item)
-        if next_item is not None:
-            self.tree.setCurrentItem(next_item)  # keep moving down the list, key after key
+        self._move_on()
 
         def done(result: FollowUpView) -> None:
             self._done.insert(0, result)
@@ -354,6 +347,19 @@ class FollowUpsView(QWidget):
             self._say(f"Done: {result.title} ({mark})")
 
         self._write(lambda ws: followups.complete_followup(ws, view.id), done)
+
+    def _move_on(self) -> None:
+        """Put the cursor on the next follow-up: key after key down the list."""
+        item = self.tree.currentItem()
+        below = self.tree.itemBelow(item) if item is not None else None
+        while below is not None and not below.data(0, ID_ROLE):
+            below = self.tree.itemBelow(below)
+        if below is None and item is not None:
+            below = self.tree.itemAbove(item)
+            while below is not None and not below.data(0, ID_ROLE):
+                below = self.tree.itemAbove(below)
+        if below is not None:
+            self.tree.setCurrentItem(below)
 
     def snooze_menu(self) -> None:
         view = self.current()
@@ -430,6 +436,8 @@ class FollowUpsView(QWidget):
                 lambda ws: followups.restore_followup(ws, followup_id),
                 lambda _result: self._say(f"Restored: {view.title}"),
             )
+
+        self._move_on()
 
         def done(_result: FollowUpView) -> None:
             self._done = [d for d in self._done if d.id != followup_id]

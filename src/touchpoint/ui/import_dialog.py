@@ -59,6 +59,7 @@ class ImportDialog(QDialog):
         self.resize(880, 620)
         self.path: Path | None = None
         self.preview: CsvPreview | None = None
+        self._details = ""  # what the file is, shown again once a check or import ends
         self.report: ImportReport | None = None
         self.combos: dict[str, QComboBox] = {}
 
@@ -159,7 +160,8 @@ class ImportDialog(QDialog):
             return
         if self.is_vcard:
             self.mapping.parentWidget().hide()
-            self._say(f"vCard file · {path.stat().st_size:,} bytes. Check it, then import.")
+            self._details = f"vCard file · {path.stat().st_size:,} bytes. Check it, then import."
+            self._say(self._details)
             self._set_ready(True)
             return
         self.mapping.parentWidget().show()
@@ -173,10 +175,11 @@ class ImportDialog(QDialog):
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(
             preview.delimiter, repr(preview.delimiter)
         )
-        self._say(
+        self._details = (
             f"Encoding {preview.encoding} · delimiter: {delimiter} · "
             f"{preview.total_rows:,} rows below the header"
         )
+        self._say(self._details)
         self.mapping.setRowCount(len(preview.headers))
         self.combos.clear()
         for n, header in enumerate(preview.headers):
@@ -245,6 +248,7 @@ class ImportDialog(QDialog):
     def _done(self, report: ImportReport) -> None:
         self.report = report
         self._set_ready(True)
+        self._say(self._details)
         self._show_report(report)
         if report.written:
             self.imported.emit(report)
@@ -270,10 +274,11 @@ class ImportDialog(QDialog):
             text = f"{report.rows:,} rows: {what} would be created."
             color = OK if not errors else WARN
         if errors:
-            text += f" {errors:,} rows have problems and {'were' if report.written else 'would be'}"
-            text += " skipped."
+            rows = "1 row has" if errors == 1 else f"{errors:,} rows have"
+            text += f" {rows} problems and {'were' if report.written else 'would be'} skipped."
         if report.duplicates:
-            text += f" {len(report.duplicates):,} look like records that exist already."
+            count = len(report.duplicates)
+            text += f" {count:,} look{'s' if count == 1 else ''} like records that exist already."
         self.summary.setText(text)
         self.summary.setStyleSheet(f"color: {color};")
         lines = [(str(e.row), e.field, e.problem) for e in report.errors]
