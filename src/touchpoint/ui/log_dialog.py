@@ -100,7 +100,11 @@ class SatisfactionPicker(QFrame):
         self.setAccessibleName("Satisfaction, 1 to 5")
         self.setAccessibleDescription("Type 1 to 5; 0 or Backspace clears it")
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setStyleSheet("SatisfactionPicker:focus { border: 1px solid palette(highlight); }")
+        self.setStyleSheet(
+            "SatisfactionPicker:focus { border: 1px solid palette(highlight); }"
+            "QToolButton:checked { background: palette(highlight);"
+            " color: palette(highlighted-text); font-weight: 600; }"
+        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         self._buttons: dict[int, QToolButton] = {}
