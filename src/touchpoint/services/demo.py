@@ -672,6 +672,56 @@ TOPICS: tuple[tuple[str, str], ...] = (
      "by email, delivery to {city}."),
 )  # fmt: skip
 
+# The everyday rest of a rep's notes: people, sites, plans, small print.
+EVERYDAY_TOPICS: tuple[tuple[str, str], ...] = (
+    ("Site visit {city}",
+     "Walked the {city} warehouse with {contact}: narrow aisles, they need a truck with a "
+     "smaller turning radius. Took photos for our engineer."),
+    ("Fleet check",
+     "Counted {qty} trucks on site, three older than ten years. {contact} will send the hour "
+     "meter readings."),
+    ("Lithium batteries",
+     "{contact} asked about lithium batteries instead of lead-acid; sent the comparison sheet "
+     "and the charging times."),
+    ("Tyres", "Tyre wear on the front axle again; suggested non-marking tyres for the food hall."),
+    ("Safety audit",
+     "Their safety officer wants a blue pedestrian warning light on every truck by {month}."),
+    ("Budget {year}",
+     "Budget for next year is set in {month}; {contact} will push for two more trucks."),
+    ("New contact",
+     "{contact} is the new head of logistics; the previous buyer retired. Introduced our team."),
+    ("Payment", "Payment for the last order arrived; accounting confirmed the transfer."),
+    ("Lunch with {contact}",
+     "Lunch with {contact}. Talked about their second warehouse, planned for next year."),
+    ("Reference visit",
+     "{contact} would like to see a customer running the AGV-3; asked a reference in {city}."),
+    ("Rental return",
+     "Picked up the rental trucks; one has a dent in the fork carriage, photos sent."),
+    ("Hour meter readings",
+     "Received the hour meter readings for {qty} trucks; two are due for inspection."),
+    ("Tender", "Public tender for {qty} trucks published; deadline in {month}. We will bid."),
+    ("Shift pattern",
+     "They move to three shifts from {month}; the charging plan needs a rethink."),
+    ("Call back", "{contact} called back and wants to meet next week at the {city} site."),
+    ("Appointment", "Fixed an appointment with {contact} for {day} at 10:00."),
+    ("Warehouse move",
+     "They are moving to a new building in {city}; want advice on racking and aisle width."),
+    ("Usage report",
+     "Sent the usage report; two trucks are hardly used, suggested moving them to the second "
+     "site."),
+    ("Cold store",
+     "Cold store at -25 °C: {contact} asks which trucks are rated for it and for how long."),
+    ("Telematics",
+     "Showed the fleet telematics dashboard; {contact} wants access cards for {qty} drivers."),
+    ("Year-end", "Year-end planning: stocktaking in {month}, nothing arrives that week."),
+    ("Holiday cover", "{contact} is away for three weeks; her deputy handles orders meanwhile."),
+    ("Forklift licences",
+     "Half of their drivers need their licences renewed; {contact} collects the names."),
+    ("Dock layout",
+     "Looked at the loading docks with {contact}; the ramp is too steep for the pallet trucks."),
+    ("Catalogue", "Dropped off the new catalogue and the accessories leaflet at reception."),
+)  # fmt: skip
+
 OWN_OUTCOMES = (
     "agreed on a trial week", "waiting for budget approval", "needs a second visit",
     "sent the revised quote", "asked for references", "decision next month",
@@ -1781,7 +1831,8 @@ def _interactions(
                  "Voicemail: asked for a call back about the delivery.", None)
             )  # fmt: skip
         else:
-            subject_t, notes_t = TOPICS[rng.randrange(len(TOPICS))]
+            pool = TOPICS if rng.random() < 0.45 else EVERYDAY_TOPICS
+            subject_t, notes_t = pool[rng.randrange(len(pool))]
             if outcome == "complaint" and rng.random() < 0.7:
                 subject_t, notes_t = TOPICS[5]
             words = _words(rng, demo, plan, contact_first)
