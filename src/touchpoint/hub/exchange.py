@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, String, insert, select, update
+from sqlalchemy import JSON, Connection, Engine, String, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -121,45 +121,44 @@ class _Row:
     exists: bool
 
 
-def _load(conn: Connection, entity: str, record_id: str) -> _Row | None:
-    row = conn.execute(
-        select(records.c.team, records.c.data, records.c.versions).where(
-            records.c.entity == entity, records.c.record_id == record_id
-        )
-    ).first()
-    if row is None:
-        return None
-    return _Row(entity, record_id, row.team, dict(row.data), dict(row.versions), True)
-
-
-def _save(conn: Connection, row: _Row) -> None:
-    if row.exists:
-        conn.execute(
-            update(records)
-            .where(records.c.entity == row.entity, records.c.record_id == row.record_id)
-            .values(data=row.data, versions=row.versions)
-        )
-    else:
-        conn.execute(
-            insert(records).values(
-                entity=row.entity,
-                record_id=row.record_id,
-                team=row.team,
-                data=row.data,
-                versions=row.versions,
-            )
-        )
-        row.exists = True
-
-
 class _Log:
-    """Appends rows to ``changes``, numbering them from the locked counter."""
+    """One push transaction: reads records through a cache, numbers new ``changes`` rows
+    from the locked counter, and writes everything in a few bulk statements at the end."""
 
     def __init__(self, conn: Connection, now: str) -> None:
         self.conn = conn
         self.now = now
         self.seq = _lock_counter(conn)
         self.start = self.seq
+        self.cache: dict[tuple[str, str], _Row | None] = {}
+        self.fetched: set[str] = set()  # record ids already looked up (all entities)
+        self.in_db: set[tuple[str, str]] = set()
+        self.dirty: dict[tuple[str, str], _Row] = {}
+        self.rows: list[dict[str, Any]] = []
+
+    def prefetch(self, record_ids: set[str]) -> None:
+        wanted = [i for i in record_ids if i and i not in self.fetched]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            for r in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
+                key = (r.entity, r.record_id)
+                self.cache[key] = _Row(
+                    r.entity, r.record_id, r.team, dict(r.data), dict(r.versions), True
+                )
+                self.in_db.add(key)
+            self.fetched.update(chunk)
+
+    def load(self, entity: str, record_id: str) -> _Row | None:
+        key = (entity, record_id)
+        if key not in self.cache and record_id not in self.fetched:
+            self.prefetch({record_id})
+        return self.cache.get(key)
+
+    def save(self, row: _Row) -> None:
+        key = (row.entity, row.record_id)
+        self.cache[key] = row
+        self.dirty[key] = row
+        row.exists = True
 
     def append(
         self,
@@ -175,26 +174,62 @@ class _Log:
         author: str,
     ) -> int:
         self.seq += 1
-        self.conn.execute(
-            insert(changes).values(
-                server_seq=self.seq,
-                change_id=change_id,
-                device_id=device_id,
-                user_id=user_id,
-                entity=row.entity,
-                record_id=row.record_id,
-                team=row.team,
-                op=op,
-                fields=fields,
-                at=at,
-                corrected_at=corrected_at,
-                author=author,
-                received_at=self.now,
-            )
+        self.rows.append(
+            {
+                "server_seq": self.seq,
+                "change_id": change_id,
+                "device_id": device_id,
+                "user_id": user_id,
+                "entity": row.entity,
+                "record_id": row.record_id,
+                "team": row.team,
+                "op": op,
+                "fields": fields,
+                "at": at,
+                "corrected_at": corrected_at,
+                "author": author,
+                "received_at": self.now,
+            }
         )
         return self.seq
 
     def close(self) -> None:
+        inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
+        updates = [r for k, r in self.dirty.items() if k in self.in_db]
+        if inserts:
+            self.conn.execute(
+                insert(records),
+                [
+                    {
+                        "entity": r.entity,
+                        "record_id": r.record_id,
+                        "team": r.team,
+                        "data": r.data,
+                        "versions": r.versions,
+                    }
+                    for r in inserts
+                ],
+            )
+        if updates:
+            self.conn.execute(
+                update(records)
+                .where(
+                    records.c.entity == bindparam("k_entity"),
+                    records.c.record_id == bindparam("k_id"),
+                )
+                .values(data=bindparam("data"), versions=bindparam("versions")),
+                [
+                    {
+                        "k_entity": r.entity,
+                        "k_id": r.record_id,
+                        "data": r.data,
+                        "versions": r.versions,
+                    }
+                    for r in updates
+                ],
+            )
+        if self.rows:
+            self.conn.execute(insert(changes), self.rows)
         if self.seq != self.start:
             self.conn.execute(update(counter).where(counter.c.id == 1).values(value=self.seq))
 
@@ -235,7 +270,9 @@ def push(
             )
         }
         results: list[PushResult] = []
+        accepted: list[dict[str, Any]] = []
         last_seq = 0
+        log.prefetch(_referenced_ids(batch))
         for change in batch:
             last_seq = max(last_seq, change.seq)
             old = seen.get(change.change_id)
@@ -249,29 +286,30 @@ def push(
                     )
                 )
                 continue
-            savepoint = conn.begin_nested()
+            # Checks come before any change to the cached state, so a rejection leaves
+            # nothing behind: no savepoint needed.
             try:
                 seq = _apply(conn, log, who, device_id=device_id, change=change, offset=offset)
             except Rejected as exc:
-                savepoint.rollback()
-                results.append(_rejection(conn, who, change, str(exc)))
-                conn.execute(
-                    insert(received).values(
-                        change_id=change.change_id,
-                        device_id=device_id,
-                        status="rejected",
-                        error=str(exc),
-                    )
+                results.append(_rejection(log, who, change, str(exc)))
+                accepted.append(
+                    {
+                        "change_id": change.change_id,
+                        "device_id": device_id,
+                        "status": "rejected",
+                        "server_seq": None,
+                        "error": str(exc),
+                    }
                 )
             else:
-                savepoint.commit()
-                conn.execute(
-                    insert(received).values(
-                        change_id=change.change_id,
-                        device_id=device_id,
-                        status="applied",
-                        server_seq=seq,
-                    )
+                accepted.append(
+                    {
+                        "change_id": change.change_id,
+                        "device_id": device_id,
+                        "status": "applied",
+                        "server_seq": seq,
+                        "error": None,
+                    }
                 )
                 results.append(
                     PushResult(change_id=change.change_id, status="applied", server_seq=seq)
@@ -283,14 +321,28 @@ def push(
                 error=last.error,
             )
         log.close()
+        if accepted:
+            conn.execute(insert(received), accepted)
         _touch_device(conn, who, device_id=device_id, last_seq=last_seq, offset=offset, now=now)
     return results
 
 
-def _rejection(conn: Connection, who: Principal, change: ChangeIn, error: str) -> PushResult:
+def _referenced_ids(batch: list[ChangeIn]) -> set[str]:
+    """The records a batch touches or points at, to load them in one query."""
+    ids = set()
+    for change in batch:
+        ids.add(change.record_id)
+        for name in ("customer_id", "winner_id"):
+            pair = change.fields.get(name)
+            if pair and isinstance(pair[1], str):
+                ids.add(pair[1])
+    return ids
+
+
+def _rejection(log: _Log, who: Principal, change: ChangeIn, error: str) -> PushResult:
     current = None
     if change.entity in MODEL_BY_ENTITY:
-        row = _load(conn, change.entity, change.record_id)
+        row = log.load(change.entity, change.record_id)
         if row is not None and who.may_see(row.team):
             current = row.data
     return PushResult(change_id=change.change_id, status="rejected", error=error, current=current)
@@ -322,18 +374,18 @@ def _touch_device(
     )
 
 
-def _team_of_new(conn: Connection, who: Principal, change: ChangeIn) -> str:
+def _team_of_new(log: _Log, who: Principal, change: ChangeIn) -> str:
     fields = change.fields
     if change.entity in CHILD_ENTITIES:
         parent_id = (fields.get("customer_id") or [None, None])[1]
-        parent = _load(conn, "customer", parent_id) if parent_id else None
+        parent = log.load("customer", parent_id) if parent_id else None
         if parent is None or not who.may_see(parent.team):
             raise Rejected(f"{change.entity}.customer_id: no customer {parent_id} you may see")
         return parent.team
     if change.entity == "merge":
         kind = (fields.get("kind") or [None, None])[1]
         winner_id = (fields.get("winner_id") or [None, None])[1]
-        winner = _load(conn, kind, winner_id) if kind in ("customer", "contact") else None
+        winner = log.load(kind, winner_id) if kind in ("customer", "contact") else None
         if winner is None or not who.may_see(winner.team):
             raise Rejected(f"merge.winner_id: no {kind} {winner_id} you may see")
         return winner.team
@@ -355,14 +407,14 @@ def _apply(
         corrected = _shift(change.at, offset)
     except ValueError as exc:
         raise Rejected(f"at: {change.at!r} is not a UTC time") from exc
-    row = _load(conn, change.entity, change.record_id)
+    row = log.load(change.entity, change.record_id)
     _validate(change, row is None)
     if row is None:
-        row = _Row(change.entity, change.record_id, _team_of_new(conn, who, change), {}, {}, False)
+        row = _Row(change.entity, change.record_id, _team_of_new(log, who, change), {}, {}, False)
     elif not who.may_see(row.team):
         raise Rejected(f"{change.entity} {change.record_id}: not yours to change")
     if change.entity in CHILD_ENTITIES and "customer_id" in change.fields and row.exists:
-        parent = _load(conn, "customer", change.fields["customer_id"][1])
+        parent = log.load("customer", change.fields["customer_id"][1])
         if parent is None or parent.team != row.team:
             raise Rejected(f"{change.entity}.customer_id: no customer of this team")
     if (
@@ -419,8 +471,8 @@ def _apply(
         row.data["created_by"] = author
     row.data["updated_at"] = change.at
     row.data["updated_by"] = author
-    redirected = _follow_merges(conn, row)
-    _save(conn, row)
+    redirected = _follow_merges(log, row)
+    log.save(row)
     touched = set(change.fields) | set(BOOKKEEPING) | redirected
     seq = log.append(
         change_id=change.change_id,
@@ -463,7 +515,7 @@ def _conflict(
 
 def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any]) -> None:
     conflict = _Row(CONFLICT_ENTITY, str(uuid.uuid4()), row.team, data, {}, False)
-    _save(conn, conflict)
+    log.save(conflict)
     log.append(
         change_id=str(uuid.uuid4()),
         device_id=HUB_DEVICE,
@@ -477,14 +529,14 @@ def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any])
     )
 
 
-def _follow_merges(conn: Connection, row: _Row) -> set[str]:
+def _follow_merges(log: _Log, row: _Row) -> set[str]:
     """A child filed under a customer merged away files under the one it merged into."""
     if row.entity not in CHILD_ENTITIES:
         return set()
     target = row.data.get("customer_id")
     hops = 0
     while target and hops < 10:
-        parent = _load(conn, "customer", target)
+        parent = log.load("customer", target)
         nxt = parent.data.get("merged_into_id") if parent else None
         if not nxt:
             break
@@ -500,18 +552,23 @@ def _move_children(conn: Connection, log: _Log, customer: _Row) -> None:
     to the kept customer too, so every replica ends with the same merge."""
     winner = customer.data["merged_into_id"]
     for entity in CHILD_ENTITIES:
-        rows = conn.execute(
-            select(records.c.record_id, records.c.data).where(
-                records.c.team == customer.team, records.c.entity == entity
-            )
+        ids = set(
+            conn.execute(
+                select(records.c.record_id).where(
+                    records.c.team == customer.team,
+                    records.c.entity == entity,
+                    records.c.data["customer_id"].as_string() == customer.record_id,
+                )
+            ).scalars()
         )
-        for record_id, data in list(rows):
-            if data.get("customer_id") != customer.record_id:
+        # ... and those filed under it earlier in this batch, not written yet.
+        ids |= {key[1] for key, row in log.cache.items() if row is not None and key[0] == entity}
+        for record_id in sorted(ids):
+            child = log.load(entity, record_id)
+            if child is None or child.data.get("customer_id") != customer.record_id:
                 continue
-            child = _load(conn, entity, record_id)
-            assert child is not None
             child.data["customer_id"] = winner
-            _save(conn, child)
+            log.save(child)
             log.append(
                 change_id=str(uuid.uuid4()),
                 device_id=HUB_DEVICE,
