@@ -411,6 +411,18 @@ def test_dry_run_writes_nothing_and_reports_duplicates(ws: Workspace, tmp_path: 
     assert len(found) == 4
 
 
+def test_dry_run_only_reads(ws: Workspace, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "in.csv", [["Company"], ["Acme"]])
+    writer = sqlite3.connect(ws.paths.database, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # someone else is writing right now
+        report = import_customers_csv(ws, path, dry_run=True)
+        assert report.created_customers == 1
+    finally:
+        writer.rollback()
+        writer.close()
+
+
 def test_a_real_import_reports_duplicates_too(ws: Workspace, tmp_path: Path) -> None:
     path = write_csv(tmp_path / "in.csv", [["Company", "Email"], ["Acme", "info@acme.example"]])
     first = import_customers_csv(ws, path)

@@ -812,36 +812,56 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+PlanRows = Callable[[Session, _Cleaner], tuple[int, list[_Planned], list[RowError]]]
+
+
+def _check_rows(
+    ws: Workspace, session: Session, planned_rows: PlanRows, cancel: Cancel | None
+) -> tuple[int, list[_Planned], list[RowError], list[RowDuplicate], set[str]]:
+    """(rows, the rows to write, problems, duplicates, known custom field keys)."""
+    defs = custom_definitions(session)
+    rows, planned, errors = planned_rows(session, _Cleaner(ws, defs))
+    _check_cancel(cancel)
+    duplicates = _find_duplicates(session, _duplicate_inputs(planned))
+    return rows, planned, errors, duplicates, set(defs)
+
+
 def _run_import(
     ws: Workspace,
-    planned_rows: Callable[[Session, _Cleaner], tuple[int, list[_Planned], list[RowError]]],
+    planned_rows: PlanRows,
     *,
     dry_run: bool,
     progress: Progress | None,
     cancel: Cancel | None,
 ) -> ImportReport:
-    """Plan, check duplicates and (unless a dry run) write everything in one unit of work."""
-    with _gc_paused(), ws.unit_of_work() as uow:
-        session = uow.session
-        defs = custom_definitions(session)
-        rows, planned, errors = planned_rows(session, _Cleaner(ws, defs))
-        _check_cancel(cancel)
-        duplicates = _find_duplicates(session, _duplicate_inputs(planned))
-        customers = sum(1 for p in planned if p.customer is not None)
-        contacts = sum(1 for p in planned if p.contact is not None)
-        if dry_run or not planned:
+    """Check every row and the duplicates, then (unless a dry run) write everything in
+    one unit of work. A dry run only reads: it never takes the write lock."""
+    with _gc_paused():
+        if dry_run:
+            with ws.read() as session:
+                rows, planned, errors, duplicates, _known = _check_rows(
+                    ws, session, planned_rows, cancel
+                )
             if progress:
                 progress(2 * rows, 2 * rows)
-            return ImportReport(
-                rows, customers, contacts, 0, errors, duplicates, dry_run, False, Changes()
+            customers = sum(1 for p in planned if p.customer is not None)
+            contacts = sum(1 for p in planned if p.contact is not None)
+            return ImportReport(rows, customers, contacts, 0, errors, duplicates, True, False)
+        with ws.unit_of_work() as uow:
+            rows, planned, errors, duplicates, known = _check_rows(
+                ws, uow.session, planned_rows, cancel
             )
-        _define_custom_fields(session, planned, set(defs))
-        made = _write(session, planned, progress, cancel, rows)
-        _check_cancel(cancel)
-        uow.commit()
-        return ImportReport(
-            rows, made[0], made[1], 0, errors, duplicates, False, True, Changes.of(uow)
-        )
+            if not planned:
+                if progress:
+                    progress(2 * rows, 2 * rows)
+                return ImportReport(rows, 0, 0, 0, errors, duplicates, False, False)
+            _define_custom_fields(uow.session, planned, known)
+            made = _write(uow.session, planned, progress, cancel, rows)
+            _check_cancel(cancel)
+            uow.commit()
+            return ImportReport(
+                rows, made[0], made[1], 0, errors, duplicates, False, True, Changes.of(uow)
+            )
 
 
 def import_customers_csv(
