@@ -98,6 +98,28 @@ def bench_floor(db: Path, queries: list[str], rounds: int) -> list[float]:
     return times
 
 
+def slowest(db: Path, queries: list[str], ours: list[float], floor: list[float]) -> None:
+    """The five slowest queries: how many documents match them, and both timings."""
+    n = len(queries)
+    worst: dict[str, tuple[float, float]] = {}
+    for k, query in enumerate(queries):
+        mine = max(ours[k::n])
+        raw = max(floor[k::n])
+        worst[query] = max(worst.get(query, (0.0, 0.0)), (mine, raw))
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    total = conn.execute("SELECT count(*) FROM search_docs").fetchone()[0]
+    print(f"slowest queries ({total:,} documents indexed):")
+    for query, (mine, raw) in sorted(worst.items(), key=lambda kv: -kv[1][0])[:5]:
+        matches = conn.execute(
+            "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?",
+            (search.match_expression(query),),
+        ).fetchone()[0]
+        print(
+            f"  {query!r:<20} {matches:>9,} matches   search {mine:7.1f} ms   floor {raw:7.1f} ms"
+        )
+    conn.close()
+
+
 def bench_logging(ws: Workspace, count: int) -> list[float]:
     with ws.db.engine.connect() as conn:
         ids = [r[0] for r in conn.exec_driver_sql("SELECT id FROM customers LIMIT 500")]
@@ -185,6 +207,7 @@ def main() -> None:
     print(f"search  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms   (target p95 < 30 ms)")
     print(f"floor   p50 {f50:6.2f} ms  p95 {f95:6.2f} ms   raw FTS5 MATCH on the same file")
     print(f"search/floor at p95: {p95 / f95:.2f}x   (target < 2x)")
+    slowest(db, queries, ours, floor)
 
     peak = search_peak_memory(args.data, "delivery quote")
     print(f"touchpoint search peak memory: {peak:.0f} MB   (target < 150 MB)")
