@@ -236,3 +236,20 @@ def test_a_database_from_a_newer_version_is_refused_and_left_alone(tp, data_dir:
     assert result.stderr.startswith("error: This data needs Touchpoint 9.0 or newer")
     assert result.stderr.count("\n") == 1
     assert db.read_bytes() == before
+
+
+def test_daily_backup_before_writes_never_before_reads(data_dir: Path, clock) -> None:
+    def run(*args: str) -> None:
+        result = CliRunner().invoke(
+            cli, ["--data-dir", str(data_dir), *args], obj=CliState(clock=clock)
+        )
+        assert result.exit_code == 0, result.output
+
+    def daily() -> list[Path]:
+        return sorted((data_dir / "backups").glob("daily-*.sqlite3"))
+
+    for read in (["search", "acme"], ["status"], ["followups"], ["customer", "list"]):
+        run(*read)
+    assert daily() == []
+    run("customer", "add", "Acme GmbH")
+    assert len(daily()) == 1

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from touchpoint.cli.output import clip, emit_json, heading, is_tty, local_time, style, table
-from touchpoint.cli.runtime import with_workspace
+from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
 
 if TYPE_CHECKING:
     from touchpoint.services.records import FollowUpView
@@ -155,7 +155,7 @@ def log_command(
 @click.option("--customer", metavar="NAME_OR_ID", help="Only this customer's.")
 @click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def followups(
     ws: Workspace, *, scope: str, mine: bool, customer: str | None, limit: int, as_json: bool
 ) -> None:
@@ -268,7 +268,7 @@ def matched_words(start: str, end: str, *texts: str) -> list[str]:
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search customers, contacts, notes and feedback, and follow-ups (words as prefixes)."""
     from touchpoint.services.search import (

@@ -19,7 +19,7 @@ from touchpoint.cli.output import (
     table,
     warn,
 )
-from touchpoint.cli.runtime import with_workspace
+from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
 
 if TYPE_CHECKING:
     from touchpoint.services.records import ContactView, CustomerView
@@ -310,7 +310,7 @@ CONTACT_HEADERS = ["id", "name", "title", "role", "email", "phone"]
 @click.argument("ref", metavar="NAME_OR_ID")
 @click.option("--interactions", "last", default=5, show_default=True, help="How many to show.")
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
     """Everything about one customer: facts, people, last interactions, open follow-ups."""
     from touchpoint.services import customers, interactions
@@ -381,7 +381,7 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
 @click.option("--desc", is_flag=True, help="Sort the other way round.")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, **flt: Any) -> None:
     """Customers by name (or another order), optionally filtered."""
     from touchpoint.services.customer_list import CustomerQuery, count_customers, customer_rows
@@ -528,7 +528,7 @@ def contact_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> None
 @contact.command("list")
 @click.argument("customer_ref", metavar="CUSTOMER")
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def contact_list(ws: Workspace, customer_ref: str, as_json: bool) -> None:
     """The people at CUSTOMER."""
     from touchpoint.services import customers
@@ -547,7 +547,7 @@ def contact_list(ws: Workspace, customer_ref: str, as_json: bool) -> None:
 @click.argument("ref", metavar="CUSTOMER")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def history(ws: Workspace, ref: str, limit: int, as_json: bool) -> None:
     """Every change to a customer's record: who changed what, when, old and new value."""
     from touchpoint.services.history import customer_history
@@ -583,7 +583,7 @@ def _shown(value: Any) -> str:
 @click.command()
 @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def duplicates(ws: Workspace, limit: int, as_json: bool) -> None:
     """Likely duplicate customers and contacts, with why they look alike."""
     from touchpoint.services.duplicates import find_duplicates
@@ -662,7 +662,7 @@ def unmerge(ws: Workspace, merge_id: str) -> None:
 @click.command()
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
 @JSON_OPTION
-@with_workspace
+@with_workspace_to_read
 def merges(ws: Workspace, limit: int, as_json: bool) -> None:
     """Recent merges, newest first (undo one with `touchpoint unmerge ID`)."""
     from touchpoint.services.duplicates import list_merges

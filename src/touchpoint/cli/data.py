@@ -19,7 +19,13 @@ from touchpoint.cli.output import (
     style,
     table,
 )
-from touchpoint.cli.runtime import fail, open_workspace, state, with_workspace
+from touchpoint.cli.runtime import (
+    fail,
+    open_workspace,
+    state,
+    with_workspace,
+    with_workspace_to_read,
+)
 
 if TYPE_CHECKING:
     from touchpoint.services.workspace import Workspace
@@ -38,7 +44,7 @@ def _size(n: int) -> str:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@with_workspace
+@with_workspace_to_read
 def status(ws: Workspace, as_json: bool) -> None:
     """Paths, schema version, record counts and changes not yet synced."""
     from touchpoint.services import maintenance
@@ -118,7 +124,7 @@ def restore(file: Path, yes: bool) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @click.option("--repair", is_flag=True, help="Rebuild the search index if it is out of step.")
-@with_workspace
+@with_workspace_to_read
 def check(ws: Workspace, as_json: bool, repair: bool) -> None:
     """Check the database and its search index; exit code 1 when something is wrong."""
     from touchpoint.services import maintenance

@@ -50,12 +50,16 @@ def state(ctx: click.Context | None = None) -> CliState:
 
 
 @contextmanager
-def open_workspace(ctx: click.Context | None = None) -> Iterator[Workspace]:
+def open_workspace(
+    ctx: click.Context | None = None, *, daily_backup: bool = True
+) -> Iterator[Workspace]:
     from touchpoint.services.workspace import Workspace, utc_now
 
     current = state(ctx)
     ws = Workspace.open(
-        current.data_dir, auto_backup=current.auto_backup, clock=current.clock or utc_now
+        current.data_dir,
+        auto_backup=current.auto_backup and daily_backup,
+        clock=current.clock or utc_now,
     )
     try:
         yield ws
@@ -64,11 +68,25 @@ def open_workspace(ctx: click.Context | None = None) -> Iterator[Workspace]:
 
 
 def with_workspace(fn: F) -> F:
-    """Open the workspace for the command and pass it as the first argument."""
+    """Open the workspace for the command and pass it as the first argument.
+
+    The day's rotating backup is taken first when it is due (before a write)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with open_workspace() as ws:
+            return fn(ws, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def with_workspace_to_read(fn: F) -> F:
+    """:func:`with_workspace` for commands that only read: no daily backup first, so a
+    quick ``touchpoint search`` on a big database never waits for a copy of it."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with open_workspace(daily_backup=False) as ws:
             return fn(ws, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
