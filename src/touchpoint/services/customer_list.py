@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, not_, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import metrics
@@ -95,19 +95,22 @@ def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
     if q.needs_attention:
         now = ws.now()
         cutoff = now - timedelta(days=ws.settings.quiet_after_days)
-        recent = exists().where(
-            Interaction.customer_id == Customer.id,
-            Interaction.deleted_at.is_(None),
-            Interaction.occurred_at > cutoff,
+        # Two uncorrelated sets, each read once over its index (occurred_at; status, due_at),
+        # instead of a probe per customer: the difference between 50 ms and minutes on 100k.
+        touched = select(Interaction.customer_id).where(
+            Interaction.occurred_at > cutoff, Interaction.deleted_at.is_(None)
         )
-        overdue = exists().where(
-            FollowUp.customer_id == Customer.id,
-            FollowUp.deleted_at.is_(None),
-            FollowUp.status == "open",
-            FollowUp.due_at < now,
+        overdue = select(FollowUp.customer_id).where(
+            FollowUp.status == "open", FollowUp.due_at < now, FollowUp.deleted_at.is_(None)
         )
         where.append(
-            or_(and_(Customer.status == CustomerStatus.ACTIVE.value, not_(recent)), overdue)
+            or_(
+                and_(
+                    Customer.status == CustomerStatus.ACTIVE.value,
+                    Customer.id.not_in(touched),
+                ),
+                Customer.id.in_(overdue),
+            )
         )
     return where
 
@@ -116,6 +119,11 @@ def count_customers(ws: Workspace, q: CustomerQuery) -> int:
     stmt = select(func.count()).select_from(Customer).where(*_conditions(ws, q))
     with ws.read() as session:
         return int(session.scalar(stmt) or 0)
+
+
+_ROWID = literal_column("customers.rowid")
+# Sorts an index serves: ties go in rowid order, so SQLite walks the index for any page.
+_INDEXED = ("name", "status", "owner", "territory", "updated_at")
 
 
 def _ordered(stmt: Select[Any], q: CustomerQuery, last_touch: Any) -> Select[Any]:
@@ -128,7 +136,8 @@ def _ordered(stmt: Select[Any], q: CustomerQuery, last_touch: Any) -> Select[Any
     if q.sort == "last_touch":
         # Never-touched customers last when newest first, first when oldest first.
         primary = primary.nulls_last() if q.descending else primary.nulls_first()
-    tiebreak = [Customer.name.asc(), Customer.id.asc()] if q.sort != "name" else [Customer.id]
+    rowid = _ROWID.desc() if q.descending else _ROWID.asc()
+    tiebreak = [rowid] if q.sort in _INDEXED else [Customer.name.asc(), _ROWID.asc()]
     return stmt.order_by(primary, *tiebreak)
 
 
@@ -144,8 +153,11 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
     """``limit`` rows from ``offset`` in the order of ``q``, with their touch and promise facts."""
     if offset < 0 or limit < 0:
         raise ValidationError("offset", "must not be negative")
-    last_touch = _last_touch().label("last_touch")
-    stmt = select(
+    # First the page's ids alone (an index walk), then the facts of just those rows:
+    # SQLite would otherwise work out the facts of every row it skips over.
+    page = _ordered(select(Customer.id).where(*_conditions(ws, q)), q, _last_touch())
+    page = page.offset(offset).limit(limit)
+    details = select(
         Customer.id,
         Customer.name,
         Customer.status,
@@ -154,13 +166,14 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
         Customer.tags,
         Customer.emails,
         Customer.phones,
-        last_touch,
-    ).where(*_conditions(ws, q))
-    stmt = _ordered(stmt, q, _last_touch()).offset(offset).limit(limit)
+        _last_touch().label("last_touch"),
+    )
     now = ws.now()
     with ws.read() as session:
-        rows = session.execute(stmt).all()
-        counts = _followup_counts(session, [r.id for r in rows], now)
+        ids = list(session.scalars(page))
+        found = {r.id: r for r in session.execute(details.where(Customer.id.in_(ids)))}
+        rows = [found[i] for i in ids if i in found]
+        counts = _followup_counts(session, ids, now)
     tz = ws.tz
     return [
         CustomerRow(
