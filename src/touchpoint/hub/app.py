@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, update
 
 from touchpoint import __version__
@@ -148,8 +148,11 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         who: Who,
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
-    ) -> PullResponse:
-        return exchange.pull(engine, who, after, limit)
+    ) -> Response:
+        # Documented by response_model; the body is built straight from stored JSON.
+        return Response(
+            exchange.pull_json(engine, who, after, limit), media_type="application/json"
+        )
 
     return app
 

@@ -7,6 +7,7 @@ serialised and every row gets a ``server_seq`` in commit order.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,18 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Engine, String, bindparam, insert, select, update
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    String,
+    Text,
+    bindparam,
+    cast,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -26,9 +38,7 @@ from touchpoint.sync.protocol import (
     BOOKKEEPING,
     CONFLICT_ENTITY,
     ChangeIn,
-    PullResponse,
     PushResult,
-    ServerChange,
 )
 
 CHILD_ENTITIES = ("contact", "interaction", "followup", "deal")
@@ -583,34 +593,42 @@ def _move_children(conn: Connection, log: _Log, customer: _Row) -> None:
 
 
 # --- pull -----------------------------------------------------------------------------
-def pull(engine: Engine, who: Principal, after: int, limit: int) -> PullResponse:
+def pull_json(engine: Engine, who: Principal, after: int, limit: int) -> bytes:
+    """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row: the
+    first sync of a laptop streams every record, and decoding then re-encoding them all
+    would be most of the Hub's work."""
     with engine.connect() as conn:
-        high_water = int(
-            conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one()
-        )
-        query = select(changes).where(changes.c.server_seq > after)
+        high = high_water(conn)
+        query = select(
+            changes.c.server_seq,
+            changes.c.change_id,
+            changes.c.device_id,
+            changes.c.entity,
+            changes.c.record_id,
+            changes.c.op,
+            cast(changes.c.fields, Text).label("fields"),
+            changes.c.author,
+        ).where(changes.c.server_seq > after)
         if not who.sees_all:
             query = query.where(changes.c.team.in_(who.teams or ("",)))
         rows = conn.execute(query.order_by(changes.c.server_seq).limit(limit)).all()
-    out = [
-        ServerChange(
-            server_seq=r.server_seq,
-            change_id=r.change_id,
-            device_id=r.device_id,
-            entity=r.entity,
-            record_id=r.record_id,
-            op=r.op,
-            fields=r.fields,
-            author=r.author,
-        )
+    dumps = json.dumps
+    parts = [
+        f'{{"server_seq":{r.server_seq},"change_id":{dumps(r.change_id)},'
+        f'"device_id":{dumps(r.device_id)},"entity":{dumps(r.entity)},'
+        f'"record_id":{dumps(r.record_id)},"op":{dumps(r.op)},'
+        f'"fields":{r.fields},"author":{dumps(r.author)}}}'
         for r in rows
     ]
-    more = len(out) == limit
-    next_after = out[-1].server_seq if out else after
+    more = len(rows) == limit
+    next_after = rows[-1].server_seq if rows else after
     if not more:
         # Nothing else visible up to the high-water mark: skip past other teams' rows.
-        next_after = max(next_after, high_water)
-    return PullResponse(changes=out, next_after=next_after, high_water=high_water, more=more)
+        next_after = max(next_after, high)
+    return (
+        f'{{"changes":[{",".join(parts)}],"next_after":{next_after},'
+        f'"high_water":{high},"more":{"true" if more else "false"}}}'
+    ).encode()
 
 
 def high_water(conn: Connection) -> int:

@@ -13,6 +13,7 @@ words. Crash safety comes from where the commits are:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -26,13 +27,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, func, select, update
 from sqlalchemy.orm import Session
 
 from touchpoint import __version__
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Meta, Record, SyncConflict
-from touchpoint.storage.tracking import apply_defaults
+from touchpoint.storage import identity, search_index
+from touchpoint.storage.models import (
+    MODEL_BY_ENTITY,
+    SYNCED_MODELS,
+    Change,
+    Meta,
+    Record,
+    SyncConflict,
+)
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
 from touchpoint.sync import credentials
 from touchpoint.sync.errors import AuthError, OfflineError, SyncError, UpdateError
@@ -227,7 +235,8 @@ def _converters(model: type[Record]) -> dict[str, Callable[[Any], Any]]:
     for column in model.__table__.columns:
         kind = column.type
         if isinstance(kind, UTCDateTime):
-            out[column.key] = lambda v: None if v is None else from_utc_text(v)
+            # fromisoformat reads the stored "...Z" form, many times faster than strptime.
+            out[column.key] = lambda v: None if v is None else datetime.fromisoformat(v)
         elif isinstance(kind, ISODate):
             out[column.key] = lambda v: None if v is None else date.fromisoformat(v)
         elif isinstance(kind, DecimalText):
@@ -467,6 +476,7 @@ class SyncEngine:
             s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
             pending = _pending_fields(s)
             loaded = _load_records(s, page.changes)
+            fresh: dict[tuple[str, str], dict[str, Any]] = {}
             for row in page.changes:
                 if row.entity == CONFLICT_ENTITY:
                     if _store_conflict(s, row) and me in (
@@ -484,23 +494,68 @@ class SyncEngine:
                 convert = CONVERT[row.entity]
                 keep_local = pending.get(key, ())
                 if record is None:
-                    record = model(id=row.record_id)
+                    # New here (most of a first sync): inserted in bulk below, no ORM.
+                    values = fresh.setdefault(key, {"id": row.record_id})
                     for name, value in row.fields.items():
                         if name in convert:
-                            setattr(record, name, convert[name](value))
-                    apply_defaults(record)
-                    s.add(record)
-                    loaded[key] = record
+                            values[name] = value  # as it travels: also as SQLite stores it
                     continue
                 for name, value in row.fields.items():
                     if name in convert and name not in keep_local:
                         new = convert[name](value)
                         if getattr(record, name) != new:
                             setattr(record, name, new)
+            _insert_fresh(s, fresh)
             write_meta(s, CURSOR_KEY, str(page.next_after))
             self.crash_point("applying")
             uow.commit()
         return new_conflicts
+
+
+def _insert_fresh(s: Session, fresh: dict[tuple[str, str], dict[str, Any]]) -> None:
+    """Insert records new to this laptop with one executemany per table, then index them
+    (search and duplicate keys) exactly as a normal write would.
+
+    Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
+    they go to SQLite as they are; only JSON columns are encoded."""
+    by_entity: dict[str, list[dict[str, Any]]] = {}
+    for (entity, _id), values in fresh.items():
+        by_entity.setdefault(entity, []).append(values)
+    conn = s.connection()
+    for model in SYNCED_MODELS:  # parents first
+        group = by_entity.get(model.entity)
+        if not group:
+            continue
+        columns = list(model.__table__.columns)
+        defaults = {c.key: _default(c) for c in columns}
+        is_json = [isinstance(c.type, JSON) for c in columns]
+        full = [{c.key: v.get(c.key, defaults[c.key]) for c in columns} for v in group]
+        sql = (
+            f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})"
+        )
+        conn.exec_driver_sql(
+            sql,
+            [
+                tuple(
+                    json.dumps(row[c.key]) if j and row[c.key] is not None else row[c.key]
+                    for c, j in zip(columns, is_json, strict=True)
+                )
+                for row in full
+            ],
+        )
+        # Transient copies, only read by the indexers (times stay text: they only test None).
+        made = [model(**row) for row in full]
+        search_index.refresh(conn, made)
+        identity.refresh(conn, made)
+
+
+def _default(column: Any) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    arg = default.arg
+    return arg(None) if callable(arg) else arg
 
 
 def _pending_fields(s: Session) -> dict[tuple[str, str], set[str]]:
