@@ -880,7 +880,8 @@ def import_customers_csv(
     becomes an individual customer with that person as its contact. ``progress``
     gets (done, total) steps: each row checked, then each row written."""
     overrides = load_mapping(mapping)
-    table = _open_table(Path(path))
+    with _gc_paused():
+        table = _open_table(Path(path))
     targets = _map_headers(table.headers, overrides)
     names = {"customer", "contact", "first_name", "last_name"}
     if not names & {t for t in targets if t}:
