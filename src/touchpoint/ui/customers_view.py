@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -112,6 +113,10 @@ class CustomersView(QWidget):
         self.attention.toggled.connect(lambda _c: self._apply_filters())
         for combo in (self.status, self.tag, self.owner, self.territory):
             combo.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.activated.connect(lambda: (self.filter_text.setFocus(), self.filter_text.selectAll()))
+        self.filter_text.returnPressed.connect(self.focus_list)  # Enter: on to the results
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
         backend.changes_applied.connect(self._changes_applied)
