@@ -208,3 +208,16 @@ def test_a_new_customer_without_a_name_is_not_created(
     from touchpoint.services.customer_list import CustomerQuery, count_customers
 
     assert count_customers(ws, CustomerQuery()) == 0
+
+
+def test_cancelling_a_new_customer_goes_back_to_the_one_in_view(
+    qtbot: Any, ws: Workspace, backend: Backend, profile: ProfileView
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    _open(qtbot, profile, acme.id)
+    profile.start_new()
+    assert profile.name_label.text() == "New customer"
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.cancel_button.click()
+    assert profile.name_label.text() == "Acme GmbH"
+    assert not profile.is_new

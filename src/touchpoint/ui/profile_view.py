@@ -204,6 +204,7 @@ class ProfileView(QWidget):
         self._generation = 0
         self._stale = False
         self._dup_generation = 0
+        self._before_new: str | None = None
         self._chart: Any = None
 
         outer = QVBoxLayout(self)
@@ -666,6 +667,8 @@ class ProfileView(QWidget):
     # --- a new customer --------------------------------------------------------------
     def start_new(self) -> None:
         self._generation += 1
+        if self.customer_id:
+            self._before_new = self.customer_id  # Cancel goes back to it
         self.customer_id = None
         self.data = None
         self._set_mode(new=True)
@@ -765,8 +768,9 @@ class ProfileView(QWidget):
         self._set_mode(new=False)
         self.form.clear_errors()
         self.duplicates.show_candidates([])
-        if self.customer_id:
-            self.show_customer(self.customer_id)
+        back, self._before_new = self._before_new, None
+        if back:
+            self.show_customer(back)
         else:
             self.pages.setCurrentWidget(self.empty)
             self.is_new = False

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from touchpoint.services import insights
 from touchpoint.services.workspace import Changes
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.widgets.format import days_text, satisfaction_text, when_text
+from touchpoint.ui.widgets.format import satisfaction_text, when_text
 
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = ("followup", "interaction", "customer")
@@ -167,7 +167,7 @@ class TodayView(QWidget):
         self.quiet.fill(
             [
                 (
-                    f"{q.name}\n{q.reason} · last touch {days_text(q.days)}"
+                    f"{q.name}\n{q.reason}"
                     + (
                         f" · satisfaction {satisfaction_text(q.satisfaction)}"
                         if q.satisfaction
