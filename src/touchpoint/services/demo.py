@@ -1115,6 +1115,7 @@ class _Demo:
         self.author = ws.author
         self.remind_before = timedelta(minutes=ws.settings.reminder_minutes_before)
         self.forced_today = 0
+        self.falling_made = 0
         self.forced_week = 0
 
     # -- times ------------------------------------------------------------------
@@ -1745,7 +1746,7 @@ def _scores(rng: random.Random, count: int, falling: bool) -> list[int]:
     base = rng.uniform(3.1, 4.6)
     drift = rng.gauss(0, 0.5)  # some customers warm up over the years, some cool down
     scores = [
-        max(1, min(5, round(base + drift * (k / max(1, count) - 0.5) + rng.gauss(0, 0.7))))
+        max(1, min(5, round(base + drift * (k / max(1, count) - 0.5) + rng.gauss(0, 0.45))))
         for k in range(count)
     ]
     if falling and count >= 6:
@@ -1808,7 +1809,10 @@ def _interactions(
         )
     planned.sort(key=lambda p: p["occurred"])
     scored = [p for p in planned if p["scored"]]
-    falling = plan["status"] == "active" and len(scored) >= 6 and rng.random() < 0.18
+    eligible = plan["status"] == "active" and len(scored) >= 6
+    # A few customers cool down; even a small demo shows one on the watch list.
+    falling = eligible and (rng.random() < 0.07 or not demo.falling_made)
+    demo.falling_made += falling
     for p, score in zip(scored, _scores(rng, len(scored), falling), strict=True):
         p["satisfaction"] = score
         if score <= 2 and p["outcome"] in ("connected", None):
