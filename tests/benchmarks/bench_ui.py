@@ -155,9 +155,13 @@ def main() -> int:
     beat = QElapsedTimer()
     beat.start()
     stalls: list[float] = []
+    phase = ["search"]
+    worst: dict[str, float] = {}
 
     def tick() -> None:
-        stalls.append(beat.restart())
+        gap = beat.restart()
+        stalls.append(gap)
+        worst[phase[0]] = max(worst.get(phase[0], 0), gap)
 
     heart = QTimer()
     heart.setInterval(5)
@@ -188,6 +192,7 @@ def main() -> int:
         f"p95 {percentile(samples, 95):.1f} ms over {len(samples)} keystrokes"
     )
 
+    phase[0] = "profile"
     # Profile of a busy customer.
     cid, count = busiest_customer(data)
     profile = window.customers.profile
@@ -232,6 +237,7 @@ def main() -> int:
         window.show()
 
     # Browsing: the customer list top to bottom, filters, a few profiles.
+    phase[0] = "customer list"
     window.show_customers()
     table = window.customers.list.table
     model = window.customers.list.model
@@ -246,12 +252,14 @@ def main() -> int:
     wait(lambda: backend.pending == 0)
     window.customers.list.attention.setChecked(False)
     wait(lambda: backend.pending == 0)
+    phase[0] = "profiles from the list"
     for r in range(0, 40, 8):
         customer = model.index(r, 0).data(Qt.ItemDataRole.UserRole + 1)
         if customer:
             window.open_customer(customer)
             wait(lambda: backend.pending == 0)
             app.processEvents()
+    phase[0] = "today"
     window.show_today()
     wait(lambda: backend.pending == 0)
     heart.stop()
@@ -259,6 +267,7 @@ def main() -> int:
         f"browse: {rows:,} customers in the list, {model.fetched_rows:,} rows ever read, "
         f"{model.cached_rows:,} held; longest UI stall {max(stalls[1:] or [0]):.0f} ms"
     )
+    print("longest stall by phase: " + ", ".join(f"{k} {v:.0f} ms" for k, v in worst.items()))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"memory: peak {peak_mb:.0f} MB after browsing")
     window.close()

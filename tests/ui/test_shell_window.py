@@ -184,3 +184,18 @@ def test_qt_calls_do_not_drop_references_to_none(qtbot: Any) -> None:
         label.update()
         QApplication.processEvents()
     assert sys.getrefcount(None) >= before - 50  # other code may let go of a few
+
+
+def test_today_can_be_read_before_the_window_is_built(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    from touchpoint.ui.today_view import TodayPrefetch
+
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    log_interaction(ws, customer=acme.id, kind="call")
+    early = TodayPrefetch(backend)
+    window = MainWindow(backend, _settings(tmp_path), today_prefetch=early)
+    qtbot.addWidget(window)
+    qtbot.waitUntil(lambda: window.today.data is not None)
+    assert window.today.data is early.data  # the early read was used, not a second one
+    assert window.today.interactions.list.count() == 1

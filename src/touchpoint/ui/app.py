@@ -76,10 +76,14 @@ def run(
     apply_theme(app, ws.settings.theme)
 
     from touchpoint.ui.backend import Backend
-    from touchpoint.ui.main_window import MainWindow
+    from touchpoint.ui.today_view import TodayPrefetch
 
     backend = Backend(ws)
-    window = MainWindow(backend, window_settings(paths.config_dir))
+    # The database reads Today while the window's modules load and its widgets are built.
+    early = TodayPrefetch(backend)
+    from touchpoint.ui.main_window import MainWindow
+
+    window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
     QTimer.singleShot(0, lambda: after_start(window, backend))

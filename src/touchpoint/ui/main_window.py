@@ -33,7 +33,7 @@ from touchpoint.ui.profile_view import ProfileView
 from touchpoint.ui.search_box import SearchBox
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.theme import app_icon, icon
-from touchpoint.ui.today_view import TodayView
+from touchpoint.ui.today_view import TodayPrefetch, TodayView
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,12 @@ class MainWindow(QMainWindow):
     customer_opened = Signal(str)
 
     def __init__(
-        self, backend: Backend, settings: QSettings | None = None, parent: QWidget | None = None
+        self,
+        backend: Backend,
+        settings: QSettings | None = None,
+        parent: QWidget | None = None,
+        *,
+        today_prefetch: TodayPrefetch | None = None,
     ) -> None:
         super().__init__(parent)
         self.backend = backend
@@ -149,7 +154,7 @@ class MainWindow(QMainWindow):
         self.today = TodayView(backend, self)
         # Ask for Today first: the database works on it while the rest of the window is built.
         if str(self.settings.value("window/page", "today")) == "today":
-            self.today.refresh()
+            self.today.refresh(today_prefetch)
         self.customers = CustomersPage(backend, self)
         self._add_page("today", "Today", "today", "Ctrl+1", self.today)
         self._add_page("customers", "Customers", "customers", "Ctrl+2", self.customers)

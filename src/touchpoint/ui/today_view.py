@@ -5,6 +5,7 @@ Every row is one click (or Enter) from its customer.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -23,8 +24,37 @@ from touchpoint.services.workspace import Changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import satisfaction_text, when_text
 
+log = logging.getLogger(__name__)
+
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = ("followup", "interaction", "customer")
+
+
+class TodayPrefetch:
+    """Today's query started before the window is built, so the two overlap at start."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.data: Any = None
+        self._waiting: list[Any] = []
+        self.done = False
+        backend.query(insights.today).success(self._arrived).failure(self._failed).run()
+
+    def _arrived(self, data: Any) -> None:
+        self.data, self.done = data, True
+        for cb in self._waiting:
+            cb(data)
+        self._waiting.clear()
+
+    def _failed(self, exc: Exception) -> None:
+        self.done = True
+        log.warning("today's first load failed: %s", exc)
+        self._waiting.clear()
+
+    def then(self, cb: Any) -> None:
+        if self.data is not None:
+            cb(self.data)
+        elif not self.done:
+            self._waiting.append(cb)
 
 
 class Card(QFrame):
@@ -109,8 +139,11 @@ class TodayView(QWidget):
         if self._stale:
             self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, prefetch: TodayPrefetch | None = None) -> None:
         self._stale = False
+        if prefetch is not None and not (prefetch.done and prefetch.data is None):
+            prefetch.then(self._show)
+            return
         self._backend.query(insights.today).success(self._show).run()
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
