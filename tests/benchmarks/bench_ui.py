@@ -97,7 +97,7 @@ def busiest_customer(data: Path) -> tuple[str, int]:
         " GROUP BY customer_id ORDER BY n DESC LIMIT 1"
     ).fetchone()
     conn.close()
-    return str(row[0]), int(row[1])
+    return (str(row[0]), int(row[1])) if row else ("", 0)
 
 
 def main() -> int:
