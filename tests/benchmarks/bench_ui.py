@@ -137,7 +137,10 @@ def main() -> int:
     apply_theme(app, "light")
     backend = Backend(Workspace.open(data, auto_backup=False))
     scratch = Path(tempfile.mkdtemp(prefix="touchpoint-bench-ui-"))
-    window = MainWindow(backend, QSettings(str(scratch / "w.ini"), QSettings.Format.IniFormat))
+    # No tray reminders: they keep state in the data folder, and the dataset is shared.
+    window = MainWindow(
+        backend, QSettings(str(scratch / "w.ini"), QSettings.Format.IniFormat), reminders=False
+    )
     window.resize(1440, 880)
     window.show()
 

@@ -111,6 +111,7 @@ class MainWindow(QMainWindow):
         parent: QWidget | None = None,
         *,
         today_prefetch: TodayPrefetch | None = None,
+        reminders: bool = True,
     ) -> None:
         super().__init__(parent)
         self.backend = backend
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
         self.actions_by_id: dict[str, QAction] = build_actions(self)
         if "log" not in self.actions_by_id:
             self.log_button.hide()
-        reminders_cls = _optional("reminders", "ReminderService")
+        reminders_cls = _optional("reminders", "ReminderService") if reminders else None
         self.reminders = reminders_cls(backend, self) if reminders_cls else None
 
         backend.changes_applied.connect(self._changes_applied)
