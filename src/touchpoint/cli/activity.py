@@ -264,6 +264,22 @@ def matched_words(start: str, end: str, *texts: str) -> list[str]:
     return list(seen)
 
 
+# A one-shot search reads each page about once, so a big page cache only adds to its
+# peak memory; and FTS5 sorts every match by rank in temp storage, which in memory
+# held ~50 MB for a one-letter prefix over a million interactions. Files it is.
+SEARCH_CACHE_KIB = 4000
+
+
+def _lean_connections(ws: Workspace) -> None:
+    from sqlalchemy import event
+
+    def lean(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"PRAGMA cache_size = -{SEARCH_CACHE_KIB}")
+        dbapi_connection.execute("PRAGMA temp_store = FILE")
+
+    event.listen(ws.db.engine, "connect", lean)
+
+
 @click.command()
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
@@ -281,6 +297,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
     from touchpoint.services.search import search as run_search
 
     text = " ".join(query)
+    _lean_connections(ws)
     groups = grouped(run_search(ws, text, limit=limit))
     if as_json:
         emit_json(
