@@ -199,3 +199,19 @@ def test_today_can_be_read_before_the_window_is_built(
     qtbot.waitUntil(lambda: window.today.data is not None)
     assert window.today.data is early.data  # the early read was used, not a second one
     assert window.today.interactions.list.count() == 1
+
+
+def test_status_bar_names_the_sync_account_once_signed_in(
+    qtbot: Any, ws: Workspace, backend: Backend, tmp_path: Path
+) -> None:
+    from touchpoint.sync import engine
+
+    with ws.unit_of_work() as uow:  # what sign_in stores, without a server
+        engine.write_meta(uow.session, engine.SERVER_KEY, "https://hub.example.com")
+        engine.write_meta(uow.session, engine.EMAIL_KEY, "maria@example.com")
+        uow.commit()
+    window = _window(qtbot, backend, tmp_path)
+    qtbot.waitUntil(lambda: window.status.unsynced is not None)
+    assert window.status.sync_label.text() == (
+        "Sync with maria@example.com at hub.example.com · not synced yet"
+    )

@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from touchpoint.services import maintenance
+from touchpoint.services.workspace import Workspace
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.widgets.format import when_text
 
 REFRESH_DELAY_MS = 1500  # after a burst of writes, count once
+
+
+@dataclass(frozen=True)
+class SyncState:
+    account: str | None  # "maria@example.com at hub.example.com", or None: not set up
+    last_sync: datetime | None
+    unsynced: int
+
+
+def sync_state(ws: Workspace) -> SyncState:
+    """What the status bar shows; cheap enough to read after every write."""
+    try:
+        from touchpoint.sync import engine
+    except ImportError:  # a build without sync: count the outbox the long way
+        return SyncState(None, None, maintenance.status(ws).unsynced_changes)
+    account = engine.signed_in_account(ws)
+    who = (
+        f"{account.email} at {urlsplit(account.server).hostname or account.server}"
+        if account
+        else None
+    )
+    return SyncState(who, engine.last_sync_at(ws), engine.waiting_count(ws))
 
 
 class StatusBar(QStatusBar):
@@ -32,13 +58,23 @@ class StatusBar(QStatusBar):
         backend.failed.connect(self._show_failure)
 
     def refresh(self) -> None:
-        self._backend.query(maintenance.status).success(self._show).failure(
+        self._backend.query(sync_state).success(self._show).failure(
             lambda exc: self.unsynced_label.setText("")
         ).run()
 
-    def _show(self, report: Any) -> None:
-        self.unsynced = report.unsynced_changes
-        n = report.unsynced_changes
+    def _show(self, state: SyncState) -> None:
+        ws = self._backend.ws
+        if state.account is None:
+            self.sync_label.setText("Offline · sync not configured")
+        else:
+            when = (
+                f"last synced {when_text(state.last_sync, ws.tz, ws.now())}"
+                if state.last_sync
+                else "not synced yet"
+            )
+            self.sync_label.setText(f"Sync with {state.account} · {when}")
+        self.unsynced = state.unsynced
+        n = state.unsynced
         self.unsynced_label.setText(
             "All changes synced"
             if n == 0
