@@ -73,4 +73,4 @@ def test_sigkill_during_push_and_pull(hub: HubServer, tmp_path: Path, clock: Clo
 
 @pytest.mark.slow
 def test_sigkill_many_times(hub: HubServer, tmp_path: Path, clock: Clock) -> None:
-    crash_loop(hub, tmp_path, clock, rounds=40, seed=7)
+    crash_loop(hub, tmp_path, clock, rounds=14, seed=7)

@@ -132,6 +132,6 @@ def test_random_edits_syncs_and_faults_converge(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(10, 14))
+@pytest.mark.parametrize("seed", [10, 11])
 def test_random_long_runs_converge(hub: HubServer, tmp_path: Path, clock: Clock, seed: int) -> None:
-    run_scenario(hub, tmp_path, clock, ops=1000, seed=seed)
+    run_scenario(hub, tmp_path, clock, ops=500, seed=seed)
