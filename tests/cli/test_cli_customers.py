@@ -230,3 +230,28 @@ def test_merge_by_name(tp) -> None:
     tp.add_customer("Bolt AG")
     done = tp.json("merge", "acme", "bolt")
     assert done["kept_name"] == "Acme GmbH" and done["merged_name"] == "Bolt AG"
+
+
+def test_office_address(tp) -> None:
+    tp.add_customer(
+        "Acme GmbH",
+        "--street",
+        "Hauptstr. 1",
+        "--postcode",
+        "10115",
+        "--city",
+        "Berlin",
+        "--country",
+        "DE",
+    )
+    shown = tp.json("customer", "show", "acme")
+    assert shown["customer"]["addresses"] == [
+        {"label": "office", "street": "Hauptstr. 1", "postcode": "10115", "city": "Berlin",
+         "region": None, "country": "DE"}
+    ]  # fmt: skip
+    assert "an address" not in shown["summary"]["completeness"]["missing"]
+    tp("customer", "edit", "acme", "--postcode", "80331", "--city", "München")
+    assert "Hauptstr. 1, 80331 München, DE" in tp("customer", "show", "acme").stdout
+    assert "addresses: Hauptstr. 1, 10115 Berlin, DE → Hauptstr. 1, 80331 München, DE" in (
+        tp("history", "acme").stdout
+    )

@@ -67,6 +67,11 @@ def customer_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[.
             metavar="KEY=VALUE",
             help="A custom field" + ("; KEY= removes it." if edit else "."),
         ),
+        click.option("--street", help="The office address: street."),
+        click.option("--postcode"),
+        click.option("--city"),
+        click.option("--region", help="State or region."),
+        click.option("--country", help="Country code, like DE."),
         click.option("--potential", "yearly_potential", help="Yearly potential (money)."),
         click.option("--currency", help="ISO currency code, like EUR."),
         click.option("--notes", help="Notes; - reads them from stdin."),
@@ -82,9 +87,17 @@ def customer_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[.
     return apply
 
 
+ADDRESS_OPTIONS = ("street", "postcode", "city", "region", "country")
+
+
 def customer_patch(options: dict[str, Any]) -> dict[str, Any]:
-    """Only what was given: an option left out leaves the field as it is."""
+    """Only what was given: an option left out leaves the field as it is.
+
+    The address options make the office address (on edit, they change its parts)."""
     patch: dict[str, Any] = {}
+    address = {k: options.pop(k, None) for k in ADDRESS_OPTIONS}
+    if any(v is not None for v in address.values()):
+        patch["addresses"] = [{"label": "office", **address}]
     for name, value in options.items():
         if value is None or value == ():
             continue
@@ -97,6 +110,13 @@ def customer_patch(options: dict[str, Any]) -> dict[str, Any]:
         else:
             patch[name] = value
     return patch
+
+
+def address_line(a: dict[str, Any]) -> str:
+    """``Hauptstr. 1, 10115 Berlin, DE``."""
+    town = " ".join(str(a[k]) for k in ("postcode", "city") if a.get(k))
+    parts = [a.get("street"), town, a.get("region") if not town else None, a.get("country")]
+    return ", ".join(str(p) for p in parts if p)
 
 
 def _values(items: list[dict[str, Any]], *, phone: bool = False) -> str:
@@ -164,6 +184,11 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
     patch = customer_patch(options)
     if not patch:
         raise click.UsageError("nothing to change: give at least one option")
+    if "addresses" in patch:
+        # --city alone moves the office to another city; the other parts stay.
+        current = customers.get_customer(ws, ref).addresses
+        given = {k: v for k, v in patch["addresses"][0].items() if v is not None}
+        patch["addresses"] = [{**(current[0] if current else {}), **given}, *current[1:]]
     changed = customers.edit_customer(ws, ref, patch).value
     if as_json:
         emit_json(changed)
@@ -173,10 +198,7 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
 
 def _customer_facts(c: CustomerView, ws: Workspace) -> str:
     custom = ", ".join(f"{k}: {v}" for k, v in sorted(c.custom.items()))
-    addresses = "; ".join(
-        ", ".join(str(a[k]) for k in ("street", "postcode", "city", "country") if a.get(k))
-        for a in c.addresses
-    )
+    addresses = "; ".join(address_line(a) for a in c.addresses)
     return facts(
         [
             ("status", f"{c.status} · {c.kind}" + (" · deleted" if c.deleted else "")),
@@ -573,11 +595,22 @@ def _blank(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
+    """A changed value as a person reads it: lists joined, addresses as one line."""
     if _blank(value):
         return style("(empty)", dim=True)
     if isinstance(value, list):
-        return ", ".join(str(v.get("value", v)) if isinstance(v, dict) else str(v) for v in value)
-    return clip(str(value), 80)
+        return clip("; ".join(_one(v) for v in value), 80)
+    return clip(_one(value), 80)
+
+
+def _one(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if "value" in item:
+        return str(item["value"])
+    if any(item.get(k) for k in ("street", "city", "postcode", "country")):
+        return address_line(item)
+    return ", ".join(f"{k}: {v}" for k, v in sorted(item.items()))
 
 
 @click.command()
