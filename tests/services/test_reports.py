@@ -272,3 +272,13 @@ def test_goals_file_round_trip_and_precedence(ws: Workspace) -> None:
     with pytest.raises(ValidationError):
         goals.set_goal(ws, kind="call", count=3, per="day", team="nowhere")
     assert goals.load_goals(ws) == book  # the failed calls wrote nothing
+
+
+def test_watch_list_is_the_today_views(team: Workspace, clock) -> None:
+    from touchpoint.services import insights
+
+    clock.advance(days=40)  # everyone silent for over 30 days now
+    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM])
+    expected = insights.going_quiet(team, limit=None)
+    assert report.quiet == [q for q in expected if q.owner in (MARIA, TOM)]
+    assert {q.name for q in report.quiet} == {"Acme GmbH", "Bolt AG", "Quiet KG"}

@@ -21,7 +21,7 @@ from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
-from touchpoint.services.insights import QuietCustomer, going_quiet
+from touchpoint.services.insights import QuietCustomer
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
 
@@ -31,7 +31,6 @@ WORST_FROM = 2  # scores that count as the worst (unhappy)
 HYGIENE_ROWS = 30
 QUIET_ROWS = 50
 NO_OWNER = "(no owner)"
-QUIET_PER_OWNER = 5  # up to this many owners, the watch list is read owner by owner
 
 
 def _utc(value: str | None) -> datetime | None:
@@ -215,10 +214,9 @@ def daily_report(
     book = book if book is not None else goals_service.load_goals(ws)
     # The watch list and the hygiene read the whole book, not the period: they run on
     # their own connections beside the period's queries (SQLite lets go of the GIL).
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        quiet_later = pool.submit(_quiet, ws, reps)
-        hygiene_later = pool.submit(customer_hygiene, ws, reps, now=now)
-        return _daily_report(ws, first, last, reps, scope, book, quiet_later, hygiene_later, now)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        book_later = pool.submit(book_health, ws, reps, now=now)
+        return _daily_report(ws, first, last, reps, scope, book, book_later, now)
 
 
 def _daily_report(  # noqa: PLR0917
@@ -228,8 +226,7 @@ def _daily_report(  # noqa: PLR0917
     reps: Sequence[str] | None,
     scope: str | None,
     book: goals_service.GoalBook,
-    quiet_later: Future[list[QuietCustomer]],
-    hygiene_later: Future[Hygiene],
+    book_later: Future[tuple[list[QuietCustomer], Hygiene]],
     now: datetime,
 ) -> DailyReport:
     tz = ws.tz
@@ -338,8 +335,7 @@ def _daily_report(  # noqa: PLR0917
     ]
     trend = metrics.satisfaction_trend(scored, tz=tz)  # type: ignore[arg-type]
     best, worst = _voices(ws, interactions, members)
-    quiet = quiet_later.result()
-    hygiene = hygiene_later.result()
+    quiet, hygiene = book_later.result()
 
     return DailyReport(
         first=first,
@@ -504,34 +500,24 @@ def _voices(
     )
 
 
-def _quiet(ws: Workspace, reps: Sequence[str] | None) -> list[QuietCustomer]:
-    if reps is None:
-        return going_quiet(ws, limit=None)
-    owners = set(reps)
-    if len(owners) > QUIET_PER_OWNER:
-        # A big team owns most of the book: one pass over it beats a pass per owner.
-        return [q for q in going_quiet(ws, limit=None) if q.owner in owners]
-    found: list[QuietCustomer] = []
-    for rep in sorted(owners):
-        found.extend(going_quiet(ws, owner=rep, limit=None))
-    found.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
-    return found
+# --- the customer book: going quiet and data hygiene ------------------------------
 
-
-# --- data hygiene -----------------------------------------------------------------
-
-# The facts of completeness per customer in one pass: contacts counted in one sequential
-# scan (through the customer_id index it reads the table in random order, 3x slower);
-# "a scored interaction in the last 180 days" walks only that stretch of the
-# (customer_id, occurred_at) index and stops at the first one.
-_HYGIENE_SQL = """
+# One pass over the live customers gives both book-wide sections. Per customer: the last
+# touch and the last six scores with their times (the same facts insights.going_quiet
+# reads, so the watch list is the Today view's), walking the (customer_id, occurred_at)
+# index backwards; contacts counted in one sequential scan (through the customer_id
+# index the table is read in random order, three times slower).
+_BOOK_SQL = """
 SELECT c.id, c.name, c.owner, c.status, c.industry,
   json_array_length(c.emails) + json_array_length(c.phones) AS reach,
   json_array_length(c.addresses) AS addresses,
   c.confirmed_at, c.updated_at, ct.n, ct.reach,
-  EXISTS (SELECT 1 FROM interactions i INDEXED BY ix_interactions_customer_occurred
-    WHERE i.customer_id = c.id AND i.occurred_at >= :scored_since
-      AND i.satisfaction IS NOT NULL AND i.deleted_at IS NULL) AS scored_recently
+  (SELECT max(i.occurred_at) FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
+  (SELECT group_concat(s, ',') FROM (
+      SELECT i.occurred_at || '|' || i.satisfaction AS s FROM interactions i
+      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+      ORDER BY i.occurred_at DESC LIMIT 6)) AS scored
 FROM customers c
 LEFT JOIN (SELECT customer_id, count(*) AS n,
     sum(json_array_length(emails) + json_array_length(phones) > 0) AS reach
@@ -541,37 +527,51 @@ WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
 """
 
 
-def customer_hygiene(
+def book_health(
     ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int = HYGIENE_ROWS
-) -> Hygiene:
-    """Profiles of active and prospect customers missing key items or not confirmed for a
-    year (PRODUCT.md's completeness and stale), the worst first."""
-    sql = _HYGIENE_SQL
-    since = now - timedelta(days=metrics.SCORED_WITHIN_DAYS)
-    params: dict[str, Any] = {"scored_since": to_utc_text(since)}
-    query = text(sql)
+) -> tuple[list[QuietCustomer], Hygiene]:
+    """The customers of ``reps`` (everyone's when None) going quiet, the longest silent
+    first, and the hygiene of the active and prospect profiles, the worst first."""
+    tz = ws.tz
+    quiet_after = ws.settings.quiet_after_days
+    params: dict[str, Any] = {}
+    query = text(_BOOK_SQL)
     if reps is not None:
-        query = text(sql + " AND c.owner IN :reps").bindparams(bindparam("reps", expanding=True))
+        query = text(_BOOK_SQL + " AND c.owner IN :reps").bindparams(
+            bindparam("reps", expanding=True)
+        )
         params["reps"] = list(reps)
     with ws.read() as session:
         found = session.execute(query, params).all()
+    quiet: list[QuietCustomer] = []
     lines: list[HygieneLine] = []
-    checked = incomplete = stale = 0
-    percent_sum = 0
-    for (
-        cid,
-        name,
-        owner,
-        status,
-        industry,
-        reach,
-        addresses,
-        conf,
-        upd,
-        n,
-        c_reach,
-        scored,
-    ) in found:
+    checked = incomplete = stale = percent_sum = 0
+    for row in found:
+        cid, name, owner, status, industry, reach, addresses, conf, upd, n, c_reach = row[:11]
+        last_touch = _utc(row[11])
+        scored = [item.split("|") for item in row[12].split(",")] if row[12] else []
+        summary = metrics.customer_satisfaction([int(score) for _, score in scored])
+        reason = metrics.going_quiet(
+            status=status,
+            last_touch=last_touch,
+            satisfaction=summary,
+            now=now,
+            tz=tz,
+            quiet_after_days=quiet_after,
+        )
+        if reason is not None:
+            quiet.append(
+                QuietCustomer(
+                    customer_id=cid,
+                    name=name,
+                    owner=owner,
+                    last_touch=last_touch,
+                    days=metrics.days_since(last_touch, now=now, tz=tz),
+                    satisfaction=summary.current,
+                    falling=summary.falling,
+                    reason=reason.text,
+                )
+            )
         confirmed = max((t for t in (_utc(conf), _utc(upd)) if t is not None), default=None)
         result = metrics.completeness(
             metrics.ProfileFacts(
@@ -581,18 +581,15 @@ def customer_hygiene(
                 owner=owner,
                 status=status,
                 has_address=bool(addresses),
-                # Only "within the last 180 days" matters to completeness: now stands for it.
-                last_scored_interaction=now if scored else None,
+                last_scored_interaction=_utc(scored[0][0]) if scored else None,
                 last_confirmed_or_changed=confirmed,
             ),
             now=now,
         )
         checked += 1
         percent_sum += result.percent
-        if result.missing:
-            incomplete += 1
-        if result.stale:
-            stale += 1
+        incomplete += bool(result.missing)
+        stale += result.stale
         if result.missing or result.stale:
             lines.append(
                 HygieneLine(
@@ -606,11 +603,13 @@ def customer_hygiene(
                     last_confirmed=confirmed,
                 )
             )
+    quiet.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
     lines.sort(key=lambda h: (h.percent, not h.stale, h.customer))
-    return Hygiene(
+    hygiene = Hygiene(
         checked=checked,
         incomplete=incomplete,
         stale=stale,
         average_percent=round(percent_sum / checked) if checked else None,
         worst=lines[:rows],
     )
+    return quiet, hygiene
