@@ -148,7 +148,7 @@ def _kpis(report: DailyReport) -> str:
     for label, value, note in rows:
         out.append(
             f'<tr><td width="26%"><b>{_e(label)}</b></td>'
-            f'<td width="18%" align="right"><span style="font-size:13pt"><b>{_e(value)}</b>'
+            f'<td width="22%" align="right" nowrap><span style="font-size:13pt"><b>{_e(value)}</b>'
             f'</span></td><td style="color:{MUTED}">&nbsp;&nbsp;{_e(note)}</td></tr>'
         )
     out.append("</table>")
@@ -173,10 +173,15 @@ def _voice_block(voices: Sequence[Voice], tz: tzinfo, *, good: bool) -> str:
     return "".join(out)
 
 
-def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) -> str:
+def report_body(
+    report: DailyReport, *, charts: dict[str, str] | None = None, charts_after: bool = False
+) -> str:
     """The report's sections as HTML. ``charts`` maps a chart name to the markup that
-    shows it (an inline SVG, or an ``<img>`` of a rendered QtChart)."""
+    shows it (an inline SVG, or an ``<img>`` of a rendered QtChart); ``charts_after`` puts
+    each after its table (a big team's tall charts would otherwise leave half pages)."""
     charts = charts or {}
+    before = {} if charts_after else charts
+    after = charts if charts_after else {}
     tz = report_tz(report)
     kinds = report.kinds
     people = report.reps
@@ -196,7 +201,7 @@ def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) ->
             f'<p style="color:{MUTED}">No goals are set for these reps '
             "(touchpoint goals set --kind call --per day 20).</p>"
         )
-    parts.append(charts.get("activity", ""))
+    parts.append(before.get("activity", ""))
     headers = ["Rep", *[k.capitalize() for k in kinds], "All", "Against goal"]
     rows = [
         [_e(_rep_name(r.rep)), *_goal_cells(r, kinds), str(r.interactions), _total_progress(r)]
@@ -205,6 +210,7 @@ def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) ->
     total = ["Team", *_goal_cells(report.team, kinds), str(report.team.interactions)]
     total.append(_total_progress(report.team))
     parts.append(_table(headers, rows, total=total if len(people) > 1 else None))
+    parts.append(after.get("activity", ""))
 
     # Outcomes.
     outcomes = [o for o, _ in Counter(report.team.by_outcome).most_common(TOP_OUTCOMES)]
@@ -240,7 +246,7 @@ def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) ->
         "late (done after it), overdue (still open after it). Rate = kept / (kept + late + "
         "overdue); nothing due is “no data”.</p>"
     )
-    parts.append(charts.get("promises", ""))
+    parts.append(before.get("promises", ""))
     headers = ["Rep", "Made", "Due", "Kept", "Late", "Overdue", "Not yet due", "Keeping rate"]
 
     def promise_row(r: RepFigures) -> list[str]:
@@ -261,13 +267,14 @@ def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) ->
         _table(
             headers,
             [promise_row(r) for r in people],
-            total=promise_row(report.team)[0:] if len(people) > 1 else None,
+            total=promise_row(report.team) if len(people) > 1 else None,
         )
     )
+    parts.append(after.get("promises", ""))
 
     # Satisfaction.
     parts.append("<h2>Customer satisfaction</h2>")
-    parts.append(charts.get("satisfaction", ""))
+    parts.append(before.get("satisfaction", ""))
     headers = ["Rep", "Scored", "Average (1–5)", "Period before", "Change"]
 
     def satisfaction_row(r: RepFigures) -> list[str]:
@@ -288,6 +295,7 @@ def report_body(report: DailyReport, *, charts: dict[str, str] | None = None) ->
             total=satisfaction_row(report.team) if len(people) > 1 else None,
         )
     )
+    parts.append(after.get("satisfaction", ""))
     parts.append("<h3>In the customers’ own words: the best</h3>")
     parts.append(_voice_block(report.best, tz, good=True))
     parts.append("<h3>… and the worst</h3>")

@@ -18,6 +18,8 @@ from PySide6.QtCharts import (
     QBarSeries,
     QBarSet,
     QChart,
+    QHorizontalBarSeries,
+    QHorizontalStackedBarSeries,
     QLineSeries,
     QStackedBarSeries,
     QValueAxis,
@@ -42,6 +44,8 @@ from touchpoint.services.reports import DailyReport
 
 RESOLUTION = 300  # dots per inch of the PDF's coordinate system
 CHART_SCALE = 3  # chart images drawn at 3x their layout size: sharp when printed
+CHART_H = 230  # a chart's layout height (720 wide)
+MANY_REPS = 15
 FONT = "DejaVu Sans"
 BLUE = "#3b6ea8"
 AMBER = "#d99a21"
@@ -86,12 +90,14 @@ def _axes(
     *,
     angle: int = 0,
     scores: bool = False,
+    horizontal: bool = False,
 ) -> None:
     x = QBarCategoryAxis()
     x.append(labels)
     x.setLabelsFont(QFont(FONT, 7 if len(labels) > 12 else 8))
-    if angle:
+    if angle and not horizontal:
         x.setLabelsAngle(angle)
+    x.setTruncateLabels(False)  # "maria.keller", never "mar..."
     y = QValueAxis()
     if scores:
         y.setRange(0, 5)
@@ -106,8 +112,13 @@ def _axes(
         y.applyNiceNumbers()
     y.setLabelFormat("%.0f")
     y.setLabelsFont(QFont(FONT, 8))
-    chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
-    chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
+    if horizontal:  # one row per rep: names down the left, counts along the bottom
+        chart.addAxis(x, Qt.AlignmentFlag.AlignLeft)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignBottom)
+        x.setReverse(True)  # the first rep at the top, as in the tables
+    else:
+        chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
     for s in series:
         s.attachAxis(x)  # type: ignore[attr-defined]
         s.attachAxis(y)  # type: ignore[attr-defined]
@@ -119,6 +130,23 @@ def _bar_set(name: str, colour: str, values: Sequence[float]) -> QBarSet:
     bars.setBorderColor(QColor(colour))
     bars.append([float(v) for v in values])
     return bars
+
+
+def many_reps(count: int) -> bool:
+    """Past this many reps, per-rep charts lie on their side: a row per rep stays readable."""
+    return count > MANY_REPS
+
+
+def chart_height(report: DailyReport, name: str) -> int:
+    """A chart's layout height: per-rep charts of a big team grow a row per rep."""
+    per_rep = name == "promises" or report.days == 1
+    if name == "satisfaction":
+        count = len([r for r in report.reps if r.satisfaction is not None])
+    else:
+        count = len(report.reps)
+    if per_rep and many_reps(count):
+        return 70 + 16 * count
+    return CHART_H
 
 
 def _nice_top(values: Sequence[float]) -> float:
@@ -161,25 +189,41 @@ def activity_chart(report: DailyReport) -> QChart:
     labels = [_short(r.rep) for r in reps]
     done = [sum(g.done for g in r.goals if g.goal) for r in reps]
     goal = [r.goal_total or 0 for r in reps]
-    bars = QBarSeries()
+    side = many_reps(len(reps))
+    bars = QHorizontalBarSeries() if side else QBarSeries()
     bars.append(_bar_set("interactions of kinds with a goal", BLUE, done))
     if any(goal):
         bars.append(_bar_set("goal", "#c7d3e3", goal))
     chart.addSeries(bars)
-    _axes(chart, [bars], labels, _nice_top([*done, *goal]), angle=-45 if len(reps) > 8 else 0)
+    _axes(
+        chart,
+        [bars],
+        labels,
+        _nice_top([*done, *goal]),
+        angle=-45 if len(reps) > 8 else 0,
+        horizontal=side,
+    )
     return chart
 
 
 def promises_chart(report: DailyReport) -> QChart:
     chart = _chart("Promises due: kept, late and overdue, per rep")
     reps = report.reps
-    series = QStackedBarSeries()
+    side = many_reps(len(reps))
+    series = QHorizontalStackedBarSeries() if side else QStackedBarSeries()
     series.append(_bar_set("kept", GREEN, [r.promises.kept for r in reps]))
     series.append(_bar_set("late", AMBER, [r.promises.late for r in reps]))
     series.append(_bar_set("overdue", RED, [r.promises.overdue for r in reps]))
     chart.addSeries(series)
     top = _nice_top([r.promises.due for r in reps])
-    _axes(chart, [series], [_short(r.rep) for r in reps], top, angle=-45 if len(reps) > 8 else 0)
+    _axes(
+        chart,
+        [series],
+        [_short(r.rep) for r in reps],
+        top,
+        angle=-45 if len(reps) > 8 else 0,
+        horizontal=side,
+    )
     return chart
 
 
@@ -196,11 +240,20 @@ def satisfaction_chart(report: DailyReport) -> QChart | None:
         scored = [r for r in report.reps if r.satisfaction is not None]
         labels = [_short(r.rep) for r in scored]
         values = [r.satisfaction or 0.0 for r in scored]
-    bars = QBarSeries()
+    side = report.days == 1 and many_reps(len(labels))
+    bars = QHorizontalBarSeries() if side else QBarSeries()
     bars.append(_bar_set("average", PURPLE, values))
     chart.addSeries(bars)
     chart.legend().setVisible(False)
-    _axes(chart, [bars], labels, 5.0, angle=-45 if len(labels) > 8 else 0, scores=True)
+    _axes(
+        chart,
+        [bars],
+        labels,
+        5.0,
+        angle=-45 if len(labels) > 8 else 0,
+        scores=True,
+        horizontal=side,
+    )
     return chart
 
 
@@ -258,7 +311,7 @@ def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
     )
 
     # Charts are laid out 720 px wide (a browser's idea of a page), then shown full width.
-    layout_w, layout_h = 720, 230
+    layout_w = 720
     charts: dict[str, str] = {}
     # An empty chart tells a manager nothing: the tables say "nothing in this period".
     made = {
@@ -270,16 +323,17 @@ def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
     }
     # QTextDocument sizes images in 96-dpi pixels whatever its paint device: scale to fit.
     shown_w = int(width * 96 / RESOLUTION)
-    shown_h = int(shown_w * layout_h / layout_w)
     for name, chart in made.items():
         if chart is None:
             continue
+        layout_h = chart_height(report, name)
+        shown_h = int(shown_w * layout_h / layout_w)
         image = chart_image(chart, layout_w, layout_h)
         url = f"chart://{name}"
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
         charts[name] = f'<p><img src="{url}" width="{shown_w}" height="{shown_h}"></p>'
 
-    doc.setHtml(report_body(report, charts=charts))
+    doc.setHtml(report_body(report, charts=charts, charts_after=many_reps(len(report.reps))))
     pages = doc.pageCount()
 
     painter = QPainter()
