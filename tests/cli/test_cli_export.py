@@ -1,4 +1,4 @@
-"""``touchpoint export``: vCard, CSV and iCalendar files, and what round-trips."""
+"""``touchpoint export``: vCard, CSV and iCalendar files (follow-ups: see cli.reports)."""
 
 from __future__ import annotations
 

@@ -160,27 +160,9 @@ def export_customers(ws: Workspace, fmt: str, out: Path, bom: bool, as_json: boo
     _report_export(report, as_json)
 
 
-@click.command("followups")
-@click.option("--format", "fmt", type=click.Choice(["ics"]), default="ics", show_default=True)
-@OUT_OPTION
-@click.option("--scope", type=click.Choice(["open", "all"]), default="open", show_default=True)
-@click.option("--mine", is_flag=True, help="Only those assigned to you.")
-@JSON_OPTION
-@with_workspace
-def export_followups(
-    ws: Workspace, *, fmt: str, out: Path, scope: str, mine: bool, as_json: bool
-) -> None:
-    """Follow-ups as an iCalendar file: one event at each due time, with its reminder."""
-    from touchpoint.services import exporting
-
-    with progress_bar("exporting") as progress:
-        report = exporting.export_followups_ics(
-            ws, out, scope=scope, assigned_to=ws.author if mine else None, progress=progress
-        )
-    _report_export(report, as_json)
-
-
 def register(group: click.Group) -> None:
     group.add_command(import_group)
-    for command in (export_contacts, export_customers, export_followups):
+    # `export followups` (iCalendar, CSV, Excel) and `export activity` live with the
+    # reports, in touchpoint.cli.reports.
+    for command in (export_contacts, export_customers):
         export_group.add_command(command)
