@@ -131,10 +131,11 @@ def test_size_splitters_and_last_view_are_restored(
 ) -> None:
     acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
     window = _window(qtbot, backend, tmp_path)
-    window.resize(900, 640)
     window.open_customer(acme.id)
-    window.customers.setSizes([300, 800])
     qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Acme GmbH")
+    # A size the laid-out window can really take (its minimum depends on the pages present).
+    window.resize(window.minimumSizeHint().width() + 37, window.minimumSizeHint().height() + 23)
+    window.customers.setSizes([300, 800])
     left = window.customers.sizes()[0]
     size = window.size()
     window.close()
@@ -142,9 +143,11 @@ def test_size_splitters_and_last_view_are_restored(
 
     again = _window(qtbot, backend, tmp_path)
     assert again.current_page == "customers"
-    assert again.size() == size
-    assert again.customers.sizes()[0] == left
     qtbot.waitUntil(lambda: again.customers.profile.name_label.text() == "Acme GmbH")
+    assert again.size().height() == size.height()
+    if size.width() <= again.screen().availableGeometry().width():
+        assert again.size().width() == size.width()  # Qt fits a restored window to the screen
+    assert again.customers.sizes()[0] == left
 
 
 def test_deleting_a_customer_offers_undo(
