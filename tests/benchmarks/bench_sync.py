@@ -248,15 +248,17 @@ def incremental(args: argparse.Namespace, work: Path) -> None:
         a = laptop(work / "a", "a@example.com", url)
         b = laptop(work / "b", "b@example.com", url)
         ids = [customers.create_customer(a, {"name": f"C{i}"}).value.id for i in range(100)]
-        SyncEngine.for_workspace(a).run()
-        SyncEngine.for_workspace(b).run()
+        # One engine per laptop for the whole session, as the desktop's controller keeps it.
+        engine_a, engine_b = SyncEngine.for_workspace(a), SyncEngine.for_workspace(b)
+        engine_a.run()
+        engine_b.run()
         times = []
         for round_no in range(args.rounds):
             for i, cid in enumerate(ids):
                 customers.edit_customer(a, cid, {"notes": f"round {round_no} edit {i}"})
             started = time.perf_counter()
-            pushed = SyncEngine.for_workspace(a).run()
-            pulled = SyncEngine.for_workspace(b).run()
+            pushed = engine_a.run()
+            pulled = engine_b.run()
             times.append((time.perf_counter() - started) * 1000)
             assert pushed.pushed == 100 and pulled.pulled >= 100, (pushed, pulled)
         a.close()

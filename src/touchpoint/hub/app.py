@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, or_, update
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, exchange
@@ -110,11 +110,16 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             offset = server_now - from_utc_text(body.client_time)
         except ValueError as exc:
             raise ApiError(422, "invalid", "client_time: not a UTC time") from exc
+        stamp = to_utc_text(server_now)
         with write(engine) as conn:
+            # "Last used" to the minute is enough for `token list`: most hellos write nothing.
             conn.execute(
                 update(tokens)
-                .where(tokens.c.id == who.token_id)
-                .values(last_used_at=to_utc_text(server_now))
+                .where(
+                    tokens.c.id == who.token_id,
+                    or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stamp[:16]),
+                )
+                .values(last_used_at=stamp)
             )
             return HelloResponse(
                 protocol=PROTOCOL_VERSION,

@@ -413,6 +413,7 @@ class SyncEngine:
         retried forever): it keeps its reason in ``push_error`` for the user to see, and
         the record falls back to the Hub's values."""
         pushed = rejected = 0
+        done: list[str] = []
         with self.ws.unit_of_work(origin="remote") as uow:
             s = uow.session
             now = self.ws.now()
@@ -429,11 +430,14 @@ class SyncEngine:
                             self._fall_back(s, change, result.current)
                 else:
                     pushed += 1
-                    s.execute(
-                        update(Change)
-                        .where(Change.change_id == result.change_id, Change.pushed_at.is_(None))
-                        .values(pushed_at=now, push_error=None)
-                    )
+                    done.append(result.change_id)
+            for i in range(0, len(done), 500):
+                s.execute(
+                    update(Change)
+                    .where(Change.change_id.in_(done[i : i + 500]), Change.pushed_at.is_(None))
+                    .values(pushed_at=now, push_error=None)
+                    .execution_options(synchronize_session=False)
+                )
             self.crash_point("acknowledging")
             uow.commit()
         return pushed, rejected
@@ -458,7 +462,8 @@ class SyncEngine:
                 raise Cancelled
             page = self._retry(lambda after=cursor: self.client.pull(after, self.page_size))
             self.crash_point("pulled")
-            counts["conflicts"] += self._apply_page(page)
+            if page.changes or page.next_after != cursor:
+                counts["conflicts"] += self._apply_page(page)
             self.crash_point("applied")
             counts["pulled"] += len(page.changes)
             cursor = page.next_after
