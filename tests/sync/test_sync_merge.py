@@ -268,3 +268,17 @@ def test_completing_is_not_undone_by_a_concurrent_reschedule(
             f = s.get(FollowUp, fid)
             assert f is not None and f.status == "done"
     assert_converged(hub, ana, ben)
+
+
+def test_the_same_custom_field_defined_on_two_laptops_does_not_stop_syncing(
+    team: tuple[Laptop, Laptop], hub: HubServer
+) -> None:
+    ana, ben = team
+    customers.define_custom_field(ana.ws, "region", "Region", "text")
+    customers.define_custom_field(ben.ws, "region", "Region", "text")
+    assert ana.sync().in_sync
+    assert ben.sync().in_sync  # Ana's definition is skipped here: Ben's own is kept
+    assert ana.sync().in_sync
+    made = customers.create_customer(ana.ws, {"name": "After", "custom": {"region": "Süd"}})
+    assert ana.sync().in_sync and ben.sync().in_sync
+    assert name_of(ben, made.value.id).custom == {"region": "Süd"}

@@ -37,6 +37,7 @@ from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     SYNCED_MODELS,
     Change,
+    CustomFieldDef,
     Meta,
     Record,
     SyncConflict,
@@ -535,6 +536,10 @@ def _insert_fresh(s: Session, fresh: dict[tuple[str, str], dict[str, Any]]) -> N
         defaults = {c.key: _default(c) for c in columns}
         is_json = [isinstance(c.type, JSON) for c in columns]
         full = [{c.key: v.get(c.key, defaults[c.key]) for c in columns} for v in group]
+        if model is CustomFieldDef:
+            full = _without_taken_keys(conn, full)
+        if not full:
+            continue
         sql = (
             f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
             f"VALUES ({', '.join('?' for _ in columns)})"
@@ -553,6 +558,22 @@ def _insert_fresh(s: Session, fresh: dict[tuple[str, str], dict[str, Any]]) -> N
         made = [model(**row) for row in full]
         search_index.refresh(conn, made)
         identity.refresh(conn, made)
+
+
+def _without_taken_keys(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Two laptops defined the same custom field offline: keys are unique here, so the
+    local definition stays and the other is skipped rather than stopping every pull."""
+    taken = {k for (k,) in conn.exec_driver_sql("SELECT key FROM custom_field_defs")}
+    kept = []
+    for row in rows:
+        if row["key"] in taken:
+            log.warning(
+                "sync: custom field %r already defined here; kept the local one", row["key"]
+            )
+            continue
+        taken.add(row["key"])
+        kept.append(row)
+    return kept
 
 
 def _default(column: Any) -> Any:
