@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from touchpoint.domain import dates, metrics
-from touchpoint.domain.enums import FollowUpStatus
+from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
 from touchpoint.services.insights import QuietCustomer
@@ -29,6 +29,7 @@ VOICES = 3  # best and worst customer words shown
 BEST_FROM = 4  # scores that count as the best words (happy, delighted)
 WORST_FROM = 2  # scores that count as the worst (unhappy)
 HYGIENE_ROWS = 30
+BOOK_OWNER_INDEX = 10  # up to this many owners, their customers are found by the index
 QUIET_ROWS = 50
 NO_OWNER = "(no owner)"
 
@@ -534,30 +535,39 @@ def book_health(
     first, and the hygiene of the active and prospect profiles, the worst first."""
     tz = ws.tz
     quiet_after = ws.settings.quiet_after_days
-    params: dict[str, Any] = {}
-    query = text(_BOOK_SQL)
-    if reps is not None:
-        query = text(_BOOK_SQL + " AND c.owner IN :reps").bindparams(
-            bindparam("reps", expanding=True)
-        )
-        params["reps"] = list(reps)
+    sql, params = _BOOK_SQL, {}
+    owners = set(reps) if reps is not None else None
+    if reps is not None and len(reps) <= BOOK_OWNER_INDEX:
+        # A few owners: their customers through the owner index; a big team owns most of
+        # the book, which one sequential scan reads faster.
+        names = [f"o{n}" for n in range(len(reps))]
+        sql += f" AND c.owner IN ({', '.join(':' + n for n in names) or 'NULL'})"
+        params = dict(zip(names, reps, strict=True))
     with ws.read() as session:
-        found = session.execute(query, params).all()
+        # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
+        raw = session.connection().connection.driver_connection
+        found = raw.execute(sql, params).fetchall()  # type: ignore[union-attr]
     quiet: list[QuietCustomer] = []
     lines: list[HygieneLine] = []
     checked = incomplete = stale = percent_sum = 0
     for row in found:
         cid, name, owner, status, industry, reach, addresses, conf, upd, n, c_reach = row[:11]
+        if owners is not None and owner not in owners:
+            continue
         last_touch = _utc(row[11])
         scored = [item.split("|") for item in row[12].split(",")] if row[12] else []
         summary = metrics.customer_satisfaction([int(score) for _, score in scored])
-        reason = metrics.going_quiet(
-            status=status,
-            last_touch=last_touch,
-            satisfaction=summary,
-            now=now,
-            tz=tz,
-            quiet_after_days=quiet_after,
+        reason = (
+            metrics.going_quiet(
+                status=status,
+                last_touch=last_touch,
+                satisfaction=summary,
+                now=now,
+                tz=tz,
+                quiet_after_days=quiet_after,
+            )
+            if status == CustomerStatus.ACTIVE
+            else None
         )
         if reason is not None:
             quiet.append(
@@ -572,7 +582,8 @@ def book_health(
                     reason=reason.text,
                 )
             )
-        confirmed = max((t for t in (_utc(conf), _utc(upd)) if t is not None), default=None)
+        # Fixed-width UTC text sorts as time: compare first, parse once.
+        confirmed = _utc(max(conf or "", upd or "") or None)
         result = metrics.completeness(
             metrics.ProfileFacts(
                 contacts=n or 0,
