@@ -11,7 +11,7 @@ from harness import Clock, HubServer, Laptop, assert_converged
 from sqlalchemy import select
 
 from touchpoint.services import customers, duplicates, followups, interactions
-from touchpoint.services.sync_conflicts import list_conflicts, restore_conflict
+from touchpoint.services.sync_conflicts import list_conflicts, rejected_changes, restore_conflict
 from touchpoint.storage.models import Change, Customer, FollowUp, Interaction
 
 
@@ -190,6 +190,8 @@ def test_a_rejected_change_is_shown_and_does_not_block_the_rest(
     with ana.ws.read() as s:
         [bad] = s.scalars(select(Change).where(Change.push_error.is_not(None))).all()
         assert "name" in (bad.push_error or "")
+    [shown] = rejected_changes(ana.ws)
+    assert shown.fields == ["name"] and "name" in shown.reason
     assert ana.sync().rejected == 0  # not retried
     ben.sync()
     for laptop in (ana, ben):

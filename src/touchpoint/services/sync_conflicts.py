@@ -7,13 +7,14 @@ value the Hub kept; it then wins everywhere because it is based on the current v
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.workspace import Changes, Saved, Workspace
-from touchpoint.storage.models import MODEL_BY_ENTITY, SyncConflict
+from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
 from touchpoint.sync.engine import CONVERT
 
 
@@ -103,3 +104,36 @@ def dismiss_conflict(ws: Workspace, conflict_id: str) -> None:
         conflict.resolved_at = uow.now
         conflict.resolution = "dismissed"
         uow.commit()
+
+
+@dataclass(frozen=True)
+class RejectedChange:
+    """A change the Hub refused (not retried): what it was and why, for the user to see."""
+
+    change_id: str
+    entity: str
+    record_id: str
+    fields: list[str]
+    at: datetime
+    reason: str
+
+
+def rejected_changes(ws: Workspace, *, limit: int = 200) -> list[RejectedChange]:
+    with ws.read() as session:
+        rows = session.scalars(
+            select(Change)
+            .where(Change.push_error.is_not(None))
+            .order_by(Change.seq.desc())
+            .limit(limit)
+        )
+        return [
+            RejectedChange(
+                change_id=c.change_id,
+                entity=c.entity,
+                record_id=c.record_id,
+                fields=sorted(c.fields),
+                at=c.at,
+                reason=c.push_error or "",
+            )
+            for c in rows
+        ]
