@@ -64,7 +64,7 @@ def test_check_ok_then_damaged_then_repaired(tp, data_dir: Path) -> None:
     assert "everything is in order" in tp("check").stdout
     conn = sqlite3.connect(data_dir / "touchpoint.sqlite3")
     with conn:
-        conn.execute("DROP TRIGGER search_docs_au")  # change a document behind the index's back
+        conn.execute("DROP TRIGGER search_fts_names_au")  # change a document behind the index
         conn.execute("UPDATE search_docs SET title = 'Zebra'")
     conn.close()
     damaged = tp("check", "--json", code=1)

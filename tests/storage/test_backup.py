@@ -76,7 +76,7 @@ def test_check_finds_a_damaged_search_index(ws):
     conn = sqlite3.connect(ws.paths.database)
     with conn:
         # change a document behind the index's back
-        conn.execute("DROP TRIGGER search_docs_au")
+        conn.execute("DROP TRIGGER search_fts_names_au")
         conn.execute("UPDATE search_docs SET title = 'Zebra'")
     conn.close()
     report = maintenance.check(ws)

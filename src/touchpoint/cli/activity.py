@@ -278,6 +278,7 @@ def _lean_connections(ws: Workspace) -> None:
         dbapi_connection.execute("PRAGMA temp_store = FILE")
 
     event.listen(ws.db.engine, "connect", lean)
+    ws.db.engine.dispose()  # pooled connections opened before this have the big cache
 
 
 @click.command()

@@ -4,6 +4,11 @@ WAL so readers never block the writer, ``synchronous=FULL`` so a committed chang
 survives a power cut, foreign keys on, and a busy timeout so a second process
 waits instead of failing. Write transactions start with ``BEGIN IMMEDIATE``: they
 take the write lock up front, so two writers queue instead of deadlocking.
+
+Connections are pooled: opening one and setting its PRAGMAs on every unit of work
+cost more than a small search. A connection serves one unit of work at a time, is
+checked back in (its transaction rolled back) when that ends, and the pool keeps a
+few open for reuse; threads never use the same connection at the same time.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 BUSY_TIMEOUT_MS = 10_000
+POOL_SIZE = 4  # idle connections kept open: the UI thread, a worker or two, a writer
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
@@ -42,8 +48,17 @@ def _on_begin(conn: Any) -> None:
 
 
 def make_engine(path: Path) -> Engine:
-    # NullPool: a connection per unit of work, never shared between threads.
-    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    # A connection is checked out by one unit of work at a time (any thread: pysqlite's
+    # same-thread check is off for pooled file databases); beyond POOL_SIZE busy
+    # connections, extra ones are opened and closed on return.
+    engine = create_engine(
+        f"sqlite:///{path}",
+        poolclass=QueuePool,
+        pool_size=POOL_SIZE,
+        max_overflow=16,
+        pool_timeout=BUSY_TIMEOUT_MS / 1000,
+        connect_args={"check_same_thread": False},
+    )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
     return engine

@@ -1,9 +1,12 @@
-"""The full-text index: one FTS5 table over ``search_docs``, kept current on every flush.
+"""The full-text index: two FTS5 tables over ``search_docs``, kept current on every flush.
 
-``search_docs`` holds the text of each record; ``search_fts`` (created by migration
-0002) is an external-content FTS5 index over it, kept in step by triggers.
-``unicode61 remove_diacritics 2`` makes matching case- and accent-insensitive and
-the prefix indexes make search-as-you-type cheap.
+``search_docs`` holds the text of each record. Migration 0004 indexes it twice, as
+external-content FTS5 tables over views of it, kept in step by triggers:
+``search_fts_names`` for customers and contacts (small; prefix indexes of 1 to 4
+letters) and ``search_fts`` for interactions and follow-ups (the bulk; prefix
+indexes of 2 to 4 letters). Split so that a search ranks names apart from the much
+larger activity, whose matches it can take newest first without scoring them all.
+``unicode61 remove_diacritics 2`` makes matching case- and accent-insensitive.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from touchpoint.storage.models import (
 )
 
 INDEXED: tuple[type[Record], ...] = (Customer, Contact, Interaction, FollowUp)
+
+NAMES_FTS = "search_fts_names"  # customers and contacts
+ACTIVITY_FTS = "search_fts"  # interactions and follow-ups
+FTS_TABLES = (NAMES_FTS, ACTIVITY_FTS)
 
 
 def _join(*parts: Any) -> str:
@@ -143,13 +150,15 @@ def refresh(conn: Connection, records: Iterable[Record]) -> None:
 
 
 def rebuild(conn: Connection) -> None:
-    """Recreate the FTS index from search_docs (after a bulk load or on repair)."""
-    conn.execute(text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+    """Recreate both FTS indexes from search_docs (after a bulk load or on repair)."""
+    for table in FTS_TABLES:
+        conn.execute(text(f"INSERT INTO {table}({table}) VALUES ('rebuild')"))
 
 
 def integrity_ok(conn: Connection) -> bool:
     try:
-        conn.execute(text("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
+        for table in FTS_TABLES:
+            conn.execute(text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"))
     except Exception:
         return False
     return True
