@@ -5,6 +5,7 @@ Only plain preferences live here: secrets (sync tokens) live in the OS keyring.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import os
@@ -49,7 +50,10 @@ class Settings:
         return _system_zone()
 
 
+@functools.lru_cache(maxsize=1)
 def _system_zone() -> tzinfo:
+    # Resolved once per process: following /etc/localtime costs several system calls, and
+    # every write that parses a typed date asks for the zone.
     try:
         link = Path("/etc/localtime").resolve()
         if "zoneinfo" in link.parts:
