@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from touchpoint.services import customers, search
+from touchpoint.services import customers, duplicates, interactions, search
+from touchpoint.storage import search_index
 
 
 def test_prefix_accent_and_case_insensitive(ws):
@@ -60,3 +61,113 @@ def test_grouping_in_fixed_order(ws):
     customers.add_contact(ws, made.id, {"name": "Dean Delta"})
     groups = search.grouped(search.search(ws, "delta"))
     assert list(groups) == ["Customers", "Contacts"]
+
+
+def _note(ws, customer_id: str, notes: str, subject: str | None = None) -> str:
+    logged = interactions.log_interaction(
+        ws, customer=customer_id, kind="call", subject=subject, notes=notes
+    )
+    return logged.value.interaction.id
+
+
+def test_a_name_outranks_a_note_that_mentions_it(ws):
+    globex = customers.create_customer(ws, {"name": "Globex"}).value
+    _note(ws, globex.id, "They buy from Berlin Tools too", subject="Berlin Tools again")
+    customers.create_customer(ws, {"name": "Berlin Tools"})
+    hits = search.search(ws, "berlin tools")
+    assert [(h.entity, h.plain_title) for h in hits] == [
+        ("customer", "Berlin Tools"),
+        ("interaction", "Berlin Tools again"),
+    ]
+    assert list(search.grouped(hits)) == ["Customers", "Notes and feedback"]
+
+
+def test_notes_are_ranked_among_the_newest_matches(ws, monkeypatch, clock):
+    acme = customers.create_customer(ws, {"name": "Acme"}).value
+    oldest = _note(ws, acme.id, "forklift forklift forklift", subject="Forklift")
+    middle = _note(ws, acme.id, "asked about a forklift and pallets and racking and more")
+    newest = _note(ws, acme.id, "the forklift is late")
+    ranked = [h.record_id for h in search.search(ws, "fork")]
+    assert ranked[0] == oldest  # the subject match ranks best when all are candidates
+    assert set(ranked) == {oldest, middle, newest}
+    monkeypatch.setattr(search, "ACTIVITY_CANDIDATES", 2)
+    assert [h.record_id for h in search.search(ws, "fork")] == [newest, middle]
+
+
+def test_notes_keep_a_share_of_the_hits(ws):
+    for n in range(5):
+        customers.create_customer(ws, {"name": f"Delta {n}"})
+    acme = customers.create_customer(ws, {"name": "Acme"}).value
+    note = _note(ws, acme.id, "Delta wants a quote")
+    hits = search.search(ws, "delta", limit=3)
+    assert [h.entity for h in hits] == ["customer", "customer", "interaction"]
+    assert hits[-1].record_id == note
+    assert len(search.search(ws, "delta", limit=20)) == 6
+
+
+def test_one_letter_searches_names_only(ws):
+    zed = customers.create_customer(ws, {"name": "Zed Logistics"}).value
+    _note(ws, zed.id, "zebra crossing near the depot")
+    assert [h.plain_title for h in search.search(ws, "z")] == ["Zed Logistics"]
+    assert [h.entity for h in search.search(ws, "ze")] == ["customer", "interaction"]
+
+
+def test_entities_restrict_the_search(ws):
+    made = customers.create_customer(ws, {"name": "Delta Supplies"}).value
+    customers.add_contact(ws, made.id, {"name": "Dean Delta"})
+    _note(ws, made.id, "Delta called back")
+    hits = search.search(ws, "delta", entities=("customer",))
+    assert [h.entity for h in hits] == ["customer"]
+    hits = search.search(ws, "delta", entities=("interaction",))
+    assert [h.entity for h in hits] == ["interaction"]
+
+
+def test_notes_follow_edits_and_deletes(ws):
+    acme = customers.create_customer(ws, {"name": "Acme"}).value
+    note = _note(ws, acme.id, "wants a forklift")
+    interactions.edit_interaction(ws, note, {"notes": "wants a pallet truck"})
+    assert search.search(ws, "forklift") == []
+    assert [h.record_id for h in search.search(ws, "pallet")] == [note]
+    interactions.delete_interaction(ws, note)
+    assert search.search(ws, "pallet") == []
+
+
+def test_a_merged_customer_never_appears(ws):
+    keep = customers.create_customer(ws, {"name": "Initech GmbH"}).value
+    other = customers.create_customer(ws, {"name": "Initech"}).value
+    duplicates.merge_records(ws, "customer", keep.id, other.id)
+    assert [h.record_id for h in search.search(ws, "initech")] == [keep.id]
+
+
+def test_both_indexes_pass_their_check(ws):
+    acme = customers.create_customer(ws, {"name": "Acme"}).value
+    _note(ws, acme.id, "forklift")
+    with ws.db.engine.connect() as conn:
+        assert search_index.integrity_ok(conn)
+        search_index.rebuild(conn)
+        assert search_index.integrity_ok(conn)
+        conn.rollback()
+
+
+def test_upgrade_to_the_split_index_keeps_every_document(ws):
+    from alembic import command
+
+    from touchpoint.storage import migrate
+
+    acme = customers.create_customer(ws, {"name": "Acme Forklifts"}).value
+    note = _note(ws, acme.id, "wants a forklift")
+    cfg = migrate.alembic_config()
+    with ws.db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM search_fts WHERE search_fts MATCH 'fork*'"
+            ).scalar()
+            == 2
+        )
+        command.upgrade(cfg, "head")
+    assert [h.record_id for h in search.search(ws, "fork")] == [acme.id, note]
+    with ws.db.engine.connect() as conn:
+        assert search_index.integrity_ok(conn)
+        conn.rollback()
