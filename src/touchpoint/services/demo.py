@@ -1899,6 +1899,9 @@ def _promise(rng: random.Random, subject: str | None, demo: _Demo) -> str:
     return rng.choice(DEFAULT_PROMISES)
 
 
+STALE_PROMISE = timedelta(days=45)
+
+
 def _followups(
     demo: _Demo,
     writer: _Writer,
@@ -1947,6 +1950,11 @@ def _followups(
             done_at = created + (now - created) * rng.uniform(0.3, 1.0)
         elif roll < 0.14:
             status = "cancelled"
+        if status == "open" and now - due > STALE_PROMISE:
+            # Nobody leaves a promise open for months: old ones were done late in the end,
+            # so the overdue list holds the last weeks' slips, as a real rep's does.
+            status = "done"
+            done_at = min(due + timedelta(days=rng.uniform(1, 30)), now - timedelta(hours=1))
         updated = done_at or created
         if status == "cancelled":
             updated = created + (min(due, now) - created) * rng.uniform(0.1, 1.0)
