@@ -36,19 +36,23 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
 _CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
 
 
-def refresh(conn: Connection, records: Iterable[Record]) -> None:
-    """Replace the keys of these records: one delete per chunk of ids, one executemany insert."""
+def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
+    """Replace the keys of these records: one delete per chunk of ids, one executemany insert.
+
+    ``new``: the records were inserted just now with fresh ids, so they have no keys to
+    delete yet."""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
         if isinstance(record, Customer | Contact):
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         ids = [r.id for r in group]
-        for start in range(0, len(ids), _CHUNK):
+        stale = [] if new else ids
+        for start in range(0, len(stale), _CHUNK):
             conn.execute(
                 delete(IdentityKey).where(
                     (IdentityKey.entity == entity)
-                    & IdentityKey.record_id.in_(ids[start : start + _CHUNK])
+                    & IdentityKey.record_id.in_(stale[start : start + _CHUNK])
                 )
             )
         rows = [

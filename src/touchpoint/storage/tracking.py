@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import identity, search_index
@@ -225,10 +225,52 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
             changes.append(_change(ctx, record, "insert", fields))
     conn = session.connection()
     if changes:
-        conn.execute(insert(Change), changes)
-    conn.execute(insert(model), rows)
+        _executemany(conn, Change, changes)
+    _executemany(conn, model, rows)
     search_index.refresh(conn, records)
-    identity.refresh(conn, records)
+    identity.refresh(conn, records, new=True)
+
+
+# Per model and set of column names: the INSERT and each column's bind processor.
+_INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> None:
+    """INSERT rows that all have the same keys, as the driver's executemany of tuples.
+
+    The values go through each column's own bind processor (JSON, UTC text), exactly as
+    ``conn.execute(insert(model), rows)`` would convert them, but without SQLAlchemy's
+    per-row parameter handling, which costs more than SQLite's insert. Values repeated
+    across rows (the transaction's time, its author) are converted once."""
+    keys = tuple(rows[0])
+    plan = _INSERTS.get((model, keys))
+    if plan is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        quote = conn.dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+            f"VALUES ({', '.join('?' for _ in keys)})"
+        )
+        processors = tuple(table.c[k].type._cached_bind_processor(conn.dialect) for k in keys)
+        plan = _INSERTS[(model, keys)] = (sql, processors)
+    sql, processors = plan
+    memo: list[dict[Any, Any]] = [{} for _ in keys]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = []
+        for key, process, seen in zip(keys, processors, memo, strict=True):
+            value = row[key]
+            if process is not None:
+                if type(value) is datetime:
+                    converted = seen.get(value)
+                    if converted is None:
+                        converted = seen[value] = process(value)
+                    value = converted
+                else:
+                    value = process(value)
+            values.append(value)
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)
 
 
 def _change(
