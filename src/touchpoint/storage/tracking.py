@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, event, insert, inspect
@@ -218,7 +219,7 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
         if local:
             assert ctx is not None
             fields = {
-                name: [None, jsonable(value)]
+                name: [None, value if type(value) in _PLAIN else jsonable(value)]
                 for name, value in row.items()
                 if value is not None and name not in bookkeeping
             }
@@ -254,21 +255,20 @@ def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> N
         processors = tuple(table.c[k].type._cached_bind_processor(conn.dialect) for k in keys)
         plan = _INSERTS[(model, keys)] = (sql, processors)
     sql, processors = plan
-    memo: list[dict[Any, Any]] = [{} for _ in keys]
+    pick = itemgetter(*keys)
+    converting = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
     params: list[tuple[Any, ...]] = []
     for row in rows:
-        values = []
-        for key, process, seen in zip(keys, processors, memo, strict=True):
-            value = row[key]
-            if process is not None:
-                if type(value) is datetime:
-                    converted = seen.get(value)
-                    if converted is None:
-                        converted = seen[value] = process(value)
-                    value = converted
-                else:
-                    value = process(value)
-            values.append(value)
+        values = list(pick(row)) if len(keys) > 1 else [row[keys[0]]]
+        for i, process, seen in converting:
+            value = values[i]
+            if type(value) is datetime:
+                converted = seen.get(value)
+                if converted is None:
+                    converted = seen[value] = process(value)
+                values[i] = converted
+            else:
+                values[i] = process(value)
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
 
