@@ -171,3 +171,13 @@ def test_upgrade_to_the_split_index_keeps_every_document(ws):
     with ws.db.engine.connect() as conn:
         assert search_index.integrity_ok(conn)
         conn.rollback()
+
+
+def test_long_notes_are_cut_around_the_first_match(ws):
+    acme = customers.create_customer(ws, {"name": "Acme"}).value
+    words = [f"w{n}" for n in range(40)]
+    words[20] = "forklift"
+    _note(ws, acme.id, " ".join(words))
+    [hit] = search.search(ws, "forkl")
+    shown = search.render_marks(hit.snippet, "[", "]")
+    assert shown == "…w18 w19 [forklift] w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 w31…"

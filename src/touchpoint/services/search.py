@@ -9,14 +9,15 @@ two-letter prefix can match half a million notes, and BM25-scoring all of them
 took the better part of a second. So names (customers and contacts, their own
 index) and activity (interactions and follow-ups) are ranked apart:
 
-* names whose name matches come first: the newest :data:`NAME_CANDIDATES` of them
-  ranked by BM25; then, if there is room, names matching only in their other text;
-* activity: the newest :data:`ACTIVITY_CANDIDATES` matches ranked by BM25 with the
-  title (the subject) weighing ten times the body: the most relevant recent notes.
+* names whose name matches come first: the newest :data:`NAME_CANDIDATES` of them,
+  ranked; then, if there is room, names matching only in their other text;
+* activity: the newest :data:`ACTIVITY_CANDIDATES` matches, ranked: the most
+  relevant recent notes.
 
-FTS5 walks matches newest first without scoring them, so finding the oldest
-candidate costs little; only the rows from there on are scored. A one-letter word
-searches names only (the activity index has no one-letter prefix index).
+FTS5 hands matches over newest first without scoring them; the candidates are then
+ranked here by BM25 term frequency and length (see :func:`_score`), with the title
+(a name, a subject) weighing ten times the body. A one-letter word searches names
+only (the activity index has no one-letter prefix index).
 """
 
 from __future__ import annotations
@@ -82,28 +83,61 @@ def match_expression(query: str) -> str | None:
     return " ".join(f'"{w}"*' for w in words[:12])
 
 
-NAME_CANDIDATES = 2000  # newest names matching by name, ranked by BM25
-ACTIVITY_CANDIDATES = 1000  # newest notes and follow-ups matching, ranked by BM25
+NAME_CANDIDATES = 500  # newest names matching by name (then by other text), ranked
+ACTIVITY_CANDIDATES = 250  # newest notes and follow-ups matching, ranked
 NAME_ENTITIES = ("customer", "contact")
 ACTIVITY_ENTITIES = ("interaction", "followup")
 _MIN_ACTIVITY_SHARE = 3  # activity may claim at least limit // 3 of the hits
+_TITLE_WEIGHT = 10.0  # a word in the title (a name, a subject) counts ten times one in the body
+_K1, _B = 1.2, 0.75  # BM25's usual term-frequency saturation and length normalisation
+_SNIPPET_WORDS = 14
 
-_CUTOFF_SQL = """
-SELECT rowid FROM {table} WHERE {table} MATCH :q ORDER BY rowid DESC LIMIT 1 OFFSET :skip
-"""
-
-_RANKED_SQL = f"""
-SELECT d.entity, d.record_id, d.customer_id, c.name,
+# Newest first is the index's own order: FTS5 stops after :n rows without scoring any.
+_CANDIDATES_SQL = f"""
+SELECT f.rowid, d.entity, d.record_id, d.customer_id, c.name,
        highlight({{table}}, 0, '{MARK_START}', '{MARK_END}'),
-       snippet({{table}}, 1, '{MARK_START}', '{MARK_END}', '…', 14),
-       f.rank, d.doc_id
+       {{body}}
 FROM {{table}} AS f
 JOIN search_docs AS d ON d.doc_id = f.rowid
 LEFT JOIN customers AS c ON c.id = d.customer_id
-WHERE {{table}} MATCH :q AND f.rowid >= :cutoff {{entity_filter}}
-ORDER BY f.rank
-LIMIT :limit
+WHERE {{table}} MATCH :q {{entity_filter}}
+ORDER BY f.rowid DESC
+LIMIT :n
 """
+
+
+def snippet(marked: str, words: int = _SNIPPET_WORDS) -> str:
+    """About ``words`` words of ``marked`` text around its first match, '…' where cut."""
+    spans = [m.span() for m in _WORD.finditer(marked)]
+    if len(spans) <= words:
+        return marked.strip()
+    first = marked.find(MARK_START)
+    hit = next((k for k, (_, end) in enumerate(spans) if end > first), 0) if first >= 0 else 0
+    start = max(0, min(hit - 2, len(spans) - words))
+    stop = start + words - 1
+    begin, end = spans[start][0], spans[stop][1]
+    if begin > 0 and marked[begin - 1] == MARK_START:
+        begin -= 1
+    if end < len(marked) and marked[end] == MARK_END:
+        end += 1
+    out = marked[begin:end]
+    if out.count(MARK_START) > out.count(MARK_END):
+        out += MARK_END
+    return ("…" if start > 0 else "") + out + ("…" if stop < len(spans) - 1 else "")
+
+
+def _score(columns: list[tuple[int, int]], average: list[float]) -> float:
+    """BM25 over the candidates without its IDF factor, from (matches, words) per column.
+
+    FTS5's bm25() computes each word's IDF by walking every document that matches it,
+    which for a common prefix is the whole cost of a search; among documents that
+    all match every word, tf and length carry the ranking."""
+    score = 0.0
+    for (tf, length), avg, weight in zip(columns, average, (_TITLE_WEIGHT, 1.0), strict=True):
+        if tf:
+            norm = 1 - _B + _B * length / (avg or 1)
+            score += weight * tf * (_K1 + 1) / (tf + _K1 * norm)
+    return score
 
 
 def _ranked(
@@ -114,30 +148,53 @@ def _ranked(
     candidates: int,
     limit: int,
     entities: tuple[str, ...],
+    title_only: bool = False,
 ) -> list[tuple[int, SearchHit]]:
-    """(doc_id, hit) for the best ``limit`` of the newest ``candidates`` matches."""
-    cutoff = session.execute(
-        text(_CUTOFF_SQL.format(table=table)), {"q": expression, "skip": candidates - 1}
-    ).scalar()
-    params: dict[str, object] = {"q": expression, "cutoff": cutoff or 0, "limit": limit}
+    """(doc_id, hit) for the best ``limit`` of the newest ``candidates`` matches, best first.
+
+    ``title_only``: the expression matches titles only, so bodies carry no marks and
+    play no part in the ranking; only the shown ones are read, for their snippet."""
     placeholders = ", ".join(f":e{i}" for i in range(len(entities)))
+    body = "''" if title_only else f"highlight({table}, 1, '{MARK_START}', '{MARK_END}')"
+    sql = _CANDIDATES_SQL.format(
+        table=table, body=body, entity_filter=f"AND d.entity IN ({placeholders})"
+    )
+    params: dict[str, object] = {"q": expression, "n": candidates}
     params.update({f"e{i}": e for i, e in enumerate(entities)})
-    sql = _RANKED_SQL.format(table=table, entity_filter=f"AND d.entity IN ({placeholders})")
     rows = session.execute(text(sql), params).all()
+    if not rows:
+        return []
+    counted = [
+        # Words counted by their spaces: near enough for length, far cheaper than a regex.
+        [(col.count(MARK_START), col.count(" ") + 1) for col in (r[5] or "", r[6] or "")]
+        for r in rows
+    ]
+    average = [sum(c[k][1] for c in counted) / len(counted) for k in (0, 1)]
+    # Newest first already; a stable sort keeps the newer of two equal scores first.
+    order = sorted(range(len(rows)), key=lambda k: -_score(counted[k], average))[:limit]
+    bodies = {k: rows[k][6] or "" for k in order}
+    if title_only and order:
+        wanted = {rows[k][0]: k for k in order}
+        marks = ", ".join(f":d{i}" for i in range(len(wanted)))
+        found = session.execute(
+            text(f"SELECT doc_id, body FROM search_docs WHERE doc_id IN ({marks})"),
+            {f"d{i}": doc_id for i, doc_id in enumerate(wanted)},
+        )
+        bodies.update({wanted[doc_id]: text_ or "" for doc_id, text_ in found})
     return [
         (
-            r[7],
+            rows[k][0],
             SearchHit(
-                entity=r[0],
-                record_id=r[1],
-                customer_id=r[2],
-                customer_name=r[3],
-                title=r[4] or "",
-                snippet=r[5] or "",
-                rank=float(r[6]),
+                entity=rows[k][1],
+                record_id=rows[k][2],
+                customer_id=rows[k][3],
+                customer_name=rows[k][4],
+                title=rows[k][5] or "",
+                snippet=snippet(bodies[k]),
+                rank=-_score(counted[k], average),
             ),
         )
-        for r in rows
+        for k in order
     ]
 
 
@@ -151,6 +208,7 @@ def _names(
         candidates=NAME_CANDIDATES,
         limit=limit,
         entities=kinds,
+        title_only=True,
     )
     hits = [hit for _, hit in by_name]
     if len(hits) < limit:
