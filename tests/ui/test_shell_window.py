@@ -120,7 +120,7 @@ def test_status_bar_shows_offline_and_unsynced_changes(
     assert first >= 1
     assert (
         window.status.unsynced_label.text()
-        == f"{first:,} change{'s' * (first != 1)} not yet synced"
+        == f"{first:,} change{'s' * (first != 1)} kept on this laptop"
     )
     backend.write(lambda w: customers.create_customer(w, {"name": "Bolt AG"})).run()
     qtbot.waitUntil(lambda: (window.status.unsynced or 0) > first, timeout=5000)

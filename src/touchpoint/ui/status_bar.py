@@ -75,11 +75,13 @@ class StatusBar(QStatusBar):
             self.sync_label.setText(f"Sync with {state.account} · {when}")
         self.unsynced = state.unsynced
         n = state.unsynced
-        self.unsynced_label.setText(
-            "All changes synced"
-            if n == 0
-            else f"{n:,} change{'s' if n != 1 else ''} not yet synced"
-        )
+        changes = f"{n:,} change{'s' if n != 1 else ''}"
+        if state.account is None:
+            # Nothing was ever synced: say what is kept, not that it is synced.
+            text = "No changes waiting" if n == 0 else f"{changes} kept on this laptop"
+        else:
+            text = "All changes synced" if n == 0 else f"{changes} not yet synced"
+        self.unsynced_label.setText(text)
 
     def _show_failure(self, exc: Exception) -> None:
         from touchpoint.ui.errors import human_message
