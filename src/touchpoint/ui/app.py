@@ -92,7 +92,8 @@ def run(
             target=_daily_backup, args=(ws,), name="touchpoint-backup", daemon=True
         ).start()
     # With reminders in the tray, closing the window keeps them running; Quit ends the app.
-    app.setQuitOnLastWindowClosed(window.reminders is None)
+    # Without a system tray nothing would stay visible: then closing the window quits.
+    app.setQuitOnLastWindowClosed(window.reminders is None or not window.reminders.keeps_running)
     try:
         return app.exec()
     finally:
