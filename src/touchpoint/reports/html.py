@@ -147,8 +147,8 @@ def _kpis(report: DailyReport) -> str:
     out = ['<table class="kpi" width="100%" cellspacing="0" cellpadding="5" border="0">']
     for label, value, note in rows:
         out.append(
-            f'<tr><td width="26%"><b>{_e(label)}</b></td>'
-            f'<td width="22%" align="right" nowrap><span style="font-size:13pt"><b>{_e(value)}</b>'
+            f'<tr><td width="24%"><b>{_e(label)}</b></td>'
+            f'<td width="26%" align="right" nowrap><span style="font-size:12pt"><b>{_e(value)}</b>'
             f'</span></td><td style="color:{MUTED}">&nbsp;&nbsp;{_e(note)}</td></tr>'
         )
     out.append("</table>")
