@@ -29,6 +29,8 @@ def _start_postgres() -> Cluster | None:
 
 
 _PG = _start_postgres()
+# Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
