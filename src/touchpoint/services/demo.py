@@ -36,6 +36,7 @@ from touchpoint.domain import metrics
 from touchpoint.domain.values import display_phone, name_key, normalised_email_key, website_host
 from touchpoint.errors import ValidationError
 from touchpoint.services.workspace import Workspace
+from touchpoint.storage import search_index
 from touchpoint.storage.models import (
     Change,
     Contact,
@@ -1298,7 +1299,8 @@ def generate_demo(
             writer.flush()
             if writer.counts["interaction"] > 50_000:
                 # Merge the many index segments a bulk load leaves, so searches stay fast.
-                conn.exec_driver_sql("INSERT INTO search_fts(search_fts) VALUES ('optimize')")
+                for table in search_index.FTS_TABLES:
+                    conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES ('optimize')")
     finally:
         session.close()
     return DemoReport(counts=dict(writer.counts), seconds=time.perf_counter() - started)
