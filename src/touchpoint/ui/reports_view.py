@@ -70,6 +70,9 @@ def _bars(name: str, colour: str, values: list[float]) -> QBarSet:
 def _axes(chart: QChart, series: list[Any], labels: list[str], top: float) -> None:
     x = QBarCategoryAxis()
     x.append(labels)
+    font = x.labelsFont()
+    font.setPointSizeF(font.pointSizeF() * 0.85)  # day labels fit under narrow bars
+    x.setLabelsFont(font)
     y = QValueAxis()
     y.setRange(0, max(top, 1.0))
     y.applyNiceNumbers()
@@ -252,8 +255,13 @@ class ReportsView(QWidget):
             f" · <b>{report.quiet_total}</b> going quiet · {report.hygiene.incomplete} of "
             f"{report.hygiene.checked} profiles incomplete"
         )
-        # "Tu 17": short enough for a week of bars in a third of the window.
-        labels = [f"{d.day.strftime('%a')[:2]} {d.day.day}" for d in report.activity_by_day]
+        # "Tu 17" for a week of bars in a third of the window; past ten days only the
+        # day of the month fits under each bar.
+        days = report.activity_by_day
+        labels = [
+            f"{d.day.strftime('%a')[:2]} {d.day.day}" if len(days) <= 10 else str(d.day.day)
+            for d in days
+        ]
         self._activity(labels, report)
         self._promises(labels, report)
         self._satisfaction(labels, report)
