@@ -100,17 +100,33 @@ def document(record: Record) -> tuple[str | None, str, str] | None:
 _CHUNK = 500  # record ids per IN (...) lookup, well below SQLite's variable limit
 
 
-def refresh(conn: Connection, records: Iterable[Record]) -> None:
+_INSERT_DOC = (
+    "INSERT INTO search_docs (entity, record_id, customer_id, title, body) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
     """Bring the index in line with these records, in the caller's transaction.
 
     Batched: one lookup of the existing documents per chunk of ids, then one
     executemany each for inserts, updates and deletes (a bulk import flushes
-    thousands of records at once)."""
+    thousands of records at once). ``new=True`` says the records were only just
+    inserted, so none has a document yet: no lookup, and the documents go to the
+    driver as tuples (SQLAlchemy's per-row parameter handling costs more than the row)."""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
         if isinstance(record, INDEXED):
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
+        if new:
+            params: list[tuple[Any, ...]] = []
+            for record in group:
+                doc = document(record)
+                if doc is not None:
+                    params.append((entity, record.id, *doc))
+            if params:
+                conn.exec_driver_sql(_INSERT_DOC, params)
+            continue
         existing: dict[str, int] = {}
         ids = [r.id for r in group]
         for start in range(0, len(ids), _CHUNK):

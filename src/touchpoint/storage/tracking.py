@@ -228,7 +228,7 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
     if changes:
         _executemany(conn, Change, changes)
     _executemany(conn, model, rows)
-    search_index.refresh(conn, records)
+    search_index.refresh(conn, records, new=True)
     identity.refresh(conn, records, new=True)
 
 
