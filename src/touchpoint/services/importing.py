@@ -785,11 +785,15 @@ def _write(
             if item.customer is not None:
                 customer_id = new_id()
                 customer_ids[item.customer_key] = customer_id
-                customers.append(Customer(id=customer_id, **item.customer))
+                customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
                 created_customers += 1
             if item.contact is not None:
                 customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
-                contacts.append(Contact(id=new_id(), customer_id=customer_id, **item.contact))
+                contacts.append(
+                    tracking.new_record(
+                        Contact, id=new_id(), customer_id=customer_id, **item.contact
+                    )
+                )
                 created_contacts += 1
         _write_batch(session, customers, contacts)
         if progress:
