@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -47,6 +45,7 @@ from touchpoint.services.insights import CustomerSummary
 from touchpoint.services.records import FollowUpView, HistoryEntry, InteractionView
 from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.contact_editor import ContactEditor
 from touchpoint.ui.errors import field_errors, show_error
 from touchpoint.ui.theme import OK, WARN
 from touchpoint.ui.widgets.facts_form import FIELDS, FactsForm, patch_for, shown_value
@@ -310,10 +309,12 @@ class ProfileView(QWidget):
         self.contacts_title = QLabel("Contacts")
         self.contacts_title.setObjectName("CardTitle")
         left_column.addWidget(self.contacts_title)
-        self.contacts = QListWidget(left_inner)
-        self.contacts.setAccessibleName("Contacts")
-        self.contacts.setMinimumHeight(90)
-        left_column.addWidget(self.contacts)
+        self.contact_editor = ContactEditor(self._backend, left_inner)
+        self.contacts = self.contact_editor.list
+        left_column.addWidget(self.contact_editor)
+        add_contact = QShortcut(QKeySequence("Ctrl+Shift+N"), self)
+        add_contact.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        add_contact.activated.connect(self.contact_editor.start_add)
         left_column.addStretch(1)
         left.setWidget(left_inner)
         self.body.addWidget(left)
@@ -496,20 +497,7 @@ class ProfileView(QWidget):
         for f in s.custom_fields:
             self.form.set_row_visible(f"custom.{f.key}", True)
         # Contacts.
-        self.contacts.clear()
-        for p in s.contacts:
-            bits = [p.title or "", p.decision_role or ""]
-            reach = [str(e.get("value")) for e in p.emails[:1]] + [
-                str(x.get("value")) for x in p.phones[:1]
-            ]
-            text = p.name + (f" — {', '.join(b for b in bits if b)}" if any(bits) else "")
-            if reach:
-                text += "\n" + " · ".join(reach)
-            if p.do_not_contact:
-                text += "  (do not contact)"
-            item = QListWidgetItem(text)
-            item.setToolTip(p.notes or p.name)
-            self.contacts.addItem(item)
+        self.contact_editor.set_contacts(c.id, s.contacts)
         self.contacts_title.setText(f"Contacts ({len(s.contacts)})")
         # Timeline, follow-ups, history.
         if reset or (self.kind_filter.currentData() is None and not self.timeline_search.text()):
@@ -592,7 +580,7 @@ class ProfileView(QWidget):
             self.tabs,
         ):
             widget.setVisible(not new)
-        self.contacts.setVisible(not new)
+        self.contact_editor.setVisible(not new)
         self.contacts_title.setVisible(not new)
         self.create_button.setVisible(new)
         self.cancel_button.setVisible(new)
