@@ -98,20 +98,23 @@ class ContactEditor(QWidget):
         self.list = QListWidget(self)
         self.list.setAccessibleName("Contacts")
         self.list.setMinimumHeight(90)
+        self.list.setWordWrap(True)  # the profile's left pane is narrow: wrap, no side scrolling
         self.list.itemActivated.connect(lambda _item: self.start_edit())
         self.list.currentItemChanged.connect(lambda *_a: self._update_buttons())
         column.addWidget(self.list)
 
         buttons = QHBoxLayout()
-        self.add_button = QPushButton("Add contact  (Ctrl+Shift+N)")
+        self.add_button = QPushButton("Add contact")
         self.add_button.setAccessibleName("Add contact")
+        self.add_button.setToolTip("Add a contact (Ctrl+Shift+N)")
         self.add_button.clicked.connect(self.start_add)
-        self.edit_button = QPushButton("Edit  (F2)")
+        self.edit_button = QPushButton("Edit")
         self.edit_button.setAccessibleName("Edit contact")
+        self.edit_button.setToolTip("Edit the selected contact (F2 or Enter)")
         self.edit_button.clicked.connect(self.start_edit)
-        self.delete_button = QPushButton("Delete contact")
+        self.delete_button = QPushButton("Delete")
         self.delete_button.setAccessibleName("Delete contact")
-        self.delete_button.setToolTip("Delete the selected contact (can be undone)")
+        self.delete_button.setToolTip("Delete the selected contact (Del; can be undone)")
         self.delete_button.clicked.connect(self.delete_selected)
         for b in (self.add_button, self.edit_button, self.delete_button):
             buttons.addWidget(b)
@@ -134,7 +137,7 @@ class ContactEditor(QWidget):
         grid.setColumnStretch(1, 1)
         self.form_title = QLabel("")
         self.form_title.setObjectName("CardTitle")
-        grid.addWidget(self.form_title, 0, 0, 1, 3)
+        grid.addWidget(self.form_title, 0, 0, 1, 2)
         self.editors: dict[str, QWidget] = {}
         self.messages: dict[str, QLabel] = {}
         self.role = QComboBox()
@@ -146,7 +149,10 @@ class ContactEditor(QWidget):
         for ch in Channel:
             self.channel.addItem(ch.value.capitalize(), ch.value)
         self.do_not_contact = QCheckBox("&Do not contact")
-        for row, (key, label) in enumerate(ROWS, start=1):
+        # Each field takes two grid rows: the editor, then its message right under it
+        # (the left pane is too narrow for a third column).
+        for index, (key, label) in enumerate(ROWS):
+            row = 1 + 2 * index
             editor: QWidget
             if key == "decision_role":
                 editor = self.role
@@ -171,21 +177,22 @@ class ContactEditor(QWidget):
             message.setWordWrap(True)
             message.setAccessibleName(f"{name} problem")
             message.hide()
-            grid.addWidget(message, row, 2)
+            grid.addWidget(message, row + 1, 1)
             self.editors[key] = editor
             self.messages[key] = message
-        grid.setColumnStretch(2, 1)
         actions = QHBoxLayout()
         actions.addStretch(1)
-        self.save_button = QPushButton("&Save  (Enter)")
+        self.save_button = QPushButton("&Save")
         self.save_button.setAccessibleName("Save contact")
+        self.save_button.setToolTip("Save the contact (Enter)")
         self.save_button.clicked.connect(self.save)
-        self.cancel_button = QPushButton("Cancel  (Esc)")
+        self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setAccessibleName("Cancel contact editing")
+        self.cancel_button.setToolTip("Close the form without saving (Esc)")
         self.cancel_button.clicked.connect(self.cancel)
         actions.addWidget(self.save_button)
         actions.addWidget(self.cancel_button)
-        grid.addLayout(actions, len(ROWS) + 1, 0, 1, 3)
+        grid.addLayout(actions, 1 + 2 * len(ROWS), 0, 1, 2)
         column.addWidget(self.form)
         self.form.hide()
 
