@@ -91,6 +91,13 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "Ctrl+,",
         requires="touchpoint.ui.settings_dialog",
     ),
+    ActionSpec(
+        "sign_in", "Sign &in to Hub…", "open_sign_in", requires="touchpoint.ui.sync_controller"
+    ),
+    ActionSpec("sync_now", "S&ync now", "sync_now", "F9", requires="touchpoint.ui.sync_controller"),
+    ActionSpec(
+        "conflicts", "C&onflicts…", "open_conflicts", requires="touchpoint.ui.conflicts_view"
+    ),
     ActionSpec("quit", "&Quit", "quit_app", "Ctrl+Q"),
     ActionSpec(
         "about",

@@ -183,6 +183,13 @@ class MainWindow(QMainWindow):
 
         self.status = StatusBar(backend, self)
         self.setStatusBar(self.status)
+        sync_cls = _optional("sync_controller", "SyncController")
+        self.sync = sync_cls(backend, self) if sync_cls else None
+        if self.sync is not None:
+            self.sync.status_changed.connect(lambda st: self.status.set_sync_note(st.text))
+            self.sync.pulled.connect(self.refresh)
+            self.sync.sign_in_requested.connect(self.open_sign_in)
+            self.sync.watch_click(self.status.sync_label)
         self.actions_by_id: dict[str, QAction] = build_actions(self)
         if "log" not in self.actions_by_id:
             self.log_button.hide()
@@ -280,6 +287,8 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QApplication
 
         self.save_state()
+        if self.sync is not None:
+            self.sync.stop()
         self.close()
         QApplication.quit()
 
@@ -302,6 +311,21 @@ class MainWindow(QMainWindow):
 
     def open_about(self) -> None:
         self._open_dialog("about_dialog", "AboutDialog")
+
+    def open_sign_in(self) -> None:
+        cls = _optional("sign_in_dialog", "SignInDialog")
+        if cls is None or self.sync is None:
+            return
+        dialog = cls(self.sync, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+
+    def sync_now(self) -> None:
+        if self.sync is not None:
+            self.sync.sync_now()
+
+    def open_conflicts(self) -> None:
+        self._open_dialog("conflicts_view", "ConflictsDialog")
 
     def _offer_undo_delete(self, customer_id: str, name: str) -> None:
         from touchpoint.services import customers
@@ -359,6 +383,8 @@ class MainWindow(QMainWindow):
         if not self._restored:
             self._restored = True
             self.status.refresh()
+            if self.sync is not None:
+                self.sync.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.save_state()

@@ -50,6 +50,7 @@ class StatusBar(QStatusBar):
         self.addWidget(self.sync_label)
         self.addPermanentWidget(self.unsynced_label)
         self.unsynced: int | None = None
+        self.sync_note: str | None = None  # what the sync controller says, over the default
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_DELAY_MS)
@@ -72,7 +73,7 @@ class StatusBar(QStatusBar):
                 if state.last_sync
                 else "not synced yet"
             )
-            self.sync_label.setText(f"Sync with {state.account} · {when}")
+            self.sync_label.setText(self.sync_note or f"Sync with {state.account} · {when}")
         self.unsynced = state.unsynced
         n = state.unsynced
         changes = f"{n:,} change{'s' if n != 1 else ''}"
@@ -82,6 +83,13 @@ class StatusBar(QStatusBar):
         else:
             text = "All changes synced" if n == 0 else f"{changes} not yet synced"
         self.unsynced_label.setText(text)
+
+    def set_sync_note(self, text: str | None) -> None:
+        """'Syncing… 40%', 'Offline, will retry'...; None goes back to the default text."""
+        self.sync_note = text or None
+        if self.sync_note:
+            self.sync_label.setText(self.sync_note)
+        self.refresh()
 
     def _show_failure(self, exc: Exception) -> None:
         from touchpoint.ui.errors import human_message

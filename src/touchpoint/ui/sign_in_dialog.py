@@ -1,0 +1,108 @@
+"""Sign in to a Hub: server address, email, password.
+
+The password is never stored: sign-in trades it for a device token kept in the OS
+keyring. Network work runs on the sync controller's worker, so the window never waits.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from touchpoint.sync.errors import AuthError, OfflineError, UpdateError
+from touchpoint.ui.sync_controller import SyncController
+
+
+def _problem(exc: Exception) -> tuple[str, str]:
+    """(field, words) for an error from sign-in."""
+    if isinstance(exc, AuthError):
+        return "password", "The email or password is not right."
+    if isinstance(exc, OfflineError):
+        return "server", "Cannot reach this server. Check the address and the connection."
+    if isinstance(exc, UpdateError):
+        return "server", "Touchpoint needs an update to sync with this server."
+    message = getattr(exc, "message", "") or str(exc)
+    return "server", f"The server did not accept the sign-in: {message}"
+
+
+class SignInDialog(QDialog):
+    def __init__(
+        self, controller: SyncController, parent: QWidget | None = None, *, server: str = ""
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign in to Hub")
+        self._controller = controller
+        self.server = QLineEdit(server, self)
+        self.server.setPlaceholderText("https://hub.example.com")
+        self.server.setAccessibleName("Server address")
+        self.email = QLineEdit(self)
+        self.email.setAccessibleName("Email")
+        self.password = QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.password.setAccessibleName("Password")
+        self.errors: dict[str, QLabel] = {}
+        form = QFormLayout()
+        for name, label, edit in (
+            ("server", "Server address", self.server),
+            ("email", "Email", self.email),
+            ("password", "Password", self.password),
+        ):
+            form.addRow(label, edit)
+            error = QLabel("", self)
+            error.setObjectName("FieldError")
+            error.setWordWrap(True)
+            error.hide()
+            form.addRow("", error)
+            self.errors[name] = error
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Sign in")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+
+    def submit(self) -> None:
+        for label in self.errors.values():
+            label.hide()
+        server = self.server.text().strip()
+        email = self.email.text().strip()
+        password = self.password.text()
+        missing = {
+            "server": "Enter the server address, like https://hub.example.com."
+            if not server.startswith(("http://", "https://"))
+            else "",
+            "email": "Enter your email address." if "@" not in email else "",
+            "password": "Enter your password." if not password else "",
+        }
+        if any(missing.values()):
+            for name, words in missing.items():
+                if words:
+                    self._show_error(name, words)
+            return
+        self.ok.setEnabled(False)
+        self.ok.setText("Signing in…")
+        self._controller.sign_in(server, email, password, self._done)
+
+    def _done(self, error: Exception | None) -> None:
+        self.password.clear()  # never kept, not even in the dialog
+        self.ok.setEnabled(True)
+        self.ok.setText("Sign in")
+        if error is None:
+            self.accept()
+            return
+        self._show_error(*_problem(error))
+
+    def _show_error(self, field: str, words: str) -> None:
+        self.errors[field].setText(words)
+        self.errors[field].show()

@@ -1,0 +1,325 @@
+"""When to sync, off the UI thread, and what to tell the rep about it.
+
+The engine (no Qt) runs on its own worker thread, beside the Backend's database
+thread: SQLite WAL, BEGIN IMMEDIATE and the busy timeout queue the two writers, and
+the Workspace is shared read-only. Results come back to the UI thread by a queued
+signal. Syncs happen at start, shortly after a local change, every few minutes and on
+"Sync now"; while offline a cheap health check retries with exponential backoff and
+jitter, so a fleet of laptops does not hammer a Hub that comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+
+from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.sync import credentials
+from touchpoint.sync import engine as sync_engine
+from touchpoint.sync.engine import SyncEngine, SyncProgress, SyncResult
+from touchpoint.sync.errors import SyncError
+from touchpoint.sync.transport import HubClient
+from touchpoint.ui.backend import Backend
+
+log = logging.getLogger(__name__)
+
+DEBOUNCE_MS = 5_000  # after a local change: one sync for a burst of edits
+DEFAULT_INTERVAL_MIN = 5
+RETRY_FIRST_S = 30.0
+RETRY_CAP_S = 15 * 60.0
+
+WORDS = {
+    "offline": "Offline, will retry",
+    "needs_sign_in": "Sign-in expired: sign in again",
+    "needs_update": "Touchpoint needs an update to sync",
+    "server_error": "The Hub had a problem; will retry",
+    "busy": "Another sync is running",
+    "cancelled": "Sync cancelled",
+}
+
+
+def ago_text(when: datetime | None, now: datetime) -> str:
+    """'Synced just now', 'Synced 2 min ago', 'Synced 3 h ago', 'Not synced yet'."""
+    if when is None:
+        return "Not synced yet"
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return "Synced just now"
+    if seconds < 3600:
+        return f"Synced {seconds // 60} min ago"
+    if seconds < 86400:
+        return f"Synced {seconds // 3600} h ago"
+    return f"Synced {seconds // 86400} d ago"
+
+
+def next_backoff(previous: float | None) -> float:
+    """30 s doubling to 15 min; the caller waits a random time in its upper half."""
+    return RETRY_FIRST_S if previous is None else min(RETRY_CAP_S, previous * 2)
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar says about sync (``text``) and what state it is in."""
+
+    state: str  # "idle" | "syncing" | a SyncResult status | "not_signed_in"
+    text: str
+    percent: int | None = None
+
+
+class _Bridge(QObject):
+    # Emitted on a worker thread; the bridge lives on the UI thread, so Qt queues it.
+    progress = Signal(object)
+    finished = Signal(object, object)  # (callback, value)
+
+
+def _run_cycle(
+    ws: Workspace,
+    progress: Callable[[SyncProgress], None],
+    cancel: Any,
+    options: dict[str, Any],
+) -> tuple[SyncResult, datetime | None]:
+    """One cycle and the time of the last good sync (read here, not on the UI thread)."""
+    account = sync_engine.signed_in_account(ws)
+    if account is None or not credentials.load_token(account.server, account.email):
+        # Never signed in on this machine (or its keyring was wiped): nothing to say yet.
+        return SyncResult("not_signed_in", waiting=sync_engine.waiting_count(ws)), None
+    try:
+        engine = SyncEngine.for_workspace(ws, progress=progress, cancel=cancel, **options)
+    except SyncError as exc:
+        result = SyncResult("needs_sign_in", exc.message, waiting=sync_engine.waiting_count(ws))
+    else:
+        try:
+            result = engine.run()
+        finally:
+            engine.client.close()
+    return result, sync_engine.last_sync_at(ws)
+
+
+def _reachable(ws: Workspace) -> bool:
+    account = sync_engine.signed_in_account(ws)
+    if account is None:
+        return False
+    try:
+        with HubClient(account.server, ca_bundle=account.ca_bundle, timeout=5.0) as client:
+            client.health()
+        return True
+    except SyncError:
+        return False
+
+
+class SyncController(QObject):
+    """Schedules sync cycles and reports them; never blocks the window."""
+
+    status_changed = Signal(object)  # SyncStatus
+    finished = Signal(object)  # SyncResult of each cycle
+    pulled = Signal()  # changes from the Hub arrived: views should refresh
+    sign_in_requested = Signal()  # the rep clicked "Sign-in expired"
+
+    def __init__(
+        self,
+        backend: Backend,
+        parent: QObject | None = None,
+        *,
+        interval_min: float | None = None,
+        debounce_ms: int = DEBOUNCE_MS,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._backend = backend
+        self._engine_options = dict(engine_options or {})  # e.g. attempts, for tests
+        self._ws = backend.ws
+        self._bridge = _Bridge()
+        self._bridge.progress.connect(self._on_progress)
+        self._bridge.finished.connect(lambda cb, value: cb(value))
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._again = False
+        self._backoff: float | None = None
+        self.status = SyncStatus("idle", "")
+        self.last_result: SyncResult | None = None
+        self.last_sync_at: datetime | None = None
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(debounce_ms)
+        self._debounce.timeout.connect(self.sync_now)
+        minutes = interval_min if interval_min is not None else self._interval_setting()
+        self._periodic = QTimer(self)
+        self._periodic.setInterval(int(minutes * 60_000))
+        self._periodic.timeout.connect(self.sync_now)
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.timeout.connect(self._check_reachable)
+        backend.changes_applied.connect(self._local_change)
+
+    def _interval_setting(self) -> float:
+        value = getattr(self._ws.settings, "sync_interval_minutes", None)
+        return (
+            float(value) if isinstance(value, int | float) and value > 0 else DEFAULT_INTERVAL_MIN
+        )
+
+    # --- public --------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def idle(self) -> bool:
+        """No cycle running, none due after a local change, none queued."""
+        return self._thread is None and not self._debounce.isActive() and not self._again
+
+    @property
+    def retry_in_s(self) -> float | None:
+        """Seconds until the next reachability check while offline (None: not waiting)."""
+        return self._retry.remainingTime() / 1000 if self._retry.isActive() else None
+
+    def start(self) -> None:
+        """Sync now if signed in, and every few minutes from now on."""
+        self._periodic.start()
+        self._in_background(lambda ws: sync_engine.signed_in_account(ws) is not None, self._started)
+
+    def sync_now(self) -> None:
+        self._debounce.stop()
+        self._retry.stop()
+        if self._thread is not None:
+            self._again = True  # one more cycle when this one ends
+            return
+        self._cancel = threading.Event()
+        # The words change only once there is progress to show: a quick cycle is silent.
+        self._set_status(SyncStatus("syncing", self.status.text))
+        cancel = self._cancel
+        self._in_background(
+            lambda ws: _run_cycle(ws, self._bridge.progress.emit, cancel, self._engine_options),
+            self._on_result,
+        )
+
+    def sign_in(
+        self,
+        server: str,
+        email: str,
+        password: str,
+        done: Callable[[Exception | None], None],
+        *,
+        ca_bundle: str | None = None,
+    ) -> None:
+        """Sign in on a worker thread; ``done(None)`` then a first sync, or ``done(error)``."""
+
+        def work(ws: Workspace) -> Exception | None:
+            try:
+                sync_engine.sign_in(ws, server, email, password, ca_bundle=ca_bundle)
+            except Exception as exc:  # handed to the dialog, shown beside its fields
+                return exc
+            return None
+
+        def after(error: Exception | None) -> None:
+            done(error)
+            if error is None:
+                self._backoff = None
+                self._periodic.start()
+                self.sync_now()
+
+        self._in_background(work, after, exclusive=False)
+
+    def stop(self) -> None:
+        """Cancel a running cycle and wait for its thread (the window is closing)."""
+        for timer in (self._debounce, self._periodic, self._retry):
+            timer.stop()
+        self._cancel.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(30)
+
+    def watch_click(self, widget: QObject) -> None:
+        """A click on ``widget`` (the status bar's sync label) asks to sign in when needed."""
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.MouseButtonRelease and self.status.state == "needs_sign_in":
+            self.sign_in_requested.emit()
+            return True
+        return super().eventFilter(watched, event)
+
+    # --- internals -----------------------------------------------------------------
+    def _in_background(
+        self, work: Callable[[Workspace], Any], then: Callable[[Any], None], exclusive: bool = True
+    ) -> None:
+        def body() -> None:
+            try:
+                value = work(self._ws)
+            except Exception as exc:  # a bug must reach the log, not kill the thread silently
+                log.exception("sync work failed")
+                value = SyncResult("server_error", str(exc))
+            self._bridge.finished.emit(self._finish_thread if exclusive else then, value)
+
+        thread = threading.Thread(target=body, name="touchpoint-sync", daemon=True)
+        if exclusive:
+            self._then = then
+            self._thread = thread
+        thread.start()
+
+    def _finish_thread(self, value: Any) -> None:
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        self._then(value)
+
+    def _started(self, signed_in: bool) -> None:
+        if signed_in:
+            self.sync_now()
+        else:
+            self._set_status(SyncStatus("not_signed_in", ""))
+
+    def _local_change(self, _changes: Changes, _initiator: object) -> None:
+        if self.status.state not in ("not_signed_in", "needs_sign_in", "needs_update"):
+            self._debounce.start()
+
+    def _on_progress(self, p: SyncProgress) -> None:
+        if self._thread is None or p.total <= 0:
+            return
+        percent = min(100, int(p.done * 100 / p.total))
+        self._set_status(SyncStatus("syncing", f"Syncing… {percent}%", percent))
+
+    def _on_result(self, outcome: tuple[SyncResult, datetime | None] | SyncResult) -> None:
+        result, when = outcome if isinstance(outcome, tuple) else (outcome, None)
+        self.last_result = result
+        self.last_sync_at = when
+        if result.status in ("done", "conflicts"):
+            self._backoff = None
+            self._set_status(SyncStatus(result.status, ago_text(when, self._ws.now())))
+        elif result.status == "not_signed_in":
+            self._set_status(SyncStatus("not_signed_in", ""))
+        else:
+            text = WORDS.get(result.status, result.message or result.status)
+            self._set_status(SyncStatus(result.status, text))
+            if result.status in ("offline", "server_error"):
+                self._backoff = next_backoff(self._backoff)
+                self._retry.start(int(random.uniform(self._backoff / 2, self._backoff) * 1000))
+        if result.pulled or result.rejected:
+            self.pulled.emit()
+        self.finished.emit(result)
+        if self._again and result.status not in ("needs_sign_in", "needs_update"):
+            self._again = False
+            self.sync_now()
+
+    def _check_reachable(self) -> None:
+        if self._thread is not None:
+            return
+        self._in_background(_reachable, self._on_reachable)
+
+    def _on_reachable(self, ok: bool) -> None:
+        if ok:
+            self.sync_now()
+            return
+        self._backoff = next_backoff(self._backoff)
+        self._retry.start(int(random.uniform(self._backoff / 2, self._backoff) * 1000))
+
+    def _set_status(self, status: SyncStatus) -> None:
+        self.status = status
+        self.status_changed.emit(status)
