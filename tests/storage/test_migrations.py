@@ -111,3 +111,8 @@ def test_models_match_the_migrations(tmp_path):
         diff = [d for d in compare_metadata(context, Base.metadata) if "search_fts" not in str(d)]
     ws.close()
     assert diff == []
+
+
+def test_the_known_revisions_are_the_migration_scripts() -> None:
+    # A new migration must be added to REVISIONS, or starts would not upgrade to it.
+    assert list(migrate.REVISIONS) == migrate.script_revisions()
