@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from touchpoint.domain.enums import PromiseState
-from touchpoint.errors import ForbiddenError, ValidationError, ValidationErrors
+from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services import customers, followups
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.interactions import FollowUpInput, edit_interaction, log_interaction
@@ -180,3 +180,11 @@ def test_due_reminders_window(ws: Workspace, acme: str, clock) -> None:
     due = followups.due_reminders(ws, since=start)
     assert [r.title for r in due] == ["Q"]
     assert due[0].customer_name == "Acme GmbH"
+
+
+def test_ids_by_prefix_are_not_wildcards(ws: Workspace, acme: str) -> None:
+    logged = log_interaction(ws, customer=acme, kind="call").value.interaction
+    assert edit_interaction(ws, logged.id[:8], {"notes": "found"}).value.notes == "found"
+    for ref in ("%%%%%%%%", "________", logged.id[:5]):  # wildcards, or too short to trust
+        with pytest.raises(NotFoundError):
+            edit_interaction(ws, ref, {"notes": "nope"})

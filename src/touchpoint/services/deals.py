@@ -12,6 +12,7 @@ from touchpoint.domain.enums import DealStage
 from touchpoint.errors import NotFoundError
 from touchpoint.services.customers import _live_customer
 from touchpoint.services.insights import deal_view
+from touchpoint.services.lookup import by_id
 from touchpoint.services.records import DealView
 from touchpoint.services.validation import clean_deal
 from touchpoint.services.workspace import Changes, Saved, Workspace
@@ -78,10 +79,7 @@ def list_deals(ws: Workspace, customer_ref: str) -> list[DealView]:
 
 
 def _get(session: Session, deal_id: str) -> Deal:
-    deal = session.get(Deal, deal_id)
-    if deal is None and len(deal_id) >= 6:
-        rows = session.scalars(select(Deal).where(Deal.id.like(f"{deal_id}%")).limit(2)).all()
-        deal = rows[0] if len(rows) == 1 else None
+    deal = by_id(session, Deal, deal_id)
     if deal is None or deal.deleted_at is not None:
         raise NotFoundError(f"no deal with id {deal_id}")
     return deal

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
-from touchpoint.services.lookup import live
+from touchpoint.services.lookup import by_id, live
 from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import (
     Contact,
@@ -307,10 +307,7 @@ def _merged_fields(
 def _live(
     session: Session, model: type[Customer] | type[Contact], record_id: str
 ) -> Customer | Contact:
-    record = session.get(model, record_id)
-    if record is None and len(record_id) >= 6:
-        rows = session.scalars(select(model).where(model.id.like(f"{record_id}%")).limit(2)).all()
-        record = rows[0] if len(rows) == 1 else None
+    record = by_id(session, model, record_id)
     if record is None or record.deleted_at is not None or record.merged_into_id:
         raise NotFoundError(f"no {model.entity} with id {record_id}")
     return record
@@ -395,12 +392,7 @@ def unmerge(ws: Workspace, merge_id: str) -> Saved[MergeView]:
     filled fields return to their old values unless someone changed them since."""
     with ws.unit_of_work() as uow:
         session = uow.session
-        merge = session.get(Merge, merge_id)
-        if merge is None and len(merge_id) >= 6:
-            rows = session.scalars(
-                select(Merge).where(Merge.id.like(f"{merge_id}%")).limit(2)
-            ).all()
-            merge = rows[0] if len(rows) == 1 else None
+        merge = by_id(session, Merge, merge_id)
         if merge is None:
             raise NotFoundError(f"no merge with id {merge_id}")
         if merge.undone_at is not None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.customers import _live_contact, _live_customer
 from touchpoint.services.followups import followup_view, parse_time
+from touchpoint.services.lookup import by_id
 from touchpoint.services.records import InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
 from touchpoint.services.workspace import Changes, Saved, Workspace
@@ -227,12 +228,7 @@ def restore_interaction(ws: Workspace, interaction_id: str) -> Saved[Interaction
 
 
 def _get(session: Session, interaction_id: str) -> Interaction:
-    interaction = session.get(Interaction, interaction_id)
-    if interaction is None and len(interaction_id) >= 6:
-        found = session.scalars(
-            select(Interaction).where(Interaction.id.like(f"{interaction_id}%")).limit(2)
-        ).all()
-        interaction = found[0] if len(found) == 1 else None
+    interaction = by_id(session, Interaction, interaction_id)
     if interaction is None or interaction.deleted_at is not None:
         raise NotFoundError(f"no interaction with id {interaction_id}")
     return interaction

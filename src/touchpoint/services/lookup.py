@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.errors import AmbiguousError, NotFoundError
 from touchpoint.storage.models import Contact, Customer, Record
+
+M = TypeVar("M")
 
 
 def live(model: type[Record]):  # type: ignore[no-untyped-def]
@@ -15,6 +19,22 @@ def live(model: type[Record]):  # type: ignore[no-untyped-def]
     if hasattr(model, "merged_into_id"):
         condition = condition & model.merged_into_id.is_(None)  # type: ignore[attr-defined]
     return condition
+
+
+def by_id(session: Session, model: type[M], ref: str, *, min_prefix: int = 6) -> M | None:
+    """The record whose id is ``ref`` or, for a long enough ``ref``, the one record whose
+    id starts with it (people copy the first characters an output shows); else None."""
+    ref = (ref or "").strip()
+    if not ref:
+        return None
+    record = session.get(model, ref)
+    if record is None and len(ref) >= min_prefix:
+        column = model.id  # type: ignore[attr-defined]
+        rows = session.scalars(
+            select(model).where(column.like(f"{_escape(ref)}%", escape="\\")).limit(2)
+        ).all()
+        record = rows[0] if len(rows) == 1 else None
+    return record
 
 
 def _resolve(
@@ -27,13 +47,9 @@ def _resolve(
     ref = (ref or "").strip()
     if not ref:
         raise NotFoundError(f"no {what} given")
-    record = session.get(model, ref)
+    record = by_id(session, model, ref, min_prefix=8)
     if record is not None:
         return record
-    if len(ref) >= 8:
-        by_prefix = session.scalars(select(model).where(model.id.like(f"{ref}%")).limit(2)).all()
-        if len(by_prefix) == 1:
-            return by_prefix[0]
     scope = live(model)
     if customer_id is not None and model is Contact:
         scope = scope & (Contact.customer_id == customer_id)

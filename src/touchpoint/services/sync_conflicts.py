@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
+from touchpoint.services.lookup import by_id
 from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
 from touchpoint.sync.engine import CONVERT
@@ -71,12 +72,7 @@ def restore_conflict(ws: Workspace, conflict_id: str) -> Saved[ConflictView]:
     """Put the losing value back, as a new edit that syncs like any other."""
     with ws.unit_of_work() as uow:
         s = uow.session
-        conflict = s.get(SyncConflict, conflict_id)
-        if conflict is None and len(conflict_id) >= 6:
-            rows = s.scalars(
-                select(SyncConflict).where(SyncConflict.id.like(f"{conflict_id}%")).limit(2)
-            ).all()
-            conflict = rows[0] if len(rows) == 1 else None
+        conflict = by_id(s, SyncConflict, conflict_id)
         if conflict is None:
             raise NotFoundError(f"no conflict with id {conflict_id}")
         if conflict.resolved_at is not None:
