@@ -403,8 +403,8 @@ def team_remove(ws: Workspace, name: str, emails: tuple[str, ...]) -> None:
 
 
 def register(group: click.Group) -> None:
-    """Adds report and goals; adds activity and follow-ups to the ``export`` group, replacing
-    a follow-ups export that knew only iCalendar (this one still writes it, same options)."""
+    """Adds report and goals, and activity and follow-ups to the ``export`` group (the
+    follow-ups export writes iCalendar as well as csv, xlsx and json)."""
     export = group.commands.get("export")
     if not isinstance(export, click.Group):
         export = click.Group("export", help="Write data to files for other programs.")

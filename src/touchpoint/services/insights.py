@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -230,6 +230,46 @@ WHERE c.status = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
 """
 
 
+def quiet_customer(
+    customer_id: str,
+    name: str,
+    owner: str | None,
+    *,
+    last_touch: datetime | None,
+    scores_newest_first: Sequence[int],
+    now: datetime,
+    tz: tzinfo,
+    quiet_after_days: int,
+) -> QuietCustomer | None:
+    """An active customer on the attrition watch list, or None when it is not on it."""
+    summary = metrics.customer_satisfaction(scores_newest_first)
+    reason = metrics.going_quiet(
+        status="active",
+        last_touch=last_touch,
+        satisfaction=summary,
+        now=now,
+        tz=tz,
+        quiet_after_days=quiet_after_days,
+    )
+    if reason is None:
+        return None
+    return QuietCustomer(
+        customer_id=customer_id,
+        name=name,
+        owner=owner,
+        last_touch=last_touch,
+        days=metrics.days_since(last_touch, now=now, tz=tz),
+        satisfaction=summary.current,
+        falling=summary.falling,
+        reason=reason.text,
+    )
+
+
+def longest_silent_first(quiet: list[QuietCustomer]) -> None:
+    """The watch list's order: never touched, then the longest silent, then by name."""
+    quiet.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
+
+
 def going_quiet(
     ws: Workspace, *, owner: str | None = None, limit: int | None = 50
 ) -> list[QuietCustomer]:
@@ -246,32 +286,19 @@ def going_quiet(
         rows = session.execute(text(_QUIET_SQL.format(owner_filter=owner_filter)), params).all()
     out: list[QuietCustomer] = []
     for cid, name, own, last_text, scores_text in rows:
-        last = from_utc_text(last_text) if last_text else None
-        scores = [int(s) for s in scores_text.split(",")] if scores_text else []
-        summary = metrics.customer_satisfaction(scores)
-        reason = metrics.going_quiet(
-            status="active",
-            last_touch=last,
-            satisfaction=summary,
+        found = quiet_customer(
+            cid,
+            name,
+            own,
+            last_touch=from_utc_text(last_text) if last_text else None,
+            scores_newest_first=[int(s) for s in scores_text.split(",")] if scores_text else [],
             now=now,
             tz=tz,
             quiet_after_days=ws.settings.quiet_after_days,
         )
-        if reason is None:
-            continue
-        out.append(
-            QuietCustomer(
-                customer_id=cid,
-                name=name,
-                owner=own,
-                last_touch=last,
-                days=metrics.days_since(last, now=now, tz=tz),
-                satisfaction=summary.current,
-                falling=summary.falling,
-                reason=reason.text,
-            )
-        )
-    out.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
+        if found is not None:
+            out.append(found)
+    longest_silent_first(out)
     return out if limit is None else out[:limit]
 
 

@@ -21,7 +21,7 @@ from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
-from touchpoint.services.insights import QuietCustomer
+from touchpoint.services.insights import QuietCustomer, longest_silent_first, quiet_customer
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
 
@@ -556,32 +556,19 @@ def book_health(
             continue
         last_touch = _utc(row[11])
         scored = [item.split("|") for item in row[12].split(",")] if row[12] else []
-        summary = metrics.customer_satisfaction([int(score) for _, score in scored])
-        reason = (
-            metrics.going_quiet(
-                status=status,
+        if status == CustomerStatus.ACTIVE:
+            found = quiet_customer(
+                cid,
+                name,
+                owner,
                 last_touch=last_touch,
-                satisfaction=summary,
+                scores_newest_first=[int(score) for _, score in scored],
                 now=now,
                 tz=tz,
                 quiet_after_days=quiet_after,
             )
-            if status == CustomerStatus.ACTIVE
-            else None
-        )
-        if reason is not None:
-            quiet.append(
-                QuietCustomer(
-                    customer_id=cid,
-                    name=name,
-                    owner=owner,
-                    last_touch=last_touch,
-                    days=metrics.days_since(last_touch, now=now, tz=tz),
-                    satisfaction=summary.current,
-                    falling=summary.falling,
-                    reason=reason.text,
-                )
-            )
+            if found is not None:
+                quiet.append(found)
         # Fixed-width UTC text sorts as time: compare first, parse once.
         confirmed = _utc(max(conf or "", upd or "") or None)
         result = metrics.completeness(
@@ -614,7 +601,7 @@ def book_health(
                     last_confirmed=confirmed,
                 )
             )
-    quiet.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
+    longest_silent_first(quiet)
     lines.sort(key=lambda h: (h.percent, not h.stale, h.customer))
     hygiene = Hygiene(
         checked=checked,
