@@ -10,32 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pg_cluster import Cluster, server_bin_dir
 from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 
-
-def _start_postgres() -> Cluster | None:
-    """A throwaway PostgreSQL for the Hub tests when its programs are installed and no
-    server was named: then those tests must run, never silently skip. Started when
-    this root conftest is imported, before any test folder reads the URL."""
-    bin_dir = server_bin_dir()
-    if os.environ.get("TOUCHPOINT_TEST_PG_URL") or bin_dir is None:
-        return None
-    cluster = Cluster(bin_dir).start()
-    os.environ["TOUCHPOINT_TEST_PG_URL"] = cluster.url
-    os.environ["TOUCHPOINT_REQUIRE_PG"] = "1"
-    return cluster
-
-
-_PG = _start_postgres()
 # Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _PG is not None:
-        _PG.stop()
 
 
 @pytest.fixture(autouse=True)

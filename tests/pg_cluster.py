@@ -10,6 +10,7 @@ cluster runs as the ``postgres`` account that Debian's package creates.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -80,3 +81,21 @@ class Cluster:
         with contextlib.suppress(subprocess.SubprocessError, OSError):
             self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def url_for_tests() -> str:
+    """The PostgreSQL URL for this test run, starting a throwaway server the first time it
+    is asked for (only runs that reach the Hub's tests pay for it). Child processes
+    inherit the URL, so they never start their own. Empty when no server can be had."""
+    url = os.environ.get("TOUCHPOINT_TEST_PG_URL", "")
+    if url:
+        return url
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        return ""
+    cluster = Cluster(bin_dir).start()
+    atexit.register(cluster.stop)
+    os.environ["TOUCHPOINT_TEST_PG_URL"] = cluster.url
+    # Installed but failing later must fail the PostgreSQL tests, never skip them.
+    os.environ["TOUCHPOINT_REQUIRE_PG"] = "1"
+    return cluster.url

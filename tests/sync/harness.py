@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy import Engine, select
 
+import pg_cluster
 from touchpoint.hub import accounts
 from touchpoint.hub.app import create_app
 from touchpoint.hub.db import make_engine, records, upgrade
@@ -31,7 +32,7 @@ from touchpoint.storage.tracking import jsonable
 from touchpoint.sync.engine import SyncEngine, SyncResult, sign_in
 from touchpoint.sync.protocol import CONFLICT_ENTITY
 
-PG_URL = os.environ.get("TOUCHPOINT_TEST_PG_URL", "")
+PG_URL = pg_cluster.url_for_tests()  # a throwaway server when PostgreSQL is installed
 REQUIRE_PG = os.environ.get("TOUCHPOINT_REQUIRE_PG") == "1"
 PASSWORD = "correct horse battery"
 
