@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -87,6 +88,9 @@ def run(
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
     QTimer.singleShot(0, lambda: after_start(window, backend))
+    quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
+    if quit_after.isdigit():  # smoke tests and start benchmarks: open, then close cleanly
+        QTimer.singleShot(int(quit_after), lambda: (window.close(), app.quit()))
     if auto_backup:
         threading.Thread(
             target=_daily_backup, args=(ws,), name="touchpoint-backup", daemon=True
