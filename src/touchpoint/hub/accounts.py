@@ -1,9 +1,12 @@
-"""Users, teams and device tokens: passwords as argon2 hashes, tokens as SHA-256 hashes.
+"""Users, teams, device and enrollment tokens: passwords as argon2 hashes, tokens as SHA-256.
 
 A token is 32 random bytes, so a fast hash is enough to make a stolen database
 useless; the password needs argon2 because people choose guessable ones. Every
 request checks the token and the user afresh: a revoked token or a disabled
 user stops working at once, in every worker.
+
+An enrollment token lets a set-up script sign a laptop in without a password: an
+admin makes one for a user, it is traded once, before it expires, for a device token.
 """
 
 from __future__ import annotations
@@ -11,17 +14,45 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    and_,
+    insert,
+    select,
+    update,
+)
 
-from touchpoint.hub.db import memberships, teams, tokens, users, write
+from touchpoint.hub.db import memberships, metadata, teams, tokens, users, write
 from touchpoint.storage.types import to_utc_text
 
 ROLES = ("rep", "manager", "admin")
 _hasher = PasswordHasher()
+MAX_ENROLLMENT_DAYS = 90
+
+# Defined here, beside the code that uses it (migration hub0002).
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", String(27), nullable=False),
+    Column("expires_at", String(27), nullable=False),
+    Column("used_at", String(27)),
+    Column("device_id", String(36)),
+    Column("device_name", String(200)),
+)
 
 
 class AccountError(Exception):
@@ -129,22 +160,132 @@ def login(
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
             return None
-        token = secrets.token_urlsafe(32)
-        token_id = int(
-            conn.execute(
-                insert(tokens).values(
-                    user_id=user.id,
-                    token_hash=hash_token(token),
-                    device_id=device_id,
-                    device_name=device_name,
-                    created_at=now_text(),
-                )
-            ).inserted_primary_key[0]
+        return _issue_token(conn, user, device_id, device_name)
+
+
+def _issue_token(
+    conn: Connection, user: Any, device_id: str, device_name: str
+) -> tuple[str, Principal]:
+    token = secrets.token_urlsafe(32)
+    token_id = int(
+        conn.execute(
+            insert(tokens).values(
+                user_id=user.id,
+                token_hash=hash_token(token),
+                device_id=device_id,
+                device_name=device_name,
+                created_at=now_text(),
+            )
+        ).inserted_primary_key[0]
+    )
+    principal = Principal(
+        user.id, user.email, user.role, user_teams(conn, user.id), device_id, token_id
+    )
+    return token, principal
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """'7d', '12h', '30m' or '2w' -> a timedelta of at most :data:`MAX_ENROLLMENT_DAYS`."""
+    raw = text.strip().lower()
+    units = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+    if len(raw) < 2 or raw[-1] not in units or not raw[:-1].isdigit():
+        raise AccountError(f"expires: '{text}' is not a duration like 30m, 12h, 7d or 2w")
+    lifetime = timedelta(**{units[raw[-1]]: int(raw[:-1])})
+    if lifetime <= timedelta(0):
+        raise AccountError("expires: must be longer than nothing")
+    if lifetime > timedelta(days=MAX_ENROLLMENT_DAYS):
+        raise AccountError(f"expires: at most {MAX_ENROLLMENT_DAYS} days")
+    return lifetime
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    token: str  # shown once to the admin; the Hub keeps only its hash
+    email: str
+    expires_at: datetime
+
+
+def create_enrollment(
+    engine: Engine, email: str, lifetime: timedelta, *, now: datetime | None = None
+) -> Enrollment:
+    """A one-time enrollment token for an existing, enabled user."""
+    email = email.strip().lower()
+    issued = now or datetime.now(UTC)
+    expires = issued + lifetime
+    token = secrets.token_urlsafe(32)
+    with write(engine) as conn:
+        user = conn.execute(select(users).where(users.c.email == email)).first()
+        if user is None:
+            raise AccountError(f"email: no user {email}; add it first with `user add`")
+        if user.disabled_at is not None:
+            raise AccountError(f"email: {email} is disabled")
+        conn.execute(
+            insert(enrollments).values(
+                user_id=user.id,
+                token_hash=hash_token(token),
+                created_at=to_utc_text(issued),
+                expires_at=to_utc_text(expires),
+            )
         )
-        principal = Principal(
-            user.id, user.email, user.role, user_teams(conn, user.id), device_id, token_id
+    return Enrollment(token, email, expires)
+
+
+def enroll(
+    engine: Engine,
+    token: str,
+    device_id: str,
+    device_name: str,
+    *,
+    email: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, Principal] | None:
+    """Trade an enrollment token for a device token, once; None when it is unknown, used,
+    expired, for a disabled user or (when ``email`` is given) for someone else.
+
+    The caller is never told which: a guesser learns nothing."""
+    stamp = to_utc_text(now or datetime.now(UTC))
+    with write(engine) as conn:
+        row = conn.execute(
+            select(enrollments.c.id.label("enrollment_id"), users)
+            .join(users, users.c.id == enrollments.c.user_id)
+            .where(
+                enrollments.c.token_hash == hash_token(token),
+                enrollments.c.used_at.is_(None),
+                enrollments.c.expires_at > stamp,
+                users.c.disabled_at.is_(None),
+            )
+        ).first()
+        if row is None:
+            return None
+        if email is not None and email.strip().lower() != row.email:
+            return None
+        # Used up in the same transaction that issues the device token; the condition
+        # on used_at makes a concurrent second use find nothing to update.
+        claimed = conn.execute(
+            update(enrollments)
+            .where(enrollments.c.id == row.enrollment_id, enrollments.c.used_at.is_(None))
+            .values(used_at=stamp, device_id=device_id, device_name=device_name)
         )
-        return token, principal
+        if claimed.rowcount != 1:
+            return None
+        return _issue_token(conn, row, device_id, device_name)
+
+
+def list_enrollments(engine: Engine) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                enrollments.c.id,
+                users.c.email,
+                enrollments.c.created_at,
+                enrollments.c.expires_at,
+                enrollments.c.used_at,
+                enrollments.c.device_name,
+            )
+            .join(users, users.c.id == enrollments.c.user_id)
+            .order_by(enrollments.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
 
 
 def authenticate(conn: Connection, token: str) -> Principal | None:

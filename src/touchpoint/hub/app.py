@@ -23,6 +23,7 @@ from touchpoint.sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
+    EnrollRequest,
     HelloRequest,
     HelloResponse,
     LoginRequest,
@@ -96,6 +97,24 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         if done is None:
             raise ApiError(401, "auth", "wrong email or password, or the account is disabled")
         token, who = done
+        return LoginResponse(token=token, email=who.email, role=who.role, teams=list(who.teams))
+
+    @app.post("/v1/enroll", response_model=LoginResponse)
+    def enroll(body: EnrollRequest, _v: Annotated[int, Depends(protocol)]) -> LoginResponse:
+        done = accounts.enroll(
+            engine,
+            body.enrollment_token,
+            body.device_id,
+            body.device_name,
+            email=body.email,
+            now=now(),
+        )
+        if done is None:
+            raise ApiError(
+                401, "auth", "the enrollment token is unknown, used, expired or not for this user"
+            )
+        token, who = done
+        log.info("device %s enrolled for user %s", body.device_id, who.user_id)
         return LoginResponse(token=token, email=who.email, role=who.role, teams=list(who.teams))
 
     @app.post("/v1/logout")

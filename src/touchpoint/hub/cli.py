@@ -108,6 +108,34 @@ def user_disable(db: str | None, email: str) -> None:
     click.echo(f"Disabled {email}")
 
 
+@main.command()
+@db_option
+@click.argument("email")
+@click.option(
+    "--expires",
+    default="7d",
+    show_default=True,
+    help="How long the token may be used: 30m, 12h, 7d, 2w (at most 90 days).",
+)
+def enroll(db: str | None, email: str, expires: str) -> None:
+    """A one-time enrollment token for EMAIL, for `touchpoint provision --enrollment-token`.
+
+    Only the token is printed on stdout (for scripts); it is shown once and the Hub
+    keeps only its hash. It signs in one laptop, once, before it expires.
+    """
+    try:
+        lifetime = accounts.parse_lifetime(expires)
+        made = accounts.create_enrollment(_engine(db), email, lifetime)
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(made.token)
+    click.echo(
+        f"One-time enrollment token for {made.email}, valid until "
+        f"{made.expires_at:%Y-%m-%d %H:%M} UTC.",
+        err=True,
+    )
+
+
 @main.group()
 def token() -> None:
     """List and revoke device tokens."""

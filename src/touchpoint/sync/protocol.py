@@ -3,6 +3,9 @@
 Version 1, all JSON over HTTPS, every request carries ``X-Touchpoint-Protocol``:
 
 ``POST /v1/login``   email, password, device id -> a device token (Bearer).
+``POST /v1/enroll``  a one-time enrollment token (from ``touchpoint-hub enroll``), device
+                     id -> a device token, as login gives. Unknown, used, expired or a
+                     disabled user's: 401, never saying which.
 ``POST /v1/logout``  revokes the token used.
 ``POST /v1/hello``   protocol, device id, client clock -> server clock, who I am, the
                      high-water mark. A client the Hub cannot serve gets 426 with
@@ -44,6 +47,13 @@ class LoginRequest(BaseModel):
     password: str
     device_id: str
     device_name: str = ""
+
+
+class EnrollRequest(BaseModel):
+    enrollment_token: str
+    device_id: str
+    device_name: str = ""
+    email: str | None = None  # when given, the token must be this user's
 
 
 class LoginResponse(BaseModel):

@@ -17,6 +17,7 @@ from touchpoint.sync.errors import AuthError, OfflineError, ServerError, UpdateE
 from touchpoint.sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    EnrollRequest,
     HelloRequest,
     HelloResponse,
     LoginRequest,
@@ -69,6 +70,9 @@ class HubClient:
 
     def login(self, body: LoginRequest) -> LoginResponse:
         return self._call("POST", "/v1/login", body, LoginResponse, auth=False)
+
+    def enroll(self, body: EnrollRequest) -> LoginResponse:
+        return self._call("POST", "/v1/enroll", body, LoginResponse, auth=False)
 
     def logout(self) -> None:
         self._call("POST", "/v1/logout", None, None)
