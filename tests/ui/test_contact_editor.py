@@ -170,3 +170,38 @@ def test_a_deleted_contact_comes_back_with_undo(  # noqa: PLR0917
     assert names == ["Jana Roth", "Tom Weber"]
     assert profile.contacts.count() == 2
     assert not editor.undo_bar.isVisible()
+
+
+def test_notes_take_several_lines_and_keep_their_line_breaks(  # noqa: PLR0917
+    qtbot: Any, ws: Workspace, profile: ProfileView, acme: str, idle: Any, on_worker: Any
+) -> None:
+    editor = _open(qtbot, profile, acme)
+    editor.add_button.click()
+    qtbot.keyClicks(_line(editor, "name"), "Jana Roth")
+    editor.notes.setFocus()
+    qtbot.keyClicks(editor.notes, "Prefers calls before 9")
+    qtbot.keyClick(editor.notes, Qt.Key.Key_Return)  # a new line, not a save
+    qtbot.keyClicks(editor.notes, "Assistant: Tom")
+    assert editor.form.isVisible()
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        qtbot.keyClick(editor.notes, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    idle()
+
+    jana = on_worker(lambda w: customers.list_contacts(w, acme))[0]
+    assert jana.notes == "Prefers calls before 9\nAssistant: Tom"
+    item = profile.contacts.item(0)
+    assert item.text().endswith("\nPrefers calls before 9\nAssistant: Tom")
+    assert item.toolTip() == "Prefers calls before 9\nAssistant: Tom"
+    # Editing shows them as typed, on their lines.
+    profile.contacts.setCurrentRow(0)
+    editor.start_edit()
+    assert editor.notes.toPlainText() == "Prefers calls before 9\nAssistant: Tom"
+    assert editor.notes.document().blockCount() == 2
+
+
+def test_long_notes_show_their_first_lines_in_the_list() -> None:
+    from touchpoint.ui.contact_editor import notes_preview
+
+    assert notes_preview("a\nb\nc\nd") == "a\nb\nc…"
+    assert notes_preview("a\nb") == "a\nb"
+    assert notes_preview(None) == ""

@@ -1,16 +1,17 @@
 """The contacts part of the customer profile: list, add, edit in place, delete with undo.
 
 A compact form opens under the list (Ctrl+Shift+N adds, F2 or Enter on a contact edits);
-Enter or Save stores it, Esc cancels, and each field shows its validation message beside
-it. Phones are shown in their international form; the service stores them as E.164.
+Enter (Ctrl+Enter in the notes, where Enter starts a new line) or Save stores it, Esc
+cancels, and each field shows its validation message beside it. Phones are shown in
+their international form; the service stores them as E.164.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -51,10 +53,20 @@ ROWS = (
 # Problems name a single email or phone ("email"); they belong beside the list's field.
 ALIASES = {"email": "emails", "phone": "phones", "decision role": "decision_role"}
 ALIASES |= {"preferred channel": "preferred_channel", "do not contact": "do_not_contact"}
+NOTES_LINES_IN_LIST = 3  # the list shows the start of the notes; the tooltip all of them
+
+
+def notes_preview(notes: str | None) -> str:
+    """The first lines of the notes, line breaks kept, with '…' when there is more."""
+    if not notes:
+        return ""
+    lines = notes.splitlines()
+    shown = "\n".join(lines[:NOTES_LINES_IN_LIST])
+    return shown + ("…" if len(lines) > NOTES_LINES_IN_LIST else "")
 
 
 def contact_text(p: ContactView) -> str:
-    """Two lines for the list: name, title and role; first email and phone."""
+    """Lines for the list: name, title and role; first email and phone; start of the notes."""
     bits = [b for b in (p.title, p.decision_role) if b]
     text = p.name + (f" — {', '.join(bits)}" if bits else "")
     reach = [str(e.get("value")) for e in p.emails[:1]] + [
@@ -64,6 +76,8 @@ def contact_text(p: ContactView) -> str:
         text += "\n" + " · ".join(reach)
     if p.do_not_contact:
         text += "  (do not contact)"
+    if p.notes:
+        text += "\n" + notes_preview(p.notes)
     return text
 
 
@@ -78,6 +92,39 @@ def _replace_first(items: list[dict[str, Any]], typed: str) -> list[dict[str, An
         return rest
     label = str(items[0].get("label") or "work") if items else "work"
     return [{"label": label, "value": typed}, *rest]
+
+
+class NotesEdit(QPlainTextEdit):
+    """Several lines of notes: Enter starts a new line, Ctrl+Enter saves, Tab moves on."""
+
+    submitted = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTabChangesFocus(True)
+
+    @staticmethod
+    def _is_submit(event: QKeyEvent) -> bool:
+        return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and bool(
+            event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        )
+
+    def event(self, event: QEvent) -> bool:
+        # The profile's own Ctrl+Enter (create customer) must not take the key from here.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and self._is_submit(event)
+        ):
+            event.accept()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if self._is_submit(event):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
 
 
 class ContactEditor(QWidget):
@@ -160,6 +207,14 @@ class ContactEditor(QWidget):
                 editor = self.channel
             elif key == "do_not_contact":
                 editor = self.do_not_contact
+            elif key == "notes":
+                # Several lines: Enter starts a new one, Tab leaves, Ctrl+Enter saves.
+                self.notes = NotesEdit()
+                self.notes.submitted.connect(self.save)
+                self.notes.setFixedHeight(self.notes.fontMetrics().lineSpacing() * 4 + 12)
+                self.notes.setToolTip("Notes (Enter: new line, Ctrl+Enter: save)")
+                self.notes.textChanged.connect(lambda: self.clear_error("notes"))
+                editor = self.notes
             else:
                 line = QLineEdit()
                 line.returnPressed.connect(self.save)
@@ -262,7 +317,7 @@ class ContactEditor(QWidget):
         self._line("emails").setText(_first(p.emails) if p else "")
         phone = _first(p.phones) if p else ""
         self._line("phones").setText(display_phone(phone) if phone else "")
-        self._line("notes").setText(p.notes or "" if p else "")
+        self.notes.setPlainText(p.notes or "" if p else "")
         self.role.setCurrentIndex(max(0, self.role.findData(p.decision_role if p else None)))
         self.channel.setCurrentIndex(
             max(0, self.channel.findData(p.preferred_channel if p else None))
@@ -286,7 +341,7 @@ class ContactEditor(QWidget):
             "decision_role": self.role.currentData(),
             "preferred_channel": self.channel.currentData(),
             "do_not_contact": self.do_not_contact.isChecked(),
-            "notes": self._line("notes").text().strip() or None,
+            "notes": self.notes.toPlainText().strip() or None,
         }
         email = self._line("emails").text().strip()
         phone = self._line("phones").text().strip()
