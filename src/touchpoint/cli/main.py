@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.config",
     "touchpoint.cli.sync",
     "touchpoint.cli.reports",
+    "touchpoint.cli.provision",
 ]
 
 
