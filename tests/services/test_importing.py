@@ -27,6 +27,7 @@ from touchpoint.services.importing import (
 from touchpoint.services.search import search, strip_marks
 from touchpoint.services.validation import clean_contact, clean_customer
 from touchpoint.services.workspace import Workspace
+from touchpoint.storage import search_index
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
 TABLES = (
@@ -376,6 +377,29 @@ def test_every_record_has_its_change_log_row_search_document_and_keys(
     assert [(h.entity, strip_marks(h.title)) for h in hits] == [("contact", "Frauke Lund")]
 
 
+def _index_triggers(ws: Workspace) -> set[str]:
+    rows = query(ws, "SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    return {name for (name,) in rows if name.startswith("search_fts")}
+
+
+def test_an_import_indexes_in_bulk_and_leaves_the_index_kept_current(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    before = _index_triggers(ws)
+    report = import_customers_csv(ws, big_file(tmp_path, 30))
+    assert (report.created_customers, report.created_contacts) == (30, 30)
+    # Every imported document is in its index, and the per-row triggers are back...
+    assert [strip_marks(h.title) for h in search(ws, "Firm 17", limit=1)] == ["Firm 17"]
+    assert [strip_marks(h.title) for h in search(ws, "Person 29", limit=1)] == ["Person 29"]
+    assert _index_triggers(ws) == before
+    with ws.read() as session:
+        assert search_index.integrity_ok(session.connection())
+    # ... so edits after the import are indexed again, one by one.
+    firm = next(h for h in search(ws, "Firm 3", limit=5) if strip_marks(h.title) == "Firm 3")
+    customers.edit_customer(ws, firm.customer_id, {"name": "Renamed Werft"})
+    assert [strip_marks(h.title) for h in search(ws, "Werft", limit=2)] == ["Renamed Werft"]
+
+
 # --- dry runs and duplicates -------------------------------------------------------------
 
 
@@ -481,9 +505,14 @@ def test_a_crash_between_batches_leaves_nothing(
         real(*args)
 
     monkeypatch.setattr(importing, "_write_batch", failing)
+    triggers = _index_triggers(ws)
     with pytest.raises(OSError):
         import_customers_csv(ws, big_file(tmp_path, 40))
     assert counts(ws) == before
+    # The rollback brought back the index's triggers that the bulk load had set aside.
+    assert _index_triggers(ws) == triggers
+    customers.create_customer(ws, {"name": "After the crash"})
+    assert [strip_marks(h.title) for h in search(ws, "crash", limit=2)] == ["After the crash"]
 
 
 def test_progress_runs_to_the_end(ws: Workspace, tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from touchpoint.services.customers import custom_definitions
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import clean_contact, clean_customer
 from touchpoint.services.workspace import Changes, Workspace
-from touchpoint.storage import tracking
+from touchpoint.storage import search_index, tracking
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, IdentityKey, new_id
 
 Progress = Callable[[int, int], None]
@@ -777,28 +777,29 @@ def _write(
 ) -> tuple[int, int]:
     customer_ids: dict[str, str] = {}
     created_customers = created_contacts = 0
-    for start in range(0, len(planned), BATCH_ROWS):
-        _check_cancel(cancel)
-        customers: list[Customer] = []
-        contacts: list[Contact] = []
-        for item in planned[start : start + BATCH_ROWS]:
-            if item.customer is not None:
-                customer_id = new_id()
-                customer_ids[item.customer_key] = customer_id
-                customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
-                created_customers += 1
-            if item.contact is not None:
-                customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
-                contacts.append(
-                    tracking.new_record(
-                        Contact, id=new_id(), customer_id=customer_id, **item.contact
+    with search_index.bulk_insert(session.connection()):
+        for start in range(0, len(planned), BATCH_ROWS):
+            _check_cancel(cancel)
+            customers: list[Customer] = []
+            contacts: list[Contact] = []
+            for item in planned[start : start + BATCH_ROWS]:
+                if item.customer is not None:
+                    customer_id = new_id()
+                    customer_ids[item.customer_key] = customer_id
+                    customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
+                    created_customers += 1
+                if item.contact is not None:
+                    customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
+                    contacts.append(
+                        tracking.new_record(
+                            Contact, id=new_id(), customer_id=customer_id, **item.contact
+                        )
                     )
-                )
-                created_contacts += 1
-        _write_batch(session, customers, contacts)
-        if progress:
-            written = min(start + BATCH_ROWS, len(planned))
-            progress(offset + offset * written // len(planned), 2 * offset)
+                    created_contacts += 1
+            _write_batch(session, customers, contacts)
+            if progress:
+                written = min(start + BATCH_ROWS, len(planned))
+                progress(offset + offset * written // len(planned), 2 * offset)
     return created_customers, created_contacts
 
 

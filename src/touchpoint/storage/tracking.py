@@ -10,6 +10,7 @@ write nothing to the outbox, so pulled changes are never pushed back.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, event, insert, inspect
+from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import identity, search_index
@@ -50,10 +52,12 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    # Lists and dicts of plain values (emails, phones, tags) are the common case: one
+    # pass that only recurses where it must.
     if isinstance(value, list):
-        return [jsonable(v) for v in value]
+        return [v if type(v) in _PLAIN else jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     return value
 
 
@@ -257,6 +261,20 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
 _INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
 
 
+# json.dumps with its default arguments is this encoder's encode: the same text, without
+# the per-call argument handling (an import serialises a dozen JSON values per row).
+_json_encode = json.JSONEncoder().encode
+
+
+def _bind_processor(column_type: Any, dialect: Any) -> Any:
+    """The column's bind processor; for JSON, the same conversion done directly."""
+    if isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite":
+        if column_type.none_as_null:
+            return lambda value: None if value is None else _json_encode(value)
+        return _json_encode
+    return column_type._cached_bind_processor(dialect)
+
+
 def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> None:
     """INSERT rows that all have the same keys, as the driver's executemany of tuples.
 
@@ -273,7 +291,7 @@ def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> N
             f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
             f"VALUES ({', '.join('?' for _ in keys)})"
         )
-        processors = tuple(table.c[k].type._cached_bind_processor(conn.dialect) for k in keys)
+        processors = tuple(_bind_processor(table.c[k].type, conn.dialect) for k in keys)
         plan = _INSERTS[(model, keys)] = (sql, processors)
     sql, processors = plan
     pick = itemgetter(*keys)
