@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.sync",
     "touchpoint.cli.reports",
     "touchpoint.cli.provision",
+    "touchpoint.cli.policy",
 ]
 
 
@@ -54,11 +55,17 @@ def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
     "next monday", "fri 10:00". Errors exit with code 1 and write nothing.
     """
     from touchpoint.logs import setup_logging
+    from touchpoint.policy import current_policy, log_level
 
     current = state(ctx)
     current.data_dir = data_dir
     current.verbose = verbose
     setup_logging(current.log_file, logging.DEBUG if verbose else logging.INFO)
+    if not verbose:  # the policy's or the user's level, once a log file takes the messages
+        logging.getLogger().setLevel(log_level(data_dir))
+    problem = current_policy().problem
+    if problem:  # IT must hear about a broken policy file; the command still runs
+        click.echo(f"warning: {problem}", err=True)
     if ctx.invoked_subcommand is None:
         _open_window(ctx)
 

@@ -508,7 +508,9 @@ def report_html(report: DailyReport) -> str:
 
 
 def write_html(report: DailyReport, path: str) -> None:
+    from touchpoint.policy import check_export_format
     from touchpoint.services.activity_export import atomic_target
 
+    check_export_format("html")
     with atomic_target(path) as temp:
         temp.write_text(report_html(report), encoding="utf-8")

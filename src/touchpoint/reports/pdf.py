@@ -375,8 +375,10 @@ def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
 
 def write_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
     """Write the PDF atomically (a finished file or none) and return its page count."""
+    from touchpoint.policy import check_export_format
     from touchpoint.services.activity_export import atomic_target
 
+    check_export_format("pdf")
     with atomic_target(path) as temp:
         pages = render_pdf(report, temp)
         if not Path(temp).stat().st_size:

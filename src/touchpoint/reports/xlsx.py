@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from touchpoint.policy import check_export_format
 from touchpoint.reports import format as fmt
 from touchpoint.reports.html import report_tz
 from touchpoint.services.activity_export import atomic_target, new_workbook
@@ -99,6 +100,7 @@ def _against_goal(r: RepFigures) -> Percent | None:
 
 def write_workbook(report: DailyReport, path: str | os.PathLike[str]) -> None:
     """Write the workbook atomically (a finished file or none)."""
+    check_export_format("xlsx")
     with atomic_target(path) as temp:
         _write(report, temp)
 

@@ -26,6 +26,7 @@ from touchpoint.domain import dates
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.domain.metrics import FollowUpFacts, promise_state
 from touchpoint.errors import Cancelled, ValidationError
+from touchpoint.policy import check_export_format
 from touchpoint.services.exporting import atomic_output, neutralise_cell
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
@@ -568,6 +569,7 @@ def _check_format(fmt: str, allowed: Sequence[str]) -> str:
     clean = (fmt or "").strip().lower()
     if clean not in allowed:
         raise ValidationError("format", f"'{fmt}' is not one of {', '.join(allowed)}")
+    check_export_format(clean)  # the machine policy may allow fewer
     return clean
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from touchpoint.domain.enums import CustomerKind, DecisionRole, FollowUpStatus
 from touchpoint.errors import Cancelled, ValidationError
+from touchpoint.policy import check_export_format
 from touchpoint.services.customers import custom_definitions
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.workspace import Workspace
@@ -175,6 +176,7 @@ def export_contacts(
         kind = "vcf"
     if kind not in ("vcf", "csv"):
         raise ValidationError("format", f"'{format}' is not one of: vcf, csv")
+    check_export_format(kind)
     out = Path(out)
     with ws.read() as session:
         query = _contacts_query(session, customer)
@@ -266,6 +268,7 @@ def export_customers_csv(
     cancel: Cancel | None = None,
 ) -> ExportReport:
     """Every live customer as one CSV row; custom fields follow as columns by their key."""
+    check_export_format("csv")
     out = Path(out)
     with ws.read() as session:
         keys = sorted(custom_definitions(session))
@@ -379,6 +382,7 @@ def export_followups_ics(
     """Follow-ups as an iCalendar file (RFC 5545): one event per promise at its due
     time (UTC), with an alarm at its reminder time and a stable UID, so that importing
     the file again updates the same events. ``scope``: "open" or "all"."""
+    check_export_format("ics")
     if scope not in SCOPES:
         raise ValidationError("scope", f"'{scope}' is not one of: {', '.join(SCOPES)}")
     out = Path(out)

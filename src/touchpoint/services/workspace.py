@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchpoint.paths import AppPaths, resolve_paths
+from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_part
 from touchpoint.settings import Settings, load_settings, save_settings
 from touchpoint.storage import migrate
 from touchpoint.storage.backup import daily_backup_if_due
@@ -63,10 +64,13 @@ class Workspace:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utc_now,
+        policy: LoadedPolicy | None = None,
     ) -> None:
         self.paths = paths
         self.db = db
-        self.settings = settings
+        self.policy = policy or current_policy()
+        # The settings in force: the user's, with the machine policy's values on top.
+        self.settings = apply_policy(settings, self.policy)
         self.clock = clock
         self.schema_version = migrate.head_revision()
         with db.read() as session:
@@ -109,8 +113,10 @@ class Workspace:
         return self.clock()
 
     def update_settings(self, settings: Settings) -> None:
-        save_settings(self.paths.settings_file, settings)
-        self.settings = settings
+        save_settings(
+            self.paths.settings_file, user_part(settings, self.paths.settings_file, self.policy)
+        )
+        self.settings = apply_policy(settings, self.policy)
 
     # --- transactions -----------------------------------------------------
     def unit_of_work(self, *, origin: str = "local") -> UnitOfWork:

@@ -1,0 +1,80 @@
+"""``touchpoint policy show``: the settings in force on this computer and where each came from.
+
+Each value comes from Touchpoint's built-in default, the user's settings file, or the
+machine-wide policy file an IT department deployed (which beats the user's file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from touchpoint.cli.output import emit_json, table
+from touchpoint.cli.runtime import state
+
+
+def register(group: click.Group) -> None:
+    group.add_command(policy)
+
+
+@click.group()
+def policy() -> None:
+    """The machine-wide policy set by your IT department."""
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "none"
+    return str(value) if value != "" else "—"
+
+
+@policy.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def policy_show(as_json: bool) -> None:
+    """Every setting in force, its value and where it came from (default, your settings
+    file, or the policy file); locked settings cannot be changed by `config set`."""
+    from touchpoint.paths import resolve_paths
+    from touchpoint.policy import effective_settings
+
+    paths = resolve_paths(state().data_dir)
+    effective = effective_settings(paths.settings_file)
+    loaded = effective.policy
+    if as_json:
+        emit_json(
+            {
+                "policy_file": loaded.path,
+                "policy_status": loaded.status,
+                "problem": loaded.problem,
+                "settings_file": paths.settings_file,
+                "settings": {
+                    key: {
+                        "value": item.value,
+                        "source": item.source.kind,
+                        "file": item.source.file,
+                        "locked": item.locked,
+                    }
+                    for key, item in effective.items.items()
+                },
+            }
+        )
+        return
+    words = {
+        "absent": "none (built-in defaults)",
+        "loaded": "in force",
+        "invalid": "INVALID: ignored, built-in defaults in use",
+    }
+    click.echo(f"Policy file: {loaded.path} ({words[loaded.status]})")
+    if loaded.problem:
+        click.echo(f"Problem: {loaded.problem}")
+    click.echo(f"Settings file: {paths.settings_file}")
+    click.echo()
+    rows = [
+        (key, _shown(item.value), str(item.source), "locked" if item.locked else "")
+        for key, item in effective.items.items()
+    ]
+    click.echo(table(["setting", "value", "from", ""], rows))

@@ -1,0 +1,101 @@
+"""``touchpoint policy show`` and a locked ``config set``, as an IT department sees them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+POLICY = """
+[hub]
+server = "https://hub.example.com"
+locked = true
+
+[export]
+formats = ["csv"]
+
+[support]
+name = "IT Service Desk"
+email = "help@example.com"
+
+[settings]
+reminder_minutes_before = 45
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "policy.toml"
+    monkeypatch.setenv("TOUCHPOINT_POLICY_FILE", str(path))
+    return path
+
+
+def test_policy_show_prints_each_value_and_where_it_came_from(tp, policy_file: Path) -> None:
+    policy_file.write_text(POLICY, encoding="utf-8")
+    tp("config", "set", "theme", "dark")
+    shown = tp.json("policy", "show")
+    assert shown["policy_status"] == "loaded"
+    assert shown["policy_file"] == str(policy_file)
+    settings = shown["settings"]
+    assert settings["reminder_minutes_before"] == {
+        "value": 45,
+        "source": "policy",
+        "file": str(policy_file),
+        "locked": True,
+    }
+    assert settings["theme"]["value"] == "dark"
+    assert settings["theme"]["source"] == "settings"
+    assert settings["theme"]["locked"] is False
+    assert settings["currency"]["source"] == "default"
+    assert settings["hub.server"]["value"] == "https://hub.example.com"
+    assert settings["export.formats"]["value"] == ["csv"]
+    text = tp("policy", "show").stdout
+    assert f"Policy file: {policy_file} (in force)" in text
+    line = next(x for x in text.splitlines() if x.startswith("reminder_minutes_before"))
+    assert "45" in line and f"policy file {policy_file}" in line and "locked" in line
+    assert "settings file" in next(x for x in text.splitlines() if x.startswith("theme"))
+
+
+def test_config_set_refuses_a_locked_setting_and_names_who_locked_it(
+    tp, policy_file: Path, data_dir: Path
+) -> None:
+    policy_file.write_text(POLICY, encoding="utf-8")
+    settings_file = data_dir / "config" / "settings.toml"
+    before = settings_file.read_bytes()
+    refused = tp("config", "set", "reminder-minutes-before", "5", code=1)
+    assert refused.stderr.startswith(
+        f"error: reminder_minutes_before: is set by your IT department's policy ({policy_file})"
+    )
+    assert "ask IT Service Desk (help@example.com)" in refused.stderr
+    assert settings_file.read_bytes() == before
+    assert tp("config", "get", "reminder_minutes_before").stdout == "45\n"
+    assert "45 (locked by policy)" in tp("config", "show").stdout
+    tp("config", "set", "quiet_after_days", "40")  # an unlocked one still works
+
+
+def test_a_broken_policy_is_a_warning_and_the_command_still_runs(tp, policy_file: Path) -> None:
+    policy_file.write_text("[hub]\nsever = 'https://typo'\n", encoding="utf-8")
+    result = tp("status")
+    assert result.stderr.startswith(f"warning: policy file {policy_file}: hub.sever:")
+    assert "built-in defaults" in result.stderr
+    shown = tp.json("policy", "show")
+    assert shown["policy_status"] == "invalid"
+    assert "hub.sever: is not a policy key" in shown["problem"]
+
+
+def test_export_in_a_format_the_policy_forbids_is_refused(
+    tp, policy_file: Path, tmp_path: Path
+) -> None:
+    policy_file.write_text(POLICY, encoding="utf-8")
+    tp.add_customer("Acme GmbH")
+    out = tmp_path / "a.xlsx"
+    refused = tp("export", "activity", "--format", "xlsx", "--out", str(out), code=1)
+    assert "error: format: xlsx exports are not allowed by your IT department's policy" in (
+        refused.stderr
+    )
+    assert not out.exists()
+    tp("export", "activity", "--format", "csv", "--out", str(tmp_path / "a.csv"))
+    refused = tp("export", "contacts", "--out", str(tmp_path / "c.vcf"), code=1)
+    assert "vcf exports are not allowed" in refused.stderr
+    refused = tp("report", "daily", "--format", "pdf", "--out", str(tmp_path / "d.pdf"), code=1)
+    assert "pdf exports are not allowed" in refused.stderr
