@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.sync",
     "touchpoint.cli.reports",
     "touchpoint.cli.provision",
+    "touchpoint.cli.diagnostics",
     "touchpoint.cli.policy",
 ]
 
