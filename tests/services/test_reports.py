@@ -282,3 +282,38 @@ def test_watch_list_is_the_today_views(team: Workspace, clock) -> None:
     expected = insights.going_quiet(team, limit=None)
     assert report.quiet == [q for q in expected if q.owner in (MARIA, TOM)]
     assert {q.name for q in report.quiet} == {"Acme GmbH", "Bolt AG", "Quiet KG"}
+
+
+def test_watch_list_at_the_silence_boundary_and_with_falling_scores(ws: Workspace, clock) -> None:
+    """Silent means more than 30 local days: a touch at 00:00 Berlin 30 days ago keeps a
+    customer off the list, one a second before puts them on; six scores that fall put a
+    customer touched yesterday on it too."""
+    from touchpoint.services import insights
+
+    clock.current = utc(2026, 10, 1, 12, 0)
+    names = ("Edge Kept", "Edge Lost", "Falling Fine", "Steady Fine")
+    made = {
+        name: customers.create_customer(ws, {"name": name, "status": "active"}).value.id
+        for name in names
+    }
+    # 2026-10-19 00:00 in Berlin (UTC+2 until the 25th) is 2026-10-18 22:00 UTC.
+    log_interaction(ws, customer=made["Edge Kept"], kind="call", occurred_at=utc(2026, 10, 18, 22))
+    log_interaction(
+        ws, customer=made["Edge Lost"], kind="call", occurred_at=utc(2026, 10, 18, 21, 59, 59)
+    )
+    for day, score in enumerate((5, 5, 5, 2, 2, 2), start=10):
+        for name, falling in (("Falling Fine", score), ("Steady Fine", 4)):
+            log_interaction(
+                ws,
+                customer=made[name],
+                kind="call",
+                occurred_at=utc(2026, 11, day, 9),
+                satisfaction=falling,
+            )
+    clock.current = utc(2026, 11, 18, 9, 30)
+    report = reports.daily_report(ws, DAY, DAY)
+    assert {q.name: q.reason for q in report.quiet} == {
+        "Edge Lost": "no touch for 31 days",
+        "Falling Fine": "satisfaction falling",
+    }
+    assert report.quiet == insights.going_quiet(ws, limit=None)

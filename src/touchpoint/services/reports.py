@@ -547,6 +547,12 @@ def book_health(
         # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
         raw = session.connection().connection.driver_connection
         found = raw.execute(sql, params).fetchall()  # type: ignore[union-attr]
+    # A customer touched on or after this local day is not silent; one with fewer scores
+    # than two windows cannot be falling. Such customers (most of a book) are not on the
+    # watch list, which the stored text tells without parsing a date.
+    recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
+    recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
+    enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
     quiet: list[QuietCustomer] = []
     lines: list[HygieneLine] = []
     checked = incomplete = stale = percent_sum = 0
@@ -554,14 +560,15 @@ def book_health(
         cid, name, owner, status, industry, reach, addresses, conf, upd, n, c_reach = row[:11]
         if owners is not None and owner not in owners:
             continue
-        last_touch = _utc(row[11])
         scored = [item.split("|") for item in row[12].split(",")] if row[12] else []
-        if status == CustomerStatus.ACTIVE:
+        if status == CustomerStatus.ACTIVE and (
+            row[11] is None or row[11] < recent_from or len(scored) >= enough_to_fall
+        ):
             found = quiet_customer(
                 cid,
                 name,
                 owner,
-                last_touch=last_touch,
+                last_touch=_utc(row[11]),
                 scores_newest_first=[int(score) for _, score in scored],
                 now=now,
                 tz=tz,

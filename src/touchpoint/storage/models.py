@@ -135,6 +135,14 @@ class Interaction(Record):
         Index("ix_interactions_customer_occurred", "customer_id", "occurred_at"),
         Index("ix_interactions_occurred_at", "occurred_at"),
         Index("ix_interactions_rep_occurred", "rep", "occurred_at"),
+        # Last touch and last scores per customer from the index alone (migration 0005).
+        Index(
+            "ix_interactions_customer_scores",
+            "customer_id",
+            "occurred_at",
+            "satisfaction",
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
 
