@@ -204,17 +204,71 @@ def test_today_can_be_read_before_the_window_is_built(
     assert window.today.interactions.list.count() == 1
 
 
+def _signed_in_without_a_server(ws: Workspace, *, last_sync: Any = None) -> None:
+    """What sign_in stores (account in the database, token in the keyring), offline."""
+    from touchpoint.storage.types import to_utc_text
+    from touchpoint.sync import credentials, engine
+
+    with ws.unit_of_work() as uow:
+        engine.write_meta(uow.session, engine.SERVER_KEY, "https://hub.example.com")
+        engine.write_meta(uow.session, engine.EMAIL_KEY, "maria@example.com")
+        if last_sync is not None:
+            engine.write_meta(uow.session, engine.LAST_SYNC_KEY, to_utc_text(last_sync))
+        uow.commit()
+    credentials.save_token("https://hub.example.com", "maria@example.com", "token")
+
+
 def test_status_bar_names_the_sync_account_once_signed_in(
     qtbot: Any, ws: Workspace, backend: Backend, tmp_path: Path
 ) -> None:
-    from touchpoint.sync import engine
-
-    with ws.unit_of_work() as uow:  # what sign_in stores, without a server
-        engine.write_meta(uow.session, engine.SERVER_KEY, "https://hub.example.com")
-        engine.write_meta(uow.session, engine.EMAIL_KEY, "maria@example.com")
-        uow.commit()
+    _signed_in_without_a_server(ws)
     window = _window(qtbot, backend, tmp_path)
     qtbot.waitUntil(lambda: window.status.unsynced is not None)
     assert window.status.sync_label.text() == (
         "Sync with maria@example.com at hub.example.com · not synced yet"
     )
+    # Signed in: the menu offers Sign out, not Sign in.
+    assert window.actions_by_id["sign_out"].isVisible()
+    assert not window.actions_by_id["sign_in"].isVisible()
+
+
+def test_the_status_bar_engine_keys_match_the_sync_engine() -> None:
+    from touchpoint.services import sync_status
+    from touchpoint.sync import engine
+
+    assert (sync_status.SERVER_KEY, sync_status.EMAIL_KEY, sync_status.LAST_SYNC_KEY) == (
+        engine.SERVER_KEY,
+        engine.EMAIL_KEY,
+        engine.LAST_SYNC_KEY,
+    )
+
+
+def test_synced_minutes_ago_ticks_without_reading_the_database(
+    qtbot: Any, ws: Workspace, backend: Backend, clock: Any, tmp_path: Path
+) -> None:
+    _signed_in_without_a_server(ws, last_sync=clock())
+    clock.advance(seconds=20)
+    window = _window(qtbot, backend, tmp_path)
+    status = window.status
+    qtbot.waitUntil(lambda: status.state is not None and backend.pending == 0)
+    assert status.sync_label.text() == "Synced just now"
+    # The next redraw is planned for when the words change (40 s on, not a minute).
+    assert status.tick_timer.isActive()
+    assert 39_000 <= status.tick_timer.remainingTime() <= 41_000
+
+    reads: list[object] = []
+    original = backend.query
+    backend.query = lambda fn: reads.append(fn) or original(fn)  # type: ignore[method-assign]
+    for minutes, words in ((1, "Synced 1 min ago"), (2, "Synced 3 min ago")):
+        clock.advance(minutes=minutes)
+        status.tick_timer.timeout.emit()
+        assert status.sync_label.text() == words
+    clock.advance(hours=2)
+    status.tick_timer.timeout.emit()
+    assert status.sync_label.text() == "Synced today 10:30"  # when it synced, Berlin time
+    clock.advance(days=1)
+    status.tick_timer.timeout.emit()
+    assert status.sync_label.text() == "Synced yesterday 10:30"
+    assert status.tick_timer.remainingTime() <= 60_000
+    assert reads == []  # ticking never asked the database
+    backend.query = original  # type: ignore[method-assign]

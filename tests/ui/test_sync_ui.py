@@ -138,3 +138,144 @@ def test_sign_in_fields_are_checked_before_any_network(qtbot: Any, backend: Back
     assert dialog.errors["server"].isVisibleTo(dialog)
     assert dialog.errors["email"].text() == "Enter your email address."
     assert dialog.ok.isEnabled()
+
+
+def _signed_in_window(qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path) -> Any:
+    from PySide6.QtCore import QSettings
+
+    from touchpoint.ui.main_window import MainWindow
+
+    window = MainWindow(
+        backend,
+        QSettings(str(tmp_path / "window.ini"), QSettings.Format.IniFormat),
+        reminders=False,
+    )
+    qtbot.addWidget(window)
+    window.show()
+    assert window.sync is not None
+    window.sync._engine_options = {"attempts": 1}
+    signed: list[Any] = []
+    with qtbot.waitSignal(window.sync.finished, timeout=15_000):
+        window.sync.sign_in(hub.url, "maria@example.com", PASSWORD, signed.append)
+    assert signed == [None]
+    window.status.refresh()
+    qtbot.waitUntil(lambda: window.status.state is not None and window.status.state.signed_in)
+    return window
+
+
+def _answer(qtbot: Any, window: Any, button_text: str) -> str:
+    box = window.sign_out_box
+    assert box is not None and box.isVisible()
+    text = str(box.text())
+    button = next(b for b in box.buttons() if b.text().replace("&", "") == button_text)
+    button.click()
+    return text
+
+
+def test_sign_out_keeps_changes_not_yet_sent_for_the_next_sign_in(
+    qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path
+) -> None:
+    from touchpoint.sync import credentials
+
+    window = _signed_in_window(qtbot, backend, hub, tmp_path)
+    assert "Sign out of Hub…" in [
+        a.text().replace("&", "") for a in window.status.sync_menu.actions() if a.isVisible()
+    ]
+    made: list[Any] = []
+    backend.write(lambda ws: customers.create_customer(ws, {"name": "Bolt AG"})).success(
+        made.append
+    ).run()
+    qtbot.waitUntil(lambda: bool(made))
+
+    # Cancel changes nothing.
+    window.actions_by_id["sign_out"].trigger()
+    _answer(qtbot, window, "Cancel")
+    assert credentials.load_token(hub.url, "maria@example.com")
+
+    window.status.refresh()
+    qtbot.waitUntil(lambda: window.status.state.unsynced >= 1)
+    window.actions_by_id["sign_out"].trigger()
+    text = _answer(qtbot, window, "Sign out")
+    assert text.startswith("Sign out of maria@example.com at 127.0.0.1?")
+    waiting = window.status.state.unsynced
+    assert f"{waiting} change" in text and "on this laptop" in text and "next sign-in" in text
+    qtbot.waitUntil(lambda: not window.status.state.signed_in, timeout=10_000)
+    assert credentials.load_token(hub.url, "maria@example.com") is None
+    assert window.status.sync_label.text() == "Signed out · maria@example.com at 127.0.0.1"
+    assert window.status.unsynced_label.text().endswith("kept on this laptop")
+    assert window.actions_by_id["sign_in"].isVisible()
+    assert not window.actions_by_id["sign_out"].isVisible()
+    assert ("customer", made[0].id) not in hub.state()  # not sent
+    # A later edit does not try to sync while signed out.
+    backend.write(lambda ws: customers.edit_customer(ws, made[0].id, {"industry": "tools"})).run()
+    qtbot.wait(300)
+    assert window.sync.idle
+
+    # The next sign-in sends what waited.
+    with qtbot.waitSignal(window.sync.finished, timeout=15_000):
+        window.sync.sign_in(hub.url, "maria@example.com", PASSWORD, lambda _e: None)
+    settle(qtbot, window.sync, backend)
+    assert window.sync.last_result.in_sync
+    assert hub_customer(hub, made[0].id)["industry"] == "tools"
+    window.sync.stop()
+
+
+def test_a_change_the_hub_refused_is_counted_listed_opened_and_dismissed(
+    qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path
+) -> None:
+    from touchpoint.storage.models import Customer
+
+    window = _signed_in_window(qtbot, backend, hub, tmp_path)
+    made: list[Any] = []
+    backend.write(lambda ws: customers.create_customer(ws, {"name": "Müller Bau GmbH"})).success(
+        made.append
+    ).run()
+    qtbot.waitUntil(lambda: bool(made))
+    cid = made[0].id
+    window.sync_now()
+    settle(qtbot, window.sync, backend)
+
+    def bad_name(ws: Any) -> None:  # what an older client might send: a name far too long
+        with ws.unit_of_work() as uow:
+            record = uow.session.get(Customer, cid)
+            record.name = "x" * 300
+            uow.commit()
+
+    box: list[Any] = []
+    backend.query(bad_name).success(box.append).run()
+    qtbot.waitUntil(lambda: bool(box))
+    window.sync_now()
+    settle(qtbot, window.sync, backend)
+    assert window.sync.last_result.rejected == 1
+    status = window.status
+    status.refresh()
+    qtbot.waitUntil(lambda: status.state.rejected == 1)
+    assert status.rejected_button.isVisible()
+    assert status.rejected_button.text() == "1 change refused by the Hub"
+
+    status.rejected_button.click()
+    dialog = window.conflicts_dialog
+    assert dialog is not None and dialog.tabs.currentWidget() is dialog.rejected
+    view = dialog.rejected
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1)
+    cells = [view.table.item(0, c).text() for c in range(5)]
+    assert cells[:3] == ["Müller Bau GmbH", "name", "x" * 79 + "…"]  # the Hub's name is back
+    assert "name" in cells[3]  # the Hub's reason names the field
+    assert cells[4].startswith("today ")
+    assert dialog.tabs.tabText(1) == "Refused by the Hub (1)"
+
+    with qtbot.waitSignal(window.customer_opened):
+        view.edit_button.click()
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Müller Bau GmbH")
+
+    window.open_rejected()
+    view = window.conflicts_dialog.rejected
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1)
+    view.dismiss_button.click()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 0 and view.empty.isVisibleTo(view))
+    qtbot.waitUntil(lambda: status.state.rejected == 0)
+    assert not status.rejected_button.isVisible()
+    assert window.sync.last_result.in_sync
+    window.conflicts_dialog.close()
+    window.sync.stop()

@@ -94,9 +94,18 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "sign_in", "Sign &in to Hub…", "open_sign_in", requires="touchpoint.ui.sync_controller"
     ),
+    ActionSpec(
+        "sign_out", "Sign o&ut of Hub…", "sign_out", requires="touchpoint.ui.sync_controller"
+    ),
     ActionSpec("sync_now", "S&ync now", "sync_now", "F9", requires="touchpoint.ui.sync_controller"),
     ActionSpec(
         "conflicts", "C&onflicts…", "open_conflicts", requires="touchpoint.ui.conflicts_view"
+    ),
+    ActionSpec(
+        "rejected",
+        "Changes &refused by the Hub…",
+        "open_rejected",
+        requires="touchpoint.ui.rejected_view",
     ),
     ActionSpec("quit", "&Quit", "quit_app", "Ctrl+Q"),
     ActionSpec(

@@ -1,9 +1,11 @@
-"""Conflicts: values that lost a concurrent edit, with Restore and Dismiss."""
+"""Conflicts: values that lost a concurrent edit, with Restore and Dismiss; and, on a
+second tab, the changes the Hub refused (see rejected_view.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -13,6 +15,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -24,7 +27,9 @@ from touchpoint.services.sync_conflicts import (
     restore_conflict,
 )
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.rejected_view import RejectedChangesView
 
+TAB_REJECTED = "Refused by the Hub"
 COLUMNS = ("Record", "Field", "Kept value", "Lost value", "Who and when")
 
 
@@ -37,37 +42,62 @@ def _who(c: ConflictView) -> str:
 
 
 class ConflictsDialog(QDialog):
-    def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+    """Two tabs: Conflicts, and the changes the Hub refused."""
+
+    open_customer = Signal(str)  # "Edit the record" on a refused change
+    rejected_dismissed = Signal()
+
+    def __init__(
+        self, backend: Backend, parent: QWidget | None = None, *, tab: str = "conflicts"
+    ) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Conflicts")
-        self.resize(820, 380)
+        self.setWindowTitle("Conflicts and refused changes")
+        self.resize(900, 420)
         self._backend = backend
         self.conflicts: list[ConflictView] = []
-        self.empty = QLabel("No conflicts: every edit reached the Hub as typed.", self)
-        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.tabs = QTabWidget(self)
+        page = QWidget(self.tabs)
+        self.empty = QLabel("No conflicts: every edit reached the Hub as typed.", page)
+        self.table = QTableWidget(0, len(COLUMNS), page)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Conflicts")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.restore_button = QPushButton("Restore lost value", self)
+        self.restore_button = QPushButton("Restore lost value", page)
         self.restore_button.clicked.connect(self.restore_selected)
-        self.dismiss_button = QPushButton("Dismiss", self)
+        self.dismiss_button = QPushButton("Dismiss", page)
         self.dismiss_button.clicked.connect(self.dismiss_selected)
-        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        close.rejected.connect(self.reject)
         row = QHBoxLayout()
         row.addWidget(self.restore_button)
         row.addWidget(self.dismiss_button)
         row.addStretch(1)
-        row.addWidget(close)
+        column = QVBoxLayout(page)
+        column.addWidget(self.empty)
+        column.addWidget(self.table, 1)
+        column.addLayout(row)
+        self.tabs.addTab(page, "Conflicts")
+        self.rejected = RejectedChangesView(backend, self.tabs)
+        self.tabs.addTab(self.rejected, "Refused by the Hub")
+        self.rejected.counted.connect(
+            lambda n: self.tabs.setTabText(1, f"Refused by the Hub ({n})" if n else TAB_REJECTED)
+        )
+        self.rejected.open_customer.connect(self._edit_record)
+        self.rejected.dismissed.connect(self.rejected_dismissed)
+        if tab == "rejected":
+            self.tabs.setCurrentWidget(self.rejected)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.empty)
-        layout.addWidget(self.table, 1)
-        layout.addLayout(row)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(close)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.refresh()
+
+    def _edit_record(self, customer_id: str) -> None:
+        self.accept()  # the profile is in the window behind: make way for it
+        self.open_customer.emit(customer_id)
 
     def refresh(self) -> None:
         self._backend.query(list_conflicts).success(self._show).run()
@@ -86,6 +116,7 @@ class ConflictsDialog(QDialog):
             for col, text in enumerate(cells):
                 self.table.setItem(r, col, QTableWidgetItem(text))
         self.table.resizeRowsToContents()
+        self.tabs.setTabText(0, f"Conflicts ({len(conflicts)})" if conflicts else "Conflicts")
         self.empty.setVisible(not conflicts)
         if conflicts:
             self.table.selectRow(0)

@@ -11,13 +11,14 @@ import importlib
 import logging
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFrame,
     QHBoxLayout,
     QMainWindow,
+    QMessageBox,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -36,6 +37,7 @@ from touchpoint.ui.theme import app_icon, icon
 from touchpoint.ui.today_view import TodayPrefetch, TodayView
 
 log = logging.getLogger(__name__)
+SYNC_START_DELAY_MS = 1500
 
 
 def _optional(module: str, name: str) -> Any | None:
@@ -47,6 +49,19 @@ def _optional(module: str, name: str) -> Any | None:
     except Exception:  # a broken optional view must not stop the window from opening
         log.exception("could not load %s.%s", module, name)
         return None
+
+
+def sign_out_question(state: Any) -> str:
+    """The confirmation's words: what signing out does to changes not yet sent."""
+    n = state.unsynced
+    waiting = (
+        "Every change has reached the Hub."
+        if n == 0
+        else f"{n:,} change{'s' if n != 1 else ''} not yet sent to the Hub "
+        f"{'stay' if n != 1 else 'stays'} on this laptop and "
+        f"{'go' if n != 1 else 'goes'} to the Hub at your next sign-in."
+    )
+    return f"Sign out of {state.account}?\n\n{waiting}"
 
 
 class NavRail(QFrame):
@@ -186,13 +201,27 @@ class MainWindow(QMainWindow):
         sync_cls = _optional("sync_controller", "SyncController")
         self.sync = sync_cls(backend, self) if sync_cls else None
         if self.sync is not None:
-            self.sync.status_changed.connect(lambda st: self.status.set_sync_note(st.text))
+            self.sync.status_changed.connect(self.status.set_sync_status)
             self.sync.pulled.connect(self.refresh)
             self.sync.sign_in_requested.connect(self.open_sign_in)
             self.sync.watch_click(self.status.sync_label)
+        self.sign_out_box: QMessageBox | None = None
+        self._sync_start = QTimer(self)
+        self._sync_start.setSingleShot(True)
+        self._sync_start.setInterval(SYNC_START_DELAY_MS)
+        if self.sync is not None:
+            self._sync_start.timeout.connect(self.sync.start)
+        self.conflicts_dialog: QWidget | None = None
         self.actions_by_id: dict[str, QAction] = build_actions(self)
         if "log" not in self.actions_by_id:
             self.log_button.hide()
+        self.status.set_sync_actions(
+            self.actions_by_id[key]
+            for key in ("sync_now", "sign_in", "sign_out", "conflicts", "rejected")
+            if key in self.actions_by_id
+        )
+        self.status.rejected_clicked.connect(self.open_rejected)
+        self.status.state_read.connect(self._sync_state_read)
         reminders_cls = _optional("reminders", "ReminderService") if reminders else None
         self.reminders = reminders_cls(backend, self) if reminders_cls else None
 
@@ -324,8 +353,60 @@ class MainWindow(QMainWindow):
         if self.sync is not None:
             self.sync.sync_now()
 
-    def open_conflicts(self) -> None:
-        self._open_dialog("conflicts_view", "ConflictsDialog")
+    def open_conflicts(self, tab: str = "conflicts") -> None:
+        cls = _optional("conflicts_view", "ConflictsDialog")
+        if cls is None:
+            return
+        dialog = cls(self.backend, self, tab=tab)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open_customer.connect(self.open_customer)
+        dialog.rejected_dismissed.connect(self.status.refresh)
+        dialog.open()
+        self.conflicts_dialog = dialog
+
+    def open_rejected(self) -> None:
+        """The changes the Hub refused (the second tab of Conflicts)."""
+        self.open_conflicts("rejected")
+
+    def sign_out(self) -> None:
+        """Ask first, saying what happens to the changes not yet sent, then sign out."""
+        state = self.status.state
+        if self.sync is None or state is None or state.account is None or not state.signed_in:
+            self.status.showMessage("Not signed in to a Hub.", 5000)
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Question, "Sign out", sign_out_question(state), parent=self
+        )
+        box.setInformativeText("Touchpoint keeps working offline; sign in again to sync.")
+        confirm = box.addButton("Sign out", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_code: int) -> None:
+            self.sign_out_box = None
+            if box.clickedButton() is confirm and self.sync is not None:
+                self.sync.sign_out(self._signed_out)
+
+        box.finished.connect(answered)
+        self.sign_out_box = box
+        box.open()
+
+    def _signed_out(self, error: Exception | None) -> None:
+        if error is not None:
+            from touchpoint.ui.errors import show_error
+
+            show_error(self, error)
+        else:
+            self.status.showMessage("Signed out. Changes not yet sent stay on this laptop.", 8000)
+        self.status.refresh()
+
+    def _sync_state_read(self, state: Any) -> None:
+        signed_in = state.account is not None and state.signed_in
+        for key, visible in (("sign_in", not signed_in), ("sign_out", signed_in)):
+            action = self.actions_by_id.get(key)
+            if action is not None:
+                action.setVisible(visible)
 
     def _offer_undo_delete(self, customer_id: str, name: str) -> None:
         from touchpoint.services import customers
@@ -384,8 +465,10 @@ class MainWindow(QMainWindow):
             self._restored = True
             self.status.refresh()
             if self.sync is not None:
-                self.sync.start()
+                # Not before the first paint: the first cycle loads the HTTP client.
+                self._sync_start.start()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self._sync_start.stop()
         self.save_state()
         super().closeEvent(event)

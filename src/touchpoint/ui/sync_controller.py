@@ -6,27 +6,32 @@ the Workspace is shared read-only. Results come back to the UI thread by a queue
 signal. Syncs happen at start, shortly after a local change, every few minutes and on
 "Sync now"; while offline a cheap health check retries with exponential backoff and
 jitter, so a fleet of laptops does not hammer a Hub that comes back.
+
+The engine (with its HTTP client) is imported on the worker thread at the first
+cycle, never while the window is being built.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
 from touchpoint.services.workspace import Changes, Workspace
-from touchpoint.sync import credentials
-from touchpoint.sync import engine as sync_engine
-from touchpoint.sync.engine import SyncEngine, SyncProgress, SyncResult
-from touchpoint.sync.errors import SyncError
-from touchpoint.sync.transport import HubClient
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.status_bar import ago_text
+
+if TYPE_CHECKING:
+    from touchpoint.sync.engine import SyncProgress, SyncResult
+
+__all__ = ["SyncController", "SyncStatus", "ago_text", "next_backoff"]
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +50,6 @@ WORDS = {
 }
 
 
-def ago_text(when: datetime | None, now: datetime) -> str:
-    """'Synced just now', 'Synced 2 min ago', 'Synced 3 h ago', 'Not synced yet'."""
-    if when is None:
-        return "Not synced yet"
-    seconds = max(0, int((now - when).total_seconds()))
-    if seconds < 60:
-        return "Synced just now"
-    if seconds < 3600:
-        return f"Synced {seconds // 60} min ago"
-    if seconds < 86400:
-        return f"Synced {seconds // 3600} h ago"
-    return f"Synced {seconds // 86400} d ago"
-
-
 def next_backoff(previous: float | None) -> float:
     """30 s doubling to 15 min; the caller waits a random time in its upper half."""
     return RETRY_FIRST_S if previous is None else min(RETRY_CAP_S, previous * 2)
@@ -71,6 +62,7 @@ class SyncStatus:
     state: str  # "idle" | "syncing" | a SyncResult status | "not_signed_in"
     text: str
     percent: int | None = None
+    at: datetime | None = None  # the last good sync
 
 
 class _Bridge(QObject):
@@ -86,6 +78,11 @@ def _run_cycle(
     options: dict[str, Any],
 ) -> tuple[SyncResult, datetime | None]:
     """One cycle and the time of the last good sync (read here, not on the UI thread)."""
+    from touchpoint.sync import credentials
+    from touchpoint.sync import engine as sync_engine
+    from touchpoint.sync.engine import SyncEngine, SyncResult
+    from touchpoint.sync.errors import SyncError
+
     account = sync_engine.signed_in_account(ws)
     if account is None or not credentials.load_token(account.server, account.email):
         # Never signed in on this machine (or its keyring was wiped): nothing to say yet.
@@ -103,6 +100,10 @@ def _run_cycle(
 
 
 def _reachable(ws: Workspace) -> bool:
+    from touchpoint.sync import engine as sync_engine
+    from touchpoint.sync.errors import SyncError
+    from touchpoint.sync.transport import HubClient
+
     account = sync_engine.signed_in_account(ws)
     if account is None:
         return False
@@ -112,6 +113,12 @@ def _reachable(ws: Workspace) -> bool:
         return True
     except SyncError:
         return False
+
+
+def _signed_in(ws: Workspace) -> bool:
+    from touchpoint.sync import engine as sync_engine
+
+    return sync_engine.signed_in_account(ws) is not None
 
 
 class SyncController(QObject):
@@ -135,7 +142,8 @@ class SyncController(QObject):
         self._backend = backend
         self._engine_options = dict(engine_options or {})  # e.g. attempts, for tests
         self._ws = backend.ws
-        self._bridge = _Bridge()
+        # A child: when the window (and this controller) goes, a late answer is dropped.
+        self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_progress)
         self._bridge.finished.connect(lambda cb, value: cb(value))
         self._cancel = threading.Event()
@@ -145,6 +153,7 @@ class SyncController(QObject):
         self.status = SyncStatus("idle", "")
         self.last_result: SyncResult | None = None
         self.last_sync_at: datetime | None = None
+        self._signed_out = False
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -183,7 +192,8 @@ class SyncController(QObject):
     def start(self) -> None:
         """Sync now if signed in, and every few minutes from now on."""
         self._periodic.start()
-        self._in_background(lambda ws: sync_engine.signed_in_account(ws) is not None, self._started)
+        self._signed_out = False
+        self._in_background(_signed_in, self._started)
 
     def sync_now(self) -> None:
         self._debounce.stop()
@@ -196,7 +206,7 @@ class SyncController(QObject):
         self._set_status(SyncStatus("syncing", self.status.text))
         cancel = self._cancel
         self._in_background(
-            lambda ws: _run_cycle(ws, self._bridge.progress.emit, cancel, self._engine_options),
+            lambda ws: _run_cycle(ws, self._report_progress, cancel, self._engine_options),
             self._on_result,
         )
 
@@ -212,6 +222,8 @@ class SyncController(QObject):
         """Sign in on a worker thread; ``done(None)`` then a first sync, or ``done(error)``."""
 
         def work(ws: Workspace) -> Exception | None:
+            from touchpoint.sync import engine as sync_engine
+
             try:
                 sync_engine.sign_in(ws, server, email, password, ca_bundle=ca_bundle)
             except Exception as exc:  # handed to the dialog, shown beside its fields
@@ -221,9 +233,37 @@ class SyncController(QObject):
         def after(error: Exception | None) -> None:
             done(error)
             if error is None:
+                self._signed_out = False
                 self._backoff = None
                 self._periodic.start()
                 self.sync_now()
+
+        self._in_background(work, after, exclusive=False)
+
+    def sign_out(self, done: Callable[[Exception | None], None]) -> None:
+        """Sign out as `touchpoint logout --force` does: the token is revoked (when the
+        Hub answers) and forgotten; changes not yet sent stay in the outbox and go at
+        the next sign-in. Runs on a worker thread (it may wait on the network)."""
+        self._signed_out = True
+        for timer in (self._debounce, self._periodic, self._retry):
+            timer.stop()
+        self._again = False
+        self._cancel.set()  # a cycle under way stops at its next step
+
+        def work(ws: Workspace) -> Exception | None:
+            from touchpoint.sync import engine as sync_engine
+
+            try:
+                sync_engine.sign_out(ws)
+            except Exception as exc:  # shown to the rep; the token may still be here
+                log.exception("sign-out failed")
+                return exc
+            return None
+
+        def after(error: Exception | None) -> None:
+            if error is None:
+                self._set_status(SyncStatus("not_signed_in", ""))
+            done(error)
 
         self._in_background(work, after, exclusive=False)
 
@@ -254,15 +294,24 @@ class SyncController(QObject):
             try:
                 value = work(self._ws)
             except Exception as exc:  # a bug must reach the log, not kill the thread silently
+                from touchpoint.sync.engine import SyncResult
+
                 log.exception("sync work failed")
                 value = SyncResult("server_error", str(exc))
-            self._bridge.finished.emit(self._finish_thread if exclusive else then, value)
+            try:
+                self._bridge.finished.emit(self._finish_thread if exclusive else then, value)
+            except RuntimeError:  # the controller was deleted while this ran
+                log.debug("a sync answer arrived after the window closed")
 
         thread = threading.Thread(target=body, name="touchpoint-sync", daemon=True)
         if exclusive:
             self._then = then
             self._thread = thread
         thread.start()
+
+    def _report_progress(self, progress: SyncProgress) -> None:
+        with contextlib.suppress(RuntimeError):  # the controller was deleted meanwhile
+            self._bridge.progress.emit(progress)
 
     def _finish_thread(self, value: Any) -> None:
         thread, self._thread = self._thread, None
@@ -290,9 +339,15 @@ class SyncController(QObject):
         result, when = outcome if isinstance(outcome, tuple) else (outcome, None)
         self.last_result = result
         self.last_sync_at = when
+        if self._signed_out:  # a cycle that ended after the rep signed out says nothing
+            self._set_status(SyncStatus("not_signed_in", ""))
+            self.finished.emit(result)
+            return
         if result.status in ("done", "conflicts"):
             self._backoff = None
-            self._set_status(SyncStatus(result.status, ago_text(when, self._ws.now())))
+            self._set_status(
+                SyncStatus(result.status, ago_text(when, self._ws.now(), self._ws.tz), at=when)
+            )
         elif result.status == "not_signed_in":
             self._set_status(SyncStatus("not_signed_in", ""))
         else:
