@@ -143,15 +143,10 @@ def _flush_drafts() -> None:
 
 
 def offer_demo_if_empty(window: object, backend: object) -> None:
-    from touchpoint.services import demo
+    """The first-run wizard, when it is needed: an empty book, or a Hub set up for this
+    laptop (by ``touchpoint provision``) that it has not signed in to yet."""
     from touchpoint.ui.first_run import offer_first_run
 
-    def maybe_offer(empty: bool) -> None:
-        if not empty:
-            return
-        open_import = (
-            getattr(window, "open_import", None) if "import" in window.actions_by_id else None
-        )  # type: ignore[attr-defined]
-        offer_first_run(window, backend, open_import=open_import, done=window.refresh)  # type: ignore[arg-type, attr-defined]
-
-    backend.query(demo.is_empty).success(maybe_offer).run()  # type: ignore[attr-defined]
+    can_import = "import" in window.actions_by_id  # type: ignore[attr-defined]
+    open_import = getattr(window, "open_import", None) if can_import else None
+    offer_first_run(window, backend, open_import=open_import, done=window.refresh)  # type: ignore[arg-type, attr-defined]
