@@ -193,3 +193,27 @@ def test_a_locked_policy_refuses_another_hub(
     fresh("provision", "--server", "https://hub.corp.example/")
     state = state_of(fresh)
     assert state.server == "https://hub.corp.example" and state.server_locked
+
+
+def test_the_token_may_come_from_the_environment_and_must_match_a_given_email(
+    fresh: Touchpoint, hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = accounts.create_enrollment(hub.engine, "maria@example.com", timedelta(days=1)).token
+    monkeypatch.setenv("TOUCHPOINT_ENROLLMENT_TOKEN", token)
+    other = fresh("provision", "--server", hub.url, "--email", "ben@example.com", code=2)
+    assert "--enrollment-token: the Hub refused it" in other.stderr
+    done = fresh("provision", "--server", hub.url, "--email", "maria@example.com", "--json")
+    assert json.loads(done.stdout)["enrolled"] is True
+    assert credentials.load_token(hub.url, "maria@example.com")
+
+
+def test_no_keyring_refuses_before_the_token_is_spent(fresh: Touchpoint, hub: HubServer) -> None:
+    import keyring
+    from keyring.backends import fail
+
+    token = accounts.create_enrollment(hub.engine, "maria@example.com", timedelta(days=1)).token
+    keyring.set_keyring(fail.Keyring())
+    out = fresh("provision", "--server", hub.url, "--enrollment-token", token, code=1)
+    assert "error: keyring: no OS keyring" in out.stderr
+    (row,) = accounts.list_enrollments(hub.engine)
+    assert row["used_at"] is None
