@@ -186,10 +186,16 @@ def test_a_locked_policy_refuses_another_hub(
 ) -> None:
     policy = pytest.importorskip("touchpoint.policy")
     file = tmp_path / "policy.toml"
-    file.write_text('[hub]\nserver = "https://hub.corp.example"\nlocked = true\n')
+    file.write_text(
+        '[hub]\nserver = "https://hub.corp.example"\nlocked = true\n'
+        '[settings]\ntimezone = "Europe/Berlin"\n'
+    )
     monkeypatch.setenv(policy.POLICY_ENV, str(file))
-    out = fresh("provision", "--server", "https://elsewhere.example", code=1)
+    out = fresh(
+        "provision", "--server", "https://elsewhere.example", "--timezone", "Asia/Tokyo", code=1
+    )
     assert "error: --server: this computer's policy locks the Hub address" in out.stderr
+    assert "error: --timezone: this computer's policy sets it to 'Europe/Berlin'" in out.stderr
     fresh("provision", "--server", "https://hub.corp.example/")
     state = state_of(fresh)
     assert state.server == "https://hub.corp.example" and state.server_locked

@@ -86,6 +86,7 @@ def provision(  # noqa: PLR0917 (click passes options positionally)
             timezone=timezone,
             demo=not no_demo,
             locked_server=provisioning.locked_hub_address(),
+            locked=provisioning.locked_settings(),
         )
     except TouchpointError as exc:
         _bad_input(exc)

@@ -87,6 +87,15 @@ def locked_hub_address() -> str | None:
     return hub.server if hub.locked and hub.server else None
 
 
+def locked_settings() -> dict[str, Any]:
+    """The user settings the machine policy sets (and so locks)."""
+    try:
+        from touchpoint.policy import current_policy
+    except ImportError:
+        return {}
+    return dict(current_policy().forced_settings())
+
+
 # --- checking the input -------------------------------------------------------------------
 def check_server(field: str, raw: str) -> str:
     """``https://hub.example.com:8600`` (lower-case scheme and host, no trailing slash)."""
@@ -156,9 +165,11 @@ def check_request(
     timezone: str | None = None,
     demo: bool = True,
     locked_server: str | None = None,
+    locked: dict[str, Any] | None = None,
 ) -> ProvisionRequest:
     """Every problem at once, each naming its option; nothing is touched."""
     problems: list[ValidationError] = []
+    locked = locked or {}
 
     def check(field: str, fn: Any, raw: str | None) -> Any:
         if raw is None:
@@ -188,6 +199,12 @@ def check_request(
         timezone=check("--timezone", _check_timezone, timezone),
         demo=demo,
     )
+    for option, name in (("--timezone", "timezone"), ("--display-name", "display_name")):
+        given = getattr(request, name)
+        if given is not None and name in locked and locked[name] != given:
+            problems.append(
+                ValidationError(option, f"this computer's policy sets it to '{locked[name]}'")
+            )
     if problems:
         raise ValidationErrors(problems)
     return request
