@@ -106,7 +106,8 @@ def test_the_bundle_holds_the_expected_files_and_no_customer_data_or_secrets(
     sync = json.loads(files["sync.json"])
     assert sync["server"] == SERVER and sync["signed_in"] is True
     assert sync["changes_waiting"] == waiting_count(ws)
-    assert sync["changes_rejected"] == 0 and sync["conflicts"] == 0
+    assert sync["changes_rejected"] == sync["changes_rejected_not_dismissed"] == 0
+    assert sync["conflicts"] == sync["conflicts_open"] == 0
     assert sync["last_sync"] is None
     tail = files["log-tail.txt"].decode()
     assert "Authorization: ***" in tail and "password=***" in tail and "<email>" in tail

@@ -19,6 +19,7 @@ from touchpoint.services.customer_list import CustomerQuery, count_customers
 from touchpoint.services.provisioning import check_request, provision
 from touchpoint.services.workspace import Workspace
 from touchpoint.sync import credentials
+from touchpoint.sync.engine import LAST_SYNC_KEY, write_meta
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.first_run import (
     CONNECT,
@@ -123,6 +124,14 @@ def test_no_wizard_for_a_book_with_customers_or_a_signed_in_laptop(
     wizard.connect_page.offline_link.click()
     assert wizard.offline.demo is None
     assert wizard.offline.empty.text() == "Continue without signing in"
+    wizard.reject()
+
+    # Signed out on purpose after syncing: the start is not interrupted again.
+    with ws.unit_of_work(origin="remote") as uow:
+        write_meta(uow.session, LAST_SYNC_KEY, "2026-11-18T09:00:00.000000Z")
+        uow.commit()
+    _parent, wizard, _done = open_wizard(qtbot, backend, idle, controller=controller)
+    assert wizard is None
     controller.stop()
 
 

@@ -41,12 +41,13 @@ log = logging.getLogger(__name__)
 LOG_TAIL_LINES = 2000
 # Meta keys of the sync engine (kept in sync with touchpoint.sync.engine; no import there
 # so a diagnostics run never loads the sync stack).
-_SERVER, _EMAIL, _CA, _LAST_SYNC, _CURSOR = (
+_SERVER, _EMAIL, _CA, _LAST_SYNC, _CURSOR, _DISMISSED = (
     "sync_server",
     "sync_email",
     "sync_ca_bundle",
     "sync_last_at",
     "sync_cursor",
+    "sync_rejected_dismissed",
 )
 
 
@@ -259,7 +260,14 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
         meta = dict(conn.execute(f"SELECT key, value FROM {Meta.__tablename__}").fetchall())
         outbox = Change.__tablename__
         waiting = conn.execute(f"SELECT count(*) FROM {outbox} WHERE pushed_at IS NULL")
-        rejected = conn.execute(f"SELECT count(*) FROM {outbox} WHERE push_error IS NOT NULL")
+        rejected = {
+            r[0]
+            for r in conn.execute(f"SELECT change_id FROM {outbox} WHERE push_error IS NOT NULL")
+        }
+        try:
+            dismissed = set(json.loads(meta.get(_DISMISSED) or "[]"))
+        except (ValueError, TypeError):
+            dismissed = set()
         conflicts = conn.execute(
             f"SELECT count(*), count(*) - count(resolved_at) FROM {SyncConflict.__tablename__}"
         ).fetchone()
@@ -271,7 +279,8 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
             "cursor": meta.get(_CURSOR),
             "last_sync": meta.get(_LAST_SYNC),
             "changes_waiting": waiting.fetchone()[0],
-            "changes_rejected": rejected.fetchone()[0],
+            "changes_rejected": len(rejected),
+            "changes_rejected_not_dismissed": len(rejected - dismissed),
             "conflicts": conflicts[0],
             "conflicts_open": conflicts[1],
         }

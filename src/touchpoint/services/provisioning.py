@@ -30,6 +30,7 @@ from touchpoint.sync.engine import (
     CA_KEY,
     CURSOR_KEY,
     EMAIL_KEY,
+    LAST_SYNC_KEY,
     SERVER_KEY,
     SyncEngine,
     SyncResult,
@@ -391,11 +392,15 @@ class FirstRunState:
     server_locked: bool  # the policy fixes the Hub address
     signed_in: bool  # a device token for the recorded Hub is kept
     demo_allowed: bool
+    synced_before: bool = False  # this laptop has synced with a Hub (and maybe signed out)
 
     @property
     def show(self) -> bool:
-        """An empty book, or a Hub set up for this laptop that it has not signed in to."""
-        return not self.signed_in and (self.empty or bool(self.server))
+        """An empty book, or a Hub set up for this laptop (by provisioning) that it has
+        never signed in to. A laptop signed out on purpose is not asked again at start."""
+        if self.signed_in:
+            return False
+        return self.empty or (bool(self.server) and not self.synced_before)
 
 
 def first_run_state(ws: Workspace) -> FirstRunState:
@@ -411,6 +416,7 @@ def first_run_state(ws: Workspace) -> FirstRunState:
         email = read_meta(session, EMAIL_KEY) or ""
         ca = read_meta(session, CA_KEY) or None
         demo = read_meta(session, DEMO_KEY) != "no"
+        synced_before = read_meta(session, LAST_SYNC_KEY) is not None
     if locked_server:
         server = locked_server
     signed_in = bool(server and email and credentials.load_token(server, email))
@@ -422,4 +428,5 @@ def first_run_state(ws: Workspace) -> FirstRunState:
         server_locked=bool(locked_server),
         signed_in=signed_in,
         demo_allowed=demo,
+        synced_before=synced_before,
     )
