@@ -20,6 +20,7 @@ import click
 
 from touchpoint.cli.output import emit_json, facts, heading, plural, progress_bar, table
 from touchpoint.cli.runtime import fail, with_workspace
+from touchpoint.reports import FORMATS, write_report
 
 if TYPE_CHECKING:
     from touchpoint.services.activity_export import ExportScope
@@ -243,25 +244,13 @@ def report_daily(
     customers' own words, customers going quiet and data hygiene, for a day or a week."""
     from touchpoint.services import goals, reports
 
-    fmt = _format_for(fmt, out, ("pdf", "html", "xlsx"))
+    fmt = _format_for(fmt, out, FORMATS)
     first, last = reports.report_period(ws, day=day, week=week)
     book = goals.load_goals(ws)
     members = goals.resolve_reps(ws, rep=rep, team=team, book=book)
     scope = f"team {team}" if team else (members[0] if members else "all reps")
     report = reports.daily_report(ws, first, last, reps=members, scope=scope, book=book)
-    pages = None
-    if fmt == "pdf":
-        from touchpoint.reports.pdf import write_pdf
-
-        pages = write_pdf(report, out)
-    elif fmt == "html":
-        from touchpoint.reports.html import write_html
-
-        write_html(report, out)
-    else:
-        from touchpoint.reports.xlsx import write_workbook
-
-        write_workbook(report, out)
+    pages = write_report(report, fmt, out)
     if as_json:
         emit_json(
             {

@@ -9,6 +9,7 @@ import click
 
 from touchpoint.hub import accounts
 from touchpoint.hub.db import DB_ENV, db_url, make_engine, normalise_url, upgrade
+from touchpoint.hub.report_cli import report_group
 
 db_option = click.option(
     "--db",
@@ -178,6 +179,8 @@ def _safe(url: str) -> str:
         return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
 
+
+main.add_command(report_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

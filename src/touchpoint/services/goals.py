@@ -117,7 +117,11 @@ def _goals(raw: Any, where: str) -> dict[str, Goal]:
 
 def load_goals(ws: Workspace) -> GoalBook:
     """The goals file, or an empty book when there is none yet."""
-    path = goals_path(ws)
+    return read_goals_file(goals_path(ws))
+
+
+def read_goals_file(path: Path) -> GoalBook:
+    """A goals file anywhere (the Hub's reports take one), or an empty book when absent."""
     if not path.exists():
         return GoalBook()
     try:
