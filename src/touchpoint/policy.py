@@ -30,7 +30,7 @@ from touchpoint.settings import Settings, read_settings_file
 if TYPE_CHECKING:
     from pydantic import ValidationError as PydanticError
 
-    from touchpoint.policy_schema import Policy
+    from touchpoint.policy_schema import HubPolicy, Policy
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +67,18 @@ class LoadedPolicy:
 
         return Policy()
 
+    def hub_policy(self) -> HubPolicy | None:
+        """The [hub] section of a valid policy file (None without one)."""
+        return self.checked.hub if self.checked is not None else None
+
     def forced_settings(self) -> dict[str, Any]:
         """The user settings this policy sets (and locks)."""
-        return self.checked.settings.given() if self.checked is not None else {}
+        if self.checked is None:
+            return {}
+        forced = self.checked.settings.given()
+        if self.checked.database.require_encryption:
+            forced["encrypt_database"] = True
+        return forced
 
     @property
     def where(self) -> str:

@@ -43,6 +43,7 @@ class Settings:
     theme: str = "system"
     sync_interval_minutes: int = 5  # how often the window syncs with the Hub
     log_level: str = "INFO"
+    encrypt_database: bool = False  # SQLCipher at rest; applied when the database opens
 
     def author(self) -> str:
         return self.user or _default_user()
@@ -179,6 +180,17 @@ def _one_of(choices: tuple[str, ...], *, upper: bool = False) -> Callable[[str, 
     return check
 
 
+def _yes_no(key: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ValidationError(key, f"'{raw}' is not yes or no (true or false)")
+
+
 CHECKS: dict[str, Callable[[str, object], Any]] = {
     "user": _user,
     "display_name": _display_name,
@@ -190,6 +202,7 @@ CHECKS: dict[str, Callable[[str, object], Any]] = {
     "theme": _one_of(THEMES),
     "sync_interval_minutes": _whole_number(1, 24 * 60),
     "log_level": _one_of(LOG_LEVELS, upper=True),
+    "encrypt_database": _yes_no,
 }
 
 

@@ -99,3 +99,52 @@ def test_export_in_a_format_the_policy_forbids_is_refused(
     assert "vcf exports are not allowed" in refused.stderr
     refused = tp("report", "daily", "--format", "pdf", "--out", str(tmp_path / "d.pdf"), code=1)
     assert "pdf exports are not allowed" in refused.stderr
+
+
+def test_login_to_another_hub_is_refused_when_the_policy_locks_it(tp, policy_file: Path) -> None:
+    policy_file.write_text(POLICY, encoding="utf-8")
+    refused = tp(
+        "login", "--server", "https://other.example.com", "--email", "m@example.com", code=1
+    )
+    assert refused.stderr.startswith(
+        f"error: server: your IT department's policy ({policy_file}) allows only the Hub "
+        "https://hub.example.com"
+    )
+    from touchpoint.errors import ValidationError
+    from touchpoint.services.workspace import Workspace
+    from touchpoint.sync.engine import sign_in
+
+    with Workspace.open(tp.data_dir, auto_backup=False) as ws, pytest.raises(ValidationError):
+        sign_in(ws, "https://other.example.com", "m@example.com", "secret")
+
+
+def test_the_hub_client_uses_the_policys_ca_bundle_and_proxy(
+    policy_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import certifi
+    import httpx
+
+    from touchpoint.sync.transport import HubClient
+
+    policy_file.write_text(
+        f'[hub]\nca_bundle = "{certifi.where()}"\nproxy = "http://proxy.corp.example:3128"\n',
+        encoding="utf-8",
+    )
+    seen: dict[str, object] = {}
+    real = httpx.Client
+
+    def spy(**kwargs: object) -> httpx.Client:
+        seen.update(kwargs)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx, "Client", spy)
+    HubClient("https://hub.example.com").close()
+    import ssl
+
+    context = seen["verify"]
+    assert isinstance(context, ssl.SSLContext)
+    assert context.cert_store_stats()["x509_ca"] > 0  # the bundle's CAs are loaded
+    assert seen["proxy"] == "http://proxy.corp.example:3128"
+    policy_file.unlink()
+    HubClient("https://hub.example.com").close()
+    assert seen["verify"] is True and seen["proxy"] is None

@@ -30,6 +30,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.provision",
     "touchpoint.cli.diagnostics",
     "touchpoint.cli.policy",
+    "touchpoint.cli.encryption",
 ]
 
 

@@ -24,7 +24,10 @@ def register(group: click.Group) -> None:
 
 
 @click.command()
-@click.option("--server", required=True, help="The Hub's address, e.g. https://hub.example.com")
+@click.option(
+    "--server",
+    help="The Hub's address, e.g. https://hub.example.com (default: the policy's Hub).",
+)
 @click.option("--email", required=True)
 @click.option(
     "--ca-bundle",
@@ -32,9 +35,16 @@ def register(group: click.Group) -> None:
     help="A corporate CA bundle to verify the Hub's certificate with.",
 )
 @with_workspace
-def login(ws, server: str, email: str, ca_bundle: str | None) -> None:  # type: ignore[no-untyped-def]
+def login(ws, server: str | None, email: str, ca_bundle: str | None) -> None:  # type: ignore[no-untyped-def]
     """Sign in to a Hub; the password is prompted, or read from stdin when piped."""
+    from touchpoint.policy import check_hub_server
     from touchpoint.sync.engine import sign_in
+
+    hub = ws.policy.hub_policy()
+    server = server or (hub.server if hub else None)
+    if not server:
+        fail("server: give --server, the Hub's address (e.g. https://hub.example.com)")
+    check_hub_server(server, ws.policy)  # before the password is asked for
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True)

@@ -14,7 +14,7 @@ from touchpoint.errors import StorageError
 from touchpoint.paths import resolve_paths
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage import backup as backups
-from touchpoint.storage import migrate, search_index
+from touchpoint.storage import encryption, migrate, search_index
 from touchpoint.storage.models import SYNCED_MODELS, Change, Meta
 
 
@@ -75,26 +75,28 @@ def status(ws: Workspace) -> StatusReport:
 def backup_if_due(ws: Workspace) -> Path | None:
     """Today's rotating backup when the newest is over a day old (the window runs this
     in the background after it opens, so a big database never delays the start)."""
-    return backups.daily_backup_if_due(ws.paths.database, ws.paths.backup_dir)
+    return backups.daily_backup_if_due(ws.paths.database, ws.paths.backup_dir, key=ws.db.key)
 
 
 def backup(ws: Workspace, out: Path | None = None) -> Path:
     """A consistent copy of the database, taken while it may be in use."""
     if out is None:
-        return backups.backup_now(ws.paths.database, ws.paths.backup_dir)
+        return backups.backup_now(ws.paths.database, ws.paths.backup_dir, key=ws.db.key)
     out = Path(out)
     if out.is_dir():
         out = out / f"touchpoint-{backups.stamp()}.sqlite3"
-    return backups.copy_database(ws.paths.database, out)
+    return backups.copy_database(ws.paths.database, out, key=ws.db.key)
 
 
-def _validate_backup(file: Path) -> str:
+def _validate_backup(file: Path, key: str | None = None) -> str:
     if not file.is_file():
         raise StorageError(f"{file} does not exist")
-    problems = backups.integrity(file)
+    if encryption.is_encrypted(file) and key is None:
+        raise StorageError(f"{file} is encrypted and this computer's keyring has no key for it")
+    problems = backups.integrity(file, key=key)
     if problems:
         raise StorageError(f"{file} is damaged: {problems[0]}")
-    revision = migrate.schema_revision(file)
+    revision = migrate.schema_revision(file, key)
     if revision is None:
         raise StorageError(f"{file} is not a Touchpoint database")
     if revision not in migrate.known_revisions():
@@ -109,12 +111,17 @@ def restore(data_dir: str | os.PathLike[str] | None, file: Path) -> Path:
     The restored file is migrated to this version's schema at the next open.
     """
     file = Path(file)
-    _validate_backup(file)
     paths = resolve_paths(data_dir).ensure()
+    # Backups of an encrypted database share its key (kept even after encryption is off).
+    key = encryption.stored_key(paths.database)
+    _validate_backup(file, key)
     safety = paths.backup_dir / f"pre-restore-{backups.stamp()}.sqlite3"
     if paths.database.exists():
-        backups.copy_database(paths.database, safety)
-    backups.restore_into(file, paths.database)
+        if encryption.is_encrypted(paths.database) and key is None:
+            safety = encryption.move_aside(paths.database, backups.stamp())  # unreadable: kept
+        else:
+            backups.copy_database(paths.database, safety, key=key)
+    backups.restore_into(file, paths.database, key=key)
     return safety
 
 
@@ -133,7 +140,7 @@ class CheckReport:
 
 def check(ws: Workspace) -> CheckReport:
     """SQLite's integrity and foreign key checks, the search index's own check, counts."""
-    sqlite_problems = backups.integrity(ws.paths.database)
+    sqlite_problems = backups.integrity(ws.paths.database, key=ws.db.key)
     problems = list(sqlite_problems)
     with ws.db.engine.connect() as conn:
         index_ok = search_index.integrity_ok(conn)

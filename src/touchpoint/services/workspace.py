@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from touchpoint.paths import AppPaths, resolve_paths
 from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_part
 from touchpoint.settings import Settings, load_settings, save_settings
-from touchpoint.storage import migrate
+from touchpoint.storage import encryption, migrate
 from touchpoint.storage.backup import daily_backup_if_due
 from touchpoint.storage.database import Database
 from touchpoint.storage.models import Meta
@@ -56,6 +56,25 @@ class Saved(Generic[T]):
     changes: Changes
 
 
+def _database_key(paths: AppPaths, settings: Settings, policy: LoadedPolicy) -> str | None:
+    """The database's SQLCipher key (None: plain), once the file is encrypted or not as
+    the settings (or the policy) want. A missing key or a missing SQLCipher stops here,
+    with the file untouched."""
+    wanted = apply_policy(settings, policy).encrypt_database
+    try:
+        return encryption.prepare(paths.database, paths.backup_dir, wanted=wanted)
+    except encryption.EncryptionUnavailable as exc:
+        who = (
+            f"Your IT department's policy ({policy.path}) requires"
+            if "encrypt_database" in policy.forced_settings()
+            else f"Your settings ({paths.settings_file}: encrypt_database) ask for"
+        )
+        raise encryption.EncryptionUnavailable(
+            f"{who} the database to be encrypted, and this computer cannot: {exc.message} "
+            "The database was not opened and was left as it was."
+        ) from exc
+
+
 class Workspace:
     def __init__(
         self,
@@ -89,16 +108,17 @@ class Workspace:
         """Open (creating or upgrading as needed) the database of ``data_dir``."""
         paths = resolve_paths(data_dir).ensure()
         settings = load_settings(paths.settings_file)
-        db = Database(paths.database)
+        policy = current_policy()
+        db = Database(paths.database, _database_key(paths, settings, policy))
         made = migrate.upgrade(db, paths.backup_dir)
         if made:
             log.info("database upgraded; the previous version is kept at %s", made)
         if auto_backup:
             try:
-                daily_backup_if_due(paths.database, paths.backup_dir)
+                daily_backup_if_due(paths.database, paths.backup_dir, key=db.key)
             except OSError as exc:  # a full disk must not stop a rep from working
                 log.error("daily backup failed: %s", exc)
-        return cls(paths, db, settings, clock=clock)
+        return cls(paths, db, settings, clock=clock, policy=policy)
 
     # --- who, when, where -------------------------------------------------
     @property

@@ -9,11 +9,14 @@ Connections are pooled: opening one and setting its PRAGMAs on every unit of wor
 cost more than a small search. A connection serves one unit of work at a time, is
 checked back in (its transaction rolled back) when that ends, and the pool keeps a
 few open for reuse; threads never use the same connection at the same time.
+
+An encrypted database (:mod:`touchpoint.storage.encryption`) is opened through
+SQLCipher's driver with its key applied before anything else; every PRAGMA above
+applies to it the same way.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,7 +30,7 @@ BUSY_TIMEOUT_MS = 10_000
 POOL_SIZE = 4  # idle connections kept open: the UI thread, a worker or two, a writer
 
 
-def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event, not pysqlite, decide how transactions start.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -47,10 +50,17 @@ def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(path: Path) -> Engine:
+def make_engine(path: Path, key: str | None = None) -> Engine:
     # A connection is checked out by one unit of work at a time (any thread: pysqlite's
     # same-thread check is off for pooled file databases); beyond POOL_SIZE busy
     # connections, extra ones are opened and closed on return.
+    options: dict[str, Any] = {}
+    if key is not None:
+        from touchpoint.storage import encryption
+
+        # SQLCipher's driver, with PRAGMA key run before the "connect" event's PRAGMAs.
+        options["module"] = encryption.driver()
+        options["creator"] = lambda: encryption.connect(path, key, check_same_thread=False)
     engine = create_engine(
         f"sqlite:///{path}",
         poolclass=QueuePool,
@@ -58,6 +68,7 @@ def make_engine(path: Path) -> Engine:
         max_overflow=16,
         pool_timeout=BUSY_TIMEOUT_MS / 1000,
         connect_args={"check_same_thread": False},
+        **options,
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -65,11 +76,14 @@ def make_engine(path: Path) -> Engine:
 
 
 class Database:
-    """One SQLite file: engines and session factories for reading and for writing."""
+    """One SQLite file: engines and session factories for reading and for writing.
 
-    def __init__(self, path: Path) -> None:
+    ``key`` (64 hex digits) opens it encrypted with SQLCipher; None opens it plain."""
+
+    def __init__(self, path: Path, key: str | None = None) -> None:
         self.path = path
-        self.engine = make_engine(path)
+        self.key = key
+        self.engine = make_engine(path, key)
         self._write_engine = self.engine.execution_options(touchpoint_write=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)

@@ -6,13 +6,13 @@ Touchpoint is refused with a clear message and left untouched.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from touchpoint import __version__
 from touchpoint.errors import NewerSchemaError, StorageError
+from touchpoint.storage import encryption
 from touchpoint.storage.backup import copy_database, stamp
 from touchpoint.storage.database import Database
 
@@ -51,9 +51,9 @@ def known_revisions() -> set[str]:
     return set(REVISIONS)
 
 
-def _read_meta(path: Path) -> tuple[str | None, str | None]:
+def _read_meta(path: Path, key: str | None = None) -> tuple[str | None, str | None]:
     """(schema revision, version of Touchpoint that last wrote it) without touching the file."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = encryption.connect(path, key if encryption.is_encrypted(path) else None, read_only=True)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         revision = None
@@ -67,14 +67,14 @@ def _read_meta(path: Path) -> tuple[str | None, str | None]:
             ).fetchone()
             written_by = row[0] if row else None
         return revision, written_by
-    except sqlite3.DatabaseError as exc:
+    except encryption.database_errors() as exc:
         raise StorageError(f"{path} is not a Touchpoint database ({exc})") from exc
     finally:
         conn.close()
 
 
-def schema_revision(path: Path) -> str | None:
-    return _read_meta(path)[0] if path.exists() else None
+def schema_revision(path: Path, key: str | None = None) -> str | None:
+    return _read_meta(path, key)[0] if path.exists() else None
 
 
 def upgrade(db: Database, backup_dir: Path) -> Path | None:
@@ -82,7 +82,7 @@ def upgrade(db: Database, backup_dir: Path) -> Path | None:
     path = db.path
     backup: Path | None = None
     if path.exists() and path.stat().st_size > 0:
-        revision, written_by = _read_meta(path)
+        revision, written_by = _read_meta(path, db.key)
         if revision is not None and revision not in known_revisions():
             needs = written_by or "a newer version"
             raise NewerSchemaError(
@@ -92,7 +92,9 @@ def upgrade(db: Database, backup_dir: Path) -> Path | None:
         if revision == head_revision():
             return None
         if revision is not None:
-            backup = copy_database(path, backup_dir / f"pre-upgrade-{revision}-{stamp()}.sqlite3")
+            backup = copy_database(
+                path, backup_dir / f"pre-upgrade-{revision}-{stamp()}.sqlite3", key=db.key
+            )
     from alembic import command
 
     cfg = alembic_config()

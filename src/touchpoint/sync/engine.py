@@ -184,6 +184,9 @@ def sign_in(
     transport: Any = None,
 ) -> Account:
     """Trade email and password for a device token, kept in the keyring."""
+    from touchpoint.policy import check_hub_server
+
+    check_hub_server(server)  # a locked policy allows its own Hub only
     server = server.rstrip("/")
     with HubClient(server, ca_bundle=ca_bundle, transport=transport) as client:
         answer = client.login(

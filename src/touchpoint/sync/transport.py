@@ -7,6 +7,7 @@ bundle. The token is sent as a Bearer header and never logged.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any, TypeVar
 
 import httpx
@@ -47,10 +48,16 @@ class HubClient:
             PROTOCOL_HEADER: str(PROTOCOL_VERSION),
             "User-Agent": f"Touchpoint/{__version__}",
         }
+        from touchpoint.policy import current_policy
+
+        # The machine policy's corporate CA bundle and HTTPS proxy, unless given here.
+        hub = current_policy().hub_policy()
+        ca_bundle = ca_bundle or (hub.ca_bundle if hub else None)
         self._http = httpx.Client(
             base_url=self.server,
             headers=headers,
-            verify=ca_bundle if ca_bundle else True,
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+            proxy=hub.proxy if hub and hub.proxy and transport is None else None,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,
         )
