@@ -8,6 +8,7 @@ Views from modules not yet built are simply left out of the rail.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 from typing import Any
 
@@ -29,8 +30,6 @@ from PySide6.QtWidgets import (
 from touchpoint.services.workspace import Changes
 from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.customers_view import CustomersView
-from touchpoint.ui.profile_view import ProfileView
 from touchpoint.ui.search_box import SearchBox
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.theme import app_icon, icon
@@ -38,6 +37,7 @@ from touchpoint.ui.today_view import TodayPrefetch, TodayView
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
+PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT = 900, 420
 
 
 def _optional(module: str, name: str) -> Any | None:
@@ -101,10 +101,33 @@ class NavRail(QFrame):
             self.buttons[key].setChecked(True)
 
 
+class _Placeholder(QWidget):
+    """Holds a page's place in the stack until it is first shown."""
+
+
+def _available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"touchpoint.ui.{module}") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+# Pages built on first show: key, rail text, shortcut, module, class.
+LAZY_PAGES = (
+    ("customers", "Customers", "Ctrl+2", "customers_view", "CustomersPage"),
+    ("followups", "Follow-ups", "Ctrl+3", "followups_view", "FollowUpsView"),
+    ("activity", "Activity", "Ctrl+4", "activity_view", "ActivityView"),
+    ("reports", "Reports", "Ctrl+5", "reports_view", "ReportsView"),
+)
+
+
 class CustomersPage(QSplitter):
     """The customer list beside the profile of the customer in view."""
 
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
+        from touchpoint.ui.customers_view import CustomersView
+        from touchpoint.ui.profile_view import ProfileView
+
         super().__init__(Qt.Orientation.Horizontal, parent)
         self.setObjectName("CustomersSplitter")
         self.list = CustomersView(backend, self)
@@ -134,8 +157,9 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.setWindowTitle("Touchpoint")
         self.setWindowIcon(app_icon())
-        self.pages: dict[str, QWidget] = {}
-        self._dialogs: dict[str, QWidget] = {}
+        self.pages: dict[str, QWidget] = {}  # what the stack holds: a page, or its placeholder
+        self._factories: dict[str, tuple[str, str]] = {}  # pages not built yet
+        self._customers: CustomersPage | None = None
 
         central = QWidget(self)
         outer = QHBoxLayout(central)
@@ -159,6 +183,9 @@ class MainWindow(QMainWindow):
         top.addWidget(self.log_button)
         column.addLayout(top)
         self.stack = QStackedWidget(right)
+        # Room for the largest page (Customers, Reports) from the start: pages are built
+        # on first show, and the window must not change its minimum size when they are.
+        self.stack.setMinimumSize(PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT)
         column.addWidget(self.stack, 1)
         undo_cls = _optional("undo_bar", "UndoBar")
         self.undo_bar = undo_cls(right) if undo_cls else None
@@ -171,30 +198,16 @@ class MainWindow(QMainWindow):
         # Ask for Today first: the database works on it while the rest of the window is built.
         if str(self.settings.value("window/page", "today")) == "today":
             self.today.refresh(today_prefetch)
-        self.customers = CustomersPage(backend, self)
         self._add_page("today", "Today", "today", "Ctrl+1", self.today)
-        self._add_page("customers", "Customers", "customers", "Ctrl+2", self.customers)
-        followups_cls = _optional("followups_view", "FollowUpsView")
-        if followups_cls is not None:
-            self._add_page(
-                "followups", "Follow-ups", "followups", "Ctrl+3", followups_cls(backend, self)
-            )
-        activity_cls = _optional("activity_view", "ActivityView")
-        if activity_cls is not None:
-            self._add_page(
-                "activity", "Activity", "activity", "Ctrl+4", activity_cls(backend, self)
-            )
-        reports_cls = _optional("reports_view", "ReportsView")
-        if reports_cls is not None:
-            self._add_page("reports", "Reports", "reports", "Ctrl+5", reports_cls(backend, self))
+        # The other pages are built the first time they are shown: they are not needed
+        # for the first paint, and some bring heavy modules (charts, reports) with them.
+        for key, text, shortcut, module, name in LAZY_PAGES:
+            if _available(module):
+                self._add_page(key, text, key, shortcut, _Placeholder(self.stack))
+                self._factories[key] = (module, name)
+        self._last_customer: str | None = None
         self.rail.page_chosen.connect(self.show_page)
-
         self.search.open_hit.connect(self._open_hit)
-        self.customers.list.open_customer.connect(self.open_customer)
-        self.customers.profile.open_customer.connect(self.open_customer)
-        self.customers.profile.deleted.connect(self._offer_undo_delete)
-        self.customers.profile.created.connect(self.customers.list.select_customer)
-        self.customers.profile.log_requested.connect(self.log_interaction)
 
         self.status = StatusBar(backend, self)
         self.setStatusBar(self.status)
@@ -234,9 +247,64 @@ class MainWindow(QMainWindow):
         self.pages[key] = page
         self.stack.addWidget(page)
         self.rail.add_page(key, text, icon_name, shortcut)
+        self._connect_page(key, page)
+
+    def _connect_page(self, key: str, page: QWidget) -> None:
         signal = getattr(page, "open_customer", None)
         if signal is not None and key not in ("customers",):
             signal.connect(self.open_customer)
+
+    def page(self, key: str) -> QWidget | None:
+        """The page of ``key``, built now if this is the first time it is needed."""
+        if key not in self._factories:
+            return self.pages.get(key)
+        module, name = self._factories.pop(key)
+        if key == "customers":
+            built: QWidget = self._build_customers()
+        else:
+            cls = _optional(module, name)
+            if cls is None:
+                return None
+            built = cls(self.backend, self)
+        placeholder = self.pages[key]
+        index = self.stack.indexOf(placeholder)
+        self.stack.insertWidget(index, built)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.pages[key] = built
+        self._connect_page(key, built)
+        return built
+
+    def _build_customers(self) -> CustomersPage:
+        page = CustomersPage(self.backend, self)
+        self._customers = page
+        page.list.open_customer.connect(self.open_customer)
+        page.profile.open_customer.connect(self.open_customer)
+        page.profile.deleted.connect(self._offer_undo_delete)
+        page.profile.created.connect(page.list.select_customer)
+        page.profile.log_requested.connect(self.log_interaction)
+        body = self.settings.value("window/profile_splitter")
+        if isinstance(body, QByteArray):
+            page.profile.body.restoreState(body)
+        else:
+            page.profile.body.setSizes([360, 560])
+        splitter = self.settings.value("window/customers_splitter")
+        if isinstance(splitter, QByteArray):
+            page.restoreState(splitter)
+        else:
+            page.setSizes([420, 900])
+        last, self._last_customer = self._last_customer, None
+        if last:
+            page.profile.show_customer(last)
+        return page
+
+    @property
+    def customers(self) -> CustomersPage:
+        """The customer list and profile (built on first use)."""
+        if self._customers is None:
+            self.page("customers")
+        assert self._customers is not None
+        return self._customers
 
     @property
     def current_page(self) -> str:
@@ -244,7 +312,7 @@ class MainWindow(QMainWindow):
         return next((k for k, w in self.pages.items() if w is widget), "today")
 
     def show_page(self, key: str) -> None:
-        page = self.pages.get(key)
+        page = self.page(key)
         if page is None:
             return
         self.stack.setCurrentWidget(page)
@@ -282,8 +350,8 @@ class MainWindow(QMainWindow):
 
     @property
     def customer_in_view(self) -> str | None:
-        if self.current_page == "customers":
-            return self.customers.profile.customer_id
+        if self.current_page == "customers" and self._customers is not None:
+            return self._customers.profile.customer_id
         return None
 
     # --- commands (see actions.py) ---------------------------------------------
@@ -307,8 +375,9 @@ class MainWindow(QMainWindow):
             refresh = getattr(page, "refresh", None)
             if refresh is not None:
                 refresh()
-        self.customers.list.refresh()
-        self.customers.profile.refresh()
+        if self._customers is not None:
+            self._customers.list.refresh()
+            self._customers.profile.refresh()
         self.status.refresh()
 
     def quit_app(self) -> None:
@@ -426,6 +495,12 @@ class MainWindow(QMainWindow):
 
     # --- state ------------------------------------------------------------------
     def restore_state(self) -> None:
+        last = self.settings.value("window/customer")
+        # The profile comes back when the Customers page is first shown.
+        self._last_customer = last if isinstance(last, str) and last else None
+        page = str(self.settings.value("window/page", "today"))
+        # The page first: its size limits are part of the window's, which come next.
+        self.show_page(page if page in self.pages else "today")
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
@@ -434,29 +509,16 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
-        body = self.settings.value("window/profile_splitter")
-        if isinstance(body, QByteArray):
-            self.customers.profile.body.restoreState(body)
-        else:
-            self.customers.profile.body.setSizes([360, 560])
-        splitter = self.settings.value("window/customers_splitter")
-        if isinstance(splitter, QByteArray):
-            self.customers.restoreState(splitter)
-        else:
-            self.customers.setSizes([420, 900])
-        page = str(self.settings.value("window/page", "today"))
-        self.show_page(page if page in self.pages else "today")
-        last = self.settings.value("window/customer")
-        if isinstance(last, str) and last:
-            self.customers.profile.show_customer(last)
 
     def save_state(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
-        self.settings.setValue("window/customers_splitter", self.customers.saveState())
-        self.settings.setValue("window/profile_splitter", self.customers.profile.body.saveState())
         self.settings.setValue("window/page", self.current_page)
-        self.settings.setValue("window/customer", self.customers.profile.customer_id or "")
+        customers = self._customers
+        if customers is not None:  # else what was saved last time still holds
+            self.settings.setValue("window/customers_splitter", customers.saveState())
+            self.settings.setValue("window/profile_splitter", customers.profile.body.saveState())
+            self.settings.setValue("window/customer", customers.profile.customer_id or "")
         self.settings.sync()
 
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override

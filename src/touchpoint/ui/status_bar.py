@@ -91,6 +91,7 @@ class StatusBar(QStatusBar):
         # Redraws 'Synced N min ago' from memory when its words would change.
         self.tick_timer = QTimer(self)
         self.tick_timer.setSingleShot(True)
+        self.tick_timer.setTimerType(Qt.TimerType.PreciseTimer)  # on the minute, not 5% late
         self.tick_timer.timeout.connect(self.render)
         backend.changes_applied.connect(lambda *_: self._timer.start())
         backend.failed.connect(self._show_failure)
