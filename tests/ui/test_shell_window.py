@@ -272,3 +272,63 @@ def test_synced_minutes_ago_ticks_without_reading_the_database(
     assert status.tick_timer.remainingTime() <= 60_000
     assert reads == []  # ticking never asked the database
     backend.query = original  # type: ignore[method-assign]
+
+
+def test_start_up_work_waits_until_today_shows_its_figures(
+    qtbot: Any, backend: Backend, tmp_path: Path
+) -> None:
+    from touchpoint.ui.app import after_first_paint
+
+    window = MainWindow(backend, _settings(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    calls: list[bool] = []
+    after_first_paint(window, lambda: calls.append(window.today.data is not None))
+    assert calls == []  # Today's read is still on its way
+    qtbot.waitUntil(lambda: calls == [True])
+    qtbot.wait(50)
+    assert calls == [True]  # once
+
+
+def test_the_first_paint_loads_no_module_it_does_not_show(data_dir: Path) -> None:
+    """Sync (HTTP client), charts, reports and the pages not in view load later."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from PySide6.QtCore import QSettings
+from touchpoint.services.workspace import Workspace
+from touchpoint.ui.app import make_application
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.main_window import MainWindow
+app = make_application(["touchpoint"])
+backend = Backend(Workspace.open(sys.argv[1], auto_backup=False))
+window = MainWindow(backend, QSettings(sys.argv[1] + "/w.ini", QSettings.Format.IniFormat))
+window.show()
+window.repaint()
+print(",".join(sorted(sys.modules)))
+backend.shutdown()
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout
+    loaded = set(out.strip().splitlines()[-1].split(","))
+    for module in (
+        "httpx",
+        "touchpoint.sync.engine",
+        "PySide6.QtCharts",
+        "touchpoint.ui.reports_view",
+        "touchpoint.ui.profile_view",
+        "touchpoint.ui.followups_view",
+        "touchpoint.ui.conflicts_view",
+    ):
+        assert module not in loaded, module
+    assert "touchpoint.ui.today_view" in loaded

@@ -7,7 +7,9 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -87,7 +89,7 @@ def run(
     window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
-    QTimer.singleShot(0, lambda: after_start(window, backend))
+    after_first_paint(window, lambda: after_start(window, backend))
     quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
     if quit_after.isdigit():  # smoke tests and start benchmarks: open, then close cleanly
         QTimer.singleShot(int(quit_after), lambda: (window.close(), app.quit()))
@@ -104,6 +106,32 @@ def run(
         _flush_drafts()
         backend.shutdown()
         log.info("Touchpoint stopped")
+
+
+AFTER_START_FALLBACK_MS = 3000
+
+
+def after_first_paint(window: Any, then: Callable[[], None]) -> None:
+    """Run ``then`` once Today shows its figures (or at once on another page): drafts and
+    the first-run check load modules of their own, which must not hold up that paint.
+    A Today that never loads (an error, shown by itself) still lets ``then`` run."""
+    done = [False]
+
+    def once(*_args: object) -> None:
+        if not done[0]:
+            done[0] = True
+            QTimer.singleShot(0, then)
+
+    today = getattr(window, "today", None)
+    if (
+        getattr(window, "current_page", None) == "today"
+        and today is not None
+        and today.data is None
+    ):
+        today.loaded.connect(once)
+        QTimer.singleShot(AFTER_START_FALLBACK_MS, once)
+    else:
+        once()
 
 
 def after_start(window: object, backend: object) -> None:
