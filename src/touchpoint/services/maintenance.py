@@ -72,6 +72,11 @@ def status(ws: Workspace) -> StatusReport:
     )
 
 
+def can_encrypt() -> bool:
+    """Whether SQLCipher is installed here (the window offers encryption only then)."""
+    return encryption.available()
+
+
 def backup_if_due(ws: Workspace) -> Path | None:
     """Today's rotating backup when the newest is over a day old (the window runs this
     in the background after it opens, so a big database never delays the start)."""

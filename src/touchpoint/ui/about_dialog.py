@@ -1,4 +1,5 @@
-"""About Touchpoint: version, schema, device id and where every file lives."""
+"""About Touchpoint: who to call for help, version, schema, device id and where every file
+lives, and the machine policy in force."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.policy import LoadedPolicy
 from touchpoint.services import maintenance
 from touchpoint.services.maintenance import StatusReport
 from touchpoint.ui.backend import Backend
@@ -54,6 +56,19 @@ def status_lines(report: StatusReport) -> list[tuple[str, str]]:
     ]
 
 
+def policy_lines(policy: LoadedPolicy) -> list[tuple[str, str]]:
+    """The support contact the IT department set, and the policy file's state."""
+    lines: list[tuple[str, str]] = []
+    if policy.checked is not None:
+        contact = policy.checked.support.lines()
+        if contact:
+            lines.append(("Support", " · ".join(contact)))
+        lines.append(("Policy", f"{policy.path} (set by your IT department)"))
+    elif policy.status == "invalid":
+        lines.append(("Policy", f"{policy.path} is invalid and ignored: {policy.problem}"))
+    return lines
+
+
 class AboutDialog(QDialog):
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,7 +104,7 @@ class AboutDialog(QDialog):
         backend.query(maintenance.status).success(self._fill).failure(self._failed).run()
 
     def _fill(self, report: StatusReport) -> None:
-        self._lines = status_lines(report)
+        self._lines = policy_lines(self.backend.ws.policy) + status_lines(report)
         for name, value in self._lines:
             label = QLabel(value)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

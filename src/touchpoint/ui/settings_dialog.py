@@ -1,5 +1,6 @@
 """Settings: reminders, going quiet, time zone, region, who I am, theme; data folder, backup,
-restore. Saved through the database thread; each problem is shown beside its field."""
+restore, encryption. Saved through the database thread; each problem is shown beside its
+field. A setting the machine policy sets is shown disabled, with a lock and who set it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from PySide6.QtCore import QProcess, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -38,7 +40,7 @@ from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.settings import Settings
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message
-from touchpoint.ui.theme import THEMES, WARN, apply_theme
+from touchpoint.ui.theme import MUTED, THEMES, WARN, apply_theme, icon
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,7 @@ def clean_settings(current: Settings, typed: dict[str, Any]) -> Settings:
         out[key] = number
     theme = str(typed.get("theme") or "system")
     out["theme"] = theme if theme in THEMES else "system"
+    out["encrypt_database"] = bool(typed.get("encrypt_database", current.encrypt_database))
     if errors:
         raise ValidationErrors(errors)
     return replace(current, **out)
@@ -115,12 +118,30 @@ class SettingsDialog(QDialog):
         self.backend = backend
         self.ws = backend.ws
         self._initial = self.ws.settings
+        self._locked = frozenset(self.ws.policy.forced_settings())
+        self.lock_marks: dict[str, QLabel] = {}
+        self._widgets: dict[str, QWidget] = {}
         self.setWindowTitle("Settings")
         self.setAccessibleName("Settings")
         self.setMinimumWidth(560)
         outer = QVBoxLayout(self)
         self.errors: dict[str, QLabel] = {}
         s = self._initial
+        self.policy_note = QLabel()
+        self.policy_note.setWordWrap(True)
+        self.policy_note.setStyleSheet(f"color: {MUTED};")
+        self.policy_note.setAccessibleName("Policy note")
+        self.policy_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        if self._locked:
+            who = self.ws.policy.who
+            self.policy_note.setText(
+                "Settings with a lock are set by your IT department "
+                f"(policy file {self.ws.policy.path})"
+                + (f"; to change them, ask {who}." if who != "your IT department" else ".")
+            )
+        else:
+            self.policy_note.hide()
+        outer.addWidget(self.policy_note)
 
         you = QGroupBox("You")
         you_form = self._form(you)
@@ -192,6 +213,16 @@ class SettingsDialog(QDialog):
         buttons_row.addWidget(self.restore_button)
         buttons_row.addStretch(1)
         data_form.addRow("", buttons_row)
+        self.encrypt = QCheckBox("&Encrypt my database on this computer")
+        self.encrypt.setChecked(s.encrypt_database)
+        self.encrypt.setToolTip(
+            "SQLCipher encryption at rest; the key stays in this computer's keyring. "
+            "Takes effect when Touchpoint restarts, after a backup."
+        )
+        if not maintenance.can_encrypt() and not s.encrypt_database:
+            self.encrypt.setEnabled(False)
+            self.encrypt.setToolTip("This computer cannot encrypt: SQLCipher is not installed.")
+        self._row(data_form, "Encryption", self.encrypt, "encrypt_database", "Encrypt my database")
         self.data_message = QLabel()
         self.data_message.setWordWrap(True)
         self.data_message.setAccessibleName("Backup message")
@@ -207,7 +238,26 @@ class SettingsDialog(QDialog):
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         outer.addWidget(buttons)
+        for key in self._locked:
+            self._lock(key)
         self.user.setFocus()
+
+    def _lock(self, key: str) -> None:
+        """Disable a setting the policy sets, with a lock and who set it beside it."""
+        widget = self._widgets.get(key)
+        if widget is None:
+            return
+        words = f"Set by your IT department (policy file {self.ws.policy.path})"
+        contact = self.ws.policy.who
+        if contact != "your IT department":
+            words += f"; ask {contact}"
+        widget.setEnabled(False)
+        widget.setToolTip(words)
+        mark = self.lock_marks[key]
+        mark.setPixmap(icon("lock").pixmap(16, 16))
+        mark.setToolTip(words)
+        mark.setAccessibleName(f"{widget.accessibleName()} locked")
+        mark.show()
 
     def _form(self, group: QGroupBox) -> QFormLayout:
         form = QFormLayout(group)
@@ -217,9 +267,18 @@ class SettingsDialog(QDialog):
 
     def _row(self, form: QFormLayout, label: str, widget: QWidget, key: str, name: str) -> None:
         widget.setAccessibleName(name)
+        self._widgets[key] = widget
         column = QVBoxLayout()
         column.setSpacing(2)
-        column.addWidget(widget)
+        line = QHBoxLayout()
+        line.setSpacing(6)
+        line.addWidget(widget, 1)
+        mark = QLabel()
+        mark.setStyleSheet(f"color: {MUTED};")
+        mark.hide()
+        self.lock_marks[key] = mark
+        line.addWidget(mark)
+        column.addLayout(line)
         error = _error_label(name)
         column.addWidget(error)
         self.errors[key] = error
@@ -236,6 +295,7 @@ class SettingsDialog(QDialog):
             "reminder_minutes_before": self.reminder.value(),
             "quiet_after_days": self.quiet.value(),
             "theme": self.theme.currentData(),
+            "encrypt_database": self.encrypt.isChecked(),
         }
 
     # --- theme --------------------------------------------------------------------
@@ -266,9 +326,26 @@ class SettingsDialog(QDialog):
         self.backend.write(write, initiator=self).success(self._saved).failure(self._failed).run()
 
     def _saved(self, settings: Settings) -> None:
+        encryption_changed = settings.encrypt_database != self._initial.encrypt_database
         self._initial = settings
         self.saved.emit(settings)
+        if encryption_changed and self.confirm_encryption_restart(settings.encrypt_database):
+            self.restart()
+            return
         self.accept()
+
+    def confirm_encryption_restart(self, encrypt: bool) -> bool:
+        """Tests replace this."""
+        words = "encrypted" if encrypt else "stored unencrypted"
+        answer = QMessageBox.question(
+            self,
+            "Encryption",
+            f"The database will be {words} when Touchpoint starts next (a backup is made "
+            "first). Restart Touchpoint now?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.Yes,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     def _failed(self, exc: Exception) -> None:
         if isinstance(exc, ValidationErrors):

@@ -1,0 +1,139 @@
+"""The window under a machine policy: locked settings shown locked with who set them,
+the encryption choice, and the support contact in About."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import load_settings
+from touchpoint.ui.about_dialog import AboutDialog
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.settings_dialog import SettingsDialog
+
+POLICY = """
+[database]
+require_encryption = {encrypt}
+
+[support]
+name = "IT Service Desk"
+email = "help@example.com"
+phone = "+49 30 1234 567"
+
+[settings]
+reminder_minutes_before = 45
+theme = "light"
+"""
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY.format(encrypt="false"), encoding="utf-8")
+    monkeypatch.setenv("TOUCHPOINT_POLICY_FILE", str(path))
+    return path
+
+
+@pytest.fixture
+def managed(policy_file: Path, data_dir: Path, qtbot: Any) -> Iterator[Backend]:
+    ws = Workspace.open(data_dir, auto_backup=False)
+    backend = Backend(ws)
+    yield backend
+    backend.shutdown()
+    ws.close()
+
+
+def _dialog(qtbot: Any, backend: Backend) -> SettingsDialog:
+    dialog = SettingsDialog(backend)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def test_locked_settings_are_disabled_with_a_lock_and_who_set_them(
+    qtbot: Any, managed: Backend, policy_file: Path
+) -> None:
+    dialog = _dialog(qtbot, managed)
+    assert dialog.reminder.value() == 45
+    assert not dialog.reminder.isEnabled()
+    assert not dialog.theme.isEnabled()
+    assert dialog.theme.currentData() == "light"
+    tip = dialog.reminder.toolTip()
+    assert tip.startswith(f"Set by your IT department (policy file {policy_file})")
+    assert "IT Service Desk (help@example.com)" in tip
+    mark = dialog.lock_marks["reminder_minutes_before"]
+    assert mark.isVisibleTo(dialog) and not mark.pixmap().isNull()
+    assert mark.toolTip() == tip
+    # Settings the policy leaves alone stay the user's.
+    assert dialog.quiet.isEnabled() and dialog.user.isEnabled()
+    assert not dialog.lock_marks["quiet_after_days"].isVisibleTo(dialog)
+    assert dialog.encrypt.isEnabled()
+
+
+def test_saving_keeps_the_policys_values_out_of_the_users_file(
+    qtbot: Any, managed: Backend, data_dir: Path
+) -> None:
+    dialog = _dialog(qtbot, managed)
+    dialog.quiet.setValue(44)
+    dialog.save()
+    qtbot.waitUntil(lambda: managed.pending == 0, timeout=10_000)
+    stored = load_settings(data_dir / "config" / "settings.toml")
+    assert stored.quiet_after_days == 44
+    assert stored.reminder_minutes_before == 15  # the user's own, not the policy's 45
+    assert stored.theme == "system"
+    assert managed.ws.settings.reminder_minutes_before == 45
+
+
+def test_the_encryption_choice_is_saved_and_offers_a_restart(
+    qtbot: Any, managed: Backend, data_dir: Path
+) -> None:
+    dialog = _dialog(qtbot, managed)
+    asked: list[bool] = []
+    dialog.confirm_encryption_restart = lambda encrypt: asked.append(encrypt) or False  # type: ignore[method-assign]
+    dialog.encrypt.setChecked(True)
+    dialog.save()
+    qtbot.waitUntil(lambda: managed.pending == 0, timeout=10_000)
+    assert asked == [True]
+    assert load_settings(data_dir / "config" / "settings.toml").encrypt_database is True
+
+
+def test_encryption_required_by_policy_is_checked_and_locked(
+    qtbot: Any, policy_file: Path, data_dir: Path
+) -> None:
+    policy_file.write_text(POLICY.format(encrypt="true"), encoding="utf-8")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    backend = Backend(ws)
+    try:
+        assert ws.db.key is not None  # encrypted on opening
+        dialog = _dialog(qtbot, backend)
+        assert dialog.encrypt.isChecked()
+        assert not dialog.encrypt.isEnabled()
+        assert dialog.lock_marks["encrypt_database"].isVisibleTo(dialog)
+    finally:
+        backend.shutdown()
+        ws.close()
+
+
+def test_about_shows_the_support_contact(qtbot: Any, managed: Backend) -> None:
+    about = AboutDialog(managed)
+    qtbot.addWidget(about)
+    about.show()
+    qtbot.waitUntil(lambda: managed.pending == 0, timeout=10_000)
+    support = about.values["Support"].text()
+    assert "IT Service Desk" in support
+    assert "help@example.com" in support and "+49 30 1234 567" in support
+    assert "IT Service Desk" in about.details()
+
+
+def test_the_dialog_says_who_set_the_locked_settings(
+    qtbot: Any, managed: Backend, policy_file: Path
+) -> None:
+    dialog = _dialog(qtbot, managed)
+    note = dialog.policy_note.text()
+    assert dialog.policy_note.isVisibleTo(dialog)
+    assert f"set by your IT department (policy file {policy_file})" in note
+    assert "ask IT Service Desk (help@example.com)" in note
