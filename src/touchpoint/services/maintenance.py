@@ -77,6 +77,19 @@ def can_encrypt() -> bool:
     return encryption.available()
 
 
+def recover_unreadable(data_dir: str | os.PathLike[str] | None) -> Path:
+    """An encrypted database whose key is lost: move it aside (kept, never deleted), so the
+    next open starts a new one for the Hub to fill again. Refused for a readable file."""
+    paths = resolve_paths(data_dir)
+    database = paths.database
+    if not encryption.is_encrypted(database) or encryption.stored_key(database) is not None:
+        raise StorageError(
+            f"{database} can be opened; there is nothing to recover (a lost key is the "
+            "only reason to start again)"
+        )
+    return encryption.move_aside(database, backups.stamp())
+
+
 def backup_if_due(ws: Workspace) -> Path | None:
     """Today's rotating backup when the newest is over a day old (the window runs this
     in the background after it opens, so a big database never delays the start)."""

@@ -13,14 +13,15 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.logs import setup_logging
 from touchpoint.paths import resolve_paths
+from touchpoint.policy import log_level
 from touchpoint.services.workspace import Workspace
-from touchpoint.ui.errors import human_message, show_error
+from touchpoint.ui.errors import show_error
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +64,17 @@ def run(
     started = time.perf_counter()
     paths = resolve_paths(data_dir).ensure()
     setup_logging(paths.log_file)
+    logging.getLogger().setLevel(log_level(data_dir))  # the policy's, else the user's
     log.info("Touchpoint %s starting; data in %s", __version__, paths.data_dir)
     app = make_application(argv)
     sys.excepthook = _excepthook
     from touchpoint.ui.theme import app_icon, apply_theme
 
     app.setWindowIcon(app_icon())
-    try:
-        ws = Workspace.open(data_dir, auto_backup=False)
-    except TouchpointError as exc:
-        log.error("cannot open the database: %s", exc)
-        apply_theme(app)
-        QMessageBox.critical(None, "Touchpoint", human_message(exc))
+    from touchpoint.ui.start_problems import open_workspace, show_policy_problem
+
+    ws = open_workspace(data_dir)  # a lost database key or missing SQLCipher is explained
+    if ws is None:
         return 1
     apply_theme(app, ws.settings.theme)
 
@@ -89,6 +89,7 @@ def run(
     window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
     window.show()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
+    show_policy_problem(window, ws.policy)
     after_first_paint(window, lambda: after_start(window, backend))
     quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
     if quit_after.isdigit():  # smoke tests and start benchmarks: open, then close cleanly
