@@ -223,3 +223,20 @@ def test_no_keyring_refuses_before_the_token_is_spent(fresh: Touchpoint, hub: Hu
     assert "error: keyring: no OS keyring" in out.stderr
     (row,) = accounts.list_enrollments(hub.engine)
     assert row["used_at"] is None
+
+
+def test_a_revoked_device_token_is_replaced_by_a_new_enrollment(
+    fresh: Touchpoint, hub: HubServer
+) -> None:
+    first = accounts.create_enrollment(hub.engine, "maria@example.com", timedelta(days=1))
+    fresh("provision", "--server", hub.url, "--enrollment-token", first.token)
+    (kept,) = accounts.list_tokens(hub.engine)
+    assert accounts.revoke_token(hub.engine, int(kept["id"]))  # type: ignore[call-overload]
+
+    second = accounts.create_enrollment(hub.engine, "maria@example.com", timedelta(days=1))
+    again = fresh("provision", "--server", hub.url, "--enrollment-token", second.token, "--json")
+    assert json.loads(again.stdout)["enrolled"] is True
+    active = [t for t in accounts.list_tokens(hub.engine) if not t["revoked_at"]]
+    assert len(active) == 1
+    assert credentials.load_token(hub.url, "maria@example.com") not in (None, "")
+    assert fresh("sync").exit_code == 0

@@ -233,17 +233,22 @@ def _device_name() -> str:
     return socket.gethostname()[:200]
 
 
-def _still_signed_in(ws: Workspace, server: str, ca_bundle: str | None, transport: Any) -> bool:
-    """A device token for ``server`` is kept and the Hub still accepts it."""
+def _still_signed_in(ws: Workspace, request: ProvisionRequest, transport: Any) -> bool:
+    """A device token for this Hub (and the requested account) is kept and still accepted."""
+    server = request.server
     with ws.read() as session:
         if read_meta(session, SERVER_KEY) != server:
             return False
         email = read_meta(session, EMAIL_KEY)
+    if request.email and request.email != email:
+        return False  # set up for someone else now: enroll with the new token
     token = credentials.load_token(server, email) if email else None
     if not token:
         return False
     try:
-        with HubClient(server, token=token, ca_bundle=ca_bundle, transport=transport) as client:
+        with HubClient(
+            server, token=token, ca_bundle=request.ca_bundle, transport=transport
+        ) as client:
             client.hello(
                 HelloRequest(
                     protocol=1,
@@ -300,7 +305,7 @@ def provision(
     token: str | None = None
     if request.enrollment_token:
         check_keyring()
-        if _still_signed_in(ws, server, request.ca_bundle, transport):
+        if _still_signed_in(ws, request, transport):
             log.info("provision: already enrolled with %s; the token was not used", server)
             signed_in = True
             with ws.read() as session:
