@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from touchpoint.policy import current_policy
 from touchpoint.services.workspace import Workspace
 from touchpoint.settings import load_settings
 from touchpoint.ui.about_dialog import AboutDialog
@@ -137,3 +138,31 @@ def test_the_dialog_says_who_set_the_locked_settings(
     assert dialog.policy_note.isVisibleTo(dialog)
     assert f"set by your IT department (policy file {policy_file})" in note
     assert "ask IT Service Desk (help@example.com)" in note
+
+
+def test_export_choices_are_only_the_formats_the_policy_allows(
+    qtbot: Any, policy_file: Path, data_dir: Path
+) -> None:
+    from touchpoint.ui.export_dialog import ExportDialog
+    from touchpoint.ui.reports_view import ReportsView
+
+    policy_file.write_text('[export]\nformats = ["csv", "pdf"]\n', encoding="utf-8")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    backend = Backend(ws)
+    try:
+        dialog = ExportDialog(backend)
+        qtbot.addWidget(dialog)
+        assert set(dialog.choices) == {"contacts_csv", "customers_csv"}
+        assert dialog.choices["contacts_csv"].isChecked()
+        view = ReportsView(backend)
+        qtbot.addWidget(view)
+        assert set(view.buttons) == {"pdf", "activity-csv"}
+        policy_file.write_text("[export]\nformats = []\n", encoding="utf-8")
+        ws.policy = current_policy()
+        empty = ExportDialog(backend)
+        qtbot.addWidget(empty)
+        assert empty.choices == {} and not empty.export_button.isEnabled()
+    finally:
+        qtbot.waitUntil(lambda: backend.pending == 0, timeout=10_000)
+        backend.shutdown()
+        ws.close()

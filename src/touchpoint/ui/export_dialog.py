@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.errors import Cancelled
+from touchpoint.policy import allowed_export_formats
 from touchpoint.services import exporting
 from touchpoint.services.exporting import ExportReport
 from touchpoint.services.workspace import Workspace
@@ -84,7 +85,13 @@ class ExportDialog(QDialog):
         layout.addWidget(QLabel("<b>What to export</b>"))
         self.group = QButtonGroup(self)
         self.choices: dict[str, QRadioButton] = {}
+        # Only the formats the machine policy allows are offered.
+        allowed = set(
+            allowed_export_formats([k.rsplit("_", 1)[1] for k in FORMATS], self.ws.policy)
+        )
         for key, (label, *_rest) in FORMATS.items():
+            if key.rsplit("_", 1)[1] not in allowed:
+                continue
             button = QRadioButton(label)
             button.setAccessibleName(label.replace("&", ""))
             self.group.addButton(button)
@@ -116,7 +123,13 @@ class ExportDialog(QDialog):
         self.export_button.clicked.connect(self.export)
         close.clicked.connect(self.reject)
         layout.addWidget(buttons)
-        self.choices["contacts_vcf"].setChecked(True)
+        if self.choices:
+            next(iter(self.choices.values())).setChecked(True)
+        else:
+            layout.insertWidget(
+                1, QLabel("Your IT department's policy allows none of these exports.")
+            )
+            self.export_button.setEnabled(False)
 
     def key(self) -> str:
         return next(k for k, b in self.choices.items() if b.isChecked())

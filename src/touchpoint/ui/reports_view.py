@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.errors import Cancelled
+from touchpoint.policy import allowed_export_formats
 from touchpoint.reports import format as fmt
 from touchpoint.reports.html import report_tz
 from touchpoint.services import goals, reports
@@ -158,6 +159,8 @@ class ReportsView(QWidget):
             ("activity-csv", "Activity as CSV…"),
             ("activity-xlsx", "Activity as Excel…"),
         ):
+            if not allowed_export_formats([key.rsplit("-", 1)[-1]]):
+                continue  # the machine policy does not allow this format
             button = QPushButton(text, self)
             button.clicked.connect(lambda _=False, k=key: self._ask_and_export(k))
             buttons.addWidget(button)
