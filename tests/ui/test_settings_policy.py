@@ -166,3 +166,25 @@ def test_export_choices_are_only_the_formats_the_policy_allows(
         qtbot.waitUntil(lambda: backend.pending == 0, timeout=10_000)
         backend.shutdown()
         ws.close()
+
+
+def test_sign_in_offers_only_the_policys_hub_when_it_is_locked(
+    qtbot: Any, policy_file: Path
+) -> None:
+    from touchpoint.errors import ValidationError
+    from touchpoint.ui.sign_in_dialog import SignInDialog, _problem
+
+    policy_file.write_text(
+        '[hub]\nserver = "https://hub.example.com"\nlocked = true\n', encoding="utf-8"
+    )
+    dialog = SignInDialog(object(), server="https://other.example.com")  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    assert dialog.server.text() == "https://hub.example.com"
+    assert dialog.server.isReadOnly()
+    assert str(policy_file) in dialog.server.toolTip()
+    field, words = _problem(ValidationError("server", "the policy allows only the Hub X"))
+    assert field == "server" and "allows only the Hub X" in words
+    policy_file.write_text('[hub]\nserver = "https://hub.example.com"\n', encoding="utf-8")
+    free = SignInDialog(object())  # type: ignore[arg-type]
+    qtbot.addWidget(free)
+    assert free.server.text() == "https://hub.example.com" and not free.server.isReadOnly()

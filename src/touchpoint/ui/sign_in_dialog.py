@@ -16,6 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.errors import ValidationError
+from touchpoint.policy import current_policy
 from touchpoint.sync.errors import AuthError, OfflineError, UpdateError
 from touchpoint.ui.sync_controller import SyncController
 
@@ -28,6 +30,8 @@ def _problem(exc: Exception) -> tuple[str, str]:
         return "server", "Cannot reach this server. Check the address and the connection."
     if isinstance(exc, UpdateError):
         return "server", "Touchpoint needs an update to sync with this server."
+    if isinstance(exc, ValidationError):  # the IT policy allows another Hub only
+        return "server", f"Not this server: {exc.problem}."
     message = getattr(exc, "message", "") or str(exc)
     return "server", f"The server did not accept the sign-in: {message}"
 
@@ -39,9 +43,15 @@ class SignInDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Sign in to Hub")
         self._controller = controller
-        self.server = QLineEdit(server, self)
+        policy = current_policy()
+        hub = policy.hub_policy()
+        self.server = QLineEdit(server or (hub.server if hub and hub.server else ""), self)
         self.server.setPlaceholderText("https://hub.example.com")
         self.server.setAccessibleName("Server address")
+        if hub is not None and hub.locked and hub.server:
+            self.server.setText(hub.server)
+            self.server.setReadOnly(True)
+            self.server.setToolTip(f"Set by your IT department (policy file {policy.path})")
         self.email = QLineEdit(self)
         self.email.setAccessibleName("Email")
         self.password = QLineEdit(self)
