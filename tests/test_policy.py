@@ -181,3 +181,36 @@ def test_export_formats_and_hub_address_are_enforced(policy_file: Path) -> None:
 def test_no_policy_allows_everything(policy_file: Path) -> None:
     check_export_format("xlsx")
     check_hub_server("https://anywhere.example.com")
+
+
+def test_the_example_policy_in_resources_is_valid(tmp_path: Path) -> None:
+    example = Path(__file__).parents[1] / "resources" / "policy.example.toml"
+    text = example.read_text(encoding="utf-8")
+    loaded = load_policy(example)
+    assert loaded.status == "loaded", loaded.problem
+    assert loaded.policy.hub.locked and loaded.policy.support.name == "IT Service Desk"
+    # Its commented-out keys are valid too.
+    ca = tmp_path / "ca.pem"
+    ca.write_text("", encoding="utf-8")
+    uncommented = "\n".join(
+        line.removeprefix("# ")
+        if line.startswith(
+            (
+                "# ca_bundle",
+                "# proxy",
+                "# timezone",
+                "# default_region",
+                "# currency",
+                "# quiet_after",
+                "# theme",
+            )
+        )
+        else line
+        for line in text.splitlines()
+    ).replace("/etc/ssl/certs/corp-root-ca.pem", str(ca))
+    full = tmp_path / "full.toml"
+    full.write_text(uncommented, encoding="utf-8")
+    loaded = load_policy(full)
+    assert loaded.status == "loaded", loaded.problem
+    assert loaded.policy.hub.ca_bundle == str(ca)
+    assert loaded.forced_settings()["currency"] == "EUR"
