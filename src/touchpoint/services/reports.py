@@ -8,6 +8,7 @@ user's local calendar day (``ws.tz``); times are stored in UTC.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -237,7 +238,7 @@ def _daily_report(  # noqa: PLR0917
     start_t, end_t, before_t = to_utc_text(start), to_utc_text(end), to_utc_text(before_start)
     rep_sql, rep_params = _in("i.rep", reps, "reps")
     with ws.read() as session:
-        interactions = session.execute(
+        period = session.execute(
             text(
                 "SELECT i.rep, i.kind, i.outcome, i.occurred_at, i.satisfaction, i.feedback,"
                 " i.customer_id FROM interactions i"
@@ -272,6 +273,9 @@ def _daily_report(  # noqa: PLR0917
             ).bindparams(*expanding),
             {"start": start_t, "end": end_t, **f_params},
         ).all()
+
+    # The time of each interaction parsed once, for the days, the trend and the voices.
+    interactions = [(r[0], r[1], r[2], _utc(r[3]), r[4], r[5], r[6]) for r in period]
 
     # Who is in the report: the given reps (even with no activity), else everyone seen.
     if reps is not None:
@@ -316,14 +320,14 @@ def _daily_report(  # noqa: PLR0917
     # Activity per local day against the team's daily goal (every kind together).
     members = set(people)
     per_day = metrics.activity_per_day(
-        (_utc(row[3]) for row in interactions if row[0] in members),  # type: ignore[misc]
+        (row[3] for row in interactions if row[0] in members),
         first=first,
         last=last,
         tz=tz,
     )
     goal_kinds_of = {rep: set(book.goals_for(rep)) for rep in people}
     toward = metrics.activity_per_day(
-        (_utc(r[3]) for r in interactions if r[0] in members and r[1] in goal_kinds_of[r[0]]),  # type: ignore[misc]
+        (r[3] for r in interactions if r[0] in members and r[1] in goal_kinds_of[r[0]]),
         first=first,
         last=last,
         tz=tz,
@@ -331,9 +335,7 @@ def _daily_report(  # noqa: PLR0917
     daily_goal = _daily_goal(book, people)
     activity = [DayActivity(d, n, toward[d], daily_goal) for d, n in per_day.items()]
 
-    scored = [
-        (_utc(row[3]), row[4]) for row in interactions if row[4] is not None and row[0] in members
-    ]
+    scored = [(row[3], row[4]) for row in interactions if row[4] is not None and row[0] in members]
     trend = metrics.satisfaction_trend(scored, tz=tz)  # type: ignore[arg-type]
     best, worst = _voices(ws, interactions, members)
     quiet, hygiene = book_later.result()
@@ -460,28 +462,38 @@ def _voices(
     ws: Workspace, interactions: Sequence[Any], people: set[str]
 ) -> tuple[list[Voice], list[Voice]]:
     """The best and the worst scored interactions that carry the customer's words."""
-    voices = [
-        Voice(
-            occurred_at=_utc(row[3]),  # type: ignore[arg-type]
-            customer_id=row[6],
-            customer="",
-            rep=row[0],
-            kind=row[1],
-            score=row[4],
-            words=" ".join(row[5].split()),
-        )
+    with_words = [
+        row
         for row in interactions
-        if row[0] in people and row[4] is not None and row[5] and row[5].strip()
+        if row[4] is not None and row[0] in people and row[5] and not row[5].isspace()
     ]
-    # Best: the happiest (4 or 5), worst: the unhappiest (1 or 2), newest first among equals.
-    best = sorted(
-        (v for v in voices if v.score >= BEST_FROM),
-        key=lambda v: (-v.score, -v.occurred_at.timestamp()),
-    )[:VOICES]
-    worst = sorted(
-        (v for v in voices if v.score <= WORST_FROM),
-        key=lambda v: (v.score, -v.occurred_at.timestamp()),
-    )[:VOICES]
+    # Best: the happiest (4 or 5), worst: the unhappiest (1 or 2), newest first among
+    # equals; only the few shown become Voices (a week of a big team has thousands).
+    best_rows = heapq.nsmallest(
+        VOICES,
+        (row for row in with_words if row[4] >= BEST_FROM),
+        key=lambda row: (-row[4], -row[3].timestamp()),
+    )
+    worst_rows = heapq.nsmallest(
+        VOICES,
+        (row for row in with_words if row[4] <= WORST_FROM),
+        key=lambda row: (row[4], -row[3].timestamp()),
+    )
+    best, worst = (
+        [
+            Voice(
+                occurred_at=row[3],
+                customer_id=row[6],
+                customer="",
+                rep=row[0],
+                kind=row[1],
+                score=row[4],
+                words=" ".join(row[5].split()),
+            )
+            for row in rows
+        ]
+        for rows in (best_rows, worst_rows)
+    )
     # Customer names for the few shown, rather than a join on every interaction.
     ids = list({v.customer_id for v in [*best, *worst]})
     names: dict[str, str] = {}
