@@ -291,3 +291,26 @@ def test_the_setting_encrypts_at_the_next_start_and_unsetting_decrypts(data_dir:
         assert ws.db.key is None
         assert len(search.search(ws, "pallet")) == 1
     assert not encryption.is_encrypted(database)
+
+
+def test_diagnostics_read_an_encrypted_database_and_say_when_its_key_is_missing(
+    data_dir: Path,
+) -> None:
+    import keyring
+
+    from touchpoint.paths import resolve_paths
+    from touchpoint.services import diagnostics
+
+    with Workspace.open(data_dir, auto_backup=False) as ws:
+        _fill(ws)
+    _run(data_dir, "encryption", "enable")
+    paths = resolve_paths(data_dir)
+    health = diagnostics.database_health(paths)
+    assert health["encrypted"] is True and health["key_in_keyring"] is True
+    assert health["quick_check"] == "ok"
+    assert health["counts"]["customers"] == 2
+    assert "error" not in diagnostics.sync_state(paths)
+    keyring.delete_password("touchpoint", encryption.key_account(paths.database))
+    health = diagnostics.database_health(paths)
+    assert health["key_in_keyring"] is False
+    assert "is encrypted, and its key is not in this computer's keyring" in health["error"]

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from touchpoint import __version__
-from touchpoint.errors import ValidationError
+from touchpoint.errors import StorageError, ValidationError
 from touchpoint.paths import AppPaths
 from touchpoint.settings import load_settings
-from touchpoint.storage import migrate
+from touchpoint.storage import encryption, migrate
 from touchpoint.storage.models import Change, Meta, SyncConflict
 
 log = logging.getLogger(__name__)
@@ -196,8 +196,17 @@ def log_tail(log_dir: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(scrub(line) for line in kept[-lines:]) + "\n"
 
 
-def _connect_read_only(database: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+# Errors of either driver: the standard sqlite3, or SQLCipher's for an encrypted database.
+_DB_ERRORS = encryption.database_errors()
+
+
+def _connect_read_only(database: Path) -> Any:
+    # An encrypted database opens with its key from the keyring (never put in the bundle).
+    key = encryption.stored_key(database) if encryption.is_encrypted(database) else None
+    if encryption.is_encrypted(database) and key is None:
+        raise encryption.MissingKeyError(database)
+    conn = encryption.connect(database, key, read_only=True)
+    conn.execute("PRAGMA busy_timeout = 10000")
     conn.execute("PRAGMA query_only = ON")
     return conn
 
@@ -210,10 +219,13 @@ def database_health(paths: AppPaths) -> dict[str, Any]:
     out["bytes"] = database.stat().st_size
     wal = Path(str(database) + "-wal")
     out["wal_bytes"] = wal.stat().st_size if wal.exists() else 0
+    out["encrypted"] = encryption.is_encrypted(database)
+    if out["encrypted"]:
+        out["key_in_keyring"] = encryption.stored_key(database) is not None
     try:
         conn = _connect_read_only(database)
-    except sqlite3.Error as exc:
-        out["error"] = f"cannot open: {exc}"
+    except (*_DB_ERRORS, StorageError) as exc:
+        out["error"] = f"cannot open: {getattr(exc, 'message', exc)}"
         return out
     try:
         rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
@@ -223,7 +235,7 @@ def database_health(paths: AppPaths) -> dict[str, Any]:
             out["schema_revision"] = conn.execute(
                 "SELECT version_num FROM alembic_version"
             ).fetchone()[0]
-        except (sqlite3.Error, TypeError):
+        except (*_DB_ERRORS, TypeError):
             out["schema_revision"] = None
         out["schema_expected"] = migrate.head_revision()
         tables = [
@@ -237,10 +249,10 @@ def database_health(paths: AppPaths) -> dict[str, Any]:
             try:
                 quoted = '"' + table.replace('"', '""') + '"'
                 counts[table] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
-            except sqlite3.Error as exc:
+            except _DB_ERRORS as exc:
                 counts[table] = f"unreadable: {exc}"
         out["counts"] = counts
-    except sqlite3.DatabaseError as exc:  # damaged, or encrypted without its key
+    except _DB_ERRORS as exc:  # damaged
         out.setdefault("quick_check", f"failed: {exc}")
         out["error"] = str(exc)
     finally:
@@ -254,8 +266,8 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
         return {"configured": False}
     try:
         conn = _connect_read_only(database)
-    except sqlite3.Error as exc:
-        return {"error": f"cannot open: {exc}"}
+    except (*_DB_ERRORS, StorageError) as exc:
+        return {"error": f"cannot open: {getattr(exc, 'message', exc)}"}
     try:
         meta = dict(conn.execute(f"SELECT key, value FROM {Meta.__tablename__}").fetchall())
         outbox = Change.__tablename__
@@ -284,7 +296,7 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
             "conflicts": conflicts[0],
             "conflicts_open": conflicts[1],
         }
-    except sqlite3.Error as exc:
+    except _DB_ERRORS as exc:
         return {"error": str(exc)}
     finally:
         conn.close()

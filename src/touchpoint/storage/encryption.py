@@ -189,10 +189,10 @@ def connect(
 
 
 def database_errors() -> tuple[type[BaseException], ...]:
-    """DatabaseError of both drivers, for code that may talk to either."""
-    errors: list[type[BaseException]] = [sqlite3.DatabaseError]
+    """The base error of both drivers, for code that may talk to either."""
+    errors: list[type[BaseException]] = [sqlite3.Error]
     with contextlib.suppress(EncryptionUnavailable):
-        errors.append(driver().DatabaseError)
+        errors.append(driver().Error)
     return tuple(errors)
 
 
