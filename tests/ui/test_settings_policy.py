@@ -188,3 +188,22 @@ def test_sign_in_offers_only_the_policys_hub_when_it_is_locked(
     free = SignInDialog(object())  # type: ignore[arg-type]
     qtbot.addWidget(free)
     assert free.server.text() == "https://hub.example.com" and not free.server.isReadOnly()
+
+
+def test_the_window_syncs_at_the_policys_interval(
+    qtbot: Any, policy_file: Path, data_dir: Path
+) -> None:
+    from touchpoint.ui.sync_controller import SyncController
+
+    policy_file.write_text("[settings]\nsync_interval_minutes = 12\n", encoding="utf-8")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    backend = Backend(ws)
+    try:
+        assert ws.settings.sync_interval_minutes == 12
+        controller = SyncController(backend)
+        controller._start_periodic()
+        assert controller._periodic.interval() == 12 * 60_000
+        controller.stop()
+    finally:
+        backend.shutdown()
+        ws.close()
