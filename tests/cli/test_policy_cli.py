@@ -148,3 +148,19 @@ def test_the_hub_client_uses_the_policys_ca_bundle_and_proxy(
     policy_file.unlink()
     HubClient("https://hub.example.com").close()
     assert seen["verify"] is True and seen["proxy"] is None
+
+
+def test_the_log_level_comes_from_the_policy(tp, policy_file: Path) -> None:
+    import logging
+
+    root = logging.getLogger()
+    before = root.level
+    try:
+        policy_file.write_text('[settings]\nlog_level = "WARNING"\n', encoding="utf-8")
+        tp("policy", "show")
+        assert root.level == logging.WARNING
+        policy_file.write_text('[settings]\nlog_level = "DEBUG"\n', encoding="utf-8")
+        tp("policy", "show")
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(before)
