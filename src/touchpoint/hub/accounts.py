@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    delete,
     insert,
     select,
     update,
@@ -124,6 +125,50 @@ def add_user(engine: Engine, email: str, password: str, role: str, team_names: l
         for name in team_names:
             conn.execute(insert(memberships).values(user_id=user_id, team_id=_team_id(conn, name)))
     return user_id
+
+
+def edit_user(
+    engine: Engine,
+    email: str,
+    *,
+    role: str | None = None,
+    add_teams: list[str] | None = None,
+    remove_teams: list[str] | None = None,
+) -> tuple[str, tuple[str, ...]]:
+    """Change a user's role or teams; (role, teams) as they are now.
+
+    Takes effect at the user's next request: what a token may see is read on every
+    call. Their laptops notice the new scope at the next sync and pull again."""
+    email = email.strip().lower()
+    if role is not None and role not in ROLES:
+        raise AccountError(f"role: must be one of {', '.join(ROLES)}, not '{role}'")
+    with write(engine) as conn:
+        found = conn.execute(select(users.c.id, users.c.role).where(users.c.email == email)).first()
+        if found is None:
+            raise AccountError(f"email: no user {email}")
+        user_id, new_role = int(found.id), role or found.role
+        current = set(user_teams(conn, user_id))
+        unknown = sorted(set(remove_teams or ()) - current)
+        if unknown:
+            raise AccountError(f"team: {email} is not in {', '.join(unknown)}")
+        for name in remove_teams or ():
+            conn.execute(
+                delete(memberships).where(
+                    memberships.c.user_id == user_id,
+                    memberships.c.team_id == _team_id(conn, name),
+                )
+            )
+        for name in add_teams or ():
+            if name not in current:
+                conn.execute(
+                    insert(memberships).values(user_id=user_id, team_id=_team_id(conn, name))
+                )
+        now_in = user_teams(conn, user_id)
+        if new_role != "admin" and not now_in:
+            raise AccountError("team: a rep or manager belongs to at least one team")
+        if role is not None:
+            conn.execute(update(users).where(users.c.id == user_id).values(role=role))
+    return new_role, now_in
 
 
 def disable_user(engine: Engine, email: str) -> None:

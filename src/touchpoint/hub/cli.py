@@ -76,7 +76,7 @@ def serve(  # noqa: PLR0917 (click passes options positionally)
 
 @main.group()
 def user() -> None:
-    """Add and disable users."""
+    """Add, change and disable users."""
 
 
 @user.command("add")
@@ -95,6 +95,27 @@ def user_add(db: str | None, email: str, role: str, team_names: tuple[str, ...])
     except accounts.AccountError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Added {email} ({role}{', ' + ', '.join(team_names) if team_names else ''})")
+
+
+@user.command("edit")
+@db_option
+@click.argument("email")
+@click.option("--role", type=click.Choice(accounts.ROLES), help="A new role.")
+@click.option("--add-team", "add", multiple=True, help="Join this team (repeat for several).")
+@click.option("--remove-team", "remove", multiple=True, help="Leave this team.")
+def user_edit(
+    db: str | None, email: str, role: str | None, add: tuple[str, ...], remove: tuple[str, ...]
+) -> None:
+    """Change a user's role or teams; their laptops pull the new scope at the next sync."""
+    if role is None and not add and not remove:
+        raise click.UsageError("give --role, --add-team or --remove-team")
+    try:
+        now_role, now_teams = accounts.edit_user(
+            _engine(db), email, role=role, add_teams=list(add), remove_teams=list(remove)
+        )
+    except accounts.AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{email}: {now_role}, teams {', '.join(now_teams) or '(none)'}")
 
 
 @user.command("disable")

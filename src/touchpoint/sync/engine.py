@@ -67,6 +67,7 @@ SERVER_KEY = "sync_server"
 EMAIL_KEY = "sync_email"
 CA_KEY = "sync_ca_bundle"
 LAST_SYNC_KEY = "sync_last_at"
+SCOPE_KEY = "sync_scope"  # "role:team,team" this laptop last pulled with
 
 
 # --- what a cycle tells its caller ------------------------------------------------------
@@ -227,6 +228,14 @@ def sign_out(ws: Workspace, *, transport: Any = None) -> Account | None:
     return account
 
 
+def _widens(held: str, scope: str) -> bool:
+    """Whether ``scope`` may see something ``held`` could not: another role, or a team
+    more (leaving a team only hides records, which need no pull)."""
+    held_role, _, held_teams = held.partition(":")
+    role, _, teams = scope.partition(":")
+    return role != held_role or not set(teams.split(",")) <= set(held_teams.split(","))
+
+
 def _host() -> str:
     import socket
 
@@ -303,6 +312,7 @@ class SyncEngine:
             counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0}
             try:
                 self.hello = self._retry(self._hello)
+                self._follow_scope(self.hello)
                 self._push_all(counts)
                 self._pull_all(counts)
                 self._push_all(counts)  # edits made while pulling
@@ -348,6 +358,22 @@ class SyncEngine:
                 log.info("sync: %s; retrying in up to %.1fs", exc.kind, delay)
                 self.sleep(random.uniform(delay / 2, delay))
         raise AssertionError("unreachable")
+
+    def _follow_scope(self, hello: HelloResponse) -> None:
+        """What this laptop may see grew (a team joined, a new role): the Hub's older
+        changes of the new scope were never pulled, so pull everything again, once,
+        from the start. The outbox is left as it is, and records already here take the
+        replayed changes in order, ending where they are."""
+        scope = f"{hello.role}:{','.join(sorted(hello.teams))}"
+        with self.ws.unit_of_work(origin="remote") as uow:
+            held = read_meta(uow.session, SCOPE_KEY)
+            if held == scope:
+                return
+            if held is not None and _widens(held, scope):
+                log.info("sync: the Hub scope changed (%s -> %s); pulling again", held, scope)
+                write_meta(uow.session, CURSOR_KEY, "0")
+            write_meta(uow.session, SCOPE_KEY, scope)
+            uow.commit()
 
     def _hello(self) -> HelloResponse:
         return self.client.hello(
