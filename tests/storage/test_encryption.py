@@ -314,3 +314,17 @@ def test_diagnostics_read_an_encrypted_database_and_say_when_its_key_is_missing(
     health = diagnostics.database_health(paths)
     assert health["key_in_keyring"] is False
     assert "is encrypted, and its key is not in this computer's keyring" in health["error"]
+
+
+def test_asking_for_encryption_without_sqlcipher_is_refused(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing() -> None:
+        raise encryption.EncryptionUnavailable("SQLCipher cannot be loaded (test)")
+
+    monkeypatch.setattr(encryption, "driver", missing)
+    refused = _run(data_dir, "config", "set", "encrypt_database", "yes", code=1)
+    assert "error: encrypt_database: this computer cannot encrypt" in refused.stderr
+    refused = _run(data_dir, "encryption", "enable", code=1)
+    assert "SQLCipher cannot be loaded" in refused.stderr
+    assert not encryption.is_encrypted(data_dir / "touchpoint.sqlite3")

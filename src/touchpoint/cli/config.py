@@ -95,6 +95,11 @@ def config_set(key: str, value: str) -> None:
     if name in loaded.policy.settings.given():
         raise ValidationError(name, locked_message(name, loaded))
     clean = check_setting(name, value)
+    if name == "encrypt_database" and clean:
+        from touchpoint.storage.encryption import available
+
+        if not available():
+            raise ValidationError(name, "this computer cannot encrypt: SQLCipher is not installed")
     paths = _paths().ensure()
     updated = replace(load_settings(paths.settings_file), **{name: clean})
     save_settings(paths.settings_file, updated)
