@@ -167,3 +167,49 @@ def test_a_dropped_op_never_calls_back(qtbot: Any, backend: Backend, idle: Any) 
     gate.set()
     idle()
     assert results == []
+
+
+def test_a_backend_can_open_its_workspace_on_its_own_thread(qtbot: Any, data_dir: Any) -> None:
+    """The window is built while the database opens: ops asked for meanwhile run after."""
+    opened_on: list[threading.Thread] = []
+
+    def opener() -> Workspace:
+        opened_on.append(threading.current_thread())
+        return Workspace.open(data_dir, auto_backup=False)
+
+    b = Backend(opener, start=False)
+    try:
+        assert not b.is_open
+        got: list[str] = []
+        b.query(lambda ws: ws.author).success(got.append).run()  # before the database is open
+        with qtbot.waitSignal(b.opened, timeout=10_000) as signal:
+            b.start()
+        assert signal.args == [None]
+        qtbot.waitUntil(lambda: got == ["maria@example.com"])
+        assert opened_on[0] is not threading.main_thread()
+        assert b.is_open and b.ws.author == "maria@example.com"
+    finally:
+        b.shutdown()
+
+
+def test_ops_wait_for_a_workspace_the_window_opens_after_a_failed_open(
+    qtbot: Any, ws: Workspace
+) -> None:
+    from touchpoint.errors import StorageError
+
+    def opener() -> Workspace:
+        raise StorageError("the database key is missing")
+
+    b = Backend(opener)
+    try:
+        got: list[str] = []
+        with qtbot.waitSignal(b.opened, timeout=10_000) as signal:
+            b.query(lambda w: w.author).success(got.append).run()
+        assert isinstance(signal.args[0], StorageError)
+        qtbot.wait(100)
+        assert got == []  # held, not failed: the window is explaining the problem
+        b.adopt(ws)  # what the window opened once the problem was solved
+        qtbot.waitUntil(lambda: got == ["maria@example.com"])
+    finally:
+        b._ws = None  # the fixture closes its own workspace
+        b.shutdown()

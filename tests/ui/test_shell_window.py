@@ -290,12 +290,27 @@ def test_start_up_work_waits_until_today_shows_its_figures(
     assert calls == [True]  # once
 
 
-def test_the_first_paint_loads_no_module_it_does_not_show(data_dir: Path) -> None:
-    """Sync (HTTP client), charts, reports and the pages not in view load later."""
+def _run_python(code: str, data_dir: Path) -> str:
+    """Run ``code`` in a fresh process (what a start imports is only seen there)."""
     import os
     import subprocess
     import sys
 
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(data_dir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_first_paint_loads_no_module_it_does_not_show(data_dir: Path) -> None:
+    """Sync (HTTP client), charts, reports and the pages not in view load later."""
     code = """
 import sys
 from PySide6.QtCore import QSettings
@@ -311,16 +326,7 @@ window.repaint()
 print(",".join(sorted(sys.modules)))
 backend.shutdown()
 """
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(data_dir)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=True,
-    ).stdout
-    loaded = set(out.strip().splitlines()[-1].split(","))
+    loaded = set(_run_python(code, data_dir).strip().splitlines()[-1].split(","))
     for module in (
         "httpx",
         "touchpoint.sync.engine",
@@ -332,3 +338,30 @@ backend.shutdown()
     ):
         assert module not in loaded, module
     assert "touchpoint.ui.today_view" in loaded
+
+
+def test_the_window_paints_before_the_database_layer_loads(data_dir: Path) -> None:
+    """run() builds and shows the window, then the database thread starts loading
+    SQLAlchemy and the models and opens the database."""
+    code = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from touchpoint.ui import app, backend
+
+start = backend.Backend.start
+
+def start_and_look(self):
+    shown = [w for w in QApplication.topLevelWidgets() if hasattr(w, "today") and w.isVisible()]
+    print("AT_START", bool(shown), "sqlalchemy" in sys.modules, flush=True)
+    start(self)
+
+backend.Backend.start = start_and_look
+app.make_application(["touchpoint"])
+QTimer.singleShot(3000, QApplication.quit)
+print("CODE", app.run(sys.argv[1], auto_backup=False))
+print("AT_END", "sqlalchemy" in sys.modules)
+"""
+    out = _run_python(code, data_dir)
+    assert "AT_START True False" in out
+    assert "AT_END True" in out and "CODE 0" in out

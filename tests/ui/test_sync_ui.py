@@ -152,6 +152,7 @@ def _signed_in_window(qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Pa
     )
     qtbot.addWidget(window)
     window.show()
+    window._sync_start.stop()  # this test signs in and syncs itself
     assert window.sync is not None
     window.sync._engine_options = {"attempts": 1}
     signed: list[Any] = []

@@ -20,7 +20,6 @@ from touchpoint.errors import TouchpointError
 from touchpoint.logs import setup_logging
 from touchpoint.paths import resolve_paths
 from touchpoint.policy import log_level
-from touchpoint.services.workspace import Workspace
 from touchpoint.ui.errors import show_error
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,10 @@ def run(
 ) -> int:
     """Open the window on the database of ``data_dir``; returns the exit code.
 
-    The daily backup runs on a thread of its own once the window is up: copying a
-    big database must never delay the start or hold up the database thread."""
+    The window is built and painted first, with Today's figures on their way: the
+    database layer (SQLAlchemy, the models, a migration if one is due) loads and opens
+    on the database thread meanwhile. The daily backup runs on a thread of its own
+    once the database is open: copying a big database must never delay the start."""
     started = time.perf_counter()
     paths = resolve_paths(data_dir).ensure()
     setup_logging(paths.log_file)
@@ -71,42 +72,78 @@ def run(
     from touchpoint.ui.theme import app_icon, apply_theme
 
     app.setWindowIcon(app_icon())
-    from touchpoint.ui.start_problems import open_workspace, show_policy_problem
-
-    ws = open_workspace(data_dir)  # a lost database key or missing SQLCipher is explained
-    if ws is None:
-        return 1
-    apply_theme(app, ws.settings.theme)
+    apply_theme(app, _theme(paths))
 
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.today_view import TodayPrefetch
 
-    backend = Backend(ws)
-    # The database reads Today while the window's modules load and its widgets are built.
-    early = TodayPrefetch(backend)
+    def open_workspace() -> Any:
+        from touchpoint.services.workspace import Workspace
+
+        return Workspace.open(data_dir, auto_backup=False)
+
+    backend = Backend(open_workspace, start=False)
+    early = TodayPrefetch(backend)  # read first, as soon as the database is open
     from touchpoint.ui.main_window import MainWindow
 
     window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
     window.show()
+    backend.start()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
-    show_policy_problem(window, ws.policy)
-    after_first_paint(window, lambda: after_start(window, backend))
+    exit_code = [0]
+
+    def opened(error: BaseException | None) -> None:
+        if error is not None:
+            # A lost database key, SQLCipher missing, a newer database...: said in words,
+            # with the way out where there is one (start again from the Hub).
+            from touchpoint.ui.start_problems import open_workspace
+
+            ws = open_workspace(data_dir)
+            if ws is None:
+                exit_code[0] = 1
+                window.close()
+                app.quit()
+                return
+            backend.adopt(ws)
+            window.refresh()
+        log.info("database open after %.0f ms", 1000 * (time.perf_counter() - started))
+        from touchpoint.ui.start_problems import show_policy_problem
+
+        show_policy_problem(window, backend.ws.policy)
+        # With reminders in the tray, closing the window keeps them running; Quit ends the
+        # app. Without a system tray nothing would stay visible: closing the window quits.
+        reminders = window.reminders
+        app.setQuitOnLastWindowClosed(reminders is None or not reminders.keeps_running)
+        if auto_backup:
+            threading.Thread(
+                target=_daily_backup, args=(backend.ws,), name="touchpoint-backup", daemon=True
+            ).start()
+        after_first_paint(window, lambda: after_start(window, backend))
+
+    backend.opened.connect(opened)
     quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
     if quit_after.isdigit():  # smoke tests and start benchmarks: open, then close cleanly
         QTimer.singleShot(int(quit_after), lambda: (window.close(), app.quit()))
-    if auto_backup:
-        threading.Thread(
-            target=_daily_backup, args=(ws,), name="touchpoint-backup", daemon=True
-        ).start()
-    # With reminders in the tray, closing the window keeps them running; Quit ends the app.
-    # Without a system tray nothing would stay visible: then closing the window quits.
-    app.setQuitOnLastWindowClosed(window.reminders is None or not window.reminders.keeps_running)
+    app.setQuitOnLastWindowClosed(False)  # decided once the database is open
     try:
-        return app.exec()
+        code = app.exec()
+        return exit_code[0] or code
     finally:
         _flush_drafts()
         backend.shutdown()
         log.info("Touchpoint stopped")
+
+
+def _theme(paths: Any) -> str:
+    """The theme in force (settings, then the machine policy), read without the database."""
+    from touchpoint.policy import apply_policy, current_policy
+    from touchpoint.settings import load_settings
+
+    try:
+        return apply_policy(load_settings(paths.settings_file), current_policy()).theme
+    except TouchpointError as exc:  # the database's opening says what is wrong
+        log.warning("settings not read for the theme: %s", exc)
+        return "system"
 
 
 AFTER_START_FALLBACK_MS = 3000
@@ -149,7 +186,7 @@ def after_start(window: object, backend: object) -> None:
     offer_demo_if_empty(window, backend)
 
 
-def _daily_backup(ws: Workspace) -> None:
+def _daily_backup(ws: Any) -> None:
     from touchpoint.services import maintenance
 
     try:

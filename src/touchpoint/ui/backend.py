@@ -4,6 +4,10 @@ One database worker thread runs all reads and writes in order (one writer, so no
 "database is locked"); results come back to the UI thread through a queued signal.
 A view builds an :class:`Op` with :meth:`Backend.query` or :meth:`Backend.write`,
 chains ``success``/``failure``/``with_progress`` and calls ``run()``.
+
+The Backend can also be given a function that opens the Workspace: the database
+thread then opens it before the first op, so the window can be built and painted
+while the database layer loads (at start-up, the bulk of the time).
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from touchpoint import errors
-from touchpoint.services.workspace import Saved, Workspace
+
+if TYPE_CHECKING:  # the database layer loads on the database thread, not here
+    from touchpoint.services.workspace import Saved, Workspace
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,6 +66,7 @@ class Progress:
 class _Bridge(QObject):
     # Emitted on the worker thread; the bridge lives on the UI thread, so Qt queues it.
     finished = Signal(object, object, object)  # (op, result, exception)
+    opened = Signal(object)  # the exception that stopped the opening, or None
 
 
 class Op(Generic[T]):
@@ -183,6 +190,8 @@ class Op(Generic[T]):
             return
         value = result
         if self._is_write:
+            from touchpoint.services.workspace import Saved
+
             if not isinstance(result, Saved):
                 raise TypeError(f"a write must return Saved, got {type(result).__name__}")
             value = result.value
@@ -200,21 +209,56 @@ class Backend(QObject):
     changes_applied = Signal(object, object)  # (Changes, initiator or None)
     failed = Signal(object)  # an exception that reached the default handler (for the status bar)
     busy_changed = Signal(bool)
+    opened = Signal(object)  # a Backend given an opener: None once open, or what stopped it
 
-    def __init__(self, ws: Workspace, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        ws: Workspace | Callable[[], Workspace],
+        parent: QObject | None = None,
+        *,
+        start: bool = True,
+    ) -> None:
         super().__init__(parent)
-        self._ws = ws
+        self._opener: Callable[[], Workspace] | None = None
+        self._ws: Workspace | None = None
+        self._open_error: BaseException | None = None
+        self._ready = threading.Event()
+        self._adopted = threading.Event()  # a Workspace opened elsewhere after a failed open
+        if callable(ws):
+            self._opener = ws
+        else:
+            self._ws = ws
+            self._ready.set()
         self._queue: queue.Queue[Op[Any] | None] = queue.Queue()
         self._bridge = _Bridge()
         self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+        self._bridge.opened.connect(self.opened, Qt.ConnectionType.QueuedConnection)
         self._pending = 0
         self._closed = False
         self._error_parent: QWidget | None = None
         self._thread = threading.Thread(target=self._loop, name="touchpoint-db", daemon=True)
-        self._thread.start()
+        self._started = False
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        """Start the database thread (made with ``start=False``: after the first paint)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    @property
+    def is_open(self) -> bool:
+        return self._ws is not None
 
     @property
     def ws(self) -> Workspace:
+        """The open Workspace; waits for the database thread to open it if needed."""
+        if self._ws is None:
+            self.start()
+            self._ready.wait()
+            if self._ws is None:
+                raise self._open_error or RuntimeError("the database is not open")
         return self._ws
 
     def set_error_parent(self, widget: QWidget | None) -> None:
@@ -234,13 +278,23 @@ class Backend(QObject):
         """Ops submitted and not yet delivered (tests wait on this reaching 0)."""
         return self._pending
 
+    def adopt(self, ws: Workspace) -> None:
+        """The Workspace the UI opened after this thread could not (a key recovered...):
+        the ops waiting since then run on it."""
+        self._ws = ws
+        self._open_error = None
+        self._adopted.set()
+
     def shutdown(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._adopted.set()
         self._queue.put(None)
-        self._thread.join()
-        self._ws.close()
+        if self._started:
+            self._thread.join()
+        if self._ws is not None:
+            self._ws.close()
 
     # --- internals ------------------------------------------------------------
     def _submit(self, op: Op[Any]) -> None:
@@ -252,15 +306,28 @@ class Backend(QObject):
             self.busy_changed.emit(True)
         self._queue.put(op)
 
+    def _open(self) -> bool:
+        assert self._opener is not None
+        try:
+            self._ws = self._opener()
+        except BaseException as exc:  # told to the UI thread, which says it and stops
+            self._open_error = exc
+        self._ready.set()
+        self._bridge.opened.emit(self._open_error)
+        return self._ws is not None
+
     def _loop(self) -> None:
+        if self._opener is not None and not self._open():
+            self._adopted.wait()  # ops wait for the UI's recovery (or the app ends)
         while True:
             op = self._queue.get()
-            if op is None:
+            if op is None or self._ws is None:  # closing (never opened: nothing runs)
                 return
             if op._dropped.is_set():
                 self._bridge.finished.emit(op, None, None)
                 continue
             try:
+                assert self._ws is not None
                 result = op._execute(self._ws)
             except BaseException as exc:  # delivered to the UI thread, never lost
                 self._bridge.finished.emit(op, None, exc)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
@@ -27,13 +27,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from touchpoint.services.workspace import Changes
 from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.search_box import SearchBox
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.theme import app_icon, icon
 from touchpoint.ui.today_view import TodayPrefetch, TodayView
+
+if TYPE_CHECKING:
+    from touchpoint.services.workspace import Changes
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
@@ -235,12 +237,22 @@ class MainWindow(QMainWindow):
         )
         self.status.rejected_clicked.connect(self.open_rejected)
         self.status.state_read.connect(self._sync_state_read)
-        reminders_cls = _optional("reminders", "ReminderService") if reminders else None
-        self.reminders = reminders_cls(backend, self) if reminders_cls else None
+        self.reminders: Any = None
+        if reminders:  # they read the database's folder: once it is open
+            if backend.is_open:
+                self._start_reminders()
+            else:
+                backend.opened.connect(self._start_reminders)
 
         backend.changes_applied.connect(self._changes_applied)
         self._restored = False
         self.restore_state()
+
+    def _start_reminders(self, error: object = None) -> None:
+        if self.reminders is not None or not self.backend.is_open:
+            return
+        cls = _optional("reminders", "ReminderService")
+        self.reminders = cls(self.backend, self) if cls else None
 
     # --- pages ------------------------------------------------------------------
     def _add_page(self, key: str, text: str, icon_name: str, shortcut: str, page: QWidget) -> None:

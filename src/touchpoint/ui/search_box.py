@@ -8,17 +8,18 @@ still queued when the next key arrives is dropped before it runs.
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QFrame, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from touchpoint.services import search as search_service
-from touchpoint.services.search import MARK_END, MARK_START, SearchHit
 from touchpoint.ui.backend import Backend, Op
 from touchpoint.ui.theme import icon
 from touchpoint.ui.widgets.html_delegate import HTML_ROLE, HtmlDelegate
+
+if TYPE_CHECKING:
+    from touchpoint.services.search import SearchHit
 
 HIT_ROLE = 0x0101  # Qt.UserRole + 1
 HEADER_ROLE = 0x0102
@@ -32,9 +33,17 @@ GROUP_ICONS = {
 }
 
 
+def _search(ws: Any, query: str) -> list[SearchHit]:
+    from touchpoint.services.search import search  # on the database thread
+
+    return search(ws, query, limit=MAX_HITS)
+
+
 def highlighted(value: str) -> str:
     """Escape the text, then turn the search marks into bold."""
     escaped = html.escape(value, quote=False)
+    from touchpoint.services.search import MARK_END, MARK_START  # loaded by the search
+
     return escaped.replace(MARK_START, "<b>").replace(MARK_END, "</b>")
 
 
@@ -126,9 +135,9 @@ class SearchBox(QLineEdit):
         self._generation += 1
         generation = self._generation
         self._drop_pending()
-        op = self._backend.query(
-            lambda ws: search_service.search(ws, query, limit=MAX_HITS)
-        ).success(lambda hits: self._show(generation, query, hits))
+        op = self._backend.query(lambda ws: _search(ws, query)).success(
+            lambda hits: self._show(generation, query, hits)
+        )
         op.failure(lambda exc: self._show(generation, query, []))
         self._pending = op
         op.run()
@@ -150,7 +159,9 @@ class SearchBox(QLineEdit):
             item.setData(f"<i>Nothing matches “{html.escape(query)}”</i>", HTML_ROLE)
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             model.appendRow(item)
-        for group, group_hits in search_service.grouped(hits).items():
+        from touchpoint.services.search import grouped
+
+        for group, group_hits in grouped(hits).items():
             header = QStandardItem()
             header.setData(
                 f"<span style='font-size:small'><b>{html.escape(group.upper())}</b></span>",

@@ -14,7 +14,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMenu, QStatusBar, QToolButton, QWidget
 
-from touchpoint.services.sync_status import SyncState, sync_state
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.theme import WARN
 from touchpoint.ui.widgets.format import when_text
@@ -22,7 +21,14 @@ from touchpoint.ui.widgets.format import when_text
 REFRESH_DELAY_MS = 1500  # after a burst of writes, count once
 NOT_CONFIGURED = "Offline · sync not configured"
 
-__all__ = ["REFRESH_DELAY_MS", "StatusBar", "SyncState", "ago_text", "sync_state"]
+__all__ = ["REFRESH_DELAY_MS", "StatusBar", "ago_text"]
+
+
+def read_sync_state(ws: Any) -> Any:
+    """The SyncState, on the database thread (the services load there, not at start)."""
+    from touchpoint.services.sync_status import sync_state
+
+    return sync_state(ws)
 
 
 def ago_text(when: datetime | None, now: datetime, tz: tzinfo | None = None) -> str:
@@ -81,7 +87,7 @@ class StatusBar(QStatusBar):
         self.addWidget(self.rejected_button)
         self.addPermanentWidget(self.unsynced_label)
         self.addPermanentWidget(self.sync_button)
-        self.state: SyncState | None = None
+        self.state: Any = None  # the last SyncState read
         self.unsynced: int | None = None
         self.sync_note: str | None = None  # what the sync controller says, over the default
         self._timer = QTimer(self)
@@ -104,11 +110,11 @@ class StatusBar(QStatusBar):
         self.sync_button.setVisible(not self.sync_menu.isEmpty())
 
     def refresh(self) -> None:
-        self._backend.query(sync_state).success(self._show).failure(
+        self._backend.query(read_sync_state).success(self._show).failure(
             lambda exc: self.unsynced_label.setText("")
         ).run()
 
-    def _show(self, state: SyncState) -> None:
+    def _show(self, state: Any) -> None:
         self.state = state
         self.unsynced = state.unsynced
         self.render()

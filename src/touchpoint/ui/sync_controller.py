@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.status_bar import ago_text
 
 if TYPE_CHECKING:
+    from touchpoint.services.workspace import Changes, Workspace
     from touchpoint.sync.engine import SyncProgress, SyncResult
 
 __all__ = ["SyncController", "SyncStatus", "ago_text", "next_backoff"]
@@ -141,7 +141,6 @@ class SyncController(QObject):
         super().__init__(parent)
         self._backend = backend
         self._engine_options = dict(engine_options or {})  # e.g. attempts, for tests
-        self._ws = backend.ws
         # A child: when the window (and this controller) goes, a late answer is dropped.
         self._bridge = _Bridge(self)
         self._bridge.progress.connect(self._on_progress)
@@ -159,14 +158,22 @@ class SyncController(QObject):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(debounce_ms)
         self._debounce.timeout.connect(self.sync_now)
-        minutes = interval_min if interval_min is not None else self._interval_setting()
+        self._interval_min = interval_min
         self._periodic = QTimer(self)
-        self._periodic.setInterval(int(minutes * 60_000))
         self._periodic.timeout.connect(self.sync_now)
         self._retry = QTimer(self)
         self._retry.setSingleShot(True)
         self._retry.timeout.connect(self._check_reachable)
         backend.changes_applied.connect(self._local_change)
+
+    @property
+    def _ws(self) -> Workspace:
+        return self._backend.ws  # opened by the Backend (its thread) before the first cycle
+
+    def _start_periodic(self) -> None:
+        minutes = self._interval_min if self._interval_min is not None else self._interval_setting()
+        self._periodic.setInterval(int(minutes * 60_000))
+        self._periodic.start()
 
     def _interval_setting(self) -> float:
         value = getattr(self._ws.settings, "sync_interval_minutes", None)
@@ -191,8 +198,9 @@ class SyncController(QObject):
 
     def start(self) -> None:
         """Sync now if signed in, and every few minutes from now on."""
-        self._periodic.start()
-        self._signed_out = False
+        if self._signed_out:  # the rep signed out before the first cycle: nothing to do
+            return
+        self._start_periodic()
         self._in_background(_signed_in, self._started)
 
     def sync_now(self) -> None:
@@ -235,7 +243,7 @@ class SyncController(QObject):
             if error is None:
                 self._signed_out = False
                 self._backoff = None
-                self._periodic.start()
+                self._start_periodic()
                 self.sync_now()
 
         self._in_background(work, after, exclusive=False)

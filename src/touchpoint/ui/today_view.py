@@ -6,7 +6,7 @@ Every row is one click (or Enter) from its customer.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -19,15 +19,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from touchpoint.services import insights
-from touchpoint.services.workspace import Changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import satisfaction_text, when_text
+
+if TYPE_CHECKING:
+    from touchpoint.services import insights
+    from touchpoint.services.workspace import Changes, Workspace
 
 log = logging.getLogger(__name__)
 
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = ("followup", "interaction", "customer")
+
+
+def read_today(ws: Workspace) -> insights.TodayView:
+    """Today's figures, on the database thread (the services load there, not at start)."""
+    from touchpoint.services import insights
+
+    return insights.today(ws)
 
 
 class TodayPrefetch:
@@ -37,7 +46,7 @@ class TodayPrefetch:
         self.data: Any = None
         self._waiting: list[Any] = []
         self.done = False
-        backend.query(insights.today).success(self._arrived).failure(self._failed).run()
+        backend.query(read_today).success(self._arrived).failure(self._failed).run()
 
     def _arrived(self, data: Any) -> None:
         self.data, self.done = data, True
@@ -144,7 +153,7 @@ class TodayView(QWidget):
         if prefetch is not None and not (prefetch.done and prefetch.data is None):
             prefetch.then(self._show)
             return
-        self._backend.query(insights.today).success(self._show).run()
+        self._backend.query(read_today).success(self._show).run()
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
         if any(changes.touches(e) for e in WATCHED):
