@@ -52,6 +52,9 @@ install -m 644 resources/touchpoint.svg "$STAGE/usr/share/icons/hicolor/scalable
 .venv/bin/python packaging/render_icons.py "$WORK/icons"
 cp -r "$WORK/icons/hicolor" "$STAGE/usr/share/icons/"
 install -m 644 packaging/debian/copyright "$STAGE/usr/share/doc/touchpoint/"
+if [ -f resources/policy.example.toml ]; then # for IT: /etc/xdg/touchpoint/policy.toml
+    install -m 644 resources/policy.example.toml "$STAGE/usr/share/doc/touchpoint/"
+fi
 for script in postinst prerm postrm; do
     install -m 755 "packaging/debian/$script" "$STAGE/DEBIAN/$script"
 done
