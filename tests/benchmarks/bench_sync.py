@@ -391,7 +391,7 @@ def main() -> int:
     )
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--pg", default=os.environ.get("TOUCHPOINT_TEST_PG_URL", ""))
-    parser.add_argument("--page-size", type=int, default=2000)
+    parser.add_argument("--page-size", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--laptops", type=int, default=200)
     parser.add_argument("--load-rounds", type=int, default=5)

@@ -13,21 +13,23 @@ words. Crash safety comes from where the commits are:
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, func, select, update
+import orjson
+from sqlalchemy import JSON, Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from touchpoint import __version__
@@ -48,16 +50,15 @@ from touchpoint.sync.errors import AuthError, OfflineError, SyncError, UpdateErr
 from touchpoint.sync.protocol import (
     CONFLICT_ENTITY,
     MAX_BATCH,
+    MAX_PAGE,
     ChangeIn,
     HelloRequest,
     HelloResponse,
     LoginRequest,
-    PullResponse,
     PushRequest,
     PushResponse,
-    ServerChange,
 )
-from touchpoint.sync.transport import HubClient
+from touchpoint.sync.transport import HubClient, PullPage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,6 +69,8 @@ EMAIL_KEY = "sync_email"
 CA_KEY = "sync_ca_bundle"
 LAST_SYNC_KEY = "sync_last_at"
 SCOPE_KEY = "sync_scope"  # "role:team,team" this laptop last pulled with
+BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
+BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
 
 
 # --- what a cycle tells its caller ------------------------------------------------------
@@ -270,7 +273,7 @@ class SyncEngine:
         client: HubClient,
         *,
         batch_size: int = 300,
-        page_size: int = 2000,
+        page_size: int = MAX_PAGE,
         attempts: int = 5,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
@@ -484,109 +487,175 @@ class SyncEngine:
 
     # --- pull ---------------------------------------------------------------------------
     def _pull_all(self, counts: dict[str, int]) -> None:
+        """Pull pages until the Hub has no more. The next page is fetched on a second
+        thread while this one is applied (SQLite and the Hub work meanwhile), but the
+        cursor only moves with an applied page, so a kill anywhere resumes exactly."""
         with self.ws.read() as session:
             cursor = int(read_meta(session, CURSOR_KEY) or 0)
         start = cursor
-        while True:
-            if self.cancel.is_set():
-                raise Cancelled
-            page = self._retry(lambda after=cursor: self.client.pull(after, self.page_size))
-            self.crash_point("pulled")
-            if page.changes or page.next_after != cursor:
-                counts["conflicts"] += self._apply_page(page)
-            self.crash_point("applied")
-            counts["pulled"] += len(page.changes)
-            cursor = page.next_after
-            span = max(page.high_water - start, 1)
-            self.progress(SyncProgress("pull", min(cursor - start, span), span))
-            if not page.more:
-                return
 
-    def _apply_page(self, page: PullResponse) -> int:
-        """Apply one page and move the cursor past it, in one local transaction."""
+        def fetch(after: int) -> PullPage:
+            return self._retry(lambda: self.client.pull(after, self.page_size))
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+        try:
+            ahead: Future[PullPage] = pool.submit(fetch, cursor)
+            while True:
+                if self.cancel.is_set():
+                    raise Cancelled
+                page = ahead.result()
+                if page.more:
+                    ahead = pool.submit(fetch, page.next_after)
+                self.crash_point("pulled")
+                if page.changes or page.next_after != cursor:
+                    counts["conflicts"] += self._apply_page(page)
+                self.crash_point("applied")
+                counts["pulled"] += len(page.changes)
+                cursor = page.next_after
+                span = max(page.high_water - start, 1)
+                self.progress(SyncProgress("pull", min(cursor - start, span), span))
+                if not page.more:
+                    return
+        finally:
+            # After an error or a cancel a fetch may still be under way: its page is
+            # simply never applied (it only reads from the Hub).
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _apply_page(self, page: PullPage) -> int:
+        """Apply one page and move the cursor past it, in one local transaction.
+
+        Records this laptop already holds are updated through the ORM (so fields with
+        a pending local edit keep it, and the indexes follow). Records new here, most
+        of a first sync, are inserted with one executemany per table and indexed in
+        bulk."""
         me = self.ws.author
         new_conflicts = 0
         with self.ws.unit_of_work(origin="remote") as uow:
             s = uow.session
-            s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-            pending = _pending_fields(s)
-            loaded = _load_records(s, page.changes)
+            conn = s.connection()
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+            held = _held_ids(conn, page.changes)
+            pending = _pending_fields(s) if held else {}
+            loaded = _load_records(s, held)
             fresh: dict[tuple[str, str], dict[str, Any]] = {}
             for row in page.changes:
-                if row.entity == CONFLICT_ENTITY:
+                entity = row["entity"]
+                fields = row["fields"]
+                if entity == CONFLICT_ENTITY:
                     if _store_conflict(s, row) and me in (
-                        row.fields.get("loser_author"),
-                        row.fields.get("winner_author"),
+                        fields.get("loser_author"),
+                        fields.get("winner_author"),
                     ):
                         new_conflicts += 1
                     continue
-                model = MODEL_BY_ENTITY.get(row.entity)
-                if model is None:
-                    log.warning("sync: unknown entity %r from the Hub skipped", row.entity)
+                convert = CONVERT.get(entity)
+                if convert is None:
+                    log.warning("sync: unknown entity %r from the Hub skipped", entity)
                     continue
-                key = (row.entity, row.record_id)
+                key = (entity, row["record_id"])
                 record = loaded.get(key)
-                convert = CONVERT[row.entity]
-                keep_local = pending.get(key, ())
                 if record is None:
-                    # New here (most of a first sync): inserted in bulk below, no ORM.
-                    values = fresh.setdefault(key, {"id": row.record_id})
-                    for name, value in row.fields.items():
-                        if name in convert:
-                            values[name] = value  # as it travels: also as SQLite stores it
+                    # New here: as it travels is also as SQLite stores it.
+                    values = fresh.get(key)
+                    if values is None:
+                        values = fresh[key] = {"id": key[1]}
+                    if convert.keys() >= fields.keys():
+                        values.update(fields)
+                    else:  # a field this version does not know
+                        values.update((k, v) for k, v in fields.items() if k in convert)
                     continue
-                for name, value in row.fields.items():
+                keep_local = pending.get(key, ())
+                for name, value in fields.items():
                     if name in convert and name not in keep_local:
                         new = convert[name](value)
                         if getattr(record, name) != new:
                             setattr(record, name, new)
-            _insert_fresh(s, fresh)
+            # Updates first, so the bulk indexing below sees only inserts.
+            s.flush()
+            if len(fresh) > BIG_PAGE:
+                # A first sync: a bigger page cache for this page's index building.
+                before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+                _insert_fresh(conn, fresh)
+                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+            else:
+                _insert_fresh(conn, fresh)
             write_meta(s, CURSOR_KEY, str(page.next_after))
             self.crash_point("applying")
             uow.commit()
         return new_conflicts
 
 
-def _insert_fresh(s: Session, fresh: dict[tuple[str, str], dict[str, Any]]) -> None:
+def _insert_fresh(conn: Connection, fresh: dict[tuple[str, str], dict[str, Any]]) -> None:
     """Insert records new to this laptop with one executemany per table, then index them
-    (search and duplicate keys) exactly as a normal write would.
+    (search and duplicate keys) exactly as a normal write would, the full-text index
+    fed in one statement per page rather than one trigger call per row.
 
     Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
     they go to SQLite as they are; only JSON columns are encoded."""
+    if not fresh:
+        return
     by_entity: dict[str, list[dict[str, Any]]] = {}
     for (entity, _id), values in fresh.items():
         by_entity.setdefault(entity, []).append(values)
-    conn = s.connection()
-    for model in SYNCED_MODELS:  # parents first
-        group = by_entity.get(model.entity)
-        if not group:
-            continue
+    made: list[Record] = []
+    with search_index.bulk_insert(conn):
+        for model in SYNCED_MODELS:  # parents first
+            group = by_entity.get(model.entity)
+            if not group:
+                continue
+            if model is CustomFieldDef:
+                group = _without_taken_keys(conn, group)
+                if not group:
+                    continue
+            plan = _insert_plan(model)
+            new_instance = model._sa_class_manager.new_instance  # type: ignore[attr-defined]
+            params = []
+            batch = []
+            for values in group:
+                row = plan.defaults.copy()
+                row.update(values)
+                # Transient copies for the indexers, built without the ORM's attribute
+                # events (times stay text: the indexers only test them for None).
+                record = new_instance()
+                record.__dict__.update(row)
+                batch.append(record)
+                for key in plan.json_keys:
+                    value = row[key]
+                    if value is not None:
+                        row[key] = orjson.dumps(value).decode()
+                params.append(plan.pick(row))
+            conn.exec_driver_sql(plan.sql, params)
+            search_index.refresh(conn, batch, new=True)
+            made.extend(batch)
+    identity.refresh(conn, made, new=True)
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    pick: Callable[[dict[str, Any]], tuple[Any, ...]]  # a full row -> its INSERT's values
+    defaults: dict[str, Any]  # every column, with its default
+    json_keys: tuple[str, ...]  # columns stored as JSON text
+
+
+_PLANS: dict[type, _InsertPlan] = {}
+
+
+def _insert_plan(model: type[Record]) -> _InsertPlan:
+    found = _PLANS.get(model)
+    if found is None:
         columns = list(model.__table__.columns)
-        defaults = {c.key: _default(c) for c in columns}
-        is_json = [isinstance(c.type, JSON) for c in columns]
-        full = [{c.key: v.get(c.key, defaults[c.key]) for c in columns} for v in group]
-        if model is CustomFieldDef:
-            full = _without_taken_keys(conn, full)
-        if not full:
-            continue
-        sql = (
-            f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
-            f"VALUES ({', '.join('?' for _ in columns)})"
+        found = _PLANS[model] = _InsertPlan(
+            sql=(
+                f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})"
+            ),
+            pick=itemgetter(*(c.key for c in columns)),
+            defaults={c.key: None if c.primary_key else _default(c) for c in columns},
+            json_keys=tuple(c.key for c in columns if isinstance(c.type, JSON)),
         )
-        conn.exec_driver_sql(
-            sql,
-            [
-                tuple(
-                    json.dumps(row[c.key]) if j and row[c.key] is not None else row[c.key]
-                    for c, j in zip(columns, is_json, strict=True)
-                )
-                for row in full
-            ],
-        )
-        # Transient copies, only read by the indexers (times stay text: they only test None).
-        made = [model(**row) for row in full]
-        search_index.refresh(conn, made)
-        identity.refresh(conn, made)
+    return found
 
 
 def _without_taken_keys(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -623,28 +692,46 @@ def _pending_fields(s: Session) -> dict[tuple[str, str], set[str]]:
     return out
 
 
-def _load_records(s: Session, rows: list[ServerChange]) -> dict[tuple[str, str], Record]:
+def _held_ids(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per entity, the ids of this page's records that this laptop already holds: one
+    index lookup per chunk of ids, with no ORM objects for the (many) that are new."""
     wanted: dict[str, set[str]] = {}
     for row in rows:
-        if row.entity in MODEL_BY_ENTITY:
-            wanted.setdefault(row.entity, set()).add(row.record_id)
-    out: dict[tuple[str, str], Record] = {}
+        entity = row["entity"]
+        if entity in MODEL_BY_ENTITY:
+            wanted.setdefault(entity, set()).add(row["record_id"])
+    out: dict[str, list[str]] = {}
     for entity, ids in wanted.items():
-        model = MODEL_BY_ENTITY[entity]
+        table = MODEL_BY_ENTITY[entity].__tablename__
         id_list = list(ids)
         for i in range(0, len(id_list), 500):
-            for record in s.scalars(select(model).where(model.id.in_(id_list[i : i + 500]))):
+            chunk = id_list[i : i + 500]
+            marks = ", ".join("?" for _ in chunk)
+            found = conn.exec_driver_sql(
+                f"SELECT id FROM {table} WHERE id IN ({marks})", tuple(chunk)
+            ).all()
+            if found:
+                out.setdefault(entity, []).extend(r[0] for r in found)
+    return out
+
+
+def _load_records(s: Session, held: dict[str, list[str]]) -> dict[tuple[str, str], Record]:
+    out: dict[tuple[str, str], Record] = {}
+    for entity, ids in held.items():
+        model = MODEL_BY_ENTITY[entity]
+        for i in range(0, len(ids), 500):
+            for record in s.scalars(select(model).where(model.id.in_(ids[i : i + 500]))):
                 out[(entity, record.id)] = record
     return out
 
 
-def _store_conflict(s: Session, row: ServerChange) -> bool:
-    if s.get(SyncConflict, row.record_id) is not None:
+def _store_conflict(s: Session, row: dict[str, Any]) -> bool:
+    if s.get(SyncConflict, row["record_id"]) is not None:
         return False
-    f = row.fields
+    f = row["fields"]
     s.add(
         SyncConflict(
-            id=row.record_id,
+            id=row["record_id"],
             entity=f.get("entity", ""),
             record_id=f.get("record_id", ""),
             field=f.get("field", ""),

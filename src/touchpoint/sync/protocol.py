@@ -36,7 +36,7 @@ PROTOCOL_VERSION = 1
 SUPPORTED_PROTOCOLS = frozenset({1})
 PROTOCOL_HEADER = "X-Touchpoint-Protocol"
 MAX_BATCH = 500
-MAX_PAGE = 5000
+MAX_PAGE = 10000
 CONFLICT_ENTITY = "conflict"
 # Bookkeeping columns travel with every row but are not merged field by field.
 BOOKKEEPING = ("created_at", "created_by", "updated_at", "updated_by")

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import ssl
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from touchpoint import __version__
@@ -23,7 +25,6 @@ from touchpoint.sync.protocol import (
     HelloResponse,
     LoginRequest,
     LoginResponse,
-    PullResponse,
     PushRequest,
     PushResponse,
 )
@@ -90,10 +91,10 @@ class HubClient:
     def push(self, body: PushRequest) -> PushResponse:
         return self._call("POST", "/v1/push", body, PushResponse)
 
-    def pull(self, after: int, limit: int) -> PullResponse:
-        return self._call(
-            "GET", "/v1/pull", None, PullResponse, params={"after": after, "limit": limit}
-        )
+    def pull(self, after: int, limit: int) -> PullPage:
+        """One page of changes after the cursor (see :class:`PullPage`)."""
+        params = {"after": after, "limit": limit}
+        return self._call("GET", "/v1/pull", None, PullPage, params=params)
 
     # --- plumbing -------------------------------------------------------------
     def _call(
@@ -101,7 +102,7 @@ class HubClient:
         method: str,
         path: str,
         body: BaseModel | None,
-        answer: type[M] | None,
+        answer: type[Any] | None,
         *,
         auth: bool = True,
         params: dict[str, Any] | None = None,
@@ -131,9 +132,9 @@ class HubClient:
             raise OfflineError(f"cannot reach the Hub at {self.server} ({exc})") from exc
         return self._answer(response, answer)
 
-    def _answer(self, response: httpx.Response, answer: type[M] | None) -> Any:
+    def _answer(self, response: httpx.Response, answer: type[Any] | None) -> Any:
         status = response.status_code
-        message = _message(response)
+        message = _message(response) if status >= 400 else ""
         if status == 401:
             raise AuthError(message or "sign in again")
         if status == 426:
@@ -144,6 +145,8 @@ class HubClient:
             raise ServerError(f"the Hub refused the request ({status}): {message}", transient=False)
         if answer is None:
             return response.json() if response.content else None
+        if answer is PullPage:
+            return PullPage.parse(response.content)
         try:
             return answer.model_validate_json(response.content)
         except ValidationError as exc:
@@ -158,3 +161,38 @@ def _message(response: httpx.Response) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body.get("detail") or body)
     return str(body)[:200]
+
+
+@dataclass(frozen=True)
+class PullPage:
+    """A pull answer (:class:`~touchpoint.sync.protocol.PullResponse`) read for speed.
+
+    A first sync reads millions of rows: each is kept as the plain dict the JSON held
+    (``server_seq``, ``change_id``, ``device_id``, ``entity``, ``record_id``, ``op``,
+    ``fields``, ``author``), checked for the keys and types the engine relies on,
+    instead of becoming a validated model object."""
+
+    changes: list[dict[str, Any]]
+    next_after: int
+    high_water: int
+    more: bool
+
+    @classmethod
+    def parse(cls, content: bytes) -> PullPage:
+        try:
+            body = orjson.loads(content)
+            changes = body["changes"]
+            page = cls(changes, int(body["next_after"]), int(body["high_water"]), body["more"])
+            for row in changes:
+                if not (
+                    type(row["server_seq"]) is int
+                    and type(row["entity"]) is str
+                    and type(row["record_id"]) is str
+                    and type(row["fields"]) is dict
+                ):
+                    raise TypeError(f"a change of the wrong shape: {str(row)[:200]}")
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise ServerError(
+                f"the Hub sent an answer this Touchpoint cannot read: {exc!r}"
+            ) from exc
+        return page
