@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRectF, QSize, Qt
+from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
@@ -56,12 +56,16 @@ class HtmlDelegate(QStyledItemDelegate):
 
     @staticmethod
     def _text_width(option: QStyleOptionViewItem) -> int:
-        """The width text wraps at: the view's, not the (not yet laid out) item's."""
+        """The width text wraps at: the text rect of a row as wide as the view (the item
+        is not laid out yet), computed as paint computes it, so both use one layout."""
         widget = option.widget
         viewport = getattr(widget, "viewport", None)
-        width = viewport().width() if viewport is not None else option.rect.width()
-        icon_room = option.decorationSize.width() + 8 if not option.icon.isNull() else 0
-        return width - icon_room - 8
+        if viewport is None or widget is None:
+            return option.rect.width()
+        row = QStyleOptionViewItem(option)
+        row.rect = QRect(0, 0, viewport().width(), max(option.rect.height(), 1))
+        style = widget.style()
+        return style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, row, widget).width()
 
     def paint(
         self,
