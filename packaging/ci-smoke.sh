@@ -8,8 +8,9 @@
 #   4. runs `touchpoint --version`, `demo`, `search`, exports and a PDF report as a
 #      fresh user, and opens the window offscreen (and on Xvfb when it is there) for a
 #      few seconds and closes it cleanly;
-#   5. starts the installed `touchpoint-hub`, signs the installed client in (the token
-#      goes to a real Secret Service keyring) and syncs once;
+#   5. starts the installed `touchpoint-hub` (on SQLite; then on a throwaway PostgreSQL
+#      with two workers), signs the installed client in (the token goes to a real Secret
+#      Service keyring) and syncs once;
 #   6. opens a first-release database (tests/fixtures/upgrade) with the installed
 #      build: migrated with a backup, its waiting changes sent to the Hub;
 #   7. removes the package: the users' data is still there.
@@ -107,6 +108,23 @@ $TP export activity --from -30d --to today --format xlsx --out "$SCRATCH/activit
 $TP report daily --format pdf --out "$SCRATCH/daily.pdf" # Qt and QtCharts from the bundle
 head -c 5 "$SCRATCH/daily.pdf" | grep -q "%PDF-" || fail "not a PDF"
 
+step "a database from a newer Touchpoint: refused with a clear message, left untouched"
+NEWER="$SCRATCH/newer"
+mkdir -p "$NEWER"
+cp tests/fixtures/upgrade/touchpoint-0001.sqlite3 "$NEWER/touchpoint.sqlite3"
+.venv/bin/python - "$NEWER/touchpoint.sqlite3" <<'PY'
+import sqlite3, sys
+with sqlite3.connect(sys.argv[1]) as db:
+    db.execute("UPDATE alembic_version SET version_num = '0999'")
+    db.execute("UPDATE local_meta SET value = '9.0.0' WHERE key = 'min_app_version'")
+PY
+SUM=$(sha256sum <"$NEWER/touchpoint.sqlite3")
+if $TP --data-dir "$NEWER" status >"$SCRATCH/newer.txt" 2>&1; then
+    fail "a database from a newer version was opened"
+fi
+grep -q "needs Touchpoint 9.0.0 or newer" "$SCRATCH/newer.txt" || fail "$(cat "$SCRATCH/newer.txt")"
+[ "$(sha256sum <"$NEWER/touchpoint.sqlite3")" = "$SUM" ] || fail "the newer database was changed"
+
 step "the window: open for a few seconds, close cleanly"
 TOUCHPOINT_QUIT_AFTER_MS=3000 timeout 120 $TP || fail "the window exited with $?"
 LOG="$HOME/.local/state/touchpoint/log/touchpoint.log" # platformdirs' user log folder
@@ -133,6 +151,9 @@ for _ in $(seq 100); do
     kill -0 "$HUB_PID" 2>/dev/null || { cat "$SCRATCH/hub.log"; fail "the Hub stopped"; }
     sleep 0.2
 done
+
+step "the bundled Hub on PostgreSQL, two workers"
+.venv/bin/python packaging/smoke_pg_hub.py "$HUB"
 
 step "sign in and sync (token in a Secret Service keyring on a private D-Bus)"
 SERVER="http://127.0.0.1:$PORT"
