@@ -43,6 +43,57 @@ def grab(widget: QWidget, name: str) -> Path:
     return path
 
 
+def _pretend_signed_in_with_a_refused_change(data_dir: Path) -> None:
+    """What a laptop signed in to a Hub looks like, without a Hub: the account in the
+    database, a token in an in-memory keyring, a sync 3 minutes ago, one refused change."""
+    from datetime import timedelta
+
+    import keyring
+    from keyring.backend import KeyringBackend
+    from sqlalchemy import select, update
+
+    from touchpoint.storage.models import Change, Customer
+    from touchpoint.storage.types import to_utc_text
+    from touchpoint.sync import credentials, engine
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    keyring.set_keyring(MemoryKeyring())
+    server, email = "https://hub.example.com", "maria@example.com"
+    credentials.save_token(server, email, "token")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    with ws.unit_of_work() as uow:
+        s = uow.session
+        engine.write_meta(s, engine.SERVER_KEY, server)
+        engine.write_meta(s, engine.EMAIL_KEY, email)
+        engine.write_meta(s, engine.LAST_SYNC_KEY, to_utc_text(ws.now() - timedelta(minutes=3)))
+        uow.commit()
+    with ws.unit_of_work() as uow:  # an edit the Hub refused (as an older client sent it)
+        customer = uow.session.scalars(select(Customer).limit(1)).one()
+        customer.name = customer.name + " " + "GmbH & Co. KG " * 16
+        uow.commit()
+    with ws.unit_of_work(origin="remote") as uow:
+        s = uow.session
+        s.execute(update(Change).values(pushed_at=ws.now()))
+        last = s.scalars(select(Change).order_by(Change.seq.desc()).limit(1)).one()
+        last.push_error = "name: at most 200 characters"
+        name = customer.name.split(" GmbH & Co. KG", 1)[0]
+        s.get(Customer, customer.id).name = name  # the record went back to the Hub's value
+        uow.commit()
+    ws.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", help="an existing data folder (default: a fresh demo one)")
@@ -68,6 +119,9 @@ def main() -> int:
         demo.generate_demo(ws, customers=args.customers)
         ws.close()
 
+    if not args.data:
+        _pretend_signed_in_with_a_refused_change(data_dir)
+
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.main_window import MainWindow
 
@@ -77,6 +131,7 @@ def main() -> int:
     window = MainWindow(backend, settings)
     window.resize(1440, 880)
     window.show()
+    window._sync_start.stop()  # the pretend Hub is not there: no sync attempts
     idle = lambda: backend.pending == 0  # noqa: E731
     suffix = "" if args.theme == "light" else f"-{args.theme}"
 
@@ -131,6 +186,41 @@ def main() -> int:
             window.show_page(key)
             pump(app, 0.8, idle)
             grab(window, f"09-{key}{suffix}")
+
+    # Sync in the window: the status bar, its menu, the refused change, signing out.
+    window.show_today()
+    window.status.refresh()
+    pump(app, 0.8, idle)
+    grab(window, f"10-status-signed-in{suffix}")
+    menu = window.status.sync_menu
+    menu.popup(window.status.sync_button.mapToGlobal(window.status.sync_button.rect().topLeft()))
+    pump(app, 0.3)
+    grab(menu, f"11-sync-menu{suffix}")
+    menu.hide()
+    window.open_rejected()
+    pump(app, 0.8, idle)
+    if window.conflicts_dialog is not None:
+        grab(window.conflicts_dialog, f"12-refused-by-the-hub{suffix}")
+        window.conflicts_dialog.close()
+    window.sign_out()
+    pump(app, 0.3)
+    if window.sign_out_box is not None:
+        grab(window.sign_out_box, f"13-sign-out{suffix}")
+        window.sign_out_box.reject()
+
+    # A contact with notes on several lines: the form, then the list.
+    if first:
+        window.open_customer(first)
+        pump(app, 1.0, idle)
+        editor = window.customers.profile.contact_editor
+        editor.start_add()
+        editor._line("name").setText("Jana Roth")
+        editor.notes.setPlainText(
+            "Prefers calls before 9\nAssistant: Tom Weber\nNo visits in August"
+        )
+        pump(app, 0.3)
+        grab(editor, f"14-contact-notes{suffix}")
+        editor.cancel()
 
     window.close()
     backend.shutdown()

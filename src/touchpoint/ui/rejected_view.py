@@ -13,6 +13,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -53,8 +54,11 @@ class RejectedChangesView(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(True)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        fit, stretch = QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch
+        for col, mode in enumerate((fit, fit, stretch, stretch, fit)):
+            header.setSectionResizeMode(col, mode)  # all columns in view, long values elided
+        self.table.setWordWrap(False)
         self.table.verticalHeader().hide()
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemActivated.connect(lambda _item: self.edit_selected())
@@ -108,7 +112,6 @@ class RejectedChangesView(QWidget):
                     item.setToolTip(f"Edited {cells[4]}, refused {refused}" if col == 4 else text)
                     self.table.setItem(r, col, item)
                 self._rows.append(change)
-        self.table.resizeColumnsToContents()
         self.table.resizeRowsToContents()
         self.empty.setVisible(not changes)
         self.table.setVisible(bool(changes))
