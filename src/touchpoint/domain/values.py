@@ -6,16 +6,13 @@ so the window, the command line and the importer all say the same thing.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
 from urllib.parse import urlsplit
-
-import phonenumbers
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
-from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
 from touchpoint.errors import ValidationError
 
@@ -67,8 +64,16 @@ _PLAIN_EMAIL = re.compile(
     r"([A-Za-z0-9_%+-]{1,64}(?:\.[A-Za-z0-9_%+-]+)*)"
     r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
 )
-_SPECIAL_DOMAINS = tuple(SPECIAL_USE_DOMAIN_NAMES)
-_MAILBOX_NAMES = frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+
+
+# email_validator and phonenumbers load on first use: opening the database (at every
+# start of the window) imports this module, and reading needs neither.
+@functools.cache
+def _email_tables() -> tuple[tuple[str, ...], frozenset[str]]:
+    from email_validator import SPECIAL_USE_DOMAIN_NAMES
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
+
+    return tuple(SPECIAL_USE_DOMAIN_NAMES), frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def _plain_email(text: str) -> str | None:
@@ -80,9 +85,10 @@ def _plain_email(text: str) -> str | None:
     domain = domain.lower()
     if len(local) > 64 or len(domain) > 253 or "--" in domain:
         return None
-    if local.lower() in _MAILBOX_NAMES:  # email_validator lower-cases these
+    special_domains, mailbox_names = _email_tables()
+    if local.lower() in mailbox_names:  # email_validator lower-cases these
         return None
-    if any(domain == d or domain.endswith("." + d) for d in _SPECIAL_DOMAINS):
+    if any(domain == d or domain.endswith("." + d) for d in special_domains):
         return None
     return f"{local}@{domain}"
 
@@ -95,6 +101,8 @@ def email(field: str, value: str | None) -> str | None:
     plain = _plain_email(text)
     if plain is not None:
         return plain
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -116,6 +124,8 @@ def phone(field: str, value: str | None, default_region: str = "US") -> str | No
     known = _PHONES.get((text, region))
     if known is not None:
         return known
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
@@ -154,6 +164,8 @@ def display_phone(e164: str) -> str:
     shown = _DISPLAY.get(e164)
     if shown is not None:
         return shown
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
