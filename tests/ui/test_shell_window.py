@@ -365,3 +365,19 @@ print("AT_END", "sqlalchemy" in sys.modules)
     out = _run_python(code, data_dir)
     assert "AT_START True False" in out
     assert "AT_END True" in out and "CODE 0" in out
+
+
+def test_before_the_first_read_today_says_it_is_loading_not_that_nothing_is_due(
+    qtbot: Any, ws: Workspace, backend: Backend, tmp_path: Path
+) -> None:
+    from touchpoint.ui.today_view import LOADING
+
+    window = MainWindow(backend, _settings(tmp_path))
+    qtbot.addWidget(window)
+    window.show()
+    card = window.today.overdue
+    assert card.empty.text() == LOADING and window.status.sync_label.text() == ""
+    qtbot.waitUntil(lambda: window.today.data is not None)
+    assert card.empty.text() == "Nothing overdue. Every promise is on time."
+    qtbot.waitUntil(lambda: window.status.state is not None)
+    assert window.status.sync_label.text() == "Offline · sync not configured"

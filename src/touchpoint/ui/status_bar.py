@@ -62,7 +62,7 @@ class StatusBar(QStatusBar):
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._backend = backend
-        self.sync_label = QLabel(NOT_CONFIGURED)
+        self.sync_label = QLabel("")  # says nothing until the database has been read
         self.sync_label.setAccessibleName("Sync state")
         self.rejected_button = QToolButton(self)
         self.rejected_button.setAutoRaise(True)

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = ("followup", "interaction", "customer")
+LOADING = "Loading…"
 
 
 def read_today(ws: Workspace) -> insights.TodayView:
@@ -83,9 +84,12 @@ class Card(QFrame):
         self.list.setFrameShape(QFrame.Shape.NoFrame)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
-        self.empty = QLabel(empty)
+        # Until the first read arrives: the window paints before the database is open,
+        # and "nothing overdue" would be a claim it cannot make yet.
+        self.empty = QLabel(LOADING)
         self.empty.setObjectName("Muted")
         self.empty.setWordWrap(True)
+        self.list.hide()
         layout.addWidget(self.title)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
@@ -100,6 +104,7 @@ class Card(QFrame):
             item.setData(CUSTOMER_ROLE, customer_id)
             self.list.addItem(item)
         self.title.setText(f"{self._title}  ({len(rows)})" if rows else self._title)
+        self.empty.setText(self._empty)
         self.list.setVisible(bool(rows))
         self.empty.setVisible(not rows)
 
