@@ -235,6 +235,8 @@ class MainWindow(QMainWindow):
             for key in ("sync_now", "sign_in", "sign_out", "conflicts", "rejected")
             if key in self.actions_by_id
         )
+        if "sign_out" in self.actions_by_id:  # shown once the state read says signed in
+            self.actions_by_id["sign_out"].setVisible(False)
         self.status.rejected_clicked.connect(self.open_rejected)
         self.status.state_read.connect(self._sync_state_read)
         self.reminders: Any = None
