@@ -5,12 +5,13 @@
 #   1. builds the .deb twice from one bundle: the real version and an older one;
 #   2. installs the older one, makes a rep's data with it (a demo database);
 #   3. installs the newer one over it: the data is still there;
-#   4. runs `touchpoint --version`, `demo`, `search`, exports and a PDF report as a
-#      fresh user, and opens the window offscreen (and on Xvfb when it is there) for a
+#   4. runs `touchpoint --version`, `demo`, `search`, exports, a PDF report and
+#      `policy show` as a fresh user, checks a database from a newer version is refused
+#      untouched, and opens the window offscreen (and on Xvfb when it is there) for a
 #      few seconds and closes it cleanly;
 #   5. starts the installed `touchpoint-hub` (on SQLite; then on a throwaway PostgreSQL
 #      with two workers), signs the installed client in (the token goes to a real Secret
-#      Service keyring) and syncs once;
+#      Service keyring) and syncs once; encrypts a database with the bundled SQLCipher;
 #   6. opens a first-release database (tests/fixtures/upgrade) with the installed
 #      build: migrated with a backup, its waiting changes sent to the Hub;
 #   7. removes the package: the users' data is still there.
@@ -108,6 +109,9 @@ $TP export activity --from -30d --to today --format xlsx --out "$SCRATCH/activit
 $TP report daily --format pdf --out "$SCRATCH/daily.pdf" # Qt and QtCharts from the bundle
 head -c 5 "$SCRATCH/daily.pdf" | grep -q "%PDF-" || fail "not a PDF"
 
+TOUCHPOINT_POLICY_FILE=resources/policy.example.toml $TP policy show >"$SCRATCH/policy.txt"
+grep -q "in force" "$SCRATCH/policy.txt" || fail "the example policy is not in force"
+
 step "a database from a newer Touchpoint: refused with a clear message, left untouched"
 NEWER="$SCRATCH/newer"
 mkdir -p "$NEWER"
@@ -171,7 +175,15 @@ dbus-run-session -- bash -euo pipefail -c '
         --email maria@example.com
     $TP --data-dir "$FIXTURE_DATA" sync --json >"$SCRATCH/fixture-sync.json"
     $TP --data-dir "$FIXTURE_DATA" sync --json >"$SCRATCH/fixture-again.json"
+    # SQLCipher from the bundle, its key in the same keyring
+    $TP --data-dir "$SCRATCH/encrypted" demo --customers 5 >/dev/null
+    $TP --data-dir "$SCRATCH/encrypted" encryption enable >/dev/null
+    $TP --data-dir "$SCRATCH/encrypted" encryption status | grep -qE "^state +encrypted"
+    $TP --data-dir "$SCRATCH/encrypted" search quote >/dev/null
 ' 2> >(grep -v "Failed to set fd limit" >&2)
+if head -c 16 "$SCRATCH/encrypted/touchpoint.sqlite3" | grep -q "SQLite format 3"; then
+    fail "the database was not encrypted"
+fi
 [ "$(json "$SCRATCH/fixture-status.json" 'd["unsynced_changes"]')" = 12 ] ||
     fail "the first-release database lost waiting changes in the upgrade"
 ls "$FIXTURE_DATA"/backups/pre-upgrade-0001-*.sqlite3 >/dev/null || fail "no pre-upgrade backup"
