@@ -119,11 +119,14 @@ def run(
                 target=_daily_backup, args=(backend.ws,), name="touchpoint-backup", daemon=True
             ).start()
         after_first_paint(window, lambda: after_start(window, backend))
+        quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
+        if quit_after.isdigit():  # smoke tests, start benchmarks: Today shown, then close
+            after_first_paint(
+                window,
+                lambda: QTimer.singleShot(int(quit_after), lambda: (window.close(), app.quit())),
+            )
 
     backend.opened.connect(opened)
-    quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
-    if quit_after.isdigit():  # smoke tests and start benchmarks: open, then close cleanly
-        QTimer.singleShot(int(quit_after), lambda: (window.close(), app.quit()))
     app.setQuitOnLastWindowClosed(False)  # decided once the database is open
     try:
         code = app.exec()
