@@ -13,6 +13,7 @@ words. Crash safety comes from where the commits are:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -46,7 +47,13 @@ from touchpoint.storage.models import (
 )
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
 from touchpoint.sync import credentials
-from touchpoint.sync.errors import AuthError, OfflineError, SyncError, UpdateError
+from touchpoint.sync.errors import (
+    AuthError,
+    KeyringUnavailable,
+    OfflineError,
+    SyncError,
+    UpdateError,
+)
 from touchpoint.sync.protocol import (
     CONFLICT_ENTITY,
     MAX_BATCH,
@@ -191,6 +198,7 @@ def sign_in(
     from touchpoint.policy import check_hub_server
 
     check_hub_server(server)  # a locked policy allows its own Hub only
+    credentials.require_keyring()  # before the Hub issues a token with nowhere to keep it
     server = server.rstrip("/")
     with HubClient(server, ca_bundle=ca_bundle, transport=transport) as client:
         answer = client.login(
@@ -198,7 +206,18 @@ def sign_in(
                 email=email, password=password, device_id=ws.device_id, device_name=_host()
             )
         )
-    credentials.save_token(server, answer.email, answer.token)
+    try:
+        credentials.save_token(server, answer.email, answer.token)
+    except KeyringUnavailable:
+        # The keyring failed after all: hand the token back rather than leave it live.
+        with (
+            contextlib.suppress(SyncError),
+            HubClient(
+                server, token=answer.token, ca_bundle=ca_bundle, transport=transport
+            ) as client,
+        ):
+            client.logout()
+        raise
     if ws.settings.user != answer.email:
         # Changes are signed by the Hub account: make this laptop's author the same.
         ws.update_settings(replace(ws.settings, user=answer.email))

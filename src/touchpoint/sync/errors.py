@@ -37,3 +37,9 @@ class ServerError(SyncError):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.transient = transient
+
+
+class KeyringUnavailable(SyncError):
+    """No OS keyring to keep the device token in (checked before signing in)."""
+
+    kind = "keyring"
