@@ -87,3 +87,11 @@ def test_login_command_says_so_in_words(hub: HubServer, tmp_path: Path, no_keyri
     assert "error: keyring: this computer has no keyring" in result.output
     assert "Traceback" not in result.output
     assert live_tokens(hub) == []
+
+
+def test_the_sign_in_dialog_does_not_blame_the_server() -> None:
+    from touchpoint.ui.sign_in_dialog import _problem
+
+    field, words = _problem(KeyringUnavailable("keyring: none"))
+    assert field == "password"
+    assert "no keyring" in words and "server" not in words.lower()

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from touchpoint.errors import ValidationError
 from touchpoint.policy import current_policy
-from touchpoint.sync.errors import AuthError, OfflineError, UpdateError
+from touchpoint.sync.errors import AuthError, KeyringUnavailable, OfflineError, UpdateError
 from touchpoint.ui.sync_controller import SyncController
 
 
@@ -28,6 +28,11 @@ def _problem(exc: Exception) -> tuple[str, str]:
         return "password", "The email or password is not right."
     if isinstance(exc, OfflineError):
         return "server", "Cannot reach this server. Check the address and the connection."
+    if isinstance(exc, KeyringUnavailable):  # nothing was sent to the server
+        return "password", (
+            "This computer has no keyring to keep your sign-in in. Sign in from your "
+            "desktop session, or ask IT."
+        )
     if isinstance(exc, UpdateError):
         return "server", "Touchpoint needs an update to sync with this server."
     if isinstance(exc, ValidationError):  # the IT policy allows another Hub only
