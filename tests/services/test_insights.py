@@ -127,3 +127,22 @@ def test_deals_close_and_reopen(ws: Workspace, clock) -> None:
         deals.add_deal(ws, c.id, {"title": "Bad", "value": "-3"})
     assert caught.value.errors[0].field == "value"
     assert [d.title for d in deals.list_deals(ws, c.id)] == ["Forklifts"]
+
+
+def test_counts_are_of_everything_not_of_what_is_shown(ws: Workspace, clock) -> None:
+    """Today lists at most N quiet customers but counts them all; the satisfaction count
+    is of every score, not of the newest ones the chart shows."""
+    c = customers.create_customer(ws, {"name": "Chatty GmbH", "status": "active"}).value
+    for _ in range(insights.CHART_POINTS + 5):
+        clock.advance(hours=1)
+        log_interaction(ws, customer=c.id, kind="call", satisfaction=4)
+    s = insights.customer_summary(ws, c.id)
+    assert len(s.satisfaction_points) == insights.CHART_POINTS
+    assert s.satisfaction.count == insights.CHART_POINTS + 5
+    for n in range(4):
+        customers.create_customer(
+            ws, {"name": f"Silent {n}", "status": "active", "owner": ws.author}
+        )
+    clock.advance(days=1)
+    day = insights.today(ws, quiet_limit=3)
+    assert len(day.quiet) == 3 and day.quiet_total == 4

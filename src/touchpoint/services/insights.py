@@ -7,7 +7,7 @@ view and the reports use the same definitions (PRODUCT.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from sqlalchemy import func, select, text
@@ -117,7 +117,15 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
         definitions = custom_definitions(session)
         labels = _custom_labels(session)
 
-        satisfaction = metrics.customer_satisfaction([s for _, s in scored])
+        scored_total = session.scalar(
+            select(func.count())
+            .select_from(Interaction)
+            .where(alive, Interaction.satisfaction.is_not(None))
+        )
+        # The chart shows the newest scores only; the count is of every score.
+        satisfaction = replace(
+            metrics.customer_satisfaction([s for _, s in scored]), count=scored_total or 0
+        )
         lifetime = metrics.lifetime_value(
             (metrics.DealFacts(d.value, d.currency, d.stage) for d in deals),
             currency=customer.currency,
@@ -310,7 +318,8 @@ class TodayView:
     overdue: list[FollowUpView]
     due_today: list[FollowUpView]
     interactions_today: list[InteractionView]
-    quiet: list[QuietCustomer]
+    quiet: list[QuietCustomer]  # the longest silent first, at most the limit asked for
+    quiet_total: int = 0  # all of the rep's customers going quiet
 
 
 def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> TodayView:
@@ -319,11 +328,13 @@ def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> T
     now = ws.now()
     due = list_followups(ws, FollowUpFilter(scope="today", assigned_to=user))
     start, end = dates.local_day_bounds(dates.local_date(now, ws.tz), ws.tz)
+    quiet = going_quiet(ws, owner=user, limit=None)
     return TodayView(
         overdue=[f for f in due if f.due_at < now],
         due_today=[f for f in due if f.due_at >= now],
         interactions_today=activity(ws, start=start, end=end, rep=user, limit=200),
-        quiet=going_quiet(ws, owner=user, limit=quiet_limit),
+        quiet=quiet[:quiet_limit],
+        quiet_total=len(quiet),
     )
 
 
