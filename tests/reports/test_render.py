@@ -137,3 +137,17 @@ def test_xlsx_sheets_and_types_cell_by_cell(report: reports.DailyReport, tmp_pat
     by_day = list(book["By day"].iter_rows(min_row=2, values_only=True))
     assert by_day[0][:4] == (datetime(2026, 11, 17), 3, 2, pytest.approx(13.0))
     assert book["By day"].cell(2, 1).number_format == "yyyy-mm-dd"
+
+
+def test_a_day_without_goals_charts_each_reps_interactions(team: Workspace) -> None:
+    from touchpoint.reports.pdf import activity_chart
+
+    with_goals = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM, IDA])
+    no_goals = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM, IDA], book=goals.GoalBook())
+    chart = activity_chart(no_goals)
+    assert chart.title() == "Interactions per rep"
+    (bars,) = chart.series()
+    (counts,) = bars.barSets()
+    assert [counts.at(n) for n in range(counts.count())] == [r.interactions for r in no_goals.reps]
+    assert sum(r.interactions for r in no_goals.reps) > 0
+    assert activity_chart(with_goals).title() == "Interactions against goal, per rep"

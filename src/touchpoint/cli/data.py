@@ -195,7 +195,9 @@ def demo(ws: Workspace, customers: int, seed: int, force: bool, as_json: bool) -
     if as_json:
         emit_json(report)
         return
-    made = ", ".join(plural(n, entity) for entity, n in sorted(report.counts.items()) if n)
+    made = ", ".join(
+        plural(n, entity.replace("_", " ")) for entity, n in sorted(report.counts.items()) if n
+    )
     click.echo(f"made {made} in {report.seconds:.1f} s")
 
 

@@ -184,15 +184,22 @@ def activity_chart(report: DailyReport) -> QChart:
             series.append(line)
         _axes(chart, series, labels, _nice_top([*values, *(g or 0 for g in goals)]))
         return chart
-    chart = _chart("Interactions against goal, per rep")
     reps = report.reps
-    labels = [_short(r.rep) for r in reps]
-    done = [sum(g.done for g in r.goals if g.goal) for r in reps]
     goal = [r.goal_total or 0 for r in reps]
+    has_goal = any(goal)
+    # Without goals there is nothing to count against: each rep's interactions, all kinds.
+    chart = _chart("Interactions against goal, per rep" if has_goal else "Interactions per rep")
+    labels = [_short(r.rep) for r in reps]
+    if has_goal:
+        done = [sum(g.done for g in r.goals if g.goal) for r in reps]
+    else:
+        done = [r.interactions for r in reps]
     side = many_reps(len(reps))
     bars = QHorizontalBarSeries() if side else QBarSeries()
-    bars.append(_bar_set("interactions of kinds with a goal", BLUE, done))
-    if any(goal):
+    bars.append(
+        _bar_set("interactions of kinds with a goal" if has_goal else "interactions", BLUE, done)
+    )
+    if has_goal:
         bars.append(_bar_set("goal", "#c7d3e3", goal))
     chart.addSeries(bars)
     _axes(
