@@ -125,6 +125,7 @@ def test_command_writes_the_file_and_brings_in_later_changes(
     assert (summary["format"], summary["scope"], summary["reps"]) == ("html", ANA, 1)
     html = (tmp_path / "ana.html").read_text(encoding="utf-8")
     assert "meeting" in html.lower()
+    assert "touchpoint-hub report daily --goals" in html  # the Hub's way to set goals
 
 
 @pytest.mark.parametrize(

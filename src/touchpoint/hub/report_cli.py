@@ -153,6 +153,7 @@ def _write_daily(  # noqa: PLR0917
         first, last = reports.report_period(ws, day=day, week=week)
         scope = f"team {team}" if team else (members[0] if members else "all reps")
         report = reports.daily_report(ws, first, last, reps=members, scope=scope, book=book)
+        report = replace(report, goals_hint="touchpoint-hub report daily --goals goals.toml")
         pages = write_report(report, fmt, out)
     return {
         "path": str(out),

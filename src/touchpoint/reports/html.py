@@ -199,7 +199,7 @@ def report_body(
     if not report.goals_set:
         parts.append(
             f'<p style="color:{MUTED}">No goals are set for these reps '
-            "(touchpoint goals set --kind call --per day 20).</p>"
+            f"({escape(report.goals_hint)}).</p>"
         )
     parts.append(before.get("activity", ""))
     headers = ["Rep", *[k.capitalize() for k in kinds], "All", "Against goal"]

@@ -131,6 +131,8 @@ class DailyReport:
     quiet_total: int
     hygiene: Hygiene
     goals_set: bool = field(default=False)
+    # How the reader sets goals where this report was made (the Hub has its own way).
+    goals_hint: str = "touchpoint goals set --kind call --per day 20"
 
     @property
     def days(self) -> int:
