@@ -61,11 +61,24 @@ def test_joining_a_team_brings_its_history_and_keeps_the_outbox(
 
 def test_leaving_a_team_pulls_nothing_again(hub: HubServer, tmp_path: Path, clock: Clock) -> None:
     hub.add_user("ana@example.com", teams=("north", "south"))
+    hub.add_user("ben@example.com", teams=("north",))
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    customers.create_customer(ben.ws, {"name": "Nordlicht"})
+    assert ben.sync().in_sync
+    assert ana.sync().pulled == 1
+    accounts.edit_user(hub.engine, "ana@example.com", remove_teams=["south"])
+    assert ana.sync().pulled == 0  # pulling again would bring Ben's change a second time
+
+
+def test_own_changes_coming_back_are_not_counted_as_received(
+    hub: HubServer, tmp_path: Path, clock: Clock
+) -> None:
+    hub.add_user("ana@example.com")
     ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
     customers.create_customer(ana.ws, {"name": "Nordlicht"})
-    assert ana.sync().in_sync
-    accounts.edit_user(hub.engine, "ana@example.com", remove_teams=["south"])
-    assert ana.sync().pulled == 0
+    result = ana.sync()
+    assert (result.pushed, result.pulled) == (1, 0)
 
 
 def test_bad_edits_are_refused_and_change_nothing(hub: HubServer) -> None:

@@ -529,7 +529,9 @@ class SyncEngine:
                 if page.changes or page.next_after != cursor:
                     counts["conflicts"] += self._apply_page(page)
                 self.crash_point("applied")
-                counts["pulled"] += len(page.changes)
+                # This laptop's own changes come back in the pages too: not "received".
+                me = self.ws.device_id
+                counts["pulled"] += sum(1 for c in page.changes if c.get("device_id") != me)
                 cursor = page.next_after
                 span = max(page.high_water - start, 1)
                 self.progress(SyncProgress("pull", min(cursor - start, span), span))
