@@ -170,6 +170,20 @@ def signed_in_account(ws: Workspace) -> Account | None:
     return Account(server, email, ca or None)
 
 
+def hub_reachable(ws: Workspace, *, timeout: float = 5.0) -> bool:
+    """Whether the Hub this laptop signed in to answers its health check: the cheap
+    question asked before a sync is tried again after being offline."""
+    account = signed_in_account(ws)
+    if account is None:
+        return False
+    try:
+        with HubClient(account.server, ca_bundle=account.ca_bundle, timeout=timeout) as client:
+            client.health()
+    except SyncError:
+        return False
+    return True
+
+
 def waiting_count(ws: Workspace) -> int:
     with ws.read() as session:
         return int(

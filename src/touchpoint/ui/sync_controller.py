@@ -101,18 +101,8 @@ def _run_cycle(
 
 def _reachable(ws: Workspace) -> bool:
     from touchpoint.sync import engine as sync_engine
-    from touchpoint.sync.errors import SyncError
-    from touchpoint.sync.transport import HubClient
 
-    account = sync_engine.signed_in_account(ws)
-    if account is None:
-        return False
-    try:
-        with HubClient(account.server, ca_bundle=account.ca_bundle, timeout=5.0) as client:
-            client.health()
-        return True
-    except SyncError:
-        return False
+    return sync_engine.hub_reachable(ws)
 
 
 def _signed_in(ws: Workspace) -> bool:
