@@ -103,6 +103,7 @@ def test_other_protocol_versions_get_update_touchpoint(hub: HubServer, version: 
 def test_hub_cli_adds_users_from_stdin_and_lists_teams(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli-hub.sqlite3'}"
     hub_cli = [sys.executable, "-m", "touchpoint.hub.cli"]
+    subprocess.run([*hub_cli, "init", "--db", db], capture_output=True, check=True)
     added = subprocess.run(
         [
             *hub_cli,

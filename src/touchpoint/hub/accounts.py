@@ -182,6 +182,26 @@ def disable_user(engine: Engine, email: str) -> None:
             raise AccountError(f"email: no user {email}")
 
 
+@dataclass(frozen=True)
+class UserSummary:
+    """One user as an admin lists them; never the password hash."""
+
+    email: str
+    role: str
+    teams: tuple[str, ...]
+    disabled_at: str | None
+
+
+def list_users(engine: Engine) -> list[UserSummary]:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(users.c.id, users.c.email, users.c.role, users.c.disabled_at).order_by(
+                users.c.email
+            )
+        ).all()
+        return [UserSummary(u.email, u.role, user_teams(conn, u.id), u.disabled_at) for u in found]
+
+
 def user_teams(conn: Connection, user_id: int) -> tuple[str, ...]:
     rows = conn.execute(
         select(teams.c.name)

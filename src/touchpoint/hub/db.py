@@ -14,8 +14,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -32,10 +35,14 @@ from sqlalchemy import (
     create_engine,
     event,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from touchpoint.errors import StorageError, ValidationError
+
 DB_ENV = "TOUCHPOINT_HUB_DB"
-DEFAULT_DB = "sqlite:///touchpoint-hub.sqlite3"
+DB_SCHEMES = ("sqlite", "postgresql", "postgres")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 metadata = MetaData(
@@ -181,8 +188,29 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def default_db_path() -> Path:
+    """The Hub's SQLite file when no --db is given: in the Hub user's data folder, never
+    wherever the command happens to run."""
+    return Path(platformdirs.user_data_dir("touchpoint-hub", "Touchpoint")) / "hub.sqlite3"
+
+
 def db_url(explicit: str | None = None) -> str:
-    return explicit or os.environ.get(DB_ENV) or DEFAULT_DB
+    """The database URL from --db, else $TOUCHPOINT_HUB_DB, else :func:`default_db_path`.
+
+    A plain path (no ``scheme://``) is taken as a SQLite file."""
+    raw = (explicit or os.environ.get(DB_ENV) or "").strip()
+    if not raw:
+        return f"sqlite:///{default_db_path()}"
+    if "://" not in raw:
+        return f"sqlite:///{Path(raw).expanduser().resolve()}"
+    scheme = raw.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in DB_SCHEMES:
+        raise ValidationError(
+            "--db",
+            f"'{safe_url(raw)}' is not a database URL the Hub knows; give a URL like "
+            "sqlite:////path/hub.sqlite3 or postgresql://user@host/touchpoint",
+        )
+    return raw
 
 
 def upgrade(engine: Engine) -> None:
@@ -199,3 +227,88 @@ def write(engine: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite it holds the write lock from its first statement."""
     with engine.execution_options(hub_write=True).begin() as conn:
         yield conn
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        if ":" in creds:
+            return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL or an in-memory database)."""
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        raise ValidationError(
+            "--db", f"'{safe_url(url)}' is not a URL like sqlite:////path/hub.sqlite3"
+        ) from None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _where(url: str) -> str:
+    path = sqlite_file(url)
+    return str(path) if path is not None else safe_url(url)
+
+
+def _unreachable(url: str, exc: SQLAlchemyError) -> StorageError:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return StorageError(f"could not open the Hub database at {_where(url)}: {reason}")
+
+
+def create_hub(url: str) -> Engine:
+    """Open the Hub's database, creating or upgrading its schema (``init`` and ``serve``).
+
+    The default SQLite folder is made when missing; a folder named in --db must exist."""
+    path = sqlite_file(url)
+    if path is not None and not path.parent.is_dir():
+        if path != default_db_path():
+            raise ValidationError("--db", f"the folder {path.parent} does not exist")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise _unreachable(url, exc) from exc
+    return engine
+
+
+def open_hub(url: str) -> Engine:
+    """Open an existing, up-to-date Hub database; never creates or upgrades one.
+
+    A missing SQLite file, a database without the Hub's tables or one at another schema
+    revision is refused, naming ``touchpoint-hub init``."""
+    path = sqlite_file(url)
+    init = f"run touchpoint-hub init --db {safe_url(url)}"
+    if path is not None and not path.is_file():
+        raise StorageError(f"no Hub database at {path} — {init}")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        engine.dispose()
+        raise _unreachable(url, exc) from exc
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    head = scripts.get_current_head()
+    if current == head:
+        return engine
+    engine.dispose()
+    if current is None:
+        raise StorageError(f"no Hub database at {_where(url)} — {init}")
+    if current not in {rev.revision for rev in scripts.walk_revisions()}:
+        raise StorageError(
+            f"the Hub database at {_where(url)} was written by a newer touchpoint-hub "
+            f"(schema {current}); update touchpoint-hub"
+        )
+    raise StorageError(
+        f"the Hub database at {_where(url)} needs an upgrade (schema {current}, "
+        f"this touchpoint-hub uses {head}) — {init}"
+    )

@@ -113,7 +113,7 @@ def _write_daily(  # noqa: PLR0917
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from touchpoint.hub import replica
-    from touchpoint.hub.db import db_url, make_engine, normalise_url, upgrade
+    from touchpoint.hub.db import db_url, normalise_url, open_hub
     from touchpoint.reports import FORMATS, write_report
     from touchpoint.services import goals, reports
 
@@ -138,9 +138,8 @@ def _write_daily(  # noqa: PLR0917
     book = goals.read_goals_file(goals_file) if goals_file else goals.GoalBook()
 
     url = normalise_url(db_url(db))
-    engine = make_engine(url)
+    engine = open_hub(url)  # a report never creates or upgrades a Hub
     try:
-        upgrade(engine)
         members = replica.team_members(engine, team) if team else None
         ws, _result = replica.open_replica(engine, replica_dir or replica.default_folder(url))
     finally:
