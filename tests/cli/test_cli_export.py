@@ -45,12 +45,98 @@ def test_contacts_and_customers_as_csv(tp, book, tmp_path: Path) -> None:
     assert any("Acme GmbH" in row.values() for row in rows)
 
 
-def test_exported_customers_import_back(tp, book, tmp_path: Path, data_dir: Path) -> None:
+def _rows(path: Path, *without: str) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return [{k: v for k, v in r.items() if k not in without} for r in csv.DictReader(handle)]
+
+
+@pytest.fixture
+def twins(tp) -> dict[str, str]:
+    """Two different customers of the same name, custom fields, people on both."""
+    tp("field", "define", "fleet_size", "--label", "Fleet size", "--type", "number")
+    tp("field", "define", "contract_end", "--label", "Contract end", "--type", "date")
+    tp("field", "define", "tier", "--label", "Tier", "--type", "choice", "--choice", "Gold",
+       "--choice", "Silver")  # fmt: skip
+    ids = {
+        "berlin": tp.add_customer("Acme GmbH", "--city", "Berlin", "--country", "DE",
+                                  "--field", "fleet_size=12", "--field", "tier=gold",
+                                  "--field", "contract_end=2027-03-31", "--segment", "SMB"),
+        "munich": tp.add_customer("ACME GmbH", "--city", "München", "--country", "DE",
+                                  "--email", "info@acme-muc.de", "--tag", "key"),
+    }  # fmt: skip
+    tp("contact", "add", ids["berlin"], "Jana Novak", "--email", "jana@acme.de",
+       "--phone", "+49 170 1234567")  # fmt: skip
+    tp("contact", "add", ids["munich"], "Ute Bolt", "--title", "Buyer")
+    return ids
+
+
+def test_export_imports_back_into_an_empty_database(
+    tp, twins: dict[str, str], tmp_path: Path, clock
+) -> None:
+    customers, people = tmp_path / "customers.csv", tmp_path / "people.csv"
+    tp("export", "customers", "--out", str(customers))
+    tp("export", "contacts", "--format", "csv", "--out", str(people))
+    fresh = type(tp)(tmp_path / "fresh", clock)  # another laptop, an empty database
+    result = fresh("import", "customers", str(customers))
+    assert "created 2 customers and 0 contacts" in result.stdout
+    assert "joined" not in result.stdout  # the two Acmes stay two: their ids differ
+    assert "created 0 customers and 2 contacts" in fresh("import", "customers", str(people)).stdout
+    again, people_again = tmp_path / "again.csv", tmp_path / "people-again.csv"
+    fresh("export", "customers", "--out", str(again))
+    fresh("export", "contacts", "--format", "csv", "--out", str(people_again))
+    # The same customers (ids, fields, custom fields and their types), the same people.
+    assert _rows(again, "Created", "Updated") == _rows(customers, "Created", "Updated")
+    assert _rows(people_again) == _rows(people)
+    berlin = fresh.json("customer", "show", twins["berlin"])["customer"]
+    assert berlin["custom"] == {"fleet_size": 12, "tier": "Gold", "contract_end": "2027-03-31"}
+    # Deleted from the export, not from the database: nothing changes on a second import.
+    before = fresh.changes()
+    assert "nothing imported" in fresh("import", "customers", str(customers)).stdout
+    assert fresh.changes() == before
+
+
+def test_export_imports_back_into_the_same_database(tp, twins: dict[str, str], tmp_path: Path):
     customers = tmp_path / "customers.csv"
     tp("export", "customers", "--out", str(customers))
-    result = tp("import", "customers", str(customers), "--dry-run")
-    assert "dry run of 2 rows" in result.stdout
-    assert "may duplicate Acme GmbH" in result.stderr
+    rows = _rows(customers)
+    fleet = "Fleet size (custom field fleet_size: number)"
+    for row in rows:
+        if row["Customer ID"] == twins["berlin"]:
+            row["Industry"], row[fleet], row["City"] = "Chemicals", "40", "Potsdam"
+    with customers.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    dry = tp("import", "customers", str(customers), "--dry-run")
+    assert "would create 0 customers and 0 contacts, would update 1" in dry.stdout
+    before = tp.changes()
+    result = tp("import", "customers", str(customers))
+    assert "created 0 customers and 0 contacts, updated 1" in result.stdout
+    assert tp.changes() == before + 1  # one edit, in the change log
+    assert len(tp.json("customer", "list")["customers"]) == 2  # no duplicates
+    berlin = tp.json("customer", "show", twins["berlin"])["customer"]
+    assert (berlin["industry"], berlin["custom"]["fleet_size"]) == ("Chemicals", 40)
+    assert berlin["addresses"][0]["city"] == "Potsdam"
+    assert berlin["custom"]["tier"] == "Gold"  # cells that did not change stay
+    munich = tp.json("customer", "show", twins["munich"])["customer"]
+    assert (munich["industry"], munich["emails"][0]["value"]) == (None, "info@acme-muc.de")
+
+
+def test_a_bad_custom_value_names_row_and_column(tp, twins: dict[str, str], tmp_path: Path):
+    customers = tmp_path / "customers.csv"
+    tp("export", "customers", "--out", str(customers))
+    text = customers.read_text(encoding="utf-8").replace(",Gold", ",Platinum")
+    text = text.replace("2027-03-31", "31.03.2027")
+    customers.write_text(text, encoding="utf-8")
+    before = tp.changes()
+    result = tp("import", "customers", str(customers), code=1)
+    assert "Tier (custom field tier: choice Gold|Silver): 'Platinum' is not one of" in (
+        result.stderr
+    )
+    assert "Contract end (custom field contract_end: date): '31.03.2027' is not a date" in (
+        result.stderr
+    )
+    assert tp.changes() == before
 
 
 def test_followups_as_icalendar(tp, book, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def test_json_report(tp, tmp_path: Path) -> None:
     assert report["written"] is True
     assert set(report) == {
         "rows", "created_customers", "created_contacts", "updated", "errors", "duplicates",
-        "dry_run", "written",
+        "dry_run", "written", "joined",
     }  # fmt: skip
 
 

@@ -835,3 +835,82 @@ def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
         return import_customers_csv(ws, path)
     finally:
         importing._write_batch, importing.BATCH_ROWS = real, size  # type: ignore[assignment]
+
+
+# --- matching by id, folding by name, custom columns -----------------------------------
+
+
+def test_rows_without_ids_join_by_name_and_the_report_says_so(ws: Workspace, tmp_path: Path):
+    path = write_csv(
+        tmp_path / "people.csv",
+        [["Account Name", "Full Name"], ["Acme GmbH", "Ann"], ["acme gmbh", "Bob"],
+         ["Bolt AG", "Cy"], ["ACME GmbH", "Dee"]],
+    )  # fmt: skip
+    dry = import_customers_csv(ws, path, dry_run=True)
+    assert (dry.created_customers, dry.created_contacts, dry.joined) == (2, 4, 2)
+    report = import_customers_csv(ws, path)
+    assert (report.created_customers, report.joined) == (2, 2)
+
+
+def test_rows_with_ids_are_matched_by_id_not_by_name(ws: Workspace, tmp_path: Path):
+    here = customers.create_customer(ws, {"name": "Acme GmbH", "industry": "Steel"}).value
+    unknown = "0b0e5f8e-4a57-4c1e-9a43-5d3c1e0c7a11"
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["Company", "Industry", "Customer ID"],
+         ["Acme GmbH", "Chemicals", here.id],
+         ["Acme GmbH", "Food", unknown.upper()],
+         ["Acme GmbH", "", "SF-0001"]],
+    )  # fmt: skip
+    report = import_customers_csv(ws, path)
+    assert (report.created_customers, report.updated, report.joined, report.errors) == (
+        2, 1, 0, []
+    )  # fmt: skip
+    assert customers.get_customer(ws, here.id).industry == "Chemicals"
+    assert customers.get_customer(ws, unknown).industry == "Food"  # the file's id is kept
+    rows = query(ws, "SELECT id FROM customers WHERE industry IS NULL")
+    assert len(rows) == 1 and rows[0][0] != "SF-0001"  # not a UUID: a new id
+    # The edit is in the change log, as an edit in the window is.
+    assert (
+        query(ws, "SELECT op FROM change_log WHERE record_id = ? ORDER BY rowid", here.id)[-1][0]
+        == "update"
+    )
+
+
+def test_an_id_deleted_here_is_refused(ws: Workspace, tmp_path: Path):
+    gone = customers.create_customer(ws, {"name": "Gone"}).value
+    customers.delete_customer(ws, gone.id)
+    path = write_csv(tmp_path / "c.csv", [["Company", "Customer ID"], ["Gone", gone.id]])
+    report = import_customers_csv(ws, path)
+    assert [(e.row, e.field) for e in report.errors] == [(2, "Customer ID")]
+    assert "restore it first" in report.errors[0].problem
+    assert report.created_customers == 0
+
+
+def test_columns_named_like_a_custom_field_fill_it_typed(ws: Workspace, tmp_path: Path):
+    customers.define_custom_field(ws, "tier", "Tier", "choice", ["Gold", "Silver"])
+    customers.define_custom_field(ws, "fleet_size", "Fleet size", "number")
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["Company", "Segment", "Tier", "fleet_size"],
+         ["Acme", "SMB", "gold", "12"],
+         ["Bolt", "", "Bronze", "many"]],
+    )  # fmt: skip
+    report = import_customers_csv(ws, path)
+    assert [(e.row, e.field) for e in report.errors] == [(3, "Tier"), (3, "fleet_size")]
+    assert "'many' is not a number" in report.errors[1].problem
+    (acme,) = query(ws, "SELECT segment, custom FROM customers")
+    assert acme[0] == "SMB" and json.loads(acme[1]) == {"tier": "Gold", "fleet_size": 12}
+
+
+def test_contact_ids_are_kept_and_matched(ws: Workspace, tmp_path: Path):
+    person = "5d6f7a8b-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
+    rows = [["Company", "Name", "Title", "Contact ID"], ["Acme", "Ann Lee", "Buyer", person]]
+    report = import_customers_csv(ws, write_csv(tmp_path / "a.csv", rows))
+    assert (report.created_contacts, query(ws, "SELECT id, title FROM contacts")) == (
+        1, [(person, "Buyer")]
+    )  # fmt: skip
+    rows[1][2] = "Head of purchasing"
+    again = import_customers_csv(ws, write_csv(tmp_path / "b.csv", rows))
+    assert (again.created_contacts, again.updated) == (0, 1)
+    assert query(ws, "SELECT id, title FROM contacts") == [(person, "Head of purchasing")]

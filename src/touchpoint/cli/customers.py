@@ -717,8 +717,57 @@ def merges(ws: Workspace, limit: int, as_json: bool) -> None:
     click.echo(table(["merge id", "kind", "kept", "merged", ""], rows))
 
 
+# --- custom fields --------------------------------------------------------------------
+
+
+@click.group("field")
+def field_group() -> None:
+    """Define the custom fields customers can have (used with --field KEY=VALUE)."""
+
+
+@field_group.command("define")
+@click.argument("key")
+@click.option("--label", help="The name people see (default: the key).")
+@click.option(
+    "--type",
+    "kind",
+    type=click.Choice(["text", "number", "date", "choice"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--choice", "choices", multiple=True, help="One allowed value of a choice field.")
+@with_workspace
+def field_define(
+    ws: Workspace, key: str, label: str | None, kind: str, choices: tuple[str, ...]
+) -> None:
+    """Define (or redefine) the custom field KEY, e.g. `field define fleet_size --type number`."""
+    from touchpoint.services import customers
+
+    customers.define_custom_field(ws, key, label or key, kind, list(choices))
+    click.echo(f"defined {key} ({kind})")
+
+
+@field_group.command("list")
+@JSON_OPTION
+@with_workspace_to_read
+def field_list(ws: Workspace, as_json: bool) -> None:
+    """The defined custom fields."""
+    from touchpoint.services import customers
+
+    fields = customers.list_custom_fields(ws)
+    if as_json:
+        emit_json(fields)
+        return
+    if not fields:
+        click.echo("no custom fields yet; define one with: touchpoint field define KEY --type TYPE")
+        return
+    for f in fields:
+        choices = f" ({', '.join(f['choices'])})" if f["choices"] else ""
+        click.echo(f"{f['key']}  {f['label']}  {f['type']}{choices}")
+
+
 def register(group: click.Group) -> None:
-    for command in (customer, contact, history, duplicates, merge, unmerge, merges):
+    for command in (customer, contact, history, duplicates, merge, unmerge, merges, field_group):
         group.add_command(command)
 
 

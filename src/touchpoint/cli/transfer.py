@@ -50,13 +50,22 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
         rows = plural(report.rows, unit)
         failed = {e.row for e in report.errors}
         skipped = f"; {plural(len(failed), unit)} skipped" if failed else ""
+        joined = getattr(report, "joined", 0)
+        if report.updated:
+            made += f", {'would update' if report.dry_run else 'updated'} {report.updated}"
         if report.dry_run:
             click.echo(f"dry run of {rows}: would create {made}{skipped}")
-            click.echo("nothing was written")
         elif report.written:
             click.echo(f"imported {rows}: created {made}{skipped}")
         else:
             click.echo(f"nothing imported from {rows}{skipped}")
+        if joined:
+            click.echo(
+                f"{plural(joined, unit)} joined an earlier {unit} of the same company "
+                "(no Customer ID column: rows are grouped by company name)"
+            )
+        if report.dry_run:
+            click.echo("nothing was written")
     if report.errors:
         raise click.exceptions.Exit(1)
 
@@ -77,7 +86,16 @@ def import_customers(
     """Import customers and their contacts from a CSV FILE (any encoding and delimiter).
 
     All valid rows are written together, or none; rows with problems are skipped
-    and listed with their row number."""
+    and listed with their row number.
+
+    A file with a Customer ID column (as `export customers` and `export contacts
+    --format csv` write it) is matched by id: a customer that exists here is updated
+    (blank cells leave a field as it is), an unknown id is created, keeping the id.
+    A Contact ID column does the same for people. Without ids, rows naming the same
+    company become one customer with several contacts. Columns headed by a custom
+    field's key or label fill that field; our export's custom columns define a
+    field that does not exist yet. Other columns can be mapped with --mapping
+    (custom.KEY makes a new text field)."""
     from touchpoint.services.importing import import_customers_csv
 
     with progress_bar("importing") as progress:
@@ -152,7 +170,12 @@ def export_contacts(
 @JSON_OPTION
 @with_workspace
 def export_customers(ws: Workspace, fmt: str, out: Path, bom: bool, as_json: bool) -> None:
-    """Customers as CSV (it imports back with `touchpoint import customers`)."""
+    """Customers as CSV, one row each, with their custom fields and ids.
+
+    It imports back with `touchpoint import customers`: into this database it
+    updates the customers by their id (no duplicates), into another it creates
+    them with the same ids. The first email, phone and address of each customer
+    are written; people are exported with `export contacts --format csv`."""
     from touchpoint.services import exporting
 
     with progress_bar("exporting") as progress:

@@ -64,6 +64,20 @@ def custom_definitions(session: Session) -> dict[str, tuple[str, list[str]]]:
     return {d.key: (d.type, list(d.choices or [])) for d in rows}
 
 
+def list_custom_fields(ws: Workspace) -> list[dict[str, Any]]:
+    """The defined custom fields: key, label, type and choices, by key."""
+    with ws.read() as session:
+        rows = session.scalars(
+            select(CustomFieldDef)
+            .where(CustomFieldDef.deleted_at.is_(None))
+            .order_by(CustomFieldDef.key)
+        )
+        return [
+            {"key": d.key, "label": d.label, "type": d.type, "choices": list(d.choices or [])}
+            for d in rows
+        ]
+
+
 def _define_missing_custom(session: Session, custom: Mapping[str, Any] | None) -> None:
     """A custom field typed for the first time becomes a text field definition."""
     if not custom:
@@ -150,19 +164,47 @@ def edit_customer(ws: Workspace, ref: str, fields: Mapping[str, Any]) -> Saved[C
     """Change some fields of a customer; fields not named are left as they are."""
     with ws.unit_of_work() as uow:
         customer = _live_customer(uow.session, ref)
-        clean = clean_customer(
-            fields, region=ws.settings.default_region, custom_defs=custom_definitions(uow.session)
+        apply_customer_edit(
+            uow.session,
+            customer,
+            fields,
+            region=ws.settings.default_region,
+            custom_defs=custom_definitions(uow.session),
         )
-        if "custom" in clean:
-            _define_missing_custom(uow.session, clean["custom"])
-            raw_custom = dict(fields.get("custom") or {})
-            removed = {k: None for k, v in raw_custom.items() if v in (None, "")}
-            clean["custom"] = _merge_custom(customer.custom or {}, {**clean["custom"], **removed})
-        for name, value in clean.items():
-            setattr(customer, name, value)
         uow.session.flush()
         uow.commit()
         return Saved(customer_view(customer), Changes.of(uow))
+
+
+def apply_customer_edit(
+    session: Session,
+    customer: Customer,
+    fields: Mapping[str, Any],
+    *,
+    region: str,
+    custom_defs: Mapping[str, tuple[str, list[str]]],
+) -> None:
+    """Clean ``fields`` and set them on ``customer``, in the caller's unit of work (an
+    edit in the window or the CLI, or a row of an import that names this customer)."""
+    clean = clean_customer(fields, region=region, custom_defs=custom_defs)
+    if "custom" in clean:
+        _define_missing_custom(session, clean["custom"])
+        raw_custom = dict(fields.get("custom") or {})
+        removed = {k: None for k, v in raw_custom.items() if v in (None, "")}
+        clean["custom"] = _merge_custom(customer.custom or {}, {**clean["custom"], **removed})
+    for name, value in clean.items():
+        setattr(customer, name, value)
+
+
+def apply_contact_edit(
+    session: Session, contact: Contact, fields: Mapping[str, Any], *, region: str
+) -> None:
+    """Clean ``fields`` and set them on ``contact``, in the caller's unit of work."""
+    clean = clean_contact(fields, region=region)
+    if "customer_id" in clean:
+        clean["customer_id"] = _live_customer(session, clean["customer_id"]).id
+    for name, value in clean.items():
+        setattr(contact, name, value)
 
 
 def confirm_customer(ws: Workspace, ref: str) -> Saved[CustomerView]:
@@ -231,11 +273,7 @@ def add_contact(ws: Workspace, customer_ref: str, fields: Mapping[str, Any]) -> 
 def edit_contact(ws: Workspace, contact_id: str, fields: Mapping[str, Any]) -> Saved[ContactView]:
     with ws.unit_of_work() as uow:
         contact = _live_contact(uow.session, contact_id)
-        clean = clean_contact(fields, region=ws.settings.default_region)
-        if "customer_id" in clean:
-            clean["customer_id"] = _live_customer(uow.session, clean["customer_id"]).id
-        for name, value in clean.items():
-            setattr(contact, name, value)
+        apply_contact_edit(uow.session, contact, fields, region=ws.settings.default_region)
         uow.session.flush()
         uow.commit()
         return Saved(contact_view(contact), Changes.of(uow))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -22,13 +23,12 @@ import vobject
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from touchpoint.domain.enums import CustomerKind, DecisionRole, FollowUpStatus
+from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole, FollowUpStatus
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
-from touchpoint.services.customers import custom_definitions
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage.models import Contact, Customer, FollowUp
+from touchpoint.storage.models import Contact, Customer, CustomFieldDef, FollowUp
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -252,6 +252,32 @@ def _vcard(p: Contact, company: str | None) -> str:
 
 # --- customers -----------------------------------------------------------------------------
 
+# A custom field's column says what the field is, so that importing the file into an
+# empty database defines the same field: "Tier (custom field tier: choice Gold|Silver)".
+_CUSTOM_HEADER = re.compile(
+    r"^(?P<label>.*?)\s*\(custom field (?P<key>[\w -]{1,60}): "
+    r"(?P<type>text|number|date|choice)(?: (?P<choices>[^)]*))?\)$"
+)
+
+
+def custom_header(key: str, label: str, kind: str, choices: Iterable[str]) -> str:
+    """The export's column header of one custom field (see :func:`parse_custom_header`)."""
+    options = "|".join(choices) if kind == CustomFieldType.CHOICE else ""
+    return f"{label or key} (custom field {key}: {kind}{' ' + options if options else ''})"
+
+
+def parse_custom_header(header: str) -> tuple[str, str, str, list[str]] | None:
+    """(key, label, type, choices) of a header written by :func:`custom_header`, else None."""
+    found = _CUSTOM_HEADER.match(header.strip())
+    if found is None:
+        return None
+    choices = [c.strip() for c in (found["choices"] or "").split("|") if c.strip()]
+    if found["type"] == CustomFieldType.CHOICE and not choices:
+        return None
+    key = found["key"].strip()
+    return key, found["label"] or key, found["type"], choices
+
+
 CUSTOMER_HEADERS = (
     "Company", "Kind", "Status", "Industry", "Segment", "Owner", "Territory", "Website",
     "Email", "Phone", "Street", "City", "Postal Code", "Region", "Country", "Tags", "Notes",
@@ -267,16 +293,24 @@ def export_customers_csv(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> ExportReport:
-    """Every live customer as one CSV row; custom fields follow as columns by their key."""
+    """Every live customer as one CSV row; custom fields follow, one column each, headed
+    by their label, key and type (so that the file imports back, even into an empty
+    database). The first email, phone and address are written."""
     check_export_format("csv")
     out = Path(out)
     with ws.read() as session:
-        keys = sorted(custom_definitions(session))
+        defs = session.scalars(
+            select(CustomFieldDef)
+            .where(CustomFieldDef.deleted_at.is_(None))
+            .order_by(CustomFieldDef.key)
+        ).all()
+        keys = [d.key for d in defs]
+        custom_headers = [custom_header(d.key, d.label, d.type, d.choices or []) for d in defs]
         query = select(Customer).where(live(Customer)).order_by(Customer.name, Customer.id)
         total = _count(session, query)
         count = 0
         with _csv_writer(out, bom) as writer:
-            _write_row(writer, [*CUSTOMER_HEADERS, *keys])
+            _write_row(writer, [*CUSTOMER_HEADERS, *custom_headers])
             for (c,) in _stream(session, query, total, progress, cancel):
                 address = (c.addresses or [{}])[0]
                 custom = c.custom or {}

@@ -18,6 +18,7 @@ import json
 import re
 import tomllib
 import unicodedata
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -33,7 +34,12 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole
 from touchpoint.errors import Cancelled, NotFoundError, ValidationError, ValidationErrors
-from touchpoint.services.customers import custom_definitions
+from touchpoint.services.customers import (
+    apply_contact_edit,
+    apply_customer_edit,
+    custom_definitions,
+)
+from touchpoint.services.exporting import parse_custom_header
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import clean_contact, clean_customer
 from touchpoint.services.workspace import Changes, Workspace
@@ -124,6 +130,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "yearly_potential": ("yearlypotential", "potential", "annualpotential", "yearlyvalue",
                          "jahrespotential"),
     "currency": ("currency", "currencycode", "waehrung", "wahrung"),
+    # Touchpoint's own ids (its exports write them): rows are matched by them.
+    "customer_id": ("customerid", "touchpointcustomerid"),
+    "contact_id": ("contactid", "touchpointcontactid"),
 }  # fmt: skip
 FIELDS: tuple[str, ...] = tuple(SYNONYMS)
 # Fields that gather every column mapped to them.
@@ -156,6 +165,11 @@ def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[s
             out.append(target or None)
             ranks.append(-1)  # chosen by the user: always wins
             continue
+        declared = parse_custom_header(header)
+        if declared is not None:  # a custom field's column of our own export
+            out.append(f"custom.{declared[0]}")
+            ranks.append(-1)
+            continue
         found = _BY_HEADER.get(_fold_header(header))
         out.append(found[0] if found else None)
         ranks.append(found[1] if found else 0)
@@ -167,6 +181,34 @@ def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[s
         best = min(rivals, key=lambda i: (ranks[i], i))
         if index != best:
             out[index] = None
+    return out
+
+
+def _with_defined_custom(
+    session: Session,
+    headers: Sequence[str],
+    targets: list[str | None],
+    overrides: Mapping[str, str],
+) -> list[str | None]:
+    """Columns headed by a defined custom field's key or label go to that field (unless
+    the mapping says otherwise, or the header is a standard field's own name, like
+    "Industry"): "Tier" is the custom field tier, not a synonym of segment."""
+    by_name: dict[str, str] = {}
+    for key, label in session.execute(
+        select(CustomFieldDef.key, CustomFieldDef.label).where(CustomFieldDef.deleted_at.is_(None))
+    ):
+        by_name.setdefault(key.strip().casefold(), key)
+        by_name.setdefault((label or key).strip().casefold(), key)
+    folded_overrides = {_fold_header(h) for h in overrides}
+    out = list(targets)
+    for index, header in enumerate(headers):
+        key = by_name.get(header.strip().casefold())
+        if key is None or header in overrides or _fold_header(header) in folded_overrides:
+            continue
+        standard = _BY_HEADER.get(_fold_header(header))
+        if standard is not None and standard[1] == 0:
+            continue
+        out[index] = f"custom.{key}"
     return out
 
 
@@ -432,6 +474,9 @@ class ImportReport:
     dry_run: bool
     written: bool
     changes: Changes = field(default_factory=Changes)
+    # Rows without an id that named a company an earlier row named too: they became
+    # that row's customer (with their own contact), not a customer of their own.
+    joined: int = 0
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -445,6 +490,28 @@ class _Planned:
     customer: dict[str, Any] | None  # cleaned fields when this row creates the customer
     customer_key: str  # groups rows of the same company
     contact: dict[str, Any] | None
+    customer_id: str | None = None  # the id the new customer keeps (from the file)
+    contact_id: str | None = None  # the id the new contact keeps (from the file)
+
+
+@dataclass
+class _Update:
+    """A row naming a record that exists here by its id: what it changes."""
+
+    row: int
+    record: Customer | Contact
+    fields: dict[str, Any]
+
+
+@dataclass
+class _Plan:
+    rows: int
+    planned: list[_Planned]
+    errors: list[RowError]
+    updates: list[_Update] = field(default_factory=list)
+    joined: int = 0
+    # custom fields the file's own headers define: key -> (label, type, choices)
+    declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
 
 
 def _join(*parts: str | None) -> str | None:
@@ -462,12 +529,18 @@ def _split_tags(values: Iterable[str]) -> list[str]:
     return out
 
 
-def _problems(row: int, exc: ValidationErrors, who: str) -> list[RowError]:
+def _problems(
+    row: int, exc: ValidationErrors, who: str, columns: Mapping[str, str] | None = None
+) -> list[RowError]:
+    """Each problem of a row; a custom field's is named by its column (``columns``:
+    custom key -> header)."""
     out = []
     for error in exc.errors:
         name = error.field
         if name == "name":
             name = who
+        elif columns and name.startswith("custom field '"):
+            name = columns.get(name[len("custom field '") : -1], name)
         out.append(RowError(row, name, error.problem))
     return out
 
@@ -481,11 +554,14 @@ class _Cleaner:
         self.currency = ws.settings.currency
         self.custom_defs = custom_defs
 
-    def customer(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def customer(self, raw: dict[str, Any], *, new: bool = True) -> dict[str, Any]:
+        """A new customer's fields (with the defaults), or (``new=False``) only the
+        fields the row gives, to change a customer that exists."""
         patch = {k: val for k, val in raw.items() if val is not None}
-        patch["name"] = raw.get("name")
-        patch.setdefault("owner", self.owner)
-        patch.setdefault("currency", self.currency)
+        if new:
+            patch["name"] = raw.get("name")
+            patch.setdefault("owner", self.owner)
+            patch.setdefault("currency", self.currency)
         return clean_customer(patch, region=self.region, custom_defs=self.custom_defs)
 
     def contact(self, raw: dict[str, Any]) -> dict[str, Any]:
@@ -573,18 +649,117 @@ def _split_row(
     return company, person, customer, contact
 
 
+def _canonical_id(ref: str | None) -> str | None:
+    """A file's id as Touchpoint writes ids (a lower-case UUID), or None when it is none."""
+    if not ref or not ref.strip():
+        return None
+    try:
+        return str(uuid.UUID(ref.strip()))
+    except ValueError:
+        return None
+
+
+def _ref_key(ref: str) -> str:
+    return ref.strip().casefold()
+
+
+def _records_by_id(session: Session, model: type[Any], refs: Iterable[str]) -> dict[str, Any]:
+    """The records (live, deleted or merged) whose ids the file names, by folded id."""
+    wanted = sorted({_canonical_id(r) or _ref_key(r) for r in refs if r and r.strip()})
+    found: dict[str, Any] = {}
+    for chunk in _chunks(wanted, LOOKUP_CHUNK):
+        for record in session.scalars(select(model).where(model.id.in_(chunk))):
+            found[_ref_key(record.id)] = record
+    return found
+
+
+def _merge_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
+    """A file row carries the first email (or phone, mobile) of a record: a value it
+    does not have yet replaces that first one of the same kind; the others stay."""
+    out = [dict(item) for item in existing]
+    for item in new:
+        value = str(item["value"]).casefold()
+        if any(str(x.get("value")).casefold() == value for x in out):
+            continue
+        mobile = item.get("label") == "mobile"
+        for x in out:
+            if (x.get("label") == "mobile") == mobile:
+                x["value"] = item["value"]
+                break
+        else:
+            out.append(dict(item))
+    return out
+
+
+def _merge_address(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
+    """The row's address edits the record's first address; blank cells leave its parts."""
+    out = [dict(item) for item in existing]
+    if not new:
+        return out
+    if not out:
+        return [dict(new[0])]
+    for key in ("street", "city", "postcode", "region", "country"):
+        if new[0].get(key):
+            out[0][key] = new[0][key]
+    return out
+
+
+def _changes(record: Customer | Contact, clean: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of ``clean`` that differ from ``record``'s: what an update sets."""
+    out: dict[str, Any] = {}
+    for name, given in clean.items():
+        current = getattr(record, name)
+        value = given
+        if name in ("emails", "phones"):
+            value = _merge_reach(current or [], given or [])
+        elif name == "addresses":
+            value = _merge_address(current or [], given or [])
+        elif name == "custom":
+            value = {**(current or {}), **(given or {})}
+        if value != current and not (value in ([], {}, None) and current in ([], {}, None)):
+            out[name] = value
+    return out
+
+
+def _live_target(session: Session, record: Customer) -> Customer:
+    """A merged customer's survivor."""
+    seen = 0
+    while record.merged_into_id and seen < 20:
+        survivor = session.get(Customer, record.merged_into_id)
+        if survivor is None:
+            break
+        record, seen = survivor, seen + 1
+    return record
+
+
 def _plan_rows(
+    session: Session,
     table: _Table,
+    *,
     targets: list[str | None],
     cleaner: _Cleaner,
     progress: Progress | None,
     cancel: Cancel | None,
-) -> tuple[int, list[_Planned], list[RowError]]:
-    """Clean every row: the rows to write and the problems of the others."""
+) -> _Plan:
+    """Clean every row: the rows to write, the records to change and the problems.
+
+    A row with a Customer ID names its customer: one that exists here is updated, an
+    unknown one is created (keeping the id when it is a UUID), and rows with the same id
+    are one customer. Without an id, rows naming the same company are one customer."""
     columns = [(i, t) for i, t in enumerate(targets) if t]
-    planned: list[_Planned] = []
-    errors: list[RowError] = []
+    custom_columns = {
+        t.removeprefix("custom."): table.headers[i] for i, t in columns if t.startswith("custom.")
+    }
+    id_column = {t: i for i, t in columns if t in ("customer_id", "contact_id")}
+    refs: dict[str, list[str]] = {"customer_id": [], "contact_id": []}
+    for target, index in id_column.items():
+        refs[target] = [r[index] for _n, r in table.records if index < len(r)]
+    customers_here = _records_by_id(session, Customer, refs["customer_id"])
+    contacts_here = _records_by_id(session, Contact, refs["contact_id"])
+
+    plan = _Plan(len(table.records), [], [])
     seen_customers: set[str] = set()
+    seen_contacts: dict[str, int] = {}
     total = len(table.records)
     for count, (number, record) in enumerate(table.records, start=1):
         if count % 500 == 0:
@@ -601,41 +776,114 @@ def _plan_rows(
                     custom[target.removeprefix("custom.")] = record[index]
             else:
                 cells[target].append(record[index])
+        customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
+        contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
         company, person, raw_customer, raw_contact = _split_row(cells, custom)
-        if not company and not person:
+        here: Customer | None = customers_here.get(_ref_key(customer_ref)) if customer_ref else None
+        if not company and not person and here is None:
+            errors = plan.errors
             errors.append(RowError(number, "name", "needs a company or a person's name"))
             continue
         row_errors: list[RowError] = []
+        updates: list[_Update] = []
+        who = "company" if company else "contact name"
         if company:
             raw_customer["name"] = company
-            who = "company"
         else:
             raw_customer["name"] = person
             raw_customer["kind"] = CustomerKind.INDIVIDUAL
-            who = "contact name"
-        try:
-            clean_cust: dict[str, Any] | None = cleaner.customer(raw_customer)
-        except ValidationErrors as exc:
-            row_errors += _problems(number, exc, who)
-            clean_cust = None
+        group = "ref:" + _ref_key(customer_ref) if customer_ref else None
+        clean_cust: dict[str, Any] | None = None
+        kept_customer_id: str | None = None
+        if here is not None:
+            if here.deleted_at is not None and not here.merged_into_id:
+                row_errors.append(
+                    RowError(
+                        number,
+                        "Customer ID",
+                        f"customer '{here.name}' ({here.id}) was deleted here; restore it "
+                        f"first (touchpoint customer restore {here.id})",
+                    )
+                )
+            else:
+                here = _live_target(session, here)
+                key = f"id:{here.id}"
+                if group not in seen_customers:
+                    if not company:
+                        raw_customer.pop("name", None)  # an id alone keeps the name
+                        raw_customer.pop("kind", None)
+                    try:
+                        fields = cleaner.customer(raw_customer, new=False)
+                        changed = _changes(here, fields)
+                        if changed:
+                            updates.append(_Update(number, here, changed))
+                    except ValidationErrors as exc:
+                        row_errors += _problems(number, exc, who, custom_columns)
+        else:
+            try:
+                clean_cust = cleaner.customer(raw_customer)
+            except ValidationErrors as exc:
+                row_errors += _problems(number, exc, who, custom_columns)
+            if group is not None:
+                key = group
+                kept_customer_id = _canonical_id(customer_ref)
+            elif company and clean_cust is not None:
+                key = "org:" + clean_cust["name"].casefold()
+            else:
+                key = f"row:{number}"
         clean_person: dict[str, Any] | None = None
+        kept_contact_id: str | None = None
         if person:
             raw_contact["name"] = person
+            contact_here = contacts_here.get(_ref_key(contact_ref)) if contact_ref else None
+            earlier = seen_contacts.get(_ref_key(contact_ref)) if contact_ref else None
             try:
-                clean_person = cleaner.contact(raw_contact)
+                if earlier is not None:
+                    row_errors.append(
+                        RowError(number, "Contact ID", f"names the same contact as row {earlier}")
+                    )
+                elif contact_here is not None and contact_here.deleted_at is not None:
+                    row_errors.append(
+                        RowError(
+                            number,
+                            "Contact ID",
+                            f"contact '{contact_here.name}' ({contact_here.id}) was deleted here",
+                        )
+                    )
+                elif contact_here is not None:
+                    changed = _changes(contact_here, cleaner.contact(raw_contact))
+                    if changed:
+                        updates.append(_Update(number, contact_here, changed))
+                else:
+                    clean_person = cleaner.contact(raw_contact)
+                    kept_contact_id = _canonical_id(contact_ref)
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, "contact name")
         # The same problem (an individual's email) is reported once.
-        errors.extend(dict.fromkeys(row_errors))
-        if row_errors or clean_cust is None:
+        plan.errors.extend(dict.fromkeys(row_errors))
+        if row_errors or (here is None and clean_cust is None):
             continue
-        key = "org:" + clean_cust["name"].casefold() if company else f"row:{number}"
-        creates = key not in seen_customers
-        seen_customers.add(key)
+        if contact_ref:
+            seen_contacts[_ref_key(contact_ref)] = number
+        plan.updates += updates
+        grouping = group or key
+        creates = here is None and grouping not in seen_customers
+        if not creates and group is None and key.startswith("org:"):
+            plan.joined += 1
+        seen_customers.add(grouping)
         if not creates and clean_person is None:
             continue  # a company already created by an earlier row: nothing new here
-        planned.append(_Planned(number, clean_cust if creates else None, key, clean_person))
-    return total, planned, errors
+        plan.planned.append(
+            _Planned(
+                number,
+                clean_cust if creates else None,
+                key,
+                clean_person,
+                customer_id=kept_customer_id if creates else None,
+                contact_id=kept_contact_id,
+            )
+        )
+    return plan
 
 
 def _check_cancel(cancel: Cancel | None) -> None:
@@ -757,15 +1005,41 @@ def _write_batch(session: Session, customers: list[Customer], contacts: list[Con
     tracking.insert_new(session, contacts)
 
 
-def _define_custom_fields(session: Session, planned: Sequence[_Planned], known: set[str]) -> None:
+def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
+    """Define the custom fields the rows use that are not defined here: as the file's
+    header declares them (our own export), else as text (a mapping's custom.KEY)."""
     keys: dict[str, None] = {}
-    for item in planned:
-        if item.customer is not None:
-            for key in item.customer.get("custom") or {}:
-                if key not in known:
-                    keys[key] = None
+    customs = [item.customer.get("custom") for item in plan.planned if item.customer is not None]
+    customs += [u.fields.get("custom") for u in plan.updates if isinstance(u.record, Customer)]
+    for custom in customs:
+        for key in custom or {}:
+            if key not in known:
+                keys[key] = None
     for key in keys:
-        session.add(CustomFieldDef(key=key, label=key, type=CustomFieldType.TEXT, choices=[]))
+        label, kind, choices = plan.declared.get(key, (key, CustomFieldType.TEXT, []))
+        session.add(CustomFieldDef(key=key, label=label, type=kind, choices=choices))
+    if keys:
+        session.flush()
+
+
+def _apply_updates(session: Session, ws: Workspace, updates: Sequence[_Update]) -> None:
+    """Each update is an edit as the window or `customer edit` makes it, in this import's
+    unit of work: cleaned again and written to the change log."""
+    defs = custom_definitions(session)
+    for update in updates:
+        if isinstance(update.record, Customer):
+            apply_customer_edit(
+                session,
+                update.record,
+                update.fields,
+                region=ws.settings.default_region,
+                custom_defs=defs,
+            )
+        else:
+            apply_contact_edit(
+                session, update.record, update.fields, region=ws.settings.default_region
+            )
+    session.flush()
 
 
 def _write(
@@ -784,7 +1058,7 @@ def _write(
             contacts: list[Contact] = []
             for item in planned[start : start + BATCH_ROWS]:
                 if item.customer is not None:
-                    customer_id = new_id()
+                    customer_id = item.customer_id or new_id()
                     customer_ids[item.customer_key] = customer_id
                     customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
                     created_customers += 1
@@ -792,7 +1066,10 @@ def _write(
                     customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
                     contacts.append(
                         tracking.new_record(
-                            Contact, id=new_id(), customer_id=customer_id, **item.contact
+                            Contact,
+                            id=item.contact_id or new_id(),
+                            customer_id=customer_id,
+                            **item.contact,
                         )
                     )
                     created_contacts += 1
@@ -817,18 +1094,18 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-PlanRows = Callable[[Session, _Cleaner], tuple[int, list[_Planned], list[RowError]]]
+PlanRows = Callable[[Session, _Cleaner], _Plan]
 
 
 def _check_rows(
     ws: Workspace, session: Session, planned_rows: PlanRows, cancel: Cancel | None
-) -> tuple[int, list[_Planned], list[RowError], list[RowDuplicate], set[str]]:
-    """(rows, the rows to write, problems, duplicates, known custom field keys)."""
+) -> tuple[_Plan, list[RowDuplicate], set[str]]:
+    """(the plan, duplicates, known custom field keys)."""
     defs = custom_definitions(session)
-    rows, planned, errors = planned_rows(session, _Cleaner(ws, defs))
+    plan = planned_rows(session, _Cleaner(ws, dict(defs)))
     _check_cancel(cancel)
-    duplicates = _find_duplicates(session, _duplicate_inputs(planned))
-    return rows, planned, errors, duplicates, set(defs)
+    duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
+    return plan, duplicates, set(defs)
 
 
 def _run_import(
@@ -844,28 +1121,46 @@ def _run_import(
     with _gc_paused():
         if dry_run:
             with ws.read() as session:
-                rows, planned, errors, duplicates, _known = _check_rows(
-                    ws, session, planned_rows, cancel
-                )
+                plan, duplicates, _known = _check_rows(ws, session, planned_rows, cancel)
             if progress:
-                progress(2 * rows, 2 * rows)
-            customers = sum(1 for p in planned if p.customer is not None)
-            contacts = sum(1 for p in planned if p.contact is not None)
-            return ImportReport(rows, customers, contacts, 0, errors, duplicates, True, False)
-        with ws.unit_of_work() as uow:
-            rows, planned, errors, duplicates, known = _check_rows(
-                ws, uow.session, planned_rows, cancel
+                progress(2 * plan.rows, 2 * plan.rows)
+            customers = sum(1 for p in plan.planned if p.customer is not None)
+            contacts = sum(1 for p in plan.planned if p.contact is not None)
+            return ImportReport(
+                plan.rows,
+                customers,
+                contacts,
+                len(plan.updates),
+                plan.errors,
+                duplicates,
+                True,
+                False,
+                joined=plan.joined,
             )
-            if not planned:
+        with ws.unit_of_work() as uow:
+            plan, duplicates, known = _check_rows(ws, uow.session, planned_rows, cancel)
+            if not plan.planned and not plan.updates:
                 if progress:
-                    progress(2 * rows, 2 * rows)
-                return ImportReport(rows, 0, 0, 0, errors, duplicates, False, False)
-            _define_custom_fields(uow.session, planned, known)
-            made = _write(uow.session, planned, progress, cancel, rows)
+                    progress(2 * plan.rows, 2 * plan.rows)
+                return ImportReport(
+                    plan.rows, 0, 0, 0, plan.errors, duplicates, False, False, joined=plan.joined
+                )
+            _define_custom_fields(uow.session, plan, known)
+            made = _write(uow.session, plan.planned, progress, cancel, plan.rows)
+            _apply_updates(uow.session, ws, plan.updates)
             _check_cancel(cancel)
             uow.commit()
             return ImportReport(
-                rows, made[0], made[1], 0, errors, duplicates, False, True, Changes.of(uow)
+                plan.rows,
+                made[0],
+                made[1],
+                len(plan.updates),
+                plan.errors,
+                duplicates,
+                False,
+                True,
+                Changes.of(uow),
+                joined=plan.joined,
             )
 
 
@@ -897,11 +1192,23 @@ def import_customers_csv(
             "map one with a mapping file",
         )
 
-    def plan(session: Session, cleaner: _Cleaner) -> tuple[int, list[_Planned], list[RowError]]:
-        rows, planned, errors = _plan_rows(table, targets, cleaner, progress, cancel)
-        if rows == 0:
+    def plan(session: Session, cleaner: _Cleaner) -> _Plan:
+        if not table.records:
             raise ValidationError("file", f"{table.name} has no rows below its header")
-        return rows, planned, errors
+        columns = _with_defined_custom(session, table.headers, targets, overrides)
+        declared = {}
+        for header in table.headers:
+            found = parse_custom_header(header)
+            if found is not None and found[0] not in cleaner.custom_defs:
+                declared[found[0]] = found[1:]
+        # Values of a field the file declares are checked by its declared type.
+        for key, (_label, kind, choices) in declared.items():
+            cleaner.custom_defs[key] = (kind, choices)
+        result = _plan_rows(
+            session, table, targets=columns, cleaner=cleaner, progress=progress, cancel=cancel
+        )
+        result.declared = declared
+        return result
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
 
@@ -1052,7 +1359,7 @@ def import_vcard(
     customer. Row numbers in the report are the cards' positions, from 1."""
     cards = _read_cards(Path(path))
 
-    def plan(session: Session, cleaner: _Cleaner) -> tuple[int, list[_Planned], list[RowError]]:
+    def plan(session: Session, cleaner: _Cleaner) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
         existing = {} if forced else _live_customers_by_name(session)
         planned: list[_Planned] = []
@@ -1104,6 +1411,6 @@ def import_vcard(
             if clean_person is None and not creates:
                 continue
             planned.append(_Planned(number, clean_cust if creates else None, key, clean_person))
-        return len(cards), planned, errors
+        return _Plan(len(cards), planned, errors)
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
