@@ -258,11 +258,11 @@ class ReportsView(QWidget):
             f" · <b>{report.quiet_total}</b> going quiet · {report.hygiene.incomplete} of "
             f"{report.hygiene.checked} profiles incomplete"
         )
-        # "Tu 17" for a week of bars in a third of the window; past ten days only the
-        # day of the month fits under each bar.
+        # "Tu" over "17" for a week of bars in a third of the window (on one line they
+        # were cut to "Tu …"); past ten days only the day of the month fits.
         days = report.activity_by_day
         labels = [
-            f"{d.day.strftime('%a')[:2]} {d.day.day}" if len(days) <= 10 else str(d.day.day)
+            f"{d.day.strftime('%a')[:2]}<br>{d.day.day}" if len(days) <= 10 else str(d.day.day)
             for d in days
         ]
         self._activity(labels, report)
