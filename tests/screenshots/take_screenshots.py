@@ -220,7 +220,9 @@ def main() -> int:
         )
         pump(app, 0.3)
         grab(editor, f"14-contact-notes{suffix}")
-        editor.cancel()
+        editor.save()
+        pump(app, 0.8, idle)
+        grab(editor, f"15-contact-notes-saved{suffix}")
 
     window.close()
     backend.shutdown()
