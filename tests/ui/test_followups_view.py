@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -121,6 +121,7 @@ def test_reschedule_and_reassign_take_typed_values(
     ws = backend.ws
     view = _view(qtbot, backend, idle)
     answers = iter(["fri 10:00", "tom@example.com"])
+    monkeypatch.setattr(view, "ask_when", lambda *_: next(answers))
     monkeypatch.setattr(view, "ask_text", lambda *_: next(answers))
     view.select(promises["Quarterly review"])
     qtbot.keyClick(view.tree, Qt.Key.Key_R)
@@ -145,7 +146,7 @@ def test_a_bad_typed_date_is_shown_and_nothing_changes(
     ws = backend.ws
     view = _view(qtbot, backend, idle)
     before = _row(ws, promises["Quarterly review"])
-    monkeypatch.setattr(view, "ask_text", lambda *_: "someday soon")
+    monkeypatch.setattr(view, "ask_when", lambda *_: "someday soon")
     view.select(promises["Quarterly review"])
     view.reschedule_current()
     idle()
@@ -191,3 +192,20 @@ def test_changes_elsewhere_refresh_the_list(
     idle()
     idle()
     assert not view.select(promises["Send the quote"])
+
+
+def test_the_when_dialog_shows_what_it_understood(qtbot: Any, ws: Workspace) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from touchpoint.ui.widgets.when_dialog import WhenDialog
+
+    dialog = WhenDialog("Reschedule", "New due time:", "+1d", now=ws.now, tz=ws.tz)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    tomorrow = (ws.now() + timedelta(days=1)).astimezone(ws.tz)
+    assert dialog.understood.text().startswith("→ " + tomorrow.strftime("%a %d %b %Y"))
+    assert ok.isEnabled()
+    dialog.edit.setText("someday soon")
+    assert "type a date" in dialog.understood.text() and not ok.isEnabled()
+    dialog.edit.setText("fri 10:00")
+    assert dialog.understood.text().startswith("→ Fri ") and dialog.value() == "fri 10:00"

@@ -35,6 +35,7 @@ from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, OK, WARN
 from touchpoint.ui.undo_bar import UndoBar
 from touchpoint.ui.widgets.format import when_text
+from touchpoint.ui.widgets.when_dialog import WhenDialog
 
 log = logging.getLogger(__name__)
 
@@ -387,7 +388,7 @@ class FollowUpsView(QWidget):
         self._write(lambda ws: followups.snooze_followup(ws, view.id, until), done)
 
     def _snooze_custom(self) -> None:
-        text = self.ask_text("Snooze", "Remind me again (tomorrow 8:00, +2h, fri):", "")
+        text = self.ask_when("Snooze", "Remind me again (tomorrow 8:00, +2h, fri):", "")
         if text:
             self.snooze_current(text)
 
@@ -395,7 +396,7 @@ class FollowUpsView(QWidget):
         view = self.current()
         if view is None or view.status != "open":
             return
-        text = self.ask_text("Reschedule", f"New due time for “{view.title}”:", "+1d")
+        text = self.ask_when("Reschedule", f"New due time for “{view.title}”:", "+1d")
         if not text:
             return
 
@@ -444,6 +445,12 @@ class FollowUpsView(QWidget):
             self.undo_bar.show_undo(f"Deleted “{view.title}”", undo)
 
         self._write(lambda ws: followups.delete_followup(ws, followup_id), done)
+
+    def ask_when(self, title: str, label: str, text: str) -> str | None:
+        """A typed moment, shown as understood before it is accepted; None when cancelled.
+        Tests replace this."""
+        dialog = WhenDialog(title, label, text, now=self.ws.now, tz=self.ws.tz, parent=self)
+        return dialog.value() if dialog.exec() == WhenDialog.DialogCode.Accepted else None
 
     def ask_text(self, title: str, label: str, text: str) -> str | None:
         """A typed value, or None when cancelled. Tests replace this."""
