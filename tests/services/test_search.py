@@ -181,3 +181,16 @@ def test_long_notes_are_cut_around_the_first_match(ws):
     [hit] = search.search(ws, "forkl")
     shown = search.render_marks(hit.snippet, "[", "]")
     assert shown == "…w18 w19 [forklift] w21 w22 w23 w24 w25 w26 w27 w28 w29 w30 w31…"
+
+
+def test_a_phone_shows_once_in_a_snippet_whichever_form_matched(ws):
+    acme = customers.create_customer(ws, {"name": "Phone Check AG"}).value
+    customers.add_contact(
+        ws, acme.id, {"name": "Günter Baumann", "phones": ["+49 175 57346430"], "title": "Buyer"}
+    )
+    by_name = search.search(ws, "Baumann", limit=1)[0]
+    assert "+49 175 57346430" in by_name.plain_snippet
+    assert "+4917557346430" not in by_name.plain_snippet
+    by_digits = search.search(ws, "4917557346430", limit=1)[0]
+    assert by_digits.plain_snippet.count("57346430") == 1
+    assert search.MARK_START in by_digits.snippet  # the matched form is the one kept

@@ -106,8 +106,28 @@ LIMIT :n
 """
 
 
+# A phone is indexed twice, as stored (+4917557346430) and as shown (+49 175 57346430), so
+# either form typed finds it; a snippet shows it once. Match marks may sit inside either.
+_PHONE_TWICE = re.compile(
+    r"(?P<stored>\x02?\+\x02?\d{6,15}\x03?) (?P<shown>\x02?\+\x02?\d+\x03?(?: \x02?\d+\x03?)+)"
+)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _phone_once(match: re.Match[str]) -> str:
+    stored, shown = match["stored"], match["shown"]
+    if _digits(stored) != _digits(shown):
+        return match[0]
+    # The shown form, unless only the stored one holds the match.
+    return stored if MARK_START in stored and MARK_START not in shown else shown
+
+
 def snippet(marked: str, words: int = _SNIPPET_WORDS) -> str:
     """About ``words`` words of ``marked`` text around its first match, '…' where cut."""
+    marked = _PHONE_TWICE.sub(_phone_once, marked)
     spans = [m.span() for m in _WORD.finditer(marked)]
     if len(spans) <= words:
         return marked.strip()
