@@ -254,3 +254,18 @@ def test_follow_up_rows_are_added_and_removed(qtbot: Any, backend: Backend) -> N
     assert second.title.accessibleName() == "Follow-up 1: what was promised"
     second.due.setText("+3d")
     assert "Sat 21 Nov 2026, 17:00" in second.parsed.text()
+
+
+@pytest.mark.parametrize(("people", "rows"), [(4, 4), (9, 6)])
+def test_contacts_are_shown_whole_up_to_six(
+    qtbot: Any, backend: Backend, ws: Workspace, people: int, rows: int
+) -> None:
+    customer = customers.create_customer(ws, {"name": "Many People AG"}).value
+    for n in range(people):
+        customers.add_contact(ws, customer.id, {"name": f"Person {n}", "title": "Buyer"})
+    dialog = _open(qtbot, backend, customer_id=customer.id)
+    qtbot.waitUntil(lambda: dialog.contacts.count() == people)
+    row = dialog.contacts.sizeHintForRow(0)
+    inside = dialog.contacts.height() - 2 * dialog.contacts.frameWidth()
+    assert inside == rows * row  # whole rows, none cut in half
+    assert dialog.contacts.verticalScrollBar().maximum() == (0 if people <= 6 else people - 6)

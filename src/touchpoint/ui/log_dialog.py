@@ -85,6 +85,9 @@ def _error_label(name: str) -> QLabel:
     return label
 
 
+CONTACT_ROWS = 6  # contacts shown at once in the form; more scroll
+
+
 def _local_text(moment: datetime, ws: Workspace) -> str:
     return moment.astimezone(ws.tz).strftime("%a %d %b %Y, %H:%M")
 
@@ -311,7 +314,7 @@ class LogInteractionDialog(QDialog):
         add("Cu&stomer", self.customer_edit, "customer", "Customer")
 
         self.contacts = QListWidget()
-        self.contacts.setMaximumHeight(78)
+        self.contacts.setFixedHeight(78)  # fitted to the customer's contacts when they load
         self.contacts.setToolTip("Space ticks the people who took part")
         self.contacts.itemChanged.connect(self._contacts_changed)
         add("Con&tacts", self.contacts, "contact", "Contacts who took part")
@@ -546,11 +549,19 @@ class LogInteractionDialog(QDialog):
                 self.contacts.addItem(placeholder)
             else:
                 self.contacts.setCurrentRow(0)
+            self._fit_contacts()
             self._loading = was_loading
 
         self.backend.query(lambda ws: customers.list_contacts(ws, customer_id)).success(
             fill
         ).failure(lambda exc: log.warning("contacts: %s", exc)).run()
+
+    def _fit_contacts(self) -> None:
+        """Every contact in view up to six rows (a scroll bar past that), none half shown."""
+        rows = min(max(self.contacts.count(), 1), CONTACT_ROWS)
+        row = self.contacts.sizeHintForRow(0) if self.contacts.count() else 20
+        frame = 2 * self.contacts.frameWidth()
+        self.contacts.setFixedHeight(rows * max(row, 1) + frame)
 
     def _contacts_changed(self, _item: QListWidgetItem) -> None:
         if self._loading:
