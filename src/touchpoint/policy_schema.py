@@ -36,6 +36,9 @@ class HubPolicy(_Section):
     locked: bool = False  # true: signing in to any other server is refused
     ca_bundle: str | None = None  # PEM file of the corporate CAs the Hub's certificate uses
     proxy: str | None = None  # HTTPS proxy for the Hub, e.g. http://proxy.corp:3128
+    # true: sign-in may send passwords over plain http:// to another computer (a trusted
+    # network only); false refuses it unless the user passes --allow-http.
+    allow_http: bool = False
 
     @field_validator("server")
     @classmethod

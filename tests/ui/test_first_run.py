@@ -218,3 +218,29 @@ def test_a_locked_policy_shows_the_hub_read_only(  # noqa: PLR0917 - fixtures
     assert page.server.text() == "https://hub.corp.example" and page.server.isReadOnly()
     assert page.locked_note.isVisibleTo(page)
     controller.stop()
+
+
+def test_plain_http_to_another_computer_is_refused_under_the_server_field(
+    qtbot: Any,
+    ws: Workspace,
+    backend: Backend,
+    idle: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    provisioned(ws, "http://hub.example.com:8600", email="maria@example.com", demo=False)
+    controller = SyncController(backend)
+    sent: list[str] = []
+    monkeypatch.setattr(controller, "sign_in", lambda server, *_a, **_kw: sent.append(server))
+    _parent, wizard, _done = open_wizard(qtbot, backend, idle, controller=controller)
+    assert wizard is not None and wizard.connect_page is not None
+    page = wizard.connect_page
+    page.password.setText("secret-password")
+    wizard.next()
+    assert wizard.currentId() == CONNECT and sent == []
+    words = page.errors["server"].text()
+    assert page.errors["server"].isVisibleTo(page)
+    assert "not encrypted (http://)" in words and "hub.example.com" in words
+    page.server.setText("https://hub.example.com:8600")
+    wizard.next()
+    assert sent == ["https://hub.example.com:8600"]
+    controller.stop()

@@ -140,6 +140,28 @@ def test_sign_in_fields_are_checked_before_any_network(qtbot: Any, backend: Back
     assert dialog.ok.isEnabled()
 
 
+def test_sign_in_refuses_plain_http_to_another_computer(
+    qtbot: Any, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    controller = SyncController(backend)
+    sent: list[str] = []
+    monkeypatch.setattr(controller, "sign_in", lambda server, *_a, **_kw: sent.append(server))
+    dialog = SignInDialog(controller)
+    qtbot.addWidget(dialog)
+    dialog.email.setText("maria@example.com")
+    dialog.password.setText("secret-password")
+    dialog.server.setText("http://hub.example.com")
+    dialog.submit()
+    assert sent == [] and dialog.errors["server"].isVisibleTo(dialog)
+    assert dialog.errors["server"].text() == (
+        "This address is not encrypted (http://): your password and customer data would "
+        "travel readable to hub.example.com. Use https://, or ask IT."
+    )
+    dialog.server.setText("http://localhost:8600")  # this computer: nothing travels
+    dialog.submit()
+    assert sent == ["http://localhost:8600"]
+
+
 def _signed_in_window(qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path) -> Any:
     from PySide6.QtCore import QSettings
 

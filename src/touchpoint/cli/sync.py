@@ -34,17 +34,32 @@ def register(group: click.Group) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A corporate CA bundle to verify the Hub's certificate with.",
 )
+@click.option(
+    "--allow-http",
+    is_flag=True,
+    help="Send the password over plain http:// to another computer (a trusted network only).",
+)
 @with_workspace
-def login(ws, server: str | None, email: str, ca_bundle: str | None) -> None:  # type: ignore[no-untyped-def]
-    """Sign in to a Hub; the password is prompted, or read from stdin when piped."""
+def login(  # type: ignore[no-untyped-def]
+    ws, server: str | None, email: str, ca_bundle: str | None, allow_http: bool
+) -> None:
+    """Sign in to a Hub; the password is prompted, or read from stdin when piped.
+
+    Plain http:// is refused for any computer but this one (localhost), unless
+    --allow-http or the machine policy's hub.allow_http."""
     from touchpoint.policy import check_hub_server
     from touchpoint.sync.engine import sign_in
+    from touchpoint.sync.hub_address import PlainHttpRefused, check_hub_address
 
     hub = ws.policy.hub_policy()
     server = server or (hub.server if hub else None)
     if not server:
         fail("server: give --server, the Hub's address (e.g. https://hub.example.com)")
     check_hub_server(server, ws.policy)  # before the password is asked for
+    try:
+        check_hub_address(server, allow_http=allow_http, loaded=ws.policy)
+    except PlainHttpRefused as exc:
+        fail(f"{exc.message}, or give --allow-http on a network you trust")
 
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True)

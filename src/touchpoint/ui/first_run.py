@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from touchpoint.services.provisioning import FirstRunState, first_run_state
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.sign_in_dialog import _problem as sign_in_problem  # the same words
+from touchpoint.ui.sign_in_dialog import server_problem
 from touchpoint.ui.theme import ACCENT, app_icon
 
 log = logging.getLogger(__name__)
@@ -202,9 +203,7 @@ class ConnectPage(QWizardPage):
         email = self.email.text().strip()
         password = self.password.text()
         missing = {
-            "server": ""
-            if server.startswith(("http://", "https://"))
-            else "Enter the server address, like https://hub.example.com.",
+            "server": server_problem(server),  # before any password leaves this computer
             "email": "" if "@" in email else "Enter your email address.",
             "password": "" if password else "Enter your password.",
         }

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from touchpoint.errors import ValidationError
 from touchpoint.policy import current_policy
 from touchpoint.sync.errors import AuthError, KeyringUnavailable, OfflineError, UpdateError
+from touchpoint.sync.hub_address import PlainHttpRefused, check_hub_address
 from touchpoint.ui.sync_controller import SyncController
 
 
@@ -39,6 +40,20 @@ def _problem(exc: Exception) -> tuple[str, str]:
         return "server", f"Not this server: {exc.problem}."
     message = getattr(exc, "message", "") or str(exc)
     return "server", f"The server did not accept the sign-in: {message}"
+
+
+def server_problem(server: str) -> str:
+    """Words for the server field when the address is not one to send a password to."""
+    if not server.startswith(("http://", "https://")):
+        return "Enter the server address, like https://hub.example.com."
+    try:
+        check_hub_address(server)
+    except PlainHttpRefused as exc:
+        return (
+            f"This address is not encrypted (http://): your password and customer data "
+            f"would travel readable to {exc.host}. Use https://, or ask IT."
+        )
+    return ""
 
 
 class SignInDialog(QDialog):
@@ -86,6 +101,7 @@ class SignInDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(460)  # room for a two-line message under a field
 
     def submit(self) -> None:
         for label in self.errors.values():
@@ -94,9 +110,7 @@ class SignInDialog(QDialog):
         email = self.email.text().strip()
         password = self.password.text()
         missing = {
-            "server": "Enter the server address, like https://hub.example.com."
-            if not server.startswith(("http://", "https://"))
-            else "",
+            "server": server_problem(server),  # before any password leaves this computer
             "email": "Enter your email address." if "@" not in email else "",
             "password": "Enter your password." if not password else "",
         }
@@ -121,3 +135,4 @@ class SignInDialog(QDialog):
     def _show_error(self, field: str, words: str) -> None:
         self.errors[field].setText(words)
         self.errors[field].show()
+        self.adjustSize()  # grow to show the whole message
