@@ -82,6 +82,39 @@ def test_bad_customer_input_writes_nothing(tp, args: list[str], message: str) ->
     assert tp.changes() == before
 
 
+def test_local_phone_numbers_are_read_in_the_customers_country(tp) -> None:
+    tp("config", "set", "default_region", "US")
+    berlin = tp.add_customer("Berlin Local", "--country", "DE", "--phone", "030 1234567")
+    assert tp.json("customer", "show", berlin)["customer"]["phones"][0]["value"] == ("+49301234567")
+    # A person of that customer, without a country of their own: the customer's.
+    tp("contact", "add", berlin, "Ann Lee", "--phone", "0170 1234567")
+    (ann,) = tp.json("customer", "show", berlin)["contacts"]
+    assert ann["phones"][0]["value"] == "+491701234567"
+    # Editing the number later: still the customer's country.
+    tp("customer", "edit", berlin, "--phone", "030 7654321")
+    assert tp.json("customer", "show", berlin)["customer"]["phones"][0]["value"] == ("+49307654321")
+    # No country: the default region, and the message says what to do.
+    result = tp("customer", "add", "Somewhere", "--phone", "030 1234567", code=1)
+    assert result.stderr == (
+        "error: phone: '030 1234567' is not a valid phone number in US: add the country "
+        "code (like +49…) or set your default region (touchpoint config set default_region "
+        "DE)\n"
+    )
+
+
+@pytest.mark.parametrize("country", ["Germany", "XX", "D", "DEU"])
+def test_country_must_be_a_two_letter_code(tp, country: str) -> None:
+    before = tp.changes()
+    result = tp("customer", "add", "Acme", "--city", "Berlin", "--country", country, code=1)
+    assert result.stderr == (
+        f"error: country: '{country}' is not a country code: two letters (ISO 3166-1), "
+        "like DE, US or FR\n"
+    )
+    assert tp.changes() == before
+    made = tp.json("customer", "add", "Acme", "--country", "de")
+    assert made["addresses"][0]["country"] == "DE"
+
+
 def test_every_bad_field_gets_its_own_line(tp) -> None:
     before = tp.changes()
     result = tp("customer", "add", " ", "--email", "x", "--phone", "12", code=1)

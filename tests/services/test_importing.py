@@ -660,7 +660,10 @@ CELLS = st.one_of(
     st.text(max_size=20),
     st.text(min_size=150, max_size=400),
 )  # fmt: skip
-JUNK = st.text(alphabet=st.characters(blacklist_characters=',;\t|"\r\n\x00'), max_size=12)
+JUNK = st.text(
+    alphabet=st.characters(blacklist_characters=',;\t|"\r\n\x00', blacklist_categories=("Cs",)),
+    max_size=12,
+)
 
 
 def _cell(raw: str) -> str:
@@ -914,3 +917,27 @@ def test_contact_ids_are_kept_and_matched(ws: Workspace, tmp_path: Path):
     again = import_customers_csv(ws, write_csv(tmp_path / "b.csv", rows))
     assert (again.created_contacts, again.updated) == (0, 1)
     assert query(ws, "SELECT id, title FROM contacts") == [(person, "Head of purchasing")]
+
+
+def test_countries_and_local_phones_per_row(ws: Workspace, tmp_path: Path):
+    """Other programs write country names; a local number is read in the row's country."""
+    path = write_csv(
+        tmp_path / "c.csv",
+        [["Company", "Phone", "Country", "Name", "Mobile"],
+         ["Wien GmbH", "01 5877777", "Austria", "Eva", "0664 1234567"],
+         ["Boston Inc", "(617) 555-0123", "USA", "", ""],
+         ["Lyon SA", "04 78 00 00 00", "France", "", ""],
+         ["Nowhere", "", "Narnia", "", ""]],
+    )  # fmt: skip
+    report = import_customers_csv(ws, path)
+    assert [(e.row, e.field, e.problem) for e in report.errors] == [
+        (5, "country", "'Narnia' is not a country code: two letters (ISO 3166-1), like DE, "
+                       "US or FR"),
+    ]  # fmt: skip
+    found = dict(query(ws, "SELECT name, phones FROM customers"))
+    assert json.loads(found["Boston Inc"])[0]["value"] == "+16175550123"
+    assert json.loads(found["Lyon SA"])[0]["value"] == "+33478000000"
+    (eva,) = query(ws, "SELECT phones FROM contacts")  # the person's: their company's country
+    assert [p["value"] for p in json.loads(eva[0])] == ["+4315877777", "+436641234567"]
+    countries = {row[0] for row in query(ws, "SELECT addresses FROM customers")}
+    assert {json.loads(a)[0]["country"] for a in countries} == {"AT", "US", "FR"}

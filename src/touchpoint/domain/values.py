@@ -116,7 +116,9 @@ def normalised_email_key(address: str) -> str:
 
 
 def phone(field: str, value: str | None, default_region: str = "US") -> str | None:
-    """A phone number in E.164 (+4930123456); None when blank."""
+    """A phone number in E.164 (+4930123456); None when blank. A number without its
+    country code is read as one of ``default_region`` (the record's country, or the
+    user's default region)."""
     text = clean_text(value)
     if text is None:
         return None
@@ -131,7 +133,13 @@ def phone(field: str, value: str | None, default_region: str = "US") -> str | No
     except phonenumbers.NumberParseException:
         raise ValidationError(field, f"'{text}' is not a phone number") from None
     if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
-        raise ValidationError(field, f"'{text}' is not a valid phone number") from None
+        problem = f"'{text}' is not a valid phone number"
+        if not text.lstrip().startswith(("+", "00")):
+            problem += (
+                f" in {region}: add the country code (like +49…) or set your default region"
+                " (touchpoint config set default_region DE)"
+            )
+        raise ValidationError(field, problem) from None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # The search document shows the number in its international form: remember it from this
     # parse, so display_phone does not parse the number a second time (it costs ~50 µs).
@@ -246,6 +254,66 @@ def currency(field: str, value: str | None) -> str | None:
     if not re.fullmatch(r"[A-Z]{3}", code):
         raise ValidationError(field, f"'{text}' is not a three-letter currency code")
     return code
+
+
+COUNTRY_EXAMPLE = "two letters (ISO 3166-1), like DE, US or FR"
+
+
+@functools.cache
+def _regions() -> frozenset[str]:
+    import phonenumbers
+
+    return frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+def country(field: str, value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 country code, upper-case; None when blank. The same list
+    as the default region's (the countries whose phone numbers Touchpoint knows)."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    code = text.upper()
+    if len(code) != 2 or code not in _regions():
+        raise ValidationError(field, f"'{text}' is not a country code: {COUNTRY_EXAMPLE}")
+    return code
+
+
+# Names a few CRMs write that are no country's name in the phone library's tables.
+_COUNTRY_ALIASES = {
+    "usa": "US", "u.s.a.": "US", "u.s.": "US", "united states of america": "US",
+    "america": "US", "uk": "GB", "u.k.": "GB", "great britain": "GB", "england": "GB",
+    "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+}  # fmt: skip
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Folded country name (in each language the phone library names countries in,
+    English first) -> code."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names: dict[str, str] = {}
+    for code, by_language in LOCALE_DATA.items():
+        if len(code) != 2 or not code.isupper():
+            continue
+        for name in by_language.values():
+            if not name.startswith("*"):
+                names.setdefault(name.casefold(), code)
+    names.update(_COUNTRY_ALIASES)
+    return names
+
+
+def country_from_file(field: str, value: str | None) -> str | None:
+    """A country as another program's export writes it: a code, or a country's name
+    ("Germany", "Deutschland", "USA"), turned into its code. For imports only: a person
+    typing is asked for the code."""
+    text = clean_text(value)
+    if text is None:
+        return None
+    found = _country_names().get(text.casefold().strip())
+    if found is not None and len(text) > 2:
+        return found
+    return country(field, text)
 
 
 def choice(field: str, value: str | None, enum: type[E]) -> E | None:

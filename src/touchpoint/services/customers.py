@@ -12,7 +12,7 @@ from touchpoint.domain.enums import CustomFieldType
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import find_contact, find_customer, live
 from touchpoint.services.records import ContactView, CustomerView
-from touchpoint.services.validation import clean_contact, clean_customer
+from touchpoint.services.validation import clean_contact, clean_customer, phone_region
 from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef
 
@@ -185,7 +185,9 @@ def apply_customer_edit(
     custom_defs: Mapping[str, tuple[str, list[str]]],
 ) -> None:
     """Clean ``fields`` and set them on ``customer``, in the caller's unit of work (an
-    edit in the window or the CLI, or a row of an import that names this customer)."""
+    edit in the window or the CLI, or a row of an import that names this customer).
+    Phone numbers without a country code are read in the customer's country."""
+    region = phone_region(customer.addresses, region)
     clean = clean_customer(fields, region=region, custom_defs=custom_defs)
     if "custom" in clean:
         _define_missing_custom(session, clean["custom"])
@@ -199,7 +201,10 @@ def apply_customer_edit(
 def apply_contact_edit(
     session: Session, contact: Contact, fields: Mapping[str, Any], *, region: str
 ) -> None:
-    """Clean ``fields`` and set them on ``contact``, in the caller's unit of work."""
+    """Clean ``fields`` and set them on ``contact``, in the caller's unit of work. Phone
+    numbers without a country code are read in the customer's country."""
+    customer = session.get(Customer, contact.customer_id)
+    region = phone_region(customer.addresses if customer else None, region)
     clean = clean_contact(fields, region=region)
     if "customer_id" in clean:
         clean["customer_id"] = _live_customer(session, clean["customer_id"]).id
@@ -262,7 +267,8 @@ def add_contact(ws: Workspace, customer_ref: str, fields: Mapping[str, Any]) -> 
         customer = _live_customer(uow.session, customer_ref)
         patch = {"name": None, **fields}
         patch.pop("customer_id", None)
-        clean = clean_contact(patch, region=ws.settings.default_region)
+        region = phone_region(customer.addresses, ws.settings.default_region)
+        clean = clean_contact(patch, region=region)
         contact = Contact(customer_id=customer.id, **clean)
         uow.session.add(contact)
         uow.session.flush()

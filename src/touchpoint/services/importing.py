@@ -41,7 +41,7 @@ from touchpoint.services.customers import (
 )
 from touchpoint.services.exporting import parse_custom_header
 from touchpoint.services.lookup import find_customer, live
-from touchpoint.services.validation import clean_contact, clean_customer
+from touchpoint.services.validation import clean_contact, clean_customer, phone_region
 from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.storage import search_index, tracking
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, IdentityKey, new_id
@@ -554,20 +554,44 @@ class _Cleaner:
         self.currency = ws.settings.currency
         self.custom_defs = custom_defs
 
-    def customer(self, raw: dict[str, Any], *, new: bool = True) -> dict[str, Any]:
+    def customer(
+        self, raw: dict[str, Any], *, new: bool = True, region: str | None = None
+    ) -> dict[str, Any]:
         """A new customer's fields (with the defaults), or (``new=False``) only the
-        fields the row gives, to change a customer that exists."""
+        fields the row gives, to change a customer that exists (``region``: its country).
+        Phone numbers are read in the row's country, else ``region`` or the default."""
         patch = {k: val for k, val in raw.items() if val is not None}
         if new:
             patch["name"] = raw.get("name")
             patch.setdefault("owner", self.owner)
             patch.setdefault("currency", self.currency)
-        return clean_customer(patch, region=self.region, custom_defs=self.custom_defs)
+        problems: list[ValidationError] = []
+        addresses = []
+        for address in patch.get("addresses") or []:
+            # Other programs write "Germany" or "USA": read as the country's code.
+            try:
+                country = v.country_from_file("country", address.get("country"))
+            except ValidationError as exc:
+                problems.append(exc)
+                country = None
+            addresses.append({**address, "country": country})
+        if addresses:
+            patch["addresses"] = addresses
+        try:
+            clean = clean_customer(
+                patch, region=region or self.region, custom_defs=self.custom_defs
+            )
+        except ValidationErrors as exc:
+            raise ValidationErrors(problems + exc.errors) from None
+        if problems:
+            raise ValidationErrors(problems)
+        return clean
 
-    def contact(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def contact(self, raw: dict[str, Any], *, region: str | None = None) -> dict[str, Any]:
+        """``region``: the customer's country, for phone numbers without a country code."""
         patch = {k: val for k, val in raw.items() if val is not None}
         patch["name"] = raw.get("name")
-        return clean_contact(patch, region=self.region)
+        return clean_contact(patch, region=region or self.region)
 
 
 def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, str | None]:
@@ -813,7 +837,9 @@ def _plan_rows(
                         raw_customer.pop("name", None)  # an id alone keeps the name
                         raw_customer.pop("kind", None)
                     try:
-                        fields = cleaner.customer(raw_customer, new=False)
+                        fields = cleaner.customer(
+                            raw_customer, new=False, region=phone_region(here.addresses, "")
+                        )
                         changed = _changes(here, fields)
                         if changed:
                             updates.append(_Update(number, here, changed))
@@ -833,6 +859,11 @@ def _plan_rows(
                 key = f"row:{number}"
         clean_person: dict[str, Any] | None = None
         kept_contact_id: str | None = None
+        # A person's phone without a country code is read in the customer's country.
+        customer_addresses = here.addresses if here is not None else None
+        if clean_cust is not None:
+            customer_addresses = clean_cust.get("addresses")
+        region = phone_region(customer_addresses, "") or None
         if person:
             raw_contact["name"] = person
             contact_here = contacts_here.get(_ref_key(contact_ref)) if contact_ref else None
@@ -851,11 +882,11 @@ def _plan_rows(
                         )
                     )
                 elif contact_here is not None:
-                    changed = _changes(contact_here, cleaner.contact(raw_contact))
+                    changed = _changes(contact_here, cleaner.contact(raw_contact, region=region))
                     if changed:
                         updates.append(_Update(number, contact_here, changed))
                 else:
-                    clean_person = cleaner.contact(raw_contact)
+                    clean_person = cleaner.contact(raw_contact, region=region)
                     kept_contact_id = _canonical_id(contact_ref)
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, "contact name")

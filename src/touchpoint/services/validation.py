@@ -67,6 +67,7 @@ def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
         if not isinstance(item, Mapping):
             raise ValidationError(field, "each address needs street, city, postcode, country")
         address = {k: v.short_text(f"{field}.{k}", item.get(k)) for k in ADDRESS_KEYS}
+        address["country"] = v.country("country", address["country"])
         if any(address[k] for k in ADDRESS_KEYS[1:]):
             address["label"] = address["label"] or "office"
             out.append(address)
@@ -148,13 +149,24 @@ CUSTOMER_FIELDS = (
 )  # fmt: skip
 
 
+def phone_region(addresses: Any, default: str) -> str:
+    """The region a phone number without its country code is read in: the country of
+    the record's first address with one, else the user's default region."""
+    for address in addresses or []:
+        code = address.get("country") if isinstance(address, Mapping) else None
+        if code and len(str(code)) == 2 and str(code).isalpha():
+            return str(code).upper()
+    return default
+
+
 def clean_customer(
     patch: Mapping[str, Any],
     *,
     region: str,
     custom_defs: Mapping[str, tuple[str, list[str]]],
 ) -> dict[str, Any]:
-    """``custom_defs``: key -> (type, choices) of the defined custom fields."""
+    """``custom_defs``: key -> (type, choices) of the defined custom fields. Phone
+    numbers are read in the country of the patch's address, else in ``region``."""
     _unknown(patch, CUSTOMER_FIELDS)
     c = Collector()
     p = patch
@@ -178,12 +190,13 @@ def clean_customer(
         c.check("website", lambda: v.website("website", p["website"]))
     if "emails" in p:
         c.check("emails", lambda: _labelled("email", p["emails"], v.email))
-    if "phones" in p:
-        c.check(
-            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, region))
-        )
     if "addresses" in p:
         c.check("addresses", lambda: _addresses("address", p["addresses"]))
+    if "phones" in p:
+        local = phone_region(c.out.get("addresses"), region)
+        c.check(
+            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, local))
+        )
     if "tags" in p:
         c.check("tags", lambda: _tags("tags", p["tags"]))
     if "notes" in p:
