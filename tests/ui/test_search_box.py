@@ -28,6 +28,7 @@ def _window(qtbot: Any, backend: Backend, tmp_path: Any) -> MainWindow:
 def test_a_word_from_a_note_finds_and_opens_its_customer(
     qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Any
 ) -> None:
+    customers.create_customer(ws, {"name": "Aachen Tools"})
     acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
     customers.create_customer(ws, {"name": "Bolt AG"})
     log_interaction(
@@ -51,6 +52,8 @@ def test_a_word_from_a_note_finds_and_opens_its_customer(
     qtbot.waitUntil(lambda: window.customers.profile.name_label.text() == "Acme GmbH")
     assert window.current_page == "customers"
     assert not window.search.popup.isVisible()
+    assert window.search.text() == ""  # ready for the next search
+    qtbot.waitUntil(lambda: window.customers.list.table.currentIndex().row() == 1)
 
 
 def test_arrows_choose_among_hits_across_groups(

@@ -360,7 +360,10 @@ class MainWindow(QMainWindow):
     def _open_hit(self, hit: Any) -> None:
         customer_id = hit.customer_id or (hit.record_id if hit.entity == "customer" else None)
         if customer_id:
+            # The search did its job: an empty box for the next one, the list on the customer.
+            self.search.clear()
             self.open_customer(customer_id)
+            self.customers.list.select_customer(customer_id)
 
     @property
     def customer_in_view(self) -> str | None:
