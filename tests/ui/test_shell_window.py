@@ -381,3 +381,20 @@ def test_before_the_first_read_today_says_it_is_loading_not_that_nothing_is_due(
     assert card.empty.text() == "Nothing overdue. Every promise is on time."
     qtbot.waitUntil(lambda: window.status.state is not None)
     assert window.status.sync_label.text() == "Offline · sync not configured"
+
+
+def test_today_counts_all_quiet_customers_when_it_lists_the_first(
+    qtbot: Any, backend: Backend, ws: Workspace
+) -> None:
+    from touchpoint.services import insights
+    from touchpoint.ui.today_view import TodayView
+
+    for n in range(5):
+        customers.create_customer(ws, {"name": f"Silent {n}", "status": "active"})
+    view = TodayView(backend)
+    qtbot.addWidget(view)
+    data = insights.today(ws, quiet_limit=2)
+    view._show(data)
+    assert view.quiet.list.count() == 2
+    assert view.quiet.title.text() == "Going quiet  (2 of 5)"
+    assert "5 going quiet" in view.summary.text()

@@ -95,15 +95,17 @@ class Card(QFrame):
         layout.addWidget(self.empty)
         layout.addStretch(0)
 
-    def fill(self, rows: list[tuple[str, str, str | None]]) -> None:
-        """rows: (text, tooltip, customer id)."""
+    def fill(self, rows: list[tuple[str, str, str | None]], *, total: int | None = None) -> None:
+        """rows: (text, tooltip, customer id); ``total`` when only the first are listed."""
         self.list.clear()
         for text, tip, customer_id in rows:
             item = QListWidgetItem(text)
             item.setToolTip(tip)
             item.setData(CUSTOMER_ROLE, customer_id)
             self.list.addItem(item)
-        self.title.setText(f"{self._title}  ({len(rows)})" if rows else self._title)
+        count = len(rows) if total is None else total
+        shown = f"{count}" if count == len(rows) else f"{len(rows)} of {count}"
+        self.title.setText(f"{self._title}  ({shown})" if rows else self._title)
         self.empty.setText(self._empty)
         self.list.setVisible(bool(rows))
         self.empty.setVisible(not rows)
@@ -224,10 +226,11 @@ class TodayView(QWidget):
                     q.customer_id,
                 )
                 for q in data.quiet
-            ]
+            ],
+            total=data.quiet_total,
         )
         self.summary.setText(
             f"{len(data.overdue)} overdue · {len(data.due_today)} due today · "
-            f"{len(data.interactions_today)} logged today · {len(data.quiet)} going quiet"
+            f"{len(data.interactions_today)} logged today · {data.quiet_total} going quiet"
         )
         self.loaded.emit()
