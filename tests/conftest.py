@@ -26,9 +26,10 @@ def _isolated_home(
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
     monkeypatch.delenv("TOUCHPOINT_DATA_DIR", raising=False)
-    # Never the machine's real policy (/etc/xdg/touchpoint/policy.toml): none, unless a
-    # test writes one and points here.
-    monkeypatch.setenv("TOUCHPOINT_POLICY_FILE", str(home / "no-policy" / "policy.toml"))
+    # Never the machine's real policy (/etc/xdg/touchpoint/policy.toml): the site config
+    # folder is an empty one, unless a test writes a policy and sets TOUCHPOINT_POLICY_FILE.
+    monkeypatch.delenv("TOUCHPOINT_POLICY_FILE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "site-config"))
     monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")
     try:
         import keyring

@@ -214,3 +214,17 @@ def test_the_example_policy_in_resources_is_valid(tmp_path: Path) -> None:
     assert loaded.status == "loaded", loaded.problem
     assert loaded.policy.hub.ca_bundle == str(ca)
     assert loaded.forced_settings()["currency"] == "EUR"
+
+
+def test_a_policy_file_named_but_missing_is_reported(policy_file: Path) -> None:
+    loaded = load_policy()
+    assert loaded.status == "absent" and loaded.checked is None
+    assert loaded.problem is not None
+    assert "TOUCHPOINT_POLICY_FILE" in loaded.problem and str(policy_file) in loaded.problem
+    assert "does not exist" in loaded.problem
+
+
+def test_the_default_policy_path_missing_stays_silent(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOUCHPOINT_POLICY_FILE", raising=False)
+    loaded = load_policy()
+    assert loaded.status == "absent" and loaded.problem is None

@@ -111,9 +111,18 @@ def _describe(exc: PydanticError) -> list[str]:
 def load_policy(path: Path | None = None) -> LoadedPolicy:
     """Read and check the policy file; never raises: a bad file gives defaults + problem."""
     path = path or policy_path()
+    override = os.environ.get(POLICY_ENV)
+    named = bool(override) and Path(override or "").expanduser() == path
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if named:  # someone meant a file to be used: a typo must not pass in silence
+            message = (
+                f"the policy file named by {POLICY_ENV} ({path}) does not exist. "
+                "Touchpoint runs on its built-in defaults."
+            )
+            log.warning("%s", message)
+            return LoadedPolicy(path, "absent", message)
         return LoadedPolicy(path, "absent")
     except (OSError, UnicodeDecodeError) as exc:
         return _invalid(path, f"cannot be read ({getattr(exc, 'strerror', None) or exc})")

@@ -164,3 +164,19 @@ def test_the_log_level_comes_from_the_policy(tp, policy_file: Path) -> None:
         assert root.level == logging.DEBUG
     finally:
         root.setLevel(before)
+
+
+def test_a_missing_policy_file_named_by_the_environment_is_a_warning(tp, policy_file: Path) -> None:
+    shown = tp("policy", "show")
+    assert shown.stderr.startswith(
+        f"warning: the policy file named by TOUCHPOINT_POLICY_FILE ({policy_file}) does not exist"
+    )
+    assert f"Problem: the policy file named by TOUCHPOINT_POLICY_FILE ({policy_file})" in (
+        shown.stdout
+    )
+
+
+def test_no_policy_at_the_default_place_is_silent(tp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOUCHPOINT_POLICY_FILE", raising=False)
+    shown = tp("policy", "show")
+    assert shown.stderr == "" and "(none (built-in defaults))" in shown.stdout

@@ -79,3 +79,19 @@ def test_a_broken_policy_is_shown_over_the_window(
     assert str(policy) in box.informativeText()
     box.close()
     assert start_problems.show_policy_problem(window, load_policy(tmp_path / "none")) is None
+
+
+def test_a_policy_file_named_but_missing_is_shown_over_the_window(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    missing = tmp_path / "nope.toml"
+    monkeypatch.setenv("TOUCHPOINT_POLICY_FILE", str(missing))
+    window = QWidget()
+    qtbot.addWidget(window)
+    box = start_problems.show_policy_problem(window, load_policy())
+    assert box is not None and box.isVisible()
+    assert box.text() == "The policy file Touchpoint was told to use does not exist."
+    assert f"TOUCHPOINT_POLICY_FILE ({missing}) does not exist" in box.informativeText()
+    box.close()

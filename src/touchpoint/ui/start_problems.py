@@ -87,7 +87,11 @@ def show_policy_problem(parent: QWidget | None, policy: LoadedPolicy) -> QMessag
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
     box.setWindowTitle("Touchpoint")
-    box.setText("Your IT department's policy file could not be used.")
+    box.setText(
+        "The policy file Touchpoint was told to use does not exist."
+        if policy.status == "absent"  # named by TOUCHPOINT_POLICY_FILE, but not there
+        else "Your IT department's policy file could not be used."
+    )
     box.setInformativeText(f"{policy.problem}\n\nPlease tell your IT department.")
     box.setAccessibleName("Policy problem")
     _kept.append(box)
