@@ -6,6 +6,7 @@ import pytest
 
 
 def test_add_prints_the_id_and_show_finds_it(tp) -> None:
+    tp("field", "define", "Fleet size")
     customer_id = tp.add_customer(
         "Acme GmbH",
         "--email", "info@acme.de",
@@ -133,12 +134,28 @@ def test_notes_over_one_megabyte_are_refused(tp) -> None:
     assert tp.changes() == before
 
 
+def test_an_undefined_field_is_refused_with_what_to_do(tp) -> None:
+    tp("field", "define", "fleet_size", "--label", "Fleet size", "--type", "number")
+    before = tp.changes()
+    result = tp("customer", "add", "Acme", "--field", "nosuch=1", code=1)
+    assert result.stderr == (
+        "error: custom field: 'nosuch' is not defined (defined: fleet_size); define it with: "
+        "touchpoint field define nosuch --type text (or number, date, choice)\n"
+    )
+    assert tp.changes() == before
+    assert tp("field", "list").stdout == "fleet_size  Fleet size  number\n"
+    result = tp("customer", "add", "Acme", "--field", "fleet_size=many", code=1)
+    assert "'many' is not a number" in result.stderr
+
+
 def test_malformed_field_option_is_a_usage_error(tp) -> None:
     result = tp("customer", "add", "Acme", "--field", "no equals sign", code=2)
     assert "is not KEY=VALUE" in result.stderr
 
 
 def test_edit_changes_only_what_is_given_and_field_key_removes(tp) -> None:
+    tp("field", "define", "tier")
+    tp("field", "define", "x")
     tp.add_customer(
         "Acme GmbH", "--industry", "Logistics", "--field", "tier=gold", "--field", "x=1"
     )

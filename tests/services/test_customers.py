@@ -11,6 +11,7 @@ from touchpoint.storage.models import Change, Contact, Customer
 
 
 def test_create_normalises_what_was_typed(ws):
+    customers.define_custom_field(ws, "Fleet size", "Fleet size", "text")
     made = customers.create_customer(
         ws,
         {
@@ -33,6 +34,25 @@ def test_create_normalises_what_was_typed(ws):
     assert made.owner == "maria@example.com"
     assert made.addresses[0]["label"] == "office"
     assert made.custom == {"Fleet size": "12"}
+
+
+def test_an_undefined_custom_field_is_refused_not_made(ws):
+    customers.define_custom_field(ws, "tier", "Tier", "choice", ["Gold", "Silver"])
+    with pytest.raises(ValidationErrors) as caught:
+        customers.create_customer(ws, {"name": "Acme", "custom": {"nosuch": "1", "tier": "gold"}})
+    (error,) = caught.value.errors
+    assert (error.field, error.problem) == (
+        "custom field",
+        "'nosuch' is not defined (defined: tier); define it with: touchpoint field define "
+        "nosuch --type text (or number, date, choice)",
+    )
+    assert [f["key"] for f in customers.list_custom_fields(ws)] == ["tier"]
+    made = customers.create_customer(ws, {"name": "Acme", "custom": {"tier": "gold"}}).value
+    with pytest.raises(ValidationErrors):
+        customers.edit_customer(ws, made.id, {"custom": {"tierr": "Silver"}})
+    # An empty value removes a key, defined or not.
+    edited = customers.edit_customer(ws, made.id, {"custom": {"tier": "", "old": ""}}).value
+    assert edited.custom == {}
 
 
 def test_every_bad_field_is_named(ws):

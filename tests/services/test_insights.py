@@ -15,6 +15,7 @@ from touchpoint.settings import Settings
 
 
 def test_customer_summary_by_hand(ws: Workspace, clock) -> None:
+    customers.define_custom_field(ws, "fleet_size", "fleet_size", "text")
     c = customers.create_customer(
         ws,
         {

@@ -65,7 +65,8 @@ def customer_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[.
             "custom",
             multiple=True,
             metavar="KEY=VALUE",
-            help="A custom field" + ("; KEY= removes it." if edit else "."),
+            help="A custom field, defined first with `touchpoint field define KEY`"
+            + ("; KEY= removes it." if edit else "."),
         ),
         click.option("--street", help="The office address: street."),
         click.option("--postcode"),

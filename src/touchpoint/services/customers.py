@@ -78,18 +78,6 @@ def list_custom_fields(ws: Workspace) -> list[dict[str, Any]]:
         ]
 
 
-def _define_missing_custom(session: Session, custom: Mapping[str, Any] | None) -> None:
-    """A custom field typed for the first time becomes a text field definition."""
-    if not custom:
-        return
-    known = set(custom_definitions(session))
-    for key in custom:
-        if key not in known:
-            _check_key(key)
-            session.add(CustomFieldDef(key=key, label=key, type=CustomFieldType.TEXT, choices=[]))
-    session.flush()
-
-
 def _check_key(key: str) -> None:
     if (
         not key
@@ -152,7 +140,6 @@ def create_customer(ws: Workspace, fields: Mapping[str, Any]) -> Saved[CustomerV
         clean = clean_customer(
             patch, region=ws.settings.default_region, custom_defs=custom_definitions(uow.session)
         )
-        _define_missing_custom(uow.session, clean.get("custom"))
         customer = Customer(**clean)
         uow.session.add(customer)
         uow.session.flush()
@@ -190,7 +177,6 @@ def apply_customer_edit(
     region = phone_region(customer.addresses, region)
     clean = clean_customer(fields, region=region, custom_defs=custom_defs)
     if "custom" in clean:
-        _define_missing_custom(session, clean["custom"])
         raw_custom = dict(fields.get("custom") or {})
         removed = {k: None for k, v in raw_custom.items() if v in (None, "")}
         clean["custom"] = _merge_custom(customer.custom or {}, {**clean["custom"], **removed})

@@ -1232,9 +1232,14 @@ def import_customers_csv(
             found = parse_custom_header(header)
             if found is not None and found[0] not in cleaner.custom_defs:
                 declared[found[0]] = found[1:]
-        # Values of a field the file declares are checked by its declared type.
+        # Values of a field the file declares are checked by its declared type; a
+        # mapping's custom.KEY that is not defined makes a new text field.
         for key, (_label, kind, choices) in declared.items():
             cleaner.custom_defs[key] = (kind, choices)
+        for target in columns:
+            key = target.removeprefix("custom.") if target else ""
+            if target and target.startswith("custom.") and key not in cleaner.custom_defs:
+                cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
         result = _plan_rows(
             session, table, targets=columns, cleaner=cleaner, progress=progress, cancel=cancel
         )

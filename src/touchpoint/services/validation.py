@@ -208,7 +208,11 @@ def clean_customer(
     if "custom" in p:
         custom: dict[str, Any] = {}
         for key, raw in dict(p["custom"] or {}).items():
-            kind, choices = custom_defs.get(key, (CustomFieldType.TEXT, []))
+            if key not in custom_defs:
+                if raw is not None and str(raw).strip():
+                    c.errors.append(_undefined_custom(key, custom_defs))
+                continue  # an empty value removes the key (see customers.edit_customer)
+            kind, choices = custom_defs[key]
             c.check(
                 f"custom.{key}", lambda k=key, t=kind, ch=choices, r=raw: custom_value(k, t, ch, r)
             )
@@ -218,6 +222,16 @@ def clean_customer(
                     custom[key] = value
         c.out["custom"] = custom
     return c.done()
+
+
+def _undefined_custom(key: str, custom_defs: Mapping[str, Any]) -> ValidationError:
+    """A custom field must be defined first, so that a typo does not make a new field."""
+    defined = ", ".join(sorted(custom_defs)) or "none yet"
+    return ValidationError(
+        "custom field",
+        f"'{key}' is not defined (defined: {defined}); define it with: touchpoint field "
+        f"define {key} --type text (or number, date, choice)",
+    )
 
 
 CONTACT_FIELDS = (
