@@ -97,7 +97,7 @@ def test_sign_in_sync_conflict_restore_and_offline(
         qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=10_000)
         assert [view.table.item(0, c).text() for c in range(4)] == [
             "Müller Bau GmbH",
-            "industry",
+            "Industry",
             "plumbing",
             "roofing",
         ]
@@ -138,6 +138,14 @@ def test_sign_in_fields_are_checked_before_any_network(qtbot: Any, backend: Back
     assert dialog.errors["server"].isVisibleTo(dialog)
     assert dialog.errors["email"].text() == "Enter your email address."
     assert dialog.ok.isEnabled()
+
+
+def test_conflicts_on_a_laptop_that_never_synced_say_so(qtbot: Any, backend: Backend) -> None:
+    view = ConflictsDialog(backend)
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.empty.text().startswith("Not synced yet"), timeout=10_000)
+    assert view.empty.isVisibleTo(view) and view.table.rowCount() == 0
+    assert "every edit reached the Hub" not in view.empty.text()
 
 
 def test_sign_in_refuses_plain_http_to_another_computer(

@@ -139,33 +139,34 @@ def conflicts(ctx: click.Context, as_json: bool, everyone: bool) -> None:
     """Values that lost a concurrent edit; `conflicts restore ID` puts one back."""
     if ctx.invoked_subcommand is not None:
         return
+    from touchpoint.cli.output import jsonable
     from touchpoint.cli.runtime import open_workspace
-    from touchpoint.services.sync_conflicts import list_conflicts
+    from touchpoint.services.sync_conflicts import conflict_list
 
     with open_workspace(ctx) as ws:
-        found = list_conflicts(ws, everyone=everyone)
-    if as_json:
-        emit_json(found)
+        listed = conflict_list(ws, everyone=everyone)
+    found = listed.conflicts
+    if as_json:  # the stored values for scripts; the words are for people
+        emit_json([{k: v for k, v in jsonable(c).items() if k != "words"} for c in found])
         return
     if not found:
-        click.echo("No conflicts.")
+        click.echo("No conflicts." if listed.synced else "Not synced yet: no conflicts to show.")
         return
-    click.echo(
-        table(
-            ["id", "record", "field", "kept", "lost", "lost by"],
-            [
-                (
-                    c.id[:8],
-                    c.record_name or c.record_id[:8],
-                    c.field,
-                    _short(c.winner_value),
-                    _short(c.loser_value),
-                    c.loser_author,
-                )
-                for c in found
-            ],
+    rows = []
+    for c in found:
+        words = c.words
+        assert words is not None  # conflict_list fills them
+        rows.append(
+            (
+                c.id[:8],
+                c.record_name or c.record_id[:8],
+                words.field,
+                _short(words.kept),
+                _short(words.lost),
+                f"{c.loser_author}, {words.lost_when}",
+            )
         )
-    )
+    click.echo(table(["id", "record", "field", "kept", "lost", "lost by"], rows))
 
 
 @conflicts.command("restore")
@@ -179,6 +180,6 @@ def restore(ws, conflict_id: str) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"Restored {done.value.field} of {done.value.record_name or done.value.record_id}.")
 
 
-def _short(value: object) -> str:
-    text = "—" if value in (None, "", [], {}) else str(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+def _short(text: str, width: int = 60) -> str:
+    """A value in words (from the services' conflict_words), clipped for a table cell."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -3,6 +3,11 @@ changes the Hub refused, shown until the user dismisses them.
 
 Restoring is an ordinary local edit (it goes through the outbox), made from the
 value the Hub kept; it then wins everywhere because it is based on the current value.
+On every other laptop the conflict is over once the record no longer holds the kept
+value (restored elsewhere, or edited since): it leaves their list too.
+
+:func:`conflict_words` turns a conflict's field, values and times into what people
+read; the command line and the window both show conflicts through it.
 A refused change is not retried (the record fell back to the Hub's values): the user
 sees what was refused and why, and fixes the record with a new edit.
 """
@@ -10,8 +15,9 @@ sees what was refused and why, and fixes the record with a new edit.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -20,12 +26,145 @@ from sqlalchemy.orm import Session
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id
 from touchpoint.services.workspace import Changes, Saved, Workspace
-from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Meta, SyncConflict
+from touchpoint.storage.models import (
+    MODEL_BY_ENTITY,
+    Change,
+    CustomFieldDef,
+    Meta,
+    SyncConflict,
+)
 
 # Change ids of refused changes the user has dismissed (a JSON list): local only.
 DISMISSED_KEY = "sync_rejected_dismissed"
+LAST_SYNC_KEY = "sync_last_at"  # written by the sync engine after each sync
 
 
+# --- conflicts in words ------------------------------------------------------------------
+FIELD_LABELS = {
+    "addresses": "Address",
+    "phones": "Phone numbers",
+    "emails": "Email addresses",
+    "tags": "Tags",
+    "custom": "Custom fields",
+    "kind": "Type",
+    "yearly_potential": "Yearly potential",
+    "confirmed_at": "Confirmed",
+    "decision_role": "Decision role",
+    "preferred_channel": "Preferred channel",
+    "do_not_contact": "Do not contact",
+    "due_at": "Due",
+    "done_at": "Done",
+    "occurred_at": "When",
+    "customer_id": "Customer",
+    "contact_ids": "People",
+    "website": "Website",
+}
+EMPTY = "(empty)"
+# The parts of an address in the order people write them.
+ADDRESS_PARTS = ("street", "street2", "postcode", "postal_code", "zip", "city", "region",
+                 "state", "country")  # fmt: skip
+
+
+def field_label(name: str) -> str:
+    """A field as people call it: ``addresses`` is "Address", ``due_at`` is "Due"."""
+    return FIELD_LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def _moment(text: str, tz: tzinfo) -> str | None:
+    """An ISO time as stored ("...Z") in the user's zone, as everywhere else; else None."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+
+
+def _address(item: dict[str, Any]) -> str:
+    parts = {k: str(item[k]).strip() for k in ADDRESS_PARTS if item.get(k) not in (None, "")}
+    if "postcode" in parts and "city" in parts:  # "20095 Hamburg", as on an envelope
+        parts["city"] = f"{parts.pop('postcode')} {parts['city']}"
+    known = list(parts.values())
+    known += [
+        str(v).strip()
+        for k, v in item.items()
+        if k not in (*ADDRESS_PARTS, "label", "primary") and isinstance(v, str) and v.strip()
+    ]
+    text = ", ".join(known) or EMPTY
+    label = item.get("label")
+    return f"{label}: {text}" if label else text
+
+
+def _item(item: Any, tz: tzinfo, labels: dict[str, str]) -> str:
+    if isinstance(item, dict):
+        if "value" in item:  # a phone number or an email address
+            label = item.get("label")
+            shown = str(item["value"]) if item["value"] not in (None, "") else EMPTY
+            return f"{label}: {shown}" if label else shown
+        return _address(item)
+    return format_value("", item, tz=tz, custom_labels=labels)
+
+
+def format_value(
+    name: str, value: Any, *, tz: tzinfo, custom_labels: dict[str, str] | None = None
+) -> str:
+    """A field's value in words: lists joined with "; ", addresses without their empty
+    parts, times in the user's zone, custom fields by their label, empty as "(empty)"."""
+    labels = custom_labels or {}
+    if value is None or value in ("", [], {}):
+        return EMPTY
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+    if isinstance(value, date | Decimal | int | float):
+        return str(value)
+    if isinstance(value, str):
+        if name.endswith("_at") or (len(value) >= 20 and value.endswith("Z")):
+            return _moment(value, tz) or value
+        return value
+    if isinstance(value, list):
+        return "; ".join(_item(item, tz, labels) for item in value)
+    if isinstance(value, dict):
+        if name != "custom" and any(k in value for k in ADDRESS_PARTS):
+            return _address(value)
+        if name != "custom" and "value" in value:
+            return _item(value, tz, labels)
+        parts = [
+            f"{labels.get(k) or field_label(k)}: {format_value(k, v, tz=tz)}"
+            for k, v in value.items()
+            if v not in (None, "")
+        ]
+        return "; ".join(parts) or EMPTY
+    return str(value)
+
+
+@dataclass(frozen=True)
+class ConflictWords:
+    """A conflict as people read it."""
+
+    field: str  # "Address"
+    kept: str  # "office: Hafenstr. 1, 20095, Hamburg"
+    lost: str
+    kept_when: str  # the edit time in the user's zone
+    lost_when: str
+
+
+def conflict_words(
+    c: ConflictView, *, tz: tzinfo, custom_labels: dict[str, str] | None = None
+) -> ConflictWords:
+    """One formatting for the command line and the window."""
+    return ConflictWords(
+        field=field_label(c.field),
+        kept=format_value(c.field, c.winner_value, tz=tz, custom_labels=custom_labels),
+        lost=format_value(c.field, c.loser_value, tz=tz, custom_labels=custom_labels),
+        kept_when=_moment(c.winner_at, tz) or c.winner_at,
+        lost_when=_moment(c.loser_at, tz) or c.loser_at,
+    )
+
+
+# --- the list -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ConflictView:
     id: str
@@ -40,10 +179,17 @@ class ConflictView:
     winner_at: str
     loser_at: str
     resolved: bool
+    words: ConflictWords | None = None  # filled by list_conflicts
 
 
-def _view(c: SyncConflict, name: str | None) -> ConflictView:
-    return ConflictView(
+def _view(
+    c: SyncConflict,
+    name: str | None,
+    *,
+    tz: tzinfo | None = None,
+    custom_labels: dict[str, str] | None = None,
+) -> ConflictView:
+    view = ConflictView(
         id=c.id,
         entity=c.entity,
         record_id=c.record_id,
@@ -57,22 +203,63 @@ def _view(c: SyncConflict, name: str | None) -> ConflictView:
         loser_at=c.loser_at,
         resolved=c.resolved_at is not None,
     )
+    if tz is None:
+        return view
+    return replace(view, words=conflict_words(view, tz=tz, custom_labels=custom_labels))
+
+
+def _still_kept(c: SyncConflict, record: Any) -> bool:
+    """Whether the record still holds the value the Hub kept. When it does not, the
+    conflict is over: someone restored the lost value (on their laptop, synced here)
+    or edited the field since."""
+    if record is None or not hasattr(record, c.field):
+        return True  # nothing to compare with: keep showing it
+    from touchpoint.sync.engine import CONVERT  # the sync engine loads only when needed
+
+    convert = CONVERT.get(c.entity, {}).get(c.field)
+    if convert is None:
+        return True
+    try:
+        kept = convert(c.winner_value)
+    except (TypeError, ValueError, ArithmeticError):
+        return True
+    return bool(getattr(record, c.field) == kept)
+
+
+@dataclass(frozen=True)
+class ConflictList:
+    conflicts: list[ConflictView]
+    synced: bool  # False on a laptop that never synced: no list can be known yet
 
 
 def list_conflicts(ws: Workspace, *, everyone: bool = False) -> list[ConflictView]:
-    """Open conflicts this user was part of (``everyone``: all this laptop received)."""
+    """Open conflicts this user was part of (``everyone``: all this laptop received).
+
+    A conflict whose record no longer holds the kept value is over and left out."""
+    return conflict_list(ws, everyone=everyone).conflicts
+
+
+def conflict_list(ws: Workspace, *, everyone: bool = False) -> ConflictList:
+    """:func:`list_conflicts`, and whether this laptop ever synced."""
     with ws.read() as session:
         query = select(SyncConflict).where(SyncConflict.resolved_at.is_(None))
         if not everyone:
             query = query.where(
                 or_(SyncConflict.winner_author == ws.author, SyncConflict.loser_author == ws.author)
             )
+        labels = {
+            d.key: d.label for d in session.scalars(select(CustomFieldDef)) if d.key and d.label
+        }
         out = []
         for c in session.scalars(query.order_by(SyncConflict.created_at, SyncConflict.id)):
             model = MODEL_BY_ENTITY.get(c.entity)
             record = session.get(model, c.record_id) if model else None
-            out.append(_view(c, getattr(record, "name", None) or getattr(record, "title", None)))
-        return out
+            if not _still_kept(c, record):
+                continue
+            name = getattr(record, "name", None) or getattr(record, "title", None)
+            out.append(_view(c, name, tz=ws.tz, custom_labels=labels))
+        synced = session.get(Meta, LAST_SYNC_KEY) is not None
+        return ConflictList(out, synced)
 
 
 def restore_conflict(ws: Workspace, conflict_id: str) -> Saved[ConflictView]:
@@ -90,6 +277,10 @@ def restore_conflict(ws: Workspace, conflict_id: str) -> Saved[ConflictView]:
         record = s.get(model, conflict.record_id) if model else None
         if record is None or conflict.field not in CONVERT[conflict.entity]:
             raise NotFoundError(f"the {conflict.entity} of this conflict is not on this laptop")
+        if not _still_kept(conflict, record):
+            raise ValidationErrors(
+                [ValidationError("conflict", "already resolved: the value changed since")]
+            )
         setattr(
             record, conflict.field, CONVERT[conflict.entity][conflict.field](conflict.loser_value)
         )

@@ -21,9 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.services.sync_conflicts import (
+    EMPTY,
+    ConflictList,
     ConflictView,
+    conflict_list,
     dismiss_conflict,
-    list_conflicts,
     restore_conflict,
 )
 from touchpoint.ui.backend import Backend
@@ -33,12 +35,19 @@ TAB_REJECTED = "Refused by the Hub"
 COLUMNS = ("Record", "Field", "Kept value", "Lost value", "Who and when")
 
 
-def _value(value: Any) -> str:
-    return "(empty)" if value in (None, "") else str(value)
+NOT_SYNCED = "Not synced yet: conflicts appear here after syncing with the Hub."
+NONE_OPEN = "No conflicts: every edit reached the Hub as typed."
+
+
+def _value(text: str | None, value: Any) -> str:
+    """The value in words (the services' conflict_words), else as stored."""
+    return text if text is not None else EMPTY if value in (None, "") else str(value)
 
 
 def _who(c: ConflictView) -> str:
-    return f"kept: {c.winner_author}, {c.winner_at}\nlost: {c.loser_author}, {c.loser_at}"
+    kept_at = c.words.kept_when if c.words else c.winner_at
+    lost_at = c.words.lost_when if c.words else c.loser_at
+    return f"kept: {c.winner_author}, {kept_at}\nlost: {c.loser_author}, {lost_at}"
 
 
 class ConflictsDialog(QDialog):
@@ -57,7 +66,7 @@ class ConflictsDialog(QDialog):
         self.conflicts: list[ConflictView] = []
         self.tabs = QTabWidget(self)
         page = QWidget(self.tabs)
-        self.empty = QLabel("No conflicts: every edit reached the Hub as typed.", page)
+        self.empty = QLabel(NONE_OPEN, page)
         self.table = QTableWidget(0, len(COLUMNS), page)
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Conflicts")
@@ -100,17 +109,18 @@ class ConflictsDialog(QDialog):
         self.open_customer.emit(customer_id)
 
     def refresh(self) -> None:
-        self._backend.query(list_conflicts).success(self._show).run()
+        self._backend.query(conflict_list).success(self._show).run()
 
-    def _show(self, conflicts: list[ConflictView]) -> None:
-        self.conflicts = conflicts
+    def _show(self, listed: ConflictList) -> None:
+        self.conflicts = conflicts = listed.conflicts
+        self.empty.setText(NONE_OPEN if listed.synced else NOT_SYNCED)
         self.table.setRowCount(len(conflicts))
         for r, c in enumerate(conflicts):
             cells = (
                 c.record_name or f"{c.entity} {c.record_id[:8]}",
-                c.field,
-                _value(c.winner_value),
-                _value(c.loser_value),
+                c.words.field if c.words else c.field,
+                _value(c.words and c.words.kept, c.winner_value),
+                _value(c.words and c.words.lost, c.loser_value),
                 _who(c),
             )
             for col, text in enumerate(cells):
