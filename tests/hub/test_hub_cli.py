@@ -199,3 +199,32 @@ def test_serve_refuses_a_missing_database(tmp_path: Path, monkeypatch: pytest.Mo
     result = hub("serve", "--db", str(tmp_path / "none.sqlite3"))
     assert result.exit_code == 1 and "run touchpoint-hub init" in result.stderr
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_an_older_hub_is_upgraded_by_serve_or_init_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from alembic import command
+    from alembic.config import Config
+
+    from touchpoint.hub.db import MIGRATIONS, make_engine
+
+    path = tmp_path / "old.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "hub0001")  # the first release's schema
+    engine.dispose()
+
+    refused = hub("teams", "--db", str(path))
+    assert refused.exit_code == 1
+    assert "needs an upgrade (schema hub0001" in refused.stderr
+    assert "run touchpoint-hub init" in refused.stderr
+
+    monkeypatch.setenv("TOUCHPOINT_HUB_DB", str(path))
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **_kw: None)
+    assert hub("serve", "--db", str(path)).exit_code == 0
+    assert hub("teams", "--db", str(path)).exit_code == 0

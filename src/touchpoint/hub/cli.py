@@ -22,7 +22,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts
-from touchpoint.hub.db import DB_ENV, create_hub, db_url, default_db_path, open_hub, safe_url
+from touchpoint.hub.db import (
+    DB_ENV,
+    HubNeedsUpgrade,
+    create_hub,
+    db_url,
+    default_db_path,
+    open_hub,
+    safe_url,
+)
 from touchpoint.hub.report_cli import report_group
 
 log = logging.getLogger("touchpoint.hub.cli")
@@ -147,9 +155,7 @@ def serve(  # noqa: PLR0917 (click passes options positionally)
         raise click.UsageError("--workers above 1 needs PostgreSQL (--db postgresql://...)")
     try:
         open_hub(url).dispose()
-    except TouchpointError as exc:
-        if "needs an upgrade" not in exc.message:
-            raise
+    except HubNeedsUpgrade:
         create_hub(url).dispose()  # serve may bring an older Hub to this version's schema
     if certfile is None and not _is_loopback(host):
         click.echo(

@@ -262,6 +262,10 @@ def _unreachable(url: str, exc: SQLAlchemyError) -> StorageError:
     return StorageError(f"could not open the Hub database at {_where(url)}: {reason}")
 
 
+class HubNeedsUpgrade(StorageError):
+    """The Hub's database is at an older schema revision: ``init`` (or ``serve``) upgrades it."""
+
+
 def create_hub(url: str) -> Engine:
     """Open the Hub's database, creating or upgrading its schema (``init`` and ``serve``).
 
@@ -308,7 +312,7 @@ def open_hub(url: str) -> Engine:
             f"the Hub database at {_where(url)} was written by a newer touchpoint-hub "
             f"(schema {current}); update touchpoint-hub"
         )
-    raise StorageError(
+    raise HubNeedsUpgrade(
         f"the Hub database at {_where(url)} needs an upgrade (schema {current}, "
         f"this touchpoint-hub uses {head}) — {init}"
     )
