@@ -5,7 +5,7 @@
 
 It prints, in one run:
 - sizes: the PyInstaller folder, the .deb, and what the .deb installs (its Installed-Size);
-- start: a new process to the main window shown with Today read, then closed, for the
+- start: a new process to the main window showing Today's figures, then closed, for the
   bundled app (the installed /usr/bin/touchpoint when the package is installed, else the
   built folder) and for the same code from source (.venv), on the same copy of a
   dataset, turn about, median of several starts. Both close through the same
@@ -123,7 +123,7 @@ def main() -> int:
         shown = [s[1] for s in samples if s[1] is not None]
         medians[name] = wall
         inside = f"; window shown {statistics.median(shown):.0f} ms after run()" if shown else ""
-        print(f"start {name}: {wall:.0f} ms to the window shown and closed{inside}")
+        print(f"start {name}: {wall:.0f} ms to Today shown and the window closed{inside}")
     ratio = medians["bundled"] / medians["source"]
     verdict = "ok" if ratio <= START_TARGET else "OVER TARGET"
     failed |= verdict != "ok"
