@@ -17,8 +17,9 @@ SYSTEM_PACKAGES=(
     postgresql
     # the report tests read the PDFs back (pdftotext, pdfinfo; pdftoppm to look at pages)
     poppler-utils
-    # the installed-package smoke test keeps its Hub token in a Secret Service keyring
-    gnome-keyring dbus
+    # the installers: PyInstaller reads binaries with objdump; the installed-package smoke
+    # test keeps its Hub token in a Secret Service keyring
+    binutils gnome-keyring dbus
 )
 
 missing=()

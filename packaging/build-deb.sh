@@ -62,8 +62,11 @@ find "$STAGE" -type d -exec chmod 755 {} +
 chmod -R go-w "$STAGE"
 
 INSTALLED_KB=$(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
+# The newest C library version any bundled binary asks for (they come from the build host).
+GLIBC=$(find "$STAGE/opt/touchpoint" -type f \( -name '*.so*' -o -perm -u+x \) -print0 |
+    xargs -0 objdump -T 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -n 1) || true
 sed -e "s/@VERSION@/$VERSION/" -e "s/@ARCH@/$ARCH/" -e "s/@INSTALLED_SIZE@/$INSTALLED_KB/" \
-    packaging/debian/control.in >"$STAGE/DEBIAN/control"
+    -e "s/@GLIBC@/${GLIBC:-2.34}/" packaging/debian/control.in >"$STAGE/DEBIAN/control"
 (cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' \
     | LC_ALL=C sort -z | xargs -0 md5sum >DEBIAN/md5sums)
 
