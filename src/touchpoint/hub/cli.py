@@ -69,9 +69,11 @@ class HubGroup(click.Group):
         formatter.write_paragraph()
         with formatter.indentation():
             formatter.write_text(
-                f"Without --db or ${DB_ENV} the Hub keeps a SQLite database in "
-                f"{default_db_path()} (created by `touchpoint-hub init`)."
+                f"Without --db or ${DB_ENV} the Hub keeps its SQLite database (made by "
+                "`touchpoint-hub init`) in:"
             )
+            # On a line of its own and never wrapped, so it can be copied.
+            formatter.write(f"{'':{formatter.current_indent + 2}}{default_db_path()}\n")
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
