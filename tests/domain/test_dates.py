@@ -49,6 +49,36 @@ def test_typed_dates(typed: str, expected: datetime) -> None:
     assert when(typed) == expected.replace(tzinfo=BERLIN)
 
 
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        # Something that happened (an interaction): a weekday is the most recent one.
+        ("fri 10:00", datetime(2026, 11, 13, 10, 0)),  # today is Wednesday: last Friday
+        ("fri", datetime(2026, 11, 13, 17, 0)),
+        ("mon 9:30", datetime(2026, 11, 16, 9, 30)),
+        ("wed 9:00", datetime(2026, 11, 18, 9, 0)),  # today is Wednesday: today
+        ("thu 16:00", datetime(2026, 11, 12, 16, 0)),
+        ("today", datetime(2026, 11, 18, 10, 30)),  # not 17:00, later than now: now
+        ("yesterday", datetime(2026, 11, 17, 17, 0)),
+        ("yesterday 16:00", datetime(2026, 11, 17, 16, 0)),
+        ("-2h", datetime(2026, 11, 18, 8, 30)),
+        ("2026-11-10 14:00", datetime(2026, 11, 10, 14, 0)),
+        # The future still reads as typed; the caller refuses it.
+        ("tomorrow 9am", datetime(2026, 11, 19, 9, 0)),
+        ("+2d", datetime(2026, 11, 20, 17, 0)),
+    ],
+)
+def test_typed_times_of_what_happened(typed: str, expected: datetime) -> None:
+    got = dates.parse_when(typed, now=NOW, tz=BERLIN, past=True).astimezone(BERLIN)
+    assert got == expected.replace(tzinfo=BERLIN)
+
+
+def test_today_in_the_evening_keeps_the_end_of_the_working_day() -> None:
+    evening = datetime(2026, 11, 18, 19, 0, tzinfo=UTC)  # 20:00 in Berlin
+    got = dates.parse_when("today", now=evening, tz=BERLIN, past=True).astimezone(BERLIN)
+    assert got == datetime(2026, 11, 18, 17, 0, tzinfo=BERLIN)
+
+
 def test_hours_count_from_now_and_results_are_utc() -> None:
     result = dates.parse_when("+4h", now=NOW, tz=BERLIN)
     assert result == datetime(2026, 11, 18, 13, 30, tzinfo=UTC)

@@ -39,7 +39,7 @@ def synced(hub: HubServer, tmp_path: Path) -> tuple[dict[str, Laptop], str]:
     hub.add_user(BEN)
     hub.add_user(CLEO, teams=("south",))
     hub.add_user(MAX, "manager", ("north",))
-    clock = Clock(at(2026, 11, 17, 8))
+    clock = Clock(at(2026, 11, 17, 11, 5))  # the touches below are logged once they happened
     laptops = {e: Laptop(tmp_path / e, e, clock, hub) for e in (ANA, BEN, CLEO, MAX)}
     ana, ben, cleo = laptops[ANA], laptops[BEN], laptops[CLEO]
     acme = customers.create_customer(ana.ws, {"name": "Acme GmbH", "status": "active"}).value

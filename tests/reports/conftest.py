@@ -45,7 +45,7 @@ def team(ws: Workspace, clock) -> Workspace:
     customers.create_customer(ws, {"name": "Quiet KG", "status": "active", "owner": MARIA})
 
     as_rep(ws, MARIA)
-    clock.current = utc(2026, 11, 17, 7, 0)
+    clock.current = utc(2026, 11, 17, 10, 5)  # Tuesday's touches are logged once they happened
     log_interaction(
         ws,
         customer=acme.id,

@@ -89,6 +89,38 @@ def test_bad_input_names_the_field_and_writes_nothing(
     assert _counts(ws) == before
 
 
+def test_an_interaction_in_the_future_is_refused(ws: Workspace, acme: str) -> None:
+    before = _counts(ws)
+    # The clock: Wednesday 18 November 2026, 10:30 in Berlin.
+    with pytest.raises(ValidationErrors) as caught:
+        log_interaction(ws, customer=acme, kind="call", occurred_at="+2d")
+    (error,) = caught.value.errors
+    assert (error.field, error.problem) == (
+        "when",
+        "Fri 20 Nov 17:00 is in the future; log it once it happened, or add a follow-up "
+        "with --follow-up/--due",
+    )
+    assert _counts(ws) == before
+    # A few minutes ahead is a clock that runs fast, not the future.
+    soon = log_interaction(ws, customer=acme, kind="call", occurred_at="+10m").value
+    with pytest.raises(ValidationError) as edited:
+        edit_interaction(ws, soon.interaction.id, {"occurred_at": "tomorrow 9:00"})
+    assert edited.value.field == "when"
+
+
+def test_a_typed_weekday_is_the_last_one_for_an_interaction(ws: Workspace, acme: str) -> None:
+    logged = log_interaction(
+        ws,
+        customer=acme,
+        kind="visit",
+        occurred_at="fri 10:00",
+        followups=[FollowUpInput(title="Send the quote", due="fri 10:00")],
+    ).value
+    # Typed on Wednesday 18 November: the visit was last Friday, the promise is this one.
+    assert logged.interaction.occurred_at == datetime(2026, 11, 13, 9, 0, tzinfo=UTC)
+    assert logged.followups[0].due_at == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
 def test_only_the_author_edits_an_interaction(ws: Workspace, acme: str, data_dir, clock) -> None:
     logged = log_interaction(ws, customer=acme, kind="call", notes="first").value.interaction
     edited = edit_interaction(ws, logged.id, {"notes": "corrected", "satisfaction": 5}).value

@@ -8,7 +8,8 @@ so "yesterday" is the local day Tue 2026-11-17, from 2026-11-16 23:00 UTC to
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -25,6 +26,12 @@ DAY = date(2026, 11, 17)
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
+
+
+def logged(clock: Any, ws: Workspace, **fields: Any) -> Any:
+    """Log an interaction as a rep does: a minute after it happened (never ahead of it)."""
+    clock.current = fields["occurred_at"] + timedelta(minutes=1)
+    return log_interaction(ws, **fields)
 
 
 def as_rep(ws: Workspace, rep: str) -> None:
@@ -55,12 +62,17 @@ def team(ws: Workspace, clock) -> Workspace:
 
     as_rep(ws, MARIA)
     # The day before (Mon 16th, local): counts only for the satisfaction change.
-    log_interaction(
-        ws, customer=acme.id, kind="call", occurred_at=utc(2026, 11, 16, 10, 0), satisfaction=3
+    logged(
+        clock,
+        ws,
+        customer=acme.id,
+        kind="call",
+        occurred_at=utc(2026, 11, 16, 10, 0),
+        satisfaction=3,
     )
-    clock.current = utc(2026, 11, 17, 7, 0)
     # 00:30 local on the 17th is 23:30 UTC on the 16th: it belongs to the 17th.
-    log_interaction(
+    logged(
+        clock,
         ws,
         customer=acme.id,
         kind="call",
@@ -74,7 +86,8 @@ def team(ws: Workspace, clock) -> Workspace:
             FollowUpInput(title="Book visit", due=utc(2026, 11, 17, 16, 0)),
         ],
     )
-    log_interaction(
+    logged(
+        clock,
         ws,
         customer=acme.id,
         kind="visit",
@@ -83,7 +96,8 @@ def team(ws: Workspace, clock) -> Workspace:
         satisfaction=4,
     )
     # 23:30 local on the 17th (22:30 UTC): still the 17th.
-    log_interaction(
+    logged(
+        clock,
         ws,
         customer=acme.id,
         kind="call",
@@ -91,7 +105,8 @@ def team(ws: Workspace, clock) -> Workspace:
         outcome="no answer",
     )
     as_rep(ws, TOM)
-    log_interaction(
+    logged(
+        clock,
         ws,
         customer=bolt.id,
         kind="visit",
@@ -101,7 +116,7 @@ def team(ws: Workspace, clock) -> Workspace:
         followups=[FollowUpInput(title="Refund", due=utc(2026, 11, 17, 11, 0))],
     )
     # 00:30 local on Wed 18th (23:30 UTC on the 17th): not in Tuesday's report.
-    log_interaction(ws, customer=bolt.id, kind="call", occurred_at=utc(2026, 11, 17, 23, 30))
+    logged(clock, ws, customer=bolt.id, kind="call", occurred_at=utc(2026, 11, 17, 23, 30))
 
     made = {f.title: f for f in followups.list_followups(ws, followups.FollowUpFilter(scope="all"))}
     # Kept at the exact due time, late by one second, the third left open (overdue).
@@ -296,6 +311,7 @@ def test_watch_list_at_the_silence_boundary_and_with_falling_scores(ws: Workspac
         name: customers.create_customer(ws, {"name": name, "status": "active"}).value.id
         for name in names
     }
+    clock.current = utc(2026, 11, 18, 9, 30)  # the touches below are logged afterwards
     # 2026-10-19 00:00 in Berlin (UTC+2 until the 25th) is 2026-10-18 22:00 UTC.
     log_interaction(ws, customer=made["Edge Kept"], kind="call", occurred_at=utc(2026, 10, 18, 22))
     log_interaction(

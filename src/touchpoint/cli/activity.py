@@ -84,7 +84,12 @@ def _pair_dues(titles: Sequence[str], dues: Sequence[str]) -> list[str]:
 @click.option("--duration", help="Minutes.")
 @click.option("--direction", help="inbound, outbound or internal.")
 @click.option("--depth", help="one-off, transactional, project or relationship.")
-@click.option("--when", "occurred_at", metavar="WHEN", help="When it happened (default: now).")
+@click.option(
+    "--when",
+    "occurred_at",
+    metavar="WHEN",
+    help="When it happened (default: now); 'fri 10:00' is the last Friday.",
+)
 @click.option("--follow-up", "titles", multiple=True, metavar="TEXT", help="A promise made.")
 @click.option(
     "--due", "dues", multiple=True, metavar="WHEN", help="Its due time (in order; one for all)."

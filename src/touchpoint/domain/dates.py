@@ -48,7 +48,7 @@ def _parse_time_of_day(text: str) -> time | None:
     return time(hour, minute)
 
 
-def _day_word(word: str, today: date) -> date | None:
+def _day_word(word: str, today: date, *, past: bool = False) -> date | None:
     if word == "today":
         return today
     if word == "tomorrow":
@@ -62,6 +62,9 @@ def _day_word(word: str, today: date) -> date | None:
     if word == "next week":
         return today + timedelta(days=7 - today.weekday())
     if word in WEEKDAYS:
+        if past:
+            # Something that happened: "fri" is the most recent Friday (today included).
+            return today - timedelta(days=(today.weekday() - WEEKDAYS[word]) % 7)
         # "fri" on a Friday means next Friday: a promise is never due in the past.
         ahead = (WEEKDAYS[word] - today.weekday()) % 7 or 7
         return today + timedelta(days=ahead)
@@ -76,11 +79,14 @@ def local(day: date, at: time, tz: tzinfo) -> datetime:
     return datetime.combine(day, at, tzinfo=tz)
 
 
-def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
+def parse_when(text: str, *, now: datetime, tz: tzinfo, past: bool = False) -> datetime:
     """An aware UTC datetime for what a person typed; raises ValueError with a human reason.
 
     A day without a time means 17:00 local (the end of the working day); a
-    relative offset counts from ``now``.
+    relative offset counts from ``now``. ``past``: the time of something that
+    happened (an interaction): a weekday means the most recent one, today included
+    ("fri 10:00" typed on a Thursday is last Friday), and "today" without a time is
+    not later than now. Otherwise a weekday is the coming one (a promise's due day).
     """
     raw = " ".join(str(text).strip().lower().split())
     if not raw:
@@ -121,10 +127,12 @@ def parse_when(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     for split in range(len(raw.split()), 0, -1):
         parts = raw.split()
         day_part, time_part = " ".join(parts[:split]), " ".join(parts[split:])
-        day = _day_word(day_part, today)
+        day = _day_word(day_part, today, past=past)
         if day is None:
             continue
         at = DEFAULT_DUE_TIME
+        if past and not time_part and day == today:
+            return min(local(day, at, tz).astimezone(UTC), now.astimezone(UTC))
         if time_part:
             parsed_time = _parse_time_of_day(time_part.removeprefix("at ").strip())
             if parsed_time is None:

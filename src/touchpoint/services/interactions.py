@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from touchpoint.domain import dates
 from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.customers import _live_contact, _live_customer
 from touchpoint.services.followups import followup_view, parse_time
@@ -80,7 +81,7 @@ def log_interaction(
         when = now
         if occurred_at is not None and occurred_at != "":
             try:
-                when = parse_time("when", occurred_at, now=now, tz=ws.tz)
+                when = happened_at(ws, occurred_at, now=now)
             except ValidationError as exc:
                 errors.append(exc)
         contact_ids: list[str] = []
@@ -140,6 +141,30 @@ def log_interaction(
         )
 
 
+FUTURE_GRACE = timedelta(minutes=15)  # clocks differ; a meeting logged as it ends
+
+
+def happened_at(ws: Workspace, value: datetime | str, *, now: datetime) -> datetime:
+    """When an interaction happened, from a datetime or what a person typed: a weekday
+    means the most recent one ("fri 10:00" on a Thursday is last Friday). A time more
+    than a few minutes ahead is refused: an interaction is something that happened."""
+    if isinstance(value, datetime):
+        when = parse_time("when", value, now=now, tz=ws.tz)
+    else:
+        try:
+            when = dates.parse_when(str(value), now=now, tz=ws.tz, past=True)
+        except ValueError as exc:
+            raise ValidationError("when", str(exc)) from None
+    if when > now + FUTURE_GRACE:
+        shown = when.astimezone(ws.tz).strftime("%a %d %b %H:%M")
+        raise ValidationError(
+            "when",
+            f"{shown} is in the future; log it once it happened, or add a follow-up "
+            "with --follow-up/--due",
+        )
+    return when
+
+
 def _followup_fields(
     ws: Workspace, session: Session, customer: Customer, item: FollowUpInput, *, now: datetime
 ) -> dict[str, Any]:
@@ -193,8 +218,8 @@ def edit_interaction(
                 "an interaction is its author's record"
             )
         patch = dict(fields)
-        if "occurred_at" in patch and not isinstance(patch["occurred_at"], datetime):
-            patch["occurred_at"] = parse_time("when", patch["occurred_at"], now=uow.now, tz=ws.tz)
+        if "occurred_at" in patch:
+            patch["occurred_at"] = happened_at(ws, patch["occurred_at"], now=uow.now)
         clean = clean_interaction(patch)
         for name, value in clean.items():
             setattr(interaction, name, value)

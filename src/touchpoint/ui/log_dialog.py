@@ -591,7 +591,8 @@ class LogInteractionDialog(QDialog):
     def _when_changed(self) -> None:
         text = self.when.text().strip()
         try:
-            moment = dates.parse_when(text or "now", now=self.ws.now(), tz=self.ws.tz)
+            # As the service reads it: "fri" is the last Friday for something that happened.
+            moment = dates.parse_when(text or "now", now=self.ws.now(), tz=self.ws.tz, past=True)
         except ValueError:
             self.when_parsed.setText("not a date yet")
         else:
