@@ -105,6 +105,8 @@ def restore(file: Path, yes: bool) -> None:
     """Replace the database with a backup FILE (the current one is kept as a backup first)."""
     from touchpoint.services import maintenance
 
+    # A missing or foreign file is said first: asking to confirm it would be pointless.
+    maintenance.check_backup(state().data_dir, file)
     if not yes:
         if not is_tty(sys.stdin):
             fail("restore replaces the whole database; add --yes to confirm")

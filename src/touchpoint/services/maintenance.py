@@ -106,20 +106,48 @@ def backup(ws: Workspace, out: Path | None = None) -> Path:
     return backups.copy_database(ws.paths.database, out, key=ws.db.key)
 
 
+def _could_be_encrypted(file: Path) -> bool:
+    """Whether a file without SQLite's header may be an SQLCipher database: whole pages
+    (at least two of 512 bytes) starting with a random salt, not text like /etc/passwd."""
+    size = file.stat().st_size
+    if size < 1024 or size % 512:
+        return False
+    with open(file, "rb") as f:
+        salt = f.read(16)
+    return not all(32 <= b < 127 or b in (9, 10, 13) for b in salt)
+
+
 def _validate_backup(file: Path, key: str | None = None) -> str:
-    if not file.is_file():
+    if not file.exists():
         raise StorageError(f"{file} does not exist")
-    if encryption.is_encrypted(file) and key is None:
-        raise StorageError(f"{file} is encrypted and this computer's keyring has no key for it")
+    if not file.is_file():
+        raise StorageError(f"{file} is not a file")
+    not_ours = f"{file} is not a Touchpoint database or backup"
+    encrypted = encryption.is_encrypted(file)
+    if encrypted and not _could_be_encrypted(file):
+        raise StorageError(not_ours)
+    if encrypted and key is None:
+        raise StorageError(
+            f"{not_ours}, or it is encrypted and this computer's keyring has no key for it"
+        )
     problems = backups.integrity(file, key=key)
+    if problems and encrypted:
+        raise StorageError(f"{not_ours} (or it was encrypted with another key)")
     if problems:
         raise StorageError(f"{file} is damaged: {problems[0]}")
     revision = migrate.schema_revision(file, key)
     if revision is None:
-        raise StorageError(f"{file} is not a Touchpoint database")
+        raise StorageError(not_ours)
     if revision not in migrate.known_revisions():
         raise StorageError(f"{file} was written by a newer Touchpoint (schema {revision})")
     return revision
+
+
+def check_backup(data_dir: str | os.PathLike[str] | None, file: Path) -> str:
+    """Raise StorageError unless ``file`` is a Touchpoint database this computer can
+    restore (before anyone is asked to confirm); returns its schema revision."""
+    paths = resolve_paths(data_dir)
+    return _validate_backup(Path(file), encryption.stored_key(paths.database))
 
 
 def restore(data_dir: str | os.PathLike[str] | None, file: Path) -> Path:
