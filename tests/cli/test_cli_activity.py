@@ -185,9 +185,25 @@ def test_done_by_id_prefix_kept_and_late(tp, acme: str) -> None:
 def test_short_or_unknown_id_is_an_error(tp, acme: str) -> None:
     ids = _log_promises(tp)
     before = tp.changes()
-    assert tp("done", ids["Today one"][:4], code=1).stderr.startswith("error: no follow-up")
-    tp("done", "ffffffff", code=1)
+    short = ids["Today one"][:4]
+    assert tp("done", short, code=1).stderr == (
+        f"error: '{short}' is too short: give at least 6 characters of the follow-up's id\n"
+    )
+    assert tp("done", "ffffffff", code=1).stderr == "error: no follow-up with id 'ffffffff'\n"
+    assert "matches" not in tp("done", "%%%%%%", code=1).stderr  # no wildcard
     tp("done", ids["Today one"], "--at", "someday", code=1)
+    assert tp.changes() == before
+
+
+def test_done_twice_says_when_and_changes_nothing(tp, acme: str) -> None:
+    ids = _log_promises(tp)
+    tp("done", ids["Today one"][:6], "--at", "2026-11-18 10:00")
+    before = tp.changes()
+    again = tp("done", ids["Today one"][:6], "--at", "2026-11-18 10:20").stdout
+    assert again == (
+        f"{ids['Today one'][:8]} 'Today one' for Acme GmbH was already done "
+        "(Wed 2026-11-18 10:00); nothing changed\n"
+    )
     assert tp.changes() == before
 
 

@@ -220,3 +220,8 @@ def test_ids_by_prefix_are_not_wildcards(ws: Workspace, acme: str) -> None:
     for ref in ("%%%%%%%%", "________", logged.id[:5]):  # wildcards, or too short to trust
         with pytest.raises(NotFoundError):
             edit_interaction(ws, ref, {"notes": "nope"})
+    with pytest.raises(NotFoundError) as short:
+        edit_interaction(ws, logged.id[:5], {"notes": "nope"})
+    assert str(short.value) == (
+        f"'{logged.id[:5]}' is too short: give at least 6 characters of the interaction's id"
+    )

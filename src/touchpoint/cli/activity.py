@@ -201,9 +201,17 @@ def _followup_done(ws: Workspace, verb: str, f: FollowUpView) -> None:
 @with_workspace
 def done(ws: Workspace, ref: str, at: str | None) -> None:
     """Mark a follow-up done (the start of its id, 6 characters or more, is enough)."""
-    from touchpoint.services.followups import complete_followup
+    from touchpoint.services.followups import complete_followup, get_followup
 
-    f = complete_followup(ws, ref, at=at).value
+    before = get_followup(ws, ref)
+    if before.status == "done":
+        when = local_time(before.done_at, ws.tz) if before.done_at else "earlier"
+        click.echo(
+            f"{before.id[:8]} {before.title!r} for {before.customer_name} was already done "
+            f"({when}); nothing changed"
+        )
+        return
+    f = complete_followup(ws, before.id, at=at).value
     _followup_done(ws, "done", f)
 
 

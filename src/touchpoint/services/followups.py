@@ -12,6 +12,7 @@ from touchpoint.domain import dates
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.domain.metrics import FollowUpFacts, promise_state
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
+from touchpoint.services.lookup import by_id
 from touchpoint.services.records import FollowUpView
 from touchpoint.services.validation import clean_followup
 from touchpoint.services.workspace import Changes, Saved, Workspace
@@ -55,18 +56,20 @@ def followup_view(f: FollowUp, *, now: datetime, customer_name: str | None = Non
 
 
 def _get(session: Session, ref: str) -> FollowUp:
-    ref = (ref or "").strip()
-    followup = session.get(FollowUp, ref) if ref else None
-    if followup is None and len(ref) >= 6:
-        found = session.scalars(select(FollowUp).where(FollowUp.id.like(f"{ref}%")).limit(2)).all()
-        if len(found) > 1:
-            raise ValidationErrors(
-                [ValidationError("follow-up", f"'{ref}' matches several; give more of the id")]
-            )
-        followup = found[0] if found else None
+    # The id, or its start (6 characters or more; a shorter one is said to be too short).
+    followup = by_id(session, FollowUp, ref)
     if followup is None or followup.deleted_at is not None:
-        raise NotFoundError(f"no follow-up with id '{ref}'")
+        raise NotFoundError(f"no follow-up with id '{(ref or '').strip()}'")
     return followup
+
+
+def get_followup(ws: Workspace, ref: str) -> FollowUpView:
+    """One follow-up by its id or the start of it."""
+    with ws.read() as session:
+        followup = _get(session, ref)
+        return followup_view(
+            followup, now=ws.now(), customer_name=_name(session, followup.customer_id)
+        )
 
 
 def _name(session: Session, customer_id: str) -> str | None:

@@ -21,20 +21,46 @@ def live(model: type[Record]):  # type: ignore[no-untyped-def]
     return condition
 
 
-def by_id(session: Session, model: type[M], ref: str, *, min_prefix: int = 6) -> M | None:
+_KIND_NAMES = {"followup": "follow-up", "sync_conflict": "conflict"}
+
+
+def _kind_name(model: type[object]) -> str:
+    entity = getattr(model, "entity", None)
+    name = entity if isinstance(entity, str) else getattr(model, "__tablename__", "record")
+    return _KIND_NAMES.get(name, name.rstrip("s").replace("_", " "))
+
+
+def by_id(
+    session: Session, model: type[M], ref: str, *, min_prefix: int = 6, strict: bool = True
+) -> M | None:
     """The record whose id is ``ref`` or, for a long enough ``ref``, the one record whose
-    id starts with it (people copy the first characters an output shows); else None."""
+    id starts with it (people copy the first characters an output shows); else None.
+
+    ``strict`` (the default): a start of an id shorter than ``min_prefix`` or matching
+    several records is an error that says so, not "no such record". Name lookups pass
+    ``strict=False``: a short text may still be a name."""
     ref = (ref or "").strip()
     if not ref:
         return None
     record = session.get(model, ref)
-    if record is None and len(ref) >= min_prefix:
-        column = model.id  # type: ignore[attr-defined]
-        rows = session.scalars(
-            select(model).where(column.like(f"{_escape(ref)}%", escape="\\")).limit(2)
-        ).all()
-        record = rows[0] if len(rows) == 1 else None
-    return record
+    if record is not None:
+        return record
+    if len(ref) < min_prefix:
+        if strict:
+            raise NotFoundError(
+                f"'{ref}' is too short: give at least {min_prefix} characters of the "
+                f"{_kind_name(model)}'s id"
+            )
+        return None
+    column = model.id  # type: ignore[attr-defined]
+    rows = session.scalars(
+        select(model).where(column.like(f"{_escape(ref)}%", escape="\\")).limit(2)
+    ).all()
+    if len(rows) > 1 and strict:
+        raise AmbiguousError(
+            f"'{ref}' is the start of several {_kind_name(model)}s' ids; give more of the id"
+        )
+    return rows[0] if len(rows) == 1 else None
 
 
 def _resolve(
@@ -47,7 +73,7 @@ def _resolve(
     ref = (ref or "").strip()
     if not ref:
         raise NotFoundError(f"no {what} given")
-    record = by_id(session, model, ref, min_prefix=8)
+    record = by_id(session, model, ref, min_prefix=8, strict=False)
     if record is not None:
         return record
     scope = live(model)
