@@ -726,7 +726,7 @@ def field_group() -> None:
     """Define the custom fields customers can have (used with --field KEY=VALUE)."""
 
 
-@field_group.command("define")
+@field_group.command("define", short_help="Define (or redefine) a custom field.")
 @click.argument("key")
 @click.option("--label", help="The name people see (default: the key).")
 @click.option(

@@ -57,8 +57,10 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
             click.echo(f"dry run of {rows}: would create {made}{skipped}")
         elif report.written:
             click.echo(f"imported {rows}: created {made}{skipped}")
-        else:
+        elif failed:
             click.echo(f"nothing imported from {rows}{skipped}")
+        else:
+            click.echo(f"nothing imported from {rows}: they match what is here")
         if joined:
             click.echo(
                 f"{plural(joined, unit)} joined an earlier {unit} of the same company "
@@ -93,8 +95,8 @@ def import_customers(
     (blank cells leave a field as it is), an unknown id is created, keeping the id.
     A Contact ID column does the same for people. Without ids, rows naming the same
     company become one customer with several contacts. Columns headed by a custom
-    field's key or label fill that field; our export's custom columns define a
-    field that does not exist yet. Other columns can be mapped with --mapping
+    field's key or label fill that field; the custom columns of Touchpoint's own
+    export also define the field when it does not exist yet. Other columns can be mapped with --mapping
     (custom.KEY makes a new text field)."""
     from touchpoint.services.importing import import_customers_csv
 
@@ -153,7 +155,10 @@ BOM_OPTION = click.option(
 def export_contacts(
     ws: Workspace, *, fmt: str, out: Path, customer: str | None, bom: bool, as_json: bool
 ) -> None:
-    """Contacts as vCards (for a phone or a mail program) or as CSV."""
+    """Contacts as vCards (for a phone or a mail program) or as CSV.
+
+    The CSV has each person's and customer's id: it imports back with `touchpoint
+    import customers` (after the customers' own file, to keep their fields)."""
     from touchpoint.services import exporting
 
     with progress_bar("exporting") as progress:
