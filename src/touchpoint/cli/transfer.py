@@ -96,8 +96,8 @@ def import_customers(
     A Contact ID column does the same for people. Without ids, rows naming the same
     company become one customer with several contacts. Columns headed by a custom
     field's key or label fill that field; the custom columns of Touchpoint's own
-    export also define the field when it does not exist yet. Other columns can be mapped with --mapping
-    (custom.KEY makes a new text field)."""
+    export also define the field when it does not exist yet. Other columns can be
+    mapped with --mapping (custom.KEY makes a new text field)."""
     from touchpoint.services.importing import import_customers_csv
 
     with progress_bar("importing") as progress:
