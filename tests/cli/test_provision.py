@@ -240,3 +240,18 @@ def test_a_revoked_device_token_is_replaced_by_a_new_enrollment(
     assert len(active) == 1
     assert credentials.load_token(hub.url, "maria@example.com") not in (None, "")
     assert fresh("sync").exit_code == 0
+
+
+def test_a_plain_http_hub_elsewhere_is_refused_unless_allowed(fresh: Touchpoint) -> None:
+    out = fresh(
+        "provision", "--server", "http://hub.example.com:8600", "--email", "maria@example.com",
+        code=1,
+    )  # fmt: skip
+    assert "error: --server: " in out.stderr and "not encrypted" in out.stderr
+    assert "--allow-http" in out.stderr
+    assert not (fresh.data_dir / "config" / "settings.toml").exists()
+    fresh(
+        "provision", "--server", "http://hub.example.com:8600", "--email", "maria@example.com",
+        "--allow-http",
+    )  # fmt: skip
+    assert (fresh.data_dir / "config" / "settings.toml").exists()

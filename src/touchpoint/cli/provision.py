@@ -53,6 +53,11 @@ def _hub_failed(message: str) -> NoReturn:
 @click.option("--display-name", help="The rep's name as shown in the app.")
 @click.option("--timezone", help="An IANA time zone, e.g. Europe/Berlin.")
 @click.option("--no-demo", is_flag=True, help="Do not offer demo data at the first start.")
+@click.option(
+    "--allow-http",
+    is_flag=True,
+    help="Accept a plain http:// Hub on another computer (the token travels readable).",
+)
 @click.option("--sync", "sync_now", is_flag=True, help="Sync once after signing in.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def provision(  # noqa: PLR0917 (click passes options positionally)
@@ -63,6 +68,7 @@ def provision(  # noqa: PLR0917 (click passes options positionally)
     display_name: str | None,
     timezone: str | None,
     no_demo: bool,
+    allow_http: bool,
     sync_now: bool,
     as_json: bool,
 ) -> None:
@@ -85,6 +91,7 @@ def provision(  # noqa: PLR0917 (click passes options positionally)
             display_name=display_name,
             timezone=timezone,
             demo=not no_demo,
+            allow_http=allow_http,
             locked_server=provisioning.locked_hub_address(),
             locked=provisioning.locked_settings(),
         )

@@ -39,6 +39,7 @@ from touchpoint.sync.engine import (
     write_meta,
 )
 from touchpoint.sync.errors import AuthError
+from touchpoint.sync.hub_address import PlainHttpRefused, check_hub_address
 from touchpoint.sync.protocol import EnrollRequest, HelloRequest
 from touchpoint.sync.transport import HubClient
 
@@ -165,6 +166,7 @@ def check_request(
     display_name: str | None = None,
     timezone: str | None = None,
     demo: bool = True,
+    allow_http: bool = False,
     locked_server: str | None = None,
     locked: dict[str, Any] | None = None,
 ) -> ProvisionRequest:
@@ -182,6 +184,12 @@ def check_request(
             return None
 
     clean_server = check("--server", check_server, server)
+    if clean_server:
+        # An enrollment token is as good as a password: not over plain http to another host.
+        try:
+            check_hub_address(clean_server, allow_http=allow_http)
+        except PlainHttpRefused as exc:
+            problems.append(ValidationError("--server", f"{exc.problem}, or give --allow-http"))
     if clean_server and locked_server and clean_server != check_server("policy", locked_server):
         problems.append(
             ValidationError(
