@@ -941,3 +941,19 @@ def test_countries_and_local_phones_per_row(ws: Workspace, tmp_path: Path):
     assert [p["value"] for p in json.loads(eva[0])] == ["+4315877777", "+436641234567"]
     countries = {row[0] for row in query(ws, "SELECT addresses FROM customers")}
     assert {json.loads(a)[0]["country"] for a in countries} == {"AT", "US", "FR"}
+
+
+def test_a_cards_local_phone_is_read_in_its_addresss_country(ws: Workspace, tmp_path: Path):
+    card = tmp_path / "card.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Eva Berger\r\nORG:Wien GmbH\r\n"
+        "TEL;TYPE=WORK:01 5877777\r\nADR;TYPE=WORK:;;Ring 1;Wien;;1010;Österreich\r\n"
+        "END:VCARD\r\n",
+        encoding="utf-8",
+    )
+    report = import_vcard(ws, card)
+    assert report.errors == []
+    (phones,) = query(ws, "SELECT phones FROM contacts")
+    assert json.loads(phones[0])[0]["value"] == "+4315877777"
+    (addresses,) = query(ws, "SELECT addresses FROM customers")
+    assert json.loads(addresses[0])[0]["country"] == "AT"

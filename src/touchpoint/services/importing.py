@@ -1361,6 +1361,18 @@ def _card_fields(card: Any) -> tuple[str | None, str | None, dict[str, Any], dic
     return org, person, customer, contact
 
 
+def _card_country(raw_customer: Mapping[str, Any]) -> str | None:
+    """The country of a card's first address that names one: its phones are read there."""
+    for address in raw_customer.get("addresses") or []:
+        try:
+            code = v.country_from_file("country", address.get("country"))
+        except ValidationError:
+            continue
+        if code:
+            return code
+    return None
+
+
 def _live_customers_by_name(session: Session) -> dict[str, tuple[str, str]]:
     out: dict[str, tuple[str, str]] = {}
     rows = session.execute(
@@ -1414,7 +1426,9 @@ def import_vcard(
             clean_person = None
             if person:
                 try:
-                    clean_person = cleaner.contact({**raw_contact, "name": person})
+                    clean_person = cleaner.contact(
+                        {**raw_contact, "name": person}, region=_card_country(raw_customer)
+                    )
                 except ValidationErrors as exc:
                     row_errors += _problems(number, exc, "contact name")
             match = forced or (existing.get(org.strip().casefold()) if org else None)
