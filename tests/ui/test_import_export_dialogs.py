@@ -146,3 +146,27 @@ def test_export_to_a_missing_folder_is_refused(qtbot: Any, backend: Backend) -> 
     dialog.file_edit.setText("/no/such/folder/out.vcf")
     dialog.export()
     assert "does not exist" in dialog.message.text()
+
+
+def test_the_summary_counts_updates_and_joined_rows(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    path = tmp_path / "again.csv"
+    path.write_text(
+        f"Customer ID,Name,Industry\n{acme.id},Acme GmbH,Machinery\n",
+        encoding="utf-8",
+    )
+    dialog = _dialog(qtbot, backend, path, idle)
+    dialog.import_button.click()
+    idle()
+    assert "1 existing record updated" in dialog.summary.text()
+    assert customers.get_customer(ws, acme.id).industry == "Machinery"
+
+    joined = tmp_path / "people.csv"
+    joined.write_text("Company,Contact Name\nBolt AG,Ann Lee\nBolt AG,Ben Lee\n", encoding="utf-8")
+    dialog.set_file(joined)
+    idle()
+    dialog.check_button.click()
+    idle()
+    assert "1 row joined an earlier row of the same company" in dialog.summary.text()

@@ -48,6 +48,10 @@ def field_label(field: str) -> str:
     return field.replace("_", " ")
 
 
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
+
+
 class ImportDialog(QDialog):
     imported = Signal(object)  # the ImportReport once written
 
@@ -273,6 +277,12 @@ class ImportDialog(QDialog):
         else:
             text = f"{report.rows:,} rows: {what} would be created."
             color = OK if not errors else WARN
+        if report.updated:
+            verb = "updated" if report.written else "would be updated"
+            text += f" {report.updated:,} existing {_plural(report.updated, 'record')} {verb}."
+        if report.joined:
+            row = _plural(report.joined, "row")
+            text += f" {report.joined:,} {row} joined an earlier row of the same company."
         if errors:
             rows = "1 row has" if errors == 1 else f"{errors:,} rows have"
             text += f" {rows} problems and {'were' if report.written else 'would be'} skipped."
