@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from touchpoint.services import customers, duplicates, followups, interactions
 from touchpoint.services.sync_conflicts import list_conflicts, rejected_changes, restore_conflict
-from touchpoint.storage.models import Change, Customer, FollowUp, Interaction
+from touchpoint.storage.models import Change, Contact, Customer, FollowUp, Interaction
 
 
 @pytest.fixture
@@ -243,6 +243,64 @@ def test_merge_against_concurrent_edits_merges_everywhere(
             assert moved is not None and moved.customer_id == keep
             merged = s.get(Customer, other)
             assert merged is not None and merged.merged_into_id == keep
+    assert_converged(hub, ana, ben)
+
+
+def test_a_contact_merge_moves_a_colleagues_concurrent_interaction_and_follow_up(
+    team: tuple[Laptop, Laptop], hub: HubServer, clock: Clock
+) -> None:
+    ana, ben = team
+    cid = shared_customer(ana, ben)
+    keep = customers.add_contact(ana.ws, cid, {"name": "Jana Novak"}).value.id
+    other = customers.add_contact(ana.ws, cid, {"name": "J. Novak"}).value.id
+    ana.sync()
+    ben.sync()
+    clock.advance(minutes=1)
+    duplicates.merge_records(ana.ws, "contact", keep, other)
+    # Meanwhile Ben, offline, logs a call with the duplicate and promises it something.
+    call = interactions.log_interaction(
+        ben.ws,
+        customer=cid,
+        kind="call",
+        contacts=[other],
+        followups=[
+            interactions.FollowUpInput(title="send specs", due="2026-11-20 10:00", contact=other)
+        ],
+    ).value
+    for laptop in (ben, ana, ben):
+        assert laptop.sync().in_sync
+    for laptop in (ana, ben):
+        with laptop.ws.read() as s:
+            moved = s.get(Interaction, call.interaction.id)
+            assert moved is not None and moved.contact_ids == [keep]
+            promise = s.get(FollowUp, call.followups[0].id)
+            assert promise is not None and promise.contact_id == keep
+            merged = s.get(Contact, other)
+            assert merged is not None and merged.merged_into_id == keep
+    assert_converged(hub, ana, ben)
+
+
+def test_a_call_logged_after_the_contact_merge_reached_the_hub_names_the_kept_one(
+    team: tuple[Laptop, Laptop], hub: HubServer, clock: Clock
+) -> None:
+    ana, ben = team
+    cid = shared_customer(ana, ben)
+    keep = customers.add_contact(ana.ws, cid, {"name": "Jana Novak"}).value.id
+    other = customers.add_contact(ana.ws, cid, {"name": "J. Novak"}).value.id
+    ana.sync()
+    ben.sync()
+    clock.advance(minutes=1)
+    duplicates.merge_records(ana.ws, "contact", keep, other)
+    assert ana.sync().in_sync  # the merge is on the Hub before Ben's call arrives
+    call = interactions.log_interaction(
+        ben.ws, customer=cid, kind="visit", contacts=[other, keep]
+    ).value
+    for laptop in (ben, ana):
+        assert laptop.sync().in_sync
+    for laptop in (ana, ben):
+        with laptop.ws.read() as s:
+            moved = s.get(Interaction, call.interaction.id)
+            assert moved is not None and moved.contact_ids == [keep]
     assert_converged(hub, ana, ben)
 
 

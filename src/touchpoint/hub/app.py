@@ -5,17 +5,19 @@ route functions, which are local to create_app, at run time.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Connection, Engine, or_, update
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, exchange
-from touchpoint.hub.db import db_url, make_engine, tokens, write
+from touchpoint.hub.db import POOL_SIZE, db_url, make_engine, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
     MAX_BATCH,
@@ -85,6 +87,23 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
 
     Who = Annotated[accounts.Principal, Depends(principal)]  # noqa: N806
 
+    @contextmanager
+    def caller(authorization: str | None) -> Iterator[tuple[accounts.Principal, Connection]]:
+        """Who is calling, and the one database connection their request uses. Called
+        inside the handler, on its thread: a request never holds a pooled connection
+        while it waits for a thread, or the other way round."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise ApiError(401, "auth", "sign in to the Hub")
+        with engine.connect() as conn:
+            who = accounts.authenticate(conn, authorization.removeprefix("Bearer ").strip())
+            conn.rollback()  # the handler runs its own transaction
+            if who is None:
+                raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
+            yield who, conn
+
+    Bearer = Annotated[str | None, Header(alias="Authorization")]  # noqa: N806
+    Protocol = Annotated[int, Depends(protocol)]  # noqa: N806
+
     @app.get("/health")
     def health() -> dict[str, object]:
         with engine.connect() as conn:
@@ -122,7 +141,11 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         return {"revoked": accounts.revoke_token(engine, who.token_id)}
 
     @app.post("/v1/hello", response_model=HelloResponse)
-    def hello(body: HelloRequest, who: Who) -> HelloResponse:
+    def hello(body: HelloRequest, _v: Protocol, authorization: Bearer = None) -> HelloResponse:
+        with caller(authorization) as (who, conn):
+            return _hello(body, who, conn)
+
+    def _hello(body: HelloRequest, who: accounts.Principal, conn: Connection) -> HelloResponse:
         _same_device(who, body.device_id)
         server_now = now()
         try:
@@ -130,7 +153,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         except ValueError as exc:
             raise ApiError(422, "invalid", "client_time: not a UTC time") from exc
         stamp = to_utc_text(server_now)
-        with write(engine) as conn:
+        with write(conn):
             # "Last used" to the minute is enough for `token list`: most hellos write nothing.
             conn.execute(
                 update(tokens)
@@ -152,13 +175,17 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             )
 
     @app.post("/v1/push", response_model=PushResponse)
-    def push(body: PushRequest, who: Who) -> PushResponse:
+    def push(body: PushRequest, _v: Protocol, authorization: Bearer = None) -> PushResponse:
+        with caller(authorization) as (who, conn):
+            return _push(body, who, conn)
+
+    def _push(body: PushRequest, who: accounts.Principal, conn: Connection) -> PushResponse:
         _same_device(who, body.device_id)
         if len(body.changes) > MAX_BATCH:
             raise ApiError(413, "invalid", f"at most {MAX_BATCH} changes per batch")
         server_now = now()
         results = exchange.push(
-            engine,
+            conn,
             who,
             device_id=body.device_id,
             client_time=body.client_time,
@@ -169,14 +196,15 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
 
     @app.get("/v1/pull", response_model=PullResponse)
     def pull(
-        who: Who,
+        _v: Protocol,
+        authorization: Bearer = None,
         after: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
     ) -> Response:
         # Documented by response_model; the body is built straight from stored JSON.
-        return Response(
-            exchange.pull_json(engine, who, after, limit), media_type="application/json"
-        )
+        with caller(authorization) as (who, conn):
+            body = exchange.pull_json(conn, who, after, limit)
+        return Response(body, media_type="application/json")
 
     return app
 
@@ -188,4 +216,14 @@ def _same_device(who: accounts.Principal, device_id: str) -> None:
 
 def create_app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory`` (one per worker): the database from the environment."""
-    return create_app(make_engine(db_url()))
+    app = create_app(make_engine(db_url()))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # As many request threads as pooled connections: each request uses one connection
+        # at a time, so none waits for the pool while holding a thread.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        yield
+
+    app.router.lifespan_context = lifespan
+    return app

@@ -44,6 +44,9 @@ from touchpoint.errors import StorageError, ValidationError
 DB_ENV = "TOUCHPOINT_HUB_DB"
 DB_SCHEMES = ("sqlite", "postgresql", "postgres")
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Connections per worker process, and its request threads (PostgreSQL allows 100 clients
+# by default: four workers fit).
+POOL_SIZE = 20
 
 metadata = MetaData(
     naming_convention={
@@ -181,7 +184,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=POOL_SIZE, max_overflow=10, pool_pre_ping=True)
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -223,10 +226,16 @@ def upgrade(engine: Engine) -> None:
 
 
 @contextmanager
-def write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction; on SQLite it holds the write lock from its first statement."""
-    with engine.execution_options(hub_write=True).begin() as conn:
-        yield conn
+def write(source: Engine | Connection) -> Iterator[Connection]:
+    """A write transaction, on a new connection or on the given one (outside any
+    transaction); on SQLite it holds the write lock from its first statement."""
+    if isinstance(source, Engine):
+        with source.execution_options(hub_write=True).begin() as conn:
+            yield conn
+        return
+    source.execution_options(hub_write=True)
+    with source.begin():
+        yield source
 
 
 def safe_url(url: str) -> str:

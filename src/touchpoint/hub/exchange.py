@@ -1,8 +1,12 @@
 """Push and pull on the Hub: idempotent, scoped by team, merged field by field.
 
-A push is one transaction. It first locks the counter row (``FOR UPDATE`` on
-PostgreSQL; SQLite's write lock is taken by ``BEGIN IMMEDIATE``), so pushes are
-serialised and every row gets a ``server_seq`` in commit order.
+A push is one transaction. On PostgreSQL it locks the records it reads (``FOR
+UPDATE``), so pushes touching different records merge at the same time, and only
+at the end bumps the counter row, which it then holds until it commits: the
+short part that numbers and writes the change log is serialised, and every row
+gets a ``server_seq`` in commit order. (SQLite's write lock, taken by ``BEGIN
+IMMEDIATE``, serialises whole pushes.) Two pushes of the same new change id meet
+at its unique key; the later one is run again and answers "duplicate".
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from touchpoint.hub.accounts import Principal
 from touchpoint.hub.db import changes, counter, devices, received, records, write
@@ -138,8 +143,10 @@ class _Log:
     def __init__(self, conn: Connection, now: str) -> None:
         self.conn = conn
         self.now = now
-        self.seq = _lock_counter(conn)
-        self.start = self.seq
+        # Rows are numbered from 1 here; close() shifts them past the counter.
+        self.seq = 0
+        self.base = 0
+        self.lock = conn.dialect.name != "sqlite"
         self.cache: dict[tuple[str, str], _Row | None] = {}
         self.fetched: set[str] = set()  # record ids already looked up (all entities)
         self.in_db: set[tuple[str, str]] = set()
@@ -150,7 +157,11 @@ class _Log:
         wanted = [i for i in record_ids if i and i not in self.fetched]
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            for r in self.conn.execute(select(records).where(records.c.record_id.in_(chunk))):
+            query = select(records).where(records.c.record_id.in_(chunk))
+            if self.lock:
+                # In one order, so two pushes locking the same records cannot deadlock.
+                query = query.order_by(records.c.entity, records.c.record_id).with_for_update()
+            for r in self.conn.execute(query):
                 key = (r.entity, r.record_id)
                 self.cache[key] = _Row(
                     r.entity, r.record_id, r.team, dict(r.data), dict(r.versions), True
@@ -239,16 +250,18 @@ class _Log:
                 ],
             )
         if self.rows:
+            # The counter row stays locked until this transaction commits: the log's
+            # numbers are handed out in commit order, so a pull never skips a row.
+            top = self.conn.execute(
+                update(counter)
+                .where(counter.c.id == 1)
+                .values(value=counter.c.value + len(self.rows))
+                .returning(counter.c.value)
+            ).scalar_one()
+            self.base = int(top) - len(self.rows)
+            for row in self.rows:
+                row["server_seq"] += self.base
             self.conn.execute(insert(changes), self.rows)
-        if self.seq != self.start:
-            self.conn.execute(update(counter).where(counter.c.id == 1).values(value=self.seq))
-
-
-def _lock_counter(conn: Connection) -> int:
-    query = select(counter.c.value).where(counter.c.id == 1)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return int(conn.execute(query).scalar_one())
 
 
 def _shift(text: str, offset: timedelta) -> str:
@@ -257,7 +270,7 @@ def _shift(text: str, offset: timedelta) -> str:
 
 # --- push -----------------------------------------------------------------------------
 def push(
-    engine: Engine,
+    conn: Connection,
     who: Principal,
     *,
     device_id: str,
@@ -270,70 +283,107 @@ def push(
         offset = server_now - from_utc_text(client_time)
     except ValueError as exc:
         raise Rejected(f"client_time: {client_time!r} is not a UTC time") from exc
-    now = to_utc_text(server_now)
-    with write(engine) as conn:
-        log = _Log(conn, now)
-        seen = {
-            r.change_id: r
-            for r in conn.execute(
-                select(received).where(received.c.change_id.in_([c.change_id for c in batch]))
+    for attempt in range(PUSH_ATTEMPTS):
+        try:
+            with write(conn):
+                return _push_once(
+                    conn, who, device_id=device_id, batch=batch, offset=offset, now=server_now
+                )
+        except DBAPIError as exc:
+            # The same change pushed twice at once (its key taken meanwhile), or two
+            # pushes that locked the same records: run again on what is committed now.
+            if attempt == PUSH_ATTEMPTS - 1 or not _retryable(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+PUSH_ATTEMPTS = 5
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    # unique_violation, deadlock_detected, serialization_failure
+    return isinstance(exc, IntegrityError) or code in ("23505", "40P01", "40001")
+
+
+def _push_once(
+    conn: Connection,
+    who: Principal,
+    *,
+    device_id: str,
+    batch: list[ChangeIn],
+    offset: timedelta,
+    now: datetime,
+) -> list[PushResult]:
+    stamp = to_utc_text(now)
+    log = _Log(conn, stamp)
+    seen = {
+        r.change_id: r
+        for r in conn.execute(
+            select(received).where(received.c.change_id.in_([c.change_id for c in batch]))
+        )
+    }
+    results: list[PushResult] = []
+    accepted: list[dict[str, Any]] = []
+    last_seq = 0
+    log.prefetch(_referenced_ids(batch))
+    for change in batch:
+        last_seq = max(last_seq, change.seq)
+        old = seen.get(change.change_id)
+        if old is not None:
+            results.append(
+                PushResult(
+                    change_id=change.change_id,
+                    status="duplicate" if old.status == "applied" else "rejected",
+                    server_seq=old.server_seq,
+                    error=old.error,
+                )
             )
-        }
-        results: list[PushResult] = []
-        accepted: list[dict[str, Any]] = []
-        last_seq = 0
-        log.prefetch(_referenced_ids(batch))
-        for change in batch:
-            last_seq = max(last_seq, change.seq)
-            old = seen.get(change.change_id)
-            if old is not None:
-                results.append(
-                    PushResult(
-                        change_id=change.change_id,
-                        status="duplicate" if old.status == "applied" else "rejected",
-                        server_seq=old.server_seq,
-                        error=old.error,
-                    )
-                )
-                continue
-            # Checks come before any change to the cached state, so a rejection leaves
-            # nothing behind: no savepoint needed.
-            try:
-                seq = _apply(conn, log, who, device_id=device_id, change=change, offset=offset)
-            except Rejected as exc:
-                results.append(_rejection(log, who, change, str(exc)))
-                accepted.append(
-                    {
-                        "change_id": change.change_id,
-                        "device_id": device_id,
-                        "status": "rejected",
-                        "server_seq": None,
-                        "error": str(exc),
-                    }
-                )
-            else:
-                accepted.append(
-                    {
-                        "change_id": change.change_id,
-                        "device_id": device_id,
-                        "status": "applied",
-                        "server_seq": seq,
-                        "error": None,
-                    }
-                )
-                results.append(
-                    PushResult(change_id=change.change_id, status="applied", server_seq=seq)
-                )
-            last = results[-1]
-            seen[change.change_id] = SimpleNamespace(
-                status="applied" if last.status != "rejected" else "rejected",
-                server_seq=last.server_seq,
-                error=last.error,
+            continue
+        # Checks come before any change to the cached state, so a rejection leaves
+        # nothing behind: no savepoint needed.
+        try:
+            seq = _apply(conn, log, who, device_id=device_id, change=change, offset=offset)
+        except Rejected as exc:
+            results.append(_rejection(log, who, change, str(exc)))
+            accepted.append(
+                {
+                    "change_id": change.change_id,
+                    "device_id": device_id,
+                    "status": "rejected",
+                    "server_seq": None,
+                    "error": str(exc),
+                }
             )
-        log.close()
-        if accepted:
-            conn.execute(insert(received), accepted)
-        _touch_device(conn, who, device_id=device_id, last_seq=last_seq, offset=offset, now=now)
+        else:
+            accepted.append(
+                {
+                    "change_id": change.change_id,
+                    "device_id": device_id,
+                    "status": "applied",
+                    "server_seq": seq,
+                    "error": None,
+                }
+            )
+            results.append(PushResult(change_id=change.change_id, status="applied", server_seq=seq))
+        last = results[-1]
+        seen[change.change_id] = SimpleNamespace(
+            status="applied" if last.status != "rejected" else "rejected",
+            server_seq=last.server_seq,
+            error=last.error,
+        )
+    _touch_device(conn, who, device_id=device_id, last_seq=last_seq, offset=offset, now=stamp)
+    log.close()
+    # Numbers handed out in this batch, now known: shift them past the counter.
+    fresh = {a["change_id"] for a in accepted if a["status"] == "applied"}
+    for a in accepted:
+        if a["server_seq"] is not None:
+            a["server_seq"] += log.base
+    for r in results:
+        if r.change_id in fresh and r.server_seq is not None:  # also a repeat in this batch
+            r.server_seq += log.base
+    if accepted:
+        conn.execute(insert(received), accepted)
     return results
 
 
@@ -342,10 +392,13 @@ def _referenced_ids(batch: list[ChangeIn]) -> set[str]:
     ids = set()
     for change in batch:
         ids.add(change.record_id)
-        for name in ("customer_id", "winner_id"):
+        for name in ("customer_id", "winner_id", "contact_id"):
             pair = change.fields.get(name)
             if pair and isinstance(pair[1], str):
                 ids.add(pair[1])
+        pair = change.fields.get("contact_ids")
+        if pair and isinstance(pair[1], list):
+            ids.update(c for c in pair[1] if isinstance(c, str))
     return ids
 
 
@@ -481,7 +534,11 @@ def _apply(
         row.data["created_by"] = author
     row.data["updated_at"] = change.at
     row.data["updated_by"] = author
-    redirected = _follow_merges(log, row)
+    redirected = _follow_merges(
+        log,
+        row,
+        names_contacts=not row.exists or bool({"contact_ids", "contact_id"} & set(change.fields)),
+    )
     log.save(row)
     touched = set(change.fields) | set(BOOKKEEPING) | redirected
     seq = log.append(
@@ -503,6 +560,12 @@ def _apply(
         and ("merged_into_id" in change.fields)
     ):
         _move_children(conn, log, row)
+    if (
+        change.entity == "contact"
+        and row.data.get("merged_into_id")
+        and ("merged_into_id" in change.fields)
+    ):
+        _move_contact_references(conn, log, row)
     return seq
 
 
@@ -539,10 +602,44 @@ def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any])
     )
 
 
-def _follow_merges(log: _Log, row: _Row) -> set[str]:
-    """A child filed under a customer merged away files under the one it merged into."""
+def _follow_merges(log: _Log, row: _Row, *, names_contacts: bool) -> set[str]:
+    """A child filed under a customer merged away files under the one it merged into, and
+    a contact merged away is named by the one it merged into."""
     if row.entity not in CHILD_ENTITIES:
         return set()
+    redirected = _follow_customer_merges(log, row)
+    if not names_contacts:
+        return redirected
+    if row.entity == "interaction":
+        named = row.data.get("contact_ids") or []
+        if isinstance(named, list) and named:
+            now_named = list(dict.fromkeys(_merged_contact(log, c) for c in named))
+            if now_named != named:
+                row.data["contact_ids"] = now_named
+                redirected.add("contact_ids")
+    elif row.entity == "followup":
+        contact_id = row.data.get("contact_id")
+        if isinstance(contact_id, str) and contact_id:
+            final = _merged_contact(log, contact_id)
+            if final != contact_id:
+                row.data["contact_id"] = final
+                redirected.add("contact_id")
+    return redirected
+
+
+def _merged_contact(log: _Log, contact_id: str) -> str:
+    """The contact this one was merged into (following chains of merges), else itself."""
+    target, hops = contact_id, 0
+    while hops < 10:
+        contact = log.load("contact", target)
+        nxt = contact.data.get("merged_into_id") if contact else None
+        if not isinstance(nxt, str) or not nxt:
+            break
+        target, hops = nxt, hops + 1
+    return target
+
+
+def _follow_customer_merges(log: _Log, row: _Row) -> set[str]:
     target = row.data.get("customer_id")
     hops = 0
     while target and hops < 10:
@@ -592,26 +689,76 @@ def _move_children(conn: Connection, log: _Log, customer: _Row) -> None:
             )
 
 
+def _move_contact_references(conn: Connection, log: _Log, contact: _Row) -> None:
+    """A contact merged away: colleagues' interactions that name it and follow-ups with
+    it, uploaded before or after the merge, name the kept contact, as on the laptop that
+    merged."""
+    loser, winner = contact.record_id, contact.data["merged_into_id"]
+    candidates = {
+        "interaction": records.c.data["customer_id"].as_string() == contact.data.get("customer_id"),
+        "followup": records.c.data["contact_id"].as_string() == loser,
+    }
+    for entity, condition in candidates.items():
+        ids = set(
+            conn.execute(
+                select(records.c.record_id).where(
+                    records.c.team == contact.team, records.c.entity == entity, condition
+                )
+            ).scalars()
+        )
+        ids |= {key[1] for key, row in log.cache.items() if row is not None and key[0] == entity}
+        for record_id in sorted(ids):
+            child = log.load(entity, record_id)
+            if child is None:
+                continue
+            if entity == "interaction":
+                named = child.data.get("contact_ids") or []
+                if loser not in named:
+                    continue
+                field = "contact_ids"
+                value: Any = list(dict.fromkeys(winner if c == loser else c for c in named))
+            else:
+                if child.data.get("contact_id") != loser:
+                    continue
+                field, value = "contact_id", winner
+            child.data[field] = value
+            log.save(child)
+            log.append(
+                change_id=str(uuid.uuid4()),
+                device_id=HUB_DEVICE,
+                user_id=None,
+                row=child,
+                op="update",
+                fields={field: value, **{k: child.data.get(k) for k in BOOKKEEPING}},
+                at=log.now,
+                corrected_at=log.now,
+                author=child.data.get("updated_by") or "hub",
+            )
+
+
 # --- pull -----------------------------------------------------------------------------
-def pull_json(engine: Engine, who: Principal, after: int, limit: int) -> bytes:
+def pull_json(source: Engine | Connection, who: Principal, after: int, limit: int) -> bytes:
     """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row: the
     first sync of a laptop streams every record, and decoding then re-encoding them all
     would be most of the Hub's work."""
-    with engine.connect() as conn:
-        high = high_water(conn)
-        query = select(
-            changes.c.server_seq,
-            changes.c.change_id,
-            changes.c.device_id,
-            changes.c.entity,
-            changes.c.record_id,
-            changes.c.op,
-            cast(changes.c.fields, Text).label("fields"),
-            changes.c.author,
-        ).where(changes.c.server_seq > after)
-        if not who.sees_all:
-            query = query.where(changes.c.team.in_(who.teams or ("",)))
-        rows = conn.execute(query.order_by(changes.c.server_seq).limit(limit)).all()
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return pull_json(conn, who, after, limit)
+    conn = source
+    high = high_water(conn)
+    query = select(
+        changes.c.server_seq,
+        changes.c.change_id,
+        changes.c.device_id,
+        changes.c.entity,
+        changes.c.record_id,
+        changes.c.op,
+        cast(changes.c.fields, Text).label("fields"),
+        changes.c.author,
+    ).where(changes.c.server_seq > after)
+    if not who.sees_all:
+        query = query.where(changes.c.team.in_(who.teams or ("",)))
+    rows = conn.execute(query.order_by(changes.c.server_seq).limit(limit)).all()
     dumps = json.dumps
     parts = [
         f'{{"server_seq":{r.server_seq},"change_id":{dumps(r.change_id)},'
