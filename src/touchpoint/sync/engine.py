@@ -530,14 +530,17 @@ class SyncEngine:
         def fetch(after: int) -> PullPage:
             return self._retry(lambda: self.client.pull(after, self.page_size))
 
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+        # Most syncs need one page: the thread is started only for a second one.
+        pool: ThreadPoolExecutor | None = None
+        ahead: Future[PullPage] | None = None
         try:
-            ahead: Future[PullPage] = pool.submit(fetch, cursor)
             while True:
                 if self.cancel.is_set():
                     raise Cancelled
-                page = ahead.result()
+                page = fetch(cursor) if ahead is None else ahead.result()
                 if page.more:
+                    if pool is None:
+                        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
                     ahead = pool.submit(fetch, page.next_after)
                 self.crash_point("pulled")
                 if page.changes or page.next_after != cursor:
@@ -554,7 +557,8 @@ class SyncEngine:
         finally:
             # After an error or a cancel a fetch may still be under way: its page is
             # simply never applied (it only reads from the Hub).
-            pool.shutdown(wait=False, cancel_futures=True)
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def _apply_page(self, page: PullPage) -> int:
         """Apply one page and move the cursor past it, in one local transaction.
