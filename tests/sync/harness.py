@@ -54,7 +54,13 @@ def _pg_admin(sql: str) -> None:
 class HubServer:
     """A Hub served by uvicorn in a thread, on a free port of 127.0.0.1."""
 
-    def __init__(self, url: str, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        tls: tuple[Path, Path] | None = None,  # (certificate, key): serve HTTPS
+    ) -> None:
         self.db_url = url
         self.engine: Engine = make_engine(url)
         upgrade(self.engine)
@@ -63,8 +69,14 @@ class HubServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            lifespan="off",
+            ssl_certfile=str(tls[0]) if tls else None,
+            ssl_keyfile=str(tls[1]) if tls else None,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
