@@ -280,6 +280,7 @@ async def _laptop_load(
     email: str,
     rounds: int,
     lat: list[float],
+    by_path: dict[str, list[float]],
     errors: list[str],
 ) -> None:
     headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {token}"}
@@ -321,7 +322,9 @@ async def _laptop_load(
                         cursor = answer.json()["next_after"]
                 except httpx.HTTPError as exc:
                     errors.append(f"{path}: {type(exc).__name__}")
-                lat.append((time.perf_counter() - started) * 1000)
+                took = (time.perf_counter() - started) * 1000
+                lat.append(took)
+                by_path.setdefault(path.split("?")[0], []).append(took)
 
 
 def load(args: argparse.Namespace) -> None:
@@ -334,21 +337,26 @@ def load(args: argparse.Namespace) -> None:
     try:
         engine = make_engine(db)
         upgrade(engine)
-        accounts.add_user(engine, "load@example.com", PASSWORD, "rep", [TEAM])
+        # Laptops in teams of --team-size, as reps work: each pull brings its team's news.
+        teams = max(1, -(-args.laptops // args.team_size))
+        for t in range(teams):
+            accounts.add_user(engine, f"load{t}@example.com", PASSWORD, "rep", [f"team{t}"])
         proc, url = serve(db, args.workers, dict(os.environ))
         try:
             logins = []
-            for _ in range(args.laptops):
+            for n in range(args.laptops):
                 device = str(uuid.uuid4())
+                email = f"load{n % teams}@example.com"
                 answer = httpx.post(
                     f"{url}/v1/login",
                     headers={PROTOCOL_HEADER: "1"},
-                    json={"email": "load@example.com", "password": PASSWORD, "device_id": device},
+                    json={"email": email, "password": PASSWORD, "device_id": device},
                     timeout=30,
                 )
                 answer.raise_for_status()
-                logins.append((answer.json()["token"], device))
+                logins.append((answer.json()["token"], device, email))
             lat: list[float] = []
+            by_path: dict[str, list[float]] = {}
             errors: list[str] = []
 
             async def everyone() -> None:
@@ -358,12 +366,13 @@ def load(args: argparse.Namespace) -> None:
                             url,
                             t,
                             d,
-                            email="load@example.com",
+                            email=e,
                             rounds=args.load_rounds,
                             lat=lat,
+                            by_path=by_path,
                             errors=errors,
                         )
-                        for t, d in logins
+                        for t, d, e in logins
                     )
                 )
 
@@ -378,9 +387,12 @@ def load(args: argparse.Namespace) -> None:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     print(
-        f"load: {args.laptops} laptops x {args.load_rounds} rounds (push 5 + pull) on PostgreSQL, "
-        f"{args.workers} workers: {len(lat)} requests in {elapsed:.1f} s, "
-        f"p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms, errors {len(errors)}"
+        f"load: {args.laptops} laptops in teams of {args.team_size} x {args.load_rounds} rounds "
+        f"(push 5 + pull) on PostgreSQL, {args.workers} workers: "
+        f"{len(lat)} requests in {elapsed:.1f} s, "
+        f"p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms ("
+        + ", ".join(f"{k} p95 {pct(v, 95):.0f} ms" for k, v in sorted(by_path.items()))
+        + f"), errors {len(errors)}"
         + (f" ({errors[:3]})" if errors else "")
     )
 
@@ -395,6 +407,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--laptops", type=int, default=200)
     parser.add_argument("--load-rounds", type=int, default=5)
+    parser.add_argument("--team-size", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--skip", nargs="*", default=[], choices=["first", "incremental", "load"])
     args = parser.parse_args()
