@@ -26,6 +26,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from touchpoint.storage.types import json_text
+
 BUSY_TIMEOUT_MS = 10_000
 POOL_SIZE = 4  # idle connections kept open: the UI thread, a worker or two, a writer
 
@@ -68,6 +70,7 @@ def make_engine(path: Path, key: str | None = None) -> Engine:
         max_overflow=16,
         pool_timeout=BUSY_TIMEOUT_MS / 1000,
         connect_args={"check_same_thread": False},
+        json_serializer=json_text,
         **options,
     )
     event.listen(engine, "connect", _on_connect)

@@ -10,7 +10,6 @@ write nothing to the outbox, so pulled changes are never pushed back.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import identity, search_index
 from touchpoint.storage.models import Change, Record
-from touchpoint.storage.types import to_utc_text
+from touchpoint.storage.types import json_text, to_utc_text
 
 
 @dataclass
@@ -261,17 +260,12 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
 _INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
 
 
-# json.dumps with its default arguments is this encoder's encode: the same text, without
-# the per-call argument handling (an import serialises a dozen JSON values per row).
-_json_encode = json.JSONEncoder().encode
-
-
 def _bind_processor(column_type: Any, dialect: Any) -> Any:
-    """The column's bind processor; for JSON, the same conversion done directly."""
+    """The column's bind processor; for JSON, the engine's serializer called directly."""
     if isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite":
         if column_type.none_as_null:
-            return lambda value: None if value is None else _json_encode(value)
-        return _json_encode
+            return lambda value: None if value is None else json_text(value)
+        return json_text
     return column_type._cached_bind_processor(dialect)
 
 

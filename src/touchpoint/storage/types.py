@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -63,3 +65,19 @@ class DecimalText(TypeDecorator[Decimal]):
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(value)
+
+
+_std_json = json.JSONEncoder().encode
+
+
+def json_text(value: Any) -> str:
+    """JSON text for every JSON column of the local database (the engine's serializer).
+
+    orjson: an import serialises a dozen values per row, ten times faster than the
+    standard encoder; what orjson refuses (an integer wider than 64 bits, a key that is
+    not text) goes through the standard encoder. One serializer for the ORM and the bulk
+    paths, so equal values are stored as equal text."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return _std_json(value)
