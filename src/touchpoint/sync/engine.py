@@ -615,8 +615,10 @@ class SyncEngine:
                 # A first sync: a bigger page cache for this page's index building.
                 before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                 conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-                _insert_fresh(conn, fresh)
-                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+                try:
+                    _insert_fresh(conn, fresh)
+                finally:  # the pooled connection goes back with its usual cache
+                    conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
             else:
                 _insert_fresh(conn, fresh)
             write_meta(s, CURSOR_KEY, str(page.next_after))
