@@ -227,7 +227,10 @@ def test_plain_http_to_another_computer_is_refused_under_the_server_field(
     idle: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    provisioned(ws, "http://hub.example.com:8600", email="maria@example.com", demo=False)
+    # Provisioned with --allow-http; the window still asks the policy before a password goes.
+    provisioned(
+        ws, "http://hub.example.com:8600", email="maria@example.com", demo=False, allow_http=True
+    )
     controller = SyncController(backend)
     sent: list[str] = []
     monkeypatch.setattr(controller, "sign_in", lambda server, *_a, **_kw: sent.append(server))
