@@ -44,9 +44,10 @@ from touchpoint.errors import StorageError, ValidationError
 DB_ENV = "TOUCHPOINT_HUB_DB"
 DB_SCHEMES = ("sqlite", "postgresql", "postgres")
 MIGRATIONS = Path(__file__).parent / "migrations"
-# Connections per worker process, and its request threads (PostgreSQL allows 100 clients
-# by default: four workers fit).
-POOL_SIZE = 20
+# Connections per worker process, and its request threads. Few: under many laptops at
+# once, more threads only queue for the GIL while holding locks in PostgreSQL (measured
+# with tests/benchmarks/bench_sync.py: 8 beat 20 and 40); scale with --workers instead.
+POOL_SIZE = 8
 
 metadata = MetaData(
     naming_convention={
