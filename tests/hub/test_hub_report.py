@@ -160,3 +160,32 @@ def test_an_unknown_format_and_a_missing_folder_are_refused(hub: HubServer, tmp_
     target = tmp_path / "nowhere" / "r.pdf"
     code, _, stderr = run("report", "daily", "--db", hub.db_url, "--out", str(target))
     assert code == 1 and "does not exist" in stderr
+
+
+def test_exports_of_every_team_or_one(
+    synced: tuple[dict[str, Laptop], str], hub: HubServer, tmp_path: Path
+) -> None:
+    import csv
+
+    common = ["--db", hub.db_url, "--replica", str(tmp_path / "replica")]
+    common += ["--from", DAY.isoformat(), "--to", DAY.isoformat(), "--timezone", "Europe/Berlin"]
+    north = tmp_path / "north.csv"
+    code, stdout, stderr = run(
+        "export", "activity", *common, "--team", "north", "--out", str(north)
+    )
+    assert (code, stderr) == (0, "") and "wrote 3 interaction rows" in stdout
+    with north.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3
+    assert any("Best supplier we have" in value for row in rows for value in row.values())
+    code, stdout, _ = run("export", "activity", *common, "--out", str(tmp_path / "all.csv"))
+    assert code == 0 and "wrote 4 interaction rows" in stdout  # Cleo's call in the south too
+    code, stdout, _ = run(
+        "export", "followups", *common, "--team", "north", "--out", str(tmp_path / "f.xlsx"),
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(stdout)["rows"] == 1
+    assert load_workbook(tmp_path / "f.xlsx", read_only=True).sheetnames
+    code, _, stderr = run("export", "activity", *common, "--out", str(tmp_path / "x.txt"))
+    assert code == 1 and "give --format" in stderr and not (tmp_path / "x.txt").exists()

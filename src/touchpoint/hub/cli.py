@@ -31,7 +31,7 @@ from touchpoint.hub.db import (
     open_hub,
     safe_url,
 )
-from touchpoint.hub.report_cli import report_group
+from touchpoint.hub.report_cli import export_group, report_group
 
 log = logging.getLogger("touchpoint.hub.cli")
 
@@ -322,6 +322,7 @@ def _is_loopback(host: str) -> bool:
 
 
 main.add_command(report_group)
+main.add_command(export_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,4 +1,5 @@
-"""``touchpoint-hub report daily``: the managers' daily report, written by the Hub.
+"""``touchpoint-hub report daily`` and ``touchpoint-hub export activity|followups``: the
+managers' daily report and exports, written by the Hub.
 
 For a scheduled job (cron, a systemd timer): it brings the Hub's report database up to
 date (see :mod:`touchpoint.hub.replica`), computes the same report a manager's laptop
@@ -12,11 +13,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from touchpoint.errors import TouchpointError, ValidationError
+
+if TYPE_CHECKING:
+    from touchpoint.services.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +115,7 @@ def _write_daily(  # noqa: PLR0917
     replica_dir: Path | None,
 ) -> dict[str, object]:
     from dataclasses import replace
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from touchpoint.hub import replica
-    from touchpoint.hub.db import db_url, normalise_url, open_hub
     from touchpoint.reports import FORMATS, write_report
     from touchpoint.services import goals, reports
 
@@ -128,25 +130,11 @@ def _write_daily(  # noqa: PLR0917
             )
     if goals_file is not None and not goals_file.is_file():
         raise ValidationError("goals", f"no goals file at {goals_file}")
-    if timezone:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValidationError("timezone", f"'{timezone}' is not a known time zone") from None
-    if not out.parent.is_dir():
-        raise ValidationError("out", f"the folder {out.parent} does not exist")
+    _check_zone_and_folder(timezone, out)
     book = goals.read_goals_file(goals_file) if goals_file else goals.GoalBook()
 
-    url = normalise_url(db_url(db))
-    engine = open_hub(url)  # a report never creates or upgrades a Hub
-    try:
-        members = replica.team_members(engine, team) if team else None
-        ws, _result = replica.open_replica(engine, replica_dir or replica.default_folder(url))
-    finally:
-        engine.dispose()
+    ws, members = _replica(db, replica_dir, team, timezone)
     with ws:
-        if timezone:
-            ws.settings = replace(ws.settings, timezone=timezone)
         if rep:
             members = goals.resolve_reps(ws, rep=rep, book=book)
         first, last = reports.report_period(ws, day=day, week=week)
@@ -163,3 +151,158 @@ def _write_daily(  # noqa: PLR0917
         "reps": len(report.reps),
         "pages": pages,
     }
+
+
+def _check_zone_and_folder(timezone: str | None, out: Path) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if timezone:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("timezone", f"'{timezone}' is not a known time zone") from None
+    if not out.parent.is_dir():
+        raise ValidationError("out", f"the folder {out.parent} does not exist")
+
+
+def _replica(
+    db: str | None, replica_dir: Path | None, team: str | None, timezone: str | None
+) -> tuple[Workspace, list[str] | None]:
+    """The Hub's report database brought up to date, and the members of ``team``."""
+    from dataclasses import replace
+
+    from touchpoint.hub import replica
+    from touchpoint.hub.db import db_url, normalise_url, open_hub
+
+    url = normalise_url(db_url(db))
+    engine = open_hub(url)  # a report never creates or upgrades a Hub
+    try:
+        members = replica.team_members(engine, team) if team else None
+        ws, _result = replica.open_replica(engine, replica_dir or replica.default_folder(url))
+    finally:
+        engine.dispose()
+    if timezone:
+        ws.settings = replace(ws.settings, timezone=timezone)
+    return ws, members
+
+
+# --- exports ------------------------------------------------------------------------------
+
+
+@click.group("export")
+def export_group() -> None:
+    """Every team's interactions or follow-ups as CSV, Excel or JSON."""
+
+
+def _export_options(fn: Any) -> Any:
+    options = [
+        click.option("--db", "db", envvar="TOUCHPOINT_HUB_DB", default=None,
+                     help="The Hub's database URL; default $TOUCHPOINT_HUB_DB."),
+        click.option("--from", "first", metavar="DATE", help="First local day (default: 30 days)."),
+        click.option("--to", "last", metavar="DATE", help="Last local day, included."),
+        click.option("--rep", metavar="EMAIL", help="Only this rep."),
+        click.option("--team", metavar="NAME", help="Only this Hub team."),
+        click.option("--customer", metavar="NAME_OR_ID", help="Only this customer."),
+        click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]),
+                     help="File type (or --out's)."),
+        click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+                     help="The file to write (replaced only once complete)."),
+        click.option("--bom", is_flag=True, help="CSV: start with a byte-order mark for Excel."),
+        click.option("--timezone", metavar="ZONE", help="The IANA zone days are counted in."),
+        click.option("--replica", type=click.Path(file_okay=False, path_type=Path),
+                     help="Where the report database lives (default: the Hub user's data folder)."),
+        click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _run_export(kind: str, options: dict[str, Any]) -> None:
+    try:
+        result = _export(kind, **options)
+    except TouchpointError as exc:
+        log.info("hub export failed: %s", exc.message)
+        click.echo(f"error: {exc.message}", err=True)
+        raise click.exceptions.Exit(1) from None
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("hub export failed: %s", exc)
+        click.echo(f"error: could not write the export: {exc}", err=True)
+        raise click.exceptions.Exit(1) from None
+    if options["as_json"]:
+        click.echo(json.dumps(result, default=str))
+    else:
+        click.echo(f"wrote {result['rows']} {kind} rows to {result['path']} ({result['format']})")
+
+
+@export_group.command("activity")
+@_export_options
+def export_activity(**options: Any) -> None:
+    """One row per interaction of every team (or --team, --rep, --customer): customer,
+    contacts, rep, outcome, satisfaction, the customer's words, notes, follow-ups made."""
+    _run_export("interaction", options)
+
+
+@export_group.command("followups")
+@_export_options
+def export_followups(**options: Any) -> None:
+    """Follow-ups due in the range, each kept, late, overdue, open or cancelled."""
+    _run_export("follow-up", options)
+
+
+def _export(
+    kind: str,
+    *,
+    db: str | None,
+    first: str | None,
+    last: str | None,
+    rep: str | None,
+    team: str | None,
+    customer: str | None,
+    fmt: str | None,
+    out: Path,
+    bom: bool,
+    timezone: str | None,
+    replica: Path | None,
+    as_json: bool,
+) -> dict[str, object]:
+    from datetime import timedelta
+
+    from touchpoint.services import activity_export, goals, reports
+    from touchpoint.services.customers import get_customer
+
+    if rep and team:
+        raise ValidationError("rep", "give either --rep or --team, not both")
+    if fmt is None:
+        fmt = out.suffix.lower().lstrip(".")
+        if fmt not in activity_export.FORMATS:
+            allowed = "|".join(activity_export.FORMATS)
+            raise ValidationError(
+                "format", f"give --format ({allowed}); '{out.name}' does not say which"
+            )
+    _check_zone_and_folder(timezone, out)
+    ws, members = _replica(db, replica, team, timezone)
+    with ws:
+        if first:
+            start, end = reports.parse_range(ws, first, last or "today")
+        else:  # the last 30 days, as the laptop's export
+            end = reports.parse_range(ws, None, last or "today")[1]
+            start = end - timedelta(days=29)
+        if rep:
+            members = goals.resolve_reps(ws, rep=rep)
+        customer_id = get_customer(ws, customer).id if customer else None
+        label = f"team {team}" if team else (members[0] if members else "all reps")
+        scope = activity_export.ExportScope(
+            first=start,
+            last=end,
+            reps=tuple(members) if members is not None else None,
+            customer_id=customer_id,
+            label=label + (f", customer {customer}" if customer else ""),
+        )
+        write = (
+            activity_export.export_activity
+            if kind == "interaction"
+            else activity_export.export_followups
+        )
+        result = write(ws, scope, out, fmt, bom=bom)
+    return {"path": str(result.path), "format": fmt, "rows": result.rows, "from": start, "to": end}
