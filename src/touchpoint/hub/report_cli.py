@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,16 +83,10 @@ def report_daily(  # noqa: PLR0917 (click passes options positionally)
 ) -> None:
     """Activity against each rep's goal, promises kept and late, satisfaction with the
     customers' own words, customers going quiet and data hygiene, for a day or a week."""
-    try:
-        summary = _write_daily(db, day, week, rep, team, fmt, out, goals_file, timezone, replica)
-    except TouchpointError as exc:
-        log.info("hub report failed: %s", exc.message)
-        click.echo(f"error: {exc.message}", err=True)
-        raise click.exceptions.Exit(1) from None
-    except (OSError, SQLAlchemyError) as exc:
-        log.warning("hub report failed: %s", exc)
-        click.echo(f"error: could not write the report: {exc}", err=True)
-        raise click.exceptions.Exit(1) from None
+    summary = _or_exit(
+        "report",
+        lambda: _write_daily(db, day, week, rep, team, fmt, out, goals_file, timezone, replica),
+    )
     if as_json:
         click.echo(json.dumps(summary, default=str))
     else:
@@ -151,6 +146,19 @@ def _write_daily(  # noqa: PLR0917
         "reps": len(report.reps),
         "pages": pages,
     }
+
+
+def _or_exit(what: str, work: Callable[[], dict[str, object]]) -> dict[str, object]:
+    """The work's summary; or one ``error:`` line and exit code 1, nothing written."""
+    try:
+        return work()
+    except TouchpointError as exc:
+        log.info("hub %s failed: %s", what, exc.message)
+        click.echo(f"error: {exc.message}", err=True)
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("hub %s failed: %s", what, exc)
+        click.echo(f"error: could not write the {what}: {exc}", err=True)
+    raise click.exceptions.Exit(1)
 
 
 def _check_zone_and_folder(timezone: str | None, out: Path) -> None:
@@ -219,16 +227,7 @@ def _export_options(fn: Any) -> Any:
 
 
 def _run_export(kind: str, options: dict[str, Any]) -> None:
-    try:
-        result = _export(kind, **options)
-    except TouchpointError as exc:
-        log.info("hub export failed: %s", exc.message)
-        click.echo(f"error: {exc.message}", err=True)
-        raise click.exceptions.Exit(1) from None
-    except (OSError, SQLAlchemyError) as exc:
-        log.warning("hub export failed: %s", exc)
-        click.echo(f"error: could not write the export: {exc}", err=True)
-        raise click.exceptions.Exit(1) from None
+    result = _or_exit("export", lambda: _export(kind, **options))
     if options["as_json"]:
         click.echo(json.dumps(result, default=str))
     else:
