@@ -6,6 +6,7 @@ pointed at the test's temporary config folder so no test touches real settings.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -20,6 +21,23 @@ T = TypeVar("T")
 
 # The QApplication is session-wide and made before function fixtures run: set this first.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _collect_on_the_gui_thread(qapp: Any) -> Iterator[None]:
+    """As the app does: cyclic garbage (closed dialogs and their lambdas) is collected on
+    the GUI thread, never by a worker thread that happens to cross a threshold."""
+    from touchpoint.ui import gc_guard
+
+    collector = gc_guard.install(qapp)
+    yield
+    collector.stop()
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

@@ -45,6 +45,10 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Touchpoint")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("touchpoint")
+    # Cyclic garbage is collected on this thread only: never a widget freed by a worker.
+    from touchpoint.ui import gc_guard
+
+    gc_guard.install(app)
     return app
 
 

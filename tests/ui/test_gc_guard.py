@@ -1,0 +1,39 @@
+"""Cyclic garbage is collected on the GUI thread by a timer, never automatically."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject
+
+from touchpoint.ui.gc_guard import MainThreadCollector
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_collection_is_switched_off_and_done_by_the_timer(qtbot: Any) -> None:
+    owner = QObject()
+    collector = MainThreadCollector(owner, interval_ms=20)
+    assert not gc.isenabled()
+    gc.collect()
+    seen: list[str] = []
+    original = collector.collect_due
+
+    def spy() -> int:
+        seen.append(threading.current_thread().name)
+        return original()
+
+    collector.timer.timeout.disconnect()
+    collector.timer.timeout.connect(spy)
+    for _ in range(gc.get_threshold()[0] + 50):
+        Cycle()
+    assert gc.get_count()[0] > gc.get_threshold()[0]  # nothing collected them meanwhile
+    qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=2000)
+    assert seen and set(seen) == {threading.main_thread().name}
+    collector.timer.stop()
+    owner.deleteLater()
