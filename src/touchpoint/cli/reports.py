@@ -12,7 +12,6 @@ or team and an unwritable --out exit with code 1 and name the option.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +24,6 @@ from touchpoint.reports import FORMATS, write_report
 if TYPE_CHECKING:
     from touchpoint.services.activity_export import ExportScope
     from touchpoint.services.workspace import Workspace
-
-DEFAULT_DAYS = 30
 
 
 class _BarSink:
@@ -52,27 +49,18 @@ def _scope(
     customer: str | None,
     default_last: str = "today",
 ) -> ExportScope:
-    from touchpoint.services import goals, reports
-    from touchpoint.services.activity_export import ExportScope
-    from touchpoint.services.customers import get_customer
+    from touchpoint.services import goals
+    from touchpoint.services.activity_export import scope_of
 
-    if not last:
-        last = default_last
-    if not first:
-        end = reports.parse_range(ws, None, last)[1]
-        first = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
-    start, end = reports.parse_range(ws, first, last)
     reps = goals.resolve_reps(ws, rep=rep, team=team)
-    customer_id = get_customer(ws, customer).id if customer else None
-    label = f"team {team}" if team else (reps[0] if reps else "all reps")
-    if customer:
-        label += f", customer {customer}"
-    return ExportScope(
-        first=start,
-        last=end,
-        reps=tuple(reps) if reps is not None else None,
-        customer_id=customer_id,
-        label=label,
+    return scope_of(
+        ws,
+        first=first,
+        last=last,
+        reps=reps,
+        team=team,
+        customer=customer,
+        default_last=default_last,
     )
 
 

@@ -117,12 +117,7 @@ def _write_daily(  # noqa: PLR0917
     # Every option is checked before the Hub's database is touched.
     if rep and team:
         raise ValidationError("rep", "give either --rep or --team, not both")
-    if fmt is None:
-        fmt = out.suffix.lower().lstrip(".")
-        if fmt not in FORMATS:
-            raise ValidationError(
-                "format", f"give --format ({'|'.join(FORMATS)}); '{out.name}' does not say which"
-            )
+    fmt = _format_of(fmt, out, FORMATS)
     if goals_file is not None and not goals_file.is_file():
         raise ValidationError("goals", f"no goals file at {goals_file}")
     _check_zone_and_folder(timezone, out)
@@ -159,6 +154,18 @@ def _or_exit(what: str, work: Callable[[], dict[str, object]]) -> dict[str, obje
         log.warning("hub %s failed: %s", what, exc)
         click.echo(f"error: could not write the {what}: {exc}", err=True)
     raise click.exceptions.Exit(1)
+
+
+def _format_of(fmt: str | None, out: Path, allowed: tuple[str, ...]) -> str:
+    """--format, or the --out file's suffix when it is one of the allowed formats."""
+    if fmt:
+        return fmt
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in allowed:
+        raise ValidationError(
+            "format", f"give --format ({'|'.join(allowed)}); '{out.name}' does not say which"
+        )
+    return suffix
 
 
 def _check_zone_and_folder(timezone: str | None, out: Path) -> None:
@@ -265,38 +272,18 @@ def _export(
     replica: Path | None,
     as_json: bool,
 ) -> dict[str, object]:
-    from datetime import timedelta
-
-    from touchpoint.services import activity_export, goals, reports
-    from touchpoint.services.customers import get_customer
+    from touchpoint.services import activity_export, goals
 
     if rep and team:
         raise ValidationError("rep", "give either --rep or --team, not both")
-    if fmt is None:
-        fmt = out.suffix.lower().lstrip(".")
-        if fmt not in activity_export.FORMATS:
-            allowed = "|".join(activity_export.FORMATS)
-            raise ValidationError(
-                "format", f"give --format ({allowed}); '{out.name}' does not say which"
-            )
+    fmt = _format_of(fmt, out, activity_export.FORMATS)
     _check_zone_and_folder(timezone, out)
     ws, members = _replica(db, replica, team, timezone)
     with ws:
-        if first:
-            start, end = reports.parse_range(ws, first, last or "today")
-        else:  # the last 30 days, as the laptop's export
-            end = reports.parse_range(ws, None, last or "today")[1]
-            start = end - timedelta(days=29)
         if rep:
             members = goals.resolve_reps(ws, rep=rep)
-        customer_id = get_customer(ws, customer).id if customer else None
-        label = f"team {team}" if team else (members[0] if members else "all reps")
-        scope = activity_export.ExportScope(
-            first=start,
-            last=end,
-            reps=tuple(members) if members is not None else None,
-            customer_id=customer_id,
-            label=label + (f", customer {customer}" if customer else ""),
+        scope = activity_export.scope_of(
+            ws, first=first, last=last, reps=members, team=team, customer=customer
         )
         write = (
             activity_export.export_activity
@@ -304,4 +291,10 @@ def _export(
             else activity_export.export_followups
         )
         result = write(ws, scope, out, fmt, bom=bom)
-    return {"path": str(result.path), "format": fmt, "rows": result.rows, "from": start, "to": end}
+    return {
+        "path": str(result.path),
+        "format": fmt,
+        "rows": result.rows,
+        "from": scope.first,
+        "to": scope.last,
+    }

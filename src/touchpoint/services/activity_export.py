@@ -57,6 +57,43 @@ class ExportScope:
     label: str = "all reps"
 
 
+DEFAULT_DAYS = 30  # an export without --from covers this many days up to --to
+
+
+def scope_of(
+    ws: Workspace,
+    *,
+    first: str | None,
+    last: str | None,
+    reps: Sequence[str] | None,
+    team: str | None = None,
+    customer: str | None = None,
+    default_last: str = "today",
+) -> ExportScope:
+    """The rows an export covers, from its options as typed: local days (the last
+    DEFAULT_DAYS up to ``last`` when ``first`` is not given), the reps already resolved
+    by the caller (a team's members from the roster or the Hub), one customer."""
+    from touchpoint.services import reports
+    from touchpoint.services.customers import get_customer
+
+    last = last or default_last
+    if not first:
+        end = reports.parse_range(ws, None, last)[1]
+        first = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    start, end = reports.parse_range(ws, first, last)
+    customer_id = get_customer(ws, customer).id if customer else None
+    label = f"team {team}" if team else (reps[0] if reps else "all reps")
+    if customer:
+        label += f", customer {customer}"
+    return ExportScope(
+        first=start,
+        last=end,
+        reps=tuple(reps) if reps is not None else None,
+        customer_id=customer_id,
+        label=label,
+    )
+
+
 @dataclass(frozen=True)
 class ExportResult:
     path: Path
