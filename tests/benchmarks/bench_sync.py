@@ -4,7 +4,10 @@
    the same rows into a fresh SQLite file (the floor for applying them);
 2. an incremental sync of 100 changes: round trip p50/p95 (push 100 + pull);
 3. the Hub on PostgreSQL with several uvicorn workers under N simulated laptops each
-   pushing and pulling small batches at once: p95 latency and errors.
+   pushing and pulling small batches at once: p50/p95 latency, errors, requests/s and the
+   CPU the Hub, PostgreSQL and the load generator used. Two lines: saturation (each laptop
+   syncs again the moment its last sync ends: the Hub's capacity) and paced (each laptop
+   waits --pause seconds +-50 % between its syncs: what laptops active at once see).
 
     python tests/benchmarks/bench_sync.py --data bench-data/L \\
         --pg postgresql://postgres:touchpoint@127.0.0.1:5432/postgres
@@ -41,7 +44,7 @@ from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.models import SYNCED_MODELS
 from touchpoint.storage.tracking import jsonable
 from touchpoint.sync.engine import SyncEngine, sign_in
-from touchpoint.sync.protocol import PROTOCOL_HEADER, ChangeIn, PushRequest
+from touchpoint.sync.protocol import PROTOCOL_HEADER, PushRequest
 
 PASSWORD = "benchmark password"
 TEAM = "north"
@@ -272,59 +275,193 @@ def incremental(args: argparse.Namespace, work: Path) -> None:
     )
 
 
-async def _laptop_load(
-    url: str,
-    token: str,
-    device: str,
-    *,
-    email: str,
-    rounds: int,
-    lat: list[float],
-    by_path: dict[str, list[float]],
-    errors: list[str],
-) -> None:
-    headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {token}"}
+# --- load: many laptops at once ---------------------------------------------------------
+# The load generator runs in a process of its own (this script with --load-generator) on a
+# bare asyncio HTTP/1.1 client: it shares the machine's cores with the Hub and PostgreSQL,
+# so it must cost as little CPU as possible, and nothing of the bench's setup may sit in it.
+
+# A laptop syncs shortly after a local change (the desktop waits 5 s for a burst of edits
+# to end) and every few minutes (settings.sync_interval_minutes, 5 by default). A laptop
+# syncing again 5 s (+-50 %) after its last sync, every time, is far busier than a real one.
+PACED_PAUSE_S = 5.0
+
+
+def _push_body(device: str, email: str, round_no: int) -> bytes:
+    import orjson
+
+    stamp = "2026-11-18T09:30:00.000000Z"
+    changes_ = [
+        {
+            "change_id": str(uuid.uuid4()),
+            "seq": round_no * 5 + n + 1,
+            "tx_id": str(uuid.uuid4()),
+            "entity": "customer",
+            "record_id": str(uuid.uuid4()),
+            "op": "insert",
+            "fields": {"name": [None, f"Load {round_no}-{n}"], "kind": [None, "organisation"]},
+            "at": stamp,
+            "author": email,
+            "schema_version": "0003",
+        }
+        for n in range(5)
+    ]
+    return orjson.dumps({"device_id": device, "client_time": stamp, "changes": changes_})
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a kept-alive connection: (status, body)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return int(head[9:12]), await reader.readexactly(length)
+
+
+async def _laptop(spec: dict[str, Any], laptop: dict[str, str], out: dict[str, Any]) -> None:
+    import random
+
+    import orjson
+
+    host, port = spec["host"], spec["port"]
+    auth = (
+        f"Host: {host}:{port}\r\n{PROTOCOL_HEADER}: 1\r\n"
+        f"Authorization: Bearer {laptop['token']}\r\n"
+    )
+    pause = spec["pause"]
     cursor = 0
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-        for r in range(rounds):
-            batch = [
-                ChangeIn(
-                    change_id=str(uuid.uuid4()),
-                    seq=r * 5 + n + 1,
-                    tx_id=str(uuid.uuid4()),
-                    entity="customer",
-                    record_id=str(uuid.uuid4()),
-                    op="insert",
-                    fields={"name": [None, f"Load {r}-{n}"], "kind": [None, "organisation"]},
-                    at="2026-11-18T09:30:00.000000Z",
-                    author=email,
-                    schema_version="0003",
-                )
-                for n in range(5)
-            ]
-            body = PushRequest(
-                device_id=device, client_time="2026-11-18T09:30:00.000000Z", changes=batch
-            ).model_dump_json()
-            for method, path, kwargs in (
-                (
-                    "POST",
-                    "/v1/push",
-                    {"content": body, "headers": {"Content-Type": "application/json"}},
-                ),
-                ("GET", f"/v1/pull?after={cursor}&limit=500", {}),
-            ):
-                started = time.perf_counter()
-                try:
-                    answer = await client.request(method, path, **kwargs)
-                    if answer.status_code != 200:
-                        errors.append(f"{path}: {answer.status_code}")
-                    elif path.startswith("/v1/pull"):
-                        cursor = answer.json()["next_after"]
-                except httpx.HTTPError as exc:
-                    errors.append(f"{path}: {type(exc).__name__}")
-                took = (time.perf_counter() - started) * 1000
-                lat.append(took)
-                by_path.setdefault(path.split("?")[0], []).append(took)
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    if pause:
+        await asyncio.sleep(random.uniform(0, pause))  # laptops do not start in step
+    for round_no in range(spec["rounds"]):
+        body = _push_body(laptop["device"], laptop["email"], round_no)
+        push = (
+            f"POST /v1/push HTTP/1.1\r\n{auth}Content-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
+        for path, request in (
+            ("/v1/push", push),
+            ("/v1/pull", f"GET /v1/pull?after={cursor}&limit=500 HTTP/1.1\r\n{auth}\r\n".encode()),
+        ):
+            started = time.perf_counter()
+            try:
+                if conn is not None and conn[0].at_eof():
+                    # The Hub closed the idle connection (keep-alive timeout): as any HTTP
+                    # client does, open a new one.
+                    conn[1].close()
+                    conn = None
+                if conn is None:
+                    conn = await asyncio.open_connection(host, port)
+                status, answer = await asyncio.wait_for(_exchange(*conn, request), 30)
+                if status != 200:
+                    out["errors"].append(f"{path}: {status}")
+                elif path == "/v1/pull":
+                    cursor = orjson.loads(answer)["next_after"]
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                out["errors"].append(f"{path}: {type(exc).__name__}")
+                if conn is not None:
+                    conn[1].close()
+                conn = None
+            out["lat"].setdefault(path, []).append((time.perf_counter() - started) * 1000)
+        if pause and round_no < spec["rounds"] - 1:
+            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+    if conn is not None:
+        conn[1].close()
+
+
+def load_generator() -> int:
+    """--load-generator: run the laptops described by the JSON on stdin, answer JSON."""
+    import json
+
+    spec = json.load(sys.stdin)
+    out: dict[str, Any] = {"lat": {}, "errors": []}
+
+    async def everyone() -> None:
+        await asyncio.gather(*(_laptop(spec, laptop, out) for laptop in spec["laptops"]))
+
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    before = os.times()
+    started = time.perf_counter()
+    runner(everyone())
+    out["elapsed"] = time.perf_counter() - started
+    after = os.times()
+    out["cpu"] = after.user + after.system - before.user - before.system
+    json.dump(out, sys.stdout)
+    return 0
+
+
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    import psutil
+
+    found = {}
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        found[pid] = times.user + times.system
+    return found
+
+
+def _run_load(
+    args: argparse.Namespace,
+    url: str,
+    logins: list[dict[str, str]],
+    pg: Any,
+    hub_pid: int,
+    *,
+    pause: float,
+    rounds: int,
+) -> dict[str, Any]:
+    """One run of the generator, with the CPU the Hub, PostgreSQL and it used meanwhile."""
+    import json
+
+    import psutil
+
+    def hub_pids() -> list[int]:
+        hub = psutil.Process(hub_pid)
+        return [hub_pid, *(p.pid for p in hub.children(recursive=True))]
+
+    def pg_pids() -> list[int]:
+        return [r[0] for r in pg.execute("SELECT pid FROM pg_stat_activity").fetchall()]
+
+    host, port = url.removeprefix("http://").split(":")
+    spec = {"host": host, "port": int(port), "pause": pause, "rounds": rounds, "laptops": logins}
+    hub_before, pg_before = _cpu_seconds(hub_pids()), _cpu_seconds(pg_pids())
+    done = subprocess.run(
+        [sys.executable, __file__, "--data", str(args.data), "--load-generator"],
+        input=json.dumps(spec), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    result = json.loads(done.stdout)
+    hub_after, pg_after = _cpu_seconds(hub_pids()), _cpu_seconds(pg_pids())
+    result["hub_cpu"] = sum(v - hub_before.get(k, 0.0) for k, v in hub_after.items())
+    result["pg_cpu"] = sum(v - pg_before.get(k, 0.0) for k, v in pg_after.items())
+    return result
+
+
+def _load_line(label: str, args: argparse.Namespace, r: dict[str, Any]) -> str:
+    lat = [t for times in r["lat"].values() for t in times]
+    errors = r["errors"]
+    return (
+        f"load, {label}: {args.laptops} laptops in teams of {args.team_size}, "
+        f"{args.workers} Hub workers on PostgreSQL: {len(lat)} requests in "
+        f"{r['elapsed']:.1f} s = {len(lat) / r['elapsed']:.0f} req/s, "
+        f"p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms ("
+        + ", ".join(f"{k} p95 {pct(v, 95):.0f} ms" for k, v in sorted(r["lat"].items()))
+        + f"), errors {len(errors)}"
+        + (f" {errors[:3]}" if errors else "")
+        + f"; CPU s: Hub {r['hub_cpu']:.1f}, PostgreSQL {r['pg_cpu']:.1f}, "
+        f"load generator {r['cpu']:.1f}"
+    )
 
 
 def load(args: argparse.Namespace) -> None:
@@ -334,6 +471,8 @@ def load(args: argparse.Namespace) -> None:
     with psycopg.connect(args.pg, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     db = args.pg.rsplit("/", 1)[0] + f"/{name}"
+    # The generator's request body is what the laptop sends.
+    PushRequest.model_validate_json(_push_body(str(uuid.uuid4()), "a@example.com", 0))
     try:
         engine = make_engine(db)
         upgrade(engine)
@@ -343,42 +482,41 @@ def load(args: argparse.Namespace) -> None:
             accounts.add_user(engine, f"load{t}@example.com", PASSWORD, "rep", [f"team{t}"])
         proc, url = serve(db, args.workers, dict(os.environ))
         try:
-            logins = []
-            for n in range(args.laptops):
-                device = str(uuid.uuid4())
-                email = f"load{n % teams}@example.com"
+
+            def sign_in_laptop(n: int) -> dict[str, str]:
+                device, email = str(uuid.uuid4()), f"load{n % teams}@example.com"
                 answer = httpx.post(
                     f"{url}/v1/login",
                     headers={PROTOCOL_HEADER: "1"},
                     json={"email": email, "password": PASSWORD, "device_id": device},
-                    timeout=30,
+                    timeout=60,
                 )
                 answer.raise_for_status()
-                logins.append((answer.json()["token"], device, email))
-            lat: list[float] = []
-            by_path: dict[str, list[float]] = {}
-            errors: list[str] = []
+                return {"token": answer.json()["token"], "device": device, "email": email}
 
-            async def everyone() -> None:
-                await asyncio.gather(
-                    *(
-                        _laptop_load(
-                            url,
-                            t,
-                            d,
-                            email=e,
-                            rounds=args.load_rounds,
-                            lat=lat,
-                            by_path=by_path,
-                            errors=errors,
-                        )
-                        for t, d, e in logins
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(4) as pool:
+                logins = list(pool.map(sign_in_laptop, range(args.laptops)))
+            with psycopg.connect(args.pg, autocommit=True) as pg:
+                # Capacity: every laptop syncs again the moment its last sync ends.
+                full = _run_load(args, url, logins, pg, proc.pid, pause=0, rounds=args.load_rounds)
+                print(_load_line(f"saturation (closed loop, no pause) x {args.load_rounds} "
+                                 "syncs of push 5 + pull", args, full))  # fmt: skip
+                # What 200 laptops active at once see: each waits between its syncs.
+                paced = _run_load(
+                    args, url, logins, pg, proc.pid, pause=args.pause, rounds=args.paced_rounds
+                )
+                offered = 2 * args.laptops / args.pause
+                print(
+                    _load_line(
+                        f"paced ({args.pause:g} s +-50 % between a laptop's syncs, about "
+                        f"{offered:.0f} req/s offered) x {args.paced_rounds} syncs of "
+                        "push 5 + pull",
+                        args,
+                        paced,
                     )
                 )
-
-            started = time.perf_counter()
-            asyncio.run(everyone())
-            elapsed = time.perf_counter() - started
         finally:
             proc.terminate()
             proc.wait()
@@ -386,15 +524,6 @@ def load(args: argparse.Namespace) -> None:
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    print(
-        f"load: {args.laptops} laptops in teams of {args.team_size} x {args.load_rounds} rounds "
-        f"(push 5 + pull) on PostgreSQL, {args.workers} workers: "
-        f"{len(lat)} requests in {elapsed:.1f} s, "
-        f"p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms ("
-        + ", ".join(f"{k} p95 {pct(v, 95):.0f} ms" for k, v in sorted(by_path.items()))
-        + f"), errors {len(errors)}"
-        + (f" ({errors[:3]})" if errors else "")
-    )
 
 
 def main() -> int:
@@ -409,8 +538,15 @@ def main() -> int:
     parser.add_argument("--load-rounds", type=int, default=5)
     parser.add_argument("--team-size", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pause", type=float, default=PACED_PAUSE_S, help="paced load: seconds between syncs"
+    )
+    parser.add_argument("--paced-rounds", type=int, default=5)
+    parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--skip", nargs="*", default=[], choices=["first", "incremental", "load"])
     args = parser.parse_args()
+    if args.load_generator:
+        return load_generator()
     keyring.set_keyring(MemoryKeyring())
     work = Path(tempfile.mkdtemp(prefix="tp-bench-sync-"))
     try:
