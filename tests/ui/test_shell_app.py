@@ -47,3 +47,48 @@ def test_run_opens_the_window_and_logs_to_the_log_file(data_dir: Path) -> None:
     # The daily backup was made in the background once the window was up.
     assert "daily backup written" in log_text
     assert list((data_dir / "backups").glob("*.sqlite3"))
+
+
+SHOWN_FILLED = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from touchpoint.ui import app, main_window
+
+app.TODAY_WAIT_S = 60.0  # a slow test machine must not turn this into a race
+shown = main_window.MainWindow.show
+
+def show(window):  # what the first paint will show
+    today = window.today
+    print("FILLED", today.data is not None, today.interactions.list.count(),
+          today.overdue.list.count(), "sqlalchemy" in sys.modules, flush=True)
+    shown(window)
+
+main_window.MainWindow.show = show
+application = app.make_application(["touchpoint"])
+QTimer.singleShot(0, QApplication.quit)
+print("CODE", app.run(sys.argv[1], auto_backup=False))
+"""
+
+
+def test_the_window_is_shown_with_today_already_filled(data_dir: Path) -> None:
+    from touchpoint.services import customers
+    from touchpoint.services.interactions import FollowUpInput, log_interaction
+    from touchpoint.services.workspace import Workspace
+
+    with Workspace.open(data_dir, auto_backup=False) as ws:
+        acme = customers.create_customer(ws, {"name": "Acme GmbH", "status": "active"}).value
+        log_interaction(
+            ws, customer=acme.id, kind="call", followups=[FollowUpInput(title="Call", due="-1d")]
+        )
+    done = subprocess.run(
+        [sys.executable, "-c", SHOWN_FILLED, str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        check=False,
+    )
+    assert "CODE 0" in done.stdout, done.stderr
+    # Today's read from the file, before the database layer loaded, is in the first paint.
+    assert "FILLED True 1 1 False" in done.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 import shiboken6
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -212,4 +213,56 @@ def test_ops_wait_for_a_workspace_the_window_opens_after_a_failed_open(
         qtbot.waitUntil(lambda: got == ["maria@example.com"])
     finally:
         b._ws = None  # the fixture closes its own workspace
+        b.shutdown()
+
+
+def test_reads_before_the_opening_run_first_and_the_opening_waits_for_start(
+    qtbot: Any, data_dir: Any
+) -> None:
+    """Today is read from the file while the window is built; the database layer loads
+    only once start() is called (after the window is shown)."""
+    order: list[str] = []
+
+    def opener() -> Workspace:
+        order.append("open")
+        return Workspace.open(data_dir, auto_backup=False)
+
+    b = Backend(opener, start=False)
+    try:
+        got: list[str] = []
+        early = b.before_open(lambda: order.append("early") or "figures").success(got.append)
+        early.run()
+        b.query(lambda ws: ws.author).success(got.append).run()
+        b.start_before_open()
+        assert b.deliver_now(early, 10.0)  # its callback ran here, not later
+        assert got == ["figures"] and order == ["early"]
+        qtbot.wait(100)
+        assert order == ["early"] and not b.is_open  # no opening before start()
+        with qtbot.waitSignal(b.opened, timeout=10_000):
+            b.start()
+        qtbot.waitUntil(lambda: got == ["figures", "maria@example.com"])
+        assert b.pending == 0  # the early op was counted once
+        with pytest.raises(RuntimeError):
+            b.before_open(lambda: None)  # too late: the thread runs them only at first
+    finally:
+        b.shutdown()
+
+
+def test_an_early_read_that_fails_is_delivered_as_a_failure(qtbot: Any, data_dir: Any) -> None:
+    b = Backend(lambda: Workspace.open(data_dir, auto_backup=False), start=False)
+    try:
+        errors: list[Exception] = []
+
+        def broken() -> None:
+            raise OSError("disk gone")
+
+        early = b.before_open(broken).failure(errors.append)
+        early.run()
+        b.start_before_open()
+        assert b.deliver_now(early, 10.0)
+        assert [str(e) for e in errors] == ["disk gone"]
+        b.start()
+        qtbot.waitUntil(lambda: b.pending == 0)
+        assert len(errors) == 1
+    finally:
         b.shutdown()

@@ -212,7 +212,8 @@ def list_followups(
             query = query.where(FollowUp.assigned_to == flt.assigned_to)
         if flt.customer_id:
             query = query.where(FollowUp.customer_id == flt.customer_id)
-        rows = session.execute(query.order_by(FollowUp.due_at).limit(limit)).all()
+        # The id breaks ties, so the first `limit` are the same however SQLite plans it.
+        rows = session.execute(query.order_by(FollowUp.due_at, FollowUp.id).limit(limit)).all()
         return [followup_view(f, now=now, customer_name=name) for f, name in rows]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -31,7 +31,9 @@ from touchpoint.services.records import (
     FollowUpView,
     InteractionView,
 )
+from touchpoint.services.today import QuietCustomer, TodayView, quiet_from_rows
 from touchpoint.services.workspace import Workspace
+from touchpoint.storage import today_rows
 from touchpoint.storage.models import (
     Contact,
     Customer,
@@ -40,7 +42,6 @@ from touchpoint.storage.models import (
     FollowUp,
     Interaction,
 )
-from touchpoint.storage.types import from_utc_text
 
 CHART_POINTS = 20
 PAST_FOLLOWUPS = 20
@@ -210,74 +211,6 @@ def _custom_labels(session: Session) -> dict[str, str]:
 # --- going quiet ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class QuietCustomer:
-    customer_id: str
-    name: str
-    owner: str | None
-    last_touch: datetime | None
-    days: int | None  # days since the last touch; None: never touched
-    satisfaction: float | None  # average of the last three scores
-    falling: bool
-    reason: str
-
-
-# The last touch and the last six scores per active customer. Both subqueries walk
-# the (customer_id, occurred_at) index backwards, so this stays cheap per customer.
-_QUIET_SQL = """
-SELECT c.id, c.name, c.owner,
-  (SELECT max(i.occurred_at) FROM interactions i
-    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
-  (SELECT group_concat(s, ',') FROM (
-      SELECT i.satisfaction AS s FROM interactions i
-      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
-      ORDER BY i.occurred_at DESC LIMIT 6)) AS scores
-FROM customers c
-WHERE c.status = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
-  {owner_filter}
-"""
-
-
-def quiet_customer(
-    customer_id: str,
-    name: str,
-    owner: str | None,
-    *,
-    last_touch: datetime | None,
-    scores_newest_first: Sequence[int],
-    now: datetime,
-    tz: tzinfo,
-    quiet_after_days: int,
-) -> QuietCustomer | None:
-    """An active customer on the attrition watch list, or None when it is not on it."""
-    summary = metrics.customer_satisfaction(scores_newest_first)
-    reason = metrics.going_quiet(
-        status="active",
-        last_touch=last_touch,
-        satisfaction=summary,
-        now=now,
-        tz=tz,
-        quiet_after_days=quiet_after_days,
-    )
-    if reason is None:
-        return None
-    return QuietCustomer(
-        customer_id=customer_id,
-        name=name,
-        owner=owner,
-        last_touch=last_touch,
-        days=metrics.days_since(last_touch, now=now, tz=tz),
-        satisfaction=summary.current,
-        falling=summary.falling,
-        reason=reason.text,
-    )
-
-
-def longest_silent_first(quiet: list[QuietCustomer]) -> None:
-    """The watch list's order: never touched, then the longest silent, then by name."""
-    quiet.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name))
-
-
 def going_quiet(
     ws: Workspace, *, owner: str | None = None, limit: int | None = 50
 ) -> list[QuietCustomer]:
@@ -285,41 +218,15 @@ def going_quiet(
     quiet setting, or with falling satisfaction; the longest silent first."""
     now = ws.now()
     tz = ws.tz
-    params: dict[str, object] = {}
-    owner_filter = ""
-    if owner:
-        owner_filter = "AND c.owner = :owner"
-        params["owner"] = owner
+    params: dict[str, object] = {"owner": owner} if owner else {}
+    sql = today_rows.quiet_sql(by_owner=bool(owner))
     with ws.read() as session:
-        rows = session.execute(text(_QUIET_SQL.format(owner_filter=owner_filter)), params).all()
-    out: list[QuietCustomer] = []
-    for cid, name, own, last_text, scores_text in rows:
-        found = quiet_customer(
-            cid,
-            name,
-            own,
-            last_touch=from_utc_text(last_text) if last_text else None,
-            scores_newest_first=[int(s) for s in scores_text.split(",")] if scores_text else [],
-            now=now,
-            tz=tz,
-            quiet_after_days=ws.settings.quiet_after_days,
-        )
-        if found is not None:
-            out.append(found)
-    longest_silent_first(out)
+        rows = session.execute(text(sql), params).all()
+    out = quiet_from_rows(rows, now=now, tz=tz, quiet_after_days=ws.settings.quiet_after_days)
     return out if limit is None else out[:limit]
 
 
 # --- Today and the activity log -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TodayView:
-    overdue: list[FollowUpView]
-    due_today: list[FollowUpView]
-    interactions_today: list[InteractionView]
-    quiet: list[QuietCustomer]  # the longest silent first, at most the limit asked for
-    quiet_total: int = 0  # all of the rep's customers going quiet
 
 
 def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> TodayView:
@@ -335,6 +242,8 @@ def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> T
         interactions_today=activity(ws, start=start, end=end, rep=user, limit=200),
         quiet=quiet[:quiet_limit],
         quiet_total=len(quiet),
+        as_of=now,
+        tz=ws.tz,
     )
 
 
@@ -376,7 +285,12 @@ def activity(
             | Interaction.feedback.ilike(like)
             | Interaction.subject.ilike(like)
         )
-    query = query.order_by(Interaction.occurred_at.desc()).limit(limit).offset(offset)
+    # The id breaks ties, so a page is the same however SQLite plans the query.
+    query = (
+        query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
     with ws.read() as session:
         rows = session.execute(query).all()
     return [interaction_view(i, name) for i, name in rows]

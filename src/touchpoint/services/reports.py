@@ -22,7 +22,7 @@ from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
-from touchpoint.services.insights import QuietCustomer, longest_silent_first, quiet_customer
+from touchpoint.services.today import QuietCustomer, longest_silent_first, quiet_customer
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
 

@@ -15,16 +15,13 @@ from touchpoint.errors import NewerSchemaError, StorageError
 from touchpoint.storage import encryption
 from touchpoint.storage.backup import copy_database, stamp
 from touchpoint.storage.database import Database
+from touchpoint.storage.revisions import REVISIONS
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-# The schema revisions this version knows, oldest first. Listed here so that a start
-# on a database already at the newest schema never loads Alembic and its scripts
-# (a tenth of a second of every start); a test checks this list against the scripts.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+# New migrations are listed in storage/revisions.py (REVISIONS).
 
 
 def alembic_config() -> Config:

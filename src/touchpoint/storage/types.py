@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,22 +12,16 @@ from sqlalchemy import String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 
-
-def to_utc_text(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; give a time zone")
-    return value.astimezone(UTC).strftime(_FORMAT)
-
-
-def from_utc_text(value: str) -> datetime:
-    # Every stored time has the one fixed-width shape: parse it with the C ISO parser
-    # (strptime costs ~15 µs a value, a good part of reading a list); anything else
-    # still goes through the strict format.
-    if len(value) == 27 and value[10] == "T" and value[19] == "." and value[26] == "Z":
-        return datetime.fromisoformat(value[:26]).replace(tzinfo=UTC)
-    return datetime.strptime(value, _FORMAT).replace(tzinfo=UTC)
+__all__ = [
+    "DecimalText",
+    "ISODate",
+    "UTCDateTime",
+    "from_utc_text",
+    "json_text",
+    "to_utc_text",
+]
 
 
 class UTCDateTime(TypeDecorator[datetime]):

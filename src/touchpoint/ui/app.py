@@ -24,6 +24,10 @@ from touchpoint.ui.errors import show_error
 
 log = logging.getLogger(__name__)
 
+# How long the window may wait for Today's first read before it is shown without it:
+# the read usually ends while the window is built; a cold disk must not hold it back.
+TODAY_WAIT_S = 0.25
+
 
 def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
     """An error nobody caught: log the details, show a human message, keep running."""
@@ -62,22 +66,18 @@ def run(
 ) -> int:
     """Open the window on the database of ``data_dir``; returns the exit code.
 
-    The window is built and painted first, with Today's figures on their way: the
-    database layer (SQLAlchemy, the models, a migration if one is due) loads and opens
-    on the database thread meanwhile. The daily backup runs on a thread of its own
-    once the database is open: copying a big database must never delay the start."""
+    The database thread first reads Today straight from the file (the standard
+    library's sqlite3, no SQLAlchemy) while the window is built, and the window is
+    shown with it; then the database layer (SQLAlchemy, the models, a migration if one
+    is due) loads and opens on that thread. Where Today cannot be read that way
+    (encrypted, a migration due) the window shows first and Today follows the opening.
+    The daily backup runs on a thread of its own once the database is open: copying a
+    big database must never delay the start."""
     started = time.perf_counter()
     paths = resolve_paths(data_dir).ensure()
     setup_logging(paths.log_file)
     logging.getLogger().setLevel(log_level(data_dir))  # the policy's, else the user's
     log.info("Touchpoint %s starting; data in %s", __version__, paths.data_dir)
-    app = make_application(argv)
-    sys.excepthook = _excepthook
-    from touchpoint.ui.theme import app_icon, apply_theme
-
-    app.setWindowIcon(app_icon())
-    apply_theme(app, _theme(paths))
-
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.today_view import TodayPrefetch
 
@@ -86,11 +86,27 @@ def run(
 
         return Workspace.open(data_dir, auto_backup=False)
 
+    def today_before_open() -> Any:
+        from touchpoint.services.today import read_before_open
+
+        return read_before_open(data_dir)
+
     backend = Backend(open_workspace, start=False)
-    early = TodayPrefetch(backend)  # read first, as soon as the database is open
+    early = TodayPrefetch(backend, before_open=today_before_open)
+    backend.start_before_open()  # Today's read overlaps the window's build
+    app = make_application(argv)
+    sys.excepthook = _excepthook
+    from touchpoint.ui.theme import app_icon, apply_theme
+
+    app.setWindowIcon(app_icon())
+    apply_theme(app, _theme(paths))
+
     from touchpoint.ui.main_window import MainWindow
 
     window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
+    # Shown with Today filled when its read is (nearly) done, "Loading…" otherwise.
+    if getattr(window, "current_page", None) == "today":
+        early.wait(TODAY_WAIT_S)
     window.show()
     backend.start()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))

@@ -7,7 +7,9 @@ chains ``success``/``failure``/``with_progress`` and calls ``run()``.
 
 The Backend can also be given a function that opens the Workspace: the database
 thread then opens it before the first op, so the window can be built and painted
-while the database layer loads (at start-up, the bulk of the time).
+while the database layer loads (at start-up, the bulk of the time). Ops made with
+:meth:`Backend.before_open` run on that thread before the opening (reads that need
+no Workspace: Today from the file while SQLAlchemy loads).
 """
 
 from __future__ import annotations
@@ -79,10 +81,15 @@ class Op(Generic[T]):
         *,
         is_write: bool,
         initiator: object | None = None,
+        before_open: bool = False,
     ) -> None:
         self._backend = backend
         self._fn = fn
         self._is_write = is_write
+        self._before_open = before_open
+        self._outcome: tuple[Any, BaseException | None] | None = None
+        self._ready = threading.Event()  # set on the worker once the outcome is known
+        self._delivered = False
         self._initiator = initiator
         self._success: Callable[[T], None] | None = None
         self._failure: Callable[[Exception], None] | None = None
@@ -133,7 +140,9 @@ class Op(Generic[T]):
             self._progress.cancel()
 
     # --- worker side --------------------------------------------------------
-    def _execute(self, ws: Workspace) -> Any:
+    def _execute(self, ws: Workspace | None) -> Any:
+        if self._before_open:
+            return self._fn()
         if self._progress is not None:
             return self._fn(ws, self._progress)
         return self._fn(ws)
@@ -238,11 +247,14 @@ class Backend(QObject):
         self._error_parent: QWidget | None = None
         self._thread = threading.Thread(target=self._loop, name="touchpoint-db", daemon=True)
         self._started = False
+        self._may_open = threading.Event()
+        self._early: list[Op[Any]] = []
         if start:
             self.start()
 
     def start(self) -> None:
         """Start the database thread (made with ``start=False``: after the first paint)."""
+        self._may_open.set()
         if not self._started:
             self._started = True
             self._thread.start()
@@ -268,6 +280,33 @@ class Backend(QObject):
     def query(self, fn: Callable[[Workspace], T]) -> Op[T]:
         return Op(self, fn, is_write=False)
 
+    def before_open(self, fn: Callable[[], T]) -> Op[T]:
+        """A read run on the database thread before it opens the Workspace (``fn`` gets
+        no Workspace); only on a Backend given an opener, run() before it starts."""
+        if self._opener is None or self._started or self._may_open.is_set():
+            raise RuntimeError("before_open needs a Backend that has not opened yet")
+        return Op(self, fn, is_write=False, before_open=True)
+
+    def start_before_open(self) -> None:
+        """Start the database thread for the ``before_open`` ops only: it opens the
+        Workspace once :meth:`start` is called (loading SQLAlchemy while the window is
+        built would slow the build down)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+
+    def deliver_now(self, op: Op[Any], timeout_s: float) -> bool:
+        """On the UI thread: wait up to ``timeout_s`` for ``op`` and run its callbacks
+        now rather than at the next turn of the event loop (the window is shown with
+        Today filled, not "Loading…" for a moment). False when it did not finish."""
+        if op._delivered:
+            return True
+        if not op._ready.wait(timeout_s):
+            return False
+        assert op._outcome is not None
+        self._on_finished(op, *op._outcome)
+        return True
+
     def write(
         self, fn: Callable[[Workspace], Saved[T]], *, initiator: object | None = None
     ) -> Op[T]:
@@ -290,6 +329,7 @@ class Backend(QObject):
             return
         self._closed = True
         self._adopted.set()
+        self._may_open.set()
         self._queue.put(None)
         if self._started:
             self._thread.join()
@@ -304,7 +344,10 @@ class Backend(QObject):
         self._pending += 1
         if self._pending == 1:
             self.busy_changed.emit(True)
-        self._queue.put(op)
+        if op._before_open:
+            self._early.append(op)
+        else:
+            self._queue.put(op)
 
     def _open(self) -> bool:
         assert self._opener is not None
@@ -317,24 +360,36 @@ class Backend(QObject):
         return self._ws is not None
 
     def _loop(self) -> None:
-        if self._opener is not None and not self._open():
-            self._adopted.wait()  # ops wait for the UI's recovery (or the app ends)
+        if self._opener is not None:
+            for early in self._early:  # all made before the thread started
+                self._run(early)
+            self._may_open.wait()
+            if self._closed:
+                return
+            if not self._open():
+                self._adopted.wait()  # ops wait for the UI's recovery (or the app ends)
         while True:
             op = self._queue.get()
             if op is None or self._ws is None:  # closing (never opened: nothing runs)
                 return
-            if op._dropped.is_set():
-                self._bridge.finished.emit(op, None, None)
-                continue
+            self._run(op)
+
+    def _run(self, op: Op[Any]) -> None:
+        result: Any = None
+        exc: BaseException | None = None
+        if not op._dropped.is_set():
             try:
-                assert self._ws is not None
                 result = op._execute(self._ws)
-            except BaseException as exc:  # delivered to the UI thread, never lost
-                self._bridge.finished.emit(op, None, exc)
-            else:
-                self._bridge.finished.emit(op, result, None)
+            except BaseException as error:  # delivered to the UI thread, never lost
+                exc = error
+        op._outcome = (result, exc)
+        op._ready.set()
+        self._bridge.finished.emit(op, result, exc)
 
     def _on_finished(self, op: Op[Any], result: Any, exc: BaseException | None) -> None:
+        if op._delivered:  # already by deliver_now
+            return
+        op._delivered = True
         self._pending -= 1
         if self._pending == 0:
             self.busy_changed.emit(False)

@@ -6,6 +6,7 @@ Every row is one click (or Enter) from its customer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from touchpoint.ui.backend import Backend
+from touchpoint.ui.backend import Backend, Op
 from touchpoint.ui.widgets.format import satisfaction_text, when_text
 
 if TYPE_CHECKING:
@@ -41,13 +42,45 @@ def read_today(ws: Workspace) -> insights.TodayView:
 
 
 class TodayPrefetch:
-    """Today's query started before the window is built, so the two overlap at start."""
+    """Today's query started before the window is built, so the two overlap at start.
 
-    def __init__(self, backend: Backend) -> None:
+    With ``before_open`` (a read of the database file that needs no Workspace, None
+    when it cannot answer), Today is read while the database layer still loads; the
+    usual read after the opening is the fallback."""
+
+    def __init__(
+        self, backend: Backend, before_open: Callable[[], insights.TodayView | None] | None = None
+    ) -> None:
         self.data: Any = None
         self._waiting: list[Any] = []
         self.done = False
-        backend.query(read_today).success(self._arrived).failure(self._failed).run()
+        self._backend = backend
+        self._early: Op[Any] | None = None
+        if before_open is not None:
+            self._early = backend.before_open(before_open).success(self._early_arrived)
+            self._early.failure(self._early_failed).run()
+        else:
+            self._read()
+
+    def _read(self) -> None:
+        self._backend.query(read_today).success(self._arrived).failure(self._failed).run()
+
+    def _early_arrived(self, data: Any) -> None:
+        if data is None:  # only the Workspace can read it (encrypted, a migration due...)
+            self._read()
+        else:
+            self._arrived(data)
+
+    def _early_failed(self, exc: Exception) -> None:
+        log.warning("today could not be read before the database opened: %s", exc)
+        self._read()
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the read made before the opening, and show its
+        figures at once; True when they are there."""
+        if self._early is not None:
+            self._backend.deliver_now(self._early, timeout_s)
+        return self.data is not None
 
     def _arrived(self, data: Any) -> None:
         self.data, self.done = data, True
@@ -176,8 +209,12 @@ class TodayView(QWidget):
 
     def _show(self, data: Any) -> None:
         self.data = data
-        ws = self._backend.ws
-        tz, now = ws.tz, ws.now()
+        if data.as_of is not None and data.tz is not None:
+            # As of the read: it may come before the Workspace is open.
+            tz, now = data.tz, data.as_of
+        else:
+            ws = self._backend.ws
+            tz, now = ws.tz, ws.now()
         today = now.astimezone(tz)
         self.heading.setText(f"Today · {today.strftime('%A')} {today.day} {today.strftime('%B')}")
         self.overdue.fill(

@@ -1,0 +1,248 @@
+"""Today's shapes, and Today read at start without SQLAlchemy.
+
+:func:`touchpoint.services.insights.today` is the reference: through the open
+Workspace. :func:`read_before_open` gives the same :class:`TodayView` straight from
+the database file with the standard library's sqlite3, so the window can show Today
+while SQLAlchemy and the models are still loading; it answers None whenever that is
+not possible (an encrypted database, a migration due, no database yet), and the
+window then waits for the usual read. Nothing here imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from touchpoint.domain import dates, metrics
+from touchpoint.domain.enums import FollowUpStatus
+from touchpoint.errors import TouchpointError
+from touchpoint.services.records import FollowUpView, InteractionView
+from touchpoint.storage import today_rows
+from touchpoint.storage.utc_text import from_utc_text, to_utc_text
+
+log = logging.getLogger(__name__)
+
+DUE_LIMIT = 500  # as many as the follow-up list reads
+INTERACTIONS_LIMIT = 200
+QUIET_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class QuietCustomer:
+    customer_id: str
+    name: str
+    owner: str | None
+    last_touch: datetime | None
+    days: int | None  # days since the last touch; None: never touched
+    satisfaction: float | None  # average of the last three scores
+    falling: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TodayView:
+    overdue: list[FollowUpView]
+    due_today: list[FollowUpView]
+    interactions_today: list[InteractionView]
+    quiet: list[QuietCustomer]  # the longest silent first, at most the limit asked for
+    quiet_total: int = 0  # all of the rep's customers going quiet
+    # When the figures were read, in which time zone: the page words "was due 2 h ago"
+    # from these, without asking the Workspace (not open yet when read at start).
+    as_of: datetime | None = None
+    tz: tzinfo | None = None
+
+
+def quiet_customer(
+    customer_id: str,
+    name: str,
+    owner: str | None,
+    *,
+    last_touch: datetime | None,
+    scores_newest_first: Sequence[int],
+    now: datetime,
+    tz: tzinfo,
+    quiet_after_days: int,
+) -> QuietCustomer | None:
+    """An active customer on the attrition watch list, or None when it is not on it."""
+    summary = metrics.customer_satisfaction(scores_newest_first)
+    reason = metrics.going_quiet(
+        status="active",
+        last_touch=last_touch,
+        satisfaction=summary,
+        now=now,
+        tz=tz,
+        quiet_after_days=quiet_after_days,
+    )
+    if reason is None:
+        return None
+    return QuietCustomer(
+        customer_id=customer_id,
+        name=name,
+        owner=owner,
+        last_touch=last_touch,
+        days=metrics.days_since(last_touch, now=now, tz=tz),
+        satisfaction=summary.current,
+        falling=summary.falling,
+        reason=reason.text,
+    )
+
+
+def longest_silent_first(quiet: list[QuietCustomer]) -> None:
+    """The watch list's order: never touched, then the longest silent, then by name
+    (then by id, so two customers of one name keep one order however they were read)."""
+    quiet.sort(key=lambda q: (-(q.days if q.days is not None else 10**6), q.name, q.customer_id))
+
+
+def quiet_from_rows(
+    rows: Sequence[Sequence[object]], *, now: datetime, tz: tzinfo, quiet_after_days: int
+) -> list[QuietCustomer]:
+    """The watch list from :func:`touchpoint.storage.today_rows.quiet_rows`' rows, in
+    its order (longest silent first)."""
+    out: list[QuietCustomer] = []
+    for cid, name, own, last_text, scores_text in rows:
+        found = quiet_customer(
+            str(cid),
+            str(name),
+            own if own is None else str(own),
+            last_touch=from_utc_text(str(last_text)) if last_text else None,
+            scores_newest_first=[int(s) for s in str(scores_text).split(",")]
+            if scores_text
+            else [],
+            now=now,
+            tz=tz,
+            quiet_after_days=quiet_after_days,
+        )
+        if found is not None:
+            out.append(found)
+    longest_silent_first(out)
+    return out
+
+
+def _time(value: object) -> datetime | None:
+    return None if value is None else from_utc_text(str(value))
+
+
+def _followup(row: Sequence[object], now: datetime) -> FollowUpView:
+    (fid, cid, contact, interaction, title, notes, due, remind, prio, status, done, who, name) = row
+    due_at = from_utc_text(str(due))
+    done_at = _time(done)
+    facts = metrics.FollowUpFacts(due_at=due_at, status=FollowUpStatus(status), done_at=done_at)
+    return FollowUpView(
+        id=str(fid),
+        customer_id=str(cid),
+        contact_id=contact,  # type: ignore[arg-type]
+        interaction_id=interaction,  # type: ignore[arg-type]
+        title=str(title),
+        notes=notes,  # type: ignore[arg-type]
+        due_at=due_at,
+        remind_at=_time(remind),
+        priority=str(prio),
+        status=str(status),
+        done_at=done_at,
+        assigned_to=str(who),
+        state=metrics.promise_state(facts, now=now),
+        customer_name=name,  # type: ignore[arg-type]
+    )
+
+
+def _interaction(row: Sequence[object]) -> InteractionView:
+    (iid, cid, kind, direction, occurred, minutes, contacts, subject, notes, outcome) = row[:10]
+    satisfaction, feedback, depth, rep, name = row[10:]
+    return InteractionView(
+        id=str(iid),
+        customer_id=str(cid),
+        kind=str(kind),
+        direction=direction,  # type: ignore[arg-type]
+        occurred_at=from_utc_text(str(occurred)),
+        duration_minutes=minutes,  # type: ignore[arg-type]
+        contact_ids=list(json.loads(str(contacts)) or []) if contacts else [],
+        subject=subject,  # type: ignore[arg-type]
+        notes=notes,  # type: ignore[arg-type]
+        outcome=outcome,  # type: ignore[arg-type]
+        satisfaction=satisfaction,  # type: ignore[arg-type]
+        feedback=feedback,  # type: ignore[arg-type]
+        depth=depth,  # type: ignore[arg-type]
+        rep=str(rep),
+        customer_name=name,  # type: ignore[arg-type]
+    )
+
+
+def read_rows(
+    conn: sqlite3.Connection,
+    *,
+    user: str,
+    now: datetime,
+    tz: tzinfo,
+    quiet_after_days: int,
+    quiet_limit: int = QUIET_LIMIT,
+) -> TodayView:
+    """Today from a DB-API connection to the database: the same figures as
+    :func:`touchpoint.services.insights.today` reads through the ORM."""
+    start, end = dates.local_day_bounds(dates.local_date(now, tz), tz)
+    due = [
+        _followup(r, now)
+        for r in today_rows.open_followups_due(
+            conn, assigned_to=user, before=to_utc_text(end), limit=DUE_LIMIT
+        )
+    ]
+    interactions = [
+        _interaction(r)
+        for r in today_rows.interactions_between(
+            conn, rep=user, start=to_utc_text(start), end=to_utc_text(end), limit=INTERACTIONS_LIMIT
+        )
+    ]
+    quiet = quiet_from_rows(
+        today_rows.quiet_rows(conn, owner=user),
+        now=now,
+        tz=tz,
+        quiet_after_days=quiet_after_days,
+    )
+    return TodayView(
+        overdue=[f for f in due if f.due_at < now],
+        due_today=[f for f in due if f.due_at >= now],
+        interactions_today=interactions,
+        quiet=quiet[:quiet_limit],
+        quiet_total=len(quiet),
+        as_of=now,
+        tz=tz,
+    )
+
+
+def read_before_open(
+    data_dir: str | os.PathLike[str] | None, *, now: datetime | None = None
+) -> TodayView | None:
+    """Today straight from the database file of ``data_dir``, read-only, before the
+    Workspace opens; None when only the Workspace can read it (see the module)."""
+    from touchpoint.paths import resolve_paths
+    from touchpoint.policy import apply_policy, current_policy
+    from touchpoint.settings import load_settings
+
+    try:
+        paths = resolve_paths(data_dir)
+        settings = apply_policy(load_settings(paths.settings_file), current_policy())
+    except (OSError, TouchpointError) as exc:  # the opening says what is wrong
+        log.info("Today waits for the database to open: %s", exc)
+        return None
+    if settings.encrypt_database:  # it may be about to be encrypted: SQLCipher's job
+        return None
+    conn = today_rows.connect_read_only(paths.database)
+    if conn is None:
+        return None
+    try:
+        return read_rows(
+            conn,
+            user=settings.author(),
+            now=now or datetime.now(UTC),
+            tz=settings.tz(),
+            quiet_after_days=settings.quiet_after_days,
+        )
+    except (sqlite3.Error, ValueError) as exc:  # e.g. a database being replaced: wait
+        log.warning("Today could not be read before the database opened: %s", exc)
+        return None
+    finally:
+        conn.close()

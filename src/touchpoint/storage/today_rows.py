@@ -1,0 +1,108 @@
+"""Today's rows through the standard library's sqlite3, read-only, without SQLAlchemy.
+
+At start the window's Today is filled from these while SQLAlchemy and the models load
+(a third of a second): the queries are the ones :func:`touchpoint.services.insights.today`
+runs, with the same filters and order. Only a plain (unencrypted) database already at
+the newest schema is read this way; anything else waits for the usual opening.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from touchpoint.storage.encryption import PLAIN_HEADER
+from touchpoint.storage.revisions import REVISIONS
+
+FOLLOWUP_COLUMNS = (
+    "f.id, f.customer_id, f.contact_id, f.interaction_id, f.title, f.notes, f.due_at,"
+    " f.remind_at, f.priority, f.status, f.done_at, f.assigned_to, c.name"
+)
+INTERACTION_COLUMNS = (
+    "i.id, i.customer_id, i.kind, i.direction, i.occurred_at, i.duration_minutes,"
+    " i.contact_ids, i.subject, i.notes, i.outcome, i.satisfaction, i.feedback, i.depth,"
+    " i.rep, c.name"
+)
+
+# The last touch and the last six scores per active customer. Both subqueries walk the
+# partial (customer_id, occurred_at, satisfaction) index backwards, so this stays cheap
+# per customer. With an owner, the owner's index picks the customers ("+c.status" keeps
+# SQLite from walking every active customer of the book instead: 2.5x slower on L).
+QUIET_SQL = """
+SELECT c.id, c.name, c.owner,
+  (SELECT max(i.occurred_at) FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
+  (SELECT group_concat(s, ',') FROM (
+      SELECT i.satisfaction AS s FROM interactions i
+      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+      ORDER BY i.occurred_at DESC LIMIT 6)) AS scores
+FROM customers c
+WHERE {status} = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
+  {owner_filter}
+"""
+
+
+def quiet_sql(*, by_owner: bool) -> str:
+    """The watch list's query; with ``by_owner`` it takes an ``:owner`` parameter."""
+    if by_owner:
+        return QUIET_SQL.format(status="+c.status", owner_filter="AND c.owner = :owner")
+    return QUIET_SQL.format(status="c.status", owner_filter="")
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection | None:
+    """A read-only connection to a plain database at the newest schema, else None
+    (an encrypted file, one that a migration must upgrade first, or no database)."""
+    try:
+        with path.open("rb") as f:
+            if f.read(len(PLAIN_HEADER)) != PLAIN_HEADER:
+                return None
+    except OSError:
+        return None
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return None
+    try:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.Error:
+        row = None
+    if row is None or row[0] != REVISIONS[-1]:
+        conn.close()
+        return None
+    return conn
+
+
+def open_followups_due(
+    conn: sqlite3.Connection, *, assigned_to: str, before: str, limit: int
+) -> list[tuple[object, ...]]:
+    """Open follow-ups of ``assigned_to`` due before ``before`` (UTC text), by due time,
+    with their customer's name; as ``list_followups(scope="today")`` reads them."""
+    # "+f.status": the (assigned_to, due_at) index finds one rep's rows; the status
+    # index would walk every rep's open follow-ups.
+    return conn.execute(
+        f"SELECT {FOLLOWUP_COLUMNS} FROM followups f JOIN customers c ON c.id = f.customer_id"
+        " WHERE f.deleted_at IS NULL AND +f.status = 'open' AND f.due_at < ?"
+        " AND f.assigned_to = ? ORDER BY f.due_at, f.id LIMIT ?",
+        (before, assigned_to, limit),
+    ).fetchall()
+
+
+def interactions_between(
+    conn: sqlite3.Connection, *, rep: str, start: str, end: str, limit: int
+) -> list[tuple[object, ...]]:
+    """The rep's live interactions in [start, end) (UTC text), newest first, with their
+    customer's name; as ``insights.activity`` reads them."""
+    return conn.execute(
+        f"SELECT {INTERACTION_COLUMNS} FROM interactions i"
+        " JOIN customers c ON c.id = i.customer_id"
+        " WHERE i.deleted_at IS NULL AND i.occurred_at >= ? AND i.occurred_at < ?"
+        " AND i.rep = ? ORDER BY i.occurred_at DESC, i.id DESC LIMIT ?",
+        (start, end, rep, limit),
+    ).fetchall()
+
+
+def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[tuple[object, ...]]:
+    """(id, name, owner, last touch text, newest scores "5,4,...") per active customer."""
+    if owner:
+        return conn.execute(quiet_sql(by_owner=True), {"owner": owner}).fetchall()
+    return conn.execute(quiet_sql(by_owner=False)).fetchall()
