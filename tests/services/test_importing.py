@@ -456,6 +456,25 @@ def test_a_real_import_reports_duplicates_too(ws: Workspace, tmp_path: Path) -> 
     assert second.created_customers == 1  # reported, not skipped: the user decides
 
 
+def test_indexing_beside_many_small_batches_misses_no_document(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of 7 rows: the indexing thread fills while later batches are written, so
+    # its fills see batches whole, in part, or not yet.
+    monkeypatch.setattr(importing, "BATCH_ROWS", 7)
+    report = import_customers_csv(ws, big_file(tmp_path, 250))
+    assert (report.created_customers, report.created_contacts) == (250, 250)
+    names = query(ws, "SELECT count(*) FROM search_docs WHERE entity IN ('customer', 'contact')")[
+        0
+    ][0]
+    assert query(ws, "SELECT count(*) FROM search_fts_names_docsize")[0][0] == names
+    for n in (0, 6, 7, 133, 249):  # their emails are unique words
+        titles = {strip_marks(h.title) for h in search(ws, f"p{n}@firm{n}.example", limit=50)}
+        assert f"Person {n}" in titles
+    with ws.read() as session:
+        assert search_index.integrity_ok(session.connection())
+
+
 # --- all or nothing ----------------------------------------------------------------------
 
 

@@ -1082,7 +1082,8 @@ def _write(
 ) -> tuple[int, int]:
     customer_ids: dict[str, str] = {}
     created_customers = created_contacts = 0
-    with search_index.bulk_insert(session.connection()):
+    # The search index is filled on a thread of its own while the next batch is built.
+    with search_index.bulk_insert(session.connection(), background=True) as indexed:
         for start in range(0, len(planned), BATCH_ROWS):
             _check_cancel(cancel)
             customers: list[Customer] = []
@@ -1105,6 +1106,7 @@ def _write(
                     )
                     created_contacts += 1
             _write_batch(session, customers, contacts)
+            indexed()
             if progress:
                 written = min(start + BATCH_ROWS, len(planned))
                 progress(offset + offset * written // len(planned), 2 * offset)

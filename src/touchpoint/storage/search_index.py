@@ -11,7 +11,8 @@ larger activity, whose matches it can take newest first without scoring them all
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -170,8 +171,77 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
 _ENTITIES = {NAMES_FTS: ("customer", "contact"), ACTIVITY_FTS: ("interaction", "followup")}
 
 
+_NEWEST_DOC = "SELECT coalesce(max(doc_id), 0) FROM search_docs"
+
+
+class _Indexer:
+    """Fills the FTS indexes, on a thread of its own, with the documents inserted since
+    its last fill, while the caller's thread builds the next batch.
+
+    It shares the caller's SQLite connection and transaction: SQLite serialises the two
+    threads' statements on the connection's mutex, and an INSERT…SELECT into FTS5 runs
+    in C with Python's lock released, so tokenising overlaps the caller's Python work
+    instead of following it. Each fill takes the documents up to the newest one present
+    when it starts; a document is one row, written by one statement step, so a fill
+    never sees half of one, and the next fill starts where this one ended."""
+
+    def __init__(self, dbapi_connection: Any, first_new: int, tables: list[str]) -> None:
+        self._db = dbapi_connection
+        self._done = first_new
+        self._tables = tables
+        self._wake = threading.Event()
+        self._stop = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """New documents are there: fill them when the thread is free."""
+        self._wake.set()
+
+    def _fill(self) -> None:
+        cursor = self._db.cursor()
+        try:
+            newest = cursor.execute(_NEWEST_DOC).fetchone()[0]
+            if newest <= self._done:
+                return
+            for table in self._tables:
+                a, b = _ENTITIES[table]
+                cursor.execute(
+                    f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
+                    "FROM search_docs WHERE doc_id > ? AND doc_id <= ? AND entity IN (?, ?)",
+                    (self._done, newest, a, b),
+                )
+            self._done = newest
+        finally:
+            cursor.close()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            if self._stop:
+                return
+            try:
+                self._fill()
+            except BaseException as exc:  # reported to the caller's thread by finish()
+                self._error = exc
+                return
+
+    def finish(self, *, fill: bool) -> None:
+        """Stop the thread (waiting for a fill under way); then, when ``fill``, index
+        what is left on the caller's thread. Raises what a fill on the thread raised."""
+        self._stop = True
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if fill:
+            self._fill()
+
+
 @contextmanager
-def bulk_insert(conn: Connection) -> Iterator[None]:
+def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[Callable[[], None]]:
     """Index the documents inserted inside this block all at once when it ends.
 
     Feeding FTS5 one trigger call per row costs about as much as tokenising the text;
@@ -179,7 +249,12 @@ def bulk_insert(conn: Connection) -> Iterator[None]:
     are dropped for the block and recreated from their own stored SQL, all in the
     caller's transaction, so a rollback or a crash leaves them as they were. Inside
     the block documents may only be inserted: updating or deleting one inserted here
-    would tell FTS5 to remove a row it has never seen."""
+    would tell FTS5 to remove a row it has never seen.
+
+    The block gets a function to call after each batch. With ``background``, it hands
+    the batch's documents to a thread that indexes them while the caller builds the
+    next one (see :class:`_Indexer`); the caller must then only INSERT inside the block
+    and never read a statement's row count there. Without it, the call does nothing."""
     first_new = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM search_docs")).scalar()
     triggers = conn.execute(
         text(
@@ -190,17 +265,27 @@ def bulk_insert(conn: Connection) -> Iterator[None]:
     ).all()
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    yield
-    for table, entities in _ENTITIES.items():
-        if not any(name == f"{table}_ai" for name, _sql in triggers):
-            continue
-        conn.execute(
-            text(
-                f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
-                "FROM search_docs WHERE doc_id > :first AND entity IN (:a, :b)"
-            ),
-            {"first": first_new, "a": entities[0], "b": entities[1]},
-        )
+    tables = [t for t in _ENTITIES if any(name == f"{t}_ai" for name, _sql in triggers)]
+    if background and tables:
+        indexer = _Indexer(conn.connection.driver_connection, first_new, tables)
+        try:
+            yield indexer.nudge
+        except BaseException:
+            # Nothing may run on the connection once the caller rolls back.
+            indexer.finish(fill=False)
+            raise
+        indexer.finish(fill=True)
+    else:
+        yield lambda: None
+        for table in tables:
+            a, b = _ENTITIES[table]
+            conn.execute(
+                text(
+                    f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
+                    "FROM search_docs WHERE doc_id > :first AND entity IN (:a, :b)"
+                ),
+                {"first": first_new, "a": a, "b": b},
+            )
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
 
