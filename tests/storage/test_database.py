@@ -83,3 +83,18 @@ def test_times_are_stored_as_sortable_utc_text(ws):
     stored = conn.execute("SELECT created_at FROM customers").fetchone()[0]
     conn.close()
     assert stored == "2026-11-18T09:30:00.000000Z"
+
+
+def test_record_ids_are_random_version_4_uuids_in_canonical_text() -> None:
+    import uuid
+
+    from touchpoint.storage.models import new_id
+
+    ids = [new_id() for _ in range(5000)]
+    assert len(set(ids)) == len(ids)
+    for text_id in ids:
+        parsed = uuid.UUID(text_id)
+        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert str(parsed) == text_id
+    # Every variant nibble turns up (8, 9, a, b): the two random bits are kept.
+    assert {text_id[19] for text_id in ids} == set("89ab")

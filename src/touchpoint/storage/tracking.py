@@ -10,7 +10,6 @@ write nothing to the outbox, so pulled changes are never pushed back.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,7 +22,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import identity, search_index
-from touchpoint.storage.models import Change, Record
+from touchpoint.storage.models import Change, Record, new_id
 from touchpoint.storage.types import json_text, to_utc_text
 
 
@@ -34,7 +33,7 @@ class ChangeContext:
     schema_version: str
     now: datetime
     origin: str = "local"  # "local" writes the outbox; "remote" does not
-    tx_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    tx_id: str = field(default_factory=new_id)
     changed: dict[str, set[str]] = field(default_factory=dict)  # entity -> record ids
 
 
@@ -310,7 +309,7 @@ def _change(
     ctx: ChangeContext, record: Record, op: str, fields: dict[str, list[Any]]
 ) -> dict[str, Any]:
     return {
-        "change_id": str(uuid.uuid4()),
+        "change_id": new_id(),
         "tx_id": ctx.tx_id,
         "device_id": ctx.device_id,
         "entity": record.entity,
