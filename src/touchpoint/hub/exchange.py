@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     Connection,
@@ -31,7 +33,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -214,7 +215,13 @@ class _Log:
         )
         return self.seq
 
-    def close(self) -> None:
+    def close(self, received_rows: list[dict[str, Any]], device: dict[str, Any]) -> None:
+        """Write the batch: records, the device's row, the numbered change log and the
+        answers given. On PostgreSQL this also commits, see :meth:`_close_pipelined`."""
+        if self.conn.dialect.name == "postgresql":
+            self._close_pipelined(received_rows, device)
+            return
+        _touch_device(self.conn, device)
         inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
         updates = [r for k, r in self.dirty.items() if k in self.in_db]
         if inserts:
@@ -262,6 +269,110 @@ class _Log:
             for row in self.rows:
                 row["server_seq"] += self.base
             self.conn.execute(insert(changes), self.rows)
+        if received_rows:
+            for a in received_rows:
+                if a["server_seq"] is not None:
+                    a["server_seq"] += self.base
+            self.conn.execute(insert(received), received_rows)
+
+    def _close_pipelined(self, received_rows: list[dict[str, Any]], device: dict[str, Any]) -> None:
+        """Every write and the COMMIT sent to PostgreSQL at once (psycopg's pipeline mode),
+        answered in one round trip. The counter row is locked from its bump to the commit,
+        which now happens without waiting on this process: pushes queued behind the lock
+        no longer wait for each other's round trips and turns at the GIL. The log's
+        numbers are computed in SQL from the bumped counter, read back after the commit."""
+        raw = self.conn.connection.driver_connection
+        n = len(self.rows)
+        with raw.pipeline(), raw.cursor() as cur, raw.cursor() as bump:
+            cur.execute(_PG_DEVICE, device)
+            inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
+            updates = [r for k, r in self.dirty.items() if k in self.in_db]
+            if inserts:
+                cur.executemany(
+                    _PG_RECORD_INSERT,
+                    [
+                        (r.entity, r.record_id, r.team, Json(r.data), Json(r.versions))
+                        for r in inserts
+                    ],
+                )
+            if updates:
+                cur.executemany(
+                    _PG_RECORD_UPDATE,
+                    [(Json(r.data), Json(r.versions), r.entity, r.record_id) for r in updates],
+                )
+            if n:
+                bump.execute(_PG_BUMP, (n,))
+                cur.executemany(
+                    _PG_CHANGE,
+                    [
+                        (
+                            r["server_seq"] - n,
+                            r["change_id"],
+                            r["device_id"],
+                            r["user_id"],
+                            r["entity"],
+                            r["record_id"],
+                            r["team"],
+                            r["op"],
+                            Json(r["fields"]),
+                            r["at"],
+                            r["corrected_at"],
+                            r["author"],
+                            r["received_at"],
+                        )
+                        for r in self.rows
+                    ],
+                )
+            if received_rows:
+                cur.executemany(
+                    _PG_RECEIVED,
+                    [
+                        (
+                            a["change_id"],
+                            a["device_id"],
+                            a["status"],
+                            None if a["server_seq"] is None else a["server_seq"] - n,
+                            a["error"],
+                        )
+                        for a in received_rows
+                    ],
+                )
+            raw.commit()
+            top = bump.fetchone()[0] if n else 0
+        self.base = int(top) - n
+        for row in self.rows:
+            row["server_seq"] += self.base
+        for a in received_rows:
+            if a["server_seq"] is not None:
+                a["server_seq"] += self.base
+
+
+# The same writes as the SQLAlchemy statements above, for the pipeline. A change's number is
+# the bumped counter minus its place from the end of the batch.
+_PG_COUNTER = "(SELECT value FROM counter WHERE id = 1)"
+_PG_DEVICE = (
+    "INSERT INTO devices (device_id, user_id, last_seq, clock_offset_ms, last_seen) "
+    "VALUES (%(device_id)s, %(user_id)s, %(last_seq)s, %(clock_offset_ms)s, %(last_seen)s) "
+    "ON CONFLICT (device_id) DO UPDATE SET last_seq = EXCLUDED.last_seq, "
+    "clock_offset_ms = EXCLUDED.clock_offset_ms, last_seen = EXCLUDED.last_seen, "
+    "user_id = EXCLUDED.user_id"
+)
+_PG_RECORD_INSERT = (
+    "INSERT INTO records (entity, record_id, team, data, versions) VALUES (%s, %s, %s, %s, %s)"
+)
+_PG_RECORD_UPDATE = (
+    "UPDATE records SET data = %s, versions = %s WHERE entity = %s AND record_id = %s"
+)
+_PG_BUMP = "UPDATE counter SET value = value + %s WHERE id = 1 RETURNING value"
+_PG_CHANGE = (
+    "INSERT INTO changes (server_seq, change_id, device_id, user_id, entity, record_id, team, "
+    "op, fields, at, corrected_at, author, received_at) "
+    f"VALUES ({_PG_COUNTER} + %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_PG_RECEIVED = (
+    "INSERT INTO received (change_id, device_id, status, server_seq, error) "
+    f"VALUES (%s, %s, %s, {_PG_COUNTER} + %s::bigint, %s)"
+)
 
 
 def _shift(text: str, offset: timedelta) -> str:
@@ -289,7 +400,7 @@ def push(
                 return _push_once(
                     conn, who, device_id=device_id, batch=batch, offset=offset, now=server_now
                 )
-        except DBAPIError as exc:
+        except (DBAPIError, psycopg.Error) as exc:
             # The same change pushed twice at once (its key taken meanwhile), or two
             # pushes that locked the same records: run again on what is committed now.
             if attempt == PUSH_ATTEMPTS - 1 or not _retryable(exc):
@@ -300,8 +411,8 @@ def push(
 PUSH_ATTEMPTS = 5
 
 
-def _retryable(exc: DBAPIError) -> bool:
-    code = getattr(exc.orig, "sqlstate", None)
+def _retryable(exc: DBAPIError | psycopg.Error) -> bool:
+    code = getattr(getattr(exc, "orig", exc), "sqlstate", None)
     # unique_violation, deadlock_detected, serialization_failure
     return isinstance(exc, IntegrityError) or code in ("23505", "40P01", "40001")
 
@@ -372,18 +483,19 @@ def _push_once(
             server_seq=last.server_seq,
             error=last.error,
         )
-    _touch_device(conn, who, device_id=device_id, last_seq=last_seq, offset=offset, now=stamp)
-    log.close()
+    device = {
+        "device_id": device_id,
+        "user_id": who.user_id,
+        "last_seq": last_seq,
+        "clock_offset_ms": int(offset.total_seconds() * 1000),
+        "last_seen": stamp,
+    }
+    log.close(accepted, device)
     # Numbers handed out in this batch, now known: shift them past the counter.
     fresh = {a["change_id"] for a in accepted if a["status"] == "applied"}
-    for a in accepted:
-        if a["server_seq"] is not None:
-            a["server_seq"] += log.base
     for r in results:
         if r.change_id in fresh and r.server_seq is not None:  # also a repeat in this batch
             r.server_seq += log.base
-    if accepted:
-        conn.execute(insert(received), accepted)
     return results
 
 
@@ -411,28 +523,12 @@ def _rejection(log: _Log, who: Principal, change: ChangeIn, error: str) -> PushR
     return PushResult(change_id=change.change_id, status="rejected", error=error, current=current)
 
 
-def _touch_device(
-    conn: Connection, who: Principal, *, device_id: str, last_seq: int, offset: timedelta, now: str
-) -> None:
-    offset_ms = int(offset.total_seconds() * 1000)
-    values = {
-        "device_id": device_id,
-        "user_id": who.user_id,
-        "last_seq": last_seq,
-        "clock_offset_ms": offset_ms,
-        "last_seen": now,
-    }
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = dialect_insert(devices).values(**values)
+def _touch_device(conn: Connection, values: dict[str, Any]) -> None:
+    stmt = sqlite_insert(devices).values(**values)
     conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["device_id"],
-            set_={
-                "last_seq": values["last_seq"],
-                "clock_offset_ms": offset_ms,
-                "last_seen": now,
-                "user_id": who.user_id,
-            },
+            set_={k: v for k, v in values.items() if k != "device_id"},
         )
     )
 
