@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete
 
 from touchpoint.domain.values import normalised_email_key, website_host
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Record
 
+_KEYED = (Customer.entity, Contact.entity)
+
 
 def keys_of(record: Record) -> set[tuple[str, str]]:
-    if not isinstance(record, Customer | Contact):
+    """The keys of a record (or of any object with its attributes and ``entity``)."""
+    if record.entity not in _KEYED:
         return set()
     if record.deleted_at is not None or record.merged_into_id:
         return set()
@@ -26,7 +29,7 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
     for item in record.phones or []:
         if item.get("value"):
             keys.add(("phone", item["value"]))
-    if isinstance(record, Customer):
+    if record.entity == Customer.entity:
         host = website_host(record.website)
         if host:
             keys.add(("host", host))
@@ -34,6 +37,7 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
 
 
 _CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
+_INSERT_KEY = "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)"
 
 
 def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
@@ -43,7 +47,7 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
     delete yet."""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
-        if isinstance(record, Customer | Contact):
+        if record.entity in _KEYED:
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         ids = [r.id for r in group]
@@ -55,10 +59,7 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
                     & IdentityKey.record_id.in_(stale[start : start + _CHUNK])
                 )
             )
-        rows = [
-            {"entity": entity, "record_id": record.id, "kind": k, "value": v}
-            for record in group
-            for k, v in sorted(keys_of(record))
-        ]
+        rows = [(entity, record.id, k, v) for record in group for k, v in sorted(keys_of(record))]
         if rows:
-            conn.execute(insert(IdentityKey), rows)
+            # Straight to the driver as tuples: an import or a first sync writes many.
+            conn.exec_driver_sql(_INSERT_KEY, rows)

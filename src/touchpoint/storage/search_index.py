@@ -53,50 +53,71 @@ def _values(items: list[dict[str, Any]] | None) -> str:
     return " ".join(str(i.get("value") or "") for i in items or [])
 
 
-def document(record: Record) -> tuple[str | None, str, str] | None:
-    """(customer_id, title, body) for a record, or None when it is not searchable."""
-    if record.deleted_at is not None:
+def _customer(record: Any) -> tuple[str | None, str, str] | None:
+    if record.merged_into_id:
         return None
-    if isinstance(record, Customer):
-        if record.merged_into_id:
-            return None
-        addresses = " ".join(
-            _join(a.get("street"), a.get("city"), a.get("region"), a.get("country"))
-            for a in record.addresses or []
-        )
-        custom = " ".join(str(v) for v in (record.custom or {}).values() if v is not None)
-        body = _join(
-            record.industry,
-            record.segment,
-            record.territory,
-            record.website,
-            _values(record.emails),
-            _phones(record.phones),
-            " ".join(record.tags or []),
-            addresses,
-            custom,
-            record.notes,
-        )
-        return record.id, record.name, body
-    if isinstance(record, Contact):
-        if record.merged_into_id:
-            return None
-        body = _join(
-            record.title,
-            record.decision_role,
-            _values(record.emails),
-            _phones(record.phones),
-            record.notes,
-        )
-        return record.customer_id, record.name, body
-    if isinstance(record, Interaction):
-        title = record.subject or _join(record.kind.capitalize(), record.outcome)
-        return record.customer_id, title, _join(record.notes, record.feedback)
-    if isinstance(record, FollowUp):
-        if record.status == "cancelled":
-            return None
-        return record.customer_id, record.title, record.notes or ""
-    return None
+    addresses = " ".join(
+        _join(a.get("street"), a.get("city"), a.get("region"), a.get("country"))
+        for a in record.addresses or []
+    )
+    custom = " ".join(str(v) for v in (record.custom or {}).values() if v is not None)
+    body = _join(
+        record.industry,
+        record.segment,
+        record.territory,
+        record.website,
+        _values(record.emails),
+        _phones(record.phones),
+        " ".join(record.tags or []),
+        addresses,
+        custom,
+        record.notes,
+    )
+    return record.id, record.name, body
+
+
+def _contact(record: Any) -> tuple[str | None, str, str] | None:
+    if record.merged_into_id:
+        return None
+    body = _join(
+        record.title,
+        record.decision_role,
+        _values(record.emails),
+        _phones(record.phones),
+        record.notes,
+    )
+    return record.customer_id, record.name, body
+
+
+def _interaction(record: Any) -> tuple[str | None, str, str] | None:
+    title = record.subject or _join(record.kind.capitalize(), record.outcome)
+    return record.customer_id, title, _join(record.notes, record.feedback)
+
+
+def _followup(record: Any) -> tuple[str | None, str, str] | None:
+    if record.status == "cancelled":
+        return None
+    return record.customer_id, record.title, record.notes or ""
+
+
+# By entity rather than by class: a first sync builds documents from plain rows with
+# the same attribute names (no ORM instance per record).
+_DOCUMENT = {
+    Customer.entity: _customer,
+    Contact.entity: _contact,
+    Interaction.entity: _interaction,
+    FollowUp.entity: _followup,
+}
+
+
+def document(record: Record) -> tuple[str | None, str, str] | None:
+    """(customer_id, title, body) for a record, or None when it is not searchable.
+
+    ``record`` may also be any object with a record's attributes and its ``entity``."""
+    make = _DOCUMENT.get(record.entity)
+    if make is None or record.deleted_at is not None:
+        return None
+    return make(record)
 
 
 _CHUNK = 500  # record ids per IN (...) lookup, well below SQLite's variable limit
@@ -117,7 +138,7 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
     driver as tuples (SQLAlchemy's per-row parameter handling costs more than the row)."""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
-        if isinstance(record, INDEXED):
+        if record.entity in _DOCUMENT:
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         if new:

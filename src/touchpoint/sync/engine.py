@@ -639,7 +639,7 @@ def _insert_fresh(conn: Connection, fresh: dict[tuple[str, str], dict[str, Any]]
     by_entity: dict[str, list[dict[str, Any]]] = {}
     for (entity, _id), values in fresh.items():
         by_entity.setdefault(entity, []).append(values)
-    made: list[Record] = []
+    made: list[Any] = []
     with search_index.bulk_insert(conn):
         for model in SYNCED_MODELS:  # parents first
             group = by_entity.get(model.entity)
@@ -650,15 +650,16 @@ def _insert_fresh(conn: Connection, fresh: dict[tuple[str, str], dict[str, Any]]
                 if not group:
                     continue
             plan = _insert_plan(model)
-            new_instance = model._sa_class_manager.new_instance  # type: ignore[attr-defined]
+            row_class = plan.row_class
             params = []
             batch = []
             for values in group:
                 row = plan.defaults.copy()
                 row.update(values)
-                # Transient copies for the indexers, built without the ORM's attribute
-                # events (times stay text: the indexers only test them for None).
-                record = new_instance()
+                # Plain copies for the indexers, which read only attributes and
+                # ``entity``: no ORM instance state per record (times stay text: the
+                # indexers only test them for None).
+                record = row_class()
                 record.__dict__.update(row)
                 batch.append(record)
                 for key in plan.json_keys:
@@ -678,6 +679,7 @@ class _InsertPlan:
     pick: Callable[[dict[str, Any]], tuple[Any, ...]]  # a full row -> its INSERT's values
     defaults: dict[str, Any]  # every column, with its default
     json_keys: tuple[str, ...]  # columns stored as JSON text
+    row_class: type  # plain objects with the model's ``entity``, for the indexers
 
 
 _PLANS: dict[type, _InsertPlan] = {}
@@ -695,6 +697,7 @@ def _insert_plan(model: type[Record]) -> _InsertPlan:
             pick=itemgetter(*(c.key for c in columns)),
             defaults={c.key: None if c.primary_key else _default(c) for c in columns},
             json_keys=tuple(c.key for c in columns if isinstance(c.type, JSON)),
+            row_class=type(f"{model.__name__}Row", (), {"entity": model.entity}),
         )
     return found
 
