@@ -82,3 +82,53 @@ def test_the_read_loads_no_sqlalchemy(data_dir: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_watch_list_skips_only_customers_who_are_not_on_it() -> None:
+    """quiet_from_rows passes over recent, steady customers on a text comparison: it
+    must list exactly whom quiet_customer lists, at the edges of the quiet period."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from touchpoint.services.today import longest_silent_first, quiet_customer, quiet_from_rows
+    from touchpoint.storage.utc_text import to_utc_text
+
+    scores_variants = [None, "5", "3,3,3,5,5,5", "5,5,5,3,3,3", "4,4,4,4,4,4"]
+    for tz_name in ("Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        tz = ZoneInfo(tz_name)
+        for now in (
+            datetime(2026, 3, 29, 0, 30, tzinfo=UTC),  # the night summer time starts
+            datetime(2026, 11, 18, 23, 59, tzinfo=UTC),
+        ):
+            for quiet_after in (1, 2, 30):
+                rows = []
+                for hours in range(-30, 24 * (quiet_after + 3), 5):
+                    last = to_utc_text(now - timedelta(days=quiet_after, hours=-hours))
+                    for n, scores in enumerate(scores_variants):
+                        rows.append((f"c{hours}-{n}", f"C {hours}", None, last, scores))
+                rows.append(("never", "Never", None, None, None))
+                expected = [
+                    q
+                    for q in (
+                        quiet_customer(
+                            cid,
+                            name,
+                            own,
+                            last_touch=datetime.fromisoformat(last[:26]).replace(tzinfo=UTC)
+                            if last
+                            else None,
+                            scores_newest_first=[int(s) for s in scores.split(",")]
+                            if scores
+                            else [],
+                            now=now,
+                            tz=tz,
+                            quiet_after_days=quiet_after,
+                        )
+                        for cid, name, own, last, scores in rows
+                    )
+                    if q is not None
+                ]
+                longest_silent_first(expected)
+                got = quiet_from_rows(rows, now=now, tz=tz, quiet_after_days=quiet_after)
+                assert got == expected, (tz_name, now, quiet_after)
+                assert len(got) < len(rows)  # some were passed over

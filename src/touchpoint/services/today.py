@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import FollowUpStatus
@@ -103,16 +103,25 @@ def quiet_from_rows(
 ) -> list[QuietCustomer]:
     """The watch list from :func:`touchpoint.storage.today_rows.quiet_rows`' rows, in
     its order (longest silent first)."""
+    # A customer touched in the last (quiet_after_days - 2) days, with no falling
+    # satisfaction, is not on the list: skipped on a text comparison, without parsing
+    # its time (most of the book). The margin covers local days and summer time.
+    recent = to_utc_text(now - timedelta(days=quiet_after_days - 2))
     out: list[QuietCustomer] = []
     for cid, name, own, last_text, scores_text in rows:
+        scores = [int(s) for s in str(scores_text).split(",")] if scores_text else []
+        if (
+            last_text
+            and str(last_text) >= recent
+            and not metrics.customer_satisfaction(scores).falling
+        ):
+            continue
         found = quiet_customer(
             str(cid),
             str(name),
             own if own is None else str(own),
             last_touch=from_utc_text(str(last_text)) if last_text else None,
-            scores_newest_first=[int(s) for s in str(scores_text).split(",")]
-            if scores_text
-            else [],
+            scores_newest_first=scores,
             now=now,
             tz=tz,
             quiet_after_days=quiet_after_days,

@@ -11,8 +11,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from touchpoint.storage.encryption import PLAIN_HEADER
 from touchpoint.storage.revisions import REVISIONS
+
+# The first bytes of every plain SQLite file (an encrypted one starts with random bytes).
+# Not imported from storage.encryption: its imports cost the start a few milliseconds.
+PLAIN_HEADER = b"SQLite format 3\x00"
 
 FOLLOWUP_COLUMNS = (
     "f.id, f.customer_id, f.contact_id, f.interaction_id, f.title, f.notes, f.due_at,"
