@@ -354,11 +354,20 @@ def list_enrollments(engine: Engine) -> list[dict[str, object]]:
 
 
 def authenticate(conn: Connection, token: str) -> Principal | None:
-    row = conn.execute(
+    """The user behind a live token, with their teams, in one query (one row per team):
+    it runs on every request, inside the request's own transaction."""
+    rows = conn.execute(
         select(
-            tokens.c.id, tokens.c.device_id, users.c.id.label("uid"), users.c.email, users.c.role
+            tokens.c.id,
+            tokens.c.device_id,
+            users.c.id.label("uid"),
+            users.c.email,
+            users.c.role,
+            teams.c.name.label("team"),
         )
         .join(users, users.c.id == tokens.c.user_id)
+        .outerjoin(memberships, memberships.c.user_id == users.c.id)
+        .outerjoin(teams, teams.c.id == memberships.c.team_id)
         .where(
             and_(
                 tokens.c.token_hash == hash_token(token),
@@ -366,10 +375,13 @@ def authenticate(conn: Connection, token: str) -> Principal | None:
                 users.c.disabled_at.is_(None),
             )
         )
-    ).first()
-    if row is None:
+        .order_by(teams.c.name)
+    ).all()
+    if not rows:
         return None
-    return Principal(row.uid, row.email, row.role, user_teams(conn, row.uid), row.device_id, row.id)
+    row = rows[0]
+    names = tuple(r.team for r in rows if r.team is not None)
+    return Principal(row.uid, row.email, row.role, names, row.device_id, row.id)
 
 
 def revoke_token(engine: Engine, token_id: int) -> bool:

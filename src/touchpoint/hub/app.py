@@ -5,8 +5,8 @@ route functions, which are local to create_app, at run time.
 """
 
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -87,19 +87,19 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
 
     Who = Annotated[accounts.Principal, Depends(principal)]  # noqa: N806
 
-    @contextmanager
-    def caller(authorization: str | None) -> Iterator[tuple[accounts.Principal, Connection]]:
-        """Who is calling, and the one database connection their request uses. Called
-        inside the handler, on its thread: a request never holds a pooled connection
-        while it waits for a thread, or the other way round."""
+    def bearer(authorization: str | None) -> str:
         if not authorization or not authorization.startswith("Bearer "):
             raise ApiError(401, "auth", "sign in to the Hub")
-        with engine.connect() as conn:
-            who = accounts.authenticate(conn, authorization.removeprefix("Bearer ").strip())
-            conn.rollback()  # the handler runs its own transaction
-            if who is None:
-                raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
-            yield who, conn
+        return authorization.removeprefix("Bearer ").strip()
+
+    def caller(conn: Connection, token: str) -> accounts.Principal:
+        """Who is calling, checked inside the request's own transaction on its one pooled
+        connection, taken on the handler's thread: a request never holds a connection
+        while it waits for a thread, and pays no extra round trips for the check."""
+        who = accounts.authenticate(conn, token)
+        if who is None:
+            raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
+        return who
 
     Bearer = Annotated[str | None, Header(alias="Authorization")]  # noqa: N806
     Protocol = Annotated[int, Depends(protocol)]  # noqa: N806
@@ -142,8 +142,9 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
 
     @app.post("/v1/hello", response_model=HelloResponse)
     def hello(body: HelloRequest, _v: Protocol, authorization: Bearer = None) -> HelloResponse:
-        with caller(authorization) as (who, conn):
-            return _hello(body, who, conn)
+        token = bearer(authorization)
+        with engine.connect() as conn, write(conn):
+            return _hello(body, caller(conn, token), conn)
 
     def _hello(body: HelloRequest, who: accounts.Principal, conn: Connection) -> HelloResponse:
         _same_device(who, body.device_id)
@@ -153,45 +154,47 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         except ValueError as exc:
             raise ApiError(422, "invalid", "client_time: not a UTC time") from exc
         stamp = to_utc_text(server_now)
-        with write(conn):
-            # "Last used" to the minute is enough for `token list`: most hellos write nothing.
-            conn.execute(
-                update(tokens)
-                .where(
-                    tokens.c.id == who.token_id,
-                    or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stamp[:16]),
-                )
-                .values(last_used_at=stamp)
+        # "Last used" to the minute is enough for `token list`: most hellos write nothing.
+        conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.id == who.token_id,
+                or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stamp[:16]),
             )
-            return HelloResponse(
-                protocol=PROTOCOL_VERSION,
-                server_time=to_utc_text(server_now),
-                clock_offset_ms=int(offset.total_seconds() * 1000),
-                email=who.email,
-                role=who.role,
-                teams=list(who.teams),
-                high_water=exchange.high_water(conn),
-                last_device_seq=exchange.last_device_seq(conn, body.device_id),
-            )
+            .values(last_used_at=stamp)
+        )
+        return HelloResponse(
+            protocol=PROTOCOL_VERSION,
+            server_time=to_utc_text(server_now),
+            clock_offset_ms=int(offset.total_seconds() * 1000),
+            email=who.email,
+            role=who.role,
+            teams=list(who.teams),
+            high_water=exchange.high_water(conn),
+            last_device_seq=exchange.last_device_seq(conn, body.device_id),
+        )
 
     @app.post("/v1/push", response_model=PushResponse)
     def push(body: PushRequest, _v: Protocol, authorization: Bearer = None) -> PushResponse:
-        with caller(authorization) as (who, conn):
-            return _push(body, who, conn)
+        token = bearer(authorization)
 
-    def _push(body: PushRequest, who: accounts.Principal, conn: Connection) -> PushResponse:
-        _same_device(who, body.device_id)
-        if len(body.changes) > MAX_BATCH:
-            raise ApiError(413, "invalid", f"at most {MAX_BATCH} changes per batch")
+        def authorize(conn: Connection) -> accounts.Principal:
+            who = caller(conn, token)
+            _same_device(who, body.device_id)
+            if len(body.changes) > MAX_BATCH:
+                raise ApiError(413, "invalid", f"at most {MAX_BATCH} changes per batch")
+            return who
+
         server_now = now()
-        results = exchange.push(
-            conn,
-            who,
-            device_id=body.device_id,
-            client_time=body.client_time,
-            batch=body.changes,
-            server_now=server_now,
-        )
+        with engine.connect() as conn:
+            results = exchange.push(
+                conn,
+                authorize,
+                device_id=body.device_id,
+                client_time=body.client_time,
+                batch=body.changes,
+                server_now=server_now,
+            )
         return PushResponse(results=results, server_time=to_utc_text(server_now))
 
     @app.get("/v1/pull", response_model=PullResponse)
@@ -202,8 +205,9 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
     ) -> Response:
         # Documented by response_model; the body is built straight from stored JSON.
-        with caller(authorization) as (who, conn):
-            body = exchange.pull_json(conn, who, after, limit)
+        token = bearer(authorization)
+        with engine.connect() as conn:
+            body = exchange.pull_json(conn, caller(conn, token), after, limit)
         return Response(body, media_type="application/json")
 
     return app

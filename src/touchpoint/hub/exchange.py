@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -382,14 +383,15 @@ def _shift(text: str, offset: timedelta) -> str:
 # --- push -----------------------------------------------------------------------------
 def push(
     conn: Connection,
-    who: Principal,
+    authorize: Callable[[Connection], Principal],
     *,
     device_id: str,
     client_time: str,
     batch: list[ChangeIn],
     server_now: datetime,
 ) -> list[PushResult]:
-    """Apply one batch in one transaction; answers in the batch's order."""
+    """Apply one batch in one transaction; answers in the batch's order. ``authorize``
+    checks the caller inside that transaction (it raises when they may not push)."""
     try:
         offset = server_now - from_utc_text(client_time)
     except ValueError as exc:
@@ -397,6 +399,7 @@ def push(
     for attempt in range(PUSH_ATTEMPTS):
         try:
             with write(conn):
+                who = authorize(conn)
                 return _push_once(
                     conn, who, device_id=device_id, batch=batch, offset=offset, now=server_now
                 )
