@@ -837,6 +837,31 @@ def test_fuzzed_csv_files(ws: Workspace, tmp_path: Path, data: st.DataObject) ->
     assert ids <= indexed
 
 
+def test_a_write_failing_on_the_background_thread_fails_the_import_and_leaves_nothing(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = counts(ws)
+    triggers = _index_triggers(ws)
+    monkeypatch.setattr(importing, "BATCH_ROWS", 5)
+    real = search_index.new_documents
+    calls = []
+
+    def clashing(records: Any) -> list[tuple[Any, ...]]:
+        rows = real(records)
+        calls.append(1)
+        # The fourth batch of documents repeats one: its INSERT violates the unique
+        # (entity, record_id), on the thread that writes them.
+        return rows + rows[:1] if len(calls) == 4 else rows
+
+    monkeypatch.setattr(search_index, "new_documents", clashing)
+    with pytest.raises(sqlite3.IntegrityError):
+        import_customers_csv(ws, big_file(tmp_path, 40))
+    assert counts(ws) == before
+    assert _index_triggers(ws) == triggers
+    with ws.read() as session:
+        assert search_index.integrity_ok(session.connection())
+
+
 class _Injected(Exception):
     pass
 

@@ -1029,11 +1029,17 @@ def _duplicate_inputs(planned: Sequence[_Planned]) -> list[tuple[int, str, dict[
 # --- writing --------------------------------------------------------------------------------
 
 
-def _write_batch(session: Session, customers: list[Customer], contacts: list[Contact]) -> None:
+def _write_batch(
+    session: Session,
+    customers: list[Customer],
+    contacts: list[Contact],
+    load: search_index.BulkLoad,
+) -> None:
     """Insert one batch with its change log rows, identity keys and search documents, in
     the import's transaction. Customers first: the contacts' foreign key needs them."""
-    tracking.insert_new(session, customers)
-    tracking.insert_new(session, contacts)
+    tracking.insert_new(session, customers, load)
+    tracking.insert_new(session, contacts, load)
+    load.index()
 
 
 def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
@@ -1082,8 +1088,8 @@ def _write(
 ) -> tuple[int, int]:
     customer_ids: dict[str, str] = {}
     created_customers = created_contacts = 0
-    # The search index is filled on a thread of its own while the next batch is built.
-    with search_index.bulk_insert(session.connection(), background=True) as indexed:
+    # Rows are written and indexed on a thread of their own while the next batch is built.
+    with search_index.bulk_insert(session.connection(), background=True) as load:
         for start in range(0, len(planned), BATCH_ROWS):
             _check_cancel(cancel)
             customers: list[Customer] = []
@@ -1105,8 +1111,7 @@ def _write(
                         )
                     )
                     created_contacts += 1
-            _write_batch(session, customers, contacts)
-            indexed()
+            _write_batch(session, customers, contacts, load)
             if progress:
                 written = min(start + BATCH_ROWS, len(planned))
                 progress(offset + offset * written // len(planned), 2 * offset)

@@ -37,7 +37,7 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
 
 
 _CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
-_INSERT_KEY = "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)"
+INSERT_KEY = "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)"
 
 
 def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
@@ -59,7 +59,14 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
                     & IdentityKey.record_id.in_(stale[start : start + _CHUNK])
                 )
             )
-        rows = [(entity, record.id, k, v) for record in group for k, v in sorted(keys_of(record))]
+        rows = new_keys(group)
         if rows:
             # Straight to the driver as tuples: an import or a first sync writes many.
-            conn.exec_driver_sql(_INSERT_KEY, rows)
+            conn.exec_driver_sql(INSERT_KEY, rows)
+
+
+def new_keys(records: Iterable[Record]) -> list[tuple[str, str, str, str]]:
+    """INSERT_KEY's rows for records that have no keys yet (just inserted)."""
+    return [
+        (record.entity, record.id, k, v) for record in records for k, v in sorted(keys_of(record))
+    ]

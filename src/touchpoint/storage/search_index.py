@@ -11,8 +11,9 @@ larger activity, whose matches it can take newest first without scoring them all
 
 from __future__ import annotations
 
+import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -123,9 +124,19 @@ def document(record: Record) -> tuple[str | None, str, str] | None:
 _CHUNK = 500  # record ids per IN (...) lookup, well below SQLite's variable limit
 
 
-_INSERT_DOC = (
+INSERT_DOC = (
     "INSERT INTO search_docs (entity, record_id, customer_id, title, body) VALUES (?, ?, ?, ?, ?)"
 )
+
+
+def new_documents(records: Iterable[Record]) -> list[tuple[Any, ...]]:
+    """INSERT_DOC's rows for records that have no document yet (just inserted)."""
+    params: list[tuple[Any, ...]] = []
+    for record in records:
+        doc = document(record)
+        if doc is not None:
+            params.append((record.entity, record.id, *doc))
+    return params
 
 
 def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
@@ -142,13 +153,9 @@ def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         if new:
-            params: list[tuple[Any, ...]] = []
-            for record in group:
-                doc = document(record)
-                if doc is not None:
-                    params.append((entity, record.id, *doc))
+            params = new_documents(group)
             if params:
-                conn.exec_driver_sql(_INSERT_DOC, params)
+                conn.exec_driver_sql(INSERT_DOC, params)
             continue
         existing: dict[str, int] = {}
         ids = [r.id for r in group]
@@ -195,30 +202,54 @@ _ENTITIES = {NAMES_FTS: ("customer", "contact"), ACTIVITY_FTS: ("interaction", "
 _NEWEST_DOC = "SELECT coalesce(max(doc_id), 0) FROM search_docs"
 
 
-class _Indexer:
-    """Fills the FTS indexes, on a thread of its own, with the documents inserted since
-    its last fill, while the caller's thread builds the next batch.
+class BulkLoad:
+    """What a :func:`bulk_insert` block gives its caller: ``insert`` writes rows,
+    ``index`` says the documents written so far may be indexed.
 
-    It shares the caller's SQLite connection and transaction: SQLite serialises the two
-    threads' statements on the connection's mutex, and an INSERT…SELECT into FTS5 runs
-    in C with Python's lock released, so tokenising overlaps the caller's Python work
-    instead of following it. Each fill takes the documents up to the newest one present
-    when it starts; a document is one row, written by one statement step, so a fill
-    never sees half of one, and the next fill starts where this one ended."""
+    In the background, both run in order on a thread of their own that shares the
+    caller's SQLite connection and transaction, while the caller's thread builds the
+    next rows: SQLite serialises the two threads' statements on the connection's mutex,
+    and it runs a statement (B-tree inserts, FTS5 tokenising) with Python's lock
+    released, so that work overlaps the caller's Python instead of following it. A fill
+    takes the documents up to the newest one present when it starts; a document is one
+    row, written by one statement step, so a fill never sees half of one, and the next
+    fill starts where this one ended. A failed statement stops the thread; the error is
+    raised in the caller's thread at its next call or when the block ends."""
 
-    def __init__(self, dbapi_connection: Any, first_new: int, tables: list[str]) -> None:
-        self._db = dbapi_connection
+    def __init__(self, conn: Connection, first_new: int, tables: list[str], background: bool):
+        self._conn = conn
+        self._db = conn.connection.driver_connection
         self._done = first_new
         self._tables = tables
-        self._wake = threading.Event()
-        self._stop = False
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="search-index", daemon=True)
-        self._thread.start()
+        self._jobs: queue.Queue[tuple[str, Any] | None] | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            # A few batches ahead at most: the caller waits rather than piling up rows.
+            self._jobs = queue.Queue(maxsize=4)
+            self._thread = threading.Thread(target=self._run, name="bulk-load", daemon=True)
+            self._thread.start()
 
-    def nudge(self) -> None:
-        """New documents are there: fill them when the thread is free."""
-        self._wake.set()
+    def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """INSERT these rows (an executemany): now, or queued in the background."""
+        if not rows:
+            return
+        if self._jobs is None:
+            self._conn.exec_driver_sql(sql, rows)
+            return
+        self._raise_failure()
+        self._jobs.put((sql, rows))
+
+    def index(self) -> None:
+        """The documents written so far may be indexed (in the background only; else
+        they are indexed when the block ends)."""
+        if self._jobs is not None:
+            self._raise_failure()
+            self._jobs.put(("index", None))
+
+    def _raise_failure(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def _fill(self) -> None:
         cursor = self._db.cursor()
@@ -238,31 +269,48 @@ class _Indexer:
             cursor.close()
 
     def _run(self) -> None:
+        assert self._jobs is not None
         while True:
-            self._wake.wait()
-            self._wake.clear()
-            if self._stop:
+            job = self._jobs.get()
+            if job is None:
                 return
+            if self._error is not None:
+                continue  # drain: nothing more runs after a failure
+            sql, rows = job
             try:
-                self._fill()
-            except BaseException as exc:  # reported to the caller's thread by finish()
+                if sql == "index":
+                    self._fill()
+                else:
+                    cursor = self._db.cursor()
+                    try:
+                        cursor.executemany(sql, rows)
+                    finally:
+                        cursor.close()
+            except BaseException as exc:  # raised in the caller's thread
                 self._error = exc
-                return
 
     def finish(self, *, fill: bool) -> None:
-        """Stop the thread (waiting for a fill under way); then, when ``fill``, index
-        what is left on the caller's thread. Raises what a fill on the thread raised."""
-        self._stop = True
-        self._wake.set()
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        """Wait for the queued work to end; then, when ``fill``, index what is left, on
+        the caller's thread. Raises what failed on the thread."""
+        if self._thread is not None:
+            assert self._jobs is not None
+            if not fill:
+                self._error = self._error or _Abandoned()  # the rest is skipped
+            self._jobs.put(None)
+            self._thread.join()
+            if not fill:
+                return
+            self._raise_failure()
         if fill:
             self._fill()
 
 
+class _Abandoned(Exception):
+    """The block failed: queued work is dropped, not run."""
+
+
 @contextmanager
-def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[Callable[[], None]]:
+def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkLoad]:
     """Index the documents inserted inside this block all at once when it ends.
 
     Feeding FTS5 one trigger call per row costs about as much as tokenising the text;
@@ -272,10 +320,10 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[Calla
     the block documents may only be inserted: updating or deleting one inserted here
     would tell FTS5 to remove a row it has never seen.
 
-    The block gets a function to call after each batch. With ``background``, it hands
-    the batch's documents to a thread that indexes them while the caller builds the
-    next one (see :class:`_Indexer`); the caller must then only INSERT inside the block
-    and never read a statement's row count there. Without it, the call does nothing."""
+    The block gets a :class:`BulkLoad`. With ``background``, the rows given to its
+    ``insert`` and the indexing asked by its ``index`` run on a thread of their own while
+    the caller builds the next batch; the caller must then write only through it inside
+    the block (no statement of its own on the connection until the block ends)."""
     first_new = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM search_docs")).scalar()
     triggers = conn.execute(
         text(
@@ -287,26 +335,14 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[Calla
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
     tables = [t for t in _ENTITIES if any(name == f"{t}_ai" for name, _sql in triggers)]
-    if background and tables:
-        indexer = _Indexer(conn.connection.driver_connection, first_new, tables)
-        try:
-            yield indexer.nudge
-        except BaseException:
-            # Nothing may run on the connection once the caller rolls back.
-            indexer.finish(fill=False)
-            raise
-        indexer.finish(fill=True)
-    else:
-        yield lambda: None
-        for table in tables:
-            a, b = _ENTITIES[table]
-            conn.execute(
-                text(
-                    f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
-                    "FROM search_docs WHERE doc_id > :first AND entity IN (:a, :b)"
-                ),
-                {"first": first_new, "a": a, "b": b},
-            )
+    load = BulkLoad(conn, first_new, tables, background)
+    try:
+        yield load
+    except BaseException:
+        # Nothing may run on the connection once the caller rolls back.
+        load.finish(fill=False)
+        raise
+    load.finish(fill=True)
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
 

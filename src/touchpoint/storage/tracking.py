@@ -200,11 +200,16 @@ def new_record(model: type[_R], **fields: Any) -> _R:
     return record
 
 
-def insert_new(session: Session, records: Sequence[Record]) -> None:
+def insert_new(
+    session: Session, records: Sequence[Record], load: search_index.BulkLoad | None = None
+) -> None:
     """Insert new records of one model in bulk, with exactly what a flush writes for
     them (defaults, stamps, the change log rows, search documents, identity keys), in
     the session's transaction. For imports: one executemany per table instead of the
-    ORM's per-object bookkeeping. The records stay transient (never in the session)."""
+    ORM's per-object bookkeeping. The records stay transient (never in the session).
+
+    Given the ``load`` of a :func:`search_index.bulk_insert` block, the rows are built
+    here and written through it (in the background when it works there)."""
     if not records:
         return
     ctx: ChangeContext | None = session.info.get("change_context")
@@ -248,11 +253,18 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
             }
             changes.append(_change(ctx, record, "insert", fields))
     conn = session.connection()
+    if load is None:
+        if changes:
+            conn.exec_driver_sql(*_insert_rows(conn, Change, changes))
+        conn.exec_driver_sql(*_insert_rows(conn, model, rows))
+        search_index.refresh(conn, records, new=True)
+        identity.refresh(conn, records, new=True)
+        return
     if changes:
-        _executemany(conn, Change, changes)
-    _executemany(conn, model, rows)
-    search_index.refresh(conn, records, new=True)
-    identity.refresh(conn, records, new=True)
+        load.insert(*_insert_rows(conn, Change, changes))
+    load.insert(*_insert_rows(conn, model, rows))
+    load.insert(search_index.INSERT_DOC, search_index.new_documents(records))
+    load.insert(identity.INSERT_KEY, identity.new_keys(records))
 
 
 # Per model and set of column names: the INSERT and each column's bind processor.
@@ -268,8 +280,11 @@ def _bind_processor(column_type: Any, dialect: Any) -> Any:
     return column_type._cached_bind_processor(dialect)
 
 
-def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> None:
-    """INSERT rows that all have the same keys, as the driver's executemany of tuples.
+def _insert_rows(
+    conn: Connection, model: type, rows: list[dict[str, Any]]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """(INSERT, its rows as tuples) for rows that all have the same keys, for the
+    driver's executemany.
 
     The values go through each column's own bind processor (JSON, UTC text), exactly as
     ``conn.execute(insert(model), rows)`` would convert them, but without SQLAlchemy's
@@ -302,7 +317,7 @@ def _executemany(conn: Connection, model: type, rows: list[dict[str, Any]]) -> N
             else:
                 values[i] = process(value)
         params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+    return sql, params
 
 
 def _change(
