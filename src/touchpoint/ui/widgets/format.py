@@ -16,8 +16,10 @@ def when_text(when: datetime | None, tz: tzinfo, now: datetime | None = None) ->
         return "never"
     at = when.astimezone(tz)
     ref = (now or datetime.now(tz)).astimezone(tz)
+    if abs(at.year - ref.year) > 1:  # long overdue: the date alone, worked out cheaply
+        return f"{at.day} {at.strftime('%b %Y')}"
     days = (at.date() - ref.date()).days
-    clock = at.strftime("%H:%M")
+    clock = f"{at.hour:02d}:{at.minute:02d}"
     if days == 0:
         return f"today {clock}"
     if days == -1:
