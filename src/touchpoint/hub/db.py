@@ -239,6 +239,17 @@ def write(source: Engine | Connection) -> Iterator[Connection]:
         yield source
 
 
+@contextmanager
+def read(engine: Engine) -> Iterator[Connection]:
+    """A connection for a read. On PostgreSQL in autocommit: each statement sees what is
+    committed when it starts, as under READ COMMITTED in a transaction, without the
+    BEGIN and ROLLBACK round trips. On SQLite a deferred transaction (one snapshot)."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
 def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     if "@" in url and "://" in url:
