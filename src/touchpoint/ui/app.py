@@ -92,7 +92,11 @@ def run(
         return read_before_open(data_dir)
 
     backend = Backend(open_workspace, start=False)
-    early = TodayPrefetch(backend, before_open=today_before_open)
+    settings = window_settings(paths.config_dir)
+    # Today straight from the file only when the window opens on Today: on another page
+    # it would hold up the opening that page waits for.
+    today_first = str(settings.value("window/page", "today")) == "today"
+    early = TodayPrefetch(backend, before_open=today_before_open if today_first else None)
     backend.start_before_open()  # Today's read overlaps the window's build
     app = make_application(argv)
     sys.excepthook = _excepthook
@@ -103,7 +107,7 @@ def run(
 
     from touchpoint.ui.main_window import MainWindow
 
-    window = MainWindow(backend, window_settings(paths.config_dir), today_prefetch=early)
+    window = MainWindow(backend, settings, today_prefetch=early)
     # Shown with Today filled when its read is (nearly) done, "Loading…" otherwise.
     if getattr(window, "current_page", None) == "today":
         early.wait(TODAY_WAIT_S)
