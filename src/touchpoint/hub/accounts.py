@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     delete,
     insert,
     select,
@@ -353,30 +354,32 @@ def list_enrollments(engine: Engine) -> list[dict[str, object]]:
         return [dict(r._mapping) for r in rows]
 
 
+# Built once (a statement object keeps its cache key): it runs on every request.
+_AUTHENTICATE = (
+    select(
+        tokens.c.id,
+        tokens.c.device_id,
+        users.c.id.label("uid"),
+        users.c.email,
+        users.c.role,
+        teams.c.name.label("team"),
+    )
+    .join(users, users.c.id == tokens.c.user_id)
+    .outerjoin(memberships, memberships.c.user_id == users.c.id)
+    .outerjoin(teams, teams.c.id == memberships.c.team_id)
+    .where(
+        tokens.c.token_hash == bindparam("token_hash"),
+        tokens.c.revoked_at.is_(None),
+        users.c.disabled_at.is_(None),
+    )
+    .order_by(teams.c.name)
+)
+
+
 def authenticate(conn: Connection, token: str) -> Principal | None:
     """The user behind a live token, with their teams, in one query (one row per team):
     it runs on every request, inside the request's own transaction."""
-    rows = conn.execute(
-        select(
-            tokens.c.id,
-            tokens.c.device_id,
-            users.c.id.label("uid"),
-            users.c.email,
-            users.c.role,
-            teams.c.name.label("team"),
-        )
-        .join(users, users.c.id == tokens.c.user_id)
-        .outerjoin(memberships, memberships.c.user_id == users.c.id)
-        .outerjoin(teams, teams.c.id == memberships.c.team_id)
-        .where(
-            and_(
-                tokens.c.token_hash == hash_token(token),
-                tokens.c.revoked_at.is_(None),
-                users.c.disabled_at.is_(None),
-            )
-        )
-        .order_by(teams.c.name)
-    ).all()
+    rows = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).all()
     if not rows:
         return None
     row = rows[0]

@@ -11,7 +11,6 @@ at its unique key; the later one is run again and answers "duplicate".
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from types import SimpleNamespace
 from typing import Any
 
+import orjson
 import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import (
@@ -836,34 +836,61 @@ def _move_contact_references(conn: Connection, log: _Log, contact: _Row) -> None
 
 
 # --- pull -----------------------------------------------------------------------------
+# Built once: a statement object keeps its cache key, so each pull only binds values.
+_PULL_COLUMNS = (
+    changes.c.server_seq,
+    changes.c.change_id,
+    changes.c.device_id,
+    changes.c.entity,
+    changes.c.record_id,
+    changes.c.op,
+    cast(changes.c.fields, Text).label("fields"),
+    changes.c.author,
+)
+_PULL_ALL = (
+    select(*_PULL_COLUMNS)
+    .where(changes.c.server_seq > bindparam("after"))
+    .order_by(changes.c.server_seq)
+    .limit(bindparam("limit"))
+)
+_PULL_TEAMS = (
+    select(*_PULL_COLUMNS)
+    .where(
+        changes.c.server_seq > bindparam("after"),
+        changes.c.team.in_(bindparam("teams", expanding=True)),
+    )
+    .order_by(changes.c.server_seq)
+    .limit(bindparam("limit"))
+)
+_HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
+
+
 def pull_json(source: Engine | Connection, who: Principal, after: int, limit: int) -> bytes:
-    """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row: the
-    first sync of a laptop streams every record, and decoding then re-encoding them all
-    would be most of the Hub's work."""
+    """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row, put
+    in as is (``orjson.Fragment``): the first sync of a laptop streams every record, and
+    decoding then re-encoding them all would be most of the Hub's work."""
     if isinstance(source, Engine):
         with source.connect() as conn:
             return pull_json(conn, who, after, limit)
     conn = source
     high = high_water(conn)
-    query = select(
-        changes.c.server_seq,
-        changes.c.change_id,
-        changes.c.device_id,
-        changes.c.entity,
-        changes.c.record_id,
-        changes.c.op,
-        cast(changes.c.fields, Text).label("fields"),
-        changes.c.author,
-    ).where(changes.c.server_seq > after)
-    if not who.sees_all:
-        query = query.where(changes.c.team.in_(who.teams or ("",)))
-    rows = conn.execute(query.order_by(changes.c.server_seq).limit(limit)).all()
-    dumps = json.dumps
-    parts = [
-        f'{{"server_seq":{r.server_seq},"change_id":{dumps(r.change_id)},'
-        f'"device_id":{dumps(r.device_id)},"entity":{dumps(r.entity)},'
-        f'"record_id":{dumps(r.record_id)},"op":{dumps(r.op)},'
-        f'"fields":{r.fields},"author":{dumps(r.author)}}}'
+    if who.sees_all:
+        rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
+    else:
+        params = {"after": after, "limit": limit, "teams": list(who.teams) or [""]}
+        rows = conn.execute(_PULL_TEAMS, params).all()
+    fragment = orjson.Fragment
+    found = [
+        {
+            "server_seq": r.server_seq,
+            "change_id": r.change_id,
+            "device_id": r.device_id,
+            "entity": r.entity,
+            "record_id": r.record_id,
+            "op": r.op,
+            "fields": fragment(r.fields),
+            "author": r.author,
+        }
         for r in rows
     ]
     more = len(rows) == limit
@@ -871,14 +898,13 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
     if not more:
         # Nothing else visible up to the high-water mark: skip past other teams' rows.
         next_after = max(next_after, high)
-    return (
-        f'{{"changes":[{",".join(parts)}],"next_after":{next_after},'
-        f'"high_water":{high},"more":{"true" if more else "false"}}}'
-    ).encode()
+    return orjson.dumps(
+        {"changes": found, "next_after": next_after, "high_water": high, "more": more}
+    )
 
 
 def high_water(conn: Connection) -> int:
-    return int(conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one())
+    return int(conn.execute(_HIGH_WATER).scalar_one())
 
 
 def last_device_seq(conn: Connection, device_id: str) -> int:
