@@ -1,8 +1,9 @@
 """A laptop's sync in its own process, killed with SIGKILL at a named point.
 
-Usage: crash_client.py DATA_DIR TOKEN POINT COUNT [FRESH_CHUNK]  (POINT "none": run to
-the end; FRESH_CHUNK: new records per bulk-load batch, small to load pages in the
-background).
+Usage: crash_client.py DATA_DIR TOKEN POINT COUNT [CHUNK,BIG_PAGE,TRANSACTION]
+(POINT "none": run to the end; the sizes of the bulk path, small so that a test's
+pages take it: new records per bulk-load batch, changes that make a page big, and
+changes of big pages per transaction).
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ def main() -> int:
     from touchpoint.sync.engine import SyncEngine
 
     if len(sys.argv) > 5:
-        sync_engine.FRESH_CHUNK = int(sys.argv[5])
+        chunk, big, transaction = (int(n) for n in sys.argv[5].split(","))
+        sync_engine.FRESH_CHUNK = chunk
+        sync_engine.BIG_PAGE = big
+        sync_engine.BULK_TRANSACTION = transaction
 
     seen = {"n": 0}
 

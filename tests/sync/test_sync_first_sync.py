@@ -77,8 +77,11 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
     fill(ana, 30)
     assert ana.sync().in_sync
-    # Batches of 7 new records: each page is loaded on the bulk-load thread, in chunks.
+    # Pages of 50 are big here: three to a transaction, each loaded on the bulk-load
+    # thread in batches of 7 new records.
     monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
+    monkeypatch.setattr(sync_engine, "BIG_PAGE", 20)
+    monkeypatch.setattr(sync_engine, "BULK_TRANSACTION", 150)
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     assert ben.sync(page_size=50).in_sync
 
@@ -100,7 +103,7 @@ def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedPr
     token = credentials.load_token(laptop.hub.url, laptop.email)
     assert token
     return subprocess.run(
-        [sys.executable, str(CLIENT), str(laptop.root), token, point, str(count), "5"],
+        [sys.executable, str(CLIENT), str(laptop.root), token, point, str(count), "5,10,60"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -117,10 +120,10 @@ def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicat
     fill(ana, 15)
     assert ana.sync().in_sync
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    # Pages of 25 changes loaded in chunks of 5: killed while the bulk-load thread writes,
-    # a little further on each time (a page's chunks, then later pages').
+    # Pages of 25 changes, big here (up to three to a transaction), loaded in chunks of
+    # 5: killed while the bulk-load thread writes, a little further on each time.
     kills = 0
-    for count in (2, 3, 6, 9, 12):
+    for count in (2, 3, 6, 9, 12, 16):
         done = run_client(ben, "inserting", count)
         if done.returncode == -signal.SIGKILL:
             kills += 1

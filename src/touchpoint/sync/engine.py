@@ -77,6 +77,7 @@ CA_KEY = "sync_ca_bundle"
 LAST_SYNC_KEY = "sync_last_at"
 SCOPE_KEY = "sync_scope"  # "role:team,team" this laptop last pulled with
 BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
+BULK_TRANSACTION = 50_000  # changes of big pages applied in one local transaction
 BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
 FRESH_CHUNK = 2000  # new records per batch handed to the bulk-load thread
 
@@ -523,7 +524,12 @@ class SyncEngine:
     def _pull_all(self, counts: dict[str, int]) -> None:
         """Pull pages until the Hub has no more. The next page is fetched on a second
         thread while this one is applied (SQLite and the Hub work meanwhile), but the
-        cursor only moves with an applied page, so a kill anywhere resumes exactly."""
+        cursor only moves with applied pages, in their transaction, so a kill anywhere
+        resumes exactly.
+
+        Big pages (a first sync) are applied several to a transaction: each commit
+        rewrites every index page the transaction touched, and new records' random ids
+        touch nearly all of them, so fewer commits write far less."""
         with self.ws.read() as session:
             cursor = int(read_meta(session, CURSOR_KEY) or 0)
         start = cursor
@@ -534,25 +540,55 @@ class SyncEngine:
         # Most syncs need one page: the thread is started only for a second one.
         pool: ThreadPoolExecutor | None = None
         ahead: Future[PullPage] | None = None
+        me = self.ws.device_id
+
+        def next_page() -> PullPage:
+            nonlocal ahead, pool
+            page = fetch(cursor) if ahead is None else ahead.result()
+            ahead = None
+            if page.more:
+                if pool is None:
+                    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+                ahead = pool.submit(fetch, page.next_after)
+            self.crash_point("pulled")
+            return page
+
+        def took(page: PullPage) -> None:
+            nonlocal cursor
+            cursor = page.next_after
+            span = max(page.high_water - start, 1)
+            self.progress(SyncProgress("pull", min(cursor - start, span), span))
+
         try:
             while True:
                 if self.cancel.is_set():
                     raise Cancelled
-                page = fetch(cursor) if ahead is None else ahead.result()
-                if page.more:
-                    if pool is None:
-                        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
-                    ahead = pool.submit(fetch, page.next_after)
-                self.crash_point("pulled")
-                if page.changes or page.next_after != cursor:
-                    counts["conflicts"] += self._apply_page(page)
+                page = next_page()
+                if not page.changes and page.next_after == cursor:
+                    return  # nothing new: no transaction at all
+                with self.ws.unit_of_work(origin="remote") as uow:
+                    s = uow.session
+                    s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+                    applied = received = 0
+                    while True:
+                        counts["conflicts"] += self._apply_changes(s, page)
+                        applied += len(page.changes)
+                        # This laptop's own changes come back in the pages too: not news.
+                        received += sum(1 for c in page.changes if c.get("device_id") != me)
+                        took(page)
+                        if (
+                            not page.more
+                            or len(page.changes) < BIG_PAGE
+                            or applied >= BULK_TRANSACTION
+                            or self.cancel.is_set()
+                        ):
+                            break
+                        page = next_page()
+                    write_meta(s, CURSOR_KEY, str(cursor))
+                    self.crash_point("applying")
+                    uow.commit()
                 self.crash_point("applied")
-                # This laptop's own changes come back in the pages too: not "received".
-                me = self.ws.device_id
-                counts["pulled"] += sum(1 for c in page.changes if c.get("device_id") != me)
-                cursor = page.next_after
-                span = max(page.high_water - start, 1)
-                self.progress(SyncProgress("pull", min(cursor - start, span), span))
+                counts["pulled"] += received
                 if not page.more:
                     return
         finally:
@@ -561,8 +597,8 @@ class SyncEngine:
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
 
-    def _apply_page(self, page: PullPage) -> int:
-        """Apply one page and move the cursor past it, in one local transaction.
+    def _apply_changes(self, s: Session, page: PullPage) -> int:
+        """Apply one page in the caller's transaction; the new conflicts for this user.
 
         Records this laptop already holds are updated through the ORM (so fields with
         a pending local edit keep it, and the indexes follow). Records new here, most
@@ -570,61 +606,55 @@ class SyncEngine:
         bulk."""
         me = self.ws.author
         new_conflicts = 0
-        with self.ws.unit_of_work(origin="remote") as uow:
-            s = uow.session
-            conn = s.connection()
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-            held = _held_ids(conn, page.changes)
-            pending = _pending_fields(s) if held else {}
-            loaded = _load_records(s, held)
-            fresh: dict[tuple[str, str], dict[str, Any]] = {}
-            for row in page.changes:
-                entity = row["entity"]
-                fields = row["fields"]
-                if entity == CONFLICT_ENTITY:
-                    if _store_conflict(s, row) and me in (
-                        fields.get("loser_author"),
-                        fields.get("winner_author"),
-                    ):
-                        new_conflicts += 1
-                    continue
-                convert = CONVERT.get(entity)
-                if convert is None:
-                    log.warning("sync: unknown entity %r from the Hub skipped", entity)
-                    continue
-                key = (entity, row["record_id"])
-                record = loaded.get(key)
-                if record is None:
-                    # New here: as it travels is also as SQLite stores it.
-                    values = fresh.get(key)
-                    if values is None:
-                        values = fresh[key] = {"id": key[1]}
-                    if convert.keys() >= fields.keys():
-                        values.update(fields)
-                    else:  # a field this version does not know
-                        values.update((k, v) for k, v in fields.items() if k in convert)
-                    continue
-                keep_local = pending.get(key, ())
-                for name, value in fields.items():
-                    if name in convert and name not in keep_local:
-                        new = convert[name](value)
-                        if getattr(record, name) != new:
-                            setattr(record, name, new)
-            # Updates first, so the bulk indexing below sees only inserts.
-            s.flush()
-            if len(fresh) > BIG_PAGE:
-                # A first sync: a bigger page cache for this page's index building.
-                before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-                conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-                try:
-                    _insert_fresh(conn, fresh, self.crash_point)
-                finally:  # the pooled connection goes back with its usual cache
-                    conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
-            else:
+        conn = s.connection()
+        held = _held_ids(conn, page.changes)
+        pending = _pending_fields(s) if held else {}
+        loaded = _load_records(s, held)
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        for row in page.changes:
+            entity = row["entity"]
+            fields = row["fields"]
+            if entity == CONFLICT_ENTITY:
+                if _store_conflict(s, row) and me in (
+                    fields.get("loser_author"),
+                    fields.get("winner_author"),
+                ):
+                    new_conflicts += 1
+                continue
+            convert = CONVERT.get(entity)
+            if convert is None:
+                log.warning("sync: unknown entity %r from the Hub skipped", entity)
+                continue
+            key = (entity, row["record_id"])
+            record = loaded.get(key)
+            if record is None:
+                # New here: as it travels is also as SQLite stores it.
+                values = fresh.get(key)
+                if values is None:
+                    values = fresh[key] = {"id": key[1]}
+                if convert.keys() >= fields.keys():
+                    values.update(fields)
+                else:  # a field this version does not know
+                    values.update((k, v) for k, v in fields.items() if k in convert)
+                continue
+            keep_local = pending.get(key, ())
+            for name, value in fields.items():
+                if name in convert and name not in keep_local:
+                    new = convert[name](value)
+                    if getattr(record, name) != new:
+                        setattr(record, name, new)
+        # Updates first, so the bulk indexing below sees only inserts.
+        s.flush()
+        if len(fresh) > BIG_PAGE:
+            # A first sync: a bigger page cache for this page's index building.
+            before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+            conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+            try:
                 _insert_fresh(conn, fresh, self.crash_point)
-            write_meta(s, CURSOR_KEY, str(page.next_after))
-            self.crash_point("applying")
-            uow.commit()
+            finally:  # the pooled connection goes back with its usual cache
+                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        else:
+            _insert_fresh(conn, fresh, self.crash_point)
         return new_conflicts
 
 
