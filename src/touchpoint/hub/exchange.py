@@ -138,6 +138,13 @@ class _Row:
     exists: bool
 
 
+# Built once (a statement object keeps its cache key): every push runs them.
+_PREFETCH = select(records).where(records.c.record_id.in_(bindparam("ids", expanding=True)))
+# In one order, so two pushes locking the same records cannot deadlock.
+_PREFETCH_LOCKED = _PREFETCH.order_by(records.c.entity, records.c.record_id).with_for_update()
+_RECEIVED = select(received).where(received.c.change_id.in_(bindparam("ids", expanding=True)))
+
+
 class _Log:
     """One push transaction: reads records through a cache, numbers new ``changes`` rows
     from the locked counter, and writes everything in a few bulk statements at the end."""
@@ -159,11 +166,8 @@ class _Log:
         wanted = [i for i in record_ids if i and i not in self.fetched]
         for i in range(0, len(wanted), 500):
             chunk = wanted[i : i + 500]
-            query = select(records).where(records.c.record_id.in_(chunk))
-            if self.lock:
-                # In one order, so two pushes locking the same records cannot deadlock.
-                query = query.order_by(records.c.entity, records.c.record_id).with_for_update()
-            for r in self.conn.execute(query):
+            query = _PREFETCH_LOCKED if self.lock else _PREFETCH
+            for r in self.conn.execute(query, {"ids": chunk}):
                 key = (r.entity, r.record_id)
                 self.cache[key] = _Row(
                     r.entity, r.record_id, r.team, dict(r.data), dict(r.versions), True
@@ -431,12 +435,7 @@ def _push_once(
 ) -> list[PushResult]:
     stamp = to_utc_text(now)
     log = _Log(conn, stamp)
-    seen = {
-        r.change_id: r
-        for r in conn.execute(
-            select(received).where(received.c.change_id.in_([c.change_id for c in batch]))
-        )
-    }
+    seen = {r.change_id: r for r in conn.execute(_RECEIVED, {"ids": [c.change_id for c in batch]})}
     results: list[PushResult] = []
     accepted: list[dict[str, Any]] = []
     last_seq = 0
