@@ -92,6 +92,10 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     got = index_rows(ben)
     assert got["ok"], "the full-text index does not match its documents"
     assert got["automerge"] == [4, 4]  # the bulk setting was given back
+    with ben.ws.read() as s:  # and the pooled connection its usual page cache
+        assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
+            sync_engine.BULK_CACHE_KIB
+        )
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
     assert_converged(hub, ana, ben)

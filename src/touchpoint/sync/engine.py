@@ -568,22 +568,33 @@ class SyncEngine:
                     return  # nothing new: no transaction at all
                 with self.ws.unit_of_work(origin="remote") as uow:
                     s = uow.session
-                    s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+                    conn = s.connection()
+                    conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+                    cache = None
+                    if len(page.changes) >= BIG_PAGE:
+                        # A first sync: a bigger page cache while the transaction builds
+                        # its indexes, so its pages stay in memory until the commit.
+                        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+                        conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
                     applied = received = 0
-                    while True:
-                        counts["conflicts"] += self._apply_changes(s, page)
-                        applied += len(page.changes)
-                        # This laptop's own changes come back in the pages too: not news.
-                        received += sum(1 for c in page.changes if c.get("device_id") != me)
-                        took(page)
-                        if (
-                            not page.more
-                            or len(page.changes) < BIG_PAGE
-                            or applied >= BULK_TRANSACTION
-                            or self.cancel.is_set()
-                        ):
-                            break
-                        page = next_page()
+                    try:
+                        while True:
+                            counts["conflicts"] += self._apply_changes(s, page)
+                            applied += len(page.changes)
+                            # This laptop's own changes come back in the pages too.
+                            received += sum(1 for c in page.changes if c.get("device_id") != me)
+                            took(page)
+                            if (
+                                not page.more
+                                or len(page.changes) < BIG_PAGE
+                                or applied >= BULK_TRANSACTION
+                                or self.cancel.is_set()
+                            ):
+                                break
+                            page = next_page()
+                    finally:  # the pooled connection goes back with its usual cache
+                        if cache is not None:
+                            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
                     write_meta(s, CURSOR_KEY, str(cursor))
                     self.crash_point("applying")
                     uow.commit()
@@ -645,16 +656,7 @@ class SyncEngine:
                         setattr(record, name, new)
         # Updates first, so the bulk indexing below sees only inserts.
         s.flush()
-        if len(fresh) > BIG_PAGE:
-            # A first sync: a bigger page cache for this page's index building.
-            before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-            conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-            try:
-                _insert_fresh(conn, fresh, self.crash_point)
-            finally:  # the pooled connection goes back with its usual cache
-                conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
-        else:
-            _insert_fresh(conn, fresh, self.crash_point)
+        _insert_fresh(conn, fresh, self.crash_point)
         return new_conflicts
 
 
