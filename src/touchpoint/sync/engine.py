@@ -576,10 +576,10 @@ class SyncEngine:
                         # its indexes, so its pages stay in memory until the commit.
                         cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
                         conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-                    applied = received = 0
+                    applied = received = conflicts = 0
                     try:
                         while True:
-                            counts["conflicts"] += self._apply_changes(s, page)
+                            conflicts += self._apply_changes(s, page)
                             applied += len(page.changes)
                             # This laptop's own changes come back in the pages too.
                             received += sum(1 for c in page.changes if c.get("device_id") != me)
@@ -600,6 +600,7 @@ class SyncEngine:
                     uow.commit()
                 self.crash_point("applied")
                 counts["pulled"] += received
+                counts["conflicts"] += conflicts
                 if not page.more:
                     return
         finally:
