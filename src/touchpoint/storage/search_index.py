@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from touchpoint.domain.values import display_phone
@@ -225,8 +226,9 @@ class BulkLoad:
         self._jobs: queue.Queue[tuple[str, Any] | None] | None = None
         self._thread: threading.Thread | None = None
         if background:
-            # A few batches ahead at most: the caller waits rather than piling up rows.
-            self._jobs = queue.Queue(maxsize=4)
+            # Some batches ahead at most (an import queues nine jobs a batch): beyond
+            # that the caller waits rather than piling up rows.
+            self._jobs = queue.Queue(maxsize=64)
             self._thread = threading.Thread(target=self._run, name="bulk-load", daemon=True)
             self._thread.start()
 
@@ -283,7 +285,7 @@ class BulkLoad:
                 else:
                     cursor = self._db.cursor()
                     try:
-                        cursor.executemany(sql, rows)
+                        _insert_many(cursor, sql, rows)
                     finally:
                         cursor.close()
             except BaseException as exc:  # raised in the caller's thread
@@ -303,6 +305,27 @@ class BulkLoad:
             self._raise_failure()
         if fill:
             self._fill()
+
+
+_AS_ONE: dict[str, str] = {}
+
+
+def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """Run ``INSERT ... VALUES (?, ...)`` for every row as ONE statement over a JSON array
+    of the rows (json_each): SQLite then runs it whole with Python's lock released,
+    where an executemany takes that lock back between rows, which a busy Python thread
+    beside it holds for milliseconds at a time. Rows JSON cannot carry go row by row."""
+    try:
+        array = orjson.dumps(rows)
+    except TypeError:
+        cursor.executemany(sql, rows)
+        return
+    one = _AS_ONE.get(sql)
+    if one is None:
+        head, _values, marks = sql.rpartition(" VALUES ")
+        picks = ", ".join(f"value ->> {n}" for n in range(marks.count("?")))
+        one = _AS_ONE[sql] = f"{head} SELECT {picks} FROM json_each(?)"
+    cursor.execute(one, (array,))
 
 
 class _Abandoned(Exception):

@@ -1,0 +1,83 @@
+"""The bulk-load thread writes exactly what an executemany would, types and all."""
+
+from __future__ import annotations
+
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from touchpoint.storage import search_index
+
+ROWS: list[tuple[Any, ...]] = [
+    (1, "plain", None, 1.5),
+    (2**62, "quote ' \" and \\ backslash", '{"a": [1, 2]}', -0.1),
+    (-7, "ünïcödé 漢字 emoji 😀", "", 1e300),
+    (0, "new\nline\ttab", "null", 3.0),
+    (True, "a bool goes in as 1", "[]", 0.0),
+]
+
+
+def _stored(conn: Any) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT n, typeof(n), s, typeof(s), j, typeof(j), f, typeof(f) FROM t ORDER BY rowid"
+    ).fetchall()
+
+
+def test_rows_written_in_the_background_equal_an_executemany(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
+        conn.exec_driver_sql(
+            "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
+            "customer_id, title, body)"
+        )
+    sql = "INSERT INTO t (n, s, j, f) VALUES (?, ?, ?, ?)"
+    reference = sqlite3.connect(":memory:")
+    reference.execute("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
+    reference.executemany(sql, ROWS)
+    with engine.begin() as conn:
+        with search_index.bulk_insert(conn, background=True) as load:
+            load.insert(sql, ROWS[:2])
+            load.insert(sql, ROWS[2:])
+        written = _stored(conn.connection.driver_connection)
+    assert written == _stored(reference)
+
+
+def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
+        conn.exec_driver_sql(
+            "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
+            "customer_id, title, body)"
+        )
+    sqlite3.register_adapter(Decimal, str)
+    try:
+        with engine.begin() as conn:
+            with search_index.bulk_insert(conn, background=True) as load:
+                load.insert("INSERT INTO t (n, s) VALUES (?, ?)", [(1, Decimal("1.10"))])
+            assert conn.execute(text("SELECT n, s FROM t")).all() == [(1, "1.10")]
+    finally:
+        sqlite3.adapters.pop((Decimal, sqlite3.PrepareProtocol), None)
+
+
+def test_a_failed_background_write_is_raised_in_the_callers_thread(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+        conn.exec_driver_sql(
+            "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
+            "customer_id, title, body)"
+        )
+    with (
+        pytest.raises(sqlite3.IntegrityError),
+        engine.begin() as conn,
+        search_index.bulk_insert(conn, background=True) as load,
+    ):
+        load.insert("INSERT INTO t (n) VALUES (?)", [(1,), (1,)])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
