@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -56,13 +57,19 @@ def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
             "customer_id, title, body)"
         )
     sqlite3.register_adapter(Decimal, str)
+    sqlite3.register_adapter(datetime, lambda moment: moment.strftime("%d.%m.%Y"))
     try:
         with engine.begin() as conn:
             with search_index.bulk_insert(conn, background=True) as load:
                 load.insert("INSERT INTO t (n, s) VALUES (?, ?)", [(1, Decimal("1.10"))])
-            assert conn.execute(text("SELECT n, s FROM t")).all() == [(1, "1.10")]
+                load.insert("INSERT INTO t (n, s) VALUES (?, ?)", [(2, datetime(2026, 11, 24))])
+            assert conn.execute(text("SELECT n, s FROM t")).all() == [
+                (1, "1.10"),
+                (2, "24.11.2026"),
+            ]
     finally:
         sqlite3.adapters.pop((Decimal, sqlite3.PrepareProtocol), None)
+        sqlite3.adapters.pop((datetime, sqlite3.PrepareProtocol), None)
 
 
 def test_a_failed_background_write_is_raised_in_the_callers_thread(tmp_path: Path) -> None:

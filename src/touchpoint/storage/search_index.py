@@ -308,6 +308,7 @@ class BulkLoad:
 
 
 _AS_ONE: dict[str, str] = {}
+_AS_SQLITE_WOULD = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -316,7 +317,9 @@ def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
     where an executemany takes that lock back between rows, which a busy Python thread
     beside it holds for milliseconds at a time. Rows JSON cannot carry go row by row."""
     try:
-        array = orjson.dumps(rows)
+        # Only what SQLite's own binding would store the same way: a datetime or a
+        # dataclass goes row by row, through the driver's adapters.
+        array = orjson.dumps(rows, option=_AS_SQLITE_WOULD)
     except TypeError:
         cursor.executemany(sql, rows)
         return
