@@ -187,6 +187,22 @@ class _Log:
         self.dirty[key] = row
         row.exists = True
 
+    def save_hub_change(self, row: _Row, op: str, fields: dict[str, Any], author: str) -> None:
+        """Save a row the Hub itself changed (a conflict record, a moved reference) and
+        log that change, made now by the Hub's own device, for every replica to pull."""
+        self.save(row)
+        self.append(
+            change_id=str(uuid.uuid4()),
+            device_id=HUB_DEVICE,
+            user_id=None,
+            row=row,
+            op=op,
+            fields=fields,
+            at=self.now,
+            corrected_at=self.now,
+            author=author,
+        )
+
     def append(
         self,
         *,
@@ -686,18 +702,7 @@ def _conflict(
 
 def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any]) -> None:
     conflict = _Row(CONFLICT_ENTITY, str(uuid.uuid4()), row.team, data, {}, False)
-    log.save(conflict)
-    log.append(
-        change_id=str(uuid.uuid4()),
-        device_id=HUB_DEVICE,
-        user_id=None,
-        row=conflict,
-        op="insert",
-        fields={**data, "created_at": log.now},
-        at=log.now,
-        corrected_at=log.now,
-        author=data["loser_author"],
-    )
+    log.save_hub_change(conflict, "insert", {**data, "created_at": log.now}, data["loser_author"])
 
 
 def _follow_merges(log: _Log, row: _Row, *, names_contacts: bool) -> set[str]:
@@ -772,19 +777,19 @@ def _move_children(conn: Connection, log: _Log, customer: _Row) -> None:
             child = log.load(entity, record_id)
             if child is None or child.data.get("customer_id") != customer.record_id:
                 continue
-            child.data["customer_id"] = winner
-            log.save(child)
-            log.append(
-                change_id=str(uuid.uuid4()),
-                device_id=HUB_DEVICE,
-                user_id=None,
-                row=child,
-                op="update",
-                fields={"customer_id": winner, **{k: child.data.get(k) for k in BOOKKEEPING}},
-                at=log.now,
-                corrected_at=log.now,
-                author=child.data.get("updated_by") or "hub",
-            )
+            _repoint(log, child, "customer_id", winner)
+
+
+def _repoint(log: _Log, child: _Row, field: str, value: Any) -> None:
+    """A colleague's record now names the kept record of a merge: one Hub-made update,
+    under the child's last author, with its bookkeeping as it stands."""
+    child.data[field] = value
+    log.save_hub_change(
+        child,
+        "update",
+        {field: value, **{k: child.data.get(k) for k in BOOKKEEPING}},
+        child.data.get("updated_by") or "hub",
+    )
 
 
 def _move_contact_references(conn: Connection, log: _Log, contact: _Row) -> None:
@@ -819,19 +824,7 @@ def _move_contact_references(conn: Connection, log: _Log, contact: _Row) -> None
                 if child.data.get("contact_id") != loser:
                     continue
                 field, value = "contact_id", winner
-            child.data[field] = value
-            log.save(child)
-            log.append(
-                change_id=str(uuid.uuid4()),
-                device_id=HUB_DEVICE,
-                user_id=None,
-                row=child,
-                op="update",
-                fields={field: value, **{k: child.data.get(k) for k in BOOKKEEPING}},
-                at=log.now,
-                corrected_at=log.now,
-                author=child.data.get("updated_by") or "hub",
-            )
+            _repoint(log, child, field, value)
 
 
 # --- pull -----------------------------------------------------------------------------
