@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from touchpoint.storage import search_index
 
@@ -28,14 +28,20 @@ def _stored(conn: Any) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
-def test_rows_written_in_the_background_equal_an_executemany(tmp_path: Path) -> None:
+def _engine(tmp_path: Path, table: str) -> Engine:
+    """A file database with ``table`` and the search documents a bulk load reads."""
     engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
     with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
+        conn.exec_driver_sql(table)
         conn.exec_driver_sql(
             "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
             "customer_id, title, body)"
         )
+    return engine
+
+
+def test_rows_written_in_the_background_equal_an_executemany(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
     sql = "INSERT INTO t (n, s, j, f) VALUES (?, ?, ?, ?)"
     reference = sqlite3.connect(":memory:")
     reference.execute("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
@@ -49,13 +55,7 @@ def test_rows_written_in_the_background_equal_an_executemany(tmp_path: Path) -> 
 
 
 def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
-        conn.exec_driver_sql(
-            "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
-            "customer_id, title, body)"
-        )
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
     sqlite3.register_adapter(Decimal, str)
     sqlite3.register_adapter(datetime, lambda moment: moment.strftime("%d.%m.%Y"))
     try:
@@ -73,13 +73,7 @@ def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
 
 
 def test_a_failed_background_write_is_raised_in_the_callers_thread(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.sqlite3'}")
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE t (n INTEGER PRIMARY KEY)")
-        conn.exec_driver_sql(
-            "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
-            "customer_id, title, body)"
-        )
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER PRIMARY KEY)")
     with (
         pytest.raises(sqlite3.IntegrityError),
         engine.begin() as conn,

@@ -40,23 +40,20 @@ _CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
 INSERT_KEY = "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)"
 
 
-def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
+def refresh(conn: Connection, records: Iterable[Record]) -> None:
     """Replace the keys of these records: one delete per chunk of ids, one executemany insert.
-
-    ``new``: the records were inserted just now with fresh ids, so they have no keys to
-    delete yet."""
+    (Records inserted just now have no keys to replace: see :func:`new_keys`.)"""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
         if record.entity in _KEYED:
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         ids = [r.id for r in group]
-        stale = [] if new else ids
-        for start in range(0, len(stale), _CHUNK):
+        for start in range(0, len(ids), _CHUNK):
             conn.execute(
                 delete(IdentityKey).where(
                     (IdentityKey.entity == entity)
-                    & IdentityKey.record_id.in_(stale[start : start + _CHUNK])
+                    & IdentityKey.record_id.in_(ids[start : start + _CHUNK])
                 )
             )
         rows = new_keys(group)

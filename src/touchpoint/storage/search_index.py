@@ -140,24 +140,18 @@ def new_documents(records: Iterable[Record]) -> list[tuple[Any, ...]]:
     return params
 
 
-def refresh(conn: Connection, records: Iterable[Record], *, new: bool = False) -> None:
+def refresh(conn: Connection, records: Iterable[Record]) -> None:
     """Bring the index in line with these records, in the caller's transaction.
 
     Batched: one lookup of the existing documents per chunk of ids, then one
     executemany each for inserts, updates and deletes (a bulk import flushes
-    thousands of records at once). ``new=True`` says the records were only just
-    inserted, so none has a document yet: no lookup, and the documents go to the
-    driver as tuples (SQLAlchemy's per-row parameter handling costs more than the row)."""
+    thousands of records at once). Records inserted just now have no document to look
+    up: see :func:`new_documents`."""
     by_entity: dict[str, list[Record]] = {}
     for record in records:
         if record.entity in _DOCUMENT:
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
-        if new:
-            params = new_documents(group)
-            if params:
-                conn.exec_driver_sql(INSERT_DOC, params)
-            continue
         existing: dict[str, int] = {}
         ids = [r.id for r in group]
         for start in range(0, len(ids), _CHUNK):
@@ -214,8 +208,8 @@ class BulkLoad:
     released, so that work overlaps the caller's Python instead of following it. A fill
     takes the documents up to the newest one present when it starts; a document is one
     row, written by one statement step, so a fill never sees half of one, and the next
-    fill starts where this one ended. A failed statement stops the thread; the error is
-    raised in the caller's thread at its next call or when the block ends."""
+    fill starts where this one ended. After a failed statement nothing queued runs; the
+    error is raised in the caller's thread at its next call or when the block ends."""
 
     def __init__(self, conn: Connection, first_new: int, tables: list[str], background: bool):
         self._conn = conn
@@ -350,7 +344,7 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkL
     ``insert`` and the indexing asked by its ``index`` run on a thread of their own while
     the caller builds the next batch; the caller must then write only through it inside
     the block (no statement of its own on the connection until the block ends)."""
-    first_new = conn.execute(text("SELECT coalesce(max(doc_id), 0) FROM search_docs")).scalar()
+    first_new = conn.exec_driver_sql(_NEWEST_DOC).scalar()
     triggers = conn.execute(
         text(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from operator import itemgetter
 from typing import Any, TypeVar
 
@@ -253,18 +254,18 @@ def insert_new(
             }
             changes.append(_change(ctx, record, "insert", fields))
     conn = session.connection()
-    if load is None:
-        if changes:
-            conn.exec_driver_sql(*_insert_rows(conn, Change, changes))
-        conn.exec_driver_sql(*_insert_rows(conn, model, rows))
-        search_index.refresh(conn, records, new=True)
-        identity.refresh(conn, records, new=True)
-        return
+    write = load.insert if load is not None else partial(_execute_many, conn)
     if changes:
-        load.insert(*_insert_rows(conn, Change, changes))
-    load.insert(*_insert_rows(conn, model, rows))
-    load.insert(search_index.INSERT_DOC, search_index.new_documents(records))
-    load.insert(identity.INSERT_KEY, identity.new_keys(records))
+        write(*_insert_rows(conn, Change, changes))
+    write(*_insert_rows(conn, model, rows))
+    # New records have no search document or identity key yet: nothing to look up.
+    write(search_index.INSERT_DOC, search_index.new_documents(records))
+    write(identity.INSERT_KEY, identity.new_keys(records))
+
+
+def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        conn.exec_driver_sql(sql, rows)
 
 
 # Per model and set of column names: the INSERT and each column's bind processor.
