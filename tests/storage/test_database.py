@@ -85,16 +85,22 @@ def test_times_are_stored_as_sortable_utc_text(ws):
     assert stored == "2026-11-18T09:30:00.000000Z"
 
 
-def test_record_ids_are_random_version_4_uuids_in_canonical_text() -> None:
+def test_record_ids_are_time_ordered_version_7_uuids_in_canonical_text() -> None:
+    import time
     import uuid
 
     from touchpoint.storage.models import new_id
 
+    before = time.time_ns() // 1_000_000
     ids = [new_id() for _ in range(5000)]
+    after = time.time_ns() // 1_000_000
     assert len(set(ids)) == len(ids)
+    # Made one after another, they sort one after another (as text, as SQLite compares).
+    assert ids == sorted(ids)
     for text_id in ids:
         parsed = uuid.UUID(text_id)
-        assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
         assert str(parsed) == text_id
-    # Every variant nibble turns up (8, 9, a, b): the two random bits are kept.
-    assert {text_id[19] for text_id in ids} == set("89ab")
+        assert before <= parsed.int >> 80 <= after + 1  # the millisecond it was made
+    # The random part is random: every value of its first free nibble turns up.
+    assert {text_id[20] for text_id in ids} == set("0123456789abcdef")

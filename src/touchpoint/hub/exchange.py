@@ -11,7 +11,6 @@ at its unique key; the later one is run again and answers "duplicate".
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from touchpoint.hub.accounts import Principal
 from touchpoint.hub.db import changes, counter, devices, received, records, write
-from touchpoint.storage.models import MODEL_BY_ENTITY, Record
+from touchpoint.storage.models import MODEL_BY_ENTITY, Record, new_id
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
     BOOKKEEPING,
@@ -192,7 +191,7 @@ class _Log:
         log that change, made now by the Hub's own device, for every replica to pull."""
         self.save(row)
         self.append(
-            change_id=str(uuid.uuid4()),
+            change_id=new_id(),
             device_id=HUB_DEVICE,
             user_id=None,
             row=row,
@@ -701,7 +700,7 @@ def _conflict(
 
 
 def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any]) -> None:
-    conflict = _Row(CONFLICT_ENTITY, str(uuid.uuid4()), row.team, data, {}, False)
+    conflict = _Row(CONFLICT_ENTITY, new_id(), row.team, data, {}, False)
     log.save_hub_change(conflict, "insert", {**data, "created_at": log.now}, data["loser_author"])
 
 

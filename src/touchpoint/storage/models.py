@@ -8,6 +8,7 @@ deletes can sync and be undone.
 from __future__ import annotations
 
 import os
+import time
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -37,12 +38,26 @@ NAMING = {
 }
 
 
+_last_stamp = 0
+
+
 def new_id() -> str:
-    """A random (version 4) UUID as text, exactly what ``str(uuid.uuid4())`` gives, in a
-    third of its time: an import makes two ids per record (the record, its change)."""
-    h = os.urandom(16).hex()
-    # The version nibble is 4; the variant's two high bits are 10 (8, 9, a or b).
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+    """A time-ordered UUID (version 7, RFC 9562) as canonical text: 48 bits of Unix
+    time in milliseconds, 12 bits of its fraction, then 62 random bits.
+
+    Ids made one after another sort one after another, so every index they key (the
+    records', the change log's) grows at its end. A random id lands on a random page
+    of an index of a million ids: an import or a sync then rewrites nearly every page
+    of it. Within this process ids also never go backwards, even when the clock does."""
+    global _last_stamp  # noqa: PLW0603 - this process's newest stamp
+    ms, ns = divmod(time.time_ns(), 1_000_000)
+    stamp = max((ms << 12) | (ns * 4096 // 1_000_000), _last_stamp + 1)
+    _last_stamp = stamp
+    # The variant's two high bits are 10, then 62 random bits.
+    tail = (int.from_bytes(os.urandom(8)) >> 2) | (1 << 63)
+    t = f"{stamp >> 12:012x}"
+    r = f"{tail:016x}"
+    return f"{t[:8]}-{t[8:]}-7{stamp & 0xFFF:03x}-{r[:4]}-{r[4:]}"
 
 
 class Base(DeclarativeBase):
