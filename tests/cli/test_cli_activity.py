@@ -170,9 +170,9 @@ def test_followup_lists_by_scope(tp, acme: str) -> None:
 
 def test_done_by_id_prefix_kept_and_late(tp, acme: str) -> None:
     ids = _log_promises(tp)
-    out = tp("done", ids["Today one"][:6]).stdout
+    out = tp("done", ids["Today one"][-6:]).stdout
     assert "'Today one'" in out and out.strip().endswith("kept")
-    late = tp("done", ids["Overdue one"][:8]).stdout
+    late = tp("done", ids["Overdue one"][-8:]).stdout
     assert late.strip().endswith("late")
     states = {f["title"]: f["state"] for f in tp.json("followups", "--all")}
     assert states["Today one"] == "kept" and states["Overdue one"] == "late"
@@ -197,11 +197,11 @@ def test_short_or_unknown_id_is_an_error(tp, acme: str) -> None:
 
 def test_done_twice_says_when_and_changes_nothing(tp, acme: str) -> None:
     ids = _log_promises(tp)
-    tp("done", ids["Today one"][:6], "--at", "2026-11-18 10:00")
+    tp("done", ids["Today one"][-6:], "--at", "2026-11-18 10:00")
     before = tp.changes()
-    again = tp("done", ids["Today one"][:6], "--at", "2026-11-18 10:20").stdout
+    again = tp("done", ids["Today one"][-6:], "--at", "2026-11-18 10:20").stdout
     assert again == (
-        f"{ids['Today one'][:8]} 'Today one' for Acme GmbH was already done "
+        f"{ids['Today one'][-8:]} 'Today one' for Acme GmbH was already done "
         "(Wed 2026-11-18 10:00); nothing changed\n"
     )
     assert tp.changes() == before

@@ -24,7 +24,7 @@ def test_an_address_conflict_is_listed_in_words(tp, data_dir: Path, clock) -> No
             lost = [{**kept[0], "street": "Hafenstr. 1", "postcode": "20095"}]
             uow.session.add(
                 SyncConflict(
-                    id="c0ffee00-0000-0000-0000-000000000000", entity="customer",
+                    id="00000000-0000-0000-0000-0000c0ffee00", entity="customer",
                     record_id=made.value.id, field="addresses", winner_value=kept,
                     loser_value=lost, winner_author="tom@example.com",
                     loser_author=ws.author, winner_at="2026-11-24T02:03:04.501694Z",

@@ -267,7 +267,7 @@ def test_duplicates_merge_unmerge(tp) -> None:
     merge_id = merges[0]["id"]
     assert f"touchpoint unmerge {merge_id}" in out
     assert tp.json("customer", "show", keep)["customer"]["industry"] == "Retail"
-    tp("unmerge", merge_id[:8])
+    tp("unmerge", merge_id[-8:])
     assert tp.json("merges")[0]["undone"] is True
     assert tp.json("customer", "show", other)["customer"]["name"] == "Acme"
     assert tp.json("duplicates") != []

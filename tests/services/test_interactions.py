@@ -143,7 +143,7 @@ def test_kept_late_and_overdue(ws: Workspace, acme: str, clock) -> None:
     ).value.followups
     on_time, late, forgotten = made
     clock.advance(hours=1)  # 11:30 in Berlin
-    assert followups.complete_followup(ws, on_time.id[:8]).value.state == PromiseState.KEPT
+    assert followups.complete_followup(ws, on_time.id[-8:]).value.state == PromiseState.KEPT
     assert followups.complete_followup(ws, late.id).value.state == PromiseState.LATE
     listed = {f.title: f.state for f in followups.list_followups(ws, FollowUpFilter(scope="all"))}
     assert listed == {
@@ -216,7 +216,7 @@ def test_due_reminders_window(ws: Workspace, acme: str, clock) -> None:
 
 def test_ids_by_prefix_are_not_wildcards(ws: Workspace, acme: str) -> None:
     logged = log_interaction(ws, customer=acme, kind="call").value.interaction
-    assert edit_interaction(ws, logged.id[:8], {"notes": "found"}).value.notes == "found"
+    assert edit_interaction(ws, logged.id[-8:], {"notes": "found"}).value.notes == "found"
     for ref in ("%%%%%%%%", "________", logged.id[:5]):  # wildcards, or too short to trust
         with pytest.raises(NotFoundError):
             edit_interaction(ws, ref, {"notes": "nope"})
@@ -224,4 +224,21 @@ def test_ids_by_prefix_are_not_wildcards(ws: Workspace, acme: str) -> None:
         edit_interaction(ws, logged.id[:5], {"notes": "nope"})
     assert str(short.value) == (
         f"'{logged.id[:5]}' is too short: give at least 6 characters of the interaction's id"
+    )
+
+
+def test_ids_by_their_shown_end_or_their_start(ws: Workspace, acme: str) -> None:
+    from touchpoint.domain.values import short_id
+    from touchpoint.errors import AmbiguousError
+
+    first = log_interaction(ws, customer=acme, kind="call").value.interaction
+    second = log_interaction(ws, customer=acme, kind="visit").value.interaction
+    # Made the same second, the two ids share their start (the time) but not their end.
+    assert first.id[:8] == second.id[:8] and short_id(first.id) != short_id(second.id)
+    assert edit_interaction(ws, short_id(second.id), {"notes": "by end"}).value.id == second.id
+    assert edit_interaction(ws, first.id[:-4], {"notes": "by start"}).value.id == first.id
+    with pytest.raises(AmbiguousError) as both:
+        edit_interaction(ws, first.id[:8], {"notes": "nope"})
+    assert str(both.value) == (
+        f"'{first.id[:8]}' is part of several interactions' ids; give more of the id"
     )

@@ -75,7 +75,7 @@ def test_login_sync_conflicts_restore_logout(hub: HubServer, tmp_path: Path, clo
     assert [(c["field"], c["winner_value"], c["loser_value"]) for c in listed] == [
         ("industry", "online", "wholesale")
     ]
-    assert tp(home, clock, "conflicts", "restore", listed[0]["id"][:8]).exit_code == 0
+    assert tp(home, clock, "conflicts", "restore", listed[0]["id"][-8:]).exit_code == 0
     assert tp(home, clock, "conflicts").stdout.strip() == "No conflicts."
 
     waiting = tp(home, clock, "logout")

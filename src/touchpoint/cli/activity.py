@@ -14,6 +14,7 @@ import click
 
 from touchpoint.cli.output import clip, emit_json, heading, is_tty, local_time, style, table
 from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
+from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
     from touchpoint.services.records import FollowUpView
@@ -32,7 +33,7 @@ def followup_rows(followups: Sequence[FollowUpView], ws: Workspace) -> list[tupl
     """id, state, due, title, customer: the columns every follow-up list shares."""
     return [
         (
-            f.id[:8],
+            short_id(f.id),
             state_label(str(f.state)),
             local_time(f.due_at, ws.tz),
             clip(f.title, 50),
@@ -143,7 +144,8 @@ def log_command(
         err=True,
     )
     for f in logged.followups:
-        click.echo(f"follow-up {f.id[:8]}: {f.title}, due {local_time(f.due_at, ws.tz)}", err=True)
+        due = local_time(f.due_at, ws.tz)
+        click.echo(f"follow-up {short_id(f.id)}: {f.title}, due {due}", err=True)
 
 
 # --- follow-ups -------------------------------------------------------------------------
@@ -192,7 +194,8 @@ def followups(
 
 
 def _followup_done(ws: Workspace, verb: str, f: FollowUpView) -> None:
-    click.echo(f"{verb} {f.id[:8]} {f.title!r} for {f.customer_name}: {state_label(str(f.state))}")
+    state = state_label(str(f.state))
+    click.echo(f"{verb} {short_id(f.id)} {f.title!r} for {f.customer_name}: {state}")
 
 
 @click.command()
@@ -207,7 +210,7 @@ def done(ws: Workspace, ref: str, at: str | None) -> None:
     if before.status == "done":
         when = local_time(before.done_at, ws.tz) if before.done_at else "earlier"
         click.echo(
-            f"{before.id[:8]} {before.title!r} for {before.customer_name} was already done "
+            f"{short_id(before.id)} {before.title!r} for {before.customer_name} was already done "
             f"({when}); nothing changed"
         )
         return
@@ -354,7 +357,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
         click.echo(heading(label))
         for h in hits:
             where = f"  · {h.customer_name}" if h.customer_name and h.entity != "customer" else ""
-            click.echo(f"  {h.record_id[:8]}  {shown(h.title)}{where}")
+            click.echo(f"  {short_id(h.record_id)}  {shown(h.title)}{where}")
             if h.snippet and strip_marks(h.snippet) != strip_marks(h.title):
                 click.echo(f"            {shown(h.snippet)}")
 

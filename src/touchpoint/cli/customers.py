@@ -14,12 +14,12 @@ from touchpoint.cli.output import (
     facts,
     heading,
     local_time,
-    short_id,
     style,
     table,
     warn,
 )
 from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
+from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
     from touchpoint.services.records import ContactView, CustomerView

@@ -87,10 +87,6 @@ def local_time(moment: datetime | None, tz: tzinfo, *, with_weekday: bool = True
     return here.strftime("%a %Y-%m-%d %H:%M" if with_weekday else "%Y-%m-%d %H:%M")
 
 
-def short_id(record_id: str | None) -> str:
-    return (record_id or "")[:8]
-
-
 def clip(text: str | None, width: int) -> str:
     """One line of at most ``width`` characters (long notes end with an ellipsis)."""
     line = " ".join((text or "").split())

@@ -12,6 +12,7 @@ import click
 
 from touchpoint.cli.output import emit_json, table
 from touchpoint.cli.runtime import fail, with_workspace
+from touchpoint.domain.values import short_id
 
 EXIT_CONFLICTS = 2
 
@@ -158,8 +159,8 @@ def conflicts(ctx: click.Context, as_json: bool, everyone: bool) -> None:
         assert words is not None  # conflict_list fills them
         rows.append(
             (
-                c.id[:8],
-                c.record_name or c.record_id[:8],
+                short_id(c.id),
+                c.record_name or short_id(c.record_id),
                 words.field,
                 _short(words.kept),
                 _short(words.lost),

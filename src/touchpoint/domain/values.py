@@ -18,6 +18,16 @@ from touchpoint.errors import ValidationError
 
 E = TypeVar("E", bound=StrEnum)
 
+SHORT_ID = 8  # characters of an id shown to people
+
+
+def short_id(record_id: str | None) -> str:
+    """The part of an id a person is shown and may type back: its end. Ids are
+    time-ordered, so their first characters are the time they were made, the same for
+    every id made that minute; their last ones are random."""
+    return (record_id or "")[-SHORT_ID:]
+
+
 MAX_NOTES_BYTES = 1_000_000
 MAX_NAME_LENGTH = 200
 MAX_SHORT_TEXT = 500

@@ -7,6 +7,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from touchpoint.domain.values import short_id
 from touchpoint.errors import AmbiguousError, NotFoundError
 from touchpoint.storage.models import Contact, Customer, Record
 
@@ -34,9 +35,10 @@ def by_id(
     session: Session, model: type[M], ref: str, *, min_prefix: int = 6, strict: bool = True
 ) -> M | None:
     """The record whose id is ``ref`` or, for a long enough ``ref``, the one record whose
-    id starts with it (people copy the first characters an output shows); else None.
+    id starts or ends with it (people copy what an output shows: the end of an id, see
+    :func:`short_id`, or its start from a full id); else None.
 
-    ``strict`` (the default): a start of an id shorter than ``min_prefix`` or matching
+    ``strict`` (the default): a part of an id shorter than ``min_prefix`` or matching
     several records is an error that says so, not "no such record". Name lookups pass
     ``strict=False``: a short text may still be a name."""
     ref = (ref or "").strip()
@@ -53,12 +55,18 @@ def by_id(
             )
         return None
     column = model.id  # type: ignore[attr-defined]
-    rows = session.scalars(
-        select(model).where(column.like(f"{_escape(ref)}%", escape="\\")).limit(2)
-    ).all()
+    part = _escape(ref)
+    rows: list[M] = []
+    # The start through the id's index; the end (what outputs show) by a scan of it.
+    for pattern in (f"{part}%", f"%{part}"):
+        rows = list(
+            session.scalars(select(model).where(column.like(pattern, escape="\\")).limit(2))
+        )
+        if rows:
+            break
     if len(rows) > 1 and strict:
         raise AmbiguousError(
-            f"'{ref}' is the start of several {_kind_name(model)}s' ids; give more of the id"
+            f"'{ref}' is part of several {_kind_name(model)}s' ids; give more of the id"
         )
     return rows[0] if len(rows) == 1 else None
 
@@ -97,7 +105,7 @@ def _resolve(
         return candidates[0]
     if not candidates:
         raise NotFoundError(f"no {what} called '{ref}'")
-    listing = ", ".join(f"{c.name} ({c.id[:8]})" for c in candidates[:5])
+    listing = ", ".join(f"{c.name} ({short_id(c.id)})" for c in candidates[:5])
     raise AmbiguousError(f"'{ref}' matches several {what}s: {listing}; give the id")
 
 

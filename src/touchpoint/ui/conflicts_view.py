@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.domain.values import short_id
 from touchpoint.services.sync_conflicts import (
     EMPTY,
     ConflictList,
@@ -117,7 +118,7 @@ class ConflictsDialog(QDialog):
         self.table.setRowCount(len(conflicts))
         for r, c in enumerate(conflicts):
             cells = (
-                c.record_name or f"{c.entity} {c.record_id[:8]}",
+                c.record_name or f"{c.entity} {short_id(c.record_id)}",
                 c.words.field if c.words else c.field,
                 _value(c.words and c.words.kept, c.winner_value),
                 _value(c.words and c.words.lost, c.loser_value),

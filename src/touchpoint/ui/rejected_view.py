@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.domain.values import short_id
 from touchpoint.services.sync_conflicts import RejectedChange, dismiss_rejected, rejected_changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import when_text
@@ -95,7 +96,7 @@ class RejectedChangesView(QWidget):
         self._rows = []
         self.table.setRowCount(0)
         for change in changes:
-            name = change.record_name or f"{change.entity} {change.record_id[:8]}"
+            name = change.record_name or f"{change.entity} {short_id(change.record_id)}"
             refused = when_text(change.refused_at, ws.tz, ws.now()) if change.refused_at else ""
             for field in change.fields:
                 r = self.table.rowCount()
