@@ -37,6 +37,7 @@ def _engine(tmp_path: Path, table: str) -> Engine:
             "CREATE TABLE search_docs (doc_id INTEGER PRIMARY KEY, entity, record_id, "
             "customer_id, title, body)"
         )
+        conn.exec_driver_sql("CREATE TABLE search_backlog (fts TEXT PRIMARY KEY, done INTEGER)")
     return engine
 
 

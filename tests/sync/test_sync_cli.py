@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import keyring
 from click.testing import CliRunner, Result
@@ -92,3 +93,42 @@ def test_login_sync_conflicts_restore_logout(hub: HubServer, tmp_path: Path, clo
     after = tp(home, clock, "sync")
     assert after.exit_code == 1 and "sign in" in after.stderr
     ben.close()
+
+
+def test_sync_indexes_a_big_pull_for_search_and_search_says_what_is_not_yet_indexed(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: Any
+) -> None:
+    from touchpoint.services import search
+    from touchpoint.services.workspace import Workspace
+    from touchpoint.sync import engine as sync_engine
+
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    for i in range(9):
+        customers.create_customer(ben.ws, {"name": f"Silo Technik {i}"})
+    assert ben.sync().in_sync
+    ben.close()
+    home = tmp_path / "ana"
+    login = ("login", "--server", hub.url, "--email", "ana@example.com")
+    assert tp(home, clock, *login, input=f"{PASSWORD}\n").exit_code == 0
+    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 4)  # nine new records are a big pull
+
+    # A sync stopped before its indexing (a killed process) leaves records unsearchable,
+    # and search says so.
+    monkeypatch.setattr(search, "catch_up_index", lambda *a, **k: False)
+    assert tp(home, clock, "sync").exit_code == 0
+    found = tp(home, clock, "search", "silo", "--json")
+    assert json.loads(found.stdout)["groups"] == []
+    assert "note: 9 records from the last sync are not searchable yet" in found.stderr
+    monkeypatch.undo()
+
+    # The next sync, with nothing new to pull, finishes the indexing.
+    assert tp(home, clock, "sync").exit_code == 0
+    found = tp(home, clock, "search", "silo", "--json")
+    assert found.stderr == ""
+    assert sorted(h["title"] for h in json.loads(found.stdout)["groups"][0]["hits"]) == [
+        f"Silo Technik {i}" for i in range(9)
+    ]
+    with Workspace.open(home, auto_backup=False) as ws:
+        assert search.index_backlog(ws) == 0

@@ -1,6 +1,7 @@
-"""A new laptop's first sync loads pages in bulk, on the bulk-load thread: what it holds
-afterwards is what normal writes would have made (search documents, full-text index,
-duplicate keys), and a kill in the middle of loading a page resumes with no gap and no
+"""A new laptop's first sync loads pages in bulk, on the bulk-load thread, and indexes
+them for full-text search right after: what it holds then is what normal writes would
+have made (search documents, full-text index, duplicate keys), whatever was edited
+meanwhile, and a kill in the middle of loading a page resumes with no gap and no
 duplicate."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +87,23 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     assert ben.sync(page_size=50).in_sync
 
+    # The records are there at once; their full-text indexing follows the sync.
+    waiting = search.index_backlog(ben.ws)
+    assert waiting == 30 * 3  # a customer, a contact and a call each
+    assert found(ben, "Zwischenlager") == set()
+    assert index_rows(ben)["ok"], "the index is sound, though behind its documents"
+    seen: list[tuple[int, int]] = []
+    assert search.catch_up_index(ben.ws, progress=lambda d, t: seen.append((d, t)), documents=13)
+    assert len(seen) > 5 and seen[-1][0] == seen[-1][1]  # short steps, up to the end
+    assert search.index_backlog(ben.ws) == 0
+
     assert found(ben, "Zwischenlager") == {"interaction"}
     assert found(ben, "Schwerlast") == {"interaction"}  # a prefix of a note's word
     assert "customer" in found(ben, "Kunde 17")
     assert "contact" in found(ben, "Muster 3")
     got = index_rows(ben)
     assert got["ok"], "the full-text index does not match its documents"
-    assert got["automerge"] == [4, 4]  # the bulk setting was given back
+    assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
     with ben.ws.read() as s:  # and the pooled connection its usual page cache
         assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
             sync_engine.BULK_CACHE_KIB
@@ -99,6 +111,49 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
     assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
+
+
+def test_records_edited_or_deleted_before_their_indexing_are_indexed_as_they_are_then(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    fill(ana, 12)
+    assert ana.sync().in_sync
+    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    assert ben.sync().in_sync
+    assert search.index_backlog(ben.ws) > 0
+    # Work goes on before the index has caught up: a rename, a deleted call, a new note.
+    with ben.ws.read() as s:
+        conn = s.connection()
+        customer_id = conn.exec_driver_sql(
+            "SELECT id FROM customers WHERE name = 'Kunde 3 Bau GmbH'"
+        ).scalar()
+        call_id = conn.exec_driver_sql(
+            "SELECT id FROM interactions WHERE notes LIKE '%Zwischenlager%'"
+        ).scalar()
+    customers.edit_customer(ben.ws, customer_id, {"name": "Umbenannt Logistik"})
+    interactions.delete_interaction(ana.ws, call_id)  # hers to delete: it comes in a pull
+    assert ana.sync().in_sync and ben.sync().in_sync
+    interactions.log_interaction(
+        ben.ws, customer=customer_id, kind="visit", notes="Besuch am Hochregallager"
+    )
+    # Stopped halfway (the window closed), then finished at the next start.
+    cancel = threading.Event()
+    assert not search.catch_up_index(
+        ben.ws, progress=lambda d, t: cancel.set(), cancel=cancel, documents=5
+    )
+    assert search.index_backlog(ben.ws) > 0
+    assert search.catch_up_index(ben.ws, documents=5)
+
+    assert found(ben, "Umbenannt") == {"customer"}
+    assert found(ben, "Zwischenlager") == set()
+    assert found(ben, "Hochregallager") == {"interaction"}
+    assert index_rows(ben)["ok"], "the full-text index does not match its documents"
     ana.close()
     ben.close()
 
@@ -137,6 +192,7 @@ def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicat
     final = run_client(ben, "none", 1)
     assert final.returncode == 0, final.stdout + final.stderr
 
+    assert search.catch_up_index(ben.ws)
     assert found(ben, "Zwischenlager") == {"interaction"}
     got = index_rows(ben)
     assert got["ok"], "the full-text index does not match its documents"

@@ -312,3 +312,33 @@ def test_a_change_the_hub_refused_is_counted_listed_opened_and_dismissed(
     assert window.sync.last_result.in_sync
     window.conflicts_dialog.close()
     window.sync.stop()
+
+
+def test_a_big_first_sync_is_indexed_for_search_after_it_with_its_progress_shown(
+    qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path, clock: Any, *, monkeypatch: Any
+) -> None:
+    from touchpoint.services import search
+    from touchpoint.sync import engine as sync_engine
+
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    try:
+        for i in range(12):
+            customers.create_customer(ben.ws, {"name": f"Hafenkran {i} GmbH"})
+        assert ben.sync().in_sync
+    finally:
+        ben.close()
+    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 3)  # twelve new records are a big pull
+    controller = SyncController(backend, debounce_ms=100, engine_options={"attempts": 1})
+    texts: list[str] = []
+    controller.status_changed.connect(lambda st: texts.append(st.text))
+    signed: list[Any] = []
+    with qtbot.waitSignal(controller.finished, timeout=15_000) as finished:
+        controller.sign_in(hub.url, "maria@example.com", PASSWORD, signed.append)
+    assert signed == [None] and finished.args[0].status == "done"
+    assert any(t.startswith("Indexing for search…") for t in texts), texts
+    assert search.index_backlog(backend.ws) == 0
+    hits = search.search(backend.ws, "Hafenkran")
+    assert sorted(h.title for h in hits if h.entity == "customer") == sorted(
+        f"{search.MARK_START}Hafenkran{search.MARK_END} {i} GmbH" for i in range(12)
+    )
+    controller.stop()

@@ -308,6 +308,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
         MARK_END,
         MARK_START,
         grouped,
+        index_backlog,
         render_marks,
         strip_marks,
     )
@@ -316,6 +317,13 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
     text = " ".join(query)
     _lean_connections(ws)
     groups = grouped(run_search(ws, text, limit=limit))
+    waiting = index_backlog(ws)
+    if waiting:
+        click.echo(
+            f"note: {waiting:,} records from the last sync are not searchable yet; "
+            "`touchpoint sync` finishes indexing them",
+            err=True,
+        )
     if as_json:
         emit_json(
             {

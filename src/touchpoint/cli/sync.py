@@ -105,6 +105,7 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         result = engine.run()
     finally:
         engine.client.close()
+    _catch_up_index(ws, quiet=as_json)
     if as_json:
         emit_json(result.__dict__ | {"in_sync": result.in_sync})
     elif result.status in ("done", "conflicts"):
@@ -130,6 +131,25 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         raise click.exceptions.Exit(EXIT_CONFLICTS)
     if not result.in_sync:
         raise click.exceptions.Exit(1)
+
+
+def _catch_up_index(ws, *, quiet: bool) -> None:  # type: ignore[no-untyped-def]
+    """Index for search what a big pull brought (or an earlier catch-up left), whatever
+    became of the sync itself: the records are here either way."""
+    from touchpoint.services.search import catch_up_index
+
+    shown = not quiet and sys.stderr.isatty()
+    printed = False
+
+    def progress(done: int, total: int) -> None:
+        nonlocal printed
+        if shown:
+            printed = True
+            click.echo(f"\rindexing for search: {done * 100 // total}%", err=True, nl=False)
+
+    catch_up_index(ws, progress=progress)
+    if printed:
+        click.echo("", err=True)
 
 
 @click.group(invoke_without_command=True)

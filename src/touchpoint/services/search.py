@@ -23,12 +23,15 @@ only (the activity index has no one-letter prefix index).
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from touchpoint.services.workspace import Workspace
+from touchpoint.storage import search_index
 from touchpoint.storage.search_index import ACTIVITY_FTS, NAMES_FTS
 
 MARK_START = "\x02"
@@ -292,3 +295,41 @@ def grouped(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
     for hit in hits:
         out[hit.group].append(hit)
     return {k: v for k, v in out.items() if v}
+
+
+# --- indexing that follows a big pull ---------------------------------------------------
+CATCH_UP_DOCUMENTS = 10_000  # per transaction: about a third of a second of the write lock
+
+
+def index_backlog(ws: Workspace) -> int:
+    """How many records wait to be indexed for search (after a big pull; 0 mostly)."""
+    with ws.read() as session:
+        return search_index.backlog(session.connection())
+
+
+def catch_up_index(
+    ws: Workspace,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    documents: int = CATCH_UP_DOCUMENTS,
+) -> bool:
+    """Index what a big pull left to index, a short transaction at a time so the rep's
+    own saves wait a moment at most. ``progress(done, total)`` in document ids. True
+    when nothing waits any more; False when cancelled (what is indexed stays: the
+    next catch-up goes on from there)."""
+    start: int | None = None
+    while True:
+        if cancel is not None and cancel.is_set():
+            return False
+        with ws.db.engine.begin() as conn:
+            step = search_index.catch_up(conn, documents)
+        if step is None:
+            return True
+        reached, newest = step
+        if start is None:
+            start = max(reached - documents, 0)
+        if progress is not None:
+            progress(reached - start, max(newest - start, 1))
+        if reached >= newest:
+            return True

@@ -309,6 +309,16 @@ class SearchDoc(Base):
     __table_args__ = (UniqueConstraint("entity", "record_id"),)
 
 
+class SearchBacklog(Base):
+    """Documents a full-text index has not taken in yet: all of the index's documents
+    above ``done`` (after a big pull; see migration 0006 and ``search_index.catch_up``)."""
+
+    __tablename__ = "search_backlog"
+
+    fts: Mapped[str] = mapped_column(String(40), primary_key=True)
+    done: Mapped[int] = mapped_column(Integer)
+
+
 # --- sync state (owned by touchpoint.sync) -------------------------------------------
 class SyncConflict(Base):
     """A value that lost a concurrent edit on the Hub, kept so people can restore it.

@@ -330,8 +330,12 @@ class _Abandoned(Exception):
 
 
 @contextmanager
-def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkLoad]:
-    """Index the documents inserted inside this block all at once when it ends.
+def bulk_insert(
+    conn: Connection, *, background: bool = False, defer: bool = False
+) -> Iterator[BulkLoad]:
+    """Index the documents inserted inside this block all at once when it ends, or,
+    with ``defer``, leave them to :func:`catch_up` (a big pull: the records are there
+    at once, and searchable a little later).
 
     Feeding FTS5 one trigger call per row costs about as much as tokenising the text;
     one INSERT…SELECT of the new documents afterwards costs half. The insert triggers
@@ -345,6 +349,14 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkL
     the caller builds the next batch; the caller must then write only through it inside
     the block (no statement of its own on the connection until the block ends)."""
     first_new = conn.exec_driver_sql(_NEWEST_DOC).scalar()
+    if defer:
+        # Every document from here on waits for the catch-up; the index triggers see
+        # the backlog and leave them alone.
+        for table in FTS_TABLES:
+            conn.exec_driver_sql(
+                "INSERT INTO search_backlog (fts, done) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                (table, first_new),
+            )
     triggers = conn.execute(
         text(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
@@ -354,7 +366,13 @@ def bulk_insert(conn: Connection, *, background: bool = False) -> Iterator[BulkL
     ).all()
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    tables = [t for t in _ENTITIES if any(name == f"{t}_ai" for name, _sql in triggers)]
+    # An index with a backlog takes new documents through its catch-up only.
+    waiting = _waiting(conn)
+    tables = [
+        t
+        for t in _ENTITIES
+        if t not in waiting and any(name == f"{t}_ai" for name, _sql in triggers)
+    ]
     automerge = {table: _automerge(conn, table) for table in tables}
     for table in tables:
         _set_automerge(conn, table, BULK_AUTOMERGE)
@@ -392,15 +410,67 @@ def _set_automerge(conn: Connection, table: str, value: int) -> None:
 
 
 def rebuild(conn: Connection) -> None:
-    """Recreate both FTS indexes from search_docs (after a bulk load or on repair)."""
+    """Recreate both FTS indexes from search_docs (on repair): nothing waits after it."""
     for table in FTS_TABLES:
         conn.execute(text(f"INSERT INTO {table}({table}) VALUES ('rebuild')"))
+    conn.exec_driver_sql("DELETE FROM search_backlog")
 
 
 def integrity_ok(conn: Connection) -> bool:
+    """The indexes are sound and match their documents. An index with a backlog is
+    checked on its own (it cannot match documents it has not taken in yet)."""
+    waiting = _waiting(conn)
     try:
         for table in FTS_TABLES:
-            conn.execute(text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"))
+            against_content = 0 if table in waiting else 1
+            conn.execute(
+                text(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', :c)"),
+                {"c": against_content},
+            )
     except Exception:
         return False
     return True
+
+
+# --- the backlog: documents an index takes in after a big pull ------------------------
+def _waiting(conn: Connection) -> dict[str, int]:
+    """{index: the newest document it holds} for each index with a backlog."""
+    return dict(conn.exec_driver_sql("SELECT fts, done FROM search_backlog").all())
+
+
+def backlog(conn: Connection) -> int:
+    """How many documents wait to be indexed."""
+    total = 0
+    for table, done in _waiting(conn).items():
+        a, b = _ENTITIES[table]
+        total += conn.exec_driver_sql(
+            "SELECT count(*) FROM search_docs WHERE doc_id > ? AND entity IN (?, ?)",
+            (done, a, b),
+        ).scalar()
+    return total
+
+
+def catch_up(conn: Connection, documents: int) -> tuple[int, int] | None:
+    """Index the next ``documents`` document ids of the backlog in the caller's
+    transaction: (the id reached, the newest id), or None when nothing waits.
+
+    Documents written meanwhile have higher ids and are reached in turn; an index's
+    backlog ends when it reaches the newest document."""
+    waiting = _waiting(conn)
+    if not waiting:
+        return None
+    newest = conn.exec_driver_sql(_NEWEST_DOC).scalar()
+    reach = min(min(waiting.values()) + documents, newest)
+    for table, done in waiting.items():
+        if done < reach:
+            a, b = _ENTITIES[table]
+            conn.exec_driver_sql(
+                f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
+                "FROM search_docs WHERE doc_id > ? AND doc_id <= ? AND entity IN (?, ?)",
+                (done, reach, a, b),
+            )
+        if reach >= newest:
+            conn.exec_driver_sql("DELETE FROM search_backlog WHERE fts = ?", (table,))
+        elif done < reach:
+            conn.exec_driver_sql("UPDATE search_backlog SET done = ? WHERE fts = ?", (reach, table))
+    return reach, newest

@@ -85,7 +85,7 @@ FRESH_CHUNK = 2000  # new records per batch handed to the bulk-load thread
 # --- what a cycle tells its caller ------------------------------------------------------
 @dataclass(frozen=True)
 class SyncProgress:
-    phase: str  # "push" | "pull"
+    phase: str  # "push" | "pull" | "index" (indexing for search after a big pull)
     done: int
     total: int  # 0 when unknown
 
@@ -671,7 +671,8 @@ def _insert_fresh(
     full-text index fed in one statement per chunk rather than one trigger call per row.
 
     A big page is written on the bulk-load thread: this thread builds the next chunk's
-    rows while SQLite inserts and indexes this one. Protocol values are already the
+    rows while SQLite inserts this one; its full-text indexing is left to the catch-up.
+    Protocol values are already the
     stored form (UTC text, decimal text, ISO dates), so they go to SQLite as they are;
     only JSON columns are encoded."""
     if not fresh:
@@ -687,7 +688,11 @@ def _insert_fresh(
             group = _without_taken_keys(conn, group)
         if group:
             groups.append((model, group))
-    with search_index.bulk_insert(conn, background=len(fresh) > FRESH_CHUNK) as load:
+    big = len(fresh) > FRESH_CHUNK
+    # A big pull (a first sync) leaves full-text indexing to the catch-up after the
+    # sync (services.search.catch_up_index): the records are there, and can be worked
+    # with, about twice as soon; they are searchable a little later.
+    with search_index.bulk_insert(conn, background=big, defer=big) as load:
         for model, group in groups:
             plan = _insert_plan(model)
             row_class = plan.row_class

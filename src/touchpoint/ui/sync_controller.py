@@ -96,7 +96,19 @@ def _run_cycle(
             result = engine.run()
         finally:
             engine.client.close()
+    _catch_up_index(ws, progress, cancel)
     return result, sync_engine.last_sync_at(ws)
+
+
+def _catch_up_index(ws: Workspace, progress: Callable[[SyncProgress], None], cancel: Any) -> None:
+    """Index for search what a big pull brought, in short transactions (the rep can
+    save meanwhile); what a closed window leaves, the next cycle finishes."""
+    from touchpoint.services.search import catch_up_index
+    from touchpoint.sync.engine import SyncProgress
+
+    catch_up_index(
+        ws, progress=lambda done, total: progress(SyncProgress("index", done, total)), cancel=cancel
+    )
 
 
 def _reachable(ws: Workspace) -> bool:
@@ -331,7 +343,8 @@ class SyncController(QObject):
         if self._thread is None or p.total <= 0:
             return
         percent = min(100, int(p.done * 100 / p.total))
-        self._set_status(SyncStatus("syncing", f"Syncing… {percent}%", percent))
+        words = "Indexing for search…" if p.phase == "index" else "Syncing…"
+        self._set_status(SyncStatus("syncing", f"{words} {percent}%", percent))
 
     def _on_result(self, outcome: tuple[SyncResult, datetime | None] | SyncResult) -> None:
         result, when = outcome if isinstance(outcome, tuple) else (outcome, None)
