@@ -116,3 +116,29 @@ def test_models_match_the_migrations(tmp_path):
 def test_the_known_revisions_are_the_migration_scripts() -> None:
     # A new migration must be added to REVISIONS, or starts would not upgrade to it.
     assert list(migrate.REVISIONS) == migrate.script_revisions()
+
+
+def test_going_back_before_the_backlog_indexes_what_waits(tmp_path):
+    """Revision 0005 knows no backlog: its downgrade indexes the waiting documents."""
+    from touchpoint.services import customers
+    from touchpoint.storage import search_index
+
+    data = tmp_path / "data"
+    ws = Workspace.open(data, auto_backup=False)
+    with ws.db.engine.begin() as conn, search_index.bulk_insert(conn, defer=True):
+        pass  # from here on, new documents wait
+    customers.create_customer(ws, {"name": "Wartend Logistik"})
+    assert search.index_backlog(ws) == 1 and search.search(ws, "wartend") == []
+    cfg = migrate.alembic_config()
+    with ws.db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")
+        for table in search_index.FTS_TABLES:  # the index matches its documents
+            conn.exec_driver_sql(
+                f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)"
+            )
+        names = conn.exec_driver_sql(
+            "SELECT count(*) FROM search_fts_names WHERE search_fts_names MATCH 'wartend'"
+        ).scalar()
+    assert names == 1
+    ws.close()
