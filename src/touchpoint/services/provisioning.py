@@ -378,12 +378,16 @@ def provision(
 
 
 def first_sync(ws: Workspace, *, transport: Any = None, **options: Any) -> SyncResult:
-    """One sync cycle right after provisioning (AuthError when no device token is kept)."""
+    """One sync cycle right after provisioning (AuthError when no device token is kept),
+    and the search indexing of what it brought: the laptop is handed over ready."""
+    from touchpoint.services.search import catch_up_index
+
     engine = SyncEngine.for_workspace(ws, transport=transport, **options)
     try:
         result = engine.run()
     finally:
         engine.client.close()
+    catch_up_index(ws)
     log.info(
         "provision: first sync %s (%d received, %d sent)",
         result.status,
