@@ -342,3 +342,21 @@ def test_a_big_first_sync_is_indexed_for_search_after_it_with_its_progress_shown
         f"{search.MARK_START}Hafenkran{search.MARK_END} {i} GmbH" for i in range(12)
     )
     controller.stop()
+
+
+def test_records_left_unindexed_are_indexed_at_start_when_signed_out(
+    qtbot: Any, backend: Backend
+) -> None:
+    from touchpoint.services import search
+    from touchpoint.storage import search_index
+
+    with backend.ws.db.engine.begin() as conn, search_index.bulk_insert(conn, defer=True):
+        pass  # as a big pull leaves it: new documents wait for the catch-up
+    customers.create_customer(backend.ws, {"name": "Nachzügler Spedition"})
+    assert search.index_backlog(backend.ws) == 1
+    controller = SyncController(backend)
+    controller.start()  # never signed in on this laptop
+    qtbot.waitUntil(lambda: search.index_backlog(backend.ws) == 0, timeout=10_000)
+    assert [h.entity for h in search.search(backend.ws, "nachzugler")] == ["customer"]
+    assert controller.status.state == "not_signed_in"
+    controller.stop()

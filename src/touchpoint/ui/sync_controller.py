@@ -334,6 +334,13 @@ class SyncController(QObject):
             self.sync_now()
         else:
             self._set_status(SyncStatus("not_signed_in", ""))
+            # Signed out after a big pull: what it left unindexed is indexed all the same.
+            cancel = self._cancel
+            self._in_background(
+                lambda ws: _catch_up_index(ws, lambda _p: None, cancel),
+                lambda _v: None,
+                exclusive=False,
+            )
 
     def _local_change(self, _changes: Changes, _initiator: object) -> None:
         if self.status.state not in ("not_signed_in", "needs_sign_in", "needs_update"):
