@@ -7,6 +7,9 @@ letters) and ``search_fts`` for interactions and follow-ups (the bulk; prefix
 indexes of 2 to 4 letters). Split so that a search ranks names apart from the much
 larger activity, whose matches it can take newest first without scoring them all.
 ``unicode61 remove_diacritics 2`` makes matching case- and accent-insensitive.
+
+After a big pull an index may lag its documents: ``search_backlog`` (migration 0006)
+says which documents it has not taken in yet, and :func:`catch_up` feeds them to it.
 """
 
 from __future__ import annotations
