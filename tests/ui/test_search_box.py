@@ -107,3 +107,36 @@ def test_nothing_found_says_so_and_marks_are_escaped(
     assert "Nothing matches" in text
     qtbot.keyClick(window.search, Qt.Key.Key_Escape)
     assert not window.search.popup.isVisible()
+
+
+def test_results_say_when_records_from_a_big_pull_are_still_being_indexed(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Any
+) -> None:
+    from touchpoint.storage import search_index
+
+    customers.create_customer(ws, {"name": "Hafen Logistik"})
+    with ws.db.engine.begin() as conn, search_index.bulk_insert(conn, defer=True):
+        pass  # as a big pull leaves it: new documents wait for the catch-up
+    customers.create_customer(ws, {"name": "Hafenkran Service"})
+    window = _window(qtbot, backend, tmp_path)
+    window._sync_start.stop()  # no start-up catch-up in this test
+    idle()
+
+    def shown(text: str) -> list[str]:
+        with qtbot.waitSignal(window.search.results_ready, timeout=5000):
+            window.search.setText(text)
+            window.search._start_search()
+        model = window.search.popup.model
+        return [str(model.index(r, 0).data(HTML_ROLE)) for r in range(model.rowCount())]
+
+    rows = shown("hafen")
+    assert any("<b>Hafen</b> Logistik" in r for r in rows)
+    assert not any("Hafenkran" in r for r in rows)  # not indexed yet
+    assert "still being indexed for search" in rows[-1]
+
+    from touchpoint.services.search import catch_up_index
+
+    assert catch_up_index(ws)
+    rows = shown("hafenk")
+    assert any("<b>Hafenkran</b> Service" in r for r in rows)
+    assert not any("still being indexed" in r for r in rows)

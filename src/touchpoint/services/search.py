@@ -301,6 +301,12 @@ def grouped(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
 CATCH_UP_DOCUMENTS = 10_000  # per transaction: about a third of a second of the write lock
 
 
+def index_catching_up(ws: Workspace) -> bool:
+    """Records from a big pull still wait to be indexed: a search may miss them."""
+    with ws.read() as session:
+        return search_index.lagging(session.connection())
+
+
 def index_backlog(ws: Workspace) -> int:
     """How many records wait to be indexed for search (after a big pull; 0 mostly)."""
     with ws.read() as session:

@@ -441,6 +441,11 @@ def _waiting(conn: Connection) -> dict[str, int]:
     return dict(conn.exec_driver_sql("SELECT fts, done FROM search_backlog").all())
 
 
+def lagging(conn: Connection) -> bool:
+    """Some documents wait to be indexed (one cheap lookup: for every search)."""
+    return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM search_backlog)").scalar())
+
+
 def backlog(conn: Connection) -> int:
     """How many documents wait to be indexed."""
     total = 0

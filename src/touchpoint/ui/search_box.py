@@ -33,10 +33,11 @@ GROUP_ICONS = {
 }
 
 
-def _search(ws: Any, query: str) -> list[SearchHit]:
-    from touchpoint.services.search import search  # on the database thread
+def _search(ws: Any, query: str) -> tuple[list[SearchHit], bool]:
+    """The hits, and whether records from a big pull still wait to be indexed."""
+    from touchpoint.services.search import index_catching_up, search  # database thread
 
-    return search(ws, query, limit=MAX_HITS)
+    return search(ws, query, limit=MAX_HITS), index_catching_up(ws)
 
 
 def highlighted(value: str) -> str:
@@ -136,13 +137,15 @@ class SearchBox(QLineEdit):
         generation = self._generation
         self._drop_pending()
         op = self._backend.query(lambda ws: _search(ws, query)).success(
-            lambda hits: self._show(generation, query, hits)
+            lambda found: self._show(generation, query, found[0], catching_up=found[1])
         )
         op.failure(lambda exc: self._show(generation, query, []))
         self._pending = op
         op.run()
 
-    def _show(self, generation: int, query: str, hits: list[SearchHit]) -> None:
+    def _show(
+        self, generation: int, query: str, hits: list[SearchHit], *, catching_up: bool = False
+    ) -> None:
         if generation != self._generation:
             return  # an older search finishing late: newer results win
         self._shown_generation = generation
@@ -188,6 +191,15 @@ class SearchBox(QLineEdit):
                 model.appendRow(item)
                 if first_hit_row < 0:
                     first_hit_row = model.rowCount() - 1
+        if catching_up:
+            note = QStandardItem()
+            note.setData(
+                "<i style='color:gray'>Records from the last sync are still being indexed"
+                " for search: some may not show yet.</i>",
+                HTML_ROLE,
+            )
+            note.setFlags(Qt.ItemFlag.NoItemFlags)
+            model.appendRow(note)
         if first_hit_row >= 0:
             self.popup.view.setCurrentIndex(model.index(first_hit_row, 0))
         self._place_popup()
