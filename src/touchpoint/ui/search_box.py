@@ -157,6 +157,15 @@ class SearchBox(QLineEdit):
             self.popup.setMinimumWidth(0)
             self.popup.setMaximumWidth(16777215)
         first_hit_row = -1
+        if catching_up:  # first, where it is seen
+            note = QStandardItem()
+            note.setData(
+                "<i style='color:gray'>Records from the last sync are still being indexed"
+                " for search: some may not show yet.</i>",
+                HTML_ROLE,
+            )
+            note.setFlags(Qt.ItemFlag.NoItemFlags)
+            model.appendRow(note)
         if not hits:
             item = QStandardItem()
             item.setData(f"<i>Nothing matches “{html.escape(query)}”</i>", HTML_ROLE)
@@ -191,15 +200,6 @@ class SearchBox(QLineEdit):
                 model.appendRow(item)
                 if first_hit_row < 0:
                     first_hit_row = model.rowCount() - 1
-        if catching_up:
-            note = QStandardItem()
-            note.setData(
-                "<i style='color:gray'>Records from the last sync are still being indexed"
-                " for search: some may not show yet.</i>",
-                HTML_ROLE,
-            )
-            note.setFlags(Qt.ItemFlag.NoItemFlags)
-            model.appendRow(note)
         if first_hit_row >= 0:
             self.popup.view.setCurrentIndex(model.index(first_hit_row, 0))
         self._place_popup()
