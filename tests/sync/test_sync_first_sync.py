@@ -67,6 +67,19 @@ def index_rows(laptop: Laptop) -> dict[str, Any]:
     return {"docs": sorted(docs), "keys": sorted(keys), "automerge": automerge, "ok": sound}
 
 
+def ana_with_data_and_ben_new(
+    hub: HubServer, tmp_path: Path, clock: Clock, count: int
+) -> tuple[Laptop, Laptop]:
+    """Ana's laptop with ``count`` customers (each with a contact and a call) on the Hub,
+    and Ben's, new, signed in to the same team and not yet synced."""
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    fill(ana, count)
+    assert ana.sync().in_sync
+    return ana, Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+
+
 def found(laptop: Laptop, query: str) -> set[str]:
     return {hit.entity for hit in search.search(laptop.ws, query)}
 
@@ -74,17 +87,12 @@ def found(laptop: Laptop, query: str) -> set[str]:
 def test_a_first_sync_in_bulk_indexes_as_typing_would(
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    fill(ana, 30)
-    assert ana.sync().in_sync
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
     # Pages of 50 are big here: three to a transaction, each loaded on the bulk-load
     # thread in batches of 7 new records.
     monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
     monkeypatch.setattr(sync_engine, "BIG_PAGE", 20)
     monkeypatch.setattr(sync_engine, "BULK_TRANSACTION", 150)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     assert ben.sync(page_size=50).in_sync
 
     # The records are there at once; their full-text indexing follows the sync.
@@ -118,13 +126,8 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
 def test_records_edited_or_deleted_before_their_indexing_are_indexed_as_they_are_then(
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    fill(ana, 12)
-    assert ana.sync().in_sync
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 12)
     monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     assert ben.sync().in_sync
     assert search.index_backlog(ben.ws) > 0
     # Work goes on before the index has caught up: a rename, a deleted call, a new note.
@@ -173,12 +176,7 @@ def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedPr
 def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicate(
     hub: HubServer, tmp_path: Path, clock: Clock
 ) -> None:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    fill(ana, 15)
-    assert ana.sync().in_sync
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 15)
     # Pages of 25 changes, big here (up to three to a transaction), loaded in chunks of
     # 5: killed while the bulk-load thread writes, a little further on each time.
     kills = 0
