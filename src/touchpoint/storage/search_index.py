@@ -200,6 +200,14 @@ _ENTITIES = {NAMES_FTS: ("customer", "contact"), ACTIVITY_FTS: ("interaction", "
 _NEWEST_DOC = "SELECT coalesce(max(doc_id), 0) FROM search_docs"
 
 
+def _fill_sql(table: str) -> str:
+    """Feed ``table`` its documents with ids in (?, ?] of its two entities (?, ?)."""
+    return (
+        f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
+        "FROM search_docs WHERE doc_id > ? AND doc_id <= ? AND entity IN (?, ?)"
+    )
+
+
 class BulkLoad:
     """What a :func:`bulk_insert` block gives its caller: ``insert`` writes rows,
     ``index`` says the documents written so far may be indexed.
@@ -251,18 +259,15 @@ class BulkLoad:
             raise self._error
 
     def _fill(self) -> None:
+        if not self._tables:  # every index takes its documents through a catch-up
+            return
         cursor = self._db.cursor()
         try:
             newest = cursor.execute(_NEWEST_DOC).fetchone()[0]
             if newest <= self._done:
                 return
             for table in self._tables:
-                a, b = _ENTITIES[table]
-                cursor.execute(
-                    f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
-                    "FROM search_docs WHERE doc_id > ? AND doc_id <= ? AND entity IN (?, ?)",
-                    (self._done, newest, a, b),
-                )
+                cursor.execute(_fill_sql(table), (self._done, newest, *_ENTITIES[table]))
             self._done = newest
         finally:
             cursor.close()
@@ -388,10 +393,7 @@ def bulk_insert(
         raise
     load.finish(fill=True)
     for table, value in automerge.items():
-        # Write out what FTS5 still holds in memory while the bulk setting applies
-        # (a 'merge' flushes it first), then give the index its usual setting back.
-        conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('merge', 1)")
-        _set_automerge(conn, table, value)
+        _end_bulk_merging(conn, table, value)
     for _name, sql in triggers:
         conn.exec_driver_sql(sql)
 
@@ -410,6 +412,13 @@ def _automerge(conn: Connection, table: str) -> int:
 
 def _set_automerge(conn: Connection, table: str, value: int) -> None:
     conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', {int(value)})")
+
+
+def _end_bulk_merging(conn: Connection, table: str, value: int) -> None:
+    """Write out what FTS5 still holds in memory while the bulk setting applies (a
+    'merge' flushes it first), then give the index its usual setting back."""
+    conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('merge', 1)")
+    _set_automerge(conn, table, value)
 
 
 def rebuild(conn: Connection) -> None:
@@ -474,17 +483,10 @@ def catch_up(conn: Connection, documents: int) -> tuple[int, int] | None:
             # Merging 16 segments at a time while it catches up: a fifth less time.
             if _automerge(conn, table) != BULK_AUTOMERGE:
                 _set_automerge(conn, table, BULK_AUTOMERGE)
-            a, b = _ENTITIES[table]
-            conn.exec_driver_sql(
-                f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
-                "FROM search_docs WHERE doc_id > ? AND doc_id <= ? AND entity IN (?, ?)",
-                (done, reach, a, b),
-            )
+            conn.exec_driver_sql(_fill_sql(table), (done, reach, *_ENTITIES[table]))
         if reach >= newest:
             conn.exec_driver_sql("DELETE FROM search_backlog WHERE fts = ?", (table,))
-            # Flush what the bulk setting holds, then FTS5's own setting again.
-            conn.exec_driver_sql(f"INSERT INTO {table}({table}, rank) VALUES ('merge', 1)")
-            _set_automerge(conn, table, _DEFAULT_AUTOMERGE)
+            _end_bulk_merging(conn, table, _DEFAULT_AUTOMERGE)
         elif done < reach:
             conn.exec_driver_sql("UPDATE search_backlog SET done = ? WHERE fts = ?", (reach, table))
     return reach, newest

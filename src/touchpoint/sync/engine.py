@@ -672,9 +672,8 @@ def _insert_fresh(
 
     A big page is written on the bulk-load thread: this thread builds the next chunk's
     rows while SQLite inserts this one; its full-text indexing is left to the catch-up.
-    Protocol values are already the
-    stored form (UTC text, decimal text, ISO dates), so they go to SQLite as they are;
-    only JSON columns are encoded."""
+    Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
+    they go to SQLite as they are; only JSON columns are encoded."""
     if not fresh:
         return
     by_entity: dict[str, list[dict[str, Any]]] = {}
