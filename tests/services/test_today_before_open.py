@@ -9,7 +9,7 @@ from pathlib import Path
 
 from touchpoint.services import customers, demo, insights
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.today import read_before_open
+from touchpoint.services.today_start import read_before_open
 from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
 
@@ -33,7 +33,9 @@ def _busy_day(ws: Workspace, clock) -> None:  # type: ignore[no-untyped-def]
         customer=twin.id,
         kind="visit",
         subject="Forklift order",
-        notes="Signed",
+        # Read back through one JSON value at start: quotes, escapes, JSON-looking text,
+        # newlines and characters beyond the BMP must come back as typed.
+        notes='Signed "as is"\n{"total": 1.5} \\ back\tslash, café 🚚',
         followups=[
             FollowUpInput(title="Confirm delivery", due="today 16:00"),
             FollowUpInput(title="Same time", due="today 16:00"),
@@ -76,7 +78,7 @@ def test_no_answer_when_only_the_workspace_can_read(data_dir: Path, tmp_path: Pa
 
 def test_the_read_loads_no_sqlalchemy(data_dir: Path) -> None:
     code = (
-        "import sys; from touchpoint.services.today import read_before_open; "
+        "import sys; from touchpoint.services.today_start import read_before_open; "
         f"assert read_before_open({str(data_dir)!r}) is not None; "
         "print('sqlalchemy' in sys.modules)"
     )

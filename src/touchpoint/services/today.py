@@ -1,34 +1,28 @@
-"""Today's shapes, and Today read at start without SQLAlchemy.
+"""Today's shapes, and Today's view of rows read without SQLAlchemy.
 
 :func:`touchpoint.services.insights.today` is the reference: through the open
-Workspace. :func:`read_before_open` gives the same :class:`TodayView` straight from
-the database file with the standard library's sqlite3, so the window can show Today
-while SQLAlchemy and the models are still loading; it answers None whenever that is
-not possible (an encrypted database, a migration due, no database yet), and the
-window then waits for the usual read. Nothing here imports SQLAlchemy.
+Workspace. :func:`view_from_rows` gives the same :class:`TodayView` from the rows
+:mod:`touchpoint.services.today_start` reads with the standard library's sqlite3, to
+show Today while SQLAlchemy and the models are still loading. Nothing here imports
+SQLAlchemy.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
-from touchpoint.domain import dates, metrics
+from touchpoint.domain import metrics
 from touchpoint.domain.enums import FollowUpStatus
-from touchpoint.errors import TouchpointError
 from touchpoint.services.records import FollowUpView, InteractionView
 from touchpoint.storage import today_rows
 from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 
 log = logging.getLogger(__name__)
 
-DUE_LIMIT = 500  # as many as the follow-up list reads
-INTERACTIONS_LIMIT = 200
 QUIET_LIMIT = 20
 
 
@@ -181,77 +175,23 @@ def _interaction(row: Sequence[object]) -> InteractionView:
     )
 
 
-def read_rows(
-    conn: sqlite3.Connection,
+def view_from_rows(
+    rows: today_rows.TodayRows,
     *,
-    user: str,
     now: datetime,
     tz: tzinfo,
     quiet_after_days: int,
     quiet_limit: int = QUIET_LIMIT,
 ) -> TodayView:
-    """Today from a DB-API connection to the database: the same figures as
-    :func:`touchpoint.services.insights.today` reads through the ORM."""
-    start, end = dates.local_day_bounds(dates.local_date(now, tz), tz)
-    due = [
-        _followup(r, now)
-        for r in today_rows.open_followups_due(
-            conn, assigned_to=user, before=to_utc_text(end), limit=DUE_LIMIT
-        )
-    ]
-    interactions = [
-        _interaction(r)
-        for r in today_rows.interactions_between(
-            conn, rep=user, start=to_utc_text(start), end=to_utc_text(end), limit=INTERACTIONS_LIMIT
-        )
-    ]
-    quiet = quiet_from_rows(
-        today_rows.quiet_rows(conn, owner=user),
-        now=now,
-        tz=tz,
-        quiet_after_days=quiet_after_days,
-    )
+    """Today's view of :func:`touchpoint.storage.today_rows.read_today`'s rows."""
+    due = [_followup(r, now) for r in rows.due]
+    quiet = quiet_from_rows(rows.quiet, now=now, tz=tz, quiet_after_days=quiet_after_days)
     return TodayView(
         overdue=[f for f in due if f.due_at < now],
         due_today=[f for f in due if f.due_at >= now],
-        interactions_today=interactions,
+        interactions_today=[_interaction(r) for r in rows.interactions],
         quiet=quiet[:quiet_limit],
         quiet_total=len(quiet),
         as_of=now,
         tz=tz,
     )
-
-
-def read_before_open(
-    data_dir: str | os.PathLike[str] | None, *, now: datetime | None = None
-) -> TodayView | None:
-    """Today straight from the database file of ``data_dir``, read-only, before the
-    Workspace opens; None when only the Workspace can read it (see the module)."""
-    from touchpoint.paths import resolve_paths
-    from touchpoint.policy import apply_policy, current_policy
-    from touchpoint.settings import load_settings
-
-    try:
-        paths = resolve_paths(data_dir)
-        settings = apply_policy(load_settings(paths.settings_file), current_policy())
-    except (OSError, TouchpointError) as exc:  # the opening says what is wrong
-        log.info("Today waits for the database to open: %s", exc)
-        return None
-    if settings.encrypt_database:  # it may be about to be encrypted: SQLCipher's job
-        return None
-    conn = today_rows.connect_read_only(paths.database)
-    if conn is None:
-        return None
-    try:
-        return read_rows(
-            conn,
-            user=settings.author(),
-            now=now or datetime.now(UTC),
-            tz=settings.tz(),
-            quiet_after_days=settings.quiet_after_days,
-        )
-    except (sqlite3.Error, ValueError) as exc:  # e.g. a database being replaced: wait
-        log.warning("Today could not be read before the database opened: %s", exc)
-        return None
-    finally:
-        conn.close()

@@ -8,8 +8,10 @@ the newest schema is read this way; anything else waits for the usual opening.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
+from typing import NamedTuple
 
 from touchpoint.storage.revisions import REVISIONS
 
@@ -75,37 +77,92 @@ def connect_read_only(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
+def _rows_as_one(
+    conn: sqlite3.Connection, columns: str, sql: str, params: object
+) -> list[list[object]]:
+    """The rows of ``sql`` (which selects ``columns``), read as one JSON array.
+
+    This read runs on a thread while the UI thread builds the window. Row by row, the
+    thread would take Python's lock back for every row, and wait for a busy UI thread
+    each time (thousands of rows: seconds). As one value, SQLite builds it all without
+    the lock. TEXT, INTEGER, REAL and NULL come back as str, int, float and None."""
+    outer = f"SELECT json_group_array(json_array({columns})) FROM ({sql})"
+    value = conn.execute(outer, params).fetchone()[0]  # type: ignore[arg-type]
+    return json.loads(value) if value else []
+
+
+def _names(columns: str) -> str:
+    """The subquery's column names of ``columns`` ("f.id, c.name" gives "id, name")."""
+    return ", ".join(c.strip().split(".")[-1] for c in columns.split(","))
+
+
 def open_followups_due(
     conn: sqlite3.Connection, *, assigned_to: str, before: str, limit: int
-) -> list[tuple[object, ...]]:
+) -> list[list[object]]:
     """Open follow-ups of ``assigned_to`` due before ``before`` (UTC text), by due time,
     with their customer's name; as ``list_followups(scope="today")`` reads them."""
     # "+f.status": the (assigned_to, due_at) index finds one rep's rows; the status
     # index would walk every rep's open follow-ups.
-    return conn.execute(
+    rows = _rows_as_one(
+        conn,
+        _names(FOLLOWUP_COLUMNS),
         f"SELECT {FOLLOWUP_COLUMNS} FROM followups f JOIN customers c ON c.id = f.customer_id"
         " WHERE f.deleted_at IS NULL AND +f.status = 'open' AND f.due_at < ?"
         " AND f.assigned_to = ? ORDER BY f.due_at, f.id LIMIT ?",
         (before, assigned_to, limit),
-    ).fetchall()
+    )
+    rows.sort(key=lambda r: (str(r[6]), str(r[0])))  # an aggregate keeps no order by rule
+    return rows
 
 
 def interactions_between(
     conn: sqlite3.Connection, *, rep: str, start: str, end: str, limit: int
-) -> list[tuple[object, ...]]:
+) -> list[list[object]]:
     """The rep's live interactions in [start, end) (UTC text), newest first, with their
     customer's name; as ``insights.activity`` reads them."""
-    return conn.execute(
+    rows = _rows_as_one(
+        conn,
+        _names(INTERACTION_COLUMNS),
         f"SELECT {INTERACTION_COLUMNS} FROM interactions i"
         " JOIN customers c ON c.id = i.customer_id"
         " WHERE i.deleted_at IS NULL AND i.occurred_at >= ? AND i.occurred_at < ?"
         " AND i.rep = ? ORDER BY i.occurred_at DESC, i.id DESC LIMIT ?",
         (start, end, rep, limit),
-    ).fetchall()
+    )
+    rows.sort(key=lambda r: (str(r[4]), str(r[0])), reverse=True)
+    return rows
 
 
-def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[tuple[object, ...]]:
-    """(id, name, owner, last touch text, newest scores "5,4,...") per active customer."""
+def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[list[object]]:
+    """[id, name, owner, last touch text, newest scores "5,4,..."] per active customer."""
+    columns = "id, name, owner, last_touch, scores"
     if owner:
-        return conn.execute(quiet_sql(by_owner=True), {"owner": owner}).fetchall()
-    return conn.execute(quiet_sql(by_owner=False)).fetchall()
+        return _rows_as_one(conn, columns, quiet_sql(by_owner=True), {"owner": owner})
+    return _rows_as_one(conn, columns, quiet_sql(by_owner=False), {})
+
+
+class TodayRows(NamedTuple):
+    """Today's rows as read: follow-ups due, the day's interactions, the watch list's."""
+
+    due: list[list[object]]
+    interactions: list[list[object]]
+    quiet: list[list[object]]
+
+
+def read_today(
+    conn: sqlite3.Connection,
+    *,
+    user: str,
+    start: str,
+    end: str,
+    due_limit: int,
+    interactions_limit: int,
+) -> TodayRows:
+    """All of Today's rows for ``user``, whose day is [start, end) (UTC text)."""
+    return TodayRows(
+        due=open_followups_due(conn, assigned_to=user, before=end, limit=due_limit),
+        interactions=interactions_between(
+            conn, rep=user, start=start, end=end, limit=interactions_limit
+        ),
+        quiet=quiet_rows(conn, owner=user),
+    )
