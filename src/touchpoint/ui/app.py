@@ -87,6 +87,7 @@ def run(
     setup_logging(paths.log_file)
     logging.getLogger().setLevel(log_level(data_dir))  # the policy's, else the user's
     log.info("Touchpoint %s starting; data in %s", __version__, paths.data_dir)
+    from touchpoint.services import today_start
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.today_view import TodayPrefetch
 
@@ -95,17 +96,17 @@ def run(
 
         return Workspace.open(data_dir, auto_backup=False)
 
-    def today_before_open() -> Any:
-        from touchpoint.services.today_start import read_before_open
-
-        return read_before_open(data_dir)
-
     backend = Backend(open_workspace, start=False)
     settings = window_settings(paths.config_dir)
     # Today straight from the file only when the window opens on Today: on another page
-    # it would hold up the opening that page waits for.
+    # it would hold up the opening that page waits for. Its settings are read here, the
+    # rows on the database thread (see services.today_start).
     today_first = str(settings.value("window/page", "today")) == "today"
-    early = TodayPrefetch(backend, before_open=today_before_open if today_first else None)
+    plan = today_start.plan_read(data_dir) if today_first else None
+    early = TodayPrefetch(
+        backend,
+        before_open=None if plan is None else lambda: today_start.read_planned(plan),
+    )
     backend.start_before_open()  # Today's read overlaps the window's build
     app = make_application(argv)
     sys.excepthook = _excepthook
@@ -119,6 +120,11 @@ def run(
     window = MainWindow(backend, settings, today_prefetch=early)
     # Shown with Today filled when its read is (nearly) done, "Loading…" otherwise.
     if getattr(window, "current_page", None) == "today":
+        if plan is not None:
+            # The database thread reads Today's rows (SQLite, without Python's lock);
+            # the code that turns them into the view loads here meanwhile, on a thread
+            # that would only wait, rather than after the read on that one.
+            import touchpoint.services.today  # noqa: F401
         early.wait(TODAY_WAIT_S)
     window.show()
     backend.start()
