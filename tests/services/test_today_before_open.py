@@ -134,3 +134,29 @@ def test_the_watch_list_skips_only_customers_who_are_not_on_it() -> None:
                 got = quiet_from_rows(rows, now=now, tz=tz, quiet_after_days=quiet_after)
                 assert got == expected, (tz_name, now, quiet_after)
                 assert len(got) < len(rows)  # some were passed over
+
+
+def test_a_long_overdue_list_still_counts_them_all_and_shows_today(
+    ws: Workspace, data_dir: Path, clock, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """More overdue promises than the list holds: Today says how many there are, lists
+    the longest overdue, and still lists those due later today (they come after every
+    overdue one by due time, so one list of both would never reach them)."""
+    from touchpoint.services import today_start
+
+    monkeypatch.setattr(today_start, "DUE_LIMIT", 3)
+    monkeypatch.setattr(insights, "DUE_LIMIT", 3)
+    acme = customers.create_customer(ws, {"name": "Acme", "status": "active"}).value
+    log_interaction(
+        ws,
+        customer=acme.id,
+        kind="call",
+        followups=[FollowUpInput(title=f"Late {n}", due=f"-{n}d") for n in range(1, 6)]
+        + [FollowUpInput(title="This afternoon", due="today 16:00")]
+        + [FollowUpInput(title="This evening", due="today 19:00")],
+    )
+    expected = insights.today(ws)
+    assert [f.title for f in expected.overdue] == ["Late 5", "Late 4", "Late 3"]
+    assert expected.overdue_total == 5
+    assert [f.title for f in expected.due_today] == ["This afternoon", "This evening"]
+    assert read_before_open(data_dir, now=clock()) == expected

@@ -398,3 +398,22 @@ def test_today_counts_all_quiet_customers_when_it_lists_the_first(
     assert view.quiet.list.count() == 2
     assert view.quiet.title.text() == "Going quiet  (2 of 5)"
     assert "5 going quiet" in view.summary.text()
+
+
+def test_today_counts_all_overdue_promises_when_it_lists_the_first(
+    qtbot: Any, backend: Backend, ws: Workspace, monkeypatch: Any
+) -> None:
+    from touchpoint.services import insights
+    from touchpoint.services.interactions import FollowUpInput, log_interaction
+    from touchpoint.ui.today_view import TodayView
+
+    monkeypatch.setattr(insights, "DUE_LIMIT", 2)
+    acme = customers.create_customer(ws, {"name": "Acme", "status": "active"}).value
+    promises = [FollowUpInput(title=f"Late {n}", due=f"-{n}d") for n in range(1, 5)]
+    log_interaction(ws, customer=acme.id, kind="call", followups=promises)
+    view = TodayView(backend)
+    qtbot.addWidget(view)
+    view._show(insights.today(ws))
+    assert view.overdue.list.count() == 2
+    assert view.overdue.title.text() == "Overdue  (2 of 4)"
+    assert view.summary.text().startswith("4 overdue · 0 due today")

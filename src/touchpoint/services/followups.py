@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates
@@ -177,44 +178,63 @@ def restore_followup(ws: Workspace, followup_id: str) -> Saved[FollowUpView]:
 
 @dataclass(frozen=True)
 class FollowUpFilter:
-    scope: str = "open"  # open | overdue | today | week | later | all
+    scope: str = "open"  # open | overdue | due_today | today | week | later | all
     assigned_to: str | None = None  # None: everyone's
     customer_id: str | None = None
 
 
-def list_followups(
-    ws: Workspace, flt: FollowUpFilter = FollowUpFilter(), *, limit: int = 500
-) -> list[FollowUpView]:
-    """Follow-ups by due time. 'today' and 'week' are the user's local calendar days;
+def _where(ws: Workspace, flt: FollowUpFilter) -> list[Any]:
+    """The conditions of ``flt`` on FollowUp. 'due_today' is open and due later today
+    (not overdue yet); 'today' and 'week' are the user's local calendar days, and
     'today' also includes overdue ones, as a rep's list for the day does."""
     now = ws.now()
     tz = ws.tz
     today = now.astimezone(tz).date()
     _, end_today = dates.local_day_bounds(today, tz)
     _, end_week = dates.local_day_bounds(today + timedelta(days=6 - today.weekday()), tz)
+    where: list[Any] = [FollowUp.deleted_at.is_(None)]
+    if flt.scope != "all":
+        where.append(FollowUp.status == FollowUpStatus.OPEN)
+    if flt.scope == "overdue":
+        where.append(FollowUp.due_at < now)
+    elif flt.scope == "due_today":
+        where += [FollowUp.due_at >= now, FollowUp.due_at < end_today]
+    elif flt.scope == "today":
+        where.append(FollowUp.due_at < end_today)
+    elif flt.scope == "week":
+        where.append(FollowUp.due_at < end_week)
+    elif flt.scope == "later":
+        where.append(FollowUp.due_at >= end_week)
+    if flt.assigned_to:
+        where.append(FollowUp.assigned_to == flt.assigned_to)
+    if flt.customer_id:
+        where.append(FollowUp.customer_id == flt.customer_id)
+    return where
+
+
+def list_followups(
+    ws: Workspace, flt: FollowUpFilter = FollowUpFilter(), *, limit: int = 500
+) -> list[FollowUpView]:
+    """Follow-ups by due time, the first ``limit`` of them (scopes: see ``_where``)."""
+    now = ws.now()
+    where = _where(ws, flt)
     with ws.read() as session:
         query = (
             select(FollowUp, Customer.name)
             .join(Customer, Customer.id == FollowUp.customer_id)
-            .where(FollowUp.deleted_at.is_(None))
+            .where(*where)
         )
-        if flt.scope != "all":
-            query = query.where(FollowUp.status == FollowUpStatus.OPEN)
-        if flt.scope == "overdue":
-            query = query.where(FollowUp.due_at < now)
-        elif flt.scope == "today":
-            query = query.where(FollowUp.due_at < end_today)
-        elif flt.scope == "week":
-            query = query.where(FollowUp.due_at < end_week)
-        elif flt.scope == "later":
-            query = query.where(FollowUp.due_at >= end_week)
-        if flt.assigned_to:
-            query = query.where(FollowUp.assigned_to == flt.assigned_to)
-        if flt.customer_id:
-            query = query.where(FollowUp.customer_id == flt.customer_id)
         # The id breaks ties, so the first `limit` are the same however SQLite plans it.
         rows = session.execute(query.order_by(FollowUp.due_at, FollowUp.id).limit(limit)).all()
         return [followup_view(f, now=now, customer_name=name) for f, name in rows]
+
+
+def count_followups(ws: Workspace, flt: FollowUpFilter = FollowUpFilter()) -> int:
+    """How many follow-ups ``flt`` takes in, with no limit."""
+    where = _where(ws, flt)
+    with ws.read() as session:
+        query = select(func.count()).select_from(FollowUp).where(*where)
+        return int(session.execute(query).scalar_one())
 
 
 def due_reminders(

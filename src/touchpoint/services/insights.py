@@ -21,7 +21,12 @@ from touchpoint.services.customers import (
     custom_definitions,
     customer_view,
 )
-from touchpoint.services.followups import FollowUpFilter, followup_view, list_followups
+from touchpoint.services.followups import (
+    FollowUpFilter,
+    count_followups,
+    followup_view,
+    list_followups,
+)
 from touchpoint.services.interactions import interaction_view
 from touchpoint.services.lookup import live
 from touchpoint.services.records import (
@@ -32,6 +37,7 @@ from touchpoint.services.records import (
     InteractionView,
 )
 from touchpoint.services.today import QuietCustomer, TodayView, quiet_from_rows
+from touchpoint.services.today_start import DUE_LIMIT, INTERACTIONS_LIMIT
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage import today_rows
 from touchpoint.storage.models import (
@@ -233,13 +239,19 @@ def today(ws: Workspace, *, user: str | None = None, quiet_limit: int = 20) -> T
     """A rep's day: promises overdue and due today, today's touchpoints, who is going quiet."""
     user = user or ws.author
     now = ws.now()
-    due = list_followups(ws, FollowUpFilter(scope="today", assigned_to=user))
+    overdue_filter = FollowUpFilter(scope="overdue", assigned_to=user)
+    overdue = list_followups(ws, overdue_filter, limit=DUE_LIMIT)
+    overdue_total = (
+        count_followups(ws, overdue_filter) if len(overdue) == DUE_LIMIT else len(overdue)
+    )
+    due_today = list_followups(ws, FollowUpFilter(scope="due_today", assigned_to=user))
     start, end = dates.local_day_bounds(dates.local_date(now, ws.tz), ws.tz)
     quiet = going_quiet(ws, owner=user, limit=None)
     return TodayView(
-        overdue=[f for f in due if f.due_at < now],
-        due_today=[f for f in due if f.due_at >= now],
-        interactions_today=activity(ws, start=start, end=end, rep=user, limit=200),
+        overdue=overdue,
+        overdue_total=overdue_total,
+        due_today=due_today,
+        interactions_today=activity(ws, start=start, end=end, rep=user, limit=INTERACTIONS_LIMIT),
         quiet=quiet[:quiet_limit],
         quiet_total=len(quiet),
         as_of=now,

@@ -40,8 +40,9 @@ class QuietCustomer:
 
 @dataclass(frozen=True)
 class TodayView:
-    overdue: list[FollowUpView]
-    due_today: list[FollowUpView]
+    overdue: list[FollowUpView]  # the longest overdue first, at most the read's limit
+    overdue_total: int  # all of the rep's overdue promises
+    due_today: list[FollowUpView]  # open and due later today
     interactions_today: list[InteractionView]
     quiet: list[QuietCustomer]  # the longest silent first, at most the limit asked for
     quiet_total: int = 0  # all of the rep's customers going quiet
@@ -184,11 +185,11 @@ def view_from_rows(
     quiet_limit: int = QUIET_LIMIT,
 ) -> TodayView:
     """Today's view of :func:`touchpoint.storage.today_rows.read_today`'s rows."""
-    due = [_followup(r, now) for r in rows.due]
     quiet = quiet_from_rows(rows.quiet, now=now, tz=tz, quiet_after_days=quiet_after_days)
     return TodayView(
-        overdue=[f for f in due if f.due_at < now],
-        due_today=[f for f in due if f.due_at >= now],
+        overdue=[_followup(r, now) for r in rows.overdue],
+        overdue_total=rows.overdue_total,
+        due_today=[_followup(r, now) for r in rows.due_today],
         interactions_today=[_interaction(r) for r in rows.interactions],
         quiet=quiet[:quiet_limit],
         quiet_total=len(quiet),

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Today's lists hold at most this many rows (the overdue count has no limit).
 DUE_LIMIT = 500  # as many as the follow-up list reads
 INTERACTIONS_LIMIT = 200
 
@@ -83,6 +84,7 @@ def read_planned(plan: TodayPlan, *, now: datetime | None = None) -> TodayView |
             conn,
             user=plan.user,
             start=to_utc_text(start),
+            now=to_utc_text(now),
             end=to_utc_text(end),
             due_limit=DUE_LIMIT,
             interactions_limit=INTERACTIONS_LIMIT,

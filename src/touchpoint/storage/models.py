@@ -186,6 +186,13 @@ class FollowUp(Record):
         Index("ix_followups_customer_id", "customer_id"),
         Index("ix_followups_assigned_due", "assigned_to", "due_at"),
         Index("ix_followups_remind_at", "remind_at"),
+        # A rep's open promises by due time, for Today's lists and count (migration 0007).
+        Index(
+            "ix_followups_open_assigned_due",
+            "assigned_to",
+            "due_at",
+            sqlite_where=text("status = 'open' AND deleted_at IS NULL"),
+        ),
     )
 
 

@@ -96,23 +96,37 @@ def _names(columns: str) -> str:
     return ", ".join(c.strip().split(".")[-1] for c in columns.split(","))
 
 
-def open_followups_due(
-    conn: sqlite3.Connection, *, assigned_to: str, before: str, limit: int
+# The partial index of open, live follow-ups by (assigned_to, due_at) answers both (the
+# conditions are written as in the index, so that SQLite sees it applies).
+OPEN_FOLLOWUPS = (
+    "f.status = 'open' AND f.deleted_at IS NULL AND f.assigned_to = :user"
+    " AND f.due_at >= :after AND f.due_at < :before"
+)
+
+
+def open_followups_between(
+    conn: sqlite3.Connection, *, assigned_to: str, after: str, before: str, limit: int
 ) -> list[list[object]]:
-    """Open follow-ups of ``assigned_to`` due before ``before`` (UTC text), by due time,
-    with their customer's name; as ``list_followups(scope="today")`` reads them."""
-    # "+f.status": the (assigned_to, due_at) index finds one rep's rows; the status
-    # index would walk every rep's open follow-ups.
+    """Open follow-ups of ``assigned_to`` due in [after, before) (UTC text), by due
+    time, with their customer's name; as ``list_followups`` reads them."""
     rows = _rows_as_one(
         conn,
         _names(FOLLOWUP_COLUMNS),
         f"SELECT {FOLLOWUP_COLUMNS} FROM followups f JOIN customers c ON c.id = f.customer_id"
-        " WHERE f.deleted_at IS NULL AND +f.status = 'open' AND f.due_at < ?"
-        " AND f.assigned_to = ? ORDER BY f.due_at, f.id LIMIT ?",
-        (before, assigned_to, limit),
+        f" WHERE {OPEN_FOLLOWUPS} ORDER BY f.due_at, f.id LIMIT :limit",
+        {"user": assigned_to, "after": after, "before": before, "limit": limit},
     )
     rows.sort(key=lambda r: (str(r[6]), str(r[0])))  # an aggregate keeps no order by rule
     return rows
+
+
+def count_open_followups(
+    conn: sqlite3.Connection, *, assigned_to: str, after: str, before: str
+) -> int:
+    """How many open follow-ups ``assigned_to`` has due in [after, before)."""
+    sql = f"SELECT count(*) FROM followups f WHERE {OPEN_FOLLOWUPS}"
+    params = {"user": assigned_to, "after": after, "before": before}
+    return int(conn.execute(sql, params).fetchone()[0])
 
 
 def interactions_between(
@@ -142,11 +156,19 @@ def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[list[obje
 
 
 class TodayRows(NamedTuple):
-    """Today's rows as read: follow-ups due, the day's interactions, the watch list's."""
+    """Today's rows as read: the follow-ups overdue (the longest overdue first, at most
+    the limit) and their count, those due later today, the day's interactions and the
+    watch list's."""
 
-    due: list[list[object]]
+    overdue: list[list[object]]
+    overdue_total: int
+    due_today: list[list[object]]
     interactions: list[list[object]]
     quiet: list[list[object]]
+
+
+# Before any due time: the start of the overdue range.
+EARLIEST = ""
 
 
 def read_today(
@@ -154,13 +176,24 @@ def read_today(
     *,
     user: str,
     start: str,
+    now: str,
     end: str,
     due_limit: int,
     interactions_limit: int,
 ) -> TodayRows:
-    """All of Today's rows for ``user``, whose day is [start, end) (UTC text)."""
+    """All of Today's rows for ``user`` at ``now``, whose day is [start, end) (UTC text)."""
+    overdue = open_followups_between(
+        conn, assigned_to=user, after=EARLIEST, before=now, limit=due_limit
+    )
+    total = len(overdue)
+    if total == due_limit:  # more may wait beyond the list
+        total = count_open_followups(conn, assigned_to=user, after=EARLIEST, before=now)
     return TodayRows(
-        due=open_followups_due(conn, assigned_to=user, before=end, limit=due_limit),
+        overdue=overdue,
+        overdue_total=total,
+        due_today=open_followups_between(
+            conn, assigned_to=user, after=now, before=end, limit=due_limit
+        ),
         interactions=interactions_between(
             conn, rep=user, start=start, end=end, limit=interactions_limit
         ),

@@ -225,7 +225,8 @@ class TodayView(QWidget):
                     f.customer_id,
                 )
                 for f in data.overdue
-            ]
+            ],
+            total=data.overdue_total,
         )
         self.due.fill(
             [
@@ -267,7 +268,7 @@ class TodayView(QWidget):
             total=data.quiet_total,
         )
         self.summary.setText(
-            f"{len(data.overdue)} overdue · {len(data.due_today)} due today · "
+            f"{data.overdue_total} overdue · {len(data.due_today)} due today · "
             f"{len(data.interactions_today)} logged today · {data.quiet_total} going quiet"
         )
         self.loaded.emit()
