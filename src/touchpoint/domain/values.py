@@ -348,11 +348,18 @@ def tag(field: str, value: str) -> str:
     return text
 
 
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
 def name_key(name: str) -> str:
     """A name folded for comparison: no accents, no case, no legal suffixes or punctuation."""
-    decomposed = unicodedata.normalize("NFKD", name.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = re.sub(r"[^\w\s]", " ", plain)
+    folded = name.casefold()
+    if folded.isascii():  # most names: nothing to decompose (an import folds 100,000)
+        plain = folded
+    else:
+        decomposed = unicodedata.normalize("NFKD", folded)
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = _PUNCTUATION.sub(" ", plain)
     words = [w for w in plain.split() if w not in _LEGAL_SUFFIXES]
     return " ".join(words)
 
