@@ -21,6 +21,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1137,13 +1138,18 @@ PlanRows = Callable[[Session, _Cleaner], _Plan]
 
 def _check_rows(
     ws: Workspace, session: Session, planned_rows: PlanRows, cancel: Cancel | None
-) -> tuple[_Plan, list[RowDuplicate], set[str]]:
-    """(the plan, duplicates, known custom field keys)."""
+) -> tuple[_Plan, set[str]]:
+    """(the plan, known custom field keys)."""
     defs = custom_definitions(session)
     plan = planned_rows(session, _Cleaner(ws, dict(defs)))
     _check_cancel(cancel)
-    duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
-    return plan, duplicates, set(defs)
+    return plan, set(defs)
+
+
+def _duplicates_before_import(ws: Workspace, plan: _Plan) -> list[RowDuplicate]:
+    """The plan's likely duplicates, read on a session of their own."""
+    with ws.read() as session:
+        return _find_duplicates(session, _duplicate_inputs(plan.planned))
 
 
 def _run_import(
@@ -1159,7 +1165,8 @@ def _run_import(
     with _gc_paused():
         if dry_run:
             with ws.read() as session:
-                plan, duplicates, _known = _check_rows(ws, session, planned_rows, cancel)
+                plan, _known = _check_rows(ws, session, planned_rows, cancel)
+                duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
             if progress:
                 progress(2 * plan.rows, 2 * plan.rows)
             customers = sum(1 for p in plan.planned if p.customer is not None)
@@ -1176,17 +1183,24 @@ def _run_import(
                 joined=plan.joined,
             )
         with ws.unit_of_work() as uow:
-            plan, duplicates, known = _check_rows(ws, uow.session, planned_rows, cancel)
+            plan, known = _check_rows(ws, uow.session, planned_rows, cancel)
             if not plan.planned and not plan.updates:
                 if progress:
                     progress(2 * plan.rows, 2 * plan.rows)
                 return ImportReport(
-                    plan.rows, 0, 0, 0, plan.errors, duplicates, False, False, joined=plan.joined
+                    plan.rows, 0, 0, 0, plan.errors, [], False, False, joined=plan.joined
                 )
-            _define_custom_fields(uow.session, plan, known)
-            made = _write(uow.session, plan.planned, progress, cancel, plan.rows)
-            _apply_updates(uow.session, ws, plan.updates)
-            _check_cancel(cancel)
+            # Duplicates are only reported, so they are looked for on a thread while this
+            # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
+            # That read sees the database as it was before the import: this unit of
+            # work holds the write lock and commits only after the answer is in.
+            with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
+                looking = pool.submit(_duplicates_before_import, ws, plan)
+                _define_custom_fields(uow.session, plan, known)
+                made = _write(uow.session, plan.planned, progress, cancel, plan.rows)
+                _apply_updates(uow.session, ws, plan.updates)
+                _check_cancel(cancel)
+                duplicates = looking.result()
             uow.commit()
             return ImportReport(
                 plan.rows,
