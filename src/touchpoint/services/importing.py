@@ -22,7 +22,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -765,6 +765,7 @@ def _plan_rows(
     cleaner: _Cleaner,
     progress: Progress | None,
     cancel: Cancel | None,
+    sink: Sink | None = None,
 ) -> _Plan:
     """Clean every row: the rows to write, the records to change and the problems.
 
@@ -781,6 +782,10 @@ def _plan_rows(
         refs[target] = [r[index] for _n, r in table.records if index < len(r)]
     customers_here = _records_by_id(session, Customer, refs["customer_id"])
     contacts_here = _records_by_id(session, Contact, refs["contact_id"])
+    # Rows that name records by id may read them below: then nothing is written before
+    # the plan is whole. Otherwise each planned row goes to the sink at once.
+    if id_column:
+        sink = None
 
     plan = _Plan(len(table.records), [], [])
     seen_customers: set[str] = set()
@@ -905,16 +910,17 @@ def _plan_rows(
         seen_customers.add(grouping)
         if not creates and clean_person is None:
             continue  # a company already created by an earlier row: nothing new here
-        plan.planned.append(
-            _Planned(
-                number,
-                clean_cust if creates else None,
-                key,
-                clean_person,
-                customer_id=kept_customer_id if creates else None,
-                contact_id=kept_contact_id,
-            )
+        item = _Planned(
+            number,
+            clean_cust if creates else None,
+            key,
+            clean_person,
+            customer_id=kept_customer_id if creates else None,
+            contact_id=kept_contact_id,
         )
+        plan.planned.append(item)
+        if sink is not None:
+            sink(item)
     return plan
 
 
@@ -1080,43 +1086,85 @@ def _apply_updates(session: Session, ws: Workspace, updates: Sequence[_Update]) 
     session.flush()
 
 
-def _write(
-    session: Session,
-    planned: Sequence[_Planned],
-    progress: Progress | None,
-    cancel: Cancel | None,
-    offset: int,
-) -> tuple[int, int]:
-    customer_ids: dict[str, str] = {}
-    created_customers = created_contacts = 0
-    # Rows are written and indexed on a thread of their own while the next batch is built.
-    with search_index.bulk_insert(session.connection(), background=True) as load:
-        for start in range(0, len(planned), BATCH_ROWS):
-            _check_cancel(cancel)
-            customers: list[Customer] = []
-            contacts: list[Contact] = []
-            for item in planned[start : start + BATCH_ROWS]:
-                if item.customer is not None:
-                    customer_id = item.customer_id or new_id()
-                    customer_ids[item.customer_key] = customer_id
-                    customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
-                    created_customers += 1
-                if item.contact is not None:
-                    customer_id = customer_ids.get(item.customer_key) or item.customer_key[3:]
-                    contacts.append(
-                        tracking.new_record(
-                            Contact,
-                            id=item.contact_id or new_id(),
-                            customer_id=customer_id,
-                            **item.contact,
-                        )
+class _Writer:
+    """Writes the planned rows in batches, in the import's transaction, on the bulk-load
+    thread (which writes and indexes one batch while this thread builds the next).
+
+    Rows may be given while the file is still being checked (:meth:`add`), so SQLite
+    works beside the checking; :meth:`finish` writes the rest once the plan is whole."""
+
+    def __init__(self, session: Session, cancel: Cancel | None) -> None:
+        self._session = session
+        self._cancel = cancel
+        self._stack = ExitStack()
+        self._load: search_index.BulkLoad | None = None
+        self._batch: list[_Planned] = []
+        self._customer_ids: dict[str, str] = {}
+        self.received = 0  # planned rows given so far
+        self.customers = 0
+        self.contacts = 0
+        self._done = 0  # planned rows written
+        self._written: Callable[[int], None] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Ends the bulk load: on an error, queued work is dropped and the error goes on.
+        self._stack.__exit__(*exc)  # type: ignore[arg-type]
+
+    def add(self, item: _Planned) -> None:
+        self.received += 1
+        self._batch.append(item)
+        if len(self._batch) >= BATCH_ROWS:
+            self._flush()
+
+    def finish(self, plan: _Plan, progress: Progress | None) -> tuple[int, int]:
+        """Write what was not given while checking; (customers, contacts) created.
+        ``progress`` goes on from the checking's half: (rows + written share, 2 rows)."""
+        if progress and plan.planned:
+            share = plan.rows / len(plan.planned)
+            self._written = lambda n: progress(plan.rows + int(n * share), 2 * plan.rows)
+        for item in plan.planned[self.received :]:
+            self.add(item)
+        self._flush()
+        self._stack.close()  # the bulk load ends: the last batches are indexed
+        if progress:
+            progress(2 * plan.rows, 2 * plan.rows)
+        return self.customers, self.contacts
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        _check_cancel(self._cancel)
+        if self._load is None:
+            self._load = self._stack.enter_context(
+                search_index.bulk_insert(self._session.connection(), background=True)
+            )
+        customers: list[Customer] = []
+        contacts: list[Contact] = []
+        for item in self._batch:
+            if item.customer is not None:
+                customer_id = item.customer_id or new_id()
+                self._customer_ids[item.customer_key] = customer_id
+                customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
+                self.customers += 1
+            if item.contact is not None:
+                customer_id = self._customer_ids.get(item.customer_key) or item.customer_key[3:]
+                contacts.append(
+                    tracking.new_record(
+                        Contact,
+                        id=item.contact_id or new_id(),
+                        customer_id=customer_id,
+                        **item.contact,
                     )
-                    created_contacts += 1
-            _write_batch(session, customers, contacts, load)
-            if progress:
-                written = min(start + BATCH_ROWS, len(planned))
-                progress(offset + offset * written // len(planned), 2 * offset)
-    return created_customers, created_contacts
+                )
+                self.contacts += 1
+        self._done += len(self._batch)
+        self._batch = []
+        _write_batch(self._session, customers, contacts, self._load)
+        if self._written is not None:
+            self._written(self._done)
 
 
 @contextmanager
@@ -1133,15 +1181,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-PlanRows = Callable[[Session, _Cleaner], _Plan]
+# (session, cleaner, sink): the sink may be given each planned row as soon as it is
+# planned, when planning reads nothing more from the database (the rows are being written
+# on the same connection meanwhile); a planner may also leave it unused.
+Sink = Callable[[_Planned], None]
+PlanRows = Callable[[Session, _Cleaner, Sink | None], _Plan]
 
 
 def _check_rows(
-    ws: Workspace, session: Session, planned_rows: PlanRows, cancel: Cancel | None
+    ws: Workspace,
+    session: Session,
+    planned_rows: PlanRows,
+    cancel: Cancel | None,
+    sink: Sink | None = None,
 ) -> tuple[_Plan, set[str]]:
     """(the plan, known custom field keys)."""
     defs = custom_definitions(session)
-    plan = planned_rows(session, _Cleaner(ws, dict(defs)))
+    plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
     _check_cancel(cancel)
     return plan, set(defs)
 
@@ -1182,8 +1238,8 @@ def _run_import(
                 False,
                 joined=plan.joined,
             )
-        with ws.unit_of_work() as uow:
-            plan, known = _check_rows(ws, uow.session, planned_rows, cancel)
+        with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
+            plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
             if not plan.planned and not plan.updates:
                 if progress:
                     progress(2 * plan.rows, 2 * plan.rows)
@@ -1196,8 +1252,9 @@ def _run_import(
             # work holds the write lock and commits only after the answer is in.
             with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
                 looking = pool.submit(_duplicates_before_import, ws, plan)
+                made = writer.finish(plan, progress)
+                # After the bulk load: the connection is this thread's again.
                 _define_custom_fields(uow.session, plan, known)
-                made = _write(uow.session, plan.planned, progress, cancel, plan.rows)
                 _apply_updates(uow.session, ws, plan.updates)
                 _check_cancel(cancel)
                 duplicates = looking.result()
@@ -1244,7 +1301,7 @@ def import_customers_csv(
             "map one with a mapping file",
         )
 
-    def plan(session: Session, cleaner: _Cleaner) -> _Plan:
+    def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         if not table.records:
             raise ValidationError("file", f"{table.name} has no rows below its header")
         columns = _with_defined_custom(session, table.headers, targets, overrides)
@@ -1262,7 +1319,13 @@ def import_customers_csv(
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
         result = _plan_rows(
-            session, table, targets=columns, cleaner=cleaner, progress=progress, cancel=cancel
+            session,
+            table,
+            targets=columns,
+            cleaner=cleaner,
+            progress=progress,
+            cancel=cancel,
+            sink=sink,
         )
         result.declared = declared
         return result
@@ -1428,7 +1491,7 @@ def import_vcard(
     customer. Row numbers in the report are the cards' positions, from 1."""
     cards = _read_cards(Path(path))
 
-    def plan(session: Session, cleaner: _Cleaner) -> _Plan:
+    def plan(session: Session, cleaner: _Cleaner, _sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
         existing = {} if forced else _live_customers_by_name(session)
         planned: list[_Planned] = []
