@@ -15,12 +15,13 @@ from os import PathLike
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from touchpoint.paths import AppPaths, resolve_paths
 from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_part
 from touchpoint.settings import Settings, load_settings, save_settings
-from touchpoint.storage import encryption, migrate
+from touchpoint.storage import deferred_indexes, encryption, migrate
 from touchpoint.storage.backup import daily_backup_if_due
 from touchpoint.storage.database import Database
 from touchpoint.storage.models import Meta
@@ -113,6 +114,7 @@ class Workspace:
         made = migrate.upgrade(db, paths.backup_dir)
         if made:
             log.info("database upgraded; the previous version is kept at %s", made)
+        _build_deferred_indexes(db)
         if auto_backup:
             try:
                 daily_backup_if_due(paths.database, paths.backup_dir, key=db.key)
@@ -162,3 +164,20 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _build_deferred_indexes(db: Database) -> None:
+    """Indexes a first sync that was stopped left out are built at the next opening (a
+    sync under way in another process keeps the write lock: its own end builds them)."""
+    with db.read() as session:
+        if not deferred_indexes.deferred(session.connection()):
+            return
+    session = db.write_session()
+    try:
+        deferred_indexes.build(session.connection())
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        log.warning("indexes left out by a first sync not built yet: %s", exc)
+    finally:
+        session.close()

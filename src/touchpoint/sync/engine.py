@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from touchpoint import __version__
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage import identity, search_index
+from touchpoint.storage import deferred_indexes, identity, search_index
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     SYNCED_MODELS,
@@ -353,6 +353,7 @@ class SyncEngine:
                 self._follow_scope(self.hello)
                 self._push_all(counts)
                 self._pull_all(counts)
+                self._build_deferred_indexes()
                 self._push_all(counts)  # edits made while pulling
             except Cancelled:
                 return self._result("cancelled", "sync cancelled", counts)
@@ -570,6 +571,9 @@ class SyncEngine:
                     s = uow.session
                     conn = s.connection()
                     conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+                    if cursor == 0 and page.more and len(page.changes) >= BIG_PAGE:
+                        # A new laptop's first sync: lookup indexes are built at the end.
+                        deferred_indexes.defer(conn)
                     cache = None
                     if len(page.changes) >= BIG_PAGE:
                         # A first sync: a bigger page cache while the transaction builds
@@ -608,6 +612,15 @@ class SyncEngine:
             # simply never applied (it only reads from the Hub).
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+
+    def _build_deferred_indexes(self) -> None:
+        """Once the pull is whole: the indexes a first sync left out (usually none)."""
+        with self.ws.read() as session:
+            if not deferred_indexes.deferred(session.connection()):
+                return
+        with self.ws.unit_of_work(origin="remote") as uow:
+            deferred_indexes.build(uow.session.connection())
+            uow.commit()
 
     def _apply_changes(self, s: Session, page: PullPage) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
