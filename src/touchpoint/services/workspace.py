@@ -15,7 +15,6 @@ from os import PathLike
 from typing import Generic, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from touchpoint.paths import AppPaths, resolve_paths
@@ -114,7 +113,7 @@ class Workspace:
         made = migrate.upgrade(db, paths.backup_dir)
         if made:
             log.info("database upgraded; the previous version is kept at %s", made)
-        _build_deferred_indexes(db)
+        deferred_indexes.build_pending(db)  # after a first sync that was stopped
         if auto_backup:
             try:
                 daily_backup_if_due(paths.database, paths.backup_dir, key=db.key)
@@ -164,20 +163,3 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _build_deferred_indexes(db: Database) -> None:
-    """Indexes a first sync that was stopped left out are built at the next opening (a
-    sync under way in another process keeps the write lock: its own end builds them)."""
-    with db.read() as session:
-        if not deferred_indexes.deferred(session.connection()):
-            return
-    session = db.write_session()
-    try:
-        deferred_indexes.build(session.connection())
-        session.commit()
-    except OperationalError as exc:
-        session.rollback()
-        log.warning("indexes left out by a first sync not built yet: %s", exc)
-    finally:
-        session.close()

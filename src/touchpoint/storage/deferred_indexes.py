@@ -18,7 +18,9 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import Connection, Index, text
+from sqlalchemy.exc import OperationalError
 
+from touchpoint.storage.database import Database
 from touchpoint.storage.models import Base
 
 log = logging.getLogger(__name__)
@@ -94,3 +96,21 @@ def build(conn: Connection) -> list[str]:
     conn.execute(text("DELETE FROM local_meta WHERE key = :key"), {"key": NOTE_KEY})
     log.info("built %d indexes left out during a first sync", len(names))
     return names
+
+
+def build_pending(db: Database) -> None:
+    """Build the indexes left out, if any, in a transaction of their own: at the end of
+    a pull and at the opening after a stopped one. When another process holds the write
+    lock (a sync under way), that is logged and the build waits for the next chance."""
+    with db.read() as session:
+        if not deferred(session.connection()):
+            return
+    session = db.write_session()
+    try:
+        build(session.connection())
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        log.warning("indexes left out by a first sync not built yet: %s", exc)
+    finally:
+        session.close()

@@ -357,7 +357,7 @@ class SyncEngine:
                 self._follow_scope(self.hello)
                 self._push_all(counts)
                 self._pull_all(counts)
-                self._build_deferred_indexes()
+                deferred_indexes.build_pending(self.ws.db)  # a first sync's, at its end
                 self._push_all(counts)  # edits made while pulling
             except Cancelled:
                 return self._result("cancelled", "sync cancelled", counts)
@@ -616,15 +616,6 @@ class SyncEngine:
             # simply never applied (it only reads from the Hub).
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
-
-    def _build_deferred_indexes(self) -> None:
-        """Once the pull is whole: the indexes a first sync left out (usually none)."""
-        with self.ws.read() as session:
-            if not deferred_indexes.deferred(session.connection()):
-                return
-        with self.ws.unit_of_work(origin="remote") as uow:
-            deferred_indexes.build(uow.session.connection())
-            uow.commit()
 
     def _apply_changes(self, s: Session, page: PullPage) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
