@@ -6,6 +6,7 @@ duplicate."""
 
 from __future__ import annotations
 
+import gc
 import signal
 import subprocess
 import sys
@@ -109,7 +110,18 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     monkeypatch.setattr(
         deferred_indexes, "build", lambda conn: built.append(real_build(conn)) or built[-1]
     )
+    collecting: list[bool] = []
+    real_insert = sync_engine._insert_fresh
+    monkeypatch.setattr(
+        sync_engine,
+        "_insert_fresh",
+        lambda *a: collecting.append(gc.isenabled()) or real_insert(*a),
+    )
+    assert gc.isenabled()
     assert ben.sync(page_size=50).in_sync
+    # The cyclic garbage collector was paused while it loaded, and is on again.
+    assert collecting and not any(collecting)
+    assert gc.isenabled()
     # Its lookup indexes were left out while it loaded, and built when the pull ended.
     assert built == [sorted(deferred_indexes.DEFERRABLE)]
     assert indexes(ben.ws) == (indexes(ana.ws)[0], [])
@@ -137,6 +149,29 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
         )
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
+    assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
+
+
+def test_a_first_sync_cancelled_while_loading_turns_the_collector_back_on(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 10)
+    monkeypatch.setattr(sync_engine, "BIG_PAGE", 5)
+    cancel = threading.Event()
+    paused: list[bool] = []
+
+    def stop_after_first_page(progress: sync_engine.SyncProgress) -> None:
+        paused.append(not gc.isenabled())
+        cancel.set()
+
+    result = ben.sync(page_size=10, progress=stop_after_first_page, cancel=cancel)
+    assert result.status == "cancelled"
+    assert paused[:1] == [True]
+    assert gc.isenabled()
+    # The next sync goes on from the page it applied.
+    assert ben.sync(page_size=10).in_sync
     assert_converged(hub, ana, ben)
     ana.close()
     ben.close()

@@ -34,6 +34,7 @@ from sqlalchemy import JSON, Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from touchpoint import __version__
+from touchpoint.collector import collector_paused
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage import deferred_indexes, identity, search_index
 from touchpoint.storage.models import (
@@ -544,6 +545,9 @@ class SyncEngine:
 
         # Most syncs need one page: the thread is started only for a second one.
         pool: ThreadPoolExecutor | None = None
+        # A big pull (a first sync) runs with the cyclic collector paused (see collector).
+        paused = contextlib.ExitStack()
+        big_pull = False
         ahead: Future[PullPage] | None = None
         me = self.ws.device_id
 
@@ -571,6 +575,9 @@ class SyncEngine:
                 page = next_page()
                 if not page.changes and page.next_after == cursor:
                     return  # nothing new: no transaction at all
+                if len(page.changes) >= BIG_PAGE and not big_pull:
+                    big_pull = True
+                    paused.enter_context(collector_paused())
                 with self.ws.unit_of_work(origin="remote") as uow:
                     s = uow.session
                     conn = s.connection()
@@ -616,6 +623,7 @@ class SyncEngine:
             # simply never applied (it only reads from the Hub).
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
+            paused.close()
 
     def _apply_changes(self, s: Session, page: PullPage) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
