@@ -1,4 +1,5 @@
-"""The bulk-load thread writes exactly what an executemany would, types and all."""
+"""The bulk-load thread writes exactly what an executemany would, types and all, as few
+multi-row statements as SQLite's limit on bound values allows."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_rows_written_in_the_background_equal_an_executemany(tmp_path: Path) -> 
     assert written == _stored(reference)
 
 
-def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
+def test_values_go_through_the_drivers_adapters(tmp_path: Path) -> None:
     engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
     sqlite3.register_adapter(Decimal, str)
     sqlite3.register_adapter(datetime, lambda moment: moment.strftime("%d.%m.%Y"))
@@ -71,6 +72,37 @@ def test_rows_json_cannot_carry_are_written_one_by_one(tmp_path: Path) -> None:
     finally:
         sqlite3.adapters.pop((Decimal, sqlite3.PrepareProtocol), None)
         sqlite3.adapters.pop((datetime, sqlite3.PrepareProtocol), None)
+
+
+def test_rows_beyond_sqlites_limit_of_bound_values_go_in_several_statements(
+    tmp_path: Path,
+) -> None:
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER, s TEXT, j JSON, f REAL)")
+    sql = "INSERT INTO t (n, s, j, f) VALUES (?, ?, ?, ?)"
+    statements: list[str] = []
+    with engine.begin() as conn:
+        db = conn.connection.driver_connection
+        db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 9)  # two rows of four
+        db.set_trace_callback(statements.append)
+        with search_index.bulk_insert(conn, background=True) as load:
+            load.insert(sql, ROWS)
+        db.set_trace_callback(None)
+        written = _stored(db)
+    inserts = [s for s in statements if s.startswith("INSERT INTO t ")]
+    assert [s.count("(") - 1 for s in inserts] == [2, 2, 1]
+    assert [row[0::2] for row in written] == [(int(n), s, j, f) for n, s, j, f in ROWS]
+
+
+def test_a_row_of_the_wrong_width_is_refused_whole(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER, s TEXT)")
+    with (
+        pytest.raises(ValueError, match="needs 2 values"),
+        engine.begin() as conn,
+        search_index.bulk_insert(conn, background=True) as load,
+    ):
+        load.insert("INSERT INTO t (n, s) VALUES (?, ?)", [(1, "a", "extra"), (2,)])
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
 
 
 def test_a_failed_background_write_is_raised_in_the_callers_thread(tmp_path: Path) -> None:

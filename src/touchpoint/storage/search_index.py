@@ -15,12 +15,13 @@ says which documents it has not taken in yet, and :func:`catch_up` feeds them to
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from touchpoint.domain.values import display_phone
@@ -309,28 +310,32 @@ class BulkLoad:
             self._fill()
 
 
-_AS_ONE: dict[str, str] = {}
-_AS_SQLITE_WOULD = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_MULTI_ROW: dict[tuple[str, int], str] = {}
+_MAX_ROWS = 2000  # rows per statement at most: a longer one only costs more to prepare
 
 
 def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """Run ``INSERT ... VALUES (?, ...)`` for every row as ONE statement over a JSON array
-    of the rows (json_each): SQLite then runs it whole with Python's lock released,
-    where an executemany takes that lock back between rows, which a busy Python thread
-    beside it holds for milliseconds at a time. Rows JSON cannot carry go row by row."""
-    try:
-        # Only what SQLite's own binding would store the same way: a datetime or a
-        # dataclass goes row by row, through the driver's adapters.
-        array = orjson.dumps(rows, option=_AS_SQLITE_WOULD)
-    except TypeError:
-        cursor.executemany(sql, rows)
-        return
-    one = _AS_ONE.get(sql)
-    if one is None:
-        head, _values, marks = sql.rpartition(" VALUES ")
-        picks = ", ".join(f"value ->> {n}" for n in range(marks.count("?")))
-        one = _AS_ONE[sql] = f"{head} SELECT {picks} FROM json_each(?)"
-    cursor.execute(one, (array,))
+    """Run ``INSERT ... VALUES (?, ...)`` for many rows as few statements, each with one
+    ``VALUES (...), (...), ...`` list of rows: SQLite runs each whole with Python's lock
+    released, where an executemany takes that lock back between rows, and a busy Python
+    thread beside it holds it for milliseconds at a time. Values are bound as an
+    executemany binds them, adapters included. (A JSON array of the rows read through
+    json_each also runs whole, but SQLite then spent twice the time decoding it.)"""
+    head, _values, marks = sql.rpartition(" VALUES ")
+    width = marks.count("?")
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(_MAX_ROWS, limit // width))
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        key = (sql, len(part))
+        many = _MULTI_ROW.get(key)
+        if many is None:
+            if len(_MULTI_ROW) > 256:  # the odd sizes of last parts
+                _MULTI_ROW.clear()
+            many = _MULTI_ROW[key] = f"{head} VALUES {', '.join([marks] * len(part))}"
+        if set(map(len, part)) != {width}:  # else values would shift into other rows
+            raise ValueError(f"every row of {head!r} needs {width} values")
+        cursor.execute(many, list(chain.from_iterable(part)))
 
 
 class _Abandoned(Exception):
