@@ -370,22 +370,19 @@ def bulk_insert(
                 "INSERT INTO search_backlog (fts, done) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 (table, first_new),
             )
+    # An index with a backlog takes new documents through its catch-up only. Its insert
+    # trigger stays: its guard already leaves them alone, and dropping a trigger changes
+    # the schema, after which SQLite prepares every cached statement again.
+    waiting = _waiting(conn)
     triggers = conn.execute(
         text(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
-            "AND tbl_name = 'search_docs' AND name IN (:names, :activity)"
-        ),
-        {"names": f"{NAMES_FTS}_ai", "activity": f"{ACTIVITY_FTS}_ai"},
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN :names"
+        ).bindparams(bindparam("names", expanding=True)),
+        {"names": [f"{t}_ai" for t in FTS_TABLES if t not in waiting]},
     ).all()
     for name, _sql in triggers:
         conn.exec_driver_sql(f"DROP TRIGGER {name}")
-    # An index with a backlog takes new documents through its catch-up only.
-    waiting = _waiting(conn)
-    tables = [
-        t
-        for t in _ENTITIES
-        if t not in waiting and any(name == f"{t}_ai" for name, _sql in triggers)
-    ]
+    tables = [t for t in _ENTITIES if any(name == f"{t}_ai" for name, _sql in triggers)]
     automerge = {table: _automerge(conn, table) for table in tables}
     for table in tables:
         _set_automerge(conn, table, BULK_AUTOMERGE)
