@@ -8,7 +8,8 @@ At L that was a fifth of the sync's time (17 s of 97 s). While paused, cycles ma
 meanwhile (a few per transaction) wait for the first collection after the pause.
 
 The collector is one switch for the whole process, so pauses are counted: it comes back
-on when the last one ends, and only if it was on when the first began.
+on when the last one ends, and only if it was on when the first began. The desktop, which
+collects on its GUI thread by timer (ui.gc_guard), asks :func:`paused` and waits too.
 """
 
 from __future__ import annotations
@@ -44,3 +45,8 @@ def collector_paused() -> Iterator[None]:
             _pauses.holders -= 1
             if _pauses.holders == 0 and _pauses.was_enabled:
                 gc.enable()
+
+
+def paused() -> bool:
+    """Whether bulk work asked for no cyclic collection now."""
+    return _pauses.holders > 0

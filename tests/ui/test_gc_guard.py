@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject
 
+from touchpoint.collector import collector_paused
 from touchpoint.ui.gc_guard import MainThreadCollector
 
 
@@ -36,4 +37,20 @@ def test_collection_is_switched_off_and_done_by_the_timer(qtbot: Any) -> None:
     qtbot.waitUntil(lambda: gc.get_count()[0] < gc.get_threshold()[0], timeout=2000)
     assert seen and set(seen) == {threading.main_thread().name}
     collector.timer.stop()
+    owner.deleteLater()
+
+
+def test_the_timer_leaves_collection_alone_while_bulk_work_pauses_it(qtbot: Any) -> None:
+    owner = QObject()
+    collector = MainThreadCollector(owner, interval_ms=20)
+    collector.timer.stop()
+    gc.collect()
+    for _ in range(gc.get_threshold()[0] + 50):
+        Cycle()
+    with collector_paused():
+        assert collector.collect_due() == 0
+        assert gc.get_count()[0] > gc.get_threshold()[0]
+        assert not gc.isenabled()
+    assert not gc.isenabled(), "the GUI thread still collects by timer"
+    assert collector.collect_due() > 0
     owner.deleteLater()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import io
 import json
 import re
@@ -22,7 +21,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import vobject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from touchpoint.collector import collector_paused
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole
 from touchpoint.errors import Cancelled, NotFoundError, ValidationError, ValidationErrors
@@ -1167,20 +1167,6 @@ class _Writer:
             self._written(self._done)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while an import builds its records: the tens of
-    thousands of live objects make each collection pass slow, and an import makes
-    little cyclic garbage. Collection resumes (as it was) when the import ends."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 # (session, cleaner, sink): the sink may be given each planned row as soon as it is
 # planned, when planning reads nothing more from the database (the rows are being written
 # on the same connection meanwhile); a planner may also leave it unused.
@@ -1218,7 +1204,7 @@ def _run_import(
 ) -> ImportReport:
     """Check every row and the duplicates, then (unless a dry run) write everything in
     one unit of work. A dry run only reads: it never takes the write lock."""
-    with _gc_paused():
+    with collector_paused():
         if dry_run:
             with ws.read() as session:
                 plan, _known = _check_rows(ws, session, planned_rows, cancel)
@@ -1289,7 +1275,7 @@ def import_customers_csv(
     becomes an individual customer with that person as its contact. ``progress``
     gets (done, total) steps: each row checked, then each row written."""
     overrides = load_mapping(mapping)
-    with _gc_paused():
+    with collector_paused():
         table = _open_table(Path(path))
     targets = _map_headers(table.headers, overrides)
     names = {"customer", "contact", "first_name", "last_name"}

@@ -4,7 +4,8 @@ The collector runs in whichever thread happens to allocate when a threshold is c
 the database thread, a sync worker. A cycle that holds a Qt widget (a closed dialog and
 its connected lambdas) would then be destroyed off the GUI thread, which crashes Qt.
 So automatic collection is switched off and a timer on the GUI thread collects each
-generation when its threshold is passed, as the collector itself would.
+generation when its threshold is passed, as the collector itself would, except while bulk
+work (a first sync, an import) has paused collection (touchpoint.collector).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import gc
 
 from PySide6.QtCore import QObject, QTimer
+
+from touchpoint import collector
 
 
 class MainThreadCollector(QObject):
@@ -25,6 +28,8 @@ class MainThreadCollector(QObject):
 
     def collect_due(self) -> int:
         """Collect the oldest generation whose count passed its threshold; objects freed."""
+        if collector.paused():
+            return 0
         counts = gc.get_count()
         thresholds = gc.get_threshold()
         for generation in (2, 1, 0):
