@@ -871,18 +871,19 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
         params = {"after": after, "limit": limit, "teams": list(who.teams) or [""]}
         rows = conn.execute(_PULL_TEAMS, params).all()
     fragment = orjson.Fragment
+    # Unpacked as tuples: a Row's attribute lookups were a quarter of building a page.
     found = [
         {
-            "server_seq": r.server_seq,
-            "change_id": r.change_id,
-            "device_id": r.device_id,
-            "entity": r.entity,
-            "record_id": r.record_id,
-            "op": r.op,
-            "fields": fragment(r.fields),
-            "author": r.author,
+            "server_seq": seq,
+            "change_id": change_id,
+            "device_id": device_id,
+            "entity": entity,
+            "record_id": record_id,
+            "op": op,
+            "fields": fragment(fields),
+            "author": author,
         }
-        for r in rows
+        for seq, change_id, device_id, entity, record_id, op, fields, author in rows
     ]
     more = len(rows) == limit
     next_after = rows[-1].server_seq if rows else after
