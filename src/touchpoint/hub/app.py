@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the annotations of
 route functions, which are local to create_app, at run time.
 """
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -229,6 +230,11 @@ def create_app_from_env() -> FastAPI:
         # As many request threads as pooled connections: each request uses one connection
         # at a time, so none waits for the pool while holding a thread.
         anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        # What the worker built to start (modules, the app, table metadata) lives as long
+        # as it does: moved out of the collector's generations, a collection no longer
+        # walks it. A pull page of 10,000 changes then costs a third less CPU.
+        gc.collect()
+        gc.freeze()
         yield
 
     app.router.lifespan_context = lifespan
