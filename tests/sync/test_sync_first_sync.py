@@ -177,6 +177,34 @@ def test_a_first_sync_cancelled_while_loading_turns_the_collector_back_on(
     ben.close()
 
 
+def test_a_big_pull_leaves_no_page_for_the_collector_to_free(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the collector paused, whatever a pull leaves in a reference cycle stays until
+    the pull ends: no page's bytes may be among it (a first sync's would add up to GBs)."""
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 20)
+    monkeypatch.setattr(sync_engine, "BIG_PAGE", 10)
+    gc.collect()
+    gc.disable()
+    try:
+        assert ben.sync(page_size=20).in_sync
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        pages = [
+            held
+            for cycle in gc.garbage
+            for held in gc.get_referents(cycle)
+            if isinstance(held, bytes) and b'"changes"' in held
+        ]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert pages == []
+    ana.close()
+    ben.close()
+
+
 def test_records_edited_or_deleted_before_their_indexing_are_indexed_as_they_are_then(
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,10 +115,18 @@ class HubClient:
         content = body.model_dump_json().encode() if body is not None else None
         if content is not None:
             headers["Content-Type"] = "application/json"
+        request = self._http.build_request(
+            method, path, content=content, headers=headers, params=params
+        )
         try:
-            response = self._http.request(
-                method, path, content=content, headers=headers, params=params
-            )
+            # Read as a stream into bytes of our own: a read Response keeps its body, and
+            # sits in a reference cycle with its stream, so each page's bytes (megabytes in
+            # a first sync) would wait for the cyclic collector, which a big pull pauses.
+            response = self._http.send(request, stream=True)
+            try:
+                data = b"".join(response.iter_bytes())
+            finally:
+                response.close()
         except httpx.TimeoutException as exc:
             raise OfflineError(f"the Hub at {self.server} did not answer in time") from exc
         except (httpx.TransportError, OSError) as exc:
@@ -130,11 +138,10 @@ class HubClient:
                     transient=False,
                 ) from exc
             raise OfflineError(f"cannot reach the Hub at {self.server} ({exc})") from exc
-        return self._answer(response, answer)
+        return self._answer(response.status_code, data, answer)
 
-    def _answer(self, response: httpx.Response, answer: type[Any] | None) -> Any:
-        status = response.status_code
-        message = _message(response) if status >= 400 else ""
+    def _answer(self, status: int, data: bytes, answer: type[Any] | None) -> Any:
+        message = _message(data) if status >= 400 else ""
         if status == 401:
             raise AuthError(message or "sign in again")
         if status == 426:
@@ -144,20 +151,20 @@ class HubClient:
         if status >= 400:
             raise ServerError(f"the Hub refused the request ({status}): {message}", transient=False)
         if answer is None:
-            return response.json() if response.content else None
+            return orjson.loads(data) if data else None
         if answer is PullPage:
-            return PullPage.parse(response.content)
+            return PullPage.parse(data)
         try:
-            return answer.model_validate_json(response.content)
+            return answer.model_validate_json(data)
         except ValidationError as exc:
             raise ServerError(f"the Hub sent an answer this Touchpoint cannot read: {exc}") from exc
 
 
-def _message(response: httpx.Response) -> str:
+def _message(data: bytes) -> str:
     try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200]
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data.decode("utf-8", "replace")[:200]
     if isinstance(body, dict):
         return str(body.get("message") or body.get("detail") or body)
     return str(body)[:200]
