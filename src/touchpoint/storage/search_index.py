@@ -330,9 +330,9 @@ def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         key = (sql, len(part))
         many = _MULTI_ROW.get(key)
         if many is None:
-            if len(_MULTI_ROW) > 256:  # the odd sizes of last parts
-                _MULTI_ROW.clear()
-            many = _MULTI_ROW[key] = f"{head} VALUES {', '.join([marks] * len(part))}"
+            many = f"{head} VALUES {', '.join([marks] * len(part))}"
+            if len(part) == per:  # a last part's odd size is not worth keeping
+                _MULTI_ROW[key] = many
         if set(map(len, part)) != {width}:  # else values would shift into other rows
             raise ValueError(f"every row of {head!r} needs {width} values")
         cursor.execute(many, list(chain.from_iterable(part)))
