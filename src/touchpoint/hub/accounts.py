@@ -216,15 +216,24 @@ def user_teams(conn: Connection, user_id: int) -> tuple[str, ...]:
 def login(
     engine: Engine, email: str, password: str, device_id: str, device_name: str
 ) -> tuple[str, Principal] | None:
-    """A new device token for a good email and password, else None (never says which)."""
+    """A new device token for a good email and password, else None (never says which).
+
+    The password is checked on a read connection: only a good one opens a write
+    transaction, so a flood of wrong guesses never holds the write lock."""
+    wanted = email.strip().lower()
+    with engine.connect() as conn:
+        user = conn.execute(select(users).where(users.c.email == wanted)).first()
+    if user is None or user.disabled_at is not None:
+        _hasher.hash(password)  # same work either way: no user enumeration by timing
+        return None
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
     with write(engine) as conn:
-        user = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
+        # Read again under the lock: the user may have been disabled meanwhile.
+        user = conn.execute(select(users).where(users.c.email == wanted)).first()
         if user is None or user.disabled_at is not None:
-            _hasher.hash(password)  # same work either way: no user enumeration by timing
-            return None
-        try:
-            _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
             return None
         return _issue_token(conn, user, device_id, device_name)
 

@@ -14,15 +14,17 @@ from typing import Annotated
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, Engine, or_, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, exchange
-from touchpoint.hub.db import POOL_SIZE, db_url, make_engine, read, tokens, write
+from touchpoint.hub import accounts, door, exchange, throttle
+from touchpoint.hub.db import POOL_SIZE, db_url, devices, make_engine, read, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
     MAX_BATCH,
     MAX_PAGE,
+    MAX_PUSH_BYTES,
+    MAX_SEQ,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
@@ -40,9 +42,12 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(
+        self, status: int, error: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+        self.headers = headers
 
 
 def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
@@ -51,12 +56,27 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         title="Touchpoint Hub",
         version=__version__,
         description="Sync server for Touchpoint. Protocol documented in touchpoint.sync.protocol.",
+        # A bigger body is answered 413 while it arrives, before it is read whole.
+        max_body_size=MAX_PUSH_BYTES,
     )
     app.state.engine = engine
 
     @app.exception_handler(ApiError)
     def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"error": exc.error, "message": exc.message}, status_code=exc.status)
+        return JSONResponse(
+            {"error": exc.error, "message": exc.message},
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # With its traceback into the Hub's log file; the caller gets words, not a trace.
+        log.error("unexpected error in %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            {"error": "server", "message": "the Hub failed; its log has the details"},
+            status_code=500,
+        )
 
     @app.exception_handler(exchange.Rejected)
     def _rejected(_request: Request, exc: exchange.Rejected) -> JSONResponse:
@@ -111,16 +131,38 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             exchange.high_water(conn)
         return {"status": "ok", "version": __version__, "protocols": sorted(SUPPORTED_PROTOCOLS)}
 
+    def throttled(attempt: dict[str, int]) -> None:
+        wait = throttle.wait_seconds(engine, attempt, now())
+        if wait:
+            raise ApiError(
+                429,
+                "throttled",
+                f"too many wrong sign-ins: try again in {_duration(wait)}",
+                headers={"Retry-After": str(wait)},
+            )
+
     @app.post("/v1/login", response_model=LoginResponse)
-    def login(body: LoginRequest, _v: Annotated[int, Depends(protocol)]) -> LoginResponse:
+    def login(
+        body: LoginRequest, request: Request, _v: Annotated[int, Depends(protocol)]
+    ) -> LoginResponse:
+        attempt = throttle.keys(body.email, request.client.host if request.client else None)
+        throttled(attempt)
         done = accounts.login(engine, body.email, body.password, body.device_id, body.device_name)
         if done is None:
+            throttle.note_failure(engine, attempt, now())
             raise ApiError(401, "auth", "wrong email or password, or the account is disabled")
+        throttle.clear(engine, body.email)
         token, who = done
         return LoginResponse(token=token, email=who.email, role=who.role, teams=list(who.teams))
 
     @app.post("/v1/enroll", response_model=LoginResponse)
-    def enroll(body: EnrollRequest, _v: Annotated[int, Depends(protocol)]) -> LoginResponse:
+    def enroll(
+        body: EnrollRequest, request: Request, _v: Annotated[int, Depends(protocol)]
+    ) -> LoginResponse:
+        # Enrollment tokens are long and random; only the address is throttled.
+        attempt = throttle.keys("", request.client.host if request.client else None)
+        attempt.pop("email:", None)
+        throttled(attempt)
         done = accounts.enroll(
             engine,
             body.enrollment_token,
@@ -130,6 +172,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             now=now(),
         )
         if done is None:
+            throttle.note_failure(engine, attempt, now())
             raise ApiError(
                 401, "auth", "the enrollment token is unknown, used, expired or not for this user"
             )
@@ -151,10 +194,13 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         _same_device(who, body.device_id)
         server_now = now()
         try:
+            door.check_time("client_time", body.client_time)
             offset = server_now - from_utc_text(body.client_time)
-        except ValueError as exc:
-            raise ApiError(422, "invalid", "client_time: not a UTC time") from exc
+        except (ValueError, door.Refused) as exc:
+            raise ApiError(422, "invalid", "client_time: not a UTC time in range") from exc
         stamp = to_utc_text(server_now)
+        if body.report is not None:
+            _keep_report(conn, who, body, stamp)
         # "Last used" to the minute is enough for `token list`: most hellos write nothing.
         conn.execute(
             update(tokens)
@@ -204,7 +250,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     def pull(
         _v: Protocol,
         authorization: Bearer = None,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
     ) -> Response:
         # Documented by response_model; the body is built straight from stored JSON.
@@ -214,6 +260,45 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         return Response(body, media_type="application/json")
 
     return app
+
+
+def _keep_report(conn: Connection, who: accounts.Principal, body: HelloRequest, stamp: str) -> None:
+    """The laptop's own figures, kept on its device row (written only when they change
+    or a minute has passed, so most hellos of an idle laptop stay cheap)."""
+    report = body.report.model_dump(exclude_none=True) if body.report else {}
+    held = conn.execute(
+        select(devices.c.report, devices.c.reported_at, devices.c.app_version).where(
+            devices.c.device_id == body.device_id
+        )
+    ).first()
+    if held is None:
+        conn.execute(
+            insert(devices).values(
+                device_id=body.device_id,
+                user_id=who.user_id,
+                last_seq=0,
+                clock_offset_ms=0,
+                app_version=body.app_version,
+                report=report,
+                reported_at=stamp,
+            )
+        )
+    elif (
+        held.report != report
+        or held.app_version != body.app_version
+        or (held.reported_at or "")[:16] < stamp[:16]
+    ):
+        conn.execute(
+            update(devices)
+            .where(devices.c.device_id == body.device_id)
+            .values(app_version=body.app_version, report=report, reported_at=stamp)
+        )
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    return f"{round(seconds / 60)} minutes"
 
 
 def _same_device(who: accounts.Principal, device_id: str) -> None:

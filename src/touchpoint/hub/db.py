@@ -104,6 +104,20 @@ devices = Table(
     Column("last_seq", BigInteger, nullable=False, default=0),
     Column("clock_offset_ms", BigInteger, nullable=False, default=0),
     Column("last_seen", String(27)),
+    # What the laptop said of itself in its last hello (migration hub0003).
+    Column("app_version", String(40)),
+    Column("report", JSON),  # {"waiting": n, "refused": n, "set_aside": n, ...}
+    Column("reported_at", String(27)),
+)
+
+# Wrong sign-ins per "email:..." and "addr:..." key (migration hub0003).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", String(27), nullable=False),
+    Column("blocked_until", String(27)),
 )
 
 counter = Table(

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from touchpoint.hub import door
 from touchpoint.hub.accounts import Principal
 from touchpoint.hub.db import changes, counter, devices, received, records, write
 from touchpoint.storage.models import MODEL_BY_ENTITY, Record, new_id
@@ -43,6 +44,7 @@ from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc
 from touchpoint.sync.protocol import (
     BOOKKEEPING,
     CONFLICT_ENTITY,
+    TIME_RANGE,
     ChangeIn,
     PushResult,
 )
@@ -55,6 +57,16 @@ HUB_DEVICE = "hub"
 
 class Rejected(Exception):
     """This change cannot be applied; the reason is sent back to the laptop."""
+
+
+class Waiting(Rejected):
+    """This change may apply later: a record it names is not on the Hub, or not one the
+    writer may see. Both get the same words, so an answer never tells whether a record
+    of another team exists. No answer is kept: the laptop sends it again later."""
+
+
+def _unseen(kind: str, record_id: str) -> Waiting:
+    return Waiting(f"{kind} {record_id}: not on the Hub yet, or not one you may see")
 
 
 # --- validation -----------------------------------------------------------------------
@@ -73,10 +85,16 @@ def _check_value(entity: str, name: str, value: Any) -> None:
     try:
         if isinstance(kind, UTCDateTime):
             from_utc_text(value)
+            _in_range(entity, name, value)
         elif isinstance(kind, ISODate):
             datetime.strptime(value, "%Y-%m-%d")
+            _in_range(entity, name, value)
         elif isinstance(kind, DecimalText):
-            Decimal(str(value))
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise TypeError
+            number = Decimal(str(value))
+            if not number.is_finite() or abs(number) >= 10**15:
+                raise Rejected(f"{entity}.{name}: {value!r} is out of range")
         elif kind.python_type is bool:
             if not isinstance(value, bool):
                 raise TypeError
@@ -94,6 +112,11 @@ def _check_value(entity: str, name: str, value: Any) -> None:
                 raise TypeError
     except (TypeError, ValueError, InvalidOperation, NotImplementedError) as exc:
         raise Rejected(f"{entity}.{name}: {value!r} is not a valid value") from exc
+
+
+def _in_range(entity: str, name: str, value: str) -> None:
+    if not TIME_RANGE[0] <= value[:10] <= TIME_RANGE[1]:
+        raise Rejected(f"{entity}.{name}: {value!r} is outside {TIME_RANGE[0]} .. {TIME_RANGE[1]}")
 
 
 def _json_shape(column: Any) -> type | None:
@@ -412,9 +435,10 @@ def push(
     """Apply one batch in one transaction; answers in the batch's order. ``authorize``
     checks the caller inside that transaction (it raises when they may not push)."""
     try:
+        door.check_time("client_time", client_time)
         offset = server_now - from_utc_text(client_time)
-    except ValueError as exc:
-        raise Rejected(f"client_time: {client_time!r} is not a UTC time") from exc
+    except (ValueError, door.Refused) as exc:
+        raise Rejected(f"client_time: {client_time[:40]!r} is not a UTC time in range") from exc
     for attempt in range(PUSH_ATTEMPTS):
         try:
             with write(conn):
@@ -456,6 +480,15 @@ def _push_once(
     last_seq = 0
     log.prefetch(_referenced_ids(batch))
     for change in batch:
+        try:
+            door.check_change(change)
+        except door.Refused as exc:
+            # Malformed: refused again whenever it comes, so no answer is kept for it
+            # (its change id may not even fit the table of answers).
+            results.append(
+                PushResult(change_id=change.change_id, status="rejected", error=str(exc))
+            )
+            continue
         last_seq = max(last_seq, change.seq)
         old = seen.get(change.change_id)
         if old is not None:
@@ -472,6 +505,9 @@ def _push_once(
         # nothing behind: no savepoint needed.
         try:
             seq = _apply(conn, log, who, device_id=device_id, change=change, offset=offset)
+        except Waiting as exc:
+            results.append(_rejection(log, who, change, str(exc), retry=True))
+            continue
         except Rejected as exc:
             results.append(_rejection(log, who, change, str(exc)))
             accepted.append(
@@ -521,7 +557,7 @@ def _referenced_ids(batch: list[ChangeIn]) -> set[str]:
     ids = set()
     for change in batch:
         ids.add(change.record_id)
-        for name in ("customer_id", "winner_id", "contact_id"):
+        for name in door.ID_FIELDS:
             pair = change.fields.get(name)
             if pair and isinstance(pair[1], str):
                 ids.add(pair[1])
@@ -531,13 +567,17 @@ def _referenced_ids(batch: list[ChangeIn]) -> set[str]:
     return ids
 
 
-def _rejection(log: _Log, who: Principal, change: ChangeIn, error: str) -> PushResult:
+def _rejection(
+    log: _Log, who: Principal, change: ChangeIn, error: str, *, retry: bool = False
+) -> PushResult:
     current = None
     if change.entity in MODEL_BY_ENTITY:
         row = log.load(change.entity, change.record_id)
         if row is not None and who.may_see(row.team):
             current = row.data
-    return PushResult(change_id=change.change_id, status="rejected", error=error, current=current)
+    return PushResult(
+        change_id=change.change_id, status="rejected", error=error, current=current, retry=retry
+    )
 
 
 def _touch_device(conn: Connection, values: dict[str, Any]) -> None:
@@ -554,18 +594,55 @@ def _team_of_new(log: _Log, who: Principal, change: ChangeIn) -> str:
     fields = change.fields
     if change.entity in CHILD_ENTITIES:
         parent_id = (fields.get("customer_id") or [None, None])[1]
-        parent = log.load("customer", parent_id) if parent_id else None
+        if not parent_id:
+            raise Rejected(f"{change.entity}.customer_id: a new {change.entity} needs it")
+        parent = log.load("customer", parent_id)
         if parent is None or not who.may_see(parent.team):
-            raise Rejected(f"{change.entity}.customer_id: no customer {parent_id} you may see")
+            raise _unseen("customer", parent_id)
         return parent.team
     if change.entity == "merge":
         kind = (fields.get("kind") or [None, None])[1]
         winner_id = (fields.get("winner_id") or [None, None])[1]
-        winner = log.load(kind, winner_id) if kind in ("customer", "contact") else None
+        if kind not in ("customer", "contact") or not winner_id:
+            raise Rejected("merge.kind: a merge is of customers or of contacts")
+        winner = log.load(kind, winner_id)
         if winner is None or not who.may_see(winner.team):
-            raise Rejected(f"merge.winner_id: no {kind} {winner_id} you may see")
+            raise _unseen(kind, winner_id)
         return winner.team
     return who.home_team
+
+
+# What each reference names. ``merged_into_id`` names a record of its own entity; a
+# merge's winner and loser are of the merge's kind.
+_REFERS = {"customer_id": "customer", "contact_id": "contact", "interaction_id": "interaction"}
+
+
+def _check_references(log: _Log, who: Principal, change: ChangeIn, row: _Row) -> None:
+    """Every record a change names exists, may be seen by its writer and lives in the
+    referring record's team: one team's record never points into another's, which that
+    team's laptops do not hold."""
+    for name, (_old, new) in change.fields.items():
+        if new is None or (name not in door.ID_FIELDS and name != "contact_ids"):
+            continue
+        if name == "merged_into_id":
+            kind = change.entity
+        elif name in ("winner_id", "loser_id"):
+            kind = (change.fields.get("kind") or [None, row.data.get("kind")])[1]
+        else:
+            kind = _REFERS.get(name, "contact")
+        for target_id in new if name == "contact_ids" else [new]:
+            if name == "merged_into_id" and target_id == row.record_id:
+                raise Rejected(f"{change.entity}.merged_into_id: a record cannot merge into itself")
+            target = log.load(kind, target_id)
+            if target is None or not who.may_see(target.team):
+                raise _unseen(kind, target_id)
+            if target.team != row.team:
+                label = target.data.get("name") or target.data.get("title") or target_id
+                raise Rejected(
+                    f"{change.entity}.{name}: {kind} '{label}' belongs to team {target.team}, "
+                    f"this {change.entity} to team {row.team}: records of different teams "
+                    "cannot be merged or linked"
+                )
 
 
 def _apply(
@@ -584,15 +661,16 @@ def _apply(
     except ValueError as exc:
         raise Rejected(f"at: {change.at!r} is not a UTC time") from exc
     row = log.load(change.entity, change.record_id)
+    if row is not None and not who.may_see(row.team):
+        # The same answer as for a record the Hub does not have (below).
+        raise _unseen(change.entity, change.record_id)
+    if row is None and change.op != "insert":
+        # An edit of a record whose creation has not arrived (or was refused).
+        raise _unseen(change.entity, change.record_id)
     _validate(change, row is None)
     if row is None:
         row = _Row(change.entity, change.record_id, _team_of_new(log, who, change), {}, {}, False)
-    elif not who.may_see(row.team):
-        raise Rejected(f"{change.entity} {change.record_id}: not yours to change")
-    if change.entity in CHILD_ENTITIES and "customer_id" in change.fields and row.exists:
-        parent = log.load("customer", change.fields["customer_id"][1])
-        if parent is None or parent.team != row.team:
-            raise Rejected(f"{change.entity}.customer_id: no customer of this team")
+    _check_references(log, who, change, row)
     if (
         change.entity == "interaction"
         and row.exists
@@ -735,7 +813,8 @@ def _merged_contact(log: _Log, contact_id: str) -> str:
     while hops < 10:
         contact = log.load("contact", target)
         nxt = contact.data.get("merged_into_id") if contact else None
-        if not isinstance(nxt, str) or not nxt:
+        following = log.load("contact", nxt) if isinstance(nxt, str) and nxt else None
+        if following is None or contact is None or following.team != contact.team:
             break
         target, hops = nxt, hops + 1
     return target
@@ -747,7 +826,10 @@ def _follow_customer_merges(log: _Log, row: _Row) -> set[str]:
     while target and hops < 10:
         parent = log.load("customer", target)
         nxt = parent.data.get("merged_into_id") if parent else None
-        if not nxt:
+        following = log.load("customer", nxt) if nxt else None
+        # A merge into another team's customer (refused at the door since; older logs
+        # may hold one) is never followed: that team's laptops do not have it.
+        if following is None or following.team != row.team:
             break
         target, hops = nxt, hops + 1
     if target and target != row.data.get("customer_id"):

@@ -37,6 +37,25 @@ SUPPORTED_PROTOCOLS = frozenset({1})
 PROTOCOL_HEADER = "X-Touchpoint-Protocol"
 MAX_BATCH = 500
 MAX_PAGE = 10000
+
+# --- limits, checked at the Hub's door (touchpoint.hub.door) -----------------------------
+# A push body larger than this is answered 413 before it is read whole; the laptop cuts
+# its batches well below it (PUSH_BYTES_TARGET), so only a single enormous change meets it.
+MAX_PUSH_BYTES = 32 * 1024 * 1024
+PUSH_BYTES_TARGET = 4 * 1024 * 1024
+# Every string: valid UTF-8 (no lone surrogate), no NUL. Notes and feedback: 1 MB, as when
+# typing (domain.values.MAX_NOTES_BYTES); other texts: their column's length.
+MAX_TEXT_BYTES = 1_000_000
+MAX_JSON_BYTES = 1_000_000  # a list or map field (phones, tags, custom fields...)
+MAX_SNAPSHOT_BYTES = 8_000_000  # a merge's snapshot, kept to undo it
+MAX_FIELDS = 64  # fields in one change
+MAX_AUTHOR_LENGTH = 200
+# Ids (record, change, transaction and every reference) are UUIDs. Sequence numbers and
+# cursors are positive and below 2**53 (exact in every JSON reader); times lie in these
+# years (compared on their "YYYY-MM-DD" start).
+MAX_SEQ = 2**53 - 1
+TIME_RANGE = ("1800-01-01", "2999-12-31")
+OPS = ("insert", "update", "delete", "restore")
 CONFLICT_ENTITY = "conflict"
 # Bookkeeping columns travel with every row but are not merged field by field.
 BOOKKEEPING = ("created_at", "created_by", "updated_at", "updated_by")
@@ -63,11 +82,28 @@ class LoginResponse(BaseModel):
     teams: list[str]
 
 
+class DeviceReport(BaseModel):
+    """What a laptop tells the Hub of itself at each hello, for IT's view of the fleet.
+    Every field is optional: an older laptop sends none, a newer Hub ignores none."""
+
+    waiting: int | None = Field(None, ge=0, le=MAX_SEQ)  # changes not yet accepted
+    refused: int | None = Field(None, ge=0, le=MAX_SEQ)  # refused changes not dismissed
+    set_aside: int | None = Field(None, ge=0, le=MAX_SEQ)  # pulled records not applied
+    conflicts: int | None = Field(None, ge=0, le=MAX_SEQ)  # open conflicts
+    last_sync_at: str | None = Field(None, max_length=40)  # last successful sync
+    os: str | None = Field(None, max_length=200)
+    device_name: str | None = Field(None, max_length=200)
+    encrypted: bool | None = None
+    db_bytes: int | None = Field(None, ge=0, le=MAX_SEQ)
+    policy: str | None = Field(None, max_length=500)  # the policy file in force, if any
+
+
 class HelloRequest(BaseModel):
     protocol: int
-    device_id: str
-    client_time: str  # UTC text, as the change log stores times
-    app_version: str = ""
+    device_id: str = Field(max_length=36)
+    client_time: str = Field(max_length=40)  # UTC text, as the change log stores times
+    app_version: str = Field("", max_length=40)
+    report: DeviceReport | None = None
 
 
 class HelloResponse(BaseModel):
@@ -95,8 +131,8 @@ class ChangeIn(BaseModel):
 
 
 class PushRequest(BaseModel):
-    device_id: str
-    client_time: str
+    device_id: str = Field(max_length=36)
+    client_time: str = Field(max_length=40)
     changes: list[ChangeIn] = Field(max_length=MAX_BATCH)
 
 
@@ -105,6 +141,10 @@ class PushResult(BaseModel):
     status: Literal["applied", "duplicate", "rejected"]
     server_seq: int | None = None
     error: str | None = None
+    # A rejected change that may apply later (a record it names has not reached the Hub,
+    # or is not one this user may see yet): the Hub keeps no answer for it, and the
+    # laptop keeps it in its outbox and sends it again at later syncs.
+    retry: bool = False
     # For a rejected change: the record's values on the Hub (None: the Hub has no such record).
     current: dict[str, Any] | None = None
 

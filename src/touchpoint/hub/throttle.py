@@ -1,0 +1,106 @@
+"""Login throttling: wrong sign-ins per account and per client address back off.
+
+A few wrong passwords are free (people mistype); after that each further failure
+doubles the wait before the next try, up to a cap, and a try during the wait is
+answered 429 with Retry-After without any password being hashed. The counts live
+in the Hub database (``login_failures``), so every worker and every Hub node on one
+database agree. A success clears the account's count; an address's count fades
+once its wait has passed with no new failure for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from touchpoint.hub.db import login_failures, write
+from touchpoint.storage.types import from_utc_text, to_utc_text
+
+log = logging.getLogger(__name__)
+
+FREE_PER_ACCOUNT = 5
+FREE_PER_ADDRESS = 20  # an office behind one address has many people
+CAP = timedelta(minutes=15)
+FORGET_AFTER = timedelta(hours=1)  # no failure for this long: the count starts again
+
+
+def keys(email: str, address: str | None) -> dict[str, int]:
+    """The throttle keys of one attempt with the failures each allows for free."""
+    out = {f"email:{email.strip().lower()[:200]}": FREE_PER_ACCOUNT}
+    if address:
+        out[f"addr:{address[:80]}"] = FREE_PER_ADDRESS
+    return out
+
+
+def wait_seconds(engine: Engine, attempt: dict[str, int], now: datetime) -> int:
+    """Seconds until these keys may try again (0: now)."""
+    stamp = to_utc_text(now)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(login_failures.c.blocked_until).where(
+                login_failures.c.key.in_(list(attempt)),
+                login_failures.c.blocked_until > stamp,
+            )
+        ).scalars()
+        until = max((from_utc_text(r) for r in rows), default=None)
+    return 0 if until is None else max(1, math.ceil((until - now).total_seconds()))
+
+
+def note_failure(engine: Engine, attempt: dict[str, int], now: datetime) -> int:
+    """Count a wrong sign-in on each key; the wait it now imposes, in seconds."""
+    stamp = to_utc_text(now)
+    longest = 0
+    with write(engine) as conn:
+        for key, free in attempt.items():
+            row = conn.execute(
+                select(login_failures.c.failures, login_failures.c.last_failed_at).where(
+                    login_failures.c.key == key
+                )
+            ).first()
+            failures = 1
+            if row is not None and now - from_utc_text(row.last_failed_at) < FORGET_AFTER:
+                failures = row.failures + 1
+            wait = timedelta(0)
+            if failures >= free:
+                wait = min(CAP, timedelta(seconds=2 ** min(failures - free, 20)))
+            values = {
+                "failures": failures,
+                "last_failed_at": stamp,
+                "blocked_until": to_utc_text(now + wait) if wait else None,
+            }
+            if row is None:
+                conn.execute(insert(login_failures).values(key=key, **values))
+            else:
+                conn.execute(
+                    update(login_failures).where(login_failures.c.key == key).values(**values)
+                )
+            if wait:
+                longest = max(longest, math.ceil(wait.total_seconds()))
+                log.warning(
+                    "sign-in throttled: %s failed %d times; next try in %ds",
+                    key.split(":", 1)[0] + ":" + _mask(key.split(":", 1)[1]),
+                    failures,
+                    int(wait.total_seconds()),
+                )
+    return longest
+
+
+def clear(engine: Engine, email: str) -> None:
+    """A good sign-in: the account's count starts again (its address's stays)."""
+    key = f"email:{email.strip().lower()[:200]}"
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(login_failures.c.key).where(login_failures.c.key == key)
+        ).first()
+    if found:
+        with write(engine) as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.key == key))
+
+
+def _mask(value: str) -> str:
+    """An email's local part is kept out of the log beyond its first letter."""
+    local, at, domain = value.partition("@")
+    return f"{local[:1]}***@{domain}" if at else value

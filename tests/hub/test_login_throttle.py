@@ -1,0 +1,91 @@
+"""Wrong sign-ins back off, per account and per address, on a real Hub on 127.0.0.1."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "sync"))
+from harness import PASSWORD, Clock, HubServer
+
+from touchpoint.hub import throttle
+from touchpoint.sync.protocol import PROTOCOL_HEADER
+
+
+@pytest.fixture
+def hub_clock() -> Clock:
+    return Clock(datetime(2026, 12, 7, 8, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def served(tmp_path: Path, hub_clock: Clock) -> Iterator[HubServer]:
+    server = HubServer(f"sqlite:///{tmp_path / 'hub.sqlite3'}", clock=hub_clock).start()
+    server.add_user("maria@example.com")
+    server.add_user("tom@example.com")
+    yield server
+    server.stop()
+
+
+def login(hub: HubServer, email: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{hub.url}/v1/login",
+        headers={PROTOCOL_HEADER: "1"},
+        json={"email": email, "password": password, "device_id": str(uuid.uuid4())},
+        timeout=30,
+    )
+
+
+def test_wrong_passwords_back_off_with_retry_after(
+    served: HubServer, hub_clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="touchpoint.hub.throttle"):
+        codes = [login(served, "maria@example.com", "guess").status_code for _ in range(5)]
+    assert codes == [401] * 5
+    blocked = login(served, "maria@example.com", PASSWORD)  # even the right one waits
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) >= 1
+    assert "too many wrong sign-ins" in blocked.json()["message"]
+    assert any("sign-in throttled: email:m***@example.com" in r.message for r in caplog.records)
+    # Another account from the same address is not held up by maria's count.
+    assert login(served, "tom@example.com", PASSWORD).status_code == 200
+
+    hub_clock.advance(seconds=2)
+    assert login(served, "maria@example.com", "guess").status_code == 401
+    second = login(served, "maria@example.com", PASSWORD)
+    assert second.status_code == 429  # the wait doubled: 2 s now
+    assert int(second.headers["Retry-After"]) == 2
+    hub_clock.advance(seconds=3)
+    assert login(served, "maria@example.com", PASSWORD).status_code == 200
+    # A good sign-in starts the account's count again.
+    assert login(served, "maria@example.com", "guess").status_code == 401
+    assert login(served, "maria@example.com", PASSWORD).status_code == 200
+
+
+def test_one_address_guessing_many_accounts_is_held_up(served: HubServer, hub_clock: Clock) -> None:
+    emails = [f"nobody{n}@example.com" for n in range(throttle.FREE_PER_ADDRESS)]
+    codes = {login(served, email, "guess").status_code for email in emails}
+    assert codes == {401}
+    assert login(served, "tom@example.com", PASSWORD).status_code == 429
+    hub_clock.advance(minutes=16)
+    assert login(served, "tom@example.com", PASSWORD).status_code == 200
+
+
+def test_wrong_enrollment_tokens_are_throttled_by_address(served: HubServer) -> None:
+    def enroll() -> int:
+        return httpx.post(
+            f"{served.url}/v1/enroll",
+            headers={PROTOCOL_HEADER: "1"},
+            json={"enrollment_token": "guess", "device_id": str(uuid.uuid4())},
+            timeout=30,
+        ).status_code
+
+    codes = [enroll() for _ in range(throttle.FREE_PER_ADDRESS)]
+    assert codes == [401] * throttle.FREE_PER_ADDRESS
+    assert enroll() == 429
