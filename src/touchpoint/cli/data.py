@@ -78,6 +78,15 @@ def status(ws: Workspace, as_json: bool) -> None:
     click.echo()
     unsynced = report.unsynced_changes
     click.echo(f"changes not yet synced: {style(str(unsynced), bold=bool(unsynced))}")
+    for label, count in (
+        ("sent, waiting for a record on the Hub", report.waiting_changes),
+        ("refused by the Hub", report.refused_changes),
+        ("from the Hub, set aside here", report.set_aside_changes),
+    ):
+        if count:
+            click.echo(f"{label}: {style(str(count), bold=True)}")
+    for line in report.attention:
+        click.echo(f"  {line}")
 
 
 # --- backup, restore, check ---------------------------------------------------------

@@ -1,7 +1,9 @@
 """``touchpoint login / logout / sync / conflicts``: this laptop and its Touchpoint Hub.
 
-``sync`` runs one cycle headless and exits 0 when everything is in sync (2 when it
-synced but left conflicts to look at, 1 on an error), so scripts and cron can use it.
+``sync`` runs one cycle headless and exits 0 when everything is in sync, 2 when it
+synced but left conflicts to look at, 3 when changes typed here are refused by the Hub
+or still waiting (``touchpoint status`` lists them), 1 on an error: scripts and cron
+can use it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from touchpoint.cli.runtime import fail, with_workspace
 from touchpoint.domain.values import short_id
 
 EXIT_CONFLICTS = 2
+# Synced, but changes typed here are refused or still waiting: not in sync.
+EXIT_ATTENTION = 3
 
 
 def register(group: click.Group) -> None:
@@ -117,6 +121,17 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         )
         if result.new_conflicts:
             click.echo(f"{result.new_conflicts} conflict(s): see `touchpoint conflicts`.")
+        if result.refused or result.waiting or result.set_aside:
+            parts = [
+                f"{n} {what}"
+                for n, what in (
+                    (result.waiting, "waiting to be accepted"),
+                    (result.refused, "refused by the Hub"),
+                    (result.set_aside, "received but set aside here"),
+                )
+                if n
+            ]
+            click.echo(f"Needs attention: {', '.join(parts)}; see `touchpoint status`.")
     if result.status not in ("done", "conflicts"):
         words = {
             "needs_sign_in": "sign in again with `touchpoint login`",
@@ -127,10 +142,10 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
             "cancelled": "cancelled",
         }
         fail(f"{words.get(result.status, result.status)}: {result.message}")
+    if not result.in_sync:
+        raise click.exceptions.Exit(EXIT_ATTENTION)
     if result.status == "conflicts":
         raise click.exceptions.Exit(EXIT_CONFLICTS)
-    if not result.in_sync:
-        raise click.exceptions.Exit(1)
 
 
 def _catch_up_index(ws, *, quiet: bool) -> None:  # type: ignore[no-untyped-def]

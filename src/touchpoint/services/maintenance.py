@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -35,6 +36,11 @@ class StatusReport:
     deleted: dict[str, int]  # tombstones per entity
     unsynced_changes: int
     last_backup: str | None
+    # Of the unsynced: sent and asked by the Hub to wait (a record they name is not there).
+    waiting_changes: int = 0
+    refused_changes: int = 0  # refused by the Hub, not dismissed
+    set_aside_changes: int = 0  # pulled from the Hub, could not be applied here
+    attention: list[str] = field(default_factory=list)  # one line each, for people
 
 
 def _counts(session, model) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -69,7 +75,35 @@ def status(ws: Workspace) -> StatusReport:
         deleted=deleted,
         unsynced_changes=int(unsynced or 0),
         last_backup=str(recent[0]) if recent else None,
+        **_attention(ws),
     )
+
+
+def _attention(ws: Workspace) -> dict[str, Any]:
+    """Changes refused, waiting or set aside, counted and named (at most 20 lines)."""
+    from touchpoint.services import sync_attention
+    from touchpoint.services.sync_conflicts import rejected_changes
+
+    lines: list[str] = []
+    refused = rejected_changes(ws, limit=21)
+    for c in refused:
+        what = f"{c.entity} {c.record_name or c.record_id[-8:]}"
+        state = "waiting" if c.waiting else "refused"
+        lines.append(f"{state}: {what}: {c.reason}")
+    for a in sync_attention.set_aside_changes(ws, limit=21):
+        lines.append(f"set aside: {a.entity} {a.record_id[-8:]} from the Hub: {a.reason}")
+    with ws.read() as session:
+        waiting = session.scalar(
+            select(func.count()).where(Change.push_error.is_not(None), Change.pushed_at.is_(None))
+        )
+    counts = {
+        "waiting_changes": int(waiting or 0),
+        "refused_changes": sync_attention.refused_count(ws),
+        "set_aside_changes": sync_attention.set_aside_count(ws),
+    }
+    more = sum(counts.values()) - min(len(lines), 20)
+    shown = lines[:20] + ([f"... and {more} more"] if more > 0 else [])
+    return {**counts, "attention": shown}
 
 
 def can_encrypt() -> bool:

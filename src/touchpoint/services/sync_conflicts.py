@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id
+from touchpoint.services.sync_attention import DISMISSED_KEY, dismissed_ids
 from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
@@ -35,7 +36,6 @@ from touchpoint.storage.models import (
 )
 
 # Change ids of refused changes the user has dismissed (a JSON list): local only.
-DISMISSED_KEY = "sync_rejected_dismissed"
 LAST_SYNC_KEY = "sync_last_at"  # written by the sync engine after each sync
 
 
@@ -316,11 +316,13 @@ class RejectedChange:
     customer_id: str | None = None  # whose profile to open to fix it
     values: dict[str, Any] | None = None  # field: the value that was refused
     refused_at: datetime | None = None
+    # Sent, and asked to wait (a record it names has not reached the Hub): it is sent
+    # again at every sync until it applies or is dismissed.
+    waiting: bool = False
 
 
 def _dismissed(session: Session) -> list[str]:
-    row = session.get(Meta, DISMISSED_KEY)
-    return list(json.loads(row.value)) if row is not None else []
+    return dismissed_ids(session)
 
 
 def _open_rejected(session: Session) -> Any:
@@ -362,6 +364,7 @@ def rejected_changes(ws: Workspace, *, limit: int = 200) -> list[RejectedChange]
                         for k, v in c.fields.items()
                     },
                     refused_at=c.pushed_at,
+                    waiting=c.pushed_at is None,
                 )
             )
         return out
@@ -375,12 +378,15 @@ def rejected_count(ws: Workspace) -> int:
 
 
 def dismiss_rejected(ws: Workspace, change_id: str) -> None:
-    """Take a refused change off the list; the change log keeps it as history."""
+    """Take a refused change off the list; the change log keeps it as history. A change
+    still waiting is dropped with it: it is not sent again."""
     with ws.unit_of_work(origin="remote") as uow:
         s = uow.session
         change = s.scalars(select(Change).where(Change.change_id == change_id)).first()
         if change is None or change.push_error is None:
             raise NotFoundError(f"no refused change with id {change_id}")
+        if change.pushed_at is None:
+            change.pushed_at = uow.now
         dismissed = _dismissed(s)
         if change_id not in dismissed:
             row = s.get(Meta, DISMISSED_KEY)

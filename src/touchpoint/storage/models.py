@@ -350,3 +350,24 @@ class SyncConflict(Base):
     resolution: Mapped[str | None] = mapped_column(String(20))  # restored | dismissed
 
     __table_args__ = (Index("ix_sync_conflicts_record", "entity", "record_id"),)
+
+
+class SetAside(Base):
+    """A change pulled from the Hub that this laptop could not apply (a record it names
+    is not here, a value it cannot store): kept as it came, with the reason, tried again
+    at later syncs, and never in the way of the rest of the pull (migration 0008)."""
+
+    __tablename__ = "sync_set_aside"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    server_seq: Mapped[int] = mapped_column(Integer)
+    entity: Mapped[str] = mapped_column(String(30))
+    record_id: Mapped[str] = mapped_column(String(36))
+    change: Mapped[str] = mapped_column(Text)  # the pulled change, as JSON text
+    reason: Mapped[str] = mapped_column(Text)
+    # Whether a later sync may apply it (a record it names may still arrive).
+    retry: Mapped[bool] = mapped_column(Boolean, default=True)
+    set_aside_at: Mapped[datetime]
+    tries: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (Index("ix_sync_set_aside_record", "entity", "record_id"),)

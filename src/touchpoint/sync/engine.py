@@ -30,11 +30,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
-from sqlalchemy import JSON, Connection, func, select, update
+from sqlalchemy import JSON, Connection, select, update
 from sqlalchemy.orm import Session
 
 from touchpoint import __version__
 from touchpoint.collector import collector_paused
+from touchpoint.services.sync_attention import (
+    device_report,
+    refused_count,
+    set_aside_count,
+    waiting_count,
+)
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage import deferred_indexes, identity, search_index
 from touchpoint.storage.models import (
@@ -59,7 +65,9 @@ from touchpoint.sync.protocol import (
     CONFLICT_ENTITY,
     MAX_BATCH,
     MAX_PAGE,
+    PUSH_BYTES_TARGET,
     ChangeIn,
+    DeviceReport,
     HelloRequest,
     HelloResponse,
     LoginRequest,
@@ -110,11 +118,15 @@ class SyncResult:
     rejected: int = 0
     pulled: int = 0
     new_conflicts: int = 0
-    waiting: int = 0  # changes still in the outbox
+    waiting: int = 0  # changes still in the outbox (unsent, or sent and waiting)
+    refused: int = 0  # changes the Hub refused that the author has not dismissed
+    set_aside: int = 0  # pulled records this laptop could not apply
 
     @property
     def in_sync(self) -> bool:
-        return self.status in ("done", "conflicts") and self.waiting == 0
+        """Nothing of this laptop's is waiting or refused: what was typed here is on the
+        Hub. (A refused change counts until its author fixes or dismisses it.)"""
+        return self.status in ("done", "conflicts") and self.waiting == 0 and self.refused == 0
 
 
 class Cancelled(Exception):
@@ -189,15 +201,6 @@ def hub_reachable(ws: Workspace, *, timeout: float = 5.0) -> bool:
     except SyncError:
         return False
     return True
-
-
-def waiting_count(ws: Workspace) -> int:
-    with ws.read() as session:
-        return int(
-            session.execute(
-                select(func.count()).select_from(Change).where(Change.pushed_at.is_(None))
-            ).scalar_one()
-        )
 
 
 def last_sync_at(ws: Workspace) -> datetime | None:
@@ -351,7 +354,12 @@ class SyncEngine:
     def run(self) -> SyncResult:
         with device_lock(self.ws.paths.data_dir / "sync.lock") as mine:
             if not mine:
-                return SyncResult("busy", "a sync of this laptop is already running")
+                return SyncResult(
+                    "busy",
+                    "a sync of this laptop is already running",
+                    waiting=waiting_count(self.ws),
+                    refused=refused_count(self.ws),
+                )
             counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0}
             try:
                 self.hello = self._retry(self._hello)
@@ -385,6 +393,8 @@ class SyncEngine:
             pulled=counts["pulled"],
             new_conflicts=counts["conflicts"],
             waiting=waiting_count(self.ws),
+            refused=refused_count(self.ws),
+            set_aside=set_aside_count(self.ws),
         )
 
     def _retry(self, call: Callable[[], T]) -> T:
@@ -426,6 +436,7 @@ class SyncEngine:
                 device_id=self.ws.device_id,
                 client_time=to_utc_text(self.ws.now()),
                 app_version=__version__,
+                report=DeviceReport(**device_report(self.ws)),
             )
         )
 
@@ -433,12 +444,15 @@ class SyncEngine:
     def _push_all(self, counts: dict[str, int]) -> None:
         total = waiting_count(self.ws)
         done = 0
+        # Changes the Hub asked to wait stay in the outbox: each is sent once per pass.
+        after = 0
         while True:
             if self.cancel.is_set():
                 raise Cancelled
-            batch = self._outbox_batch()
+            batch = self._outbox_batch(after)
             if not batch:
                 return
+            after = batch[-1].seq
             answer = self._retry(lambda b=batch: self._push(b))
             self.crash_point("pushed")  # the Hub committed; this laptop does not know yet
             pushed, rejected = self._acknowledge(answer)
@@ -448,16 +462,21 @@ class SyncEngine:
             done += len(batch)
             self.progress(SyncProgress("push", done, max(total, done)))
 
-    def _outbox_batch(self) -> list[ChangeIn]:
+    def _outbox_batch(self, after: int = 0) -> list[ChangeIn]:
+        """The next changes to send, in order: at most ``batch_size``, and cut before
+        :data:`PUSH_BYTES_TARGET` (a batch of long notes stays far below the Hub's
+        limit on a request's size)."""
         with self.ws.read() as session:
             rows = session.scalars(
                 select(Change)
-                .where(Change.pushed_at.is_(None))
+                .where(Change.pushed_at.is_(None), Change.seq > after)
                 .order_by(Change.seq)
                 .limit(self.batch_size)
             ).all()
-            return [
-                ChangeIn(
+            batch: list[ChangeIn] = []
+            size = 0
+            for c in rows:
+                change = ChangeIn(
                     change_id=c.change_id,
                     seq=c.seq,
                     tx_id=c.tx_id,
@@ -469,8 +488,11 @@ class SyncEngine:
                     author=c.author,
                     schema_version=c.schema_version,
                 )
-                for c in rows
-            ]
+                size += len(orjson.dumps(c.fields, default=str)) + 400
+                if batch and size > PUSH_BYTES_TARGET:
+                    break
+                batch.append(change)
+            return batch
 
     def _push(self, batch: list[ChangeIn]) -> PushResponse:
         # The clock is read per attempt: the Hub measures this laptop's offset from it.
@@ -483,16 +505,26 @@ class SyncEngine:
         )
 
     def _acknowledge(self, answer: PushResponse) -> tuple[int, int]:
-        """Mark a batch done in one transaction. A rejected change is done too (it is not
-        retried forever): it keeps its reason in ``push_error`` for the user to see, and
-        the record falls back to the Hub's values."""
+        """Mark a batch done in one transaction. A change the Hub refused for good is done
+        too (it is not retried forever): it keeps its reason in ``push_error`` for its
+        author to see, and the record falls back to the Hub's values. A change the Hub
+        asked to wait (a record it names has not reached the Hub) stays in the outbox
+        with the reason, and is sent again at the next sync."""
         pushed = rejected = 0
         done: list[str] = []
         with self.ws.unit_of_work(origin="remote") as uow:
             s = uow.session
             now = self.ws.now()
             for result in answer.results:
-                if result.status == "rejected":
+                if result.status == "rejected" and result.retry:
+                    rejected += 1
+                    s.execute(
+                        update(Change)
+                        .where(Change.change_id == result.change_id, Change.pushed_at.is_(None))
+                        .values(push_error=result.error or "waiting for the Hub")
+                        .execution_options(synchronize_session=False)
+                    )
+                elif result.status == "rejected":
                     rejected += 1
                     change = s.scalars(
                         select(Change).where(Change.change_id == result.change_id)

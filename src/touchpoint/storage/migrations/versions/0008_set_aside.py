@@ -1,0 +1,43 @@
+"""changes pulled from the Hub that could not be applied, set aside
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-06
+
+A pull page with one record this laptop cannot apply (a reference to a record it
+does not hold, a value it cannot store) used to fail whole, and the pull position
+stayed where it was for ever. Such a change is now kept here with its reason, the
+rest of the page applies, and later syncs try it again.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sync_set_aside",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("server_seq", sa.Integer, nullable=False),
+        sa.Column("entity", sa.String(30), nullable=False),
+        sa.Column("record_id", sa.String(36), nullable=False),
+        sa.Column("change", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("retry", sa.Boolean, nullable=False),
+        sa.Column("set_aside_at", sa.String(27), nullable=False),
+        sa.Column("tries", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_sync_set_aside"),
+    )
+    op.create_index("ix_sync_set_aside_record", "sync_set_aside", ["entity", "record_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_sync_set_aside_record", table_name="sync_set_aside")
+    op.drop_table("sync_set_aside")
