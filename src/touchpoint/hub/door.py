@@ -10,7 +10,6 @@ and may be seen by the writer is checked where the Hub's state is (``exchange``)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
@@ -25,9 +24,10 @@ from touchpoint.sync.protocol import (
     OPS,
     TIME_RANGE,
     ChangeIn,
+    is_uuid,
+    text_problem,
 )
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Fields whose value is the id of another record (checked as ids here, as references in
 # ``exchange``); ``contact_ids`` holds a list of them.
 ID_FIELDS = frozenset(
@@ -39,19 +39,12 @@ class Refused(ValueError):
     """The change is malformed: the message names the field and the problem."""
 
 
-def is_uuid(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 36 and _UUID.fullmatch(value) is not None
-
-
 def check_text(where: str, value: str, *, limit: int = MAX_TEXT_BYTES) -> None:
     """Valid UTF-8 (no lone surrogate), no NUL, at most ``limit`` bytes."""
-    if "\x00" in value:
-        raise Refused(f"{where}: holds a NUL character")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError as exc:
-        raise Refused(f"{where}: is not valid Unicode (a lone surrogate)") from exc
-    if size > limit:
+    problem = text_problem(value)
+    if problem:
+        raise Refused(f"{where}: {problem}")
+    if len(value.encode("utf-8")) > limit:
         raise Refused(f"{where}: is larger than {limit:,} bytes")
 
 

@@ -14,6 +14,7 @@ words. Crash safety comes from where the commits are:
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any, TypeVar
 
 import orjson
 from sqlalchemy import JSON, Connection, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from touchpoint import __version__
@@ -42,7 +44,7 @@ from touchpoint.services.sync_attention import (
     waiting_count,
 )
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage import deferred_indexes, identity, search_index
+from touchpoint.storage import deferred_indexes, encryption, identity, search_index
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     SYNCED_MODELS,
@@ -50,6 +52,7 @@ from touchpoint.storage.models import (
     CustomFieldDef,
     Meta,
     Record,
+    SetAside,
     SyncConflict,
 )
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
@@ -73,6 +76,8 @@ from touchpoint.sync.protocol import (
     LoginRequest,
     PushRequest,
     PushResponse,
+    is_uuid,
+    text_problem,
 )
 from touchpoint.sync.transport import HubClient, PullPage
 
@@ -567,7 +572,13 @@ class SyncEngine:
 
         Big pages (a first sync) are applied several to a transaction: each commit
         rewrites every index page the transaction touched, and new records' random ids
-        touch nearly all of them, so fewer commits write far less."""
+        touch nearly all of them, so fewer commits write far less.
+
+        Applying is total: when a transaction fails on a change this laptop cannot apply
+        (a record it names is not here, a value it cannot store), the pull goes back to
+        where that transaction started and applies the same stretch page by page, each
+        change checked first; what cannot be applied is set aside with its reason
+        (:class:`SetAside`), and the rest, and every later page, applies as usual."""
         with self.ws.read() as session:
             cursor = int(read_meta(session, CURSOR_KEY) or 0)
         start = cursor
@@ -582,6 +593,9 @@ class SyncEngine:
         big_pull = False
         ahead: Future[PullPage] | None = None
         me = self.ws.device_id
+        # Pages up to this server sequence are applied carefully (see above).
+        careful_until = -1
+        held_back = _held_back(self.ws)
 
         def next_page() -> PullPage:
             nonlocal ahead, pool
@@ -606,58 +620,148 @@ class SyncEngine:
                     raise Cancelled
                 page = next_page()
                 if not page.changes and page.next_after == cursor:
-                    return  # nothing new: no transaction at all
-                if len(page.changes) >= BIG_PAGE and not big_pull:
+                    break  # nothing new: no transaction at all
+                careful = page.careful or cursor < careful_until
+                if len(page.changes) >= BIG_PAGE and not big_pull and not careful:
                     big_pull = True
                     paused.enter_context(collector_paused())
-                with self.ws.unit_of_work(origin="remote") as uow:
-                    s = uow.session
-                    conn = s.connection()
-                    conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-                    if cursor == 0 and page.more and len(page.changes) >= BIG_PAGE:
-                        # A new laptop's first sync: lookup indexes are built at the end.
-                        deferred_indexes.defer(conn)
-                    cache = None
-                    if len(page.changes) >= BIG_PAGE:
-                        # A first sync: a bigger page cache while the transaction builds
-                        # its indexes, so its pages stay in memory until the commit.
-                        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-                        conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
-                    applied = received = conflicts = 0
-                    try:
-                        while True:
-                            conflicts += self._apply_changes(s, page)
-                            applied += len(page.changes)
-                            # This laptop's own changes come back in the pages too.
-                            received += sum(1 for c in page.changes if c.get("device_id") != me)
+                committed = cursor
+                try:
+                    with self.ws.unit_of_work(origin="remote") as uow:
+                        s = uow.session
+                        conn = s.connection()
+                        conn.exec_driver_sql(
+                            f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}"
+                        )
+                        if careful:
+                            received, conflicts = self._apply_carefully(s, page, held_back)
                             took(page)
-                            if (
-                                not page.more
-                                or len(page.changes) < BIG_PAGE
-                                or applied >= BULK_TRANSACTION
-                                or self.cancel.is_set()
-                            ):
-                                break
-                            page = next_page()
-                    finally:  # the pooled connection goes back with its usual cache
-                        if cache is not None:
-                            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
-                    write_meta(s, CURSOR_KEY, str(cursor))
-                    self.crash_point("applying")
-                    uow.commit()
+                        else:
+                            received = conflicts = 0
+                            first_sync = cursor == 0 and page.more
+                            with _bulk_pragmas(conn, page, first_sync=first_sync):
+                                applied = 0
+                                while True:
+                                    conflicts += self._apply_changes(s, page, held_back)
+                                    applied += len(page.changes)
+                                    # This laptop's own changes come back in the pages too.
+                                    received += sum(
+                                        1 for c in page.changes if c.get("device_id") != me
+                                    )
+                                    took(page)
+                                    if (
+                                        not page.more
+                                        or len(page.changes) < BIG_PAGE
+                                        or applied >= BULK_TRANSACTION
+                                        or self.cancel.is_set()
+                                    ):
+                                        break
+                                    page = next_page()
+                        write_meta(s, CURSOR_KEY, str(cursor))
+                        self.crash_point("applying")
+                        uow.commit()
+                except _UNAPPLIABLE as exc:
+                    if careful:
+                        raise
+                    # Go back to where the transaction started; the stretch it covered
+                    # is applied again page by page, each change checked first.
+                    log.warning("sync: pulled changes could not be applied (%r); checking", exc)
+                    careful_until = cursor
+                    cursor = committed
+                    if ahead is not None:
+                        ahead.cancel()
+                        ahead = None
+                    continue
                 self.crash_point("applied")
                 counts["pulled"] += received
                 counts["conflicts"] += conflicts
                 if not page.more:
-                    return
+                    break
         finally:
             # After an error or a cancel a fetch may still be under way: its page is
             # simply never applied (it only reads from the Hub).
             if pool is not None:
                 pool.shutdown(wait=False, cancel_futures=True)
             paused.close()
+        self._retry_set_aside(counts)
 
-    def _apply_changes(self, s: Session, page: PullPage) -> int:
+    def _apply_carefully(
+        self, s: Session, page: PullPage, held_back: set[tuple[str, str]]
+    ) -> tuple[int, int]:
+        """Apply one page with every change checked first (foreign keys checked at once);
+        a change that cannot be applied is set aside with its reason, the rest applies.
+        A change that still fails (a case no check foresaw) is tried alone, in a savepoint,
+        and set aside if it fails again. The changes received from others, and the new
+        conflicts of this user."""
+        fit: list[dict[str, Any]] = []
+        present = _Present(s.connection())
+        for row in page.changes:
+            key = (row.get("entity"), row.get("record_id"))
+            if key in held_back:
+                _set_aside(s, row, "waits for an earlier change of this record", retry=True)
+                continue
+            reason, retry = _unfit(row, present)
+            if reason is not None:
+                _set_aside(s, row, reason, retry=retry)
+                if retry:
+                    held_back.add(key)  # type: ignore[arg-type]
+                continue
+            present.add(row)
+            fit.append(row)
+        me = self.ws.device_id
+        received = sum(1 for c in page.changes if c.get("device_id") != me)
+        try:
+            with s.begin_nested():
+                return received, self._apply_changes(s, replace(page, changes=fit))
+        except _UNAPPLIABLE:
+            pass
+        conflicts = 0
+        for row in fit:
+            try:
+                with s.begin_nested():
+                    conflicts += self._apply_changes(s, replace(page, changes=[row]))
+            except _UNAPPLIABLE as exc:
+                _set_aside(s, row, f"this laptop could not store it ({_short(exc)})", retry=False)
+        return received, conflicts
+
+    def _retry_set_aside(self, counts: dict[str, int]) -> None:
+        """Changes set aside for a record that was not here yet: tried again, in the
+        Hub's order, after each pull (what still cannot apply stays, counted)."""
+        with self.ws.read() as session:
+            if not session.scalar(select(SetAside.id).where(SetAside.retry.is_(True)).limit(1)):
+                return
+        with self.ws.unit_of_work(origin="remote") as uow:
+            s = uow.session
+            s.connection().exec_driver_sql("PRAGMA defer_foreign_keys = OFF")
+            waiting = list(
+                s.scalars(
+                    select(SetAside)
+                    .where(SetAside.retry.is_(True))
+                    .order_by(SetAside.server_seq)
+                    .limit(MAX_PAGE)
+                )
+            )
+            rows, tries = [], {}
+            for item in waiting:
+                row = _decode_row(item.change)
+                tries[row.get("server_seq")] = (item.tries, item.set_aside_at)
+                rows.append(row)
+                s.delete(item)
+            s.flush()
+            others = _held_back_in(s)
+            page = PullPage(rows, 0, 0, more=False, careful=True)
+            _received, conflicts = self._apply_carefully(s, page, others)
+            # What was set aside again keeps its first time and counts one more try.
+            for item in s.new:
+                first = tries.get(getattr(item, "server_seq", None))
+                if isinstance(item, SetAside) and first is not None:
+                    item.tries, item.set_aside_at = first[0] + 1, first[1]
+            uow.commit()
+        counts["conflicts"] += conflicts
+
+    def _apply_changes(
+        self, s: Session, page: PullPage, held_back: set[tuple[str, str]] | None = None
+    ) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
 
         Records this laptop already holds are updated through the ORM (so fields with
@@ -686,6 +790,11 @@ class SyncEngine:
                 log.warning("sync: unknown entity %r from the Hub skipped", entity)
                 continue
             key = (entity, row["record_id"])
+            if held_back and key in held_back:
+                # An earlier change of this record is set aside: this one waits behind it,
+                # so the record's changes still apply in the Hub's order.
+                _set_aside(s, row, "waits for an earlier change of this record", retry=True)
+                continue
             record = loaded.get(key)
             if record is None:
                 # New here: as it travels is also as SQLite stores it.
@@ -707,6 +816,172 @@ class SyncEngine:
         s.flush()
         _insert_fresh(conn, fresh, self.crash_point)
         return new_conflicts
+
+
+# What a change this laptop cannot apply fails with, in the database or before it.
+_UNAPPLIABLE = (
+    SQLAlchemyError,
+    *encryption.database_errors(),
+    ValueError,
+    TypeError,
+    UnicodeError,
+    OverflowError,
+)
+# References that are foreign keys here: the record they name must be on this laptop.
+_REFERENCES = {
+    "contact": {"customer_id": "customer"},
+    "interaction": {"customer_id": "customer"},
+    "followup": {
+        "customer_id": "customer",
+        "contact_id": "contact",
+        "interaction_id": "interaction",
+    },
+    "deal": {"customer_id": "customer"},
+}
+
+
+@contextmanager
+def _bulk_pragmas(conn: Connection, page: PullPage, *, first_sync: bool) -> Iterator[None]:
+    """A first sync leaves its lookup indexes out (built at the end) and loads with a big
+    page cache, so the transaction's index pages stay in memory until its commit."""
+    if first_sync and len(page.changes) >= BIG_PAGE:
+        deferred_indexes.defer(conn)
+    cache = None
+    if len(page.changes) >= BIG_PAGE:
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:  # the pooled connection goes back with its usual cache
+        if cache is not None:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
+
+
+class _Present:
+    """Which records this laptop holds, asked of the database once per id and kept up to
+    date with the page's own new records as they are found fit."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.known: dict[tuple[str, str], bool] = {}
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        found = self.known.get(key)
+        if found is None:
+            table = MODEL_BY_ENTITY[key[0]].__tablename__
+            found = self.known[key] = (
+                self.conn.exec_driver_sql(f"SELECT 1 FROM {table} WHERE id = ?", (key[1],)).first()
+                is not None
+            )
+        return found
+
+    def add(self, row: dict[str, Any]) -> None:
+        if row.get("entity") in MODEL_BY_ENTITY:
+            self.known[(row["entity"], row["record_id"])] = True
+
+
+def _unfit(row: Any, present: _Present) -> tuple[str | None, bool]:
+    """Why this pulled change cannot be applied here (and whether it may later), or None."""
+    if not isinstance(row, dict) or not isinstance(row.get("fields"), dict):
+        return "it is not a change this Touchpoint can read", False
+    entity, record_id, fields = row.get("entity"), row.get("record_id"), row["fields"]
+    if not is_uuid(record_id):
+        return "its record id is not an id", False
+    if entity == CONFLICT_ENTITY:
+        problem = _values_problem(fields)
+        return (f"a conflict's value {problem}", False) if problem else (None, False)
+    convert = CONVERT.get(entity) if isinstance(entity, str) else None
+    if convert is None:
+        return f"this version of Touchpoint does not know {str(entity)[:30]!r} records", False
+    for name, value in fields.items():
+        if name not in convert:
+            continue
+        problem = _values_problem(value)
+        if problem:
+            return f"{entity}.{name} {problem}", False
+        try:
+            convert[name](value)
+        except (ValueError, TypeError, ArithmeticError, OverflowError):
+            shown = str(value)[:60]
+            return f"{entity}.{name}: {shown!r} is not a value this laptop can store", False
+    held = (entity, record_id) in present
+    if not held:
+        model = MODEL_BY_ENTITY[entity]
+        for column in model.__table__.columns:
+            if (
+                not column.nullable
+                and column.default is None
+                and not column.primary_key
+                and fields.get(column.key) is None
+            ):
+                return f"the creation of this {entity} has not reached this laptop", True
+    for name, target in _REFERENCES.get(entity, {}).items():
+        ref = fields.get(name)
+        if isinstance(ref, str) and ref and (target, ref) not in present:
+            return f"the {target} it belongs to ({ref[-8:]}) is not on this laptop", True
+    return None, False
+
+
+def _values_problem(value: Any, depth: int = 0) -> str | None:
+    if isinstance(value, str):
+        problem = text_problem(value)
+        return f"{problem}" if problem else None
+    if depth > 8:
+        return "is nested too deeply"
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        problem = _values_problem(item, depth + 1)
+        if problem:
+            return problem
+    if isinstance(value, dict):
+        for key in value:
+            if isinstance(key, str) and text_problem(key):
+                return "has a key that is not valid text"
+    return None
+
+
+def _set_aside(s: Session, row: Any, reason: str, *, retry: bool) -> None:
+    entity = row.get("entity") if isinstance(row, dict) else None
+    record_id = row.get("record_id") if isinstance(row, dict) else None
+    seq = row.get("server_seq") if isinstance(row, dict) else None
+    log.warning("sync: change %s set aside: %s", seq, reason)
+    s.add(
+        SetAside(
+            server_seq=seq if isinstance(seq, int) else 0,
+            entity=str(entity)[:30],
+            record_id=str(record_id)[:36],
+            change=json.dumps(row, ensure_ascii=True, default=str),
+            reason=reason,
+            retry=retry,
+            set_aside_at=datetime.now(UTC),
+            tries=1,
+        )
+    )
+
+
+def _decode_row(text: str) -> dict[str, Any]:
+    # Kept with ASCII escapes: a lone surrogate reads back as it came.
+    return json.loads(text)
+
+
+def _held_back(ws: Workspace) -> set[tuple[str, str]]:
+    """Records with a change set aside that may still apply: their later changes wait."""
+    with ws.read() as s:
+        return _held_back_in(s)
+
+
+def _held_back_in(s: Session) -> set[tuple[str, str]]:
+    return {
+        (e, r)
+        for e, r in s.execute(
+            select(SetAside.entity, SetAside.record_id).where(SetAside.retry.is_(True))
+        )
+    }
+
+
+def _short(exc: BaseException) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:120]
 
 
 def _insert_fresh(

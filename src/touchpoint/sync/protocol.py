@@ -28,6 +28,7 @@ break ties), whatever the upload order. The losing value becomes a ``conflict`` 
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -56,6 +57,25 @@ MAX_AUTHOR_LENGTH = 200
 MAX_SEQ = 2**53 - 1
 TIME_RANGE = ("1800-01-01", "2999-12-31")
 OPS = ("insert", "update", "delete", "restore")
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def is_uuid(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 36 and _UUID.fullmatch(value) is not None
+
+
+def text_problem(value: str) -> str | None:
+    """Why a text cannot travel or be stored (a NUL, a lone surrogate), else None."""
+    if "\x00" in value:
+        return "holds a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (a lone surrogate)"
+    return None
+
+
 CONFLICT_ENTITY = "conflict"
 # Bookkeeping columns travel with every row but are not merged field by field.
 BOOKKEEPING = ("created_at", "created_by", "updated_at", "updated_by")
