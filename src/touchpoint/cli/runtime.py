@@ -105,16 +105,100 @@ def fail(message: str) -> NoReturn:
     raise click.exceptions.Exit(1)
 
 
+def _show_usage_error(exc: click.UsageError, file: Any = None) -> None:
+    """A usage mistake as one ``error:`` line and one line saying where help is, like
+    every other error (click's own show prints the usage line and a blank line too)."""
+    message = " ".join(exc.format_message().split())
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else "touchpoint"
+    click.echo(f"error: {message}", err=True)
+    click.echo(f"see: {command} --help", err=True)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    # click's main() calls exc.show(): this instance shows itself the Touchpoint way.
+    exc.show = functools.partial(_show_usage_error, exc)  # type: ignore[method-assign]
+    return exc
+
+
+def _value_options(command: click.Command, ctx: click.Context) -> tuple[set[str], set[str]]:
+    """The option names of ``command`` that take a value, and those that take none."""
+    takes, flags = set(), set()
+    for param in command.get_params(ctx):
+        if not isinstance(param, click.Option):
+            continue
+        names = {*param.opts, *param.secondary_opts}
+        (flags if param.is_flag or param.count else takes).update(names)
+    return takes, flags
+
+
+def hoist_data_dir(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``touchpoint status --data-dir D`` means ``touchpoint --data-dir D status``: the
+    option is taken out from after the command, wherever it is, and put just before
+    the command (so that, given twice, the later one wins as for any option).
+
+    The command's own options are walked so that a value that merely looks like the
+    option (``--notes --data-dir``) stays a value; after ``--`` nothing is an option."""
+    out: list[str] = []
+    front: list[str] = []
+    command: click.Command = group
+    at = 0  # where the command's name is in ``out``
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if command is not group and (arg == "--data-dir" or arg.startswith("--data-dir=")):
+            if "=" in arg:
+                front.append(arg)
+                i += 1
+            else:
+                front.extend(args[i : i + 2])
+                i += 2
+            continue
+        out.append(arg)
+        i += 1
+        if arg.startswith("-"):
+            takes, _ = _value_options(command, ctx)
+            if arg in takes and i < len(args):
+                out.append(args[i])
+                i += 1
+            continue
+        if isinstance(command, click.Group):
+            sub = command.get_command(ctx, arg)
+            if sub is not None:
+                if command is group:
+                    at = len(out) - 1
+                command = sub
+    return out[:at] + front + out[at:] if command is not group else out
+
+
 class TouchpointGroup(click.Group):
     """The root group: maps Touchpoint's typed errors and unexpected ones to exit code 1.
 
-    Usage errors stay click's (exit code 2). An unexpected exception is logged
-    with its traceback; the terminal gets one line naming the log file.
+    Usage errors exit with code 2, as one ``error:`` line and one ``see:`` line. An
+    unexpected exception is logged with its traceback; the terminal gets one line
+    naming the log file. ``--data-dir`` is taken after any command too.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_data_dir(self, ctx, list(args))
+        return super().parse_args(ctx, args)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc.__cause__
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc.__cause__
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except TouchpointError as exc:
