@@ -7,7 +7,8 @@ this module imports only click and the output helpers at the top.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -70,6 +71,30 @@ def _pair_dues(titles: Sequence[str], dues: Sequence[str]) -> list[str]:
     )
 
 
+ALLOW_PAST_OPTION = click.option(
+    "--allow-past",
+    is_flag=True,
+    help="Take a time in the past (refused otherwise: it is more often a typo).",
+)
+
+
+@contextmanager
+def past_times_named() -> Iterator[None]:
+    """The services say a past time may be allowed; here that is the --allow-past option."""
+    from touchpoint.errors import ValidationError, ValidationErrors
+    from touchpoint.services.followups import ALLOW_PAST
+
+    try:
+        yield
+    except (ValidationError, ValidationErrors) as exc:
+        if not any(ALLOW_PAST in e.problem for e in exc.errors):
+            raise
+        named = "add --allow-past if that is meant"
+        raise ValidationErrors(
+            [ValidationError(e.field, e.problem.replace(ALLOW_PAST, named)) for e in exc.errors]
+        ) from None
+
+
 # --- log ------------------------------------------------------------------------------
 
 
@@ -96,6 +121,7 @@ def _pair_dues(titles: Sequence[str], dues: Sequence[str]) -> list[str]:
     "--due", "dues", multiple=True, metavar="WHEN", help="Its due time (in order; one for all)."
 )
 @click.option("--remind", metavar="WHEN", help="When to be reminded (default: before due).")
+@ALLOW_PAST_OPTION
 @JSON_OPTION
 @with_workspace
 def log_command(
@@ -109,11 +135,14 @@ def log_command(
     titles: tuple[str, ...],
     dues: tuple[str, ...],
     remind: str | None,
+    allow_past: bool,
     as_json: bool,
     **fields: Any,
 ) -> None:
     """Log an interaction of KIND (call, visit, meeting, email, message, note) and its
-    follow-ups; all of it is saved, or none of it."""
+    follow-ups; all of it is saved, or none of it.
+
+    A --due in the past, or a --when more than a year ago, needs --allow-past."""
     from touchpoint.cli.customers import read_text
     from touchpoint.services.interactions import FollowUpInput, log_interaction
 
@@ -123,17 +152,19 @@ def log_command(
         FollowUpInput(title=title, due=due, remind=remind)
         for title, due in zip(titles, _pair_dues(titles, dues), strict=True)
     ]
-    logged = log_interaction(
-        ws,
-        customer=customer,
-        kind=kind,
-        contacts=contacts,
-        notes=read_text(notes),
-        feedback=read_text(feedback),
-        duration_minutes=fields.pop("duration"),
-        followups=promises,
-        **fields,
-    ).value
+    with past_times_named():
+        logged = log_interaction(
+            ws,
+            customer=customer,
+            kind=kind,
+            contacts=contacts,
+            notes=read_text(notes),
+            feedback=read_text(feedback),
+            duration_minutes=fields.pop("duration"),
+            followups=promises,
+            allow_past=allow_past,
+            **fields,
+        ).value
     if as_json:
         emit_json(logged)
         return
@@ -221,12 +252,15 @@ def done(ws: Workspace, ref: str, at: str | None) -> None:
 @click.command()
 @click.argument("ref", metavar="FOLLOWUP_ID")
 @click.argument("until", metavar="UNTIL")
+@ALLOW_PAST_OPTION
 @with_workspace
-def snooze(ws: Workspace, ref: str, until: str) -> None:
-    """Be reminded later; the promise's due time stays."""
+def snooze(ws: Workspace, ref: str, until: str, allow_past: bool) -> None:
+    """Be reminded later; the promise's due time stays (a time in the past needs
+    --allow-past)."""
     from touchpoint.services.followups import snooze_followup
 
-    f = snooze_followup(ws, ref, until).value
+    with past_times_named():
+        f = snooze_followup(ws, ref, until, allow_past=allow_past).value
     click.echo(f"reminder for {f.title!r} moved to {local_time(f.remind_at, ws.tz)}")
 
 
@@ -234,12 +268,15 @@ def snooze(ws: Workspace, ref: str, until: str) -> None:
 @click.argument("ref", metavar="FOLLOWUP_ID")
 @click.argument("when", metavar="WHEN")
 @click.option("--remind", metavar="WHEN", help="When to be reminded (default: before due).")
+@ALLOW_PAST_OPTION
 @with_workspace
-def reschedule(ws: Workspace, ref: str, when: str, remind: str | None) -> None:
-    """Move a follow-up's due time (a new promise to the customer)."""
+def reschedule(ws: Workspace, ref: str, when: str, remind: str | None, allow_past: bool) -> None:
+    """Move a follow-up's due time (a new promise to the customer); a time in the past
+    needs --allow-past, and --remind must come before it."""
     from touchpoint.services.followups import reschedule_followup
 
-    f = reschedule_followup(ws, ref, when, remind=remind).value
+    with past_times_named():
+        f = reschedule_followup(ws, ref, when, remind=remind, allow_past=allow_past).value
     click.echo(f"{f.title!r} now due {local_time(f.due_at, ws.tz)}")
 
 
