@@ -305,3 +305,33 @@ def test_office_address(tp) -> None:
     assert "addresses: Hauptstr. 1, 10115 Berlin, DE → Hauptstr. 1, 80331 München, DE" in (
         tp("history", "acme").stdout
     )
+
+
+def test_names_are_looked_up_like_search_case_and_accents_folded(tp) -> None:
+    made = tp.add_customer("González Supply LLC")
+    tp.add_customer("Gonzalez Bau GmbH")
+    assert tp.json("customer", "show", "gonzalez supply")["customer"]["id"] == made
+    assert tp.json("customer", "show", "GONZÁLEZ SUPPLY LLC")["customer"]["id"] == made
+    assert tp.json("customer", "show", "gonzalez  supply llc")["customer"]["id"] == made
+    ambiguous = tp("customer", "show", "gonzalez", code=1)
+    assert ambiguous.stderr.startswith("error: 'gonzalez' matches several customers: ")
+    assert "Gonzalez Bau GmbH" in ambiguous.stderr and "González Supply LLC" in ambiguous.stderr
+    assert tp("customer", "show", "gonzales", code=1).stderr == (
+        "error: no customer called 'gonzales'\n"
+    )
+    # the same lookup serves every command that takes a customer's name
+    tp("contact", "add", "gonzalez supply", "Zoë Müller")
+    assert tp.json("contact", "list", "gonzalez supply")[0]["name"] == "Zoë Müller"
+    tp("contact", "edit", "zoe muller", "--title", "Buyer")
+    logged = tp.json("log", "call", "--customer", "gonzalez supply", "--contact", "ZOE")
+    assert logged["interaction"]["customer_id"] == made
+
+
+def test_an_ambiguous_name_says_how_many_more_match(tp) -> None:
+    for n in range(8):
+        tp.add_customer(f"Ñandú Trading {n}")
+    refused = tp("customer", "show", "nandu", code=1)
+    listed = refused.stderr.split(": ", 1)[1]
+    assert listed.count("Ñandú Trading") == 5
+    assert "… and 3 more (`touchpoint search nandu` lists them); give the id" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
