@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -27,7 +29,11 @@ def test_add_prints_the_id_and_show_finds_it(tp) -> None:
     assert c["custom"] == {"Fleet size": "12"}
     assert c["owner"] == "maria@example.com"
     assert c["created_at"] == "2026-11-18T09:30:00Z"
-    assert set(shown) == {"customer", "contacts", "interactions", "open_followups", "summary"}
+    assert set(shown) == {
+        "customer", "contacts", "interactions", "interactions_total", "open_followups",
+        "open_followups_total", "summary",
+    }  # fmt: skip
+    assert shown["interactions_total"] == shown["open_followups_total"] == 0
 
 
 def test_show_for_people_has_facts_contacts_and_key_figures(tp) -> None:
@@ -335,3 +341,45 @@ def test_an_ambiguous_name_says_how_many_more_match(tp) -> None:
     assert listed.count("Ñandú Trading") == 5
     assert "… and 3 more (`touchpoint search nandu` lists them); give the id" in refused.stderr
     assert len(refused.stderr.splitlines()) == 1
+
+
+def test_cut_lists_say_how_many_more_and_how_to_see_them(tp) -> None:
+    ids = [tp.add_customer(f"Forklift Hire {n:02}") for n in range(25)]
+    found = tp("search", "forklift")
+    assert found.stdout.count("Forklift Hire") == 20
+    assert found.stderr.endswith("… and 5 more (use --limit 25)\n")
+    data = tp.json("search", "forklift")
+    assert (data["total"], data["more"]) == (25, 5)
+    whole = tp("search", "forklift", "--limit", "25")
+    assert "more" not in whole.stderr and whole.stdout.count("Forklift Hire") == 25
+    assert tp.json("search", "forklift", "--limit", "30")["more"] == 0
+
+    listed = tp("customer", "list", "--limit", "10")
+    assert listed.stderr == "… and 15 more (use --limit 25)\n"
+    assert tp.json("customer", "list", "--limit", "10")["more"] == 15
+
+    for n in range(7):
+        tp("log", "call", "--customer", ids[0], "--subject", f"Call {n}")
+    shown = tp("customer", "show", ids[0]).stdout
+    assert "… and 2 more (use --interactions 7)" in shown
+    data = tp.json("customer", "show", ids[0])
+    assert (len(data["interactions"]), data["interactions_total"]) == (5, 7)
+    assert "more" not in tp("customer", "show", ids[0], "--interactions", "7").stdout
+
+    tp("customer", "edit", ids[0], "--industry", "Logistics")
+    changes = tp("history", ids[0], "--limit", "1")
+    assert changes.stderr == "… and 1 more (use --limit 2)\n"  # made, then edited
+    assert len(json.loads(tp("history", ids[0], "--limit", "1", "--json").stdout)) == 1
+
+
+def test_a_cut_json_list_stays_a_list_and_says_the_rest_on_stderr(tp) -> None:
+    acme = tp.add_customer("Acme GmbH")
+    tp(
+        "log", "call", "--customer", acme, "--follow-up", "A", "--follow-up", "B",
+        "--follow-up", "C", "--due", "fri",
+    )  # fmt: skip
+    cut = tp("followups", "--limit", "2", "--json")
+    assert [f["title"] for f in json.loads(cut.stdout)] == ["A", "B"]
+    assert cut.stderr == "… and 1 more (use --limit 3)\n"
+    assert tp("followups", "--limit", "2").stderr == "… and 1 more (use --limit 3)\n"
+    assert tp("followups", "--limit", "3").stderr == ""

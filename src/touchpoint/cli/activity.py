@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchpoint.cli.output import clip, emit_json, heading, is_tty, local_time, style, table
+from touchpoint.cli.output import (
+    clip,
+    emit_json,
+    heading,
+    is_tty,
+    local_time,
+    say_more,
+    style,
+    table,
+)
 from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
 from touchpoint.domain.values import short_id
 
@@ -179,6 +188,8 @@ def log_command(
         click.echo(f"follow-up {short_id(f.id)}: {f.title}, due {due}", err=True)
 
 
+FOLLOWUPS_MOST = 100_000
+
 # --- follow-ups -------------------------------------------------------------------------
 
 
@@ -191,7 +202,7 @@ def log_command(
 @click.option("--open", "scope", flag_value="open", default=True, help="Every open one (default).")
 @click.option("--mine", is_flag=True, help="Only those assigned to you.")
 @click.option("--customer", metavar="NAME_OR_ID", help="Only this customer's.")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, FOLLOWUPS_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def followups(
@@ -199,15 +210,17 @@ def followups(
 ) -> None:
     """Follow-ups by due time, with their state: kept, late, overdue or open."""
     from touchpoint.services.customers import get_customer
-    from touchpoint.services.followups import FollowUpFilter, list_followups
+    from touchpoint.services.followups import FollowUpFilter, count_followups, list_followups
 
     customer_id = get_customer(ws, customer).id if customer else None
     flt = FollowUpFilter(
         scope=scope, assigned_to=ws.author if mine else None, customer_id=customer_id
     )
     found = list_followups(ws, flt, limit=limit)
+    total = count_followups(ws, flt) if len(found) >= limit else len(found)
     if as_json:
-        emit_json(found)
+        emit_json(found)  # a list, as scripts read it; the count left out is on stderr
+        say_more(len(found), total, most=FOLLOWUPS_MOST)
         return
     if not found:
         click.echo("nothing to follow up")
@@ -222,6 +235,7 @@ def followups(
     else:
         rows = [row[:-1] for row in rows]
     click.echo(table(headers, rows))
+    say_more(len(found), total, most=FOLLOWUPS_MOST)
 
 
 def _followup_done(ws: Workspace, verb: str, f: FollowUpView) -> None:
@@ -321,6 +335,7 @@ def matched_words(start: str, end: str, *texts: str) -> list[str]:
 # peak memory; and FTS5 sorts every match by rank in temp storage, which in memory
 # held ~50 MB for a one-letter prefix over a million interactions. Files it is.
 SEARCH_CACHE_KIB = 4000
+SEARCH_MOST = 500  # the most hits one search shows
 
 
 def _lean_connections(ws: Workspace) -> None:
@@ -336,7 +351,7 @@ def _lean_connections(ws: Workspace) -> None:
 
 @click.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, SEARCH_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -344,6 +359,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
     from touchpoint.services.search import (
         MARK_END,
         MARK_START,
+        count_matches,
         grouped,
         index_backlog,
         render_marks,
@@ -353,7 +369,10 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
 
     text = " ".join(query)
     _lean_connections(ws)
-    groups = grouped(run_search(ws, text, limit=limit))
+    hits = run_search(ws, text, limit=limit)
+    # Only a full page can have been cut; then the index says how many there are.
+    total = max(len(hits), count_matches(ws, text)) if len(hits) >= limit else len(hits)
+    groups = grouped(hits)
     waiting = index_backlog(ws)
     if waiting:
         click.echo(
@@ -365,6 +384,8 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
         emit_json(
             {
                 "query": text,
+                "total": total,
+                "more": total - len(hits),
                 "groups": [
                     {
                         "group": label,
@@ -405,6 +426,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
             click.echo(f"  {short_id(h.record_id)}  {shown(h.title)}{where}")
             if h.snippet and strip_marks(h.snippet) != strip_marks(h.title):
                 click.echo(f"            {shown(h.snippet)}")
+    say_more(len(hits), total, most=SEARCH_MOST)
 
 
 def register(group: click.Group) -> None:

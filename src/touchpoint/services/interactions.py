@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates
@@ -290,6 +290,16 @@ def _get(session: Session, interaction_id: str) -> Interaction:
     if interaction is None or interaction.deleted_at is not None:
         raise NotFoundError(f"no interaction with id {interaction_id}")
     return interaction
+
+
+def count_interactions(ws: Workspace, customer: str) -> int:
+    """How many live interactions a customer has (what :func:`timeline` pages through)."""
+    with ws.read() as session:
+        target = _live_customer(session, customer)
+        query = select(func.count()).where(
+            Interaction.customer_id == target.id, Interaction.deleted_at.is_(None)
+        )
+        return int(session.execute(query).scalar_one())
 
 
 def timeline(
