@@ -73,7 +73,7 @@ def test_a_usage_error_is_one_error_line_and_one_hint(tp) -> None:
         (("customer", "add"), "touchpoint customer add"),
         (("followups", "--soon"), "touchpoint followups"),
         (
-            ("export", "customers", "--format", "xlsx", "--out", "x.csv"),
+            ("export", "customers", "--bom=yes", "--out", "x.csv"),
             "touchpoint export customers",
         ),
         (("no-such-command",), "touchpoint"),

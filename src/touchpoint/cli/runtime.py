@@ -105,20 +105,25 @@ def fail(message: str) -> NoReturn:
     raise click.exceptions.Exit(1)
 
 
-def _show_usage_error(exc: click.UsageError, file: Any = None) -> None:
+def _show_usage_error(exc: click.UsageError, fallback: str, file: Any = None) -> None:
     """A usage mistake as one ``error:`` line and one line saying where help is, like
     every other error (click's own show prints the usage line and a blank line too)."""
     message = " ".join(exc.format_message().split())
     if message[:1].isupper() and message[1:2].islower():
         message = message[0].lower() + message[1:]
-    command = exc.ctx.command_path if exc.ctx is not None else "touchpoint"
+    command = exc.ctx.command_path if exc.ctx is not None else fallback
     click.echo(f"error: {message}", err=True)
     click.echo(f"see: {command} --help", err=True)
 
 
-def _one_line(exc: click.UsageError) -> click.UsageError:
-    # click's main() calls exc.show(): this instance shows itself the Touchpoint way.
-    exc.show = functools.partial(_show_usage_error, exc)  # type: ignore[method-assign]
+COMMAND_PATH = "touchpoint.command_path"  # ctx.meta: the command the arguments name
+
+
+def _one_line(exc: click.UsageError, ctx: click.Context | None = None) -> click.UsageError:
+    # click's main() calls exc.show(): this instance shows itself the Touchpoint way. Some
+    # parse errors carry no context; the command the arguments named stands in for it.
+    fallback = (ctx.meta.get(COMMAND_PATH) if ctx is not None else None) or "touchpoint"
+    exc.show = functools.partial(_show_usage_error, exc, fallback)  # type: ignore[method-assign]
     return exc
 
 
@@ -172,6 +177,7 @@ def hoist_data_dir(group: click.Group, ctx: click.Context, args: list[str]) -> l
                 if command is group:
                     at = len(out) - 1
                 command = sub
+                ctx.meta[COMMAND_PATH] = f"{ctx.meta.get(COMMAND_PATH) or 'touchpoint'} {arg}"
     return out[:at] + front + out[at:] if command is not group else out
 
 
@@ -198,7 +204,7 @@ class TouchpointGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            raise _one_line(exc) from exc.__cause__
+            raise _one_line(exc, ctx) from exc.__cause__
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except TouchpointError as exc:
