@@ -186,6 +186,7 @@ def test_edit_with_bad_input_writes_nothing(tp) -> None:
 
 def test_list_filters_and_json(tp) -> None:
     tp.add_customer("Acme GmbH", "--status", "active", "--tag", "key")
+    tp("goals", "team", "add", "north", "tom@example.com")  # Tom becomes a known rep
     tp.add_customer("Bolt AG", "--status", "prospect", "--owner", "tom@example.com")
     tp.add_customer("Crane Ltd", "--status", "active")
     everyone = tp.json("customer", "list")
@@ -383,3 +384,63 @@ def test_a_cut_json_list_stays_a_list_and_says_the_rest_on_stderr(tp) -> None:
     assert cut.stderr == "… and 1 more (use --limit 3)\n"
     assert tp("followups", "--limit", "2").stderr == "… and 1 more (use --limit 3)\n"
     assert tp("followups", "--limit", "3").stderr == ""
+
+
+def test_an_owner_must_be_a_rep_touchpoint_knows(tp) -> None:
+    before = tp.changes()
+    refused = tp("customer", "add", "Acme GmbH", "--owner", "tmo@example.com", code=1)
+    assert refused.stderr.startswith(
+        "error: owner: 'tmo@example.com' is not a rep Touchpoint knows (known: maria@example.com)"
+    )
+    assert tp.changes() == before
+    acme = tp.add_customer("Acme GmbH", "--owner", "me")
+    assert tp.json("customer", "show", acme)["customer"]["owner"] == "maria@example.com"
+    tp("customer", "edit", acme, "--owner", "ben@example.com", code=1)
+    # someone given a follow-up, or in the goals roster, is known (in their spelling)
+    fid = tp.json("log", "call", "--customer", acme, "--follow-up", "Q", "--due", "fri")
+    tp("reassign", fid["followups"][0]["id"], "ben@example.com")
+    tp("customer", "edit", acme, "--owner", "Ben@Example.com")
+    assert tp.json("customer", "show", acme)["customer"]["owner"] == "ben@example.com"
+    tp("goals", "team", "add", "north", "tom@example.com")
+    tp("customer", "edit", acme, "--owner", "tom@example.com")
+    listed = tp.json("customer", "list", "--owner", "TOM@example.com")["customers"]
+    assert [c["name"] for c in listed] == ["Acme GmbH"]
+    unknown = tp("customer", "list", "--owner", "tmo@example.com", code=1)
+    assert unknown.stderr.startswith("error: owner: 'tmo@example.com' is not a rep")
+    # all the problems of one edit are said together
+    both = tp("customer", "edit", acme, "--owner", "x@example.com", "--currency", "XYZ", code=1)
+    assert both.stderr.count("error: ") == 2
+
+
+def test_a_currency_must_be_iso_4217_and_a_tag_must_say_something(tp) -> None:
+    before = tp.changes()
+    refused = tp("customer", "add", "Acme GmbH", "--currency", "XYZ", code=1)
+    assert refused.stderr == (
+        "error: currency: 'XYZ' is not an ISO 4217 currency code (like EUR, USD or GBP)\n"
+    )
+    refused = tp("customer", "add", "Acme GmbH", "--tag", "key", "--tag", " ", code=1)
+    assert refused.stderr == "error: tags: a tag must not be empty\n"
+    assert tp.changes() == before
+    acme = tp.add_customer("Acme GmbH", "--currency", "chf", "--tag", "key")
+    shown = tp.json("customer", "show", acme)["customer"]
+    assert (shown["currency"], shown["tags"]) == ("CHF", ["key"])
+    tp("customer", "edit", acme, "--tag", "", code=1)
+    tp("customer", "edit", acme, "--no-tags")
+    assert tp.json("customer", "show", acme)["customer"]["tags"] == []
+
+
+def test_the_window_gets_the_same_checks_from_the_services(tp) -> None:
+    from touchpoint.errors import ValidationErrors
+    from touchpoint.services import customers
+    from touchpoint.services.workspace import Workspace
+
+    with Workspace.open(tp.data_dir, auto_backup=False, clock=tp.clock) as ws:
+        with pytest.raises(ValidationErrors) as refused:
+            customers.create_customer(
+                ws,
+                {"name": "Acme", "owner": "nobody@example.com", "currency": "XYZ", "tags": [""]},
+                owner_must_be_known=True,
+            )
+        assert sorted(e.field for e in refused.value.errors) == ["currency", "owner", "tags"]
+        made = customers.create_customer(ws, {"name": "Acme", "tags": "key, , retail"}).value
+        assert made.tags == ["key", "retail"]  # a typed list: commas are punctuation

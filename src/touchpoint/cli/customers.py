@@ -61,10 +61,14 @@ def customer_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[.
         click.option("--phone", "phones", multiple=True, help=f"A phone number{replace}."),
         click.option("--website"),
         click.option("--industry"),
-        click.option("--owner", help="The rep in charge (default: you)."),
+        click.option(
+            "--owner",
+            help="The rep in charge (default: you; 'me' is you): a rep Touchpoint knows.",
+        ),
         click.option("--territory"),
         click.option("--segment"),
         click.option("--tag", "tags", multiple=True, help=f"A tag{replace}."),
+        *([click.option("--no-tags", is_flag=True, help="Remove every tag.")] if edit else []),
         click.option(
             "--field",
             "custom",
@@ -101,6 +105,10 @@ def customer_patch(options: dict[str, Any]) -> dict[str, Any]:
 
     The address options make the office address (on edit, they change its parts)."""
     patch: dict[str, Any] = {}
+    if options.pop("no_tags", False):
+        if options.get("tags"):
+            raise click.UsageError("give --tag or --no-tags, not both")
+        patch["tags"] = []
     address = {k: options.pop(k, None) for k in ADDRESS_OPTIONS}
     if any(v is not None for v in address.values()):
         patch["addresses"] = [{"label": "office", **address}]
@@ -170,7 +178,10 @@ def customer_add(ws: Workspace, name: str, as_json: bool, **options: Any) -> Non
     """Add a customer called NAME and print its id; warns about likely duplicates."""
     from touchpoint.services import customers
 
-    made = customers.create_customer(ws, {"name": name, **customer_patch(options)}).value
+    if options.get("owner") == "me":
+        options["owner"] = ws.author
+    fields = {"name": name, **customer_patch(options)}
+    made = customers.create_customer(ws, fields, owner_must_be_known=True).value
     if as_json:
         emit_json(made)
     else:
@@ -187,6 +198,8 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
     """Change some fields of a customer; fields not given stay as they are."""
     from touchpoint.services import customers
 
+    if options.get("owner") == "me":
+        options["owner"] = ws.author
     patch = customer_patch(options)
     if not patch:
         raise click.UsageError("nothing to change: give at least one option")
@@ -195,7 +208,7 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
         current = customers.get_customer(ws, ref).addresses
         given = {k: v for k, v in patch["addresses"][0].items() if v is not None}
         patch["addresses"] = [{**(current[0] if current else {}), **given}, *current[1:]]
-    changed = customers.edit_customer(ws, ref, patch).value
+    changed = customers.edit_customer(ws, ref, patch, owner_must_be_known=True).value
     if as_json:
         emit_json(changed)
     else:
@@ -435,11 +448,14 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
 def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, **flt: Any) -> None:
     """Customers by name (or another order), optionally filtered."""
     from touchpoint.services.customer_list import CustomerQuery, count_customers, customer_rows
+    from touchpoint.services.goals import known_rep
 
+    if owner:  # a typo would list nobody, as if the rep had no customers
+        owner = ws.author if owner == "me" else known_rep(ws, owner)
     query = CustomerQuery(
         status=flt["status"],
         tag=flt["tag"],
-        owner=ws.author if owner == "me" else owner,
+        owner=owner,
         territory=flt["territory"],
         needs_attention=flt["attention"],
         text=flt["text"],

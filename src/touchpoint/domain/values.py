@@ -263,6 +263,12 @@ def currency(field: str, value: str | None) -> str | None:
     code = text.upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
         raise ValidationError(field, f"'{text}' is not a three-letter currency code")
+    from touchpoint.domain.currencies import ISO_4217
+
+    if code not in ISO_4217:
+        raise ValidationError(
+            field, f"'{text}' is not an ISO 4217 currency code (like EUR, USD or GBP)"
+        )
     return code
 
 
