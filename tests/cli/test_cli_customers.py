@@ -444,3 +444,15 @@ def test_the_window_gets_the_same_checks_from_the_services(tp) -> None:
         assert sorted(e.field for e in refused.value.errors) == ["currency", "owner", "tags"]
         made = customers.create_customer(ws, {"name": "Acme", "tags": "key, , retail"}).value
         assert made.tags == ["key", "retail"]  # a typed list: commas are punctuation
+
+
+def test_a_search_past_the_counting_cap_says_at_least(tp, monkeypatch) -> None:
+    from touchpoint.services import search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    for n in range(4):
+        tp.add_customer(f"Forklift Hire {n}")
+    found = tp("search", "forklift", "--limit", "2")
+    assert found.stderr.endswith("… and at least 1 more (use --limit 3, or narrow it down)\n")
+    data = tp.json("search", "forklift", "--limit", "2")
+    assert (data["total"], data["more"], data["total_is_at_least"]) == (3, 1, True)

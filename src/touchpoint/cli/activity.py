@@ -357,6 +357,7 @@ def _lean_connections(ws: Workspace) -> None:
 def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search customers, contacts, notes and feedback, and follow-ups (words as prefixes)."""
     from touchpoint.services.search import (
+        COUNT_CAP,
         MARK_END,
         MARK_START,
         count_matches,
@@ -386,6 +387,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
                 "query": text,
                 "total": total,
                 "more": total - len(hits),
+                "total_is_at_least": total >= COUNT_CAP,
                 "groups": [
                     {
                         "group": label,
@@ -426,7 +428,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
             click.echo(f"  {short_id(h.record_id)}  {shown(h.title)}{where}")
             if h.snippet and strip_marks(h.snippet) != strip_marks(h.title):
                 click.echo(f"            {shown(h.snippet)}")
-    say_more(len(hits), total, most=SEARCH_MOST)
+    say_more(len(hits), total, most=SEARCH_MOST, at_least=total >= COUNT_CAP)
 
 
 def register(group: click.Group) -> None:

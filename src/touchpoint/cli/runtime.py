@@ -127,15 +127,14 @@ def _one_line(exc: click.UsageError, ctx: click.Context | None = None) -> click.
     return exc
 
 
-def _value_options(command: click.Command, ctx: click.Context) -> tuple[set[str], set[str]]:
-    """The option names of ``command`` that take a value, and those that take none."""
-    takes, flags = set(), set()
-    for param in command.get_params(ctx):
-        if not isinstance(param, click.Option):
-            continue
-        names = {*param.opts, *param.secondary_opts}
-        (flags if param.is_flag or param.count else takes).update(names)
-    return takes, flags
+def _value_options(command: click.Command, ctx: click.Context) -> set[str]:
+    """The option names of ``command`` that take a value (the next argument)."""
+    return {
+        name
+        for param in command.get_params(ctx)
+        if isinstance(param, click.Option) and not (param.is_flag or param.count)
+        for name in param.opts
+    }
 
 
 def hoist_data_dir(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
@@ -166,8 +165,7 @@ def hoist_data_dir(group: click.Group, ctx: click.Context, args: list[str]) -> l
         out.append(arg)
         i += 1
         if arg.startswith("-"):
-            takes, _ = _value_options(command, ctx)
-            if arg in takes and i < len(args):
+            if arg in _value_options(command, ctx) and i < len(args):
                 out.append(args[i])
                 i += 1
             continue

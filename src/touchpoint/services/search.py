@@ -301,10 +301,12 @@ SELECT count(*) FROM (
 
 
 def count_matches(
-    ws: Workspace, query: str, *, entities: tuple[str, ...] | None = None, cap: int = COUNT_CAP
+    ws: Workspace, query: str, *, entities: tuple[str, ...] | None = None, cap: int | None = None
 ) -> int:
-    """How many records :func:`search` looks through for ``query`` (at most ``cap``), so
-    that a cut list can say how many more there are. Each index stops at ``cap``."""
+    """How many records :func:`search` looks through for ``query`` (at most ``cap``,
+    :data:`COUNT_CAP` by default), so that a cut list can say how many more there are.
+    Each index stops counting at ``cap``."""
+    cap = COUNT_CAP if cap is None else cap
     expression = match_expression(query)
     if expression is None:
         return 0
