@@ -134,18 +134,15 @@ def _resolve(
         found.update(
             (r.id, r) for r in session.scalars(select(model).where(scope, model.id.in_(chunk)))
         )
-    wanted, wanted_key = v.fold(" ".join(ref.split())), v.name_key(ref)
 
-    def whole(name: str) -> bool:
-        key = v.name_key(name)
-        return v.fold(" ".join(name.split())) == wanted or bool(key and key == wanted_key)
+    def folded(name: str) -> str:
+        return v.fold(" ".join(name.split()))
 
-    same = [r for r in found.values() if whole(r.name)]
+    wanted = folded(ref)
+    same = [r for r in found.values() if folded(r.name) == wanted]
     if len(same) == 1:
         return same[0]
-    candidates = same or [
-        r for r in found.values() if v.fold(" ".join(r.name.split())).startswith(wanted)
-    ]
+    candidates = same or [r for r in found.values() if folded(r.name).startswith(wanted)]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
