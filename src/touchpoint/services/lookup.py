@@ -78,8 +78,9 @@ def by_id(
 NAME_MATCHES = 500
 SHOWN_MATCHES = 5  # an ambiguous name lists this many, and says how many more
 
+# CROSS JOIN keeps the index of names outermost: one FTS query, not one per document.
 _FTS_NAMES = f"""
-SELECT d.record_id FROM {NAMES_FTS} AS f JOIN search_docs AS d ON d.doc_id = f.rowid
+SELECT d.record_id FROM {NAMES_FTS} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
 WHERE {NAMES_FTS} MATCH :q AND d.entity = :entity {{scope}}
 LIMIT :n
 """

@@ -290,10 +290,10 @@ def search(
 
 
 COUNT_CAP = 10_000  # past this many matches, "10,000 or more" says enough
-
+# CROSS JOIN keeps the index outermost: one FTS query, not one per document of a kind.
 _COUNT_SQL = """
 SELECT count(*) FROM (
-    SELECT 1 FROM {table} AS f JOIN search_docs AS d ON d.doc_id = f.rowid
+    SELECT 1 FROM {table} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
     WHERE {table} MATCH :q AND d.entity IN ({entities})
     LIMIT :cap
 )
