@@ -228,3 +228,18 @@ def test_the_default_policy_path_missing_stays_silent(monkeypatch: pytest.Monkey
     monkeypatch.delenv("TOUCHPOINT_POLICY_FILE", raising=False)
     loaded = load_policy()
     assert loaded.status == "absent" and loaded.problem is None
+
+
+def test_each_problem_is_kept_apart_and_a_misspelt_key_names_the_one_meant(
+    tmp_path: Path,
+) -> None:
+    file = tmp_path / "policy.toml"
+    file.write_text('[suport]\nname = "IT"\n[database]\nrequire_encryptoin = true\n')
+    loaded = load_policy(file)
+    assert loaded.status == "invalid"
+    assert sorted(loaded.problems) == [
+        "database.require_encryptoin: is not a policy key "
+        "(did you mean database.require_encryption?)",
+        "suport: is not a policy key (did you mean support?)",
+    ]
+    assert all(p in (loaded.problem or "") for p in loaded.problems)

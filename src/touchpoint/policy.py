@@ -57,6 +57,7 @@ class LoadedPolicy:
     status: Literal["absent", "loaded", "invalid"]
     problem: str | None = None  # one message naming the file and each bad key
     checked: Policy | None = None  # the file's content when it was loaded
+    problems: tuple[str, ...] = ()  # each bad key's problem alone ("hub.sever: ...")
 
     @property
     def policy(self) -> Policy:
@@ -96,12 +97,37 @@ class LoadedPolicy:
         return contact.name or reach or "your IT department"
 
 
+def _keys_beside(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the policy knows where ``loc``'s last part stands (its section's keys,
+    or the sections themselves)."""
+    from pydantic import BaseModel
+
+    from touchpoint.policy_schema import Policy
+
+    model: Any = Policy
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def _suggestion(loc: tuple[Any, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(loc[-1]), _keys_beside(loc), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f" (did you mean {'.'.join([*(str(p) for p in loc[:-1]), close[0]])}?)"
+
+
 def _describe(exc: PydanticError) -> list[str]:
     lines = []
     for error in exc.errors():
         key = ".".join(str(p) for p in error["loc"] if p != "__root__")
         if error["type"] == "extra_forbidden":
-            lines.append(f"{key}: is not a policy key")
+            lines.append(f"{key}: is not a policy key{_suggestion(tuple(error['loc']))}")
             continue
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"{key}: {message}" if key else message)
@@ -137,14 +163,16 @@ def load_policy(path: Path | None = None) -> LoadedPolicy:
     try:
         policy = Policy.model_validate(data)
     except PydanticError as exc:
-        return _invalid(path, "; ".join(_describe(exc)))
+        return _invalid(path, *_describe(exc))
     return LoadedPolicy(path, "loaded", checked=policy)
 
 
-def _invalid(path: Path, problem: str) -> LoadedPolicy:
-    message = f"policy file {path}: {problem}. Touchpoint runs on its built-in defaults."
+def _invalid(path: Path, *problems: str) -> LoadedPolicy:
+    message = (
+        f"policy file {path}: {'; '.join(problems)}. Touchpoint runs on its built-in defaults."
+    )
     log.error("%s", message)
-    return LoadedPolicy(path, "invalid", message)
+    return LoadedPolicy(path, "invalid", message, problems=problems)
 
 
 _cache_lock = threading.Lock()

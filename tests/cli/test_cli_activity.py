@@ -56,10 +56,10 @@ def test_one_due_serves_every_followup(tp, acme: str) -> None:
     logged = tp.json(
         "log", "call", "--customer", "acme",
         "--follow-up", "Quote", "--follow-up", "Samples",
-        "--due", "tomorrow", "--remind", "fri 8:00",
+        "--due", "tomorrow", "--remind", "thu 8:00",
     )  # fmt: skip
     assert [f["due_at"] for f in logged["followups"]] == ["2026-11-19T16:00:00Z"] * 2
-    assert [f["remind_at"] for f in logged["followups"]] == ["2026-11-20T07:00:00Z"] * 2
+    assert [f["remind_at"] for f in logged["followups"]] == ["2026-11-19T07:00:00Z"] * 2
 
 
 def test_notes_from_stdin(tp, acme: str) -> None:
@@ -133,9 +133,105 @@ def _log_promises(tp) -> dict[str, str]:
         "--follow-up", "Overdue one", "--due", "2026-11-17 09:00",
         "--follow-up", "Today one", "--due", "today 16:00",
         "--follow-up", "This week", "--due", "sat",
-        "--follow-up", "Later one", "--due", "+10d",
+        "--follow-up", "Later one", "--due", "+10d", "--allow-past",
     )  # fmt: skip
     return {f["title"]: f["id"] for f in logged["followups"]}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--follow-up", "Quote", "--due", "2020-01-01"],
+            "error: follow-up 1 due: Wed 2020-01-01 17:00 is in the past; "
+            "add --allow-past if that is meant",
+        ),
+        (
+            ["--follow-up", "Quote", "--due", "yesterday"],
+            "error: follow-up 1 due: Tue 2026-11-17 17:00 is in the past; add --allow-past",
+        ),
+        (
+            ["--follow-up", "Quote", "--due", "tomorrow", "--remind", "+2d"],
+            "error: follow-up 1 reminder: Fri 2026-11-20 17:00 is after the due time "
+            "Thu 2026-11-19 17:00",
+        ),
+        (
+            ["--when", "1900-01-01 10:00"],
+            "error: when: Mon 1900-01-01 10:00 is more than a year ago; add --allow-past",
+        ),
+    ],
+)
+def test_past_times_are_refused_without_allow_past(
+    tp, acme: str, args: list[str], message: str
+) -> None:
+    before = tp.changes()
+    result = tp("log", "call", "--customer", "acme", *args, code=1)
+    assert result.stderr.startswith(message), result.stderr
+    assert tp.changes() == before
+
+
+def test_allow_past_takes_a_past_due_and_an_old_interaction(tp, acme: str) -> None:
+    logged = tp.json(
+        "log", "call", "--customer", "acme", "--when", "2024-03-01 10:00",
+        "--follow-up", "Quote", "--due", "2020-01-01", "--allow-past",
+    )  # fmt: skip
+    assert logged["interaction"]["occurred_at"] == "2024-03-01T09:00:00Z"
+    assert logged["followups"][0]["state"] == "overdue"
+    # a reminder after its due time stays refused, past or not
+    late = tp(
+        "log", "call", "--customer", "acme", "--follow-up", "Quote", "--due", "2020-01-01",
+        "--remind", "2020-01-02 09:00", "--allow-past", code=1,
+    )  # fmt: skip
+    assert "reminder: Thu 2020-01-02 09:00 is after the due time" in late.stderr
+    # less than a year back needs nothing
+    tp("log", "call", "--customer", "acme", "--when", "2026-01-10 10:00")
+
+
+def test_reschedule_and_snooze_refuse_the_past(tp, acme: str) -> None:
+    fid = tp.json("log", "call", "--customer", "acme", "--follow-up", "Quote", "--due", "fri")[
+        "followups"
+    ][0]["id"]
+    before = tp.changes()
+    refused = tp("reschedule", fid, "2019-05-05", code=1)
+    assert refused.stderr == (
+        "error: due: Sun 2019-05-05 17:00 is in the past; add --allow-past if that is meant\n"
+    )
+    refused = tp("snooze", fid, "yesterday", code=1)
+    assert refused.stderr.startswith(
+        "error: snooze until: Tue 2026-11-17 17:00 is in the past; add --allow-past"
+    )
+    refused = tp("reschedule", fid, "mon 10:00", "--remind", "tue 9:00", code=1)
+    assert "error: reminder: Tue 2026-11-24 09:00 is after the due time Mon 2026-11-23 10:00" in (
+        refused.stderr
+    )
+    assert tp.changes() == before
+    assert (
+        "now due Sun 2019-05-05 17:00" in tp("reschedule", fid, "2019-05-05", "--allow-past").stdout
+    )
+    assert "moved to Tue 2026-11-17 17:00" in tp("snooze", fid, "yesterday", "--allow-past").stdout
+
+
+def test_the_services_refuse_the_past_only_when_asked(tp, acme: str) -> None:
+    from touchpoint.errors import ValidationError, ValidationErrors
+    from touchpoint.services.followups import ALLOW_PAST, reschedule_followup
+    from touchpoint.services.interactions import FollowUpInput, log_interaction
+    from touchpoint.services.workspace import Workspace
+
+    with Workspace.open(tp.data_dir, auto_backup=False, clock=tp.clock) as ws:
+        with pytest.raises(ValidationErrors) as refused:
+            log_interaction(
+                ws, customer=acme, kind="call",
+                followups=[FollowUpInput("Quote", "-1d")], allow_past=False,
+            )  # fmt: skip
+        assert refused.value.errors[0].field == "follow-up 1 due"
+        assert refused.value.errors[0].problem.endswith(ALLOW_PAST)
+        made = log_interaction(
+            ws, customer=acme, kind="call", followups=[FollowUpInput("Q", "-1d")]
+        )
+        fid = made.value.followups[0].id
+        assert reschedule_followup(ws, fid, "-2d").value.state == "overdue"
+        with pytest.raises(ValidationError, match=r"due: .* is in the past"):
+            reschedule_followup(ws, fid, "-2d", allow_past=False)
 
 
 def test_followup_lists_by_scope(tp, acme: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 
@@ -27,7 +29,11 @@ def test_add_prints_the_id_and_show_finds_it(tp) -> None:
     assert c["custom"] == {"Fleet size": "12"}
     assert c["owner"] == "maria@example.com"
     assert c["created_at"] == "2026-11-18T09:30:00Z"
-    assert set(shown) == {"customer", "contacts", "interactions", "open_followups", "summary"}
+    assert set(shown) == {
+        "customer", "contacts", "interactions", "interactions_total", "open_followups",
+        "open_followups_total", "summary",
+    }  # fmt: skip
+    assert shown["interactions_total"] == shown["open_followups_total"] == 0
 
 
 def test_show_for_people_has_facts_contacts_and_key_figures(tp) -> None:
@@ -180,6 +186,7 @@ def test_edit_with_bad_input_writes_nothing(tp) -> None:
 
 def test_list_filters_and_json(tp) -> None:
     tp.add_customer("Acme GmbH", "--status", "active", "--tag", "key")
+    tp("goals", "team", "add", "north", "tom@example.com")  # Tom becomes a known rep
     tp.add_customer("Bolt AG", "--status", "prospect", "--owner", "tom@example.com")
     tp.add_customer("Crane Ltd", "--status", "active")
     everyone = tp.json("customer", "list")
@@ -305,3 +312,147 @@ def test_office_address(tp) -> None:
     assert "addresses: Hauptstr. 1, 10115 Berlin, DE → Hauptstr. 1, 80331 München, DE" in (
         tp("history", "acme").stdout
     )
+
+
+def test_names_are_looked_up_like_search_case_and_accents_folded(tp) -> None:
+    made = tp.add_customer("González Supply LLC")
+    tp.add_customer("Gonzalez Bau GmbH")
+    assert tp.json("customer", "show", "gonzalez supply")["customer"]["id"] == made
+    assert tp.json("customer", "show", "GONZÁLEZ SUPPLY LLC")["customer"]["id"] == made
+    assert tp.json("customer", "show", "gonzalez  supply llc")["customer"]["id"] == made
+    ambiguous = tp("customer", "show", "gonzalez", code=1)
+    assert ambiguous.stderr.startswith("error: 'gonzalez' matches several customers: ")
+    assert "Gonzalez Bau GmbH" in ambiguous.stderr and "González Supply LLC" in ambiguous.stderr
+    assert tp("customer", "show", "gonzales", code=1).stderr == (
+        "error: no customer called 'gonzales'\n"
+    )
+    # the same lookup serves every command that takes a customer's name
+    tp("contact", "add", "gonzalez supply", "Zoë Müller")
+    assert tp.json("contact", "list", "gonzalez supply")[0]["name"] == "Zoë Müller"
+    tp("contact", "edit", "zoe muller", "--title", "Buyer")
+    logged = tp.json("log", "call", "--customer", "gonzalez supply", "--contact", "ZOE")
+    assert logged["interaction"]["customer_id"] == made
+
+
+def test_an_ambiguous_name_says_how_many_more_match(tp) -> None:
+    for n in range(8):
+        tp.add_customer(f"Ñandú Trading {n}")
+    refused = tp("customer", "show", "nandu", code=1)
+    listed = refused.stderr.split(": ", 1)[1]
+    assert listed.count("Ñandú Trading") == 5
+    assert "… and 3 more (`touchpoint search nandu` lists them); give the id" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+
+
+def test_cut_lists_say_how_many_more_and_how_to_see_them(tp) -> None:
+    ids = [tp.add_customer(f"Forklift Hire {n:02}") for n in range(25)]
+    found = tp("search", "forklift")
+    assert found.stdout.count("Forklift Hire") == 20
+    assert found.stderr.endswith("… and 5 more (use --limit 25)\n")
+    data = tp.json("search", "forklift")
+    assert (data["total"], data["more"]) == (25, 5)
+    whole = tp("search", "forklift", "--limit", "25")
+    assert "more" not in whole.stderr and whole.stdout.count("Forklift Hire") == 25
+    assert tp.json("search", "forklift", "--limit", "30")["more"] == 0
+
+    listed = tp("customer", "list", "--limit", "10")
+    assert listed.stderr == "… and 15 more (use --limit 25)\n"
+    assert tp.json("customer", "list", "--limit", "10")["more"] == 15
+
+    for n in range(7):
+        tp("log", "call", "--customer", ids[0], "--subject", f"Call {n}")
+    shown = tp("customer", "show", ids[0]).stdout
+    assert "… and 2 more (use --interactions 7)" in shown
+    data = tp.json("customer", "show", ids[0])
+    assert (len(data["interactions"]), data["interactions_total"]) == (5, 7)
+    assert "more" not in tp("customer", "show", ids[0], "--interactions", "7").stdout
+
+    tp("customer", "edit", ids[0], "--industry", "Logistics")
+    changes = tp("history", ids[0], "--limit", "1")
+    assert changes.stderr == "… and 1 more (use --limit 2)\n"  # made, then edited
+    assert len(json.loads(tp("history", ids[0], "--limit", "1", "--json").stdout)) == 1
+
+
+def test_a_cut_json_list_stays_a_list_and_says_the_rest_on_stderr(tp) -> None:
+    acme = tp.add_customer("Acme GmbH")
+    tp(
+        "log", "call", "--customer", acme, "--follow-up", "A", "--follow-up", "B",
+        "--follow-up", "C", "--due", "fri",
+    )  # fmt: skip
+    cut = tp("followups", "--limit", "2", "--json")
+    assert [f["title"] for f in json.loads(cut.stdout)] == ["A", "B"]
+    assert cut.stderr == "… and 1 more (use --limit 3)\n"
+    assert tp("followups", "--limit", "2").stderr == "… and 1 more (use --limit 3)\n"
+    assert tp("followups", "--limit", "3").stderr == ""
+
+
+def test_an_owner_must_be_a_rep_touchpoint_knows(tp) -> None:
+    before = tp.changes()
+    refused = tp("customer", "add", "Acme GmbH", "--owner", "tmo@example.com", code=1)
+    assert refused.stderr.startswith(
+        "error: owner: 'tmo@example.com' is not a rep Touchpoint knows (known: maria@example.com)"
+    )
+    assert tp.changes() == before
+    acme = tp.add_customer("Acme GmbH", "--owner", "me")
+    assert tp.json("customer", "show", acme)["customer"]["owner"] == "maria@example.com"
+    tp("customer", "edit", acme, "--owner", "ben@example.com", code=1)
+    # someone given a follow-up, or in the goals roster, is known (in their spelling)
+    fid = tp.json("log", "call", "--customer", acme, "--follow-up", "Q", "--due", "fri")
+    tp("reassign", fid["followups"][0]["id"], "ben@example.com")
+    tp("customer", "edit", acme, "--owner", "Ben@Example.com")
+    assert tp.json("customer", "show", acme)["customer"]["owner"] == "ben@example.com"
+    tp("goals", "team", "add", "north", "tom@example.com")
+    tp("customer", "edit", acme, "--owner", "tom@example.com")
+    listed = tp.json("customer", "list", "--owner", "TOM@example.com")["customers"]
+    assert [c["name"] for c in listed] == ["Acme GmbH"]
+    unknown = tp("customer", "list", "--owner", "tmo@example.com", code=1)
+    assert unknown.stderr.startswith("error: owner: 'tmo@example.com' is not a rep")
+    # all the problems of one edit are said together
+    both = tp("customer", "edit", acme, "--owner", "x@example.com", "--currency", "XYZ", code=1)
+    assert both.stderr.count("error: ") == 2
+
+
+def test_a_currency_must_be_iso_4217_and_a_tag_must_say_something(tp) -> None:
+    before = tp.changes()
+    refused = tp("customer", "add", "Acme GmbH", "--currency", "XYZ", code=1)
+    assert refused.stderr == (
+        "error: currency: 'XYZ' is not an ISO 4217 currency code (like EUR, USD or GBP)\n"
+    )
+    refused = tp("customer", "add", "Acme GmbH", "--tag", "key", "--tag", " ", code=1)
+    assert refused.stderr == "error: tags: a tag must not be empty\n"
+    assert tp.changes() == before
+    acme = tp.add_customer("Acme GmbH", "--currency", "chf", "--tag", "key")
+    shown = tp.json("customer", "show", acme)["customer"]
+    assert (shown["currency"], shown["tags"]) == ("CHF", ["key"])
+    tp("customer", "edit", acme, "--tag", "", code=1)
+    tp("customer", "edit", acme, "--no-tags")
+    assert tp.json("customer", "show", acme)["customer"]["tags"] == []
+
+
+def test_the_window_gets_the_same_checks_from_the_services(tp) -> None:
+    from touchpoint.errors import ValidationErrors
+    from touchpoint.services import customers
+    from touchpoint.services.workspace import Workspace
+
+    with Workspace.open(tp.data_dir, auto_backup=False, clock=tp.clock) as ws:
+        with pytest.raises(ValidationErrors) as refused:
+            customers.create_customer(
+                ws,
+                {"name": "Acme", "owner": "nobody@example.com", "currency": "XYZ", "tags": [""]},
+                owner_must_be_known=True,
+            )
+        assert sorted(e.field for e in refused.value.errors) == ["currency", "owner", "tags"]
+        made = customers.create_customer(ws, {"name": "Acme", "tags": "key, , retail"}).value
+        assert made.tags == ["key", "retail"]  # a typed list: commas are punctuation
+
+
+def test_a_search_past_the_counting_cap_says_at_least(tp, monkeypatch) -> None:
+    from touchpoint.services import search
+
+    monkeypatch.setattr(search, "COUNT_CAP", 3)
+    for n in range(4):
+        tp.add_customer(f"Forklift Hire {n}")
+    found = tp("search", "forklift", "--limit", "2")
+    assert found.stderr.endswith("… and at least 1 more (use --limit 3, or narrow it down)\n")
+    data = tp.json("search", "forklift", "--limit", "2")
+    assert (data["total"], data["more"], data["total_is_at_least"]) == (3, 1, True)

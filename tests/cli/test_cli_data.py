@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def outdir(tmp_path: Path) -> Path:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return folder
 
 
 def test_backup_into_the_backups_folder_and_to_a_file(tp, data_dir: Path, tmp_path: Path) -> None:
@@ -167,3 +178,61 @@ def test_restore_on_a_terminal_asks(tp, tmp_path: Path, monkeypatch) -> None:
     assert tp.json("customer", "list")["total"] == 2
     tp("restore", str(copy), input="y\n")
     assert tp.json("customer", "list")["total"] == 1
+
+
+def test_backup_out_refuses_a_missing_folder_and_writes_owner_only(tp, outdir: Path) -> None:
+    missing = outdir / "typo" / "deeper"
+    refused = tp("backup", "--out", str(missing / "copy.sqlite3"), code=1)
+    assert refused.stderr == f"error: --out: folder {missing} does not exist\n"
+    assert not (outdir / "typo").exists()
+    out = outdir / "copy.sqlite3"
+    tp("backup", "--out", str(out))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    into = Path(tp("backup", "--out", str(outdir)).stdout.strip())
+    assert stat.S_IMODE(into.stat().st_mode) == 0o600
+    assert [p.name for p in outdir.iterdir() if p.name.endswith(".part")] == []
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        PermissionError(13, "Permission denied"),
+        sqlite3.OperationalError("unable to open database file"),
+    ],
+)
+def test_backup_out_says_what_the_system_refused_on_one_line(
+    tp, outdir: Path, monkeypatch: pytest.MonkeyPatch, failure: Exception
+) -> None:
+    from touchpoint.storage import backup as backups
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(backups, "copy_database", refuse)
+    out = outdir / "copy.sqlite3"
+    refused = tp("backup", "--out", str(out), code=1)
+    reason = "Permission denied" if isinstance(failure, OSError) else str(failure)
+    assert refused.stderr == f"error: --out: cannot write {out}: {reason}\n"
+    assert list(outdir.iterdir()) == []
+
+
+def test_diagnostics_out_refuses_a_missing_folder_and_writes_owner_only(
+    tp, outdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = outdir / "typo"
+    refused = tp("diagnostics", "--out", str(missing / "ticket.zip"), code=1)
+    assert refused.stderr == f"error: --out: folder {missing} does not exist\n"
+    assert not missing.exists()
+    out = outdir / "ticket.zip"
+    tp("diagnostics", "--out", str(out))
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    refused = tp("diagnostics", "--out", str(outdir / "again.zip"), code=1)
+    assert refused.stderr == (
+        f"error: --out: cannot write {outdir / 'again.zip'}: No space left on device\n"
+    )
+    assert sorted(p.name for p in outdir.iterdir()) == ["ticket.zip"]

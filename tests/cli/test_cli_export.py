@@ -156,7 +156,64 @@ def test_followups_as_icalendar(tp, book, tmp_path: Path) -> None:
 
 def test_export_usage_and_unwritable_target(tp, book, tmp_path: Path) -> None:
     tp("export", "contacts", code=2)  # --out is required
-    tp("export", "customers", "--format", "xlsx", "--out", str(tmp_path / "x"), code=2)
+    refused = tp("export", "customers", "--format", "xlsx", "--out", str(tmp_path / "x"), code=1)
+    assert refused.stderr == "error: format: 'xlsx' is not a format of this export; it writes csv\n"
     result = tp("export", "contacts", "--out", str(tmp_path / "missing" / "x.vcf"), code=1)
     assert result.stderr.startswith("error: out: cannot write to ")
     assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["export", "activity", "--format", "csv", "--out", "x.xlsx"],
+            "error: format: --format csv does not match --out x.xlsx (xlsx by its extension); "
+            "give --out a .csv name, or --format xlsx\n",
+        ),
+        (
+            ["export", "contacts", "--format", "vcf", "--out", "people.csv"],
+            "error: format: --format vcf does not match --out people.csv (csv by its extension)",
+        ),
+        (
+            ["export", "followups", "--format", "ics", "--out", "promises.json"],
+            "error: format: --format ics does not match --out promises.json",
+        ),
+        (
+            ["report", "daily", "--format", "pdf", "--out", "daily.HTML"],
+            "error: format: --format pdf does not match --out daily.HTML (html by its extension)",
+        ),
+        (
+            ["export", "customers", "--out", "customers.xlsx"],
+            "error: format: 'xlsx' is not a format of this export; it writes csv",
+        ),
+        (
+            ["report", "daily", "--out", "daily.txt"],
+            "error: format: give --format (pdf|html|xlsx); --out daily.txt does not say which",
+        ),
+    ],
+)
+def test_a_format_that_contradicts_the_file_name_is_refused(
+    tp, book, tmp_path: Path, args: list[str], message: str
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    named = [str(folder / a) if n and args[n - 1] == "--out" else a for n, a in enumerate(args)]
+    refused = tp(*named, code=1)
+    assert refused.stderr.startswith(message), refused.stderr
+    assert list(folder.iterdir()) == []
+
+
+def test_the_format_comes_from_the_file_name(tp, book, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    assert tp.json("export", "contacts", "--out", str(people))["format"] == "csv"
+    assert people.read_text(encoding="utf-8").startswith("Company,Name")
+    cards = tmp_path / "people.VCF"
+    assert tp.json("export", "contacts", "--out", str(cards))["format"] == "vcf"
+    assert cards.read_text(encoding="utf-8").startswith("BEGIN:VCARD")
+    # a name that says nothing keeps the export's default, and --format still decides
+    assert tp.json("export", "contacts", "--out", str(tmp_path / "people"))["format"] == "vcf"
+    plain = tmp_path / "people.txt"
+    assert tp.json("export", "contacts", "--format", "csv", "--out", str(plain))["format"] == "csv"
+    promises = tmp_path / "promises.ics"
+    assert tp.json("export", "followups", "--out", str(promises))["format"] == "ics"

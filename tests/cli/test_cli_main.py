@@ -64,8 +64,63 @@ def test_command_modules_each_register_their_commands() -> None:
 
 def test_usage_error_exits_2(tp) -> None:
     result = tp("customer", "add", code=2)
-    assert "Missing argument 'NAME'" in result.stderr
+    assert "missing argument 'NAME'" in result.stderr
     tp("followups", "--soon", code=2)
+
+
+def test_a_usage_error_is_one_error_line_and_one_hint(tp) -> None:
+    for args, command in [
+        (("customer", "add"), "touchpoint customer add"),
+        (("followups", "--soon"), "touchpoint followups"),
+        (
+            ("export", "customers", "--bom=yes", "--out", "x.csv"),
+            "touchpoint export customers",
+        ),
+        (("no-such-command",), "touchpoint"),
+        (("demo", "--customers", "0"), "touchpoint demo"),
+    ]:
+        result = tp(*args, code=2)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2, result.stderr
+        assert lines[0].startswith("error: ") and "Usage" not in result.stderr
+        assert lines[1] == f"see: {command} --help"
+        assert result.stdout == ""
+
+
+def _run(*args: str, clock) -> object:  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(
+        cli, list(args), obj=CliState(clock=clock, auto_backup=False), catch_exceptions=False
+    )
+
+
+def test_data_dir_is_taken_after_the_command_too(tmp_path: Path, clock) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    made = _run("customer", "add", "Acme GmbH", "--data-dir", str(first), clock=clock)
+    assert made.exit_code == 0, made.stderr
+    listed = _run("customer", "list", "--json", f"--data-dir={first}", clock=clock)
+    assert [c["name"] for c in json.loads(listed.stdout)["customers"]] == ["Acme GmbH"]
+    # nested groups, and the later of two wins (as for any option given twice)
+    team = _run(
+        "--data-dir", str(first), "goals", "team", "add", "--data-dir", str(second),
+        "north", "maria@example.com", clock=clock,
+    )  # fmt: skip
+    assert team.exit_code == 0, team.stderr
+    assert (second / "config" / "goals.toml").exists()
+    assert not (first / "config" / "goals.toml").exists()
+    empty = _run("status", "--json", "--data-dir", str(second), clock=clock)
+    assert json.loads(empty.stdout)["counts"]["customer"] == 0
+
+
+def test_a_value_that_looks_like_data_dir_stays_a_value(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    other = tmp_path / "other"
+    tp("log", "note", "--customer", "acme", "--notes", "--data-dir", "--subject", str(other))
+    shown = tp.json("customer", "show", "acme")
+    assert shown["interactions"][0]["notes"] == "--data-dir"
+    assert not other.exists()
+    # after --, nothing is an option
+    made = tp("customer", "add", "--", "--data-dir").stdout.strip()
+    assert tp.json("customer", "show", made)["customer"]["name"] == "--data-dir"
 
 
 def test_bare_command_opens_the_window(tp, data_dir: Path, monkeypatch) -> None:

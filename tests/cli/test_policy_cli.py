@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -180,3 +181,78 @@ def test_no_policy_at_the_default_place_is_silent(tp, monkeypatch: pytest.Monkey
     monkeypatch.delenv("TOUCHPOINT_POLICY_FILE", raising=False)
     shown = tp("policy", "show")
     assert shown.stderr == "" and "(none (built-in defaults))" in shown.stdout
+
+
+def test_policy_check_names_each_problem_and_the_key_meant(tp, tmp_path: Path) -> None:
+    bad = tmp_path / "policy.toml"
+    bad.write_text(
+        '[hub]\nsever = "https://hub.example.com"\n'
+        '[exprot]\nformats = ["csv"]\n'
+        "[settings]\nremider_minutes_before = 5\nquiet_after_days = -3\n",
+        encoding="utf-8",
+    )
+    result = tp("policy", "check", str(bad), code=1)
+    lines = result.stderr.splitlines()
+    assert f"error: {bad}: hub.sever: is not a policy key (did you mean hub.server?)" in lines
+    assert f"error: {bad}: exprot: is not a policy key (did you mean export?)" in lines
+    assert (
+        f"error: {bad}: settings.remider_minutes_before: is not a policy key "
+        "(did you mean settings.reminder_minutes_before?)"
+    ) in lines
+    assert any(line.startswith(f"error: {bad}: settings.quiet_after_days: ") for line in lines)
+    assert lines[-1] == f"{bad} would be ignored: Touchpoint would run on its built-in defaults"
+    data = json.loads(tp("policy", "check", str(bad), "--json", code=1).stdout)
+    assert data["valid"] is False and len(data["problems"]) == 4
+    # a key nothing is close to gets no guess
+    bad.write_text("[hub]\nwhatever = 1\n", encoding="utf-8")
+    alone = tp("policy", "check", str(bad), code=1).stderr.splitlines()[0]
+    assert alone == f"error: {bad}: hub.whatever: is not a policy key"
+
+
+def test_policy_check_passes_a_good_file_and_fails_a_missing_or_broken_one(
+    tp, tmp_path: Path
+) -> None:
+    good = tmp_path / "policy.toml"
+    good.write_text(POLICY, encoding="utf-8")
+    result = tp("policy", "check", str(good))
+    assert result.stdout == (
+        f"{good} is a valid policy; it sets export.formats, hub.locked, hub.server, "
+        "settings.reminder_minutes_before, support.email, support.name\n"
+    )
+    assert tp.json("policy", "check", str(good))["valid"] is True
+    missing = tmp_path / "nope.toml"
+    assert tp("policy", "check", str(missing), code=1).stderr.startswith(
+        f"error: {missing}: does not exist\n"
+    )
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[hub\n", encoding="utf-8")
+    assert (
+        f"error: {broken}: is not valid TOML" in tp("policy", "check", str(broken), code=1).stderr
+    )
+
+
+def test_policy_show_points_to_check_for_an_invalid_file(tp, policy_file: Path) -> None:
+    policy_file.write_text("[hub]\nsever = 'https://typo'\n", encoding="utf-8")
+    shown = tp("policy", "show").stdout
+    assert "INVALID" in shown
+    assert f"Each problem, one a line: touchpoint policy check {policy_file}" in shown
+
+
+def test_a_format_the_policy_forbids_is_refused_as_the_policys_doing(
+    tp, policy_file: Path, tmp_path: Path
+) -> None:
+    policy_file.write_text(POLICY, encoding="utf-8")
+    out = tmp_path / "c.xlsx"
+    for args in (
+        ("export", "customers", "--format", "xlsx", "--out", str(out)),
+        ("export", "customers", "--out", str(out)),
+        ("export", "followups", "--out", str(out)),
+        ("report", "daily", "--format", "xlsx", "--out", str(out)),
+    ):
+        refused = tp(*args, code=1)
+        assert refused.stderr.startswith(
+            "error: format: xlsx exports are not allowed by your IT department's policy "
+            f"({policy_file})"
+        ), refused.stderr
+        assert "is not 'csv'" not in refused.stderr
+    assert not out.exists()

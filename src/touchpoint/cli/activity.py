@@ -7,12 +7,22 @@ this module imports only click and the output helpers at the top.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from touchpoint.cli.output import clip, emit_json, heading, is_tty, local_time, style, table
+from touchpoint.cli.output import (
+    clip,
+    emit_json,
+    heading,
+    is_tty,
+    local_time,
+    say_more,
+    style,
+    table,
+)
 from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
 from touchpoint.domain.values import short_id
 
@@ -70,6 +80,30 @@ def _pair_dues(titles: Sequence[str], dues: Sequence[str]) -> list[str]:
     )
 
 
+ALLOW_PAST_OPTION = click.option(
+    "--allow-past",
+    is_flag=True,
+    help="Take a time in the past (refused otherwise: it is more often a typo).",
+)
+
+
+@contextmanager
+def past_times_named() -> Iterator[None]:
+    """The services say a past time may be allowed; here that is the --allow-past option."""
+    from touchpoint.errors import ValidationError, ValidationErrors
+    from touchpoint.services.followups import ALLOW_PAST
+
+    try:
+        yield
+    except (ValidationError, ValidationErrors) as exc:
+        if not any(ALLOW_PAST in e.problem for e in exc.errors):
+            raise
+        named = "add --allow-past if that is meant"
+        raise ValidationErrors(
+            [ValidationError(e.field, e.problem.replace(ALLOW_PAST, named)) for e in exc.errors]
+        ) from None
+
+
 # --- log ------------------------------------------------------------------------------
 
 
@@ -96,6 +130,7 @@ def _pair_dues(titles: Sequence[str], dues: Sequence[str]) -> list[str]:
     "--due", "dues", multiple=True, metavar="WHEN", help="Its due time (in order; one for all)."
 )
 @click.option("--remind", metavar="WHEN", help="When to be reminded (default: before due).")
+@ALLOW_PAST_OPTION
 @JSON_OPTION
 @with_workspace
 def log_command(
@@ -109,11 +144,14 @@ def log_command(
     titles: tuple[str, ...],
     dues: tuple[str, ...],
     remind: str | None,
+    allow_past: bool,
     as_json: bool,
     **fields: Any,
 ) -> None:
     """Log an interaction of KIND (call, visit, meeting, email, message, note) and its
-    follow-ups; all of it is saved, or none of it."""
+    follow-ups; all of it is saved, or none of it.
+
+    A --due in the past, or a --when more than a year ago, needs --allow-past."""
     from touchpoint.cli.customers import read_text
     from touchpoint.services.interactions import FollowUpInput, log_interaction
 
@@ -123,17 +161,19 @@ def log_command(
         FollowUpInput(title=title, due=due, remind=remind)
         for title, due in zip(titles, _pair_dues(titles, dues), strict=True)
     ]
-    logged = log_interaction(
-        ws,
-        customer=customer,
-        kind=kind,
-        contacts=contacts,
-        notes=read_text(notes),
-        feedback=read_text(feedback),
-        duration_minutes=fields.pop("duration"),
-        followups=promises,
-        **fields,
-    ).value
+    with past_times_named():
+        logged = log_interaction(
+            ws,
+            customer=customer,
+            kind=kind,
+            contacts=contacts,
+            notes=read_text(notes),
+            feedback=read_text(feedback),
+            duration_minutes=fields.pop("duration"),
+            followups=promises,
+            allow_past=allow_past,
+            **fields,
+        ).value
     if as_json:
         emit_json(logged)
         return
@@ -148,6 +188,8 @@ def log_command(
         click.echo(f"follow-up {short_id(f.id)}: {f.title}, due {due}", err=True)
 
 
+FOLLOWUPS_MOST = 100_000
+
 # --- follow-ups -------------------------------------------------------------------------
 
 
@@ -160,7 +202,7 @@ def log_command(
 @click.option("--open", "scope", flag_value="open", default=True, help="Every open one (default).")
 @click.option("--mine", is_flag=True, help="Only those assigned to you.")
 @click.option("--customer", metavar="NAME_OR_ID", help="Only this customer's.")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, FOLLOWUPS_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def followups(
@@ -168,15 +210,17 @@ def followups(
 ) -> None:
     """Follow-ups by due time, with their state: kept, late, overdue or open."""
     from touchpoint.services.customers import get_customer
-    from touchpoint.services.followups import FollowUpFilter, list_followups
+    from touchpoint.services.followups import FollowUpFilter, count_followups, list_followups
 
     customer_id = get_customer(ws, customer).id if customer else None
     flt = FollowUpFilter(
         scope=scope, assigned_to=ws.author if mine else None, customer_id=customer_id
     )
     found = list_followups(ws, flt, limit=limit)
+    total = count_followups(ws, flt) if len(found) >= limit else len(found)
     if as_json:
-        emit_json(found)
+        emit_json(found)  # a list, as scripts read it; the count left out is on stderr
+        say_more(len(found), total, most=FOLLOWUPS_MOST)
         return
     if not found:
         click.echo("nothing to follow up")
@@ -191,6 +235,7 @@ def followups(
     else:
         rows = [row[:-1] for row in rows]
     click.echo(table(headers, rows))
+    say_more(len(found), total, most=FOLLOWUPS_MOST)
 
 
 def _followup_done(ws: Workspace, verb: str, f: FollowUpView) -> None:
@@ -221,12 +266,15 @@ def done(ws: Workspace, ref: str, at: str | None) -> None:
 @click.command()
 @click.argument("ref", metavar="FOLLOWUP_ID")
 @click.argument("until", metavar="UNTIL")
+@ALLOW_PAST_OPTION
 @with_workspace
-def snooze(ws: Workspace, ref: str, until: str) -> None:
-    """Be reminded later; the promise's due time stays."""
+def snooze(ws: Workspace, ref: str, until: str, allow_past: bool) -> None:
+    """Be reminded later; the promise's due time stays (a time in the past needs
+    --allow-past)."""
     from touchpoint.services.followups import snooze_followup
 
-    f = snooze_followup(ws, ref, until).value
+    with past_times_named():
+        f = snooze_followup(ws, ref, until, allow_past=allow_past).value
     click.echo(f"reminder for {f.title!r} moved to {local_time(f.remind_at, ws.tz)}")
 
 
@@ -234,12 +282,15 @@ def snooze(ws: Workspace, ref: str, until: str) -> None:
 @click.argument("ref", metavar="FOLLOWUP_ID")
 @click.argument("when", metavar="WHEN")
 @click.option("--remind", metavar="WHEN", help="When to be reminded (default: before due).")
+@ALLOW_PAST_OPTION
 @with_workspace
-def reschedule(ws: Workspace, ref: str, when: str, remind: str | None) -> None:
-    """Move a follow-up's due time (a new promise to the customer)."""
+def reschedule(ws: Workspace, ref: str, when: str, remind: str | None, allow_past: bool) -> None:
+    """Move a follow-up's due time (a new promise to the customer); a time in the past
+    needs --allow-past, and --remind must come before it."""
     from touchpoint.services.followups import reschedule_followup
 
-    f = reschedule_followup(ws, ref, when, remind=remind).value
+    with past_times_named():
+        f = reschedule_followup(ws, ref, when, remind=remind, allow_past=allow_past).value
     click.echo(f"{f.title!r} now due {local_time(f.due_at, ws.tz)}")
 
 
@@ -284,6 +335,7 @@ def matched_words(start: str, end: str, *texts: str) -> list[str]:
 # peak memory; and FTS5 sorts every match by rank in temp storage, which in memory
 # held ~50 MB for a one-letter prefix over a million interactions. Files it is.
 SEARCH_CACHE_KIB = 4000
+SEARCH_MOST = 500  # the most hits one search shows
 
 
 def _lean_connections(ws: Workspace) -> None:
@@ -299,14 +351,16 @@ def _lean_connections(ws: Workspace) -> None:
 
 @click.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, SEARCH_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search customers, contacts, notes and feedback, and follow-ups (words as prefixes)."""
     from touchpoint.services.search import (
+        COUNT_CAP,
         MARK_END,
         MARK_START,
+        count_matches,
         grouped,
         index_backlog,
         render_marks,
@@ -316,7 +370,10 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
 
     text = " ".join(query)
     _lean_connections(ws)
-    groups = grouped(run_search(ws, text, limit=limit))
+    hits = run_search(ws, text, limit=limit)
+    # Only a full page can have been cut; then the index says how many there are.
+    total = max(len(hits), count_matches(ws, text)) if len(hits) >= limit else len(hits)
+    groups = grouped(hits)
     waiting = index_backlog(ws)
     if waiting:
         click.echo(
@@ -328,6 +385,9 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
         emit_json(
             {
                 "query": text,
+                "total": total,
+                "more": total - len(hits),
+                "total_is_at_least": total >= COUNT_CAP,
                 "groups": [
                     {
                         "group": label,
@@ -368,6 +428,7 @@ def search(ws: Workspace, query: tuple[str, ...], limit: int, as_json: bool) -> 
             click.echo(f"  {short_id(h.record_id)}  {shown(h.title)}{where}")
             if h.snippet and strip_marks(h.snippet) != strip_marks(h.title):
                 click.echo(f"            {shown(h.snippet)}")
+    say_more(len(hits), total, most=SEARCH_MOST, at_least=total >= COUNT_CAP)
 
 
 def register(group: click.Group) -> None:

@@ -14,6 +14,8 @@ from touchpoint.cli.output import (
     facts,
     heading,
     local_time,
+    more_line,
+    say_more,
     style,
     table,
     warn,
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
     from touchpoint.services.workspace import Workspace
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+LIST_MOST = 100_000  # the most rows one list shows
+HISTORY_MOST = 10_000  # the most changes, pairs or merges one list shows
+OPEN_SHOWN = 500  # open follow-ups on a customer's page; `followups --customer` has them all
 
 
 def read_text(value: str | None) -> str | None:
@@ -56,10 +61,14 @@ def customer_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[.
         click.option("--phone", "phones", multiple=True, help=f"A phone number{replace}."),
         click.option("--website"),
         click.option("--industry"),
-        click.option("--owner", help="The rep in charge (default: you)."),
+        click.option(
+            "--owner",
+            help="The rep in charge (default: you; 'me' is you): a rep Touchpoint knows.",
+        ),
         click.option("--territory"),
         click.option("--segment"),
         click.option("--tag", "tags", multiple=True, help=f"A tag{replace}."),
+        *([click.option("--no-tags", is_flag=True, help="Remove every tag.")] if edit else []),
         click.option(
             "--field",
             "custom",
@@ -96,6 +105,10 @@ def customer_patch(options: dict[str, Any]) -> dict[str, Any]:
 
     The address options make the office address (on edit, they change its parts)."""
     patch: dict[str, Any] = {}
+    if options.pop("no_tags", False):
+        if options.get("tags"):
+            raise click.UsageError("give --tag or --no-tags, not both")
+        patch["tags"] = []
     address = {k: options.pop(k, None) for k in ADDRESS_OPTIONS}
     if any(v is not None for v in address.values()):
         patch["addresses"] = [{"label": "office", **address}]
@@ -165,7 +178,10 @@ def customer_add(ws: Workspace, name: str, as_json: bool, **options: Any) -> Non
     """Add a customer called NAME and print its id; warns about likely duplicates."""
     from touchpoint.services import customers
 
-    made = customers.create_customer(ws, {"name": name, **customer_patch(options)}).value
+    if options.get("owner") == "me":
+        options["owner"] = ws.author
+    fields = {"name": name, **customer_patch(options)}
+    made = customers.create_customer(ws, fields, owner_must_be_known=True).value
     if as_json:
         emit_json(made)
     else:
@@ -182,6 +198,8 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
     """Change some fields of a customer; fields not given stay as they are."""
     from touchpoint.services import customers
 
+    if options.get("owner") == "me":
+        options["owner"] = ws.author
     patch = customer_patch(options)
     if not patch:
         raise click.UsageError("nothing to change: give at least one option")
@@ -190,7 +208,7 @@ def customer_edit(ws: Workspace, ref: str, as_json: bool, **options: Any) -> Non
         current = customers.get_customer(ws, ref).addresses
         given = {k: v for k, v in patch["addresses"][0].items() if v is not None}
         patch["addresses"] = [{**(current[0] if current else {}), **given}, *current[1:]]
-    changed = customers.edit_customer(ws, ref, patch).value
+    changed = customers.edit_customer(ws, ref, patch, owner_must_be_known=True).value
     if as_json:
         emit_json(changed)
     else:
@@ -331,18 +349,30 @@ CONTACT_HEADERS = ["id", "name", "title", "role", "email", "phone"]
 
 @customer.command("show")
 @click.argument("ref", metavar="NAME_OR_ID")
-@click.option("--interactions", "last", default=5, show_default=True, help="How many to show.")
+@click.option(
+    "--interactions",
+    "last",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0, LIST_MOST),
+    help="How many of the last interactions to show.",
+)
 @JSON_OPTION
 @with_workspace_to_read
 def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
     """Everything about one customer: facts, people, last interactions, open follow-ups."""
     from touchpoint.services import customers, interactions
-    from touchpoint.services.followups import FollowUpFilter, list_followups
+    from touchpoint.services.followups import FollowUpFilter, count_followups, list_followups
 
     c = customers.get_customer(ws, ref)
     people = customers.list_contacts(ws, c.id)
     recent = interactions.timeline(ws, c.id, limit=max(0, last))
-    open_followups = list_followups(ws, FollowUpFilter(scope="open", customer_id=c.id))
+    logged = interactions.count_interactions(ws, c.id) if len(recent) >= last else len(recent)
+    promised = FollowUpFilter(scope="open", customer_id=c.id)
+    open_followups = list_followups(ws, promised, limit=OPEN_SHOWN)
+    still_open = (
+        count_followups(ws, promised) if len(open_followups) >= OPEN_SHOWN else len(open_followups)
+    )
     summary = _summary(ws, c.id)
     if as_json:
         emit_json(
@@ -350,7 +380,9 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
                 "customer": c,
                 "contacts": people,
                 "interactions": recent,
+                "interactions_total": logged,
                 "open_followups": open_followups,
+                "open_followups_total": still_open,
                 "summary": _summary_json(summary) if summary else None,
             }
         )
@@ -377,15 +409,23 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
             for i in recent
         ]
         click.echo(table(["when", "kind", "score", "what"], rows))
+        more = more_line(len(recent), logged, option="--interactions")
+        if more:
+            click.echo(more)
     else:
         click.echo("none yet")
     click.echo()
-    click.echo(heading(f"Open follow-ups ({len(open_followups)})"))
+    click.echo(heading(f"Open follow-ups ({still_open})"))
     if open_followups:
         from touchpoint.cli.activity import followup_rows
 
         rows = [row[:4] for row in followup_rows(open_followups, ws)]
         click.echo(table(["id", "state", "due", "title"], rows))
+        if still_open > len(open_followups):  # the whole list is another command's
+            click.echo(
+                f"… and {still_open - len(open_followups):,} more "
+                f"(see: touchpoint followups --customer {c.id} --limit {still_open})"
+            )
 
 
 @customer.command("list")
@@ -402,17 +442,20 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
     show_default=True,
 )
 @click.option("--desc", is_flag=True, help="Sort the other way round.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, LIST_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, **flt: Any) -> None:
     """Customers by name (or another order), optionally filtered."""
     from touchpoint.services.customer_list import CustomerQuery, count_customers, customer_rows
+    from touchpoint.services.goals import known_rep
 
+    if owner:  # a typo would list nobody, as if the rep had no customers
+        owner = ws.author if owner == "me" else known_rep(ws, owner)
     query = CustomerQuery(
         status=flt["status"],
         tag=flt["tag"],
-        owner=ws.author if owner == "me" else owner,
+        owner=owner,
         territory=flt["territory"],
         needs_attention=flt["attention"],
         text=flt["text"],
@@ -422,7 +465,7 @@ def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, *
     rows = customer_rows(ws, query, 0, limit)
     total = count_customers(ws, query) if len(rows) == limit else len(rows)
     if as_json:
-        emit_json({"total": total, "customers": rows})
+        emit_json({"total": total, "more": total - len(rows), "customers": rows})
         return
     lines = [
         (
@@ -439,8 +482,7 @@ def customer_list(ws: Workspace, owner: str | None, limit: int, as_json: bool, *
         for c in rows
     ]
     click.echo(table(["id", "name", "status", "owner", "tags", "last touch", "follow-ups"], lines))
-    if total > len(rows):
-        click.echo(f"({len(rows)} of {total}; use --limit to see more)", err=True)
+    say_more(len(rows), total, most=LIST_MOST)
 
 
 @customer.command("delete")
@@ -568,16 +610,18 @@ def contact_list(ws: Workspace, customer_ref: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("ref", metavar="CUSTOMER")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, HISTORY_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def history(ws: Workspace, ref: str, limit: int, as_json: bool) -> None:
     """Every change to a customer's record: who changed what, when, old and new value."""
-    from touchpoint.services.history import customer_history
+    from touchpoint.services.history import count_customer_history, customer_history
 
     entries = customer_history(ws, ref, limit=limit)
+    total = count_customer_history(ws, ref) if len(entries) >= limit else len(entries)
     if as_json:
-        emit_json(entries)
+        emit_json(entries)  # a list, as scripts read it; the count left out is on stderr
+        say_more(len(entries), total, most=HISTORY_MOST)
         return
     for entry in entries:
         synced = "" if entry.pushed else style("  (not yet synced)", dim=True)
@@ -589,6 +633,7 @@ def history(ws: Workspace, ref: str, limit: int, as_json: bool) -> None:
             if _blank(old) and _blank(new):
                 continue
             click.echo(f"    {name}: {_shown(old)} → {_shown(new)}")
+    say_more(len(entries), total, most=HISTORY_MOST)
 
 
 def _blank(value: Any) -> bool:
@@ -615,16 +660,18 @@ def _one(item: Any) -> str:
 
 
 @click.command()
-@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, HISTORY_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def duplicates(ws: Workspace, limit: int, as_json: bool) -> None:
     """Likely duplicate customers and contacts, with why they look alike."""
     from touchpoint.services.duplicates import find_duplicates
 
-    pairs = find_duplicates(ws, limit=limit)
+    every = find_duplicates(ws, limit=sys.maxsize)  # all are found before the best are kept
+    pairs = every[:limit]
     if as_json:
-        emit_json(pairs)
+        emit_json(pairs)  # a list, as scripts read it; the count left out is on stderr
+        say_more(len(pairs), len(every), most=HISTORY_MOST)
         return
     if not pairs:
         click.echo("no likely duplicates")
@@ -639,6 +686,7 @@ def duplicates(ws: Workspace, limit: int, as_json: bool) -> None:
         for p in pairs
     ]
     click.echo(table(["kind", "first", "second", "why"], rows))
+    say_more(len(pairs), len(every), most=HISTORY_MOST)
     click.echo("\nmerge a pair with: touchpoint merge FIRST_ID SECOND_ID", err=True)
 
 
@@ -694,16 +742,18 @@ def unmerge(ws: Workspace, merge_id: str) -> None:
 
 
 @click.command()
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, HISTORY_MOST))
 @JSON_OPTION
 @with_workspace_to_read
 def merges(ws: Workspace, limit: int, as_json: bool) -> None:
     """Recent merges, newest first (undo one with `touchpoint unmerge ID`)."""
-    from touchpoint.services.duplicates import list_merges
+    from touchpoint.services.duplicates import count_merges, list_merges
 
     found = list_merges(ws, limit=limit)
+    total = count_merges(ws) if len(found) >= limit else len(found)
     if as_json:
-        emit_json(found)
+        emit_json(found)  # a list, as scripts read it; the count left out is on stderr
+        say_more(len(found), total, most=HISTORY_MOST)
         return
     rows = [
         (
@@ -716,6 +766,7 @@ def merges(ws: Workspace, limit: int, as_json: bool) -> None:
         for m in found
     ]
     click.echo(table(["merge id", "kind", "kept", "merged", ""], rows))
+    say_more(len(found), total, most=HISTORY_MOST)
 
 
 # --- custom fields --------------------------------------------------------------------

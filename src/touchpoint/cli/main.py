@@ -44,7 +44,8 @@ COMMAND_MODULES: list[str] = [
     "--data-dir",
     type=click.Path(file_okay=False),
     envvar="TOUCHPOINT_DATA_DIR",
-    help="Keep the database, settings and logs in this folder (or TOUCHPOINT_DATA_DIR).",
+    help="Keep the database, settings and logs in this folder (or TOUCHPOINT_DATA_DIR); "
+    "also taken after the command.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log in detail; show tracebacks.")
 @click.version_option(__version__, "--version", prog_name="touchpoint")

@@ -98,6 +98,33 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
+def more_line(
+    shown: int,
+    total: int,
+    *,
+    option: str = "--limit",
+    most: int | None = None,
+    at_least: bool = False,
+) -> str:
+    """What a cut list says under itself: ``… and 14 more (use --limit 34)``; empty when
+    nothing was cut. ``most``: the largest value the option takes (past it, narrow down);
+    ``at_least``: the total was counted only up to a cap."""
+    more = total - shown
+    if more <= 0:
+        return ""
+    wanted = total if most is None else min(total, most)
+    narrow = "" if wanted == total and not at_least else ", or narrow it down"
+    return f"… and {'at least ' if at_least else ''}{more:,} more (use {option} {wanted}{narrow})"
+
+
+def say_more(shown: int, total: int, **kwargs: Any) -> None:
+    """:func:`more_line` on stderr, so that a pipe or a script reading stdout gets only
+    the list (JSON output carries the same counts)."""
+    line = more_line(shown, total, **kwargs)
+    if line:
+        click.echo(line, err=True)
+
+
 def visible_len(text: str) -> int:
     return len(_ANSI.sub("", text))
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from touchpoint.cli.formats import choose_format, format_help
 from touchpoint.cli.output import emit_json, facts, heading, plural, progress_bar, table
 from touchpoint.cli.runtime import fail, with_workspace
 from touchpoint.reports import FORMATS, write_report
@@ -65,13 +66,9 @@ def _scope(
 
 
 def _format_for(fmt: str | None, out: Path, allowed: tuple[str, ...]) -> str:
-    """--format, or the --out file's suffix when it is one of the allowed formats."""
-    if fmt:
-        return fmt
-    suffix = out.suffix.lower().lstrip(".")
-    if suffix in allowed:
-        return suffix
-    fail(f"format: give --format ({'|'.join(allowed)}); '{out.name}' does not say which")
+    """--format, or the --out file's extension; a contradiction is refused naming both
+    (see :mod:`touchpoint.cli.formats`)."""
+    return choose_format(fmt, out, allowed)
 
 
 def _done(path: Path, fmt: str, rows: int, word: str, as_json: bool, **extra: Any) -> None:
@@ -109,7 +106,9 @@ def _filters(fn: Any) -> Any:
 
 @click.command("activity")
 @_filters
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), help="File type.")
+@click.option(
+    "--format", "fmt", metavar="[csv|xlsx|json]", help=format_help(("csv", "xlsx", "json"))
+)
 @OUT
 @BOM
 @JSON
@@ -142,7 +141,10 @@ def export_activity(
 @click.command("followups")
 @_filters
 @click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "ics"]), help="File type."
+    "--format",
+    "fmt",
+    metavar="[csv|xlsx|json|ics]",
+    help=format_help(("csv", "xlsx", "json", "ics")),
 )
 @OUT
 @click.option(
@@ -213,7 +215,7 @@ def report_group() -> None:
 @click.option("--week", is_flag=True, help="The whole week (Monday to Sunday) holding --date.")
 @click.option("--rep", metavar="EMAIL", help="Only this rep.")
 @click.option("--team", metavar="NAME", help="This team's members (see touchpoint goals team).")
-@click.option("--format", "fmt", type=click.Choice(["pdf", "html", "xlsx"]), help="File type.")
+@click.option("--format", "fmt", metavar="[pdf|html|xlsx]", help=format_help(FORMATS))
 @OUT
 @JSON
 @with_workspace
@@ -232,10 +234,10 @@ def report_daily(
     customers' own words, customers going quiet and data hygiene, for a day or a week."""
     from touchpoint.services import goals, reports
 
-    fmt = _format_for(fmt, out, FORMATS)
     first, last = reports.report_period(ws, day=day, week=week)
     book = goals.load_goals(ws)
     members = goals.resolve_reps(ws, rep=rep, team=team, book=book)
+    fmt = _format_for(fmt, out, FORMATS)
     scope = f"team {team}" if team else (members[0] if members else "all reps")
     report = reports.daily_report(ws, first, last, reps=members, scope=scope, book=book)
     pages = write_report(report, fmt, out)

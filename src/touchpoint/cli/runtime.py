@@ -105,16 +105,104 @@ def fail(message: str) -> NoReturn:
     raise click.exceptions.Exit(1)
 
 
+def _show_usage_error(exc: click.UsageError, fallback: str, file: Any = None) -> None:
+    """A usage mistake as one ``error:`` line and one line saying where help is, like
+    every other error (click's own show prints the usage line and a blank line too)."""
+    message = " ".join(exc.format_message().split())
+    if message[:1].isupper() and message[1:2].islower():
+        message = message[0].lower() + message[1:]
+    command = exc.ctx.command_path if exc.ctx is not None else fallback
+    click.echo(f"error: {message}", err=True)
+    click.echo(f"see: {command} --help", err=True)
+
+
+COMMAND_PATH = "touchpoint.command_path"  # ctx.meta: the command the arguments name
+
+
+def _one_line(exc: click.UsageError, ctx: click.Context | None = None) -> click.UsageError:
+    # click's main() calls exc.show(): this instance shows itself the Touchpoint way. Some
+    # parse errors carry no context; the command the arguments named stands in for it.
+    fallback = (ctx.meta.get(COMMAND_PATH) if ctx is not None else None) or "touchpoint"
+    exc.show = functools.partial(_show_usage_error, exc, fallback)  # type: ignore[method-assign]
+    return exc
+
+
+def _value_options(command: click.Command, ctx: click.Context) -> set[str]:
+    """The option names of ``command`` that take a value (the next argument)."""
+    return {
+        name
+        for param in command.get_params(ctx)
+        if isinstance(param, click.Option) and not (param.is_flag or param.count)
+        for name in param.opts
+    }
+
+
+def hoist_data_dir(group: click.Group, ctx: click.Context, args: list[str]) -> list[str]:
+    """``touchpoint status --data-dir D`` means ``touchpoint --data-dir D status``: the
+    option is taken out from after the command, wherever it is, and put just before
+    the command (so that, given twice, the later one wins as for any option).
+
+    The command's own options are walked so that a value that merely looks like the
+    option (``--notes --data-dir``) stays a value; after ``--`` nothing is an option."""
+    out: list[str] = []
+    front: list[str] = []
+    command: click.Command = group
+    at = 0  # where the command's name is in ``out``
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            out.extend(args[i:])
+            break
+        if command is not group and (arg == "--data-dir" or arg.startswith("--data-dir=")):
+            if "=" in arg:
+                front.append(arg)
+                i += 1
+            else:
+                front.extend(args[i : i + 2])
+                i += 2
+            continue
+        out.append(arg)
+        i += 1
+        if arg.startswith("-"):
+            if arg in _value_options(command, ctx) and i < len(args):
+                out.append(args[i])
+                i += 1
+            continue
+        if isinstance(command, click.Group):
+            sub = command.get_command(ctx, arg)
+            if sub is not None:
+                if command is group:
+                    at = len(out) - 1
+                command = sub
+                ctx.meta[COMMAND_PATH] = f"{ctx.meta.get(COMMAND_PATH) or 'touchpoint'} {arg}"
+    return out[:at] + front + out[at:] if command is not group else out
+
+
 class TouchpointGroup(click.Group):
     """The root group: maps Touchpoint's typed errors and unexpected ones to exit code 1.
 
-    Usage errors stay click's (exit code 2). An unexpected exception is logged
-    with its traceback; the terminal gets one line naming the log file.
+    Usage errors exit with code 2, as one ``error:`` line and one ``see:`` line. An
+    unexpected exception is logged with its traceback; the terminal gets one line
+    naming the log file. ``--data-dir`` is taken after any command too.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if ctx.parent is None:
+            args = hoist_data_dir(self, ctx, list(args))
+        return super().parse_args(ctx, args)
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise _one_line(exc) from exc.__cause__
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc, ctx) from exc.__cause__
         except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except TouchpointError as exc:

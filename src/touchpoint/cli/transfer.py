@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from touchpoint.cli.data import export_group
+from touchpoint.cli.formats import choose_format, format_help
 from touchpoint.cli.output import emit_json, jsonable, plural, progress_bar, warn
 from touchpoint.cli.runtime import with_workspace
 
@@ -143,9 +144,12 @@ BOM_OPTION = click.option(
 )
 
 
+CONTACT_FORMATS = ("vcf", "csv")
+
+
 @click.command("contacts")
 @click.option(
-    "--format", "fmt", type=click.Choice(["vcf", "csv"]), default="vcf", show_default=True
+    "--format", "fmt", metavar="[vcf|csv]", help=format_help(CONTACT_FORMATS, default="vcf")
 )
 @OUT_OPTION
 @click.option("--customer", metavar="NAME_OR_ID", help="Only this customer's people.")
@@ -153,13 +157,15 @@ BOM_OPTION = click.option(
 @JSON_OPTION
 @with_workspace
 def export_contacts(
-    ws: Workspace, *, fmt: str, out: Path, customer: str | None, bom: bool, as_json: bool
+    ws: Workspace, *, fmt: str | None, out: Path, customer: str | None, bom: bool, as_json: bool
 ) -> None:
     """Contacts as vCards (for a phone or a mail program) or as CSV.
 
     The CSV has each person's and customer's id: it imports back with `touchpoint
     import customers` (after the customers' own file, to keep their fields)."""
     from touchpoint.services import exporting
+
+    fmt = choose_format(fmt, out, CONTACT_FORMATS, default="vcf")
 
     with progress_bar("exporting") as progress:
         report = exporting.export_contacts(
@@ -169,12 +175,12 @@ def export_contacts(
 
 
 @click.command("customers")
-@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True)
+@click.option("--format", "fmt", metavar="[csv]", help="csv, the only one (the default).")
 @OUT_OPTION
 @BOM_OPTION
 @JSON_OPTION
 @with_workspace
-def export_customers(ws: Workspace, fmt: str, out: Path, bom: bool, as_json: bool) -> None:
+def export_customers(ws: Workspace, fmt: str | None, out: Path, bom: bool, as_json: bool) -> None:
     """Customers as CSV, one row each, with their custom fields and ids.
 
     It imports back with `touchpoint import customers`: into this database it
@@ -182,6 +188,8 @@ def export_customers(ws: Workspace, fmt: str, out: Path, bom: bool, as_json: boo
     them with the same ids. The first email, phone and address of each customer
     are written; people are exported with `export contacts --format csv`."""
     from touchpoint.services import exporting
+
+    choose_format(fmt, out, ("csv",), default="csv")
 
     with progress_bar("exporting") as progress:
         report = exporting.export_customers_csv(ws, out, bom=bom, progress=progress)

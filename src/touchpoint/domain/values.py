@@ -263,6 +263,12 @@ def currency(field: str, value: str | None) -> str | None:
     code = text.upper()
     if not re.fullmatch(r"[A-Z]{3}", code):
         raise ValidationError(field, f"'{text}' is not a three-letter currency code")
+    from touchpoint.domain.currencies import ISO_4217
+
+    if code not in ISO_4217:
+        raise ValidationError(
+            field, f"'{text}' is not an ISO 4217 currency code (like EUR, USD or GBP)"
+        )
     return code
 
 
@@ -351,15 +357,19 @@ def tag(field: str, value: str) -> str:
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
+def fold(text: str) -> str:
+    """Text without case or accents, as the search index compares it: "González" is
+    "gonzalez"."""
+    folded = text.casefold()
+    if folded.isascii():  # most names: nothing to decompose (an import folds 100,000)
+        return folded
+    decomposed = unicodedata.normalize("NFKD", folded)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def name_key(name: str) -> str:
     """A name folded for comparison: no accents, no case, no legal suffixes or punctuation."""
-    folded = name.casefold()
-    if folded.isascii():  # most names: nothing to decompose (an import folds 100,000)
-        plain = folded
-    else:
-        decomposed = unicodedata.normalize("NFKD", folded)
-        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = _PUNCTUATION.sub(" ", plain)
+    plain = _PUNCTUATION.sub(" ", fold(name))
     words = [w for w in plain.split() if w not in _LEGAL_SUFFIXES]
     return " ".join(words)
 

@@ -16,7 +16,6 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -27,7 +26,8 @@ from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.domain.metrics import FollowUpFacts, promise_state
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
-from touchpoint.services.exporting import atomic_output, neutralise_cell
+from touchpoint.services.exporting import neutralise_cell
+from touchpoint.services.outfiles import atomic_target
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
 
@@ -345,20 +345,6 @@ def followup_rows(
 
 
 # --- writing ------------------------------------------------------------------------
-
-
-@contextmanager
-def atomic_target(out: str | os.PathLike[str], *, field: str = "out") -> Iterator[Path]:
-    """A temporary path beside ``out``, renamed onto it only when the block succeeds
-    (:func:`~touchpoint.services.exporting.atomic_output`); a missing folder or a folder
-    given as the file is named before anything is written."""
-    target = Path(out).expanduser()
-    if target.is_dir():
-        raise ValidationError(field, f"{target} is a folder; give a file name")
-    if not target.parent.is_dir():
-        raise ValidationError(field, f"folder {target.parent} does not exist")
-    with atomic_output(target) as temp:
-        yield temp
 
 
 def _csv_cell(value: Any, kind: str) -> Any:

@@ -130,15 +130,27 @@ def define_custom_field(
         return Saved(existing.id, Changes.of(uow))
 
 
-def create_customer(ws: Workspace, fields: Mapping[str, Any]) -> Saved[CustomerView]:
-    """Add a customer. ``fields`` uses the names of :data:`validation.CUSTOMER_FIELDS`."""
+def create_customer(
+    ws: Workspace, fields: Mapping[str, Any], *, owner_must_be_known: bool = False
+) -> Saved[CustomerView]:
+    """Add a customer. ``fields`` uses the names of :data:`validation.CUSTOMER_FIELDS`.
+
+    ``owner_must_be_known``: the owner must be a rep Touchpoint knows
+    (:func:`~touchpoint.services.goals.known_rep`), as the command line asks; a typo
+    then makes no new rep. Off, any owner is stored as given (a sync, a test's team)."""
     patch = dict(fields)
     patch.setdefault("name", None)
     patch.setdefault("owner", ws.author)
     patch.setdefault("currency", ws.settings.currency)
+    owner_problem = _check_owner(ws, patch) if owner_must_be_known else None
     with ws.unit_of_work() as uow:
-        clean = clean_customer(
-            patch, region=ws.settings.default_region, custom_defs=custom_definitions(uow.session)
+        clean = _with_owner_problem(
+            owner_problem,
+            lambda: clean_customer(
+                patch,
+                region=ws.settings.default_region,
+                custom_defs=custom_definitions(uow.session),
+            ),
         )
         customer = Customer(**clean)
         uow.session.add(customer)
@@ -147,20 +159,59 @@ def create_customer(ws: Workspace, fields: Mapping[str, Any]) -> Saved[CustomerV
         return Saved(customer_view(customer), Changes.of(uow))
 
 
-def edit_customer(ws: Workspace, ref: str, fields: Mapping[str, Any]) -> Saved[CustomerView]:
-    """Change some fields of a customer; fields not named are left as they are."""
+def edit_customer(
+    ws: Workspace, ref: str, fields: Mapping[str, Any], *, owner_must_be_known: bool = False
+) -> Saved[CustomerView]:
+    """Change some fields of a customer; fields not named are left as they are.
+    ``owner_must_be_known``: as for :func:`create_customer`."""
+    patch = dict(fields)
     with ws.unit_of_work() as uow:
         customer = _live_customer(uow.session, ref)
-        apply_customer_edit(
-            uow.session,
-            customer,
-            fields,
-            region=ws.settings.default_region,
-            custom_defs=custom_definitions(uow.session),
+        owner_problem = (
+            _check_owner(ws, patch, current=customer.owner) if owner_must_be_known else None
+        )
+        _with_owner_problem(
+            owner_problem,
+            lambda: apply_customer_edit(
+                uow.session,
+                customer,
+                patch,
+                region=ws.settings.default_region,
+                custom_defs=custom_definitions(uow.session),
+            ),
         )
         uow.session.flush()
         uow.commit()
         return Saved(customer_view(customer), Changes.of(uow))
+
+
+def _check_owner(
+    ws: Workspace, patch: dict[str, Any], current: str | None = None
+) -> ValidationError | None:
+    """Put the known spelling of a new owner in ``patch``; the problem when the owner is
+    no rep Touchpoint knows (an import keeps the owners its file names: it does not
+    come here). An owner left as it is, or removed, needs no check."""
+    from touchpoint.services.goals import known_rep
+
+    owner = patch.get("owner")
+    if not isinstance(owner, str) or not owner.strip() or owner.strip() == (current or ""):
+        return None
+    try:
+        patch["owner"] = known_rep(ws, owner)
+    except ValidationError as exc:
+        return exc
+    return None
+
+
+def _with_owner_problem(problem: ValidationError | None, clean: Any) -> Any:
+    """Run ``clean`` and report the owner's problem together with its own, if any."""
+    try:
+        done = clean()
+    except ValidationErrors as exc:
+        raise ValidationErrors([*exc.errors, *([problem] if problem else [])]) from None
+    if problem is not None:
+        raise ValidationErrors([problem])
+    return done
 
 
 def apply_customer_edit(

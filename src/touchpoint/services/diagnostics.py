@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import platform
 import re
 import sqlite3
@@ -362,24 +361,19 @@ def write_diagnostics(
     paths: AppPaths, out: Path, *, now: datetime | None = None
 ) -> DiagnosticsReport:
     """Write the bundle to ``out`` atomically: the file appears only when complete."""
+    from touchpoint.services.outfiles import atomic_target, check_target
+
     out = Path(out).expanduser()
     if out.is_dir():
         raise ValidationError("--out", f"{out} is a folder; name the .zip file to write")
-    if not out.parent.is_dir():
-        raise ValidationError("--out", f"the folder {out.parent} does not exist")
+    check_target(out, field="--out")  # before collecting: a typo is said at once
     log.info("diagnostics: collecting for %s", out)
     files = build(paths, now=now)
     data = _zip(files.items())
-    partial = out.with_name(f".{out.name}.partial")
-    try:
-        with open(partial, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, out)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise ValidationError("--out", f"cannot write {out} ({exc.strerror or exc})") from None
+    # Written 0600 beside the target and renamed: no customer data, but paths and
+    # settings are nobody else's business either.
+    with atomic_target(out, field="--out") as temp:
+        temp.write_bytes(data)
     health = json.loads(files["database.json"])
     integrity = health.get("quick_check", "no database")
     log.info("diagnostics: wrote %s (%d bytes, database %s)", out, len(data), integrity)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
@@ -433,6 +433,12 @@ def unmerge(ws: Workspace, merge_id: str) -> Saved[MergeView]:
         session.flush()
         uow.commit()
         return Saved(_merge_view(merge, keep, other), Changes.of(uow))
+
+
+def count_merges(ws: Workspace) -> int:
+    """How many merges there are (what a cut list of them leaves out)."""
+    with ws.read() as session:
+        return int(session.execute(select(func.count()).select_from(Merge)).scalar_one())
 
 
 def list_merges(ws: Workspace, *, limit: int = 100) -> list[MergeView]:

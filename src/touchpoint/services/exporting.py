@@ -9,9 +9,7 @@ spreadsheet would run as a formula are neutralised.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole,
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
 from touchpoint.services.lookup import find_customer, live
+from touchpoint.services.outfiles import atomic_output
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, FollowUp
 
@@ -53,32 +52,6 @@ def neutralise_cell(value: object) -> str:
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
-
-
-@contextmanager
-def atomic_output(out: Path) -> Iterator[Path]:
-    """A temporary path beside ``out`` to write to; renamed to ``out`` when the block
-    ends normally (after an fsync), removed when it raises or is cancelled."""
-    out = Path(out)
-    try:
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    except OSError as exc:
-        raise ValidationError(
-            "out", f"cannot write to {out.parent}: {exc.strerror or exc}"
-        ) from None
-    os.close(handle)
-    temp = Path(name)
-    try:
-        yield temp
-        with temp.open("rb+") as written:
-            os.fsync(written.fileno())
-        os.replace(temp, out)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise ValidationError("out", f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
 
 
 def _check(cancel: Cancel | None) -> None:

@@ -34,6 +34,35 @@ def parse_time(field: str, value: datetime | date | str, *, now: datetime, tz: t
         raise ValidationError(field, str(exc)) from None
 
 
+# The words that end a "this is in the past" problem: the command line replaces them
+# with its option (--allow-past), the window with its own way of asking.
+ALLOW_PAST = "allow a past time to mean it"
+
+
+def shown_time(when: datetime, tz: tzinfo) -> str:
+    """A time as the messages about it show it: ``Wed 2020-01-01 17:00``."""
+    return when.astimezone(tz).strftime("%a %Y-%m-%d %H:%M")
+
+
+def check_not_past(
+    field: str, when: datetime, *, now: datetime, tz: tzinfo, allow_past: bool
+) -> None:
+    """Refuse a due time or reminder before ``now`` unless the caller allows it: a
+    typo (2020 for 2026, "yesterday") would make a promise overdue the moment it is made."""
+    if not allow_past and when < now:
+        raise ValidationError(field, f"{shown_time(when, tz)} is in the past; {ALLOW_PAST}")
+
+
+def check_remind_before_due(remind: datetime | None, due: datetime, tz: tzinfo) -> None:
+    """A reminder after the due time would come once the promise is already broken."""
+    if remind is not None and remind > due:
+        raise ValidationError(
+            "reminder",
+            f"{shown_time(remind, tz)} is after the due time {shown_time(due, tz)}; "
+            "a reminder comes before it",
+        )
+
+
 def followup_view(f: FollowUp, *, now: datetime, customer_name: str | None = None) -> FollowUpView:
     state = promise_state(
         FollowUpFacts(due_at=f.due_at, status=FollowUpStatus(f.status), done_at=f.done_at), now=now
@@ -125,28 +154,44 @@ def cancel_followup(ws: Workspace, ref: str) -> Saved[FollowUpView]:
 
 
 def reschedule_followup(
-    ws: Workspace, ref: str, due: datetime | str, *, remind: datetime | str | None = None
+    ws: Workspace,
+    ref: str,
+    due: datetime | str,
+    *,
+    remind: datetime | str | None = None,
+    allow_past: bool = True,
 ) -> Saved[FollowUpView]:
-    """Move the due time (a new promise to the customer); the reminder moves with it."""
+    """Move the due time (a new promise to the customer); the reminder moves with it.
+
+    ``allow_past=False`` refuses a due time before now (the command line's default; the
+    caller asks the person first). A reminder after the due time is always refused."""
 
     def change(f: FollowUp, now: datetime) -> None:
         new_due = parse_time("due", due, now=now, tz=ws.tz)
+        check_not_past("due", new_due, now=now, tz=ws.tz, allow_past=allow_past)
         new_remind = (
             parse_time("reminder", remind, now=now, tz=ws.tz)
             if remind not in (None, "")
             else new_due - timedelta(minutes=ws.settings.reminder_minutes_before)
         )
+        check_remind_before_due(new_remind, new_due, ws.tz)
         f.due_at = new_due
         f.remind_at = new_remind
 
     return _write(ws, ref, change)
 
 
-def snooze_followup(ws: Workspace, ref: str, until: datetime | str) -> Saved[FollowUpView]:
-    """Remind me later: only the reminder moves; the promise's due time stays."""
+def snooze_followup(
+    ws: Workspace, ref: str, until: datetime | str, *, allow_past: bool = True
+) -> Saved[FollowUpView]:
+    """Remind me later: only the reminder moves; the promise's due time stays.
+
+    ``allow_past=False`` refuses a time before now: a reminder there would never come."""
 
     def change(f: FollowUp, now: datetime) -> None:
-        f.remind_at = parse_time("snooze until", until, now=now, tz=ws.tz)
+        when = parse_time("snooze until", until, now=now, tz=ws.tz)
+        check_not_past("snooze until", when, now=now, tz=ws.tz, allow_past=allow_past)
+        f.remind_at = when
 
     return _write(ws, ref, change)
 

@@ -331,6 +331,34 @@ def reps_in_data(ws: Workspace) -> set[str]:
         return {r for (r,) in session.execute(query) if r}
 
 
+def known_reps(ws: Workspace, book: GoalBook | None = None) -> set[str]:
+    """The people Touchpoint knows as reps: those in the goals roster (teams and own
+    goals), those the data names as rep, assignee or owner, and the signed-in user. An
+    owner or a report's --rep must be one of them, so that a typo does not make a rep."""
+    book = book if book is not None else load_goals(ws)
+    return {*book.known_reps(), *reps_in_data(ws), ws.author}
+
+
+def known_rep(ws: Workspace, who: str, field_name: str = "owner") -> str:
+    """``who`` as the rep Touchpoint knows (their spelling: case does not count), or a
+    ValidationError on ``field_name`` listing some who are known."""
+    wanted = who.strip()
+    if wanted.casefold() == ws.author.casefold():
+        return ws.author  # the usual case, without reading the data
+    known = known_reps(ws)
+    by_folded = {k.casefold(): k for k in known}
+    if wanted.casefold() in by_folded:
+        return by_folded[wanted.casefold()]
+    shown = sorted(known, key=str.casefold)
+    listing = ", ".join(shown[:5]) + (f" … and {len(shown) - 5} more" if len(shown) > 5 else "")
+    raise ValidationError(
+        field_name,
+        f"'{who}' is not a rep Touchpoint knows (known: {listing}); a rep is known once "
+        "they own a customer, log or are given a follow-up, or are in the goals roster "
+        "(touchpoint goals team add TEAM EMAIL)",
+    )
+
+
 def resolve_reps(
     ws: Workspace, *, rep: str | None = None, team: str | None = None, book: GoalBook | None = None
 ) -> list[str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.records import HistoryEntry
@@ -38,3 +38,13 @@ def customer_history(ws: Workspace, ref: str, *, limit: int = 500) -> list[Histo
     with ws.read() as session:
         customer_id = find_customer(session, ref).id
     return record_history(ws, "customer", customer_id, limit=limit)
+
+
+def count_customer_history(ws: Workspace, ref: str) -> int:
+    """How many changes a customer's history holds (what a cut history leaves out)."""
+    with ws.read() as session:
+        customer_id = find_customer(session, ref).id
+        query = select(func.count()).where(
+            Change.entity == "customer", Change.record_id == customer_id
+        )
+        return int(session.execute(query).scalar_one())

@@ -7,13 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates
 from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.customers import _live_contact, _live_customer
-from touchpoint.services.followups import followup_view, parse_time
+from touchpoint.services.followups import (
+    ALLOW_PAST,
+    check_not_past,
+    check_remind_before_due,
+    followup_view,
+    parse_time,
+    shown_time,
+)
 from touchpoint.services.lookup import by_id
 from touchpoint.services.records import InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
@@ -71,8 +78,14 @@ def log_interaction(
     direction: str | None = None,
     duration_minutes: int | str | None = None,
     followups: Sequence[FollowUpInput] = (),
+    allow_past: bool = True,
 ) -> Saved[LoggedInteraction]:
-    """Record one touchpoint and its follow-ups; all of it is stored, or none of it."""
+    """Record one touchpoint and its follow-ups; all of it is stored, or none of it.
+
+    ``allow_past=False`` (the command line's default) refuses a follow-up due before
+    now and an interaction more than a year ago: both are more often a typo than
+    meant, and the caller asks the person first. A reminder after its due time is
+    always refused."""
     with ws.unit_of_work() as uow:
         session = uow.session
         now = uow.now
@@ -81,7 +94,7 @@ def log_interaction(
         when = now
         if occurred_at is not None and occurred_at != "":
             try:
-                when = happened_at(ws, occurred_at, now=now)
+                when = happened_at(ws, occurred_at, now=now, allow_past=allow_past)
             except ValidationError as exc:
                 errors.append(exc)
         contact_ids: list[str] = []
@@ -111,7 +124,9 @@ def log_interaction(
         promises = []
         for n, item in enumerate(followups, start=1):
             try:
-                promises.append(_followup_fields(ws, session, target, item, now=now))
+                promises.append(
+                    _followup_fields(ws, session, target, item, now=now, allow_past=allow_past)
+                )
             except ValidationErrors as exc:
                 errors.extend(
                     ValidationError(f"follow-up {n} {e.field}", e.problem) for e in exc.errors
@@ -142,12 +157,17 @@ def log_interaction(
 
 
 FUTURE_GRACE = timedelta(minutes=15)  # clocks differ; a meeting logged as it ends
+# Older than this is more often a typo (1900, 2016 for 2026) than a visit logged late.
+LONG_AGO = timedelta(days=365)
 
 
-def happened_at(ws: Workspace, value: datetime | str, *, now: datetime) -> datetime:
+def happened_at(
+    ws: Workspace, value: datetime | str, *, now: datetime, allow_past: bool = True
+) -> datetime:
     """When an interaction happened, from a datetime or what a person typed: a weekday
     means the most recent one ("fri 10:00" on a Thursday is last Friday). A time more
-    than a few minutes ahead is refused: an interaction is something that happened."""
+    than a few minutes ahead is refused: an interaction is something that happened;
+    so is one more than a year ago unless ``allow_past``."""
     if isinstance(value, datetime):
         when = parse_time("when", value, now=now, tz=ws.tz)
     else:
@@ -162,21 +182,34 @@ def happened_at(ws: Workspace, value: datetime | str, *, now: datetime) -> datet
             f"{shown} is in the future; log it once it happened, or add a follow-up "
             "with --follow-up/--due",
         )
+    if not allow_past and when < now - LONG_AGO:
+        raise ValidationError(
+            "when", f"{shown_time(when, ws.tz)} is more than a year ago; {ALLOW_PAST}"
+        )
     return when
 
 
 def _followup_fields(
-    ws: Workspace, session: Session, customer: Customer, item: FollowUpInput, *, now: datetime
+    ws: Workspace,
+    session: Session,
+    customer: Customer,
+    item: FollowUpInput,
+    *,
+    now: datetime,
+    allow_past: bool = True,
 ) -> dict[str, Any]:
     errors: list[ValidationError] = []
     due = remind = None
     try:
         due = parse_time("due", item.due, now=now, tz=ws.tz)
+        check_not_past("due", due, now=now, tz=ws.tz, allow_past=allow_past)
     except ValidationError as exc:
         errors.append(exc)
     if item.remind not in (None, ""):
         try:
             remind = parse_time("reminder", item.remind, now=now, tz=ws.tz)
+            if due is not None:
+                check_remind_before_due(remind, due, ws.tz)
         except ValidationError as exc:
             errors.append(exc)
     elif due is not None:
@@ -257,6 +290,16 @@ def _get(session: Session, interaction_id: str) -> Interaction:
     if interaction is None or interaction.deleted_at is not None:
         raise NotFoundError(f"no interaction with id {interaction_id}")
     return interaction
+
+
+def count_interactions(ws: Workspace, customer: str) -> int:
+    """How many live interactions a customer has (what :func:`timeline` pages through)."""
+    with ws.read() as session:
+        target = _live_customer(session, customer)
+        query = select(func.count()).where(
+            Interaction.customer_id == target.id, Interaction.deleted_at.is_(None)
+        )
+        return int(session.execute(query).scalar_one())
 
 
 def timeline(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from touchpoint.domain import values as v
 from touchpoint.domain.values import short_id
 from touchpoint.errors import AmbiguousError, NotFoundError
 from touchpoint.storage.models import Contact, Customer, Record
+from touchpoint.storage.search_index import NAMES_FTS
 
 M = TypeVar("M")
 
@@ -71,6 +74,34 @@ def by_id(
     return rows[0] if len(rows) == 1 else None
 
 
+# How many records a name may match before a lookup stops counting them exactly.
+NAME_MATCHES = 500
+SHOWN_MATCHES = 5  # an ambiguous name lists this many, and says how many more
+
+# CROSS JOIN keeps the index of names outermost: one FTS query, not one per document.
+_FTS_NAMES = f"""
+SELECT d.record_id FROM {NAMES_FTS} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
+WHERE {NAMES_FTS} MATCH :q AND d.entity = :entity {{scope}}
+LIMIT :n
+"""
+
+
+def _folded_candidates(
+    session: Session, model: type[Customer] | type[Contact], ref: str, customer_id: str | None
+) -> list[str]:
+    """Ids of records whose name has every word of ``ref`` as a word prefix, case and
+    accents folded: the search index's names, so "gonzalez" finds "González"."""
+    words = re.findall(r"\w+", ref)[:12]
+    if not words:
+        return []
+    expression = "{title} : (" + " ".join(f'"{w}"*' for w in words) + ")"
+    scope = "AND d.customer_id = :customer" if customer_id is not None else ""
+    params: dict[str, object] = {"q": expression, "entity": model.entity, "n": NAME_MATCHES}
+    if customer_id is not None:
+        params["customer"] = customer_id
+    return list(session.scalars(text(_FTS_NAMES.format(scope=scope)), params))
+
+
 def _resolve(
     session: Session,
     model: type[Customer] | type[Contact],
@@ -78,6 +109,9 @@ def _resolve(
     what: str,
     customer_id: str | None = None,
 ) -> Customer | Contact:
+    """An id (or part of one), else a name as search matches it: case and accents folded
+    ("gonzalez supply" is "González Supply LLC"). The one whole name wins over names
+    that start with it; several of either is ambiguous, listed with their ids."""
     ref = (ref or "").strip()
     if not ref:
         raise NotFoundError(f"no {what} given")
@@ -92,20 +126,34 @@ def _resolve(
     ).all()
     if len(exact) == 1:
         return exact[0]
-    candidates = (
-        exact
-        or session.scalars(
-            select(model)
-            .where(scope, model.name.like(f"{_escape(ref)}%", escape="\\"))
-            .order_by(model.name)
-            .limit(6)
-        ).all()
-    )
+    found: dict[str, Customer | Contact] = {r.id: r for r in exact}
+    by_start = select(model).where(scope, model.name.like(f"{_escape(ref)}%", escape="\\"))
+    found.update((r.id, r) for r in session.scalars(by_start.limit(NAME_MATCHES)))
+    ids = [i for i in _folded_candidates(session, model, ref, customer_id) if i not in found]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            (r.id, r) for r in session.scalars(select(model).where(scope, model.id.in_(chunk)))
+        )
+
+    def folded(name: str) -> str:
+        return v.fold(" ".join(name.split()))
+
+    wanted = folded(ref)
+    same = [r for r in found.values() if folded(r.name) == wanted]
+    if len(same) == 1:
+        return same[0]
+    candidates = same or [r for r in found.values() if folded(r.name).startswith(wanted)]
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
         raise NotFoundError(f"no {what} called '{ref}'")
-    listing = ", ".join(f"{c.name} ({short_id(c.id)})" for c in candidates[:5])
+    candidates.sort(key=lambda r: (v.fold(r.name), r.id))
+    listing = ", ".join(f"{c.name} ({short_id(c.id)})" for c in candidates[:SHOWN_MATCHES])
+    more = len(candidates) - SHOWN_MATCHES
+    if more > 0:
+        many = f"{more}+" if len(found) >= NAME_MATCHES else str(more)
+        listing += f" … and {many} more (`touchpoint search {ref}` lists them)"
     raise AmbiguousError(f"'{ref}' matches several {what}s: {listing}; give the id")
 
 

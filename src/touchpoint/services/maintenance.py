@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 
 from touchpoint import __version__
-from touchpoint.errors import StorageError
+from touchpoint.errors import StorageError, ValidationError
 from touchpoint.paths import resolve_paths
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage import backup as backups
@@ -134,10 +134,19 @@ def backup(ws: Workspace, out: Path | None = None) -> Path:
     """A consistent copy of the database, taken while it may be in use."""
     if out is None:
         return backups.backup_now(ws.paths.database, ws.paths.backup_dir, key=ws.db.key)
-    out = Path(out)
+    from touchpoint.services.outfiles import atomic_target, os_reason
+
+    out = Path(out).expanduser()
     if out.is_dir():
         out = out / f"touchpoint-{backups.stamp()}.sqlite3"
-    return backups.copy_database(ws.paths.database, out, key=ws.db.key)
+    # A named file is a whole copy of the data: no folder is made for it, it is the
+    # owner's only (0600), and whatever the system refuses is said on --out.
+    try:
+        with atomic_target(out, field="--out") as temp:
+            backups.copy_database(ws.paths.database, temp, key=ws.db.key)
+    except encryption.database_errors() as exc:
+        raise ValidationError("--out", f"cannot write {out}: {os_reason(exc)}") from None
+    return out
 
 
 def _could_be_encrypted(file: Path) -> bool:

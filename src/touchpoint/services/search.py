@@ -289,6 +289,47 @@ def search(
     return names + activity[: limit - len(names)]
 
 
+COUNT_CAP = 10_000  # past this many matches, "10,000 or more" says enough
+# CROSS JOIN keeps the index outermost: one FTS query, not one per document of a kind.
+_COUNT_SQL = """
+SELECT count(*) FROM (
+    SELECT 1 FROM {table} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
+    WHERE {table} MATCH :q AND d.entity IN ({entities})
+    LIMIT :cap
+)
+"""
+
+
+def count_matches(
+    ws: Workspace, query: str, *, entities: tuple[str, ...] | None = None, cap: int | None = None
+) -> int:
+    """How many records :func:`search` looks through for ``query`` (at most ``cap``,
+    :data:`COUNT_CAP` by default), so that a cut list can say how many more there are.
+    Each index stops counting at ``cap``."""
+    cap = COUNT_CAP if cap is None else cap
+    expression = match_expression(query)
+    if expression is None:
+        return 0
+    wanted = tuple(e for e in (entities or tuple(GROUPS)) if e in GROUPS)
+    kinds = {
+        NAMES_FTS: tuple(e for e in wanted if e in NAME_ENTITIES),
+        ACTIVITY_FTS: tuple(e for e in wanted if e in ACTIVITY_ENTITIES),
+    }
+    if min(len(w) for w in _WORD.findall(query)[:12]) < 2:
+        kinds[ACTIVITY_FTS] = ()  # as search does: names only for a one-letter word
+    total = 0
+    with ws.read() as session:
+        for table, entity_kinds in kinds.items():
+            if not entity_kinds:
+                continue
+            marks = ", ".join(f":e{i}" for i in range(len(entity_kinds)))
+            params: dict[str, object] = {"q": expression, "cap": cap}
+            params.update({f"e{i}": e for i, e in enumerate(entity_kinds)})
+            sql = _COUNT_SQL.format(table=table, entities=marks)
+            total += int(session.execute(text(sql), params).scalar_one())
+    return min(total, cap)
+
+
 def grouped(hits: list[SearchHit]) -> dict[str, list[SearchHit]]:
     """Hits by group, in the fixed order the search box shows them."""
     out: dict[str, list[SearchHit]] = {label: [] for label in GROUPS.values()}

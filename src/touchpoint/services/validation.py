@@ -75,15 +75,15 @@ def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
 
 
 def _tags(field: str, items: Any) -> list[str]:
+    """Tags from a list (each one must say something: an empty one is a mistake, not
+    "no tag") or from one comma-separated text (where ", ," is just punctuation)."""
     if items is None:
         return []
     if isinstance(items, str):
-        items = [t for t in items.split(",")]
+        items = [t for t in items.split(",") if t.strip()]
     out: list[str] = []
     for raw in items:
-        if raw is None or not str(raw).strip():
-            continue
-        tag = v.tag(field, str(raw))
+        tag = v.tag(field, "" if raw is None else str(raw))
         if tag.casefold() not in {t.casefold() for t in out}:
             out.append(tag)
     return out

@@ -6,6 +6,7 @@ plain copy of the data is ever written beside it.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,9 @@ def copy_database(source: Path, target: Path, *, key: str | None = None) -> Path
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    # The copy is the whole database: its owner's only. SQLite keeps the mode of a file
+    # that exists, and the rename below keeps it too.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     key = key if is_encrypted(source) else None
     src = connect(source, key, read_only=True)
     try:
