@@ -8,7 +8,6 @@ and "page n of m".
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,10 +63,6 @@ def ensure_app() -> QApplication:
 # --- charts -----------------------------------------------------------------------
 
 
-def _short(rep: str) -> str:
-    return "Team" if rep == "team" else rep.split("@", maxsplit=1)[0]
-
-
 def _chart(title: str) -> QChart:
     chart = QChart()
     chart.setTitle(title)
@@ -99,17 +94,10 @@ def _axes(
         x.setLabelsAngle(angle)
     x.setTruncateLabels(False)  # "maria.keller", never "mar..."
     y = QValueAxis()
-    if scores:
-        y.setRange(0, 5)
-        y.setTickCount(6)
-    elif top <= 10:
-        # Small counts: a tick per whole number, never "2.3 interactions".
-        whole = max(2, math.ceil(top))
-        y.setRange(0, whole)
-        y.setTickCount(whole + 1)
-    else:
-        y.setRange(0, top)
-        y.applyNiceNumbers()
+    # Whole, nice steps (0, 5, 10...), the HTML page's: never "2.3 interactions".
+    high, step = (5.0, 1.0) if scores else fmt.nice_scale(top)
+    y.setRange(0, high)
+    y.setTickCount(round(high / step) + 1)
     y.setLabelFormat("%.0f")
     y.setLabelsFont(QFont(FONT, 8))
     if horizontal:  # one row per rep: names down the left, counts along the bottom
@@ -150,14 +138,13 @@ def chart_height(report: DailyReport, name: str) -> int:
 
 
 def _nice_top(values: Sequence[float]) -> float:
-    peak = max([*values, 1.0])
-    return peak if peak <= 10 else peak * 1.1
+    return max([*values, 1.0])
 
 
 def activity_chart(report: DailyReport) -> QChart:
     """Activity against goal: per day over a week, per rep for a single day."""
     if report.days > 1:
-        chart = _chart("Interactions per day against the daily goal")
+        chart = _chart("Interactions per day")
         labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
         goals = [d.goal for d in report.activity_by_day]
         has_goal = any(g is not None for g in goals)
@@ -166,12 +153,15 @@ def activity_chart(report: DailyReport) -> QChart:
         bars = QBarSeries()
         bars.append(
             _bar_set(
-                "interactions of kinds with a goal" if has_goal else "interactions", BLUE, values
+                "interactions of kinds with a daily goal" if has_goal else "interactions",
+                BLUE,
+                values,
             )
         )
         chart.addSeries(bars)
         series: list[object] = [bars]
         if has_goal:
+            chart.setTitle("Interactions per day against the daily goal")
             line = QLineSeries()
             line.setName("daily goal")
             pen = QPen(QColor(RED))
@@ -189,7 +179,7 @@ def activity_chart(report: DailyReport) -> QChart:
     has_goal = any(goal)
     # Without goals there is nothing to count against: each rep's interactions, all kinds.
     chart = _chart("Interactions against goal, per rep" if has_goal else "Interactions per rep")
-    labels = [_short(r.rep) for r in reps]
+    labels = [report.display(r.rep) for r in reps]
     if has_goal:
         done = [sum(g.done for g in r.goals if g.goal) for r in reps]
     else:
@@ -226,7 +216,7 @@ def promises_chart(report: DailyReport) -> QChart:
     _axes(
         chart,
         [series],
-        [_short(r.rep) for r in reps],
+        [report.display(r.rep) for r in reps],
         top,
         angle=-45 if len(reps) > 8 else 0,
         horizontal=side,
@@ -238,14 +228,15 @@ def satisfaction_chart(report: DailyReport) -> QChart | None:
     """Average satisfaction per day (a week) or per rep (a day); None with no scores."""
     if report.team.scored == 0:
         return None
-    chart = _chart("Average satisfaction (1 to 5)")
+    per = "per day" if report.days > 1 else "per rep"
+    chart = _chart(f"Average satisfaction {per} (1 to 5)")
     if report.days > 1:
         points = {p.day: p.average for p in report.satisfaction_by_day}
         labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
         values = [points.get(d.day, 0.0) for d in report.activity_by_day]
     else:
         scored = [r for r in report.reps if r.satisfaction is not None]
-        labels = [_short(r.rep) for r in scored]
+        labels = [report.display(r.rep) for r in scored]
         values = [r.satisfaction or 0.0 for r in scored]
     side = report.days == 1 and many_reps(len(labels))
     bars = QHorizontalBarSeries() if side else QBarSeries()
