@@ -9,7 +9,7 @@ and "page n of m".
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from PySide6.QtCharts import (
@@ -34,6 +34,8 @@ from PySide6.QtGui import (
     QPdfWriter,
     QPen,
     QTextDocument,
+    QTextFrame,
+    QTextTable,
 )
 from PySide6.QtWidgets import QApplication, QGraphicsScene
 
@@ -277,6 +279,85 @@ def chart_image(chart: QChart, width: int, height: int) -> QImage:
 # --- pages ------------------------------------------------------------------------
 
 
+def _tables(frame: QTextFrame) -> Iterator[QTextTable]:
+    for child in frame.childFrames():
+        if isinstance(child, QTextTable):
+            yield child
+        yield from _tables(child)
+
+
+def _row_lines(doc: QTextDocument, table: QTextTable, row: int) -> tuple[float, float, float]:
+    """A table row's top, the bottom of its first line and the bottom of its last line,
+    in the document's coordinates (0s for a row with no text)."""
+    layout = doc.documentLayout()
+    top = first = bottom = None
+    for column in range(table.columns()):
+        cell = table.cellAt(row, column)
+        block = cell.firstCursorPosition().block()
+        last = cell.lastCursorPosition().block()
+        while block.isValid():
+            rect = layout.blockBoundingRect(block)
+            lines = block.layout()
+            for n in range(lines.lineCount()):
+                line = lines.lineAt(n)
+                y0 = rect.top() + line.y()
+                y1 = y0 + line.height()
+                top = y0 if top is None else min(top, y0)
+                if n == 0 and block == cell.firstCursorPosition().block():
+                    first = y1 if first is None else max(first, y1)
+                bottom = y1 if bottom is None else max(bottom, y1)
+            if block == last:
+                break
+            block = block.next()
+    return top or 0.0, first or 0.0, bottom or 0.0
+
+
+def _across(top: float, bottom: float, page_h: float) -> bool:
+    return bottom > top and int(top // page_h) != int((bottom - 0.5) // page_h)
+
+
+def rows_across_pages(doc: QTextDocument, page_h: float) -> list[list[str]]:
+    """The table rows whose lines fall on two pages (their cells' first lines)."""
+    split = []
+    for table in _tables(doc.rootFrame()):
+        for row in range(table.rows()):
+            top, _first, bottom = _row_lines(doc, table, row)
+            if _across(top, bottom, page_h):
+                split.append(
+                    [table.cellAt(row, c).firstCursorPosition().block().text()
+                     for c in range(table.columns())]
+                )  # fmt: skip
+    return split
+
+
+def keep_rows_together(doc: QTextDocument, page_h: float) -> None:
+    """Never split a table row across two pages.
+
+    Qt's layout moves a row to the next page only when its first line does not fit, so
+    a row of two-line cells ("American Manufacturing Miller" / "Co.") could end one page
+    and start the next. Here such a row gets just enough top padding (less than a line)
+    that its first line no longer fits: Qt then moves the whole row. Row by row from the
+    top, as each move shifts the rows after it."""
+    for _ in range(1000):  # a bound never reached: each pass moves one row to a new page
+        found = None
+        for table in _tables(doc.rootFrame()):
+            for row in range(table.rows()):
+                top, first, bottom = _row_lines(doc, table, row)
+                if _across(top, bottom, page_h) and bottom - top < page_h / 2:
+                    found = table, row, (int(top // page_h) + 1) * page_h - first + 1
+                    break
+            if found:
+                break
+        if found is None:
+            return
+        table, row, push = found
+        for column in range(table.columns()):
+            cell = table.cellAt(row, column)
+            cell_format = cell.format().toTableCellFormat()
+            cell_format.setTopPadding(cell_format.topPadding() + push)
+            cell.setFormat(cell_format)
+
+
 def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
     """Write the report to ``path`` (overwriting it) and return its number of pages."""
     ensure_app()
@@ -332,6 +413,7 @@ def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
         charts[name] = f'<p><img src="{url}" width="{shown_w}" height="{shown_h}"></p>'
 
     doc.setHtml(report_body(report, charts=charts, charts_after=many_reps(len(report.reps))))
+    keep_rows_together(doc, body_h)
     pages = doc.pageCount()
 
     painter = QPainter()
