@@ -635,7 +635,7 @@ GROUP BY customer_id
 
 
 def book_health(
-    ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int = HYGIENE_ROWS
+    ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int | None = None
 ) -> tuple[list[QuietCustomer], Hygiene]:
     """The customers of ``reps`` (everyone's when None) going quiet, the longest silent
     first, and the hygiene of the active and prospect profiles, the worst first; all as
@@ -731,7 +731,7 @@ def book_health(
         incomplete=incomplete,
         stale=stale,
         average_percent=half_up_int(percent_sum / checked) if checked else None,
-        worst=lines[:rows],
+        worst=lines[: HYGIENE_ROWS if rows is None else rows],
         flagged=len(lines),
     )
     return quiet, hygiene
