@@ -36,6 +36,10 @@ def test_a_daily_goal_counts_on_working_days_only(team: Workspace) -> None:
     saturday = reports.daily_report(team, SATURDAY, SATURDAY, reps=[MARIA])
     assert goal_of(saturday, MARIA, "call") is None  # no goal, never "-100 %"
     assert saturday.activity_by_day[0].goal is None
+    from touchpoint.reports.html import report_html
+
+    page = report_html(saturday)
+    assert "no goal: not a working day" in page and "−100%" not in page
     tuesday = reports.daily_report(team, TUESDAY, TUESDAY, reps=[MARIA])
     assert goal_of(tuesday, MARIA, "call") == 30
 

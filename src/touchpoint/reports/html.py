@@ -122,12 +122,17 @@ def _kpis(report: DailyReport) -> str:
     team = report.team
     goal = team.goal_total
     done_against_goal = sum(g.done for g in team.goals if g.goal)
-    goal_text = (
-        f"{fmt.percent(100 * done_against_goal / goal)} of goal ({done_against_goal} of "
-        f"{fmt.goal_number(goal)})"
-        if goal
-        else "no goals set"
-    )
+    if goal:
+        goal_text = (
+            f"{fmt.percent(100 * done_against_goal / goal)} of goal ({done_against_goal} of "
+            f"{fmt.goal_number(goal)})"
+        )
+    elif not report.goals_set:
+        goal_text = "no goals set"
+    elif all(d.day.weekday() not in report.work_days for d in report.activity_by_day):
+        goal_text = "no goal: not a working day"
+    else:
+        goal_text = "no goal counts in this period (weekly goals: see the weekly report)"
     rows = [
         ("Interactions", f"{team.interactions}", goal_text),
         (

@@ -171,7 +171,8 @@ def activity_chart(report: DailyReport) -> QChart:
             pen.setStyle(Qt.PenStyle.DashLine)
             line.setPen(pen)
             for n, g in enumerate(goals):
-                line.append(QPointF(n, g or 0))
+                if g is not None:  # no goal on a day off: the line stops there
+                    line.append(QPointF(n, g))
             chart.addSeries(line)
             series.append(line)
         _axes(chart, series, labels, _nice_top([*values, *(g or 0 for g in goals)]))

@@ -433,7 +433,10 @@ def _daily_report(  # noqa: PLR0917
         quiet=quiet[:QUIET_ROWS],
         quiet_total=len(quiet),
         hygiene=hygiene,
-        goals_set=any(book.goals_for(r) for r in people),
+        # Goals set for these reps (or for everyone, when no rep was active), whether or
+        # not they count in this period (a Saturday, a weekly goal on a day).
+        goals_set=any(book.goals_for(r) for r in people)
+        or (reps is None and bool(book.defaults or any(t.goals for t in book.teams.values()))),
         as_of=now,
         work_days=work_days,
         best_total=best_total,

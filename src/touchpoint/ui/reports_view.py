@@ -296,8 +296,9 @@ class ReportsView(QWidget):
             pen.setStyle(Qt.PenStyle.DashLine)
             line.setPen(pen)
             for n, d in enumerate(days):
-                line.append(QPointF(n, d.goal or 0))
-                top = max(top, d.goal or 0)
+                if d.goal is not None:  # no goal on a day off: the line stops there
+                    line.append(QPointF(n, d.goal))
+                    top = max(top, d.goal)
             chart.addSeries(line)
             series.append(line)
         _axes(chart, series, labels, top * 1.1)
