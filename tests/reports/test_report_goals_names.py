@@ -100,6 +100,8 @@ def test_reps_show_by_display_name(team: Workspace) -> None:
     assert report.names == {MARIA: "Maria Lopez", TOM: "Tom Brandt", IDA: "Ida"}
     assert [report.display(r.rep) for r in report.reps] == ["Maria Lopez", "Tom Brandt", "Ida"]
     assert report.display("team") == "Team" and report.display(None) == "(no owner)"
+    one = reports.daily_report(team, TUESDAY, TUESDAY, reps=[TOM], scope=TOM)
+    assert one.scope == "Tom Brandt"  # the title names the rep
     assert goals.name_from_email("maria.keller@northwind-sales.example") == "Maria Keller"
     assert goals.name_from_email("root") == "root"
 

@@ -144,7 +144,7 @@ class DailyReport:
     last: date
     generated_at: datetime
     timezone: str
-    scope: str  # "all reps", "team north", "maria@example.com"
+    scope: str  # "all reps", "team north", or one rep by name ("Maria Lopez")
     reps: list[RepFigures]
     team: RepFigures
     kinds: list[str]  # kinds with a goal or activity, in a stable order
@@ -279,7 +279,9 @@ def daily_report(
             *(h.owner for h in report.hygiene.worst),
         ],
     )
-    return replace(report, generated_at=now, names=names)
+    # A one-rep report is titled with the rep's name, not their email.
+    scope_shown = names.get(report.scope, report.scope)
+    return replace(report, generated_at=now, names=names, scope=scope_shown)
 
 
 def _daily_report(  # noqa: PLR0917
