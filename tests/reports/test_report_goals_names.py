@@ -95,6 +95,8 @@ def test_a_bad_work_week_in_the_goals_file_names_the_key(team: Workspace) -> Non
 def test_reps_show_by_display_name(team: Workspace) -> None:
     path = goals.goals_path(team)
     path.write_text('[names]\n"Tom@Example.com" = "Tom Brandt"\n' + path.read_text("utf-8"))
+    goals.set_goal(team, kind="note", count=1, per="day", rep=IDA)  # rewrites the file
+    assert goals.load_goals(team).names == {TOM: "Tom Brandt"}  # kept, the email lower-cased
     team.settings = replace(team.settings, display_name="Maria Lopez")  # the laptop's own
     report = reports.daily_report(team, TUESDAY, TUESDAY, reps=[MARIA, TOM, IDA])
     assert report.names == {MARIA: "Maria Lopez", TOM: "Tom Brandt", IDA: "Ida"}
