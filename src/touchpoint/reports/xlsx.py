@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from touchpoint.domain.rounding import half_up
 from touchpoint.policy import check_export_format
 from touchpoint.reports import format as fmt
 from touchpoint.reports.html import report_tz
@@ -180,7 +181,7 @@ def _write(report: DailyReport, path: Any) -> None:
                     name(r),
                     g.kind,
                     g.done,
-                    None if g.goal is None else round(g.goal, 2),
+                    None if g.goal is None else float(half_up(g.goal, 2)),
                     _pct(g.percent),
                     _pct(g.over_under),
                     email(r),
@@ -321,7 +322,7 @@ def _write(report: DailyReport, path: Any) -> None:
                 d.day,
                 d.interactions,
                 d.toward_goal,
-                None if d.goal is None else round(d.goal, 2),
+                None if d.goal is None else float(half_up(d.goal, 2)),
                 p.kept if p else 0,
                 p.late if p else 0,
                 p.overdue if p else 0,
