@@ -142,9 +142,27 @@ class SettingsPolicy(_Section):
         return {k: v for k, v in self.model_dump().items() if v is not None}
 
 
+class ReportsPolicy(_Section):
+    # The team's working days, as date.weekday() numbers once checked: goals count on
+    # these only. None: the goals file's, else Monday to Friday.
+    work_days: tuple[int, ...] | None = None
+
+    @field_validator("work_days", mode="before")
+    @classmethod
+    def _work_days(cls, value: Any) -> Any:
+        from touchpoint.domain.metrics import parse_work_days
+
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple):
+            raise ValueError('must be a list like ["mon", "tue", "wed", "thu", "fri"]')
+        return tuple(sorted(parse_work_days(value)))
+
+
 class Policy(_Section):
     hub: HubPolicy = HubPolicy()
     database: DatabasePolicy = DatabasePolicy()
     export: ExportPolicy = ExportPolicy()
     support: SupportPolicy = SupportPolicy()
     settings: SettingsPolicy = SettingsPolicy()
+    reports: ReportsPolicy = ReportsPolicy()

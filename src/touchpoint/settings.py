@@ -8,7 +8,6 @@ settings; its values beat the ones in this file.
 from __future__ import annotations
 
 import functools
-import getpass
 import logging
 import os
 import tomllib
@@ -24,16 +23,15 @@ from touchpoint.errors import ValidationError
 log = logging.getLogger(__name__)
 
 
-def _default_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no login name on some service accounts
-        return "me"
+# Who signs changes before anyone gave an email (first run, provisioning or `touchpoint
+# config set user`): never the operating system's login ("root", "jdoe"), which matches
+# no goal nor Hub account and would show on every report.
+UNNAMED_USER = "me"
 
 
 @dataclass(frozen=True)
 class Settings:
-    user: str = ""  # the rep's email or login; authors every change
+    user: str = ""  # the rep's email (the Hub account's once signed in); authors every change
     display_name: str = ""
     timezone: str = ""  # IANA name; empty means the system's zone
     default_region: str = "US"  # for phone numbers typed without a country code
@@ -46,7 +44,9 @@ class Settings:
     encrypt_database: bool = False  # SQLCipher at rest; applied when the database opens
 
     def author(self) -> str:
-        return self.user or _default_user()
+        """The rep's email as set in the settings (asked at first run, or the Hub
+        account's), else ``UNNAMED_USER``: never the operating system's login."""
+        return self.user.strip() or UNNAMED_USER
 
     def tz(self) -> tzinfo:
         name = self.timezone or os.environ.get("TZ", "")

@@ -36,7 +36,7 @@ def test_promise_keeping_rate_by_hand() -> None:
     items = [
         f("done", done=DUE - timedelta(hours=1)),  # kept
         f("done", done=DUE),  # kept
-        f("done", done=DUE + timedelta(days=1)),  # late
+        f("done", done=DUE + timedelta(hours=1)),  # late
         f("open"),  # overdue
         f("open", due=NOW + timedelta(days=2)),  # open: not yet due
         f("cancelled"),
@@ -45,6 +45,17 @@ def test_promise_keeping_rate_by_hand() -> None:
     assert (stats.kept, stats.late, stats.overdue, stats.open, stats.cancelled) == (2, 1, 1, 1, 1)
     assert stats.due == 4
     assert stats.rate == pytest.approx(0.5)
+
+
+def test_promise_done_only_after_now_was_open_then() -> None:
+    """As of a past moment, a promise done later was still open: overdue once its due
+    time had passed, open before."""
+    done_later = f("done", done=DUE + timedelta(days=2))
+    assert m.promise_state(done_later, now=DUE + timedelta(hours=1)) == PromiseState.OVERDUE
+    assert m.promise_state(done_later, now=DUE - timedelta(hours=1)) == PromiseState.OPEN
+    kept_later = f("done", due=DUE + timedelta(days=5), done=DUE + timedelta(days=2))
+    assert m.promise_state(kept_later, now=DUE) == PromiseState.OPEN
+    assert m.promise_state(done_later, now=DUE + timedelta(days=3)) == PromiseState.LATE
 
 
 def test_promise_keeping_over_a_period_and_no_data() -> None:
@@ -154,7 +165,25 @@ def test_activity_against_goal() -> None:
     assert progress.percent == pytest.approx(130.0)
     assert progress.over_under == pytest.approx(30.0)
     assert m.GoalProgress(kind="visit", done=3, goal=None).percent is None
-    assert m.goal_for_period(6, 7, 14) == pytest.approx(12)  # 6 visits a week over two weeks
+    mon, fri, sat, sun = (
+        date(2026, 11, 16),
+        date(2026, 11, 20),
+        date(2026, 11, 21),
+        date(2026, 11, 22),
+    )
+    week = m.DEFAULT_WORK_DAYS
+    # 6 visits a week over two whole weeks; never spread over days.
+    assert m.goal_for_period(6, "week", mon, sun + timedelta(days=7), week) == 12
+    assert m.goal_for_period(6, "week", mon, sun, week) == 6
+    assert m.goal_for_period(6, "week", fri, fri, week) is None
+    assert m.goal_for_period(6, "week", mon, sat, week) is None
+    # 30 calls a day: 150 a week (five working days), none on a Saturday.
+    assert m.goal_for_period(30, "day", mon, sun, week) == 150
+    assert m.goal_for_period(30, "day", sat, sat, week) is None
+    assert m.goal_for_period(30, "day", sat, sun, week) is None
+    six_days = m.parse_work_days(["Mon", "tue", "wednesday", "thu", "fri", "sat"])
+    assert m.goal_for_period(30, "day", mon, sun, six_days) == 180
+    assert m.goal_for_period(30, "day", sat, sat, six_days) == 30
     days = m.activity_per_day(
         [datetime(2026, 11, 16, 23, 30, tzinfo=UTC), datetime(2026, 11, 16, 8, 0, tzinfo=UTC)],
         first=date(2026, 11, 15),
@@ -176,3 +205,18 @@ def test_lifetime_value_counts_won_deals_in_the_customer_currency() -> None:
     assert value.won == Decimal("1200.50")
     assert value.open_pipeline == Decimal("500")
     assert value.other_currencies == {"USD": Decimal("300")}
+
+
+def test_work_days_are_named_days_of_the_week() -> None:
+    assert m.parse_work_days(["mon", "TUE", "Friday"]) == frozenset({0, 1, 4})
+    for bad in (["mo"], ["funday"], [], [3]):
+        with pytest.raises(ValueError):
+            m.parse_work_days(bad)
+    assert m.work_days_text(m.DEFAULT_WORK_DAYS) == "mon–fri"
+    assert m.work_days_text(frozenset({0, 2, 4})) == "mon, wed, fri"
+
+
+def test_completeness_percent_rounds_half_up() -> None:
+    # 1 of 8 would be 12.5%: people write 13%, round-half-even writes 12.
+    assert m.Completeness(filled=1, total=8, missing=(), stale=False).percent == 13
+    assert m.Completeness(filled=5, total=7, missing=(), stale=False).percent == 71

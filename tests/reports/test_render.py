@@ -116,26 +116,33 @@ def test_xlsx_sheets_and_types_cell_by_cell(report: reports.DailyReport, tmp_pat
     assert summary["satisfaction"].value == pytest.approx(11 / 3)
 
     activity = book["Activity"]
-    assert activity.freeze_panes == "B2" and activity.auto_filter.ref.startswith("A1:F")
+    assert activity.freeze_panes == "B2" and activity.auto_filter.ref.startswith("A1:G")
+    # Reps by display name, identified by email in the last column.
     rows = {(r[0], r[1]): r for r in activity.iter_rows(min_row=2, values_only=True)}
-    maria_call = rows[(MARIA, "call")]
-    assert maria_call[2:] == (1, 4, 0.25, -0.75)  # 1 call of 4: 25%, 75% under
-    assert rows[(IDA, "call")][2:4] == (0, 4)
-    assert rows[("Team", "call")][2:4] == (1, 12)
+    maria_call = rows[("Maria", "call")]
+    assert maria_call[2:] == (1, 4, 0.25, -0.75, MARIA)  # 1 call of 4: 25%, 75% under
+    assert rows[("Ida", "call")][2:4] == (0, 4)
+    assert rows[("Team", "call")][2:] == (
+        1,
+        12,
+        pytest.approx(1 / 12),
+        pytest.approx(-11 / 12),
+        None,
+    )
 
     promises = {r[0]: r for r in book["Promises"].iter_rows(min_row=2, values_only=True)}
-    assert promises[MARIA][1:] == (2, 2, 1, 0, 1, 0, 0, 0.5)
-    assert promises[TOM][-1] is None  # nothing due: no data, an empty cell, not 100%
+    assert promises["Maria"][1:] == (2, 2, 1, 0, 1, 0, 0, 0.5, MARIA)
+    assert promises["Tom"][-2] is None  # nothing due: no data, an empty cell, not 100%
 
     words = list(book["Customer words"].iter_rows(min_row=2, values_only=True))
     assert words[0][0] == "best" and words[0][1] == datetime(2026, 11, 17, 0, 30)
     assert words[0][5] == 5 and words[-1][0] == "worst"
 
     quiet = list(book["Going quiet"].iter_rows(min_row=2, values_only=True))
-    assert quiet == [("Quiet KG", MARIA, None, None, None, False, "never contacted")]
+    assert quiet == [("Quiet KG", "Maria", None, None, None, False, "never contacted")]
 
     by_day = list(book["By day"].iter_rows(min_row=2, values_only=True))
-    assert by_day[0][:4] == (datetime(2026, 11, 17), 3, 2, pytest.approx(13.0))
+    assert by_day[0][:4] == (datetime(2026, 11, 17), 3, 1, pytest.approx(12.0))
     assert book["By day"].cell(2, 1).number_format == "yyyy-mm-dd"
 
 

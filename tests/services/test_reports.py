@@ -167,19 +167,19 @@ def test_interactions_by_kind_against_goal(team: Workspace) -> None:
     lines = {g.kind: g for g in maria.goals}
     assert lines["call"].goal == 4 and lines["call"].percent == 50.0
     assert lines["call"].over_under == -50.0
-    assert lines["visit"].goal == pytest.approx(1.0)  # 7 a week is 1 a day
-    assert lines["visit"].percent == pytest.approx(100.0)
+    # A weekly goal is not spread over days: a day's report has no visit goal.
+    assert lines["visit"].goal is None and lines["visit"].done == 1
     assert tom.by_kind == {"visit": 1}  # his 00:30 call on the 18th is not Tuesday's
     assert {g.kind: (g.done, g.goal) for g in tom.goals} == {"call": (0, 4), "visit": (1, None)}
     assert ida.interactions == 0 and ida.by_kind == {}
     assert {g.kind: g.percent for g in ida.goals} == {"call": 0.0}
     team_lines = {g.kind: g for g in report.team.goals}
     assert team_lines["call"].done == 2 and team_lines["call"].goal == 12
-    # Only Maria has a visit goal: no team goal, rather than 2 visits against hers alone.
     assert team_lines["visit"].done == 2 and team_lines["visit"].goal is None
     assert report.kinds == ["call", "visit"]
-    # Tom has no visit goal: his visit is not counted toward the goal line.
-    assert report.activity_by_day == [reports.DayActivity(DAY, 4, 3, pytest.approx(13.0))]
+    # The day's goal line: the daily goals (3 reps x 4 calls); toward it, the kinds with a
+    # daily goal (Maria's two calls; visits have a weekly goal or none).
+    assert report.activity_by_day == [reports.DayActivity(DAY, 4, 2, pytest.approx(12.0))]
 
 
 def test_promises_kept_at_due_time_late_a_second_after(team: Workspace) -> None:
@@ -244,13 +244,18 @@ def test_rep_with_no_activity_and_day_with_no_data(team: Workspace) -> None:
     assert report.best == [] and report.worst == []
 
 
-def test_week_scales_goals_and_counts_every_day(team: Workspace) -> None:
+def test_week_counts_daily_goals_on_working_days_and_the_weekly_goal_once(
+    team: Workspace,
+) -> None:
     first, last = reports.report_period(team, day="2026-11-17", week=True)
     report = reports.daily_report(team, first, last, reps=[MARIA])
     maria = report.reps[0]
-    assert {g.kind: g.goal for g in maria.goals} == {"call": 28, "visit": 7}
+    # 4 calls a day on five working days (not seven); 7 visits a week, once.
+    assert {g.kind: g.goal for g in maria.goals} == {"call": 20, "visit": 7}
     assert [d.interactions for d in report.activity_by_day] == [1, 3, 0, 0, 0, 0, 0]
     assert report.activity_by_day[0].day == date(2026, 11, 16)
+    # The day's goal line: 4 calls Monday to Friday, none at the weekend.
+    assert [d.goal for d in report.activity_by_day] == [4, 4, 4, 4, 4, None, None]
 
 
 def test_everyone_when_no_rep_or_team(team: Workspace) -> None:
@@ -293,7 +298,8 @@ def test_watch_list_is_the_today_views(team: Workspace, clock) -> None:
     from touchpoint.services import insights
 
     clock.advance(days=40)  # everyone silent for over 30 days now
-    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM])
+    today = reports.parse_range(team, "today", "today")[0]
+    report = reports.daily_report(team, today, today, reps=[MARIA, TOM])
     expected = insights.going_quiet(team, limit=None)
     assert report.quiet == [q for q in expected if q.owner in (MARIA, TOM)]
     assert {q.name for q in report.quiet} == {"Acme GmbH", "Bolt AG", "Quiet KG"}
@@ -327,7 +333,7 @@ def test_watch_list_at_the_silence_boundary_and_with_falling_scores(ws: Workspac
                 satisfaction=falling,
             )
     clock.current = utc(2026, 11, 18, 9, 30)
-    report = reports.daily_report(ws, DAY, DAY)
+    report = reports.daily_report(ws, DAY + timedelta(days=1), DAY + timedelta(days=1))
     assert {q.name: q.reason for q in report.quiet} == {
         "Edge Lost": "no touch for 31 days",
         "Falling Fine": "satisfaction falling",

@@ -18,6 +18,7 @@ from touchpoint.services import customers
 from touchpoint.services.customer_list import CustomerQuery, count_customers
 from touchpoint.services.provisioning import check_request, provision
 from touchpoint.services.workspace import Workspace
+from touchpoint.settings import load_settings
 from touchpoint.sync import credentials
 from touchpoint.sync.engine import LAST_SYNC_KEY, write_meta
 from touchpoint.ui.backend import Backend
@@ -247,3 +248,32 @@ def test_plain_http_to_another_computer_is_refused_under_the_server_field(
     wizard.next()
     assert sent == ["https://hub.example.com:8600"]
     controller.stop()
+
+
+def test_working_offline_asks_the_reps_name_and_email(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any
+) -> None:
+    """A laptop never signed in signs its changes with the email given here, and names
+    the rep with the name given here: never the computer's login name."""
+    from dataclasses import replace
+
+    ws.settings = replace(ws.settings, user="", display_name="")
+    assert ws.author == "me"
+    _parent, wizard, _done = open_wizard(qtbot, backend, idle)
+    assert wizard is not None
+    wizard.next()
+    page = wizard.offline
+    assert page.email.text() == "" and page.display_name.text() == ""
+    page.empty.setChecked(True)
+    page.email.setText("not an email")
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    assert wizard.isVisible() and page.email_error.isVisibleTo(page)  # refused, said why
+    assert "email" in page.email_error.text().lower()
+    page.email.setText("Ana.Silva@Example.com")
+    page.display_name.setText("Ana Silva")
+    wizard.button(QWizard.WizardButton.FinishButton).click()
+    qtbot.waitUntil(lambda: ws.settings.display_name == "Ana Silva", timeout=10_000)
+    idle()
+    assert ws.author == "Ana.Silva@example.com"  # the domain lower-cased, as typed
+    reopened = load_settings(ws.paths.settings_file)
+    assert (reopened.user, reopened.display_name) == ("Ana.Silva@example.com", "Ana Silva")

@@ -66,13 +66,14 @@ def test_figures_match_the_exported_report(view: ReportsView, on_worker) -> None
     assert "satisfaction <b>3.5</b>" in text
     assert view.quiet.rowCount() == 1
     assert view.quiet.item(0, 0).text() == "Silent KG"
-    assert view.quiet.item(0, 1).text() == TOM
+    assert view.quiet.item(0, 1).text() == "Tom"  # the owner by name
 
 
 def test_team_and_rep_filters(view: ReportsView, qtbot: Any) -> None:
     choices = [view.who.itemText(i) for i in range(view.who.count())]
-    assert choices == ["All reps", "Team north", MARIA, TOM]
-    view.who.setCurrentIndex(choices.index(TOM))
+    # Reps by name, with the email that identifies them.
+    assert choices == ["All reps", "Team north", f"Maria ({MARIA})", f"Tom ({TOM})"]
+    view.who.setCurrentIndex(choices.index(f"Tom ({TOM})"))
     with qtbot.waitSignal(view.loaded, timeout=10_000):
         view.refresh()
     assert [r.rep for r in view.report.reps] == [TOM]

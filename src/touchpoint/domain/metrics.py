@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from touchpoint.domain.dates import local_date
 from touchpoint.domain.enums import CustomerStatus, DealStage, FollowUpStatus, PromiseState
+from touchpoint.domain.rounding import half_up_int
 
 QUIET_AFTER_DAYS = 30
 SCORED_WITHIN_DAYS = 180
@@ -33,12 +34,13 @@ class FollowUpFacts:
 
 def promise_state(f: FollowUpFacts, *, now: datetime) -> PromiseState:
     """Kept: done at or before its due time. Late: done after it. Overdue: still open
-    after it. Open: not yet due."""
+    after it. Open: not yet due. All as it stood at ``now``."""
     if f.status == FollowUpStatus.CANCELLED:
         return PromiseState.CANCELLED
-    if f.status == FollowUpStatus.DONE:
+    if f.status == FollowUpStatus.DONE and (f.done_at is None or f.done_at <= now):
         done = f.done_at or now
         return PromiseState.KEPT if done <= f.due_at else PromiseState.LATE
+    # Open, or done only after ``now`` (a report as of a past day): open as it stood then.
     return PromiseState.OVERDUE if now > f.due_at else PromiseState.OPEN
 
 
@@ -234,7 +236,7 @@ class Completeness:
 
     @property
     def percent(self) -> int:
-        return round(100 * self.share)
+        return half_up_int(100 * self.share)
 
 
 def completeness(facts: ProfileFacts, *, now: datetime) -> Completeness:
@@ -284,9 +286,64 @@ class GoalProgress:
         return None if percent is None else percent - 100.0
 
 
-def goal_for_period(per_period: float, period_days: int, days: int) -> float:
-    """A goal set per ``period_days`` (1 for a day, 7 for a week) scaled to ``days``."""
-    return per_period * days / period_days
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_WORK_DAYS = frozenset(range(5))  # Monday to Friday (date.weekday() numbers)
+
+
+_FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_work_days(names: Iterable[object]) -> frozenset[int]:
+    """Weekday names ("mon", "Tuesday"...) as ``date.weekday()`` numbers; ValueError
+    naming the bad one (or an empty list: a team works at least one day)."""
+    days = set()
+    for name in names:
+        text = name.strip().lower() if isinstance(name, str) else ""
+        found = [
+            n for n, full in enumerate(_FULL_DAY_NAMES) if len(text) >= 3 and full.startswith(text)
+        ]
+        if not found:
+            raise ValueError(f"'{name}' is not a day of the week (mon, tue ... sun)")
+        days.add(found[0])
+    if not days:
+        raise ValueError("name at least one working day")
+    return frozenset(days)
+
+
+def work_days_text(days: frozenset[int]) -> str:
+    """ "mon–fri" for a run of days, else the days one by one ("mon, wed, fri")."""
+    ordered = sorted(days)
+    if len(ordered) > 2 and ordered == list(range(ordered[0], ordered[-1] + 1)):
+        return f"{WEEKDAY_NAMES[ordered[0]]}–{WEEKDAY_NAMES[ordered[-1]]}"
+    return ", ".join(WEEKDAY_NAMES[d] for d in ordered)
+
+
+def working_days(first: date, last: date, work_days: frozenset[int]) -> int:
+    """The team's working days in ``first``..``last`` (both included)."""
+    return sum(
+        (first + timedelta(days=n)).weekday() in work_days for n in range((last - first).days + 1)
+    )
+
+
+def whole_weeks(first: date, last: date) -> int:
+    """How many calendar weeks (Monday to Sunday) ``first``..``last`` is; 0 when it is
+    not whole weeks."""
+    days = (last - first).days + 1
+    return days // 7 if first.weekday() == 0 and days % 7 == 0 else 0
+
+
+def goal_for_period(
+    per_period: float, per: str, first: date, last: date, work_days: frozenset[int]
+) -> float | None:
+    """A goal set per ``per`` ("day" or "week") over the local days ``first``..``last``.
+
+    A daily goal counts on working days only (a Saturday has no goal); a weekly goal is
+    never spread over days: it is a goal for whole weeks only (None otherwise)."""
+    if per == "day":
+        days = working_days(first, last, work_days)
+        return per_period * days if days else None
+    weeks = whole_weeks(first, last)
+    return per_period * weeks if weeks else None
 
 
 def activity_per_day(

@@ -8,12 +8,12 @@ engine lays out: plain tables with attributes, little CSS.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import tzinfo
 from html import escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from touchpoint.domain.metrics import work_days_text
 from touchpoint.reports import format as fmt
 from touchpoint.services.reports import DailyReport, RepFigures, Voice
 
@@ -45,9 +45,12 @@ def _table(
     text_columns: Sequence[int] = (),
     total: Sequence[str] | None = None,
     widths: Sequence[int] | None = None,
+    more: int = 0,
 ) -> str:
     """A table; cells are HTML already escaped. Columns from ``numeric_from`` align right
-    (numbers), except ``text_columns``."""
+    (numbers), except ``text_columns``. ``more``: the rows cut, said on a last row.
+
+    Rows never split across a printed page (the PDF lays this out too)."""
 
     def cell(tag: str, n: int, content: str, extra: str = "") -> str:
         align = ' align="right"' if n >= numeric_from and n not in text_columns else ""
@@ -65,6 +68,7 @@ def _table(
     )
     for row in rows:
         out.append("<tr>" + "".join(cell("td", n, c) for n, c in enumerate(row)) + "</tr>")
+    out.append(_more_row(more, len(headers)))
     if total is not None:
         out.append(
             "<tr>" + "".join(cell("td", n, f"<b>{c}</b>") for n, c in enumerate(total)) + "</tr>"
@@ -104,24 +108,31 @@ def _total_progress(figures: RepFigures) -> str:
         return fmt.DASH
     done = sum(g.done for g in figures.goals if g.goal)
     pct = 100.0 * done / goal
-    return _coloured(f"{pct:.0f}%", "over" if pct >= 100 else "under")
+    return _coloured(fmt.percent(pct), "over" if pct >= 100 else "under")
 
 
-def _rep_name(rep: str) -> str:
-    """The part of the email before the @: tables of fifty reps stay readable."""
-    return "Team" if rep == "team" else rep.split("@", maxsplit=1)[0]
+def _more_row(count: int, columns: int) -> str:
+    """The last row of a cut table: "and 4 more" (nothing when nothing is cut)."""
+    if count <= 0:
+        return ""
+    return f'<tr><td colspan="{columns}" style="color:{MUTED}"><i>{fmt.more(count)}</i></td></tr>'
 
 
 def _kpis(report: DailyReport) -> str:
     team = report.team
     goal = team.goal_total
     done_against_goal = sum(g.done for g in team.goals if g.goal)
-    goal_text = (
-        f"{100 * done_against_goal / goal:.0f}% of goal ({done_against_goal} of "
-        f"{fmt.goal_number(goal)})"
-        if goal
-        else "no goals set"
-    )
+    if goal:
+        goal_text = (
+            f"{fmt.percent(100 * done_against_goal / goal)} of goal ({done_against_goal} of "
+            f"{fmt.goal_number(goal)})"
+        )
+    elif not report.goals_set:
+        goal_text = "no goals set"
+    elif all(d.day.weekday() not in report.work_days for d in report.activity_by_day):
+        goal_text = "no goal: not a working day"
+    else:
+        goal_text = "no goal counts in this period (weekly goals: see the weekly report)"
     rows = [
         ("Interactions", f"{team.interactions}", goal_text),
         (
@@ -136,7 +147,11 @@ def _kpis(report: DailyReport) -> str:
             f"change {fmt.change(team.satisfaction_change)} on the period before; "
             f"{team.scored} scored",
         ),
-        ("Customers going quiet", str(report.quiet_total), "owned by these reps"),
+        (
+            "Customers going quiet",
+            str(report.quiet_total),
+            f"owned by these reps, as of {fmt.local_minute(report.as_of, report_tz(report))}",
+        ),
         (
             "Profiles incomplete",
             f"{report.hygiene.incomplete} of {report.hygiene.checked}",
@@ -155,7 +170,9 @@ def _kpis(report: DailyReport) -> str:
     return "".join(out)
 
 
-def _voice_block(voices: Sequence[Voice], tz: tzinfo, *, good: bool) -> str:
+def _voice_block(
+    report: DailyReport, voices: Sequence[Voice], total: int, tz: tzinfo, *, good: bool
+) -> str:
     if not voices:
         return f'<p style="color:{MUTED}"><i>none in this period</i></p>'
     colour, background = (GREEN, GREEN_BG) if good else (RED, RED_BG)
@@ -167,9 +184,11 @@ def _voice_block(voices: Sequence[Voice], tz: tzinfo, *, good: bool) -> str:
             f'<span style="color:{colour}"><b>{v.score}/5</b></span>&nbsp; '
             f"<i>“{_e(v.words)}”</i><br>"
             f'<span style="color:{MUTED}">{_e(v.customer)} · {_e(v.kind)} with '
-            f"{_e(v.rep)} · {_e(fmt.local_minute(v.occurred_at, tz))}</span></td></tr></table>"
-            "<p></p>"
+            f"{_e(report.display(v.rep))} · {_e(fmt.local_minute(v.occurred_at, tz))}"
+            "</span></td></tr></table><p></p>"
         )
+    if total > len(voices):
+        out.append(f'<p style="color:{MUTED}"><i>{fmt.more(total - len(voices))}</i></p>')
     return "".join(out)
 
 
@@ -185,11 +204,13 @@ def report_body(
     tz = report_tz(report)
     kinds = report.kinds
     people = report.reps
+    name = report.display
     parts: list[str] = []
 
     parts.append(f"<h1>{_e(fmt.title(report))}</h1>")
     parts.append(
         f'<p style="color:{MUTED}">{_e(report.period_text)} · times in {_e(report.timezone)} · '
+        f"figures as of {_e(fmt.local_minute(report.as_of, tz))} · "
         f"generated {_e(fmt.generated(report, tz))}</p>"
     )
     parts.append("<h2>At a glance</h2>" + _kpis(report))
@@ -201,10 +222,17 @@ def report_body(
             f'<p style="color:{MUTED}">No goals are set for these reps '
             f"({escape(report.goals_hint)}).</p>"
         )
+    else:
+        parts.append(
+            f'<p style="color:{MUTED}">Goals count on working days '
+            f"({_e(work_days_text(report.work_days))}): a daily goal times the working days "
+            "in the period; a weekly goal is measured over whole weeks only (the weekly "
+            "report).</p>"
+        )
     parts.append(before.get("activity", ""))
     headers = ["Rep", *[k.capitalize() for k in kinds], "All", "Against goal"]
     rows = [
-        [_e(_rep_name(r.rep)), *_goal_cells(r, kinds), str(r.interactions), _total_progress(r)]
+        [_e(name(r.rep)), *_goal_cells(r, kinds), str(r.interactions), _total_progress(r)]
         for r in people
     ]
     total = ["Team", *_goal_cells(report.team, kinds), str(report.team.interactions)]
@@ -213,7 +241,7 @@ def report_body(
     parts.append(after.get("activity", ""))
 
     # Outcomes.
-    outcomes = [o for o, _ in Counter(report.team.by_outcome).most_common(TOP_OUTCOMES)]
+    outcomes = fmt.top_outcomes(report.team.by_outcome, TOP_OUTCOMES)
     if outcomes:
         parts.append("<h3>Outcomes</h3>")
         rest = [sum(n for o, n in r.by_outcome.items() if o not in outcomes) for r in [*people]]
@@ -225,7 +253,7 @@ def report_body(
         ]
         rows = [
             [
-                _e(_rep_name(r.rep)),
+                _e(name(r.rep)),
                 *[str(r.by_outcome.get(o, 0)) for o in outcomes],
                 *([str(x)] if show_rest else []),
             ]
@@ -253,7 +281,7 @@ def report_body(
         p = r.promises
         rate_state = "" if p.rate is None else ("over" if p.rate >= 0.9 else "under")
         return [
-            _e(_rep_name(r.rep)),
+            _e(name(r.rep)),
             str(r.followups_made),
             str(p.due),
             str(p.kept),
@@ -281,7 +309,7 @@ def report_body(
         delta = r.satisfaction_change
         state = "" if delta is None or abs(delta) < 0.05 else ("over" if delta > 0 else "under")
         return [
-            _e(_rep_name(r.rep)),
+            _e(name(r.rep)),
             str(r.scored),
             fmt.score(r.satisfaction),
             fmt.score(r.satisfaction_before),
@@ -297,13 +325,13 @@ def report_body(
     )
     parts.append(after.get("satisfaction", ""))
     parts.append("<h3>In the customers’ own words: the best</h3>")
-    parts.append(_voice_block(report.best, tz, good=True))
+    parts.append(_voice_block(report, report.best, report.best_total, tz, good=True))
     parts.append("<h3>… and the worst</h3>")
-    parts.append(_voice_block(report.worst, tz, good=False))
+    parts.append(_voice_block(report, report.worst, report.worst_total, tz, good=False))
 
     # Going quiet.
     parts.append("<h2>Customers going quiet</h2>")
-    more = report.quiet_total - len(report.quiet)
+    more = report.quiet_more
     parts.append(
         f'<p style="color:{MUTED}">Active customers with no interaction for longer than the '
         "quiet setting, or with falling satisfaction. "
@@ -314,7 +342,7 @@ def report_body(
     rows = [
         [
             _e(q.name),
-            _e(_rep_name(q.owner) if q.owner else "(no owner)"),
+            _e(name(q.owner)),
             _e(fmt.local_day(q.last_touch, tz) or "never"),
             _e(fmt.score(q.satisfaction)),
             _e(q.reason),
@@ -328,6 +356,7 @@ def report_body(
             numeric_from=3,
             text_columns=(4,),
             widths=[30, 16, 13, 9, 32],
+            more=more,
         )
     )
 
@@ -337,12 +366,14 @@ def report_body(
     parts.append(
         f"<p>{h.checked} active and prospect customers: {h.incomplete} miss a key item, "
         f"{h.stale} not confirmed or changed for a year; average completeness "
-        f"{fmt.percent(h.average_percent)}.</p>"
+        f"{fmt.percent(h.average_percent)}."
+        + (f" The {len(h.worst)} least complete:" if h.more else "")
+        + "</p>"
     )
     rows = [
         [
             _e(x.customer),
-            _e(_rep_name(x.owner) if x.owner else "(no owner)"),
+            _e(name(x.owner)),
             f"{x.percent}%",
             _e(", ".join(x.missing) or fmt.DASH),
             _coloured("stale", "under") if x.stale else "",
@@ -356,6 +387,7 @@ def report_body(
             numeric_from=2,
             text_columns=(3, 4),
             widths=[25, 14, 12, 36, 13],
+            more=h.more,
         )
     )
     return "\n".join(parts)
@@ -377,36 +409,47 @@ footer {{ color: {MUTED}; font-size: 8pt; margin-top: 24px; }}
 
 
 def _svg_bars(
+    title: str,
     labels: Sequence[str],
     series: Sequence[tuple[str, str, Sequence[float]]],
     *,
     line: tuple[str, Sequence[float | None]] | None = None,
     stacked: bool = False,
-    y_max: float | None = None,
+    scores: bool = False,
 ) -> str:
-    """A small bar chart as inline SVG (the browser page has no Qt to draw with)."""
-    width, height, left, bottom, top = 900, 240, 40, 40, 24
-    plot_w, plot_h = width - left - 10, height - bottom - top
+    """A small bar chart with its title as inline SVG (the browser page has no Qt to draw
+    with). The axis steps are whole, nice numbers (0, 5, 10...); scores go 1 to 5."""
+    many = len(labels) > 10
+    width, left, top, right = 900, 44, 34, 10
+    bottom = 86 if many else 44
+    height = 250 + (bottom - 44)
+    plot_w, plot_h = width - left - right, height - bottom - top
     totals = (
         [sum(s[2][i] for s in series) for i in range(len(labels))]
         if stacked
         else [max((s[2][i] for s in series), default=0) for i in range(len(labels))]
     )
-    peak = max([*totals, *(v for v in (line[1] if line else []) if v is not None), 1])
-    peak = y_max or peak * 1.1
+    if scores:
+        peak, step = 5.0, 1.0
+    else:
+        highest = max([*totals, *(v for v in (line[1] if line else []) if v is not None), 0])
+        peak, step = fmt.nice_scale(highest)
     n = max(len(labels), 1)
     slot = plot_w / n
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial" font-size="11">'
+        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial" font-size="11" '
+        f'role="img" aria-label="{_e(title)}">',
+        f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" font-size="13" '
+        f'font-weight="bold">{_e(title)}</text>',
     ]
-    for tick in range(5):
-        value = peak * tick / 4
-        y = top + plot_h - plot_h * tick / 4
+    for tick in range(round(peak / step) + 1):
+        value = tick * step
+        y = top + plot_h - plot_h * value / peak
         out.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#e5e9ef"/>'
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#e5e9ef"/>'
             f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="{MUTED}">'
-            f"{value:.1f}</text>"
+            f"{fmt.fixed(value)}</text>"
         )
     bars = 1 if stacked else max(len(series), 1)
     bar_w = slot * 0.7 / bars
@@ -420,13 +463,16 @@ def _svg_bars(
             y = top + plot_h - h - (plot_h * base / peak if stacked else 0)
             out.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
-                f'fill="{colour}"/>'
+                f'fill="{colour}"><title>{_e(label)}: {_e(fmt.goal_number(value))}</title></rect>'
             )
             if stacked:
                 base += value
+        x_mid = left + i * slot + slot / 2
+        y_label = top + plot_h + 14
+        turn = f' transform="rotate(-40 {x_mid:.1f} {y_label})"' if many else ""
+        anchor = "end" if many else "middle"
         out.append(
-            f'<text x="{left + i * slot + slot / 2:.1f}" y="{height - bottom + 14}" '
-            f'text-anchor="middle">{_e(label)}</text>'
+            f'<text x="{x_mid:.1f}" y="{y_label}" text-anchor="{anchor}"{turn}>{_e(label)}</text>'
         )
     if line is not None:
         points = [
@@ -451,45 +497,88 @@ def _svg_bars(
     return "".join(out)
 
 
+BLUE = "#3b6ea8"
+PALE_BLUE = "#c7d3e3"
+AMBER = "#d99a21"
+PURPLE = "#6a4fa3"
+
+
 def svg_charts(report: DailyReport) -> dict[str, str]:
-    """The three charts of the report as inline SVG (none where there is nothing to show)."""
+    """The three charts of the report as inline SVG, as the PDF draws them (none where
+    there is nothing to show): activity per day (a week) or per rep (a day), against
+    the goal when goals are set, else every interaction; promises per rep; average
+    satisfaction per day or per rep."""
     charts: dict[str, str] = {}
+    names = [report.display(r.rep) for r in report.reps]
     if not report.team.interactions and not report.goals_set:
         pass
     elif report.days > 1:
         labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
-        charts["activity"] = _svg_bars(
-            labels,
-            [("toward goal", "#3b6ea8", [d.toward_goal for d in report.activity_by_day])],
-            line=("daily goal", [d.goal for d in report.activity_by_day]),
-        )
+        goals = [d.goal for d in report.activity_by_day]
+        if any(g is not None for g in goals):
+            charts["activity"] = _svg_bars(
+                "Interactions per day against the daily goal",
+                labels,
+                [
+                    (
+                        "interactions of kinds with a daily goal",
+                        BLUE,
+                        [d.toward_goal for d in report.activity_by_day],
+                    )
+                ],
+                line=("daily goal", goals),
+            )
+        else:
+            charts["activity"] = _svg_bars(
+                "Interactions per day",
+                labels,
+                [("interactions", BLUE, [d.interactions for d in report.activity_by_day])],
+            )
     else:
-        charts["activity"] = _svg_bars(
-            [r.rep.split("@")[0] for r in report.reps],
-            [
-                (
-                    "toward goal",
-                    "#3b6ea8",
-                    [sum(g.done for g in r.goals if g.goal) for r in report.reps],
-                ),
-                ("goal", "#c7d3e3", [r.goal_total or 0 for r in report.reps]),
-            ],
-        )
+        goal = [r.goal_total or 0 for r in report.reps]
+        if any(goal):
+            charts["activity"] = _svg_bars(
+                "Interactions against goal, per rep",
+                names,
+                [
+                    (
+                        "interactions of kinds with a goal",
+                        BLUE,
+                        [sum(g.done for g in r.goals if g.goal) for r in report.reps],
+                    ),
+                    ("goal", PALE_BLUE, goal),
+                ],
+            )
+        else:
+            charts["activity"] = _svg_bars(
+                "Interactions per rep",
+                names,
+                [("interactions", BLUE, [r.interactions for r in report.reps])],
+            )
     if report.team.promises.due:
         charts["promises"] = _svg_bars(
-            [r.rep.split("@")[0] for r in report.reps],
+            "Promises due: kept, late and overdue, per rep",
+            names,
             [
                 ("kept", GREEN, [r.promises.kept for r in report.reps]),
-                ("late", "#d99a21", [r.promises.late for r in report.reps]),
+                ("late", AMBER, [r.promises.late for r in report.reps]),
                 ("overdue", RED, [r.promises.overdue for r in report.reps]),
             ],
             stacked=True,
         )
-    if report.satisfaction_by_day and report.days > 1:
+    if report.team.scored:
+        if report.days > 1:
+            points = {p.day: p.average for p in report.satisfaction_by_day}
+            labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
+            values = [points.get(d.day, 0.0) for d in report.activity_by_day]
+            title = "Average satisfaction per day (1 to 5)"
+        else:
+            scored = [r for r in report.reps if r.satisfaction is not None]
+            labels = [report.display(r.rep) for r in scored]
+            values = [r.satisfaction or 0.0 for r in scored]
+            title = "Average satisfaction per rep (1 to 5)"
         charts["satisfaction"] = _svg_bars(
-            [p.day.strftime("%a %d") for p in report.satisfaction_by_day],
-            [("average", "#6a4fa3", [p.average for p in report.satisfaction_by_day])],
-            y_max=5,
+            title, labels, [("average", PURPLE, values)], scores=True
         )
     return charts
 

@@ -8,9 +8,8 @@ and "page n of m".
 
 from __future__ import annotations
 
-import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from PySide6.QtCharts import (
@@ -35,6 +34,8 @@ from PySide6.QtGui import (
     QPdfWriter,
     QPen,
     QTextDocument,
+    QTextFrame,
+    QTextTable,
 )
 from PySide6.QtWidgets import QApplication, QGraphicsScene
 
@@ -62,10 +63,6 @@ def ensure_app() -> QApplication:
 
 
 # --- charts -----------------------------------------------------------------------
-
-
-def _short(rep: str) -> str:
-    return "Team" if rep == "team" else rep.split("@", maxsplit=1)[0]
 
 
 def _chart(title: str) -> QChart:
@@ -99,17 +96,10 @@ def _axes(
         x.setLabelsAngle(angle)
     x.setTruncateLabels(False)  # "maria.keller", never "mar..."
     y = QValueAxis()
-    if scores:
-        y.setRange(0, 5)
-        y.setTickCount(6)
-    elif top <= 10:
-        # Small counts: a tick per whole number, never "2.3 interactions".
-        whole = max(2, math.ceil(top))
-        y.setRange(0, whole)
-        y.setTickCount(whole + 1)
-    else:
-        y.setRange(0, top)
-        y.applyNiceNumbers()
+    # Whole, nice steps (0, 5, 10...), the HTML page's: never "2.3 interactions".
+    high, step = (5.0, 1.0) if scores else fmt.nice_scale(top)
+    y.setRange(0, high)
+    y.setTickCount(round(high / step) + 1)
     y.setLabelFormat("%.0f")
     y.setLabelsFont(QFont(FONT, 8))
     if horizontal:  # one row per rep: names down the left, counts along the bottom
@@ -150,14 +140,13 @@ def chart_height(report: DailyReport, name: str) -> int:
 
 
 def _nice_top(values: Sequence[float]) -> float:
-    peak = max([*values, 1.0])
-    return peak if peak <= 10 else peak * 1.1
+    return max([*values, 1.0])
 
 
 def activity_chart(report: DailyReport) -> QChart:
     """Activity against goal: per day over a week, per rep for a single day."""
     if report.days > 1:
-        chart = _chart("Interactions per day against the daily goal")
+        chart = _chart("Interactions per day")
         labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
         goals = [d.goal for d in report.activity_by_day]
         has_goal = any(g is not None for g in goals)
@@ -166,12 +155,15 @@ def activity_chart(report: DailyReport) -> QChart:
         bars = QBarSeries()
         bars.append(
             _bar_set(
-                "interactions of kinds with a goal" if has_goal else "interactions", BLUE, values
+                "interactions of kinds with a daily goal" if has_goal else "interactions",
+                BLUE,
+                values,
             )
         )
         chart.addSeries(bars)
         series: list[object] = [bars]
         if has_goal:
+            chart.setTitle("Interactions per day against the daily goal")
             line = QLineSeries()
             line.setName("daily goal")
             pen = QPen(QColor(RED))
@@ -179,7 +171,8 @@ def activity_chart(report: DailyReport) -> QChart:
             pen.setStyle(Qt.PenStyle.DashLine)
             line.setPen(pen)
             for n, g in enumerate(goals):
-                line.append(QPointF(n, g or 0))
+                if g is not None:  # no goal on a day off: the line stops there
+                    line.append(QPointF(n, g))
             chart.addSeries(line)
             series.append(line)
         _axes(chart, series, labels, _nice_top([*values, *(g or 0 for g in goals)]))
@@ -189,7 +182,7 @@ def activity_chart(report: DailyReport) -> QChart:
     has_goal = any(goal)
     # Without goals there is nothing to count against: each rep's interactions, all kinds.
     chart = _chart("Interactions against goal, per rep" if has_goal else "Interactions per rep")
-    labels = [_short(r.rep) for r in reps]
+    labels = [report.display(r.rep) for r in reps]
     if has_goal:
         done = [sum(g.done for g in r.goals if g.goal) for r in reps]
     else:
@@ -226,7 +219,7 @@ def promises_chart(report: DailyReport) -> QChart:
     _axes(
         chart,
         [series],
-        [_short(r.rep) for r in reps],
+        [report.display(r.rep) for r in reps],
         top,
         angle=-45 if len(reps) > 8 else 0,
         horizontal=side,
@@ -238,14 +231,15 @@ def satisfaction_chart(report: DailyReport) -> QChart | None:
     """Average satisfaction per day (a week) or per rep (a day); None with no scores."""
     if report.team.scored == 0:
         return None
-    chart = _chart("Average satisfaction (1 to 5)")
+    per = "per day" if report.days > 1 else "per rep"
+    chart = _chart(f"Average satisfaction {per} (1 to 5)")
     if report.days > 1:
         points = {p.day: p.average for p in report.satisfaction_by_day}
         labels = [d.day.strftime("%a %d") for d in report.activity_by_day]
         values = [points.get(d.day, 0.0) for d in report.activity_by_day]
     else:
         scored = [r for r in report.reps if r.satisfaction is not None]
-        labels = [_short(r.rep) for r in scored]
+        labels = [report.display(r.rep) for r in scored]
         values = [r.satisfaction or 0.0 for r in scored]
     side = report.days == 1 and many_reps(len(labels))
     bars = QHorizontalBarSeries() if side else QBarSeries()
@@ -284,6 +278,85 @@ def chart_image(chart: QChart, width: int, height: int) -> QImage:
 
 
 # --- pages ------------------------------------------------------------------------
+
+
+def _tables(frame: QTextFrame) -> Iterator[QTextTable]:
+    for child in frame.childFrames():
+        if isinstance(child, QTextTable):
+            yield child
+        yield from _tables(child)
+
+
+def _row_lines(doc: QTextDocument, table: QTextTable, row: int) -> tuple[float, float, float]:
+    """A table row's top, the bottom of its first line and the bottom of its last line,
+    in the document's coordinates (0s for a row with no text)."""
+    layout = doc.documentLayout()
+    top = first = bottom = None
+    for column in range(table.columns()):
+        cell = table.cellAt(row, column)
+        block = cell.firstCursorPosition().block()
+        last = cell.lastCursorPosition().block()
+        while block.isValid():
+            rect = layout.blockBoundingRect(block)
+            lines = block.layout()
+            for n in range(lines.lineCount()):
+                line = lines.lineAt(n)
+                y0 = rect.top() + line.y()
+                y1 = y0 + line.height()
+                top = y0 if top is None else min(top, y0)
+                if n == 0 and block == cell.firstCursorPosition().block():
+                    first = y1 if first is None else max(first, y1)
+                bottom = y1 if bottom is None else max(bottom, y1)
+            if block == last:
+                break
+            block = block.next()
+    return top or 0.0, first or 0.0, bottom or 0.0
+
+
+def _across(top: float, bottom: float, page_h: float) -> bool:
+    return bottom > top and int(top // page_h) != int((bottom - 0.5) // page_h)
+
+
+def rows_across_pages(doc: QTextDocument, page_h: float) -> list[list[str]]:
+    """The table rows whose lines fall on two pages (their cells' first lines)."""
+    split = []
+    for table in _tables(doc.rootFrame()):
+        for row in range(table.rows()):
+            top, _first, bottom = _row_lines(doc, table, row)
+            if _across(top, bottom, page_h):
+                split.append(
+                    [table.cellAt(row, c).firstCursorPosition().block().text()
+                     for c in range(table.columns())]
+                )  # fmt: skip
+    return split
+
+
+def keep_rows_together(doc: QTextDocument, page_h: float) -> None:
+    """Never split a table row across two pages.
+
+    Qt's layout moves a row to the next page only when its first line does not fit, so
+    a row of two-line cells ("American Manufacturing Miller" / "Co.") could end one page
+    and start the next. Here such a row gets just enough top padding (less than a line)
+    that its first line no longer fits: Qt then moves the whole row. Row by row from the
+    top, as each move shifts the rows after it."""
+    for _ in range(1000):  # a bound never reached: each pass moves one row to a new page
+        found = None
+        for table in _tables(doc.rootFrame()):
+            for row in range(table.rows()):
+                top, first, bottom = _row_lines(doc, table, row)
+                if _across(top, bottom, page_h) and bottom - top < page_h / 2:
+                    found = table, row, (int(top // page_h) + 1) * page_h - first + 1
+                    break
+            if found:
+                break
+        if found is None:
+            return
+        table, row, push = found
+        for column in range(table.columns()):
+            cell = table.cellAt(row, column)
+            cell_format = cell.format().toTableCellFormat()
+            cell_format.setTopPadding(cell_format.topPadding() + push)
+            cell.setFormat(cell_format)
 
 
 def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
@@ -341,6 +414,7 @@ def render_pdf(report: DailyReport, path: str | os.PathLike[str]) -> int:
         charts[name] = f'<p><img src="{url}" width="{shown_w}" height="{shown_h}"></p>'
 
     doc.setHtml(report_body(report, charts=charts, charts_after=many_reps(len(report.reps))))
+    keep_rows_together(doc, body_h)
     pages = doc.pageCount()
 
     painter = QPainter()

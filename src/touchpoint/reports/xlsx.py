@@ -8,11 +8,11 @@ and set widths; the summary and by-day sheets carry native Excel charts.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from touchpoint.domain.rounding import half_up
 from touchpoint.policy import check_export_format
 from touchpoint.reports import format as fmt
 from touchpoint.reports.html import report_tz
@@ -115,7 +115,15 @@ def _write(report: DailyReport, path: Any) -> None:
     people = [*report.reps, report.team] if len(report.reps) > 1 else list(report.reps)
 
     def name(r: RepFigures) -> str:
-        return "Team" if r.rep == "team" else r.rep
+        return report.display(r.rep)
+
+    def email(r: RepFigures) -> str | None:
+        return None if r.rep == "team" else r.rep
+
+    def more(sheet: _Sheet, count: int) -> None:
+        """A cut list's last row says how many more there are."""
+        if count > 0:
+            sheet.add([fmt.more(count)])
 
     # Summary.
     summary = book.add_worksheet("Summary")
@@ -129,6 +137,7 @@ def _write(report: DailyReport, path: Any) -> None:
         ("to", report.last, ""),
         ("time zone", report.timezone, ""),
         ("generated", _naive_local(report.generated_at, report), ""),
+        ("figures as of", _naive_local(report.as_of, report), "the end of the period"),
         ("interactions", team.interactions, ""),
         ("against goal", _against_goal(team), "interactions of kinds with a goal / goal"),
         ("follow-ups made", team.followups_made, ""),
@@ -143,7 +152,7 @@ def _write(report: DailyReport, path: Any) -> None:
         ),
         ("satisfaction", _score(team.satisfaction), f"{team.scored} scored interactions"),
         ("satisfaction change", _score(team.satisfaction_change), "against the period before"),
-        ("customers going quiet", report.quiet_total, ""),
+        ("customers going quiet", report.quiet_total, "as of the end of the period"),
         ("profiles checked", report.hygiene.checked, "active and prospect customers"),
         ("profiles incomplete", report.hygiene.incomplete, ""),
         ("profiles stale", report.hygiene.stale, "not confirmed or changed for a year"),
@@ -163,7 +172,7 @@ def _write(report: DailyReport, path: Any) -> None:
         formats,
         "Activity",
         [("rep", 30), ("kind", 10), ("done", 8), ("goal", 8), ("against goal", 13),
-         ("over/under", 12)],
+         ("over/under", 12), ("email", 30)],
     )  # fmt: skip
     for r in people:
         for g in r.goals:
@@ -172,20 +181,25 @@ def _write(report: DailyReport, path: Any) -> None:
                     name(r),
                     g.kind,
                     g.done,
-                    None if g.goal is None else round(g.goal, 2),
+                    None if g.goal is None else float(half_up(g.goal, 2)),
                     _pct(g.percent),
                     _pct(g.over_under),
+                    email(r),
                 ],
                 bold=r.rep == "team",
             )
     activity.finish()
 
-    outcomes_all = [o for o, _ in Counter(report.team.by_outcome).most_common()]
+    # Every outcome has its column here: nothing is folded into "other".
+    outcomes_all = fmt.top_outcomes(report.team.by_outcome, len(report.team.by_outcome))
     outcomes = _Sheet(
-        book, formats, "Outcomes", [("rep", 30), *[(o, max(10, len(o) + 2)) for o in outcomes_all]]
+        book,
+        formats,
+        "Outcomes",
+        [("rep", 30), *[(o, max(10, len(o) + 2)) for o in outcomes_all], ("email", 30)],
     )
     for r in people:
-        outcomes.add([name(r), *[r.by_outcome.get(o, 0) for o in outcomes_all]])
+        outcomes.add([name(r), *[r.by_outcome.get(o, 0) for o in outcomes_all], email(r)])
     outcomes.finish()
 
     promises = _Sheet(
@@ -193,7 +207,7 @@ def _write(report: DailyReport, path: Any) -> None:
         formats,
         "Promises",
         [("rep", 30), ("made", 8), ("due", 8), ("kept", 8), ("late", 8), ("overdue", 9),
-         ("not yet due", 12), ("cancelled", 10), ("keeping rate", 13)],
+         ("not yet due", 12), ("cancelled", 10), ("keeping rate", 13), ("email", 30)],
     )  # fmt: skip
     for r in people:
         p = r.promises
@@ -208,6 +222,7 @@ def _write(report: DailyReport, path: Any) -> None:
                 p.open,
                 p.cancelled,
                 _pct(None if p.rate is None else 100 * p.rate),
+                email(r),
             ],
             bold=r.rep == "team",
         )
@@ -217,8 +232,9 @@ def _write(report: DailyReport, path: Any) -> None:
         book,
         formats,
         "Satisfaction",
-        [("rep", 30), ("scored", 8), ("average", 9), ("period before", 13), ("change", 9)],
-    )
+        [("rep", 30), ("scored", 8), ("average", 9), ("period before", 13), ("change", 9),
+         ("email", 30)],
+    )  # fmt: skip
     for r in people:
         satisfaction.add(
             [
@@ -227,6 +243,7 @@ def _write(report: DailyReport, path: Any) -> None:
                 _score(r.satisfaction),
                 _score(r.satisfaction_before),
                 _score(r.satisfaction_change),
+                email(r),
             ],
             bold=r.rep == "team",
         )
@@ -239,12 +256,17 @@ def _write(report: DailyReport, path: Any) -> None:
         [("", 8), ("when", 17), ("customer", 30), ("rep", 28), ("kind", 9), ("score", 7),
          ("their words", 80)],
     )  # fmt: skip
-    for label, items in (("best", report.best), ("worst", report.worst)):
+    for label, items, total in (
+        ("best", report.best, report.best_total),
+        ("worst", report.worst, report.worst_total),
+    ):
         for v in items:
             voices.add(
-                [label, _naive_local(v.occurred_at, report), v.customer, v.rep, v.kind, v.score,
-                 v.words]
+                [label, _naive_local(v.occurred_at, report), v.customer, report.display(v.rep),
+                 v.kind, v.score, v.words]
             )  # fmt: skip
+        if total > len(items):
+            voices.add([label, None, fmt.more(total - len(items))])
     voices.finish()
 
     quiet = _Sheet(
@@ -256,7 +278,11 @@ def _write(report: DailyReport, path: Any) -> None:
     )  # fmt: skip
     for q in report.quiet:
         last = q.last_touch.astimezone(tz).date() if q.last_touch else None
-        quiet.add([q.name, q.owner, last, q.days, _score(q.satisfaction), q.falling, q.reason])
+        quiet.add(
+            [q.name, report.display(q.owner), last, q.days, _score(q.satisfaction), q.falling,
+             q.reason]
+        )  # fmt: skip
+    more(quiet, report.quiet_more)
     quiet.finish()
 
     hygiene = _Sheet(
@@ -270,7 +296,7 @@ def _write(report: DailyReport, path: Any) -> None:
         hygiene.add(
             [
                 h.customer,
-                h.owner,
+                report.display(h.owner),
                 h.status,
                 Percent(h.percent),
                 ", ".join(h.missing),
@@ -278,6 +304,7 @@ def _write(report: DailyReport, path: Any) -> None:
                 h.last_confirmed.astimezone(tz).date() if h.last_confirmed else None,
             ]
         )
+    more(hygiene, report.hygiene.more)
     hygiene.finish()
 
     by_day = _Sheet(
@@ -295,7 +322,7 @@ def _write(report: DailyReport, path: Any) -> None:
                 d.day,
                 d.interactions,
                 d.toward_goal,
-                None if d.goal is None else round(d.goal, 2),
+                None if d.goal is None else float(half_up(d.goal, 2)),
                 p.kept if p else 0,
                 p.late if p else 0,
                 p.overdue if p else 0,

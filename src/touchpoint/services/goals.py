@@ -5,7 +5,17 @@ week). A rep's own goal wins over their team's, which wins over the defaults.
 Teams map a name to rep emails so a manager can report on ``--team north``.
 The Hub will know teams for the whole company; this file is the local roster.
 
+The team's working days (goals count on those only: a daily goal on a Saturday is no
+goal) are ``work_days``, Monday to Friday when left out; a machine policy's
+``[reports] work_days`` beats the file. ``[names]`` gives reps' display names (a rep
+is identified by email, shown by name everywhere).
+
 The file lives in the config folder and is written atomically::
+
+    work_days = ["mon", "tue", "wed", "thu", "fri"]
+
+    [names]
+    "maria@example.com" = "Maria Keller"
 
     [defaults]
     call = { count = 20, per = "day" }
@@ -24,12 +34,14 @@ import os
 import re
 import tempfile
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, union
 
+from touchpoint.domain import metrics
 from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Customer, FollowUp, Interaction
@@ -71,6 +83,8 @@ class GoalBook:
     defaults: dict[str, Goal] = field(default_factory=dict)
     teams: dict[str, Team] = field(default_factory=dict)
     reps: dict[str, dict[str, Goal]] = field(default_factory=dict)
+    work_days: frozenset[int] | None = None  # None: not set in the file (Monday to Friday)
+    names: dict[str, str] = field(default_factory=dict)  # email -> display name
 
     def team_of(self, rep: str) -> Team | None:
         for name in sorted(self.teams):
@@ -143,8 +157,26 @@ def read_goals_file(path: Path) -> GoalBook:
     reps = {
         rep: _goals(raw, f"{path}: reps.{rep}") for rep, raw in (data.get("reps") or {}).items()
     }
+    work_days = None
+    if "work_days" in data:
+        raw_days = data["work_days"]
+        if not isinstance(raw_days, list):
+            raise ValidationError(f"{path}: work_days", 'must be a list like ["mon", "tue"]')
+        try:
+            work_days = metrics.parse_work_days(raw_days)
+        except ValueError as exc:
+            raise ValidationError(f"{path}: work_days", str(exc)) from None
+    names = data.get("names") or {}
+    if not isinstance(names, dict) or not all(
+        isinstance(v, str) and v.strip() for v in names.values()
+    ):
+        raise ValidationError(f"{path}: names", 'must map emails to names ("a@b.c" = "Ann")')
     return GoalBook(
-        defaults=_goals(data.get("defaults"), f"{path}: defaults"), teams=teams, reps=reps
+        defaults=_goals(data.get("defaults"), f"{path}: defaults"),
+        teams=teams,
+        reps=reps,
+        work_days=work_days,
+        names={email.strip().lower(): name.strip() for email, name in names.items()},
     )
 
 
@@ -174,6 +206,13 @@ def _inline_goals(goals: dict[str, Goal]) -> str:
 
 def render_goals(book: GoalBook) -> str:
     lines = ["# Touchpoint activity goals and team roster (touchpoint goals --help)", ""]
+    if book.work_days is not None:
+        days = ", ".join(_toml_str(metrics.WEEKDAY_NAMES[d]) for d in sorted(book.work_days))
+        lines += [f"work_days = [{days}]", ""]
+    if book.names:
+        lines.append("[names]")
+        lines += [f"{_toml_str(e)} = {_toml_str(n)}" for e, n in sorted(book.names.items())]
+        lines.append("")
     lines.append("[defaults]")
     lines += [_goal_line(kind, goal) for kind, goal in sorted(book.defaults.items())]
     for name, team in sorted(book.teams.items()):
@@ -384,3 +423,49 @@ def resolve_reps(
             return [lowered[email]]
         raise ValidationError("rep", f"no rep '{rep}' in the goals roster or in the data")
     return None
+
+
+# --- working days and names --------------------------------------------------------
+
+
+def work_days(ws: Workspace | None, book: GoalBook) -> frozenset[int]:
+    """The team's working days: the machine policy's, else the goals file's, else
+    Monday to Friday."""
+    from touchpoint.policy import current_policy
+
+    loaded = ws.policy if ws is not None else current_policy()
+    forced = loaded.policy.reports.work_days
+    if forced is not None:
+        return frozenset(forced)
+    return book.work_days if book.work_days is not None else metrics.DEFAULT_WORK_DAYS
+
+
+def name_from_email(email: str) -> str:
+    """A readable name from an address when nobody gave one: "maria.keller@x" is
+    "Maria Keller" (a login that is no address stays as it is)."""
+    local, at, _ = email.partition("@")
+    if not at or not local:
+        return email
+    words = re.split(r"[._\-+]+", local)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or email
+
+
+def display_names(
+    ws: Workspace | None, book: GoalBook, emails: Iterable[str | None]
+) -> dict[str, str]:
+    """How each rep is shown: the goals file's ``[names]``, this laptop's own display
+    name (settings) for its user, else a name read from the email."""
+    own_email = ws.settings.user.strip().lower() if ws is not None else ""
+    own_name = ws.settings.display_name.strip() if ws is not None else ""
+    out: dict[str, str] = {}
+    for email in emails:
+        if not email or email in out:
+            continue
+        key = email.strip().lower()
+        if key in book.names:
+            out[email] = book.names[key]
+        elif own_name and key == own_email:
+            out[email] = own_name
+        else:
+            out[email] = name_from_email(email)
+    return out

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from touchpoint.domain import values
 from touchpoint.errors import TouchpointError, ValidationError, ValidationErrors
 from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings
 from touchpoint.storage.models import Customer
 from touchpoint.sync import credentials
 from touchpoint.sync.engine import (
@@ -410,6 +411,8 @@ class FirstRunState:
     signed_in: bool  # a device token for the recorded Hub is kept
     demo_allowed: bool
     synced_before: bool = False  # this laptop has synced with a Hub (and maybe signed out)
+    user: str = ""  # the rep's email in the settings ("" when never given)
+    display_name: str = ""  # the rep's name in the settings
 
     @property
     def show(self) -> bool:
@@ -446,4 +449,22 @@ def first_run_state(ws: Workspace) -> FirstRunState:
         signed_in=signed_in,
         demo_allowed=demo,
         synced_before=synced_before,
+        user=ws.settings.user,
+        display_name=ws.settings.display_name,
     )
+
+
+def set_rep_identity(ws: Workspace, *, email: str, name: str) -> Settings:
+    """The rep's email and display name given at first run (working offline): they sign
+    every change and name the rep in reports until a Hub account takes over. An empty
+    field leaves that setting as it is; a bad email is a ValidationError naming it."""
+    email = (email or "").strip()
+    name = (name or "").strip()
+    changes: dict[str, str] = {}
+    if email:
+        changes["user"] = values.email("email", email) or email
+    if name:
+        changes["display_name"] = values.short_text("display name", name, limit=200) or ""
+    if changes:
+        ws.update_settings(replace(ws.settings, **changes))
+    return ws.settings

@@ -4,6 +4,25 @@ Every definition comes from :mod:`touchpoint.domain.metrics` (kept, late, overdu
 going quiet, completeness, activity against goal), so the PDF, the HTML page,
 the Excel file and the window's Reports page show the same numbers. A day is the
 user's local calendar day (``ws.tz``); times are stored in UTC.
+
+**As of.** Every figure is computed as it stood at the end of the report's period
+(``as_of``: the end of its last local day, or now for a period not over yet): promises
+done only later were open (or overdue) then; the watch list and satisfaction read the
+interactions up to then; profile hygiene counts the customers and contacts that existed
+then, their last scored interaction before then and their last change known before then
+(a customer keeps only its newest change and its creation, so a profile changed since
+counts from its creation). Status, industry and addresses are the current ones: their
+history is not kept.
+
+**Working days.** Goals count on the team's working days (Monday to Friday unless the
+goals file or the machine policy says otherwise): a daily goal is its count times the
+working days in the period, so a Saturday has no goal. A weekly goal is never spread
+over days: it is a goal for whole weeks (the weekly report), and a day's report shows
+no goal for that kind (the day's count is still shown).
+
+**The rep** is identified by email and shown by display name (``DailyReport.display``).
+Lists that are cut keep their full count beside them (``quiet_total``,
+``Hygiene.flagged``, ``best_total``...), so every format can say "and N more".
 """
 
 from __future__ import annotations
@@ -20,6 +39,7 @@ from sqlalchemy import bindparam, text
 
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
+from touchpoint.domain.rounding import half_up_int
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
 from touchpoint.services.today import QuietCustomer, longest_silent_first, quiet_customer
@@ -109,7 +129,13 @@ class Hygiene:
     incomplete: int  # missing at least one key item
     stale: int  # not confirmed or changed for a year
     average_percent: int | None
-    worst: list[HygieneLine]
+    worst: list[HygieneLine]  # the worst first, cut at ``HYGIENE_ROWS``
+    flagged: int = 0  # every customer incomplete or stale: ``worst`` before the cut
+
+    @property
+    def more(self) -> int:
+        """How many flagged customers the cut list leaves out."""
+        return max(0, self.flagged - len(self.worst))
 
 
 @dataclass(frozen=True)
@@ -118,7 +144,7 @@ class DailyReport:
     last: date
     generated_at: datetime
     timezone: str
-    scope: str  # "all reps", "team north", "maria@example.com"
+    scope: str  # "all reps", "team north", or one rep by name ("Maria Lopez")
     reps: list[RepFigures]
     team: RepFigures
     kinds: list[str]  # kinds with a goal or activity, in a stable order
@@ -133,6 +159,24 @@ class DailyReport:
     goals_set: bool = field(default=False)
     # How the reader sets goals where this report was made (the Hub has its own way).
     goals_hint: str = "touchpoint goals set --kind call --per day 20"
+    as_of: datetime | None = None  # the moment every figure stands at (UTC)
+    work_days: frozenset[int] = metrics.DEFAULT_WORK_DAYS
+    names: dict[str, str] = field(default_factory=dict)  # rep email -> display name
+    best_total: int = 0  # scored 4-5 with words: ``best`` before the cut
+    worst_total: int = 0
+
+    def display(self, rep: str | None) -> str:
+        """How a rep reads in the report: their display name ("Team" for the team)."""
+        if rep is None:
+            return NO_OWNER
+        if rep == "team":
+            return "Team"
+        return self.names.get(rep) or goals_service.name_from_email(rep)
+
+    @property
+    def quiet_more(self) -> int:
+        """How many customers going quiet the cut list leaves out."""
+        return max(0, self.quiet_total - len(self.quiet))
 
     @property
     def days(self) -> int:
@@ -216,11 +260,28 @@ def daily_report(
         raise ValidationError("from", f"{first} is after --to {last}")
     now = ws.now()
     book = book if book is not None else goals_service.load_goals(ws)
+    # Every figure as it stood at the end of the period (now, for one not over yet).
+    # (The last microsecond of the last day: still that local day for "days since".)
+    end = dates.local_range_bounds(first, last, ws.tz)[1]
+    as_of = min(now, end - timedelta(microseconds=1))
     # The watch list and the hygiene read the whole book, not the period: they run on
     # their own connections beside the period's queries (SQLite lets go of the GIL).
     with ThreadPoolExecutor(max_workers=1) as pool:
-        book_later = pool.submit(book_health, ws, reps, now=now)
-        return _daily_report(ws, first, last, reps, scope, book, book_later, now)
+        book_later = pool.submit(book_health, ws, reps, now=as_of)
+        report = _daily_report(ws, first, last, reps, scope, book, book_later, as_of)
+    names = goals_service.display_names(
+        ws,
+        book,
+        [
+            *(r.rep for r in report.reps),
+            *(v.rep for v in [*report.best, *report.worst]),
+            *(q.owner for q in report.quiet),
+            *(h.owner for h in report.hygiene.worst),
+        ],
+    )
+    # A one-rep report is titled with the rep's name, not their email.
+    scope_shown = names.get(report.scope, report.scope)
+    return replace(report, generated_at=now, names=names, scope=scope_shown)
 
 
 def _daily_report(  # noqa: PLR0917
@@ -233,7 +294,9 @@ def _daily_report(  # noqa: PLR0917
     book_later: Future[tuple[list[QuietCustomer], Hygiene]],
     now: datetime,
 ) -> DailyReport:
+    """The report with every figure as of ``now`` (the end of the period at the latest)."""
     tz = ws.tz
+    work_days = goals_service.work_days(ws, book)
     start, end = dates.local_range_bounds(first, last, tz)
     days = (last - first).days + 1
     before_start = dates.local_range_bounds(first - timedelta(days=days), first, tz)[0]
@@ -266,10 +329,15 @@ def _daily_report(  # noqa: PLR0917
             ).bindparams(*expanding),
             {"start": start_t, "end": end_t, **f_params},
         ).all()
+        # A promise is made when the interaction it was made in happened (logged the next
+        # morning, it still counts for the visit's day); one made on its own, when created.
         made = session.execute(
             text(
-                "SELECT f.assigned_to, count(*) FROM followups f"
-                " WHERE f.deleted_at IS NULL AND f.created_at >= :start AND f.created_at < :end"
+                "SELECT f.assigned_to, count(*) FROM followups f WHERE f.deleted_at IS NULL AND"
+                " (f.interaction_id IN (SELECT i.id FROM interactions i"
+                "   WHERE i.occurred_at >= :start AND i.occurred_at < :end)"
+                "  OR (f.interaction_id IS NULL"
+                "   AND f.created_at >= :start AND f.created_at < :end))"
                 + f_sql
                 + " GROUP BY f.assigned_to"
             ).bindparams(*expanding),
@@ -312,14 +380,15 @@ def _daily_report(  # noqa: PLR0917
             before_by_rep.get(rep),
             book.goals_for(rep),
             kinds,
-            days,
+            (first, last, work_days),
             now,
         )
         for rep in people
     ]
     team = _team_figures(rep_figures, interactions, due, before, kinds, now)
 
-    # Activity per local day against the team's daily goal (every kind together).
+    # Activity per local day against the team's daily goals (every kind with one
+    # together), on working days; weekly goals are not spread over days.
     members = set(people)
     per_day = metrics.activity_per_day(
         (row[3] for row in interactions if row[0] in members),
@@ -327,19 +396,24 @@ def _daily_report(  # noqa: PLR0917
         last=last,
         tz=tz,
     )
-    goal_kinds_of = {rep: set(book.goals_for(rep)) for rep in people}
+    daily_kinds_of = {
+        rep: {k for k, g in book.goals_for(rep).items() if g.per == "day"} for rep in people
+    }
     toward = metrics.activity_per_day(
-        (r[3] for r in interactions if r[0] in members and r[1] in goal_kinds_of[r[0]]),
+        (r[3] for r in interactions if r[0] in members and r[1] in daily_kinds_of[r[0]]),
         first=first,
         last=last,
         tz=tz,
     )
     daily_goal = _daily_goal(book, people)
-    activity = [DayActivity(d, n, toward[d], daily_goal) for d, n in per_day.items()]
+    activity = [
+        DayActivity(d, n, toward[d], daily_goal if d.weekday() in work_days else None)
+        for d, n in per_day.items()
+    ]
 
     scored = [(row[3], row[4]) for row in interactions if row[4] is not None and row[0] in members]
     trend = metrics.satisfaction_trend(scored, tz=tz)  # type: ignore[arg-type]
-    best, worst = _voices(ws, interactions, members)
+    (best, best_total), (worst, worst_total) = _voices(ws, interactions, members)
     quiet, hygiene = book_later.result()
 
     return DailyReport(
@@ -361,7 +435,14 @@ def _daily_report(  # noqa: PLR0917
         quiet=quiet[:QUIET_ROWS],
         quiet_total=len(quiet),
         hygiene=hygiene,
-        goals_set=any(book.goals_for(r) for r in people),
+        # Goals set for these reps (or for everyone, when no rep was active), whether or
+        # not they count in this period (a Saturday, a weekly goal on a day).
+        goals_set=any(book.goals_for(r) for r in people)
+        or (reps is None and bool(book.defaults or any(t.goals for t in book.teams.values()))),
+        as_of=now,
+        work_days=work_days,
+        best_total=best_total,
+        worst_total=worst_total,
     )
 
 
@@ -381,7 +462,7 @@ def _rep_figures(  # noqa: PLR0917
     before: tuple[int, int] | None,
     rep_goals: dict[str, goals_service.Goal],
     kinds: list[str],
-    days: int,
+    period: tuple[date, date, frozenset[int]],
     now: datetime,
 ) -> RepFigures:
     by_kind = Counter(r[1] for r in rows)
@@ -390,7 +471,7 @@ def _rep_figures(  # noqa: PLR0917
     lines = []
     for kind in kinds:
         goal = rep_goals.get(kind)
-        target = metrics.goal_for_period(goal.count, goal.period_days, days) if goal else None
+        target = metrics.goal_for_period(goal.count, goal.per, *period) if goal else None
         if target is not None or by_kind.get(kind):
             lines.append(metrics.GoalProgress(kind=kind, done=by_kind.get(kind, 0), goal=target))
     return RepFigures(
@@ -451,19 +532,17 @@ def _team_figures(  # noqa: PLR0917
 
 
 def _daily_goal(book: goals_service.GoalBook, people: Sequence[str]) -> float | None:
-    total = 0.0
-    any_goal = False
-    for rep in people:
-        for goal in book.goals_for(rep).values():
-            total += metrics.goal_for_period(goal.count, goal.period_days, 1)
-            any_goal = True
-    return total if any_goal else None
+    """The reps' daily goals of one working day, every kind together (weekly goals are
+    not spread over days)."""
+    daily = [g.count for rep in people for g in book.goals_for(rep).values() if g.per == "day"]
+    return float(sum(daily)) if daily else None
 
 
 def _voices(
     ws: Workspace, interactions: Sequence[Any], people: set[str]
-) -> tuple[list[Voice], list[Voice]]:
-    """The best and the worst scored interactions that carry the customer's words."""
+) -> tuple[tuple[list[Voice], int], tuple[list[Voice], int]]:
+    """The best and the worst scored interactions that carry the customer's words, each
+    with how many there were before the cut."""
     with_words = [
         row
         for row in interactions
@@ -509,33 +588,39 @@ def _voices(
                     {"ids": ids},
                 ).all()
             )
+    best_total = sum(1 for row in with_words if row[4] >= BEST_FROM)
+    worst_total = sum(1 for row in with_words if row[4] <= WORST_FROM)
     return (
-        [replace(v, customer=names.get(v.customer_id, "")) for v in best],
-        [replace(v, customer=names.get(v.customer_id, "")) for v in worst],
+        ([replace(v, customer=names.get(v.customer_id, "")) for v in best], best_total),
+        ([replace(v, customer=names.get(v.customer_id, "")) for v in worst], worst_total),
     )
 
 
 # --- the customer book: going quiet and data hygiene ------------------------------
 
 # One pass over the live customers gives both book-wide sections. Per customer: the last
-# touch and the last six scores with their times (the same facts insights.going_quiet
-# reads, so the watch list is the Today view's), from the partial index on
-# (customer_id, occurred_at, satisfaction) alone. A list field is "filled" when its JSON
-# text is not an empty list, which a string comparison tells without parsing it.
+# touch and the last six scores with their times up to :as_of (the same facts
+# insights.going_quiet reads, so the watch list of today is the Today view's), from the
+# partial index on (customer_id, occurred_at, satisfaction) alone. A list field is
+# "filled" when its JSON text is not an empty list, which a string comparison tells
+# without parsing it. Customers created after :as_of were not in the book yet.
 _FILLED = "NOT IN ('[]', 'null')"
 _BOOK_SQL = f"""
 SELECT c.id, c.name, c.owner, c.status, c.industry,
   (c.emails {_FILLED} OR c.phones {_FILLED}) AS reach,
   c.addresses {_FILLED} AS addresses,
-  c.confirmed_at, c.updated_at,
+  c.confirmed_at, c.updated_at, c.created_at,
   (SELECT max(i.occurred_at) FROM interactions i
-    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.occurred_at <= :as_of)
+    AS last_touch,
   (SELECT group_concat(s, ',') FROM (
       SELECT i.occurred_at || '|' || i.satisfaction AS s FROM interactions i
       WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+        AND i.occurred_at <= :as_of
       ORDER BY i.occurred_at DESC LIMIT 6)) AS scored
 FROM customers c
 WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
+  AND c.created_at <= :as_of
 """
 # Contacts per customer and how many can be reached, counted on their own and joined
 # in Python: for the whole book one sequential scan (through the customer_id index the
@@ -543,24 +628,27 @@ WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
 # customers' contacts through that index.
 _CONTACTS_SQL = f"""
 SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts NOT INDEXED WHERE deleted_at IS NULL GROUP BY customer_id
+FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND created_at <= :as_of
+GROUP BY customer_id
 """
 _OWNERS_CONTACTS_SQL = f"""
 SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts WHERE deleted_at IS NULL
+FROM contacts WHERE deleted_at IS NULL AND created_at <= :as_of
   AND customer_id IN (SELECT id FROM customers WHERE owner IN ({{owners}}))
 GROUP BY customer_id
 """
 
 
 def book_health(
-    ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int = HYGIENE_ROWS
+    ws: Workspace, reps: Sequence[str] | None, *, now: datetime, rows: int | None = None
 ) -> tuple[list[QuietCustomer], Hygiene]:
     """The customers of ``reps`` (everyone's when None) going quiet, the longest silent
-    first, and the hygiene of the active and prospect profiles, the worst first."""
+    first, and the hygiene of the active and prospect profiles, the worst first; all as
+    they stood at ``now`` (a past moment for a past period's report)."""
     tz = ws.tz
     quiet_after = ws.settings.quiet_after_days
-    sql, contacts_sql, params = _BOOK_SQL, _CONTACTS_SQL, {}
+    as_of = to_utc_text(now)
+    sql, contacts_sql, params = _BOOK_SQL, _CONTACTS_SQL, {"as_of": as_of}
     owners = set(reps) if reps is not None else None
     if reps is not None and len(reps) <= BOOK_OWNER_INDEX:
         # A few owners: their customers through the owner index; a big team owns most of
@@ -569,7 +657,7 @@ def book_health(
         listed = ", ".join(":" + n for n in names) or "NULL"
         sql += f" AND c.owner IN ({listed})"
         contacts_sql = _OWNERS_CONTACTS_SQL.format(owners=listed)
-        params = dict(zip(names, reps, strict=True))
+        params.update(zip(names, reps, strict=True))
     with ws.read() as session:
         # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
         raw = session.connection().connection.driver_connection
@@ -588,7 +676,7 @@ def book_health(
     lines: list[HygieneLine] = []
     checked = incomplete = stale = percent_sum = 0
     for row in found:
-        cid, name, owner, status, industry, reach, addresses, conf, upd, last, scores = row
+        cid, name, owner, status, industry, reach, addresses, conf, upd, made, last, scores = row
         if owners is not None and owner not in owners:
             continue
         n, c_reach = contacts.get(cid, (0, 0))
@@ -608,8 +696,9 @@ def book_health(
             )
             if on_list is not None:
                 quiet.append(on_list)
-        # Fixed-width UTC text sorts as time: compare first, parse once.
-        confirmed = _utc(max(conf or "", upd or "") or None)
+        # Fixed-width UTC text sorts as time: compare first, parse once. Only the newest
+        # change is kept: one after as_of leaves the creation as the last change known.
+        confirmed = _utc(max(t for t in (conf or "", upd or "", made or "") if t <= as_of) or None)
         result = metrics.completeness(
             metrics.ProfileFacts(
                 contacts=n or 0,
@@ -641,12 +730,13 @@ def book_health(
                 )
             )
     longest_silent_first(quiet)
-    lines.sort(key=lambda h: (h.percent, not h.stale, h.customer))
+    lines.sort(key=lambda h: (h.percent, not h.stale, h.customer, h.customer_id))
     hygiene = Hygiene(
         checked=checked,
         incomplete=incomplete,
         stale=stale,
-        average_percent=round(percent_sum / checked) if checked else None,
-        worst=lines[:rows],
+        average_percent=half_up_int(percent_sum / checked) if checked else None,
+        worst=lines[: HYGIENE_ROWS if rows is None else rows],
+        flagged=len(lines),
     )
     return quiet, hygiene

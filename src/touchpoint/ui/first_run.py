@@ -29,7 +29,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from touchpoint.services.provisioning import FirstRunState, first_run_state
+from touchpoint.domain import values
+from touchpoint.errors import ValidationError
+from touchpoint.services.provisioning import FirstRunState, first_run_state, set_rep_identity
+from touchpoint.services.workspace import Changes, Saved
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.sign_in_dialog import _problem as sign_in_problem  # the same words
 from touchpoint.ui.sign_in_dialog import server_problem
@@ -341,9 +344,38 @@ class OfflinePage(QWizardPage):
                 group,
                 layout,
             )
+        # Who signs the changes and is named in reports until a Hub account takes over
+        # (never the computer's login name).
+        you = QFormLayout()
+        self.display_name = QLineEdit(state.display_name, self)
+        self.display_name.setPlaceholderText("Maria Lopez")
+        self.display_name.setAccessibleName("Your name")
+        self.email = QLineEdit(state.user if "@" in state.user else state.email, self)
+        self.email.setPlaceholderText("you@company.com")
+        self.email.setAccessibleName("Your email")
+        you.addRow("Your &name", self.display_name)
+        you.addRow("Your &email", self.email)
+        self.email_error = QLabel(self)
+        self.email_error.setStyleSheet("color: #b3261e")
+        self.email_error.hide()
+        you.addRow("", self.email_error)
+        layout.addSpacing(8)
+        layout.addLayout(you)
         layout.addStretch(1)
         (self.demo or self.import_ or self.empty).setChecked(True)
         self.setFinalPage(True)
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt override
+        """A typed email must be one (it identifies the rep); both may stay empty."""
+        try:
+            values.email("email", self.email.text())
+        except ValidationError as exc:
+            self.email_error.setText(f"Email {exc.problem}.")
+            self.email_error.show()
+            self.email.setFocus()
+            return False
+        self.email_error.hide()
+        return True
 
     def nextId(self) -> int:  # noqa: N802 - Qt override
         return -1
@@ -398,12 +430,42 @@ class FirstRunWizard(QWizard):
         if self.currentId() == OFFLINE:
             choice = self.offline.choice()
             log.info("first run: work offline (%s)", choice)
-            if choice == "demo":
-                load_demo(self.parentWidget() or self, self._backend, self._done)
-            elif choice == "import" and self._open_import is not None:
-                self._open_import()
+            start = _starter(
+                choice, self.parentWidget() or self, self._backend, self._done, self._open_import
+            )
+            email = self.offline.email.text().strip()
+            name = self.offline.display_name.text().strip()
+            if (email, name) == (self.state.user, self.state.display_name):
+                start()
+                return
+
+            # The rep's identity first (the demo's customers are theirs); the wizard is
+            # gone by the time it is saved, so nothing below refers to it.
+            def save(ws):  # type: ignore[no-untyped-def]
+                settings = set_rep_identity(ws, email=email, name=name)
+                return Saved(settings, Changes({"settings": frozenset({"settings"})}))
+
+            self._backend.write(save).success(lambda _settings: start()).run()
         elif self.currentId() == SYNCING:
             self._done()
+
+
+def _starter(
+    choice: str,
+    parent: QWidget,
+    backend: Backend,
+    done: Callable[[], None],
+    open_import: Callable[[], None] | None,
+) -> Callable[[], None]:
+    """What working offline starts with: the demo, the import dialog, or nothing."""
+
+    def start() -> None:
+        if choice == "demo":
+            load_demo(parent, backend, done)
+        elif choice == "import" and open_import is not None:
+            open_import()
+
+    return start
 
 
 def offer_first_run(

@@ -196,22 +196,22 @@ class ReportsView(QWidget):
             self.refresh()
             return
 
-        def choices(ws: Workspace) -> tuple[goals.GoalBook, list[str], date]:
+        def choices(ws: Workspace) -> tuple[goals.GoalBook, dict[str, str], date]:
             book = goals.load_goals(ws)
             people = sorted(goals.reps_in_data(ws) | book.known_reps())
-            return book, people, reports.report_period(ws)[0]
+            return book, goals.display_names(ws, book, people), reports.report_period(ws)[0]
 
         self._backend.query(choices).success(self._fill_choices).run()
 
-    def _fill_choices(self, result: tuple[goals.GoalBook, list[str], date]) -> None:
+    def _fill_choices(self, result: tuple[goals.GoalBook, dict[str, str], date]) -> None:
         book, people, yesterday = result
         self._book = book
         self.who.clear()
         self.who.addItem("All reps", ALL)
         for name in sorted(book.teams):
             self.who.addItem(f"Team {name}", ("team", name))
-        for rep in people:
-            self.who.addItem(rep, ("rep", rep))
+        for rep, name in people.items():  # shown by name, chosen by email
+            self.who.addItem(name if name == rep else f"{name} ({rep})", ("rep", rep))
         self.last.setDate(_qdate(yesterday))
         self.first.setDate(_qdate(yesterday - timedelta(days=6)))
         self._choices_loaded = True
@@ -246,7 +246,7 @@ class ReportsView(QWidget):
         team = report.team
         goal = team.goal_total
         against = (
-            f"{100 * sum(g.done for g in team.goals if g.goal) / goal:.0f}% of goal"
+            f"{fmt.percent(100 * sum(g.done for g in team.goals if g.goal) / goal)} of goal"
             if goal
             else "no goals set"
         )
@@ -296,8 +296,9 @@ class ReportsView(QWidget):
             pen.setStyle(Qt.PenStyle.DashLine)
             line.setPen(pen)
             for n, d in enumerate(days):
-                line.append(QPointF(n, d.goal or 0))
-                top = max(top, d.goal or 0)
+                if d.goal is not None:  # no goal on a day off: the line stops there
+                    line.append(QPointF(n, d.goal))
+                    top = max(top, d.goal)
             chart.addSeries(line)
             series.append(line)
         _axes(chart, series, labels, top * 1.1)
@@ -331,7 +332,7 @@ class ReportsView(QWidget):
         for row, q in enumerate(report.quiet):
             cells = [
                 q.name,
-                q.owner or "(no owner)",
+                report.display(q.owner),
                 fmt.local_day(q.last_touch, tz) or "never",
                 fmt.score(q.satisfaction),
                 q.reason,
@@ -340,6 +341,9 @@ class ReportsView(QWidget):
                 item = QTableWidgetItem(text)
                 item.setData(CUSTOMER_ROLE, q.customer_id)
                 self.quiet.setItem(row, col, item)
+        if report.quiet_more:  # a cut list says how many more there are
+            self.quiet.setRowCount(len(report.quiet) + 1)
+            self.quiet.setItem(len(report.quiet), 0, QTableWidgetItem(fmt.more(report.quiet_more)))
         self.quiet.resizeColumnsToContents()
 
     def _activated(self, item: QTableWidgetItem) -> None:
