@@ -110,6 +110,8 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     finally:
         engine.client.close()
     _catch_up_index(ws, quiet=as_json)
+    for notice in result.notices:
+        click.echo(notice, err=as_json)
     if as_json:
         emit_json(result.__dict__ | {"in_sync": result.in_sync})
     elif result.status in ("done", "conflicts"):

@@ -919,6 +919,7 @@ _PULL_COLUMNS = (
     changes.c.op,
     cast(changes.c.fields, Text).label("fields"),
     changes.c.author,
+    changes.c.team,
 )
 _PULL_ALL = (
     select(*_PULL_COLUMNS)
@@ -964,8 +965,9 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
             "op": op,
             "fields": fragment(fields),
             "author": author,
+            "team": team,
         }
-        for seq, change_id, device_id, entity, record_id, op, fields, author in rows
+        for seq, change_id, device_id, entity, record_id, op, fields, author, team in rows
     ]
     more = len(rows) == limit
     next_after = rows[-1].server_seq if rows else after

@@ -371,3 +371,17 @@ class SetAside(Base):
     tries: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (Index("ix_sync_set_aside_record", "entity", "record_id"),)
+
+
+class CustomerTeam(Base):
+    """The Hub team a customer belongs to, as its pulls say (migration 0008): what a
+    laptop needs to refuse a merge across teams before it is made, and to remove a
+    team's records when its rep no longer sees that team. A customer made here and not
+    yet synced has no row; its children belong to its team."""
+
+    __tablename__ = "customer_teams"
+
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (Index("ix_customer_teams_team", "team"),)

@@ -183,6 +183,7 @@ class ServerChange(BaseModel):
     op: str
     fields: dict[str, Any]  # resulting values of the touched fields (+ bookkeeping)
     author: str
+    team: str | None = None  # the record's team (older Hubs do not send it)
 
 
 class PullResponse(BaseModel):

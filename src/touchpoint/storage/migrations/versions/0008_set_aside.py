@@ -1,4 +1,4 @@
-"""changes pulled from the Hub that could not be applied, set aside
+"""sync scope: changes set aside, and each customer's team
 
 Revision ID: 0008
 Revises: 0007
@@ -6,8 +6,11 @@ Create Date: 2026-12-06
 
 A pull page with one record this laptop cannot apply (a reference to a record it
 does not hold, a value it cannot store) used to fail whole, and the pull position
-stayed where it was for ever. Such a change is now kept here with its reason, the
-rest of the page applies, and later syncs try it again.
+stayed where it was for ever. Such a change is now kept in ``sync_set_aside`` with
+its reason, the rest of the page applies, and later syncs try it again.
+
+``customer_teams`` keeps the Hub team of each customer pulled: a merge across teams
+is refused before it is made, and a team its rep no longer sees is removed.
 """
 
 from __future__ import annotations
@@ -36,8 +39,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_sync_set_aside"),
     )
     op.create_index("ix_sync_set_aside_record", "sync_set_aside", ["entity", "record_id"])
+    op.create_table(
+        "customer_teams",
+        sa.Column("customer_id", sa.String(36), nullable=False),
+        sa.Column("team", sa.String(120), nullable=False),
+        sa.PrimaryKeyConstraint("customer_id", name="pk_customer_teams"),
+    )
+    op.create_index("ix_customer_teams_team", "customer_teams", ["team"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_customer_teams_team", table_name="customer_teams")
+    op.drop_table("customer_teams")
     op.drop_index("ix_sync_set_aside_record", table_name="sync_set_aside")
     op.drop_table("sync_set_aside")
