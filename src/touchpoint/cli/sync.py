@@ -205,6 +205,12 @@ def conflicts(ctx: click.Context, as_json: bool, everyone: bool) -> None:
             )
         )
     click.echo(table(["id", "record", "field", "kept", "lost", "lost by"], rows))
+    for c in found:
+        if c.words and c.words.sentence:
+            click.echo(
+                f"{c.words.sentence}: `touchpoint conflicts restore {short_id(c.id)}` "
+                "brings it back."
+            )
 
 
 @conflicts.command("restore")

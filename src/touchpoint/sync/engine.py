@@ -44,7 +44,13 @@ from touchpoint.services.sync_attention import (
     waiting_count,
 )
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage import deferred_indexes, encryption, identity, search_index
+from touchpoint.storage import (
+    deferred_indexes,
+    encryption,
+    hub_clock,
+    identity,
+    search_index,
+)
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     SYNCED_MODELS,
@@ -371,6 +377,7 @@ class SyncEngine:
             counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0}
             try:
                 self.hello = self._retry(self._hello)
+                self._note_hub_clock(self.hello)
                 self._follow_scope(self.hello)
                 self._push_all(counts)
                 self._pull_all(counts)
@@ -421,6 +428,16 @@ class SyncEngine:
                 log.info("sync: %s; retrying in up to %.1fs", exc.kind, delay)
                 self.sleep(random.uniform(delay / 2, delay))
         raise AssertionError("unreachable")
+
+    def _note_hub_clock(self, hello: HelloResponse) -> None:
+        """The Hub's time now, against a clock no one sets: edits made until the next
+        hello are placed in the Hub's time from it (storage.hub_clock)."""
+        server = from_utc_text(hello.server_time)
+        with self.ws.unit_of_work(origin="remote") as uow:
+            write_meta(
+                uow.session, hub_clock.CLOCK_KEY, hub_clock.reference(server, hello.clock_offset_ms)
+            )
+            uow.commit()
 
     def _follow_scope(self, hello: HelloResponse) -> None:
         """What this laptop may see grew (a team joined, a new role): the Hub's older
@@ -503,6 +520,8 @@ class SyncEngine:
                     at=to_utc_text(c.at),
                     author=c.author,
                     schema_version=c.schema_version,
+                    hub_at=to_utc_text(c.hub_at) if c.hub_at is not None else None,
+                    base_seq=c.base_seq,
                 )
                 size += len(orjson.dumps(c.fields, default=str)) + 400
                 if batch and size > PUSH_BYTES_TARGET:
@@ -1178,6 +1197,7 @@ def _store_conflict(s: Session, row: dict[str, Any]) -> bool:
             winner_at=f.get("winner_at") or "",
             loser_at=f.get("loser_at") or "",
             created_at=f.get("created_at") or "",
+            detail=f.get("detail") if isinstance(f.get("detail"), str) else None,
         )
     )
     return True
