@@ -280,6 +280,7 @@ def test_a_change_the_hub_refused_is_counted_listed_opened_and_dismissed(
     window.sync_now()
     settle(qtbot, window.sync, backend)
     assert window.sync.last_result.rejected == 1
+    assert not window.sync.last_result.in_sync  # refused: not on the Hub as typed
     status = window.status
     status.refresh()
     qtbot.waitUntil(lambda: status.state.rejected == 1)
@@ -309,6 +310,8 @@ def test_a_change_the_hub_refused_is_counted_listed_opened_and_dismissed(
     qtbot.waitUntil(lambda: view.table.rowCount() == 0 and view.empty.isVisibleTo(view))
     qtbot.waitUntil(lambda: status.state.rejected == 0)
     assert not status.rejected_button.isVisible()
+    window.sync_now()  # dismissed: the laptop is in sync again
+    settle(qtbot, window.sync, backend)
     assert window.sync.last_result.in_sync
     window.conflicts_dialog.close()
     window.sync.stop()

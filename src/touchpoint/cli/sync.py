@@ -110,6 +110,8 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     finally:
         engine.client.close()
     _catch_up_index(ws, quiet=as_json)
+    for notice in result.notices:
+        click.echo(notice, err=as_json)
     if as_json:
         emit_json(result.__dict__ | {"in_sync": result.in_sync})
     elif result.status in ("done", "conflicts"):
@@ -203,6 +205,12 @@ def conflicts(ctx: click.Context, as_json: bool, everyone: bool) -> None:
             )
         )
     click.echo(table(["id", "record", "field", "kept", "lost", "lost by"], rows))
+    for c in found:
+        if c.words and c.words.sentence:
+            click.echo(
+                f"{c.words.sentence}: `touchpoint conflicts restore {short_id(c.id)}` "
+                "brings it back."
+            )
 
 
 @conflicts.command("restore")

@@ -86,6 +86,10 @@ def check_change(change: ChangeIn) -> None:
     if change.op not in OPS:
         raise Refused(f"op: {change.op[:20]!r} is not one of {', '.join(OPS)}")
     check_time("at", change.at)
+    if change.hub_at is not None:
+        check_time("hub_at", change.hub_at)
+    if change.base_seq is not None and not 0 <= change.base_seq <= MAX_SEQ:
+        raise Refused(f"base_seq: {change.base_seq} is out of range")
     check_text("author", change.author, limit=MAX_AUTHOR_LENGTH)
     check_text("schema_version", change.schema_version, limit=32)
     if len(change.fields) > MAX_FIELDS:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     insert,
+    or_,
     select,
     update,
 )
@@ -183,6 +184,8 @@ class _Log:
         self.in_db: set[tuple[str, str]] = set()
         self.dirty: dict[tuple[str, str], _Row] = {}
         self.rows: list[dict[str, Any]] = []
+        # (customer, person, delete's change id) already told in this push
+        self.raced: set[tuple[str, str, str]] = set()
 
     def prefetch(self, record_ids: set[str]) -> None:
         wanted = [i for i in record_ids if i and i not in self.fetched]
@@ -658,7 +661,11 @@ def _apply(
         raise Rejected(f"entity: '{change.entity}' is not something Touchpoint syncs")
     try:
         corrected = _shift(change.at, offset)
-    except ValueError as exc:
+        if change.hub_at is not None:
+            # Measured on the laptop when the edit was made, against the Hub's clock: a
+            # wall clock corrected since then does not move it (never past the Hub's now).
+            corrected = min(to_utc_text(from_utc_text(change.hub_at)), log.now)
+    except (ValueError, OverflowError) as exc:
         raise Rejected(f"at: {change.at!r} is not a UTC time") from exc
     row = log.load(change.entity, change.record_id)
     if row is not None and not who.may_see(row.team):
@@ -708,7 +715,23 @@ def _apply(
             conflicts.append(
                 _conflict(row, name, winner=current, loser=new, win_v=held, lose_v=version)
             )
-    if deleted_before and "deleted_at" not in change.fields and row.exists:
+    delete_v = row.versions.get("deleted_at")
+    if (
+        deleted_before
+        and "deleted_at" not in change.fields
+        and row.exists
+        and change.entity == "customer"
+        and delete_v
+    ):
+        # An edit of a customer someone deleted: it stays deleted, its editor is told
+        # (once per push, with their other work on it).
+        if delete_v[3] != author:
+            found = _raced_conflict(
+                log, row, delete_v=delete_v, loser=author, lose_v=version, detail="edited it"
+            )
+            if found:
+                conflicts.append(found)
+    elif deleted_before and "deleted_at" not in change.fields and row.exists:
         # An edit raced a delete: the record stays deleted, the edit is kept and surfaced.
         conflicts.append(
             _conflict(
@@ -720,6 +743,16 @@ def _apply(
                 lose_v=version,
             )
         )
+    deleting = (
+        change.entity == "customer"
+        and row.exists
+        and not deleted_before
+        and (change.fields.get("deleted_at") or [None, None])[1] is not None
+    )
+    if deleting:
+        conflicts.extend(_work_a_delete_hides(conn, log, row, change, author, version))
+    elif change.entity in CHILD_ENTITIES:
+        conflicts.extend(_work_under_a_deleted_customer(conn, log, row, change, author, version))
     if not row.exists:
         row.data["created_at"] = change.at
         row.data["created_by"] = author
@@ -744,7 +777,7 @@ def _apply(
         author=author,
     )
     for data in conflicts:
-        _emit_conflict(conn, log, row, data)
+        _emit_conflict(conn, log, _conflict_row(log, row, data), data)
     if (
         change.entity == "customer"
         and row.data.get("merged_into_id")
@@ -758,6 +791,163 @@ def _apply(
     ):
         _move_contact_references(conn, log, row)
     return seq
+
+
+# --- deletes never hide work ---------------------------------------------------------------
+_WHAT = {"interaction": "logged", "followup": "promised", "contact": "added", "deal": "added"}
+
+
+def _what_they_did(entity: str, op: str, data: dict[str, Any]) -> str:
+    """What another person did on a customer, in words: "logged a visit"."""
+    if entity == "customer":
+        return "edited it"
+    if op != "insert":
+        label = {"interaction": "the interaction", "followup": "a follow-up"}.get(entity, entity)
+        return f"edited {label}"
+    if entity == "interaction":
+        kind = str(data.get("kind") or "interaction")
+        return f"logged {'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
+    if entity == "followup":
+        return f"promised '{str(data.get('title') or '')[:80]}'"
+    name = data.get("name") or data.get("title") or ""
+    return f"added {entity} {str(name)[:80]}".strip()
+
+
+def _raced_conflict(
+    log: _Log,
+    customer: _Row,
+    *,
+    delete_v: list[Any],
+    loser: str,
+    lose_v: list[Any],
+    detail: str,
+) -> dict[str, Any] | None:
+    """The customer's delete against one person's work on it (once per person and
+    delete): restoring it on their laptop undeletes the customer."""
+    key = (customer.record_id, loser, delete_v[2])
+    if key in log.raced:
+        return None
+    log.raced.add(key)
+    data = _conflict(
+        customer,
+        "deleted_at",
+        winner=customer.data.get("deleted_at"),
+        loser=None,
+        win_v=delete_v,
+        lose_v=lose_v,
+    )
+    data["detail"] = detail
+    return data
+
+
+def _work_a_delete_hides(  # noqa: PLR0917
+    conn: Connection,
+    log: _Log,
+    customer: _Row,
+    change: ChangeIn,
+    author: str,
+    version: list[Any],
+) -> list[dict[str, Any]]:
+    """A customer deleted now: each other person whose work on it the deleter had not
+    seen (after their ``base_seq``), and each other person with an open follow-up under
+    it, gets a conflict."""
+    out: list[dict[str, Any]] = []
+    cid = customer.record_id
+    customer.data["deleted_at"] = change.fields["deleted_at"][1]  # the winner value
+    if change.base_seq is not None:
+        unseen = conn.execute(
+            select(
+                changes.c.author,
+                changes.c.entity,
+                changes.c.op,
+                changes.c.fields,
+                changes.c.corrected_at,
+                changes.c.device_id,
+                changes.c.change_id,
+            )
+            .where(
+                changes.c.team == customer.team,
+                changes.c.server_seq > change.base_seq,
+                changes.c.author != author,
+                changes.c.device_id != HUB_DEVICE,
+                changes.c.entity != CONFLICT_ENTITY,
+                or_(
+                    changes.c.record_id == cid,
+                    changes.c.fields["customer_id"].as_string() == cid,
+                ),
+            )
+            .order_by(changes.c.server_seq)
+        ).all()
+        for r in unseen:
+            detail = _what_they_did(r.entity, r.op, dict(r.fields))
+            found = _raced_conflict(
+                log,
+                customer,
+                delete_v=version,
+                loser=r.author,
+                lose_v=[r.corrected_at, r.device_id, r.change_id, r.author],
+                detail=detail,
+            )
+            if found:
+                out.append(found)
+    promises = conn.execute(
+        select(records.c.data).where(
+            records.c.team == customer.team,
+            records.c.entity == "followup",
+            records.c.data["customer_id"].as_string() == cid,
+            records.c.data["status"].as_string() == "open",
+        )
+    ).scalars()
+    for data in promises:
+        owner = data.get("assigned_to")
+        if not owner or owner == author or data.get("deleted_at"):
+            continue
+        found = _raced_conflict(
+            log,
+            customer,
+            delete_v=version,
+            loser=owner,
+            lose_v=[data.get("updated_at") or log.now, "", "", owner],
+            detail=f"have an open follow-up '{str(data.get('title') or '')[:80]}' for it",
+        )
+        if found:
+            out.append(found)
+    return out
+
+
+def _work_under_a_deleted_customer(  # noqa: PLR0917
+    conn: Connection,
+    log: _Log,
+    row: _Row,
+    change: ChangeIn,
+    author: str,
+    version: list[Any],
+) -> list[dict[str, Any]]:
+    """Work filed under a customer that was deleted by someone else, by an author who
+    had not seen the delete: a conflict for that author."""
+    customer_id = row.data.get("customer_id") or (change.fields.get("customer_id") or [0, 0])[1]
+    parent = log.load("customer", customer_id) if isinstance(customer_id, str) else None
+    if parent is None or not parent.data.get("deleted_at"):
+        return []
+    delete_v = parent.versions.get("deleted_at")
+    if not delete_v or delete_v[3] == author:
+        return []
+    if change.base_seq is not None:
+        seen = conn.execute(
+            select(changes.c.server_seq).where(changes.c.change_id == delete_v[2])
+        ).scalar()
+        if seen is not None and change.base_seq >= seen:
+            return []  # they had pulled the delete: no race
+    merged = {**row.data, **{k: v[1] for k, v in change.fields.items()}}
+    found = _raced_conflict(
+        log,
+        parent,
+        delete_v=delete_v,
+        loser=author,
+        lose_v=version,
+        detail=_what_they_did(row.entity, change.op, merged),
+    )
+    return [found] if found else []
 
 
 def _conflict(
@@ -775,6 +965,13 @@ def _conflict(
         "loser_at": lose_v[0],
         "loser_device": lose_v[1],
     }
+
+
+def _conflict_row(log: _Log, row: _Row, data: dict[str, Any]) -> _Row:
+    """The record a conflict is about (a child's work may raise one on its customer)."""
+    if data["entity"] == row.entity and data["record_id"] == row.record_id:
+        return row
+    return log.load(data["entity"], data["record_id"]) or row
 
 
 def _emit_conflict(conn: Connection, log: _Log, row: _Row, data: dict[str, Any]) -> None:
@@ -919,6 +1116,7 @@ _PULL_COLUMNS = (
     changes.c.op,
     cast(changes.c.fields, Text).label("fields"),
     changes.c.author,
+    changes.c.team,
 )
 _PULL_ALL = (
     select(*_PULL_COLUMNS)
@@ -964,8 +1162,9 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
             "op": op,
             "fields": fragment(fields),
             "author": author,
+            "team": team,
         }
-        for seq, change_id, device_id, entity, record_id, op, fields, author in rows
+        for seq, change_id, device_id, entity, record_id, op, fields, author, team in rows
     ]
     more = len(rows) == limit
     next_after = rows[-1].server_seq if rows else after

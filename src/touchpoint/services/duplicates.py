@@ -25,6 +25,7 @@ from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import (
     Contact,
     Customer,
+    CustomerTeam,
     Deal,
     FollowUp,
     IdentityKey,
@@ -313,6 +314,31 @@ def _live(
     return record
 
 
+def _same_team(session: Session, keep: Customer | Contact, other: Customer | Contact) -> None:
+    """Records of two Hub teams never merge: each team's laptops hold only their own
+    team's records, so a merge across them could not be the same everywhere. Refused
+    here, before anything is written (the Hub refuses it too)."""
+    ids = [getattr(r, "customer_id", None) or r.id for r in (keep, other)]
+    teams = dict(
+        session.execute(
+            select(CustomerTeam.customer_id, CustomerTeam.team).where(
+                CustomerTeam.customer_id.in_(ids)
+            )
+        ).all()
+    )
+    keep_team, other_team = teams.get(ids[0]), teams.get(ids[1])
+    if keep_team and other_team and keep_team != other_team:
+        raise ValidationErrors(
+            [
+                ValidationError(
+                    "merge",
+                    f"{keep.name} belongs to team {keep_team} and {other.name} to team "
+                    f"{other_team}: records of different teams cannot be merged",
+                )
+            ]
+        )
+
+
 def merge_records(ws: Workspace, kind: str, keep_id: str, other_id: str) -> Saved[MergeView]:
     """Merge ``other`` into ``keep``: every interaction, follow-up, contact and deal moves,
     blanks are filled, lists joined. One transaction; :func:`unmerge` undoes it."""
@@ -325,6 +351,7 @@ def merge_records(ws: Workspace, kind: str, keep_id: str, other_id: str) -> Save
         other = _live(session, model, other_id)
         if keep.id == other.id:
             raise ValidationErrors([ValidationError("merge", "a record cannot merge with itself")])
+        _same_team(session, keep, other)
         fields = _merged_fields(kind, keep, other)
         before = {name: _plain(getattr(keep, name)) for name in fields}
         moved: dict[str, list[str]] = {}

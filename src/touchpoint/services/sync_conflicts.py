@@ -149,18 +149,31 @@ class ConflictWords:
     lost: str
     kept_when: str  # the edit time in the user's zone
     lost_when: str
+    # A delete that raced someone's work, in one sentence:
+    # "Acme was deleted by tom@example.com while you logged a visit".
+    sentence: str | None = None
 
 
 def conflict_words(
     c: ConflictView, *, tz: tzinfo, custom_labels: dict[str, str] | None = None
 ) -> ConflictWords:
     """One formatting for the command line and the window."""
+    kept = format_value(c.field, c.winner_value, tz=tz, custom_labels=custom_labels)
+    lost = format_value(c.field, c.loser_value, tz=tz, custom_labels=custom_labels)
+    sentence = None
+    if c.field == "deleted_at" and c.loser_value is None:
+        what = c.record_name or f"this {c.entity}"
+        who = "you" if c.loser_is_me else c.loser_author
+        did = f"{who} {c.detail or 'changed it'}"
+        sentence = f"{what} was deleted by {c.winner_author} while {did}"
+        kept, lost = f"deleted by {c.winner_author}", f"not deleted: {did}"
     return ConflictWords(
         field=field_label(c.field),
-        kept=format_value(c.field, c.winner_value, tz=tz, custom_labels=custom_labels),
-        lost=format_value(c.field, c.loser_value, tz=tz, custom_labels=custom_labels),
+        kept=kept,
+        lost=lost,
         kept_when=_moment(c.winner_at, tz) or c.winner_at,
         lost_when=_moment(c.loser_at, tz) or c.loser_at,
+        sentence=sentence,
     )
 
 
@@ -180,6 +193,8 @@ class ConflictView:
     loser_at: str
     resolved: bool
     words: ConflictWords | None = None  # filled by list_conflicts
+    detail: str | None = None  # what the losing side did, when a delete raced it
+    loser_is_me: bool = False
 
 
 def _view(
@@ -188,6 +203,7 @@ def _view(
     *,
     tz: tzinfo | None = None,
     custom_labels: dict[str, str] | None = None,
+    me: str | None = None,
 ) -> ConflictView:
     view = ConflictView(
         id=c.id,
@@ -202,6 +218,8 @@ def _view(
         winner_at=c.winner_at,
         loser_at=c.loser_at,
         resolved=c.resolved_at is not None,
+        detail=c.detail,
+        loser_is_me=me is not None and c.loser_author == me,
     )
     if tz is None:
         return view
@@ -257,7 +275,7 @@ def conflict_list(ws: Workspace, *, everyone: bool = False) -> ConflictList:
             if not _still_kept(c, record):
                 continue
             name = getattr(record, "name", None) or getattr(record, "title", None)
-            out.append(_view(c, name, tz=ws.tz, custom_labels=labels))
+            out.append(_view(c, name, tz=ws.tz, custom_labels=labels, me=ws.author))
         synced = session.get(Meta, LAST_SYNC_KEY) is not None
         return ConflictList(out, synced)
 

@@ -272,6 +272,10 @@ class Change(Base):
     schema_version: Mapped[str] = mapped_column(String(32))
     pushed_at: Mapped[datetime | None]
     push_error: Mapped[str | None] = mapped_column(Text)
+    # Noted when the edit was made (storage.hub_clock, migration 0008): its time on the
+    # Hub's clock, and the last Hub sequence this laptop had pulled then.
+    hub_at: Mapped[datetime | None]
+    base_seq: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         Index("ix_change_log_record", "entity", "record_id", "seq"),
@@ -348,6 +352,8 @@ class SyncConflict(Base):
     created_at: Mapped[str] = mapped_column(String(27))
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(String(20))  # restored | dismissed
+    # What the losing side did, in words, when a delete raced it ("logged a visit").
+    detail: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_sync_conflicts_record", "entity", "record_id"),)
 
@@ -371,3 +377,17 @@ class SetAside(Base):
     tries: Mapped[int] = mapped_column(Integer, default=1)
 
     __table_args__ = (Index("ix_sync_set_aside_record", "entity", "record_id"),)
+
+
+class CustomerTeam(Base):
+    """The Hub team a customer belongs to, as its pulls say (migration 0008): what a
+    laptop needs to refuse a merge across teams before it is made, and to remove a
+    team's records when its rep no longer sees that team. A customer made here and not
+    yet synced has no row; its children belong to its team."""
+
+    __tablename__ = "customer_teams"
+
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    team: Mapped[str] = mapped_column(String(120))
+
+    __table_args__ = (Index("ix_customer_teams_team", "team"),)

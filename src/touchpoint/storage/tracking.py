@@ -22,7 +22,7 @@ from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
-from touchpoint.storage import identity, search_index
+from touchpoint.storage import hub_clock, identity, search_index
 from touchpoint.storage.models import Change, Record, new_id
 from touchpoint.storage.types import json_text, to_utc_text
 
@@ -36,6 +36,25 @@ class ChangeContext:
     origin: str = "local"  # "local" writes the outbox; "remote" does not
     tx_id: str = field(default_factory=new_id)
     changed: dict[str, set[str]] = field(default_factory=dict)  # entity -> record ids
+    # Read once per transaction that logs changes (storage.hub_clock): the Hub's time
+    # of this edit, and the last Hub sequence this laptop had pulled.
+    stamped: bool = False
+    hub_at: datetime | None = None
+    base_seq: int | None = None
+
+    def stamp(self, conn: Any) -> None:
+        if self.stamped:
+            return
+        self.stamped = True
+        meta = dict(
+            conn.exec_driver_sql(
+                "SELECT key, value FROM local_meta WHERE key IN (?, ?)",
+                (hub_clock.CLOCK_KEY, hub_clock.CURSOR_KEY),
+            ).all()
+        )
+        self.hub_at = hub_clock.hub_time(meta.get(hub_clock.CLOCK_KEY), self.now)
+        cursor = meta.get(hub_clock.CURSOR_KEY)
+        self.base_seq = int(cursor) if cursor and cursor.isdigit() else None
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -149,6 +168,7 @@ def _before_flush(session: Session, flush_context: UOWTransaction, instances: An
             changes.append(_change(ctx, record, _op(fields), fields))
         ctx.changed.setdefault(record.entity, set()).add(record.id)
     if changes:
+        _stamp(ctx, session.connection(), changes)
         # One executemany, in this transaction: as ORM objects each change row would be
         # inserted on its own (the ORM fetches every autoincrement key back).
         session.connection().execute(insert(Change), changes)
@@ -256,6 +276,9 @@ def insert_new(
     conn = session.connection()
     write = load.insert if load is not None else partial(_execute_many, conn)
     if changes:
+        assert ctx is not None
+        if load is None:  # inside a bulk load only the load may use the connection
+            _stamp(ctx, conn, changes)
         write(*_insert_rows(conn, Change, changes))
     write(*_insert_rows(conn, model, rows))
     # New records have no search document or identity key yet: nothing to look up.
@@ -321,6 +344,14 @@ def _insert_rows(
     return sql, params
 
 
+def _stamp(ctx: ChangeContext, conn: Any, changes: list[dict[str, Any]]) -> None:
+    ctx.stamp(conn)
+    if ctx.hub_at is not None or ctx.base_seq is not None:
+        for change in changes:
+            change["hub_at"] = ctx.hub_at
+            change["base_seq"] = ctx.base_seq
+
+
 def _change(
     ctx: ChangeContext, record: Record, op: str, fields: dict[str, list[Any]]
 ) -> dict[str, Any]:
@@ -335,4 +366,6 @@ def _change(
         "at": ctx.now,
         "author": ctx.author,
         "schema_version": ctx.schema_version,
+        "hub_at": None,
+        "base_seq": None,
     }

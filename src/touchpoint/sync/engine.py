@@ -44,7 +44,13 @@ from touchpoint.services.sync_attention import (
     waiting_count,
 )
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage import deferred_indexes, encryption, identity, search_index
+from touchpoint.storage import (
+    deferred_indexes,
+    encryption,
+    hub_clock,
+    identity,
+    search_index,
+)
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     SYNCED_MODELS,
@@ -79,6 +85,7 @@ from touchpoint.sync.protocol import (
     is_uuid,
     text_problem,
 )
+from touchpoint.sync.scope import leave_teams
 from touchpoint.sync.transport import HubClient, PullPage
 
 log = logging.getLogger(__name__)
@@ -126,6 +133,7 @@ class SyncResult:
     waiting: int = 0  # changes still in the outbox (unsent, or sent and waiting)
     refused: int = 0  # changes the Hub refused that the author has not dismissed
     set_aside: int = 0  # pulled records this laptop could not apply
+    notices: tuple[str, ...] = ()  # sentences for the user (e.g. a team left)
 
     @property
     def in_sync(self) -> bool:
@@ -342,6 +350,7 @@ class SyncEngine:
         self.sleep = sleep
         self.crash_point = crash_point or (lambda _name: None)
         self.hello: HelloResponse | None = None
+        self.notices: list[str] = []  # what this cycle did that its user must be told
 
     @classmethod
     def for_workspace(cls, ws: Workspace, *, transport: Any = None, **options: Any) -> SyncEngine:
@@ -368,6 +377,7 @@ class SyncEngine:
             counts = {"pushed": 0, "rejected": 0, "pulled": 0, "conflicts": 0}
             try:
                 self.hello = self._retry(self._hello)
+                self._note_hub_clock(self.hello)
                 self._follow_scope(self.hello)
                 self._push_all(counts)
                 self._pull_all(counts)
@@ -400,6 +410,7 @@ class SyncEngine:
             waiting=waiting_count(self.ws),
             refused=refused_count(self.ws),
             set_aside=set_aside_count(self.ws),
+            notices=tuple(self.notices),
         )
 
     def _retry(self, call: Callable[[], T]) -> T:
@@ -418,16 +429,33 @@ class SyncEngine:
                 self.sleep(random.uniform(delay / 2, delay))
         raise AssertionError("unreachable")
 
+    def _note_hub_clock(self, hello: HelloResponse) -> None:
+        """The Hub's time now, against a clock no one sets: edits made until the next
+        hello are placed in the Hub's time from it (storage.hub_clock)."""
+        server = from_utc_text(hello.server_time)
+        with self.ws.unit_of_work(origin="remote") as uow:
+            write_meta(
+                uow.session, hub_clock.CLOCK_KEY, hub_clock.reference(server, hello.clock_offset_ms)
+            )
+            uow.commit()
+
     def _follow_scope(self, hello: HelloResponse) -> None:
         """What this laptop may see grew (a team joined, a new role): the Hub's older
         changes of the new scope were never pulled, so pull everything again, once,
         from the start. The outbox is left as it is, and records already here take the
         replayed changes in order, ending where they are."""
         scope = f"{hello.role}:{','.join(sorted(hello.teams))}"
+        with self.ws.read() as session:
+            held = read_meta(session, SCOPE_KEY)
+        if held == scope:
+            return
+        # What it may no longer see leaves this laptop (the rep's unsent work is kept).
+        visible = None if hello.role == "admin" else set(hello.teams)
+        left = leave_teams(self.ws, visible)
+        if left is not None:
+            log.info("sync: %s", left.words())
+            self.notices.append(left.words())
         with self.ws.unit_of_work(origin="remote") as uow:
-            held = read_meta(uow.session, SCOPE_KEY)
-            if held == scope:
-                return
             if held is not None and _widens(held, scope):
                 log.info("sync: the Hub scope changed (%s -> %s); pulling again", held, scope)
                 write_meta(uow.session, CURSOR_KEY, "0")
@@ -492,6 +520,8 @@ class SyncEngine:
                     at=to_utc_text(c.at),
                     author=c.author,
                     schema_version=c.schema_version,
+                    hub_at=to_utc_text(c.hub_at) if c.hub_at is not None else None,
+                    base_seq=c.base_seq,
                 )
                 size += len(orjson.dumps(c.fields, default=str)) + 400
                 if batch and size > PUSH_BYTES_TARGET:
@@ -775,6 +805,7 @@ class SyncEngine:
         pending = _pending_fields(s) if held else {}
         loaded = _load_records(s, held)
         fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        teams: dict[str, str] = {}  # customer id: its Hub team
         for row in page.changes:
             entity = row["entity"]
             fields = row["fields"]
@@ -795,6 +826,10 @@ class SyncEngine:
                 # so the record's changes still apply in the Hub's order.
                 _set_aside(s, row, "waits for an earlier change of this record", retry=True)
                 continue
+            if entity == "customer":
+                team = row.get("team")
+                if type(team) is str and team:
+                    teams[key[1]] = team
             record = loaded.get(key)
             if record is None:
                 # New here: as it travels is also as SQLite stores it.
@@ -815,6 +850,13 @@ class SyncEngine:
         # Updates first, so the bulk indexing below sees only inserts.
         s.flush()
         _insert_fresh(conn, fresh, self.crash_point)
+        if teams:
+            conn.exec_driver_sql(
+                "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
+                "ON CONFLICT (customer_id) DO UPDATE SET team = excluded.team "
+                "WHERE team != excluded.team",
+                list(teams.items()),
+            )
         return new_conflicts
 
 
@@ -1155,6 +1197,7 @@ def _store_conflict(s: Session, row: dict[str, Any]) -> bool:
             winner_at=f.get("winner_at") or "",
             loser_at=f.get("loser_at") or "",
             created_at=f.get("created_at") or "",
+            detail=f.get("detail") if isinstance(f.get("detail"), str) else None,
         )
     )
     return True

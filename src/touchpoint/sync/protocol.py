@@ -21,9 +21,22 @@ Version 1, all JSON over HTTPS, every request carries ``X-Touchpoint-Protocol``:
                      state. ``conflict`` rows carry the losing values of concurrent edits.
 
 Merging (on the Hub): a field edit based on the value the Hub holds is applied. A field
-edit based on another value is concurrent: the later edit wins, by the laptop's edit
-time corrected by its clock offset measured at push time (device id, then change id
-break ties), whatever the upload order. The losing value becomes a ``conflict`` record.
+edit based on another value is concurrent: the later edit wins, by when it was made on
+the Hub's clock (``hub_at``, measured on the laptop at edit time; for older laptops the
+edit time corrected by the clock offset measured at push time; device id, then change
+id break ties), whatever the upload order. The losing value becomes a ``conflict``
+record.
+
+Deletes never hide work: a customer deleted by someone who had not seen another
+person's later work on it (their ``base_seq`` is below that work), or work done on a
+customer its author did not know was deleted, becomes a ``conflict`` for that person
+("deleted by Tom while you logged a visit"), whichever upload came first; so does a
+delete of a customer with someone else's open follow-ups. Restoring it undeletes.
+
+Refusals: a change the Hub cannot take is answered ``rejected`` with the reason. With
+``retry`` it may apply later (a record it names is not on the Hub yet, or is not one
+the sender may see: the same words for both); the Hub keeps no answer for it and the
+laptop sends it again. Without, it is refused for good and the answer is kept.
 """
 
 from __future__ import annotations
@@ -148,6 +161,12 @@ class ChangeIn(BaseModel):
     at: str
     author: str
     schema_version: str
+    # Noted when the edit was made (touchpoint.storage.hub_clock); older laptops send
+    # neither. hub_at: the edit's time on the Hub's clock (used, when given, instead of
+    # ``at`` corrected by the offset measured at push time). base_seq: the last Hub
+    # sequence the laptop had pulled, i.e. what its author had seen.
+    hub_at: str | None = None
+    base_seq: int | None = None
 
 
 class PushRequest(BaseModel):
@@ -183,6 +202,7 @@ class ServerChange(BaseModel):
     op: str
     fields: dict[str, Any]  # resulting values of the touched fields (+ bookkeeping)
     author: str
+    team: str | None = None  # the record's team (older Hubs do not send it)
 
 
 class PullResponse(BaseModel):

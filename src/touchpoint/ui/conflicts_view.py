@@ -125,7 +125,10 @@ class ConflictsDialog(QDialog):
                 _who(c),
             )
             for col, text in enumerate(cells):
-                self.table.setItem(r, col, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                if c.words and c.words.sentence:
+                    item.setToolTip(f"{c.words.sentence}. Restore brings it back.")
+                self.table.setItem(r, col, item)
         self.table.resizeRowsToContents()
         self.tabs.setTabText(0, f"Conflicts ({len(conflicts)})" if conflicts else "Conflicts")
         self.empty.setVisible(not conflicts)

@@ -159,7 +159,8 @@ class StatusBar(QStatusBar):
         quiet = status.state in ("done", "conflicts", "idle", "not_signed_in") or (
             status.state == "syncing" and status.percent is None
         )
-        self.set_sync_note(None if quiet else status.text)
+        notice = getattr(status, "notice", None)
+        self.set_sync_note(notice or (None if quiet else status.text))
 
     def set_sync_note(self, text: str | None) -> None:
         """'Syncing… 40%', 'Offline, will retry'...; None goes back to the default text."""

@@ -63,6 +63,7 @@ class SyncStatus:
     text: str
     percent: int | None = None
     at: datetime | None = None  # the last good sync
+    notice: str | None = None  # something the cycle did that the user must be told
 
 
 class _Bridge(QObject):
@@ -363,9 +364,10 @@ class SyncController(QObject):
             return
         if result.status in ("done", "conflicts"):
             self._backoff = None
-            self._set_status(
-                SyncStatus(result.status, ago_text(when, self._ws.now(), self._ws.tz), at=when)
-            )
+            text = ago_text(when, self._ws.now(), self._ws.tz)
+            # e.g. a team left: said in the status bar until the next sync
+            notice = " ".join(result.notices) or None
+            self._set_status(SyncStatus(result.status, text, at=when, notice=notice))
         elif result.status == "not_signed_in":
             self._set_status(SyncStatus("not_signed_in", ""))
         else:
