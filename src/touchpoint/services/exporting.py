@@ -27,6 +27,7 @@ from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole,
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
 from touchpoint.services.lookup import find_customer, live
+from touchpoint.services.vcards import EMAIL_LABELS, PHONE_LABELS, type_of
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, FollowUp
 
@@ -234,15 +235,15 @@ def _vcard(p: Contact, company: str | None) -> str:
         card.add("title").value = p.title
     if p.decision_role and p.decision_role != DecisionRole.OTHER:
         card.add("role").value = p.decision_role
+    # Each label is written as the TYPE the importer reads back as the same label.
     for item in p.emails or []:
         line = card.add("email")
         line.value = item["value"]
-        line.type_param = ["INTERNET", str(item.get("label") or "work").upper()]
+        line.type_param = ["INTERNET", type_of(str(item.get("label") or "work"), EMAIL_LABELS)]
     for item in p.phones or []:
         line = card.add("tel")
         line.value = item["value"]
-        label = str(item.get("label") or "work").lower()
-        line.type_param = {"mobile": "CELL", "home": "HOME"}.get(label, "WORK")
+        line.type_param = type_of(str(item.get("label") or "work").lower(), PHONE_LABELS)
     if p.notes:
         card.add("note").value = p.notes
     card.add("uid").value = f"{p.id}@touchpoint"
