@@ -932,20 +932,21 @@ class _Known:
 
 
 def _reach_keys(emails: Iterable[str], phones: Iterable[str], region: str) -> list[tuple[str, str]]:
-    """The identity keys of a row's emails and phones (those that are valid)."""
+    """The identity keys of a row's emails and phones; one that fails its check is kept
+    as written (marked unverified), and keyed so, so it is found again too."""
     keys: list[tuple[str, str]] = []
     for raw in emails:
         try:
             email = v.email("email", raw)
         except ValidationError:
-            continue
+            email = v.clean_text(raw)
         if email:
             keys.append(("email", v.normalised_email_key(email)))
     for raw in phones:
         try:
             phone = v.phone("phone", raw, region)
         except ValidationError:
-            continue
+            phone = v.clean_text(raw)
         if phone:
             keys.append(("phone", phone))
     return keys

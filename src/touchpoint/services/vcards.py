@@ -351,7 +351,10 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
     if card.is_org and not org:
         card.org, card.person = person, None
     elif card.is_org:
-        card.person = None
+        card.person = None  # the card's name is the organisation's, as shown
+        if person and person != org:
+            card.extra.append(f"Name on the card: {person}")
+            card.in_notes.append("FN")
     if also:
         card.extra.append(f"Also written: {', '.join(also)}")
         card.in_notes.append("FN (another script)")
