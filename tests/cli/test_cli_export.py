@@ -147,13 +147,38 @@ def test_followups_as_icalendar(tp, book, tmp_path: Path) -> None:
     report = tp.json("export", "followups", "--format", "ics", "--out", str(out))
     assert report["count"] == 2
     text = out.read_text(encoding="utf-8")
-    assert text.startswith("BEGIN:VCALENDAR") and text.count("BEGIN:VEVENT") == 2
-    assert "Send the quote" in text
+    # To-dos, as the help says: due time, status and the customer.
+    assert text.startswith("BEGIN:VCALENDAR") and text.count("BEGIN:VTODO") == 2
+    assert "BEGIN:VEVENT" not in text
+    assert "Send the quote" in text and "STATUS:NEEDS-ACTION" in text
+    assert "CONTACT:Acme GmbH" in text
+    tp("export", "followups", "--format", "ics", "--ics-as", "event", "--out", str(out))
+    assert out.read_text(encoding="utf-8").count("BEGIN:VEVENT") == 2
     first = tp.json("followups")[0]
     tp("done", first["id"])
     assert tp.json("export", "followups", "--out", str(out))["count"] == 1
     assert tp.json("export", "followups", "--out", str(out), "--scope", "all")["count"] == 2
     assert tp.json("export", "followups", "--out", str(out), "--mine")["count"] == 1
+
+
+def test_icalendar_takes_dates_and_a_customer(tp, book, tmp_path: Path) -> None:
+    out = tmp_path / "promises.ics"
+    tp("log", "call", "--customer", "bolt", "--follow-up", "Ring Ute", "--due", "+20d")
+
+    def count(*options: str) -> int:
+        return tp.json("export", "followups", "--format", "ics", "--out", str(out), *options)[
+            "count"
+        ]
+
+    assert count() == 3
+    assert count("--customer", "bolt") == 1
+    assert count("--from", "today", "--to", "+10d") == 2
+    assert count("--from", "+15d", "--to", "+30d", "--customer", "acme") == 0
+    tp("export", "followups", "--format", "ics", "--out", str(out), "--from", "+15d")
+    assert "Ring Ute" in out.read_text(encoding="utf-8")
+    result = tp("export", "followups", "--format", "ics", "--out", str(out), "--customer",
+                "nobody at all", code=1)  # fmt: skip
+    assert result.stderr.startswith("error: ")
 
 
 def test_export_usage_and_unwritable_target(tp, book, tmp_path: Path) -> None:
