@@ -1100,3 +1100,63 @@ def test_a_cards_local_phone_is_read_in_its_addresss_country(ws: Workspace, tmp_
     assert json.loads(phones[0])[0]["value"] == "+4315877777"
     (addresses,) = query(ws, "SELECT addresses FROM customers")
     assert json.loads(addresses[0])[0]["country"] == "AT"
+
+
+def test_a_card_with_an_unknown_country_and_an_escaped_colon_imports(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    card = tmp_path / "card.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ola Nordmann\r\nORG:Fjord AS\r\n"
+        "URL:http\\://www.example1.com\r\nTEL;TYPE=WORK:+1-555-555-5555\r\n"
+        "ADR;TYPE=WORK:;;Street 1;Bergen;;5003;COUNTRY BUSINESS\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    report = import_vcard(ws, card)
+    assert report.errors == []
+    assert {(n.row, n.name, n.field, n.kept) for n in report.notices} == {
+        (1, "Ola Nordmann", "country", "notes"),
+        (1, "Ola Nordmann", "phone", "unverified"),
+    }
+    fjord = customers.get_customer(ws, "Fjord AS")
+    assert fjord.website == "http://www.example1.com"
+    assert fjord.addresses[0]["city"] == "Bergen" and fjord.addresses[0]["country"] is None
+    assert fjord.notes == "Country: COUNTRY BUSINESS"
+    ola = customers.list_contacts(ws, fjord.id)[0]
+    assert ola.phones == [{"label": "work", "value": "+1-555-555-5555", "unverified": True}]
+
+
+def _statements(ws: Workspace, run: Any) -> int:
+    """How many SQL statements ``run`` sends (on SQLAlchemy's connections)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(ws.db.engine, "before_cursor_execute", count)
+    try:
+        run()
+    finally:
+        event.remove(ws.db.engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_matching_rows_without_ids_takes_no_query_per_row(ws: Workspace, tmp_path: Path) -> None:
+    def rows(n: int) -> list[list[str]]:
+        return [["Company", "Name", "Email", "Phone"]] + [
+            [f"Firm {i}", f"Person {i}", f"p{i}@f{i}.example", f"+49 30 {1000000 + i}"]
+            for i in range(n)
+        ]
+
+    import_customers_csv(ws, write_csv(tmp_path / "all.csv", rows(400)))
+    small = _statements(
+        ws, lambda: import_customers_csv(ws, write_csv(tmp_path / "s.csv", rows(40)), dry_run=True)
+    )
+    large = _statements(
+        ws,
+        lambda: import_customers_csv(ws, write_csv(tmp_path / "l.csv", rows(400)), dry_run=True),
+    )
+    # Ten times the rows, all of them found here: the lookups are batched.
+    assert large <= small + 10

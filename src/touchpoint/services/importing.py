@@ -2,10 +2,22 @@
 
 A CSV from another CRM or a spreadsheet is read in whatever encoding and delimiter
 it came in, its columns are mapped by header (or by a mapping file), every row is
-cleaned by the same rules as a form (:mod:`services.validation`) and checked for
-duplicates, and then every valid row is written in ONE transaction: all of it or
-nothing. Rows with problems are skipped and reported with their row number (as a
-spreadsheet numbers them: the header is row 1) and the field.
+cleaned by the same rules as a form (:mod:`services.validation`), matched with the
+records here and checked for duplicates, and then everything is written in ONE
+transaction: all of it or nothing.
+
+The rule for a file from elsewhere (typing in the app stays strict): nobody is lost
+for one bad value. An email or phone that fails its check is kept as written and
+marked ``"unverified": True`` in its entry, for the user to fix; any other value
+that fails, and every column or vCard property that is no field here, is kept in
+the record's notes as "Name: value". Only a row that names no company or person
+(or a record deleted here) is skipped. The report names each such row by its
+number (as a spreadsheet numbers them: the header is row 1; a vCard: its position)
+and by the person or company it names, says where every column went, and counts
+what was created, updated, unchanged and skipped.
+
+Rows without ids are matched with what is here (see :class:`_Known`): importing a
+file twice updates, it does not duplicate. The lookups are batched: no query per row.
 """
 
 from __future__ import annotations
@@ -1635,12 +1647,14 @@ def import_customers_csv(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> ImportReport:
-    """Import customers and their contacts from a CSV file: all valid rows or nothing.
+    """Import customers and their contacts from a CSV file: all rows or nothing.
 
     Rows naming the same company become one customer with several contacts (the
     customer's fields come from its first row); a row with a person and no company
-    becomes an individual customer with that person as its contact. ``progress``
-    gets (done, total) steps: each row checked, then each row written."""
+    becomes an individual customer with that person as its contact. A doubtful value
+    is kept (see the module's rule), columns that are no field go to the notes, and a
+    row matching a record here updates it. ``progress`` gets (done, total) steps:
+    each row checked, then each row written."""
     overrides = load_mapping(mapping)
     with collector_paused():
         table = _open_table(Path(path))
