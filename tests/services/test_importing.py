@@ -1160,3 +1160,27 @@ def test_matching_rows_without_ids_takes_no_query_per_row(ws: Workspace, tmp_pat
     )
     # Ten times the rows, all of them found here: the lookups are batched.
     assert large <= small + 10
+
+
+def test_a_cards_labels_follow_its_types_and_the_preferred_comes_first(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    card = tmp_path / "card.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann Lee\r\nORG:Acme\r\n"
+        "EMAIL;TYPE=home:ann@lee.example\r\nEMAIL;TYPE=work;PREF=1:ann@acme.example\r\n"
+        "TEL;TYPE=fax:+49 30 1234568\r\nTEL;TYPE=cell:+49 151 23456789\r\n"
+        "TEL;TYPE=home;PREF=2:+49 30 7654321\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    import_vcard(ws, card)
+    ann = customers.list_contacts(ws, "Acme")[0]
+    assert ann.emails == [
+        {"label": "work", "value": "ann@acme.example"},
+        {"label": "home", "value": "ann@lee.example"},
+    ]
+    assert [(p["label"], p["value"]) for p in ann.phones] == [
+        ("home", "+49307654321"),
+        ("fax", "+49301234568"),
+        ("mobile", "+4915123456789"),
+    ]

@@ -284,6 +284,16 @@ def address_text(address: dict[str, Any]) -> str:
     return ", ".join(str(p) for p in parts if p)
 
 
+def _preference(line: Any) -> int:
+    """1 (most preferred) to 100 as vCard 4.0's PREF says; TYPE=pref is 1; none is 101."""
+    for value in line.params.get("PREF", []):
+        try:
+            return max(1, min(100, int(str(value))))
+        except ValueError:
+            continue
+    return 1 if "pref" in _types(line) else 101
+
+
 def _group_labels(component: Any) -> dict[str, str]:
     """Apple's item groups: group -> its X-ABLabel ("_$!<HomePage>!$_" -> "HomePage")."""
     out: dict[str, str] = {}
@@ -365,11 +375,13 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
         card.extra.append(f"Organisation: {other}")
         card.in_notes.append("ORG")
 
-    for line in take("email"):
+    # The preferred one (TYPE=pref, or 4.0's PREF=1) comes first: Touchpoint's first
+    # email and phone are the ones it uses; the others keep the card's order.
+    for line in sorted(take("email"), key=_preference):
         types = _types(line)
         label = _label(types, EMAIL_LABELS, "work")
         card.emails.append({"label": label, "value": text_of(line.value)})
-    for line in take("tel"):
+    for line in sorted(take("tel"), key=_preference):
         types = _types(line)
         label = _label(types, PHONE_LABELS, "")
         if not label and line.group and line.group.casefold() in groups:
