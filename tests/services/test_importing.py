@@ -1184,3 +1184,19 @@ def test_a_cards_labels_follow_its_types_and_the_preferred_comes_first(
         ("fax", "+49301234568"),
         ("mobile", "+4915123456789"),
     ]
+
+
+def test_a_columns_notes_are_added_to_a_matched_records_notes_not_put_instead(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    rows = [["Company", "Name", "Email", "Salutation"], ["Acme", "Ann Lee", "ann@a.example", "Ms."]]
+    import_customers_csv(ws, write_csv(tmp_path / "a.csv", rows))
+    ann = customers.list_contacts(ws, "Acme")[0]
+    assert ann.notes == "Salutation: Ms."
+    customers.edit_contact(ws, ann.id, {"notes": "Prefers calls.\n\nSalutation: Ms."})
+    again = import_customers_csv(ws, write_csv(tmp_path / "b.csv", rows))
+    assert (again.updated, again.unchanged) == (0, 1)
+    rows[1][3] = "Dr."
+    import_customers_csv(ws, write_csv(tmp_path / "c.csv", rows))
+    notes = customers.list_contacts(ws, "Acme")[0].notes
+    assert notes == "Prefers calls.\n\nSalutation: Ms.\n\nSalutation: Dr."

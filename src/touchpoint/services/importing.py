@@ -1126,6 +1126,9 @@ def _plan_rows(
                 cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
+        # Notes a row gives replace a record's; what only its other columns (or values
+        # kept otherwise) add is added to the record's notes, once.
+        adds_notes = not any(c.strip() for c in cells.get("notes", ()))
         company, person, raw_customer, raw_contact = _split_row(cells, custom)
         name = person or company
         keys = row_keys[count - 1]
@@ -1176,10 +1179,7 @@ def _plan_rows(
                             region=phone_region(here.addresses, ""),
                             doubts=doubts,
                         )
-                        # Values kept in the notes are added to the notes here, unless
-                        # the row gives the notes.
-                        added = "notes" not in raw_customer
-                        changed = _changes(here, fields, add_notes=added)
+                        changed = _changes(here, fields, add_notes=adds_notes)
                         if changed:
                             updates.append(_Update(number, here, changed))
                     except ValidationErrors as exc:
@@ -1232,8 +1232,7 @@ def _plan_rows(
                     fields = cleaner.contact(raw_contact, region=region, doubts=doubts)
                     if by_match:
                         fields.pop("name", None)  # found by email or phone: its name stays
-                    added = "notes" not in raw_contact
-                    changed = _changes(contact_here, fields, add_notes=added)
+                    changed = _changes(contact_here, fields, add_notes=adds_notes)
                     if changed:
                         updates.append(_Update(number, contact_here, changed))
                 else:
