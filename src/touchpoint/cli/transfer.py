@@ -54,18 +54,16 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
         return
     for e in report.errors:
         click.echo(f"{_who(unit, e.row, e.name)}: {e.field}: {e.problem}", err=True)
-    by_row: dict[tuple[int, str | None], list[str]] = {}
     for n in report.notices:
         kept = KEPT.get(n.kept, n.kept)
         text = f"{n.field}: {n.problem} ({kept})" if n.problem else f"{n.field} ({kept})"
-        by_row.setdefault((n.row, n.name), []).append(text)
-    for (row, name), texts in by_row.items():
-        warn(f"{_who(unit, row, name)}: {'; '.join(texts)}")
+        warn(f"{_who(unit, n.row, n.name)}: {text}")
     for d in report.duplicates:
         other = f"{d.existing_name} ({d.existing_id})" if d.existing_id else d.existing_name
         if d.existing_id is None:
             other += f" (an earlier {unit})"
-        warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {', '.join(d.reasons)}")
+        reasons = ", ".join(r.replace(" as row ", f" as {unit} ") for r in d.reasons)
+        warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {reasons}")
     for column in report.columns:  # --json names every column; here those of no field
         if column.note and column.note != "ignored: Touchpoint sets it":
             click.echo(f"column '{column.column}': {column.note}")
@@ -88,12 +86,17 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
     else:
         same = plural(report.unchanged, unit)
         click.echo(f"nothing imported from {rows}: {same} unchanged (they match what is here)")
-    flagged = sum(1 for n in report.notices if n.kept == "unverified")
+    flagged = [n for n in report.notices if n.kept == "unverified"]
     if flagged:
         click.echo(
-            f"{plural(flagged, 'value')} kept as written and marked unverified: "
+            f"{plural(len(flagged), 'value')} kept as written and marked unverified: "
             "fix them in the customer or contact"
         )
+        if any(n.field == "phone" and "country code" in n.problem for n in flagged):
+            click.echo(
+                "a phone number without its country code is read in the record's country, "
+                "else in your default region (touchpoint config set default_region DE)"
+            )
     if report.joined:
         click.echo(
             f"{plural(report.joined, unit)} joined an earlier {unit} of the same company "

@@ -653,7 +653,11 @@ def _notices(
         if doubt.key.startswith("custom.") and columns:
             field_name = columns.get(doubt.key.removeprefix("custom."), field_name)
         kept = "unverified" if doubt.kept == "flagged" else "notes"
-        out.append(RowNotice(row, name, field_name, doubt.error.problem, kept))
+        # The hint on a phone without its country code is said once, not on each row.
+        problem = doubt.error.problem.split(": add the country code")[0]
+        if problem != doubt.error.problem:
+            problem += " (no country code)"
+        out.append(RowNotice(row, name, field_name, problem, kept))
     return list(dict.fromkeys(out))
 
 
