@@ -1200,3 +1200,19 @@ def test_a_columns_notes_are_added_to_a_matched_records_notes_not_put_instead(
     import_customers_csv(ws, write_csv(tmp_path / "c.csv", rows))
     notes = customers.list_contacts(ws, "Acme")[0].notes
     assert notes == "Prefers calls.\n\nSalutation: Ms.\n\nSalutation: Dr."
+
+
+def test_a_card_that_cannot_be_read_is_named_and_the_others_come_in(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.vcf"
+    path.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Good Person\r\nEMAIL:good@person.example\r\n"
+        "END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Broken Bob\r\nthis line is no property\r\n"
+        "END:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Third Person\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    report = import_vcard(ws, path)
+    assert [(e.row, e.name, e.field) for e in report.errors] == [(2, "Broken Bob", "card")]
+    assert "cannot be read" in report.errors[0].problem
+    assert (report.rows, report.created_contacts, report.skipped) == (3, 2, 1)
