@@ -654,6 +654,8 @@ def test_vcard_customer_option_forces_the_customer(ws: Workspace) -> None:
     report = import_vcard(ws, FIXTURES / "contacts_v30.vcf", customer="Zentrale")
     assert (report.created_customers, report.created_contacts) == (0, 2)
     assert {p.name for p in customers.list_contacts(ws, target.id)} == {"John Doe", "Jane Roe"}
+    again = import_vcard(ws, FIXTURES / "contacts_v30.vcf", customer="Zentrale")
+    assert (again.created_contacts, again.unchanged) == (0, 2)
     with pytest.raises(NotFoundError):
         import_vcard(ws, FIXTURES / "contacts_v30.vcf", customer="Nobody at all")
 

@@ -969,11 +969,15 @@ def _reach_keys(emails: Iterable[str], phones: Iterable[str], region: str) -> li
 
 
 def _known_records(
-    session: Session, names: Iterable[str], keys: Iterable[tuple[str, str]]
+    session: Session,
+    names: Iterable[str],
+    keys: Iterable[tuple[str, str]],
+    also: Iterable[str] = (),
 ) -> _Known:
     """The live customers named like ``names`` (folded) and the live customers and
-    contacts holding ``keys``, with the contacts of those customers (for a person's
-    name within a company). A handful of batched queries, never one per row."""
+    contacts holding ``keys``, with the contacts of those customers and of the
+    customers ``also`` names (for a person's name within a company). A handful of
+    batched queries, never one per row."""
     known = _Known()
     wanted_names = {v.name_key(n) for n in names if n and n.strip()}
     by_kind: dict[str, set[str]] = defaultdict(set)
@@ -999,7 +1003,7 @@ def _known_records(
             key = v.name_key(name)
             if key in wanted_names:
                 named.setdefault(key, record_id)
-    customer_ids = sorted(set(ids["customer"]) | set(named.values()))
+    customer_ids = sorted(set(ids["customer"]) | set(named.values()) | set(also))
     customers: dict[str, Customer] = {}
     for chunk in _chunks(customer_ids, LOOKUP_CHUNK):
         query = select(Customer).where(Customer.id.in_(chunk), live(Customer))
@@ -1863,7 +1867,12 @@ def import_vcard(
         uids = [_card_id(card.uid) for card in cards]
         by_uid = _records_by_id(session, Contact, [u for u in uids if u])
         names = [] if forced else [card.org for card in cards if card.org]
-        known = _known_records(session, names, {k for keys in card_keys for k in keys})
+        known = _known_records(
+            session,
+            names,
+            {k for keys in card_keys for k in keys},
+            also=[forced.id] if forced else (),
+        )
         owners = _customers_by_id(
             session,
             [c.customer_id for c in [*by_uid.values(), *known.contacts.values()]],
@@ -1912,7 +1921,7 @@ def import_vcard(
                 if found is not None and found.deleted_at is None and not found.merged_into_id:
                     contact_here, uid_match = found, True
                 elif known:
-                    company = known.customer(card.org, () if card.org else keys)
+                    company = forced or known.customer(card.org, () if card.org else keys)
                     contact_here = known.contact(
                         keys, company.id if company is not None else None, card.person or ""
                     )
