@@ -1051,8 +1051,8 @@ def _region_of(country: str | None, default: str) -> str:
 def _lookup_values(
     table: _Table, columns: Sequence[tuple[int, str]], region: str
 ) -> tuple[set[str], list[list[tuple[str, str]]]]:
-    """The company names of the rows, and each row's email and phone keys: what rows
-    without ids are matched by (see :func:`_known_records`)."""
+    """The company names of the rows, and each row's email keys (its phone keys when
+    it has no email): what rows without ids are matched by (see :func:`_known_records`)."""
     by_target: dict[str, list[int]] = defaultdict(list)
     for index, target in columns:
         by_target[target].append(index)
@@ -1067,9 +1067,13 @@ def _lookup_values(
         company = cells("customer")
         if company:
             names.add(company[0])
+        emails = _reach_keys(cells("email"), (), region)
+        if emails:  # reading a phone costs ~0.1 ms: a row found by its email needs none
+            keys.append(emails)
+            continue
         country = cells("country")
         region_here = _region_of(country[0] if country else None, region)
-        keys.append(_reach_keys(cells("email"), cells("phone") + cells("mobile"), region_here))
+        keys.append(_reach_keys((), cells("phone") + cells("mobile"), region_here))
     return names, keys
 
 
@@ -1103,8 +1107,11 @@ def _plan_rows(
         refs[target] = [r[index] for _n, r in table.records if index < len(r)]
     customers_here = _records_by_id(session, Customer, refs["customer_id"])
     contacts_here = _records_by_id(session, Contact, refs["contact_id"])
-    names, row_keys = _lookup_values(table, columns, cleaner.region)
-    known = _known_records(session, names, {k for keys in row_keys for k in keys})
+    # Rows without ids are matched with the records here (none in an empty database).
+    known, row_keys = _Known(), [[] for _record in table.records]
+    if session.scalar(select(Customer.id).where(live(Customer)).limit(1)) is not None:
+        names, row_keys = _lookup_values(table, columns, cleaner.region)
+        known = _known_records(session, names, {k for keys in row_keys for k in keys})
     # Rows that name records here may read them below: then nothing is written before
     # the plan is whole. Otherwise each planned row goes to the sink at once.
     if id_column or known:
