@@ -1218,3 +1218,18 @@ def test_a_card_that_cannot_be_read_is_named_and_the_others_come_in(
     assert [(e.row, e.name, e.field) for e in report.errors] == [(2, "Broken Bob", "card")]
     assert "cannot be read" in report.errors[0].problem
     assert (report.rows, report.created_contacts, report.skipped) == (3, 2, 1)
+
+
+def test_a_wrong_currency_or_status_waits_in_the_notes_and_the_default_stands(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    path = write_csv(
+        tmp_path / "in.csv",
+        [["Company", "Currency", "Status", "Yearly Potential"], ["Acme", "Taler", "Kunde", "viel"]],
+    )
+    report = import_customers_csv(ws, path)
+    assert report.errors == [] and report.created_customers == 1
+    assert {n.field for n in report.notices} == {"currency", "status", "yearly potential"}
+    acme = customers.get_customer(ws, "Acme")
+    assert (acme.currency, acme.status) == (ws.settings.currency, "prospect")
+    assert acme.notes == "Status: Kunde\nYearly potential: viel\nCurrency: Taler"

@@ -718,6 +718,9 @@ class _Cleaner:
             raise ValidationErrors(problems)
         if doubts is not None:
             _keep_doubts(clean, patch, doubts[start:])
+            if new:  # a default stands in for a value kept in the notes
+                clean.setdefault("owner", self.owner)
+                clean.setdefault("currency", self.currency)
             if countries:
                 lines = "\n".join(f"Country: {c}" for c in dict.fromkeys(countries))
                 clean["notes"] = _join_lines(clean.get("notes"), lines)
