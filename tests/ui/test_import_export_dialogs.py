@@ -52,6 +52,7 @@ def test_csv_preview_mapping_dry_run_row_error_then_import(
     # Unknown: kept in the notes as "Lieblingsfarbe: blau", unless ignored by hand.
     assert dialog.combos["Lieblingsfarbe"].currentText() == "(notes, as 'Column: value')"
     assert "Lieblingsfarbe" not in dialog.mapping_choice()
+    assert dialog.combos["Firma"].findData("+notes") == -1  # a field's column: no such choice
     assert "Jana Weber" in dialog.mapping.item(1, 1).text()
 
     dialog.check_button.click()

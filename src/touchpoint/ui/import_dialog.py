@@ -194,11 +194,12 @@ class ImportDialog(QDialog):
             self.mapping.setItem(n, 1, QTableWidgetItem(" · ".join(samples[:3])))
             combo = QComboBox()
             combo.setAccessibleName(f"Field for column {header}")
-            combo.addItem(TO_NOTES, TO_NOTES_DATA)
+            target = preview.mapping.get(header)
+            if not target:  # a column that is no field: to the notes, as the import does
+                combo.addItem(TO_NOTES, TO_NOTES_DATA)
             combo.addItem(IGNORE, "")
             for field in importing.FIELDS:
                 combo.addItem(field_label(field), field)
-            target = preview.mapping.get(header)
             if target and target.startswith("custom."):
                 combo.addItem(f"custom: {target.removeprefix('custom.')}", target)
             # A column that is no field goes to the notes unless the user ignores it.
