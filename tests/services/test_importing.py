@@ -1233,3 +1233,19 @@ def test_a_wrong_currency_or_status_waits_in_the_notes_and_the_default_stands(
     acme = customers.get_customer(ws, "Acme")
     assert (acme.currency, acme.status) == (ws.settings.currency, "prospect")
     assert acme.notes == "Status: Kunde\nYearly potential: viel\nCurrency: Taler"
+
+
+def test_a_cards_categories_become_its_customers_tags_even_when_it_exists(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(ws, {"name": "Acme", "tags": ["key"]}).value
+    card = tmp_path / "card.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ann Lee\r\nORG:ACME\r\nCATEGORIES:Trade fair,key\r\n"
+        "END:VCARD\r\n",
+        encoding="utf-8",
+    )
+    report = import_vcard(ws, card)
+    assert (report.created_customers, report.created_contacts, report.updated) == (0, 1, 1)
+    assert customers.get_customer(ws, acme.id).tags == ["key", "Trade fair"]
+    assert import_vcard(ws, card).unchanged == 1
