@@ -139,8 +139,8 @@ def import_customers(
     mapped with --mapping (custom.KEY makes a new text field).
 
     A row without ids is matched with what is here: its company by name, its person
-    by email, phone, or name within the company; a match is updated, not made again,
-    so importing the same file twice makes no duplicates."""
+    by email (by phone when the row has no email) or by name within the company; a
+    match is updated, not made again, so importing a file twice makes no duplicates."""
     from touchpoint.services.importing import import_customers_csv
 
     with progress_bar("importing") as progress:
