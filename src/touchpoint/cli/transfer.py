@@ -125,9 +125,10 @@ def import_customers(
 
     All rows are written together, or none. A row is kept even when a value is wrong
     (an email or phone is kept as written and marked unverified, another value goes
-    to the notes); only a row without a company or person name is skipped. The report
-    names each such row by its number and name, and says where every column went: a
-    column that is no field goes to the notes ("Header: value").
+    to the notes); only a row without a company or person name (or naming a record
+    deleted here) is skipped. The report names each such row by its number and name,
+    and says where every column went: a column that is no field goes to the notes
+    ("Header: value").
 
     A file with a Customer ID column (as `export customers` and `export contacts
     --format csv` write it) is matched by id: a customer that exists here is updated
