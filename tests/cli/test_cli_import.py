@@ -183,3 +183,14 @@ def test_import_vcard_into_one_customer(tp, tmp_path: Path) -> None:
     before = tp.changes()
     assert tp("import", "vcard", str(junk), code=1).stderr.startswith("error: ")
     assert tp.changes() == before
+
+
+def test_a_column_without_header_and_a_weaker_rival_are_kept_too(tp, tmp_path: Path) -> None:
+    text = "Company,Title,Job Title,\nAcme GmbH,Dr.,Buyer,left over\n"
+    report = tp.json("import", "customers", str(_csv(tmp_path, text)))
+    uses = {(c["column"], c["field"], c["note"]) for c in report["columns"]}
+    assert ("Title", "notes", "another column fills title: kept as 'Title: …'") in uses
+    assert ("", "notes", "no field matches: kept as 'Column 4: …'") in uses
+    notes = tp.json("customer", "show", "acme")["customer"]["notes"]
+    # No person on the row: the job title is the company's to keep, in its notes.
+    assert notes == "Job title: Buyer\nTitle: Dr.\nColumn 4: left over"

@@ -814,6 +814,17 @@ def _split_row(
             customer.update(reach)  # an individual is reached as the person is
     else:
         customer.update(reach)
+        # A person's fields on a row that names no person are kept in the company's notes.
+        kept = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Job title", one("title")),
+                ("Decision role", one("decision_role")),
+                ("Do not contact", one("do_not_contact")),
+            )
+            if value
+        ]
+        notes = _join_lines(*many("notes"), "\n".join([*kept, *many("extra")]))
         if notes:
             customer["notes"] = notes
     return company, person, customer, contact
@@ -1639,20 +1650,25 @@ def _column_uses(
     folded_overrides = {_fold_header(h) for h in overrides}
     own_export = any(t in ("customer_id", "contact_id") for t in targets)
     uses = []
-    for header, target in zip(headers, targets, strict=False):
-        if target in MULTI and target == "notes":
-            uses.append(ColumnUse(header, "notes"))
-        elif target:
+    for index, (header, target) in enumerate(zip(headers, targets, strict=False)):
+        label = header.strip() or f"Column {index + 1}"
+        guess = guess_field(header)
+        if target:
             uses.append(ColumnUse(header, target))
-        elif not header.strip():
-            uses.append(ColumnUse(header, None, "ignored: the column has no header"))
-        elif header in overrides or _fold_header(header) in folded_overrides:
+        elif header.strip() and (header in overrides or _fold_header(header) in folded_overrides):
             uses.append(ColumnUse(header, None, "ignored: the mapping says so"))
         elif own_export and _fold_header(header) in OWN_COMPUTED:
             uses.append(ColumnUse(header, None, "ignored: Touchpoint sets it"))
+        elif guess:
+            why = f"another column fills {guess}"
+            uses.append(ColumnUse(header, "notes", f"{why}: kept as '{label}: …'"))
         else:
-            uses.append(ColumnUse(header, "notes", f"no field matches: kept as '{header}: …'"))
+            uses.append(ColumnUse(header, "notes", f"no field matches: kept as '{label}: …'"))
     return uses
+
+
+def _note_label(use: ColumnUse, index: int) -> str:
+    return use.column.strip() or f"Column {index + 1}"
 
 
 def import_customers_csv(
@@ -1703,7 +1719,9 @@ def import_customers_csv(
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
         uses = _column_uses(table.headers, columns, overrides)
-        to_notes = [(i, u.column) for i, u in enumerate(uses) if u.field == "notes" and u.note]
+        to_notes = [
+            (i, _note_label(u, i)) for i, u in enumerate(uses) if u.field == "notes" and u.note
+        ]
         result = _plan_rows(
             session,
             table,
