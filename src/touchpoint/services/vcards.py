@@ -422,9 +422,13 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
         card.title = text_of(titles[0].value)
         for line in titles[1:]:
             card.extra.append(f"Title: {text_of(line.value)}")
+            card.in_notes.append("TITLE")
     roles = take("role")
     if roles:
         card.role = text_of(roles[0].value)
+        for line in roles[1:]:
+            card.extra.append(f"Role: {text_of(line.value)}")
+            card.in_notes.append("ROLE")
     notes = [text_of(x.value) for x in take("note")]
     card.notes = "\n\n".join(n for n in notes if n) or None
     for line in take("categories"):
