@@ -1803,6 +1803,8 @@ def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, li
     role, notes = _role_and_notes(card.role, card.notes)
     if role:
         contact["decision_role"] = role
+    elif card.role:
+        moved.append("ROLE")  # not one of Touchpoint's decision roles
     if card.org:
         if card.website and card.home_page:
             extra.pop()  # the home page is the person's, said below
