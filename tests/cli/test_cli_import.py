@@ -38,33 +38,78 @@ def test_dry_run_writes_nothing(tp, tmp_path: Path) -> None:
     assert report["created_customers"] == 2 and report["errors"] == []
 
 
-def test_bad_rows_are_reported_and_exit_1_but_good_rows_are_written(tp, tmp_path: Path) -> None:
-    text = GOOD + "Crane Ltd,Carl Crane,not-an-email,,\n"
+def test_a_bad_value_keeps_the_row_and_names_it(tp, tmp_path: Path) -> None:
+    text = GOOD + "Crane Ltd,Carl Crane,not-an-email,,\n,,nobody@nowhere.de,,\n"
     result = tp("import", "customers", str(_csv(tmp_path, text)), code=1)
-    assert "row 5: email: 'not-an-email' is not a valid email address" in result.stderr
-    assert "imported 4 rows: created 2 customers and 3 contacts; 1 row skipped" in result.stdout
-    assert tp.json("customer", "list")["total"] == 2
+    # Carl is imported, his email kept as written; the row naming nobody is skipped.
+    assert "row 5 (Carl Crane): email: 'not-an-email' is not a valid email address" in result.stderr
+    assert "(kept as written, marked unverified)" in result.stderr
+    assert "row 6: name: needs a company or a person's name" in result.stderr
+    assert "imported 5 rows: created 3 customers and 4 contacts; 1 row skipped" in result.stdout
+    assert "1 value kept as written and marked unverified" in result.stdout
+    shown = tp("customer", "show", "crane").stdout
+    assert "not-an-email (unverified)" in shown
 
 
 def test_json_report(tp, tmp_path: Path) -> None:
-    text = GOOD + "Crane Ltd,Carl Crane,not-an-email,,\n"
-    result = tp("import", "customers", str(_csv(tmp_path, text)), "--json", code=1)
+    text = "Company,Name,Email,Favourite Colour,Created\nCrane Ltd,Carl Crane,not-an-email,red,x\n"
+    result = tp("import", "customers", str(_csv(tmp_path, text)), "--json")
     report = json.loads(result.stdout)
-    assert report["errors"] == [
-        {"row": 5, "field": "email", "problem": report["errors"][0]["problem"]}
+    assert report["errors"] == []
+    assert report["notices"] == [
+        {
+            "row": 2,
+            "name": "Carl Crane",
+            "field": "email",
+            "problem": report["notices"][0]["problem"],
+            "kept": "unverified",
+        }
+    ]
+    # Every column is named with where it went: no column vanishes.
+    assert [(c["column"], c["field"]) for c in report["columns"]] == [
+        ("Company", "customer"),
+        ("Name", "contact"),
+        ("Email", "email"),
+        ("Favourite Colour", "notes"),
+        ("Created", "notes"),  # not our own export (no ids): kept too
     ]
     assert report["written"] is True
     assert set(report) == {
         "rows", "created_customers", "created_contacts", "updated", "errors", "duplicates",
-        "dry_run", "written", "joined",
+        "dry_run", "written", "joined", "unchanged", "skipped", "notices", "columns",
     }  # fmt: skip
+    person = tp.json("contact", "list", "crane")[0]
+    assert person["notes"] == "Favourite Colour: red\nCreated: x"
+
+
+def test_unmapped_columns_are_named_in_the_text_report(tp, tmp_path: Path) -> None:
+    text = "Company,Shoe Size,Ignore Me\nAcme GmbH,44,x\n"
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Ignore Me": ""}))
+    out = tp("import", "customers", str(_csv(tmp_path, text)), "--mapping", str(mapping)).stdout
+    assert "column 'Shoe Size': no field matches: kept as 'Shoe Size: …'" in out
+    assert "column 'Ignore Me': ignored: the mapping says so" in out
+    assert tp.json("customer", "show", "acme")["customer"]["notes"] == "Shoe Size: 44"
+
+
+def test_importing_the_same_file_twice_updates_instead_of_duplicating(tp, tmp_path: Path) -> None:
+    path = _csv(tmp_path, GOOD)
+    tp("import", "customers", str(path))
+    before = tp.changes()
+    dry = tp("import", "customers", str(path), "--dry-run").stdout
+    assert "would create 0 customers and 0 contacts, 3 rows unchanged" in dry
+    again = tp.json("import", "customers", str(path))
+    assert (again["created_customers"], again["created_contacts"], again["unchanged"]) == (0, 0, 3)
+    assert tp.changes() == before
+    assert tp.json("customer", "list")["total"] == 2
 
 
 def test_duplicates_of_existing_customers_are_named(tp, tmp_path: Path) -> None:
     existing = tp.add_customer("Acme GmbH", "--email", "info@acme.de")
-    text = "Company,Email\nACME GmbH,info@acme.de\n"
+    # Another name, the same email: not the same company for sure, so it is said.
+    text = "Company,Email\nAcme Holding,info@acme.de\n"
     result = tp("import", "customers", str(_csv(tmp_path, text)), "--dry-run")
-    assert f"row 2: ACME GmbH may duplicate Acme GmbH ({existing})" in result.stderr
+    assert f"row 2: Acme Holding may duplicate Acme GmbH ({existing})" in result.stderr
 
 
 def test_mapping_file(tp, tmp_path: Path) -> None:
@@ -113,13 +158,18 @@ def test_import_vcard(tp, tmp_path: Path) -> None:
     cards = tmp_path / "people.vcf"
     cards.write_text(VCARDS, encoding="utf-8")
     before = tp.changes()
-    dry = tp("import", "vcard", str(cards), "--dry-run", code=1)
-    assert dry.stderr.startswith("card 2: email: 'piet@@acme' is not a valid email address")
-    assert "dry run of 2 cards: would create 1 customer and 1 contact; 1 card skipped" in dry.stdout
+    dry = tp("import", "vcard", str(cards), "--dry-run")
+    assert dry.stderr.startswith(
+        "warning: card 2 (Piet Jansen): email: 'piet@@acme' is not a valid email address"
+    )
+    assert "dry run of 2 cards: would create 1 customer and 2 contacts" in dry.stdout
     assert tp.changes() == before
-    result = tp("import", "vcard", str(cards), code=1)  # the second card has a bad email
-    assert "created 1 customer and 1 contact" in result.stdout
-    assert [p["name"] for p in tp.json("contact", "list", "acme")] == ["Jana Novak"]
+    result = tp("import", "vcard", str(cards))  # the second card's email is kept, flagged
+    assert "created 1 customer and 2 contacts" in result.stdout
+    names = [p["name"] for p in tp.json("contact", "list", "acme")]
+    assert names == ["Jana Novak", "Piet Jansen"]
+    again = tp("import", "vcard", str(cards))
+    assert "nothing imported from 2 cards: 2 cards unchanged" in again.stdout
 
 
 def test_import_vcard_into_one_customer(tp, tmp_path: Path) -> None:
@@ -133,3 +183,14 @@ def test_import_vcard_into_one_customer(tp, tmp_path: Path) -> None:
     before = tp.changes()
     assert tp("import", "vcard", str(junk), code=1).stderr.startswith("error: ")
     assert tp.changes() == before
+
+
+def test_a_column_without_header_and_a_weaker_rival_are_kept_too(tp, tmp_path: Path) -> None:
+    text = "Company,Title,Job Title,\nAcme GmbH,Dr.,Buyer,left over\n"
+    report = tp.json("import", "customers", str(_csv(tmp_path, text)))
+    uses = {(c["column"], c["field"], c["note"]) for c in report["columns"]}
+    assert ("Title", "notes", "another column fills title: kept as 'Title: …'") in uses
+    assert ("", "notes", "no field matches: kept as 'Column 4: …'") in uses
+    notes = tp.json("customer", "show", "acme")["customer"]["notes"]
+    # No person on the row: the job title is the company's to keep, in its notes.
+    assert notes == "Job title: Buyer\nTitle: Dr.\nColumn 4: left over"

@@ -220,9 +220,48 @@ def promises(ws: Workspace, acme: str) -> list[str]:
     return ids
 
 
-def test_followups_as_icalendar(ws: Workspace, promises: list[str], tmp_path: Path) -> None:
+def test_followups_as_icalendar_todos(ws: Workspace, promises: list[str], tmp_path: Path) -> None:
+    out = tmp_path / "todos.ics"
+    report = export_followups_ics(ws, out, scope="all")
+    assert report.count == 3
+    calendar = vobject.readOne(out.read_text(encoding="utf-8"))
+    assert calendar.contents.get("vevent") is None
+    todos = {t.uid.value: t for t in calendar.vtodo_list}
+    quote = todos[f"{promises[0]}@touchpoint"]
+    assert quote.due.value == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
+    assert quote.status.value == "NEEDS-ACTION"
+    assert quote.priority.value == "5"
+    assert quote.contact.value == '=HYPERLINK("http://evil")'  # the customer, as text
+    assert quote.valarm.trigger.value == datetime(2026, 11, 20, 8, 15, tzinfo=UTC)
+    done = todos[f"{promises[2]}@touchpoint"]
+    assert done.status.value == "COMPLETED" and done.completed.value.tzinfo is not None
+    assert "dtstart" not in quote.contents  # a to-do is due, it does not take up time
+
+
+def test_icalendar_dates_and_customer(
+    ws: Workspace, promises: list[str], acme: str, tmp_path: Path
+) -> None:
+    from touchpoint.domain import dates
+
+    start, end = dates.local_range_bounds(
+        datetime(2026, 11, 20).date(), datetime(2026, 11, 23).date(), ws.tz
+    )
+    report = export_followups_ics(
+        ws, tmp_path / "w.ics", scope="all", due_from=start, due_before=end, customer_id=acme
+    )
+    calendar = vobject.readOne((tmp_path / "w.ics").read_text(encoding="utf-8"))
+    assert report.count == 1
+    assert [t.uid.value for t in calendar.vtodo_list] == [f"{promises[0]}@touchpoint"]
+    other = customers.create_customer(ws, {"name": "Other"}).value
+    assert export_followups_ics(ws, tmp_path / "o.ics", customer_id=other.id).count == 0
+    with pytest.raises(ValidationError) as caught:
+        export_followups_ics(ws, tmp_path / "x.ics", kind="memo")
+    assert caught.value.field == "ics as"
+
+
+def test_followups_as_icalendar_events(ws: Workspace, promises: list[str], tmp_path: Path) -> None:
     out = tmp_path / "promises.ics"
-    report = export_followups_ics(ws, out)
+    report = export_followups_ics(ws, out, kind="event")
     assert (report.count, report.format) == (2, "ics")
     raw = out.read_bytes()
     lines = raw.split(b"\r\n")
@@ -253,7 +292,7 @@ def test_icalendar_uids_are_stable(ws: Workspace, promises: list[str], tmp_path:
     export_followups_ics(ws, tmp_path / "b.ics")
     first = vobject.readOne((tmp_path / "a.ics").read_text())
     second = vobject.readOne((tmp_path / "b.ics").read_text())
-    assert {e.uid.value for e in first.vevent_list} == {e.uid.value for e in second.vevent_list}
+    assert {e.uid.value for e in first.vtodo_list} == {e.uid.value for e in second.vtodo_list}
 
 
 def test_icalendar_scope_and_assignee(ws: Workspace, promises: list[str], tmp_path: Path) -> None:
@@ -264,7 +303,7 @@ def test_icalendar_scope_and_assignee(ws: Workspace, promises: list[str], tmp_pa
     followups.cancel_followup(ws, promises[1])
     export_followups_ics(ws, tmp_path / "c.ics", scope="all")
     calendar = vobject.readOne((tmp_path / "c.ics").read_text())
-    statuses = {e.uid.value.split("@")[0]: e.status.value for e in calendar.vevent_list}
+    statuses = {e.uid.value.split("@")[0]: e.status.value for e in calendar.vtodo_list}
     assert statuses[promises[1]] == "CANCELLED"
     with pytest.raises(ValidationError) as caught:
         export_followups_ics(ws, tmp_path / "d.ics", scope="someday")

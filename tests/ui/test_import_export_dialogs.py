@@ -49,7 +49,10 @@ def test_csv_preview_mapping_dry_run_row_error_then_import(
     assert dialog.mapping.rowCount() == 5
     assert dialog.combos["Firma"].currentData() == "customer"
     assert dialog.combos["E-Mail"].currentData() == "email"
-    assert dialog.combos["Lieblingsfarbe"].currentData() == ""  # unknown: ignored
+    # Unknown: kept in the notes as "Lieblingsfarbe: blau", unless ignored by hand.
+    assert dialog.combos["Lieblingsfarbe"].currentText() == "(notes, as 'Column: value')"
+    assert "Lieblingsfarbe" not in dialog.mapping_choice()
+    assert dialog.combos["Firma"].findData("+notes") == -1  # a field's column: no such choice
     assert "Jana Weber" in dialog.mapping.item(1, 1).text()
 
     dialog.check_button.click()
@@ -60,17 +63,20 @@ def test_csv_preview_mapping_dry_run_row_error_then_import(
         dialog.problems.item(n, 0).text(): dialog.problems.item(n, 2).text()
         for n in range(dialog.problems.rowCount())
     }
-    assert "otto@@bakery" in rows["3"]
-    assert "1 row has problems and would be skipped" in dialog.summary.text()
+    # Otto is kept, his email as written and marked: the row names him.
+    assert "otto@@bakery" in rows["3 (Otto Schmidt)"]
+    assert "kept as written, marked unverified" in rows["3 (Otto Schmidt)"]
+    assert "1 value was kept as written and marked unverified" in dialog.summary.text()
     assert "delimiter: semicolon" in dialog.info.text()
     assert _count(ws, Customer) == 0
 
     dialog.import_button.click()
     idle()
     assert dialog.report is not None and dialog.report.written
-    assert "Imported 2 customers and 2 contacts" in dialog.summary.text()
-    assert _count(ws, Customer) == 2
-    assert _count(ws, Contact) == 2
+    assert "Imported 3 customers and 3 contacts" in dialog.summary.text()
+    assert _count(ws, Customer) == 3
+    assert _count(ws, Contact) == 3
+    assert customers.list_contacts(ws, "Acme GmbH")[0].notes == "Lieblingsfarbe: blau"
 
 
 def test_a_column_mapped_by_hand_is_used(

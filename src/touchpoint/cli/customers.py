@@ -134,11 +134,16 @@ def address_line(a: dict[str, Any]) -> str:
 
 
 def _values(items: list[dict[str, Any]], *, phone: bool = False) -> str:
-    if not phone:
-        return ", ".join(str(i.get("value")) for i in items)
+    """The values, each marked "(unverified)" when an import kept it as written."""
     from touchpoint.domain.values import display_phone
 
-    return ", ".join(display_phone(str(i.get("value"))) for i in items)
+    def shown(item: dict[str, Any]) -> str:
+        text = str(item.get("value"))
+        if item.get("unverified"):
+            return f"{text} (unverified)"
+        return display_phone(text) if phone else text
+
+    return ", ".join(shown(i) for i in items)
 
 
 def _warn_duplicates(ws: Workspace, made: CustomerView) -> None:

@@ -154,6 +154,14 @@ def export_activity(
     show_default=True,
     help="iCalendar only: open promises, or all.",
 )
+@click.option(
+    "--ics-as",
+    "ics_as",
+    type=click.Choice(["todo", "event"]),
+    default="todo",
+    show_default=True,
+    help="iCalendar only: each promise as a to-do (due time, status, priority) or an event.",
+)
 @click.option("--mine", is_flag=True, help="Only those assigned to you.")
 @BOM
 @JSON
@@ -169,12 +177,15 @@ def export_followups(
     fmt: str | None,
     out: Path,
     scope: str,
+    ics_as: str,
     mine: bool,
     bom: bool,
     as_json: bool,
 ) -> None:
     """Follow-ups due in a range, each kept, late, overdue, open or cancelled (csv, xlsx,
-    json); or as an iCalendar file of to-dos with their due times and reminders (ics)."""
+    json); or as an iCalendar file of to-dos with their due times, status, priority,
+    customer and reminders (ics; --ics-as event for calendar events). For ics, --from,
+    --to, --customer, --rep and --team narrow it; without dates it holds every one."""
     from touchpoint.services import activity_export
 
     fmt = _format_for(fmt, out, (*activity_export.FORMATS, "ics"))
@@ -183,13 +194,32 @@ def export_followups(
             fail("mine: give --mine, --rep or --team, not several")
         rep = ws.author
     if fmt == "ics":
-        from touchpoint.services import exporting, goals
+        from touchpoint.domain import dates
+        from touchpoint.services import exporting
 
-        if team or customer or first or last:
-            fail("format: the iCalendar export takes --scope, --rep and --mine, no dates")
-        reps = goals.resolve_reps(ws, rep=rep) if rep and not mine else None
+        window = _scope(
+            ws,
+            first=first,
+            last=last or first,
+            rep=None if mine else rep,
+            team=team,
+            customer=customer,
+        )
+        # A calendar file holds every promise unless dates are given: --from alone has
+        # no end, --to alone no start.
+        start, end = dates.local_range_bounds(window.first, window.last, ws.tz)
+        due_from = start if first else None
+        due_before = end if last else None
         report = exporting.export_followups_ics(
-            ws, out, scope=scope, assigned_to=(reps[0] if reps else rep)
+            ws,
+            out,
+            scope=scope,
+            kind=ics_as,
+            assigned_to=rep if mine else None,
+            reps=window.reps,
+            customer_id=window.customer_id,
+            due_from=due_from,
+            due_before=due_before,
         )
         _done(report.path, "ics", report.count, "follow-up", as_json)
         return

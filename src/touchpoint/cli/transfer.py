@@ -28,47 +28,83 @@ def import_group() -> None:
     """Bring customers and contacts in from CSV files and vCards."""
 
 
-def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
-    """Per-row problems and likely duplicates, then what was (or would be) written.
+def _who(unit: str, row: int, name: str | None) -> str:
+    """'card 3 (Jana Novak)': a row or card by its number and the person it names."""
+    return f"{unit} {row} ({name})" if name else f"{unit} {row}"
 
-    Exit code 1 when any row had a problem, even though the good rows were written."""
+
+KEPT = {
+    "unverified": "kept as written, marked unverified",
+    "notes": "kept in the notes",
+    "not kept": "not kept",
+}
+
+
+def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
+    """Per-row problems, values kept otherwise, likely duplicates, where each column
+    went, then what was (or would be) written.
+
+    Exit code 1 when any row had a problem, even though the good rows were written;
+    a value kept otherwise (an unverified phone) is no problem: the row is imported."""
     if as_json:
         data = jsonable(report)
         data.pop("changes", None)
         emit_json(data)
+        if report.errors:
+            raise click.exceptions.Exit(1)
+        return
+    for e in report.errors:
+        click.echo(f"{_who(unit, e.row, e.name)}: {e.field}: {e.problem}", err=True)
+    for n in report.notices:
+        kept = KEPT.get(n.kept, n.kept)
+        text = f"{n.field}: {n.problem} ({kept})" if n.problem else f"{n.field} ({kept})"
+        warn(f"{_who(unit, n.row, n.name)}: {text}")
+    for d in report.duplicates:
+        other = f"{d.existing_name} ({d.existing_id})" if d.existing_id else d.existing_name
+        if d.existing_id is None:
+            other += f" (an earlier {unit})"
+        reasons = ", ".join(r.replace(" as row ", f" as {unit} ") for r in d.reasons)
+        warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {reasons}")
+    for column in report.columns:  # --json names every column; here those of no field
+        if column.note and column.note != "ignored: Touchpoint sets it":
+            click.echo(f"column '{column.column}': {column.note}")
+    made = (
+        f"{plural(report.created_customers, 'customer')} and "
+        f"{plural(report.created_contacts, 'contact')}"
+    )
+    rows = plural(report.rows, unit)
+    skipped = f"; {plural(report.skipped, unit)} skipped" if report.skipped else ""
+    if report.updated:
+        made += f", {'would update' if report.dry_run else 'updated'} {report.updated}"
+    if report.unchanged:
+        made += f", {plural(report.unchanged, unit)} unchanged"
+    if report.dry_run:
+        click.echo(f"dry run of {rows}: would create {made}{skipped}")
+    elif report.written:
+        click.echo(f"imported {rows}: created {made}{skipped}")
+    elif report.skipped:
+        click.echo(f"nothing imported from {rows}{skipped}")
     else:
-        for e in report.errors:
-            click.echo(f"{unit} {e.row}: {e.field}: {e.problem}", err=True)
-        for d in report.duplicates:
-            other = f"{d.existing_name} ({d.existing_id})" if d.existing_id else d.existing_name
-            if d.existing_id is None:
-                other += f" (an earlier {unit})"
-            warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {', '.join(d.reasons)}")
-        made = (
-            f"{plural(report.created_customers, 'customer')} and "
-            f"{plural(report.created_contacts, 'contact')}"
+        same = plural(report.unchanged, unit)
+        click.echo(f"nothing imported from {rows}: {same} unchanged (they match what is here)")
+    flagged = [n for n in report.notices if n.kept == "unverified"]
+    if flagged:
+        click.echo(
+            f"{plural(len(flagged), 'value')} kept as written and marked unverified: "
+            "fix them in the customer or contact"
         )
-        rows = plural(report.rows, unit)
-        failed = {e.row for e in report.errors}
-        skipped = f"; {plural(len(failed), unit)} skipped" if failed else ""
-        joined = getattr(report, "joined", 0)
-        if report.updated:
-            made += f", {'would update' if report.dry_run else 'updated'} {report.updated}"
-        if report.dry_run:
-            click.echo(f"dry run of {rows}: would create {made}{skipped}")
-        elif report.written:
-            click.echo(f"imported {rows}: created {made}{skipped}")
-        elif failed:
-            click.echo(f"nothing imported from {rows}{skipped}")
-        else:
-            click.echo(f"nothing imported from {rows}: they match what is here")
-        if joined:
+        if any(n.field == "phone" and "country code" in n.problem for n in flagged):
             click.echo(
-                f"{plural(joined, unit)} joined an earlier {unit} of the same company "
-                "(no Customer ID column: rows are grouped by company name)"
+                "a phone number without its country code is read in the record's country, "
+                "else in your default region (touchpoint config set default_region DE)"
             )
-        if report.dry_run:
-            click.echo("nothing was written")
+    if report.joined:
+        click.echo(
+            f"{plural(report.joined, unit)} joined an earlier {unit} of the same company "
+            "(no Customer ID column: rows are grouped by company name)"
+        )
+    if report.dry_run:
+        click.echo("nothing was written")
     if report.errors:
         raise click.exceptions.Exit(1)
 
@@ -88,8 +124,12 @@ def import_customers(
 ) -> None:
     """Import customers and their contacts from a CSV FILE (any encoding and delimiter).
 
-    All valid rows are written together, or none; rows with problems are skipped
-    and listed with their row number.
+    All rows are written together, or none. A row is kept even when a value is wrong
+    (an email or phone is kept as written and marked unverified, another value goes
+    to the notes); only a row without a company or person name (or naming a record
+    deleted here) is skipped. The report names each such row by its number and name,
+    and says where every column went: a column that is no field goes to the notes
+    ("Header: value").
 
     A file with a Customer ID column (as `export customers` and `export contacts
     --format csv` write it) is matched by id: a customer that exists here is updated
@@ -98,7 +138,11 @@ def import_customers(
     company become one customer with several contacts. Columns headed by a custom
     field's key or label fill that field; the custom columns of Touchpoint's own
     export also define the field when it does not exist yet. Other columns can be
-    mapped with --mapping (custom.KEY makes a new text field)."""
+    mapped with --mapping (custom.KEY makes a new text field).
+
+    A row without ids is matched with what is here: its company by name, its person
+    by email (by phone when the row has no email) or by name within the company; a
+    match is updated, not made again, so importing a file twice makes no duplicates."""
     from touchpoint.services.importing import import_customers_csv
 
     with progress_bar("importing") as progress:
@@ -115,7 +159,12 @@ def import_customers(
 def import_vcard(
     ws: Workspace, file: Path, dry_run: bool, customer: str | None, as_json: bool
 ) -> None:
-    """Import people from a vCard FILE (.vcf, one or many cards)."""
+    """Import people from a vCard FILE (.vcf, one or many cards; 2.1, 3.0 or 4.0).
+
+    A card whose UID, email, phone, or name within its company is a contact's here
+    updates that contact (importing a file again makes no duplicates). What has no
+    field here (birthday, nickname, department, home address...) goes to the
+    person's notes; the report names each card by its number and name."""
     from touchpoint.services import importing
 
     with progress_bar("importing") as progress:

@@ -1,4 +1,4 @@
-"""Exporting customers and contacts (CSV, vCard 3.0) and follow-ups (iCalendar).
+"""Exporting customers and contacts (CSV, vCard 3.0) and follow-ups (iCalendar to-dos).
 
 Every export streams its rows from the database, writes to a temporary file beside
 the target and renames it into place only when complete: a cancelled or failed
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +26,7 @@ from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.outfiles import atomic_output
+from touchpoint.services.vcards import EMAIL_LABELS, PHONE_LABELS, type_of
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, FollowUp
 
@@ -207,15 +208,15 @@ def _vcard(p: Contact, company: str | None) -> str:
         card.add("title").value = p.title
     if p.decision_role and p.decision_role != DecisionRole.OTHER:
         card.add("role").value = p.decision_role
+    # Each label is written as the TYPE the importer reads back as the same label.
     for item in p.emails or []:
         line = card.add("email")
         line.value = item["value"]
-        line.type_param = ["INTERNET", str(item.get("label") or "work").upper()]
+        line.type_param = ["INTERNET", type_of(str(item.get("label") or "work"), EMAIL_LABELS)]
     for item in p.phones or []:
         line = card.add("tel")
         line.value = item["value"]
-        label = str(item.get("label") or "work").lower()
-        line.type_param = {"mobile": "CELL", "home": "HOME"}.get(label, "WORK")
+        line.type_param = type_of(str(item.get("label") or "work").lower(), PHONE_LABELS)
     if p.notes:
         card.add("note").value = p.notes
     card.add("uid").value = f"{p.id}@touchpoint"
@@ -311,7 +312,14 @@ ICS_STATUS = {
     FollowUpStatus.CANCELLED: "CANCELLED",
 }
 ICS_PRIORITY = {"high": 1, "normal": 5, "low": 9}
+# A to-do's STATUS (RFC 5545 3.8.1.11) for each follow-up status.
+TODO_STATUS = {
+    FollowUpStatus.OPEN: "NEEDS-ACTION",
+    FollowUpStatus.DONE: "COMPLETED",
+    FollowUpStatus.CANCELLED: "CANCELLED",
+}
 SCOPES = ("open", "all")
+ICS_KINDS = ("todo", "event")  # a promise as a to-do (the default) or a calendar event
 
 
 def _ics_text(value: str) -> str:
@@ -346,21 +354,32 @@ def _utc(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _event(f: FollowUp, company: str, stamp: datetime) -> str:
+def _event(f: FollowUp, company: str, stamp: datetime, kind: str = "event") -> str:
+    """One follow-up as a VTODO (due at its due time, with its status, priority and
+    customer) or as a short VEVENT at its due time."""
     description = [f"Customer: {company}"]
     if f.notes:
         description.append(f.notes)
     if f.status == FollowUpStatus.DONE and f.done_at:
         description.append(f"Done {_utc(f.done_at)}")
-    lines = [
-        "BEGIN:VEVENT",
-        f"UID:{f.id}@touchpoint",
-        f"DTSTAMP:{_utc(stamp)}",
-        f"DTSTART:{_utc(f.due_at)}",
-        f"DTEND:{_utc(f.due_at + timedelta(minutes=EVENT_MINUTES))}",
+    component = "VTODO" if kind == "todo" else "VEVENT"
+    lines = [f"BEGIN:{component}", f"UID:{f.id}@touchpoint", f"DTSTAMP:{_utc(stamp)}"]
+    if kind == "todo":
+        lines += [f"DUE:{_utc(f.due_at)}", f"STATUS:{TODO_STATUS[FollowUpStatus(f.status)]}"]
+        if f.status == FollowUpStatus.DONE and f.done_at:
+            lines.append(f"COMPLETED:{_utc(f.done_at)}")
+    else:
+        lines += [
+            f"DTSTART:{_utc(f.due_at)}",
+            f"DTEND:{_utc(f.due_at + timedelta(minutes=EVENT_MINUTES))}",
+            f"STATUS:{ICS_STATUS.get(FollowUpStatus(f.status), 'CONFIRMED')}",
+        ]
+    lines += [
         f"SUMMARY:{_ics_text(f'{f.title} ({company})')}",
         f"DESCRIPTION:{_ics_text(chr(10).join(description))}",
-        f"STATUS:{ICS_STATUS.get(FollowUpStatus(f.status), 'CONFIRMED')}",
+        # The customer, for calendar programs that show a to-do's contact.
+        f"CONTACT:{_ics_text(company)}",
+        f"X-TOUCHPOINT-CUSTOMER-ID:{f.customer_id}",
         f"PRIORITY:{ICS_PRIORITY.get(f.priority, 5)}",
         f"CATEGORIES:{_ics_text('Touchpoint')}",
         f"LAST-MODIFIED:{_utc(f.updated_at)}",
@@ -373,7 +392,7 @@ def _event(f: FollowUp, company: str, stamp: datetime) -> str:
             f"TRIGGER;VALUE=DATE-TIME:{_utc(f.remind_at)}",
             "END:VALARM",
         ]
-    lines.append("END:VEVENT")
+    lines.append(f"END:{component}")
     return "".join(_fold(line) for line in lines)
 
 
@@ -385,13 +404,24 @@ def export_followups_ics(
     assigned_to: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
+    kind: str = "todo",
+    due_from: datetime | None = None,
+    due_before: datetime | None = None,
+    customer_id: str | None = None,
+    reps: Sequence[str] | None = None,
 ) -> ExportReport:
-    """Follow-ups as an iCalendar file (RFC 5545): one event per promise at its due
-    time (UTC), with an alarm at its reminder time and a stable UID, so that importing
-    the file again updates the same events. ``scope``: "open" or "all"."""
+    """Follow-ups as an iCalendar file (RFC 5545): one to-do per promise (``kind``
+    "todo": DUE at its due time, STATUS, PRIORITY, COMPLETED when done, the customer)
+    or one event at its due time ("event"), with an alarm at its reminder time and a
+    stable UID, so that importing the file again updates the same items.
+
+    ``scope``: "open" or "all"; ``due_from``/``due_before``: due in [from, before);
+    ``customer_id``: one customer's; ``assigned_to`` or ``reps``: assigned to them."""
     check_export_format("ics")
     if scope not in SCOPES:
         raise ValidationError("scope", f"'{scope}' is not one of: {', '.join(SCOPES)}")
+    if kind not in ICS_KINDS:
+        raise ValidationError("ics as", f"'{kind}' is not one of: {', '.join(ICS_KINDS)}")
     out = Path(out)
     stamp = ws.now()
     with ws.read() as session:
@@ -405,6 +435,14 @@ def export_followups_ics(
             query = query.where(FollowUp.status == FollowUpStatus.OPEN)
         if assigned_to:
             query = query.where(FollowUp.assigned_to == assigned_to)
+        if reps is not None:
+            query = query.where(FollowUp.assigned_to.in_(list(reps)))
+        if customer_id:
+            query = query.where(FollowUp.customer_id == customer_id)
+        if due_from is not None:
+            query = query.where(FollowUp.due_at >= due_from)
+        if due_before is not None:
+            query = query.where(FollowUp.due_at < due_before)
         total = _count(session, query)
         count = 0
         with atomic_output(out) as temp, temp.open("w", encoding="utf-8", newline="") as handle:
@@ -418,7 +456,7 @@ def export_followups_ics(
             ):
                 handle.write(_fold(line))
             for followup, company in _stream(session, query, total, progress, cancel):
-                handle.write(_event(followup, company, stamp))
+                handle.write(_event(followup, company, stamp, kind))
                 count += 1
             handle.write(_fold("END:VCALENDAR"))
     return ExportReport(out, count, "ics")

@@ -2,10 +2,22 @@
 
 A CSV from another CRM or a spreadsheet is read in whatever encoding and delimiter
 it came in, its columns are mapped by header (or by a mapping file), every row is
-cleaned by the same rules as a form (:mod:`services.validation`) and checked for
-duplicates, and then every valid row is written in ONE transaction: all of it or
-nothing. Rows with problems are skipped and reported with their row number (as a
-spreadsheet numbers them: the header is row 1) and the field.
+cleaned by the same rules as a form (:mod:`services.validation`), matched with the
+records here and checked for duplicates, and then everything is written in ONE
+transaction: all of it or nothing.
+
+The rule for a file from elsewhere (typing in the app stays strict): nobody is lost
+for one bad value. An email or phone that fails its check is kept as written and
+marked ``"unverified": True`` in its entry, for the user to fix; any other value
+that fails, and every column or vCard property that is no field here, is kept in
+the record's notes as "Name: value". Only a row that names no company or person
+(or a record deleted here) is skipped. The report names each such row by its
+number (as a spreadsheet numbers them: the header is row 1; a vCard: its position)
+and by the person or company it names, says where every column went, and counts
+what was created, updated, unchanged and skipped.
+
+Rows without ids are matched with what is here (see :class:`_Known`): importing a
+file twice updates, it does not duplicate. The lookups are batched: no query per row.
 """
 
 from __future__ import annotations
@@ -27,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 import charset_normalizer
-import vobject
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -42,7 +53,13 @@ from touchpoint.services.customers import (
 )
 from touchpoint.services.exporting import parse_custom_header
 from touchpoint.services.lookup import find_customer, live
-from touchpoint.services.validation import clean_contact, clean_customer, phone_region
+from touchpoint.services.validation import (
+    Doubt,
+    clean_contact,
+    clean_customer,
+    phone_region,
+)
+from touchpoint.services.vcards import Card, address_text, read_cards
 from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.storage import search_index, tracking
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, IdentityKey, new_id
@@ -446,9 +463,36 @@ def preview_csv(
 
 @dataclass(frozen=True)
 class RowError:
+    """A row (or card) that was not imported, and why."""
+
     row: int  # as a spreadsheet numbers it: the header is row 1 (a vCard: its position, from 1)
     field: str
     problem: str
+    name: str | None = None  # the person (or company) the row names, when it names one
+
+
+@dataclass(frozen=True)
+class RowNotice:
+    """A row that was imported, with a value kept otherwise than the file had it.
+
+    ``kept`` says where: "unverified" (an email or phone kept as written and marked
+    so), "notes" (a value with no field here, or one that failed its check, kept in
+    the record's notes), "tags", or "not kept" (pictures, keys, how a card was written)."""
+
+    row: int
+    name: str | None
+    field: str
+    problem: str
+    kept: str
+
+
+@dataclass(frozen=True)
+class ColumnUse:
+    """Where a CSV column went: a field, a custom field, the notes, or nowhere (and why)."""
+
+    column: str
+    field: str | None  # the field's name, "custom.KEY", "notes", or None when ignored
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -478,6 +522,12 @@ class ImportReport:
     # Rows without an id that named a company an earlier row named too: they became
     # that row's customer (with their own contact), not a customer of their own.
     joined: int = 0
+    # Rows that name records here (by id, or by email, phone or name and company) and
+    # change nothing in them.
+    unchanged: int = 0
+    skipped: int = 0  # rows (cards) not imported: each is in ``errors``
+    notices: list[RowNotice] = field(default_factory=list)
+    columns: list[ColumnUse] = field(default_factory=list)  # a CSV's columns, in order
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -511,6 +561,9 @@ class _Plan:
     errors: list[RowError]
     updates: list[_Update] = field(default_factory=list)
     joined: int = 0
+    unchanged: int = 0
+    notices: list[RowNotice] = field(default_factory=list)
+    columns: list[ColumnUse] = field(default_factory=list)
     # custom fields the file's own headers define: key -> (label, type, choices)
     declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
 
@@ -531,19 +584,81 @@ def _split_tags(values: Iterable[str]) -> list[str]:
 
 
 def _problems(
-    row: int, exc: ValidationErrors, who: str, columns: Mapping[str, str] | None = None
+    row: int,
+    exc: ValidationErrors,
+    who: str,
+    columns: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> list[RowError]:
     """Each problem of a row; a custom field's is named by its column (``columns``:
-    custom key -> header)."""
+    custom key -> header). ``name``: the person or company the row names."""
+    return [
+        RowError(row, _field_name(error.field, who, columns), error.problem, name)
+        for error in exc.errors
+    ]
+
+
+def _field_name(name: str, who: str, columns: Mapping[str, str] | None) -> str:
+    if name == "name":
+        return who
+    if columns and name.startswith("custom field '"):
+        return columns.get(name[len("custom field '") : -1], name)
+    return name
+
+
+def _as_written(patch: Mapping[str, Any], key: str) -> str | None:
+    """A field's value as the file had it, as text for the notes."""
+    if key.startswith("custom."):
+        value = (patch.get("custom") or {}).get(key.removeprefix("custom."))
+    elif key == "addresses":
+        value = "; ".join(address_text(a) for a in patch.get("addresses") or [])
+    else:
+        value = patch.get(key)
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(x) for x in value if x)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _label_of(error: ValidationError, key: str) -> str:
+    label = key.removeprefix("custom.") if key.startswith("custom.") else error.field
+    return label[:1].upper() + label[1:]
+
+
+def _keep_doubts(
+    clean: dict[str, Any], patch: Mapping[str, Any], doubts: Sequence[Doubt]
+) -> dict[str, Any]:
+    """The values left out for failing their check, kept in ``clean``'s notes."""
+    lines = []
+    for doubt in doubts:
+        if doubt.kept != "moved":
+            continue
+        text = _as_written(patch, doubt.key)
+        if text:
+            lines.append(f"{_label_of(doubt.error, doubt.key)}: {text}")
+    if lines:
+        clean["notes"] = _join_lines(clean.get("notes"), "\n".join(dict.fromkeys(lines)))
+    return clean
+
+
+def _notices(
+    row: int,
+    name: str | None,
+    doubts: Sequence[Doubt],
+    columns: Mapping[str, str] | None = None,
+) -> list[RowNotice]:
     out = []
-    for error in exc.errors:
-        name = error.field
-        if name == "name":
-            name = who
-        elif columns and name.startswith("custom field '"):
-            name = columns.get(name[len("custom field '") : -1], name)
-        out.append(RowError(row, name, error.problem))
-    return out
+    for doubt in doubts:
+        field_name = _field_name(doubt.error.field, "name", columns)
+        if doubt.key.startswith("custom.") and columns:
+            field_name = columns.get(doubt.key.removeprefix("custom."), field_name)
+        kept = "unverified" if doubt.kept == "flagged" else "notes"
+        # The hint on a phone without its country code is said once, not on each row.
+        problem = doubt.error.problem.split(": add the country code")[0]
+        if problem != doubt.error.problem:
+            problem += " (no country code)"
+        out.append(RowNotice(row, name, field_name, problem, kept))
+    return list(dict.fromkeys(out))
 
 
 class _Cleaner:
@@ -556,11 +671,20 @@ class _Cleaner:
         self.custom_defs = custom_defs
 
     def customer(
-        self, raw: dict[str, Any], *, new: bool = True, region: str | None = None
+        self,
+        raw: dict[str, Any],
+        *,
+        new: bool = True,
+        region: str | None = None,
+        doubts: list[Doubt] | None = None,
     ) -> dict[str, Any]:
         """A new customer's fields (with the defaults), or (``new=False``) only the
         fields the row gives, to change a customer that exists (``region``: its country).
-        Phone numbers are read in the row's country, else ``region`` or the default."""
+        Phone numbers are read in the row's country, else ``region`` or the default.
+
+        A file's values are kept as :func:`clean_customer` keeps them with ``doubts``:
+        only a missing name refuses the row; a country that is not one goes to the
+        notes too."""
         patch = {k: val for k, val in raw.items() if val is not None}
         if new:
             patch["name"] = raw.get("name")
@@ -568,31 +692,51 @@ class _Cleaner:
             patch.setdefault("currency", self.currency)
         problems: list[ValidationError] = []
         addresses = []
+        countries: list[str] = []
         for address in patch.get("addresses") or []:
             # Other programs write "Germany" or "USA": read as the country's code.
             try:
                 country = v.country_from_file("country", address.get("country"))
             except ValidationError as exc:
-                problems.append(exc)
+                if doubts is None:
+                    problems.append(exc)
+                else:
+                    doubts.append(Doubt("country", exc, "moved"))
+                    countries.append(str(address.get("country")))
                 country = None
             addresses.append({**address, "country": country})
         if addresses:
             patch["addresses"] = addresses
+        start = len(doubts) if doubts is not None else 0
         try:
             clean = clean_customer(
-                patch, region=region or self.region, custom_defs=self.custom_defs
+                patch, region=region or self.region, custom_defs=self.custom_defs, doubts=doubts
             )
         except ValidationErrors as exc:
             raise ValidationErrors(problems + exc.errors) from None
         if problems:
             raise ValidationErrors(problems)
+        if doubts is not None:
+            _keep_doubts(clean, patch, doubts[start:])
+            if new:  # a default stands in for a value kept in the notes
+                clean.setdefault("owner", self.owner)
+                clean.setdefault("currency", self.currency)
+            if countries:
+                lines = "\n".join(f"Country: {c}" for c in dict.fromkeys(countries))
+                clean["notes"] = _join_lines(clean.get("notes"), lines)
         return clean
 
-    def contact(self, raw: dict[str, Any], *, region: str | None = None) -> dict[str, Any]:
+    def contact(
+        self, raw: dict[str, Any], *, region: str | None = None, doubts: list[Doubt] | None = None
+    ) -> dict[str, Any]:
         """``region``: the customer's country, for phone numbers without a country code."""
         patch = {k: val for k, val in raw.items() if val is not None}
         patch["name"] = raw.get("name")
-        return clean_contact(patch, region=region or self.region)
+        start = len(doubts) if doubts is not None else 0
+        clean = clean_contact(patch, region=region or self.region, doubts=doubts)
+        if doubts is not None:
+            _keep_doubts(clean, patch, doubts[start:])
+        return clean
 
 
 def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, str | None]:
@@ -650,7 +794,8 @@ def _split_row(
         reach["emails"] = emails
     if phones:
         reach["phones"] = phones
-    notes = _join_lines(*many("notes"))
+    # The columns that are no field come after the notes, one line each.
+    notes = _join_lines(*many("notes"), "\n".join(many("extra")))
     contact: dict[str, Any] = {}
     if person:
         title = one("title")
@@ -669,6 +814,17 @@ def _split_row(
             customer.update(reach)  # an individual is reached as the person is
     else:
         customer.update(reach)
+        # A person's fields on a row that names no person are kept in the company's notes.
+        kept = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Job title", one("title")),
+                ("Decision role", one("decision_role")),
+                ("Do not contact", one("do_not_contact")),
+            )
+            if value
+        ]
+        notes = _join_lines(*many("notes"), "\n".join([*kept, *many("extra")]))
         if notes:
             customer["notes"] = notes
     return company, person, customer, contact
@@ -729,14 +885,26 @@ def _merge_address(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[
     return out
 
 
-def _changes(record: Customer | Contact, clean: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of ``clean`` that differ from ``record``'s: what an update sets."""
+def _changes(
+    record: Customer | Contact,
+    clean: Mapping[str, Any],
+    reach: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], list] | None = None,
+    add_notes: bool = False,
+) -> dict[str, Any]:
+    """The fields of ``clean`` that differ from ``record``'s: what an update sets.
+    ``reach`` merges emails and phones (by default: a row's first one edits the first)."""
+    merge = reach or _merge_reach
     out: dict[str, Any] = {}
     for name, given in clean.items():
         current = getattr(record, name)
         value = given
-        if name in ("emails", "phones"):
-            value = _merge_reach(current or [], given or [])
+        if name == "notes" and add_notes and current and given:
+            # What was written here since is kept: the file's notes are added, once.
+            value = current if given.strip() in current else f"{current}\n\n{given}"
+        elif name in ("emails", "phones"):
+            value = merge(current or [], given or [])
+        elif name == "tags":
+            value = list(dict.fromkeys([*(current or []), *(given or [])]))
         elif name == "addresses":
             value = _merge_address(current or [], given or [])
         elif name == "custom":
@@ -744,6 +912,136 @@ def _changes(record: Customer | Contact, clean: Mapping[str, Any]) -> dict[str, 
         if value != current and not (value in ([], {}, None) and current in ([], {}, None)):
             out[name] = value
     return out
+
+
+def _union_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
+    """A card carries all of a person's emails (or phones): those the record does not
+    have yet are added after its own, which keep their order and labels."""
+    out = [dict(item) for item in existing]
+    have = {str(x.get("value")).casefold() for x in out}
+    for item in new:
+        if str(item["value"]).casefold() not in have:
+            have.add(str(item["value"]).casefold())
+            out.append(dict(item))
+    return out
+
+
+@dataclass
+class _Known:
+    """The records here that the rows of a file without ids may be: found by their
+    emails and phones (identity keys) and their names, in a few batched queries."""
+
+    customers: dict[tuple[str, str], Customer] = field(default_factory=dict)
+    contacts: dict[tuple[str, str], Contact] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.customers or self.contacts)
+
+    def customer(self, company: str | None, keys: Iterable[tuple[str, str]]) -> Customer | None:
+        """A company by its name, else (a person who is the customer) by email or phone."""
+        if company:
+            return self.customers.get(("name", v.name_key(company)))
+        for key in keys:
+            found = self.customers.get(key)
+            if found is not None:
+                return found
+        return None
+
+    def contact(
+        self, keys: Iterable[tuple[str, str]], customer_id: str | None, person: str
+    ) -> Contact | None:
+        """A person by email, else phone, else by name within the same customer."""
+        ordered = sorted(keys, key=lambda k: k[0] != "email")
+        for key in ordered:
+            found = self.contacts.get(key)
+            if found is not None:
+                return found
+        if customer_id:
+            return self.contacts.get(("name", f"{customer_id}:{v.name_key(person)}"))
+        return None
+
+
+def _reach_keys(emails: Iterable[str], phones: Iterable[str], region: str) -> list[tuple[str, str]]:
+    """The identity keys of a row's emails and phones; one that fails its check is kept
+    as written (marked unverified), and keyed so, so it is found again too."""
+    keys: list[tuple[str, str]] = []
+    for raw in emails:
+        try:
+            email = v.email("email", raw)
+        except ValidationError:
+            email = v.clean_text(raw)
+        if email:
+            keys.append(("email", v.normalised_email_key(email)))
+    for raw in phones:
+        try:
+            phone = v.phone("phone", raw, region)
+        except ValidationError:
+            phone = v.clean_text(raw)
+        if phone:
+            keys.append(("phone", phone))
+    return keys
+
+
+def _known_records(
+    session: Session,
+    names: Iterable[str],
+    keys: Iterable[tuple[str, str]],
+    also: Iterable[str] = (),
+) -> _Known:
+    """The live customers named like ``names`` (folded) and the live customers and
+    contacts holding ``keys``, with the contacts of those customers and of the
+    customers ``also`` names (for a person's name within a company). A handful of
+    batched queries, never one per row."""
+    known = _Known()
+    wanted_names = {v.name_key(n) for n in names if n and n.strip()}
+    by_kind: dict[str, set[str]] = defaultdict(set)
+    for kind, value in keys:
+        by_kind[kind].add(value)
+    ids: dict[str, dict[str, list[tuple[str, str]]]] = {"customer": {}, "contact": {}}
+    for kind, values in by_kind.items():
+        for chunk in _chunks(sorted(values), LOOKUP_CHUNK):
+            rows = session.execute(
+                select(IdentityKey.entity, IdentityKey.value, IdentityKey.record_id).where(
+                    IdentityKey.kind == kind, IdentityKey.value.in_(chunk)
+                )
+            )
+            for entity, value, record_id in rows:
+                if entity in ids:
+                    ids[entity].setdefault(record_id, []).append((kind, value))
+    named: dict[str, str] = {}
+    if wanted_names:
+        rows = session.execute(
+            select(Customer.id, Customer.name).where(live(Customer)).order_by(Customer.created_at)
+        )
+        for record_id, name in rows:
+            key = v.name_key(name)
+            if key in wanted_names:
+                named.setdefault(key, record_id)
+    customer_ids = sorted(set(ids["customer"]) | set(named.values()) | set(also))
+    customers: dict[str, Customer] = {}
+    for chunk in _chunks(customer_ids, LOOKUP_CHUNK):
+        query = select(Customer).where(Customer.id.in_(chunk), live(Customer))
+        for record in session.scalars(query):
+            customers[record.id] = record
+    for key, record_id in named.items():
+        if record_id in customers:
+            known.customers[("name", key)] = customers[record_id]
+    for record_id, found in ids["customer"].items():
+        for key in found:
+            if record_id in customers:
+                known.customers.setdefault(key, customers[record_id])
+    contact_ids = sorted(ids["contact"])
+    for chunk in _chunks(contact_ids, LOOKUP_CHUNK):
+        for record in session.scalars(select(Contact).where(Contact.id.in_(chunk), live(Contact))):
+            for key in ids["contact"][record.id]:
+                known.contacts.setdefault(key, record)
+    for chunk in _chunks(sorted(customers), LOOKUP_CHUNK):
+        for record in session.scalars(
+            select(Contact).where(Contact.customer_id.in_(chunk), live(Contact))
+        ):
+            name_key = ("name", f"{record.customer_id}:{v.name_key(record.name)}")
+            known.contacts.setdefault(name_key, record)
+    return known
 
 
 def _live_target(session: Session, record: Customer) -> Customer:
@@ -757,6 +1055,42 @@ def _live_target(session: Session, record: Customer) -> Customer:
     return record
 
 
+def _region_of(country: str | None, default: str) -> str:
+    try:
+        return v.country_from_file("country", country) or default
+    except ValidationError:
+        return default
+
+
+def _lookup_values(
+    table: _Table, columns: Sequence[tuple[int, str]], region: str
+) -> tuple[set[str], list[list[tuple[str, str]]]]:
+    """The company names of the rows, and each row's email keys (its phone keys when
+    it has no email): what rows without ids are matched by (see :func:`_known_records`)."""
+    by_target: dict[str, list[int]] = defaultdict(list)
+    for index, target in columns:
+        by_target[target].append(index)
+    names: set[str] = set()
+    keys: list[list[tuple[str, str]]] = []
+    for _number, record in table.records:
+
+        def cells(target: str, record: list[str] = record) -> list[str]:
+            indexes = by_target.get(target, ())
+            return [record[i] for i in indexes if i < len(record) and record[i].strip()]
+
+        company = cells("customer")
+        if company:
+            names.add(company[0])
+        emails = _reach_keys(cells("email"), (), region)
+        if emails:  # reading a phone costs ~0.1 ms: a row found by its email needs none
+            keys.append(emails)
+            continue
+        country = cells("country")
+        region_here = _region_of(country[0] if country else None, region)
+        keys.append(_reach_keys((), cells("phone") + cells("mobile"), region_here))
+    return names, keys
+
+
 def _plan_rows(
     session: Session,
     table: _Table,
@@ -766,12 +1100,17 @@ def _plan_rows(
     progress: Progress | None,
     cancel: Cancel | None,
     sink: Sink | None = None,
+    to_notes: Sequence[tuple[int, str]] = (),
 ) -> _Plan:
     """Clean every row: the rows to write, the records to change and the problems.
 
     A row with a Customer ID names its customer: one that exists here is updated, an
     unknown one is created (keeping the id when it is a UUID), and rows with the same id
-    are one customer. Without an id, rows naming the same company are one customer."""
+    are one customer. Without an id, rows naming the same company are one customer, and
+    a row is matched with what is here already: its company by name, its person by
+    email, phone, or name within that company (an individual customer by email or
+    phone); what matches is updated, not made again. ``to_notes``: (index, header) of
+    the columns that are no field, whose values go to the row's notes."""
     columns = [(i, t) for i, t in enumerate(targets) if t]
     custom_columns = {
         t.removeprefix("custom."): table.headers[i] for i, t in columns if t.startswith("custom.")
@@ -782,9 +1121,14 @@ def _plan_rows(
         refs[target] = [r[index] for _n, r in table.records if index < len(r)]
     customers_here = _records_by_id(session, Customer, refs["customer_id"])
     contacts_here = _records_by_id(session, Contact, refs["contact_id"])
-    # Rows that name records by id may read them below: then nothing is written before
+    # Rows without ids are matched with the records here (none in an empty database).
+    known, row_keys = _Known(), [[] for _record in table.records]
+    if session.scalar(select(Customer.id).where(live(Customer)).limit(1)) is not None:
+        names, row_keys = _lookup_values(table, columns, cleaner.region)
+        known = _known_records(session, names, {k for keys in row_keys for k in keys})
+    # Rows that name records here may read them below: then nothing is written before
     # the plan is whole. Otherwise each planned row goes to the sink at once.
-    if id_column:
+    if id_column or known:
         sink = None
 
     plan = _Plan(len(table.records), [], [])
@@ -806,15 +1150,28 @@ def _plan_rows(
                     custom[target.removeprefix("custom.")] = record[index]
             else:
                 cells[target].append(record[index])
+        for index, header in to_notes:
+            if index < len(record) and record[index].strip():
+                cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
+        # Notes a row gives replace a record's; what only its other columns (or values
+        # kept otherwise) add is added to the record's notes, once.
+        adds_notes = not any(c.strip() for c in cells.get("notes", ()))
         company, person, raw_customer, raw_contact = _split_row(cells, custom)
+        name = person or company
+        keys = row_keys[count - 1]
         here: Customer | None = customers_here.get(_ref_key(customer_ref)) if customer_ref else None
+        matched = False
+        if here is None and customer_ref is None and known:
+            here = known.customer(company, () if company else keys)
+            matched = here is not None
         if not company and not person and here is None:
             errors = plan.errors
             errors.append(RowError(number, "name", "needs a company or a person's name"))
             continue
         row_errors: list[RowError] = []
+        doubts: list[Doubt] = []
         updates: list[_Update] = []
         who = "company" if company else "contact name"
         if company:
@@ -833,29 +1190,34 @@ def _plan_rows(
                         "Customer ID",
                         f"customer '{here.name}' ({here.id}) was deleted here; restore it "
                         f"first (touchpoint customer restore {here.id})",
+                        name,
                     )
                 )
             else:
                 here = _live_target(session, here)
                 key = f"id:{here.id}"
+                group = group or key  # later rows of the same company join it
                 if group not in seen_customers:
-                    if not company:
-                        raw_customer.pop("name", None)  # an id alone keeps the name
+                    if not company or matched:
+                        raw_customer.pop("name", None)  # an id (or a match) keeps the name
                         raw_customer.pop("kind", None)
                     try:
                         fields = cleaner.customer(
-                            raw_customer, new=False, region=phone_region(here.addresses, "")
+                            raw_customer,
+                            new=False,
+                            region=phone_region(here.addresses, ""),
+                            doubts=doubts,
                         )
-                        changed = _changes(here, fields)
+                        changed = _changes(here, fields, add_notes=adds_notes)
                         if changed:
                             updates.append(_Update(number, here, changed))
                     except ValidationErrors as exc:
-                        row_errors += _problems(number, exc, who, custom_columns)
+                        row_errors += _problems(number, exc, who, custom_columns, name)
         else:
             try:
-                clean_cust = cleaner.customer(raw_customer)
+                clean_cust = cleaner.customer(raw_customer, doubts=doubts)
             except ValidationErrors as exc:
-                row_errors += _problems(number, exc, who, custom_columns)
+                row_errors += _problems(number, exc, who, custom_columns, name)
             if group is not None:
                 key = group
                 kept_customer_id = _canonical_id(customer_ref)
@@ -870,14 +1232,21 @@ def _plan_rows(
         if clean_cust is not None:
             customer_addresses = clean_cust.get("addresses")
         region = phone_region(customer_addresses, "") or None
+        contact_here: Contact | None = None
         if person:
             raw_contact["name"] = person
             contact_here = contacts_here.get(_ref_key(contact_ref)) if contact_ref else None
+            by_match = False
+            if contact_here is None and contact_ref is None and known:
+                contact_here = known.contact(keys, here.id if here is not None else None, person)
+                by_match = contact_here is not None
             earlier = seen_contacts.get(_ref_key(contact_ref)) if contact_ref else None
             try:
                 if earlier is not None:
                     row_errors.append(
-                        RowError(number, "Contact ID", f"names the same contact as row {earlier}")
+                        RowError(
+                            number, "Contact ID", f"names the same contact as row {earlier}", name
+                        )
                     )
                 elif contact_here is not None and contact_here.deleted_at is not None:
                     row_errors.append(
@@ -885,21 +1254,26 @@ def _plan_rows(
                             number,
                             "Contact ID",
                             f"contact '{contact_here.name}' ({contact_here.id}) was deleted here",
+                            name,
                         )
                     )
                 elif contact_here is not None:
-                    changed = _changes(contact_here, cleaner.contact(raw_contact, region=region))
+                    fields = cleaner.contact(raw_contact, region=region, doubts=doubts)
+                    if by_match:
+                        fields.pop("name", None)  # found by email or phone: its name stays
+                    changed = _changes(contact_here, fields, add_notes=adds_notes)
                     if changed:
                         updates.append(_Update(number, contact_here, changed))
                 else:
-                    clean_person = cleaner.contact(raw_contact, region=region)
+                    clean_person = cleaner.contact(raw_contact, region=region, doubts=doubts)
                     kept_contact_id = _canonical_id(contact_ref)
             except ValidationErrors as exc:
-                row_errors += _problems(number, exc, "contact name")
+                row_errors += _problems(number, exc, "contact name", name=name)
         # The same problem (an individual's email) is reported once.
         plan.errors.extend(dict.fromkeys(row_errors))
         if row_errors or (here is None and clean_cust is None):
             continue
+        plan.notices += _notices(number, name, doubts, custom_columns)
         if contact_ref:
             seen_contacts[_ref_key(contact_ref)] = number
         plan.updates += updates
@@ -909,6 +1283,8 @@ def _plan_rows(
             plan.joined += 1
         seen_customers.add(grouping)
         if not creates and clean_person is None:
+            if not updates and (here is not None or contact_here is not None):
+                plan.unchanged += 1
             continue  # a company already created by an earlier row: nothing new here
         item = _Planned(
             number,
@@ -1213,25 +1589,13 @@ def _run_import(
                 progress(2 * plan.rows, 2 * plan.rows)
             customers = sum(1 for p in plan.planned if p.customer is not None)
             contacts = sum(1 for p in plan.planned if p.contact is not None)
-            return ImportReport(
-                plan.rows,
-                customers,
-                contacts,
-                len(plan.updates),
-                plan.errors,
-                duplicates,
-                True,
-                False,
-                joined=plan.joined,
-            )
+            return _report(plan, (customers, contacts), duplicates, dry_run=True)
         with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
             plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
             if not plan.planned and not plan.updates:
                 if progress:
                     progress(2 * plan.rows, 2 * plan.rows)
-                return ImportReport(
-                    plan.rows, 0, 0, 0, plan.errors, [], False, False, joined=plan.joined
-                )
+                return _report(plan, (0, 0), [], dry_run=False)
             # Duplicates are only reported, so they are looked for on a thread while this
             # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
             # That read sees the database as it was before the import: this unit of
@@ -1245,18 +1609,66 @@ def _run_import(
                 _check_cancel(cancel)
                 duplicates = looking.result()
             uow.commit()
-            return ImportReport(
-                plan.rows,
-                made[0],
-                made[1],
-                len(plan.updates),
-                plan.errors,
-                duplicates,
-                False,
-                True,
-                Changes.of(uow),
-                joined=plan.joined,
-            )
+            return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
+
+
+def _report(
+    plan: _Plan,
+    made: tuple[int, int],
+    duplicates: list[RowDuplicate],
+    *,
+    dry_run: bool,
+    changes: Changes | None = None,
+) -> ImportReport:
+    return ImportReport(
+        plan.rows,
+        made[0],
+        made[1],
+        len(plan.updates),
+        plan.errors,
+        duplicates,
+        dry_run,
+        changes is not None,
+        changes or Changes(),
+        joined=plan.joined,
+        unchanged=plan.unchanged,
+        skipped=len({e.row for e in plan.errors}),
+        notices=plan.notices,
+        columns=plan.columns,
+    )
+
+
+# Columns of Touchpoint's own export that it sets itself: not read back.
+OWN_COMPUTED = frozenset({"created", "updated"})
+
+
+def _column_uses(
+    headers: Sequence[str], targets: Sequence[str | None], overrides: Mapping[str, str]
+) -> list[ColumnUse]:
+    """Where each column goes. A column that is no field is not dropped: its values go
+    to the notes ("Header: value"), unless the mapping says to ignore it."""
+    folded_overrides = {_fold_header(h) for h in overrides}
+    own_export = any(t in ("customer_id", "contact_id") for t in targets)
+    uses = []
+    for index, (header, target) in enumerate(zip(headers, targets, strict=False)):
+        label = header.strip() or f"Column {index + 1}"
+        guess = guess_field(header)
+        if target:
+            uses.append(ColumnUse(header, target))
+        elif header.strip() and (header in overrides or _fold_header(header) in folded_overrides):
+            uses.append(ColumnUse(header, None, "ignored: the mapping says so"))
+        elif own_export and _fold_header(header) in OWN_COMPUTED:
+            uses.append(ColumnUse(header, None, "ignored: Touchpoint sets it"))
+        elif guess:
+            why = f"another column fills {guess}"
+            uses.append(ColumnUse(header, "notes", f"{why}: kept as '{label}: …'"))
+        else:
+            uses.append(ColumnUse(header, "notes", f"no field matches: kept as '{label}: …'"))
+    return uses
+
+
+def _note_label(use: ColumnUse, index: int) -> str:
+    return use.column.strip() or f"Column {index + 1}"
 
 
 def import_customers_csv(
@@ -1268,12 +1680,14 @@ def import_customers_csv(
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> ImportReport:
-    """Import customers and their contacts from a CSV file: all valid rows or nothing.
+    """Import customers and their contacts from a CSV file: all rows or nothing.
 
     Rows naming the same company become one customer with several contacts (the
     customer's fields come from its first row); a row with a person and no company
-    becomes an individual customer with that person as its contact. ``progress``
-    gets (done, total) steps: each row checked, then each row written."""
+    becomes an individual customer with that person as its contact. A doubtful value
+    is kept (see the module's rule), columns that are no field go to the notes, and a
+    row matching a record here updates it. ``progress`` gets (done, total) steps:
+    each row checked, then each row written."""
     overrides = load_mapping(mapping)
     with collector_paused():
         table = _open_table(Path(path))
@@ -1304,6 +1718,10 @@ def import_customers_csv(
             key = target.removeprefix("custom.") if target else ""
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
+        uses = _column_uses(table.headers, columns, overrides)
+        to_notes = [
+            (i, _note_label(u, i)) for i, u in enumerate(uses) if u.field == "notes" and u.note
+        ]
         result = _plan_rows(
             session,
             table,
@@ -1312,8 +1730,10 @@ def import_customers_csv(
             progress=progress,
             cancel=cancel,
             sink=sink,
+            to_notes=to_notes,
         )
         result.declared = declared
+        result.columns = uses
         return result
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
@@ -1322,7 +1742,7 @@ def import_customers_csv(
 # --- vCards ---------------------------------------------------------------------------------
 
 
-def _read_cards(path: Path) -> list[Any]:
+def _read_cards(path: Path) -> tuple[list[Card], list[tuple[int, str | None, str]]]:
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -1331,109 +1751,12 @@ def _read_cards(path: Path) -> list[Any]:
     if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8 + b"\xff\xfe"):
         raise ValidationError("file", f"{path.name} is empty")
     text, _encoding = decode(data, path.name)
-    cards = []
-    try:
-        for number, component in enumerate(vobject.readComponents(text.lstrip("\ufeff")), 1):
-            if component.name.upper() != "VCARD":
-                raise ValidationError("file", f"{path.name}: item {number} is not a vCard")
-            cards.append(component)
-    except ValidationError:
-        raise
-    except Exception as exc:  # vobject raises several kinds on malformed text
-        number = len(cards) + 1
-        raise ValidationError(
-            "file", f"{path.name} is not a readable vCard file (card {number}: {exc})"
-        ) from None
-    if not cards:
-        raise ValidationError("file", f"{path.name} holds no vCard")
-    return cards
+    return read_cards(text, path.name)
 
 
-def _card_values(card: Any, name: str) -> list[Any]:
-    return [line for line in card.contents.get(name, []) if line.value not in (None, "", [])]
-
-
-def _types(line: Any) -> set[str]:
-    found = {str(t).casefold() for t in line.params.get("TYPE", [])}
-    found |= {str(t).casefold() for t in getattr(line, "singletonparams", [])}
-    return {part for item in found for part in item.split(",")}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, list):
-        return " ".join(str(v) for v in value if v)
-    return str(value)
-
-
-def _card_person(card: Any) -> str | None:
-    for line in _card_values(card, "fn"):
-        if _text(line.value).strip():
-            return _text(line.value)
-    for line in _card_values(card, "n"):
-        n = line.value
-        joined = _join(_text(n.given), _text(n.additional), _text(n.family))
-        if joined:
-            return joined
-    return None
-
-
-def _card_fields(card: Any) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
-    """(organisation, person, raw customer fields, raw contact fields) of one vCard."""
-    org = None
-    for line in _card_values(card, "org"):
-        parts = line.value if isinstance(line.value, list) else [line.value]
-        if parts and str(parts[0]).strip():
-            org = str(parts[0])
-            break
-    person = _card_person(card)
-    emails = [_text(line.value) for line in _card_values(card, "email")]
-    phones = []
-    for line in _card_values(card, "tel"):
-        types = _types(line)
-        label = "mobile" if types & {"cell", "mobile"} else "home" if "home" in types else "work"
-        phones.append({"label": label, "value": _text(line.value).removeprefix("tel:")})
-    customer: dict[str, Any] = {}
-    addresses = []
-    for line in _card_values(card, "adr"):
-        a = line.value
-        street = _join(_text(a.street), _text(a.extended), _text(a.box))
-        label = "home" if "home" in _types(line) else "office"
-        addresses.append(
-            {
-                "label": label,
-                "street": street,
-                "city": _text(a.city) or None,
-                "postcode": _text(a.code) or None,
-                "region": _text(a.region) or None,
-                "country": _text(a.country) or None,
-            }
-        )
-    if addresses:
-        customer["addresses"] = addresses
-    urls = _card_values(card, "url")
-    if urls:
-        customer["website"] = _text(urls[0].value)
-    contact: dict[str, Any] = {}
-    if emails:
-        contact["emails"] = emails
-    if phones:
-        contact["phones"] = phones
-    titles = _card_values(card, "title")
-    if titles:
-        contact["title"] = _text(titles[0].value)
-    notes = _join_lines(*(_text(line.value) for line in _card_values(card, "note")))
-    roles = _card_values(card, "role")
-    role, notes = _role_and_notes(_text(roles[0].value) if roles else None, notes)
-    if role:
-        contact["decision_role"] = role
-    if notes:
-        contact["notes"] = notes
-    return org, person, customer, contact
-
-
-def _card_country(raw_customer: Mapping[str, Any]) -> str | None:
+def _card_country(card: Card) -> str | None:
     """The country of a card's first address that names one: its phones are read there."""
-    for address in raw_customer.get("addresses") or []:
+    for address in [*card.work_addresses, *card.home_addresses]:
         try:
             code = v.country_from_file("country", address.get("country"))
         except ValidationError:
@@ -1443,21 +1766,98 @@ def _card_country(raw_customer: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _live_customers_by_name(session: Session) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    rows = session.execute(
-        select(Customer.id, Customer.name).where(live(Customer)).order_by(Customer.created_at)
-    )
-    for record_id, name in rows:
-        out.setdefault(name.strip().casefold(), (record_id, name))
+def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, list[str]]:
+    """(raw customer fields, raw contact fields or None, properties put in the notes).
+
+    A card of a person at an organisation: the organisation's address and web site go
+    on the customer, the person's own (home address, home page) in the person's notes,
+    as does every property Touchpoint has no field for. A card of a person alone makes
+    an individual customer with all of them. A card of an organisation (KIND:org, or
+    ORG without a person) makes a customer and no person."""
+    extra = list(card.extra)
+    moved = list(card.in_notes)
+    addresses = [*card.work_addresses, *card.home_addresses]
+    website = card.website or card.home_page
+    if card.website and card.home_page:
+        extra.append(f"Home page: {card.home_page}")
+        moved.append("URL (home)")
+    if card.person is None:
+        customer: dict[str, Any] = {
+            "name": card.org,
+            "emails": card.emails,
+            "phones": card.phones,
+            "addresses": addresses,
+            "website": website,
+            "tags": card.tags,
+        }
+        role_line = [f"Role: {card.role}"] if card.role else []
+        title_line = [f"Title: {card.title}"] if card.title else []
+        customer["notes"] = _join_lines(card.notes, "\n".join([*title_line, *role_line, *extra]))
+        return customer, None, moved
+    contact: dict[str, Any] = {
+        "name": card.person,
+        "emails": card.emails,
+        "phones": card.phones,
+        "title": card.title,
+    }
+    role, notes = _role_and_notes(card.role, card.notes)
+    if role:
+        contact["decision_role"] = role
+    elif card.role:
+        moved.append("ROLE")  # not one of Touchpoint's decision roles
+    if card.org:
+        if card.website and card.home_page:
+            extra.pop()  # the home page is the person's, said below
+            moved.pop()
+        customer = {
+            "name": card.org,
+            "addresses": card.work_addresses,
+            "website": card.website,
+            "tags": card.tags,
+        }
+        for address in card.home_addresses:
+            extra.append(f"Home address: {address_text(address)}")
+            moved.append("ADR (home)")
+        if card.home_page:
+            extra.append(f"Home page: {card.home_page}")
+            moved.append("URL (home)")
+    else:
+        customer = {
+            "name": card.person,
+            "kind": CustomerKind.INDIVIDUAL,
+            "emails": card.emails,
+            "phones": card.phones,
+            "addresses": addresses,
+            "website": website,
+            "tags": card.tags,
+        }
+    contact["notes"] = _join_lines(notes, "\n".join(extra))
+    return customer, contact, moved
+
+
+def _card_id(uid: str | None) -> str | None:
+    """The record id a card's UID names: Touchpoint's export writes "<id>@touchpoint";
+    a UID that is a UUID (Apple, "urn:uuid:...") is kept as the contact's id."""
+    if not uid:
+        return None
+    text = uid.strip().removesuffix("@touchpoint")
+    text = re.sub(r"^urn:uuid:", "", text, flags=re.IGNORECASE)
+    return _canonical_id(text)
+
+
+def _customers_by_id(session: Session, ids: Iterable[str]) -> dict[str, Customer]:
+    out: dict[str, Customer] = {}
+    for chunk in _chunks(sorted(set(ids)), LOOKUP_CHUNK):
+        for record in session.scalars(select(Customer).where(Customer.id.in_(chunk))):
+            out[record.id] = record
     return out
 
 
-def _forced_customer(session: Session, ref: str) -> tuple[str, str]:
+def _forced_customer(session: Session, ref: str) -> Customer:
     customer = find_customer(session, ref)
     if customer.deleted_at is not None or customer.merged_into_id:
         raise NotFoundError(f"customer '{customer.name}' was deleted or merged")
-    return customer.id, customer.name
+    return customer
 
 
 def import_vcard(
@@ -1471,66 +1871,170 @@ def import_vcard(
 ) -> ImportReport:
     """Import the people of a vCard file (2.1, 3.0 or 4.0) as contacts: all or nothing.
 
-    Each card's ORG is matched to a live customer of the same name (case-insensitive)
-    or becomes a new customer (with the card's URL and ADR); ``customer`` puts every
-    card under that customer instead; a card without ORG becomes an individual
-    customer. Row numbers in the report are the cards' positions, from 1."""
-    cards = _read_cards(Path(path))
+    Each card's ORG is matched to a live customer of the same name (folded: case,
+    accents, punctuation) or becomes a new customer (with the card's work address and
+    URL); ``customer`` puts every card under that customer instead; a card without ORG
+    becomes an individual customer, a card of an organisation (KIND:org) a customer
+    without a person. A card whose UID names a contact here (as Touchpoint's export
+    writes it), or whose email, phone, or name within the same company is a contact's
+    here, updates that contact: importing a file again makes no duplicates.
+
+    A card is imported even when a value fails its check: emails and phones are kept
+    as written and marked unverified, other values and the properties Touchpoint has
+    no field for are kept in the notes; the report names each, by card number and name.
+    Row numbers in the report are the cards' positions, from 1."""
+    cards, unreadable = _read_cards(Path(path))
 
     def plan(session: Session, cleaner: _Cleaner, _sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
-        existing = {} if forced else _live_customers_by_name(session)
+        regions = [_card_country(card) or cleaner.region for card in cards]
+        card_keys = [
+            _reach_keys(
+                [e["value"] for e in card.emails], [p["value"] for p in card.phones], region
+            )
+            for card, region in zip(cards, regions, strict=True)
+        ]
+        uids = [_card_id(card.uid) for card in cards]
+        by_uid = _records_by_id(session, Contact, [u for u in uids if u])
+        names = [] if forced else [card.org for card in cards if card.org]
+        known = _known_records(
+            session,
+            names,
+            {k for keys in card_keys for k in keys},
+            also=[forced.id] if forced else (),
+        )
+        owners = _customers_by_id(
+            session,
+            [c.customer_id for c in [*by_uid.values(), *known.contacts.values()]],
+        )
         planned: list[_Planned] = []
-        errors: list[RowError] = []
+        errors: list[RowError] = [
+            RowError(number, "card", problem, name) for number, name, problem in unreadable
+        ]
+        out = _Plan(len(cards) + len(unreadable), planned, errors)
         seen: set[str] = set()
-        for number, card in enumerate(cards, start=1):
-            if number % 500 == 0:
+        kept_ids: set[str] = set()
+        tagged: set[str] = set()
+        for index, card in enumerate(cards):
+            number = card.number
+            if index % 500 == 0:
                 _check_cancel(cancel)
                 if progress:
-                    progress(number, 2 * len(cards))
-            org, person, raw_customer, raw_contact = _card_fields(card)
-            if not person and not org:
-                errors.append(RowError(number, "name", "the card has no name (FN, N or ORG)"))
-                continue
-            row_errors: list[RowError] = []
-            clean_person = None
-            if person:
-                try:
-                    clean_person = cleaner.contact(
-                        {**raw_contact, "name": person}, region=_card_country(raw_customer)
+                    progress(index, 2 * len(cards))
+            notices: list[RowNotice] = []
+            if not card.person and not card.org:
+                reach = [*card.emails, *card.phones]
+                if not reach:
+                    errors.append(RowError(number, "name", "the card has no name (FN, N or ORG)"))
+                    continue
+                card.person = reach[0]["value"]
+                notices.append(
+                    RowNotice(
+                        number,
+                        card.person,
+                        "name",
+                        "the card has no name (FN, N or ORG)",
+                        "named by its email" if card.emails else "named by its phone",
                     )
-                except ValidationErrors as exc:
-                    row_errors += _problems(number, exc, "contact name")
-            match = forced or (existing.get(org.strip().casefold()) if org else None)
+                )
+            name = card.name
+            raw_customer, raw_contact, moved = _card_records(card)
+            keys = card_keys[index]
+            doubts: list[Doubt] = []
+            row_errors: list[RowError] = []
+            updates: list[_Update] = []
+            # The person: by UID, else by email, phone, or name within its company.
+            contact_here: Contact | None = None
+            uid_match = False
+            if raw_contact is not None:
+                found = by_uid.get(_ref_key(uids[index])) if uids[index] else None
+                if found is not None and found.deleted_at is None and not found.merged_into_id:
+                    contact_here, uid_match = found, True
+                elif known:
+                    company = forced or known.customer(card.org, () if card.org else keys)
+                    contact_here = known.contact(
+                        keys, company.id if company is not None else None, card.person or ""
+                    )
+            # The customer: the one given, the person's, or by name (email, phone).
+            match: Customer | None = forced
+            if match is None and contact_here is not None:
+                match = owners.get(contact_here.customer_id)
+                if match is not None:
+                    match = _live_target(session, match)
+            if match is None and not forced:
+                match = known.customer(card.org, () if card.org else keys)
+            # A person's phone without a country code: the card's country, else its company's.
+            region = _card_country(card) or phone_region(match.addresses if match else None, "")
             clean_cust = None
             if match is not None:
-                key = f"id:{match[0]}"
+                key = f"id:{match.id}"
+                new_tags = [t for t in card.tags if t not in (match.tags or [])]
+                if new_tags and not forced and match.id not in tagged:
+                    try:
+                        fields = cleaner.customer({"tags": card.tags}, new=False, doubts=doubts)
+                        changed = _changes(match, fields)
+                        if changed:
+                            updates.append(_Update(number, match, changed))
+                            tagged.add(match.id)
+                    except ValidationErrors as exc:
+                        row_errors += _problems(number, exc, "company", name=name)
             else:
-                raw = dict(raw_customer)
-                if org:
-                    raw["name"], who = org, "company"
-                else:  # an individual is reached as the person is
-                    raw.update(
-                        {k: raw_contact[k] for k in ("emails", "phones") if k in raw_contact}
-                    )
-                    raw["name"], raw["kind"], who = person, CustomerKind.INDIVIDUAL, "contact name"
+                who = "company" if card.org else "contact name"
                 try:
-                    clean_cust = cleaner.customer(raw)
+                    clean_cust = cleaner.customer(raw_customer, doubts=doubts)
                 except ValidationErrors as exc:
-                    row_errors += _problems(number, exc, who)
+                    row_errors += _problems(number, exc, who, name=name)
                 key = (
                     "org:" + clean_cust["name"].casefold()
-                    if org and clean_cust
+                    if card.org and clean_cust
                     else f"row:{number}"
                 )
+            clean_person = None
+            contact_id = None
+            if raw_contact is not None:
+                try:
+                    fields = cleaner.contact(raw_contact, region=region or None, doubts=doubts)
+                    if contact_here is not None:
+                        if not uid_match:
+                            fields.pop("name", None)  # found by email or phone: its name stays
+                        changed = _changes(contact_here, fields, reach=_union_reach, add_notes=True)
+                        if changed:
+                            updates.append(_Update(number, contact_here, changed))
+                    else:
+                        clean_person = fields
+                        wanted = uids[index]
+                        if wanted and wanted not in kept_ids and _ref_key(wanted) not in by_uid:
+                            contact_id = wanted
+                            kept_ids.add(wanted)
+                except ValidationErrors as exc:
+                    row_errors += _problems(number, exc, "contact name", name=name)
             errors.extend(dict.fromkeys(row_errors))
             if row_errors:
                 continue
+            notices += _notices(number, name, doubts)
+            if moved:
+                notices.append(
+                    RowNotice(
+                        number,
+                        name,
+                        ", ".join(dict.fromkeys(moved)),
+                        "Touchpoint has no field for it",
+                        "notes",
+                    )
+                )
+            for item in card.not_kept:
+                prop, _sep, why = item.partition(" (")
+                notices.append(RowNotice(number, name, prop, why.rstrip(")"), "not kept"))
+            out.notices += list(dict.fromkeys(notices))
+            out.updates += updates
             creates = match is None and key not in seen
             seen.add(key)
             if clean_person is None and not creates:
+                if not updates:
+                    out.unchanged += 1
                 continue
-            planned.append(_Planned(number, clean_cust if creates else None, key, clean_person))
-        return _Plan(len(cards), planned, errors)
+            made = clean_cust if creates else None
+            planned.append(_Planned(number, made, key, clean_person, contact_id=contact_id))
+        return out
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)

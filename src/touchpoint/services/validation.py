@@ -9,6 +9,7 @@ serves create, edit and import.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -30,11 +31,34 @@ from touchpoint.domain.enums import (
 )
 from touchpoint.errors import ValidationError, ValidationErrors
 
+UNVERIFIED = "unverified"  # the flag an email or phone kept as written carries
+
+
+@dataclass(frozen=True)
+class Doubt:
+    """A value from a file that failed its check, kept anyway (see clean_customer).
+
+    ``key`` is the patch's field; ``kept`` says where the value is now: "flagged"
+    (an email or phone kept as written, marked unverified) or "moved" (the field is
+    left out: the caller keeps the value as written, in the notes)."""
+
+    key: str
+    error: ValidationError
+    kept: str
+
 
 def _labelled(
-    field: str, items: Any, check: Callable[[str, str | None], str | None]
+    field: str,
+    items: Any,
+    check: Callable[[str, str | None], str | None],
+    doubts: list[Doubt] | None = None,
+    key: str = "",
 ) -> list[dict[str, Any]]:
-    """Emails or phones as [{"label", "value"}]; accepts strings or dicts, drops blanks."""
+    """Emails or phones as [{"label", "value"}]; accepts strings or dicts, drops blanks.
+
+    A value that fails its check is refused, unless it came from a file (``doubts``
+    given) or was kept that way before (its dict says ``unverified``): then it stays
+    as written, with ``"unverified": True``, for the user to fix."""
     if items is None:
         return []
     if isinstance(items, str | dict):
@@ -47,10 +71,20 @@ def _labelled(
             if isinstance(item, str)
             else (item.get("label") or "work", item.get("value"))
         )
-        value = check(field, raw)
+        flagged = isinstance(item, Mapping) and bool(item.get(UNVERIFIED))
+        try:
+            value = check(field, raw)
+            entry = {"label": str(label), "value": value}
+        except ValidationError as exc:
+            if doubts is None and not flagged:
+                raise
+            value = v.clean_text(None if raw is None else str(raw))
+            entry = {"label": str(label), "value": value, UNVERIFIED: True}
+            if doubts is not None:
+                doubts.append(Doubt(key or field, exc, "flagged"))
         if value and value.casefold() not in seen:
             seen.add(value.casefold())
-            out.append({"label": str(label), "value": value})
+            out.append(entry)
     return out
 
 
@@ -119,17 +153,25 @@ def custom_value(key: str, kind: str, choices: Iterable[str], raw: Any) -> Any:
 
 
 class Collector:
-    """Runs each check, keeps going after a failure, raises all problems together."""
+    """Runs each check, keeps going after a failure, raises all problems together.
 
-    def __init__(self) -> None:
+    With ``doubts`` (a file's values), a field that fails is left out and noted there
+    instead, unless it is one without which the record cannot be (``strict``)."""
+
+    def __init__(self, doubts: list[Doubt] | None = None, strict: Iterable[str] = ()) -> None:
         self.errors: list[ValidationError] = []
         self.out: dict[str, Any] = {}
+        self.doubts = doubts
+        self.strict = frozenset(strict)
 
     def check(self, name: str, fn: Callable[[], Any]) -> None:
         try:
             self.out[name] = fn()
         except ValidationError as exc:
-            self.errors.append(exc)
+            if self.doubts is not None and name not in self.strict:
+                self.doubts.append(Doubt(name, exc, "moved"))
+            else:
+                self.errors.append(exc)
 
     def done(self) -> dict[str, Any]:
         if self.errors:
@@ -164,11 +206,17 @@ def clean_customer(
     *,
     region: str,
     custom_defs: Mapping[str, tuple[str, list[str]]],
+    doubts: list[Doubt] | None = None,
 ) -> dict[str, Any]:
     """``custom_defs``: key -> (type, choices) of the defined custom fields. Phone
-    numbers are read in the country of the patch's address, else in ``region``."""
+    numbers are read in the country of the patch's address, else in ``region``.
+
+    What a person types is refused when a value is wrong. A file from elsewhere is
+    different (``doubts`` given, by an import): a wrong email or phone is kept as
+    written and marked unverified, another wrong field is left out and noted in
+    ``doubts`` (the importer keeps it in the notes); only a missing name refuses it."""
     _unknown(patch, CUSTOMER_FIELDS)
-    c = Collector()
+    c = Collector(doubts, strict=("name", "notes"))
     p = patch
     if "name" in p:
         c.check("name", lambda: v.required_name("name", p["name"]))
@@ -189,13 +237,16 @@ def clean_customer(
     if "website" in p:
         c.check("website", lambda: v.website("website", p["website"]))
     if "emails" in p:
-        c.check("emails", lambda: _labelled("email", p["emails"], v.email))
+        c.check("emails", lambda: _labelled("email", p["emails"], v.email, doubts, "emails"))
     if "addresses" in p:
         c.check("addresses", lambda: _addresses("address", p["addresses"]))
     if "phones" in p:
         local = phone_region(c.out.get("addresses"), region)
         c.check(
-            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, local))
+            "phones",
+            lambda: _labelled(
+                "phone", p["phones"], lambda f, x: v.phone(f, x, local), doubts, "phones"
+            ),
         )
     if "tags" in p:
         c.check("tags", lambda: _tags("tags", p["tags"]))
@@ -251,9 +302,12 @@ def _bool(field: str, raw: Any) -> bool:
     raise ValidationError(field, f"'{raw}' is not yes or no")
 
 
-def clean_contact(patch: Mapping[str, Any], *, region: str) -> dict[str, Any]:
+def clean_contact(
+    patch: Mapping[str, Any], *, region: str, doubts: list[Doubt] | None = None
+) -> dict[str, Any]:
+    """``doubts``: a file's values, kept as :func:`clean_customer` keeps them."""
     _unknown(patch, CONTACT_FIELDS)
-    c = Collector()
+    c = Collector(doubts, strict=("name", "notes", "customer_id"))
     p = patch
     if "customer_id" in p:
         c.check("customer_id", lambda: v.required_name("customer", p["customer_id"]))
@@ -266,10 +320,13 @@ def clean_contact(patch: Mapping[str, Any], *, region: str) -> dict[str, Any]:
             "decision_role", lambda: v.choice("decision role", p["decision_role"], DecisionRole)
         )
     if "emails" in p:
-        c.check("emails", lambda: _labelled("email", p["emails"], v.email))
+        c.check("emails", lambda: _labelled("email", p["emails"], v.email, doubts, "emails"))
     if "phones" in p:
         c.check(
-            "phones", lambda: _labelled("phone", p["phones"], lambda f, x: v.phone(f, x, region))
+            "phones",
+            lambda: _labelled(
+                "phone", p["phones"], lambda f, x: v.phone(f, x, region), doubts, "phones"
+            ),
         )
     if "preferred_channel" in p:
         c.check(

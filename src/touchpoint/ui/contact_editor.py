@@ -65,13 +65,19 @@ def notes_preview(notes: str | None) -> str:
     return shown + ("…" if len(lines) > NOTES_LINES_IN_LIST else "")
 
 
+def _shown(item: dict[str, Any], *, phone: bool = False) -> str:
+    """An email or phone as listed; one an import kept as written says so, to be fixed."""
+    text = str(item.get("value"))
+    if item.get("unverified"):
+        return f"{text} (unverified)"
+    return display_phone(text) if phone else text
+
+
 def contact_text(p: ContactView) -> str:
     """Lines for the list: name, title and role; first email and phone; start of the notes."""
     bits = [b for b in (p.title, p.decision_role) if b]
     text = p.name + (f" — {', '.join(bits)}" if bits else "")
-    reach = [str(e.get("value")) for e in p.emails[:1]] + [
-        display_phone(str(x.get("value"))) for x in p.phones[:1]
-    ]
+    reach = [_shown(e) for e in p.emails[:1]] + [_shown(x, phone=True) for x in p.phones[:1]]
     if reach:
         text += "\n" + " · ".join(reach)
     if p.do_not_contact:

@@ -62,7 +62,7 @@ FORMATS: dict[str, tuple[str, str, str, Exporter]] = {
         ),
     ),
     "followups_ics": (
-        "&Follow-ups as iCalendar (calendar apps)",
+        "&Follow-ups as iCalendar to-dos (calendar apps)",
         "touchpoint-followups.ics",
         "iCalendar (*.ics)",
         lambda ws, out, p, _bom: exporting.export_followups_ics(

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 VCARD_SUFFIXES = (".vcf", ".vcard")
 IGNORE = "(ignore)"
+TO_NOTES = "(notes, as 'Column: value')"
+TO_NOTES_DATA = "+notes"
 
 
 def field_label(field: str) -> str:
@@ -111,7 +113,7 @@ class ImportDialog(QDialog):
         self.summary.setWordWrap(True)
         result_layout.addWidget(self.summary)
         self.problems = QTableWidget(0, 3)
-        self.problems.setAccessibleName("Row problems and likely duplicates")
+        self.problems.setAccessibleName("Row problems, values kept otherwise, likely duplicates")
         self.problems.setHorizontalHeaderLabels(("Row", "Field", "Problem"))
         self.problems.verticalHeader().hide()
         self.problems.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -192,21 +194,29 @@ class ImportDialog(QDialog):
             self.mapping.setItem(n, 1, QTableWidgetItem(" · ".join(samples[:3])))
             combo = QComboBox()
             combo.setAccessibleName(f"Field for column {header}")
+            target = preview.mapping.get(header)
+            if not target:  # a column that is no field: to the notes, as the import does
+                combo.addItem(TO_NOTES, TO_NOTES_DATA)
             combo.addItem(IGNORE, "")
             for field in importing.FIELDS:
                 combo.addItem(field_label(field), field)
-            target = preview.mapping.get(header)
             if target and target.startswith("custom."):
                 combo.addItem(f"custom: {target.removeprefix('custom.')}", target)
-            combo.setCurrentIndex(max(0, combo.findData(target or "")))
+            # A column that is no field goes to the notes unless the user ignores it.
+            combo.setCurrentIndex(max(0, combo.findData(target or TO_NOTES_DATA)))
             combo.currentIndexChanged.connect(self._mapping_changed)
             self.mapping.setCellWidget(n, 2, combo)
             self.combos[header] = combo
         self._set_ready(True)
 
     def mapping_choice(self) -> dict[str, str]:
-        """header -> field ('' ignores the column), as chosen in the table."""
-        return {header: str(combo.currentData() or "") for header, combo in self.combos.items()}
+        """header -> field ('' ignores the column), as chosen in the table; a column
+        left to the notes is not in it (the import keeps it as "Column: value")."""
+        return {
+            header: str(combo.currentData() or "")
+            for header, combo in self.combos.items()
+            if combo.currentData() != TO_NOTES_DATA
+        }
 
     def _mapping_changed(self) -> None:
         self.report = None
@@ -280,9 +290,16 @@ class ImportDialog(QDialog):
         if report.updated:
             verb = "updated" if report.written else "would be updated"
             text += f" {report.updated:,} existing {_plural(report.updated, 'record')} {verb}."
+        if report.unchanged:
+            row = _plural(report.unchanged, "row")
+            text += f" {report.unchanged:,} {row} match what is here and change nothing."
         if report.joined:
             row = _plural(report.joined, "row")
             text += f" {report.joined:,} {row} joined an earlier row of the same company."
+        flagged = sum(1 for n in report.notices if n.kept == "unverified")
+        if flagged:
+            values = "1 value was" if flagged == 1 else f"{flagged:,} values were"
+            text += f" {values} kept as written and marked unverified: fix them in the profile."
         if errors:
             rows = "1 row has" if errors == 1 else f"{errors:,} rows have"
             text += f" {rows} problems and {'were' if report.written else 'would be'} skipped."
@@ -291,7 +308,15 @@ class ImportDialog(QDialog):
             text += f" {count:,} look{'s' if count == 1 else ''} like records that exist already."
         self.summary.setText(text)
         self.summary.setStyleSheet(f"color: {color};")
-        lines = [(str(e.row), e.field, e.problem) for e in report.errors]
+
+        def who(row: int, name: str | None) -> str:
+            return f"{row} ({name})" if name else str(row)
+
+        lines = [(who(e.row, e.name), e.field, e.problem) for e in report.errors]
+        lines += [
+            (who(n.row, n.name), n.field, f"{n.problem} ({KEPT.get(n.kept, n.kept)})")
+            for n in report.notices
+        ]
         lines += [
             (
                 str(d.row),
@@ -315,5 +340,12 @@ class ImportDialog(QDialog):
         self.check_button.setEnabled(ready)
         self.import_button.setEnabled(ready)
 
+
+# Where an import kept a value it could not take as it was.
+KEPT = {
+    "unverified": "kept as written, marked unverified",
+    "notes": "kept in the notes",
+    "not kept": "not kept",
+}
 
 __all__ = ["ImportDialog"]

@@ -494,6 +494,15 @@ class ProfileView(QWidget):
         for f in s.custom_fields:
             values[f"custom.{f.key}"] = "" if f.value is None else str(f.value)
         self.form.fill(values, keep_focused=not reset)
+        for key in ("emails", "phones"):  # values an import kept as written, to be fixed
+            doubtful = [str(i.get("value")) for i in getattr(c, key) if i.get("unverified")]
+            note = (
+                f"Not verified (kept as imported): {', '.join(doubtful)}. Correct it here."
+                if doubtful
+                else ""
+            )
+            self.form.editors[key].setToolTip(note)
+            self.form.editors[key].setAccessibleDescription(note)
         for f in s.custom_fields:
             self.form.set_row_visible(f"custom.{f.key}", True)
         # Contacts.

@@ -93,12 +93,20 @@ def patch_for(customer: CustomerView | None, key: str, text: str) -> dict[str, A
     """The service patch that stores ``text`` typed into field ``key``."""
     text = text.strip()
     if key in ("emails", "phones"):
-        labels = {
-            str(i.get("value", "")).casefold(): i.get("label")
+        # A value kept as it was (its label, and an import's "unverified" mark) stays so.
+        kept = {
+            str(i.get("value", "")).casefold(): i
             for i in (getattr(customer, key) if customer else [])
         }
         values = [v.strip() for v in text.split(",") if v.strip()]
-        return {key: [{"label": labels.get(v.casefold()) or "work", "value": v} for v in values]}
+        return {
+            key: [
+                dict(kept[v.casefold()])
+                if v.casefold() in kept and kept[v.casefold()].get("value") == v
+                else {"label": (kept.get(v.casefold()) or {}).get("label") or "work", "value": v}
+                for v in values
+            ]
+        }
     if key.startswith("address."):
         part = key.split(".", 1)[1]
         addresses = [dict(a) for a in (customer.addresses if customer else [])]

@@ -1,0 +1,485 @@
+"""Reading vCard files (2.1, 3.0, 4.0) as other programs write them, into plain fields.
+
+Phones, mail programs and address books each bend the standard a little: Android
+and Outlook write vCard 2.1 with quoted-printable values whose soft line breaks
+("=" at the end of a line) continue on the next line, unindented; an iPhone ends
+its lines with CR CR LF and folds a base64 PHOTO over hundreds of lines; Apple and
+Gmail escape the colon in a URL (``http\\://``). The text is first made plain for
+vobject (unfolded, soft breaks joined, pictures and keys set aside, since Touchpoint
+keeps none), then each card is parsed on its own, so that one card that cannot be
+read does not lose the others.
+
+:func:`read_cards` gives a :class:`Card` per card: the person, the organisation,
+what goes on the customer and on the contact, and every property that Touchpoint
+has no field for, as lines for the notes - nothing is dropped without a word.
+"""
+
+from __future__ import annotations
+
+import quopri
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import vobject
+
+from touchpoint.errors import ValidationError
+
+_LINE_END = re.compile(r"\r*\n|\r")
+# Properties whose value is binary or a key: Touchpoint keeps no pictures or keys.
+BINARY = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
+# Properties that say how the card was written, not who the person is.
+TECHNICAL = frozenset(
+    {
+        "BEGIN", "END", "VERSION", "PRODID", "REV", "UID", "N", "FN", "KIND", "X-ABUID",
+        "X-MS-OL-DESIGN", "X-MS-OL-DEFAULT-POSTAL-ADDRESS", "X-ABLABEL", "X-ABADR",
+        "CLIENTPIDMAP", "SORT-STRING", "X-ABSHOWAS", "SOURCE", "NAME", "PROFILE",
+        "X-ADDRESSBOOKSERVER-KIND",
+    }
+)  # fmt: skip
+# What a property without a Touchpoint field is called in the notes.
+NOTE_LABELS = {
+    "NICKNAME": "Nickname",
+    "BDAY": "Birthday",
+    "ANNIVERSARY": "Anniversary",
+    "X-MS-ANNIVERSARY": "Anniversary",
+    "X-ANNIVERSARY": "Anniversary",
+    "X-EVOLUTION-ANNIVERSARY": "Anniversary",
+    "X-MS-MANAGER": "Manager",
+    "X-MANAGER": "Manager",
+    "X-MS-ASSISTANT": "Assistant",
+    "X-ASSISTANT": "Assistant",
+    "X-MS-SPOUSE": "Spouse",
+    "X-SPOUSE": "Spouse",
+    "X-ABRELATEDNAMES": "Related",
+    "RELATED": "Related",
+    "IMPP": "IM",
+    "X-MS-IMADDRESS": "IM",
+    "X-AIM": "AIM",
+    "X-JABBER": "Jabber",
+    "X-SKYPE": "Skype",
+    "X-ICQ": "ICQ",
+    "X-MSN": "MSN",
+    "X-YAHOO": "Yahoo",
+    "GENDER": "Gender",
+    "LANG": "Language",
+    "TZ": "Time zone",
+    "GEO": "Location",
+    "X-PHONETIC-FIRST-NAME": "Phonetic first name",
+    "X-PHONETIC-LAST-NAME": "Phonetic last name",
+    "X-PHONETIC-MIDDLE-NAME": "Phonetic middle name",
+    "X-MS-TEL": "Phone",
+    "X-ABDATE": "Date",
+    "MAILER": "Mail program",
+    "MEMBER": "Member",
+    "FBURL": "Free/busy",
+    "CALURI": "Calendar",
+    "CALADRURI": "Calendar",
+    "ORG": "Organisation",
+    "LABEL": "Address",
+    "X-ANDROID-CUSTOM": "Android",
+}
+DATES = frozenset({"BDAY", "ANNIVERSARY", "X-MS-ANNIVERSARY", "X-ANNIVERSARY", "X-ABDATE"})
+# A phone's or email's TYPE, as Touchpoint labels it (strongest first).
+PHONE_LABELS = (
+    ("cell", "mobile"), ("mobile", "mobile"), ("fax", "fax"), ("pager", "pager"),
+    ("home", "home"), ("work", "work"),
+)  # fmt: skip
+EMAIL_LABELS = (("home", "home"), ("work", "work"), ("other", "other"))
+_APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
+
+
+@dataclass
+class Card:
+    """One card's contents, as Touchpoint will keep them (raw: not validated yet)."""
+
+    number: int  # its position in the file, from 1
+    person: str | None  # FN, else N, else None
+    org: str | None
+    is_org: bool  # KIND:org (or Apple's "show as company"): a company, not a person
+    uid: str | None
+    emails: list[dict[str, str]] = field(default_factory=list)
+    phones: list[dict[str, str]] = field(default_factory=list)
+    work_addresses: list[dict[str, Any]] = field(default_factory=list)
+    home_addresses: list[dict[str, Any]] = field(default_factory=list)
+    website: str | None = None
+    home_page: str | None = None
+    title: str | None = None
+    role: str | None = None
+    tags: list[str] = field(default_factory=list)
+    notes: str | None = None  # the card's NOTE
+    extra: list[str] = field(default_factory=list)  # "Label: value" lines for the notes
+    in_notes: list[str] = field(default_factory=list)  # properties that went to the notes
+    not_kept: list[str] = field(default_factory=list)  # properties not kept, and why
+
+    @property
+    def name(self) -> str | None:
+        """What the card is called in messages: its person, else its organisation."""
+        return self.person or self.org
+
+
+def _params_part(line: str) -> str:
+    """The part of a content line before its value (name and parameters)."""
+    colon = line.find(":")
+    return line if colon < 0 else line[:colon]
+
+
+def _property(line: str) -> str:
+    head = _params_part(line).split(";", 1)[0]
+    return head.rsplit(".", 1)[-1].strip().upper()  # without an Apple group ("item1.")
+
+
+def _logical_lines(text: str) -> list[str]:
+    """Content lines: folded lines joined (RFC 2425/6350), and the soft line breaks of
+    quoted-printable values (vCard 2.1: a line ending in "=") joined too."""
+    out: list[str] = []
+    soft = False
+    for line in _LINE_END.split(text):
+        if soft:  # the value goes on after its soft line break
+            out[-1] = out[-1][:-1] + line
+        elif not line.strip():
+            # A blank line (after a 2.1 base64 value, or where CR CR LF was read as two
+            # line ends) does not end a folded value.
+            continue
+        elif out and line[:1] in (" ", "\t"):
+            out[-1] += line[1:]
+        else:
+            out.append(line)
+        last = out[-1] if out else ""
+        soft = last.endswith("=") and "QUOTED-PRINTABLE" in _params_part(last).upper()
+    return out
+
+
+_QP_BYTE = re.compile(r"=([0-9A-Fa-f]{2})")
+
+
+def _readable_qp(line: str) -> str:
+    """A quoted-printable value whose bytes are not text in its charset (Android writes
+    cut UTF-8 sequences) with those bytes replaced, so vobject can decode it."""
+    head = _params_part(line)
+    if "QUOTED-PRINTABLE" not in head.upper():
+        return line
+    found = re.search(r"CHARSET=([\w-]+)", head, re.IGNORECASE)
+    charset = found.group(1) if found else "utf-8"
+    value = line[len(head) + 1 :]
+    try:
+        data = quopri.decodestring(value.encode("ascii", "replace"))
+        data.decode(charset)
+        return line
+    except UnicodeDecodeError:
+        text = data.decode(charset, "replace").replace("\ufffd", "?")
+        fixed = "".join(f"={b:02X}" for b in text.encode(charset, "replace"))
+        return f"{head}:{fixed}"
+    except LookupError:  # an unknown charset: vobject says so
+        return line
+
+
+# Properties whose value has parts (";") or is a list (","): vobject splits them itself.
+STRUCTURED = frozenset({"N", "ADR", "ORG", "CATEGORIES", "BEGIN", "END", "VERSION", "CLIENTPIDMAP"})
+_BARE_COMMA = re.compile(r"(?<!\\),")
+
+
+def _commas_kept(line: str, name: str) -> str:
+    """vobject keeps a text value only up to its first unescaped comma ("FN:Doe, John"
+    would be "Doe"); many programs do not escape them, so they are escaped here."""
+    if name in STRUCTURED or "," not in line:
+        return line
+    head = _params_part(line)
+    return f"{head}:{_BARE_COMMA.sub(lambda _m: chr(92) + ',', line[len(head) + 1 :])}"
+
+
+def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
+    """Each card's content lines (binary properties left out) and the names of the
+    properties left out. Raises ValidationError when a card does not end."""
+    cards: list[tuple[list[str], list[str]]] = []
+    current: list[str] | None = None
+    dropped: list[str] = []
+    for line in _logical_lines(text.lstrip("\ufeff")):
+        name = _property(line)
+        value = line[len(_params_part(line)) + 1 :].strip().upper()
+        if name == "BEGIN" and value == "VCARD":
+            if current is not None:
+                raise ValidationError(
+                    "file", f"card {len(cards) + 1} has no END:VCARD before the next card"
+                )
+            current, dropped = [line], []
+            continue
+        if current is None:
+            continue  # text between cards
+        if name in BINARY:
+            dropped.append(name)
+            continue
+        current.append(_commas_kept(_readable_qp(line), name))
+        if name == "END" and value == "VCARD":
+            cards.append((current, dropped))
+            current = None
+    if current is not None:
+        raise ValidationError("file", f"card {len(cards) + 1} has no END:VCARD")
+    return cards
+
+
+def text_of(value: Any) -> str:
+    """A value as text: lists joined, a vCard 3.0 escaped colon (http\\://) unescaped."""
+    if isinstance(value, list | tuple):
+        return " ".join(text_of(v) for v in value if v)
+    text = str(value).replace("\\:", ":").replace("\\,", ",").replace("\\;", ";")
+    return text.strip()
+
+
+def _types(line: Any) -> set[str]:
+    found = {str(t).casefold() for t in line.params.get("TYPE", [])}
+    found |= {str(t).casefold() for t in getattr(line, "singletonparams", [])}
+    return {part.strip('"') for item in found for part in item.split(",")}
+
+
+def _label(types: set[str], table: tuple[tuple[str, str], ...], default: str) -> str:
+    for kind, label in table:
+        if kind in types:
+            return label
+    for kind in sorted(types):  # a label of its own, as Touchpoint's export writes it
+        if kind.startswith("x-") and len(kind) > 2:
+            return kind[2:].replace("-", " ")
+    return default
+
+
+def type_of(label: str, table: tuple[tuple[str, str], ...]) -> str:
+    """The vCard TYPE that :func:`_label` reads back as ``label``."""
+    for kind, known in table:
+        if known == label:
+            return kind.upper()
+    return "X-" + re.sub(r"[^A-Za-z0-9]+", "-", label).strip("-").upper()
+
+
+def _date(raw: str) -> str:
+    """A vCard date as people read it: 19800322 -> 1980-03-22, --0203 -> --02-03."""
+    text = raw.strip()
+    if re.fullmatch(r"\d{8}", text):
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    if re.fullmatch(r"--\d{4}", text):
+        return f"--{text[2:4]}-{text[4:]}"
+    if re.fullmatch(r"\d{8}T.*", text):
+        return f"{text[:4]}-{text[4:6]}-{text[6:8]} {text[9:]}"
+    return text
+
+
+def _address(line: Any) -> dict[str, Any]:
+    a = line.value
+
+    def part(name: str) -> str | None:
+        text = text_of(getattr(a, name, "") or "")
+        return text or None
+
+    street = " ".join(p for p in (part("street"), part("extended"), part("box")) if p)
+    return {
+        "street": street or None,
+        "city": part("city"),
+        "postcode": part("code"),
+        "region": part("region"),
+        "country": part("country"),
+    }
+
+
+def address_text(address: dict[str, Any]) -> str:
+    parts = [address.get(k) for k in ("street", "postcode", "city", "region", "country")]
+    return ", ".join(str(p) for p in parts if p)
+
+
+def _preference(line: Any) -> int:
+    """1 (most preferred) to 100 as vCard 4.0's PREF says; TYPE=pref is 1; none is 101."""
+    for value in line.params.get("PREF", []):
+        try:
+            return max(1, min(100, int(str(value))))
+        except ValueError:
+            continue
+    return 1 if "pref" in _types(line) else 101
+
+
+def _group_labels(component: Any) -> dict[str, str]:
+    """Apple's item groups: group -> its X-ABLabel ("_$!<HomePage>!$_" -> "HomePage")."""
+    out: dict[str, str] = {}
+    for line in component.contents.get("x-ablabel", []):
+        if line.group:
+            text = text_of(line.value)
+            found = _APPLE_LABEL.match(text)
+            out[line.group.casefold()] = found.group(1) if found else text
+    return out
+
+
+def _words(label: str) -> str:
+    """'AssistantPhone' -> 'assistant phone'."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", label).strip().casefold()
+
+
+def _lines(component: Any, name: str) -> list[Any]:
+    return [
+        line
+        for line in component.contents.get(name, [])
+        if line.value not in (None, "", []) and text_of(line.value)
+    ]
+
+
+def _card(number: int, component: Any, dropped: list[str]) -> Card:
+    groups = _group_labels(component)
+    seen: set[str] = {"x-ablabel"}
+
+    def take(name: str) -> list[Any]:
+        seen.add(name)
+        return _lines(component, name)
+
+    kind = next((text_of(x.value).casefold() for x in take("kind")), "")
+    show_as = next((text_of(x.value).casefold() for x in take("x-abshowas")), "")
+    names = take("fn")
+    # Names written in two scripts (ALTID): the first is the name, the others go to the
+    # notes, where search finds them.
+    person = text_of(names[0].value) if names else None
+    also = [text_of(x.value) for x in names[1:] if text_of(x.value) != person]
+    if not person:
+        for line in take("n"):
+            n = line.value
+            joined = " ".join(
+                text_of(getattr(n, part, "")) for part in ("given", "additional", "family")
+            ).split()
+            if joined:
+                person = " ".join(joined)
+                break
+    take("n")
+    org = None
+    department = None
+    more_orgs: list[str] = []
+    for line in take("org"):
+        parts = [text_of(p) for p in (line.value if isinstance(line.value, list) else [line.value])]
+        parts = [p for p in parts if p]
+        if not parts:
+            continue
+        if org is None:
+            org, units = parts[0], parts[1:]
+            department = "; ".join(units) or None
+        elif parts[0] != org:
+            more_orgs.append("; ".join(parts))
+    uid = next((text_of(x.value) for x in take("uid")), None)
+    card = Card(number, person, org, kind == "org" or show_as == "company", uid)
+    if card.is_org and not org:
+        card.org, card.person = person, None
+    elif card.is_org:
+        card.person = None  # the card's name is the organisation's, as shown
+        if person and person != org:
+            card.extra.append(f"Name on the card: {person}")
+            card.in_notes.append("FN")
+    if also:
+        card.extra.append(f"Also written: {', '.join(also)}")
+        card.in_notes.append("FN (another script)")
+    if department:
+        card.extra.append(f"Department: {department}")
+        card.in_notes.append("ORG (department)")
+    for other in more_orgs:
+        card.extra.append(f"Organisation: {other}")
+        card.in_notes.append("ORG")
+
+    # The preferred one (TYPE=pref, or 4.0's PREF=1) comes first: Touchpoint's first
+    # email and phone are the ones it uses; the others keep the card's order.
+    for line in sorted(take("email"), key=_preference):
+        types = _types(line)
+        label = _label(types, EMAIL_LABELS, "work")
+        card.emails.append({"label": label, "value": text_of(line.value)})
+    for line in sorted(take("tel"), key=_preference):
+        types = _types(line)
+        label = _label(types, PHONE_LABELS, "")
+        if not label and line.group and line.group.casefold() in groups:
+            label = _words(groups[line.group.casefold()]) or ""
+        value, _sep, extension = text_of(line.value).removeprefix("tel:").partition(";ext=")
+        card.phones.append({"label": label or "work", "value": value})
+        if extension:
+            card.extra.append(f"Extension of {value}: {extension}")
+            card.in_notes.append("TEL (extension)")
+    for line in take("adr"):
+        address = _address(line)
+        if not any(address.values()):
+            continue
+        if "home" in _types(line):
+            card.home_addresses.append({"label": "home", **address})
+        else:
+            card.work_addresses.append({"label": "office", **address})
+    for line in take("label"):
+        # The address as printed on an envelope: the same as its ADR, when there is one.
+        if not card.home_addresses and not card.work_addresses:
+            card.extra.append(f"Address: {text_of(line.value)}")
+            card.in_notes.append("LABEL")
+        else:
+            card.not_kept.append("LABEL (the address as printed: the same as ADR)")
+    for line in take("url"):
+        url = text_of(line.value)
+        group = groups.get((line.group or "").casefold(), "")
+        personal = "home" in _types(line) and group.casefold() != "homepage"
+        if personal and card.home_page is None:
+            card.home_page = url
+        elif not personal and card.website is None:
+            card.website = url
+        else:
+            card.extra.append(f"Web: {url}")
+            card.in_notes.append("URL")
+    titles = take("title")
+    if titles:
+        card.title = text_of(titles[0].value)
+        for line in titles[1:]:
+            card.extra.append(f"Title: {text_of(line.value)}")
+            card.in_notes.append("TITLE")
+    roles = take("role")
+    if roles:
+        card.role = text_of(roles[0].value)
+        for line in roles[1:]:
+            card.extra.append(f"Role: {text_of(line.value)}")
+            card.in_notes.append("ROLE")
+    notes = [text_of(x.value) for x in take("note")]
+    card.notes = "\n\n".join(n for n in notes if n) or None
+    for line in take("categories"):
+        values = line.value if isinstance(line.value, list) else str(line.value).split(",")
+        for tag in values:
+            text = text_of(tag)
+            if text and text not in card.tags:
+                card.tags.append(text)
+
+    for name, lines in component.contents.items():
+        upper = name.upper()
+        if name in seen:
+            continue
+        if upper in TECHNICAL:
+            if upper not in ("VERSION", "PRODID", "REV", "BEGIN", "END"):
+                card.not_kept.append(f"{upper} (how the card was written)")
+            continue
+        for line in lines:
+            text = text_of(line.value)
+            if not text:
+                continue
+            label = NOTE_LABELS.get(upper) or upper.removeprefix("X-").replace("-", " ").title()
+            group = groups.get((line.group or "").casefold())
+            if group and upper in ("X-ABDATE", "X-ABRELATEDNAMES", "RELATED"):
+                label = _words(group).capitalize()
+            if upper in DATES:
+                text = _date(text)
+            card.extra.append(f"{label}: {text}")
+            card.in_notes.append(upper)
+    for name in dropped:
+        card.not_kept.append(f"{name} (Touchpoint keeps no pictures, sounds or keys)")
+    return card
+
+
+def read_cards(text: str, file_name: str) -> tuple[list[Card], list[tuple[int, str | None, str]]]:
+    """The cards of a vCard file's text, and (number, name, problem) of each card that
+    cannot be read. Raises ValidationError("file", ...) when the text is no vCard."""
+    split = split_cards(text)
+    if not split:
+        raise ValidationError("file", f"{file_name} holds no vCard")
+    cards: list[Card] = []
+    problems: list[tuple[int, str | None, str]] = []
+    for number, (lines, dropped) in enumerate(split, start=1):
+        try:
+            component = vobject.readOne("\r\n".join(lines) + "\r\n")
+        except Exception as exc:  # vobject raises several kinds on malformed text
+            name = next(
+                (line.split(":", 1)[1].strip() for line in lines if _property(line) == "FN"),
+                None,
+            )
+            problems.append((number, name, f"the card cannot be read ({exc})"))
+            continue
+        cards.append(_card(number, component, dropped))
+    return cards, problems
