@@ -95,8 +95,14 @@ def logout(ws, force: bool) -> None:  # type: ignore[no-untyped-def]
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="The result as JSON.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Compare this laptop's records with the Hub's afterwards, and repair what differs "
+    "(done once a day anyway).",
+)
 @with_workspace
-def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def sync(ws, as_json: bool, check: bool) -> None:  # type: ignore[no-untyped-def]
     """Sync once with the Hub: send waiting changes, fetch everyone else's."""
     from touchpoint.sync.engine import SyncEngine, SyncProgress
 
@@ -104,7 +110,7 @@ def sync(ws, as_json: bool) -> None:  # type: ignore[no-untyped-def]
         if not as_json and sys.stderr.isatty() and p.total:
             click.echo(f"\r{p.phase}: {p.done}/{p.total}", err=True, nl=False)
 
-    engine = SyncEngine.for_workspace(ws, progress=progress)
+    engine = SyncEngine.for_workspace(ws, progress=progress, check=True if check else None)
     try:
         result = engine.run()
     finally:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, door, exchange, throttle
+from touchpoint.hub import accounts, digest, door, exchange, throttle
 from touchpoint.hub.db import POOL_SIZE, db_url, devices, make_engine, read, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
@@ -28,6 +28,7 @@ from touchpoint.sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
+    DigestResponse,
     EnrollRequest,
     HelloRequest,
     HelloResponse,
@@ -36,6 +37,7 @@ from touchpoint.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    RecordsPage,
 )
 
 log = logging.getLogger(__name__)
@@ -258,6 +260,24 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         with read(engine) as conn:
             body = exchange.pull_json(conn, caller(conn, token), after, limit)
         return Response(body, media_type="application/json")
+
+    @app.get("/v1/digest", response_model=DigestResponse)
+    def digest_of_scope(_v: Protocol, authorization: Bearer = None) -> dict[str, object]:
+        token = bearer(authorization)
+        with read(engine) as conn:
+            return digest.digest(conn, caller(conn, token))
+
+    @app.get("/v1/records", response_model=RecordsPage)
+    def records_of_scope(
+        _v: Protocol,
+        entity: Annotated[str, Query(max_length=30)],
+        authorization: Bearer = None,
+        after: Annotated[str, Query(max_length=36)] = "",
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 5000,
+    ) -> dict[str, object]:
+        token = bearer(authorization)
+        with read(engine) as conn:
+            return digest.records_page(conn, caller(conn, token), entity, after, limit)
 
     return app
 

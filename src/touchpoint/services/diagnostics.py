@@ -13,6 +13,7 @@ Touchpoint itself cannot open it.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -295,6 +296,17 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
             "conflicts": conflicts[0],
             "conflicts_open": conflicts[1],
         }
+        # The last anti-entropy check (sync.check) and the records set aside on pulls.
+        with contextlib.suppress(ValueError, TypeError):
+            state["last_check"] = json.loads(meta.get("sync_check") or "null")
+        with contextlib.suppress(*_DB_ERRORS):
+            state["set_aside"] = [
+                {"server_seq": r[0], "entity": r[1], "record_id": r[2], "reason": r[3]}
+                for r in conn.execute(
+                    "SELECT server_seq, entity, record_id, reason FROM sync_set_aside "
+                    "ORDER BY server_seq LIMIT 200"
+                )
+            ]
     except _DB_ERRORS as exc:
         return {"error": str(exc)}
     finally:

@@ -31,6 +31,7 @@ from touchpoint.storage.models import (
     IdentityKey,
     Interaction,
     Merge,
+    Meta,
 )
 from touchpoint.storage.tracking import jsonable
 
@@ -326,7 +327,14 @@ def _same_team(session: Session, keep: Customer | Contact, other: Customer | Con
             )
         ).all()
     )
-    keep_team, other_team = teams.get(ids[0]), teams.get(ids[1])
+    # A customer made here and not synced yet will join this user's first team (the
+    # Hub files new customers there), as the last sync's scope says.
+    scope = session.get(Meta, "sync_scope")
+    home = None
+    if scope is not None:
+        _role, _, names = scope.value.partition(":")
+        home = names.split(",")[0] or None
+    keep_team, other_team = teams.get(ids[0], home), teams.get(ids[1], home)
     if keep_team and other_team and keep_team != other_team:
         raise ValidationErrors(
             [

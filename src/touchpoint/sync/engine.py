@@ -134,6 +134,7 @@ class SyncResult:
     refused: int = 0  # changes the Hub refused that the author has not dismissed
     set_aside: int = 0  # pulled records this laptop could not apply
     notices: tuple[str, ...] = ()  # sentences for the user (e.g. a team left)
+    repaired: int = 0  # records the anti-entropy check set right
 
     @property
     def in_sync(self) -> bool:
@@ -337,6 +338,7 @@ class SyncEngine:
         cancel: threading.Event | None = None,
         sleep: Callable[[float], None] = time.sleep,
         crash_point: Callable[[str], None] | None = None,
+        check: bool | None = None,
     ) -> None:
         self.ws = ws
         self.client = client
@@ -351,6 +353,10 @@ class SyncEngine:
         self.crash_point = crash_point or (lambda _name: None)
         self.hello: HelloResponse | None = None
         self.notices: list[str] = []  # what this cycle did that its user must be told
+        # Compare with the Hub after the sync (anti-entropy): True always, False never,
+        # None when a day has passed since the last check (sync.check).
+        self.check = check
+        self.pulled_from_start = False
 
     @classmethod
     def for_workspace(cls, ws: Workspace, *, transport: Any = None, **options: Any) -> SyncEngine:
@@ -383,6 +389,7 @@ class SyncEngine:
                 self._pull_all(counts)
                 deferred_indexes.build_pending(self.ws.db)  # a first sync's, at its end
                 self._push_all(counts)  # edits made while pulling
+                self._check(counts)
             except Cancelled:
                 return self._result("cancelled", "sync cancelled", counts)
             except AuthError as exc:
@@ -411,6 +418,7 @@ class SyncEngine:
             refused=refused_count(self.ws),
             set_aside=set_aside_count(self.ws),
             notices=tuple(self.notices),
+            repaired=counts.get("repaired", 0),
         )
 
     def _retry(self, call: Callable[[], T]) -> T:
@@ -428,6 +436,27 @@ class SyncEngine:
                 log.info("sync: %s; retrying in up to %.1fs", exc.kind, delay)
                 self.sleep(random.uniform(delay / 2, delay))
         raise AssertionError("unreachable")
+
+    def _check(self, counts: dict[str, int]) -> None:
+        """Anti-entropy, when asked or due, and only with nothing waiting or set aside
+        (the two sides cannot agree while changes are in flight)."""
+        from touchpoint.sync import check
+
+        if self.check is None and self.pulled_from_start:
+            # A copy just pulled whole is the Hub's: the next check is due in a day
+            # (a first sync at a manager's scope would otherwise read it all again).
+            check.note_checked(self.ws)
+            return
+        wanted = self.check if self.check is not None else check.due(self.ws)
+        if not wanted or waiting_count(self.ws) or set_aside_count(self.ws):
+            return
+        found = self._retry(lambda: check.check_and_repair(self.ws, self.client))
+        counts["repaired"] = found.repaired + found.removed
+        if found.differed:
+            self.notices.append(
+                f"This laptop's copy differed from the Hub's ({', '.join(found.differed)}): "
+                f"{found.repaired} record(s) repaired, {found.removed} removed."
+            )
 
     def _note_hub_clock(self, hello: HelloResponse) -> None:
         """The Hub's time now, against a clock no one sets: edits made until the next
@@ -569,6 +598,12 @@ class SyncEngine:
                         change.push_error = result.error or "rejected by the Hub"
                         if result.current is not None:
                             self._fall_back(s, change, result.current)
+                        elif change.entity == "merge" and change.op == "insert":
+                            # The merge was refused: its moves fell back one by one, and
+                            # its record (kept to undo it) has nothing left to undo.
+                            merge = s.get(MODEL_BY_ENTITY["merge"], change.record_id)
+                            if merge is not None:
+                                s.delete(merge)
                 else:
                     pushed += 1
                     done.append(result.change_id)
@@ -612,6 +647,7 @@ class SyncEngine:
         with self.ws.read() as session:
             cursor = int(read_meta(session, CURSOR_KEY) or 0)
         start = cursor
+        self.pulled_from_start = start == 0
 
         def fetch(after: int) -> PullPage:
             return self._retry(lambda: self.client.pull(after, self.page_size))

@@ -15,6 +15,9 @@ Version 1, all JSON over HTTPS, every request carries ``X-Touchpoint-Protocol``:
                      so a batch sent twice changes nothing. Each answer is ``applied``
                      (with the server sequence), ``duplicate`` or ``rejected`` (with the
                      reason and the record's current values, so the laptop can fall back).
+``GET  /v1/digest``  per entity, the count and a hash of the records this user may see:
+                     a laptop compares it with its own after a sync (anti-entropy).
+``GET  /v1/records`` ``entity=E&after=<record id>&limit=N``: current values, to repair.
 ``GET  /v1/pull``    ``after=<server seq>&limit=N``: the changes visible to this user, in
                      server order. Each row carries the record's resulting value of every
                      field the change touched, so applying rows in order yields the Hub's
@@ -76,6 +79,18 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 def is_uuid(value: object) -> bool:
     return isinstance(value, str) and len(value) == 36 and _UUID.fullmatch(value) is not None
+
+
+def record_hash(record_id: str, values: dict[str, Any]) -> int:
+    """A record's content as 64 bits, the same on the Hub and on a laptop: its id and
+    its values (as they travel) in canonical JSON. Summed per entity (mod 2**64), it
+    makes the anti-entropy digest, which any difference in any record changes."""
+    import hashlib
+
+    import orjson
+
+    text = orjson.dumps({"id": record_id, **values}, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
 
 
 def text_problem(value: str) -> str | None:
@@ -210,6 +225,26 @@ class PullResponse(BaseModel):
     next_after: int
     high_water: int
     more: bool
+
+
+class EntityDigest(BaseModel):
+    count: int
+    hash: str  # the sum of record_hash over the entity's records, mod 2**64, in hex
+
+
+class DigestResponse(BaseModel):
+    """``GET /v1/digest``: per entity, the records this user may see (conflicts aside)."""
+
+    entities: dict[str, EntityDigest]
+    high_water: int
+
+
+class RecordsPage(BaseModel):
+    """``GET /v1/records?entity=E&after=ID&limit=N``: the current values of records
+    this user may see, by id; for a laptop repairing what a digest found different."""
+
+    records: list[dict[str, Any]]  # {"record_id": ..., "data": {...}}
+    next_after: str | None
 
 
 class ErrorBody(BaseModel):

@@ -21,6 +21,7 @@ from touchpoint.sync.errors import AuthError, OfflineError, ServerError, UpdateE
 from touchpoint.sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    DigestResponse,
     EnrollRequest,
     HelloRequest,
     HelloResponse,
@@ -28,6 +29,7 @@ from touchpoint.sync.protocol import (
     LoginResponse,
     PushRequest,
     PushResponse,
+    RecordsPage,
 )
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,13 @@ class HubClient:
 
     def push(self, body: PushRequest) -> PushResponse:
         return self._call("POST", "/v1/push", body, PushResponse)
+
+    def digest(self) -> DigestResponse:
+        return self._call("GET", "/v1/digest", None, DigestResponse)
+
+    def records(self, entity: str, after: str, limit: int = 5000) -> RecordsPage:
+        params = {"entity": entity, "after": after, "limit": limit}
+        return self._call("GET", "/v1/records", None, RecordsPage, params=params)
 
     def pull(self, after: int, limit: int) -> PullPage:
         """One page of changes after the cursor (see :class:`PullPage`)."""
