@@ -502,12 +502,16 @@ def load(args: argparse.Namespace) -> None:
 
             def sign_in_laptop(n: int) -> dict[str, str]:
                 device, email = str(uuid.uuid4()), f"load{n % teams}@example.com"
-                answer = httpx.post(
-                    f"{url}/v1/login",
-                    headers={PROTOCOL_HEADER: "1"},
-                    json={"email": email, "password": PASSWORD, "device_id": device},
-                    timeout=60,
-                )
+                while True:  # one password check at a time per worker: busy means retry
+                    answer = httpx.post(
+                        f"{url}/v1/login",
+                        headers={PROTOCOL_HEADER: "1"},
+                        json={"email": email, "password": PASSWORD, "device_id": device},
+                        timeout=60,
+                    )
+                    if answer.status_code != 429:
+                        break
+                    time.sleep(0.05)
                 answer.raise_for_status()
                 return {"token": answer.json()["token"], "device": device, "email": email}
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +56,18 @@ enrollments = Table(
     Column("device_id", String(36)),
     Column("device_name", String(200)),
 )
+
+
+_CHECKING = threading.Lock()
+
+
+def checking_password() -> bool:
+    """Whether this process is checking a password now (see :func:`login`)."""
+    return _CHECKING.locked()
+
+
+class PasswordChecksBusy(Exception):
+    """Another password check is running in this process: try again in a moment."""
 
 
 class AccountError(Exception):
@@ -223,13 +236,22 @@ def login(
     wanted = email.strip().lower()
     with engine.connect() as conn:
         user = conn.execute(select(users).where(users.c.email == wanted)).first()
-    if user is None or user.disabled_at is not None:
-        _hasher.hash(password)  # same work either way: no user enumeration by timing
-        return None
+    # One password check at a time per Hub process: argon2 is built to be costly, and a
+    # flood of guesses queued behind one another would hold every request thread (and
+    # both cores) while laptops wait to sync. A check that finds another running is
+    # answered "busy" at once, without hashing.
+    if not _CHECKING.acquire(blocking=False):
+        raise PasswordChecksBusy
     try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return None
+        if user is None or user.disabled_at is not None:
+            _hasher.hash(password)  # same work either way: no user enumeration by timing
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+    finally:
+        _CHECKING.release()
     with write(engine) as conn:
         # Read again under the lock: the user may have been disabled meanwhile.
         user = conn.execute(select(users).where(users.c.email == wanted)).first()

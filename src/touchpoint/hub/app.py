@@ -62,6 +62,15 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         max_body_size=MAX_PUSH_BYTES,
     )
     app.state.engine = engine
+    blocked: dict[str, datetime] = {}  # addresses throttled, for the gate in front
+    app.add_middleware(
+        throttle.LoginGate, clock=now, busy=accounts.checking_password, blocked=blocked
+    )
+
+    def failed(attempt: dict[str, int]) -> None:
+        for key, until in throttle.note_failure(engine, attempt, now()).items():
+            if key.startswith("addr:"):
+                blocked[key] = until
 
     @app.exception_handler(ApiError)
     def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -149,9 +158,19 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     ) -> LoginResponse:
         attempt = throttle.keys(body.email, request.client.host if request.client else None)
         throttled(attempt)
-        done = accounts.login(engine, body.email, body.password, body.device_id, body.device_name)
+        try:
+            done = accounts.login(
+                engine, body.email, body.password, body.device_id, body.device_name
+            )
+        except accounts.PasswordChecksBusy as exc:
+            raise ApiError(
+                429,
+                "busy",
+                "the Hub is busy checking sign-ins: try again in a few seconds",
+                headers={"Retry-After": "2"},
+            ) from exc
         if done is None:
-            throttle.note_failure(engine, attempt, now())
+            failed(attempt)
             raise ApiError(401, "auth", "wrong email or password, or the account is disabled")
         throttle.clear(engine, body.email)
         token, who = done
@@ -174,7 +193,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             now=now(),
         )
         if done is None:
-            throttle.note_failure(engine, attempt, now())
+            failed(attempt)
             raise ApiError(
                 401, "auth", "the enrollment token is unknown, used, expired or not for this user"
             )

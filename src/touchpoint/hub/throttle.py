@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
 from sqlalchemy import Engine, delete, insert, select, update
 
 from touchpoint.hub.db import login_failures, write
@@ -49,10 +52,10 @@ def wait_seconds(engine: Engine, attempt: dict[str, int], now: datetime) -> int:
     return 0 if until is None else max(1, math.ceil((until - now).total_seconds()))
 
 
-def note_failure(engine: Engine, attempt: dict[str, int], now: datetime) -> int:
-    """Count a wrong sign-in on each key; the wait it now imposes, in seconds."""
+def note_failure(engine: Engine, attempt: dict[str, int], now: datetime) -> dict[str, datetime]:
+    """Count a wrong sign-in on each key; the keys it now blocks, until when."""
     stamp = to_utc_text(now)
-    longest = 0
+    blocked: dict[str, datetime] = {}
     with write(engine) as conn:
         for key, free in attempt.items():
             row = conn.execute(
@@ -78,14 +81,63 @@ def note_failure(engine: Engine, attempt: dict[str, int], now: datetime) -> int:
                     update(login_failures).where(login_failures.c.key == key).values(**values)
                 )
             if wait:
-                longest = max(longest, math.ceil(wait.total_seconds()))
+                blocked[key] = now + wait
                 log.warning(
                     "sign-in throttled: %s failed %d times; next try in %ds",
                     key.split(":", 1)[0] + ":" + _mask(key.split(":", 1)[1]),
                     failures,
                     int(wait.total_seconds()),
                 )
-    return longest
+    return blocked
+
+
+class LoginGate:
+    """ASGI middleware in front of the sign-in routes: an attempt that would be refused
+    anyway (its address is throttled, or this process is already checking a password)
+    is answered 429 in the event loop, before a request thread, the database or the
+    body is touched. A flood of guesses then costs the Hub almost nothing per request,
+    and laptops' syncs keep their threads."""
+
+    PATHS = frozenset({"/v1/login", "/v1/enroll"})
+
+    def __init__(
+        self,
+        app: Any,
+        clock: Callable[[], datetime],
+        busy: Callable[[], bool],
+        blocked: dict[str, datetime],
+    ) -> None:
+        # blocked: addresses this app saw throttled, until when (filled by the routes).
+        self.app, self.clock, self.busy, self.blocked = app, clock, busy, blocked
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] in self.PATHS:
+            client = scope.get("client")
+            until = self.blocked.get(f"addr:{client[0]}") if client else None
+            wait = 0
+            if until is not None:
+                wait = math.ceil((until - self.clock()).total_seconds())
+            if wait > 0 or self.busy():
+                message = (
+                    f"too many wrong sign-ins: try again in {wait} seconds"
+                    if wait > 0
+                    else "the Hub is busy checking sign-ins: try again in a few seconds"
+                )
+                body = orjson.dumps({"error": "throttled", "message": message})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 429,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"retry-after", str(max(wait, 2)).encode()),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 def clear(engine: Engine, email: str) -> None:

@@ -156,6 +156,8 @@ class HubClient:
             raise AuthError(message or "sign in again")
         if status == 426:
             raise UpdateError(message or "update Touchpoint to sync with this Hub")
+        if status == 429:  # throttled sign-ins, or a Hub busy checking them: words only
+            raise ServerError(message or "the Hub asks to wait: try again later", transient=False)
         if status >= 500:
             raise ServerError(f"the Hub failed ({status}): {message}")
         if status >= 400:
