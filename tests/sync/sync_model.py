@@ -171,9 +171,34 @@ def hub_scope(hub: HubServer, teams: tuple[str, ...] | None) -> dict[tuple[str, 
     return out
 
 
-def run_model(hub: HubServer, root: Path, start: Clock, *, seed: int, ops: int) -> dict[str, int]:
-    """Run one seeded scenario; the operations done by kind. Raises on a broken promise."""
+class TwoNodes(FaultTransport):
+    """Faults as FaultTransport, and each request sent to one of several Hub servers on
+    one database, at random: a laptop behind a load balancer."""
+
+    def __init__(self, ports: list[int], rng: random.Random) -> None:
+        super().__init__()
+        self.ports, self.rng = ports, rng
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(port=self.rng.choice(self.ports))
+        return super().handle_request(request)
+
+
+def run_model(
+    hub: HubServer,
+    root: Path,
+    start: Clock,
+    *,
+    seed: int,
+    ops: int,
+    nodes: list[HubServer] | None = None,
+) -> dict[str, int]:
+    """Run one seeded scenario; the operations done by kind. Raises on a broken promise.
+
+    With ``nodes`` (more Hub servers on the hub's database), every laptop request goes
+    to one of them or the hub at random."""
     rng = random.Random(seed)
+    ports = [hub.port, *(n.port for n in nodes or [])]
     for email, (role, teams) in PEOPLE.items():
         hub.add_user(email, role, teams)
     laptops: dict[str, Laptop] = {}
@@ -181,7 +206,11 @@ def run_model(hub: HubServer, root: Path, start: Clock, *, seed: int, ops: int) 
     for email in PEOPLE:
         clocks[email] = Clock(start.current + timedelta(minutes=rng.randint(-120, 120)))
         laptops[email] = Laptop(
-            root / email.split("@")[0], email, clocks[email], hub, transport=FaultTransport()
+            root / email.split("@")[0],
+            email,
+            clocks[email],
+            hub,
+            transport=TwoNodes(ports, random.Random(seed + len(laptops))),
         )
     done: dict[str, int] = {}
     x_left = False

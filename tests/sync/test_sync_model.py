@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import Clock, HubServer
+from harness import PG_URL, Clock, HubServer, start_hub
 from sync_model import run_model
 
 
@@ -20,3 +20,20 @@ def test_three_teams_six_laptops_keep_every_promise(
     assert (
         done.get("team change", 0) + done.get("malformed push", 0) + done.get("clock jump", 0) > 0
     )
+
+
+def test_laptops_alternating_between_two_hub_servers_on_one_postgresql(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """Scale-out: two Hub servers (apps with pools of their own) on one PostgreSQL
+    database, every laptop request sent to either at random."""
+    if not PG_URL:
+        pytest.skip("no PostgreSQL for the tests")
+    first, stop = start_hub("postgresql", tmp_path)
+    second = HubServer(first.db_url).start()
+    try:
+        done = run_model(first, tmp_path, clock, seed=7, ops=160, nodes=[second])
+        assert done.get("sync", 0) > 10
+    finally:
+        second.stop()
+        stop()
