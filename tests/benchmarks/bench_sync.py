@@ -344,7 +344,7 @@ async def _laptop(spec: dict[str, Any], laptop: dict[str, str], out: dict[str, A
 
     import orjson
 
-    host, port = spec["host"], spec["port"]
+    host, port = spec["host"], laptop.get("port") or spec["port"]
     auth = (
         f"Host: {host}:{port}\r\n{PROTOCOL_HEADER}: 1\r\n"
         f"Authorization: Bearer {laptop['token']}\r\n"
@@ -434,7 +434,7 @@ def _run_load(
     url: str,
     logins: list[dict[str, str]],
     pg: Any,
-    hub_pid: int,
+    hub_pids_: list[int],
     *,
     pause: float,
     rounds: int,
@@ -445,8 +445,10 @@ def _run_load(
     import psutil
 
     def hub_pids() -> list[int]:
-        hub = psutil.Process(hub_pid)
-        return [hub_pid, *(p.pid for p in hub.children(recursive=True))]
+        found = []
+        for pid in hub_pids_:  # every node and its workers
+            found += [pid, *(p.pid for p in psutil.Process(pid).children(recursive=True))]
+        return found
 
     def pg_pids() -> list[int]:
         return [r[0] for r in pg.execute("SELECT pid FROM pg_stat_activity").fetchall()]
@@ -455,7 +457,7 @@ def _run_load(
     spec = {"host": host, "port": int(port), "pause": pause, "rounds": rounds, "laptops": logins}
     hub_before, pg_before = _cpu_seconds(hub_pids()), _cpu_seconds(pg_pids())
     done = subprocess.run(
-        [sys.executable, __file__, "--data", str(args.data), "--load-generator"],
+        [sys.executable, __file__, "--load-generator"],
         input=json.dumps(spec), capture_output=True, text=True, check=True,
     )  # fmt: skip
     result = json.loads(done.stdout)
@@ -497,7 +499,10 @@ def load(args: argparse.Namespace) -> None:
         teams = max(1, -(-args.laptops // args.team_size))
         for t in range(teams):
             accounts.add_user(engine, f"load{t}@example.com", PASSWORD, "rep", [f"team{t}"])
-        proc, url = serve(db, args.workers, dict(os.environ))
+        nodes = [serve(db, args.workers, dict(os.environ)) for _ in range(args.nodes)]
+        url = nodes[0][1]
+        pids = [p.pid for p, _u in nodes]
+        ports = [int(u.rsplit(":", 1)[1]) for _p, u in nodes]
         try:
 
             def sign_in_laptop(n: int) -> dict[str, str]:
@@ -513,7 +518,10 @@ def load(args: argparse.Namespace) -> None:
                         break
                     time.sleep(0.05)
                 answer.raise_for_status()
-                return {"token": answer.json()["token"], "device": device, "email": email}
+                # Laptops alternate between the Hub nodes (one database behind them).
+                port = str(ports[n % len(ports)])
+                token = answer.json()["token"]
+                return {"token": token, "device": device, "email": email, "port": port}
 
             from concurrent.futures import ThreadPoolExecutor
 
@@ -521,12 +529,12 @@ def load(args: argparse.Namespace) -> None:
                 logins = list(pool.map(sign_in_laptop, range(args.laptops)))
             with psycopg.connect(args.pg, autocommit=True) as pg:
                 # Capacity: every laptop syncs again the moment its last sync ends.
-                full = _run_load(args, url, logins, pg, proc.pid, pause=0, rounds=args.load_rounds)
+                full = _run_load(args, url, logins, pg, pids, pause=0, rounds=args.load_rounds)
                 print(_load_line(f"saturation (closed loop, no pause) x {args.load_rounds} "
                                  "syncs of push 5 + pull", args, full))  # fmt: skip
                 # What 200 laptops active at once see: each waits between its syncs.
                 paced = _run_load(
-                    args, url, logins, pg, proc.pid, pause=args.pause, rounds=args.paced_rounds
+                    args, url, logins, pg, pids, pause=args.pause, rounds=args.paced_rounds
                 )
                 offered = 2 * args.laptops / args.pause
                 print(
@@ -539,8 +547,9 @@ def load(args: argparse.Namespace) -> None:
                     )
                 )
         finally:
-            proc.terminate()
-            proc.wait()
+            for node, _u in nodes:
+                node.terminate()
+                node.wait()
         engine.dispose()
     finally:
         with psycopg.connect(args.pg, autocommit=True) as conn:
@@ -551,7 +560,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument(
+        "--data", type=Path, help="a dataset (not needed with --skip first incremental)"
+    )
     parser.add_argument("--pg", default=os.environ.get("TOUCHPOINT_TEST_PG_URL", ""))
     parser.add_argument("--page-size", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=20)
@@ -559,6 +570,9 @@ def main() -> int:
     parser.add_argument("--load-rounds", type=int, default=5)
     parser.add_argument("--team-size", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--nodes", type=int, default=1, help="Hub server processes on one database (load)"
+    )
     parser.add_argument(
         "--pause", type=float, default=PACED_PAUSE_S, help="paced load: seconds between syncs"
     )

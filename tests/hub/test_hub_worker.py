@@ -32,3 +32,34 @@ def test_a_started_worker_freezes_what_it_built_to_start(
     finally:
         gc.unfreeze()
     assert frozen[0] > 0
+
+
+def test_a_worker_logs_into_the_hub_log_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve` names its log file for its workers: each worker process logs there, so an
+    unexpected request error's traceback (logged by the app) reaches the file."""
+    import logging
+
+    path = tmp_path / "hub.sqlite3"
+    assert CliRunner().invoke(hub_cli, ["init", "--db", str(path)]).exit_code == 0
+    log = tmp_path / "log" / "touchpoint-hub.log"
+    monkeypatch.setenv("TOUCHPOINT_HUB_DB", f"sqlite:///{path}")
+    monkeypatch.setenv("TOUCHPOINT_HUB_LOG", str(log))
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        create_app_from_env()
+        try:
+            raise RuntimeError("disk on fire")
+        except RuntimeError as exc:
+            logging.getLogger("touchpoint.hub.app").error("unexpected error", exc_info=exc)
+        for handler in root.handlers:
+            handler.flush()
+        text = log.read_text(encoding="utf-8")
+        assert "unexpected error" in text and "RuntimeError: disk on fire" in text
+    finally:
+        for handler in list(root.handlers):
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()

@@ -4,11 +4,14 @@ No ``from __future__ import annotations`` here: FastAPI reads the annotations of
 route functions, which are local to create_app, at run time.
 """
 
+import contextlib
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import anyio.to_thread
@@ -347,6 +350,12 @@ def _same_device(who: accounts.Principal, device_id: str) -> None:
 
 def create_app_from_env() -> FastAPI:
     """The app for ``uvicorn --factory`` (one per worker): the database from the environment."""
+    log_path = os.environ.get("TOUCHPOINT_HUB_LOG")
+    if log_path:  # a worker process logs where `touchpoint-hub serve` does
+        from touchpoint.logs import setup_logging
+
+        with contextlib.suppress(OSError):
+            setup_logging(Path(log_path), logging.INFO)
     app = create_app(make_engine(db_url()))
 
     @asynccontextmanager

@@ -34,6 +34,7 @@ from touchpoint.hub.db import (
 from touchpoint.hub.report_cli import export_group, report_group
 
 log = logging.getLogger("touchpoint.hub.cli")
+LOG_ENV = "TOUCHPOINT_HUB_LOG"
 
 db_option = click.option(
     "--db",
@@ -166,6 +167,8 @@ def serve(  # noqa: PLR0917 (click passes options positionally)
             err=True,
         )
     os.environ[DB_ENV] = url  # each worker builds its app from the environment
+    # ... and logs into the Hub's log file, unexpected request errors with their traceback.
+    os.environ[LOG_ENV] = str(log_file())
     uvicorn.run(
         "touchpoint.hub.app:create_app_from_env",
         factory=True,
