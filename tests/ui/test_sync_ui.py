@@ -317,6 +317,35 @@ def test_a_change_the_hub_refused_is_counted_listed_opened_and_dismissed(
     window.sync.stop()
 
 
+def test_a_change_from_the_hub_set_aside_is_counted_and_listed_with_its_reason(
+    qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path
+) -> None:
+    import uuid
+
+    from test_sync_set_aside import append, visit_fields
+
+    window = _signed_in_window(qtbot, backend, hub, tmp_path)
+    append(hub, "interaction", str(uuid.uuid4()), visit_fields(str(uuid.uuid4())))
+    window.sync_now()
+    settle(qtbot, window.sync, backend)
+    assert window.sync.last_result.set_aside == 1
+    status = window.status
+    status.refresh()
+    qtbot.waitUntil(lambda: status.state.set_aside == 1)
+    assert status.rejected_button.isVisible()
+    assert status.rejected_button.text() == "1 from the Hub set aside"
+    status.rejected_button.click()
+    dialog = window.conflicts_dialog
+    assert dialog is not None and dialog.tabs.currentWidget() is dialog.set_aside
+    view = dialog.set_aside
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1)
+    assert view.table.item(0, 0).text().startswith("interaction ")
+    assert "is not on this laptop" in view.table.item(0, 1).text()
+    assert dialog.tabs.tabText(2) == "Set aside (1)"
+    dialog.close()
+    window.sync.stop()
+
+
 def test_a_big_first_sync_is_indexed_for_search_after_it_with_its_progress_shown(
     qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path, clock: Any, *, monkeypatch: Any
 ) -> None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from touchpoint.services.sync_attention import set_aside_count
 from touchpoint.services.sync_conflicts import rejected_count
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change, Meta
@@ -31,6 +32,7 @@ class SyncState:
     unsynced: int  # changes not yet sent to the Hub
     signed_in: bool = False  # False after signing out: changes wait for the next sign-in
     rejected: int = 0  # changes the Hub refused that the user has not dismissed
+    set_aside: int = 0  # changes from the Hub this laptop could not apply
 
 
 def sync_state(ws: Workspace) -> SyncState:
@@ -60,4 +62,5 @@ def sync_state(ws: Workspace) -> SyncState:
         unsynced=unsynced,
         signed_in=bool(credentials.load_token(server, email)),
         rejected=rejected_count(ws),
+        set_aside=set_aside_count(ws),
     )

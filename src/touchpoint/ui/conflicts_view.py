@@ -31,6 +31,7 @@ from touchpoint.services.sync_conflicts import (
 )
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.rejected_view import RejectedChangesView
+from touchpoint.ui.set_aside_view import SetAsideView
 
 TAB_REJECTED = "Refused by the Hub"
 COLUMNS = ("Record", "Field", "Kept value", "Lost value", "Who and when")
@@ -93,10 +94,17 @@ class ConflictsDialog(QDialog):
         self.rejected.counted.connect(
             lambda n: self.tabs.setTabText(1, f"Refused by the Hub ({n})" if n else TAB_REJECTED)
         )
+        self.set_aside = SetAsideView(backend, self.tabs)
+        self.tabs.addTab(self.set_aside, "Set aside")
+        self.set_aside.counted.connect(
+            lambda n: self.tabs.setTabText(2, f"Set aside ({n})" if n else "Set aside")
+        )
         self.rejected.open_customer.connect(self._edit_record)
         self.rejected.dismissed.connect(self.rejected_dismissed)
         if tab == "rejected":
             self.tabs.setCurrentWidget(self.rejected)
+        elif tab == "set_aside":
+            self.tabs.setCurrentWidget(self.set_aside)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

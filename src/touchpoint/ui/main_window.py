@@ -451,8 +451,11 @@ class MainWindow(QMainWindow):
         self.conflicts_dialog = dialog
 
     def open_rejected(self) -> None:
-        """The changes the Hub refused (the second tab of Conflicts)."""
-        self.open_conflicts("rejected")
+        """The changes the Hub refused (the second tab of Conflicts), or, when none is but
+        some from the Hub are set aside, those (the third)."""
+        state = getattr(self.status, "state", None)
+        only_set_aside = state is not None and not state.rejected and state.set_aside
+        self.open_conflicts("set_aside" if only_set_aside else "rejected")
 
     def sign_out(self) -> None:
         """Ask first, saying what happens to the changes not yet sent, then sign out."""

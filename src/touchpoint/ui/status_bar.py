@@ -150,8 +150,14 @@ class StatusBar(QStatusBar):
         else:
             text = "All changes synced" if n == 0 else f"{_changes(n)} not yet synced"
         self.unsynced_label.setText(text)
-        self.rejected_button.setText(f"{_changes(state.rejected)} refused by the Hub")
-        self.rejected_button.setVisible(state.rejected > 0)
+        parts = []
+        if state.rejected:
+            parts.append(f"{_changes(state.rejected)} refused by the Hub")
+        set_aside = getattr(state, "set_aside", 0)
+        if set_aside:
+            parts.append(f"{set_aside} from the Hub set aside")
+        self.rejected_button.setText(" · ".join(parts))
+        self.rejected_button.setVisible(bool(parts))
 
     def set_sync_status(self, status: Any) -> None:
         """What the sync controller says (a SyncStatus): progress and trouble in words;
