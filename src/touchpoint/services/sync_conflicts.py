@@ -41,6 +41,7 @@ LAST_SYNC_KEY = "sync_last_at"  # written by the sync engine after each sync
 
 # --- conflicts in words ------------------------------------------------------------------
 FIELD_LABELS = {
+    "deleted_at": "Deleted",
     "addresses": "Address",
     "phones": "Phone numbers",
     "emails": "Email addresses",
@@ -166,7 +167,7 @@ def conflict_words(
         who = "you" if c.loser_is_me else c.loser_author
         did = f"{who} {c.detail or 'changed it'}"
         sentence = f"{what} was deleted by {c.winner_author} while {did}"
-        kept, lost = f"deleted by {c.winner_author}", f"not deleted: {did}"
+        kept, lost = "deleted", did
     return ConflictWords(
         field=field_label(c.field),
         kept=kept,

@@ -45,6 +45,7 @@ class SetAsideView(QWidget):
         self.table.setAccessibleName("Changes from the Hub set aside")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)  # one line a change; the whole reason in its tooltip
         header = self.table.horizontalHeader()
         fit, stretch = QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Stretch
         for col, mode in enumerate((fit, stretch, fit, fit)):
@@ -66,13 +67,14 @@ class SetAsideView(QWidget):
             tries = f"{c.tries} time{'s' if c.tries != 1 else ''}"
             cells = (
                 f"{c.entity} {short_id(c.record_id)}",
-                c.reason + ("" if c.will_retry else " (tried again only after an update)"),
+                c.reason + ("" if c.will_retry else " (kept; not tried again)"),
                 when_text(c.set_aside_at, ws.tz, ws.now()),
                 tries,
             )
             for col, text in enumerate(cells):
-                self.table.setItem(r, col, QTableWidgetItem(text))
-        self.table.resizeRowsToContents()
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(r, col, item)
         self.empty.setVisible(not changes)
         self.table.setVisible(bool(changes))
         self.counted.emit(len(changes))
