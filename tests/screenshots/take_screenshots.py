@@ -224,6 +224,28 @@ def main() -> int:
         pump(app, 0.8, idle)
         grab(editor, f"15-contact-notes-saved{suffix}")
 
+    # A small laptop screen (1024x640): the timeline's two-line rows, then one
+    # interaction opened whole with Enter, as its author sees it.
+    if first:
+        window.resize(1024, 640)
+        window.open_customer(first)
+        pump(app, 1.0, idle)
+        profile = window.customers.profile
+        profile.tabs.setCurrentIndex(0)
+        grab(window, f"16-timeline-1024{suffix}")
+        profile.timeline.setFocus()
+        profile.timeline.setCurrentIndex(profile.timeline_model.index(0, 0))
+        profile._timeline_open(profile.timeline.currentIndex())
+        pump(app, 1.0, idle)
+        dialog = profile.interaction_dialog
+        if dialog is not None:
+            grab(dialog, f"17-interaction{suffix}")
+            dialog.when.setText("+2d")
+            dialog.save()
+            pump(app, 0.8, idle)
+            grab(dialog, f"18-interaction-problem{suffix}")
+            dialog.close()
+
     window.close()
     backend.shutdown()
     if temp is not None:
