@@ -188,8 +188,8 @@ class InteractionDialog(QDialog):
         self.setAccessibleName("Interaction")
         self.setMinimumSize(760, 500)
         self.resize(900, 600)
+        self._load()  # the database reads while the form is built (its answer is queued)
         self._build()
-        self._load()
 
     # --- building ---------------------------------------------------------------
     def _build(self) -> None:
@@ -451,8 +451,8 @@ class InteractionDialog(QDialog):
         self.duration.setValue(i.duration_minutes or 0)
         self._fill_followups(detail)
         self._fill_history(detail)
-        self._filling = False
         self._set_enabled(detail.editable)
+        self._filling = False
         self.delete_button.setEnabled(detail.editable)
         self.delete_button.setVisible(detail.editable)
         self.save_button.setVisible(detail.editable)
