@@ -218,7 +218,7 @@ def test_timeline_rows_show_notes_and_their_words_on_two_lines_at_1024_by_640(
     text = profile.timeline_model.index(0, 1).data()
     said, words = text.split("\n")
     assert said.startswith("Forklift service — Walked the warehouse with Jana")
-    assert words == f"order · “{WORDS}”"
+    assert words == f"“{WORDS}” · order"
     assert profile.timeline_model.index(0, 0).data() == "Mon 16 Nov 10:00\nvisit  ★★★★"
     assert profile.timeline.wordWrap()
     assert profile.timeline.rowHeight(0) >= 2 * profile.timeline.fontMetrics().lineSpacing()
@@ -226,3 +226,36 @@ def test_timeline_rows_show_notes_and_their_words_on_two_lines_at_1024_by_640(
     width = profile.timeline.columnWidth(1)
     assert width > profile.timeline.columnWidth(0)
     assert width > 25 * profile.timeline.fontMetrics().averageCharWidth()
+
+
+def test_esc_with_changes_asks_before_dropping_them(
+    qtbot: Any, ws: Workspace, acme: tuple[str, str], profile: ProfileView
+) -> None:
+    dialog = _open_from_timeline(qtbot, profile, acme[0])
+    assert dialog.notes.hasFocus()  # the author opens it to write
+    asked: list[bool] = []
+    dialog.ask_discard = lambda: asked.append(True) or False  # type: ignore[method-assign]
+    qtbot.keyClicks(dialog.notes, "More: ")
+    qtbot.keyClick(dialog.notes, Qt.Key.Key_Escape)
+    assert asked == [True] and dialog.isVisible()
+    dialog.ask_discard = lambda: True  # type: ignore[method-assign]
+    qtbot.keyClick(dialog.notes, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert interactions.get_interaction(ws, acme[1]).notes == NOTES
+
+
+def test_a_two_line_cell_keeps_the_customers_words_on_the_second_line(qapp: Any) -> None:
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from touchpoint.ui.widgets.two_lines import two_lines
+
+    font = QFont()
+    width = 30 * QFontMetrics(font).averageCharWidth()
+    first, second = two_lines(f"{NOTES}\n“{WORDS}”", font, width)
+    assert first.startswith("Walked the") and first.endswith("…")
+    assert second.startswith("“Much faster") and second.endswith("…")
+    # Notes alone wrap over both lines.
+    first, second = two_lines(NOTES, font, width)
+    assert NOTES.startswith(first) and not first.endswith("…")
+    assert second.endswith("…") and NOTES[len(first) :].strip().startswith(second[:10])
+    assert two_lines("Short", font, width) == ("Short", "")

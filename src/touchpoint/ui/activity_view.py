@@ -257,6 +257,10 @@ class ActivityView(QWidget):
         if 0 <= row < len(self.rows):
             self.open_interaction(self.rows[row].id)
 
+    def _forget_dialog(self, dialog: Any) -> None:
+        if self.interaction_dialog is dialog:  # not a newer one opened since
+            self.interaction_dialog = None
+
     def open_interaction(self, interaction_id: str) -> Any:
         from touchpoint.ui.interaction_dialog import InteractionDialog
 
@@ -264,7 +268,7 @@ class ActivityView(QWidget):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open_customer.connect(self.open_customer)
         dialog.deleted.connect(self.interaction_deleted)
-        dialog.destroyed.connect(lambda _o=None: setattr(self, "interaction_dialog", None))
+        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
         self.interaction_dialog = dialog
         dialog.open()
         return dialog

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -466,6 +467,7 @@ class InteractionDialog(QDialog):
             self.read_only_note.show()
         self.state.setText("")
         self.save_button.setEnabled(False)
+        (self.notes if detail.editable else self.close_button).setFocus()
         self.loaded.emit()
 
     def _fill_contacts(self, detail: InteractionDetail) -> None:
@@ -505,6 +507,7 @@ class InteractionDialog(QDialog):
         self.followups_title.setText(
             f"Follow-ups made in it ({n})" if n else "Follow-ups made in it: none"
         )
+        self.followups.setVisible(n > 0)  # no empty table: the history gets the room
 
     def _fill_history(self, detail: InteractionDetail) -> None:
         self.history.clear()
@@ -667,8 +670,29 @@ class InteractionDialog(QDialog):
             lambda ws: interactions.delete_interaction(ws, interaction_id), initiator=self
         ).success(done).failure(failed).run()
 
+    def ask_discard(self) -> bool:
+        """Esc with changes not saved: True to close without them. Tests replace this."""
+        box = QMessageBox(self)
+        box.setWindowTitle(self.windowTitle())
+        box.setText("Close without saving your changes?")
+        discard = box.addButton("&Discard changes", QMessageBox.ButtonRole.DestructiveRole)
+        stay = box.addButton("Keep &editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.exec()
+        return box.clickedButton() is discard
+
+    def _may_leave(self) -> bool:
+        """No changes, or the person chose to drop them."""
+        if self.detail is None or not self.detail.editable or self._busy:
+            return True
+        return not self.patch() or self.ask_discard()
+
+    def reject(self) -> None:
+        if self._may_leave():
+            super().reject()
+
     def _open_customer(self) -> None:
-        if self.detail is not None:
+        if self.detail is not None and self._may_leave():
             self.open_customer.emit(self.detail.interaction.customer_id)
             self.accept()
 

@@ -51,6 +51,7 @@ from touchpoint.ui.theme import OK, WARN
 from touchpoint.ui.widgets.facts_form import FIELDS, FactsForm, patch_for, shown_value
 from touchpoint.ui.widgets.format import date_text, days_text, money, satisfaction_text, when_text
 from touchpoint.ui.widgets.timeline_model import ITEM_ROLE, PAGE, TimelineModel
+from touchpoint.ui.widgets.two_lines import TwoLineDelegate
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,7 @@ class ProfileView(QWidget):
         self.timeline.setColumnWidth(
             0, self.timeline.fontMetrics().horizontalAdvance("Wed 30 Sep 10:00") + 14
         )
+        self.timeline.setItemDelegateForColumn(1, TwoLineDelegate(self.timeline))
         self.timeline.open_requested.connect(self._timeline_open)
         self.timeline.doubleClicked.connect(self._timeline_open)
         timeline_column.addWidget(self.timeline, 1)
@@ -603,6 +605,10 @@ class ProfileView(QWidget):
         if item is not None:
             self.open_interaction(item.id)
 
+    def _forget_dialog(self, dialog: Any) -> None:
+        if self.interaction_dialog is dialog:  # not a newer one opened since
+            self.interaction_dialog = None
+
     def open_interaction(self, interaction_id: str) -> Any:
         """The whole interaction in its own window (edit, delete); returns the dialog."""
         from touchpoint.ui.interaction_dialog import InteractionDialog
@@ -610,7 +616,7 @@ class ProfileView(QWidget):
         dialog = InteractionDialog(self._backend, interaction_id, self, show_customer_button=False)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.deleted.connect(self.interaction_deleted)
-        dialog.destroyed.connect(lambda _o=None: setattr(self, "interaction_dialog", None))
+        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
         self.interaction_dialog = dialog
         dialog.open()
         return dialog

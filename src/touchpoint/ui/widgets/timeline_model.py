@@ -142,9 +142,10 @@ def _one_line(text: str | None) -> str:
 
 
 def what_happened(item: InteractionView) -> str:
-    """Two lines: the subject and the start of the notes, then the outcome and the
-    customer's words (with neither, the notes may take both lines)."""
+    """Two lines: the subject and the start of the notes, then the customer's words
+    and the outcome (with neither, the notes may take both lines)."""
     said = " — ".join(p for p in (_one_line(item.subject), _one_line(item.notes)) if p)
     words = _one_line(item.feedback)
-    second = " · ".join(p for p in (item.outcome, f"“{words}”" if words else "") if p)
+    # Their words first: in a narrow timeline the end of the line is what is cut.
+    second = " · ".join(p for p in (f"“{words}”" if words else "", item.outcome) if p)
     return "\n".join(p for p in (said, second) if p)
