@@ -177,7 +177,8 @@ def happened_at(
         except ValueError as exc:
             raise ValidationError("when", str(exc)) from None
     if when > now + FUTURE_GRACE:
-        shown = when.astimezone(ws.tz).strftime("%a %d %b %H:%M")
+        local = when.astimezone(ws.tz)
+        shown = f"{local:%a} {local.day} {local:%b %H:%M}"  # "Fri 4 Dec 10:00", as on screen
         raise ValidationError(
             "when",
             f"{shown} is in the future; log it once it happened, or add a follow-up "

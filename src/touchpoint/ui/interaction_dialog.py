@@ -355,6 +355,7 @@ class InteractionDialog(QDialog):
         promises.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         promises.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         side_column.addWidget(self.followups, 2)
+        side_column.addSpacing(6)
         self.history_title = QLabel("History")
         self.history_title.setObjectName("CardTitle")
         side_column.addWidget(self.history_title)
