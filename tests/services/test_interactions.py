@@ -270,6 +270,9 @@ def test_the_detail_has_people_promises_history_and_who_may_edit(
     assert [e.op for e in detail.history] == ["update", "insert"]
     assert detail.history[0].fields["satisfaction"] == [None, 4]
     assert detail.editable and detail.author == "maria@example.com"
+    assert detail.history_total == 2
+    cut = interactions.interaction_detail(ws, logged.interaction.id, history_limit=1)
+    assert [e.op for e in cut.history] == ["update"] and cut.history_total == 2
     ws.update_settings(Settings(user="tom.weber@example.com", timezone="Europe/Berlin"))
     theirs = interactions.interaction_detail(ws, logged.interaction.id)
     assert not theirs.editable

@@ -39,6 +39,7 @@ def _detail_json(d: InteractionDetail) -> dict[str, Any]:
         "contacts": [{"id": c.id, "name": c.name} for c in d.contacts],
         "followups": d.followups,
         "history": d.history,
+        "history_total": max(d.history_total, len(d.history)),
         "author": d.author,
         "author_name": d.author_name,
         "editable": d.editable,
@@ -96,7 +97,7 @@ def interaction_show(ws: Workspace, ref: str, as_json: bool) -> None:
         rows = [row[:4] for row in followup_rows(d.followups, ws)]
         click.echo(table(["id", "state", "due", "title"], rows))
     click.echo()
-    click.echo(heading(f"History ({len(d.history)})"))
+    click.echo(heading(f"History ({max(d.history_total, len(d.history))})"))
     for entry in d.history:
         synced = "" if entry.pushed else style("  (not yet synced)", dim=True)
         who = d.names.get(entry.author, entry.author)
@@ -108,6 +109,8 @@ def interaction_show(ws: Workspace, ref: str, as_json: bool) -> None:
                 continue
             old, new = [*list(change), None, None][:2]
             click.echo(f"    {name}: {_shown(old)} → {_shown(new)}")
+    if d.history_total > len(d.history):  # a cut list says how many more there are
+        click.echo(f"… and {d.history_total - len(d.history):,} older changes")
 
 
 def _shown(value: Any) -> str:

@@ -21,7 +21,7 @@ from touchpoint.services.followups import (
     parse_time,
     shown_time,
 )
-from touchpoint.services.history import record_history
+from touchpoint.services.history import count_record_history, record_history
 from touchpoint.services.lookup import by_id, live
 from touchpoint.services.records import InteractionDetail, InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
@@ -385,6 +385,11 @@ def interaction_detail(ws: Workspace, ref: str, *, history_limit: int = 200) -> 
         created_at, updated_at = interaction.created_at, interaction.updated_at
         contacts_of_customer = [contact_view(p, customer_name) for p in people]
     changes = record_history(ws, "interaction", view.id, limit=history_limit)
+    total = (
+        count_record_history(ws, "interaction", view.id)
+        if len(changes) >= history_limit
+        else len(changes)
+    )
     from touchpoint.services import goals
 
     emails = [author, view.rep, *(e.author for e in changes)]
@@ -396,6 +401,7 @@ def interaction_detail(ws: Workspace, ref: str, *, history_limit: int = 200) -> 
         customer_contacts=contacts_of_customer,
         followups=made,
         history=changes,
+        history_total=total,
         author=author,
         names=names,
         editable=author == ws.author,

@@ -136,6 +136,7 @@ class InteractionDetail:
     editable: bool
     created_at: datetime
     updated_at: datetime
+    history_total: int = 0  # all its changes; ``history`` may hold only the latest
 
     @property
     def author_name(self) -> str:

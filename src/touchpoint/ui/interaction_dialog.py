@@ -521,7 +521,10 @@ class InteractionDialog(QDialog):
             item.setToolTip(2, text)
             item.setToolTip(1, entry.author)
             self.history.addTopLevelItem(item)
-        self.history_title.setText(f"History ({len(detail.history)})")
+        shown, total = len(detail.history), max(detail.history_total, len(detail.history))
+        self.history_title.setText(
+            f"History ({shown})" if total == shown else f"History (latest {shown} of {total:,})"
+        )
 
     # --- editing ------------------------------------------------------------------
     def _set_enabled(self, editable: bool) -> None:
