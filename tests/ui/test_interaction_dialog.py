@@ -259,3 +259,18 @@ def test_a_two_line_cell_keeps_the_customers_words_on_the_second_line(qapp: Any)
     assert NOTES.startswith(first) and not first.endswith("…")
     assert second.endswith("…") and NOTES[len(first) :].strip().startswith(second[:10])
     assert two_lines("Short", font, width) == ("Short", "")
+
+
+def test_a_double_click_on_a_timeline_row_opens_it_too(
+    qtbot: Any, acme: tuple[str, str], profile: ProfileView
+) -> None:
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(acme[0])
+    rect = profile.timeline.visualRect(profile.timeline_model.index(0, 1))
+    viewport = profile.timeline.viewport()
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(viewport, Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: profile.interaction_dialog is not None, timeout=5000)
+    dialog = profile.interaction_dialog
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
+    assert dialog.detail.interaction.id == acme[1]
