@@ -274,3 +274,23 @@ def test_a_double_click_on_a_timeline_row_opens_it_too(
     dialog = profile.interaction_dialog
     qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
     assert dialog.detail.interaction.id == acme[1]
+
+
+def test_deleted_from_activity_the_undo_bar_names_it_and_brings_it_back(  # noqa: PLR0917
+    qtbot: Any, ws: Workspace, backend: Backend, acme: tuple[str, str], idle: Any, tmp_path: Path
+) -> None:
+    window = _window(qtbot, backend, tmp_path)
+    window.show_activity()
+    activity = window.pages["activity"]
+    qtbot.waitUntil(lambda: len(activity.rows) == 1, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.keyClick(activity.table, Qt.Key.Key_Return)  # type: ignore[attr-defined]
+    dialog = activity.interaction_dialog  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
+    dialog.delete_button.click()
+    qtbot.waitUntil(lambda: not activity.rows, timeout=5000)  # type: ignore[attr-defined]
+    assert window.undo_bar is not None
+    assert window.undo_bar.message.text() == "Visit at Acme GmbH deleted"
+    window.undo_bar.button.click()
+    qtbot.waitUntil(lambda: len(activity.rows) == 1, timeout=5000)  # type: ignore[attr-defined]
+    idle()
+    assert interactions.get_interaction(ws, acme[1]).notes == NOTES
