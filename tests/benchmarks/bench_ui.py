@@ -12,6 +12,9 @@ It prints, in one run:
 - search: keystroke to results painted, p50/p95 over real queries typed letter by letter;
 - profile: opening a customer with 2,000 interactions (the dataset's busiest customer,
   or one made in a scratch database when the dataset has none that busy);
+- detail: Enter on a timeline row to the interaction's detail painted with all of it
+  (fields, people, the promises made in it, its history), p50/p95 over 40 rows of the
+  busiest customer (``--only detail`` for this figure alone);
 - stalls: the longest the UI thread was busy while browsing (a 5 ms heartbeat);
 - memory: peak resident memory of the window process after browsing.
 The dataset is only read (a scratch copy is never needed).
@@ -141,6 +144,50 @@ def busiest_customer(data: Path) -> tuple[str, int]:
     return (str(row[0]), int(row[1])) if row else ("", 0)
 
 
+def detail_figures(window, data: Path, wait) -> None:  # type: ignore[no-untyped-def]
+    """Enter on a timeline row to the interaction's detail painted, filled."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from touchpoint.services import interactions
+
+    cid, count = busiest_customer(data)
+    window.open_customer(cid)
+    profile = window.customers.profile
+    model = profile.timeline_model
+    wait(lambda: model.rowCount() > 0 and window.backend.pending == 0)
+    in_db: list[float] = []
+    read = interactions.interaction_detail
+
+    def timed(ws, ref):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            return read(ws, ref)
+        finally:
+            in_db.append(1000 * (time.perf_counter() - t0))
+
+    interactions.interaction_detail = timed  # type: ignore[assignment]
+    samples: list[float] = []
+    for row in range(min(40, model.rowCount())):
+        profile.timeline.setFocus()
+        profile.timeline.setCurrentIndex(model.index(row, 0))
+        t0 = time.perf_counter()
+        QTest.keyClick(profile.timeline, Qt.Key.Key_Return)
+        dialog = profile.interaction_dialog
+        wait(lambda d=dialog: d.detail is not None)
+        dialog.repaint()
+        samples.append(1000 * (time.perf_counter() - t0))
+        dialog.close()
+        wait(lambda d=dialog: not d.isVisible())
+    interactions.interaction_detail = read  # type: ignore[assignment]
+    print(
+        f"detail: Enter to an interaction's detail painted p50 {percentile(samples, 50):.1f} ms, "
+        f"p95 {percentile(samples, 95):.1f} ms over {len(samples)} interactions of a customer "
+        f"with {count:,} (the database's part p50 {percentile(in_db, 50):.1f} ms, "
+        f"p95 {percentile(in_db, 95):.1f} ms)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -151,7 +198,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--starts", type=int, default=3, help="starts per round")
     parser.add_argument("--rounds", type=int, default=3, help="floor/window rounds")
-    parser.add_argument("--only", choices=("start", "search"), help="just these figures")
+    parser.add_argument("--only", choices=("start", "search", "detail"), help="just these figures")
     args = parser.parse_args()
     data: Path = args.data.resolve()
     os.environ.setdefault(
@@ -229,7 +276,7 @@ def main() -> int:
             in_db.append(1000 * (time.perf_counter() - t0))
 
     search_box._search = timed_search  # type: ignore[assignment]
-    for query in QUERIES:
+    for query in QUERIES if args.only != "detail" else ():
         box.clear()
         box.setFocus()
         from touchpoint.ui.search_box import MIN_CHARS
@@ -246,6 +293,10 @@ def main() -> int:
             samples.append(1000 * (time.perf_counter() - t0))
     box.clear()
     search_box._search = query_of  # type: ignore[assignment]
+    if args.only == "detail":
+        detail_figures(window, data, wait)
+        sys.stdout.flush()
+        os._exit(0)
     print(
         f"search: keystroke to results painted p50 {percentile(samples, 50):.1f} ms, "
         f"p95 {percentile(samples, 95):.1f} ms over {len(samples)} keystrokes "
@@ -299,6 +350,9 @@ def main() -> int:
         profile.close()
         profile_backend.shutdown()
         window.show()
+
+    phase[0] = "detail"
+    detail_figures(window, data, wait)
 
     # Browsing: the customer list top to bottom, filters, a few profiles.
     phase[0] = "customer list"

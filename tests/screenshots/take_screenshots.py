@@ -224,6 +224,44 @@ def main() -> int:
         pump(app, 0.8, idle)
         grab(editor, f"15-contact-notes-saved{suffix}")
 
+    # A small laptop screen (1024x640): the timeline's two-line rows, then one
+    # interaction opened whole with Enter, as its author sees it.
+    if first:
+        window.resize(1024, 640)
+        window.open_customer(first)
+        pump(app, 1.0, idle)
+        profile = window.customers.profile
+        profile.tabs.setCurrentIndex(0)
+        grab(window, f"16-timeline-1024{suffix}")
+        # The first interaction holding the customer's own words, else the first.
+        model = profile.timeline_model
+        row = next((r for r, i in enumerate(model.items) if i.feedback), 0)
+        profile.timeline.setFocus()
+        profile.timeline.setCurrentIndex(model.index(row, 0))
+        profile._timeline_open(profile.timeline.currentIndex())
+        pump(app, 1.0, idle)
+        dialog = profile.interaction_dialog
+        if dialog is not None:
+            grab(dialog, f"17-interaction{suffix}")
+            dialog.when.setText("+2d")
+            dialog.save()
+            pump(app, 0.8, idle)
+            grab(dialog, f"18-interaction-problem{suffix}")
+            dialog.ask_discard = lambda: True
+            dialog.close()
+        if not args.data:  # a colleague's view of it (the demo folder only: its user changes)
+            from dataclasses import replace
+
+            ws = backend.ws
+            own = ws.settings
+            ws.update_settings(replace(own, user="tom.weber@example.com", display_name=""))
+            profile._timeline_open(profile.timeline.currentIndex())
+            pump(app, 1.0, idle)
+            if profile.interaction_dialog is not None:
+                grab(profile.interaction_dialog, f"19-interaction-read-only{suffix}")
+                profile.interaction_dialog.close()
+            ws.update_settings(own)
+
     window.close()
     backend.shutdown()
     if temp is not None:

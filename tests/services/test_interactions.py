@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from touchpoint.domain.enums import PromiseState
 from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
-from touchpoint.services import customers, followups
+from touchpoint.services import customers, followups, interactions
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.interactions import FollowUpInput, edit_interaction, log_interaction
 from touchpoint.services.workspace import Workspace
@@ -103,9 +103,9 @@ def test_an_interaction_in_the_future_is_refused(ws: Workspace, acme: str) -> No
     assert _counts(ws) == before
     # A few minutes ahead is a clock that runs fast, not the future.
     soon = log_interaction(ws, customer=acme, kind="call", occurred_at="+10m").value
-    with pytest.raises(ValidationError) as edited:
+    with pytest.raises(ValidationErrors) as edited:
         edit_interaction(ws, soon.interaction.id, {"occurred_at": "tomorrow 9:00"})
-    assert edited.value.field == "when"
+    assert [e.field for e in edited.value.errors] == ["when"]
 
 
 def test_a_typed_weekday_is_the_last_one_for_an_interaction(ws: Workspace, acme: str) -> None:
@@ -242,3 +242,75 @@ def test_ids_by_their_shown_end_or_their_start(ws: Workspace, acme: str) -> None
     assert str(both.value) == (
         f"'{first.id[:8]}' is part of several interactions' ids; give more of the id"
     )
+
+
+def test_the_detail_has_people_promises_history_and_who_may_edit(
+    ws: Workspace, acme: str, clock
+) -> None:
+    logged = log_interaction(
+        ws,
+        customer=acme,
+        kind="visit",
+        contacts=["Jana Novak"],
+        notes="Walked the warehouse",
+        feedback="Much faster than last year",
+        followups=[FollowUpInput(title="Send the quote", due="fri 10:00")],
+    ).value
+    other = log_interaction(
+        ws, customer=acme, kind="call", followups=[FollowUpInput("Not this one", "+1d")]
+    ).value
+    clock.advance(minutes=5)
+    edit_interaction(ws, logged.interaction.id, {"satisfaction": 4})
+    detail = interactions.interaction_detail(ws, logged.interaction.id[-8:])
+    assert detail.interaction.feedback == "Much faster than last year"
+    assert detail.customer_name == "Acme GmbH"
+    assert [c.name for c in detail.contacts] == ["Jana Novak"]
+    assert [f.title for f in detail.followups] == ["Send the quote"]
+    assert other.followups[0].id not in {f.id for f in detail.followups}
+    assert [e.op for e in detail.history] == ["update", "insert"]
+    assert detail.history[0].fields["satisfaction"] == [None, 4]
+    assert detail.editable and detail.author == "maria@example.com"
+    assert detail.history_total == 2
+    cut = interactions.interaction_detail(ws, logged.interaction.id, history_limit=1)
+    assert [e.op for e in cut.history] == ["update"] and cut.history_total == 2
+    ws.update_settings(Settings(user="tom.weber@example.com", timezone="Europe/Berlin"))
+    theirs = interactions.interaction_detail(ws, logged.interaction.id)
+    assert not theirs.editable
+    assert theirs.author_name == "Maria"  # a name read from the email
+    with pytest.raises(ForbiddenError) as refused:
+        edit_interaction(ws, logged.interaction.id, {"notes": "mine now"})
+    assert str(refused.value) == (
+        "only Maria can edit this visit: it is their record of what happened"
+    )
+    with pytest.raises(ForbiddenError):
+        interactions.delete_interaction(ws, logged.interaction.id)
+
+
+def test_an_edit_names_every_wrong_field_and_changes_who_took_part(
+    ws: Workspace, acme: str
+) -> None:
+    logged = log_interaction(ws, customer=acme, kind="call", notes="first").value.interaction
+    before = _counts(ws)
+    with pytest.raises(ValidationErrors) as caught:
+        edit_interaction(
+            ws,
+            logged.id,
+            {"occurred_at": "not a day", "satisfaction": 9, "contacts": ["Nobody"], "notes": "x"},
+        )
+    assert sorted(e.field for e in caught.value.errors) == ["contact", "satisfaction", "when"]
+    assert _counts(ws) == before
+    assert interactions.get_interaction(ws, logged.id).notes == "first"
+    edited = edit_interaction(ws, logged.id, {"contacts": ["jana novak"]}).value
+    assert len(edited.contact_ids) == 1
+    assert edit_interaction(ws, logged.id, {"contacts": []}).value.contact_ids == []
+
+
+def test_a_deleted_interaction_comes_back(ws: Workspace, acme: str) -> None:
+    logged = log_interaction(ws, customer=acme, kind="visit").value.interaction
+    gone = interactions.delete_interaction(ws, logged.id).value
+    assert gone.customer_name == "Acme GmbH"
+    with pytest.raises(NotFoundError):
+        interactions.get_interaction(ws, logged.id)
+    assert interactions.timeline(ws, acme) == []
+    interactions.restore_interaction(ws, logged.id)
+    assert [i.id for i in interactions.timeline(ws, acme)] == [logged.id]

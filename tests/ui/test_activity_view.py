@@ -86,8 +86,14 @@ def test_pages_and_opening_a_customer(
     assert _notes(view) == ["Left a message"]
     assert view.status.text() == "Interactions 3–3"
     assert view.previous.isEnabled() and not view.next.isEnabled()
+    # Enter opens the whole interaction; from there, its customer.
+    qtbot.keyClick(view.table, Qt.Key.Key_Return)
+    dialog = view.interaction_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.detail is not None)
+    assert dialog.notes.toPlainText() == "Left a message"
     with qtbot.waitSignal(view.open_customer) as opened:
-        qtbot.keyClick(view.table, Qt.Key.Key_Return)
+        dialog.customer_button.click()
     assert opened.args == [logged]
 
 

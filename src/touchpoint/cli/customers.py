@@ -406,6 +406,7 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
     if recent:
         rows = [
             (
+                short_id(i.id),
                 local_time(i.occurred_at, ws.tz),
                 i.kind,
                 "" if i.satisfaction is None else f"{i.satisfaction}/5",
@@ -413,7 +414,8 @@ def customer_show(ws: Workspace, ref: str, last: int, as_json: bool) -> None:
             )
             for i in recent
         ]
-        click.echo(table(["when", "kind", "score", "what"], rows))
+        # The id is what `touchpoint interaction show` takes.
+        click.echo(table(["id", "when", "kind", "score", "what"], rows))
         more = more_line(len(recent), logged, option="--interactions")
         if more:
             click.echo(more)

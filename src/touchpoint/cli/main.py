@@ -24,6 +24,7 @@ COMMAND_MODULES: list[str] = [
     "touchpoint.cli.transfer",
     "touchpoint.cli.customers",
     "touchpoint.cli.activity",
+    "touchpoint.cli.interaction",
     "touchpoint.cli.config",
     "touchpoint.cli.sync",
     "touchpoint.cli.reports",

@@ -48,3 +48,10 @@ def count_customer_history(ws: Workspace, ref: str) -> int:
             Change.entity == "customer", Change.record_id == customer_id
         )
         return int(session.execute(query).scalar_one())
+
+
+def count_record_history(ws: Workspace, entity: str, record_id: str) -> int:
+    """How many changes one record's history holds (what a cut history leaves out)."""
+    with ws.read() as session:
+        query = select(func.count()).where(Change.entity == entity, Change.record_id == record_id)
+        return int(session.execute(query).scalar_one())

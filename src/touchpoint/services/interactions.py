@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates
 from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
-from touchpoint.services.customers import _live_contact, _live_customer
+from touchpoint.services.customers import _live_contact, _live_customer, contact_view
 from touchpoint.services.followups import (
     ALLOW_PAST,
     check_not_past,
@@ -21,11 +21,12 @@ from touchpoint.services.followups import (
     parse_time,
     shown_time,
 )
-from touchpoint.services.lookup import by_id
-from touchpoint.services.records import InteractionView, LoggedInteraction
+from touchpoint.services.history import count_record_history, record_history
+from touchpoint.services.lookup import by_id, live
+from touchpoint.services.records import InteractionDetail, InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
 from touchpoint.services.workspace import Changes, Saved, Workspace
-from touchpoint.storage.models import Customer, FollowUp, Interaction, new_id
+from touchpoint.storage.models import Contact, Customer, FollowUp, Interaction, new_id
 from touchpoint.storage.tracking import insert_new
 
 
@@ -176,7 +177,8 @@ def happened_at(
         except ValueError as exc:
             raise ValidationError("when", str(exc)) from None
     if when > now + FUTURE_GRACE:
-        shown = when.astimezone(ws.tz).strftime("%a %d %b %H:%M")
+        local = when.astimezone(ws.tz)
+        shown = f"{local:%a} {local.day} {local:%b %H:%M}"  # "Fri 4 Dec 10:00", as on screen
         raise ValidationError(
             "when",
             f"{shown} is in the future; log it once it happened, or add a follow-up "
@@ -239,50 +241,173 @@ def _followup_fields(
     return {**clean, "contact_id": contact_id, "status": "open"}
 
 
+EDITABLE = (
+    "kind", "direction", "occurred_at", "duration_minutes", "contacts", "subject", "notes",
+    "outcome", "satisfaction", "feedback", "depth",
+)  # fmt: skip
+
+
+def _author_name(ws: Workspace, email: str) -> str:
+    from touchpoint.services import goals
+
+    return goals.display_names(ws, goals.load_goals(ws), [email]).get(email, email)
+
+
+def _only_the_author(ws: Workspace, interaction: Interaction, verb: str) -> None:
+    """An interaction is its author's record of what happened: nobody else changes it
+    (the Hub refuses it too), so the laptop says so before anything is written."""
+    if interaction.created_by != ws.author:
+        name = _author_name(ws, interaction.created_by)
+        raise ForbiddenError(
+            f"only {name} can {verb} this {interaction.kind}: it is their record of what happened"
+        )
+
+
 def edit_interaction(
-    ws: Workspace, interaction_id: str, fields: dict[str, Any]
+    ws: Workspace, interaction_id: str, fields: dict[str, Any], *, allow_past: bool = True
 ) -> Saved[InteractionView]:
-    """Correct a logged touchpoint. Only its author may: it is their record of what happened."""
+    """Correct a logged touchpoint with the checks of logging it; every problem is
+    named at once. ``contacts`` (ids or names of the customer's people) replaces who
+    took part. Only its author may: it is their record of what happened."""
+    unknown = sorted(set(fields) - set(EDITABLE))
+    if unknown:
+        raise ValidationErrors(
+            [ValidationError(k, "is not a field of an interaction") for k in unknown]
+        )
     with ws.unit_of_work() as uow:
-        interaction = _get(uow.session, interaction_id)
-        if interaction.created_by != ws.author:
-            raise ForbiddenError(
-                f"only {interaction.created_by} can edit this {interaction.kind}: "
-                "an interaction is its author's record"
-            )
+        session = uow.session
+        interaction = _get(session, interaction_id)
+        _only_the_author(ws, interaction, "edit")
         patch = dict(fields)
+        errors: list[ValidationError] = []
         if "occurred_at" in patch:
-            patch["occurred_at"] = happened_at(ws, patch["occurred_at"], now=uow.now)
-        clean = clean_interaction(patch)
+            when = patch.pop("occurred_at")
+            if when is None or when == "":
+                errors.append(ValidationError("when", "must not be empty"))
+            else:
+                try:
+                    patch["occurred_at"] = happened_at(ws, when, now=uow.now, allow_past=allow_past)
+                except ValidationError as exc:
+                    errors.append(exc)
+        contact_ids: list[str] | None = None
+        if "contacts" in patch:
+            contact_ids = []
+            for ref in patch.pop("contacts") or []:
+                try:
+                    contact = _live_contact(session, ref, interaction.customer_id)
+                except (NotFoundError, ValidationError) as exc:
+                    errors.append(ValidationError("contact", exc.message))
+                else:
+                    if contact.id not in contact_ids:
+                        contact_ids.append(contact.id)
+        try:
+            clean = clean_interaction(patch)
+        except ValidationErrors as exc:
+            errors.extend(exc.errors)
+            clean = {}
+        if errors:
+            raise ValidationErrors(errors)
         for name, value in clean.items():
             setattr(interaction, name, value)
+        if contact_ids is not None and contact_ids != list(interaction.contact_ids or []):
+            interaction.contact_ids = contact_ids
         uow.session.flush()
         uow.commit()
-        return Saved(interaction_view(interaction), Changes.of(uow))
+        return Saved(
+            interaction_view(interaction, _customer_name(session, interaction.customer_id)),
+            Changes.of(uow),
+        )
 
 
 def delete_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionView]:
+    """Delete a logged touchpoint (restore_interaction brings it back); its author's only."""
     with ws.unit_of_work() as uow:
         interaction = _get(uow.session, interaction_id)
-        if interaction.created_by != ws.author:
-            raise ForbiddenError(
-                f"only {interaction.created_by} can delete this {interaction.kind}"
-            )
+        _only_the_author(ws, interaction, "delete")
         interaction.deleted_at = uow.now
         uow.session.flush()
         uow.commit()
-        return Saved(interaction_view(interaction), Changes.of(uow))
+        return Saved(
+            interaction_view(interaction, _customer_name(uow.session, interaction.customer_id)),
+            Changes.of(uow),
+        )
 
 
 def restore_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionView]:
     with ws.unit_of_work() as uow:
-        interaction = uow.session.get(Interaction, interaction_id)
+        interaction = by_id(uow.session, Interaction, interaction_id)
         if interaction is None:
             raise NotFoundError(f"no interaction with id {interaction_id}")
         interaction.deleted_at = None
         uow.session.flush()
         uow.commit()
-        return Saved(interaction_view(interaction), Changes.of(uow))
+        return Saved(
+            interaction_view(interaction, _customer_name(uow.session, interaction.customer_id)),
+            Changes.of(uow),
+        )
+
+
+def _customer_name(session: Session, customer_id: str) -> str | None:
+    customer = session.get(Customer, customer_id)
+    return customer.name if customer is not None else None
+
+
+def get_interaction(ws: Workspace, ref: str) -> InteractionView:
+    """One live interaction by its id, or the start or end of it (6 characters or more)."""
+    with ws.read() as session:
+        interaction = _get(session, ref)
+        return interaction_view(interaction, _customer_name(session, interaction.customer_id))
+
+
+def interaction_detail(ws: Workspace, ref: str, *, history_limit: int = 200) -> InteractionDetail:
+    """Everything about one interaction, in one read: its fields, who took part, the
+    follow-ups promised in it, its history, and whether this user may change it."""
+    with ws.read() as session:
+        interaction = _get(session, ref)
+        customer_name = _customer_name(session, interaction.customer_id) or ""
+        view = interaction_view(interaction, customer_name)
+        wanted = list(interaction.contact_ids or [])
+        found = {c.id: c for c in session.scalars(select(Contact).where(Contact.id.in_(wanted)))}
+        took_part = [contact_view(found[i], customer_name) for i in wanted if i in found]
+        people = session.scalars(
+            select(Contact)
+            .where(Contact.customer_id == interaction.customer_id, live(Contact))
+            .order_by(Contact.name)
+        )
+        promised = session.scalars(
+            select(FollowUp)
+            .where(FollowUp.interaction_id == interaction.id, FollowUp.deleted_at.is_(None))
+            .order_by(FollowUp.due_at)
+        )
+        now = ws.now()
+        made = [followup_view(f, now=now, customer_name=customer_name) for f in promised]
+        author = interaction.created_by
+        created_at, updated_at = interaction.created_at, interaction.updated_at
+        contacts_of_customer = [contact_view(p, customer_name) for p in people]
+    changes = record_history(ws, "interaction", view.id, limit=history_limit)
+    total = (
+        count_record_history(ws, "interaction", view.id)
+        if len(changes) >= history_limit
+        else len(changes)
+    )
+    from touchpoint.services import goals
+
+    emails = [author, view.rep, *(e.author for e in changes)]
+    names = goals.display_names(ws, goals.load_goals(ws), emails)
+    return InteractionDetail(
+        interaction=view,
+        customer_name=customer_name,
+        contacts=took_part,
+        customer_contacts=contacts_of_customer,
+        followups=made,
+        history=changes,
+        history_total=total,
+        author=author,
+        names=names,
+        editable=author == ws.author,
+        created_at=created_at,
+        updated_at=updated_at,
+    )
 
 
 def _get(session: Session, interaction_id: str) -> Interaction:

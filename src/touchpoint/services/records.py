@@ -118,3 +118,26 @@ class HistoryEntry:
     op: str
     fields: dict[str, list[Any]]
     pushed: bool
+
+
+@dataclass(frozen=True)
+class InteractionDetail:
+    """One interaction with everything around it: who took part, the promises made in
+    it, its history, and whether this user may change it (only its author may)."""
+
+    interaction: InteractionView
+    customer_name: str
+    contacts: list[ContactView]  # who took part (a deleted person still named)
+    customer_contacts: list[ContactView]  # the customer's people, to pick from on edit
+    followups: list[FollowUpView]
+    history: list[HistoryEntry]
+    author: str  # the email that logged it
+    names: dict[str, str]  # email -> display name, for the author and the history
+    editable: bool
+    created_at: datetime
+    updated_at: datetime
+    history_total: int = 0  # all its changes; ``history`` may hold only the latest
+
+    @property
+    def author_name(self) -> str:
+        return self.names.get(self.author, self.author)

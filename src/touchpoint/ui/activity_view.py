@@ -58,6 +58,7 @@ class _Table(QTableWidget):
 
 class ActivityView(QWidget):
     open_customer = Signal(str)
+    interaction_deleted = Signal(object)  # InteractionView, for the window's undo bar
 
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +70,7 @@ class ActivityView(QWidget):
         self.rows: list[InteractionView] = []
         self._loaded = False
         self._seq = 0
+        self.interaction_dialog: Any = None  # the interaction open from the list
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 8)
@@ -251,8 +253,25 @@ class ActivityView(QWidget):
         self.next.setEnabled(self.has_next)
 
     def _open(self, row: int) -> None:
+        """Enter or a double click: the whole interaction (its customer one click on)."""
         if 0 <= row < len(self.rows):
-            self.open_customer.emit(self.rows[row].customer_id)
+            self.open_interaction(self.rows[row].id)
+
+    def _forget_dialog(self, dialog: Any) -> None:
+        if self.interaction_dialog is dialog:  # not a newer one opened since
+            self.interaction_dialog = None
+
+    def open_interaction(self, interaction_id: str) -> Any:
+        from touchpoint.ui.interaction_dialog import InteractionDialog
+
+        dialog = InteractionDialog(self.backend, interaction_id, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open_customer.connect(self.open_customer)
+        dialog.deleted.connect(self.interaction_deleted)
+        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
+        self.interaction_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
         if changes.touches("interaction") and self._loaded:

@@ -47,6 +47,7 @@ from touchpoint.services.interactions import FollowUpInput
 from touchpoint.services.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import show_error
+from touchpoint.ui.theme import visible_check_boxes
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +318,7 @@ class LogInteractionDialog(QDialog):
         self.contacts.setFixedHeight(78)  # fitted to the customer's contacts when they load
         self.contacts.setToolTip("Space ticks the people who took part")
         self.contacts.itemChanged.connect(self._contacts_changed)
+        visible_check_boxes(self.contacts)
         add("Con&tacts", self.contacts, "contact", "Contacts who took part")
 
         kinds = QWidget()

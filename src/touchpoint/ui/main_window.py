@@ -267,6 +267,9 @@ class MainWindow(QMainWindow):
         signal = getattr(page, "open_customer", None)
         if signal is not None and key not in ("customers",):
             signal.connect(self.open_customer)
+        deleted = getattr(page, "interaction_deleted", None)  # the undo bar offers it back
+        if deleted is not None:
+            deleted.connect(self._offer_undo_interaction)
 
     def page(self, key: str) -> QWidget | None:
         """The page of ``key``, built now if this is the first time it is needed."""
@@ -295,6 +298,7 @@ class MainWindow(QMainWindow):
         page.list.open_customer.connect(self.open_customer)
         page.profile.open_customer.connect(self.open_customer)
         page.profile.deleted.connect(self._offer_undo_delete)
+        page.profile.interaction_deleted.connect(self._offer_undo_interaction)
         page.profile.created.connect(page.list.select_customer)
         page.profile.log_requested.connect(self.log_interaction)
         body = self.settings.value("window/profile_splitter")
@@ -509,6 +513,14 @@ class MainWindow(QMainWindow):
             self.undo_bar.show_undo(f"Deleted {name}", undo)
         else:
             self.status.showMessage(f"Deleted {name}", 5000)
+
+    def _offer_undo_interaction(self, view: Any) -> None:
+        from touchpoint.ui.interaction_dialog import deleted_message, offer_undo
+
+        if self.undo_bar is not None:
+            offer_undo(self.undo_bar, self.backend, view)
+        else:
+            self.status.showMessage(deleted_message(view), 5000)
 
     def _changes_applied(self, changes: Changes, initiator: object) -> None:
         log.debug("changes applied: %s", {k: len(v) for k, v in changes.records.items()})

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -50,7 +50,8 @@ from touchpoint.ui.errors import field_errors, show_error
 from touchpoint.ui.theme import OK, WARN
 from touchpoint.ui.widgets.facts_form import FIELDS, FactsForm, patch_for, shown_value
 from touchpoint.ui.widgets.format import date_text, days_text, money, satisfaction_text, when_text
-from touchpoint.ui.widgets.timeline_model import PAGE, TimelineModel
+from touchpoint.ui.widgets.timeline_model import ITEM_ROLE, PAGE, TimelineModel
+from touchpoint.ui.widgets.two_lines import TwoLineDelegate
 
 log = logging.getLogger(__name__)
 
@@ -187,12 +188,25 @@ class DuplicatesPanel(QFrame):
         self.show()
 
 
+class _Timeline(QTableView):
+    """Enter opens the current interaction (as a double click does)."""
+
+    open_requested = Signal(object)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.open_requested.emit(self.currentIndex())
+            return
+        super().keyPressEvent(event)
+
+
 class ProfileView(QWidget):
     open_customer = Signal(str)
     created = Signal(str)
     deleted = Signal(str, str)  # id, name
     loaded = Signal(str)
     log_requested = Signal()
+    interaction_deleted = Signal(object)  # InteractionView, for the window's undo bar
 
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -205,6 +219,7 @@ class ProfileView(QWidget):
         self._dup_generation = 0
         self._before_new: str | None = None
         self._chart: Any = None
+        self.interaction_dialog: Any = None  # the interaction open from the timeline
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 0, 0, 0)
@@ -339,20 +354,29 @@ class ProfileView(QWidget):
         filters.addWidget(self.timeline_search, 1)
         timeline_column.addLayout(filters)
         self.timeline_model = TimelineModel(self._backend, self)
-        self.timeline = QTableView()
+        self.timeline = _Timeline()
         self.timeline.setAccessibleName("Timeline")
+        self.timeline.setAccessibleDescription("Enter or a double click opens an interaction")
         self.timeline.setModel(self.timeline_model)
         self.timeline.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.timeline.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.timeline.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.timeline.setAlternatingRowColors(True)
-        self.timeline.setWordWrap(False)
+        self.timeline.setWordWrap(True)
+        self.timeline.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.timeline.verticalHeader().hide()
         self.timeline.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.timeline.verticalHeader().setDefaultSectionSize(24)
+        # Two lines a row: what happened, then the customer's words.
+        lines = 2 * self.timeline.fontMetrics().lineSpacing() + 8
+        self.timeline.verticalHeader().setDefaultSectionSize(lines)
         header_view = self.timeline.horizontalHeader()
-        header_view.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for col, width in ((0, 112), (1, 58), (3, 92), (4, 74)):
-            self.timeline.setColumnWidth(col, width)
+        header_view.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.timeline.setColumnWidth(
+            0, self.timeline.fontMetrics().horizontalAdvance("Wed 30 Sep 10:00") + 14
+        )
+        self.timeline.setItemDelegateForColumn(1, TwoLineDelegate(self.timeline))
+        self.timeline.open_requested.connect(self._timeline_open)
+        self.timeline.doubleClicked.connect(self._timeline_open)
         timeline_column.addWidget(self.timeline, 1)
         self.tabs.addTab(timeline_page, "&Timeline")
         self.followups = QTreeWidget()
@@ -575,6 +599,27 @@ class ProfileView(QWidget):
             item = QTreeWidgetItem([when_text(e.at, tz, now), e.author, text or e.op])
             item.setToolTip(2, "\n".join(changed))
             self.history.addTopLevelItem(item)
+
+    def _timeline_open(self, index: Any) -> None:
+        item = index.data(ITEM_ROLE) if index.isValid() else None
+        if item is not None:
+            self.open_interaction(item.id)
+
+    def _forget_dialog(self, dialog: Any) -> None:
+        if self.interaction_dialog is dialog:  # not a newer one opened since
+            self.interaction_dialog = None
+
+    def open_interaction(self, interaction_id: str) -> Any:
+        """The whole interaction in its own window (edit, delete); returns the dialog."""
+        from touchpoint.ui.interaction_dialog import InteractionDialog
+
+        dialog = InteractionDialog(self._backend, interaction_id, self, show_customer_button=False)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.deleted.connect(self.interaction_deleted)
+        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
+        self.interaction_dialog = dialog
+        dialog.open()
+        return dialog
 
     def _filter_timeline(self) -> None:
         text = self.timeline_search.text().strip() or None

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 THEMES = ("system", "light", "dark")
 
@@ -137,3 +137,13 @@ def apply_theme(app: QApplication, theme: str = "system") -> None:
     app.setStyle("Fusion")
     app.setPalette(_dark_palette() if is_dark(theme) else _light_palette())
     app.setStyleSheet(STYLE)
+
+
+def visible_check_boxes(view: QWidget) -> None:
+    """Fusion outlines a check box in the window colour made darker, which vanishes on
+    the dark palette's base: a lighter window colour for this view alone shows the box
+    (the view's background is the base colour, unchanged)."""
+    palette = view.palette()
+    if palette.color(QPalette.ColorRole.Base).lightness() < 128:
+        palette.setColor(QPalette.ColorRole.Window, QColor("#b4bcc8"))
+        view.setPalette(palette)

@@ -12,7 +12,11 @@ from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import when_text
 
 PAGE = 200
-COLUMNS = ("When", "Kind", "What happened", "Outcome", "Satisfaction")
+# Each row is two lines: when, then kind and satisfaction; what happened, then the
+# outcome and the customer's words. What happened gets all the room the time leaves
+# (a profile beside the customer list at 1024 pixels has less than 300 for it).
+COLUMNS = ("When", "What happened")
+WORDS_SHOWN = 400  # characters of notes or words a row holds (two lines show less)
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 Index = QModelIndex | QPersistentModelIndex
 
@@ -110,26 +114,38 @@ class TimelineModel(QAbstractTableModel):
         item = self.items[index.row()]
         if role == ITEM_ROLE:
             return item
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0 and item.satisfaction:
+            return f"Satisfaction {item.satisfaction} of 5"
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [item.subject or "", item.notes or ""]
             if item.feedback:
                 parts.append(f"In their words: “{item.feedback}”")
-            return "\n\n".join(p for p in parts if p) or None
+            parts.append("Enter opens it")
+            return "\n\n".join(p for p in parts if p)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return self.data(index).replace("\n", ", ")
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         column = index.column()
         if column == 0:
             ws = self._backend.ws
-            return when_text(item.occurred_at, ws.tz, ws.now())
+            stars = f"  {'★' * item.satisfaction}" if item.satisfaction else ""
+            return f"{when_text(item.occurred_at, ws.tz, ws.now())}\n{item.kind}{stars}"
         if column == 1:
-            return item.kind
-        if column == 2:
-            text = item.subject or (item.notes or "").split("\n", 1)[0]
-            if item.feedback:
-                text += f"  “{item.feedback}”"
-            return text
-        if column == 3:
-            return item.outcome or ""
-        if column == 4:
-            return "★" * item.satisfaction if item.satisfaction else ""
+            return what_happened(item)
         return None
+
+
+def _one_line(text: str | None) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= WORDS_SHOWN else line[: WORDS_SHOWN - 1] + "…"
+
+
+def what_happened(item: InteractionView) -> str:
+    """Two lines: the subject and the start of the notes, then the customer's words
+    and the outcome (with neither, the notes may take both lines)."""
+    said = " — ".join(p for p in (_one_line(item.subject), _one_line(item.notes)) if p)
+    words = _one_line(item.feedback)
+    # Their words first: in a narrow timeline the end of the line is what is cut.
+    second = " · ".join(p for p in (f"“{words}”" if words else "", item.outcome) if p)
+    return "\n".join(p for p in (said, second) if p)
