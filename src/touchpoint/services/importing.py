@@ -457,7 +457,7 @@ def _open_workbook(path: Path, data: bytes) -> _Table:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any damage in the zip or its XML
+    except Exception as exc:  # any damage in the zip or its XML
         raise ValidationError(
             "file", f"{path.name} is not a readable Excel workbook (.xlsx): {exc}"
         ) from None
