@@ -174,6 +174,68 @@ def import_vcard(
     _report_import(report, as_json, unit="card")
 
 
+@import_group.command("emails")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--customer", metavar="NAME_OR_ID", help="File every message under this customer.")
+@click.option(
+    "--create-contacts",
+    is_flag=True,
+    help="Make an unknown sender a contact (of the customer of their email's domain).",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be logged; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def import_emails(
+    ws: Workspace,
+    *,
+    files: tuple[Path, ...],
+    customer: str | None,
+    create_contacts: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Log saved messages (.eml, Outlook .msg) as email interactions.
+
+    Each message goes to the customer of the contacts it was exchanged with (by email
+    address), with its date, subject, text and the names and sizes of its
+    attachments; a message you sent is outbound, one you received inbound. A message
+    brought in again is not logged twice. One that matches no customer is named and
+    skipped, unless --customer or --create-contacts says where it goes."""
+    from touchpoint.services.capture import import_emails as run
+
+    report = run(
+        ws, list(files), customer=customer, create_contacts=create_contacts, dry_run=dry_run
+    )
+    if as_json:
+        data = jsonable(report)
+        data.update(
+            logged=report.logged, already_there=report.already_there, skipped=report.skipped
+        )
+        emit_json(data)
+        return
+    for m in report.messages:
+        subject = f" ({m.subject})" if m.subject else ""
+        if m.outcome == "skipped":
+            warn(f"{m.file}{subject}: skipped: {m.reason}")
+        elif m.outcome == "logged":
+            click.echo(
+                f"{m.file}{subject}: {'would log' if dry_run else 'logged'} with {m.customer}"
+            )
+    made = []
+    if report.created_customers:
+        made.append(f"{plural(report.created_customers, 'new customer')}")
+    if report.created_contacts:
+        made.append(f"{plural(report.created_contacts, 'new contact')}")
+    extra = f" ({', '.join(made)})" if made else ""
+    verb = "would log" if dry_run else "logged"
+    click.echo(
+        f"{verb} {plural(report.logged, 'email')}{extra}, "
+        f"{report.already_there} already there, {report.skipped} skipped"
+    )
+    if dry_run:
+        click.echo("nothing was written")
+
+
 def _report_export(report: Any, as_json: bool) -> None:
     if as_json:
         emit_json(report)
