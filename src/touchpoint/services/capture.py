@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import hashlib
 import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import headerregistry
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -140,8 +143,12 @@ def html_to_text(html: str) -> str:
 
 
 def _tidy(text: str) -> str:
-    lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    lines = [_SPACES.sub(" ", line).strip() for line in text.splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+_SPACES = re.compile(r"[ \t\xa0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def _person(name: str | None, address: str | None) -> Person | None:
@@ -168,10 +175,39 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+_REGISTRY = headerregistry.HeaderRegistry()
+
+
+@functools.lru_cache(maxsize=4096)
+def _header(name: str, value: str) -> Any:
+    return _REGISTRY(name, value)
+
+
+class _CachedHeaders:
+    """email.policy.default's header registry, remembered: the policy parses a header
+    again at every look (a part's Content-Type a dozen times per message), and most
+    messages share their Content-Type and MIME headers. Parsed headers are immutable."""
+
+    def __call__(self, name: str, value: str) -> Any:
+        return _header(name, value)
+
+    def __getitem__(self, name: str) -> Any:  # the header's class (its max_count)
+        return _header_class(name)
+
+
+@functools.lru_cache(maxsize=256)
+def _header_class(name: str) -> Any:
+    return _REGISTRY[name]  # the registry builds a new class at every look
+
+
+# The standard policy (RFC 5322 and 6532, EmailMessage, get_body), headers parsed once.
+POLICY = email.policy.default.clone(header_factory=_CachedHeaders())
+
+
 def read_eml(path: Path) -> MailMessage:
     """A MIME message file (.eml) read with the standard library's email package."""
     with path.open("rb") as handle:
-        msg = email.message_from_binary_file(handle, policy=email.policy.default)
+        msg = email.message_from_binary_file(handle, policy=POLICY)
     assert isinstance(msg, EmailMessage)
     senders = _addresses(msg, "from")
     recipients = _addresses(msg, "to") + _addresses(msg, "cc")
@@ -413,12 +449,40 @@ class _Matcher:
     create_contacts: bool
     report: EmailImportReport
     made_customers: dict[str, Customer] = field(default_factory=dict)  # by domain
+    # Contacts by email key, looked up for all messages at once (None: nobody).
+    known: dict[str, Contact | None] = field(default_factory=dict)
+    customers: dict[str, Customer | None] = field(default_factory=dict)
+
+    def prefetch(self, messages: Sequence[MailMessage]) -> None:
+        keys = {
+            v.normalised_email_key(p.email)
+            for m in messages
+            for p in [m.sender, *m.recipients]
+            if p is not None
+        }
+        ordered = sorted(keys - self.known.keys())
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            found = live_by_email(self.session, "contact", chunk)
+            for key in chunk:
+                record = found.get(key)
+                self.known[key] = record if isinstance(record, Contact) else None
+
+    def _customer(self, customer_id: str) -> Customer | None:
+        if customer_id not in self.customers:
+            self.customers[customer_id] = self.session.get(Customer, customer_id)
+        return self.customers[customer_id]
 
     def match(self, msg: MailMessage, outbound: bool) -> tuple[Customer | None, list[str]]:
         me = self.ws.author.casefold()
         people = msg.recipients if outbound else [msg.sender, *msg.recipients]
         others = [p for p in people if p is not None and p.email.casefold() != me]
-        contacts = live_by_email(self.session, "contact", [p.email for p in others])
+        self.prefetch([msg])  # only addresses not looked up yet
+        contacts = {
+            key: record
+            for p in others
+            if (record := self.known.get(key := v.normalised_email_key(p.email))) is not None
+        }
         customer = self.forced
         found: list[Contact] = []
         for p in others:
@@ -427,7 +491,7 @@ class _Matcher:
                 customer is None or record.customer_id == customer.id
             ):
                 if customer is None:
-                    customer = self.session.get(Customer, record.customer_id)
+                    customer = self._customer(record.customer_id)
                 if record.customer_id == customer.id and record not in found:  # type: ignore[union-attr]
                     found.append(record)
         if customer is None:
@@ -480,7 +544,8 @@ class _Matcher:
         )
         contact = Contact(customer_id=customer.id, **clean)
         self.session.add(contact)
-        self.session.flush()  # its email key: the next message from them finds them
+        self.session.flush()
+        self.known[v.normalised_email_key(person.email)] = contact  # the next message finds them
         self.report.created_contacts += 1
         return contact
 
@@ -535,8 +600,18 @@ def import_emails(
             if forced.deleted_at is not None or forced.merged_into_id:
                 raise NotFoundError(f"customer '{forced.name}' was deleted or merged")
         matcher = _Matcher(ws, session, forced, create_contacts, report)
+        messages = [m for m in read if isinstance(m, MailMessage)]
+        wanted = [captured_id("email", m.key) for m in messages]
+        existing: set[str] = set()
+        for start in range(0, len(wanted), 500):  # SQLite's variable limit
+            existing.update(
+                session.scalars(
+                    select(Interaction.id).where(Interaction.id.in_(wanted[start : start + 500]))
+                )
+            )
+        matcher.prefetch(messages)
         new: list[Interaction] = []
-        ids: set[str] = set()
+        ids: set[str] = set(existing)
         me = ws.author.casefold()
         for item in read:
             if isinstance(item, CapturedMessage):
@@ -544,7 +619,7 @@ def import_emails(
                 continue
             msg = item
             interaction_id = captured_id("email", msg.key)
-            if interaction_id in ids or session.get(Interaction, interaction_id) is not None:
+            if interaction_id in ids:
                 report.messages.append(
                     CapturedMessage(
                         msg.file, msg.subject, "already there", interaction_id=interaction_id
