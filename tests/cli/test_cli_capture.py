@@ -68,3 +68,14 @@ def test_import_meetings_then_accept_and_dismiss_suggestions(tp, tmp_path: Path)
     result = tp("suggestions", "accept", talk["id"], code=1)
     assert "already accepted" in result.stderr
     assert "0 with nobody known" in tp("import", "meetings", str(path)).stdout
+
+
+def test_import_meetings_since_a_day(tp, tmp_path: Path) -> None:
+    tp.add_customer("Acme GmbH")
+    tp("contact", "add", "acme", "Jana Novak", "--email", "jana@acme.de")
+    path = tmp_path / "cal.ics"
+    path.write_text(CALENDAR, encoding="utf-8")
+    result = tp("import", "meetings", str(path), "--since", "someday", code=1)
+    assert "since" in result.stderr and "'someday' is not a date" in result.stderr
+    out = tp("import", "meetings", str(path), "--since", "2026-11-17").stdout
+    assert "suggested 1 meeting to log" in out
