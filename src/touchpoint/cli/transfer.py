@@ -328,7 +328,7 @@ def dismiss_suggestion(ws: Workspace, suggestion_id: str) -> None:
     """Put a suggestion away: it is not logged and does not come back."""
     from touchpoint.services.meetings import dismiss_suggestion as run
 
-    s = run(ws, suggestion_id)
+    s = run(ws, suggestion_id).value
     click.echo(f"dismissed the meeting with {s.customer_name}")
 
 

@@ -324,19 +324,19 @@ def accept_suggestion(ws: Workspace, ref: str) -> Saved[InteractionView]:
         return Saved(interaction_view(interaction, customer.name), Changes.of(uow))
 
 
-def dismiss_suggestion(ws: Workspace, ref: str) -> Suggestion:
+def dismiss_suggestion(ws: Workspace, ref: str) -> Saved[Suggestion]:
     """Put a suggestion away for good: importing the calendar again does not bring it back."""
     with ws.unit_of_work() as uow:
         data = _find(_stored(uow.session), ref)
         if data["status"] != PENDING:
             raise ValidationError("suggestion", f"it was already {data['status']}")
+        view = _view(uow.session, data, ws.now(), ws.tz)
+        if view is None:
+            raise NotFoundError("the customer of that meeting was deleted or merged")
         data["status"] = DISMISSED
         _save(uow.session, data)
-        view = _view(uow.session, data, ws.now(), ws.tz)
         uow.commit()
-    if view is None:
-        raise NotFoundError("the customer of that meeting was deleted or merged")
-    return view
+        return Saved(view, Changes.of(uow))
 
 
 def pending_count(ws: Workspace) -> int:
