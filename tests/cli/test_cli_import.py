@@ -194,3 +194,32 @@ def test_a_column_without_header_and_a_weaker_rival_are_kept_too(tp, tmp_path: P
     notes = tp.json("customer", "show", "acme")["customer"]["notes"]
     # No person on the row: the job title is the company's to keep, in its notes.
     assert notes == "Job title: Buyer\nTitle: Dr.\nColumn 4: left over"
+
+
+def test_an_excel_workbook_imports_like_csv(tp, tmp_path: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([])  # a blank row before the header row is skipped, as in CSV
+    for line in GOOD.splitlines():
+        sheet.append(line.split(","))
+    sheet.append(["Crane Ltd", "Carl Crane", "carl@crane.de", 4930123456, None])
+    book.create_sheet("Second").append(["Company"])  # only the first sheet is read
+    path = tmp_path / "customers.xlsx"
+    book.save(path)
+    out = tp("import", "customers", str(path)).stdout
+    assert "imported 4 rows: created 3 customers and 4 contacts" in out
+    names = [c["name"] for c in tp.json("customer", "list")["customers"]]
+    assert names == ["Acme GmbH", "Bolt AG", "Crane Ltd"]
+    # a number cell is read as the digits a person typed, not "4930123456.0"
+    assert "+49 30 123456" in tp("customer", "show", "crane").stdout
+    again = tp("import", "customers", str(path)).stdout
+    assert "unchanged" in again
+
+
+def test_a_damaged_workbook_is_named(tp, tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    result = tp("import", "customers", str(path), code=1)
+    assert "broken.xlsx is not a readable Excel workbook" in result.output

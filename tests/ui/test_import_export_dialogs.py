@@ -176,3 +176,22 @@ def test_the_summary_counts_updates_and_joined_rows(
     dialog.check_button.click()
     idle()
     assert "1 row joined an earlier row of the same company" in dialog.summary.text()
+
+
+def test_an_excel_workbook_previews_and_imports(
+    qtbot: Any, backend: Backend, ws: Workspace, idle: Any, tmp_path: Path
+) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for line in CSV.splitlines():
+        book.active.append(line.split(";"))
+    path = tmp_path / "kunden.xlsx"
+    book.save(path)
+    dialog = _dialog(qtbot, backend, path, idle)
+    assert "Excel workbook, first sheet · 3 rows below the header" in dialog.info.text()
+    assert dialog.combos["E-Mail"].currentData() == "email"
+    dialog.import_button.click()
+    idle()
+    assert dialog.report is not None and dialog.report.written
+    assert _count(ws, Customer) == 3

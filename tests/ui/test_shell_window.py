@@ -417,3 +417,40 @@ def test_today_counts_all_overdue_promises_when_it_lists_the_first(
     assert view.overdue.list.count() == 2
     assert view.overdue.title.text() == "Overdue  (2 of 4)"
     assert view.summary.text().startswith("4 overdue · 0 due today")
+
+
+def test_today_offers_a_meeting_from_the_calendar_to_log(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from touchpoint.services.meetings import import_meetings
+    from touchpoint.storage.models import Interaction
+
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    customers.add_contact(ws, acme.id, {"name": "Jana Novak", "emails": ["jana@acme.de"]})
+    ics = tmp_path / "cal.ics"
+    ics.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\n"
+        + "".join(
+            f"BEGIN:VEVENT\r\nUID:m{n}\r\nSUMMARY:Talk {n}\r\nDTSTART:2026111{n}T140000Z\r\n"
+            "DTEND:2026111{n}T150000Z\r\nATTENDEE:mailto:jana@acme.de\r\nEND:VEVENT\r\n".format(n=n)
+            for n in (6, 7)
+        )
+        + "END:VCALENDAR\r\n",
+        encoding="utf-8",
+    )
+    assert import_meetings(ws, ics).suggested == 2
+    window = _window(qtbot, backend, tmp_path)
+    today = window.today
+    qtbot.waitUntil(today.meeting.isVisible)
+    assert "You met Acme GmbH on Monday: log it? “Talk 6”" in today.meeting_text.text()
+    assert "(1 more meeting to log)" in today.meeting_text.text()
+    today.log_meeting.click()
+    qtbot.waitUntil(lambda: "Talk 7" in today.meeting_text.text())
+    assert "yesterday" in today.meeting_text.text()
+    today.dismiss_meeting.click()
+    qtbot.waitUntil(lambda: not today.meeting.isVisible())
+    with ws.read() as session:
+        logged = list(session.scalars(select(Interaction)))
+    assert [(i.kind, i.subject) for i in logged] == [("meeting", "Talk 6")]

@@ -174,6 +174,164 @@ def import_vcard(
     _report_import(report, as_json, unit="card")
 
 
+@import_group.command("emails")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--customer", metavar="NAME_OR_ID", help="File every message under this customer.")
+@click.option(
+    "--create-contacts",
+    is_flag=True,
+    help="Make an unknown sender a contact (of the customer of their email's domain).",
+)
+@click.option("--dry-run", is_flag=True, help="Report what would be logged; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def import_emails(
+    ws: Workspace,
+    *,
+    files: tuple[Path, ...],
+    customer: str | None,
+    create_contacts: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Log saved messages (.eml, Outlook .msg) as email interactions.
+
+    Each message goes to the customer of the contacts it was exchanged with (by email
+    address), with its date, subject, text and the names and sizes of its
+    attachments; a message you sent is outbound, one you received inbound. A message
+    brought in again is not logged twice. One that matches no customer is named and
+    skipped, unless --customer or --create-contacts says where it goes."""
+    from touchpoint.services.capture import import_emails as run
+
+    report = run(
+        ws, list(files), customer=customer, create_contacts=create_contacts, dry_run=dry_run
+    )
+    if as_json:
+        data = jsonable(report)
+        data.update(
+            logged=report.logged, already_there=report.already_there, skipped=report.skipped
+        )
+        emit_json(data)
+        return
+    for m in report.messages:
+        subject = f" ({m.subject})" if m.subject else ""
+        if m.outcome == "skipped":
+            warn(f"{m.file}{subject}: skipped: {m.reason}")
+        elif m.outcome == "logged":
+            click.echo(
+                f"{m.file}{subject}: {'would log' if dry_run else 'logged'} with {m.customer}"
+            )
+    made = []
+    if report.created_customers:
+        made.append(f"{plural(report.created_customers, 'new customer')}")
+    if report.created_contacts:
+        made.append(f"{plural(report.created_contacts, 'new contact')}")
+    extra = f" ({', '.join(made)})" if made else ""
+    verb = "would log" if dry_run else "logged"
+    click.echo(
+        f"{verb} {plural(report.logged, 'email')}{extra}, "
+        f"{report.already_there} already there, {report.skipped} skipped"
+    )
+    if dry_run:
+        click.echo("nothing was written")
+
+
+@import_group.command("meetings")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--since",
+    metavar="DAY",
+    help="Look back to this day (2026-09-01); by default 90 days.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def import_meetings(ws: Workspace, file: Path, since: str | None, as_json: bool) -> None:
+    """Suggest logging the past meetings of a calendar FILE (.ics) held with your contacts.
+
+    Each meeting (each occurrence of a repeating one, in its own time zone) whose
+    attendees include contacts here becomes a suggestion: nothing is logged until you
+    accept it (`touchpoint suggestions`). Importing the file again suggests nothing
+    twice."""
+    from touchpoint.domain import dates
+    from touchpoint.errors import ValidationError
+    from touchpoint.services.meetings import import_meetings as run
+
+    start = None
+    if since:
+        try:
+            day = dates.parse_day(since, today=dates.local_date(ws.now(), ws.tz))
+        except ValueError as exc:
+            raise ValidationError("since", str(exc)) from None
+        start = dates.local_day_bounds(day, ws.tz)[0]
+    report = run(ws, file, since=start)
+    if as_json:
+        emit_json(report)
+        return
+    for subject, when, why in report.skipped:
+        click.echo(f"{when} {subject or '(no title)'}: not suggested: {why}")
+    click.echo(
+        f"suggested {plural(report.suggested, 'meeting')} to log, "
+        f"{report.already_there} already there, {len(report.skipped)} with nobody known"
+    )
+    if report.suggested:
+        click.echo("see them with: touchpoint suggestions")
+
+
+@click.group("suggestions", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.pass_context
+def suggestions_group(ctx: click.Context, as_json: bool) -> None:
+    """Meetings from your calendar waiting for your word: log them or dismiss them."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_suggestions_command, as_json=as_json)
+
+
+@with_workspace
+def list_suggestions_command(ws: Workspace, as_json: bool) -> None:
+    from touchpoint.domain.values import short_id
+    from touchpoint.services.meetings import list_suggestions
+
+    items = list_suggestions(ws)
+    if as_json:
+        emit_json({"suggestions": items})
+        return
+    if not items:
+        click.echo("no meetings waiting (bring them in with: touchpoint import meetings FILE.ics)")
+        return
+    for s in items:
+        who = f" with {', '.join(s.contact_names)}" if s.contact_names else ""
+        title = f' "{s.subject}"' if s.subject else ""
+        click.echo(f"{short_id(s.id)}  {s.words}{title}{who}")
+    click.echo("log one: touchpoint suggestions accept ID; put one away: ... dismiss ID")
+
+
+@suggestions_group.command("accept")
+@click.argument("suggestion_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@with_workspace
+def accept_suggestion(ws: Workspace, suggestion_id: str, as_json: bool) -> None:
+    """Log the suggested meeting as a meeting interaction."""
+    from touchpoint.services.meetings import accept_suggestion as run
+
+    saved = run(ws, suggestion_id)
+    if as_json:
+        emit_json(saved.value)
+        return
+    i = saved.value
+    click.echo(f"logged the meeting with {i.customer_name} ({i.subject or 'no title'})")
+
+
+@suggestions_group.command("dismiss")
+@click.argument("suggestion_id", metavar="ID")
+@with_workspace
+def dismiss_suggestion(ws: Workspace, suggestion_id: str) -> None:
+    """Put a suggestion away: it is not logged and does not come back."""
+    from touchpoint.services.meetings import dismiss_suggestion as run
+
+    s = run(ws, suggestion_id).value
+    click.echo(f"dismissed the meeting with {s.customer_name}")
+
+
 def _report_export(report: Any, as_json: bool) -> None:
     if as_json:
         emit_json(report)
@@ -247,6 +405,7 @@ def export_customers(ws: Workspace, fmt: str | None, out: Path, bom: bool, as_js
 
 def register(group: click.Group) -> None:
     group.add_command(import_group)
+    group.add_command(suggestions_group)
     # `export followups` (iCalendar, CSV, Excel) and `export activity` live with the
     # reports, in touchpoint.cli.reports.
     for command in (export_contacts, export_customers):

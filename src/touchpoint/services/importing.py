@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -402,6 +403,8 @@ def _open_table(path: Path) -> _Table:
         raise ValidationError("file", f"cannot read {path.name}: {exc.strerror or exc}") from None
     if not data.strip(b" \t\r\n\x00" + codecs.BOM_UTF8 + b"\xff\xfe"):
         raise ValidationError("file", f"{path.name} is empty")
+    if data[:4] == b"PK\x03\x04":  # a zip: an Excel workbook (.xlsx), not text
+        return _open_workbook(path, data)
     text, encoding = decode(data, path.name)
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text)
@@ -429,6 +432,54 @@ def _open_table(path: Path) -> _Table:
             "file", f"{path.name} is not a readable CSV file near line {reader.line_num} ({exc})"
         ) from None
     return _Table(encoding, delimiter, headers, records, path.name)
+
+
+def _cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a CSV export of it would hold: whole numbers
+    without ".0", dates as ISO text, an empty cell as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _open_workbook(path: Path, data: bytes) -> _Table:
+    """The first sheet of an Excel workbook: its first non-blank row is the header row,
+    read with the same column mapping as a CSV file."""
+    import openpyxl  # only an .xlsx import pays for loading it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # any damage in the zip or its XML
+        raise ValidationError(
+            "file", f"{path.name} is not a readable Excel workbook (.xlsx): {exc}"
+        ) from None
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise ValidationError("file", f"{path.name} has no sheet")
+        headers: list[str] | None = None
+        records: list[tuple[int, list[str]]] = []
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_clean_cell(_cell_text(c)) for c in row]
+            if not any(c.strip() for c in cells):
+                continue
+            if headers is None:
+                headers = [c.strip() for c in cells]
+            else:
+                records.append((number, cells))
+    finally:
+        book.close()
+    if headers is None:
+        raise ValidationError("file", f"{path.name} is empty")
+    return _Table("xlsx", "", headers, records, path.name)
 
 
 @dataclass(frozen=True)

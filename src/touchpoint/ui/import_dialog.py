@@ -73,7 +73,9 @@ class ImportDialog(QDialog):
         file_row = QHBoxLayout()
         caption = QLabel("&File")
         self.file_edit = QLineEdit()
-        self.file_edit.setPlaceholderText("A .csv export of a spreadsheet or CRM, or a .vcf")
+        self.file_edit.setPlaceholderText(
+            "A .csv export of a spreadsheet or CRM, an Excel .xlsx, or a .vcf"
+        )
         self.file_edit.setAccessibleName("File to import")
         self.file_edit.returnPressed.connect(lambda: self.set_file(Path(self.file_edit.text())))
         caption.setBuddy(self.file_edit)
@@ -144,7 +146,7 @@ class ImportDialog(QDialog):
             self,
             "Import from",
             str(Path.home()),
-            "CSV and vCard files (*.csv *.txt *.tsv *.vcf *.vcard);;All files (*)",
+            "CSV, Excel and vCard files (*.csv *.txt *.tsv *.xlsx *.vcf *.vcard);;All files (*)",
         )
         if path:
             self.set_file(Path(path))
@@ -181,10 +183,12 @@ class ImportDialog(QDialog):
         delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "bar"}.get(
             preview.delimiter, repr(preview.delimiter)
         )
-        self._details = (
-            f"Encoding {preview.encoding} · delimiter: {delimiter} · "
-            f"{preview.total_rows:,} rows below the header"
+        source = (
+            "Excel workbook, first sheet"
+            if preview.encoding == "xlsx"
+            else f"Encoding {preview.encoding} · delimiter: {delimiter}"
         )
+        self._details = f"{source} · {preview.total_rows:,} rows below the header"
         self._say(self._details)
         self.mapping.setRowCount(len(preview.headers))
         self.combos.clear()

@@ -13,9 +13,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,6 +34,13 @@ log = logging.getLogger(__name__)
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
 WATCHED = ("followup", "interaction", "customer")
 LOADING = "Loading…"
+
+
+def read_suggestions(ws: Workspace) -> list[Any]:
+    """Meetings from an imported calendar waiting for the rep's word."""
+    from touchpoint.services import meetings
+
+    return meetings.list_suggestions(ws)
 
 
 def read_today(ws: Workspace) -> insights.TodayView:
@@ -161,6 +170,23 @@ class TodayView(QWidget):
         self.summary.setObjectName("Muted")
         layout.addWidget(self.heading)
         layout.addWidget(self.summary)
+        # One meeting from an imported calendar at a time: logged only on the rep's word.
+        self.suggestions: list[Any] = []
+        self.meeting = QFrame(self)
+        self.meeting.setObjectName("Card")
+        row = QHBoxLayout(self.meeting)
+        row.setContentsMargins(12, 6, 12, 6)
+        self.meeting_text = QLabel("")
+        self.meeting_text.setWordWrap(True)
+        self.log_meeting = QPushButton("Log it")
+        self.dismiss_meeting = QPushButton("Dismiss")
+        row.addWidget(self.meeting_text, 1)
+        row.addWidget(self.log_meeting)
+        row.addWidget(self.dismiss_meeting)
+        self.log_meeting.clicked.connect(self._accept_meeting)
+        self.dismiss_meeting.clicked.connect(self._dismiss_meeting)
+        self.meeting.hide()
+        layout.addWidget(self.meeting)
         grid = QGridLayout()
         grid.setSpacing(12)
         self.overdue = Card("Overdue", "Nothing overdue. Every promise is on time.", self)
@@ -190,10 +216,39 @@ class TodayView(QWidget):
 
     def refresh(self, prefetch: TodayPrefetch | None = None) -> None:
         self._stale = False
+        self._backend.query(read_suggestions).success(self._show_suggestions).run()
         if prefetch is not None and not (prefetch.done and prefetch.data is None):
             prefetch.then(self._show)
             return
         self._backend.query(read_today).success(self._show).run()
+
+    def _show_suggestions(self, items: list[Any]) -> None:
+        self.suggestions = items
+        if not items:
+            self.meeting.hide()
+            return
+        first = items[0]
+        title = f" “{first.subject}”" if first.subject else ""
+        rest = len(items) - 1
+        more = f"  ({rest} more meeting{'s' if rest > 1 else ''} to log)" if rest else ""
+        self.meeting_text.setText(f"{first.words}{title}{more}")
+        self.meeting.show()
+
+    def _accept_meeting(self) -> None:
+        if self.suggestions:
+            chosen = self.suggestions[0].id
+            from touchpoint.services import meetings
+
+            self._backend.write(lambda ws: meetings.accept_suggestion(ws, chosen)).run()
+
+    def _dismiss_meeting(self) -> None:
+        if self.suggestions:
+            chosen = self.suggestions[0].id
+            from touchpoint.services import meetings
+
+            self._backend.write(lambda ws: meetings.dismiss_suggestion(ws, chosen)).success(
+                lambda _s: self.refresh()
+            ).run()
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
         if any(changes.touches(e) for e in WATCHED):
