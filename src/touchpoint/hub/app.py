@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, door, exchange, throttle
+from touchpoint.hub import accounts, console, door, exchange, throttle
 from touchpoint.hub.db import POOL_SIZE, db_url, devices, make_engine, read, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
@@ -259,6 +259,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             body = exchange.pull_json(conn, caller(conn, token), after, limit)
         return Response(body, media_type="application/json")
 
+    console.mount(app, engine, now)  # the pages for people in a browser
     return app
 
 

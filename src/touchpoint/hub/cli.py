@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts
+from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
     HubNeedsUpgrade,
@@ -207,6 +208,10 @@ def user_add(db: str | None, email: str, role: str, team_names: tuple[str, ...])
     else:
         password = sys.stdin.readline().rstrip("\n")
     accounts.add_user(engine, email, password, role, list(team_names))
+    _audit(
+        "add user",
+        f"{email.strip().lower()} ({role}{', ' + ', '.join(team_names) if team_names else ''})",
+    )
     click.echo(f"Added {email} ({role}{', ' + ', '.join(team_names) if team_names else ''})")
 
 
@@ -225,6 +230,10 @@ def user_edit(
     now_role, now_teams = accounts.edit_user(
         _engine(db), email, role=role, add_teams=list(add), remove_teams=list(remove)
     )
+    _audit(
+        "edit user",
+        f"{email.strip().lower()}: {now_role}, teams {', '.join(now_teams) or '(none)'}",
+    )
     click.echo(f"{email}: {now_role}, teams {', '.join(now_teams) or '(none)'}")
 
 
@@ -234,6 +243,7 @@ def user_edit(
 def user_disable(db: str | None, email: str) -> None:
     """Disable a user: their tokens stop working at once."""
     accounts.disable_user(_engine(db), email)
+    _audit("disable user", email.strip().lower())
     click.echo(f"Disabled {email}")
 
 
@@ -254,6 +264,7 @@ def enroll(db: str | None, email: str, expires: str) -> None:
     """
     lifetime = accounts.parse_lifetime(expires)
     made = accounts.create_enrollment(_engine(db), email, lifetime)
+    _audit("create enrollment token", made.email)
     click.echo(made.token)
     click.echo(
         f"One-time enrollment token for {made.email}, valid until "
@@ -294,6 +305,7 @@ def token_revoke(db: str | None, token_id: int) -> None:
     """Revoke a device token: that laptop must sign in again."""
     if not accounts.revoke_token(_engine(db), token_id):
         raise accounts.AccountError(f"token: no active token {token_id}")
+    _audit("revoke device token", str(token_id))
     click.echo(f"Revoked token {token_id}")
 
 
@@ -303,6 +315,18 @@ def teams(db: str | None) -> None:
     """List teams and their members."""
     for name, members in accounts.list_teams(_engine(db)):
         click.echo(f"{name}: {', '.join(members) or '(nobody)'}")
+
+
+def _audit(action: str, target: str) -> None:
+    """An administrative action into the audit log the console shows, as the system user
+    who ran the command (the command line has no Hub account)."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):
+        who = "unknown"
+    audit.record(f"{who} (command line)", action, target, via="cli")
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
