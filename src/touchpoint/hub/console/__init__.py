@@ -349,6 +349,13 @@ def mount(
         shown, more = audit.entries()
         return render(request, "audit.html", viewer, title="Audit log", entries=shown, more=more)
 
+    @app.get("/admin/{rest:path}", include_in_schema=False)
+    @app.get("/fleet/{rest:path}", include_in_schema=False)
+    @app.get("/devices/{rest:path}", include_in_schema=False)
+    def elsewhere(request: Request, rest: str) -> Response:
+        # An unknown console page is answered as one not yours: the two never differ.
+        raise _Forbidden(need(request))
+
 
 def _duration(seconds: int) -> str:
     if seconds < 120:
