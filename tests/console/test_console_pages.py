@@ -149,11 +149,13 @@ def test_fleet_health_after_real_laptops_synced(
     cells = [c.inner_text() for c in maria_row.locator("td, th").all()]
     from touchpoint import __version__
 
-    assert cells[3] == __version__  # app version as the laptop said in its hello
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", cells[4])  # last sync
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", cells[5])  # last successful sync
-    assert cells[6:10] == ["0", "0", "0", "0"]  # waiting, refused, set aside, conflicts
-    assert cells[2]  # OS
+    assert cells[0].endswith("maria@example.com")  # the laptop's name, then its user
+    assert cells[2] == __version__  # app version as the laptop said in its hello
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", cells[3])  # last sync
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d$", cells[4])  # last successful sync
+    assert cells[5:9] == ["0", "0", "0", "0"]  # waiting, refused, set aside, conflicts
+    assert cells[1]  # OS
+    assert cells[10] == "off"  # the test laptops' databases are not encrypted
 
     # Filters: nothing refused, nobody stale for a day, everyone older than 999.
     manager.get_by_label("Has refused changes").check()
