@@ -326,7 +326,16 @@ def _audit(action: str, target: str) -> None:
         who = getpass.getuser()
     except (OSError, KeyError):
         who = "unknown"
-    audit.record(f"{who} (command line)", action, target, via="cli")
+    try:
+        audit.record(f"{who} (command line)", action, target, via="cli")
+    except OSError as exc:
+        # The action is done and stays done; the admin is told the log missed it.
+        log.warning("audit log not written: %s", exc)
+        click.echo(
+            f"warning: done, but not written to the audit log {audit.audit_path()}: "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
