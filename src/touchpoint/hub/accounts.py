@@ -260,6 +260,32 @@ def login(
         return _issue_token(conn, user, device_id, device_name)
 
 
+def session_version(password_hash: str, role: str, disabled_at: str | None) -> str:
+    """A console session's version: a new password, role or disabled state ends it."""
+    return hashlib.sha256(f"{password_hash}|{role}|{disabled_at}".encode()).hexdigest()[:16]
+
+
+def check_password(engine: Engine, email: str, password: str) -> tuple[int, str] | None:
+    """(user id, session version) for a good email and password of an enabled user,
+    else None (never says which); issues no token (the console's sign-in)."""
+    wanted = email.strip().lower()
+    with engine.connect() as conn:
+        user = conn.execute(select(users).where(users.c.email == wanted)).first()
+    if not _CHECKING.acquire(blocking=False):  # one check at a time, as login()
+        raise PasswordChecksBusy
+    try:
+        if user is None or user.disabled_at is not None:
+            _hasher.hash(password)  # same work either way: no user enumeration by timing
+            return None
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+    finally:
+        _CHECKING.release()
+    return int(user.id), session_version(user.password_hash, user.role, user.disabled_at)
+
+
 def _issue_token(
     conn: Connection, user: Any, device_id: str, device_name: str
 ) -> tuple[str, Principal]:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts
+from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
     HubNeedsUpgrade,
@@ -210,6 +211,10 @@ def user_add(db: str | None, email: str, role: str, team_names: tuple[str, ...])
     else:
         password = sys.stdin.readline().rstrip("\n")
     accounts.add_user(engine, email, password, role, list(team_names))
+    _audit(
+        "add user",
+        f"{email.strip().lower()} ({role}{', ' + ', '.join(team_names) if team_names else ''})",
+    )
     click.echo(f"Added {email} ({role}{', ' + ', '.join(team_names) if team_names else ''})")
 
 
@@ -228,6 +233,10 @@ def user_edit(
     now_role, now_teams = accounts.edit_user(
         _engine(db), email, role=role, add_teams=list(add), remove_teams=list(remove)
     )
+    _audit(
+        "edit user",
+        f"{email.strip().lower()}: {now_role}, teams {', '.join(now_teams) or '(none)'}",
+    )
     click.echo(f"{email}: {now_role}, teams {', '.join(now_teams) or '(none)'}")
 
 
@@ -237,6 +246,7 @@ def user_edit(
 def user_disable(db: str | None, email: str) -> None:
     """Disable a user: their tokens stop working at once."""
     accounts.disable_user(_engine(db), email)
+    _audit("disable user", email.strip().lower())
     click.echo(f"Disabled {email}")
 
 
@@ -257,6 +267,7 @@ def enroll(db: str | None, email: str, expires: str) -> None:
     """
     lifetime = accounts.parse_lifetime(expires)
     made = accounts.create_enrollment(_engine(db), email, lifetime)
+    _audit("create enrollment token", made.email)
     click.echo(made.token)
     click.echo(
         f"One-time enrollment token for {made.email}, valid until "
@@ -297,6 +308,7 @@ def token_revoke(db: str | None, token_id: int) -> None:
     """Revoke a device token: that laptop must sign in again."""
     if not accounts.revoke_token(_engine(db), token_id):
         raise accounts.AccountError(f"token: no active token {token_id}")
+    _audit("revoke device token", str(token_id))
     click.echo(f"Revoked token {token_id}")
 
 
@@ -306,6 +318,27 @@ def teams(db: str | None) -> None:
     """List teams and their members."""
     for name, members in accounts.list_teams(_engine(db)):
         click.echo(f"{name}: {', '.join(members) or '(nobody)'}")
+
+
+def _audit(action: str, target: str) -> None:
+    """An administrative action into the audit log the console shows, as the system user
+    who ran the command (the command line has no Hub account)."""
+    import getpass
+
+    try:
+        who = getpass.getuser()
+    except (OSError, KeyError):
+        who = "unknown"
+    try:
+        audit.record(f"{who} (command line)", action, target, via="cli")
+    except OSError as exc:
+        # The action is done and stays done; the admin is told the log missed it.
+        log.warning("audit log not written: %s", exc)
+        click.echo(
+            f"warning: done, but not written to the audit log {audit.audit_path()}: "
+            f"{exc.strerror or exc}",
+            err=True,
+        )
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:
