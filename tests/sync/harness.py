@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
 import pg_cluster
@@ -31,6 +32,11 @@ from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
 from touchpoint.storage.tracking import jsonable
 from touchpoint.sync.engine import SyncEngine, SyncResult, sign_in
 from touchpoint.sync.protocol import CONFLICT_ENTITY
+
+# The Hub hashes passwords with argon2 at strengths meant to slow an attacker: some 0.15 s
+# of two cores per sign-in or new user, which hundreds of Hub tests would spend over and
+# over. They keep argon2 (hash, verify, the same code path) at its cheapest strength.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PG_URL = pg_cluster.url_for_tests()  # a throwaway server when PostgreSQL is installed
 REQUIRE_PG = os.environ.get("TOUCHPOINT_REQUIRE_PG") == "1"

@@ -67,6 +67,7 @@ def crash_loop(hub: HubServer, tmp_path: Path, clock: Clock, rounds: int, seed: 
     ben.close()
 
 
+@pytest.mark.slow
 def test_sigkill_during_push_and_pull(hub: HubServer, tmp_path: Path, clock: Clock) -> None:
     crash_loop(hub, tmp_path, clock, rounds=6, seed=4)
 

@@ -255,6 +255,7 @@ def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedPr
     )
 
 
+@pytest.mark.slow
 def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicate(
     hub: HubServer, tmp_path: Path, clock: Clock
 ) -> None:

@@ -124,6 +124,7 @@ def run_scenario(hub: HubServer, tmp_path: Path, clock: Clock, ops: int, seed: i
         laptop.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_edits_syncs_and_faults_converge(
     hub: HubServer, tmp_path: Path, clock: Clock, seed: int

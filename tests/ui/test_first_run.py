@@ -51,7 +51,10 @@ def open_wizard(
     kwargs.setdefault("open_import", None)
     offer_first_run(parent, backend, done=lambda: done.append(True), **kwargs)
     idle()
-    return parent, parent.findChild(FirstRunWizard), done
+    wizard = parent.findChild(FirstRunWizard)
+    if wizard is not None:  # a top-level window of its own: closed when the test ends
+        qtbot.addWidget(wizard)
+    return parent, wizard, done
 
 
 def provisioned(ws: Workspace, server: str, **options: Any) -> None:

@@ -9,30 +9,34 @@ import sys
 from pathlib import Path
 
 START_AND_QUIT = """
-import sys
+import sys, time
+from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWizard
 from touchpoint.ui import app
 
-import time
-from pathlib import Path
-started = time.monotonic()
+# Look once the first-run wizard is up and the background backup is done (a loaded test
+# machine may take seconds for either), or after a minute in any case.
+log_file = Path(sys.argv[1]) / "logs" / "touchpoint.log"
+deadline = time.monotonic() + 60
+
+def settled():
+    wizard = any(isinstance(w, QWizard) and w.isVisible() for w in QApplication.topLevelWidgets())
+    backup = log_file.exists() and "daily backup written" in log_file.read_text()
+    return wizard and backup
 
 def look_then_quit():
-    widgets = QApplication.topLevelWidgets()
-    wizard = [w for w in widgets if isinstance(w, QWizard) and w.isVisible()]
-    backed_up = any(Path(sys.argv[1], "backups").glob("*.sqlite3"))
-    # Until the wizard shows and the daily backup (made once the window is up) is
-    # written: longer on a busy machine, at most 60 s.
-    if (not wizard or not backed_up) and time.monotonic() - started < 60:
+    if not settled() and time.monotonic() < deadline:
         QTimer.singleShot(100, look_then_quit)
         return
+    widgets = QApplication.topLevelWidgets()
     print("TITLES", [w.windowTitle() for w in widgets if w.isVisible()])
-    print("BOXES", [w.currentPage().subTitle() for w in wizard])
+    print("BOXES", [w.currentPage().subTitle() for w in widgets
+                    if isinstance(w, QWizard) and w.isVisible()])
     QApplication.quit()
 
 application = app.make_application(["touchpoint"])
-QTimer.singleShot(100, look_then_quit)
+QTimer.singleShot(500, look_then_quit)
 print("CODE", app.run(sys.argv[1]))
 """
 

@@ -344,12 +344,19 @@ def test_the_window_paints_before_the_database_layer_loads(data_dir: Path) -> No
     """run() builds and shows the window, then the database thread starts loading
     SQLAlchemy and the models and opens the database."""
     code = """
-import sys
+import sys, time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from touchpoint.ui import app, backend
 
 start = backend.Backend.start
+deadline = time.monotonic() + 60
+
+def quit_once_loaded():  # a busy machine may take seconds to load the database layer
+    if "sqlalchemy" in sys.modules or time.monotonic() > deadline:
+        QTimer.singleShot(200, QApplication.quit)
+    else:
+        QTimer.singleShot(100, quit_once_loaded)
 
 def start_and_look(self):
     shown = [w for w in QApplication.topLevelWidgets() if hasattr(w, "today") and w.isVisible()]
@@ -358,7 +365,7 @@ def start_and_look(self):
 
 backend.Backend.start = start_and_look
 app.make_application(["touchpoint"])
-QTimer.singleShot(3000, QApplication.quit)
+QTimer.singleShot(0, quit_once_loaded)
 print("CODE", app.run(sys.argv[1], auto_backup=False))
 print("AT_END", "sqlalchemy" in sys.modules)
 """

@@ -624,6 +624,7 @@ class LogInteractionDialog(QDialog):
     def remove_followup(self, row: FollowUpRow) -> None:
         index = self.rows.index(row)
         self.rows.remove(row)
+        row.hide()  # a row taken out of its layout must not become a window of its own
         row.setParent(None)
         row.deleteLater()
         for n, other in enumerate(self.rows, start=1):
