@@ -127,6 +127,21 @@ def clock() -> Clock:
     return Clock(datetime(2026, 11, 18, 9, 30, tzinfo=UTC))  # a Wednesday
 
 
+@pytest.fixture(autouse=True)
+def _edits_placed_by_the_clock_offset(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests move laptops' clocks by hand while the Hub runs on real time: placing edits
+    by the real boot clock (storage.hub_clock) would order them by the milliseconds
+    between test steps. Edits are placed by the clock offset, as on a laptop without a
+    boot clock, except in tests marked ``hub_clock``, which test that mechanism."""
+    if request.node.get_closest_marker("hub_clock"):
+        return
+    from touchpoint.storage import hub_clock
+
+    monkeypatch.setattr(hub_clock, "hub_time", lambda *_args: None)
+
+
 _TEMPLATE: dict[str, Path] = {}
 
 

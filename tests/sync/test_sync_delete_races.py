@@ -113,6 +113,7 @@ def test_an_open_follow_up_under_a_deleted_customer_is_never_unseen(
     )
 
 
+@pytest.mark.hub_clock
 @pytest.mark.parametrize("first", ["fast", "right"])
 def test_an_edit_made_while_the_clock_was_fast_keeps_its_real_time(
     team: tuple[Laptop, Laptop, Clock], hub: HubServer, clock: Clock, first: str

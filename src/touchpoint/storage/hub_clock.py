@@ -38,9 +38,12 @@ def boot_reading() -> tuple[str | None, float | None]:
         return None, None
 
 
-def reference(server_time: datetime, offset_ms: int) -> str:
-    """The meta value the sync engine keeps after a hello."""
+def reference(server_time: datetime, offset_ms: int, *, sent: float | None = None) -> str:
+    """The meta value the sync engine keeps after a hello. ``sent``: the boot clock when
+    the hello was sent; the Hub's time is then set against the middle of the exchange."""
     boot, reading = boot_reading()
+    if reading is not None and sent is not None and 0 <= reading - sent < 60:
+        reading = (reading + sent) / 2
     return json.dumps(
         {"server": to_utc_text(server_time), "boot": boot, "at": reading, "offset_ms": offset_ms}
     )

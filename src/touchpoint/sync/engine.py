@@ -357,6 +357,7 @@ class SyncEngine:
         # None when a day has passed since the last check (sync.check).
         self.check = check
         self.pulled_from_start = False
+        self._hello_sent: float | None = None
 
     @classmethod
     def for_workspace(cls, ws: Workspace, *, transport: Any = None, **options: Any) -> SyncEngine:
@@ -462,10 +463,9 @@ class SyncEngine:
         """The Hub's time now, against a clock no one sets: edits made until the next
         hello are placed in the Hub's time from it (storage.hub_clock)."""
         server = from_utc_text(hello.server_time)
+        reference = hub_clock.reference(server, hello.clock_offset_ms, sent=self._hello_sent)
         with self.ws.unit_of_work(origin="remote") as uow:
-            write_meta(
-                uow.session, hub_clock.CLOCK_KEY, hub_clock.reference(server, hello.clock_offset_ms)
-            )
+            write_meta(uow.session, hub_clock.CLOCK_KEY, reference)
             uow.commit()
 
     def _follow_scope(self, hello: HelloResponse) -> None:
@@ -492,6 +492,9 @@ class SyncEngine:
             uow.commit()
 
     def _hello(self) -> HelloResponse:
+        # The boot clock is read on both sides of the call: the Hub's time in the answer
+        # is taken near its middle, which the reference (storage.hub_clock) then uses.
+        self._hello_sent = hub_clock.boot_reading()[1]
         return self.client.hello(
             HelloRequest(
                 protocol=1,
