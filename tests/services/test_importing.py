@@ -776,7 +776,8 @@ def expected_records(
     ws: Workspace, fields: list[str | None], rows: list[list[str]]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What the issue says an import of these rows creates, by the shared validators."""
-    region, made, seen = ws.settings.default_region, ([], []), set()
+    region, made = ws.settings.default_region, ([], [])
+    seen: dict[object, str] = {}  # customer key: its name as first spelt
     for raw in rows:
         cells = [_cell(c) for c in raw]
         if not any(c.strip() for c in cells):
@@ -812,10 +813,10 @@ def expected_records(
             continue
         key = customer["name"].casefold() if company else object()
         if key not in seen:
-            seen.add(key)
+            seen[key] = customer["name"]  # rows naming it again join it, as first spelt
             made[0].append(customer)
         if contact is not None:
-            made[1].append({**contact, "customer": customer["name"]})
+            made[1].append({**contact, "customer": seen[key]})
     return made
 
 
