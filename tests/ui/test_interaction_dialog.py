@@ -26,6 +26,18 @@ NOTES = (
 WORDS = "Much faster than last year, but the invoices still confuse our accountant."
 
 
+@pytest.fixture(autouse=True)
+def _dialogs_closed() -> Any:
+    """The dialogs these tests open (from a timeline row) are closed when each ends."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, InteractionDialog):
+            widget.close()
+            widget.deleteLater()
+
+
 @pytest.fixture
 def acme(ws: Workspace, clock: Any) -> tuple[str, str]:
     """Acme and one visit Maria logged two days ago (Monday 16 November, 10:00 Berlin)."""
