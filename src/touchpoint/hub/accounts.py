@@ -226,20 +226,16 @@ def user_teams(conn: Connection, user_id: int) -> tuple[str, ...]:
     return tuple(r[0] for r in rows)
 
 
-def login(
-    engine: Engine, email: str, password: str, device_id: str, device_name: str
-) -> tuple[str, Principal] | None:
-    """A new device token for a good email and password, else None (never says which).
+def _verified_user(engine: Engine, email: str, password: str) -> Any | None:
+    """The enabled user with this email and password, else None (never says which).
 
-    The password is checked on a read connection: only a good one opens a write
-    transaction, so a flood of wrong guesses never holds the write lock."""
-    wanted = email.strip().lower()
+    The password is checked on a read connection, never under the write lock, and one
+    check at a time per Hub process: argon2 is built to be costly, and a flood of guesses
+    queued behind one another would hold every request thread (and both cores) while
+    laptops wait to sync. A check that finds another running raises
+    :class:`PasswordChecksBusy` at once, without hashing."""
     with engine.connect() as conn:
-        user = conn.execute(select(users).where(users.c.email == wanted)).first()
-    # One password check at a time per Hub process: argon2 is built to be costly, and a
-    # flood of guesses queued behind one another would hold every request thread (and
-    # both cores) while laptops wait to sync. A check that finds another running is
-    # answered "busy" at once, without hashing.
+        user = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
     if not _CHECKING.acquire(blocking=False):
         raise PasswordChecksBusy
     try:
@@ -252,9 +248,19 @@ def login(
             return None
     finally:
         _CHECKING.release()
+    return user
+
+
+def login(
+    engine: Engine, email: str, password: str, device_id: str, device_name: str
+) -> tuple[str, Principal] | None:
+    """A new device token for a good email and password, else None (never says which):
+    only a good password opens a write transaction."""
+    if _verified_user(engine, email, password) is None:
+        return None
     with write(engine) as conn:
         # Read again under the lock: the user may have been disabled meanwhile.
-        user = conn.execute(select(users).where(users.c.email == wanted)).first()
+        user = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
         if user is None or user.disabled_at is not None:
             return None
         return _issue_token(conn, user, device_id, device_name)
@@ -268,21 +274,9 @@ def session_version(password_hash: str, role: str, disabled_at: str | None) -> s
 def check_password(engine: Engine, email: str, password: str) -> tuple[int, str] | None:
     """(user id, session version) for a good email and password of an enabled user,
     else None (never says which); issues no token (the console's sign-in)."""
-    wanted = email.strip().lower()
-    with engine.connect() as conn:
-        user = conn.execute(select(users).where(users.c.email == wanted)).first()
-    if not _CHECKING.acquire(blocking=False):  # one check at a time, as login()
-        raise PasswordChecksBusy
-    try:
-        if user is None or user.disabled_at is not None:
-            _hasher.hash(password)  # same work either way: no user enumeration by timing
-            return None
-        try:
-            _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return None
-    finally:
-        _CHECKING.release()
+    user = _verified_user(engine, email, password)
+    if user is None:
+        return None
     return int(user.id), session_version(user.password_hash, user.role, user.disabled_at)
 
 
