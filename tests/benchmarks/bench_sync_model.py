@@ -20,27 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parent / "sync"), str(HERE.parent)]
+sys.path[:0] = [str(HERE), str(HERE.parent / "sync"), str(HERE.parent)]
 
 import keyring  # noqa: E402
-from keyring.backend import KeyringBackend  # noqa: E402
-
-
-class _MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.store.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.store[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.store.pop((service, username), None)
+from bench_sync import MemoryKeyring  # noqa: E402
 
 
 def main() -> int:
@@ -50,7 +33,7 @@ def main() -> int:
     parser.add_argument("--ops", type=int, default=200)
     parser.add_argument("--pg", help="a PostgreSQL server URL: each seed gets a database")
     args = parser.parse_args()
-    keyring.set_keyring(_MemoryKeyring())
+    keyring.set_keyring(MemoryKeyring())
     import psycopg
     from harness import Clock, HubServer
     from sync_model import run_model

@@ -34,15 +34,18 @@ def pair(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop,
 STAMP = "2026-11-18T09:30:00.000000Z"
 
 
-def append(hub: HubServer, entity: str, record_id: str, fields: dict[str, Any]) -> int:
-    """One change written into the Hub's log and records as they are, team north."""
-    data = {
+def append(
+    hub: HubServer, entity: str, record_id: str, fields: dict[str, Any], op: str = "insert"
+) -> int:
+    """One change written into the Hub's log as it is, team north; a new record's
+    values also into its records (an update is written to the log alone)."""
+    bookkeeping = {
         "created_at": STAMP,
         "created_by": "tool@example.com",
         "updated_at": STAMP,
         "updated_by": "tool@example.com",
-        **fields,
     }
+    data = {**bookkeeping, **fields} if op == "insert" else fields
     with hub.engine.begin() as conn:
         seq = int(
             conn.execute(
@@ -61,7 +64,7 @@ def append(hub: HubServer, entity: str, record_id: str, fields: dict[str, Any]) 
                 entity=entity,
                 record_id=record_id,
                 team="north",
-                op="insert",
+                op=op,
                 fields=data,
                 at=STAMP,
                 corrected_at=STAMP,
@@ -74,7 +77,7 @@ def append(hub: HubServer, entity: str, record_id: str, fields: dict[str, Any]) 
                 records.c.entity == entity, records.c.record_id == record_id
             )
         ).first()
-        if held is None:
+        if held is None and op == "insert":
             conn.execute(
                 insert(records).values(
                     entity=entity, record_id=record_id, team="north", data=data, versions={}
@@ -173,32 +176,7 @@ def test_later_changes_of_a_held_back_record_wait_behind_it(
     append(hub, "interaction", child, visit_fields(parent))
     assert ben.sync().set_aside == 1
     # A later edit of the same interaction: it must not apply before the first change.
-    with hub.engine.begin() as conn:
-        seq = int(
-            conn.execute(
-                update(counter)
-                .where(counter.c.id == 1)
-                .values(value=counter.c.value + 1)
-                .returning(counter.c.value)
-            ).scalar_one()
-        )
-        conn.execute(
-            insert(changes).values(
-                server_seq=seq,
-                change_id=str(uuid.uuid4()),
-                device_id="hub",
-                user_id=None,
-                entity="interaction",
-                record_id=child,
-                team="north",
-                op="update",
-                fields={"notes": "corrected notes", "updated_at": STAMP},
-                at=STAMP,
-                corrected_at=STAMP,
-                author="tool@example.com",
-                received_at=STAMP,
-            )
-        )
+    append(hub, "interaction", child, {"notes": "corrected notes", "updated_at": STAMP}, "update")
     assert ben.sync().set_aside == 2
     append(hub, "customer", parent, customer_fields("Parent AG"))
     assert ben.sync().set_aside == 0
