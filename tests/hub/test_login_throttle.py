@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parents[1] / "sync"))
 from harness import PASSWORD, Clock, HubServer
 
-from touchpoint.hub import throttle
+from touchpoint.hub import accounts, throttle
 from touchpoint.sync.protocol import PROTOCOL_HEADER
 
 
@@ -89,3 +92,57 @@ def test_wrong_enrollment_tokens_are_throttled_by_address(served: HubServer) -> 
     codes = [enroll() for _ in range(throttle.FREE_PER_ADDRESS)]
     assert codes == [401] * throttle.FREE_PER_ADDRESS
     assert enroll() == 429
+
+
+def _gate_answer(gate: throttle.LoginGate, address: str) -> tuple[list[dict], list[float]]:
+    """What the gate sends for one sign-in from ``address``, and the pauses it took."""
+    sent: list[dict] = []
+    pauses: list[float] = []
+
+    async def app(_scope: dict, _receive: object, _send: object) -> None:
+        sent.append({"type": "passed to the app"})
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    gate.app = app
+    scope = {"type": "http", "path": "/v1/login", "client": (address, 5000)}
+    real_sleep = throttle.asyncio.sleep
+    throttle.asyncio.sleep = sleep  # type: ignore[assignment]
+    try:
+        asyncio.run(gate(scope, None, send))
+    finally:
+        throttle.asyncio.sleep = real_sleep  # type: ignore[assignment]
+    return sent, pauses
+
+
+def test_a_throttled_address_waits_for_its_answer_and_others_pass() -> None:
+    at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    blocked = {"addr:127.0.0.9": at.replace(minute=5)}
+    gate = throttle.LoginGate(None, clock=lambda: at, busy=lambda: False, blocked=blocked)
+
+    sent, pauses = _gate_answer(gate, "127.0.0.9")
+    assert sent[0]["status"] == 429
+    assert pauses == [throttle.LoginGate.PAUSE]  # a guesser's retries are slowed down
+    assert gate.held == 0
+
+    gate.held = throttle.LoginGate.MAX_HELD  # too many held already: answered at once
+    sent, pauses = _gate_answer(gate, "127.0.0.9")
+    assert sent[0]["status"] == 429 and pauses == []
+
+    gate.held = 0
+    sent, pauses = _gate_answer(gate, "127.0.0.10")
+    assert sent == [{"type": "passed to the app"}] and pauses == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priority is Linux's")
+def test_passwords_are_checked_at_low_priority() -> None:
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    checker = accounts._checker.submit(
+        lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    ).result()
+    assert checker == min(19, mine + accounts.CHECK_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

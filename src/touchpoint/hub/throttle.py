@@ -10,6 +10,7 @@ once its wait has passed with no new failure for a while.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Callable
@@ -96,7 +97,15 @@ class LoginGate:
     anyway (its address is throttled, or this process is already checking a password)
     is answered 429 in the event loop, before a request thread, the database or the
     body is touched. A flood of guesses then costs the Hub almost nothing per request,
-    and laptops' syncs keep their threads."""
+    and laptops' syncs keep their threads.
+
+    Such an answer comes only after a pause (a tarpit): a guesser that retries at once
+    then sends one request a second per connection instead of hundreds, which is what
+    otherwise keeps the event loop busy. A waiting answer is a sleeping coroutine; past
+    :attr:`MAX_HELD` of them, answers go at once."""
+
+    MAX_HELD = 512
+    PAUSE = 1.0  # seconds; never longer than the wait itself
 
     PATHS = frozenset({"/v1/login", "/v1/enroll"})
 
@@ -109,6 +118,7 @@ class LoginGate:
     ) -> None:
         # blocked: addresses this app saw throttled, until when (filled by the routes).
         self.app, self.clock, self.busy, self.blocked = app, clock, busy, blocked
+        self.held = 0
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] in self.PATHS:
@@ -124,6 +134,12 @@ class LoginGate:
                     else "the Hub is busy checking sign-ins: try again in a few seconds"
                 )
                 body = orjson.dumps({"error": "throttled", "message": message})
+                if self.held < self.MAX_HELD:
+                    self.held += 1
+                    try:
+                        await asyncio.sleep(min(self.PAUSE, wait) if wait > 0 else self.PAUSE)
+                    finally:
+                        self.held -= 1
                 await send(
                     {
                         "type": "http.response.start",
