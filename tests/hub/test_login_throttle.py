@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -122,7 +123,7 @@ def _gate_answer(gate: throttle.LoginGate, address: str) -> tuple[list[dict], li
 def test_a_throttled_address_waits_for_its_answer_and_others_pass() -> None:
     at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
     blocked = {"addr:127.0.0.9": at.replace(minute=5)}
-    gate = throttle.LoginGate(None, clock=lambda: at, busy=lambda: False, blocked=blocked)
+    gate = throttle.LoginGate(None, clock=lambda: at, blocked=blocked)
 
     sent, pauses = _gate_answer(gate, "127.0.0.9")
     assert sent[0]["status"] == 429
@@ -136,6 +137,46 @@ def test_a_throttled_address_waits_for_its_answer_and_others_pass() -> None:
     gate.held = 0
     sent, pauses = _gate_answer(gate, "127.0.0.10")
     assert sent == [{"type": "passed to the app"}] and pauses == []
+
+
+def test_sign_ins_pass_the_gate_one_at_a_time_in_turn() -> None:
+    at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    gate = throttle.LoginGate(None, clock=lambda: at, blocked={})
+    events: list[str] = []
+
+    async def app(scope: dict, _receive: object, _send: object) -> None:
+        who = scope["client"][0]
+        events.append(f"{who} checked")
+        await asyncio.sleep(0.05 if who == "first" else 0)
+        events.append(f"{who} answered")
+
+    async def send(message: dict) -> None:
+        events.append(f"refused {message['status']}" if "status" in message else "body")
+
+    def attempt(who: str) -> Any:
+        return gate({"type": "http", "path": "/v1/login", "client": (who, 1)}, None, send)
+
+    async def three_at_once() -> None:
+        gate.app = app
+        await asyncio.gather(attempt("first"), attempt("second"), attempt("third"))
+
+    asyncio.run(three_at_once())
+    # Each waited for the one before it, in the order they came.
+    assert events == [
+        "first checked", "first answered", "second checked", "second answered",
+        "third checked", "third answered",
+    ]  # fmt: skip
+    assert not gate.running and not gate.turns
+
+    events.clear()
+    gate.PAUSE = 0.01  # the first takes longer than the others may wait
+
+    async def two_at_once() -> None:
+        await asyncio.gather(attempt("first"), attempt("second"))
+
+    asyncio.run(two_at_once())
+    assert events == ["first checked", "refused 429", "body", "first answered"]
+    assert not gate.running and not gate.turns
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="per-thread priority is Linux's")

@@ -83,11 +83,6 @@ _checker = ThreadPoolExecutor(
 )
 
 
-def checking_password() -> bool:
-    """Whether this process is checking a password now (see :func:`login`)."""
-    return _CHECKING.locked()
-
-
 class PasswordChecksBusy(Exception):
     """Another password check is running in this process: try again in a moment."""
 

@@ -66,9 +66,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     )
     app.state.engine = engine
     blocked: dict[str, datetime] = {}  # addresses throttled, for the gate in front
-    app.add_middleware(
-        throttle.LoginGate, clock=now, busy=accounts.checking_password, blocked=blocked
-    )
+    app.add_middleware(throttle.LoginGate, clock=now, blocked=blocked)
 
     def failed(attempt: dict[str, int]) -> None:
         for key, until in throttle.note_failure(engine, attempt, now()).items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,16 +94,19 @@ def note_failure(engine: Engine, attempt: dict[str, int], now: datetime) -> dict
 
 
 class LoginGate:
-    """ASGI middleware in front of the sign-in routes: an attempt that would be refused
-    anyway (its address is throttled, or this process is already checking a password)
-    is answered 429 in the event loop, before a request thread, the database or the
-    body is touched. A flood of guesses then costs the Hub almost nothing per request,
-    and laptops' syncs keep their threads.
+    """ASGI middleware in front of the sign-in routes, in the event loop, before a request
+    thread, the database or the body is touched:
 
-    Such an answer comes only after a pause (a tarpit): a guesser that retries at once
-    then sends one request a second per connection instead of hundreds, which is what
-    otherwise keeps the event loop busy. A waiting answer is a sleeping coroutine; past
-    :attr:`MAX_HELD` of them, answers go at once."""
+    - an attempt from an address that is throttled is answered 429 after a pause (a
+      tarpit): a guesser that retries at once then sends one request a second per
+      connection instead of hundreds, which is what would keep the event loop busy;
+    - the others go on one at a time, in turn: argon2 is built to be costly, so a flood
+      queued in request threads would hold them (and the CPU) while laptops wait to
+      sync. One that waits longer than the pause for its turn is answered 429 "busy".
+      People signing in together on a Monday morning are simply served in turn.
+
+    A waiting attempt is a sleeping coroutine woken by the one before it, not a thread
+    and not a poll; past :attr:`MAX_HELD` of them, answers go at once."""
 
     MAX_HELD = 512
     PAUSE = 1.0  # seconds; never longer than the wait itself
@@ -110,50 +114,75 @@ class LoginGate:
     PATHS = frozenset({"/v1/login", "/v1/enroll"})
 
     def __init__(
-        self,
-        app: Any,
-        clock: Callable[[], datetime],
-        busy: Callable[[], bool],
-        blocked: dict[str, datetime],
+        self, app: Any, clock: Callable[[], datetime], blocked: dict[str, datetime]
     ) -> None:
         # blocked: addresses this app saw throttled, until when (filled by the routes).
-        self.app, self.clock, self.busy, self.blocked = app, clock, busy, blocked
-        self.held = 0
+        self.app, self.clock, self.blocked = app, clock, blocked
+        self.held = 0  # tarpitted answers
+        self.running = False  # a sign-in is past the gate, not answered yet
+        self.turns: deque[asyncio.Future[None]] = deque()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["path"] in self.PATHS:
-            client = scope.get("client")
-            until = self.blocked.get(f"addr:{client[0]}") if client else None
-            wait = 0
-            if until is not None:
-                wait = math.ceil((until - self.clock()).total_seconds())
-            if wait > 0 or self.busy():
-                message = (
-                    f"too many wrong sign-ins: try again in {wait} seconds"
-                    if wait > 0
-                    else "the Hub is busy checking sign-ins: try again in a few seconds"
-                )
-                body = orjson.dumps({"error": "throttled", "message": message})
-                if self.held < self.MAX_HELD:
-                    self.held += 1
-                    try:
-                        await asyncio.sleep(min(self.PAUSE, wait) if wait > 0 else self.PAUSE)
-                    finally:
-                        self.held -= 1
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 429,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"retry-after", str(max(wait, 2)).encode()),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": body})
+        if scope["type"] != "http" or scope["path"] not in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        until = self.blocked.get(f"addr:{client[0]}") if client else None
+        wait = 0 if until is None else math.ceil((until - self.clock()).total_seconds())
+        if wait > 0:
+            if self.held < self.MAX_HELD:
+                self.held += 1
+                try:
+                    await asyncio.sleep(min(self.PAUSE, wait))
+                finally:
+                    self.held -= 1
+            await _refuse(send, wait, f"too many wrong sign-ins: try again in {wait} seconds")
+            return
+        if not await self._take_turn():
+            await _refuse(send, 2, "the Hub is busy checking sign-ins: try again in a few seconds")
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._pass_turn()
+
+    async def _take_turn(self) -> bool:
+        if not self.running:
+            self.running = True
+            return True
+        if len(self.turns) >= self.MAX_HELD:
+            return False
+        turn = asyncio.get_running_loop().create_future()
+        self.turns.append(turn)
+        try:
+            await asyncio.wait_for(turn, self.PAUSE)
+        except TimeoutError:
+            return False
+        return True  # handed over by the one before: running stays True
+
+    def _pass_turn(self) -> None:
+        while self.turns:
+            turn = self.turns.popleft()
+            if not turn.done():  # not given up (timed out) meanwhile
+                turn.set_result(None)
                 return
-        await self.app(scope, receive, send)
+        self.running = False
+
+
+async def _refuse(send: Any, wait: int, message: str) -> None:
+    body = orjson.dumps({"error": "throttled", "message": message})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(max(wait, 2)).encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def clear(engine: Engine, email: str) -> None:
