@@ -5,6 +5,7 @@ next sync while the rep's unsent work on it is handed over in a file."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from touchpoint.hub import accounts
 from touchpoint.services import customers, duplicates, interactions, search
 from touchpoint.services.sync_conflicts import rejected_changes
 from touchpoint.storage.models import CustomerTeam
+from touchpoint.sync import check
 
 
 @pytest.fixture
@@ -102,3 +104,30 @@ def test_leaving_a_team_removes_its_records_and_hands_over_unsent_work(
     again = x1.sync()
     assert again.pulled >= 1 and again.notices == ()
     assert {v["name"] for v in x1.state().values()} == {"Ostwerk GmbH"}
+
+
+def test_an_upgraded_laptop_learns_its_customers_teams_then_can_leave_one(
+    crew: dict[str, Laptop], hub: HubServer
+) -> None:
+    x1 = crew["x1"]
+    west = customers.create_customer(crew["w2"].ws, {"name": "Westwind AG"}).value.id
+    east = customers.create_customer(crew["e1"].ws, {"name": "Ostwerk GmbH"}).value.id
+    for laptop in (crew["w2"], crew["e1"], x1):
+        assert laptop.sync().in_sync
+    # As a laptop upgraded from a version that kept no teams: none known.
+    conn = sqlite3.connect(x1.ws.paths.database)
+    with conn:
+        conn.execute("DELETE FROM customer_teams")
+    conn.close()
+    assert teams_of(x1) == {}
+
+    result = x1.sync(check=True)
+    assert result.in_sync and result.notices == ()  # nothing differed: nothing to say
+    found = check.last_check(x1.ws)
+    assert found is not None and found["teams_learnt"] == 2
+    assert teams_of(x1) == {west: "west", east: "east"}
+
+    accounts.edit_user(hub.engine, "x1@example.com", remove_teams=["west"])
+    [notice] = x1.sync().notices
+    assert "You no longer see team west: 1 customer(s)" in notice
+    assert [v["name"] for v in x1.state().values()] == ["Ostwerk GmbH"]

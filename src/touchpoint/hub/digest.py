@@ -59,12 +59,15 @@ def records_page(
     if columns is None:
         return {"records": [], "next_after": None}
     query = _scoped(
-        select(records.c.record_id, records.c.data)
+        select(records.c.record_id, records.c.data, records.c.team)
         .where(records.c.entity == entity, records.c.record_id > after)
         .order_by(records.c.record_id)
         .limit(limit),
         who,
     )
     rows = conn.execute(query).all()
-    found = [{"record_id": r, "data": {c: d.get(c) for c in columns}} for r, d in rows]
+    found = [
+        {"record_id": r, "data": {c: d.get(c) for c in columns}, "team": team}
+        for r, d, team in rows
+    ]
     return {"records": found, "next_after": rows[-1][0] if len(rows) == limit else None}

@@ -36,6 +36,7 @@ class CheckResult:
     differed: list[str] = field(default_factory=list)  # entities whose digests differed
     repaired: int = 0  # records that took the Hub's values
     removed: int = 0  # records the Hub does not have for this user
+    teams_learnt: int = 0  # customers whose team this laptop did not know
 
 
 def _readers(model: type[Record]) -> list[tuple[str, Any]]:
@@ -94,6 +95,7 @@ def due(ws: Workspace) -> bool:
 def check_and_repair(ws: Workspace, client: Any) -> CheckResult:
     """Compare digests; repair each entity that differs (see the module)."""
     result = CheckResult(at=to_utc_text(ws.now()))
+    result.teams_learnt = _learn_teams(ws, client)
     hub = client.digest().entities
     mine = local_digest(ws)
     differing = [
@@ -128,6 +130,44 @@ def _keep(ws: Workspace, result: CheckResult) -> None:
         else:
             row.value = text
         uow.commit()
+
+
+def _learn_teams(ws: Workspace, client: Any) -> int:
+    """Customers whose Hub team this laptop does not know learn it from the Hub: a laptop
+    upgraded from a version that did not keep teams would otherwise not know what to
+    remove when its rep leaves a team, nor refuse a merge across teams before sending
+    it. Costs one query when every team is known, so once in practice."""
+    with ws.read() as s:
+        missing = set(
+            s.connection()
+            .exec_driver_sql(
+                "SELECT id FROM customers WHERE id NOT IN (SELECT customer_id FROM customer_teams)"
+            )
+            .scalars()
+        )
+    if not missing:
+        return 0
+    teams: dict[str, str] = {}
+    after = ""
+    while True:
+        page = client.records("customer", after)
+        for found in page.records:
+            team = found.get("team")  # an older Hub does not send it
+            if found["record_id"] in missing and type(team) is str and team:
+                teams[found["record_id"]] = team
+        if page.next_after is None:
+            break
+        after = page.next_after
+    if teams:
+        with ws.unit_of_work(origin="remote") as uow:
+            uow.session.connection().exec_driver_sql(
+                "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
+                "ON CONFLICT (customer_id) DO NOTHING",
+                list(teams.items()),
+            )
+            uow.commit()
+        log.info("sync check: learnt the team of %d customer(s)", len(teams))
+    return len(teams)
 
 
 def _repair(ws: Workspace, client: Any, entity: str) -> tuple[int, int]:

@@ -243,7 +243,7 @@ class RecordsPage(BaseModel):
     """``GET /v1/records?entity=E&after=ID&limit=N``: the current values of records
     this user may see, by id; for a laptop repairing what a digest found different."""
 
-    records: list[dict[str, Any]]  # {"record_id": ..., "data": {...}}
+    records: list[dict[str, Any]]  # {"record_id": ..., "data": {...}, "team": ...}
     next_after: str | None
 
 
