@@ -151,6 +151,7 @@ class Laptop:
         self.email = email
         self.hub = hub
         self.transport = transport
+        self.clock = clock
         save_settings(
             root / "config" / "settings.toml",
             Settings(user=email, timezone="Europe/Berlin", default_region="DE"),
@@ -188,6 +189,11 @@ class Laptop:
 
     def close(self) -> None:
         self.ws.close()
+
+    def restart(self) -> None:
+        """The app started again after its process ended: the database opened anew."""
+        self.ws.close()
+        self.ws = Workspace.open(self.root, auto_backup=False, clock=self.clock)
 
 
 def hub_as_local(hub: HubServer) -> dict[tuple[str, str], dict[str, Any]]:

@@ -2,14 +2,19 @@
 
 Creates, edits, deletes, merges and unmerges within and across teams; a rep taken out
 of a team and put back; laptop clocks jumping hours either way; connections cut before
-and after the Hub committed; malformed pushes from a hostile client. Then everyone
-syncs, and the model's promises are checked:
+and after the Hub committed; malformed pushes from a hostile client; laptops killed in
+the middle of a sync. Then everyone syncs, and the model's promises are checked:
 
 - every laptop holds exactly the Hub's records of its scope (no more, no less, equal);
 - no change is lost or duplicated: each change a laptop made is on the Hub once, or is
   refused and listed for its author to see;
 - no laptop is stuck: nothing set aside, nothing waiting, every laptop in sync once its
   author has dismissed what the Hub refused.
+
+A kill happens at one of the sync engine's crash points: an exception no handler in
+the engine catches unwinds the sync with its open transaction uncommitted, as SIGKILL
+leaves it, and the laptop's database is opened again as a restarted app would. (A real
+SIGKILL at each point, in a process of its own, is tests/sync/test_sync_crash.py.)
 
 Used by tests/sync/test_sync_model.py (a few seeds) and
 tests/benchmarks/bench_sync_model.py (many).
@@ -57,6 +62,30 @@ PEOPLE = {
     "x@example.com": ("rep", ("north", "south")),
     "m@example.com": ("manager", ("east", "north", "south")),
 }
+# Where the engine says it is: after the Hub committed a push and before this laptop
+# knows, while acknowledging, after a page arrived, before and after applying it.
+CRASH_POINTS = ["pushed", "acknowledging", "acknowledged", "pulled", "applying", "applied"]
+
+
+class Killed(BaseException):
+    """The laptop's process ends here (no ``except Exception`` in the engine stops it)."""
+
+
+def _kill_during_sync(laptop: Laptop, rng: random.Random) -> str:
+    point = rng.choice(CRASH_POINTS)
+
+    def crash(name: str) -> None:
+        if name == point:
+            raise Killed(point)
+
+    try:
+        laptop.sync(crash_point=crash, attempts=1)
+    except Killed:
+        laptop.restart()
+        return "killed"
+    return "kill point not reached"
+
+
 POISON = [
     {"name": "Evil\ud800"},
     {"name": "a\x00b"},
@@ -234,7 +263,9 @@ def run_model(
             elif roll < 0.27:
                 _poison(hub, rng)
                 kind = "malformed push"
-            elif roll < 0.29:
+            elif roll < 0.31:
+                kind = _kill_during_sync(laptop, rng)
+            elif roll < 0.33:
                 change = {"remove_teams": ["south"]} if not x_left else {"add_teams": ["south"]}
                 accounts.edit_user(hub.engine, "x@example.com", **change)  # type: ignore[arg-type]
                 x_left = not x_left

@@ -20,6 +20,7 @@ def test_three_teams_six_laptops_keep_every_promise(
     assert (
         done.get("team change", 0) + done.get("malformed push", 0) + done.get("clock jump", 0) > 0
     )
+    assert done.get("killed", 0) > 0, done
 
 
 def test_laptops_alternating_between_two_hub_servers_on_one_postgresql(
