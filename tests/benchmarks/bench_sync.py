@@ -366,11 +366,6 @@ async def _laptop(spec: dict[str, Any], laptop: dict[str, str], out: dict[str, A
         ):
             started = time.perf_counter()
             try:
-                if conn is not None and conn[0].at_eof():
-                    # The Hub closed the idle connection (keep-alive timeout): as any HTTP
-                    # client does, open a new one.
-                    conn[1].close()
-                    conn = None
                 if conn is None:
                     conn = await asyncio.open_connection(host, port)
                 status, answer = await asyncio.wait_for(_exchange(*conn, request), 30)
@@ -384,8 +379,14 @@ async def _laptop(spec: dict[str, Any], laptop: dict[str, str], out: dict[str, A
                     conn[1].close()
                 conn = None
             out["lat"].setdefault(path, []).append((time.perf_counter() - started) * 1000)
-        if pause and round_no < spec["rounds"] - 1:
-            await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+        if pause:
+            # As the app does: each sync opens its own connection and closes it at the
+            # end (a laptop syncs minutes apart, past any server's keep-alive).
+            if conn is not None:
+                conn[1].close()
+                conn = None
+            if round_no < spec["rounds"] - 1:
+                await asyncio.sleep(pause * random.uniform(0.5, 1.5))
     if conn is not None:
         conn[1].close()
 
