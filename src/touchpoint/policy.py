@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 
+from touchpoint.domain.export_formats import canonical_format
 from touchpoint.errors import ValidationError
 from touchpoint.paths import APP_AUTHOR, APP_NAME
 from touchpoint.settings import Settings, read_settings_file
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 POLICY_ENV = "TOUCHPOINT_POLICY_FILE"
 POLICY_FILE_NAME = "policy.toml"
-EXPORT_FORMATS = ("csv", "xlsx", "json", "pdf", "html", "vcf", "ics")
-FORMAT_NAMES = {"vcard": "vcf", "ical": "ics", "icalendar": "ics", "excel": "xlsx"}
 
 
 def policy_path() -> Path:
@@ -291,7 +290,7 @@ def check_export_format(fmt: str, loaded: LoadedPolicy | None = None) -> None:
     if loaded.checked is None:
         return
     allowed = loaded.checked.export.formats
-    name = FORMAT_NAMES.get(fmt.strip().lower().lstrip("."), fmt.strip().lower().lstrip("."))
+    name = canonical_format(fmt)
     if allowed is None or name in allowed:
         return
     shown = ", ".join(allowed) if allowed else "none"
@@ -310,7 +309,7 @@ def allowed_export_formats(
     allowed = loaded.checked.export.formats if loaded.checked is not None else None
     if allowed is None:
         return list(offered)
-    return [f for f in offered if FORMAT_NAMES.get(f.lower(), f.lower()) in allowed]
+    return [f for f in offered if canonical_format(f) in allowed]
 
 
 def check_hub_server(server: str, loaded: LoadedPolicy | None = None) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from touchpoint.domain.export_formats import EXPORT_FORMATS, canonical_format
 from touchpoint.errors import ValidationError
-from touchpoint.policy import EXPORT_FORMATS, FORMAT_NAMES
 from touchpoint.settings import check_setting
 
 
@@ -85,7 +85,7 @@ class ExportPolicy(_Section):
             raise ValueError('must be a list like ["csv", "pdf"]')
         clean: list[str] = []
         for item in value:
-            name = FORMAT_NAMES.get(str(item).strip().lower(), str(item).strip().lower())
+            name = canonical_format(str(item))
             if name not in EXPORT_FORMATS:
                 raise ValueError(f"'{item}' is not one of: {', '.join(EXPORT_FORMATS)}")
             if name not in clean:

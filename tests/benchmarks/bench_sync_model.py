@@ -3,8 +3,9 @@
     python tests/benchmarks/bench_sync_model.py --seeds 50 --ops 200 [--pg URL]
 
 Each seed: three teams, six laptops, random work, faults, clock jumps, team changes,
-malformed pushes and laptops killed mid-sync, then every promise checked. Prints one line per seed and a summary
-(seeds passed, operations run by kind); exits 1 when any seed broke a promise.
+malformed pushes and laptops killed mid-sync, then every promise checked. Prints one
+line per seed and a summary (seeds passed, operations run by kind); exits 1 when any
+seed broke a promise.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from touchpoint.cli.runtime import CliState
 from touchpoint.errors import StorageError
 from touchpoint.services import customers, interactions, maintenance, search
 from touchpoint.services.workspace import Workspace
-from touchpoint.storage import encryption
+from touchpoint.storage import encryption, rekey
 from touchpoint.storage.backup import integrity
 
 pytest.importorskip("sqlcipher3")
@@ -131,14 +131,14 @@ def test_a_crash_before_the_swap_leaves_the_original_usable(
 
     monkeypatch.setattr(encryption.os, "replace", power_cut)
     with pytest.raises(OSError, match="power cut"):
-        encryption.encrypt_in_place(database, data_dir / "backups")
+        rekey.encrypt_in_place(database, data_dir / "backups")
     monkeypatch.undo()
     assert _header(database) == encryption.PLAIN_HEADER
     with Workspace.open(data_dir, auto_backup=False) as ws:
         assert ws.db.key is None
         assert len(search.search(ws, "pallet")) == 1
     # Trying again works, and cleans up what the failed try left.
-    encryption.encrypt_in_place(database, data_dir / "backups")
+    rekey.encrypt_in_place(database, data_dir / "backups")
     assert not list(data_dir.glob("*.rekey-partial"))
     with Workspace.open(data_dir, auto_backup=False) as ws:
         assert len(search.search(ws, "pallet")) == 1
@@ -268,7 +268,7 @@ def test_enable_is_refused_while_another_process_has_the_database(data_dir: Path
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         with pytest.raises(StorageError, match="in use by another Touchpoint"):
-            encryption.encrypt_in_place(database, data_dir / "backups")
+            rekey.encrypt_in_place(database, data_dir / "backups")
     finally:
         holder.communicate("\n", timeout=30)
     assert _header(database) == encryption.PLAIN_HEADER

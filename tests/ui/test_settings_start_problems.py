@@ -21,12 +21,12 @@ def lost_key(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An encrypted database whose key is no longer in the keyring."""
     import keyring
 
-    from touchpoint.storage import encryption
+    from touchpoint.storage import encryption, rekey
 
     with Workspace.open(data_dir, auto_backup=False) as ws:
         customers.create_customer(ws, {"name": "Only On This Laptop"})
     database = data_dir / "touchpoint.sqlite3"
-    encryption.encrypt_in_place(database, data_dir / "backups")
+    rekey.encrypt_in_place(database, data_dir / "backups")
     keyring.delete_password("touchpoint", encryption.key_account(database))
     return database
 

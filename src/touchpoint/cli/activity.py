@@ -152,7 +152,7 @@ def log_command(
     follow-ups; all of it is saved, or none of it.
 
     A --due in the past, or a --when more than a year ago, needs --allow-past."""
-    from touchpoint.cli.customers import read_text
+    from touchpoint.cli.runtime import read_text
     from touchpoint.services.interactions import FollowUpInput, log_interaction
 
     if notes == "-" and feedback == "-":

@@ -20,7 +20,7 @@ from touchpoint.cli.output import (
     table,
     warn,
 )
-from touchpoint.cli.runtime import with_workspace, with_workspace_to_read
+from touchpoint.cli.runtime import read_text, with_workspace, with_workspace_to_read
 from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
@@ -31,13 +31,6 @@ JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 LIST_MOST = 100_000  # the most rows one list shows
 HISTORY_MOST = 10_000  # the most changes, pairs or merges one list shows
 OPEN_SHOWN = 500  # open follow-ups on a customer's page; `followups --customer` has them all
-
-
-def read_text(value: str | None) -> str | None:
-    """``-`` means: read the text from stdin (long notes, pasted mail)."""
-    if value == "-":
-        return sys.stdin.read()
-    return value
 
 
 def parse_fields(pairs: Sequence[str]) -> dict[str, str]:
@@ -830,4 +823,4 @@ def register(group: click.Group) -> None:
         group.add_command(command)
 
 
-__all__ = ["customer_patch", "parse_fields", "read_text", "register"]
+__all__ = ["customer_patch", "parse_fields", "register"]

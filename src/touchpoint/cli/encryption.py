@@ -100,6 +100,7 @@ def encryption_enable() -> None:
     """Encrypt the database in place. Close the window first. A backup is made first;
     the plain backups in the backup folder are encrypted with the same key after."""
     from touchpoint.storage import encryption as enc
+    from touchpoint.storage import rekey
 
     paths = _paths()
     if enc.is_encrypted(paths.database):
@@ -111,7 +112,7 @@ def encryption_enable() -> None:
     if enc.is_encrypted(paths.database):  # the policy had it encrypted on opening
         click.echo(f"Encrypted {paths.database} (your IT department's policy requires it).")
         return
-    done = enc.encrypt_in_place(paths.database, paths.backup_dir)
+    done = rekey.encrypt_in_place(paths.database, paths.backup_dir)
     _remember(True)
     click.echo(f"Encrypted {paths.database}.")
     click.echo(
@@ -126,6 +127,7 @@ def encryption_disable() -> None:
     """Store the database unencrypted again (refused when the policy requires encryption).
     The key stays in the keyring: the encrypted backups still need it."""
     from touchpoint.storage import encryption as enc
+    from touchpoint.storage import rekey
 
     required_by = _required()
     if required_by:
@@ -136,7 +138,7 @@ def encryption_disable() -> None:
         click.echo(f"{paths.database} is not encrypted.")
         return
     _closed_workspace()
-    done = enc.decrypt_in_place(paths.database, paths.backup_dir)
+    done = rekey.decrypt_in_place(paths.database, paths.backup_dir)
     _remember(False)
     click.echo(f"{paths.database} is no longer encrypted (an encrypted copy: {done.backup}).")
 

@@ -35,12 +35,12 @@ def choose_format(
     """The format to write ``out`` in: ``fmt`` when given (it must agree with a known
     extension), else the extension's, else ``default``. Raises ValidationError on
     "format" naming what is wrong."""
-    from touchpoint.policy import FORMAT_NAMES, check_export_format
+    from touchpoint.domain.export_formats import canonical_format
+    from touchpoint.policy import check_export_format
 
     by_name = format_of_file(out)
     if fmt:
-        wanted = fmt.strip().lower().lstrip(".")
-        wanted = FORMAT_NAMES.get(wanted, wanted)
+        wanted = canonical_format(fmt)
         if by_name is not None and by_name != wanted:
             raise ValidationError(
                 "format",

@@ -157,7 +157,7 @@ def interaction_edit(
     """Correct an interaction you logged; fields not given stay as they are, and an
     empty value ('') clears one. Only its author may change it."""
     from touchpoint.cli.activity import past_times_named
-    from touchpoint.cli.customers import read_text
+    from touchpoint.cli.runtime import read_text
     from touchpoint.services.interactions import edit_interaction
 
     if options.get("notes") == "-" and options.get("feedback") == "-":

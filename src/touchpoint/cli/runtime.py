@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,6 +91,13 @@ def with_workspace_to_read(fn: F) -> F:
             return fn(ws, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def read_text(value: str | None) -> str | None:
+    """``-`` means: read the text from stdin (long notes, pasted mail)."""
+    if value == "-":
+        return sys.stdin.read()
+    return value
 
 
 def error_lines(exc: TouchpointError) -> list[str]:

@@ -34,6 +34,7 @@ from touchpoint.storage.models import (
     Meta,
     SyncConflict,
 )
+from touchpoint.storage.tracking import CONVERT
 
 # Change ids of refused changes the user has dismissed (a JSON list): local only.
 LAST_SYNC_KEY = "sync_last_at"  # written by the sync engine after each sync
@@ -233,8 +234,6 @@ def _still_kept(c: SyncConflict, record: Any) -> bool:
     or edited the field since."""
     if record is None or not hasattr(record, c.field):
         return True  # nothing to compare with: keep showing it
-    from touchpoint.sync.engine import CONVERT  # the sync engine loads only when needed
-
     convert = CONVERT.get(c.entity, {}).get(c.field)
     if convert is None:
         return True
@@ -283,8 +282,6 @@ def conflict_list(ws: Workspace, *, everyone: bool = False) -> ConflictList:
 
 def restore_conflict(ws: Workspace, conflict_id: str) -> Saved[ConflictView]:
     """Put the losing value back, as a new edit that syncs like any other."""
-    from touchpoint.sync.engine import CONVERT  # the sync engine loads only when needed
-
     with ws.unit_of_work() as uow:
         s = uow.session
         conflict = by_id(s, SyncConflict, conflict_id)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from touchpoint.paths import AppPaths, resolve_paths
 from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_part
 from touchpoint.settings import Settings, load_settings, save_settings
-from touchpoint.storage import deferred_indexes, encryption, migrate
+from touchpoint.storage import deferred_indexes, encryption, migrate, rekey
 from touchpoint.storage.backup import daily_backup_if_due
 from touchpoint.storage.database import Database
 from touchpoint.storage.models import Meta
@@ -62,7 +62,7 @@ def _database_key(paths: AppPaths, settings: Settings, policy: LoadedPolicy) -> 
     with the file untouched."""
     wanted = apply_policy(settings, policy).encrypt_database
     try:
-        return encryption.prepare(paths.database, paths.backup_dir, wanted=wanted)
+        return rekey.prepare(paths.database, paths.backup_dir, wanted=wanted)
     except encryption.EncryptionUnavailable as exc:
         who = (
             f"Your IT department's policy ({policy.path}) requires"

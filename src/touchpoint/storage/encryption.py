@@ -7,9 +7,10 @@ given to SQLCipher as a raw key, so opening it costs no key derivation. The key 
 never written to a file, a log or a command line.
 
 Turning encryption on (or off) rewrites the file in one safe sequence: a backup copy
-first, then ``sqlcipher_export`` into a new file beside it, a check of that file, and
-an atomic rename over the original. A crash at any point leaves a usable database:
-the original until the rename, the encrypted one (whose key was stored first) after.
+first (:mod:`touchpoint.storage.rekey`), then ``sqlcipher_export`` into a new file
+beside it, a check of that file, and an atomic rename over the original
+(:func:`rewrite`). A crash at any point leaves a usable database: the original until
+the rename, the encrypted one (whose key was stored first) after.
 
 A file that is encrypted but whose key is missing is never replaced by a new empty
 database: :class:`MissingKeyError` names it and the way out (``touchpoint encryption
@@ -250,7 +251,7 @@ def _fingerprint(conn: Any) -> dict[str, int]:
     return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
 
 
-def _rewrite(path: Path, source_key: str | None, target_key: str | None) -> None:
+def rewrite(path: Path, source_key: str | None, target_key: str | None) -> None:
     """Export ``path`` into a file with ``target_key`` (None: plain), check it, swap it in."""
     dbapi = driver()
     partial = path.with_name(path.name + ".rekey-partial")
@@ -307,82 +308,6 @@ def _rewrite(path: Path, source_key: str | None, target_key: str | None) -> None
     _fsync_dir(path.parent)
 
 
-@dataclass(frozen=True)
-class Rekeyed:
-    database: Path
-    backup: Path  # the copy taken first
-    encrypted: bool
-    backups_encrypted: int = 0  # plain backups in the backup folder encrypted too
-
-
-def encrypt_in_place(path: Path, backup_dir: Path) -> Rekeyed:
-    """Encrypt the (closed) plain database at ``path``; its backup copy is made first.
-
-    The key is stored in the keyring before the file is encrypted with it; an existing
-    key for this database (from an earlier time it was encrypted) is reused, so older
-    encrypted backups stay readable."""
-    from touchpoint.storage.backup import copy_database, stamp
-
-    driver()  # refuse before touching anything when SQLCipher is missing
-    if is_encrypted(path):
-        raise StorageError(f"{path} is already encrypted")
-    backup = copy_database(path, backup_dir / f"pre-encrypt-{stamp()}.sqlite3")
-    key = stored_key(path) or new_key()
-    save_key(path, key)
-    _rewrite(path, None, key)
-    log.info("database %s encrypted", path)
-    # The database is safe: now the plain copies beside it (the one just taken, the daily
-    # ones) get the same key, so no readable copy of the data stays on the disk.
-    done = 0
-    for old in sorted(backup_dir.glob("*.sqlite3")):
-        if is_encrypted(old):
-            continue
-        try:
-            _rewrite(old, None, key)
-            done += 1
-        except (StorageError, *database_errors(), OSError) as exc:
-            log.error("backup %s could not be encrypted: %s", old.name, exc)
-    return Rekeyed(path, backup, True, done)
-
-
-def decrypt_in_place(path: Path, backup_dir: Path) -> Rekeyed:
-    """Turn encryption off for the (closed) database at ``path``. The key stays in the
-    keyring: the encrypted backups made until now still need it."""
-    from touchpoint.storage.backup import copy_database, stamp
-
-    key = key_for(path)
-    if key is None:
-        raise StorageError(f"{path} is not encrypted")
-    backup = copy_database(path, backup_dir / f"pre-decrypt-{stamp()}.sqlite3", key=key)
-    _rewrite(path, key, None)
-    log.info("database %s decrypted; the encrypted copy taken first is %s", path, backup)
-    return Rekeyed(path, backup, False)
-
-
-def prepare(path: Path, backup_dir: Path, *, wanted: bool) -> str | None:
-    """The key to open ``path`` with (None: plain), after bringing the file to the form
-    ``wanted``: encrypted in place (after a backup) or decrypted in place.
-
-    Runs before this process opens the database: SQLCipher and the standard sqlite3 are
-    two copies of SQLite, whose file locks do not see each other within one process.
-    A new database gets a fresh key, stored before the file exists. Raises MissingKeyError
-    for an encrypted file without its key, EncryptionUnavailable when encryption is
-    wanted and impossible."""
-    key = key_for(path)
-    if wanted and key is None:
-        driver()
-        if path.exists() and path.stat().st_size > 0:
-            encrypt_in_place(path, backup_dir)
-            return key_for(path)
-        key = stored_key(path) or new_key()
-        save_key(path, key)
-        return key
-    if not wanted and key is not None:
-        decrypt_in_place(path, backup_dir)
-        return None
-    return key
-
-
 def move_aside(path: Path, when: str) -> Path:
     """Move an unreadable database (and its WAL and shared memory) aside, keeping it."""
     target = path.with_name(f"{path.name}.unreadable-{when}")
@@ -399,17 +324,15 @@ __all__ = [
     "EncryptionStatus",
     "EncryptionUnavailable",
     "MissingKeyError",
-    "Rekeyed",
     "WrongKeyError",
     "available",
     "connect",
-    "decrypt_in_place",
     "driver",
-    "encrypt_in_place",
     "is_encrypted",
     "key_for",
     "move_aside",
     "new_key",
+    "rewrite",
     "save_key",
     "status",
     "stored_key",

@@ -10,7 +10,7 @@ write nothing to the outbox, so pulled changes are never pushed back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,8 +23,14 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.storage import hub_clock, identity, search_index
-from touchpoint.storage.models import Change, Record, new_id
-from touchpoint.storage.types import json_text, to_utc_text
+from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Record, new_id
+from touchpoint.storage.types import (
+    DecimalText,
+    ISODate,
+    UTCDateTime,
+    json_text,
+    to_utc_text,
+)
 
 
 @dataclass
@@ -77,6 +83,29 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     return value
+
+
+def _converters(model: type[Record]) -> dict[str, Callable[[Any], Any]]:
+    out: dict[str, Callable[[Any], Any]] = {}
+    for column in model.__table__.columns:
+        kind = column.type
+        if isinstance(kind, UTCDateTime):
+            # fromisoformat reads the stored "...Z" form, many times faster than strptime.
+            out[column.key] = lambda v: None if v is None else datetime.fromisoformat(v)
+        elif isinstance(kind, ISODate):
+            out[column.key] = lambda v: None if v is None else date.fromisoformat(v)
+        elif isinstance(kind, DecimalText):
+            out[column.key] = lambda v: None if v is None else Decimal(str(v))
+        else:
+            out[column.key] = lambda v: v
+    return out
+
+
+# The other way from :func:`jsonable`: per entity and field, a value as it travels
+# back to the column's value (what the sync engine and its check apply).
+CONVERT: dict[str, dict[str, Callable[[Any], Any]]] = {
+    entity: _converters(model) for entity, model in MODEL_BY_ENTITY.items()
+}
 
 
 # Per model: its column names, and its columns that have a default. Computed once:

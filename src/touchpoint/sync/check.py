@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Boolean, Integer, select
 
 from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import MODEL_BY_ENTITY, SYNCED_MODELS, Meta, Record
+from touchpoint.storage.tracking import CONVERT
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import record_hash
 
@@ -171,8 +172,6 @@ def _learn_teams(ws: Workspace, client: Any) -> int:
 
 
 def _repair(ws: Workspace, client: Any, entity: str) -> tuple[int, int]:
-    from touchpoint.sync.engine import CONVERT
-
     theirs: dict[str, dict[str, Any]] = {}
     after = ""
     while True:

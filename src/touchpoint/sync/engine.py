@@ -24,8 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,7 +60,8 @@ from touchpoint.storage.models import (
     SetAside,
     SyncConflict,
 )
-from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
+from touchpoint.storage.tracking import CONVERT
+from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync import credentials
 from touchpoint.sync.errors import (
     AuthError,
@@ -300,26 +300,6 @@ def _host() -> str:
     import socket
 
     return socket.gethostname()[:200]
-
-
-# --- turning protocol values into column values ---------------------------------------------
-def _converters(model: type[Record]) -> dict[str, Callable[[Any], Any]]:
-    out: dict[str, Callable[[Any], Any]] = {}
-    for column in model.__table__.columns:
-        kind = column.type
-        if isinstance(kind, UTCDateTime):
-            # fromisoformat reads the stored "...Z" form, many times faster than strptime.
-            out[column.key] = lambda v: None if v is None else datetime.fromisoformat(v)
-        elif isinstance(kind, ISODate):
-            out[column.key] = lambda v: None if v is None else date.fromisoformat(v)
-        elif isinstance(kind, DecimalText):
-            out[column.key] = lambda v: None if v is None else Decimal(str(v))
-        else:
-            out[column.key] = lambda v: v
-    return out
-
-
-CONVERT = {entity: _converters(model) for entity, model in MODEL_BY_ENTITY.items()}
 
 
 # --- the engine ---------------------------------------------------------------------------
