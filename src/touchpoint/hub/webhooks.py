@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import random
+import re
 import secrets
 import socket
 import threading
@@ -650,7 +651,9 @@ def _send(
     except httpx.TimeoutException:
         reason, reachable = f"no answer within {TIMEOUT:g} seconds", False
     except httpx.ConnectError as exc:
-        reason, reachable = _short(f"could not connect: {exc}"), False
+        # "[Errno 111] Connection refused" -> "Connection refused"
+        why = re.sub(r"^\[Errno -?\d+\]\s*", "", str(exc)) or type(exc).__name__
+        reason, reachable = _short(f"could not connect: {why}"), False
     except httpx.HTTPError as exc:
         reason, reachable = _short(f"{type(exc).__name__}: {exc}"), False
     duration = int((time.perf_counter() - started) * 1000)
