@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -412,3 +415,51 @@ def test_the_command_line_adds_lists_pauses_and_removes(
         ["webhook", "add", url, "--events", "*", "--all-teams", "--secret-file", str(short), *db],
     )
     assert weak.exit_code == 1 and "16 to 200 characters" in weak.output
+
+
+def test_two_processes_delivering_at_once_never_send_an_event_twice(
+    people: HubServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    add(people, receiver.url, "interaction.created")
+    maria = laptop(tmp_path, people, "maria@example.com")
+    for n in range(8):
+        visit(maria, f"Customer {n}", f"visit {n}")
+    maria.sync()
+    maria.close()
+    command = [sys.executable, "-m", "touchpoint.hub.cli", "webhook", "deliver"]
+    env = {**os.environ, "TOUCHPOINT_HUB_DB": people.db_url}
+    env["TOUCHPOINT_HUB_AUDIT_LOG"] = str(tmp_path / "audit.jsonl")
+    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) for _ in "ab"]
+    said = [run.communicate(timeout=120)[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs), said
+    delivered = sum(int(line.split()[0]) for line in said)
+    ids = [json.loads(r.body)["id"] for r in receiver.got]
+    assert delivered == len(ids) == len(set(ids)) == 8
+
+
+def test_finished_deliveries_are_forgotten_after_thirty_days(
+    people: HubServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    receiver.answers = [500]
+    endpoint = add(people, receiver.url, "customer.created")
+    maria = laptop(tmp_path, people, "maria@example.com")
+    customers.create_customer(maria.ws, {"name": "Acme GmbH"})
+    maria.sync()
+    clock = Clock(now_utc())
+    with webhooks.Dispatcher(people.engine, now=clock) as dispatcher:
+        assert dispatcher.run_once().retrying == 1
+        clock.advance(minutes=2)
+        assert dispatcher.run_once().delivered == 1
+        customers.create_customer(maria.ws, {"name": "Beta AG"})
+        maria.sync()
+        clock.advance(days=29)
+        dispatcher.run_once()  # Beta's delivered now; Acme's, 29 days old, is kept
+        assert webhooks.deliveries(people.engine, endpoint)[0][-1].attempts == 2
+        clock.advance(days=2)
+        assert webhooks.prune(people.engine, clock()) == 1
+    [left], _ = webhooks.deliveries(people.engine, endpoint)
+    assert json.loads(receiver.got[-1].body)["data"]["object"]["name"] == "Beta AG"
+    assert left.status == "delivered" and [a.code for a in left.tries] == [200]
+    with people.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM webhook_attempts").scalar() == 1
+    maria.close()

@@ -545,6 +545,26 @@ def _current(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, st
     return found
 
 
+KEEP = timedelta(days=30)  # delivered and failed deliveries are kept this long
+
+
+def prune(engine: Engine, now: datetime, keep: timedelta = KEEP) -> int:
+    """Forget deliveries finished (delivered or failed) more than ``keep`` ago, with
+    their attempts; how many. The log would otherwise grow with every change."""
+    before = to_utc_text(now - keep)
+    with _dispatching(engine) as conn:
+        old = select(webhook_deliveries.c.id).where(
+            webhook_deliveries.c.status != "pending", webhook_deliveries.c.done_at < before
+        )
+        conn.execute(delete(webhook_attempts).where(webhook_attempts.c.delivery_id.in_(old)))
+        gone = conn.execute(
+            delete(webhook_deliveries).where(
+                webhook_deliveries.c.status != "pending", webhook_deliveries.c.done_at < before
+            )
+        )
+    return int(gone.rowcount or 0)
+
+
 # --- sending ---------------------------------------------------------------------------
 def due_endpoints(engine: Engine, now: datetime) -> list[int]:
     """Active endpoints with a delivery due now."""
@@ -695,16 +715,7 @@ def _send(
         values = {"next_at": min(to_utc_text(at + timedelta(seconds=wait)), row.expires_at)}
         outcome = "retrying"
     with _dispatching(engine) as conn:
-        conn.execute(
-            insert(webhook_attempts).values(
-                delivery_id=row.id,
-                at=to_utc_text(at),
-                code=code,
-                reason=_short(reason),
-                duration_ms=duration,
-            )
-        )
-        conn.execute(
+        kept = conn.execute(
             update(webhook_deliveries)
             .where(webhook_deliveries.c.id == row.id)
             .values(
@@ -715,6 +726,16 @@ def _send(
                 **values,
             )
         )
+        if kept.rowcount == 1:  # else its endpoint was removed while it was being sent
+            conn.execute(
+                insert(webhook_attempts).values(
+                    delivery_id=row.id,
+                    at=to_utc_text(at),
+                    code=code,
+                    reason=_short(reason),
+                    duration_ms=duration,
+                )
+            )
     if not ok:
         log.info("webhook %s to endpoint %s: %s", row.id, ep.id, reason)
     return outcome, reachable
@@ -760,9 +781,11 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._held_until: datetime | None = None
+        self._pruned_at: datetime | None = None
 
     def run_once(self) -> Tally:
         """Scan, then send everything due, each endpoint on its own thread; waits for all."""
+        self._prune_hourly()
         scan(self.engine, self.now())
         jobs = [self._submit(e) for e in due_endpoints(self.engine, self.now())]
         total = Tally()
@@ -805,6 +828,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 if self.holds_lease():
+                    self._prune_hourly()
                     scan(self.engine, self.now())
                     for endpoint_id in due_endpoints(self.engine, self.now()):
                         self._submit(endpoint_id)
@@ -812,6 +836,12 @@ class Dispatcher:
                 log.exception("webhook dispatcher pass failed")
             self.wake.wait(self.poll)
             self.wake.clear()
+
+    def _prune_hourly(self) -> None:
+        at = self.now()
+        if self._pruned_at is None or at - self._pruned_at > timedelta(hours=1):
+            prune(self.engine, at)
+            self._pruned_at = at
 
     def start(self) -> Dispatcher:
         self._thread = threading.Thread(target=self._loop, name="webhook-dispatcher", daemon=True)
