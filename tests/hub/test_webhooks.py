@@ -463,3 +463,28 @@ def test_finished_deliveries_are_forgotten_after_thirty_days(
     with people.engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM webhook_attempts").scalar() == 1
     maria.close()
+
+
+def test_a_push_wakes_the_hubs_dispatcher_at_once(
+    people: HubServer, receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add(people, receiver.url, "interaction.created")
+    monkeypatch.setenv(webhooks.DISABLE_ENV, "off")
+    assert webhooks.serve_dispatcher(people.engine, people.app.state.pushed) is None
+    monkeypatch.delenv(webhooks.DISABLE_ENV)
+    started = webhooks.serve_dispatcher(people.engine, people.app.state.pushed)
+    assert started is not None
+    started.close()
+    # Ten minutes between passes, unless a push wakes it (as the Hub's push handler does).
+    dispatcher = webhooks.Dispatcher(people.engine, wake=people.app.state.pushed, poll=600)
+    dispatcher.start()
+    maria = laptop(tmp_path, people, "maria@example.com")
+    try:
+        receiver.got.clear()
+        made = visit(maria, "Acme GmbH", "first visit")
+        maria.sync()
+        [got] = receiver.wait_for(1, seconds=60)
+        assert json.loads(got.body)["data"]["object"]["id"] == made
+    finally:
+        dispatcher.close()
+        maria.close()
