@@ -799,6 +799,7 @@ class Dispatcher:
         if held is not None and not held.done():
             return None  # still sending: a slow receiver keeps only its own thread
         job = self._pool.submit(send_endpoint, self.engine, endpoint_id, self.now, self._client)
+        job.add_done_callback(_log_failure)
         self._busy[endpoint_id] = job
         return job
 
@@ -867,6 +868,12 @@ class Dispatcher:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _log_failure(job: Future[Tally]) -> None:
+    # A database error while sending: the claims run out and the deliveries are retried.
+    if not job.cancelled() and job.exception() is not None:
+        log.error("webhook sending failed", exc_info=job.exception())
 
 
 def serve_dispatcher(engine: Engine, wake: threading.Event) -> Dispatcher | None:
