@@ -81,7 +81,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
     assert row.get_by_role("cell").nth(2).inner_text() == "no"  # still enabled
 
 
-PAGES = ["/devices", "/fleet", "/admin/users", "/admin/tokens", "/admin/audit"]
+PAGES = ["/devices", "/fleet", "/admin/users", "/admin/tokens", "/admin/webhooks", "/admin/audit"]
 ALLOWED = {
     "rep": {"/devices"},
     "manager": {"/devices", "/fleet"},
@@ -308,6 +308,7 @@ SHOTS = [
     ("priya@example.com", "/fleet"),
     ("priya@example.com", "/admin/users"),
     ("priya@example.com", "/admin/tokens"),
+    ("priya@example.com", "/admin/webhooks"),
     ("priya@example.com", "/admin/audit"),
     ("maria@example.com", "/devices"),
     ("maria@example.com", "/admin/users"),  # the 403 page

@@ -8,6 +8,7 @@ import contextlib
 import gc
 import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, console, digest, door, exchange, throttle
+from touchpoint.hub import accounts, console, digest, door, exchange, throttle, webhooks
 from touchpoint.hub.db import POOL_SIZE, db_url, devices, make_engine, read, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
@@ -65,6 +66,8 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         max_body_size=MAX_PUSH_BYTES,
     )
     app.state.engine = engine
+    # Set after each push: this process's webhook dispatcher (if it runs one) wakes at once.
+    app.state.pushed = threading.Event()
     blocked: dict[str, datetime] = {}  # addresses throttled, for the gate in front
     app.add_middleware(throttle.LoginGate, clock=now, blocked=blocked)
 
@@ -264,6 +267,8 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
                 batch=body.changes,
                 server_now=server_now,
             )
+        if any(r.status == "applied" for r in results):
+            app.state.pushed.set()
         # Documented by response_model; built here and sent as is (no second validation).
         answer = PushResponse(results=results, server_time=to_utc_text(server_now))
         return Response(answer.model_dump_json(), media_type="application/json")
@@ -367,7 +372,13 @@ def create_app_from_env() -> FastAPI:
         # walks it. A pull page of 10,000 changes then costs a third less CPU.
         gc.collect()
         gc.freeze()
-        yield
+        # Webhooks: every worker starts a dispatcher; one at a time holds the lease and works.
+        dispatcher = webhooks.serve_dispatcher(app.state.engine, app.state.pushed)
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                await anyio.to_thread.run_sync(dispatcher.close)
 
     app.router.lifespan_context = lifespan
     return app

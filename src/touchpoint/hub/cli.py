@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
-from touchpoint.hub import accounts
+from touchpoint.hub import accounts, webhooks
 from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
@@ -320,17 +320,175 @@ def teams(db: str | None) -> None:
         click.echo(f"{name}: {', '.join(members) or '(nobody)'}")
 
 
-def _audit(action: str, target: str) -> None:
-    """An administrative action into the audit log the console shows, as the system user
-    who ran the command (the command line has no Hub account)."""
+@main.group()
+def webhook() -> None:
+    """Signed webhooks: tell other systems what changed on the Hub (see docs/webhooks.md)."""
+
+
+@webhook.command("add")
+@db_option
+@click.argument("url")
+@click.option(
+    "--events",
+    required=True,
+    help="Comma-separated: interaction.created,followup.completed,... (entity.* or * for all).",
+)
+@click.option("--team", "team_names", multiple=True, help="Only this team's records (repeat).")
+@click.option("--all-teams", is_flag=True, help="Every team's records.")
+@click.option(
+    "--secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The signing secret, read from this file; without it one is made and printed once.",
+)
+@click.option("--description", default="", help="What the endpoint is for (shown in lists).")
+def webhook_add(  # noqa: PLR0917 (click passes options positionally)
+    db: str | None,
+    url: str,
+    events: str,
+    team_names: tuple[str, ...],
+    all_teams: bool,
+    secret_file: Path | None,
+    description: str,
+) -> None:
+    """Send signed POSTs of EVENTS to URL, from now on. Prints its id (and a made secret)."""
+    if bool(team_names) == all_teams:
+        raise click.UsageError("give --team NAME (repeat for several) or --all-teams")
+    secret = webhooks.read_secret(secret_file) if secret_file else None
+    endpoint_id, used = webhooks.add_endpoint(
+        _engine(db),
+        url,
+        events,
+        team_names=None if all_teams else list(team_names),
+        secret=secret,
+        created_by=f"{_system_user()} (command line)",
+        description=description,
+    )
+    _audit("add webhook", f"{endpoint_id} {url.strip()}")
+    click.echo(f"Added webhook {endpoint_id} for {url.strip()}")
+    if secret is None:
+        click.echo(f"Signing secret (shown once, keep it with the receiver): {used}")
+
+
+@webhook.command("list")
+@db_option
+def webhook_list(db: str | None) -> None:
+    """Every endpoint: URL, events, teams, state, and its deliveries by status."""
+    rows = [("ID", "URL", "EVENTS", "TEAMS", "STATE", "PENDING", "FAILED", "DELIVERED", "SECRET")]
+    for e in webhooks.list_endpoints(_engine(db)):
+        rows.append(
+            (
+                str(e.id),
+                e.url,
+                ",".join(e.events),
+                ", ".join(e.teams) if e.teams is not None else "(every team)",
+                e.state,
+                str(e.pending),
+                str(e.failed),
+                str(e.delivered),
+                f"…{e.fingerprint}",
+            )
+        )
+    _table(rows)
+
+
+def _set_state(db: str | None, endpoint_id: int, state: str, verb: str) -> None:
+    webhooks.set_state(_engine(db), endpoint_id, state)
+    _audit(f"{verb} webhook", str(endpoint_id))
+    click.echo(f"Webhook {endpoint_id} {state}")
+
+
+@webhook.command("pause")
+@db_option
+@click.argument("endpoint_id", type=int)
+def webhook_pause(db: str | None, endpoint_id: int) -> None:
+    """Stop sending to an endpoint; its events wait and are sent when it is resumed."""
+    _set_state(db, endpoint_id, "paused", "pause")
+
+
+@webhook.command("resume")
+@db_option
+@click.argument("endpoint_id", type=int)
+def webhook_resume(db: str | None, endpoint_id: int) -> None:
+    """Send to a paused endpoint again, starting with what waited."""
+    _set_state(db, endpoint_id, "active", "resume")
+
+
+@webhook.command("remove")
+@db_option
+@click.argument("endpoint_id", type=int)
+def webhook_remove(db: str | None, endpoint_id: int) -> None:
+    """Remove an endpoint with its delivery log."""
+    webhooks.remove_endpoint(_engine(db), endpoint_id)
+    _audit("remove webhook", str(endpoint_id))
+    click.echo(f"Removed webhook {endpoint_id}")
+
+
+@webhook.command("deliveries")
+@db_option
+@click.argument("endpoint_id", type=int)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--status", type=click.Choice(["pending", "delivered", "failed"]))
+@click.option("--attempts", "show_attempts", is_flag=True, help="Every attempt under each.")
+def webhook_deliveries(
+    db: str | None, endpoint_id: int, limit: int, status: str | None, show_attempts: bool
+) -> None:
+    """An endpoint's delivery log, newest first: event, status, attempts, last answer."""
+    shown, more = webhooks.deliveries(_engine(db), endpoint_id, limit=limit, status=status)
+    rows = [("DELIVERY", "EVENT", "STATUS", "TRIES", "LAST ANSWER", "NEXT TRY")]
+    for d in shown:
+        rows.append(
+            (
+                d.id,
+                d.event,
+                d.status,
+                str(d.attempts),
+                d.last_reason or "-",
+                d.next_at[:19].replace("T", " ") if d.status == "pending" else "-",
+            )
+        )
+        if show_attempts:
+            for a in d.tries:
+                code = str(a.code) if a.code is not None else "-"
+                rows.append(("", f"  {a.at[:19].replace('T', ' ')}", code, "", a.reason, ""))
+    _table(rows)
+    if more:
+        click.echo(f"... and {more} more (--limit to see more)")
+
+
+@webhook.command("replay")
+@db_option
+@click.argument("delivery_id")
+def webhook_replay(db: str | None, delivery_id: str) -> None:
+    """Send a failed (or delivered) delivery again, with the same event id and body."""
+    found = webhooks.replay(_engine(db), delivery_id)
+    _audit("replay webhook delivery", f"{found.id} ({found.event}, webhook {found.endpoint_id})")
+    click.echo(f"Delivery {found.id} will be sent again at the dispatcher's next pass")
+
+
+@webhook.command("deliver")
+@db_option
+def webhook_deliver(db: str | None) -> None:
+    """One pass of the dispatcher (for cron, or a Hub run without `serve`): turn new
+    changes into deliveries and send what is due."""
+    with webhooks.Dispatcher(_engine(db)) as dispatcher:
+        done = dispatcher.run_once()
+    click.echo(f"{done.delivered} delivered, {done.retrying} to retry, {done.failed} failed")
+
+
+def _system_user() -> str:
     import getpass
 
     try:
-        who = getpass.getuser()
+        return getpass.getuser()
     except (OSError, KeyError):
-        who = "unknown"
+        return "unknown"
+
+
+def _audit(action: str, target: str) -> None:
+    """An administrative action into the audit log the console shows, as the system user
+    who ran the command (the command line has no Hub account)."""
     try:
-        audit.record(f"{who} (command line)", action, target, via="cli")
+        audit.record(f"{_system_user()} (command line)", action, target, via="cli")
     except OSError as exc:
         # The action is done and stays done; the admin is told the log missed it.
         log.warning("audit log not written: %s", exc)

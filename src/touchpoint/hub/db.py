@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
 )
@@ -168,6 +169,86 @@ records = Table(
     # {field: [corrected edit time, device id, change id, author]}
     Column("versions", JSON, nullable=False),
     Index("ix_records_team", "team", "entity"),
+)
+
+
+# --- Webhooks (migration hub0005) ------------------------------------------------------
+# An endpoint receives signed POSTs for the events it names, of the records of its teams
+# (teams NULL: every team). ``cursor`` is the last ``changes.server_seq`` it has turned
+# into deliveries: a restart resumes there, and a paused endpoint's events wait for it.
+# The secret is kept as given (the Hub signs with it); it is shown once, at creation.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", JSON, nullable=False),  # ["interaction.created", "followup.*", ...]
+    Column("teams", JSON),  # ["north", ...]; NULL: every team
+    Column("secret", String(200), nullable=False),
+    Column("state", String(10), nullable=False),  # active | paused
+    Column("cursor", BigInteger, nullable=False),
+    Column("description", String(200), nullable=False, default=""),
+    Column("created_at", String(27), nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+# One row per (endpoint, event): its exact body (retries and replays send the same
+# bytes), where it stands, and who is sending it now (``claimed_until``: a dispatcher
+# claims a delivery with one conditional UPDATE, so two never send it at once).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "endpoint_id",
+        Integer,
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event_id", String(36), nullable=False),
+    Column("event", String(40), nullable=False),
+    Column("server_seq", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(10), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", String(27), nullable=False),
+    Column("next_at", String(27), nullable=False),
+    Column("expires_at", String(27), nullable=False),  # retried until then, then failed
+    Column("claimed_until", String(27)),
+    Column("done_at", String(27)),
+    Column("last_code", Integer),
+    Column("last_reason", String(200)),
+    UniqueConstraint("endpoint_id", "event_id"),
+    Index("ix_webhook_deliveries_due", "endpoint_id", "status", "next_at"),
+)
+
+# Every try of a delivery: when, the receiver's status code (or none), a short reason
+# and how long it took. Never the receiver's body.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        String(36),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", String(27), nullable=False),
+    Column("code", Integer),
+    Column("reason", String(200), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_webhook_attempts_delivery", "delivery_id", "id"),
+)
+
+# Which Hub process runs the webhook dispatcher: one row, taken and renewed with one
+# conditional UPDATE, so several workers or nodes on one database run one dispatcher.
+webhook_lease = Table(
+    "webhook_lease",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("owner", String(80)),
+    Column("until", String(27)),
 )
 
 

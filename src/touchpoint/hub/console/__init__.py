@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, throttle
-from touchpoint.hub.console import audit, fleet
+from touchpoint.hub.console import audit, fleet, webhook_pages
 from touchpoint.hub.console.session import (
     COOKIE,
     IDLE,
@@ -354,6 +354,10 @@ def mount(
         viewer = need(request, "admin")
         shown, more = audit.entries()
         return render(request, "audit.html", viewer, title="Audit log", entries=shown, more=more)
+
+    webhook_pages.add_routes(
+        app, engine, need=need, render=render, headers=headers, check_csrf=check_csrf
+    )
 
     @app.get("/admin/{rest:path}", include_in_schema=False)
     @app.get("/fleet/{rest:path}", include_in_schema=False)
