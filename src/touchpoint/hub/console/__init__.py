@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, throttle
-from touchpoint.hub.console import admin, fleet
+from touchpoint.hub.console import admin, fleet, manager
 from touchpoint.hub.console.kit import Kit
 from touchpoint.hub.console.session import (
     COOKIE,
@@ -285,6 +285,7 @@ def mount(
 
     kit = Kit(need=need, check_csrf=check_csrf, render=render, headers=headers, forbid=forbid)
     admin.mount(app, engine, kit)  # users, enrollment and device tokens, the audit log
+    manager.mount(app, engine, now, kit)  # the team dashboard and the customer 360
 
     @app.get("/admin/{rest:path}", include_in_schema=False)
     @app.get("/fleet/{rest:path}", include_in_schema=False)
