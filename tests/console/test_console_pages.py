@@ -83,6 +83,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
 
 PAGES = [
     "/devices",
+    "/dashboard",
     "/fleet",
     "/admin/users",
     "/admin/enrollments",
@@ -91,7 +92,7 @@ PAGES = [
 ]
 ALLOWED = {
     "rep": {"/devices"},
-    "manager": {"/devices", "/fleet"},
+    "manager": {"/devices", "/dashboard", "/fleet"},
     "admin": set(PAGES),
 }
 
