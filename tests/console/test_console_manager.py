@@ -263,3 +263,43 @@ def test_screenshots_of_the_managers_pages(
                 "rgb(21, 23, 26)"
             )
             assert dark == (scheme == "dark"), shot
+
+
+def test_periods_are_local_weeks_and_the_calendar_month() -> None:
+    from datetime import date
+
+    sunday = date(2026, 12, 6)
+    week = period_of("week", sunday)
+    assert (week.first, week.last) == (date(2026, 11, 30), date(2026, 12, 6))
+    last = period_of("last-week", sunday)
+    assert (last.first, last.last) == (date(2026, 11, 23), date(2026, 11, 29))
+    month = period_of("month", date(2028, 2, 10))
+    assert (month.first, month.last) == (date(2028, 2, 1), date(2028, 2, 29))
+    assert period_of("anything", sunday).key == "week"  # an unknown period is this week
+
+
+def test_a_team_report_is_kept_until_the_hub_has_a_new_change(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    from touchpoint.hub.console.figures import TeamFigures
+
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+    interactions.log_interaction(maria.ws, customer=acme, kind="call")
+    assert maria.sync().in_sync
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        first, _ = figures.team_report("north", "week")
+        again, _ = figures.team_report("north", "week")
+        assert again is first  # kept: nothing reached the Hub meanwhile
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        after, _ = figures.team_report("north", "week")
+        assert after is not first
+        assert after.team.interactions == first.team.interactions + 1 == 2
+        with pytest.raises(Exception, match="no team 'west'"):
+            figures.team_report("west", "week")
+    finally:
+        figures.close()
+        maria.close()

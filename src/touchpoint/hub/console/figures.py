@@ -91,6 +91,7 @@ class TeamFigures:
         self._lock = threading.Lock()
         self._ws: Workspace | None = None
         self._pulled_to = -1
+        self._tz: Any = None
         self._kept: OrderedDict[tuple[Any, ...], reports.DailyReport] = OrderedDict()
 
     def close(self) -> None:
@@ -183,8 +184,11 @@ class TeamFigures:
             return summary, shown, summary.interactions_count
 
     def tz(self) -> Any:
-        with self._lock:
-            return self._fresh().tz
+        """The zone days are counted in (the replica's settings; read once)."""
+        if self._tz is None:
+            with self._lock:
+                self._tz = self._fresh().tz
+        return self._tz
 
 
 def customer_team(engine: Engine, customer_id: str) -> str | None:

@@ -323,13 +323,19 @@ def _csv(report: Any) -> str:
     writer.writerow(head)
     for rep in [*report.reps, report.team]:
         row = _row(report, rep)
-        line = [row["name"], "" if rep.rep == "team" else rep.rep, row["interactions"]]
+        who = [row["name"], "" if rep.rep == "team" else rep.rep]
+        line = [*(_cell(text) for text in who), row["interactions"]]
         for k in row["kinds"]:
             line += [k["done"], k["goal"], k["percent"]]
         line += [row["kept"], row["late"], row["overdue"], row["rate"], row["satisfaction"]]
         line.append(row["change"])
         writer.writerow(line)
     return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    """A name as a spreadsheet shows it, never run as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _safe(name: str) -> str:
