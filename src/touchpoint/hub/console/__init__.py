@@ -285,7 +285,8 @@ def mount(
 
     kit = Kit(need=need, check_csrf=check_csrf, render=render, headers=headers, forbid=forbid)
     admin.mount(app, engine, kit)  # users, enrollment and device tokens, the audit log
-    manager.mount(app, engine, now, kit)  # the team dashboard and the customer 360
+    # The team dashboard and the customer 360; their figures are kept on the app.
+    app.state.console_figures = manager.mount(app, engine, now, kit)
 
     @app.get("/admin/{rest:path}", include_in_schema=False)
     @app.get("/fleet/{rest:path}", include_in_schema=False)

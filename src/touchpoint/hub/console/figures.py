@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -36,8 +38,14 @@ from touchpoint.sync.errors import ServerError
 
 GOALS_ENV = "TOUCHPOINT_HUB_GOALS"  # a goals.toml, as `touchpoint-hub report --goals` takes
 FRESH_SECONDS = 300
+BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
 KEPT_REPORTS = 64
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
+
+
+class FiguresBusy(Exception):
+    """The figures are being brought up to date (a first pull of a big book takes
+    minutes): the page says so instead of holding a request thread."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +100,17 @@ class TeamFigures:
         self._ws: Workspace | None = None
         self._pulled_to = -1
         self._tz: Any = None
+        self.busy_wait = BUSY_WAIT
         self._kept: OrderedDict[tuple[Any, ...], reports.DailyReport] = OrderedDict()
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        if not self._lock.acquire(timeout=self.busy_wait):
+            raise FiguresBusy
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def close(self) -> None:
         with self._lock:
@@ -137,7 +155,7 @@ class TeamFigures:
         return goals_service.read_goals_file(goals_file)
 
     def today(self) -> date:
-        with self._lock:
+        with self._locked():
             ws = self._fresh()
             return dates.local_date(ws.now(), ws.tz)
 
@@ -150,7 +168,7 @@ class TeamFigures:
             if goals_file is not None and goals_file.is_file()
             else None
         )
-        with self._lock:
+        with self._locked():
             ws = self._fresh()
             now = ws.now()
             period = period_of(period_key, dates.local_date(now, ws.tz))
@@ -177,7 +195,7 @@ class TeamFigures:
         replica; NotFoundError when it has none (or it was deleted)."""
         from touchpoint.services import insights, interactions
 
-        with self._lock:
+        with self._locked():
             ws = self._fresh()
             summary = insights.customer_summary(ws, customer_id)
             shown = interactions.timeline(ws, customer_id, limit=timeline)
@@ -186,7 +204,7 @@ class TeamFigures:
     def tz(self) -> Any:
         """The zone days are counted in (the replica's settings; read once)."""
         if self._tz is None:
-            with self._lock:
+            with self._locked():
                 self._tz = self._fresh().tz
         return self._tz
 
@@ -201,4 +219,12 @@ def customer_team(engine: Engine, customer_id: str) -> str | None:
         ).scalar()
 
 
-__all__ = ["PERIODS", "NotFoundError", "Period", "TeamFigures", "customer_team", "period_of"]
+__all__ = [
+    "PERIODS",
+    "FiguresBusy",
+    "NotFoundError",
+    "Period",
+    "TeamFigures",
+    "customer_team",
+    "period_of",
+]

@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from touchpoint.domain.rounding import fixed
 from touchpoint.errors import NotFoundError, ValidationError
-from touchpoint.hub.console.figures import PERIODS, TeamFigures, customer_team
+from touchpoint.hub.console.figures import PERIODS, FiguresBusy, TeamFigures, customer_team
 from touchpoint.hub.db import teams
 from touchpoint.reports import format as fmt
 
@@ -105,6 +105,15 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
     """Add the dashboard, its CSV and the customer 360 to the console."""
     figures = TeamFigures(engine, now)
 
+    def busy(request: Request, viewer: Any) -> Response:
+        text = (
+            "The team's figures are being brought up to date with the Hub's latest "
+            "changes. Try again in a minute."
+        )
+        response = kit.render(request, "error.html", viewer, 503, title="One moment", text=text)
+        response.headers["Retry-After"] = "60"
+        return response
+
     def teams_of(viewer: Any) -> list[str]:
         if viewer.role == "admin":
             with engine.connect() as conn:
@@ -131,9 +140,12 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         viewer, allowed, team_name = chosen(request, team)
         report = shown = None
         problem = "" if team_name else "You are in no team yet: an admin adds you to one."
-        if team_name:
-            report, shown, problem = team_report(viewer, team_name, period)
-        tz = figures.tz()
+        try:
+            if team_name:
+                report, shown, problem = team_report(viewer, team_name, period)
+            tz = figures.tz()
+        except FiguresBusy:
+            return busy(request, viewer)
         context: dict[str, Any] = {}
         if report is not None:
             context = _dashboard_context(report, tz)
@@ -162,7 +174,10 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         viewer, _allowed, team_name = chosen(request, team)
         if not team_name:
             kit.forbid(viewer)
-        report, shown, problem = team_report(viewer, team_name, period)
+        try:
+            report, shown, problem = team_report(viewer, team_name, period)
+        except FiguresBusy:
+            return busy(request, viewer)
         if report is None:
             return kit.render(request, "error.html", viewer, 422, title="No figures", text=problem)
         body = _csv(report)
@@ -182,9 +197,11 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
             kit.forbid(viewer)  # another team's customer and no customer look the same
         try:
             summary, timeline, total = figures.customer(customer_id)
+            tz = figures.tz()
         except NotFoundError:
             kit.forbid(viewer)
-        tz = figures.tz()
+        except FiguresBusy:
+            return busy(request, viewer)
         names = figures.display_names(
             [summary.customer.owner, *(i.rep for i in timeline)]
             + [f.assigned_to for f in summary.open_followups],
