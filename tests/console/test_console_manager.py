@@ -142,6 +142,11 @@ def test_the_dashboard_shows_the_team_report_s_figures(
     glance = page.get_by_role("region", name="The team at a glance").inner_text()
     assert fmt.rate(expected.team.promises) in glance
     assert f"{expected.quiet_total}\ncustomers going quiet" in glance
+    hygiene = expected.hygiene
+    assert (
+        f"{fmt.percent(hygiene.average_percent)}\nprofiles complete on average; "
+        f"{hygiene.incomplete} of {hygiene.checked} miss a key item, {hygiene.stale} stale"
+    ) in glance
 
     quiet = table_rows(page, "Customers going quiet")
     assert len(quiet) == expected.quiet_total == 1
