@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -162,4 +163,47 @@ def test_init_imports_the_old_audit_file_once(
     assert (found[1].who, found[1].target) == ("priya@example.com", "sara@example.com")
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar() == 2
+    engine.dispose()
+
+
+def test_the_migration_keeps_enrollment_tokens_and_can_be_undone(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from touchpoint.hub.db import MIGRATIONS, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+
+    def to(revision: str, how: Any = command.upgrade) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            how(cfg, revision)
+
+    to("hub0003")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (email, password_hash, role, created_at) "
+                "VALUES ('maria@example.com', 'x', 'rep', '2026-12-01T00:00:00.000000Z')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO enrollments (user_id, token_hash, created_at, expires_at) "
+                "VALUES (1, 'abc', '2026-12-01T00:00:00.000000Z', '2026-12-08T00:00:00.000000Z')"
+            )
+        )
+    to("hub0007")
+    [row] = accounts.list_enrollments(engine)
+    assert row["email"] == "maria@example.com" and row["revoked_at"] is None
+    assert "audit_log" in inspect(engine).get_table_names()
+    to("hub0003", command.downgrade)
+    assert "audit_log" not in inspect(engine).get_table_names()
+    columns = {c["name"] for c in inspect(engine).get_columns("enrollments")}
+    assert "revoked_at" not in columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM enrollments")).scalar() == 1
     engine.dispose()
