@@ -1,7 +1,8 @@
 """The Hub's console: server-rendered pages for people in a browser, beside the sync API.
 
-Sign-in with the Hub account, the fleet's health for managers (their teams) and admins
-(everything), and administration for admins. Every page checks the role and team on the
+Sign-in with the Hub account, the fleet's health and the team dashboard for managers
+(their teams) and admins (everything), and administration for admins (``admin.py``;
+the managers' pages are ``manager.py``). Every page checks the role and team on the
 server; a page someone may not see is 403 whether or not it exists.
 """
 
