@@ -81,10 +81,19 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
     assert row.get_by_role("cell").nth(2).inner_text() == "no"  # still enabled
 
 
-PAGES = ["/devices", "/fleet", "/admin/users", "/admin/tokens", "/admin/webhooks", "/admin/audit"]
+PAGES = [
+    "/devices",
+    "/dashboard",
+    "/fleet",
+    "/admin/users",
+    "/admin/enrollments",
+    "/admin/tokens",
+    "/admin/webhooks",
+    "/admin/audit",
+]
 ALLOWED = {
     "rep": {"/devices"},
-    "manager": {"/devices", "/fleet"},
+    "manager": {"/devices", "/dashboard", "/fleet"},
     "admin": set(PAGES),
 }
 
@@ -307,6 +316,8 @@ SHOTS = [
     ("tom@example.com", "/fleet"),
     ("priya@example.com", "/fleet"),
     ("priya@example.com", "/admin/users"),
+    ("priya@example.com", "/admin/users/edit?email=ben@example.com"),
+    ("priya@example.com", "/admin/enrollments"),
     ("priya@example.com", "/admin/tokens"),
     ("priya@example.com", "/admin/webhooks"),
     ("priya@example.com", "/admin/audit"),
@@ -341,7 +352,8 @@ def test_screenshots_of_every_page(
                 sign_in(page, email)
                 signed_in_as = email
             page.goto(path)
-            name = f"{email.split('@')[0]}{path.replace('/', '-')}-{scheme}-{width}.png"
+            slug = re.sub(r"[^a-z0-9]+", "-", path)
+            name = f"{email.split('@')[0]}{slug}-{scheme}-{width}.png"
             page.screenshot(path=out / name, full_page=True)
             # The page itself never scrolls sideways; wide tables scroll in their own box.
             assert page.evaluate("document.documentElement.scrollWidth") <= width, name

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -43,25 +42,3 @@ def test_a_csrf_token_belongs_to_its_session() -> None:
     assert not signer.csrf_ok(token, "nonce-b")
     assert not signer.csrf_ok("", "nonce-a")
     assert not signer.csrf_ok(token, None)
-
-
-def test_the_command_line_says_when_the_audit_log_cannot_be_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from click.testing import CliRunner
-
-    from touchpoint.hub import accounts
-    from touchpoint.hub.cli import main as hub_cli
-    from touchpoint.hub.db import create_hub
-
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    engine = create_hub(url)
-    accounts.add_user(engine, "maria@example.com", "correct horse battery", "rep", ["north"])
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("")
-    monkeypatch.setenv("TOUCHPOINT_HUB_AUDIT_LOG", str(blocker / "audit.jsonl"))
-    done = CliRunner().invoke(hub_cli, ["user", "disable", "maria@example.com", "--db", url])
-    assert done.exit_code == 0
-    assert "warning: done, but not written to the audit log" in done.output
-    assert accounts.list_users(engine)[0].disabled_at is not None
-    engine.dispose()

@@ -85,7 +85,7 @@ def test_an_admin_adds_a_webhook_sees_a_failed_delivery_and_replays_it(
     page.get_by_role("button", name="Pause webhook 1").click()
     assert page.get_by_role("status").inner_text() == "Webhook 1 paused."
     assert webhooks.get_endpoint(hub.engine, 1).state == "paused"
-    actions = [(e["action"], e["who"], e["via"]) for e in audit.entries()[0]]
+    actions = [(e.action, e.who, e.via) for e in audit.entries(hub.engine)[0]]
     assert actions[:3] == [
         ("pause webhook", "priya@example.com", "console"),
         ("replay webhook delivery", "priya@example.com", "console"),

@@ -175,7 +175,6 @@ def test_a_failed_answer_is_retried_with_backoff_and_delivered_once(
 def test_a_receiver_down_for_a_day_fails_then_a_replay_delivers(
     people: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
     port = free_port()
     endpoint = add(people, f"http://127.0.0.1:{port}/hook", "interaction.created")
     maria = laptop(tmp_path, people, "maria@example.com")
@@ -216,8 +215,8 @@ def test_a_receiver_down_for_a_day_fails_then_a_replay_delivers(
     [logged], _ = webhooks.deliveries(people.engine, endpoint)
     assert logged.status == "delivered" and logged.tries[-1].code == 200
     assert any(
-        e["action"] == "replay webhook delivery" and failed.id in e["target"]
-        for e in audit.entries()[0]
+        e.action == "replay webhook delivery" and failed.id in e.target
+        for e in audit.entries(people.engine)[0]
     )
     maria.close()
 
@@ -370,7 +369,6 @@ def test_a_bad_url_is_refused_with_its_reason(url: str, problem: str) -> None:
 def test_the_command_line_adds_lists_pauses_and_removes(
     people: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(audit.AUDIT_ENV, str(tmp_path / "audit.jsonl"))
     runner = CliRunner()
     db = ["--db", people.db_url]
     secret_file = tmp_path / "secret.txt"
@@ -394,7 +392,7 @@ def test_the_command_line_adds_lists_pauses_and_removes(
     for words in (["pause", "1"], ["resume", "1"], ["remove", "2"]):
         assert runner.invoke(hub_cli, ["webhook", *words, *db]).exit_code == 0
     assert [e.id for e in webhooks.list_endpoints(people.engine)] == [1]
-    actions = [e["action"] for e in audit.entries()[0]]
+    actions = [e.action for e in audit.entries(people.engine)[0]]
     assert actions[:5] == [
         "remove webhook", "resume webhook", "pause webhook", "add webhook", "add webhook",
     ]  # fmt: skip

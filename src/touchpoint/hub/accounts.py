@@ -59,6 +59,7 @@ enrollments = Table(
     Column("used_at", String(27)),
     Column("device_id", String(36)),
     Column("device_name", String(200)),
+    Column("revoked_at", String(27)),  # migration hub0007
 )
 
 
@@ -130,14 +131,24 @@ def _team_id(conn: Connection, name: str) -> int:
     return int(conn.execute(insert(teams).values(name=name)).inserted_primary_key[0])
 
 
+MIN_PASSWORD = 8
+
+
+def check_new_password(password: str) -> None:
+    """The rule every new password follows, on the command line and in the console."""
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+    if not password.strip():
+        raise AccountError("password: not only spaces")
+
+
 def add_user(engine: Engine, email: str, password: str, role: str, team_names: list[str]) -> int:
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError(f"email: '{email}' is not an email address")
     if role not in ROLES:
         raise AccountError(f"role: must be one of {', '.join(ROLES)}, not '{role}'")
-    if len(password) < 8:
-        raise AccountError("password: at least 8 characters")
+    check_new_password(password)
     if role != "admin" and not team_names:
         raise AccountError("team: a rep or manager belongs to at least one team")
     with write(engine) as conn:
@@ -208,6 +219,19 @@ def disable_user(engine: Engine, email: str) -> None:
             update(users)
             .where(users.c.email == email.strip().lower())
             .values(disabled_at=now_text())
+        )
+        if done.rowcount == 0:
+            raise AccountError(f"email: no user {email}")
+
+
+def set_password(engine: Engine, email: str, password: str) -> None:
+    """A new password for a user (an admin's reset). Their console sessions end at once
+    (the session version changes); their laptops' device tokens stay valid."""
+    check_new_password(password)
+    hashed = _hasher.hash(password)  # before the write lock: argon2 is slow on purpose
+    with write(engine) as conn:
+        done = conn.execute(
+            update(users).where(users.c.email == email.strip().lower()).values(password_hash=hashed)
         )
         if done.rowcount == 0:
             raise AccountError(f"email: no user {email}")
@@ -390,6 +414,7 @@ def enroll(
             .where(
                 enrollments.c.token_hash == hash_token(token),
                 enrollments.c.used_at.is_(None),
+                enrollments.c.revoked_at.is_(None),
                 enrollments.c.expires_at > stamp,
                 users.c.disabled_at.is_(None),
             )
@@ -419,12 +444,39 @@ def list_enrollments(engine: Engine) -> list[dict[str, object]]:
                 enrollments.c.created_at,
                 enrollments.c.expires_at,
                 enrollments.c.used_at,
+                enrollments.c.revoked_at,
                 enrollments.c.device_name,
             )
             .join(users, users.c.id == enrollments.c.user_id)
             .order_by(enrollments.c.id)
         )
         return [dict(r._mapping) for r in rows]
+
+
+def enrollment_state(row: dict[str, object], now: datetime | None = None) -> str:
+    """'used', 'revoked', 'expired' or 'unused', as an admin reads an enrollment token."""
+    if row.get("used_at"):
+        return "used"
+    if row.get("revoked_at"):
+        return "revoked"
+    if str(row["expires_at"]) <= to_utc_text(now or datetime.now(UTC)):
+        return "expired"
+    return "unused"
+
+
+def revoke_enrollment(engine: Engine, enrollment_id: int) -> bool:
+    """Revoke an enrollment token not used yet; False when there is none such."""
+    with write(engine) as conn:
+        done = conn.execute(
+            update(enrollments)
+            .where(
+                enrollments.c.id == enrollment_id,
+                enrollments.c.used_at.is_(None),
+                enrollments.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now_text())
+        )
+        return done.rowcount > 0
 
 
 # Built once (a statement object keeps its cache key): it runs on every request.

@@ -129,7 +129,11 @@ def main() -> None:
 def init(db: str | None) -> None:
     """Create the Hub's database, or upgrade it to this version's schema."""
     url = db_url(db)
-    create_hub(url).dispose()
+    engine = create_hub(url)
+    try:
+        _import_old_audit_file(engine)
+    finally:
+        engine.dispose()
     click.echo(f"Hub database ready: {safe_url(url)}")
 
 
@@ -158,9 +162,13 @@ def serve(  # noqa: PLR0917 (click passes options positionally)
     if workers > 1 and url.startswith("sqlite"):
         raise click.UsageError("--workers above 1 needs PostgreSQL (--db postgresql://...)")
     try:
-        open_hub(url).dispose()
+        engine = open_hub(url)
     except HubNeedsUpgrade:
-        create_hub(url).dispose()  # serve may bring an older Hub to this version's schema
+        engine = create_hub(url)  # serve may bring an older Hub to this version's schema
+    try:
+        _import_old_audit_file(engine)
+    finally:
+        engine.dispose()
     if certfile is None and not _is_loopback(host):
         click.echo(
             f"warning: serving plain HTTP on {host}: passwords and customer data travel "
@@ -206,12 +214,10 @@ def user_list(db: str | None) -> None:
 def user_add(db: str | None, email: str, role: str, team_names: tuple[str, ...]) -> None:
     """Add a user; the password is prompted, or read from stdin when it is not a terminal."""
     engine = _engine(db)  # a missing Hub is said before asking for a password
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password()
     accounts.add_user(engine, email, password, role, list(team_names))
     _audit(
+        engine,
         "add user",
         f"{email.strip().lower()} ({role}{', ' + ', '.join(team_names) if team_names else ''})",
     )
@@ -230,10 +236,12 @@ def user_edit(
     """Change a user's role or teams; their laptops pull the new scope at the next sync."""
     if role is None and not add and not remove:
         raise click.UsageError("give --role, --add-team or --remove-team")
+    engine = _engine(db)
     now_role, now_teams = accounts.edit_user(
-        _engine(db), email, role=role, add_teams=list(add), remove_teams=list(remove)
+        engine, email, role=role, add_teams=list(add), remove_teams=list(remove)
     )
     _audit(
+        engine,
         "edit user",
         f"{email.strip().lower()}: {now_role}, teams {', '.join(now_teams) or '(none)'}",
     )
@@ -245,9 +253,24 @@ def user_edit(
 @click.argument("email")
 def user_disable(db: str | None, email: str) -> None:
     """Disable a user: their tokens stop working at once."""
-    accounts.disable_user(_engine(db), email)
-    _audit("disable user", email.strip().lower())
+    engine = _engine(db)
+    accounts.disable_user(engine, email)
+    _audit(engine, "disable user", email.strip().lower())
     click.echo(f"Disabled {email}")
+
+
+@user.command("password")
+@db_option
+@click.argument("email")
+def user_password(db: str | None, email: str) -> None:
+    """Set a new password (prompted, or read from stdin when it is not a terminal).
+
+    The user's console sessions end at once; their laptops stay signed in."""
+    engine = _engine(db)
+    password = _read_password()
+    accounts.set_password(engine, email, password)
+    _audit(engine, "reset password", email.strip().lower())
+    click.echo(f"New password set for {email}")
 
 
 @main.command()
@@ -266,8 +289,9 @@ def enroll(db: str | None, email: str, expires: str) -> None:
     keeps only its hash. It signs in one laptop, once, before it expires.
     """
     lifetime = accounts.parse_lifetime(expires)
-    made = accounts.create_enrollment(_engine(db), email, lifetime)
-    _audit("create enrollment token", made.email)
+    engine = _engine(db)
+    made = accounts.create_enrollment(engine, email, lifetime)
+    _audit(engine, "create enrollment token", made.email)
     click.echo(made.token)
     click.echo(
         f"One-time enrollment token for {made.email}, valid until "
@@ -306,9 +330,10 @@ def token_list(db: str | None) -> None:
 @click.argument("token_id", type=int)
 def token_revoke(db: str | None, token_id: int) -> None:
     """Revoke a device token: that laptop must sign in again."""
-    if not accounts.revoke_token(_engine(db), token_id):
+    engine = _engine(db)
+    if not accounts.revoke_token(engine, token_id):
         raise accounts.AccountError(f"token: no active token {token_id}")
-    _audit("revoke device token", str(token_id))
+    _audit(engine, "revoke device token", str(token_id))
     click.echo(f"Revoked token {token_id}")
 
 
@@ -363,7 +388,7 @@ def webhook_add(  # noqa: PLR0917 (click passes options positionally)
         created_by=f"{_system_user()} (command line)",
         description=description,
     )
-    _audit("add webhook", f"{endpoint_id} {url.strip()}")
+    _audit(_engine(db), "add webhook", f"{endpoint_id} {url.strip()}")
     click.echo(f"Added webhook {endpoint_id} for {url.strip()}")
     if secret is None:
         click.echo(f"Signing secret (shown once, keep it with the receiver): {used}")
@@ -393,7 +418,7 @@ def webhook_list(db: str | None) -> None:
 
 def _set_state(db: str | None, endpoint_id: int, state: str, verb: str) -> None:
     webhooks.set_state(_engine(db), endpoint_id, state)
-    _audit(f"{verb} webhook", str(endpoint_id))
+    _audit(_engine(db), f"{verb} webhook", str(endpoint_id))
     click.echo(f"Webhook {endpoint_id} {state}")
 
 
@@ -419,7 +444,7 @@ def webhook_resume(db: str | None, endpoint_id: int) -> None:
 def webhook_remove(db: str | None, endpoint_id: int) -> None:
     """Remove an endpoint with its delivery log."""
     webhooks.remove_endpoint(_engine(db), endpoint_id)
-    _audit("remove webhook", str(endpoint_id))
+    _audit(_engine(db), "remove webhook", str(endpoint_id))
     click.echo(f"Removed webhook {endpoint_id}")
 
 
@@ -461,7 +486,11 @@ def webhook_deliveries(
 def webhook_replay(db: str | None, delivery_id: str) -> None:
     """Send a failed (or delivered) delivery again, with the same event id and body."""
     found = webhooks.replay(_engine(db), delivery_id)
-    _audit("replay webhook delivery", f"{found.id} ({found.event}, webhook {found.endpoint_id})")
+    _audit(
+        _engine(db),
+        "replay webhook delivery",
+        f"{found.id} ({found.event}, webhook {found.endpoint_id})",
+    )
     click.echo(f"Delivery {found.id} will be sent again at the dispatcher's next pass")
 
 
@@ -475,7 +504,49 @@ def webhook_deliver(db: str | None) -> None:
     click.echo(f"{done.delivered} delivered, {done.retrying} to retry, {done.failed} failed")
 
 
+@main.group()
+def enrollment() -> None:
+    """List and revoke enrollment tokens (make one with `touchpoint-hub enroll`)."""
+
+
+@enrollment.command("list")
+@db_option
+def enrollment_list(db: str | None) -> None:
+    """Every enrollment token (never the token itself): for whom, until when, its state."""
+    rows = [("ID", "EMAIL", "CREATED", "EXPIRES", "STATE")]
+    for e in accounts.list_enrollments(_engine(db)):
+        rows.append(
+            (
+                str(e["id"]),
+                str(e["email"]),
+                str(e["created_at"]),
+                str(e["expires_at"]),
+                accounts.enrollment_state(e),
+            )
+        )
+    _table(rows)
+
+
+@enrollment.command("revoke")
+@db_option
+@click.argument("enrollment_id", type=int)
+def enrollment_revoke(db: str | None, enrollment_id: int) -> None:
+    """Revoke an enrollment token that has not been used: it signs in no laptop."""
+    engine = _engine(db)
+    if not accounts.revoke_enrollment(engine, enrollment_id):
+        raise accounts.AccountError(f"enrollment: no unused token {enrollment_id}")
+    _audit(engine, "revoke enrollment token", str(enrollment_id))
+    click.echo(f"Revoked enrollment token {enrollment_id}")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\n")
+
+
 def _system_user() -> str:
+    """Who ran the command, as the system knows them (the command line has no Hub account)."""
     import getpass
 
     try:
@@ -484,19 +555,29 @@ def _system_user() -> str:
         return "unknown"
 
 
-def _audit(action: str, target: str) -> None:
+def _audit(engine: Engine, action: str, target: str) -> None:
     """An administrative action into the audit log the console shows, as the system user
-    who ran the command (the command line has no Hub account)."""
+    who ran the command."""
     try:
-        audit.record(f"{_system_user()} (command line)", action, target, via="cli")
-    except OSError as exc:
+        audit.record(engine, f"{_system_user()} (command line)", action, target, via="cli")
+    except SQLAlchemyError as exc:
         # The action is done and stays done; the admin is told the log missed it.
         log.warning("audit log not written: %s", exc)
-        click.echo(
-            f"warning: done, but not written to the audit log {audit.audit_path()}: "
-            f"{exc.strerror or exc}",
-            err=True,
-        )
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        click.echo(f"warning: done, but not written to the audit log: {reason}", err=True)
+
+
+def _import_old_audit_file(engine: Engine) -> None:
+    """Bring the audit.jsonl of a Hub from before the audit table into it, once."""
+    path = audit.old_file()
+    try:
+        count = audit.import_old_file(engine, path)
+    except (OSError, SQLAlchemyError) as exc:
+        log.warning("old audit log not imported: %s", exc)
+        click.echo(f"warning: the old audit log {path} was not imported: {exc}", err=True)
+        return
+    if count:
+        click.echo(f"Imported {count} audit entries from {path} (kept as {path.name}.imported)")
 
 
 def _table(rows: list[tuple[str, ...]]) -> None:

@@ -121,6 +121,20 @@ login_failures = Table(
     Column("blocked_until", String(27)),
 )
 
+# Every administrative action, from the console and the command line (migration hub0007).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(27), nullable=False),
+    Column("who", String(300), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("via", String(10), nullable=False),  # "console" or "cli"
+    Column("address", String(100)),  # the browser's address; none from the command line
+    Index("ix_audit_log_at", "at"),
+)
+
 counter = Table(
     "counter",
     metadata,

@@ -1,7 +1,8 @@
 """The Hub's console: server-rendered pages for people in a browser, beside the sync API.
 
-Sign-in with the Hub account, the fleet's health for managers (their teams) and admins
-(everything), and administration for admins. Every page checks the role and team on the
+Sign-in with the Hub account, the fleet's health and the team dashboard for managers
+(their teams) and admins (everything), and administration for admins (``admin.py``;
+the managers' pages are ``manager.py``). Every page checks the role and team on the
 server; a page someone may not see is 403 whether or not it exists.
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,7 +25,8 @@ from sqlalchemy import Engine, select
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, throttle
-from touchpoint.hub.console import audit, fleet, webhook_pages
+from touchpoint.hub.console import admin, fleet, manager, webhook_pages
+from touchpoint.hub.console.kit import Kit
 from touchpoint.hub.console.session import (
     COOKIE,
     IDLE,
@@ -279,85 +281,15 @@ def mount(
             problems=problems,
         )
 
-    @app.get("/admin/users", response_class=HTMLResponse, include_in_schema=False)
-    def users_page(request: Request, done: Annotated[str, Query(max_length=300)] = "") -> Response:
-        viewer = need(request, "admin")
-        return render(
-            request,
-            "users.html",
-            viewer,
-            title="Users",
-            people=accounts.list_users(engine),
-            done=done,
-        )
+    def forbid(viewer: Viewer) -> NoReturn:
+        raise _Forbidden(viewer)
 
-    @app.post("/admin/users/disable", include_in_schema=False)
-    def disable(
-        request: Request,
-        email: Annotated[str, Form(max_length=200)] = "",
-        csrf: Annotated[str, Form(max_length=200)] = "",
-    ) -> Response:
-        viewer = need(request, "admin")
-        check_csrf(viewer, csrf)
-        if email.strip().lower() == viewer.email:
-            return render(
-                request,
-                "error.html",
-                viewer,
-                422,
-                title="Not done",
-                text="You cannot disable yourself: ask another admin.",
-            )
-        try:
-            accounts.disable_user(engine, email)
-        except accounts.AccountError as exc:
-            return render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
-        audit.record(viewer.email, "disable user", email.strip().lower(), via="console")
-        return headers(RedirectResponse(f"/admin/users?done=Disabled+{email}", status_code=303))
+    kit = Kit(need=need, check_csrf=check_csrf, render=render, headers=headers, forbid=forbid)
+    admin.mount(app, engine, kit)  # users, enrollment and device tokens, the audit log
+    # The team dashboard and the customer 360; their figures are kept on the app.
+    app.state.console_figures = manager.mount(app, engine, now, kit)
 
-    @app.get("/admin/tokens", response_class=HTMLResponse, include_in_schema=False)
-    def tokens_page(request: Request, done: Annotated[str, Query(max_length=300)] = "") -> Response:
-        viewer = need(request, "admin")
-        return render(
-            request,
-            "tokens.html",
-            viewer,
-            title="Device tokens",
-            tokens=accounts.list_tokens(engine),
-            done=done,
-        )
-
-    @app.post("/admin/tokens/revoke", include_in_schema=False)
-    def revoke(
-        request: Request,
-        token_id: Annotated[int, Form(ge=1)] = 0,
-        csrf: Annotated[str, Form(max_length=200)] = "",
-    ) -> Response:
-        viewer = need(request, "admin")
-        check_csrf(viewer, csrf)
-        if not accounts.revoke_token(engine, token_id):
-            return render(
-                request,
-                "error.html",
-                viewer,
-                422,
-                title="Not done",
-                text=f"Token {token_id} is not an active token.",
-            )
-        audit.record(viewer.email, "revoke device token", str(token_id), via="console")
-        return headers(
-            RedirectResponse(f"/admin/tokens?done=Revoked+token+{token_id}", status_code=303)
-        )
-
-    @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
-    def audit_page(request: Request) -> Response:
-        viewer = need(request, "admin")
-        shown, more = audit.entries()
-        return render(request, "audit.html", viewer, title="Audit log", entries=shown, more=more)
-
-    webhook_pages.add_routes(
-        app, engine, need=need, render=render, headers=headers, check_csrf=check_csrf
-    )
+    webhook_pages.mount(app, engine, kit)
 
     @app.get("/admin/{rest:path}", include_in_schema=False)
     @app.get("/fleet/{rest:path}", include_in_schema=False)

@@ -4,7 +4,6 @@ written to the audit log, as the other administrative actions are."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import quote_plus
 
@@ -14,18 +13,13 @@ from sqlalchemy import Engine, select
 
 from touchpoint.hub import webhooks
 from touchpoint.hub.console import audit
+from touchpoint.hub.console.kit import Kit
 from touchpoint.hub.db import teams
 
 
-def add_routes(
-    app: FastAPI,
-    engine: Engine,
-    *,
-    need: Callable[..., Any],
-    render: Callable[..., Response],
-    headers: Callable[[Response], Response],
-    check_csrf: Callable[[Any, str], None],
-) -> None:
+def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
+    need, render, headers, check_csrf = kit.need, kit.render, kit.headers, kit.check_csrf
+
     def team_names() -> list[str]:
         with engine.connect() as conn:
             return list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
@@ -82,7 +76,14 @@ def add_routes(
             )
         except webhooks.WebhookError as exc:
             return list_page(request, viewer, 422, error=str(exc), form=kept)
-        audit.record(viewer.email, "add webhook", f"{endpoint_id} {url.strip()}", via="console")
+        audit.record(
+            engine,
+            viewer.email,
+            "add webhook",
+            f"{endpoint_id} {url.strip()}",
+            via="console",
+            address=kit.address(request),
+        )
         # Shown on this answer only (never put in a URL, never shown again).
         return list_page(
             request,
@@ -110,7 +111,14 @@ def add_routes(
         except webhooks.WebhookError as exc:
             return render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
         verb = "pause" if state == "paused" else "resume"
-        audit.record(viewer.email, f"{verb} webhook", str(endpoint_id), via="console")
+        audit.record(
+            engine,
+            viewer.email,
+            f"{verb} webhook",
+            str(endpoint_id),
+            via="console",
+            address=kit.address(request),
+        )
         return back("/admin/webhooks", f"Webhook {endpoint_id} {state}.")
 
     @app.get("/admin/webhooks/{endpoint_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -149,10 +157,12 @@ def add_routes(
         except webhooks.WebhookError as exc:
             return render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
         audit.record(
+            engine,
             viewer.email,
             "replay webhook delivery",
             f"{found.id} ({found.event}, webhook {found.endpoint_id})",
             via="console",
+            address=kit.address(request),
         )
         wake = getattr(app.state, "pushed", None)
         if wake is not None:  # this process's dispatcher, if it runs one, sends it now

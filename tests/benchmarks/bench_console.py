@@ -1,0 +1,297 @@
+"""Benchmark of the Hub console's pages: fleet health and the team dashboard.
+
+A Hub (SQLite, one uvicorn worker, as `touchpoint-hub serve` runs it) is seeded with a
+dataset's records in one team, that team's reps as Hub users with one laptop each, and
+--users console users (admins, so that the team's members are its reps alone) who sign
+in one after another. Then:
+
+1. the team dashboard's first view: the console's replica pulls the whole book and the
+   daily report for the team and the week is computed (the issue's "team report under
+   3 s"), then the same view again (kept), then after one new change reaches the Hub
+   (an incremental pull and the report again);
+2. every user browsing at once, each in turn opening /fleet, /dashboard and a customer
+   page --rounds times: p50/p95/max per page and requests per second.
+
+    python tests/benchmarks/bench_console.py --small          # minutes, on a laptop
+    python tests/benchmarks/bench_console.py --data bench-data/L --users 50
+
+--small generates a book of 12 reps (a manager's team) with 1,000 customers and
+12,000 interactions; --data takes a dataset made by make_dataset.py (its reps all go
+into the one team). Times are wall clock on this machine, load generator included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+from argon2 import PasswordHasher
+from sqlalchemy import insert, select
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sync import TEAM, dataset_rows, free_port, seed_hub
+
+from touchpoint.hub import accounts
+from touchpoint.hub.db import changes, counter, devices, make_engine, records, tokens, write
+from touchpoint.services import demo
+from touchpoint.services.workspace import Workspace
+from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.tracking import jsonable
+
+PASSWORD = "benchmark password"
+SMALL = dict(customers=1_000, contacts=2_000, interactions=12_000, followups=2_500, deals=800)
+
+
+def make_small(folder: Path, reps: int) -> None:
+    team = demo.sales_team(reps)
+    save_settings(
+        folder / "config" / "settings.toml", Settings(user=team[0], timezone="Europe/Berlin")
+    )
+    ws = Workspace.open(folder, auto_backup=False)
+    try:
+        demo.generate_demo(ws, reps=team, seed=1, **SMALL)
+    finally:
+        ws.close()
+
+
+def add_people(db: str, reps: list[str], viewers: int) -> list[str]:
+    """The reps (one laptop each, as the fleet shows it) and the console's users."""
+    engine = make_engine(db)
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    now = "2026-12-06T08:00:00.000000Z"
+    for email in reps:
+        user_id = accounts.add_user(engine, email, PASSWORD, "rep", [TEAM])
+        device = str(uuid.uuid4())
+        with write(engine) as conn:
+            conn.execute(
+                insert(devices).values(
+                    device_id=device,
+                    user_id=user_id,
+                    last_seq=0,
+                    clock_offset_ms=1200,
+                    last_seen=now,
+                    app_version="0.1.0",
+                    report={
+                        "waiting": 0,
+                        "refused": 0,
+                        "set_aside": 0,
+                        "encrypted": True,
+                        "os": "Windows 11",
+                        "last_sync_at": now,
+                        "db_bytes": 48_000_000,
+                    },
+                    reported_at=now,
+                )
+            )
+            conn.execute(
+                insert(tokens).values(
+                    user_id=user_id,
+                    token_hash=uuid.uuid4().hex,
+                    device_id=device,
+                    device_name=f"{email.split('@')[0]}-laptop",
+                    created_at=now,
+                )
+            )
+    # Admins: they see the team's dashboard without being counted among its members.
+    emails = [f"admin{n:02d}@example.com" for n in range(viewers)]
+    for email in emails:
+        accounts.add_user(engine, email, PASSWORD, "admin", [])
+    engine.dispose()
+    return emails
+
+
+def one_change(db: str) -> None:
+    """A new interaction note reaching the Hub, as a laptop's push would leave it."""
+    engine = make_engine(db)
+    with write(engine) as conn:
+        row = conn.execute(
+            select(records.c.record_id, records.c.data).where(records.c.entity == "interaction")
+        ).first()
+        seq = conn.execute(select(counter.c.value)).scalar_one() + 1
+        stamp = "2026-12-06T10:00:00.000000Z"
+        conn.execute(counter.update().values(value=seq))
+        conn.execute(
+            insert(changes).values(
+                server_seq=seq,
+                change_id=str(uuid.uuid4()),
+                device_id="bench",
+                user_id=None,
+                entity="interaction",
+                record_id=row.record_id,
+                team=TEAM,
+                op="update",
+                fields={"notes": "edited during the benchmark"},
+                at=stamp,
+                corrected_at=stamp,
+                author="bench",
+                received_at=stamp,
+            )
+        )
+    engine.dispose()
+
+
+def serve(db: str, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "touchpoint.hub.cli", "serve", "--db", db, "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("the Hub did not start")
+
+
+def sign_in(url: str, email: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, timeout=600)
+    page = client.get("/").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    for _ in range(50):
+        answer = client.post("/", data={"email": email, "password": PASSWORD, "csrf": token})
+        if answer.status_code in (200, 303):
+            return client
+        time.sleep(0.2)  # 429: another sign-in's password check is running
+    raise SystemExit(f"{email} could not sign in: {answer.status_code}")
+
+
+def timed(client: httpx.Client, path: str) -> float:
+    started = time.perf_counter()
+    answer = client.get(path)
+    seconds = time.perf_counter() - started
+    if answer.status_code != 200:
+        raise SystemExit(f"{path}: {answer.status_code}")
+    return seconds
+
+
+async def browse(
+    url: str, cookies: list[Any], pages: list[str], rounds: int, pause: float
+) -> dict[str, list[float]]:
+    seen: dict[str, list[float]] = {p.split("/")[1].split("?")[0]: [] for p in pages}
+
+    async def user(jar: Any, offset: int) -> None:
+        async with httpx.AsyncClient(base_url=url, cookies=jar, timeout=600) as client:
+            for n in range(rounds):
+                if pause:  # a person reads the page before opening the next
+                    await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+                path = pages[(offset + n) % len(pages)]
+                started = time.perf_counter()
+                answer = await client.get(path)
+                seen[path.split("/")[1].split("?")[0]].append(time.perf_counter() - started)
+                if answer.status_code != 200:
+                    raise SystemExit(f"{path}: {answer.status_code}")
+
+    await asyncio.gather(*(user(jar, n) for n, jar in enumerate(cookies)))
+    return seen
+
+
+def line(name: str, values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return (
+        f"  {name:<10} n={len(values):>4}  p50 {1000 * statistics.median(values):7.0f} ms"
+        f"  p95 {1000 * p95:7.0f} ms  max {1000 * ordered[-1]:7.0f} ms"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="a dataset folder (make_dataset.py)")
+    source.add_argument("--small", action="store_true", help="generate a small book (12 reps)")
+    parser.add_argument("--users", type=int, default=50, help="console users browsing at once")
+    parser.add_argument("--rounds", type=int, default=6, help="pages each user opens")
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds (+-50%%) a user reads each page"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-console-") as tmp:
+        root = Path(tmp)
+        data = args.data
+        if args.small:
+            data = root / "book"
+            started = time.perf_counter()
+            make_small(data, 12)
+            print(f"generated the small book in {time.perf_counter() - started:.1f} s")
+        rows = [(e, i, jsonable(d)) for e, i, d in dataset_rows(data)]
+        reps = sorted({d.get("owner") for e, _i, d in rows if e == "customer" and d.get("owner")})
+        db = f"sqlite:///{root / 'hub.sqlite3'}"
+        seed_hub(db, rows)
+        viewers = add_people(db, reps, args.users)
+        counts: dict[str, int] = {}
+        for entity, _i, _d in rows:
+            counts[entity] = counts.get(entity, 0) + 1
+        print(f"hub: {len(rows):,} records ({counts}), team {TEAM} of {len(reps)} reps, "
+              f"{args.users} console users")  # fmt: skip
+
+        env = dict(os.environ)
+        env.update(
+            TOUCHPOINT_HUB_SECRET="benchmark-secret-" + "x" * 40,
+            HOME=str(root / "home"),
+            XDG_DATA_HOME=str(root / "home" / "data"),
+            XDG_STATE_HOME=str(root / "home" / "state"),
+            XDG_CACHE_HOME=str(root / "home" / "cache"),
+        )
+        proc, url = serve(db, env)
+        try:
+            first = sign_in(url, viewers[0])
+            cold = timed(first, "/dashboard")
+            warm = timed(first, "/dashboard")
+            one_change(db)
+            changed = timed(first, "/dashboard")
+            fleet = timed(first, "/fleet")
+            customer = re.search(r'href="(/customers/[^"]+)"', first.get("/dashboard").text)
+            customer_path = customer.group(1) if customer else "/dashboard"
+            print("team dashboard (this week):")
+            print(f"  first view (replica pulls the book, report computed) {cold:7.2f} s")
+            print(f"  again (report kept)                                  {warm:7.3f} s")
+            print(f"  after one new change (pull 1, report again)          {changed:7.2f} s")
+            print(f"fleet page, alone: {1000 * fleet:.0f} ms")
+
+            started = time.perf_counter()
+            clients = [first] + [sign_in(url, email) for email in viewers[1:]]
+            print(f"{len(clients)} sign-ins in {time.perf_counter() - started:.1f} s")
+            jars = [c.cookies for c in clients]
+            pages = ["/fleet", "/dashboard", customer_path]
+            started = time.perf_counter()
+            seen = asyncio.run(browse(url, jars, pages, args.rounds, args.pause))
+            wall = time.perf_counter() - started
+            total = sum(len(v) for v in seen.values())
+            print(f"{len(clients)} users browsing at once, {args.rounds} pages each, "
+                  f"pausing {args.pause:g} s "
+                  f"({total} requests in {wall:.1f} s, {total / wall:.1f}/s):")  # fmt: skip
+            for name, values in seen.items():
+                print(line(name, values))
+            print(line("all", [v for values in seen.values() for v in values]))
+            for c in clients:
+                c.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
