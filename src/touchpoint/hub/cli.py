@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
-from touchpoint.hub import accounts
+from touchpoint.hub import accounts, apikeys
 from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
@@ -312,6 +312,76 @@ def token_revoke(db: str | None, token_id: int) -> None:
     click.echo(f"Revoked token {token_id}")
 
 
+@main.group("api-key")
+def api_key() -> None:
+    """Keys for the integration REST API (/api/v1): add, list, revoke."""
+
+
+@api_key.command("add")
+@db_option
+@click.argument("name")
+@click.option(
+    "--team", "team_names", multiple=True, required=True, help="A team it may use (repeat)."
+)
+@click.option("--scope", type=click.Choice(apikeys.SCOPES), required=True)
+@click.option(
+    "--rate",
+    "per_minute",
+    type=int,
+    default=apikeys.DEFAULT_PER_MINUTE,
+    show_default=True,
+    help="Requests a minute it may make.",
+)
+def api_key_add(
+    db: str | None, name: str, team_names: tuple[str, ...], scope: str, per_minute: int
+) -> None:
+    """A new API key NAME for a server: limited to its teams, read or write.
+
+    Only the key is printed on stdout (for scripts); it is shown once and the Hub
+    keeps only its hash. Send it as `Authorization: Bearer tpk_...`."""
+    made = apikeys.create_key(
+        _engine(db), name, list(team_names), scope, _who(), per_minute=per_minute
+    )
+    _audit("create API key", f"{made.name} ({made.scope}, {', '.join(made.teams)})")
+    click.echo(made.token)
+    click.echo(
+        f"API key {made.name}: {made.scope} on {', '.join(made.teams)}, "
+        f"{made.per_minute} requests a minute. Shown once: keep it now.",
+        err=True,
+    )
+
+
+@api_key.command("list")
+@db_option
+def api_key_list(db: str | None) -> None:
+    """Every API key (never the key itself): teams, scope, when made and last used."""
+    rows = [("ID", "NAME", "KEY", "SCOPE", "TEAMS", "CREATED", "LAST USED", "STATE")]
+    for k in apikeys.list_keys(_engine(db)):
+        rows.append(
+            (
+                str(k["id"]),
+                str(k["name"]),
+                f"{k['prefix']}...",
+                str(k["scope"]),
+                ", ".join(k["teams"] or []),
+                str(k["created_at"])[:16],
+                str(k["last_used_at"] or "-")[:16],
+                "revoked" if k["revoked_at"] else "active",
+            )
+        )
+    _table(rows)
+
+
+@api_key.command("revoke")
+@db_option
+@click.argument("key")
+def api_key_revoke(db: str | None, key: str) -> None:
+    """Revoke the API key KEY (its name or id): it stops working at once."""
+    name = apikeys.revoke_key(_engine(db), key)
+    _audit("revoke API key", name)
+    click.echo(f"Revoked API key {name}")
+
+
 @main.command()
 @db_option
 def teams(db: str | None) -> None:
@@ -320,17 +390,22 @@ def teams(db: str | None) -> None:
         click.echo(f"{name}: {', '.join(members) or '(nobody)'}")
 
 
-def _audit(action: str, target: str) -> None:
-    """An administrative action into the audit log the console shows, as the system user
-    who ran the command (the command line has no Hub account)."""
+def _who() -> str:
+    """The system user running the command (the command line has no Hub account)."""
     import getpass
 
     try:
         who = getpass.getuser()
     except (OSError, KeyError):
         who = "unknown"
+    return f"{who} (command line)"
+
+
+def _audit(action: str, target: str) -> None:
+    """An administrative action into the audit log the console shows, as the system user
+    who ran the command."""
     try:
-        audit.record(f"{who} (command line)", action, target, via="cli")
+        audit.record(_who(), action, target, via="cli")
     except OSError as exc:
         # The action is done and stays done; the admin is told the log missed it.
         log.warning("audit log not written: %s", exc)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +24,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, throttle
+from touchpoint.hub import accounts, apikeys, throttle
 from touchpoint.hub.console import audit, fleet
 from touchpoint.hub.console.session import (
     COOKIE,
@@ -33,7 +34,7 @@ from touchpoint.hub.console.session import (
     Signer,
     secret_key,
 )
-from touchpoint.hub.db import users
+from touchpoint.hub.db import teams, users
 
 HERE = Path(__file__).parent
 CSP = (
@@ -347,6 +348,102 @@ def mount(
         audit.record(viewer.email, "revoke device token", str(token_id), via="console")
         return headers(
             RedirectResponse(f"/admin/tokens?done=Revoked+token+{token_id}", status_code=303)
+        )
+
+    def api_keys_page(
+        request: Request,
+        viewer: Viewer,
+        *,
+        status: int = 200,
+        done: str = "",
+        error: str = "",
+        made: apikeys.MadeKey | None = None,
+        form: dict[str, Any] | None = None,
+    ) -> Response:
+        with engine.connect() as conn:
+            names = list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
+        return render(
+            request,
+            "api_keys.html",
+            viewer,
+            status,
+            title="API keys",
+            keys=apikeys.list_keys(engine),
+            teams=names,
+            done=done,
+            error=error,
+            made=made,
+            form=form
+            or {"name": "", "teams": [], "scope": "read", "per_minute": apikeys.DEFAULT_PER_MINUTE},
+        )
+
+    @app.get("/admin/api-keys", response_class=HTMLResponse, include_in_schema=False)
+    def api_keys_list(
+        request: Request, done: Annotated[str, Query(max_length=300)] = ""
+    ) -> Response:
+        return api_keys_page(request, need(request, "admin"), done=done)
+
+    @app.post("/admin/api-keys", response_class=HTMLResponse, include_in_schema=False)
+    def api_key_create(  # noqa: PLR0917 (FastAPI passes form fields by name)
+        request: Request,
+        name: Annotated[str, Form(max_length=200)] = "",
+        team: Annotated[list[str] | None, Form(max_length=120)] = None,
+        scope: Annotated[str, Form(max_length=10)] = "read",
+        per_minute: Annotated[str, Form(max_length=10)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        viewer = need(request, "admin")
+        check_csrf(viewer, csrf)
+        form = {"name": name, "teams": team or [], "scope": scope, "per_minute": per_minute}
+        rate = per_minute.strip() or str(apikeys.DEFAULT_PER_MINUTE)
+        if not rate.isdigit():
+            return api_keys_page(
+                request,
+                viewer,
+                status=422,
+                error=f"Requests a minute: '{per_minute}' is not a whole number.",
+                form=form,
+            )
+        try:
+            made = apikeys.create_key(
+                engine, name, team or [], scope, viewer.email, per_minute=int(rate)
+            )
+        except accounts.AccountError as exc:
+            return api_keys_page(request, viewer, status=422, error=str(exc), form=form)
+        audit.record(
+            viewer.email,
+            "create API key",
+            f"{made.name} ({made.scope}, {', '.join(made.teams)})",
+            via="console",
+        )
+        # Shown on this answer only (never in a URL or a redirect): not cached, never again.
+        return api_keys_page(request, viewer, made=made)
+
+    @app.post("/admin/api-keys/revoke", include_in_schema=False)
+    def api_key_revoke(
+        request: Request,
+        key_id: Annotated[int, Form(ge=1)] = 0,
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        viewer = need(request, "admin")
+        check_csrf(viewer, csrf)
+        try:
+            name = apikeys.revoke_key(engine, str(key_id))
+        except accounts.AccountError:
+            return render(
+                request,
+                "error.html",
+                viewer,
+                422,
+                title="Not done",
+                text=f"API key {key_id} is not an active key.",
+            )
+        audit.record(viewer.email, "revoke API key", name, via="console")
+        return headers(
+            RedirectResponse(
+                "/admin/api-keys?" + urlencode({"done": f"Revoked API key {name}"}),
+                status_code=303,
+            )
         )
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
