@@ -310,6 +310,10 @@ def test_bad_input_on_children_and_edits(teams: HubServer, north: Client) -> Non
     ):
         answer = north.post("/interactions", json=bad)
         assert (answer.status_code, answer.json()["field"]) == (422, field), answer.text
+    answer = north.post("/interactions", json={**visit, "satisfaction": 9})
+    assert answer.json()["message"] == "satisfaction: must be from 1 to 5, not 9"
+    answer = north.post("/customers", json={"name": "A", "phones": ["12"]})
+    assert answer.json()["field"] == "phones" and "not a" in answer.json()["message"]
     answer = north.patch(f"/customers/{made['id']}", json={"deleted_at": None})
     assert answer.status_code == 422 and answer.json()["field"] == "deleted_at"
     answer = north.patch(f"/customers/{made['id']}", json={})

@@ -285,7 +285,7 @@ def _domain(
         out = clean(patch, **kwargs)
     except (ValidationError, ValidationErrors) as exc:
         first = exc.errors[0]
-        raise FieldError(name, f"{first.field}: {first.problem}") from None
+        raise FieldError(name, first.problem) from None
     except (TypeError, AttributeError, ValueError):
         raise FieldError(name, "is not a value of the right kind") from None
     return out.get(name, value)
