@@ -307,6 +307,8 @@ def test_bad_input_on_children_and_edits(teams: HubServer, north: Client) -> Non
         ({**visit, "contact_ids": ["00000000-0000-4000-8000-000000000009"]}, "contact_ids"),
         ({**visit, "customer_id": "nope"}, "customer_id"),
         ({k: v for k, v in visit.items() if k != "rep"}, "rep"),
+        ({**visit, "rep": "nobody@example.com"}, "rep"),
+        ({**visit, "rep": "api:erp north"}, "rep"),
     ):
         answer = north.post("/interactions", json=bad)
         assert (answer.status_code, answer.json()["field"]) == (422, field), answer.text
@@ -437,6 +439,10 @@ def test_openapi_document_and_docs_page(teams: HubServer) -> None:
     for path in ("/customers", "/customers/{record_id}", "/followups", "/deals", "/changes"):
         assert path in spec["paths"]
     assert set(spec["paths"]["/customers/{record_id}"]) == {"get", "patch", "delete"}
+    assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+    create = spec["paths"]["/followups"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "due_at" in spec["components"]["schemas"][body.split("/")[-1]]["properties"]
     page = httpx.get(f"{teams.url}{API}/docs")
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
     assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -526,6 +526,8 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
                 if record_id is not None and res.id_taken(conn, record_id):
                     raise res.FieldError("id", "a record with this id exists already", 409)
             fields = res.check_fields(entity, given, creating=True, custom_defs=defined)
+            with read(engine) as conn:
+                res.check_people(conn, entity, fields)
             record_id = record_id or derived_id("record", key, idempotency_key, digest)
             values = {**res.defaults(entity), **fields}
             stamp = to_utc_text(now())
@@ -564,6 +566,8 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
             with read(engine) as conn:
                 defined = res.custom_fields(conn, key.teams) if "custom" in given else {}
             fields = res.check_fields(entity, given, creating=False, custom_defs=defined)
+            with read(engine) as conn:
+                res.check_people(conn, entity, fields)
             base = high_water()
             with read(engine) as conn:
                 _team, data = res.get_record(conn, entity, record_id, key.teams)
@@ -728,6 +732,12 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+    # Every endpoint but the docs takes the key as a bearer token (said once, for all).
+    spec = api.openapi()  # built once and kept by FastAPI: what is added here stays
+    spec.setdefault("components", {})["securitySchemes"] = {
+        "apiKey": {"type": "http", "scheme": "bearer", "description": "tpk_... (api-key add)"}
+    }
+    spec["security"] = [{"apiKey": []}]
     app.mount(PREFIX, _BodyLimit(api))
     return api
 

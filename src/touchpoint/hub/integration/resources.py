@@ -21,7 +21,8 @@ from sqlalchemy import Connection, select
 
 from touchpoint.domain import enums
 from touchpoint.errors import ValidationError, ValidationErrors
-from touchpoint.hub.db import records
+from touchpoint.hub.accounts import SERVICE_ROLE
+from touchpoint.hub.db import records, users
 from touchpoint.services import validation
 from touchpoint.storage.models import MODEL_BY_ENTITY
 from touchpoint.storage.revisions import REVISIONS
@@ -215,6 +216,24 @@ def custom_fields(conn: Connection, teams: tuple[str, ...]) -> dict[str, tuple[s
         for d in rows
         if d.get("key") and not d.get("deleted_at")
     }
+
+
+# Fields that name the person a record counts for in reports (the rep who had the
+# interaction, the one who promised): a Hub user, never an API key's service user.
+PEOPLE = {"interaction": "rep", "followup": "assigned_to"}
+
+
+def check_people(conn: Connection, entity: str, fields: dict[str, Any]) -> None:
+    name = PEOPLE.get(entity)
+    if name is None or fields.get(name) is None:
+        return
+    email = str(fields[name]).strip().lower()
+    found = conn.execute(
+        select(users.c.id).where(users.c.email == email, users.c.role != SERVICE_ROLE)
+    ).first()
+    if found is None:
+        raise FieldError(name, f"'{email[:200]}' is not a user of this Hub (give a rep's email)")
+    fields[name] = email
 
 
 def id_taken(conn: Connection, record_id: str) -> bool:
