@@ -116,6 +116,15 @@ def test_scope_revocation_and_missing_keys(teams: HubServer, north: Client) -> N
         assert answer.json()["error"] == "forbidden"
     assert change_count(teams) == before
 
+    # A key of two teams names the team of a new customer.
+    both = Client(teams, make_key(teams, "Shop", ("north", "south"), "write"))
+    answer = both.post("/customers", json={"name": "Which team?"})
+    assert answer.status_code == 422 and answer.json()["field"] == "team"
+    assert create(both, "/customers", {"name": "Süd", "team": "south"})["team"] == "south"
+    assert {c["team"] for c in both.get("/customers").json()["data"]} == {"north", "south"}
+    assert both.get("/customers", params={"team": "south"}).json()["data"][0]["name"] == "Süd"
+    both.close()
+
     assert Client(teams, None).get("/customers").status_code == 401
     assert Client(teams, "tpk_not-a-key").get("/customers").status_code == 401
     apikeys.revoke_key(teams.engine, "BI")

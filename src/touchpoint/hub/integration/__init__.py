@@ -25,7 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, create_model
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import JSON, Boolean, Engine, Integer, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,7 +34,7 @@ from touchpoint.hub import apikeys, exchange
 from touchpoint.hub.db import api_idempotency, read, write
 from touchpoint.hub.integration import resources as res
 from touchpoint.hub.integration.ratelimit import RateLimiter
-from touchpoint.storage.types import to_utc_text
+from touchpoint.storage.types import DecimalText, to_utc_text
 from touchpoint.sync.protocol import MAX_SEQ, ChangeIn, PushResult, is_uuid, text_problem
 
 log = logging.getLogger(__name__)
@@ -104,20 +104,19 @@ _JSON_TYPES: dict[str, Any] = {"list": list[Any], "dict": dict[str, Any]}
 
 
 def _python_type(entity: str, name: str) -> Any:
-    column = res.COLUMNS[entity][name]
-    kind = column.type
-    if name in ("contact_ids",):
+    """The JSON type of a field, for the OpenAPI document and strict input checks."""
+    kind = res.COLUMNS[entity][name].type
+    if name == "contact_ids":
         return list[str]
-    if kind.__class__.__name__ == "JSON":
-        shape = res.defaults(entity).get(name)
-        return list[Any] if isinstance(shape, list) else dict[str, Any]
-    if kind.__class__.__name__ == "DecimalText":
+    if isinstance(kind, JSON):
+        return list[Any] if isinstance(res.defaults(entity).get(name), list) else dict[str, Any]
+    if isinstance(kind, DecimalText):
         return str | int | float
-    try:
-        python = kind.python_type
-    except NotImplementedError:
-        return str
-    return python if python in (bool, int) else str
+    if isinstance(kind, Boolean):
+        return bool
+    if isinstance(kind, Integer):
+        return int
+    return str
 
 
 def _models(entity: str) -> tuple[type[BaseModel], type[BaseModel], type[BaseModel]]:
