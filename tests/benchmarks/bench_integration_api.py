@@ -26,6 +26,7 @@ from bench_sync import dataset_rows, seed_hub, serve
 
 from touchpoint.hub import apikeys
 from touchpoint.hub.db import make_engine
+from touchpoint.storage.tracking import jsonable
 
 
 def synthetic_rows(n: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -92,7 +93,10 @@ def main() -> int:
     parser.add_argument("--page-size", type=int, default=5000, help="feed page (<= 5000)")
     args = parser.parse_args()
 
-    rows = dataset_rows(args.data) if args.data else synthetic_rows(args.records)
+    if args.data:  # values as the change log holds them (times and amounts as text)
+        rows = [(e, i, jsonable(d)) for e, i, d in dataset_rows(args.data)]
+    else:
+        rows = synthetic_rows(args.records)
     customers = sum(1 for e, _i, _d in rows if e == "customer")
     with tempfile.TemporaryDirectory() as tmp:
         drop = None

@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select
+import orjson
+from sqlalchemy import Connection, Text, cast, select
 
 from touchpoint.domain import enums
 from touchpoint.errors import ValidationError, ValidationErrors
@@ -155,7 +156,9 @@ def list_records(
     """One page of an entity's records in these teams, by id; the next cursor or None."""
     data = records.c.data
     query = (
-        select(records.c.record_id, records.c.team, records.c.data)
+        # The stored JSON text, decoded by orjson: several times faster than the JSON
+        # type's own decoding, which was most of a page's time.
+        select(records.c.record_id, records.c.team, cast(records.c.data, Text))
         .where(
             records.c.entity == entity,
             records.c.team.in_(list(teams) or [""]),
@@ -183,7 +186,7 @@ def list_records(
     if not filters.include_deleted:
         query = query.where(data["deleted_at"].as_string().is_(None))
     rows = conn.execute(query).all()
-    found = [as_resource(entity, r, t, dict(d)) for r, t, d in rows]
+    found = [as_resource(entity, r, t, orjson.loads(d)) for r, t, d in rows]
     following = encode_cursor(rows[-1][0]) if len(rows) == limit else None
     return found, following
 
