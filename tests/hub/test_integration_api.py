@@ -5,6 +5,7 @@ feed, idempotent retries, paging, bad input and rate limits."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import Clock, HubServer, Laptop
+from harness import PASSWORD, Clock, HubServer, Laptop
 from sqlalchemy import func, select
 
 from touchpoint.hub import accounts, apikeys
@@ -20,6 +21,7 @@ from touchpoint.hub.console import fleet
 from touchpoint.hub.db import changes, records
 from touchpoint.hub.replica import team_members
 from touchpoint.services import customers, interactions
+from touchpoint.sync.protocol import PROTOCOL_HEADER
 
 API = "/api/v1"
 LAST_ID = "ffffffff-ffff-4fff-8fff-ffffffffffff"  # sorts after every other id
@@ -458,3 +460,48 @@ def test_openapi_document_and_docs_page(teams: HubServer) -> None:
     assert "<script" not in page.text and "cdn" not in page.text.lower()
     assert "GET /api/v1/changes" in page.text and "Idempotency-Key" in page.text
     assert "curl" in page.text
+
+
+def test_the_feed_is_what_a_laptop_of_the_same_team_pulls(
+    teams: HubServer, north: Client, south: Client
+) -> None:
+    made = create(north, "/customers", {"name": "Feed GmbH"})
+    create(
+        north, "/contacts", {"customer_id": made["id"], "name": "Anna", "phones": ["+4930123456"]}
+    )
+    create(south, "/customers", {"name": "Not north"})
+    north.patch(f"/customers/{made['id']}", json={"status": "active"}).raise_for_status()
+    signed = httpx.post(
+        f"{teams.url}/v1/login",
+        headers={PROTOCOL_HEADER: "1"},
+        json={"email": "maria@example.com", "password": PASSWORD, "device_id": str(uuid.uuid4())},
+    )
+    token = signed.json()["token"]
+    pulled = httpx.get(
+        f"{teams.url}/v1/pull",
+        params={"after": 0, "limit": 1000},
+        headers={PROTOCOL_HEADER: "1", "Authorization": f"Bearer {token}"},
+    ).json()
+    feed = north.get("/changes", params={"after": 0, "limit": 1000}).json()
+    assert len(feed["changes"]) == 3
+    assert feed["changes"] == pulled["changes"]
+    assert (feed["next_after"], feed["more"]) == (pulled["next_after"], pulled["more"])
+
+
+def test_the_same_write_sent_twice_at_once_is_made_once(teams: HubServer, north: Client) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"name": "Twins GmbH"}
+
+    def send(_n: int) -> httpx.Response:
+        with httpx.Client(headers=north.http.headers, timeout=30) as http:
+            return http.post(
+                f"{teams.url}{API}/customers", json=body, headers={"Idempotency-Key": "twins"}
+            )
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(send, range(4)))
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert [c["name"] for c in north.get("/customers").json()["data"]] == ["Twins GmbH"]
+    assert change_count(teams) == 1
