@@ -24,6 +24,7 @@ from fastapi import Body, Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from pydantic import BaseModel, ConfigDict, create_model
 from sqlalchemy import JSON, Boolean, Engine, Integer, delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -196,6 +197,7 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
     )
     limiter = RateLimiter()
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    templates.env.filters["code"] = _code_spans
     api.state.limiter = limiter
 
     @api.exception_handler(ApiFail)
@@ -739,6 +741,12 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
     spec["security"] = [{"apiKey": []}]
     app.mount(PREFIX, _BodyLimit(api))
     return api
+
+
+def _code_spans(text: str) -> Markup:
+    """A description's `backticks` as <code>, the rest escaped."""
+    parts = str(escape(text)).split("`")
+    return Markup("".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)))
 
 
 class _BodyLimit:
