@@ -89,6 +89,7 @@ PAGES = [
     "/admin/enrollments",
     "/admin/tokens",
     "/admin/webhooks",
+    "/admin/api-keys",
     "/admin/audit",
 ]
 ALLOWED = {

@@ -44,6 +44,9 @@ from touchpoint.hub.db import memberships, metadata, teams, tokens, users, write
 from touchpoint.storage.types import to_utc_text
 
 ROLES = ("rep", "manager", "admin")
+# The role of the user an API key writes as (touchpoint.hub.apikeys): not a person's role,
+# never offered by `user add`; such a user has no password, teams or device tokens.
+SERVICE_ROLE = "service"
 _hasher = PasswordHasher()
 MAX_ENROLLMENT_DAYS = 90
 
@@ -186,7 +189,7 @@ def edit_user(
         raise AccountError(f"role: must be one of {', '.join(ROLES)}, not '{role}'")
     with write(engine) as conn:
         found = conn.execute(select(users.c.id, users.c.role).where(users.c.email == email)).first()
-        if found is None:
+        if found is None or found.role == SERVICE_ROLE:
             raise AccountError(f"email: no user {email}")
         user_id, new_role = int(found.id), role or found.role
         current = set(user_teams(conn, user_id))
@@ -217,7 +220,7 @@ def disable_user(engine: Engine, email: str) -> None:
     with write(engine) as conn:
         done = conn.execute(
             update(users)
-            .where(users.c.email == email.strip().lower())
+            .where(users.c.email == email.strip().lower(), users.c.role != SERVICE_ROLE)
             .values(disabled_at=now_text())
         )
         if done.rowcount == 0:
@@ -250,9 +253,9 @@ class UserSummary:
 def list_users(engine: Engine) -> list[UserSummary]:
     with engine.connect() as conn:
         found = conn.execute(
-            select(users.c.id, users.c.email, users.c.role, users.c.disabled_at).order_by(
-                users.c.email
-            )
+            select(users.c.id, users.c.email, users.c.role, users.c.disabled_at)
+            .where(users.c.role != SERVICE_ROLE)  # API keys are listed by `api-key list`
+            .order_by(users.c.email)
         ).all()
         return [UserSummary(u.email, u.role, user_teams(conn, u.id), u.disabled_at) for u in found]
 
@@ -378,7 +381,7 @@ def create_enrollment(
     token = secrets.token_urlsafe(32)
     with write(engine) as conn:
         user = conn.execute(select(users).where(users.c.email == email)).first()
-        if user is None:
+        if user is None or user.role == SERVICE_ROLE:
             raise AccountError(f"email: no user {email}; add it first with `user add`")
         if user.disabled_at is not None:
             raise AccountError(f"email: {email} is disabled")
@@ -496,6 +499,7 @@ _AUTHENTICATE = (
         tokens.c.token_hash == bindparam("token_hash"),
         tokens.c.revoked_at.is_(None),
         users.c.disabled_at.is_(None),
+        users.c.role != SERVICE_ROLE,
     )
     .order_by(teams.c.name)
 )

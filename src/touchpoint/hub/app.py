@@ -21,7 +21,16 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from touchpoint import __version__
-from touchpoint.hub import accounts, console, digest, door, exchange, throttle, webhooks
+from touchpoint.hub import (
+    accounts,
+    console,
+    digest,
+    door,
+    exchange,
+    integration,
+    throttle,
+    webhooks,
+)
 from touchpoint.hub.db import POOL_SIZE, db_url, devices, make_engine, read, tokens, write
 from touchpoint.storage.types import from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
@@ -304,6 +313,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         with read(engine) as conn:
             return digest.records_page(conn, caller(conn, token), entity, after, limit)
 
+    integration.mount(app, engine, now)  # the REST API for other systems, at /api/v1
     console.mount(app, engine, now)  # the pages for people in a browser
     return app
 

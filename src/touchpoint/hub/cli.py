@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
-from touchpoint.hub import accounts, webhooks
+from touchpoint.hub import accounts, apikeys, webhooks
 from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
@@ -343,6 +343,81 @@ def teams(db: str | None) -> None:
     """List teams and their members."""
     for name, members in accounts.list_teams(_engine(db)):
         click.echo(f"{name}: {', '.join(members) or '(nobody)'}")
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """Keys for the integration REST API (/api/v1): add, list, revoke."""
+
+
+@api_key.command("add")
+@db_option
+@click.argument("name")
+@click.option(
+    "--team", "team_names", multiple=True, required=True, help="A team it may use (repeat)."
+)
+@click.option("--scope", type=click.Choice(apikeys.SCOPES), required=True)
+@click.option(
+    "--rate",
+    "per_minute",
+    type=int,
+    default=apikeys.DEFAULT_PER_MINUTE,
+    show_default=True,
+    help="Requests a minute it may make.",
+)
+def api_key_add(
+    db: str | None, name: str, team_names: tuple[str, ...], scope: str, per_minute: int
+) -> None:
+    """A new API key NAME for a server: limited to its teams, read or write.
+
+    Only the key is printed on stdout (for scripts); it is shown once and the Hub
+    keeps only its hash. Send it as `Authorization: Bearer tpk_...`."""
+    made = apikeys.create_key(
+        _engine(db),
+        name,
+        list(team_names),
+        scope,
+        f"{_system_user()} (command line)",
+        per_minute=per_minute,
+    )
+    _audit(_engine(db), "create API key", f"{made.name} ({made.scope}, {', '.join(made.teams)})")
+    click.echo(made.token)
+    click.echo(
+        f"API key {made.name}: {made.scope} on {', '.join(made.teams)}, "
+        f"{made.per_minute} requests a minute. Shown once: keep it now.",
+        err=True,
+    )
+
+
+@api_key.command("list")
+@db_option
+def api_key_list(db: str | None) -> None:
+    """Every API key (never the key itself): teams, scope, when made and last used."""
+    rows = [("ID", "NAME", "KEY", "SCOPE", "TEAMS", "CREATED", "LAST USED", "STATE")]
+    for k in apikeys.list_keys(_engine(db)):
+        rows.append(
+            (
+                str(k["id"]),
+                str(k["name"]),
+                f"{k['prefix']}...",
+                str(k["scope"]),
+                ", ".join(k["teams"] or []),
+                str(k["created_at"])[:16],
+                str(k["last_used_at"] or "-")[:16],
+                "revoked" if k["revoked_at"] else "active",
+            )
+        )
+    _table(rows)
+
+
+@api_key.command("revoke")
+@db_option
+@click.argument("key")
+def api_key_revoke(db: str | None, key: str) -> None:
+    """Revoke the API key KEY (its name or id): it stops working at once."""
+    name = apikeys.revoke_key(_engine(db), key)
+    _audit(_engine(db), "revoke API key", name)
+    click.echo(f"Revoked API key {name}")
 
 
 @main.group()

@@ -135,6 +135,42 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 
+# --- The integration API (migration hub0004) ---------------------------------------------
+# A key for a server, made by an admin: only its SHA-256 is kept. Each key writes as a
+# Hub user of its own (role "service", no password, no team membership), so the change
+# log names it as the author and reports never count it as a rep.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),  # "tpk_" and 8 characters, to recognise it
+    Column("teams", JSON, nullable=False),  # the team names it may read and write
+    Column("scope", String(5), nullable=False),  # "read" | "write"
+    Column("per_minute", Integer, nullable=False),  # its rate limit
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("device_id", String(36), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", String(27), nullable=False),
+    Column("last_used_at", String(27)),
+    Column("revoked_at", String(27)),
+)
+
+# The answer given to a write sent with an Idempotency-Key, kept 24 hours.
+api_idempotency = Table(
+    "api_idempotency",
+    metadata,
+    Column("key_id", Integer, ForeignKey("api_keys.id"), primary_key=True),
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", String(27), nullable=False),
+    Index("ix_api_idempotency_created_at", "created_at"),
+)
+# --- end of hub0004 ------------------------------------------------------------------------
+
 counter = Table(
     "counter",
     metadata,

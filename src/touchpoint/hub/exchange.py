@@ -1143,7 +1143,13 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
     if isinstance(source, Engine):
         with source.connect() as conn:
             return pull_json(conn, who, after, limit)
-    conn = source
+    return orjson.dumps(pull_page(source, who, after, limit))
+
+
+def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[str, Any]:
+    """One page of the changes ``who`` may see, for :func:`orjson.dumps`: each row's
+    fields are its stored JSON text (a ``Fragment``). The integration API's changes
+    feed serves the same pages as laptops pull."""
     high = high_water(conn)
     if who.sees_all:
         rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
@@ -1171,9 +1177,7 @@ def pull_json(source: Engine | Connection, who: Principal, after: int, limit: in
     if not more:
         # Nothing else visible up to the high-water mark: skip past other teams' rows.
         next_after = max(next_after, high)
-    return orjson.dumps(
-        {"changes": found, "next_after": next_after, "high_water": high, "more": more}
-    )
+    return {"changes": found, "next_after": next_after, "high_water": high, "more": more}
 
 
 def high_water(conn: Connection) -> int:

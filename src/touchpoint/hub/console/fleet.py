@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, func, select
 
+from touchpoint.hub.accounts import SERVICE_ROLE
 from touchpoint.hub.db import devices, memberships, teams, tokens, users
 from touchpoint.storage.types import from_utc_text
 
@@ -89,6 +90,8 @@ def list_devices(conn: Connection, scope: set[int] | None, now: datetime) -> lis
         .outerjoin(tokens, tokens.c.id == latest_token.c.tid)
         .order_by(users.c.email, devices.c.device_id)
     )
+    # An API key's "device" is a server, not a laptop: the fleet is laptops.
+    query = query.where(users.c.role != SERVICE_ROLE)
     if scope is not None:
         query = query.where(devices.c.user_id.in_(sorted(scope)))
     out = []

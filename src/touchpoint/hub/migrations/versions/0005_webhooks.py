@@ -1,7 +1,7 @@
 """signed webhooks
 
 Revision ID: hub0005
-Revises: hub0003
+Revises: hub0004
 Create Date: 2026-12-06
 
 Endpoints (URL, events, teams, secret, state and a cursor into ``changes``), one
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "hub0005"
-down_revision = "hub0003"
+down_revision = "hub0004"
 branch_labels = None
 depends_on = None
 
