@@ -14,6 +14,7 @@ Which side wins each field is :data:`FIELD_RULES` (docs/connectors.md says it in
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -299,6 +300,9 @@ def marker(entity: str, record_id: str) -> str:
     return f"[Touchpoint {entity} {record_id}]"
 
 
+_MARKED = re.compile(r"\[Touchpoint interaction ([0-9a-f-]{36})\]")
+
+
 def interaction_payload(data: dict[str, Any], record_id: str, account_id: str) -> dict[str, Any]:
     kind = _s(data.get("kind")) or "note"
     lines = [_s(data.get("notes"))]
@@ -370,6 +374,11 @@ class BottleCRMConnector:
             connector.url, read_token(connector.token_file), transport=transport, sleep=sleep
         )
         self.on_sent = on_sent
+        # This run's view of the id map (outbound): read once, written in batches.
+        self._links: dict[str, dict[str, Link]] = {}
+        self._dirty: list[Link] = []
+        self._claimed: set[tuple[str, str]] = set()
+        self._markers: dict[str, dict[str, str]] = {}
         self.sent = 0
 
     def close(self) -> None:
@@ -430,6 +439,7 @@ class BottleCRMConnector:
         current = self.hub.records_of(entity, ids)
         mapping: dict[str, str] = {}
         pending: list[tuple[ChangeIn, Link, str]] = []
+        quiet: list[Link] = []  # the Hub already holds these values: only the map changes
         for r, record_id in zip(remote, ids, strict=True):
             link = by_remote.get(r["id"])
             if link is not None and link.state == "deleted":
@@ -454,7 +464,7 @@ class BottleCRMConnector:
             version = (link.version if link else 0) + 1
             new_link = Link(entity, record_id, r["id"], "linked", fp, version)
             if not changed:
-                self.hub.save_link(new_link)
+                quiet.append(new_link)
                 continue
             change = self.hub.change(
                 entity,
@@ -471,7 +481,7 @@ class BottleCRMConnector:
                 data = self.hub.records_of(entity, [link.record_id]).get(link.record_id)
                 gone = Link(entity, link.record_id, link.remote_id, "deleted", None, link.version)
                 if data is None or data.get("deleted_at"):
-                    self.hub.save_link(gone)
+                    quiet.append(gone)
                     continue
                 change = self.hub.change(
                     entity,
@@ -481,13 +491,26 @@ class BottleCRMConnector:
                     change_id=stable_id("in-delete", self.c.name, entity, link.record_id),
                 )
                 pending.append((change, gone, link.remote_id))
+        self.hub.save_links(quiet)
         for i in range(0, len(pending), PUSH_BATCH):
             chunk = pending[i : i + PUSH_BATCH]
             answers = self.hub.push([c for c, _, _ in chunk])
-            for (change, link, remote_id), answer in zip(chunk, answers, strict=True):
+            # Pushed first, mapped after: a kill between the two pushes the same change
+            # ids again, and the Hub answers "duplicate".
+            taken = [
+                link
+                for (_c, link, _r), answer in zip(chunk, answers, strict=True)
+                if answer.status in ("applied", "duplicate")
+            ]
+            self.hub.save_links(taken)
+            delivered = [
+                remote_id
+                for (_c, _l, remote_id), answer in zip(chunk, answers, strict=True)
+                if answer.status in ("applied", "duplicate")
+            ]
+            self.hub.clear_failures("in", entity, delivered)
+            for (change, _link, remote_id), answer in zip(chunk, answers, strict=True):
                 if answer.status in ("applied", "duplicate"):
-                    self.hub.save_link(link)
-                    self.hub.clear_failure("in", entity, remote_id)
                     result.add(f"{entity} {'deleted' if change.op == 'delete' else 'in'}")
                 else:
                     self.hub.fail("in", entity, remote_id, answer.error or "refused by the Hub")
@@ -520,6 +543,28 @@ class BottleCRMConnector:
         for entity, record_id in todo:
             by_entity.setdefault(entity, []).append(record_id)
         data = {e: self.hub.records_of(e, ids) for e, ids in by_entity.items()}
+        # Every new interaction and follow-up is marked "creating" in one transaction
+        # before any is sent: a kill after BottleCRM made one leaves its mark, and the
+        # next run looks for it there before making it again.
+        claims = [
+            Link(entity, record_id, None, "creating", None, 0)
+            for entity, record_id in todo
+            if entity != "customer"
+            and self._link(entity, record_id) is None
+            and not (data[entity].get(record_id) or {"deleted_at": True}).get("deleted_at")
+        ]
+        self.hub.save_links(claims)
+        for link in claims:
+            self._links[link.entity][link.record_id] = link
+            self._claimed.add((link.entity, link.record_id))
+        try:
+            self._send_each(todo, data, result)
+        finally:
+            self._flush()
+
+    def _send_each(
+        self, todo: list[tuple[str, str]], data: dict[str, dict[str, Any]], result: RunResult
+    ) -> None:
         down, down_reason = False, ""
         for entity, record_id in todo:
             record = data[entity].get(record_id)
@@ -542,6 +587,23 @@ class BottleCRMConnector:
             if what:
                 result.add(f"{entity} {what}")
 
+    def _link(self, entity: str, record_id: str) -> Link | None:
+        if entity not in self._links:
+            self._links[entity] = self.hub.links(entity)
+        return self._links[entity].get(record_id)
+
+    def _keep(self, link: Link, *, now: bool = False) -> None:
+        """Note an id-map row; written with the next batch (``now``: at once)."""
+        self._link(link.entity, link.record_id)
+        self._links[link.entity][link.record_id] = link
+        self._dirty.append(link)
+        if now or len(self._dirty) >= 50:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.hub.save_links(self._dirty)
+        self._dirty = []
+
     def _tick(self) -> None:
         """One write made in BottleCRM and not yet in the id map: where a kill hurts."""
         self.sent += 1
@@ -549,7 +611,7 @@ class BottleCRMConnector:
             self.on_sent(self.sent)
 
     def _account_of(self, customer_id: str) -> str:
-        link = self.hub.link("customer", customer_id)
+        link = self._link("customer", customer_id)
         if link is None or link.state != "linked":
             record = self.hub.records_of("customer", [customer_id]).get(customer_id)
             if record is None or record.get("deleted_at"):
@@ -557,13 +619,13 @@ class BottleCRMConnector:
                     f"customer {customer_id} is not on the Hub or deleted", transient=False
                 )
             self._send("customer", customer_id, record)
-            link = self.hub.link("customer", customer_id)
+            link = self._link("customer", customer_id)
         assert link is not None and link.remote_id
         return link.remote_id
 
     def _send(self, entity: str, record_id: str, data: dict[str, Any]) -> str | None:
         """Bring BottleCRM up to this record; what was done, or None when nothing was."""
-        link = self.hub.link(entity, record_id)
+        link = self._link(entity, record_id)
         kind = {"customer": "accounts", "interaction": "interactions", "followup": "tasks"}[entity]
         if data.get("deleted_at"):
             if link is None or link.state == "deleted":
@@ -574,7 +636,7 @@ class BottleCRMConnector:
                 if response.status_code >= 400 and response.status_code != 404:
                     raise BottleCRMError(_reason(response), transient=False)
                 self._tick()
-            self.hub.save_link(Link(entity, record_id, remote_id, "deleted", None, link.version))
+            self._keep(Link(entity, record_id, remote_id, "deleted", None, link.version))
             return "deleted"
         if entity == "customer":
             payload: dict[str, Any] = customer_values(data)
@@ -589,15 +651,15 @@ class BottleCRMConnector:
                 return None
             self._update(entity, link.remote_id or "", payload)
             self._tick()
-            self.hub.save_link(
-                Link(entity, record_id, link.remote_id, "linked", fp, link.version + 1)
-            )
+            self._keep(Link(entity, record_id, link.remote_id, "linked", fp, link.version + 1))
             return "updated"
         remote_id = None
-        if (link is not None and link.state == "creating") or entity == "customer":
+        claimed = (entity, record_id) in self._claimed
+        if (link is not None and link.state == "creating" and not claimed) or entity == "customer":
             remote_id = self._find(entity, record_id, data, link)
         if remote_id is None:
-            self.hub.save_link(Link(entity, record_id, None, "creating", None, 0))
+            if not claimed:
+                self._keep(Link(entity, record_id, None, "creating", None, 0), now=True)
             remote_id = self._create(entity, record_id, payload)
             self._tick()
             what = "created"
@@ -605,7 +667,7 @@ class BottleCRMConnector:
             if entity == "customer":
                 self._update(entity, remote_id, payload)
             what = "linked"
-        self.hub.save_link(Link(entity, record_id, remote_id, "linked", fp, 1))
+        self._keep(Link(entity, record_id, remote_id, "linked", fp, 1))
         return what
 
     def _body(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -643,7 +705,8 @@ class BottleCRMConnector:
         if entity == "customer":
             name = _s(data.get("name"))
             body = self.client.ok("GET", "accounts/", params={"name": name, "limit": PAGE})
-            taken = {ln.remote_id for ln in self.hub.links("customer").values()}
+            self._link("customer", "")
+            taken = {ln.remote_id for ln in self._links["customer"].values()}
             for a in [
                 *body["active_accounts"]["open_accounts"],
                 *body["closed_accounts"]["close_accounts"],
@@ -651,15 +714,19 @@ class BottleCRMConnector:
                 if _s(a.get("name")).lower() == name.lower() and a["id"] not in taken:
                     return str(a["id"])
             return None
-        account_link = self.hub.link("customer", data.get("customer_id") or "")
+        account_link = self._link("customer", data.get("customer_id") or "")
         if account_link is None or not account_link.remote_id:
             return None
         if entity == "interaction":
-            tag = marker("interaction", record_id)
-            for i in self.client.interactions_of(account_link.remote_id):
-                if tag in (i.get("body") or ""):
-                    return str(i["id"])
-            return None
+            account = account_link.remote_id
+            if account not in self._markers:
+                # Read once per run and account: a resumed run finds many this way.
+                self._markers[account] = {
+                    found.group(1): str(i["id"])
+                    for i in self.client.interactions_of(account)
+                    if (found := _MARKED.search(i.get("body") or ""))
+                }
+            return self._markers[account].get(record_id)
         return self._find_task(
             record_id,
             {
@@ -670,7 +737,8 @@ class BottleCRMConnector:
 
     def _find_task(self, record_id: str, payload: dict[str, Any]) -> str | None:
         tag = marker("followup", record_id)
-        taken = {ln.remote_id for ln in self.hub.links("followup").values()}
+        self._link("followup", "")
+        taken = {ln.remote_id for ln in self._links["followup"].values()}
         for t in self.client.tasks_titled(payload["account"], payload["title"]):
             if t["id"] in taken:
                 continue

@@ -368,8 +368,15 @@ class HubSide:
 
     def save_link(self, link: Link) -> None:
         """Write one id-map row (and clear a failure of that record): one transaction."""
+        self.save_links([link])
+
+    def save_links(self, links: list[Link]) -> None:
+        """Write id-map rows, all in one transaction."""
+        if not links:
+            return
         with write(self.engine) as conn:
-            self._save_link(conn, link)
+            for link in links:
+                self._save_link(conn, link)
 
     def _save_link(self, conn: Connection, link: Link) -> None:
         key = and_(
@@ -449,16 +456,20 @@ class HubSide:
             )
             return [(r.entity, r.record_id) for r in rows]
 
-    def clear_failure(self, direction: str, entity: str, record_id: str) -> None:
+    def clear_failures(self, direction: str, entity: str, record_ids: list[str]) -> None:
+        """Forget the failures of these records (delivered now), in one transaction."""
+        if not record_ids:
+            return
         with write(self.engine) as conn:
-            conn.execute(
-                delete(connector_failures).where(
-                    connector_failures.c.connector == self.c.name,
-                    connector_failures.c.direction == direction,
-                    connector_failures.c.entity == entity,
-                    connector_failures.c.record_id == record_id,
+            for i in range(0, len(record_ids), 500):
+                conn.execute(
+                    delete(connector_failures).where(
+                        connector_failures.c.connector == self.c.name,
+                        connector_failures.c.direction == direction,
+                        connector_failures.c.entity == entity,
+                        connector_failures.c.record_id.in_(record_ids[i : i + 500]),
+                    )
                 )
-            )
 
     def finish(self, *, ok: bool, error: str | None, counts: dict[str, int]) -> None:
         stamp = now_text()
