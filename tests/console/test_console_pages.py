@@ -81,7 +81,14 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
     assert row.get_by_role("cell").nth(2).inner_text() == "no"  # still enabled
 
 
-PAGES = ["/devices", "/fleet", "/admin/users", "/admin/tokens", "/admin/audit"]
+PAGES = [
+    "/devices",
+    "/fleet",
+    "/admin/users",
+    "/admin/tokens",
+    "/admin/connectors",
+    "/admin/audit",
+]
 ALLOWED = {
     "rep": {"/devices"},
     "manager": {"/devices", "/fleet"},

@@ -41,6 +41,7 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 FORBIDDEN = "This page does not exist, or it is not yours to see."
+DEAD_SHOWN = 50  # dead letters listed per connector; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,60 @@ def mount(
         audit.record(viewer.email, "revoke device token", str(token_id), via="console")
         return headers(
             RedirectResponse(f"/admin/tokens?done=Revoked+token+{token_id}", status_code=303)
+        )
+
+    @app.get("/admin/connectors", response_class=HTMLResponse, include_in_schema=False)
+    def connectors_page(
+        request: Request, done: Annotated[str, Query(max_length=300)] = ""
+    ) -> Response:
+        from touchpoint.hub.connectors import core as connectors
+
+        viewer = need(request, "admin")
+        shown = []
+        for c in connectors.list_connectors(engine):
+            failed = connectors.failures(engine, c.name)
+            dead = [f for f in failed if f.dead]
+            shown.append(
+                {
+                    "c": c,
+                    "counts": sorted((c.last_counts or {}).items()),
+                    "waiting": sum(1 for f in failed if not f.dead),
+                    "dead": dead[:DEAD_SHOWN],
+                    "dead_count": len(dead),
+                    "more": max(0, len(dead) - DEAD_SHOWN),
+                }
+            )
+        return render(
+            request,
+            "connectors.html",
+            viewer,
+            title="Connectors",
+            connectors=shown,
+            done=done,
+            max_attempts=connectors.MAX_ATTEMPTS,
+        )
+
+    @app.post("/admin/connectors/retry", include_in_schema=False)
+    def retry_connector(
+        request: Request,
+        name: Annotated[str, Form(max_length=60)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        from touchpoint.errors import ValidationError
+        from touchpoint.hub.connectors import core as connectors
+
+        viewer = need(request, "admin")
+        check_csrf(viewer, csrf)
+        try:
+            n = connectors.retry_dead(engine, name)
+        except ValidationError as exc:
+            return render(request, "error.html", viewer, 422, title="Not done", text=exc.problem)
+        audit.record(viewer.email, "retry connector dead letters", f"{name}: {n}", via="console")
+        return headers(
+            RedirectResponse(
+                f"/admin/connectors?done={n}+dead+letters+of+{name}+will+be+tried+again",
+                status_code=303,
+            )
         )
 
     @app.get("/admin/audit", response_class=HTMLResponse, include_in_schema=False)
