@@ -360,9 +360,39 @@ def test_connector_commands(hub: HubServer, bottlecrm: BottleCRM, tmp_path: Path
     status = cli.invoke(hub_cli, ["connector", "status", "--db", hub.db_url])
     assert "last run moved: 1 customer in" in status.output
     assert "dead letters: 0" in status.output
-    # The connector's Hub account cannot sign in.
+    # The connector's Hub account cannot sign in, nor be enrolled.
+    enrolled = cli.invoke(hub_cli, ["enroll", "bottlecrm@connector.invalid", "--db", hub.db_url])
+    assert enrolled.exit_code == 1 and "a connector's account" in enrolled.output
     answer = httpx.post(
         f"{hub.url}/v1/login",
         json={"email": "bottlecrm@connector.invalid", "password": "", "device_id": "x"},
     )
     assert answer.status_code != 200
+
+
+def test_a_customer_made_on_a_laptop_gets_an_account_for_its_visit(
+    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+) -> None:
+    maria = laptop(hub, tmp_path)
+    made = customers.create_customer(
+        maria.ws,
+        {"name": "Ceto Foods", "website": "https://ceto-foods.com", "status": "active",
+         "emails": [{"label": "work", "value": "hello@ceto-foods.com"}]},
+    )  # fmt: skip
+    interactions.log_interaction(maria.ws, customer=made.value.id, kind="visit", subject="Intro")
+    maria.sync()
+    result = run(hub, connector)
+    assert result.counts == {"customer created": 1, "interaction created": 1}, result.errors
+    crm = bottlecrm.client()
+    listed = crm.get("accounts/", params={"name": "Ceto Foods"}).json()
+    [account] = listed["active_accounts"]["open_accounts"]
+    assert account["website"] == "https://ceto-foods.com"
+    assert account["email"] == "hello@ceto-foods.com"
+    assert [i["subject"] for i in account_interactions(crm, account["id"])] == ["Intro"]
+    # The account it made is not taken back in as a new customer.
+    size = log_size(hub)
+    assert run(hub, connector).counts == {}
+    assert log_size(hub) == size
+    maria.sync()
+    assert [v["name"] for k, v in maria.state().items() if k[0] == "customer"] == ["Ceto Foods"]
+    maria.close()

@@ -40,6 +40,9 @@ from touchpoint.hub.db import memberships, metadata, teams, tokens, users, write
 from touchpoint.storage.types import to_utc_text
 
 ROLES = ("rep", "manager", "admin")
+# A stored "password hash" that is not one: no password matches it, no enrollment is made
+# for it (the Hub accounts of connectors, see touchpoint.hub.connectors).
+NO_SIGN_IN_PREFIX = "!"
 _hasher = PasswordHasher()
 MAX_ENROLLMENT_DAYS = 90
 
@@ -336,6 +339,8 @@ def create_enrollment(
             raise AccountError(f"email: no user {email}; add it first with `user add`")
         if user.disabled_at is not None:
             raise AccountError(f"email: {email} is disabled")
+        if user.password_hash.startswith(NO_SIGN_IN_PREFIX):
+            raise AccountError(f"email: {email} is a connector's account; nobody signs in as it")
         conn.execute(
             insert(enrollments).values(
                 user_id=user.id,

@@ -105,9 +105,17 @@ def serve(name: str | None, every: int, db: str | None) -> None:
     """Run passes continuously until stopped (Ctrl+C or SIGTERM)."""
     if every < 1:
         raise click.BadParameter("at least 1 second", param_hint="--every")
+    from touchpoint.errors import TouchpointError
+
     try:
         while True:
-            _run_all(db, name)
+            try:
+                _run_all(db, name)
+            except TouchpointError as exc:
+                # One bad pass (a token file gone, the database busy) is said, and the
+                # next pass tries again.
+                log.warning("connector pass failed: %s", exc)
+                click.echo(f"error: {exc}", err=True)
             time.sleep(every)
     except KeyboardInterrupt:
         click.echo("stopped")

@@ -32,6 +32,7 @@ from touchpoint.hub.connectors.core import (
     read_token,
     stable_id,
 )
+from touchpoint.hub.exchange import Rejected
 from touchpoint.sync.protocol import ChangeIn
 
 # Who wins each field. "both": sent both ways, BottleCRM wins when both sides changed it
@@ -390,6 +391,10 @@ class BottleCRMConnector:
             self._inbound(result)
         except BottleCRMError as exc:
             result.errors.append(f"reading BottleCRM: {exc.reason}")
+        except Rejected as exc:  # the connector's Hub account disabled
+            result.errors.append(f"writing to the Hub: {exc}")
+            self.hub.finish(ok=False, error=result.errors[0], counts=result.counts)
+            return result
         self._outbound(result)
         error = "; ".join(result.errors) or None
         self.hub.finish(ok=result.ok, error=error, counts=result.counts)

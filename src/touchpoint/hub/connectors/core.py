@@ -26,7 +26,13 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from touchpoint.errors import ValidationError
 from touchpoint.hub import exchange
-from touchpoint.hub.accounts import AccountError, Principal, _team_id, user_teams
+from touchpoint.hub.accounts import (
+    NO_SIGN_IN_PREFIX,
+    AccountError,
+    Principal,
+    _team_id,
+    user_teams,
+)
 from touchpoint.hub.db import (
     changes,
     connector_failures,
@@ -43,8 +49,9 @@ from touchpoint.sync.protocol import ChangeIn, PushResult
 
 KINDS = ("bottlecrm",)
 NAMESPACE = uuid.UUID("6f1d3c2e-9b7a-4c55-8e0f-2a1b3c4d5e6f")
-# A password hash no password matches (not an argon2 hash: the check refuses it).
-NO_SIGN_IN = "!connector: signs in with no password"
+# A password hash no password matches (not an argon2 hash: the check refuses it), and
+# for which no enrollment token is made.
+NO_SIGN_IN = NO_SIGN_IN_PREFIX + "connector: signs in with no password"
 SCHEMA_VERSION = "connector-1"
 # A record that fails this many runs in a row is dead: listed with its reason, no longer
 # retried until someone asks (``touchpoint-hub connector retry``).
