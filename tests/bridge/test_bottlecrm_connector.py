@@ -396,3 +396,31 @@ def test_a_customer_made_on_a_laptop_gets_an_account_for_its_visit(
     maria.sync()
     assert [v["name"] for k, v in maria.state().items() if k[0] == "customer"] == ["Ceto Foods"]
     maria.close()
+
+
+def test_when_both_sides_change_a_customer_field_bottlecrm_wins(
+    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+) -> None:
+    crm = bottlecrm.client()
+    acme = new_account(crm, name="Acme Hydraulics", website="https://acme.example.com")
+    run(hub, connector)
+    maria = laptop(hub, tmp_path)
+    maria.sync()
+    customer_id, _ = customer_named(maria, "Acme Hydraulics")
+    customers.edit_customer(
+        maria.ws, customer_id, {"website": "https://maria.example.com", "segment": "Key account"}
+    )
+    maria.sync()
+    edit = {"name": "Acme Hydraulics", "website": "https://crm.example.com"}
+    assert crm.put(f"accounts/{acme}/", json=edit).status_code == 200
+
+    result = run(hub, connector)
+    assert result.counts == {"customer in": 1}, result.errors  # nothing sent back out
+    assert run(hub, connector).counts == {}
+    account = crm.get(f"accounts/{acme}/").json()
+    assert account.get("account_obj", account)["website"] == "https://crm.example.com"
+    maria.sync()
+    _, customer = customer_named(maria, "Acme Hydraulics")
+    assert customer["website"] == "https://crm.example.com"
+    assert customer["segment"] == "Key account"  # Touchpoint's own field kept
+    maria.close()
