@@ -37,8 +37,9 @@ def bottlecrm(bottlecrm_ready: None, tmp_path: Path) -> Iterator[BottleCRM]:
 
 
 @pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
-    server, stop = start_hub("sqlite", tmp_path)
+def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubServer]:
+    """A Hub on SQLite; on PostgreSQL too for a test parametrized with ``backends()``."""
+    server, stop = start_hub(getattr(request, "param", "sqlite"), tmp_path)
     yield server
     stop()
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from bottlecrm_server import BottleCRM
 from click.testing import CliRunner
-from harness import HubServer, Laptop, now_utc
+from harness import HubServer, Laptop, backends, now_utc
 from sqlalchemy import func, select
 
 from touchpoint.hub.cli import main as hub_cli
@@ -64,6 +65,7 @@ def account_tasks(crm: httpx.Client, account_id: str) -> list[dict[str, Any]]:
     return list(answer.json()["tasks"])
 
 
+@pytest.mark.parametrize("hub", backends(), indirect=True)
 def test_accounts_and_contacts_made_in_bottlecrm_reach_a_laptop(
     hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
 ) -> None:
@@ -108,6 +110,7 @@ def test_accounts_and_contacts_made_in_bottlecrm_reach_a_laptop(
     maria.close()
 
 
+@pytest.mark.parametrize("hub", backends(), indirect=True)
 def test_a_visit_and_a_promise_logged_offline_reach_bottlecrm_once(
     hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
 ) -> None:
