@@ -15,8 +15,10 @@ Which side wins each field is :data:`FIELD_RULES` (docs/connectors.md says it in
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +61,8 @@ FIELD_RULES: dict[str, dict[str, str]] = {
 }
 
 PAGE = 100
+# New interactions sent at a time: BottleCRM (gunicorn threads) works on several at once.
+SENDERS = 4
 LOG_PAGE = 1000
 PUSH_BATCH = 500
 # Touchpoint's interaction kinds in BottleCRM's (which has no visit and no note: both are
@@ -375,6 +379,7 @@ class BottleCRMConnector:
             connector.url, read_token(connector.token_file), transport=transport, sleep=sleep
         )
         self.on_sent = on_sent
+        self._ticks = threading.Lock()
         # This run's view of the id map (outbound): read once, written in batches.
         self._links: dict[str, dict[str, Link]] = {}
         self._dirty: list[Link] = []
@@ -571,10 +576,11 @@ class BottleCRMConnector:
         self, todo: list[tuple[str, str]], data: dict[str, dict[str, Any]], result: RunResult
     ) -> None:
         down, down_reason = False, ""
+        fresh = self._fresh_interactions(todo, data)
         for entity, record_id in todo:
             record = data[entity].get(record_id)
-            if record is None:
-                continue  # not this connector's team
+            if record is None or (entity, record_id) in fresh:
+                continue  # not this connector's team, or sent below
             if down:
                 # BottleCRM stopped answering in this run: the rest waits, counted once.
                 self.hub.fail("out", entity, record_id, down_reason)
@@ -591,6 +597,61 @@ class BottleCRMConnector:
                 continue
             if what:
                 result.add(f"{entity} {what}")
+        self._create_interactions(fresh, data, result, down_reason if down else None)
+
+    def _fresh_interactions(
+        self, todo: list[tuple[str, str]], data: dict[str, dict[str, Any]]
+    ) -> dict[tuple[str, str], str]:
+        """New interactions (marked "creating" by this run) of customers already in
+        BottleCRM, with their account: sent several at a time."""
+        fresh = {}
+        for key in todo:
+            record = data[key[0]].get(key[1])
+            if key[0] != "interaction" or key not in self._claimed or record is None:
+                continue
+            account = self._link("customer", record.get("customer_id") or "")
+            if not record.get("deleted_at") and account and account.state == "linked":
+                fresh[key] = str(account.remote_id)
+        return fresh
+
+    def _create_interactions(
+        self,
+        fresh: dict[tuple[str, str], str],
+        data: dict[str, dict[str, Any]],
+        result: RunResult,
+        down_reason: str | None,
+    ) -> None:
+        """Create these interactions with SENDERS requests at a time (BottleCRM answers
+        several at once); the id map is written by this thread alone, in batches."""
+        stop = threading.Event()
+        if down_reason is not None:
+            stop.set()
+
+        def one(key: tuple[str, str]) -> tuple[str | None, str | None, BottleCRMError | None]:
+            if stop.is_set():
+                return None, None, None
+            payload = interaction_payload(data[key[0]][key[1]], key[1], fresh[key])
+            try:
+                remote_id = str(self.client.ok("POST", "interactions/", json=payload)["id"])
+            except BottleCRMError as exc:
+                if exc.transient:
+                    stop.set()
+                return None, None, exc
+            self._tick()
+            return remote_id, fingerprint(payload), None
+
+        with ThreadPoolExecutor(SENDERS) as pool:
+            for key, (remote_id, fp, exc) in zip(fresh, pool.map(one, fresh), strict=True):
+                if remote_id is not None:
+                    self._keep(Link(key[0], key[1], remote_id, "linked", fp, 1))
+                    result.add("interaction created")
+                    continue
+                reason = exc.reason if exc else (down_reason or "BottleCRM stopped answering")
+                dead = self.hub.fail("out", key[0], key[1], reason)
+                result.add(f"interaction {'dead' if dead else 'waiting'}")
+                if exc is not None and exc.transient:
+                    down_reason = reason
+                    result.errors.append(reason)
 
     def _link(self, entity: str, record_id: str) -> Link | None:
         if entity not in self._links:
@@ -611,9 +672,11 @@ class BottleCRMConnector:
 
     def _tick(self) -> None:
         """One write made in BottleCRM and not yet in the id map: where a kill hurts."""
-        self.sent += 1
+        with self._ticks:
+            self.sent += 1
+            sent = self.sent
         if self.on_sent is not None:
-            self.on_sent(self.sent)
+            self.on_sent(sent)
 
     def _account_of(self, customer_id: str) -> str:
         link = self._link("customer", customer_id)
