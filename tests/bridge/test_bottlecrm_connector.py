@@ -429,3 +429,38 @@ def test_when_both_sides_change_a_customer_field_bottlecrm_wins(
     assert customer["website"] == "https://crm.example.com"
     assert customer["segment"] == "Key account"  # Touchpoint's own field kept
     maria.close()
+
+
+def test_a_run_killed_after_making_an_account_makes_no_second_customer(
+    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+) -> None:
+    maria = laptop(hub, tmp_path)
+    made = customers.create_customer(maria.ws, {"name": "Ceto Foods"})
+    interactions.log_interaction(maria.ws, customer=made.value.id, kind="visit", subject="Intro")
+    maria.sync()
+    env = {**os.environ, "PYTHONPATH": str(Path(core.__file__).parents[3])}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_RUN, hub.db_url, connector.name, "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    crm = bottlecrm.client()
+    [account] = crm.get("accounts/", params={"name": "Ceto"}).json()["active_accounts"][
+        "open_accounts"
+    ]
+
+    # The next run reads BottleCRM first: the account the killed run made is this
+    # customer, not a new one; then the visit goes out to it.
+    result = run(hub, connector)
+    assert result.ok, result.errors
+    assert result.counts == {"interaction created": 1}
+    assert [i["subject"] for i in account_interactions(crm, account["id"])] == ["Intro"]
+    listed = crm.get("accounts/", params={"name": "Ceto"}).json()["active_accounts"]
+    assert listed["open_accounts_count"] == 1
+    maria.sync()
+    assert [v["name"] for k, v in maria.state().items() if k[0] == "customer"] == ["Ceto Foods"]
+    maria.close()

@@ -440,10 +440,18 @@ class BottleCRMConnector:
         """Push what changed in BottleCRM into the Hub; returns remote id -> record id."""
         links = self.hub.links(entity)
         by_remote = {ln.remote_id: ln for ln in links.values() if ln.remote_id}
+        # A customer whose account a killed run made, not yet in the id map: it is the
+        # account of that name (names are unique in BottleCRM), not a new customer.
+        creating = [ln.record_id for ln in links.values() if ln.state == "creating"]
+        named = {
+            _s(d.get("name")).lower(): rid
+            for rid, d in self.hub.records_of(entity, creating).items()
+        }
         ids = [
             by_remote[r["id"]].record_id
             if r["id"] in by_remote
-            else stable_id("in", self.c.name, entity, r["id"])
+            else named.get(_s(r.get("name")).lower())
+            or stable_id("in", self.c.name, entity, r["id"])
             for r in remote
         ]
         current = self.hub.records_of(entity, ids)
