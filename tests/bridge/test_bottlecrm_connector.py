@@ -20,7 +20,7 @@ from touchpoint.hub.cli import main as hub_cli
 from touchpoint.hub.connectors import bottlecrm as connector_mod
 from touchpoint.hub.connectors import core
 from touchpoint.hub.db import changes
-from touchpoint.services import customers, interactions
+from touchpoint.services import customers, followups, interactions
 from touchpoint.services.interactions import FollowUpInput
 
 TEAM = "north"
@@ -150,6 +150,15 @@ def test_a_visit_and_a_promise_logged_offline_reach_bottlecrm_once(
 
     assert run(hub, connector).counts == {}
     assert len(account_interactions(crm, acme)) == 1 and len(account_tasks(crm, acme)) == 1
+
+    # The promise kept: the task is completed in BottleCRM, once.
+    followup_id = next(k[1] for k in maria.state() if k[0] == "followup")
+    followups.complete_followup(maria.ws, followup_id)
+    maria.sync()
+    assert run(hub, connector).counts == {"followup updated": 1}
+    assert run(hub, connector).counts == {}
+    [task] = account_tasks(crm, acme)
+    assert task["status"] == "Completed" and task["title"] == "Send the price list"
     maria.close()
 
 
