@@ -229,6 +229,9 @@ def test_a_delete_on_either_side_arrives_once(
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics")
     gone = new_account(crm, name="Gone Ltd")
+    answer = crm.post("contacts/", json={"first_name": "Lee", "last_name": "Gone", "account": acme})
+    assert answer.status_code == 200, answer.text
+    contact = answer.json()["id"]
     run(hub, connector)
     maria = laptop(hub, tmp_path)
     maria.sync()
@@ -246,6 +249,12 @@ def test_a_delete_on_either_side_arrives_once(
     assert record_changes(hub, gone_id) == 2  # made, then deleted
     maria.sync()
     assert maria.state()[("customer", gone_id)]["deleted_at"] is not None
+    contact_id, _ = only(maria, "contact")
+    assert crm.delete(f"contacts/{contact}/").status_code == 200
+    assert run(hub, connector).counts == {"contact deleted": 1}
+    assert run(hub, connector).counts == {}
+    maria.sync()
+    assert maria.state()[("contact", contact_id)]["deleted_at"] is not None
 
     # Deleted in Touchpoint: the interaction goes from BottleCRM, once.
     interaction_id = saved.value.interaction.id
