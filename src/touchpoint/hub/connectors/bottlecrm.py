@@ -506,7 +506,9 @@ class BottleCRMConnector:
                     link.record_id,
                     "delete",
                     {"deleted_at": [None, now_text()]},
-                    change_id=stable_id("in-delete", self.c.name, entity, link.record_id),
+                    change_id=stable_id(
+                        "in-delete", self.c.name, entity, link.record_id, link.remote_id
+                    ),
                 )
                 pending.append((change, gone, link.remote_id))
         self.hub.save_links(quiet)
