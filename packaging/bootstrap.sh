@@ -44,3 +44,31 @@ fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 echo "Touchpoint is set up in .venv"
+
+# BottleCRM (the CRM the Hub's connector is tested against) needs Python 3.12: a venv of
+# its own in .venv-bottlecrm, made once, with the version the connector is written for.
+BOTTLECRM_VERSION=1.35.0
+bottlecrm_python() {
+    # pyenv's shims exist for versions that are installed but not selected: try each
+    # candidate, and keep the first that really is 3.12.
+    local candidate
+    for candidate in "$(command -v python3.12 2>/dev/null)" \
+        "$(command -v pyenv >/dev/null 2>&1 && pyenv which python3.12 2>/dev/null)" \
+        "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python; do
+        if [ -n "$candidate" ] && [ -x "$candidate" ] &&
+            "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+    return 1
+}
+if .venv-bottlecrm/bin/python -c "import importlib.metadata as m, sys; sys.exit(m.version('django-crm') != '$BOTTLECRM_VERSION')" 2>/dev/null; then
+    echo "BottleCRM $BOTTLECRM_VERSION is set up in .venv-bottlecrm"
+elif PY312=$(bottlecrm_python); then
+    [ -x .venv-bottlecrm/bin/python ] || "$PY312" -m venv .venv-bottlecrm
+    .venv-bottlecrm/bin/python -m pip install --quiet "django-crm==$BOTTLECRM_VERSION"
+    echo "BottleCRM $BOTTLECRM_VERSION is set up in .venv-bottlecrm"
+else
+    echo "No Python 3.12 found (python3.12 or pyenv): the BottleCRM connector tests will be skipped"
+fi

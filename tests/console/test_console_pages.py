@@ -90,6 +90,7 @@ PAGES = [
     "/admin/tokens",
     "/admin/webhooks",
     "/admin/api-keys",
+    "/admin/connectors",
     "/admin/audit",
 ]
 ALLOWED = {

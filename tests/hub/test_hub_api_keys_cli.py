@@ -100,6 +100,6 @@ def test_names_are_never_reused_and_keys_are_not_users(db: str) -> None:
     assert "api:" not in users
     assert "api:" not in hub("teams", "--db", db).stdout
     enrolled = hub("enroll", "api:bi", "--db", db)
-    assert enrolled.exit_code == 1 and "no user api:bi" in enrolled.stderr
+    assert enrolled.exit_code == 1 and "account of an API key or a connector" in enrolled.stderr
     bad = hub("api-key", "add", "../etc", "--team", "north", "--scope", "read", "--db", db)
     assert bad.exit_code == 1 and bad.stderr.startswith("error: name: ")

@@ -47,6 +47,9 @@ ROLES = ("rep", "manager", "admin")
 # The role of the user an API key writes as (touchpoint.hub.apikeys): not a person's role,
 # never offered by `user add`; such a user has no password, teams or device tokens.
 SERVICE_ROLE = "service"
+# A stored "password hash" that is not one: no password matches it, no enrollment is made
+# for it (the Hub accounts of connectors, see touchpoint.hub.connectors).
+NO_SIGN_IN_PREFIX = "!"
 _hasher = PasswordHasher()
 MAX_ENROLLMENT_DAYS = 90
 
@@ -381,8 +384,12 @@ def create_enrollment(
     token = secrets.token_urlsafe(32)
     with write(engine) as conn:
         user = conn.execute(select(users).where(users.c.email == email)).first()
-        if user is None or user.role == SERVICE_ROLE:
+        if user is None:
             raise AccountError(f"email: no user {email}; add it first with `user add`")
+        if user.role == SERVICE_ROLE or user.password_hash.startswith(NO_SIGN_IN_PREFIX):
+            raise AccountError(
+                f"email: {email} is the account of an API key or a connector; nobody signs in as it"
+            )
         if user.disabled_at is not None:
             raise AccountError(f"email: {email} is disabled")
         conn.execute(

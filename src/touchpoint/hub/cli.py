@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts, apikeys, webhooks
+from touchpoint.hub.connector_cli import connector_group
 from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
     DB_ENV,
@@ -673,6 +674,7 @@ def _is_loopback(host: str) -> bool:
 
 main.add_command(report_group)
 main.add_command(export_group)
+main.add_command(connector_group)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

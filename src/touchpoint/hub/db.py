@@ -482,3 +482,59 @@ def open_hub(url: str) -> Engine:
         f"the Hub database at {_where(url)} needs an upgrade (schema {current}, "
         f"this touchpoint-hub uses {head}) — {init}"
     )
+
+
+# --- connectors to other systems (migration hub0006) -----------------------------------
+# One row per connector: where the other system is, which team its records belong to,
+# the Hub account it writes as, and how far it has read the change log.
+connectors = Table(
+    "connectors",
+    metadata,
+    Column("name", String(60), primary_key=True),
+    Column("kind", String(20), nullable=False),  # "bottlecrm"
+    Column("url", String(500), nullable=False),
+    Column("token_file", String(1000), nullable=False),  # the token stays in this file
+    Column("team", String(120), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("device_id", String(36), nullable=False),
+    Column("out_after", BigInteger, nullable=False, default=0),  # changes read up to here
+    Column("created_at", String(27), nullable=False),
+    Column("last_run_at", String(27)),
+    Column("last_ok_at", String(27)),
+    Column("last_error", Text),
+    Column("last_counts", JSON),
+)
+
+# The id map: a Hub record and the other system's record it is, with a fingerprint of the
+# values last exchanged (a change is sent, or taken in, once). ``state`` is "creating"
+# from just before a create is sent until its id is known: a run killed between the two
+# looks the record up on the other side before creating it again.
+connector_links = Table(
+    "connector_links",
+    metadata,
+    Column("connector", String(60), ForeignKey("connectors.name"), primary_key=True),
+    Column("entity", String(30), primary_key=True),
+    Column("record_id", String(36), primary_key=True),
+    Column("remote_id", String(64)),
+    Column("state", String(10), nullable=False),  # creating | linked | deleted
+    Column("fingerprint", String(64)),
+    Column("version", Integer, nullable=False, default=0),
+    Column("updated_at", String(27), nullable=False),
+    Index("ix_connector_links_remote", "connector", "entity", "remote_id"),
+)
+
+# What could not be delivered: retried at each run until ``attempts`` reaches the limit,
+# then dead (listed with its reason until someone retries it).
+connector_failures = Table(
+    "connector_failures",
+    metadata,
+    Column("connector", String(60), ForeignKey("connectors.name"), primary_key=True),
+    Column("direction", String(3), primary_key=True),  # "out" to the other system, "in"
+    Column("entity", String(30), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("dead", Integer, nullable=False, default=0),
+    Column("first_failed_at", String(27), nullable=False),
+    Column("last_failed_at", String(27), nullable=False),
+)

@@ -25,7 +25,14 @@ from sqlalchemy import Engine, select
 
 from touchpoint import __version__
 from touchpoint.hub import accounts, throttle
-from touchpoint.hub.console import admin, api_key_pages, fleet, manager, webhook_pages
+from touchpoint.hub.console import (
+    admin,
+    api_key_pages,
+    connector_pages,
+    fleet,
+    manager,
+    webhook_pages,
+)
 from touchpoint.hub.console.kit import Kit
 from touchpoint.hub.console.session import (
     COOKIE,
@@ -291,6 +298,7 @@ def mount(
 
     webhook_pages.mount(app, engine, kit)
     api_key_pages.mount(app, engine, kit)
+    connector_pages.mount(app, engine, kit)
 
     @app.get("/admin/{rest:path}", include_in_schema=False)
     @app.get("/fleet/{rest:path}", include_in_schema=False)

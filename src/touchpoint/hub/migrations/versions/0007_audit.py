@@ -1,7 +1,7 @@
 """the audit log as a table; enrollment tokens can be revoked
 
 Revision ID: hub0007
-Revises: hub0005
+Revises: hub0006
 Create Date: 2026-12-06
 
 ``audit_log`` keeps every administrative action, from the console and from
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "hub0007"
-down_revision = "hub0005"
+down_revision = "hub0006"
 branch_labels = None
 depends_on = None
 

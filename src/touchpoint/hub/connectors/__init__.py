@@ -1,0 +1,1 @@
+"""Connectors between the Hub and other systems (a CRM of record first: BottleCRM)."""
