@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +149,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "yearly_potential": ("yearlypotential", "potential", "annualpotential", "yearlyvalue",
                          "jahrespotential"),
     "currency": ("currency", "currencycode", "waehrung", "wahrung"),
+    "preferred_channel": ("preferredchannel", "preferredcontactmethod", "contactpreference"),
+    # When the record came to be (here or in the program the file comes from), and when
+    # its customer's data was last confirmed: kept when the import creates the record.
+    "created": ("created", "createdat", "createddate", "datecreated", "createdon",
+                "createdtime", "createdate", "addtime", "personcreated"),
+    "confirmed": ("confirmed", "confirmedat", "lastconfirmed"),
+    # Every email, phone and address with its label, one a line (Touchpoint's export).
+    "email_list": ("emails",),
+    "phone_list": ("phones",),
+    "address_list": ("addresses",),
     # Touchpoint's own ids (its exports write them): rows are matched by them.
     "customer_id": ("customerid", "touchpointcustomerid"),
     "contact_id": ("contactid", "touchpointcontactid"),
@@ -634,6 +644,64 @@ def _split_tags(values: Iterable[str]) -> list[str]:
     return out
 
 
+def _reach_list(text: str | None) -> list[dict[str, str]]:
+    """The "label: value" lines of an Emails or Phones column (see
+    exporting.reach_lines); a cell of bare values takes them separated by , ; or lines."""
+    out: list[dict[str, str]] = []
+    for line in (text or "").splitlines():
+        label, sep, value = line.partition(": ")
+        if not sep:
+            out += [{"label": "work", "value": x.strip()} for x in re.split(r"[,;]", line)]
+        else:
+            out.append({"label": label.strip() or "work", "value": value.strip()})
+    return [item for item in out if item["value"]]
+
+
+def _address_list(text: str | None) -> list[dict[str, Any]]:
+    """The "label: street | postcode | city | region | country" lines of an Addresses
+    column (see exporting.address_lines)."""
+    out: list[dict[str, Any]] = []
+    for line in (text or "").splitlines():
+        label, sep, rest = line.partition(": ")
+        if not sep:
+            label, rest = "office", line
+        parts = [p.strip() or None for p in rest.split("|")]
+        parts += [None] * (5 - len(parts))
+        if len(parts) > 5:  # a street with "|" in it
+            parts = [" | ".join(p or "" for p in parts[:-4]), *parts[-4:]]
+        address = dict(zip(("street", "postcode", "city", "region", "country"), parts, strict=True))
+        if any(address.values()):
+            out.append({"label": label.strip() or "office", **address})
+    return out
+
+
+_MOMENT_FORMATS = (
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%b %d, %Y %I:%M %p",
+    "%b %d, %Y",
+)  # fmt: skip
+
+
+def parse_moment(field_name: str, raw: str, tz: Any) -> datetime:
+    """A time as files write it: ISO 8601 (with or without its offset), or a date and
+    time as US and European spreadsheets do; without an offset it is the user's time."""
+    text = raw.strip()
+    try:
+        found = datetime.fromisoformat(text.replace(" UTC", "Z"))
+    except ValueError:
+        for pattern in _MOMENT_FORMATS:
+            try:
+                found = datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValidationError(field_name, f"'{text}' is not a date and time") from None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=tz)
+    return found.astimezone(UTC)
+
+
 def _problems(
     row: int,
     exc: ValidationErrors,
@@ -720,6 +788,7 @@ class _Cleaner:
         self.owner = ws.author
         self.currency = ws.settings.currency
         self.custom_defs = custom_defs
+        self.tz = ws.tz
 
     def customer(
         self,
@@ -833,14 +902,26 @@ def _split_row(
     if tags:
         customer["tags"] = _split_tags(tags)
     address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
-    if any(address.values()):
+    addresses = _address_list(one("address_list"))
+    if addresses:  # every address, with its label: the single columns edit the first
+        if any(k in cells for k in address):
+            addresses[0] = {**addresses[0], **address}
+        customer["addresses"] = addresses
+    elif any(address.values()):
         customer["addresses"] = [{"label": "office", **address}]
     if custom:
         customer["custom"] = custom
     reach: dict[str, Any] = {}
-    emails = many("email")
+    emails: list[Any] = many("email")
     phones = [{"label": "work", "value": p} for p in many("phone")]
     phones += [{"label": "mobile", "value": p} for p in many("mobile")]
+    # The full lists keep labels and order; a single column's value that is not in
+    # them (edited by hand) replaces the first of its kind, as it was that one.
+    email_list, phone_list = _reach_list(one("email_list")), _reach_list(one("phone_list"))
+    if email_list:
+        emails = _merge_reach(email_list, [{"label": "work", "value": e} for e in emails])
+    if phone_list:
+        phones = _merge_reach(phone_list, phones)
     if emails:
         reach["emails"] = emails
     if phones:
@@ -859,6 +940,9 @@ def _split_row(
         opt_out = one("do_not_contact")
         if opt_out:
             contact["do_not_contact"] = opt_out
+        channel = one("preferred_channel")
+        if channel:
+            contact["preferred_channel"] = channel
         if notes:
             contact["notes"] = notes
         if not company:
@@ -872,6 +956,7 @@ def _split_row(
                 ("Job title", one("title")),
                 ("Decision role", one("decision_role")),
                 ("Do not contact", one("do_not_contact")),
+                ("Preferred channel", one("preferred_channel")),
             )
             if value
         ]
@@ -1163,6 +1248,7 @@ def _plan_rows(
     phone); what matches is updated, not made again. ``to_notes``: (index, header) of
     the columns that are no field, whose values go to the row's notes."""
     columns = [(i, t) for i, t in enumerate(targets) if t]
+    stamp_headers = {t: table.headers[i] for i, t in columns if t in ("created", "confirmed")}
     custom_columns = {
         t.removeprefix("custom."): table.headers[i] for i, t in columns if t.startswith("custom.")
     }
@@ -1206,6 +1292,19 @@ def _plan_rows(
                 cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
+        # Times are kept on the records the row creates; one that cannot be read goes
+        # to the notes as written.
+        stamps: dict[str, datetime] = {}
+        stamp_doubts: list[Doubt] = []
+        for target in ("created", "confirmed"):
+            raw = next((c for c in cells.pop(target, []) if c.strip()), None)
+            if raw is None:
+                continue
+            try:
+                stamps[target] = parse_moment(stamp_headers[target], raw, cleaner.tz)
+            except ValidationError as exc:
+                cells["extra"].append(f"{stamp_headers[target]}: {raw.strip()}")
+                stamp_doubts.append(Doubt(target, exc, "moved"))
         # Notes a row gives replace a record's; what only its other columns (or values
         # kept otherwise) add is added to the record's notes, once.
         adds_notes = not any(c.strip() for c in cells.get("notes", ()))
@@ -1222,7 +1321,7 @@ def _plan_rows(
             errors.append(RowError(number, "name", "needs a company or a person's name"))
             continue
         row_errors: list[RowError] = []
-        doubts: list[Doubt] = []
+        doubts: list[Doubt] = list(stamp_doubts)
         updates: list[_Update] = []
         who = "company" if company else "contact name"
         if company:
@@ -1267,6 +1366,10 @@ def _plan_rows(
         else:
             try:
                 clean_cust = cleaner.customer(raw_customer, doubts=doubts)
+                if "created" in stamps:
+                    clean_cust["created_at"] = stamps["created"]
+                if "confirmed" in stamps:
+                    clean_cust["confirmed_at"] = stamps["confirmed"]
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, who, custom_columns, name)
             if group is not None:
@@ -1317,6 +1420,8 @@ def _plan_rows(
                         updates.append(_Update(number, contact_here, changed))
                 else:
                     clean_person = cleaner.contact(raw_contact, region=region, doubts=doubts)
+                    if "created" in stamps:
+                        clean_person["created_at"] = stamps["created"]
                     kept_contact_id = _canonical_id(contact_ref)
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, "contact name", name=name)
@@ -1690,7 +1795,7 @@ def _report(
 
 
 # Columns of Touchpoint's own export that it sets itself: not read back.
-OWN_COMPUTED = frozenset({"created", "updated"})
+OWN_COMPUTED = frozenset({"updated"})
 
 
 def _column_uses(
@@ -1856,6 +1961,12 @@ def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, li
         contact["decision_role"] = role
     elif card.role:
         moved.append("ROLE")  # not one of Touchpoint's decision roles
+    if card.decision_role and not role:
+        contact["decision_role"] = card.decision_role
+    if card.preferred_channel:
+        contact["preferred_channel"] = card.preferred_channel
+    if card.do_not_contact:
+        contact["do_not_contact"] = card.do_not_contact
     if card.org:
         if card.website and card.home_page:
             extra.pop()  # the home page is the person's, said below
@@ -2053,6 +2164,8 @@ def import_vcard(
                             updates.append(_Update(number, contact_here, changed))
                     else:
                         clean_person = fields
+                        if card.created is not None:
+                            clean_person["created_at"] = card.created
                         wanted = uids[index]
                         if wanted and wanted not in kept_ids and _ref_key(wanted) not in by_uid:
                             contact_id = wanted
