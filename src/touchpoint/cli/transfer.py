@@ -65,6 +65,8 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
             other += f" (an earlier {unit})"
         reasons = ", ".join(r.replace(" as row ", f" as {unit} ") for r in d.reasons)
         warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {reasons}")
+    if report.layout:
+        click.echo(f"columns read as {report.layout} writes them")
     for column in report.columns:  # --json names every column; here those of no field
         if column.note and column.note != "ignored: Touchpoint sets it":
             click.echo(f"column '{column.column}': {column.note}")

@@ -53,6 +53,7 @@ from touchpoint.services.customers import (
     custom_definitions,
 )
 from touchpoint.services.exporting import parse_custom_header
+from touchpoint.services.import_layouts import Layout, columns_of, detect, label_text
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import (
     Doubt,
@@ -183,12 +184,22 @@ def guess_field(header: str) -> str | None:
     return found[0] if found else None
 
 
-def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[str | None]:
-    """The field of each column (None: ignored). ``overrides``: header -> field or ''."""
+def _base(target: str) -> str:
+    """A target's field: "phone:home" (a label given) and "phone:@3" (labels read from
+    column 3) are the field phone."""
+    return target.partition(":")[0]
+
+
+def _map_headers(
+    headers: Sequence[str], overrides: Mapping[str, str], layout: Layout | None = None
+) -> list[str | None]:
+    """The field of each column (None: ignored). ``overrides``: header -> field or '';
+    ``layout``: the program the file comes from, whose table goes before the synonyms."""
     folded_overrides = {_fold_header(h): f for h, f in overrides.items()}
+    by_layout = columns_of(layout, headers) if layout is not None else None
     out: list[str | None] = []
     ranks: list[int] = []
-    for header in headers:
+    for position, header in enumerate(headers):
         if header in overrides or _fold_header(header) in folded_overrides:
             target = overrides.get(header, folded_overrides.get(_fold_header(header)))
             out.append(target or None)
@@ -199,12 +210,20 @@ def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[s
             out.append(f"custom.{declared[0]}")
             ranks.append(-1)
             continue
+        known = by_layout[position] if by_layout is not None else None
+        if known is not None and (known.target or known.ignored):
+            target = None if known.target in (None, "-") else known.target
+            if target and known.label_column is not None and ":" not in target:
+                target = f"{target}:@{known.label_column}"
+            out.append(target)
+            ranks.append(-1)
+            continue
         found = _BY_HEADER.get(_fold_header(header))
         out.append(found[0] if found else None)
         ranks.append(found[1] if found else 0)
     # A single-valued field keeps only its strongest column.
     for index, target in enumerate(out):
-        if target is None or target in MULTI or target.startswith("custom."):
+        if target is None or _base(target) in MULTI or target.startswith("custom."):
             continue
         rivals = [i for i, t in enumerate(out) if t == target]
         best = min(rivals, key=lambda i: (ranks[i], i))
@@ -508,12 +527,12 @@ def preview_csv(
     """What an import would read: encoding, delimiter, each column's field, the first rows."""
     overrides = load_mapping(mapping)
     table = _open_table(path)
-    targets = _map_headers(table.headers, overrides)
+    targets = _map_headers(table.headers, overrides, detect(table.headers))
     return CsvPreview(
         encoding=table.encoding,
         delimiter=table.delimiter,
         headers=list(table.headers),
-        mapping={h: t for h, t in zip(table.headers, targets, strict=True)},
+        mapping={h: t and _base(t) for h, t in zip(table.headers, targets, strict=True)},
         rows=[cells for _number, cells in table.records[:rows]],
         total_rows=len(table.records),
     )
@@ -589,6 +608,7 @@ class ImportReport:
     skipped: int = 0  # rows (cards) not imported: each is in ``errors``
     notices: list[RowNotice] = field(default_factory=list)
     columns: list[ColumnUse] = field(default_factory=list)  # a CSV's columns, in order
+    layout: str | None = None  # "Google Contacts (2022 format)": the program recognised
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -627,6 +647,7 @@ class _Plan:
     columns: list[ColumnUse] = field(default_factory=list)
     # custom fields the file's own headers define: key -> (label, type, choices)
     declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    layout: str | None = None  # the program whose export the file is, when recognised
 
 
 def _join(*parts: str | None) -> str | None:
@@ -634,10 +655,14 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
-def _split_tags(values: Iterable[str]) -> list[str]:
+def _split_tags(values: Iterable[str], dropped: frozenset[str] = frozenset()) -> list[str]:
+    """Tags from cells of tags separated by , ; or ::: (Google); ``dropped``: the other
+    program's bookkeeping (Google's "* myContacts"), left out."""
     out: list[str] = []
     for value in values:
         for part in re.split(r",|;|:::", value):
+            if part.strip() in dropped:
+                continue
             tag = part.strip().lstrip("*").strip()
             if tag:
                 out.append(tag)
@@ -877,9 +902,22 @@ def _join_lines(*parts: str | None) -> str | None:
 
 
 def _split_row(
-    cells: dict[str, list[str]], custom: dict[str, str]
+    cells: dict[str, list[str]],
+    custom: dict[str, str],
+    labels: Mapping[str, list[str | None]] | None = None,
+    dropped_tags: frozenset[str] = frozenset(),
 ) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
-    """(company, person, raw customer fields, raw contact fields) of one CSV row."""
+    """(company, person, raw customer fields, raw contact fields) of one CSV row.
+    ``labels``: the label of each email and phone cell (None: work)."""
+    labels = labels or {}
+
+    def labelled(name: str) -> list[dict[str, str]]:
+        found = labels.get(name) or [None] * len(cells.get(name, ()))
+        return [
+            {"label": label or "work", "value": value}
+            for value, label in zip(cells.get(name, ()), found, strict=False)
+            if value.strip()
+        ]
 
     def one(name: str) -> str | None:
         for value in cells.get(name, ()):
@@ -898,9 +936,9 @@ def _split_row(
         value = one(name)
         if value is not None:
             customer[name] = value
-    tags = many("tags")
+    tags = _split_tags(many("tags"), dropped_tags)
     if tags:
-        customer["tags"] = _split_tags(tags)
+        customer["tags"] = tags
     address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
     addresses = _address_list(one("address_list"))
     if addresses:  # every address, with its label: the single columns edit the first
@@ -912,14 +950,14 @@ def _split_row(
     if custom:
         customer["custom"] = custom
     reach: dict[str, Any] = {}
-    emails: list[Any] = many("email")
-    phones = [{"label": "work", "value": p} for p in many("phone")]
-    phones += [{"label": "mobile", "value": p} for p in many("mobile")]
+    emails = labelled("email")
+    # Phones in the order of their columns (a mobile column is a phone labelled so).
+    phones = labelled("phone")
     # The full lists keep labels and order; a single column's value that is not in
     # them (edited by hand) replaces the first of its kind, as it was that one.
     email_list, phone_list = _reach_list(one("email_list")), _reach_list(one("phone_list"))
     if email_list:
-        emails = _merge_reach(email_list, [{"label": "work", "value": e} for e in emails])
+        emails = _merge_reach(email_list, emails)
     if phone_list:
         phones = _merge_reach(phone_list, phones)
     if emails:
@@ -1205,7 +1243,7 @@ def _lookup_values(
     it has no email): what rows without ids are matched by (see :func:`_known_records`)."""
     by_target: dict[str, list[int]] = defaultdict(list)
     for index, target in columns:
-        by_target[target].append(index)
+        by_target[_base(target)].append(index)
     names: set[str] = set()
     keys: list[list[tuple[str, str]]] = []
     for _number, record in table.records:
@@ -1237,6 +1275,7 @@ def _plan_rows(
     cancel: Cancel | None,
     sink: Sink | None = None,
     to_notes: Sequence[tuple[int, str]] = (),
+    layout: Layout | None = None,
 ) -> _Plan:
     """Clean every row: the rows to write, the records to change and the problems.
 
@@ -1248,6 +1287,8 @@ def _plan_rows(
     phone); what matches is updated, not made again. ``to_notes``: (index, header) of
     the columns that are no field, whose values go to the row's notes."""
     columns = [(i, t) for i, t in enumerate(targets) if t]
+    separator = layout.separator if layout else None
+    placeholders: frozenset[str] = layout.placeholders if layout else frozenset()
     stamp_headers = {t: table.headers[i] for i, t in columns if t in ("created", "confirmed")}
     custom_columns = {
         t.removeprefix("custom."): table.headers[i] for i, t in columns if t.startswith("custom.")
@@ -1278,17 +1319,33 @@ def _plan_rows(
             if progress:
                 progress(count, 2 * total)
         cells: dict[str, list[str]] = defaultdict(list)
+        labels: dict[str, list[str | None]] = defaultdict(list)
         custom: dict[str, str] = {}
         for index, target in columns:
             if index >= len(record):
                 continue
+            cell = record[index]
+            if placeholders and cell.strip() in placeholders:
+                continue
             if target.startswith("custom."):
-                if record[index].strip():
-                    custom[target.removeprefix("custom.")] = record[index]
+                if cell.strip():
+                    custom[target.removeprefix("custom.")] = cell
+                continue
+            name, _sep, label = target.partition(":")
+            if name == "mobile":  # a phone labelled mobile, in its column's place
+                name, label = "phone", label or "mobile"
+            if name in ("email", "phone"):
+                if label.startswith("@"):  # read from the row's label column
+                    at = int(label[1:])
+                    label = label_text(record[at]) or "" if at < len(record) else ""
+                values = cell.split(separator) if separator else [cell]
+                for value in values:
+                    cells[name].append(value.strip())
+                    labels[name].append(label or None)
             else:
-                cells[target].append(record[index])
+                cells[name].append(cell)
         for index, header in to_notes:
-            if index < len(record) and record[index].strip():
+            if index < len(record) and record[index].strip() not in (placeholders | {""}):
                 cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
@@ -1308,7 +1365,9 @@ def _plan_rows(
         # Notes a row gives replace a record's; what only its other columns (or values
         # kept otherwise) add is added to the record's notes, once.
         adds_notes = not any(c.strip() for c in cells.get("notes", ()))
-        company, person, raw_customer, raw_contact = _split_row(cells, custom)
+        company, person, raw_customer, raw_contact = _split_row(
+            cells, custom, labels, layout.dropped_tags if layout else frozenset()
+        )
         name = person or company
         keys = row_keys[count - 1]
         here: Customer | None = customers_here.get(_ref_key(customer_ref)) if customer_ref else None
@@ -1791,6 +1850,7 @@ def _report(
         skipped=len({e.row for e in plan.errors}),
         notices=plan.notices,
         columns=plan.columns,
+        layout=plan.layout,
     )
 
 
@@ -1799,18 +1859,33 @@ OWN_COMPUTED = frozenset({"updated"})
 
 
 def _column_uses(
-    headers: Sequence[str], targets: Sequence[str | None], overrides: Mapping[str, str]
+    headers: Sequence[str],
+    targets: Sequence[str | None],
+    overrides: Mapping[str, str],
+    layout: Layout | None = None,
 ) -> list[ColumnUse]:
     """Where each column goes. A column that is no field is not dropped: its values go
     to the notes ("Header: value"), unless the mapping says to ignore it."""
     folded_overrides = {_fold_header(h) for h in overrides}
     own_export = any(t in ("customer_id", "contact_id") for t in targets)
+    by_layout = columns_of(layout, headers) if layout is not None else None
     uses = []
     for index, (header, target) in enumerate(zip(headers, targets, strict=False)):
         label = header.strip() or f"Column {index + 1}"
         guess = guess_field(header)
-        if target:
+        known = by_layout[index] if by_layout is not None else None
+        if known is not None and known.target == "-":
+            guess = None  # the program's table says: no field here
+        if target and ":" in target:
+            name, _sep, given = target.partition(":")
+            name = "phone" if name == "mobile" else name
+            at = int(given[1:]) if given.startswith("@") else None
+            how = f"labels from '{headers[at]}'" if at is not None else f"labelled {given}"
+            uses.append(ColumnUse(header, name, how))
+        elif target:
             uses.append(ColumnUse(header, target))
+        elif known is not None and known.ignored and header not in overrides:
+            uses.append(ColumnUse(header, None, f"ignored: {known.ignored}"))
         elif header.strip() and (header in overrides or _fold_header(header) in folded_overrides):
             uses.append(ColumnUse(header, None, "ignored: the mapping says so"))
         elif own_export and _fold_header(header) in OWN_COMPUTED:
@@ -1847,7 +1922,8 @@ def import_customers_csv(
     overrides = load_mapping(mapping)
     with collector_paused():
         table = _open_table(Path(path))
-    targets = _map_headers(table.headers, overrides)
+    layout = detect(table.headers)
+    targets = _map_headers(table.headers, overrides, layout)
     names = {"customer", "contact", "first_name", "last_name"}
     if not names & {t for t in targets if t}:
         found = ", ".join(h for h in table.headers if h) or "none"
@@ -1874,7 +1950,7 @@ def import_customers_csv(
             key = target.removeprefix("custom.") if target else ""
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
-        uses = _column_uses(table.headers, columns, overrides)
+        uses = _column_uses(table.headers, columns, overrides, layout)
         to_notes = [
             (i, _note_label(u, i)) for i, u in enumerate(uses) if u.field == "notes" and u.note
         ]
@@ -1887,7 +1963,9 @@ def import_customers_csv(
             cancel=cancel,
             sink=sink,
             to_notes=to_notes,
+            layout=layout,
         )
+        result.layout = layout.name if layout else None
         result.declared = declared
         result.columns = uses
         return result
