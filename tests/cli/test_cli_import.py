@@ -74,6 +74,7 @@ def test_json_report(tp, tmp_path: Path) -> None:
     assert set(report) == {
         "rows", "created_customers", "created_contacts", "updated", "errors", "duplicates",
         "dry_run", "written", "joined", "unchanged", "skipped", "notices", "columns", "layout",
+        "mapping", "mapping_from", "unmatched",
     }  # fmt: skip
     person = tp.json("contact", "list", "crane")[0]
     assert person["notes"] == "Favourite Colour: red\nCreated: x"

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
+import logging
 import re
 import tomllib
 import unicodedata
@@ -59,6 +61,7 @@ from touchpoint.services.validation import (
     Doubt,
     clean_contact,
     clean_customer,
+    custom_value,
     phone_region,
 )
 from touchpoint.services.vcards import Card, address_text, read_cards
@@ -68,6 +71,7 @@ from touchpoint.storage.models import Contact, Customer, CustomFieldDef, Identit
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
 SAMPLE_BYTES = 64 * 1024
@@ -609,6 +613,12 @@ class ImportReport:
     notices: list[RowNotice] = field(default_factory=list)
     columns: list[ColumnUse] = field(default_factory=list)  # a CSV's columns, in order
     layout: str | None = None  # "Google Contacts (2022 format)": the program recognised
+    # The column mapping the user chose (header -> field, '' to ignore), and where it
+    # came from: "file" (--mapping) or "kept" (saved by an earlier import of the same
+    # columns); None when the columns were read by their headers alone.
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_from: str | None = None
+    unmatched: str = "notes"  # where columns of no field went: custom, notes or skip
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -648,6 +658,9 @@ class _Plan:
     # custom fields the file's own headers define: key -> (label, type, choices)
     declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
     layout: str | None = None  # the program whose export the file is, when recognised
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_from: str | None = None
+    unmatched: str = "notes"
 
 
 def _join(*parts: str | None) -> str | None:
@@ -1276,6 +1289,7 @@ def _plan_rows(
     sink: Sink | None = None,
     to_notes: Sequence[tuple[int, str]] = (),
     layout: Layout | None = None,
+    yes_no: frozenset[str] = frozenset(),
 ) -> _Plan:
     """Clean every row: the rows to write, the records to change and the problems.
 
@@ -1328,8 +1342,11 @@ def _plan_rows(
             if placeholders and cell.strip() in placeholders:
                 continue
             if target.startswith("custom."):
+                key = target.removeprefix("custom.")
+                if cell.strip() and key in yes_no:  # a yes/no field made from the column
+                    cell = "yes" if cell.strip().casefold() in _YES else "no"
                 if cell.strip():
-                    custom[target.removeprefix("custom.")] = cell
+                    custom[key] = cell
                 continue
             name, _sep, label = target.partition(":")
             if name == "mobile":  # a phone labelled mobile, in its column's place
@@ -1851,6 +1868,9 @@ def _report(
         notices=plan.notices,
         columns=plan.columns,
         layout=plan.layout,
+        mapping=plan.mapping,
+        mapping_from=plan.mapping_from,
+        unmatched=plan.unmatched,
     )
 
 
@@ -1902,12 +1922,99 @@ def _note_label(use: ColumnUse, index: int) -> str:
     return use.column.strip() or f"Column {index + 1}"
 
 
+UNMATCHED = ("custom", "notes", "skip")
+_YES = frozenset({"yes", "true", "y", "ja", "oui", "si", "x"})
+_NO = frozenset({"no", "false", "n", "nein", "non"})
+MAPPINGS_FILE = "import-mappings.json"
+
+
+def header_signature(headers: Sequence[str]) -> str:
+    """The same columns in the same order, however cased or spaced: the same signature."""
+    text = "\x1f".join(" ".join(h.split()).casefold() for h in headers)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _mappings_path(ws: Workspace) -> Path:
+    return Path(ws.paths.data_dir) / MAPPINGS_FILE
+
+
+def _saved_mappings(ws: Workspace) -> dict[str, Any]:
+    try:
+        data = json.loads(_mappings_path(ws).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet (or unreadable: the file's columns are read by their headers)
+    return data if isinstance(data, dict) else {}
+
+
+def saved_mapping(ws: Workspace, headers: Sequence[str]) -> tuple[dict[str, str], str] | None:
+    """(columns, unmatched) an earlier import of files with these columns used."""
+    entry = _saved_mappings(ws).get(header_signature(headers))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        columns = load_mapping(entry.get("columns") or {})
+    except ValidationError:
+        return None
+    unmatched = entry.get("unmatched") if entry.get("unmatched") in UNMATCHED else "notes"
+    return columns, unmatched
+
+
+def keep_mapping(
+    ws: Workspace, headers: Sequence[str], columns: Mapping[str, str], unmatched: str
+) -> None:
+    """Keep the mapping for the next file with these columns, in the data folder."""
+    data = _saved_mappings(ws)
+    data[header_signature(headers)] = {
+        "headers": list(headers),
+        "columns": dict(columns),
+        "unmatched": unmatched,
+        "saved": ws.now().isoformat(timespec="seconds"),
+    }
+    path = _mappings_path(ws)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    temp.replace(path)
+
+
+def _slug(header: str, index: int) -> str:
+    text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")[:60]
+    return key or f"column_{index + 1}"
+
+
+def infer_type(values: Iterable[str]) -> tuple[str, list[str]]:
+    """A custom field's type read from a column's values: number, date (YYYY-MM-DD),
+    yes/no (a choice of yes and no), else text."""
+    cells = [x.strip() for x in values if x and x.strip()]
+    if not cells:
+        return CustomFieldType.TEXT, []
+
+    def all_pass(kind: str) -> bool:
+        try:
+            for cell in cells:
+                custom_value("column", kind, [], cell)
+        except ValidationError:
+            return False
+        return True
+
+    # A code with a leading zero (a postcode, an account number) is text, not a number.
+    leading_zero = any(c[:1] == "0" and c[1:2].isdigit() for c in cells)
+    if not leading_zero and all_pass(CustomFieldType.NUMBER):
+        return CustomFieldType.NUMBER, []
+    if all_pass(CustomFieldType.DATE):
+        return CustomFieldType.DATE, []
+    if all(c.casefold() in _YES | _NO for c in cells):
+        return CustomFieldType.CHOICE, ["yes", "no"]
+    return CustomFieldType.TEXT, []
+
+
 def import_customers_csv(
     ws: Workspace,
     path: Path,
     *,
     dry_run: bool = False,
     mapping: Path | Mapping[str, str] | None = None,
+    unmatched: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> ImportReport:
@@ -1918,10 +2025,25 @@ def import_customers_csv(
     becomes an individual customer with that person as its contact. A doubtful value
     is kept (see the module's rule), columns that are no field go to the notes, and a
     row matching a record here updates it. ``progress`` gets (done, total) steps:
-    each row checked, then each row written."""
+    each row checked, then each row written.
+
+    ``unmatched``: where a column that is no field goes: "notes" (each row's notes,
+    as "Header: value"), "custom" (a new custom field, typed by the column's values)
+    or "skip". A mapping or unmatched choice given is kept (after a written import)
+    for the next file with the same columns; without them, the kept one is used."""
+    if unmatched is not None and unmatched not in UNMATCHED:
+        raise ValidationError("unmatched", f"'{unmatched}' is not one of: {', '.join(UNMATCHED)}")
     overrides = load_mapping(mapping)
     with collector_paused():
         table = _open_table(Path(path))
+    mapping_from = "file" if mapping is not None else None
+    kept = saved_mapping(ws, table.headers) if mapping is None else None
+    if kept is not None:
+        overrides, kept_unmatched = kept
+        mapping_from = "kept"
+        unmatched = unmatched or kept_unmatched
+    chosen = mapping is not None or unmatched is not None
+    unmatched = unmatched or "notes"
     layout = detect(table.headers)
     targets = _map_headers(table.headers, overrides, layout)
     names = {"customer", "contact", "first_name", "last_name"}
@@ -1951,6 +2073,25 @@ def import_customers_csv(
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
         uses = _column_uses(table.headers, columns, overrides, layout)
+        yes_no: set[str] = set()
+        for i, use in enumerate(uses):
+            if use.field != "notes" or not use.note:
+                continue
+            if unmatched == "skip":
+                uses[i] = ColumnUse(use.column, None, "ignored: --unmatched skip")
+            elif unmatched == "custom" and use.note.startswith("no field matches"):
+                label = _note_label(use, i)
+                key = _slug(label, i)
+                if key in cleaner.custom_defs or key in declared:
+                    continue  # a field of that name exists: its values stay in the notes
+                kind, choices = infer_type(r[i] for _n, r in table.records if i < len(r))
+                declared[key] = (label, kind, choices)
+                cleaner.custom_defs[key] = (kind, choices)
+                if choices == ["yes", "no"]:
+                    yes_no.add(key)
+                columns[i] = f"custom.{key}"
+                what = "yes/no" if choices == ["yes", "no"] else kind
+                uses[i] = ColumnUse(use.column, f"custom.{key}", f"new custom field ({what})")
         to_notes = [
             (i, _note_label(u, i)) for i, u in enumerate(uses) if u.field == "notes" and u.note
         ]
@@ -1964,13 +2105,23 @@ def import_customers_csv(
             sink=sink,
             to_notes=to_notes,
             layout=layout,
+            yes_no=frozenset(yes_no),
         )
         result.layout = layout.name if layout else None
+        result.mapping = dict(overrides)
+        result.mapping_from = mapping_from
+        result.unmatched = unmatched
         result.declared = declared
         result.columns = uses
         return result
 
-    return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+    report = _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+    if chosen and report.written:
+        try:
+            keep_mapping(ws, table.headers, overrides, unmatched)
+        except OSError as exc:  # the import is written: not keeping the mapping is no failure
+            log.warning("the import's column mapping was not kept: %s", exc)
+    return report
 
 
 # --- vCards ---------------------------------------------------------------------------------
