@@ -100,3 +100,25 @@ def test_a_mapping_is_kept_for_the_next_file_with_the_same_columns(tp, tmp_path:
 def test_unmatched_choice_is_checked(tp, tmp_path: Path) -> None:
     result = tp("import", "customers", str(_file(tmp_path, FILE)), "--unmatched", "x", code=2)
     assert "'x' is not one of 'custom', 'notes', 'skip'" in result.stderr
+
+
+def test_a_mapping_can_label_phones_and_emails(tp, tmp_path: Path) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\n"Tel privat" = "phone:home"\n"Mail privat" = "email:Home"\n')
+    path = _file(
+        tmp_path,
+        "Firma,Name,Telefon,Tel privat,Mail privat\n"
+        "Acme GmbH,Ann Lee,+49 30 1234567,+49 30 7654321,ann@home.example\n",
+    )
+    report = tp.json("import", "customers", str(path), "--mapping", str(mapping))
+    assert _uses(report)["Tel privat"] == ("phone", "labelled home")
+    person = tp.json("contact", "list", "Acme GmbH")[0]
+    assert [(p["label"], p["value"]) for p in person["phones"]] == [
+        ("work", "+49301234567"),
+        ("home", "+49307654321"),
+    ]
+    assert person["emails"] == [{"label": "home", "value": "ann@home.example"}]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"Tel privat": "website:home"}))
+    refused = tp("import", "customers", str(path), "--mapping", str(bad), code=1)
+    assert "column 'Tel privat': 'website:home' is not a field" in refused.stderr

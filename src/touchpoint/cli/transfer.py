@@ -122,7 +122,8 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A TOML or JSON file mapping column headers to fields ('' ignores a column).",
+    help="A TOML or JSON file mapping column headers to fields (phone:home labels a "
+    "column's numbers, '' ignores a column); kept for the next file with these columns.",
 )
 @click.option(
     "--unmatched",

@@ -267,11 +267,14 @@ def _with_defined_custom(
 def _check_target(header: str, target: str) -> str:
     if target == "" or target in FIELDS:
         return target
+    name, sep, label = target.partition(":")
+    if sep and name in ("email", "phone") and _CUSTOM_KEY.match(label.strip()):
+        return f"{name}:{label.strip().casefold()}"  # "phone:home": labelled so
     if target.startswith("custom."):
         key = target.removeprefix("custom.").strip()
         if key and _CUSTOM_KEY.match(key):
             return f"custom.{key}"
-    allowed = ", ".join((*FIELDS, "custom.KEY"))
+    allowed = ", ".join((*FIELDS, "email:LABEL", "phone:LABEL", "custom.KEY"))
     raise ValidationError(
         "mapping", f"column '{header}': '{target}' is not a field (use one of: {allowed}, or '')"
     )
