@@ -269,3 +269,27 @@ def test_created_times_of_other_programs_are_kept(ws: Workspace, tmp_path: Path)
         "visit",
         "phone",
     ]
+
+
+def test_edited_lists_update_the_same_database(rich: Workspace, tmp_path: Path) -> None:
+    people = tmp_path / "people.csv"
+    export_contacts(rich, people, format="csv")
+    rows = _csv_rows(people)
+    for row in rows:
+        if row["Name"] == "Jana Novak":
+            # One number changed, one label changed, one removed, the order turned.
+            row["Phones"] = "car: +49 171 7654322\nmobile: +49 170 1234567"
+            row["Phone"], row["Mobile"] = "+49 171 7654322", "+49 170 1234567"
+    with people.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    report = import_customers_csv(rich, people)
+    assert (report.errors, report.created_contacts, report.updated) == ([], 0, 1)
+    with rich.read() as session:
+        jana = session.scalars(select(Contact).where(Contact.name == "Jana Novak")).one()
+        assert [(p["label"], p["value"]) for p in jana.phones] == [
+            ("car", "+491717654322"),
+            ("mobile", "+491701234567"),
+        ]
+        assert len(jana.emails) == 3  # the Emails cell was not touched

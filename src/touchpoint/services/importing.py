@@ -1075,15 +1075,18 @@ def _merge_address(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[
     return out
 
 
+Reach = Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], list]
+
+
 def _changes(
     record: Customer | Contact,
     clean: Mapping[str, Any],
-    reach: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], list] | None = None,
+    reach: Reach | Mapping[str, Reach] | None = None,
     add_notes: bool = False,
 ) -> dict[str, Any]:
     """The fields of ``clean`` that differ from ``record``'s: what an update sets.
-    ``reach`` merges emails and phones (by default: a row's first one edits the first)."""
-    merge = reach or _merge_reach
+    ``reach`` merges emails and phones (by default: a row's first one edits the first),
+    or says how for each ({"emails": ..., "phones": ...})."""
     out: dict[str, Any] = {}
     for name, given in clean.items():
         current = getattr(record, name)
@@ -1092,7 +1095,8 @@ def _changes(
             # What was written here since is kept: the file's notes are added, once.
             value = current if given.strip() in current else f"{current}\n\n{given}"
         elif name in ("emails", "phones"):
-            value = merge(current or [], given or [])
+            merge = reach.get(name) if isinstance(reach, Mapping) else reach
+            value = (merge or _merge_reach)(current or [], given or [])
         elif name == "tags":
             value = list(dict.fromkeys([*(current or []), *(given or [])]))
         elif name == "addresses":
@@ -1102,6 +1106,11 @@ def _changes(
         if value != current and not (value in ([], {}, None) and current in ([], {}, None)):
             out[name] = value
     return out
+
+
+def _whole_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
+    """A row that gives a record's whole list (Emails, Phones): that list, as given."""
+    return [dict(item) for item in new] if new else [dict(item) for item in existing]
 
 
 def _union_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
@@ -1382,6 +1391,12 @@ def _plan_rows(
             except ValidationError as exc:
                 cells["extra"].append(f"{stamp_headers[target]}: {raw.strip()}")
                 stamp_doubts.append(Doubt(target, exc, "moved"))
+        # A row with the whole lists of emails and phones (our export's Emails and
+        # Phones) says what they are now; otherwise its one email edits the first.
+        reach = {
+            name: _whole_reach if any(c.strip() for c in cells.get(column, ())) else _merge_reach
+            for name, column in (("emails", "email_list"), ("phones", "phone_list"))
+        }
         # Notes a row gives replace a record's; what only its other columns (or values
         # kept otherwise) add is added to the record's notes, once.
         adds_notes = not any(c.strip() for c in cells.get("notes", ()))
@@ -1437,7 +1452,7 @@ def _plan_rows(
                             region=phone_region(here.addresses, ""),
                             doubts=doubts,
                         )
-                        changed = _changes(here, fields, add_notes=adds_notes)
+                        changed = _changes(here, fields, reach=reach, add_notes=adds_notes)
                         if changed:
                             updates.append(_Update(number, here, changed))
                     except ValidationErrors as exc:
@@ -1494,7 +1509,7 @@ def _plan_rows(
                     fields = cleaner.contact(raw_contact, region=region, doubts=doubts)
                     if by_match:
                         fields.pop("name", None)  # found by email or phone: its name stays
-                    changed = _changes(contact_here, fields, add_notes=adds_notes)
+                    changed = _changes(contact_here, fields, reach=reach, add_notes=adds_notes)
                     if changed:
                         updates.append(_Update(number, contact_here, changed))
                 else:
