@@ -122,3 +122,13 @@ def test_a_mapping_can_label_phones_and_emails(tp, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"Tel privat": "website:home"}))
     refused = tp("import", "customers", str(path), "--mapping", str(bad), code=1)
     assert "column 'Tel privat': 'website:home' is not a field" in refused.stderr
+
+
+def test_the_report_names_the_program_recognised(tp) -> None:
+    google = Path(__file__).parent.parent / "fixtures" / "import" / "vendors" / "google_new.csv"
+    out = tp("import", "customers", str(google), "--dry-run").stdout
+    assert "columns read as Google Contacts (2022 format) writes them" in out
+    assert "column 'Phone 1 - Label': ignored: the labels of 'Phone 1 - Value'" in out
+    assert tp.json("import", "customers", str(google), "--dry-run")["layout"] == (
+        "Google Contacts (2022 format)"
+    )
