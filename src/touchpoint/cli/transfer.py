@@ -65,6 +65,13 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
             other += f" (an earlier {unit})"
         reasons = ", ".join(r.replace(" as row ", f" as {unit} ") for r in d.reasons)
         warn(f"{unit} {d.row}: {d.name} may duplicate {other}: {reasons}")
+    if report.layout:
+        click.echo(f"columns read as {report.layout} writes them")
+    if report.mapping_from == "kept":
+        click.echo(
+            "columns mapped as the last import of a file with these columns "
+            "(--mapping or --unmatched choose again)"
+        )
     for column in report.columns:  # --json names every column; here those of no field
         if column.note and column.note != "ignored: Touchpoint sets it":
             click.echo(f"column '{column.column}': {column.note}")
@@ -115,12 +122,25 @@ def _report_import(report: Any, as_json: bool, unit: str = "row") -> None:
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="A TOML or JSON file mapping column headers to fields ('' ignores a column).",
+    help="A TOML or JSON file mapping column headers to fields (phone:home labels a "
+    "column's numbers, '' ignores a column); kept for the next file with these columns.",
+)
+@click.option(
+    "--unmatched",
+    type=click.Choice(["custom", "notes", "skip"]),
+    help="Where a column that is no field goes: a new custom field typed by its values "
+    "(number, date, yes/no, text), the notes (the default), or nowhere.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @with_workspace
 def import_customers(
-    ws: Workspace, file: Path, dry_run: bool, mapping: Path | None, as_json: bool
+    ws: Workspace,
+    *,
+    file: Path,
+    dry_run: bool,
+    mapping: Path | None,
+    unmatched: str | None,
+    as_json: bool,
 ) -> None:
     """Import customers and their contacts from a CSV FILE (any encoding and delimiter).
 
@@ -138,7 +158,8 @@ def import_customers(
     company become one customer with several contacts. Columns headed by a custom
     field's key or label fill that field; the custom columns of Touchpoint's own
     export also define the field when it does not exist yet. Other columns can be
-    mapped with --mapping (custom.KEY makes a new text field).
+    mapped with --mapping (custom.KEY makes a new text field). The mapping and the
+    --unmatched choice are kept for the next file with the same columns.
 
     A row without ids is matched with what is here: its company by name, its person
     by email (by phone when the row has no email) or by name within the company; a
@@ -146,7 +167,9 @@ def import_customers(
     from touchpoint.services.importing import import_customers_csv
 
     with progress_bar("importing") as progress:
-        report = import_customers_csv(ws, file, dry_run=dry_run, mapping=mapping, progress=progress)
+        report = import_customers_csv(
+            ws, file, dry_run=dry_run, mapping=mapping, unmatched=unmatched, progress=progress
+        )
     _report_import(report, as_json)
 
 

@@ -110,14 +110,32 @@ def _first(items: list[dict[str, Any]] | None, *, mobile: bool | None = None) ->
 
 
 def _local(ws: Workspace, when: datetime | None) -> str:
-    return when.astimezone(ws.tz).isoformat(timespec="minutes") if when else ""
+    return when.astimezone(ws.tz).isoformat(timespec="seconds") if when else ""
+
+
+def reach_lines(items: list[dict[str, Any]] | None) -> str:
+    """Every email (or phone) of a record, in its order, one "label: value" a line: the
+    importer reads the same list back (the Email and Phone columns hold only the first)."""
+    return "\n".join(f"{item.get('label') or 'work'}: {item.get('value')}" for item in items or [])
+
+
+ADDRESS_PARTS = ("street", "postcode", "city", "region", "country")
+
+
+def address_lines(items: list[dict[str, Any]] | None) -> str:
+    """Every address, one "label: street | postcode | city | region | country" a line."""
+    return "\n".join(
+        f"{a.get('label') or 'office'}: " + " | ".join(a.get(k) or "" for k in ADDRESS_PARTS)
+        for a in items or []
+    )
 
 
 # --- contacts ----------------------------------------------------------------------------
 
 CONTACT_HEADERS = (
     "Company", "Name", "Title", "Decision Role", "Email", "Phone", "Mobile", "Notes",
-    "Do Not Contact", "Contact ID", "Customer ID",
+    "Do Not Contact", "Contact ID", "Customer ID", "Preferred Channel", "Emails", "Phones",
+    "Created",
 )  # fmt: skip
 
 
@@ -161,7 +179,7 @@ def export_contacts(
             with _csv_writer(out, bom) as writer:
                 _write_row(writer, CONTACT_HEADERS)
                 for contact, company, _kind in rows:
-                    _write_row(writer, _contact_cells(contact, company))
+                    _write_row(writer, _contact_cells(ws, contact, company))
                     count += 1
         else:
             with atomic_output(out) as temp, _open_text(temp, "utf-8") as handle:
@@ -172,7 +190,7 @@ def export_contacts(
     return ExportReport(out, count, kind)
 
 
-def _contact_cells(p: Contact, company: str) -> list[object]:
+def _contact_cells(ws: Workspace, p: Contact, company: str) -> list[object]:
     return [
         company,
         p.name,
@@ -185,6 +203,10 @@ def _contact_cells(p: Contact, company: str) -> list[object]:
         "yes" if p.do_not_contact else "",
         p.id,
         p.customer_id,
+        p.preferred_channel,
+        reach_lines(p.emails),
+        reach_lines(p.phones),
+        _local(ws, p.created_at),
     ]
 
 
@@ -219,6 +241,17 @@ def _vcard(p: Contact, company: str | None) -> str:
         line.type_param = type_of(str(item.get("label") or "work").lower(), PHONE_LABELS)
     if p.notes:
         card.add("note").value = p.notes
+    # Touchpoint's own fields that vCard has no property for, read back by the importer.
+    if p.decision_role == DecisionRole.OTHER:
+        card.add("x-touchpoint-decision-role").value = p.decision_role
+    if p.preferred_channel:
+        card.add("x-touchpoint-preferred-channel").value = p.preferred_channel
+    if p.do_not_contact:
+        card.add("x-touchpoint-do-not-contact").value = "yes"
+    if p.created_at:
+        card.add("x-touchpoint-created").value = p.created_at.astimezone(UTC).strftime(
+            "%Y%m%dT%H%M%SZ"
+        )
     card.add("uid").value = f"{p.id}@touchpoint"
     text: str = card.serialize()
     return text
@@ -255,7 +288,8 @@ def parse_custom_header(header: str) -> tuple[str, str, str, list[str]] | None:
 CUSTOMER_HEADERS = (
     "Company", "Kind", "Status", "Industry", "Segment", "Owner", "Territory", "Website",
     "Email", "Phone", "Street", "City", "Postal Code", "Region", "Country", "Tags", "Notes",
-    "Yearly Potential", "Currency", "Created", "Updated", "Customer ID",
+    "Yearly Potential", "Currency", "Created", "Updated", "Customer ID", "Confirmed",
+    "Emails", "Phones", "Addresses",
 )  # fmt: skip
 
 
@@ -269,7 +303,9 @@ def export_customers_csv(
 ) -> ExportReport:
     """Every live customer as one CSV row; custom fields follow, one column each, headed
     by their label, key and type (so that the file imports back, even into an empty
-    database). The first email, phone and address are written."""
+    database). The first email, phone and address have columns of their own for
+    people and spreadsheets; Emails, Phones and Addresses hold all of them, with their
+    labels and in their order, for the import."""
     check_export_format("csv")
     out = Path(out)
     with ws.read() as session:
@@ -296,7 +332,9 @@ def export_customers_csv(
                         address.get("city"), address.get("postcode"), address.get("region"),
                         address.get("country"), ", ".join(c.tags or []), c.notes,
                         c.yearly_potential, c.currency, _local(ws, c.created_at),
-                        _local(ws, c.updated_at), c.id, *(custom.get(k) for k in keys),
+                        _local(ws, c.updated_at), c.id, _local(ws, c.confirmed_at),
+                        reach_lines(c.emails), reach_lines(c.phones),
+                        address_lines(c.addresses), *(custom.get(k) for k in keys),
                     ],
                 )  # fmt: skip
                 count += 1

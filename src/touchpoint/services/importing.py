@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
+import logging
 import re
 import tomllib
 import unicodedata
@@ -35,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +55,13 @@ from touchpoint.services.customers import (
     custom_definitions,
 )
 from touchpoint.services.exporting import parse_custom_header
+from touchpoint.services.import_layouts import Layout, columns_of, detect, label_text
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import (
     Doubt,
     clean_contact,
     clean_customer,
+    custom_value,
     phone_region,
 )
 from touchpoint.services.vcards import Card, address_text, read_cards
@@ -67,6 +71,7 @@ from touchpoint.storage.models import Contact, Customer, CustomFieldDef, Identit
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
 SAMPLE_BYTES = 64 * 1024
@@ -149,6 +154,16 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "yearly_potential": ("yearlypotential", "potential", "annualpotential", "yearlyvalue",
                          "jahrespotential"),
     "currency": ("currency", "currencycode", "waehrung", "wahrung"),
+    "preferred_channel": ("preferredchannel", "preferredcontactmethod", "contactpreference"),
+    # When the record came to be (here or in the program the file comes from), and when
+    # its customer's data was last confirmed: kept when the import creates the record.
+    "created": ("created", "createdat", "createddate", "datecreated", "createdon",
+                "createdtime", "createdate", "addtime", "personcreated"),
+    "confirmed": ("confirmed", "confirmedat", "lastconfirmed"),
+    # Every email, phone and address with its label, one a line (Touchpoint's export).
+    "email_list": ("emails",),
+    "phone_list": ("phones",),
+    "address_list": ("addresses",),
     # Touchpoint's own ids (its exports write them): rows are matched by them.
     "customer_id": ("customerid", "touchpointcustomerid"),
     "contact_id": ("contactid", "touchpointcontactid"),
@@ -173,12 +188,22 @@ def guess_field(header: str) -> str | None:
     return found[0] if found else None
 
 
-def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[str | None]:
-    """The field of each column (None: ignored). ``overrides``: header -> field or ''."""
+def _base(target: str) -> str:
+    """A target's field: "phone:home" (a label given) and "phone:@3" (labels read from
+    column 3) are the field phone."""
+    return target.partition(":")[0]
+
+
+def _map_headers(
+    headers: Sequence[str], overrides: Mapping[str, str], layout: Layout | None = None
+) -> list[str | None]:
+    """The field of each column (None: ignored). ``overrides``: header -> field or '';
+    ``layout``: the program the file comes from, whose table goes before the synonyms."""
     folded_overrides = {_fold_header(h): f for h, f in overrides.items()}
+    by_layout = columns_of(layout, headers) if layout is not None else None
     out: list[str | None] = []
     ranks: list[int] = []
-    for header in headers:
+    for position, header in enumerate(headers):
         if header in overrides or _fold_header(header) in folded_overrides:
             target = overrides.get(header, folded_overrides.get(_fold_header(header)))
             out.append(target or None)
@@ -189,12 +214,20 @@ def _map_headers(headers: Sequence[str], overrides: Mapping[str, str]) -> list[s
             out.append(f"custom.{declared[0]}")
             ranks.append(-1)
             continue
+        known = by_layout[position] if by_layout is not None else None
+        if known is not None and (known.target or known.ignored):
+            target = None if known.target in (None, "-") else known.target
+            if target and known.label_column is not None and ":" not in target:
+                target = f"{target}:@{known.label_column}"
+            out.append(target)
+            ranks.append(-1)
+            continue
         found = _BY_HEADER.get(_fold_header(header))
         out.append(found[0] if found else None)
         ranks.append(found[1] if found else 0)
     # A single-valued field keeps only its strongest column.
     for index, target in enumerate(out):
-        if target is None or target in MULTI or target.startswith("custom."):
+        if target is None or _base(target) in MULTI or target.startswith("custom."):
             continue
         rivals = [i for i, t in enumerate(out) if t == target]
         best = min(rivals, key=lambda i: (ranks[i], i))
@@ -234,11 +267,14 @@ def _with_defined_custom(
 def _check_target(header: str, target: str) -> str:
     if target == "" or target in FIELDS:
         return target
+    name, sep, label = target.partition(":")
+    if sep and name in ("email", "phone") and _CUSTOM_KEY.match(label.strip()):
+        return f"{name}:{label.strip().casefold()}"  # "phone:home": labelled so
     if target.startswith("custom."):
         key = target.removeprefix("custom.").strip()
         if key and _CUSTOM_KEY.match(key):
             return f"custom.{key}"
-    allowed = ", ".join((*FIELDS, "custom.KEY"))
+    allowed = ", ".join((*FIELDS, "email:LABEL", "phone:LABEL", "custom.KEY"))
     raise ValidationError(
         "mapping", f"column '{header}': '{target}' is not a field (use one of: {allowed}, or '')"
     )
@@ -498,12 +534,12 @@ def preview_csv(
     """What an import would read: encoding, delimiter, each column's field, the first rows."""
     overrides = load_mapping(mapping)
     table = _open_table(path)
-    targets = _map_headers(table.headers, overrides)
+    targets = _map_headers(table.headers, overrides, detect(table.headers))
     return CsvPreview(
         encoding=table.encoding,
         delimiter=table.delimiter,
         headers=list(table.headers),
-        mapping={h: t for h, t in zip(table.headers, targets, strict=True)},
+        mapping={h: t and _base(t) for h, t in zip(table.headers, targets, strict=True)},
         rows=[cells for _number, cells in table.records[:rows]],
         total_rows=len(table.records),
     )
@@ -579,6 +615,13 @@ class ImportReport:
     skipped: int = 0  # rows (cards) not imported: each is in ``errors``
     notices: list[RowNotice] = field(default_factory=list)
     columns: list[ColumnUse] = field(default_factory=list)  # a CSV's columns, in order
+    layout: str | None = None  # "Google Contacts (2022 format)": the program recognised
+    # The column mapping the user chose (header -> field, '' to ignore), and where it
+    # came from: "file" (--mapping) or "kept" (saved by an earlier import of the same
+    # columns); None when the columns were read by their headers alone.
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_from: str | None = None
+    unmatched: str = "notes"  # where columns of no field went: custom, notes or skip
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -617,6 +660,10 @@ class _Plan:
     columns: list[ColumnUse] = field(default_factory=list)
     # custom fields the file's own headers define: key -> (label, type, choices)
     declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    layout: str | None = None  # the program whose export the file is, when recognised
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_from: str | None = None
+    unmatched: str = "notes"
 
 
 def _join(*parts: str | None) -> str | None:
@@ -624,14 +671,76 @@ def _join(*parts: str | None) -> str | None:
     return text or None
 
 
-def _split_tags(values: Iterable[str]) -> list[str]:
+def _split_tags(values: Iterable[str], dropped: frozenset[str] = frozenset()) -> list[str]:
+    """Tags from cells of tags separated by , ; or ::: (Google); ``dropped``: the other
+    program's bookkeeping (Google's "* myContacts"), left out."""
     out: list[str] = []
     for value in values:
         for part in re.split(r",|;|:::", value):
+            if part.strip() in dropped:
+                continue
             tag = part.strip().lstrip("*").strip()
             if tag:
                 out.append(tag)
     return out
+
+
+def _reach_list(text: str | None) -> list[dict[str, str]]:
+    """The "label: value" lines of an Emails or Phones column (see
+    exporting.reach_lines); a cell of bare values takes them separated by , ; or lines."""
+    out: list[dict[str, str]] = []
+    for line in (text or "").splitlines():
+        label, sep, value = line.partition(": ")
+        if not sep:
+            out += [{"label": "work", "value": x.strip()} for x in re.split(r"[,;]", line)]
+        else:
+            out.append({"label": label.strip() or "work", "value": value.strip()})
+    return [item for item in out if item["value"]]
+
+
+def _address_list(text: str | None) -> list[dict[str, Any]]:
+    """The "label: street | postcode | city | region | country" lines of an Addresses
+    column (see exporting.address_lines)."""
+    out: list[dict[str, Any]] = []
+    for line in (text or "").splitlines():
+        label, sep, rest = line.partition(": ")
+        if not sep:
+            label, rest = "office", line
+        parts = [p.strip() or None for p in rest.split("|")]
+        parts += [None] * (5 - len(parts))
+        if len(parts) > 5:  # a street with "|" in it
+            parts = [" | ".join(p or "" for p in parts[:-4]), *parts[-4:]]
+        address = dict(zip(("street", "postcode", "city", "region", "country"), parts, strict=True))
+        if any(address.values()):
+            out.append({"label": label.strip() or "office", **address})
+    return out
+
+
+_MOMENT_FORMATS = (
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%b %d, %Y %I:%M %p",
+    "%b %d, %Y",
+)  # fmt: skip
+
+
+def parse_moment(field_name: str, raw: str, tz: Any) -> datetime:
+    """A time as files write it: ISO 8601 (with or without its offset), or a date and
+    time as US and European spreadsheets do; without an offset it is the user's time."""
+    text = raw.strip()
+    try:
+        found = datetime.fromisoformat(text.replace(" UTC", "Z"))
+    except ValueError:
+        for pattern in _MOMENT_FORMATS:
+            try:
+                found = datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValidationError(field_name, f"'{text}' is not a date and time") from None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=tz)
+    return found.astimezone(UTC)
 
 
 def _problems(
@@ -720,6 +829,7 @@ class _Cleaner:
         self.owner = ws.author
         self.currency = ws.settings.currency
         self.custom_defs = custom_defs
+        self.tz = ws.tz
 
     def customer(
         self,
@@ -808,9 +918,22 @@ def _join_lines(*parts: str | None) -> str | None:
 
 
 def _split_row(
-    cells: dict[str, list[str]], custom: dict[str, str]
+    cells: dict[str, list[str]],
+    custom: dict[str, str],
+    labels: Mapping[str, list[str | None]] | None = None,
+    dropped_tags: frozenset[str] = frozenset(),
 ) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
-    """(company, person, raw customer fields, raw contact fields) of one CSV row."""
+    """(company, person, raw customer fields, raw contact fields) of one CSV row.
+    ``labels``: the label of each email and phone cell (None: work)."""
+    labels = labels or {}
+
+    def labelled(name: str) -> list[dict[str, str]]:
+        found = labels.get(name) or [None] * len(cells.get(name, ()))
+        return [
+            {"label": label or "work", "value": value}
+            for value, label in zip(cells.get(name, ()), found, strict=False)
+            if value.strip()
+        ]
 
     def one(name: str) -> str | None:
         for value in cells.get(name, ()):
@@ -829,18 +952,30 @@ def _split_row(
         value = one(name)
         if value is not None:
             customer[name] = value
-    tags = many("tags")
+    tags = _split_tags(many("tags"), dropped_tags)
     if tags:
-        customer["tags"] = _split_tags(tags)
+        customer["tags"] = tags
     address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
-    if any(address.values()):
+    addresses = _address_list(one("address_list"))
+    if addresses:  # every address, with its label: the single columns edit the first
+        if any(k in cells for k in address):
+            addresses[0] = {**addresses[0], **address}
+        customer["addresses"] = addresses
+    elif any(address.values()):
         customer["addresses"] = [{"label": "office", **address}]
     if custom:
         customer["custom"] = custom
     reach: dict[str, Any] = {}
-    emails = many("email")
-    phones = [{"label": "work", "value": p} for p in many("phone")]
-    phones += [{"label": "mobile", "value": p} for p in many("mobile")]
+    emails = labelled("email")
+    # Phones in the order of their columns (a mobile column is a phone labelled so).
+    phones = labelled("phone")
+    # The full lists keep labels and order; a single column's value that is not in
+    # them (edited by hand) replaces the first of its kind, as it was that one.
+    email_list, phone_list = _reach_list(one("email_list")), _reach_list(one("phone_list"))
+    if email_list:
+        emails = _merge_reach(email_list, emails)
+    if phone_list:
+        phones = _merge_reach(phone_list, phones)
     if emails:
         reach["emails"] = emails
     if phones:
@@ -859,6 +994,9 @@ def _split_row(
         opt_out = one("do_not_contact")
         if opt_out:
             contact["do_not_contact"] = opt_out
+        channel = one("preferred_channel")
+        if channel:
+            contact["preferred_channel"] = channel
         if notes:
             contact["notes"] = notes
         if not company:
@@ -872,6 +1010,7 @@ def _split_row(
                 ("Job title", one("title")),
                 ("Decision role", one("decision_role")),
                 ("Do not contact", one("do_not_contact")),
+                ("Preferred channel", one("preferred_channel")),
             )
             if value
         ]
@@ -936,15 +1075,18 @@ def _merge_address(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[
     return out
 
 
+Reach = Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], list]
+
+
 def _changes(
     record: Customer | Contact,
     clean: Mapping[str, Any],
-    reach: Callable[[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]], list] | None = None,
+    reach: Reach | Mapping[str, Reach] | None = None,
     add_notes: bool = False,
 ) -> dict[str, Any]:
     """The fields of ``clean`` that differ from ``record``'s: what an update sets.
-    ``reach`` merges emails and phones (by default: a row's first one edits the first)."""
-    merge = reach or _merge_reach
+    ``reach`` merges emails and phones (by default: a row's first one edits the first),
+    or says how for each ({"emails": ..., "phones": ...})."""
     out: dict[str, Any] = {}
     for name, given in clean.items():
         current = getattr(record, name)
@@ -953,7 +1095,8 @@ def _changes(
             # What was written here since is kept: the file's notes are added, once.
             value = current if given.strip() in current else f"{current}\n\n{given}"
         elif name in ("emails", "phones"):
-            value = merge(current or [], given or [])
+            merge = reach.get(name) if isinstance(reach, Mapping) else reach
+            value = (merge or _merge_reach)(current or [], given or [])
         elif name == "tags":
             value = list(dict.fromkeys([*(current or []), *(given or [])]))
         elif name == "addresses":
@@ -963,6 +1106,11 @@ def _changes(
         if value != current and not (value in ([], {}, None) and current in ([], {}, None)):
             out[name] = value
     return out
+
+
+def _whole_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
+    """A row that gives a record's whole list (Emails, Phones): that list, as given."""
+    return [dict(item) for item in new] if new else [dict(item) for item in existing]
 
 
 def _union_reach(existing: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list:
@@ -1120,7 +1268,7 @@ def _lookup_values(
     it has no email): what rows without ids are matched by (see :func:`_known_records`)."""
     by_target: dict[str, list[int]] = defaultdict(list)
     for index, target in columns:
-        by_target[target].append(index)
+        by_target[_base(target)].append(index)
     names: set[str] = set()
     keys: list[list[tuple[str, str]]] = []
     for _number, record in table.records:
@@ -1152,6 +1300,8 @@ def _plan_rows(
     cancel: Cancel | None,
     sink: Sink | None = None,
     to_notes: Sequence[tuple[int, str]] = (),
+    layout: Layout | None = None,
+    yes_no: frozenset[str] = frozenset(),
 ) -> _Plan:
     """Clean every row: the rows to write, the records to change and the problems.
 
@@ -1163,6 +1313,9 @@ def _plan_rows(
     phone); what matches is updated, not made again. ``to_notes``: (index, header) of
     the columns that are no field, whose values go to the row's notes."""
     columns = [(i, t) for i, t in enumerate(targets) if t]
+    separator = layout.separator if layout else None
+    placeholders: frozenset[str] = layout.placeholders if layout else frozenset()
+    stamp_headers = {t: table.headers[i] for i, t in columns if t in ("created", "confirmed")}
     custom_columns = {
         t.removeprefix("custom."): table.headers[i] for i, t in columns if t.startswith("custom.")
     }
@@ -1192,24 +1345,64 @@ def _plan_rows(
             if progress:
                 progress(count, 2 * total)
         cells: dict[str, list[str]] = defaultdict(list)
+        labels: dict[str, list[str | None]] = defaultdict(list)
         custom: dict[str, str] = {}
         for index, target in columns:
             if index >= len(record):
                 continue
+            cell = record[index]
+            if placeholders and cell.strip() in placeholders:
+                continue
             if target.startswith("custom."):
-                if record[index].strip():
-                    custom[target.removeprefix("custom.")] = record[index]
+                key = target.removeprefix("custom.")
+                if cell.strip() and key in yes_no:  # a yes/no field made from the column
+                    cell = "yes" if cell.strip().casefold() in _YES else "no"
+                if cell.strip():
+                    custom[key] = cell
+                continue
+            name, _sep, label = target.partition(":")
+            if name == "mobile":  # a phone labelled mobile, in its column's place
+                name, label = "phone", label or "mobile"
+            if name in ("email", "phone"):
+                if label.startswith("@"):  # read from the row's label column
+                    at = int(label[1:])
+                    label = label_text(record[at]) or "" if at < len(record) else ""
+                values = cell.split(separator) if separator else [cell]
+                for value in values:
+                    cells[name].append(value.strip())
+                    labels[name].append(label or None)
             else:
-                cells[target].append(record[index])
+                cells[name].append(cell)
         for index, header in to_notes:
-            if index < len(record) and record[index].strip():
+            if index < len(record) and record[index].strip() not in (placeholders | {""}):
                 cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
+        # Times are kept on the records the row creates; one that cannot be read goes
+        # to the notes as written.
+        stamps: dict[str, datetime] = {}
+        stamp_doubts: list[Doubt] = []
+        for target in ("created", "confirmed"):
+            raw = next((c for c in cells.pop(target, []) if c.strip()), None)
+            if raw is None:
+                continue
+            try:
+                stamps[target] = parse_moment(stamp_headers[target], raw, cleaner.tz)
+            except ValidationError as exc:
+                cells["extra"].append(f"{stamp_headers[target]}: {raw.strip()}")
+                stamp_doubts.append(Doubt(target, exc, "moved"))
+        # A row with the whole lists of emails and phones (our export's Emails and
+        # Phones) says what they are now; otherwise its one email edits the first.
+        reach = {
+            name: _whole_reach if any(c.strip() for c in cells.get(column, ())) else _merge_reach
+            for name, column in (("emails", "email_list"), ("phones", "phone_list"))
+        }
         # Notes a row gives replace a record's; what only its other columns (or values
         # kept otherwise) add is added to the record's notes, once.
         adds_notes = not any(c.strip() for c in cells.get("notes", ()))
-        company, person, raw_customer, raw_contact = _split_row(cells, custom)
+        company, person, raw_customer, raw_contact = _split_row(
+            cells, custom, labels, layout.dropped_tags if layout else frozenset()
+        )
         name = person or company
         keys = row_keys[count - 1]
         here: Customer | None = customers_here.get(_ref_key(customer_ref)) if customer_ref else None
@@ -1222,7 +1415,7 @@ def _plan_rows(
             errors.append(RowError(number, "name", "needs a company or a person's name"))
             continue
         row_errors: list[RowError] = []
-        doubts: list[Doubt] = []
+        doubts: list[Doubt] = list(stamp_doubts)
         updates: list[_Update] = []
         who = "company" if company else "contact name"
         if company:
@@ -1259,7 +1452,7 @@ def _plan_rows(
                             region=phone_region(here.addresses, ""),
                             doubts=doubts,
                         )
-                        changed = _changes(here, fields, add_notes=adds_notes)
+                        changed = _changes(here, fields, reach=reach, add_notes=adds_notes)
                         if changed:
                             updates.append(_Update(number, here, changed))
                     except ValidationErrors as exc:
@@ -1267,6 +1460,10 @@ def _plan_rows(
         else:
             try:
                 clean_cust = cleaner.customer(raw_customer, doubts=doubts)
+                if "created" in stamps:
+                    clean_cust["created_at"] = stamps["created"]
+                if "confirmed" in stamps:
+                    clean_cust["confirmed_at"] = stamps["confirmed"]
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, who, custom_columns, name)
             if group is not None:
@@ -1312,11 +1509,13 @@ def _plan_rows(
                     fields = cleaner.contact(raw_contact, region=region, doubts=doubts)
                     if by_match:
                         fields.pop("name", None)  # found by email or phone: its name stays
-                    changed = _changes(contact_here, fields, add_notes=adds_notes)
+                    changed = _changes(contact_here, fields, reach=reach, add_notes=adds_notes)
                     if changed:
                         updates.append(_Update(number, contact_here, changed))
                 else:
                     clean_person = cleaner.contact(raw_contact, region=region, doubts=doubts)
+                    if "created" in stamps:
+                        clean_person["created_at"] = stamps["created"]
                     kept_contact_id = _canonical_id(contact_ref)
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, "contact name", name=name)
@@ -1686,26 +1885,45 @@ def _report(
         skipped=len({e.row for e in plan.errors}),
         notices=plan.notices,
         columns=plan.columns,
+        layout=plan.layout,
+        mapping=plan.mapping,
+        mapping_from=plan.mapping_from,
+        unmatched=plan.unmatched,
     )
 
 
 # Columns of Touchpoint's own export that it sets itself: not read back.
-OWN_COMPUTED = frozenset({"created", "updated"})
+OWN_COMPUTED = frozenset({"updated"})
 
 
 def _column_uses(
-    headers: Sequence[str], targets: Sequence[str | None], overrides: Mapping[str, str]
+    headers: Sequence[str],
+    targets: Sequence[str | None],
+    overrides: Mapping[str, str],
+    layout: Layout | None = None,
 ) -> list[ColumnUse]:
     """Where each column goes. A column that is no field is not dropped: its values go
     to the notes ("Header: value"), unless the mapping says to ignore it."""
     folded_overrides = {_fold_header(h) for h in overrides}
     own_export = any(t in ("customer_id", "contact_id") for t in targets)
+    by_layout = columns_of(layout, headers) if layout is not None else None
     uses = []
     for index, (header, target) in enumerate(zip(headers, targets, strict=False)):
         label = header.strip() or f"Column {index + 1}"
         guess = guess_field(header)
-        if target:
+        known = by_layout[index] if by_layout is not None else None
+        if known is not None and known.target == "-":
+            guess = None  # the program's table says: no field here
+        if target and ":" in target:
+            name, _sep, given = target.partition(":")
+            name = "phone" if name == "mobile" else name
+            at = int(given[1:]) if given.startswith("@") else None
+            how = f"labels from '{headers[at]}'" if at is not None else f"labelled {given}"
+            uses.append(ColumnUse(header, name, how))
+        elif target:
             uses.append(ColumnUse(header, target))
+        elif known is not None and known.ignored and header not in overrides:
+            uses.append(ColumnUse(header, None, f"ignored: {known.ignored}"))
         elif header.strip() and (header in overrides or _fold_header(header) in folded_overrides):
             uses.append(ColumnUse(header, None, "ignored: the mapping says so"))
         elif own_export and _fold_header(header) in OWN_COMPUTED:
@@ -1722,12 +1940,99 @@ def _note_label(use: ColumnUse, index: int) -> str:
     return use.column.strip() or f"Column {index + 1}"
 
 
+UNMATCHED = ("custom", "notes", "skip")
+_YES = frozenset({"yes", "true", "y", "ja", "oui", "si", "x"})
+_NO = frozenset({"no", "false", "n", "nein", "non"})
+MAPPINGS_FILE = "import-mappings.json"
+
+
+def header_signature(headers: Sequence[str]) -> str:
+    """The same columns in the same order, however cased or spaced: the same signature."""
+    text = "\x1f".join(" ".join(h.split()).casefold() for h in headers)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _mappings_path(ws: Workspace) -> Path:
+    return Path(ws.paths.data_dir) / MAPPINGS_FILE
+
+
+def _saved_mappings(ws: Workspace) -> dict[str, Any]:
+    try:
+        data = json.loads(_mappings_path(ws).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet (or unreadable: the file's columns are read by their headers)
+    return data if isinstance(data, dict) else {}
+
+
+def saved_mapping(ws: Workspace, headers: Sequence[str]) -> tuple[dict[str, str], str] | None:
+    """(columns, unmatched) an earlier import of files with these columns used."""
+    entry = _saved_mappings(ws).get(header_signature(headers))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        columns = load_mapping(entry.get("columns") or {})
+    except ValidationError:
+        return None
+    unmatched = entry.get("unmatched") if entry.get("unmatched") in UNMATCHED else "notes"
+    return columns, unmatched
+
+
+def keep_mapping(
+    ws: Workspace, headers: Sequence[str], columns: Mapping[str, str], unmatched: str
+) -> None:
+    """Keep the mapping for the next file with these columns, in the data folder."""
+    data = _saved_mappings(ws)
+    data[header_signature(headers)] = {
+        "headers": list(headers),
+        "columns": dict(columns),
+        "unmatched": unmatched,
+        "saved": ws.now().isoformat(timespec="seconds"),
+    }
+    path = _mappings_path(ws)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+    temp.replace(path)
+
+
+def _slug(header: str, index: int) -> str:
+    text = unicodedata.normalize("NFKD", header).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")[:60]
+    return key or f"column_{index + 1}"
+
+
+def infer_type(values: Iterable[str]) -> tuple[str, list[str]]:
+    """A custom field's type read from a column's values: number, date (YYYY-MM-DD),
+    yes/no (a choice of yes and no), else text."""
+    cells = [x.strip() for x in values if x and x.strip()]
+    if not cells:
+        return CustomFieldType.TEXT, []
+
+    def all_pass(kind: str) -> bool:
+        try:
+            for cell in cells:
+                custom_value("column", kind, [], cell)
+        except ValidationError:
+            return False
+        return True
+
+    # A code with a leading zero (a postcode, an account number) is text, not a number.
+    leading_zero = any(c[:1] == "0" and c[1:2].isdigit() for c in cells)
+    if not leading_zero and all_pass(CustomFieldType.NUMBER):
+        return CustomFieldType.NUMBER, []
+    if all_pass(CustomFieldType.DATE):
+        return CustomFieldType.DATE, []
+    if all(c.casefold() in _YES | _NO for c in cells):
+        return CustomFieldType.CHOICE, ["yes", "no"]
+    return CustomFieldType.TEXT, []
+
+
 def import_customers_csv(
     ws: Workspace,
     path: Path,
     *,
     dry_run: bool = False,
     mapping: Path | Mapping[str, str] | None = None,
+    unmatched: str | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> ImportReport:
@@ -1738,11 +2043,27 @@ def import_customers_csv(
     becomes an individual customer with that person as its contact. A doubtful value
     is kept (see the module's rule), columns that are no field go to the notes, and a
     row matching a record here updates it. ``progress`` gets (done, total) steps:
-    each row checked, then each row written."""
+    each row checked, then each row written.
+
+    ``unmatched``: where a column that is no field goes: "notes" (each row's notes,
+    as "Header: value"), "custom" (a new custom field, typed by the column's values)
+    or "skip". A mapping or unmatched choice given is kept (after a written import)
+    for the next file with the same columns; without them, the kept one is used."""
+    if unmatched is not None and unmatched not in UNMATCHED:
+        raise ValidationError("unmatched", f"'{unmatched}' is not one of: {', '.join(UNMATCHED)}")
     overrides = load_mapping(mapping)
     with collector_paused():
         table = _open_table(Path(path))
-    targets = _map_headers(table.headers, overrides)
+    mapping_from = "file" if mapping is not None else None
+    kept = saved_mapping(ws, table.headers) if mapping is None else None
+    if kept is not None:
+        overrides, kept_unmatched = kept
+        mapping_from = "kept"
+        unmatched = unmatched or kept_unmatched
+    chosen = mapping is not None or unmatched is not None
+    unmatched = unmatched or "notes"
+    layout = detect(table.headers)
+    targets = _map_headers(table.headers, overrides, layout)
     names = {"customer", "contact", "first_name", "last_name"}
     if not names & {t for t in targets if t}:
         found = ", ".join(h for h in table.headers if h) or "none"
@@ -1769,7 +2090,26 @@ def import_customers_csv(
             key = target.removeprefix("custom.") if target else ""
             if target and target.startswith("custom.") and key not in cleaner.custom_defs:
                 cleaner.custom_defs[key] = (CustomFieldType.TEXT, [])
-        uses = _column_uses(table.headers, columns, overrides)
+        uses = _column_uses(table.headers, columns, overrides, layout)
+        yes_no: set[str] = set()
+        for i, use in enumerate(uses):
+            if use.field != "notes" or not use.note:
+                continue
+            if unmatched == "skip":
+                uses[i] = ColumnUse(use.column, None, "ignored: --unmatched skip")
+            elif unmatched == "custom" and use.note.startswith("no field matches"):
+                label = _note_label(use, i)
+                key = _slug(label, i)
+                if key in cleaner.custom_defs or key in declared:
+                    continue  # a field of that name exists: its values stay in the notes
+                kind, choices = infer_type(r[i] for _n, r in table.records if i < len(r))
+                declared[key] = (label, kind, choices)
+                cleaner.custom_defs[key] = (kind, choices)
+                if choices == ["yes", "no"]:
+                    yes_no.add(key)
+                columns[i] = f"custom.{key}"
+                what = "yes/no" if choices == ["yes", "no"] else kind
+                uses[i] = ColumnUse(use.column, f"custom.{key}", f"new custom field ({what})")
         to_notes = [
             (i, _note_label(u, i)) for i, u in enumerate(uses) if u.field == "notes" and u.note
         ]
@@ -1782,12 +2122,24 @@ def import_customers_csv(
             cancel=cancel,
             sink=sink,
             to_notes=to_notes,
+            layout=layout,
+            yes_no=frozenset(yes_no),
         )
+        result.layout = layout.name if layout else None
+        result.mapping = dict(overrides)
+        result.mapping_from = mapping_from
+        result.unmatched = unmatched
         result.declared = declared
         result.columns = uses
         return result
 
-    return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+    report = _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+    if chosen and report.written:
+        try:
+            keep_mapping(ws, table.headers, overrides, unmatched)
+        except OSError as exc:  # the import is written: not keeping the mapping is no failure
+            log.warning("the import's column mapping was not kept: %s", exc)
+    return report
 
 
 # --- vCards ---------------------------------------------------------------------------------
@@ -1856,6 +2208,12 @@ def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, li
         contact["decision_role"] = role
     elif card.role:
         moved.append("ROLE")  # not one of Touchpoint's decision roles
+    if card.decision_role and not role:
+        contact["decision_role"] = card.decision_role
+    if card.preferred_channel:
+        contact["preferred_channel"] = card.preferred_channel
+    if card.do_not_contact:
+        contact["do_not_contact"] = card.do_not_contact
     if card.org:
         if card.website and card.home_page:
             extra.pop()  # the home page is the person's, said below
@@ -2053,6 +2411,8 @@ def import_vcard(
                             updates.append(_Update(number, contact_here, changed))
                     else:
                         clean_person = fields
+                        if card.created is not None:
+                            clean_person["created_at"] = card.created
                         wanted = uids[index]
                         if wanted and wanted not in kept_ids and _ref_key(wanted) not in by_uid:
                             contact_id = wanted

@@ -19,6 +19,7 @@ from __future__ import annotations
 import quopri
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import vobject
@@ -111,6 +112,11 @@ class Card:
     extra: list[str] = field(default_factory=list)  # "Label: value" lines for the notes
     in_notes: list[str] = field(default_factory=list)  # properties that went to the notes
     not_kept: list[str] = field(default_factory=list)  # properties not kept, and why
+    # Touchpoint's own fields, as its export writes them (X-TOUCHPOINT-*).
+    created: datetime | None = None
+    preferred_channel: str | None = None
+    do_not_contact: str | None = None
+    decision_role: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -429,6 +435,20 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
         for line in roles[1:]:
             card.extra.append(f"Role: {text_of(line.value)}")
             card.in_notes.append("ROLE")
+    for line in take("x-touchpoint-created"):
+        try:
+            created = datetime.strptime(text_of(line.value), "%Y%m%dT%H%M%SZ")
+            card.created = created.replace(tzinfo=UTC)
+        except ValueError:
+            card.extra.append(f"Created: {text_of(line.value)}")
+            card.in_notes.append("X-TOUCHPOINT-CREATED")
+
+    def own(name: str) -> str | None:
+        return next((text_of(x.value) for x in take(f"x-touchpoint-{name}")), None)
+
+    card.preferred_channel = own("preferred-channel")
+    card.do_not_contact = own("do-not-contact")
+    card.decision_role = own("decision-role")
     notes = [text_of(x.value) for x in take("note")]
     card.notes = "\n\n".join(n for n in notes if n) or None
     for line in take("categories"):
