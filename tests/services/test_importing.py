@@ -765,9 +765,10 @@ JUNK = st.text(
 
 
 def _cell(raw: str) -> str:
-    """A cell as the importer reads it (NULs gone, an export's apostrophe removed)."""
+    """A cell as the importer reads it (NULs gone, the apostrophe an export puts before a
+    formula's first character removed; a lone apostrophe is a value like any other)."""
     cell = raw.replace("\x00", "")
-    if cell[:1] == "'" and cell[1:2] in "=+-@\t\r":
+    if cell[:1] == "'" and cell[1:2] and cell[1:2] in "=+-@\t\r":
         cell = cell[1:]
     return cell
 
