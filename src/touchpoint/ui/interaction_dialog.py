@@ -229,6 +229,7 @@ class InteractionDialog(QDialog):
 
         # Left: the fields, each with its problem under it.
         scroll = QScrollArea(body)
+        scroll.setAccessibleName("Interaction fields")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         inner = QWidget(scroll)

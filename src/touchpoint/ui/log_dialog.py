@@ -410,6 +410,7 @@ class LogInteractionDialog(QDialog):
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.rows_layout.addStretch(1)
         scroll = QScrollArea()
+        scroll.setAccessibleName("Follow-ups promised")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.rows_box)
