@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.today = TodayView(backend, self)
+        self.today.followups_requested.connect(self.show_followups)
         # Ask for Today first: the database works on it while the rest of the window is built.
         if str(self.settings.value("window/page", "today")) == "today":
             self.today.refresh(today_prefetch)

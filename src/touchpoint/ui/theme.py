@@ -126,6 +126,7 @@ QLabel#PageTitle { font-size: 18pt; font-weight: 600; }
 QLabel#Muted { color: palette(placeholder-text); }
 QLabel#FieldError { color: %(warn)s; }
 QLabel#Warning { color: %(warn)s; }
+QLabel#BigWarning { color: %(warn)s; font-size: 13pt; font-weight: 600; }
 QLabel#BigNumber { font-size: 16pt; font-weight: 600; }
 QListWidget::item { padding: 3px 2px; }
 QLineEdit#GlobalSearch { padding: 5px 8px; border-radius: 6px; }
