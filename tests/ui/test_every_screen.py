@@ -191,6 +191,7 @@ def every_screen(qtbot: Any, window: MainWindow, backend: Backend) -> Iterator[t
         ("import", window.open_import),
         ("export", window.open_export),
         ("about", window.open_about),
+        ("shortcuts", window.show_shortcuts),
         ("conflicts", window.open_conflicts),
         ("interaction", lambda: profile.open_interaction(profile.timeline_model.items[0].id)),
     ]

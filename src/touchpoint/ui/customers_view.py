@@ -79,6 +79,7 @@ class CustomersView(QWidget):
         layout.addLayout(filters)
 
         self.table = QTableView(self)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setAccessibleName("Customer list")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)

@@ -12,14 +12,17 @@ import importlib.util
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QFrame,
     QHBoxLayout,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
+    QScrollBar,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -107,6 +110,60 @@ class _Placeholder(QWidget):
     """Holds a page's place in the stack until it is first shown."""
 
 
+def _holds(pane: QWidget, focused: QWidget | None) -> bool:
+    return focused is not None and (pane is focused or pane.isAncestorOf(focused))
+
+
+def focus_into(pane: QWidget) -> bool:
+    """Focus a pane: itself when it takes focus, else its first control that does (its
+    current button for the rail). False when nothing in it can."""
+    if not pane.isVisible() or not pane.isEnabled():
+        return False
+    candidates = [pane, *pane.findChildren(QWidget)]
+    checked = [w for w in candidates if isinstance(w, QToolButton) and w.isChecked()]
+    for widget in [*checked, *candidates]:
+        if (
+            widget.isVisible()
+            and widget.isEnabled()
+            and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and not isinstance(widget, (QScrollBar, QScrollArea))
+        ):
+            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return True
+    return False
+
+
+def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
+    """(where, command, keys) for every action of the window with a shortcut: the menus'
+    first, then the pages' own (Done in Follow-ups...)."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        if menu is None or not menu_action.isVisible():
+            continue
+        for action in menu.actions():
+            seen.add(id(action))
+            if not action.shortcut().isEmpty():
+                rows.append(
+                    (
+                        menu_action.text().replace("&", ""),
+                        action.text().replace("&", "").rstrip("…"),
+                        action.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+                    )
+                )
+    pages = getattr(window, "pages", {})
+    for key, page in pages.items():
+        for action in page.findChildren(QAction):
+            if id(action) in seen or action.shortcut().isEmpty():
+                continue
+            seen.add(id(action))
+            text = action.text().replace("&", "").split("  (")[0].rstrip("…")
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            rows.append((key.capitalize().replace("Followups", "Follow-ups"), text, keys))
+    return rows
+
+
 def _available(module: str) -> bool:
     try:
         return importlib.util.find_spec(f"touchpoint.ui.{module}") is not None
@@ -139,6 +196,10 @@ class CustomersPage(QSplitter):
         self.setStretchFactor(0, 2)
         self.setStretchFactor(1, 3)
         self.setChildrenCollapsible(False)
+
+    def panes(self) -> list[QWidget]:
+        """F6 stops: the list, then the profile's facts and its timeline tabs."""
+        return [self.list.table, *self.profile.panes()]
 
 
 class MainWindow(QMainWindow):
@@ -248,6 +309,16 @@ class MainWindow(QMainWindow):
                 backend.opened.connect(self._start_reminders)
 
         backend.changes_applied.connect(self._changes_applied)
+        # A line edit takes Ctrl+E, Ctrl+K, Ctrl+N... for itself (Emacs keys on Linux):
+        # the window's shortcuts come first wherever the focus is in it.
+        self._window_keys = {
+            action.shortcut().toString()
+            for action in self.actions_by_id.values()
+            if not action.shortcut().isEmpty()
+        }
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # watch the focused widget only: cheap
+            app.focusChanged.connect(self._focus_changed)
         self._restored = False
         self.restore_state()
 
@@ -360,15 +431,16 @@ class MainWindow(QMainWindow):
         """Show one customer's profile (from anywhere: Today, search, lists)."""
         self.show_page("customers")
         self.customers.profile.show_customer(customer_id)
+        # The list shows the one in view (opened from search, Today, a dialog...).
+        self.customers.list.select_customer(customer_id)
         self.customer_opened.emit(customer_id)
 
     def _open_hit(self, hit: Any) -> None:
         customer_id = hit.customer_id or (hit.record_id if hit.entity == "customer" else None)
         if customer_id:
-            # The search did its job: an empty box for the next one, the list on the customer.
+            # The search did its job: an empty box for the next one.
             self.search.clear()
             self.open_customer(customer_id)
-            self.customers.list.select_customer(customer_id)
 
     @property
     def customer_in_view(self) -> str | None:
@@ -379,6 +451,36 @@ class MainWindow(QMainWindow):
     # --- commands (see actions.py) ---------------------------------------------
     def focus_search(self) -> None:
         self.search.focus_and_select()
+
+    def panes(self) -> list[QWidget]:
+        """The parts F6 moves between, in order: the rail, the search box, then the
+        page's own panes (the customer list and the profile's sides)."""
+        page = self.stack.currentWidget()
+        inner = getattr(page, "panes", None)
+        own = inner() if callable(inner) else [page]
+        return [self.rail, self.search, *(w for w in own if w is not None and w.isVisible())]
+
+    def next_pane(self, step: int = 1) -> None:
+        panes = self.panes()
+        focused = QApplication.focusWidget()
+        at = next(
+            (n for n, pane in enumerate(panes) if _holds(pane, focused)),
+            -1 if step > 0 else 0,
+        )
+        for n in range(1, len(panes) + 1):
+            if focus_into(panes[(at + step * n) % len(panes)]):
+                return
+
+    def previous_pane(self) -> None:
+        self.next_pane(-1)
+
+    def show_shortcuts(self) -> None:
+        """Every shortcut of the window, read from its actions (menus and pages)."""
+        from touchpoint.ui.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self, shortcut_rows(self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def log_interaction(self) -> None:
         cls = _optional("log_dialog", "LogInteractionDialog")
@@ -562,6 +664,22 @@ class MainWindow(QMainWindow):
             if self.sync is not None:
                 # Not before the first paint: the first cycle loads the HTTP client.
                 self._sync_start.start()
+
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and new.window() is self:
+            new.installEventFilter(self)  # installing twice keeps one
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+            and isinstance(event, QKeyEvent)
+        ):
+            keys = QKeySequence(event.keyCombination()).toString()
+            if keys in self._window_keys:
+                return True  # not the widget's: the window's shortcut fires
+        return super().eventFilter(watched, event)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self._sync_start.stop()

@@ -322,6 +322,7 @@ class ProfileView(QWidget):
 
         # Left: facts, custom fields, contacts.
         left = QScrollArea(self.body)
+        self.facts_pane = left
         left.setAccessibleName("Key facts and contacts")
         left.setWidgetResizable(True)
         left.setFrameShape(QFrame.Shape.NoFrame)
@@ -373,6 +374,7 @@ class ProfileView(QWidget):
         timeline_column.addLayout(filters)
         self.timeline_model = TimelineModel(self._backend, self)
         self.timeline = _Timeline()
+        self.timeline.setTabKeyNavigation(False)  # Tab leaves the table, as everywhere
         self.timeline.setAccessibleName("Timeline")
         self.timeline.setAccessibleDescription("Enter or a double click opens an interaction")
         self.timeline.setModel(self.timeline_model)
@@ -430,6 +432,12 @@ class ProfileView(QWidget):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self._ctrl_enter)
+
+    def panes(self) -> list[QWidget]:
+        """The parts F6 stops at: the facts (with contacts) and the tabs."""
+        if self.pages.currentWidget() is not self.scroll:
+            return [self]
+        return [self.facts_pane, self.tabs]
 
     # --- reflow ---------------------------------------------------------------------
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
