@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
         page.profile.interaction_deleted.connect(self._offer_undo_interaction)
         page.profile.created.connect(page.list.select_customer)
         page.profile.log_requested.connect(self.log_interaction)
+        page.list.restore_columns(self.settings)
         body = self.settings.value("window/profile_splitter")
         if isinstance(body, QByteArray):
             page.profile.body.restoreState(body)
@@ -382,7 +383,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             page.restoreState(splitter)
         else:
-            page.setSizes([420, 900])
+            page.setSizes([520, 780])  # the list's default columns without a scroll
         last, self._last_customer = self._last_customer, None
         if last:
             page.profile.show_customer(last)

@@ -56,7 +56,7 @@ from touchpoint.ui.widgets.two_lines import TwoLineDelegate
 
 log = logging.getLogger(__name__)
 
-NARROW = 760  # px of profile width below which tiles wrap and panes stack
+NARROW = 680  # px of profile width below which tiles wrap and panes stack
 STACKED_PANE_HEIGHT = 340
 WATCHED = ("customer", "contact", "interaction", "followup", "deal", "custom_field_def")
 MARKS = {
