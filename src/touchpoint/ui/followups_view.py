@@ -34,8 +34,9 @@ from touchpoint.services import followups
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.records import FollowUpView
 from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.errors import human_message
+from touchpoint.ui.errors import human_message, only_past_times
 from touchpoint.ui.theme import MUTED, OK, WARN
 from touchpoint.ui.undo_bar import UndoBar
 from touchpoint.ui.widgets.format import when_text
@@ -401,11 +402,25 @@ class FollowUpsView(QWidget):
             self.open_customer.emit(view.customer_id)
 
     # --- actions ----------------------------------------------------------------------
-    def _write(self, fn: Callable[[Workspace], Any], done: Callable[[Any], None]) -> None:
+    def _write(
+        self,
+        fn: Callable[[Workspace], Any],
+        done: Callable[[Any], None],
+        *,
+        again_past: Callable[[Workspace], Any] | None = None,
+    ) -> None:
+        """Write; ``again_past`` is the same write allowing a time in the past, made when
+        the first is refused for one and the person confirms it."""
+
+        def failed(exc: Exception) -> None:
+            past = only_past_times(exc)
+            if past and again_past is not None and errors_module.ask_past(self, past):
+                self._write(again_past, done)
+                return
+            self._say(human_message(exc), error=True)
+
         self.message.hide()
-        self.backend.write(fn, initiator=self).success(done).failure(
-            lambda exc: self._say(human_message(exc), error=True)
-        ).run()
+        self.backend.write(fn, initiator=self).success(done).failure(failed).run()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
@@ -461,7 +476,11 @@ class FollowUpsView(QWidget):
             when = when_text(result.remind_at, self.ws.tz, self.ws.now())
             self._say(f"Snoozed: reminder {when}")
 
-        self._write(lambda ws: followups.snooze_followup(ws, view.id, until), done)
+        self._write(
+            lambda ws: followups.snooze_followup(ws, view.id, until, allow_past=False),
+            done,
+            again_past=lambda ws: followups.snooze_followup(ws, view.id, until),
+        )
 
     def _snooze_custom(self) -> None:
         text = self.ask_when("Snooze", "Remind me again (tomorrow 8:00, +2h, fri):", "")
@@ -479,7 +498,11 @@ class FollowUpsView(QWidget):
         def done(result: FollowUpView) -> None:
             self._say(f"Now due {when_text(result.due_at, self.ws.tz, self.ws.now())}")
 
-        self._write(lambda ws: followups.reschedule_followup(ws, view.id, text), done)
+        self._write(
+            lambda ws: followups.reschedule_followup(ws, view.id, text, allow_past=False),
+            done,
+            again_past=lambda ws: followups.reschedule_followup(ws, view.id, text),
+        )
 
     def reassign_current(self) -> None:
         view = self.current()
