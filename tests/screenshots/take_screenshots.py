@@ -243,6 +243,8 @@ def shoot(
                 profile.interaction_dialog.close()
             ws.update_settings(own)
 
+    if window.sync is not None:
+        window.sync.stop()  # no sync attempt on a folder about to be removed
     window.close()
     backend.shutdown()
     pump(app, 0.3)
