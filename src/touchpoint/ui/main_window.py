@@ -17,6 +17,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEv
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QMainWindow,
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
+CLOSE_WITHOUT_TRAY_OK = "window/close_without_tray_ok"
+CLOSE_QUESTION = "Close Touchpoint? Follow-up reminders stop until you start it again."
 PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT = 900, 420
 
 
@@ -283,6 +286,11 @@ class MainWindow(QMainWindow):
             self.sync.sign_in_requested.connect(self.open_sign_in)
             self.sync.watch_click(self.status.sync_label)
         self.sign_out_box: QMessageBox | None = None
+        # Without a system tray, closing the window quits and reminders stop: the app
+        # (which knows) sets this, and closing says so first.
+        self.ask_before_close = False
+        self.close_box: QMessageBox | None = None
+        self._close_confirmed = False
         self._sync_start = QTimer(self)
         self._sync_start.setSingleShot(True)
         self._sync_start.setInterval(SYNC_START_DELAY_MS)
@@ -507,11 +515,10 @@ class MainWindow(QMainWindow):
 
     def quit_app(self) -> None:
         """Quit for real (closing the window may only hide it while reminders run)."""
-        from PySide6.QtWidgets import QApplication
-
         self.save_state()
         if self.sync is not None:
             self.sync.stop()
+        self._close_confirmed = True  # Quit says what it does
         self.close()
         QApplication.quit()
 
@@ -682,7 +689,52 @@ class MainWindow(QMainWindow):
                 return True  # not the widget's: the window's shortcut fires
         return super().eventFilter(watched, event)
 
+    def _ask_to_close(self) -> bool:
+        """True when closing must wait for the rep's answer (asked without blocking)."""
+        if not self.ask_before_close or self._close_confirmed:
+            return False
+        if self.settings.value(CLOSE_WITHOUT_TRAY_OK, False, type=bool):
+            return False
+        if self.close_box is not None:
+            self.close_box.raise_()
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "Close Touchpoint", CLOSE_QUESTION)
+        box.setParent(self, Qt.WindowType.Dialog)
+        box.setInformativeText(
+            "This desktop has no system tray to keep them running. Reminders missed while "
+            "Touchpoint is closed are listed when you start it again."
+        )
+        box.setAccessibleName("Close Touchpoint")
+        close = box.addButton("Close, reminders stop", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep Touchpoint open", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        never = QCheckBox("Do not ask again")
+        box.setCheckBox(never)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_code: int) -> None:
+            self.close_box = None
+            if box.clickedButton() is close:
+                if never.isChecked():
+                    self.settings.setValue(CLOSE_WITHOUT_TRAY_OK, True)
+                self._close_confirmed = True
+                self.close()
+                app = QApplication.instance()
+                if app is not None and QApplication.quitOnLastWindowClosed():
+                    app.quit()
+
+        box.finished.connect(answered)
+        self.close_box = box
+        box.open()
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        # Only the rep's own close (the title bar, Alt+F4) asks: Quit, the app quitting
+        # and code closing the window do not.
+        if event.spontaneous() and self._ask_to_close():
+            event.ignore()
+            return
         self._sync_start.stop()
         self.save_state()
         super().closeEvent(event)
