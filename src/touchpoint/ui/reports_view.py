@@ -46,6 +46,7 @@ from touchpoint.reports.html import report_tz
 from touchpoint.services import goals, reports
 from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.theme import style_chart
 
 WATCHED = ("interaction", "followup", "customer")
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -83,6 +84,7 @@ def _axes(chart: QChart, series: list[Any], labels: list[str], top: float) -> No
     for s in series:
         s.attachAxis(x)
         s.attachAxis(y)
+    style_chart(chart)
 
 
 class ReportsView(QWidget):
@@ -179,6 +181,7 @@ class ReportsView(QWidget):
         chart = QChart()
         chart.setTitle(title)
         chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        style_chart(chart)
         view = QChartView(chart, self)
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
         view.setMinimumHeight(220)
