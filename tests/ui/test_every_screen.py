@@ -17,6 +17,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QFontMetrics, QTextDocument
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QAbstractScrollArea,
     QApplication,
     QCheckBox,
@@ -133,6 +134,15 @@ def unnamed(root: QWidget) -> list[str]:
     return found
 
 
+def tab_traps(root: QWidget) -> list[str]:
+    """Every visible table where Tab walks the cells instead of leaving the table."""
+    return [
+        f"{type(view).__name__} {view.accessibleName()!r}"
+        for view in root.findChildren(QAbstractItemView)
+        if view.isVisible() and view.tabKeyNavigation()
+    ]
+
+
 def _path(widget: QWidget) -> str:
     names = []
     parent = widget.parentWidget()
@@ -241,13 +251,14 @@ def test_no_text_is_cut_on_any_screen(  # noqa: PLR0917 - fixtures
     assert not problems, "\n".join(problems)
 
 
-def test_every_control_has_an_accessible_name(
+def test_every_control_has_an_accessible_name_and_tab_leaves_every_table(
     qtbot: Any, book: Workspace, backend: Backend, tmp_path: Path
 ) -> None:
     window = _window(qtbot, backend, tmp_path, (1280, 800))
     problems = []
     for name, root in every_screen(qtbot, window, backend):
         problems += [f"{name}: {p}" for p in unnamed(root)]
+        problems += [f"{name}: Tab is trapped in {p}" for p in tab_traps(root)]
     window.close()
     assert not problems, "\n".join(sorted(set(problems)))
 

@@ -71,6 +71,7 @@ class ConflictsDialog(QDialog):
         page = QWidget(self.tabs)
         self.empty = QLabel(NONE_OPEN, page)
         self.table = QTableWidget(0, len(COLUMNS), page)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Conflicts")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

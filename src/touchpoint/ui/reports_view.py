@@ -143,6 +143,7 @@ class ReportsView(QWidget):
         quiet_title.setObjectName("CardTitle")
         layout.addWidget(quiet_title)
         self.quiet = QTableWidget(0, 5, self)
+        self.quiet.setTabKeyNavigation(False)  # Tab leaves the table
         self.quiet.setAccessibleName("Customers going quiet")
         self.quiet.setHorizontalHeaderLabels(["Customer", "Owner", "Last touch", "Score", "Why"])
         self.quiet.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
