@@ -159,7 +159,8 @@ class CustomersView(QWidget):
     def _default_widths(self) -> None:
         metrics = self.table.fontMetrics()
         for column, (heading, _key, shown) in enumerate(COLUMNS):
-            sample = {4: "Wed 30 Sep", 7: "key account, trade fair"}.get(column, heading)
+            samples = {3: "365 days ago", 4: "Wed 30 Sep", 7: "key account, trade fair"}
+            sample = samples.get(column, heading)
             width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(heading))
             self.table.setColumnWidth(column, width + 18)
             self.table.setColumnHidden(column, not shown)
