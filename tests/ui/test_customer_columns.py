@@ -84,3 +84,22 @@ def test_default_columns_fit_and_say_what_matters(  # noqa: PLR0917 - fixtures
     assert view2.table.columnWidth(6) == 77
     assert view2.column_actions[6].isChecked() and not view2.column_actions[1].isChecked()
     again.close()
+
+
+def test_on_a_small_laptop_the_list_keeps_room_for_names(
+    qtbot: Any, ws: Workspace, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    customers.create_customer(ws, {"name": "Schneider Anlagenbau GmbH"})
+    settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(backend, settings, reminders=False)
+    qtbot.addWidget(window)
+    window.resize(1024, 640)
+    window.show()
+    window.show_customers()
+    view = window.customers.list
+    qtbot.waitUntil(lambda: view.model.index(0, 0).data() == "Schneider Anlagenbau GmbH")
+    idle()
+    assert view.width() >= 440
+    assert not view.table.horizontalScrollBar().isVisible()
+    assert view.table.columnWidth(0) >= 150
+    window.close()

@@ -13,7 +13,14 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
+LIST_MIN_WIDTH = 460  # the customer list's default columns fit without a scroll
 CLOSE_WITHOUT_TRAY_OK = "window/close_without_tray_ok"
 CLOSE_QUESTION = "Close Touchpoint? Follow-up reminders stop until you start it again."
 PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT = 900, 420
@@ -199,6 +207,17 @@ class CustomersPage(QSplitter):
         self.setStretchFactor(0, 2)
         self.setStretchFactor(1, 3)
         self.setChildrenCollapsible(False)
+        self.default_sizes = False  # True until sizes saved or set are applied
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        width = event.size().width()
+        if self.default_sizes and width > 0:
+            # The list's default columns without a scroll (at least 460 px), the profile
+            # the rest: side by side from about 1280 px, stacked below (it reflows).
+            self.default_sizes = False
+            listed = min(max(LIST_MIN_WIDTH, int(width * 0.4)), max(width - 420, 200))
+            self.setSizes([listed, width - listed])
 
     def panes(self) -> list[QWidget]:
         """F6 stops: the list, then the profile's facts and its timeline tabs."""
@@ -391,7 +410,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             page.restoreState(splitter)
         else:
-            page.setSizes([520, 780])  # the list's default columns without a scroll
+            page.default_sizes = True  # set at its first real width
         last, self._last_customer = self._last_customer, None
         if last:
             page.profile.show_customer(last)
