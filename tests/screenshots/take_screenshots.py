@@ -243,6 +243,30 @@ def shoot(
                 profile.interaction_dialog.close()
             ws.update_settings(own)
 
+    # The dialogs: each opened from the window as the rep opens it, saved, closed.
+    for name, open_it in (
+        ("20-log", window.log_interaction),
+        ("21-settings", window.open_settings),
+        ("22-import", window.open_import),
+        ("23-export", window.open_export),
+        ("24-shortcuts", window.show_shortcuts),
+        ("25-about", window.open_about),
+    ):
+        before = {id(w) for w in app.topLevelWidgets() if w.isVisible()}
+        open_it()
+        pump(app, 0.6, idle)
+        shown = [
+            w
+            for w in app.topLevelWidgets()
+            if w.isVisible() and w is not window and id(w) not in before
+        ]
+        for dialog in shown:
+            grab(dialog, f"{name}{suffix}")
+            if hasattr(dialog, "ask_discard"):
+                dialog.ask_discard = lambda: True  # type: ignore[attr-defined]
+            dialog.close()
+        pump(app, 0.2)
+
     if window.sync is not None:
         window.sync.stop()  # no sync attempt on a folder about to be removed
     window.close()
