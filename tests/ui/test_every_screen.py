@@ -172,6 +172,27 @@ def _top_dialog(window: MainWindow, before: set[int]) -> QWidget | None:
     return None
 
 
+def _first_run(window: MainWindow, backend: Backend, *, offline: bool = False) -> None:
+    """The first-run wizard as an empty book shows it (its offline page with ``offline``)."""
+    from touchpoint.services.provisioning import FirstRunState
+    from touchpoint.ui.first_run import FirstRunWizard
+
+    state = FirstRunState(
+        empty=True,
+        server="",
+        email="",
+        ca_bundle=None,
+        server_locked=False,
+        signed_in=False,
+        demo_allowed=True,
+    )
+    wizard = FirstRunWizard(state, backend, window, open_import=lambda: None)
+    wizard.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    wizard.show()
+    if offline:
+        wizard.next()
+
+
 def every_screen(qtbot: Any, window: MainWindow, backend: Backend) -> Iterator[tuple[str, QWidget]]:
     """Each page, the profile's tabs and each dialog, shown and settled in turn."""
     for key in window.pages:
@@ -204,6 +225,8 @@ def every_screen(qtbot: Any, window: MainWindow, backend: Backend) -> Iterator[t
         ("shortcuts", window.show_shortcuts),
         ("conflicts", window.open_conflicts),
         ("interaction", lambda: profile.open_interaction(profile.timeline_model.items[0].id)),
+        ("first run", lambda: _first_run(window, backend)),
+        ("first run, offline", lambda: _first_run(window, backend, offline=True)),
     ]
     for name, open_it in dialogs:
         before = {id(w) for w in QApplication.topLevelWidgets() if w.isVisible()}
