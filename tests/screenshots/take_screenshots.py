@@ -125,8 +125,12 @@ def shoot(
     pump(app, 0.8, idle)
     grab(window, f"02-customers{suffix}")
 
-    # The customer with the most interactions makes the fullest profile.
-    first = window.customers.list.model.index(3, 0).data(0x0101)
+    # A customer touched lately (with a timeline) makes the fullest profile: the first of
+    # the list's loaded rows from the fourth on, else the fourth.
+    model = window.customers.list.model
+    rows = [model.index(n, 0).data(0x0102) for n in range(3, min(model.rowCount(), 40))]
+    touched = [r for r in rows if r is not None and r.last_touch is not None]
+    first = touched[0].id if touched else model.index(3, 0).data(0x0101)
     if first:
         window.open_customer(first)
     pump(app, 1.0, idle)
