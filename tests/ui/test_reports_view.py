@@ -132,3 +132,6 @@ def test_charts_and_check_boxes_follow_the_dark_theme(
     finally:
         apply_theme(qapp, "light")
     assert "QCheckBox::indicator" not in qapp.styleSheet()
+    # Back to light while shown: the charts follow (Settings changes the theme so).
+    qtbot.waitUntil(lambda: chart.backgroundBrush().color().lightness() > 200)
+    assert all(a.labelsColor().lightness() < 100 for a in chart.axes())

@@ -22,7 +22,7 @@ from PySide6.QtCharts import (
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QPointF, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -188,6 +188,16 @@ class ReportsView(QWidget):
         view.setMinimumHeight(220)
         view.setAccessibleName(title)
         return view
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "satisfaction_chart"):
+            # The theme changed (Settings): the charts take the new palette, then their
+            # figures again (a chart theme sets its series' colours).
+            for view in (self.activity_chart, self.promises_chart, self.satisfaction_chart):
+                style_chart(self._reset(view))
+            if self.report is not None:
+                self._show(self.report)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
