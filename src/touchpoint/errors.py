@@ -33,6 +33,12 @@ class ValidationError(TouchpointError):
         return [self]
 
 
+class PastTimeError(ValidationError):
+    """A time in the past where the future is meant (a due time, a snooze), or an
+    interaction more than a year back: more often a typo than meant, so it is stored only
+    when the person confirms (the window asks; the command line takes --allow-past)."""
+
+
 class ValidationErrors(TouchpointError):
     """Several fields were wrong at once (a form, an import row)."""
 

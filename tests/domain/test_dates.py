@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -128,3 +129,33 @@ def test_report_days() -> None:
 def test_relative_days_never_land_in_the_past(amount: int, unit: str) -> None:
     result = dates.parse_when(f"+{amount}{unit}", now=NOW, tz=BERLIN)
     assert dates.local_date(result, BERLIN) >= dates.local_date(NOW, BERLIN)
+
+
+MON_FRI = frozenset(range(5))
+
+
+@pytest.mark.parametrize(
+    ("today", "expected"),
+    [
+        # A Wednesday: the rest of the week (Fri) still has a working day after Thursday.
+        (
+            date(2026, 12, 2),
+            [("Today", 2), ("Tomorrow", 3), ("This week", 6), ("Next week", 13)],
+        ),
+        # A Thursday: Friday is tomorrow; Saturday and Sunday are no working week.
+        (date(2026, 12, 3), [("Today", 3), ("Tomorrow", 4), ("Next week", 13)]),
+        # A Saturday and a Sunday: Monday is tomorrow or next week, never "this week".
+        (date(2026, 12, 5), [("Today", 5), ("Tomorrow", 6), ("Next week", 13)]),
+        (date(2026, 12, 6), [("Today", 6), ("Tomorrow", 7), ("Next week", 13)]),
+    ],
+)
+def test_due_buckets_follow_the_working_week(today: date, expected: list[Any]) -> None:
+    got = [(name, last.day) for name, last in dates.due_buckets(today, MON_FRI)]
+    assert got == expected
+
+
+def test_due_buckets_use_the_teams_working_days() -> None:
+    # A team working Sunday to Thursday: on a Thursday, Sunday is still this week's.
+    sun_thu = frozenset({6, 0, 1, 2, 3})
+    buckets = dates.due_buckets(date(2026, 12, 3), sun_thu)
+    assert [name for name, _ in buckets] == ["Today", "Tomorrow", "This week", "Next week"]

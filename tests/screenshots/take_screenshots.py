@@ -1,16 +1,19 @@
 """Open each screen of the window on a demo database and save a PNG of it.
 
-Run on demand under Xvfb (never part of the test suite):
+Run on demand (never part of the test suite), under Xvfb or, without a display, on Qt's
+offscreen platform:
 
-    xvfb-run -s "-screen 0 1440x900x24" .venv/bin/python tests/screenshots/take_screenshots.py
+    xvfb-run -s "-screen 0 1920x1080x24" .venv/bin/python tests/screenshots/take_screenshots.py
 
-Screens are written to tests/screenshots/out/ (git-ignored). ``--data DIR`` uses an
-existing data folder instead of making a demo one; ``--theme dark`` for the dark look.
+Every screen and dialog is saved at 1024x640 and 1920x1080, light and dark, to
+tests/screenshots/out/ (git-ignored). ``--data DIR`` uses an existing data folder
+instead of making a demo one; ``--theme dark`` or ``--size 1280x800`` for one of each.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from touchpoint.services.workspace import Workspace
 
 OUT = Path(__file__).parent / "out"
+SIZES = ((1024, 640), (1920, 1080))  # a small laptop, a full-HD screen
 
 
 def pump(app: QApplication, seconds: float = 0.4, until: Callable[[], bool] | None = None) -> None:
@@ -94,46 +98,24 @@ def _pretend_signed_in_with_a_refused_change(data_dir: Path) -> None:
     ws.close()
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", help="an existing data folder (default: a fresh demo one)")
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--theme", default="light", choices=("light", "dark", "system"))
-    args = parser.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-
-    from touchpoint.ui.app import make_application
-    from touchpoint.ui.theme import apply_theme
-
-    app = make_application(["touchpoint"])
-    apply_theme(app, args.theme)
-    temp = None
-    if args.data:
-        data_dir = Path(args.data)
-    else:
-        temp = Path(tempfile.mkdtemp(prefix="touchpoint-shots-"))
-        data_dir = temp / "data"
-        ws = Workspace.open(data_dir, auto_backup=False)
-        from touchpoint.services import demo
-
-        demo.generate_demo(ws, customers=args.customers)
-        ws.close()
-
-    if not args.data:
-        _pretend_signed_in_with_a_refused_change(data_dir)
-
+def shoot(
+    app: QApplication, data_dir: Path, theme: str, size: tuple[int, int], demo_folder: bool
+) -> None:
+    """Every screen and dialog of the window in one theme at one window size."""
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.main_window import MainWindow
+    from touchpoint.ui.theme import apply_theme
 
+    apply_theme(app, theme)
     backend = Backend(Workspace.open(data_dir, auto_backup=False))
     settings = QSettings(str(data_dir / "config" / "shots.ini"), QSettings.Format.IniFormat)
     settings.clear()
     window = MainWindow(backend, settings)
-    window.resize(1440, 880)
+    window.resize(*size)
     window.show()
     window._sync_start.stop()  # the pretend Hub is not there: no sync attempts
     idle = lambda: backend.pending == 0  # noqa: E731
-    suffix = "" if args.theme == "light" else f"-{args.theme}"
+    suffix = f"-{size[0]}x{size[1]}" + ("" if theme == "light" else f"-{theme}")
 
     window.show_today()
     pump(app, 0.8, idle)
@@ -143,8 +125,12 @@ def main() -> int:
     pump(app, 0.8, idle)
     grab(window, f"02-customers{suffix}")
 
-    # The customer with the most interactions makes the fullest profile.
-    first = window.customers.list.model.index(3, 0).data(0x0101)
+    # A customer touched lately (with a timeline) makes the fullest profile: the first of
+    # the list's loaded rows from the fourth on, else the fourth.
+    model = window.customers.list.model
+    rows = [model.index(n, 0).data(0x0102) for n in range(3, min(model.rowCount(), 40))]
+    touched = [r for r in rows if r is not None and r.last_touch is not None]
+    first = touched[0].id if touched else model.index(3, 0).data(0x0101)
     if first:
         window.open_customer(first)
     pump(app, 1.0, idle)
@@ -224,15 +210,14 @@ def main() -> int:
         pump(app, 0.8, idle)
         grab(editor, f"15-contact-notes-saved{suffix}")
 
-    # A small laptop screen (1024x640): the timeline's two-line rows, then one
-    # interaction opened whole with Enter, as its author sees it.
+    # The timeline's two-line rows, then one interaction opened whole with Enter, as its
+    # author sees it.
     if first:
-        window.resize(1024, 640)
         window.open_customer(first)
         pump(app, 1.0, idle)
         profile = window.customers.profile
         profile.tabs.setCurrentIndex(0)
-        grab(window, f"16-timeline-1024{suffix}")
+        grab(window, f"16-timeline{suffix}")
         # The first interaction holding the customer's own words, else the first.
         model = profile.timeline_model
         row = next((r for r, i in enumerate(model.items) if i.feedback), 0)
@@ -249,7 +234,7 @@ def main() -> int:
             grab(dialog, f"18-interaction-problem{suffix}")
             dialog.ask_discard = lambda: True
             dialog.close()
-        if not args.data:  # a colleague's view of it (the demo folder only: its user changes)
+        if demo_folder:  # a colleague's view of it (the demo folder only: its user changes)
             from dataclasses import replace
 
             ws = backend.ws
@@ -262,8 +247,73 @@ def main() -> int:
                 profile.interaction_dialog.close()
             ws.update_settings(own)
 
+    # The dialogs: each opened from the window as the rep opens it, saved, closed.
+    for name, open_it in (
+        ("20-log", window.log_interaction),
+        ("21-settings", window.open_settings),
+        ("22-import", window.open_import),
+        ("23-export", window.open_export),
+        ("24-shortcuts", window.show_shortcuts),
+        ("25-about", window.open_about),
+    ):
+        before = {id(w) for w in app.topLevelWidgets() if w.isVisible()}
+        open_it()
+        pump(app, 0.6, idle)
+        shown = [
+            w
+            for w in app.topLevelWidgets()
+            if w.isVisible() and w is not window and id(w) not in before
+        ]
+        for dialog in shown:
+            grab(dialog, f"{name}{suffix}")
+            if hasattr(dialog, "ask_discard"):
+                dialog.ask_discard = lambda: True  # type: ignore[attr-defined]
+            dialog.close()
+        pump(app, 0.2)
+
+    if window.sync is not None:
+        window.sync.stop()  # no sync attempt on a folder about to be removed
     window.close()
     backend.shutdown()
+    pump(app, 0.3)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", help="an existing data folder (default: a fresh demo one)")
+    parser.add_argument("--customers", type=int, default=300)
+    parser.add_argument("--theme", default="both", choices=("both", "light", "dark", "system"))
+    parser.add_argument(
+        "--size", default="both", help="WIDTHxHEIGHT, or both (1024x640, 1920x1080)"
+    )
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no display: draw offscreen
+
+    from touchpoint.ui.app import make_application
+
+    app = make_application(["touchpoint"])
+    temp = None
+    if args.data:
+        data_dir = Path(args.data)
+    else:
+        temp = Path(tempfile.mkdtemp(prefix="touchpoint-shots-"))
+        data_dir = temp / "data"
+        ws = Workspace.open(data_dir, auto_backup=False)
+        from touchpoint.services import demo
+
+        demo.generate_demo(ws, customers=args.customers)
+        ws.close()
+
+    if not args.data:
+        _pretend_signed_in_with_a_refused_change(data_dir)
+
+    themes = ("light", "dark") if args.theme == "both" else (args.theme,)
+    sizes = SIZES if args.size == "both" else (tuple(int(x) for x in args.size.split("x")),)
+    for theme in themes:
+        for size in sizes:
+            shoot(app, data_dir, theme, size, demo_folder=not args.data)  # type: ignore[arg-type]
     if temp is not None:
         shutil.rmtree(temp, ignore_errors=True)
     return 0

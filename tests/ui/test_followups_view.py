@@ -65,10 +65,60 @@ def test_sections_show_each_promise_under_its_heading(
     assert rows[1].endswith("|Send the quote")
     assert rows[2] == "Today (1)|"
     assert rows[3] == "today 16:00|Call about delivery"
-    assert rows[4] == "This week (0)|"
-    assert rows[6] == "Later (1)|"
-    assert rows[7].endswith("|Quarterly review")
+    # A Wednesday: tomorrow, the rest of this working week, next week, then later.
+    assert rows[4:10] == [
+        "Tomorrow (0)|",
+        "|nothing here",
+        "This week (0)|",
+        "|nothing here",
+        "Next week (0)|",
+        "|nothing here",
+    ]
+    assert rows[10] == "Later (1)|"
+    assert rows[11].endswith("|Quarterly review")
     assert "3 open · 1 overdue" in view.summary.text()
+    # Rows a hand can hit; whose and what state are not repeated on every row.
+    assert view.tree.visualItemRect(view.tree.topLevelItem(1)).height() >= 24
+    assert view.tree.isColumnHidden(3) and view.tree.isColumnHidden(4)
+    view.mine_only.setChecked(False)
+    idle()
+    assert not view.tree.isColumnHidden(3)
+
+
+def test_on_a_sunday_mondays_promises_are_tomorrow_and_the_filter_finds_them(
+    qtbot: Any, backend: Backend, ws: Workspace, clock: Any, idle: Any
+) -> None:
+    clock.current = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)  # a Sunday in Berlin
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    muller = customers.create_customer(ws, {"name": "Müller Bau"}).value
+    for customer, title, due in (
+        (acme, "Send the quote", "2026-11-23 10:00"),
+        (muller, "Call about delivery", "2026-11-23 15:00"),
+        (acme, "Visit the plant", "2026-11-26 10:00"),
+    ):
+        interactions.log_interaction(
+            ws, customer=customer.id, kind="call", followups=[FollowUpInput(title, due=due)]
+        )
+    view = _view(qtbot, backend, idle)
+    headings = [
+        view.tree.topLevelItem(n).text(0)
+        for n in range(view.tree.topLevelItemCount())
+        if not view.tree.topLevelItem(n).data(0, Qt.ItemDataRole.UserRole)
+        and view.tree.topLevelItem(n).text(0)
+    ]
+    assert headings == ["Overdue (0)", "Today (0)", "Tomorrow (2)", "Next week (1)", "Later (0)"]
+    view.filter.setText("muller")  # accents and case folded
+    shown = [
+        view.tree.topLevelItem(n).text(1)
+        for n in range(view.tree.topLevelItemCount())
+        if view.tree.topLevelItem(n).data(0, Qt.ItemDataRole.UserRole)
+        and not view.tree.topLevelItem(n).isHidden()
+    ]
+    assert shown == ["Call about delivery"]
+    assert any(
+        view.tree.topLevelItem(n).text(0) == "Tomorrow (1 of 2)"
+        for n in range(view.tree.topLevelItemCount())
+    )
 
 
 def test_space_completes_and_marks_it_late(

@@ -105,3 +105,33 @@ def test_exports_write_the_shown_figures(view: ReportsView, qtbot: Any, tmp_path
     view.export("activity-xlsx", bad)
     qtbot.waitUntil(lambda: "Nothing was written" in view.status.text(), timeout=10_000)
     assert not bad.exists()
+
+
+def test_charts_and_check_boxes_follow_the_dark_theme(
+    qtbot: Any, backend: Backend, idle: Any, qapp: Any
+) -> None:
+    """On the dark palette a chart is a dark panel with light text (not a white panel),
+    and a check box has an outline of its own."""
+    from PySide6.QtGui import QPalette
+
+    from touchpoint.ui.reports_view import ReportsView
+    from touchpoint.ui.theme import apply_theme
+
+    apply_theme(qapp, "dark")
+    try:
+        view = ReportsView(backend)
+        qtbot.addWidget(view)
+        view.show()
+        idle()
+        chart = view.activity_chart.chart()
+        base = qapp.palette().color(QPalette.ColorRole.Base)
+        assert chart.backgroundBrush().color() == base and base.lightness() < 64
+        assert chart.titleBrush().color().lightness() > 180
+        assert chart.axes() and all(a.labelsColor().lightness() > 180 for a in chart.axes())
+        assert "QCheckBox::indicator" in qapp.styleSheet()
+    finally:
+        apply_theme(qapp, "light")
+    assert "QCheckBox::indicator" not in qapp.styleSheet()
+    # Back to light while shown: the charts follow (Settings changes the theme so).
+    qtbot.waitUntil(lambda: chart.backgroundBrush().color().lightness() > 200)
+    assert all(a.labelsColor().lightness() < 100 for a in chart.axes())

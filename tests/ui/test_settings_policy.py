@@ -207,3 +207,33 @@ def test_the_window_syncs_at_the_policys_interval(
     finally:
         backend.shutdown()
         ws.close()
+
+
+def test_every_setting_the_policy_sets_is_shown_locked(
+    qtbot: Any, policy_file: Path, data_dir: Path
+) -> None:
+    """Settings without a field of their own (the sync interval, the Hub, the export
+    formats, the working days) are listed, locked, with their values in words."""
+    policy_file.write_text(
+        POLICY.format(encrypt="false")
+        + "sync_interval_minutes = 30\n"
+        + '\n[hub]\nserver = "https://hub.example.com"\n'
+        + '\n[export]\nformats = ["csv", "pdf"]\n'
+        + '\n[reports]\nwork_days = ["sun", "mon", "tue", "wed", "thu"]\n',
+        encoding="utf-8",
+    )
+    ws = Workspace.open(data_dir, auto_backup=False)
+    managed = Backend(ws)
+    dialog = _dialog(qtbot, managed)
+    rows = {key: label.text() for key, label in dialog.locked_rows.items()}
+    assert rows["sync_interval_minutes"] == "every 30 minutes"
+    assert rows["hub.server"] == "https://hub.example.com"
+    assert rows["export.formats"] == "csv, pdf"
+    assert rows["reports.work_days"].startswith("mon")
+    # A setting with a field of its own is locked there, not listed twice.
+    assert "reminder_minutes_before" not in rows
+    assert all(label.isVisibleTo(dialog) for label in dialog.locked_rows.values())
+    assert dialog.locked_rows["sync_interval_minutes"].accessibleName() == ("Sync interval, locked")
+    dialog.close()
+    managed.shutdown()
+    ws.close()

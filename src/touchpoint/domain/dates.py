@@ -188,3 +188,21 @@ def week_start(day: date) -> date:
 def days_between(earlier: datetime, later: datetime, tz: tzinfo) -> int:
     """Whole local calendar days from one moment to another (0 on the same day)."""
     return (local_date(later, tz) - local_date(earlier, tz)).days
+
+
+def due_buckets(today: date, work_days: frozenset[int]) -> list[tuple[str, date]]:
+    """The headings open promises are listed under after "Overdue", each with its last
+    local day (inclusive); anything later is "Later".
+
+    Today, Tomorrow, then "This week" only while a working day of this week is left
+    after tomorrow, then "Next week" (to the end of the coming calendar week). On a
+    Saturday or Sunday there is no "This week (0)" hiding Monday's promises: Monday is
+    Tomorrow or in Next week."""
+    tomorrow = today + timedelta(days=1)
+    sunday = today + timedelta(days=6 - today.weekday())
+    buckets = [("Today", today), ("Tomorrow", tomorrow)]
+    rest = (tomorrow + timedelta(days=n) for n in range(1, (sunday - tomorrow).days + 1))
+    if any(day.weekday() in work_days for day in rest):
+        buckets.append(("This week", sunday))
+    buckets.append(("Next week", sunday + timedelta(days=7)))
+    return buckets

@@ -49,6 +49,9 @@ class CustomerRow:
     days_since_last_touch: int | None
     open_followups: int
     overdue_followups: int
+    next_followup: datetime | None = None  # the earliest due time of an open one
+    satisfaction: float | None = None  # the average of the last three scores (PRODUCT.md)
+    city: str | None = None  # of the first address
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
         Customer.tags,
         Customer.emails,
         Customer.phones,
+        Customer.addresses,
         _last_touch().label("last_touch"),
     )
     now = ws.now()
@@ -174,6 +178,7 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
         found = {r.id: r for r in session.execute(details.where(Customer.id.in_(ids)))}
         rows = [found[i] for i in ids if i in found]
         counts = _followup_counts(session, ids, now)
+        scores = _last_scores(session, ids)
     tz = ws.tz
     return [
         CustomerRow(
@@ -187,19 +192,59 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
             phone=_first(r.phones),
             last_touch=r.last_touch,
             days_since_last_touch=metrics.days_since(r.last_touch, now=now, tz=tz),
-            open_followups=counts.get(r.id, (0, 0))[0],
-            overdue_followups=counts.get(r.id, (0, 0))[1],
+            open_followups=counts.get(r.id, (0, 0, None))[0],
+            overdue_followups=counts.get(r.id, (0, 0, None))[1],
+            next_followup=counts.get(r.id, (0, 0, None))[2],
+            satisfaction=metrics.customer_satisfaction(scores.get(r.id, [])).current,
+            city=_city(r.addresses),
         )
         for r in rows
     ]
 
 
-def _followup_counts(session: Session, ids: list[str], now: datetime) -> dict[str, tuple[int, int]]:
+def _city(addresses: Any) -> str | None:
+    for address in addresses or []:
+        city = address.get("city") if isinstance(address, dict) else None
+        if city:
+            return str(city)
+    return None
+
+
+def _last_scores(session: Session, ids: list[str]) -> dict[str, list[int]]:
+    """The last three scores of each customer, newest first (from the scores index)."""
+    if not ids:
+        return {}
+    newest = (
+        func.row_number()
+        .over(partition_by=Interaction.customer_id, order_by=Interaction.occurred_at.desc())
+        .label("n")
+    )
+    scored = (
+        select(Interaction.customer_id, Interaction.satisfaction, newest)
+        .where(
+            Interaction.customer_id.in_(ids),
+            Interaction.deleted_at.is_(None),
+            Interaction.satisfaction.is_not(None),
+        )
+        .subquery()
+    )
+    stmt = select(scored.c.customer_id, scored.c.satisfaction).where(
+        scored.c.n <= metrics.SATISFACTION_WINDOW
+    )
+    out: dict[str, list[int]] = {}
+    for customer_id, score in session.execute(stmt.order_by(scored.c.customer_id, scored.c.n)):
+        out.setdefault(customer_id, []).append(int(score))
+    return out
+
+
+def _followup_counts(
+    session: Session, ids: list[str], now: datetime
+) -> dict[str, tuple[int, int, datetime | None]]:
     if not ids:
         return {}
     overdue = func.sum(func.iif(FollowUp.due_at < now, 1, 0))
     stmt = (
-        select(FollowUp.customer_id, func.count(), overdue)
+        select(FollowUp.customer_id, func.count(), overdue, func.min(FollowUp.due_at))
         .where(
             FollowUp.customer_id.in_(ids),
             FollowUp.deleted_at.is_(None),
@@ -207,7 +252,7 @@ def _followup_counts(session: Session, ids: list[str], now: datetime) -> dict[st
         )
         .group_by(FollowUp.customer_id)
     )
-    return {cid: (int(n), int(late or 0)) for cid, n, late in session.execute(stmt)}
+    return {cid: (int(n), int(late or 0), first) for cid, n, late, first in session.execute(stmt)}
 
 
 def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:

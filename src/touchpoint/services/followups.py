@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import dates
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.domain.metrics import FollowUpFacts, promise_state
-from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
+from touchpoint.errors import NotFoundError, PastTimeError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id
 from touchpoint.services.records import FollowUpView
 from touchpoint.services.validation import clean_followup
@@ -50,7 +50,7 @@ def check_not_past(
     """Refuse a due time or reminder before ``now`` unless the caller allows it: a
     typo (2020 for 2026, "yesterday") would make a promise overdue the moment it is made."""
     if not allow_past and when < now:
-        raise ValidationError(field, f"{shown_time(when, tz)} is in the past; {ALLOW_PAST}")
+        raise PastTimeError(field, f"{shown_time(when, tz)} is in the past; {ALLOW_PAST}")
 
 
 def check_remind_before_due(remind: datetime | None, due: datetime, tz: tzinfo) -> None:

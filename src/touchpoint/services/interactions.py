@@ -11,7 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates
-from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, ValidationErrors
+from touchpoint.errors import (
+    ForbiddenError,
+    NotFoundError,
+    PastTimeError,
+    ValidationError,
+    ValidationErrors,
+)
 from touchpoint.services.customers import _live_contact, _live_customer, contact_view
 from touchpoint.services.followups import (
     ALLOW_PAST,
@@ -129,8 +135,8 @@ def log_interaction(
                     _followup_fields(ws, session, target, item, now=now, allow_past=allow_past)
                 )
             except ValidationErrors as exc:
-                errors.extend(
-                    ValidationError(f"follow-up {n} {e.field}", e.problem) for e in exc.errors
+                errors.extend(  # the same kind of error (a past time stays one)
+                    type(e)(f"follow-up {n} {e.field}", e.problem) for e in exc.errors
                 )
         if errors:
             raise ValidationErrors(errors)
@@ -185,7 +191,7 @@ def happened_at(
             "with --follow-up/--due",
         )
     if not allow_past and when < now - LONG_AGO:
-        raise ValidationError(
+        raise PastTimeError(
             "when", f"{shown_time(when, ws.tz)} is more than a year ago; {ALLOW_PAST}"
         )
     return when

@@ -3,7 +3,7 @@ lives, and the machine policy in force."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -114,6 +114,15 @@ class AboutDialog(QDialog):
             self.values[name] = label
         self.message.hide()
         self.copy_button.setEnabled(True)
+        # Rows that wrap (a long data folder) get the height they need: a form layout
+        # gives a wrapped label one line until the window is laid out again at its width.
+        QTimer.singleShot(0, self._fit_height)
+
+    def _fit_height(self) -> None:
+        layout = self.layout()
+        need = layout.totalHeightForWidth(self.width())
+        if need > self.height():
+            self.resize(self.width(), need)
 
     def _failed(self, exc: Exception) -> None:
         self.message.setStyleSheet(f"color: {WARN};")

@@ -78,6 +78,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
         requires="touchpoint.ui.reports_view",
     ),
     ActionSpec("refresh", "&Refresh", "refresh", "F5", "Go"),
+    ActionSpec("next_pane", "Next &pane", "next_pane", "F6", "Go"),
+    ActionSpec("previous_pane", "Pre&vious pane", "previous_pane", "Shift+F6", "Go"),
     ActionSpec(
         "import", "&Import…", "open_import", "Ctrl+I", requires="touchpoint.ui.import_dialog"
     ),
@@ -108,6 +110,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
         requires="touchpoint.ui.rejected_view",
     ),
     ActionSpec("quit", "&Quit", "quit_app", "Ctrl+Q"),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", "show_shortcuts", "Ctrl+/", "Help"),
     ActionSpec(
         "about",
         "&About Touchpoint",

@@ -124,6 +124,7 @@ class ActivityView(QWidget):
         self._typing.timeout.connect(self._filters_changed)
 
         self.table = _Table(0, len(COLUMNS))
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setAccessibleName("Interactions")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

@@ -154,6 +154,7 @@ def run(
         # app. Without a system tray nothing would stay visible: closing the window quits.
         reminders = window.reminders
         app.setQuitOnLastWindowClosed(reminders is None or not reminders.keeps_running)
+        window.ask_before_close = reminders is not None and not reminders.keeps_running
         if auto_backup:
             threading.Thread(
                 target=_daily_backup, args=(backend.ws,), name="touchpoint-backup", daemon=True

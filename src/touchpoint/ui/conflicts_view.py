@@ -67,9 +67,11 @@ class ConflictsDialog(QDialog):
         self._backend = backend
         self.conflicts: list[ConflictView] = []
         self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName("Conflicts, refused and set-aside changes")
         page = QWidget(self.tabs)
         self.empty = QLabel(NONE_OPEN, page)
         self.table = QTableWidget(0, len(COLUMNS), page)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Conflicts")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

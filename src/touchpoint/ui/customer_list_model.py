@@ -22,11 +22,12 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from touchpoint.domain.rounding import half_up
 from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, CustomerRow
 from touchpoint.services.workspace import Changes
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.widgets.format import days_text
+from touchpoint.ui.widgets.format import day_text, days_text
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,23 @@ MAX_BLOCKS = 30
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("Name", "name"),
-    ("Status", "status"),
-    ("Owner", "owner"),
-    ("Territory", "territory"),
-    ("Last touch", "last_touch"),
-    ("Follow-ups", ""),
-    ("Tags", ""),
+# (heading, sort key or "" when SQL cannot sort by it, shown by default). The defaults
+# fit the list's default width without a horizontal scroll; the rest are one click away.
+COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("Name", "name", True),
+    ("Status", "status", False),
+    ("Owner", "owner", False),
+    ("Last touch", "last_touch", True),
+    ("Next follow-up", "", True),
+    ("Overdue", "", True),
+    ("Satisfaction", "", False),
+    ("Tags", "", False),
+    ("City", "", False),
+    ("Territory", "territory", False),
+    ("Follow-ups", "", False),
 )
+OVERDUE_COLUMN = 5
+RIGHT_ALIGNED = (5, 6)
 WATCHED = ("customer", "interaction", "followup")
 
 Index = QModelIndex | QPersistentModelIndex
@@ -203,8 +212,14 @@ class CustomerListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 0:
             contact = " · ".join(x for x in (row.email, row.phone) if x)
             return f"{row.name}\n{contact}" if contact else row.name
-        if role == Qt.ItemDataRole.ForegroundRole and column == 5 and row.overdue_followups:
+        if (
+            role == Qt.ItemDataRole.ForegroundRole
+            and column in (OVERDUE_COLUMN, 10)
+            and row.overdue_followups
+        ):
             return QColor("#c0392b")
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in RIGHT_ALIGNED:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _text(self, row: CustomerRow, column: int) -> str:
@@ -215,15 +230,26 @@ class CustomerListModel(QAbstractTableModel):
         if column == 2:
             return row.owner or ""
         if column == 3:
-            return row.territory or ""
-        if column == 4:
             return days_text(row.days_since_last_touch)
-        if column == 5:
-            if not row.open_followups:
+        if column == 4:
+            if row.next_followup is None:
                 return ""
-            late = f", {row.overdue_followups} overdue" if row.overdue_followups else ""
-            return f"{row.open_followups} open{late}"
-        return ", ".join(row.tags)
+            ws = self._backend.ws
+            return day_text(row.next_followup, ws.tz, ws.now())
+        if column == OVERDUE_COLUMN:
+            return str(row.overdue_followups) if row.overdue_followups else ""
+        if column == 6:
+            return "" if row.satisfaction is None else f"{half_up(row.satisfaction, 1)}"
+        if column == 7:
+            return ", ".join(row.tags)
+        if column == 8:
+            return row.city or ""
+        if column == 9:
+            return row.territory or ""
+        if not row.open_followups:
+            return ""
+        late = f", {row.overdue_followups} overdue" if row.overdue_followups else ""
+        return f"{row.open_followups} open{late}"
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         key = COLUMNS[column][1] if 0 <= column < len(COLUMNS) else ""

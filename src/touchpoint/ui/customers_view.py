@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QByteArray, QModelIndex, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,9 +27,10 @@ from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, FilterChoices
 from touchpoint.services.workspace import Changes
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.customer_list_model import ID_ROLE, CustomerListModel
+from touchpoint.ui.customer_list_model import COLUMNS, ID_ROLE, CustomerListModel
 
 ANY = "Any"
+COLUMNS_KEY = "customers/columns"  # the header's state: shown columns, order, widths
 
 
 class CustomersView(QWidget):
@@ -75,10 +78,26 @@ class CustomersView(QWidget):
             "Active customers with no touch for longer than the quiet setting, "
             "or with a follow-up overdue"
         )
-        filters.addWidget(self.attention, 1, 1, 1, 2)
+        filters.addWidget(self.attention, 1, 1)
+        # Which columns the list shows, from the keyboard too (the header's menu is the same).
+        self.columns_button = QToolButton(self)
+        self.columns_button.setText("Columns")
+        self.columns_button.setAccessibleName("Choose the list's columns")
+        self.columns_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.columns_menu = QMenu(self)
+        self.column_actions: list[QAction] = []
+        for column, (heading, _key, _shown) in enumerate(COLUMNS):
+            action = self.columns_menu.addAction(heading)
+            action.setCheckable(True)
+            action.setEnabled(column != 0)  # the name is always there
+            action.toggled.connect(lambda on, c=column: self._show_column(c, on))
+            self.column_actions.append(action)
+        self.columns_button.setMenu(self.columns_menu)
+        filters.addWidget(self.columns_button, 1, 2, Qt.AlignmentFlag.AlignRight)
         layout.addLayout(filters)
 
         self.table = QTableView(self)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the list; arrows move in it
         self.table.setAccessibleName("Customer list")
         self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
@@ -94,10 +113,25 @@ class CustomersView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        for column, width in enumerate((220, 80, 150, 110, 100, 120)):
-            self.table.setColumnWidth(column, width)
+        header.setStretchLastSection(False)
+        header.setSectionsMovable(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(
+            lambda pos: self.columns_menu.popup(header.mapToGlobal(pos))
+        )
+        # The name takes what the other columns leave: no horizontal scroll at the default
+        # width, whatever columns are picked.
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
+        self._default_widths()
         layout.addWidget(self.table, 1)
+        self._settings: QSettings | None = None
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(300)
+        self._save_timer.timeout.connect(self.save_columns)
+        header.sectionResized.connect(lambda *_: self._save_timer.start())
+        header.sectionMoved.connect(lambda *_: self._save_timer.start())
 
         self._open_timer = QTimer(self)
         self._open_timer.setSingleShot(True)
@@ -120,6 +154,42 @@ class CustomersView(QWidget):
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
         backend.changes_applied.connect(self._changes_applied)
+
+    # --- columns -----------------------------------------------------------------
+    def _default_widths(self) -> None:
+        metrics = self.table.fontMetrics()
+        for column, (heading, _key, shown) in enumerate(COLUMNS):
+            samples = {3: "365 days ago", 4: "Wed 30 Sep", 7: "key account, trade fair"}
+            sample = samples.get(column, heading)
+            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(heading))
+            self.table.setColumnWidth(column, width + 18)
+            self.table.setColumnHidden(column, not shown)
+        self._sync_column_actions()
+
+    def _sync_column_actions(self) -> None:
+        for column, action in enumerate(self.column_actions):
+            action.blockSignals(True)
+            action.setChecked(not self.table.isColumnHidden(column))
+            action.blockSignals(False)
+
+    def _show_column(self, column: int, shown: bool) -> None:
+        self.table.setColumnHidden(column, not shown)
+        if shown and self.table.columnWidth(column) < 40:
+            self.table.resizeColumnToContents(column)
+        self.save_columns()
+
+    def restore_columns(self, settings: QSettings) -> None:
+        """The columns, their order and widths as the user left them (else the defaults)."""
+        self._settings = settings
+        state = settings.value(COLUMNS_KEY)
+        header = self.table.horizontalHeader()
+        if isinstance(state, QByteArray) and header.restoreState(state):
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            self._sync_column_actions()
+
+    def save_columns(self) -> None:
+        if self._settings is not None:
+            self._settings.setValue(COLUMNS_KEY, self.table.horizontalHeader().saveState())
 
     def _combo(self, label: str) -> QComboBox:
         combo = QComboBox(self)

@@ -9,7 +9,7 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from touchpoint.errors import TouchpointError, ValidationError, ValidationErrors
+from touchpoint.errors import PastTimeError, TouchpointError, ValidationError, ValidationErrors
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +69,42 @@ def show_error(parent: QWidget | None, exc: BaseException) -> QMessageBox:
         box.finished.connect(lambda _r: _open_boxes.discard(box))
     box.open()  # non-blocking: never stalls a worker callback or a test
     return box
+
+
+def only_past_times(exc: BaseException) -> list[PastTimeError]:
+    """The past-time refusals of ``exc`` when they are all that is wrong (else [])."""
+    errors = exc.errors if isinstance(exc, ValidationError | ValidationErrors) else []
+    if errors and all(isinstance(e, PastTimeError) for e in errors):
+        return [e for e in errors if isinstance(e, PastTimeError)]
+    return []
+
+
+def past_question(errors: list[PastTimeError]) -> str:
+    """What the window asks before it stores a time in the past (the command line's
+    --allow-past): each time in the person's words, then what it would mean."""
+    lines = []
+    for e in errors:
+        what = e.problem.split(";", 1)[0]
+        lines.append(f"{e.field.capitalize()}: {what}.")
+    overdue = any(not e.field.endswith("when") for e in errors)
+    meaning = (
+        "A promise due then is overdue at once, and a reminder then never comes."
+        if overdue
+        else "An interaction that long ago is more often a typo."
+    )
+    return "\n".join(lines) + f"\n\n{meaning} Save it anyway?"
+
+
+def ask_past(parent: QWidget | None, errors: list[PastTimeError]) -> bool:
+    """Ask whether a time in the past is meant; True to save it anyway. Tests replace
+    this."""
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("A time in the past")
+    box.setAccessibleName("A time in the past")
+    box.setText(past_question(errors))
+    save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+    back = box.addButton("Go back and correct it", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(back)
+    box.exec()
+    return box.clickedButton() is save

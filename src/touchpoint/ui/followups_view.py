@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeyEvent, QKeySequence
+from PySide6.QtCore import QPoint, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QMenu,
     QToolButton,
     QTreeWidget,
@@ -26,12 +27,16 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.domain import dates
+from touchpoint.domain.metrics import DEFAULT_WORK_DAYS
+from touchpoint.domain.values import fold
+from touchpoint.errors import TouchpointError
 from touchpoint.services import followups
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.records import FollowUpView
 from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.errors import human_message
+from touchpoint.ui.errors import human_message, only_past_times
 from touchpoint.ui.theme import MUTED, OK, WARN
 from touchpoint.ui.undo_bar import UndoBar
 from touchpoint.ui.widgets.format import when_text
@@ -39,7 +44,8 @@ from touchpoint.ui.widgets.when_dialog import WhenDialog
 
 log = logging.getLogger(__name__)
 
-SECTIONS = ("Overdue", "Today", "This week", "Later", "Done just now")
+DONE = "Done just now"
+ROW_HEIGHT = 26  # px: at least 24, so a row is easy to hit and read
 SNOOZES = (
     ("In 1 &hour", "+1h"),
     ("&Tomorrow morning", "tomorrow 9:00"),
@@ -56,18 +62,23 @@ ID_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("Due", "Promise", "Customer", "Assigned to", "State")
 
 
-def section_of(view: FollowUpView, *, now: datetime, ws: Workspace) -> str:
-    """Which heading an open follow-up sits under (local calendar days, PRODUCT.md)."""
-    today = now.astimezone(ws.tz).date()
-    _, end_today = dates.local_day_bounds(today, ws.tz)
-    _, end_week = dates.local_day_bounds(today + timedelta(days=6 - today.weekday()), ws.tz)
-    if view.due_at < now:
-        return "Overdue"
-    if view.due_at < end_today:
-        return "Today"
-    if view.due_at < end_week:
-        return "This week"
-    return "Later"
+def sections(now: datetime, tz: tzinfo, work_days: frozenset[int]) -> list[tuple[str, datetime]]:
+    """The headings in order, each with the moment it ends (local calendar days and the
+    team's working week, PRODUCT.md); "Later" has no end."""
+    today = now.astimezone(tz).date()
+    return [
+        ("Overdue", now),
+        *(
+            (name, dates.local_day_bounds(last, tz)[1])
+            for name, last in dates.due_buckets(today, work_days)
+        ),
+        ("Later", datetime.max.replace(tzinfo=UTC)),
+    ]
+
+
+def section_of(view: FollowUpView, headings: list[tuple[str, datetime]]) -> str:
+    """Which heading an open follow-up sits under."""
+    return next(name for name, end in headings if view.due_at < end)
 
 
 class FollowUpTree(QTreeWidget):
@@ -112,6 +123,7 @@ class FollowUpsView(QWidget):
         self._loaded = False
         self._refreshing = False
         self._again = False
+        self._headings: list[QTreeWidgetItem] = []
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 8)
@@ -129,6 +141,15 @@ class FollowUpsView(QWidget):
         self.mine_only.toggled.connect(self.refresh)
         header.addWidget(self.mine_only)
         layout.addLayout(header)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter by promise or customer  (Ctrl+F)")
+        self.filter.setAccessibleName("Filter follow-ups by promise or customer")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(lambda _t: self._apply_filter())
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        find.activated.connect(self.filter.setFocus)
+        layout.addWidget(self.filter)
 
         bar = QHBoxLayout()
         self.actions: dict[str, QAction] = {}
@@ -165,9 +186,13 @@ class FollowUpsView(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
         header_view = self.tree.header()
+        # Promise and customer share the room: neither is cut while the other is empty.
         header_view.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header_view.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         header_view.setStretchLastSection(False)
-        for column, width in ((0, 150), (2, 200), (3, 170), (4, 90)):
+        metrics = self.tree.fontMetrics()
+        due_width = metrics.horizontalAdvance("done Wed 30 Sep 10:00") + 24
+        for column, width in ((0, due_width), (3, 170), (4, 90)):
             self.tree.setColumnWidth(column, width)
         self.tree.key_action.connect(self._key_action)
         self.tree.itemDoubleClicked.connect(lambda *_: self.open_current())
@@ -210,10 +235,17 @@ class FollowUpsView(QWidget):
         self._loaded = True
         mine = self.ws.author if self.mine_only.isChecked() else None
 
-        def load(ws: Workspace) -> tuple[datetime, list[FollowUpView]]:
-            return ws.now(), followups.list_followups(
+        def load(ws: Workspace) -> tuple[datetime, list[FollowUpView], frozenset[int]]:
+            from touchpoint.services import goals
+
+            try:
+                work_days = goals.work_days(ws, goals.load_goals(ws))
+            except TouchpointError:  # a broken goals file: the usual week
+                work_days = DEFAULT_WORK_DAYS
+            found = followups.list_followups(
                 ws, FollowUpFilter(scope="open", assigned_to=mine), limit=2000
             )
+            return ws.now(), found, work_days
 
         self.backend.query(load).success(self._fill).failure(self._load_failed).run()
 
@@ -221,28 +253,36 @@ class FollowUpsView(QWidget):
         self._refreshing = False
         self._say(human_message(exc), error=True)
 
-    def _fill(self, result: tuple[datetime, list[FollowUpView]]) -> None:
+    def _fill(self, result: tuple[datetime, list[FollowUpView], frozenset[int]]) -> None:
         self._refreshing = False
-        now, views = result
+        now, views, work_days = result
         current = self.current_id()
         self.tree.clear()
         self._views = {v.id: v for v in views}
-        grouped: dict[str, list[FollowUpView]] = {name: [] for name in SECTIONS}
+        headings = sections(now, self.ws.tz, work_days)
+        grouped: dict[str, list[FollowUpView]] = {name: [] for name, _end in headings}
         for view in views:
-            grouped[section_of(view, now=now, ws=self.ws)].append(view)
-        grouped["Done just now"] = [d for d in self._done if d.id not in self._views]
-        for d in grouped["Done just now"]:
+            grouped[section_of(view, headings)].append(view)
+        grouped[DONE] = [d for d in self._done if d.id not in self._views]
+        for d in grouped[DONE]:
             self._views[d.id] = d
+        # Facts the same on every row are said once: whose they are when only mine are
+        # listed (the box says so); the state of an open one is its heading.
+        self.tree.setColumnHidden(3, self.mine_only.isChecked())
+        self.tree.setColumnHidden(4, not grouped[DONE])
         bold = QFont(self.tree.font())
         bold.setBold(True)
         select: QTreeWidgetItem | None = None
-        for name in SECTIONS:
-            items = grouped[name]
-            if not items and name in ("Done just now",):
+        self._headings = []
+        for name, items in grouped.items():
+            if not items and name in (DONE,):
                 continue
             heading = QTreeWidgetItem([f"{name} ({len(items)})"])
+            heading.setData(1, ID_ROLE, (name, len(items)))
+            self._headings.append(heading)
             heading.setFirstColumnSpanned(True)
             heading.setFont(0, bold)
+            heading.setSizeHint(0, QSize(0, ROW_HEIGHT))
             heading.setFlags(Qt.ItemFlag.ItemIsEnabled)
             if name == "Overdue" and items:
                 heading.setForeground(0, QBrush(QColor(WARN)))
@@ -251,6 +291,7 @@ class FollowUpsView(QWidget):
             if not items:
                 empty = QTreeWidgetItem(["", "nothing here"])
                 empty.setFlags(Qt.ItemFlag.NoItemFlags)
+                empty.setSizeHint(0, QSize(0, ROW_HEIGHT))
                 self.tree.addTopLevelItem(empty)
             for view in items:
                 item = self._item(view, now)
@@ -259,6 +300,8 @@ class FollowUpsView(QWidget):
                     select = item
         if select is not None:
             self.tree.setCurrentItem(select)
+        if self.filter.text():
+            self._apply_filter()
         overdue = len(grouped["Overdue"])
         self.summary.setText(f"  {len(views)} open" + (f" · {overdue} overdue" if overdue else ""))
         self._update_actions()
@@ -266,14 +309,48 @@ class FollowUpsView(QWidget):
             self._again = False
             self.refresh()
 
+    def _apply_filter(self) -> None:
+        """Rows whose promise, customer or notes hold the typed words (case and accents
+        folded); each heading counts what it still shows."""
+        words = fold(self.filter.text()).split()
+        heading: QTreeWidgetItem | None = None
+        shown = 0
+
+        def close_heading() -> None:
+            if heading is not None:
+                name, total = heading.data(1, ID_ROLE)
+                count = f"{shown} of {total}" if words and shown != total else f"{total}"
+                heading.setText(0, f"{name} ({count})")
+
+        for n in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(n)
+            if isinstance(item.data(1, ID_ROLE), tuple):
+                close_heading()
+                heading, shown = item, 0
+                continue
+            followup_id = item.data(0, ID_ROLE)
+            view = self._views.get(followup_id) if followup_id else None
+            if view is None:  # "nothing here"
+                item.setHidden(bool(words))
+                continue
+            text = fold(" ".join((view.title, view.customer_name or "", view.notes or "")))
+            match = all(w in text for w in words)
+            item.setHidden(not match)
+            shown += match
+        close_heading()
+
     def _item(self, view: FollowUpView, now: datetime) -> QTreeWidgetItem:
         mark, color = STATE_MARKS.get(str(view.state), (str(view.state), None))
+        if view.status == "open":
+            mark = ""  # its heading says it
         when = when_text(view.due_at, self.ws.tz, now)
         if view.status == "done" and view.done_at is not None:
             when = "done " + when_text(view.done_at, self.ws.tz, now)
         item = QTreeWidgetItem([when, view.title, view.customer_name or "", view.assigned_to, mark])
         item.setData(0, ID_ROLE, view.id)
+        item.setSizeHint(0, QSize(0, ROW_HEIGHT))
         item.setToolTip(1, view.notes or view.title)
+        item.setToolTip(2, view.customer_name or "")
         if color:
             item.setForeground(4, QBrush(QColor(color)))
         if view.remind_at and view.status == "open" and view.remind_at > now:
@@ -325,11 +402,25 @@ class FollowUpsView(QWidget):
             self.open_customer.emit(view.customer_id)
 
     # --- actions ----------------------------------------------------------------------
-    def _write(self, fn: Callable[[Workspace], Any], done: Callable[[Any], None]) -> None:
+    def _write(
+        self,
+        fn: Callable[[Workspace], Any],
+        done: Callable[[Any], None],
+        *,
+        again_past: Callable[[Workspace], Any] | None = None,
+    ) -> None:
+        """Write; ``again_past`` is the same write allowing a time in the past, made when
+        the first is refused for one and the person confirms it."""
+
+        def failed(exc: Exception) -> None:
+            past = only_past_times(exc)
+            if past and again_past is not None and errors_module.ask_past(self, past):
+                self._write(again_past, done)
+                return
+            self._say(human_message(exc), error=True)
+
         self.message.hide()
-        self.backend.write(fn, initiator=self).success(done).failure(
-            lambda exc: self._say(human_message(exc), error=True)
-        ).run()
+        self.backend.write(fn, initiator=self).success(done).failure(failed).run()
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
@@ -385,7 +476,11 @@ class FollowUpsView(QWidget):
             when = when_text(result.remind_at, self.ws.tz, self.ws.now())
             self._say(f"Snoozed: reminder {when}")
 
-        self._write(lambda ws: followups.snooze_followup(ws, view.id, until), done)
+        self._write(
+            lambda ws: followups.snooze_followup(ws, view.id, until, allow_past=False),
+            done,
+            again_past=lambda ws: followups.snooze_followup(ws, view.id, until),
+        )
 
     def _snooze_custom(self) -> None:
         text = self.ask_when("Snooze", "Remind me again (tomorrow 8:00, +2h, fri):", "")
@@ -403,7 +498,11 @@ class FollowUpsView(QWidget):
         def done(result: FollowUpView) -> None:
             self._say(f"Now due {when_text(result.due_at, self.ws.tz, self.ws.now())}")
 
-        self._write(lambda ws: followups.reschedule_followup(ws, view.id, text), done)
+        self._write(
+            lambda ws: followups.reschedule_followup(ws, view.id, text, allow_past=False),
+            done,
+            again_past=lambda ws: followups.reschedule_followup(ws, view.id, text),
+        )
 
     def reassign_current(self) -> None:
         view = self.current()
@@ -470,4 +569,4 @@ class FollowUpsView(QWidget):
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
 
-__all__ = ["FollowUpsView", "section_of"]
+__all__ = ["FollowUpsView", "section_of", "sections"]

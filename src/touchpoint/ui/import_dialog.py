@@ -97,6 +97,7 @@ class ImportDialog(QDialog):
         mapping_layout.setContentsMargins(0, 0, 0, 0)
         mapping_layout.addWidget(QLabel("<b>Columns</b> — which field each column fills"))
         self.mapping = QTableWidget(0, 3)
+        self.mapping.setTabKeyNavigation(False)  # Tab leaves the table
         self.mapping.setAccessibleName("Column mapping")
         self.mapping.setHorizontalHeaderLabels(("Column", "First values", "Field"))
         self.mapping.verticalHeader().hide()
@@ -115,6 +116,7 @@ class ImportDialog(QDialog):
         self.summary.setWordWrap(True)
         result_layout.addWidget(self.summary)
         self.problems = QTableWidget(0, 3)
+        self.problems.setTabKeyNavigation(False)  # Tab leaves the table
         self.problems.setAccessibleName("Row problems, values kept otherwise, likely duplicates")
         self.problems.setHorizontalHeaderLabels(("Row", "Field", "Problem"))
         self.problems.verticalHeader().hide()

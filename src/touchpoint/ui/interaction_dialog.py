@@ -43,8 +43,9 @@ from touchpoint.errors import TouchpointError
 from touchpoint.services import interactions
 from touchpoint.services.records import HistoryEntry, InteractionDetail, InteractionView
 from touchpoint.services.workspace import Workspace
+from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.errors import human_message
+from touchpoint.ui.errors import human_message, only_past_times
 from touchpoint.ui.log_dialog import SatisfactionPicker
 from touchpoint.ui.theme import OK, WARN, visible_check_boxes
 from touchpoint.ui.widgets.format import when_text
@@ -229,6 +230,7 @@ class InteractionDialog(QDialog):
 
         # Left: the fields, each with its problem under it.
         scroll = QScrollArea(body)
+        scroll.setAccessibleName("Interaction fields")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         inner = QWidget(scroll)
@@ -385,7 +387,7 @@ class InteractionDialog(QDialog):
         self.save_button = QPushButton("&Save  (Ctrl+Enter)")
         self.save_button.setAccessibleName("Save changes")
         self.save_button.setAutoDefault(False)
-        self.save_button.clicked.connect(self.save)
+        self.save_button.clicked.connect(lambda _checked=False: self.save())
         self.close_button = QPushButton("Close  (Esc)")
         self.close_button.setAutoDefault(False)
         self.close_button.clicked.connect(self.reject)
@@ -613,8 +615,9 @@ class InteractionDialog(QDialog):
         self.general_error.setText(text)
         self.general_error.show()
 
-    def save(self) -> None:
-        """Ctrl+Enter: store the changed fields, checked as logging checks them."""
+    def save(self, *, allow_past: bool = False) -> None:
+        """Ctrl+Enter: store the changed fields, checked as logging checks them (a time
+        more than a year back is asked about first)."""
         if self.detail is None or not self.detail.editable or self._busy:
             return
         patch = self.patch()
@@ -626,7 +629,10 @@ class InteractionDialog(QDialog):
         self.save_button.setEnabled(False)
         interaction_id = self.detail.interaction.id
         self.backend.write(
-            lambda ws: interactions.edit_interaction(ws, interaction_id, patch), initiator=self
+            lambda ws: interactions.edit_interaction(
+                ws, interaction_id, patch, allow_past=allow_past
+            ),
+            initiator=self,
         ).success(self._saved).failure(self._failed).run()
 
     def _saved(self, view: InteractionView) -> None:
@@ -637,6 +643,10 @@ class InteractionDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self._busy = False
         self._edited()
+        past = only_past_times(exc)
+        if past and errors_module.ask_past(self, past):
+            self.save(allow_past=True)
+            return
         errors = getattr(exc, "errors", None)
         if not isinstance(exc, TouchpointError) or exc.kind != "validation" or not errors:
             self._show_general(human_message(exc))

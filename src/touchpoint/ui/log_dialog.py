@@ -45,8 +45,9 @@ from touchpoint.services import customers, interactions, search
 from touchpoint.services.drafts import LOG_INTERACTION, Draft, DraftStore
 from touchpoint.services.interactions import FollowUpInput
 from touchpoint.services.workspace import Workspace
+from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
-from touchpoint.ui.errors import show_error
+from touchpoint.ui.errors import only_past_times, show_error
 from touchpoint.ui.theme import visible_check_boxes
 
 log = logging.getLogger(__name__)
@@ -410,6 +411,7 @@ class LogInteractionDialog(QDialog):
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
         self.rows_layout.addStretch(1)
         scroll = QScrollArea()
+        scroll.setAccessibleName("Follow-ups promised")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(self.rows_box)
@@ -438,7 +440,7 @@ class LogInteractionDialog(QDialog):
         )
         self.save_button.setAutoDefault(False)
         self.cancel_button.setAutoDefault(False)
-        self.save_button.clicked.connect(self.submit)
+        self.save_button.clicked.connect(lambda _checked=False: self.submit())
         self.cancel_button.clicked.connect(self.reject)
         bottom = QHBoxLayout()
         bottom.addWidget(self.draft_state, 1)
@@ -733,8 +735,9 @@ class LogInteractionDialog(QDialog):
         for row in self.rows:
             row.set_error(None)
 
-    def submit(self) -> None:
-        """Ctrl+Enter: store the interaction and its follow-ups in one transaction."""
+    def submit(self, *, allow_past: bool = False) -> None:
+        """Ctrl+Enter: store the interaction and its follow-ups in one transaction. A due
+        time in the past, or an interaction more than a year back, is asked about first."""
         if self._saving:
             return
         self.clear_errors()
@@ -763,6 +766,7 @@ class LogInteractionDialog(QDialog):
                 direction=f["direction"] or None,
                 duration_minutes=f["duration"],
                 followups=promises,
+                allow_past=allow_past,
             )
 
         self.backend.write(write, initiator=self).success(self._saved).failure(
@@ -780,6 +784,10 @@ class LogInteractionDialog(QDialog):
     def _failed(self, exc: Exception, rows: list[FollowUpRow]) -> None:
         self._saving = False
         self.save_button.setEnabled(True)
+        past = only_past_times(exc)
+        if past and errors_module.ask_past(self, past):
+            self.submit(allow_past=True)
+            return
         if isinstance(exc, NotFoundError | AmbiguousError):
             self._show_field("customer", exc.message)
             self.customer_edit.setFocus()

@@ -12,14 +12,25 @@ import importlib.util
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
+    QCheckBox,
     QFrame,
     QHBoxLayout,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
+    QScrollBar,
     QSplitter,
     QStackedWidget,
     QToolButton,
@@ -39,6 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
+LIST_MIN_WIDTH = 460  # the customer list's default columns fit without a scroll
+CLOSE_WITHOUT_TRAY_OK = "window/close_without_tray_ok"
+CLOSE_QUESTION = "Close Touchpoint? Follow-up reminders stop until you start it again."
 PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT = 900, 420
 
 
@@ -107,6 +121,60 @@ class _Placeholder(QWidget):
     """Holds a page's place in the stack until it is first shown."""
 
 
+def _holds(pane: QWidget, focused: QWidget | None) -> bool:
+    return focused is not None and (pane is focused or pane.isAncestorOf(focused))
+
+
+def focus_into(pane: QWidget) -> bool:
+    """Focus a pane: itself when it takes focus, else its first control that does (its
+    current button for the rail). False when nothing in it can."""
+    if not pane.isVisible() or not pane.isEnabled():
+        return False
+    candidates = [pane, *pane.findChildren(QWidget)]
+    checked = [w for w in candidates if isinstance(w, QToolButton) and w.isChecked()]
+    for widget in [*checked, *candidates]:
+        if (
+            widget.isVisible()
+            and widget.isEnabled()
+            and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and not isinstance(widget, (QScrollBar, QScrollArea))
+        ):
+            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            return True
+    return False
+
+
+def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
+    """(where, command, keys) for every action of the window with a shortcut: the menus'
+    first, then the pages' own (Done in Follow-ups...)."""
+    rows: list[tuple[str, str, str]] = []
+    seen: set[int] = set()
+    for menu_action in window.menuBar().actions():
+        menu = menu_action.menu()
+        if menu is None or not menu_action.isVisible():
+            continue
+        for action in menu.actions():
+            seen.add(id(action))
+            if not action.shortcut().isEmpty():
+                rows.append(
+                    (
+                        menu_action.text().replace("&", ""),
+                        action.text().replace("&", "").rstrip("…"),
+                        action.shortcut().toString(QKeySequence.SequenceFormat.NativeText),
+                    )
+                )
+    pages = getattr(window, "pages", {})
+    for key, page in pages.items():
+        for action in page.findChildren(QAction):
+            if id(action) in seen or action.shortcut().isEmpty():
+                continue
+            seen.add(id(action))
+            text = action.text().replace("&", "").split("  (")[0].rstrip("…")
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            rows.append((key.capitalize().replace("Followups", "Follow-ups"), text, keys))
+    return rows
+
+
 def _available(module: str) -> bool:
     try:
         return importlib.util.find_spec(f"touchpoint.ui.{module}") is not None
@@ -139,6 +207,21 @@ class CustomersPage(QSplitter):
         self.setStretchFactor(0, 2)
         self.setStretchFactor(1, 3)
         self.setChildrenCollapsible(False)
+        self.default_sizes = False  # True until sizes saved or set are applied
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        width = event.size().width()
+        if self.default_sizes and width > 0:
+            # The list's default columns without a scroll (at least 460 px), the profile
+            # the rest: side by side from about 1280 px, stacked below (it reflows).
+            self.default_sizes = False
+            listed = min(max(LIST_MIN_WIDTH, int(width * 0.4)), max(width - 420, 200))
+            self.setSizes([listed, width - listed])
+
+    def panes(self) -> list[QWidget]:
+        """F6 stops: the list, then the profile's facts and its timeline tabs."""
+        return [self.list.table, *self.profile.panes()]
 
 
 class MainWindow(QMainWindow):
@@ -197,6 +280,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.today = TodayView(backend, self)
+        self.today.followups_requested.connect(self.show_followups)
         # Ask for Today first: the database works on it while the rest of the window is built.
         if str(self.settings.value("window/page", "today")) == "today":
             self.today.refresh(today_prefetch)
@@ -221,6 +305,11 @@ class MainWindow(QMainWindow):
             self.sync.sign_in_requested.connect(self.open_sign_in)
             self.sync.watch_click(self.status.sync_label)
         self.sign_out_box: QMessageBox | None = None
+        # Without a system tray, closing the window quits and reminders stop: the app
+        # (which knows) sets this, and closing says so first.
+        self.ask_before_close = False
+        self.close_box: QMessageBox | None = None
+        self._close_confirmed = False
         self._sync_start = QTimer(self)
         self._sync_start.setSingleShot(True)
         self._sync_start.setInterval(SYNC_START_DELAY_MS)
@@ -247,6 +336,16 @@ class MainWindow(QMainWindow):
                 backend.opened.connect(self._start_reminders)
 
         backend.changes_applied.connect(self._changes_applied)
+        # A line edit takes Ctrl+E, Ctrl+K, Ctrl+N... for itself (Emacs keys on Linux):
+        # the window's shortcuts come first wherever the focus is in it.
+        self._window_keys = {
+            action.shortcut().toString()
+            for action in self.actions_by_id.values()
+            if not action.shortcut().isEmpty()
+        }
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # watch the focused widget only: cheap
+            app.focusChanged.connect(self._focus_changed)
         self._restored = False
         self.restore_state()
 
@@ -301,6 +400,7 @@ class MainWindow(QMainWindow):
         page.profile.interaction_deleted.connect(self._offer_undo_interaction)
         page.profile.created.connect(page.list.select_customer)
         page.profile.log_requested.connect(self.log_interaction)
+        page.list.restore_columns(self.settings)
         body = self.settings.value("window/profile_splitter")
         if isinstance(body, QByteArray):
             page.profile.body.restoreState(body)
@@ -310,7 +410,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             page.restoreState(splitter)
         else:
-            page.setSizes([420, 900])
+            page.default_sizes = True  # set at its first real width
         last, self._last_customer = self._last_customer, None
         if last:
             page.profile.show_customer(last)
@@ -359,15 +459,16 @@ class MainWindow(QMainWindow):
         """Show one customer's profile (from anywhere: Today, search, lists)."""
         self.show_page("customers")
         self.customers.profile.show_customer(customer_id)
+        # The list shows the one in view (opened from search, Today, a dialog...).
+        self.customers.list.select_customer(customer_id)
         self.customer_opened.emit(customer_id)
 
     def _open_hit(self, hit: Any) -> None:
         customer_id = hit.customer_id or (hit.record_id if hit.entity == "customer" else None)
         if customer_id:
-            # The search did its job: an empty box for the next one, the list on the customer.
+            # The search did its job: an empty box for the next one.
             self.search.clear()
             self.open_customer(customer_id)
-            self.customers.list.select_customer(customer_id)
 
     @property
     def customer_in_view(self) -> str | None:
@@ -378,6 +479,36 @@ class MainWindow(QMainWindow):
     # --- commands (see actions.py) ---------------------------------------------
     def focus_search(self) -> None:
         self.search.focus_and_select()
+
+    def panes(self) -> list[QWidget]:
+        """The parts F6 moves between, in order: the rail, the search box, then the
+        page's own panes (the customer list and the profile's sides)."""
+        page = self.stack.currentWidget()
+        inner = getattr(page, "panes", None)
+        own = inner() if callable(inner) else [page]
+        return [self.rail, self.search, *(w for w in own if w is not None and w.isVisible())]
+
+    def next_pane(self, step: int = 1) -> None:
+        panes = self.panes()
+        focused = QApplication.focusWidget()
+        at = next(
+            (n for n, pane in enumerate(panes) if _holds(pane, focused)),
+            -1 if step > 0 else 0,
+        )
+        for n in range(1, len(panes) + 1):
+            if focus_into(panes[(at + step * n) % len(panes)]):
+                return
+
+    def previous_pane(self) -> None:
+        self.next_pane(-1)
+
+    def show_shortcuts(self) -> None:
+        """Every shortcut of the window, read from its actions (menus and pages)."""
+        from touchpoint.ui.shortcuts_dialog import ShortcutsDialog
+
+        dialog = ShortcutsDialog(self, shortcut_rows(self))
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def log_interaction(self) -> None:
         cls = _optional("log_dialog", "LogInteractionDialog")
@@ -403,11 +534,10 @@ class MainWindow(QMainWindow):
 
     def quit_app(self) -> None:
         """Quit for real (closing the window may only hide it while reminders run)."""
-        from PySide6.QtWidgets import QApplication
-
         self.save_state()
         if self.sync is not None:
             self.sync.stop()
+        self._close_confirmed = True  # Quit says what it does
         self.close()
         QApplication.quit()
 
@@ -562,7 +692,68 @@ class MainWindow(QMainWindow):
                 # Not before the first paint: the first cycle loads the HTTP client.
                 self._sync_start.start()
 
+    def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and new.window() is self:
+            new.installEventFilter(self)  # installing twice keeps one
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+            and isinstance(event, QKeyEvent)
+        ):
+            keys = QKeySequence(event.keyCombination()).toString()
+            if keys in self._window_keys:
+                return True  # not the widget's: the window's shortcut fires
+        return super().eventFilter(watched, event)
+
+    def _ask_to_close(self) -> bool:
+        """True when closing must wait for the rep's answer (asked without blocking)."""
+        if not self.ask_before_close or self._close_confirmed:
+            return False
+        if self.settings.value(CLOSE_WITHOUT_TRAY_OK, False, type=bool):
+            return False
+        if self.close_box is not None:
+            self.close_box.raise_()
+            return True
+        box = QMessageBox(QMessageBox.Icon.Question, "Close Touchpoint", CLOSE_QUESTION)
+        box.setParent(self, Qt.WindowType.Dialog)
+        box.setInformativeText(
+            "This desktop has no system tray to keep them running. Reminders missed while "
+            "Touchpoint is closed are listed when you start it again."
+        )
+        box.setAccessibleName("Close Touchpoint")
+        close = box.addButton("Close, reminders stop", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep Touchpoint open", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        never = QCheckBox("Do not ask again")
+        box.setCheckBox(never)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_code: int) -> None:
+            self.close_box = None
+            if box.clickedButton() is close:
+                if never.isChecked():
+                    self.settings.setValue(CLOSE_WITHOUT_TRAY_OK, True)
+                self._close_confirmed = True
+                self.close()
+                app = QApplication.instance()
+                if app is not None and QApplication.quitOnLastWindowClosed():
+                    app.quit()
+
+        box.finished.connect(answered)
+        self.close_box = box
+        box.open()
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        # Only the rep's own close (the title bar, Alt+F4) asks: Quit, the app quitting
+        # and code closing the window do not.
+        if event.spontaneous() and self._ask_to_close():
+            event.ignore()
+            return
         self._sync_start.stop()
         self.save_state()
         super().closeEvent(event)

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -55,6 +56,8 @@ from touchpoint.ui.widgets.two_lines import TwoLineDelegate
 
 log = logging.getLogger(__name__)
 
+NARROW = 680  # px of profile width below which tiles wrap and panes stack
+STACKED_PANE_HEIGHT = 340
 WATCHED = ("customer", "contact", "interaction", "followup", "deal", "custom_field_def")
 MARKS = {
     PromiseState.KEPT: ("✓ kept", OK),
@@ -119,6 +122,7 @@ class Tile(QFrame):
         heading.setObjectName("Muted")
         self.value = QLabel("")
         self.value.setObjectName("BigNumber")
+        self.value.setWordWrap(True)  # "57,750 USD" on two lines in a narrow tile, not cut
         self.value.setAccessibleName(title)
         self.detail = QLabel("")
         self.detail.setWordWrap(True)
@@ -232,9 +236,18 @@ class ProfileView(QWidget):
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.pages.addWidget(self.empty)
-        self.content = QWidget(self)
-        self.pages.addWidget(self.content)
+        # The profile scrolls as a whole when its panes are stacked (a narrow window).
+        self.scroll = QScrollArea(self)
+        self.scroll.setAccessibleName("Customer profile")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.content = QWidget(self.scroll)
+        self.scroll.setWidget(self.content)
+        self.pages.addWidget(self.scroll)
+        self._narrow: bool | None = None
         self._build_content()
+        self._reflow(NARROW)
         backend.changes_applied.connect(self._changes_applied)
 
     # --- building ------------------------------------------------------------------
@@ -248,10 +261,12 @@ class ProfileView(QWidget):
         titles.setSpacing(0)
         self.name_label = QLabel("")
         self.name_label.setObjectName("PageTitle")
+        self.name_label.setWordWrap(True)  # a long name takes two lines, never cut
         self.name_label.setAccessibleName("Customer name")
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.subtitle = QLabel("")
         self.subtitle.setObjectName("Muted")
+        self.subtitle.setWordWrap(True)
         self.quiet_label = QLabel("")
         self.quiet_label.setObjectName("Warning")
         self.quiet_label.setAccessibleName("Going quiet")
@@ -280,9 +295,9 @@ class ProfileView(QWidget):
         column.addLayout(header)
 
         self.tiles = QWidget(self.content)
-        tiles = QHBoxLayout(self.tiles)
-        tiles.setContentsMargins(0, 0, 0, 0)
-        tiles.setSpacing(8)
+        self._tiles_grid = QGridLayout(self.tiles)
+        self._tiles_grid.setContentsMargins(0, 0, 0, 0)
+        self._tiles_grid.setSpacing(8)
         self.touch_tile = Tile("Last touch")
         self.satisfaction_tile = Tile("Satisfaction")
         self.value_tile = Tile("Lifetime value")
@@ -292,10 +307,12 @@ class ProfileView(QWidget):
         self.completeness_bar.setTextVisible(False)
         self.completeness_bar.setFixedHeight(6)
         self.completeness_tile.column.insertWidget(2, self.completeness_bar)
-        tiles.addWidget(self.touch_tile, 2)
-        tiles.addWidget(self.satisfaction_tile, 3)
-        tiles.addWidget(self.value_tile, 2)
-        tiles.addWidget(self.completeness_tile, 3)
+        self._tile_list = (
+            self.touch_tile,
+            self.satisfaction_tile,
+            self.value_tile,
+            self.completeness_tile,
+        )
         column.addWidget(self.tiles)
 
         self.body = QSplitter(Qt.Orientation.Horizontal, self.content)
@@ -305,6 +322,8 @@ class ProfileView(QWidget):
 
         # Left: facts, custom fields, contacts.
         left = QScrollArea(self.body)
+        self.facts_pane = left
+        left.setAccessibleName("Key facts and contacts")
         left.setWidgetResizable(True)
         left.setFrameShape(QFrame.Shape.NoFrame)
         left_inner = QWidget(left)
@@ -355,6 +374,7 @@ class ProfileView(QWidget):
         timeline_column.addLayout(filters)
         self.timeline_model = TimelineModel(self._backend, self)
         self.timeline = _Timeline()
+        self.timeline.setTabKeyNavigation(False)  # Tab leaves the table, as everywhere
         self.timeline.setAccessibleName("Timeline")
         self.timeline.setAccessibleDescription("Enter or a double click opens an interaction")
         self.timeline.setModel(self.timeline_model)
@@ -412,6 +432,39 @@ class ProfileView(QWidget):
             shortcut = QShortcut(QKeySequence(seq), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(self._ctrl_enter)
+
+    def panes(self) -> list[QWidget]:
+        """The parts F6 stops at: the facts (with contacts) and the tabs."""
+        if self.pages.currentWidget() is not self.scroll:
+            return [self]
+        return [self.facts_pane, self.tabs]
+
+    # --- reflow ---------------------------------------------------------------------
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._reflow(event.size().width())
+
+    def _reflow(self, width: int) -> None:
+        """Wide: four tiles in a row, facts beside the timeline. Narrow (a 1024 px laptop
+        with the list beside): tiles two by two, facts above the timeline, and the whole
+        profile scrolls, so nothing is cut."""
+        narrow = width < NARROW
+        if narrow == self._narrow:
+            return
+        self._narrow = narrow
+        grid = self._tiles_grid
+        per_row = 2 if narrow else 4
+        for i, tile in enumerate(self._tile_list):
+            grid.removeWidget(tile)
+            row, col = divmod(i, per_row)
+            grid.addWidget(tile, row, col)
+        for col, stretch in enumerate((2, 3, 2, 3)):
+            grid.setColumnStretch(col, (1 if col < per_row else 0) if narrow else stretch)
+        self.body.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
+        # Stacked, each pane keeps a useful height and the page scrolls instead.
+        self.body.setMinimumHeight(2 * STACKED_PANE_HEIGHT if narrow else 0)
+        if narrow:
+            self.body.setSizes([STACKED_PANE_HEIGHT, STACKED_PANE_HEIGHT])
 
     # --- showing -------------------------------------------------------------------
     def show_customer(self, customer_id: str) -> None:
@@ -546,7 +599,7 @@ class ProfileView(QWidget):
         self.tabs.setTabText(0, f"&Timeline ({s.interactions_count:,})")
         self._fill_followups(s.open_followups, s.past_followups)
         self._fill_history(data.history)
-        self.pages.setCurrentWidget(self.content)
+        self.pages.setCurrentWidget(self.scroll)
         self.loaded.emit(c.id)
 
     def _chart_widget(self) -> Any:
@@ -727,7 +780,7 @@ class ProfileView(QWidget):
         self.form.clear_errors()
         self.form.fill(values, keep_focused=False)
         self.duplicates.show_candidates([])
-        self.pages.setCurrentWidget(self.content)
+        self.pages.setCurrentWidget(self.scroll)
         self.form.editors["name"].setFocus(Qt.FocusReason.OtherFocusReason)
 
     def typed_customer(self) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class RejectedChangesView(QWidget):
         self._rows: list[RejectedChange] = []  # the change of each table row
         self.empty = QLabel("No refused changes: the Hub accepted everything sent.", self)
         self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Changes refused by the Hub")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -22,7 +22,7 @@ from PySide6.QtCharts import (
     QStackedBarSeries,
     QValueAxis,
 )
-from PySide6.QtCore import QDate, QPointF, Qt, Signal
+from PySide6.QtCore import QDate, QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,6 +46,7 @@ from touchpoint.reports.html import report_tz
 from touchpoint.services import goals, reports
 from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.theme import style_chart
 
 WATCHED = ("interaction", "followup", "customer")
 CUSTOMER_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -83,6 +84,7 @@ def _axes(chart: QChart, series: list[Any], labels: list[str], top: float) -> No
     for s in series:
         s.attachAxis(x)
         s.attachAxis(y)
+    style_chart(chart)
 
 
 class ReportsView(QWidget):
@@ -141,6 +143,7 @@ class ReportsView(QWidget):
         quiet_title.setObjectName("CardTitle")
         layout.addWidget(quiet_title)
         self.quiet = QTableWidget(0, 5, self)
+        self.quiet.setTabKeyNavigation(False)  # Tab leaves the table
         self.quiet.setAccessibleName("Customers going quiet")
         self.quiet.setHorizontalHeaderLabels(["Customer", "Owner", "Last touch", "Score", "Why"])
         self.quiet.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
@@ -179,11 +182,22 @@ class ReportsView(QWidget):
         chart = QChart()
         chart.setTitle(title)
         chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        style_chart(chart)
         view = QChartView(chart, self)
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
         view.setMinimumHeight(220)
         view.setAccessibleName(title)
         return view
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "satisfaction_chart"):
+            # The theme changed (Settings): the charts take the new palette, then their
+            # figures again (a chart theme sets its series' colours).
+            for view in (self.activity_chart, self.promises_chart, self.satisfaction_chart):
+                style_chart(self._reset(view))
+            if self.report is not None:
+                self._show(self.report)
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)

@@ -41,6 +41,7 @@ class SetAsideView(QWidget):
         )
         self.note.setWordWrap(True)
         self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the table
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setAccessibleName("Changes from the Hub set aside")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

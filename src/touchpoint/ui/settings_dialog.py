@@ -101,6 +101,44 @@ def _error_label(name: str) -> QLabel:
     return label
 
 
+POLICY_LABELS = {
+    "sync_interval_minutes": "Sync interval",
+    "log_level": "Log level",
+    "currency": "Default currency",
+    "hub.server": "Hub address",
+    "hub.locked": "Other Hubs",
+    "hub.ca_bundle": "Hub certificates",
+    "hub.proxy": "Proxy",
+    "hub.allow_http": "Plain http",
+    "export.formats": "Export formats",
+    "reports.work_days": "Working days",
+    "database.require_encryption": "Database encryption",
+}
+
+
+def policy_label(key: str) -> str:
+    return POLICY_LABELS.get(key, key.replace(".", " ").replace("_", " ").capitalize())
+
+
+def policy_value(key: str, value: Any) -> str:
+    """A policy's value as a person reads it ("every 30 minutes", "csv, pdf")."""
+    if key == "sync_interval_minutes":
+        return f"every {value} minute{'s' if value != 1 else ''}"
+    if key == "reports.work_days":
+        from touchpoint.domain.metrics import work_days_text
+
+        return work_days_text(frozenset(value))
+    if key == "hub.locked":
+        return "refused (only this company's Hub)" if value else "allowed"
+    if key == "database.require_encryption":
+        return "required" if value else "not required"
+    if isinstance(value, bool):
+        return "allowed" if value else "refused"
+    if isinstance(value, tuple | list):
+        return ", ".join(str(v) for v in value) or "none"
+    return "" if value is None else str(value)
+
+
 class SettingsDialog(QDialog):
     saved = Signal(object)  # the new Settings
 
@@ -229,6 +267,30 @@ class SettingsDialog(QDialog):
         self.data_message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         data_form.addRow("", self.data_message)
         outer.addWidget(data)
+        self.locked_rows: dict[str, QLabel] = {}
+        locked = self._locked_elsewhere()
+        if locked:
+            # Every other setting the policy sets, visible and locked (the sync interval,
+            # the Hub, the export formats...): nothing the policy decides is hidden.
+            by_policy = QGroupBox("Set by your IT department")
+            by_policy.setAccessibleName("Settings set by your IT department")
+            policy_form = self._form(by_policy)
+            words = f"Set by your IT department (policy file {self.ws.policy.path})"
+            for key, value in locked:
+                line = QHBoxLayout()
+                mark = QLabel()
+                mark.setPixmap(icon("lock").pixmap(16, 16))
+                mark.setToolTip(words)
+                shown = QLabel(value)
+                shown.setWordWrap(True)
+                shown.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                shown.setAccessibleName(f"{policy_label(key)}, locked")
+                shown.setToolTip(words)
+                line.addWidget(shown, 1)
+                line.addWidget(mark)
+                policy_form.addRow(f"{policy_label(key)}:", line)
+                self.locked_rows[key] = shown
+            outer.addWidget(by_policy)
 
         self.general_error = _error_label("Settings")
         outer.addWidget(self.general_error)
@@ -241,6 +303,25 @@ class SettingsDialog(QDialog):
         for key in self._locked:
             self._lock(key)
         self.user.setFocus()
+
+    def _locked_elsewhere(self) -> list[tuple[str, str]]:
+        """(key, value as shown) of each setting the policy sets that has no field above."""
+        from touchpoint.policy import effective_settings
+
+        if self.ws.policy.status != "loaded":
+            return []
+        items = effective_settings(self.ws.paths.settings_file, self.ws.policy).items
+        out = [
+            (key, policy_value(key, item.value))
+            for key, item in items.items()
+            if item.locked and key not in self._widgets and not key.startswith("support.")
+        ]
+        checked = self.ws.policy.checked
+        if checked is not None and checked.reports.work_days is not None:
+            out.append(
+                ("reports.work_days", policy_value("reports.work_days", checked.reports.work_days))
+            )
+        return out
 
     def _lock(self, key: str) -> None:
         """Disable a setting the policy sets, with a lock and who set it beside it."""

@@ -12,9 +12,9 @@ from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtSvg import QSvgRenderer
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QGraphicsObject, QWidget
 
 THEMES = ("system", "light", "dark")
 
@@ -126,17 +126,62 @@ QLabel#PageTitle { font-size: 18pt; font-weight: 600; }
 QLabel#Muted { color: palette(placeholder-text); }
 QLabel#FieldError { color: %(warn)s; }
 QLabel#Warning { color: %(warn)s; }
+QLabel#BigWarning { color: %(warn)s; font-size: 13pt; font-weight: 600; }
 QLabel#BigNumber { font-size: 16pt; font-weight: 600; }
 QListWidget::item { padding: 3px 2px; }
 QLineEdit#GlobalSearch { padding: 5px 8px; border-radius: 6px; }
+QProgressBar { background: palette(mid); border: none; border-radius: 3px; }
+QProgressBar::chunk { background: palette(highlight); border-radius: 3px; }
 """ % {"warn": WARN}  # noqa: UP031 - the style sheet has literal braces
+
+# Fusion outlines a check box in the window colour made darker, which vanishes on the dark
+# palette: an outline and a filled, ticked box of our own there.
+DARK_STYLE = """
+QCheckBox::indicator, QGroupBox::indicator {
+    width: 14px; height: 14px; border: 1px solid #8893a2; border-radius: 3px;
+    background: #161a1f;
+}
+QCheckBox::indicator:checked, QGroupBox::indicator:checked {
+    background: %(accent)s; border-color: %(accent)s; image: url(%(check)s);
+}
+QCheckBox::indicator:disabled { border-color: #4a525d; }
+QCheckBox::indicator:checked:disabled { background: #3a424d; border-color: #3a424d; }
+"""
 
 
 def apply_theme(app: QApplication, theme: str = "system") -> None:
     """Fusion everywhere (the same look on every OS) with a light or dark palette."""
     app.setStyle("Fusion")
-    app.setPalette(_dark_palette() if is_dark(theme) else _light_palette())
-    app.setStyleSheet(STYLE)
+    dark = is_dark(theme)
+    app.setPalette(_dark_palette() if dark else _light_palette())
+    check = Path(_resource("icons", "check.svg")).as_posix()
+    app.setStyleSheet(STYLE + (DARK_STYLE % {"accent": ACCENT, "check": check} if dark else ""))
+
+
+def style_chart(chart: QGraphicsObject) -> None:
+    """A chart in the window's colours: QtCharts' dark theme on the dark palette (not a
+    white panel), the panel in the base colour, text and grid from the palette. Call it
+    before adding series (the chart theme sets their colours) and again after axes."""
+    from PySide6.QtCharts import QChart
+
+    palette = QApplication.palette()
+    text = palette.color(QPalette.ColorRole.Text)
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    assert isinstance(chart, QChart)
+    if not chart.series():
+        chart.setTheme(
+            QChart.ChartTheme.ChartThemeDark if dark else QChart.ChartTheme.ChartThemeLight
+        )
+    chart.setBackgroundBrush(palette.color(QPalette.ColorRole.Base))
+    chart.setBackgroundPen(QPen(palette.color(QPalette.ColorRole.Midlight)))
+    chart.setTitleBrush(text)
+    chart.legend().setLabelColor(text)
+    grid = palette.color(QPalette.ColorRole.Mid)
+    for axis in chart.axes():
+        axis.setLabelsColor(text)
+        axis.setTitleBrush(text)
+        axis.setLinePenColor(grid)
+        axis.setGridLineColor(grid)
 
 
 def visible_check_boxes(view: QWidget) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -43,11 +44,12 @@ def read_suggestions(ws: Workspace) -> list[Any]:
     return meetings.list_suggestions(ws)
 
 
-def read_today(ws: Workspace) -> insights.TodayView:
-    """Today's figures, on the database thread (the services load there, not at start)."""
+def read_today(ws: Workspace, *, all_quiet: bool = False) -> insights.TodayView:
+    """Today's figures, on the database thread (the services load there, not at start);
+    ``all_quiet`` lists every customer going quiet, not the first 20."""
     from touchpoint.services import insights
 
-    return insights.today(ws)
+    return insights.today(ws, quiet_limit=None) if all_quiet else insights.today(ws)
 
 
 class TodayPrefetch:
@@ -110,7 +112,10 @@ class TodayPrefetch:
 
 
 class Card(QFrame):
-    """A titled list; activating a row opens its customer."""
+    """A titled list; activating a row opens its customer. A list cut short says how
+    many there are and offers them all (``show_all``)."""
+
+    show_all = Signal()
 
     def __init__(self, title: str, empty: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,6 +126,13 @@ class Card(QFrame):
         layout.setContentsMargins(12, 10, 12, 10)
         self.title = QLabel(title)
         self.title.setObjectName("CardTitle")
+        self.more = QPushButton("Show all")
+        self.more.clicked.connect(self.show_all)
+        self.more.hide()
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.more)
         self.list = QListWidget(self)
         self.list.setAccessibleName(title)
         self.list.setFrameShape(QFrame.Shape.NoFrame)
@@ -132,7 +144,7 @@ class Card(QFrame):
         self.empty.setObjectName("Muted")
         self.empty.setWordWrap(True)
         self.list.hide()
-        layout.addWidget(self.title)
+        layout.addLayout(top)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty)
         layout.addStretch(0)
@@ -151,17 +163,28 @@ class Card(QFrame):
         self.empty.setText(self._empty)
         self.list.setVisible(bool(rows))
         self.empty.setVisible(not rows)
+        cut = count > len(rows)
+        self.more.setText(f"Show all {count:,}")
+        self.more.setAccessibleName(f"Show all {count:,}: {self._title}")
+        self.more.setVisible(cut)
+        # An empty card takes only the room its sentence needs; a full one all it gets.
+        self.setSizePolicy(
+            QSizePolicy.Policy.Preferred,
+            QSizePolicy.Policy.Expanding if rows else QSizePolicy.Policy.Maximum,
+        )
 
 
 class TodayView(QWidget):
     open_customer = Signal(str)
     loaded = Signal()
+    followups_requested = Signal()  # every overdue promise, on the Follow-ups page
 
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._backend = backend
         self.data: insights.TodayView | None = None
         self._stale = True
+        self._all_quiet = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.heading = QLabel("Today")
@@ -193,17 +216,21 @@ class TodayView(QWidget):
         self.due = Card("Due today", "Nothing else is due today.", self)
         self.interactions = Card("Today's interactions", "No interactions logged today yet.", self)
         self.quiet = Card("Going quiet", "No active customer is going quiet.", self)
-        grid.addWidget(self.overdue, 0, 0)
+        # Overdue first and large: the whole left column. The others share the right one,
+        # an empty one no taller than its sentence.
+        self.overdue.title.setObjectName("BigWarning")
+        grid.addWidget(self.overdue, 0, 0, 3, 1)
         grid.addWidget(self.due, 0, 1)
-        grid.addWidget(self.interactions, 1, 0)
-        grid.addWidget(self.quiet, 1, 1)
-        grid.setRowStretch(0, 1)
-        grid.setRowStretch(1, 1)
+        grid.addWidget(self.interactions, 1, 1)
+        grid.addWidget(self.quiet, 2, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
         layout.addLayout(grid, 1)
+        self.overdue.show_all.connect(self.followups_requested)
+        self.quiet.show_all.connect(self.show_all_quiet)
         for card in self.cards:
             card.list.itemActivated.connect(self._activated)
             card.list.itemClicked.connect(self._activated)
-        self.overdue.title.setStyleSheet("color: #c0392b;")
         backend.changes_applied.connect(self._changes_applied)
 
     @property
@@ -220,7 +247,15 @@ class TodayView(QWidget):
         if prefetch is not None and not (prefetch.done and prefetch.data is None):
             prefetch.then(self._show)
             return
-        self._backend.query(read_today).success(self._show).run()
+        all_quiet = self._all_quiet
+        self._backend.query(lambda ws: read_today(ws, all_quiet=all_quiet)).success(
+            self._show
+        ).run()
+
+    def show_all_quiet(self) -> None:
+        """Every customer going quiet, not the first 20."""
+        self._all_quiet = True
+        self.refresh()
 
     def _show_suggestions(self, items: list[Any]) -> None:
         self.suggestions = items

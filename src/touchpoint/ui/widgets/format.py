@@ -31,6 +31,14 @@ def when_text(when: datetime | None, tz: tzinfo, now: datetime | None = None) ->
     return f"{at.day} {at.strftime('%b %Y')}"
 
 
+def day_text(when: datetime | None, tz: tzinfo, now: datetime) -> str:
+    """The day alone, for a narrow column: 'today', 'tomorrow', 'Fri 20 Nov', '3 Mar 2027'."""
+    if when is None:
+        return ""
+    text = when_text(when, tz, now)
+    return text.rsplit(" ", 1)[0] if text[-3:-2] == ":" else text
+
+
 def date_text(when: datetime | None, tz: tzinfo) -> str:
     if when is None:
         return ""

@@ -16,12 +16,13 @@ from PySide6.QtCore import QDateTime, QMargins, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from touchpoint.ui.theme import ACCENT
+from touchpoint.ui.theme import ACCENT, style_chart
 
 
 class SatisfactionChart(QChartView):
     def __init__(self, parent: QWidget | None = None) -> None:
         chart = QChart()
+        style_chart(chart)
         chart.legend().hide()
         chart.setBackgroundVisible(False)
         chart.setMargins(QMargins(0, 0, 0, 0))
