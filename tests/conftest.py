@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.workspace import Workspace
 
 # Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

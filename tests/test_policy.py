@@ -15,8 +15,8 @@ from touchpoint.policy import (
     load_policy,
     policy_path,
 )
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, load_settings, save_settings
+from touchpoint.storage.workspace import Workspace
 
 GOOD = """
 [hub]

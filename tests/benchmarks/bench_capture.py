@@ -20,8 +20,8 @@ from pathlib import Path
 
 from touchpoint.services import customers
 from touchpoint.services.capture import import_emails
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.workspace import Workspace
 
 TARGET_PER_SECOND = 200
 

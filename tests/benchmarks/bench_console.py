@@ -46,9 +46,9 @@ from bench_sync import TEAM, dataset_rows, free_port, seed_hub
 from touchpoint.hub import accounts
 from touchpoint.hub.db import changes, counter, devices, make_engine, records, tokens, write
 from touchpoint.services import demo
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.tracking import jsonable
+from touchpoint.storage.workspace import Workspace
 
 PASSWORD = "benchmark password"
 SMALL = dict(customers=1_000, contacts=2_000, interactions=12_000, followups=2_500, deals=800)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from touchpoint.services import search
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 FIXED_QUERIES = [
     "quote",

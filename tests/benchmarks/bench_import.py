@@ -30,7 +30,7 @@ from bench_core import copy_dataset
 
 from touchpoint.services.capture import import_emails
 from touchpoint.services.importing import import_customers_csv, import_vcard
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 TARGETS = {"csv": 5_000, "vcard": 3_000, "eml": 200}
 FIRST = ["Anna", "Ben", "Chloé", "Dario", "Eva", "Femi", "Greta", "Hiro"]

@@ -78,7 +78,7 @@ def child_floor(data: Path, out: Path) -> dict:
 
 def child_export(data: Path, out: Path, fmt: str) -> dict:
     from touchpoint.services import activity_export
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     first, last = data_range(data / "touchpoint.sqlite3")
     started = time.perf_counter()
@@ -92,7 +92,7 @@ def child_report(data: Path, out: Path, rounds: int) -> dict:
     from touchpoint.domain import dates
     from touchpoint.services import reports
     from touchpoint.services.goals import Goal, GoalBook
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     with Workspace.open(data, auto_backup=False) as ws:
         conn = sqlite3.connect(f"file:{data / 'touchpoint.sqlite3'}?mode=ro", uri=True)

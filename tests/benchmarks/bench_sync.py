@@ -41,10 +41,10 @@ from touchpoint.hub import accounts
 from touchpoint.hub.db import changes, counter, make_engine, records, upgrade, users, write
 from touchpoint.services import customers
 from touchpoint.services.search import catch_up_index, index_backlog
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.models import SYNCED_MODELS
 from touchpoint.storage.tracking import jsonable
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, sign_in
 from touchpoint.sync.protocol import PROTOCOL_HEADER, PushRequest
 

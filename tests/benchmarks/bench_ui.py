@@ -216,7 +216,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
 
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
     from touchpoint.ui.app import make_application
     from touchpoint.ui.backend import Backend
     from touchpoint.ui.main_window import MainWindow

@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 from touchpoint.services import demo
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.workspace import Workspace
 
 
 def main() -> int:

@@ -215,7 +215,7 @@ def test_the_services_refuse_the_past_only_when_asked(tp, acme: str) -> None:
     from touchpoint.errors import ValidationError, ValidationErrors
     from touchpoint.services.followups import ALLOW_PAST, reschedule_followup
     from touchpoint.services.interactions import FollowUpInput, log_interaction
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     with Workspace.open(tp.data_dir, auto_backup=False, clock=tp.clock) as ws:
         with pytest.raises(ValidationErrors) as refused:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Customer, Meta, SyncConflict
+from touchpoint.storage.workspace import Workspace
 
 
 def test_a_laptop_that_never_synced_says_not_synced_yet(tp) -> None:

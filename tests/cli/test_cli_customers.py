@@ -432,7 +432,7 @@ def test_a_currency_must_be_iso_4217_and_a_tag_must_say_something(tp) -> None:
 def test_the_window_gets_the_same_checks_from_the_services(tp) -> None:
     from touchpoint.errors import ValidationErrors
     from touchpoint.services import customers
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     with Workspace.open(tp.data_dir, auto_backup=False, clock=tp.clock) as ws:
         with pytest.raises(ValidationErrors) as refused:

@@ -112,7 +112,7 @@ def test_login_to_another_hub_is_refused_when_the_policy_locks_it(tp, policy_fil
         "https://hub.example.com"
     )
     from touchpoint.errors import ValidationError
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
     from touchpoint.sync.engine import sign_in
 
     with Workspace.open(tp.data_dir, auto_backup=False) as ws, pytest.raises(ValidationError):

@@ -20,7 +20,7 @@ from harness import HubServer, Laptop, start_hub
 from touchpoint.hub import accounts
 from touchpoint.services import customers
 from touchpoint.services.provisioning import first_run_state
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
 
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"

@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -110,14 +110,28 @@ def _gate_answer(gate: throttle.LoginGate, address: str) -> tuple[list[dict], li
         pauses.append(seconds)
 
     gate.app = app
+    gate.sleep = sleep  # type: ignore[assignment]
     scope = {"type": "http", "path": "/v1/login", "client": (address, 5000)}
-    real_sleep = throttle.asyncio.sleep
-    throttle.asyncio.sleep = sleep  # type: ignore[assignment]
-    try:
-        asyncio.run(gate(scope, None, send))
-    finally:
-        throttle.asyncio.sleep = real_sleep  # type: ignore[assignment]
+    run_alone(lambda: gate(scope, None, send))
     return sent, pauses
+
+
+def run_alone(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``main`` in an event loop of its own, on a thread of its own: whatever loops and
+    servers other tests left in this process, the gate meets none of them."""
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # handed to the test's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(30)
+    if failed:
+        raise failed[0]
 
 
 def test_a_throttled_address_waits_for_its_answer_and_others_pass() -> None:
@@ -160,7 +174,7 @@ def test_sign_ins_pass_the_gate_one_at_a_time_in_turn() -> None:
         gate.app = app
         await asyncio.gather(attempt("first"), attempt("second"), attempt("third"))
 
-    asyncio.run(three_at_once())
+    run_alone(three_at_once)
     # Each waited for the one before it, in the order they came.
     assert events == [
         "first checked", "first answered", "second checked", "second answered",
@@ -174,7 +188,7 @@ def test_sign_ins_pass_the_gate_one_at_a_time_in_turn() -> None:
     async def two_at_once() -> None:
         await asyncio.gather(attempt("first"), attempt("second"))
 
-    asyncio.run(two_at_once())
+    run_alone(two_at_once)
     assert events == ["first checked", "refused 429", "body", "first answered"]
     assert not gate.running and not gate.turns
 

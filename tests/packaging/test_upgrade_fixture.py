@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from touchpoint.services import search
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage import migrate
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]

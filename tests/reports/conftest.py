@@ -9,7 +9,7 @@ import pytest
 
 from touchpoint.services import customers, followups, goals
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 MARIA = "maria@example.com"
 TOM = "tom@example.com"

@@ -13,7 +13,7 @@ import pytest
 
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.services import activity_export as export
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 MARIA, TOM, IDA = "maria@example.com", "tom@example.com", "ida@example.com"
 TUESDAY = export.ExportScope(first=date(2026, 11, 17), last=date(2026, 11, 17))

@@ -13,7 +13,7 @@ from click.testing import CliRunner, Result
 
 from touchpoint.cli.main import cli
 from touchpoint.cli.runtime import CliState
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 MARIA, TOM = "maria@example.com", "tom@example.com"
 

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from touchpoint.services import reports
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 DAY = date(2026, 11, 17)
 

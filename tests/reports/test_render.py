@@ -12,7 +12,7 @@ import pytest
 
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals, reports
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 DAY = date(2026, 11, 17)
 MARIA, TOM, IDA = "maria@example.com", "tom@example.com", "ida@example.com"

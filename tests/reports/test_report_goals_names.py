@@ -15,8 +15,8 @@ import pytest
 from touchpoint.errors import ValidationError
 from touchpoint.policy import load_policy
 from touchpoint.services import customers, goals, reports
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
+from touchpoint.storage.workspace import Workspace
 
 MARIA, TOM, IDA = "maria@example.com", "tom@example.com", "ida@example.com"
 TUESDAY = date(2026, 11, 17)

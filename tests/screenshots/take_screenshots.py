@@ -24,7 +24,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 OUT = Path(__file__).parent / "out"
 SIZES = ((1024, 640), (1920, 1080))  # a small laptop, a full-HD screen

@@ -15,8 +15,8 @@ from touchpoint.services.capture import (
     import_emails,
     read_message,
 )
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, Interaction
+from touchpoint.storage.workspace import Workspace
 
 REAL = Path(__file__).parents[1] / "fixtures" / "import" / "real"
 

@@ -18,8 +18,8 @@ from touchpoint.services.meetings import (
     list_suggestions,
     read_meetings,
 )
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Interaction
+from touchpoint.storage.workspace import Workspace
 
 REAL = Path(__file__).parents[1] / "fixtures" / "import" / "real"
 

@@ -16,7 +16,7 @@ from touchpoint.services.customer_list import (
     row_of,
 )
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 
 def _add(ws: Workspace, name: str, **fields: Any) -> str:

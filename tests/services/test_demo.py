@@ -16,7 +16,6 @@ from touchpoint.domain.dates import local_date
 from touchpoint.domain.enums import FollowUpStatus, PromiseState
 from touchpoint.errors import ValidationError
 from touchpoint.services import demo, duplicates, maintenance, search
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage import identity, search_index, tracking
 from touchpoint.storage.models import (
@@ -28,6 +27,7 @@ from touchpoint.storage.models import (
     Interaction,
     SearchDoc,
 )
+from touchpoint.storage.workspace import Workspace
 
 SMALL = dict(customers=40, contacts=110, interactions=900, followups=180, deals=55)
 

@@ -16,8 +16,8 @@ from touchpoint.errors import ValidationError
 from touchpoint.logs import setup_logging
 from touchpoint.services import demo
 from touchpoint.services.diagnostics import scrub, write_diagnostics
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
 from touchpoint.sync.engine import EMAIL_KEY, SERVER_KEY, waiting_count, write_meta
 

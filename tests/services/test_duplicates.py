@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from touchpoint.services import customers, duplicates, search
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 
 def _customer(ws: Workspace, name: str, **fields):

@@ -22,7 +22,7 @@ from touchpoint.services.exporting import (
 )
 from touchpoint.services.importing import import_customers_csv
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 
 def read_csv(path: Path, encoding: str = "utf-8") -> list[dict[str, str]]:

@@ -25,9 +25,9 @@ from sqlalchemy import select
 from touchpoint.services import customers as cs
 from touchpoint.services.exporting import export_contacts, export_customers_csv
 from touchpoint.services.importing import import_customers_csv, import_vcard
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef
+from touchpoint.storage.workspace import Workspace
 
 NOT_COMPARED = {"created_by", "updated_at", "updated_by", "deleted_at", "merged_into_id"}
 

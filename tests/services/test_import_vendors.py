@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from touchpoint.services.import_layouts import detect, label_text
 from touchpoint.services.importing import import_customers_csv, preview_csv
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer
+from touchpoint.storage.workspace import Workspace
 
 VENDORS = Path(__file__).parent.parent / "fixtures" / "import" / "vendors"
 

@@ -32,8 +32,8 @@ from touchpoint.services.importing import (
 )
 from touchpoint.services.search import search, strip_marks
 from touchpoint.services.validation import clean_contact, clean_customer
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import search_index
+from touchpoint.storage.workspace import Workspace
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
 TABLES = (

@@ -15,7 +15,7 @@ from touchpoint.services import customers
 from touchpoint.services.exporting import export_contacts
 from touchpoint.services.importing import ImportReport, import_vcard
 from touchpoint.services.search import search, strip_marks
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 REAL = Path(__file__).parent.parent / "fixtures" / "import" / "real"
 FILES = {  # file -> cards it holds

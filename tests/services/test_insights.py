@@ -10,8 +10,8 @@ import pytest
 from touchpoint.errors import ValidationErrors
 from touchpoint.services import customers, deals, followups, insights
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
+from touchpoint.storage.workspace import Workspace
 
 
 def test_customer_summary_by_hand(ws: Workspace, clock) -> None:

@@ -12,9 +12,9 @@ from touchpoint.errors import ForbiddenError, NotFoundError, ValidationError, Va
 from touchpoint.services import customers, followups, interactions
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.interactions import FollowUpInput, edit_interaction, log_interaction
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
 from touchpoint.storage.models import Change, FollowUp, Interaction
+from touchpoint.storage.workspace import Workspace
 
 
 def _counts(ws: Workspace) -> tuple[int, int, int]:

@@ -13,7 +13,7 @@ import pytest
 
 from touchpoint.services import customers, followups, reports
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 FRIDAY = date(2026, 11, 20)
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

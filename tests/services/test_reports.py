@@ -16,7 +16,7 @@ import pytest
 from touchpoint.errors import ValidationError
 from touchpoint.services import customers, followups, goals, reports
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 
 MARIA = "maria@example.com"
 TOM = "tom@example.com"

@@ -10,8 +10,8 @@ from pathlib import Path
 from touchpoint.services import customers, demo, insights
 from touchpoint.services.interactions import FollowUpInput, log_interaction
 from touchpoint.services.today_start import read_before_open
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
+from touchpoint.storage.workspace import Workspace
 
 
 def _busy_day(ws: Workspace, clock) -> None:  # type: ignore[no-untyped-def]

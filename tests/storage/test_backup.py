@@ -10,8 +10,8 @@ import pytest
 
 from touchpoint.errors import StorageError
 from touchpoint.services import customers, maintenance
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.backup import daily_backup_if_due
+from touchpoint.storage.workspace import Workspace
 
 
 def test_daily_backups_rotate_and_keep_seven(ws):

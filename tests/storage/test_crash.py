@@ -16,15 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.backup import integrity
+from touchpoint.storage.workspace import Workspace
 
 IMPORT_ROWS = 3000
 
 WRITER = textwrap.dedent(
     """
     import sys
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
     from touchpoint.services.importing import import_customers_csv
     from touchpoint.services.interactions import FollowUpInput, log_interaction
 

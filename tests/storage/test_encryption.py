@@ -15,9 +15,9 @@ from touchpoint.cli.main import cli
 from touchpoint.cli.runtime import CliState
 from touchpoint.errors import StorageError
 from touchpoint.services import customers, interactions, maintenance, search
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import encryption, rekey
 from touchpoint.storage.backup import integrity
+from touchpoint.storage.workspace import Workspace
 
 pytest.importorskip("sqlcipher3")
 

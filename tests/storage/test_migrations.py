@@ -11,9 +11,9 @@ from alembic import command
 
 from touchpoint.errors import NewerSchemaError
 from touchpoint.services import search
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import migrate
 from touchpoint.storage.database import Database
+from touchpoint.storage.workspace import Workspace
 
 
 def _first_revision_with_data(path: Path) -> None:

@@ -36,7 +36,7 @@ class OneToken(KeyringBackend):
 def main() -> int:
     data_dir, token, point, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     keyring.set_keyring(OneToken(token))
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
     from touchpoint.sync import engine as sync_engine
     from touchpoint.sync.engine import SyncEngine
 

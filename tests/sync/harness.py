@@ -26,10 +26,10 @@ import pg_cluster
 from touchpoint.hub import accounts
 from touchpoint.hub.app import create_app
 from touchpoint.hub.db import make_engine, records, upgrade
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
 from touchpoint.storage.tracking import jsonable
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, SyncResult, sign_in
 from touchpoint.sync.protocol import CONFLICT_ENTITY
 

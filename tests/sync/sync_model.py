@@ -45,10 +45,10 @@ from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts
 from touchpoint.hub.db import records
 from touchpoint.services import customers, duplicates, interactions
-from touchpoint.services.sync_attention import set_aside_count
 from touchpoint.services.sync_conflicts import dismiss_rejected, rejected_changes
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Customer, Interaction
 from touchpoint.storage.types import to_utc_text
+from touchpoint.sync.attention import set_aside_count
 from touchpoint.sync.protocol import CONFLICT_ENTITY, PROTOCOL_HEADER
 
 FAULTS = ["drop_request", "drop_answer", "duplicate", "timeout", "5xx", "503_after"]

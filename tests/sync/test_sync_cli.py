@@ -63,7 +63,7 @@ def test_login_sync_conflicts_restore_logout(hub: HubServer, tmp_path: Path, clo
     assert "1 received" in first.stdout or "received" in first.stdout
 
     # Ana and Ben both change the industry; Ben's later edit wins, Ana sees the conflict.
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     with Workspace.open(home, auto_backup=False, clock=clock) as ws:
         customers.edit_customer(ws, made.value.id, {"industry": "wholesale"})
@@ -99,7 +99,7 @@ def test_sync_indexes_a_big_pull_for_search_and_search_says_what_is_not_yet_inde
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: Any
 ) -> None:
     from touchpoint.services import search
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
     from touchpoint.sync import engine as sync_engine
 
     hub.add_user("ana@example.com")

@@ -75,7 +75,7 @@ def test_a_later_edit_of_the_field_also_ends_the_conflict(
 
 
 def test_a_laptop_that_never_synced_says_so(tmp_path: Path, clock: Clock, hub: HubServer) -> None:
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     ws = Workspace.open(tmp_path / "fresh", clock=clock)
     try:

@@ -18,8 +18,8 @@ import pytest
 from harness import Clock, HubServer, Laptop, assert_converged
 
 from touchpoint.services import customers, interactions, search
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import deferred_indexes, search_index
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
 from touchpoint.sync import engine as sync_engine
 

@@ -14,7 +14,7 @@ from keyring.errors import PasswordSetError
 
 from touchpoint.cli.main import cli
 from touchpoint.hub import accounts
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import sign_in, signed_in_account
 from touchpoint.sync.errors import KeyringUnavailable
 

@@ -16,8 +16,8 @@ from sqlalchemy import insert, select, update
 
 from touchpoint.hub.db import changes, counter, records
 from touchpoint.services import customers, interactions, maintenance
-from touchpoint.services.sync_attention import set_aside_changes, set_aside_count
 from touchpoint.storage.models import Customer, Interaction
+from touchpoint.sync.attention import set_aside_changes, set_aside_count
 
 
 @pytest.fixture

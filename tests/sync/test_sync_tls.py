@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from touchpoint.hub.db import records
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings, save_settings
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, sign_in
 from touchpoint.sync.errors import ServerError
 

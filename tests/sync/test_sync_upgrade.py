@@ -8,8 +8,8 @@ from alembic import command
 from harness import Clock, HubServer, Laptop, all_change_ids, assert_converged, hub_change_count
 
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import migrate
+from touchpoint.storage.workspace import Workspace
 
 
 def test_waiting_changes_survive_a_schema_upgrade(

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 from PySide6.QtCore import QSettings
 
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 
 from touchpoint.services import customers, interactions
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui import activity_view
 from touchpoint.ui.activity_view import ActivityView
 from touchpoint.ui.backend import Backend

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication, QLineEdit
 from sqlalchemy import func, select
 
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.contact_editor import ContactEditor
 from touchpoint.ui.profile_view import ProfileView

@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings
 
 from touchpoint.services import customers
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.customer_list_model import COLUMNS
 from touchpoint.ui.main_window import MainWindow

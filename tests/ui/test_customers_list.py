@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.customer_list_model import BLOCK, ID_ROLE
 from touchpoint.ui.customers_view import CustomersView

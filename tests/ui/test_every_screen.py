@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.services import demo
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow
 from touchpoint.ui.theme import apply_theme

@@ -17,8 +17,8 @@ from harness import PASSWORD, HubServer, Laptop, start_hub
 from touchpoint.services import customers
 from touchpoint.services.customer_list import CustomerQuery, count_customers
 from touchpoint.services.provisioning import check_request, provision
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import load_settings
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
 from touchpoint.sync.engine import LAST_SYNC_KEY, write_meta
 from touchpoint.ui.backend import Backend

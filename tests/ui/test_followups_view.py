@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from touchpoint.domain.enums import PromiseState
 from touchpoint.services import customers, interactions
 from touchpoint.services.interactions import FollowUpInput
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import FollowUp
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.followups_view import FollowUpsView
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from touchpoint.services import customers, interactions
 from touchpoint.services.interactions import FollowUpInput
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.export_dialog import ExportDialog
 from touchpoint.ui.import_dialog import ImportDialog

@@ -12,8 +12,8 @@ from PySide6.QtCore import QSettings, Qt
 from touchpoint.errors import NotFoundError
 from touchpoint.services import customers, interactions
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.interaction_dialog import InteractionDialog
 from touchpoint.ui.main_window import MainWindow

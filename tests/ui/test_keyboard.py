@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from touchpoint.services import customers
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow
 

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from touchpoint.services import customers
 from touchpoint.services.drafts import LOG_INTERACTION, DraftStore
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import FollowUp, Interaction
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.log_dialog import LogInteractionDialog, flush_drafts, pending_draft
 

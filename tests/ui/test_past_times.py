@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from touchpoint.services import customers
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import FollowUp, Interaction
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui import errors as ui_errors
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import past_question

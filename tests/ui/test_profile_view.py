@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from touchpoint.services import customers, deals, followups, history
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.profile_view import ProfileView
 

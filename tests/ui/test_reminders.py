@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QMainWindow
 
 from touchpoint.services import customers, interactions
 from touchpoint.services.interactions import FollowUpInput
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.reminders import ReminderService, load_last_check
 

@@ -11,7 +11,7 @@ import pytest
 
 from touchpoint.services import customers, goals, reports
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.reports_view import ReportsView
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from touchpoint.services import customers
 from touchpoint.services.interactions import log_interaction
 from touchpoint.services.search import MARK_END, MARK_START, SearchHit
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow
 from touchpoint.ui.search_box import HIT_ROLE, highlighted

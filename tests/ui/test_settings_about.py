@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from touchpoint import __version__
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import load_settings
 from touchpoint.storage.models import Customer
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.about_dialog import AboutDialog
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.settings_dialog import SettingsDialog

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from touchpoint.policy import current_policy
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import load_settings
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.about_dialog import AboutDialog
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.settings_dialog import SettingsDialog

@@ -10,7 +10,7 @@ import pytest
 
 from touchpoint.policy import load_policy
 from touchpoint.services import customers
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui import start_problems
 
 pytest.importorskip("sqlcipher3")

@@ -91,7 +91,7 @@ print("AFTER", sys.getswitchinterval())
 def test_the_window_is_shown_with_today_already_filled(data_dir: Path) -> None:
     from touchpoint.services import customers
     from touchpoint.services.interactions import FollowUpInput, log_interaction
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     with Workspace.open(data_dir, auto_backup=False) as ws:
         acme = customers.create_customer(ws, {"name": "Acme GmbH", "status": "active"}).value

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from touchpoint.errors import ValidationErrors
 from touchpoint.services import customers
-from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend, Cancelled, Progress
 
 

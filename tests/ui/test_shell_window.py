@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings, Qt
 
 from touchpoint.services import customers
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.actions import ACTIONS, ActionSpec, build_actions
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow
@@ -314,7 +314,7 @@ def test_the_first_paint_loads_no_module_it_does_not_show(data_dir: Path) -> Non
     code = """
 import sys
 from PySide6.QtCore import QSettings
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.app import make_application
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow

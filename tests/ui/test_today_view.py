@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 
 from touchpoint.services import customers, insights
 from touchpoint.services.interactions import FollowUpInput, log_interaction
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.main_window import MainWindow
 from touchpoint.ui.today_view import TodayView

@@ -8,7 +8,7 @@ from typing import Any
 
 from touchpoint.services import customers
 from touchpoint.services.importing import import_customers_csv
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.contact_editor import contact_text
 from touchpoint.ui.profile_view import ProfileView

@@ -28,7 +28,7 @@ from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
     from touchpoint.services.records import FollowUpView
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 

@@ -25,7 +25,7 @@ from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
     from touchpoint.services.records import ContactView, CustomerView
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 LIST_MOST = 100_000  # the most rows one list shows

@@ -28,7 +28,7 @@ from touchpoint.cli.runtime import (
 )
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 
 def _size(n: int) -> str:

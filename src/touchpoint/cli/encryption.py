@@ -90,7 +90,7 @@ def _remember(wanted: bool) -> None:
 
 def _closed_workspace() -> None:
     """Open and close the workspace once: the database exists, is migrated, is healthy."""
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
     Workspace.open(state().data_dir, auto_backup=False).close()
 

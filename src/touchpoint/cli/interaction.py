@@ -16,7 +16,7 @@ from touchpoint.domain.values import short_id
 
 if TYPE_CHECKING:
     from touchpoint.services.records import InteractionDetail, InteractionView
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 HIDDEN = frozenset({"updated_at", "updated_by", "created_at", "created_by"})

@@ -24,7 +24,7 @@ from touchpoint.reports import FORMATS, write_report
 
 if TYPE_CHECKING:
     from touchpoint.services.activity_export import ExportScope
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 
 class _BarSink:

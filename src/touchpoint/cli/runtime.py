@@ -1,7 +1,7 @@
 """What every command shares: the global options, the open workspace, error mapping.
 
 A command decorated with :func:`with_workspace` gets an open
-:class:`~touchpoint.services.workspace.Workspace` as its first argument; it is
+:class:`~touchpoint.storage.workspace.Workspace` as its first argument; it is
 closed when the command ends, whatever happens.
 """
 
@@ -22,7 +22,7 @@ import click
 from touchpoint.errors import TouchpointError, ValidationErrors
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 log = logging.getLogger("touchpoint.cli")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +54,7 @@ def state(ctx: click.Context | None = None) -> CliState:
 def open_workspace(
     ctx: click.Context | None = None, *, daily_backup: bool = True
 ) -> Iterator[Workspace]:
-    from touchpoint.services.workspace import Workspace, utc_now
+    from touchpoint.storage.workspace import Workspace, utc_now
 
     current = state(ctx)
     ws = Workspace.open(

@@ -17,7 +17,7 @@ from touchpoint.cli.output import emit_json, jsonable, plural, progress_bar, war
 from touchpoint.cli.runtime import with_workspace
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 
 # --- import ----------------------------------------------------------------------------

@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint import __version__
 from touchpoint.errors import TouchpointError
 from touchpoint.hub import accounts, apikeys, webhooks
+from touchpoint.hub.cli_audit import audit_command as _audit
+from touchpoint.hub.cli_audit import system_user as _system_user
 from touchpoint.hub.connector_cli import connector_group
 from touchpoint.hub.console import audit
 from touchpoint.hub.db import (
@@ -619,28 +621,6 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\n")
-
-
-def _system_user() -> str:
-    """Who ran the command, as the system knows them (the command line has no Hub account)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown"
-
-
-def _audit(engine: Engine, action: str, target: str) -> None:
-    """An administrative action into the audit log the console shows, as the system user
-    who ran the command."""
-    try:
-        audit.record(engine, f"{_system_user()} (command line)", action, target, via="cli")
-    except SQLAlchemyError as exc:
-        # The action is done and stays done; the admin is told the log missed it.
-        log.warning("audit log not written: %s", exc)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        click.echo(f"warning: done, but not written to the audit log: {reason}", err=True)
 
 
 def _import_old_audit_file(engine: Engine) -> None:

@@ -8,6 +8,7 @@ import time
 import click
 from sqlalchemy import Engine
 
+from touchpoint.hub.cli_audit import audit_command
 from touchpoint.hub.connectors import core
 from touchpoint.hub.db import DB_ENV, db_url, open_hub
 
@@ -50,13 +51,11 @@ def add(  # noqa: PLR0917 (click passes options positionally)
     kind: str, url: str, token_file: str, team: str, name: str | None, db: str | None
 ) -> None:
     """Register a connector and the Hub account it writes as (nobody can sign in as it)."""
-    from touchpoint.hub.cli import _audit
-
     engine = _engine(db)
     found = core.add_connector(
         engine, kind, name=name or kind, url=url, token_file=token_file, team=team
     )
-    _audit(engine, "add connector", f"{found.name} ({kind}, {found.url}, team {team})")
+    audit_command(engine, "add connector", f"{found.name} ({kind}, {found.url}, team {team})")
     click.echo(
         f"Added connector {found.name}: {found.url}, team {found.team}, writes as "
         f"{found.email}; run it with `touchpoint-hub connector run {found.name}`"
@@ -158,9 +157,7 @@ def status(name: str | None, db: str | None) -> None:
 @db_option
 def retry(name: str, db: str | None) -> None:
     """Put the dead letters back in the queue: the next run tries them again."""
-    from touchpoint.hub.cli import _audit
-
     engine = _engine(db)
     n = core.retry_dead(engine, name)
-    _audit(engine, "retry connector dead letters", f"{name}: {n}")
+    audit_command(engine, "retry connector dead letters", f"{name}: {n}")
     click.echo(f"{name}: {n} dead letters will be tried again at the next run")

@@ -21,8 +21,8 @@ from touchpoint.errors import ValidationError
 from touchpoint.hub import exchange
 from touchpoint.hub.accounts import Principal
 from touchpoint.hub.db import memberships, teams, users
-from touchpoint.services.workspace import Workspace, utc_now
 from touchpoint.storage.types import to_utc_text
+from touchpoint.storage.workspace import Workspace, utc_now
 from touchpoint.sync.engine import SyncEngine, SyncResult
 from touchpoint.sync.errors import ServerError
 from touchpoint.sync.protocol import (

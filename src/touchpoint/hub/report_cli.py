@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from touchpoint.errors import TouchpointError, ValidationError
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Workspace
+    from touchpoint.storage.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

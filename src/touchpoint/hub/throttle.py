@@ -121,6 +121,7 @@ class LoginGate:
         self.held = 0  # tarpitted answers
         self.running = False  # a sign-in is past the gate, not answered yet
         self.turns: deque[asyncio.Future[None]] = deque()
+        self.sleep = asyncio.sleep  # the tarpit's pause (a test gives its own)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["path"] not in self.PATHS:
@@ -133,7 +134,7 @@ class LoginGate:
             if self.held < self.MAX_HELD:
                 self.held += 1
                 try:
-                    await asyncio.sleep(min(self.PAUSE, wait))
+                    await self.sleep(min(self.PAUSE, wait))
                 finally:
                     self.held -= 1
             await _refuse(send, wait, f"too many wrong sign-ins: try again in {wait} seconds")

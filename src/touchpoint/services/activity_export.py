@@ -28,8 +28,8 @@ from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
 from touchpoint.services.exporting import neutralise_cell
 from touchpoint.services.outfiles import atomic_target
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
+from touchpoint.storage.workspace import Workspace
 
 CHUNK = 2000
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included

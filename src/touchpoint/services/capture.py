@@ -35,9 +35,9 @@ from touchpoint.domain.enums import Direction, InteractionKind
 from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.validation import clean_contact, clean_customer, clean_interaction
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Interaction
 from touchpoint.storage.tracking import insert_new
+from touchpoint.storage.workspace import Workspace
 
 # Namespace of the ids of captured messages and meetings (a fixed, random UUID).
 CAPTURE_NAMESPACE = uuid.UUID("6f1c0f5e-8d0b-4c55-9a57-2d3c2b7e9a41")

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import metrics
 from touchpoint.domain.enums import CustomerStatus
 from touchpoint.errors import ValidationError
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Customer, FollowUp, Interaction
+from touchpoint.storage.workspace import Workspace
 
 SORTS = ("name", "status", "owner", "territory", "last_touch", "updated_at", "created_at")
 

@@ -13,8 +13,8 @@ from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import find_contact, find_customer, live
 from touchpoint.services.records import ContactView, CustomerView
 from touchpoint.services.validation import clean_contact, clean_customer, phone_region
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 
 def customer_view(c: Customer) -> CustomerView:

@@ -15,8 +15,8 @@ from touchpoint.services.insights import deal_view
 from touchpoint.services.lookup import by_id
 from touchpoint.services.records import DealView
 from touchpoint.services.validation import clean_deal
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Deal
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 
 def _stamp_close(deal: Deal, now: Any) -> None:

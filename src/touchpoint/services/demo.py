@@ -35,7 +35,6 @@ from sqlalchemy import JSON, Boolean, Connection, func, inspect, select
 from touchpoint.domain import metrics
 from touchpoint.domain.values import display_phone, name_key, normalised_email_key, website_host
 from touchpoint.errors import ValidationError
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import search_index
 from touchpoint.storage.models import (
     Change,
@@ -48,6 +47,7 @@ from touchpoint.storage.models import (
     Record,
 )
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, to_utc_text
+from touchpoint.storage.workspace import Workspace
 
 SIZES: dict[str, dict[str, int]] = {
     "S": dict(customers=2_000, contacts=6_000, interactions=50_000, followups=10_000, reps=1),

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import values as v
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id, live
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import (
     Contact,
     Customer,
@@ -34,6 +33,7 @@ from touchpoint.storage.models import (
     Meta,
 )
 from touchpoint.storage.tracking import jsonable
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 SIMILAR_NAME = 90.0  # token_sort_ratio, 0..100
 REASON_LABEL = {"email": "same email", "phone": "same phone", "host": "same website"}

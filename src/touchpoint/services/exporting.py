@@ -27,8 +27,8 @@ from touchpoint.policy import check_export_format
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.outfiles import atomic_output
 from touchpoint.services.vcards import EMAIL_LABELS, PHONE_LABELS, type_of
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, FollowUp
+from touchpoint.storage.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]

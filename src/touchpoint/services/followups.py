@@ -16,8 +16,8 @@ from touchpoint.errors import NotFoundError, PastTimeError, ValidationError, Val
 from touchpoint.services.lookup import by_id
 from touchpoint.services.records import FollowUpView
 from touchpoint.services.validation import clean_followup
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Customer, FollowUp
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 
 def parse_time(field: str, value: datetime | date | str, *, now: datetime, tz: tzinfo) -> datetime:

@@ -43,8 +43,8 @@ from sqlalchemy import select, union
 
 from touchpoint.domain import metrics
 from touchpoint.errors import NotFoundError, ValidationError
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Customer, FollowUp, Interaction
+from touchpoint.storage.workspace import Workspace
 
 GOALS_FILE = "goals.toml"
 PERIOD_DAYS = {"day": 1, "week": 7}

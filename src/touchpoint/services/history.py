@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.records import HistoryEntry
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change
+from touchpoint.storage.workspace import Workspace
 
 
 def record_history(

@@ -65,9 +65,9 @@ from touchpoint.services.validation import (
     phone_region,
 )
 from touchpoint.services.vcards import Card, address_text, read_cards
-from touchpoint.services.workspace import Changes, Workspace
 from touchpoint.storage import search_index, tracking
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, IdentityKey, new_id
+from touchpoint.storage.workspace import Changes, Workspace
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]

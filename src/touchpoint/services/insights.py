@@ -38,7 +38,6 @@ from touchpoint.services.records import (
 )
 from touchpoint.services.today import QuietCustomer, TodayView, quiet_from_rows
 from touchpoint.services.today_start import DUE_LIMIT, INTERACTIONS_LIMIT
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import today_rows
 from touchpoint.storage.models import (
     Contact,
@@ -48,6 +47,7 @@ from touchpoint.storage.models import (
     FollowUp,
     Interaction,
 )
+from touchpoint.storage.workspace import Workspace
 
 CHART_POINTS = 20
 PAST_FOLLOWUPS = 20

@@ -31,9 +31,9 @@ from touchpoint.services.history import count_record_history, record_history
 from touchpoint.services.lookup import by_id, live
 from touchpoint.services.records import InteractionDetail, InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Contact, Customer, FollowUp, Interaction, new_id
 from touchpoint.storage.tracking import insert_new
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 
 @dataclass(frozen=True)

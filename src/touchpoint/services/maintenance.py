@@ -13,10 +13,10 @@ from sqlalchemy import func, select, text
 from touchpoint import __version__
 from touchpoint.errors import StorageError, ValidationError
 from touchpoint.paths import resolve_paths
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import backup as backups
 from touchpoint.storage import encryption, migrate, search_index
 from touchpoint.storage.models import SYNCED_MODELS, Change, Meta
+from touchpoint.storage.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,8 @@ def status(ws: Workspace) -> StatusReport:
 
 def _attention(ws: Workspace) -> dict[str, Any]:
     """Changes refused, waiting or set aside, counted and named (at most 20 lines)."""
-    from touchpoint.services import sync_attention
     from touchpoint.services.sync_conflicts import rejected_changes
+    from touchpoint.sync import attention as sync_attention
 
     lines: list[str] = []
     refused = rejected_changes(ws, limit=21)

@@ -29,9 +29,9 @@ from touchpoint.services.capture import captured_id, live_by_email
 from touchpoint.services.interactions import interaction_view
 from touchpoint.services.records import InteractionView
 from touchpoint.services.validation import clean_interaction
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import Contact, Customer, Interaction, Meta
 from touchpoint.storage.tracking import insert_new
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 KEY_PREFIX = "meeting_suggestion:"
 LOOK_BACK = timedelta(days=90)  # how far back an import looks by default

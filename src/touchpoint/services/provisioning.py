@@ -23,9 +23,9 @@ from sqlalchemy import select
 
 from touchpoint.domain import values
 from touchpoint.errors import TouchpointError, ValidationError, ValidationErrors
-from touchpoint.services.workspace import Workspace
 from touchpoint.settings import Settings
 from touchpoint.storage.models import Customer
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
 from touchpoint.sync.engine import (
     CA_KEY,

@@ -43,8 +43,8 @@ from touchpoint.domain.rounding import half_up_int
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
 from touchpoint.services.today import QuietCustomer, longest_silent_first, quiet_customer
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.types import to_utc_text
+from touchpoint.storage.workspace import Workspace
 
 VOICES = 3  # best and worst customer words shown
 BEST_FROM = 4  # scores that count as the best words (happy, delighted)

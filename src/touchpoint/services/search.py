@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import search_index
 from touchpoint.storage.search_index import ACTIVITY_FTS, NAMES_FTS
+from touchpoint.storage.workspace import Workspace
 
 MARK_START = "\x02"
 MARK_END = "\x03"

@@ -25,8 +25,6 @@ from sqlalchemy.orm import Session
 
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id
-from touchpoint.services.sync_attention import DISMISSED_KEY, dismissed_ids
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.storage.models import (
     MODEL_BY_ENTITY,
     Change,
@@ -35,6 +33,8 @@ from touchpoint.storage.models import (
     SyncConflict,
 )
 from touchpoint.storage.tracking import CONVERT
+from touchpoint.storage.workspace import Changes, Saved, Workspace
+from touchpoint.sync.attention import DISMISSED_KEY, dismissed_ids
 
 # Change ids of refused changes the user has dismissed (a JSON list): local only.
 LAST_SYNC_KEY = "sync_last_at"  # written by the sync engine after each sync

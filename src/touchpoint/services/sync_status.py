@@ -13,11 +13,11 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from touchpoint.services.sync_attention import set_aside_count
 from touchpoint.services.sync_conflicts import rejected_count
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change, Meta
 from touchpoint.storage.types import from_utc_text
+from touchpoint.storage.workspace import Workspace
+from touchpoint.sync.attention import set_aside_count
 
 # The keys the sync engine keeps its account and last sync under (a test checks they agree).
 SERVER_KEY = "sync_server"

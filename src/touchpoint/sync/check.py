@@ -19,10 +19,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, select
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import MODEL_BY_ENTITY, SYNCED_MODELS, Meta, Record
 from touchpoint.storage.tracking import CONVERT
 from touchpoint.storage.types import from_utc_text, to_utc_text
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.protocol import record_hash
 
 log = logging.getLogger(__name__)

@@ -36,13 +36,6 @@ from sqlalchemy.orm import Session
 
 from touchpoint import __version__
 from touchpoint.collector import collector_paused
-from touchpoint.services.sync_attention import (
-    device_report,
-    refused_count,
-    set_aside_count,
-    waiting_count,
-)
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage import (
     deferred_indexes,
     encryption,
@@ -62,7 +55,14 @@ from touchpoint.storage.models import (
 )
 from touchpoint.storage.tracking import CONVERT
 from touchpoint.storage.types import from_utc_text, to_utc_text
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync import credentials
+from touchpoint.sync.attention import (
+    device_report,
+    refused_count,
+    set_aside_count,
+    waiting_count,
+)
 from touchpoint.sync.errors import (
     AuthError,
     KeyringUnavailable,

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change
+from touchpoint.storage.workspace import Workspace
 
 # Children first: follow-ups name contacts and interactions.
 _CHILDREN = ("followups", "deals", "interactions", "contacts")

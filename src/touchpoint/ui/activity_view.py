@@ -27,7 +27,7 @@ from touchpoint.domain import dates
 from touchpoint.domain.enums import InteractionKind, Outcome
 from touchpoint.services import insights
 from touchpoint.services.records import InteractionView
-from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, WARN

@@ -92,7 +92,7 @@ def run(
     from touchpoint.ui.today_view import TodayPrefetch
 
     def open_workspace() -> Any:
-        from touchpoint.services.workspace import Workspace
+        from touchpoint.storage.workspace import Workspace
 
         return Workspace.open(data_dir, auto_backup=False)
 

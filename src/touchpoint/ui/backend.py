@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from touchpoint import errors
 
 if TYPE_CHECKING:  # the database layer loads on the database thread, not here
-    from touchpoint.services.workspace import Saved, Workspace
+    from touchpoint.storage.workspace import Saved, Workspace
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -199,7 +199,7 @@ class Op(Generic[T]):
             return
         value = result
         if self._is_write:
-            from touchpoint.services.workspace import Saved
+            from touchpoint.storage.workspace import Saved
 
             if not isinstance(result, Saved):
                 raise TypeError(f"a write must return Saved, got {type(result).__name__}")

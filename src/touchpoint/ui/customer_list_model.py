@@ -25,7 +25,7 @@ from PySide6.QtGui import QColor
 from touchpoint.domain.rounding import half_up
 from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, CustomerRow
-from touchpoint.services.workspace import Changes
+from touchpoint.storage.workspace import Changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import day_text, days_text
 

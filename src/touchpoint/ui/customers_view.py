@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, FilterChoices
-from touchpoint.services.workspace import Changes
+from touchpoint.storage.workspace import Changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.customer_list_model import COLUMNS, ID_ROLE, CustomerListModel
 

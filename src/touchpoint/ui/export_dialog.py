@@ -25,7 +25,7 @@ from touchpoint.errors import Cancelled
 from touchpoint.policy import allowed_export_formats
 from touchpoint.services import exporting
 from touchpoint.services.exporting import ExportReport
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend, Progress
 from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, OK, WARN

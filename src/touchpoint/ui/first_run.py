@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from touchpoint.domain import values
 from touchpoint.errors import ValidationError
 from touchpoint.services.provisioning import FirstRunState, first_run_state, set_rep_identity
-from touchpoint.services.workspace import Changes, Saved
+from touchpoint.storage.workspace import Changes, Saved
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.sign_in_dialog import _problem as sign_in_problem  # the same words
 from touchpoint.ui.sign_in_dialog import server_problem

@@ -33,7 +33,7 @@ from touchpoint.errors import TouchpointError
 from touchpoint.services import followups
 from touchpoint.services.followups import FollowUpFilter
 from touchpoint.services.records import FollowUpView
-from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message, only_past_times

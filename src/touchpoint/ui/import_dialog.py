@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from touchpoint.errors import Cancelled
 from touchpoint.services import importing
 from touchpoint.services.importing import CsvPreview, ImportReport
-from touchpoint.services.workspace import Saved, Workspace
+from touchpoint.storage.workspace import Saved, Workspace
 from touchpoint.ui.backend import Backend, Progress
 from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, OK, WARN

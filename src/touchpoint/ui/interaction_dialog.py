@@ -42,7 +42,7 @@ from touchpoint.domain.enums import Depth, Direction, InteractionKind, Outcome, 
 from touchpoint.errors import TouchpointError
 from touchpoint.services import interactions
 from touchpoint.services.records import HistoryEntry, InteractionDetail, InteractionView
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message, only_past_times

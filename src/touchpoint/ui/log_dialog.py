@@ -44,7 +44,7 @@ from touchpoint.errors import AmbiguousError, NotFoundError, ValidationError, Va
 from touchpoint.services import customers, interactions, search
 from touchpoint.services.drafts import LOG_INTERACTION, Draft, DraftStore
 from touchpoint.services.interactions import FollowUpInput
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui import errors as errors_module
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import only_past_times, show_error

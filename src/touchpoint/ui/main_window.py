@@ -46,7 +46,7 @@ from touchpoint.ui.theme import app_icon, icon
 from touchpoint.ui.today_view import TodayPrefetch, TodayView
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Changes
+    from touchpoint.storage.workspace import Changes
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500

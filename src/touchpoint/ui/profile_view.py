@@ -44,7 +44,7 @@ from touchpoint.services import customers, duplicates, history, insights, intera
 from touchpoint.services.duplicates import DuplicateCandidate
 from touchpoint.services.insights import CustomerSummary
 from touchpoint.services.records import FollowUpView, HistoryEntry, InteractionView
-from touchpoint.services.workspace import Changes, Saved, Workspace
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.contact_editor import ContactEditor
 from touchpoint.ui.errors import field_errors, show_error

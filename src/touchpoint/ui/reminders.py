@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from touchpoint.services import followups
 from touchpoint.services.records import FollowUpView
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import when_text
 

@@ -44,7 +44,7 @@ from touchpoint.policy import allowed_export_formats
 from touchpoint.reports import format as fmt
 from touchpoint.reports.html import report_tz
 from touchpoint.services import goals, reports
-from touchpoint.services.workspace import Changes, Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.theme import style_chart
 

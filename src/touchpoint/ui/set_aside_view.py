@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.domain.values import short_id
-from touchpoint.services.sync_attention import SetAsideChange, set_aside_changes
+from touchpoint.sync.attention import SetAsideChange, set_aside_changes
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.widgets.format import when_text
 

@@ -36,8 +36,8 @@ from PySide6.QtWidgets import (
 from touchpoint.domain import values
 from touchpoint.errors import ValidationError, ValidationErrors
 from touchpoint.services import maintenance
-from touchpoint.services.workspace import Changes, Saved, Workspace
 from touchpoint.settings import Settings
+from touchpoint.storage.workspace import Changes, Saved, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.errors import human_message
 from touchpoint.ui.theme import MUTED, THEMES, WARN, apply_theme, icon

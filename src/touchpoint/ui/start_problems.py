@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from touchpoint.errors import TouchpointError
 from touchpoint.policy import LoadedPolicy
 from touchpoint.services import maintenance
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.errors import human_message
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from touchpoint.ui.backend import Backend
 from touchpoint.ui.status_bar import ago_text
 
 if TYPE_CHECKING:
-    from touchpoint.services.workspace import Changes, Workspace
+    from touchpoint.storage.workspace import Changes, Workspace
     from touchpoint.sync.engine import SyncProgress, SyncResult
 
 __all__ = ["SyncController", "SyncStatus", "ago_text", "next_backoff"]

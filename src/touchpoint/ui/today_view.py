@@ -28,7 +28,7 @@ from touchpoint.ui.widgets.format import satisfaction_text, when_text
 
 if TYPE_CHECKING:
     from touchpoint.services import insights
-    from touchpoint.services.workspace import Changes, Workspace
+    from touchpoint.storage.workspace import Changes, Workspace
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from touchpoint.hub import exchange, replica
 from touchpoint.hub.db import records
 from touchpoint.services import goals as goals_service
 from touchpoint.services import reports
-from touchpoint.services.workspace import Workspace
+from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine
 from touchpoint.sync.errors import ServerError
 

@@ -22,8 +22,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from touchpoint.services.workspace import Workspace
 from touchpoint.storage.models import Change, Meta, SetAside, SyncConflict
+from touchpoint.storage.workspace import Workspace
 
 DISMISSED_KEY = "sync_rejected_dismissed"
 
