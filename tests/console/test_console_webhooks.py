@@ -105,3 +105,20 @@ def test_an_admin_adds_a_webhook_sees_a_failed_delivery_and_replays_it(
     rep = sign_in(open_page(), "maria@example.com")
     assert rep.goto("/admin/webhooks").status == 403
     assert rep.goto("/admin/webhooks/1").status == 403
+
+    # Removing asks first, then takes the endpoint and its log away, audited.
+    page.goto("/admin/webhooks")
+    asked: list[str] = []
+
+    def accept(dialog: Any) -> None:
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Remove webhook 1").click()
+    assert asked and "Remove webhook 1" in asked[0]
+    assert page.get_by_role("status").inner_text() == "Webhook 1 removed."
+    assert webhooks.list_endpoints(hub.engine) == []
+    newest = audit.entries(hub.engine)[0][0]
+    assert (newest.action, newest.target, newest.via) == ("remove webhook", "1", "console")

@@ -121,6 +121,29 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         )
         return back("/admin/webhooks", f"Webhook {endpoint_id} {state}.")
 
+    @app.post("/admin/webhooks/remove", include_in_schema=False)
+    def remove(
+        request: Request,
+        endpoint_id: Annotated[int, Form(ge=1)] = 0,
+        csrf: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        viewer = need(request, "admin")
+        check_csrf(viewer, csrf)
+        try:
+            webhooks.remove_endpoint(engine, endpoint_id)
+        except webhooks.WebhookError:
+            text = f"There is no webhook {endpoint_id}: it may have been removed already."
+            return render(request, "error.html", viewer, 422, title="Not done", text=text)
+        audit.record(
+            engine,
+            viewer.email,
+            "remove webhook",
+            str(endpoint_id),
+            via="console",
+            address=kit.address(request),
+        )
+        return back("/admin/webhooks", f"Webhook {endpoint_id} removed.")
+
     @app.get("/admin/webhooks/{endpoint_id}", response_class=HTMLResponse, include_in_schema=False)
     def deliveries_page(
         request: Request,
