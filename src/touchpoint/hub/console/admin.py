@@ -2,40 +2,31 @@
 
 Each action calls the same function in :mod:`touchpoint.hub.accounts` as its
 ``touchpoint-hub`` command (same checks, same messages) and is written to the audit
-log the same way. Every POST goes through :func:`mount`'s ``act``: the form's CSRF
-token, the action, its audit entry, then back to the page with what was done.
+log the same way. Every POST goes through the kit's ``act``: the form's CSRF token, the
+action, its audit entry, then back to the page with what was done.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from touchpoint.hub import accounts
 from touchpoint.hub.console import audit
+from touchpoint.hub.console.kit import Done
+from touchpoint.hub.console.kit import act as kit_act
 
 Csrf = Annotated[str, Form(max_length=200)]
 Email = Annotated[str, Form(max_length=200)]
 Secret = Annotated[str, Form(max_length=1000)]
 Flash = Annotated[str, Query(max_length=300)]
 LIFETIMES = (("1d", "1 day"), ("7d", "7 days"), ("2w", "2 weeks"), ("30d", "30 days"))
-
-
-@dataclass(frozen=True)
-class Done:
-    """An action carried out: what the audit log says, and what the admin is told."""
-
-    action: str
-    target: str
-    message: str
-    page: Callable[[], Response] | None = None  # a page to show instead of going back
 
 
 def split_teams(text: str) -> list[str]:
@@ -47,29 +38,8 @@ def split_teams(text: str) -> list[str]:
 def mount(app: FastAPI, engine: Engine, kit: Any) -> None:
     """Add the administration pages (admins only) to the console."""
 
-    def not_done(request: Request, viewer: Any, text: str) -> Response:
-        return kit.render(request, "error.html", viewer, 422, title="Not done", text=text)
-
     def act(request: Request, csrf: str, back: str, work: Callable[[Any], Done]) -> Response:
-        """Check the form, act, audit, and go back to ``back`` saying what was done."""
-        viewer = kit.need(request, "admin")
-        kit.check_csrf(viewer, csrf)
-        try:
-            done = work(viewer)
-        except accounts.AccountError as exc:
-            return not_done(request, viewer, str(exc))
-        audit.record(
-            engine,
-            viewer.email,
-            done.action,
-            done.target,
-            via="console",
-            address=kit.address(request),
-        )
-        if done.page is not None:
-            return done.page()
-        where = f"{back}{'&' if '?' in back else '?'}{urlencode({'done': done.message})}"
-        return kit.headers(RedirectResponse(where, status_code=303))
+        return kit_act(kit, engine, request, csrf, back, work)
 
     # --- users ------------------------------------------------------------------------
 

@@ -4,15 +4,14 @@ other systems use for the integration API (``touchpoint.hub.apikeys``)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, select
 
 from touchpoint.hub import accounts, apikeys
 from touchpoint.hub.console import audit
-from touchpoint.hub.console.kit import Kit
+from touchpoint.hub.console.kit import Done, Kit, NotDone, act
 from touchpoint.hub.db import teams
 
 
@@ -88,13 +87,11 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         key_id: Annotated[int, Form(ge=1)] = 0,
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        viewer = kit.need(request, "admin")
-        kit.check_csrf(viewer, csrf)
-        try:
-            name = apikeys.revoke_key(engine, str(key_id))
-        except accounts.AccountError:
-            text = f"API key {key_id} is not an active key."
-            return kit.render(request, "error.html", viewer, 422, title="Not done", text=text)
-        record(request, viewer, "revoke API key", name)
-        where = "/admin/api-keys?" + urlencode({"done": f"Revoked API key {name}"})
-        return kit.headers(RedirectResponse(where, status_code=303))
+        def work(_viewer: Any) -> Done:
+            try:
+                name = apikeys.revoke_key(engine, str(key_id))
+            except accounts.AccountError:
+                raise NotDone(f"API key {key_id} is not an active key.") from None
+            return Done("revoke API key", name, f"Revoked API key {name}")
+
+        return act(kit, engine, request, csrf, "/admin/api-keys", work)

@@ -3,17 +3,15 @@ again and its dead letters, with an audited "try again" (``touchpoint.hub.connec
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import urlencode
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
 from touchpoint.errors import ValidationError
 from touchpoint.hub.connectors import core as connectors
-from touchpoint.hub.console import audit
-from touchpoint.hub.console.kit import Kit
+from touchpoint.hub.console.kit import Done, Kit, NotDone, act
 
 DEAD_SHOWN = 50  # dead letters listed per connector; the rest are counted
 
@@ -54,22 +52,15 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         name: Annotated[str, Form(max_length=60)] = "",
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        viewer = kit.need(request, "admin")
-        kit.check_csrf(viewer, csrf)
-        try:
-            n = connectors.retry_dead(engine, name)
-        except ValidationError as exc:
-            return kit.render(
-                request, "error.html", viewer, 422, title="Not done", text=exc.problem
+        def work(_viewer: Any) -> Done:
+            try:
+                n = connectors.retry_dead(engine, name)
+            except ValidationError as exc:
+                raise NotDone(exc.problem) from None
+            return Done(
+                "retry connector dead letters",
+                f"{name}: {n}",
+                f"{n} dead letters of {name} will be tried again",
             )
-        audit.record(
-            engine,
-            viewer.email,
-            "retry connector dead letters",
-            f"{name}: {n}",
-            via="console",
-            address=kit.address(request),
-        )
-        done = f"{n} dead letters of {name} will be tried again"
-        where = "/admin/connectors?" + urlencode({"done": done})
-        return kit.headers(RedirectResponse(where, status_code=303))
+
+        return act(kit, engine, request, csrf, "/admin/connectors", work)

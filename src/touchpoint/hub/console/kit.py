@@ -1,8 +1,9 @@
 """What the console's page modules share: the checks and the rendering of ``mount``.
 
 ``mount`` (in the package) builds one :class:`Kit` and hands it to each module that adds
-pages (administration, managers' pages), so they check roles, CSRF tokens and render
-the same way without importing the package itself.
+pages (administration, managers' pages, webhooks, API keys, connectors), so they check
+roles, CSRF tokens and render the same way without importing the package itself; and
+every admin action posted goes through :func:`act`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
+from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import Engine
+
+from touchpoint.hub.accounts import AccountError
+from touchpoint.hub.console import audit
 
 
 @dataclass(frozen=True)
@@ -27,3 +33,51 @@ class Kit:
     def address(request: Request) -> str | None:
         """The browser's address, as the audit log keeps it."""
         return request.client.host if request.client else None
+
+
+@dataclass(frozen=True)
+class Done:
+    """An action carried out: what the audit log says, and what the admin is told."""
+
+    action: str
+    target: str
+    message: str
+    page: Callable[[], Response] | None = None  # a page to show instead of going back
+    back: str | None = None  # where to go back to, when not the page the form was on
+
+
+class NotDone(Exception):
+    """An action refused, with the words the admin is shown (answered 422)."""
+
+
+def act(  # noqa: PLR0917 (the request's parts and the action)
+    kit: Kit,
+    engine: Engine,
+    request: Request,
+    csrf: str,
+    back: str,
+    work: Callable[[Any], Done],
+    refused: tuple[type[Exception], ...] = (),
+) -> Response:
+    """An admin's posted action: check the form's token, act, audit, then go back to
+    ``back`` saying what was done. ``work`` raises :class:`NotDone`, an ``AccountError``
+    or one of ``refused`` to be answered 422 with its words, and nothing is audited."""
+    viewer = kit.need(request, "admin")
+    kit.check_csrf(viewer, csrf)
+    try:
+        done = work(viewer)
+    except (NotDone, AccountError, *refused) as exc:
+        return kit.render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
+    audit.record(
+        engine,
+        viewer.email,
+        done.action,
+        done.target,
+        via="console",
+        address=kit.address(request),
+    )
+    if done.page is not None:
+        return done.page()
+    where = done.back or back
+    where = f"{where}{'&' if '?' in where else '?'}{urlencode({'done': done.message})}"
+    return kit.headers(RedirectResponse(where, status_code=303))

@@ -13,8 +13,10 @@ from sqlalchemy import Engine, select
 
 from touchpoint.hub import webhooks
 from touchpoint.hub.console import audit
-from touchpoint.hub.console.kit import Kit
+from touchpoint.hub.console.kit import Done, Kit, NotDone, act
 from touchpoint.hub.db import teams
+
+REFUSED = (webhooks.WebhookError,)  # answered 422 with its own words
 
 
 def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
@@ -100,26 +102,14 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         state: Annotated[str, Form(max_length=10)] = "",
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        viewer = need(request, "admin")
-        check_csrf(viewer, csrf)
-        if state not in ("active", "paused"):
-            return render(
-                request, "error.html", viewer, 422, title="Not done", text="Unknown state."
-            )
-        try:
+        def work(_viewer: Any) -> Done:
+            if state not in ("active", "paused"):
+                raise NotDone("Unknown state.")
             webhooks.set_state(engine, endpoint_id, state)
-        except webhooks.WebhookError as exc:
-            return render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
-        verb = "pause" if state == "paused" else "resume"
-        audit.record(
-            engine,
-            viewer.email,
-            f"{verb} webhook",
-            str(endpoint_id),
-            via="console",
-            address=kit.address(request),
-        )
-        return back("/admin/webhooks", f"Webhook {endpoint_id} {state}.")
+            verb = "pause" if state == "paused" else "resume"
+            return Done(f"{verb} webhook", str(endpoint_id), f"Webhook {endpoint_id} {state}.")
+
+        return act(kit, engine, request, csrf, "/admin/webhooks", work, REFUSED)
 
     @app.post("/admin/webhooks/remove", include_in_schema=False)
     def remove(
@@ -127,22 +117,16 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         endpoint_id: Annotated[int, Form(ge=1)] = 0,
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        viewer = need(request, "admin")
-        check_csrf(viewer, csrf)
-        try:
-            webhooks.remove_endpoint(engine, endpoint_id)
-        except webhooks.WebhookError:
-            text = f"There is no webhook {endpoint_id}: it may have been removed already."
-            return render(request, "error.html", viewer, 422, title="Not done", text=text)
-        audit.record(
-            engine,
-            viewer.email,
-            "remove webhook",
-            str(endpoint_id),
-            via="console",
-            address=kit.address(request),
-        )
-        return back("/admin/webhooks", f"Webhook {endpoint_id} removed.")
+        def work(_viewer: Any) -> Done:
+            try:
+                webhooks.remove_endpoint(engine, endpoint_id)
+            except webhooks.WebhookError:
+                raise NotDone(
+                    f"There is no webhook {endpoint_id}: it may have been removed already."
+                ) from None
+            return Done("remove webhook", str(endpoint_id), f"Webhook {endpoint_id} removed.")
+
+        return act(kit, engine, request, csrf, "/admin/webhooks", work)
 
     @app.get("/admin/webhooks/{endpoint_id}", response_class=HTMLResponse, include_in_schema=False)
     def deliveries_page(
@@ -173,24 +157,16 @@ def mount(app: FastAPI, engine: Engine, kit: Kit) -> None:
         delivery_id: Annotated[str, Form(max_length=36)] = "",
         csrf: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
-        viewer = need(request, "admin")
-        check_csrf(viewer, csrf)
-        try:
+        def work(_viewer: Any) -> Done:
             found = webhooks.replay(engine, delivery_id)
-        except webhooks.WebhookError as exc:
-            return render(request, "error.html", viewer, 422, title="Not done", text=str(exc))
-        audit.record(
-            engine,
-            viewer.email,
-            "replay webhook delivery",
-            f"{found.id} ({found.event}, webhook {found.endpoint_id})",
-            via="console",
-            address=kit.address(request),
-        )
-        wake = getattr(app.state, "pushed", None)
-        if wake is not None:  # this process's dispatcher, if it runs one, sends it now
-            wake.set()
-        return back(
-            f"/admin/webhooks/{found.endpoint_id}",
-            f"Delivery {found.id} ({found.event}) will be sent again in a moment.",
-        )
+            wake = getattr(app.state, "pushed", None)
+            if wake is not None:  # this process's dispatcher, if it runs one, sends it now
+                wake.set()
+            return Done(
+                "replay webhook delivery",
+                f"{found.id} ({found.event}, webhook {found.endpoint_id})",
+                f"Delivery {found.id} ({found.event}) will be sent again in a moment.",
+                back=f"/admin/webhooks/{found.endpoint_id}",
+            )
+
+        return act(kit, engine, request, csrf, "/admin/webhooks", work, REFUSED)
