@@ -421,13 +421,53 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
         with read(engine) as conn:
             return exchange.high_water(conn)
 
-    def send(status: int, payload: Any) -> tuple[int, bytes]:
-        return status, b"" if payload is None else orjson.dumps(payload)
-
-    def answer(status: int, body: bytes) -> Response:
+    def once(
+        key: apikeys.ApiKey,
+        idem: str | None,
+        request_line: tuple[str, str, Any],
+        act: Callable[[str], tuple[int, Any]],
+    ) -> Response:
+        """A write, answered once per Idempotency-Key: a retry gets the kept answer.
+        ``act`` gets the request's digest and returns the status and the payload."""
+        writer(key)
+        digest = request_digest(*request_line)
+        again = replayed(key, idem, digest)
+        if again is not None:
+            return again
+        status, payload = act(digest)
+        body = b"" if payload is None else orjson.dumps(payload)
+        remember(key, idem, digest, status, body)
         if status == 204:
             return Response(status_code=204)
         return Response(body, status_code=status, media_type="application/json")
+
+    def apply(
+        request: Request,
+        key: apikeys.ApiKey,
+        *,
+        idem: str | None,
+        digest: str,
+        team: str | None,
+        entity: str,
+        record_id: str,
+        op: str,
+        fields: dict[str, list[Any]],
+        base_seq: int,
+    ) -> None:
+        """One change through the exchange, as a laptop's push; refused is an error."""
+        change = res.make_change(
+            change_id=derived_id("change", key, idem, digest),
+            entity=entity,
+            record_id=record_id,
+            op=op,
+            fields=fields,
+            author=key.author,
+            now=to_utc_text(now()),
+            base_seq=base_seq,
+        )
+        result = push(request, key, team, change)
+        if result.status == "rejected":
+            raise refused(result, change)
 
     # --- the resources ------------------------------------------------------------------
     def add_resource(path: str, entity: str) -> None:
@@ -505,49 +545,43 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
             body: Annotated[model_in, Body()],  # type: ignore[valid-type]
             idempotency_key: IdemKey = None,
         ) -> Response:
-            writer(key)
             given = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
-            digest = request_digest("POST", path, given)
-            again = replayed(key, idempotency_key, digest)
-            if again is not None:
-                return again
-            record_id = given.pop("id", None)
-            team = given.pop("team", None)
-            if record_id is not None and not is_uuid(record_id):
-                raise res.FieldError("id", "must be a UUID (or left out: the Hub makes one)")
-            if customer_only:
-                if team is None and len(key.teams) > 1:
-                    raise res.FieldError(
-                        "team", f"this key writes to {', '.join(key.teams)}: name one"
-                    )
-                if team is not None and team not in key.teams:
-                    raise res.FieldError("team", f"this key writes to {', '.join(key.teams)} only")
-            with read(engine) as conn:
-                defined = res.custom_fields(conn, key.teams) if "custom" in given else {}
-                if record_id is not None and res.id_taken(conn, record_id):
-                    raise res.FieldError("id", "a record with this id exists already", 409)
-            fields = res.check_fields(entity, given, creating=True, custom_defs=defined)
-            with read(engine) as conn:
-                res.check_people(conn, entity, fields)
-            record_id = record_id or derived_id("record", key, idempotency_key, digest)
-            values = {**res.defaults(entity), **fields}
-            stamp = to_utc_text(now())
-            change = res.make_change(
-                change_id=derived_id("change", key, idempotency_key, digest),
-                entity=entity,
-                record_id=record_id,
-                op="insert",
-                fields={name: [None, value] for name, value in values.items()},
-                author=key.author,
-                now=stamp,
-                base_seq=high_water(),
-            )
-            result = push(request, key, team, change)
-            if result.status == "rejected":
-                raise refused(result, change)
-            status, out = send(201, current(key, entity, record_id))
-            remember(key, idempotency_key, digest, status, out)
-            return answer(status, out)
+
+            def act(digest: str) -> tuple[int, Any]:
+                record_id = given.pop("id", None)
+                team = given.pop("team", None)
+                if record_id is not None and not is_uuid(record_id):
+                    raise res.FieldError("id", "must be a UUID (or left out: the Hub makes one)")
+                if customer_only:
+                    teams = ", ".join(key.teams)
+                    if team is None and len(key.teams) > 1:
+                        raise res.FieldError("team", f"this key writes to {teams}: name one")
+                    if team is not None and team not in key.teams:
+                        raise res.FieldError("team", f"this key writes to {teams} only")
+                with read(engine) as conn:
+                    defined = res.custom_fields(conn, key.teams) if "custom" in given else {}
+                    if record_id is not None and res.id_taken(conn, record_id):
+                        raise res.FieldError("id", "a record with this id exists already", 409)
+                fields = res.check_fields(entity, given, creating=True, custom_defs=defined)
+                with read(engine) as conn:
+                    res.check_people(conn, entity, fields)
+                record_id = record_id or derived_id("record", key, idempotency_key, digest)
+                values = {**res.defaults(entity), **fields}
+                apply(
+                    request,
+                    key,
+                    idem=idempotency_key,
+                    digest=digest,
+                    team=team,
+                    entity=entity,
+                    record_id=record_id,
+                    op="insert",
+                    fields={name: [None, value] for name, value in values.items()},
+                    base_seq=high_water(),
+                )
+                return 201, current(key, entity, record_id)
+
+            return once(key, idempotency_key, ("POST", path, given), act)
 
         def update_route(
             key: Key,
@@ -556,40 +590,36 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
             body: Annotated[model_in, Body()],  # type: ignore[valid-type]
             idempotency_key: IdemKey = None,
         ) -> Response:
-            writer(key)
             given = body.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
-            digest = request_digest("PATCH", f"{path}/{record_id}", given)
-            again = replayed(key, idempotency_key, digest)
-            if again is not None:
-                return again
-            if "team" in given:
-                raise res.FieldError("team", "a customer's team cannot change here")
-            with read(engine) as conn:
-                defined = res.custom_fields(conn, key.teams) if "custom" in given else {}
-            fields = res.check_fields(entity, given, creating=False, custom_defs=defined)
-            with read(engine) as conn:
-                res.check_people(conn, entity, fields)
-            base = high_water()
-            with read(engine) as conn:
-                _team, data = res.get_record(conn, entity, record_id, key.teams)
-            pairs = {n: [data.get(n), v] for n, v in fields.items() if data.get(n) != v}
-            if pairs:
-                change = res.make_change(
-                    change_id=derived_id("change", key, idempotency_key, digest),
-                    entity=entity,
-                    record_id=record_id,
-                    op="update",
-                    fields=pairs,
-                    author=key.author,
-                    now=to_utc_text(now()),
-                    base_seq=base,
-                )
-                result = push(request, key, None, change)
-                if result.status == "rejected":
-                    raise refused(result, change)
-            status, out = send(200, current(key, entity, record_id))
-            remember(key, idempotency_key, digest, status, out)
-            return answer(status, out)
+
+            def act(digest: str) -> tuple[int, Any]:
+                if "team" in given:
+                    raise res.FieldError("team", "a customer's team cannot change here")
+                with read(engine) as conn:
+                    defined = res.custom_fields(conn, key.teams) if "custom" in given else {}
+                fields = res.check_fields(entity, given, creating=False, custom_defs=defined)
+                with read(engine) as conn:
+                    res.check_people(conn, entity, fields)
+                base = high_water()
+                with read(engine) as conn:
+                    _team, data = res.get_record(conn, entity, record_id, key.teams)
+                pairs = {n: [data.get(n), v] for n, v in fields.items() if data.get(n) != v}
+                if pairs:
+                    apply(
+                        request,
+                        key,
+                        idem=idempotency_key,
+                        digest=digest,
+                        team=None,
+                        entity=entity,
+                        record_id=record_id,
+                        op="update",
+                        fields=pairs,
+                        base_seq=base,
+                    )
+                return 200, current(key, entity, record_id)
+
+            return once(key, idempotency_key, ("PATCH", f"{path}/{record_id}", given), act)
 
         def delete_route(
             key: Key,
@@ -597,30 +627,26 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
             record_id: str,
             idempotency_key: IdemKey = None,
         ) -> Response:
-            writer(key)
-            digest = request_digest("DELETE", f"{path}/{record_id}", None)
-            again = replayed(key, idempotency_key, digest)
-            if again is not None:
-                return again
-            base = high_water()
-            with read(engine) as conn:
-                _team, data = res.get_record(conn, entity, record_id, key.teams)
-            if data.get("deleted_at") is None:
-                change = res.make_change(
-                    change_id=derived_id("change", key, idempotency_key, digest),
-                    entity=entity,
-                    record_id=record_id,
-                    op="delete",
-                    fields={"deleted_at": [None, to_utc_text(now())]},
-                    author=key.author,
-                    now=to_utc_text(now()),
-                    base_seq=base,
-                )
-                result = push(request, key, None, change)
-                if result.status == "rejected":
-                    raise refused(result, change)
-            remember(key, idempotency_key, digest, 204, b"")
-            return Response(status_code=204)
+            def act(digest: str) -> tuple[int, Any]:
+                base = high_water()
+                with read(engine) as conn:
+                    _team, data = res.get_record(conn, entity, record_id, key.teams)
+                if data.get("deleted_at") is None:
+                    apply(
+                        request,
+                        key,
+                        idem=idempotency_key,
+                        digest=digest,
+                        team=None,
+                        entity=entity,
+                        record_id=record_id,
+                        op="delete",
+                        fields={"deleted_at": [None, to_utc_text(now())]},
+                        base_seq=base,
+                    )
+                return 204, None
+
+            return once(key, idempotency_key, ("DELETE", f"{path}/{record_id}", None), act)
 
         item = f"/{path}/{{record_id}}"
         api.add_api_route(
