@@ -79,8 +79,9 @@ def _qt_test_leaves_nothing_running(request: pytest.FixtureRequest) -> Iterator[
         return
     windows_before = {id(w) for w in _visible_windows()}
     threads_before = set(threading.enumerate())
-    # The log dialog's draft writer is one thread for the life of the app, by design.
-    lifelong = ("touchpoint-drafts",)
+    # Threads that live as long as their process, by design: the log dialog's draft
+    # writer, and an in-process Hub's password checker (started by its first sign-in).
+    lifelong = ("touchpoint-drafts", "password-check")
     yield
     from PySide6.QtCore import QThreadPool
 
