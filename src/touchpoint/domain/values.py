@@ -402,6 +402,9 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# An import folds every customer's name here to match and to look for duplicates (two
+# scans of 120,000 names at L, ~3 µs each): a name folded once is looked up after.
+@functools.lru_cache(maxsize=1 << 17)
 def name_key(name: str) -> str:
     """A name folded for comparison: no accents, no case, no legal suffixes or punctuation."""
     plain = _PUNCTUATION.sub(" ", fold(name))
