@@ -220,9 +220,19 @@ class ImportDialog(QDialog):
             return
         self.mapping.parentWidget().show()
         self._say("Reading…")
+        generation = self._generation
+
+        def read(preview: CsvPreview) -> None:
+            if generation == self._generation:  # else another file was chosen since
+                self._previewed(preview)
+
+        def unreadable(exc: Exception) -> None:
+            if generation == self._generation:
+                self._say(human_message(exc), error=True)
+
         self.backend.query(lambda ws: importing.csv_mapping(ws, path, rows=5)).success(
-            self._previewed
-        ).failure(lambda exc: self._say(human_message(exc), error=True)).run()
+            read
+        ).failure(unreadable).run()
 
     def _previewed(self, preview: CsvPreview) -> None:
         self.preview = preview
@@ -310,7 +320,14 @@ class ImportDialog(QDialog):
         self.summary.setStyleSheet(f"color: {MUTED};")
 
         def work(ws: Workspace) -> ImportReport:
-            return importing.import_customers_csv(ws, path, dry_run=True, mapping=mapping)
+            # A check of a mapping changed since stops (a big file takes seconds).
+            return importing.import_customers_csv(
+                ws,
+                path,
+                dry_run=True,
+                mapping=mapping,
+                cancel=lambda: generation != self._generation,
+            )
 
         def shown(report: ImportReport) -> None:
             if generation == self._generation:
