@@ -107,10 +107,17 @@ def test_vcard_import(
     )
     dialog = _dialog(qtbot, backend, path, idle)
     assert dialog.is_vcard and "vCard" in dialog.info.text()
+    dialog.check_button.click()
+    idle()
+    name, what = _rows(dialog)["1"]
+    assert name == "Jana Weber" and what.startswith("new: ") and "emails" in what
     dialog.import_button.click()
     idle()
     assert dialog.report is not None and dialog.report.written
     assert _count(ws, Contact) == 1
+    dialog.check_button.click()  # the same card again: it matches, and changes nothing
+    idle()
+    assert _rows(dialog)["1"] == ("Jana Weber", "matches a record here, changes nothing")
 
 
 def test_a_missing_file_is_said_plainly(

@@ -2581,10 +2581,18 @@ def import_vcard(
             out.updates += updates
             creates = match is None and key not in seen
             seen.add(key)
+            changed = tuple(dict.fromkeys(f for u in updates for f in u.fields))
             if clean_person is None and not creates:
                 if not updates:
                     out.unchanged += 1
+                    out.row_changes.append(RowChange(number, name, "unchanged"))
+                else:
+                    out.row_changes.append(RowChange(number, name, "update", changed))
                 continue
+            given = [*((clean_cust or {}) if creates else {}), *(clean_person or {})]
+            out.row_changes.append(
+                RowChange(number, name, "create", tuple(dict.fromkeys([*given, *changed])))
+            )
             made = clean_cust if creates else None
             planned.append(_Planned(number, made, key, clean_person, contact_id=contact_id))
         return out
