@@ -74,8 +74,17 @@ def test_json_report(tp, tmp_path: Path) -> None:
     assert set(report) == {
         "rows", "created_customers", "created_contacts", "updated", "errors", "duplicates",
         "dry_run", "written", "joined", "unchanged", "skipped", "notices", "columns", "layout",
-        "mapping", "mapping_from", "unmatched",
+        "mapping", "mapping_from", "unmatched", "row_changes",
     }  # fmt: skip
+    assert report["row_changes"] == [
+        {
+            "row": 2,
+            "name": "Carl Crane",
+            "action": "create",
+            "fields": report["row_changes"][0]["fields"],
+        }
+    ]
+    assert {"name", "emails", "notes"} <= set(report["row_changes"][0]["fields"])
     person = tp.json("contact", "list", "crane")[0]
     assert person["notes"] == "Favourite Colour: red\nCreated: x"
 

@@ -132,3 +132,29 @@ def test_the_report_names_the_program_recognised(tp) -> None:
     assert tp.json("import", "customers", str(google), "--dry-run")["layout"] == (
         "Google Contacts (2022 format)"
     )
+
+
+def test_a_mapping_keeps_a_column_in_the_notes_or_refuses_two_columns_for_one_field(
+    tp, tmp_path: Path
+) -> None:
+    path = _file(tmp_path, FILE)
+    notes = tmp_path / "notes.json"
+    # "Region Code" would become a custom field; the mapping keeps it in the notes.
+    notes.write_text(json.dumps({"Region Code": "+notes", "Fleet Size": "custom.fleet"}))
+    report = tp.json(
+        "import", "customers", str(path), "--mapping", str(notes), "--unmatched", "custom"
+    )
+    uses = _uses(report)
+    assert uses["Region Code"] == ("notes", "the mapping says: kept as 'Region Code: …'")
+    assert uses["Favourite Colour"][0] == "custom.favourite_colour"
+    person = tp.json("contact", "list", "Acme GmbH")[0]
+    assert person["notes"] == "Region Code: 0421"
+    acme = tp.json("customer", "show", "Acme GmbH")["customer"]
+    assert acme["custom"]["fleet"] == "12"
+
+    both = tmp_path / "both.json"
+    # A column the mapping chooses wins over one read by its header; two it chooses
+    # for one single-valued field are refused, naming both.
+    both.write_text(json.dumps({"company": "customer", "Name": "customer"}))
+    refused = tp("import", "customers", str(path), "--mapping", str(both), code=1)
+    assert "columns 'Company' and 'Name' both go to customer" in refused.stderr

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from touchpoint.services.import_layouts import detect, label_text
-from touchpoint.services.importing import import_customers_csv, preview_csv
+from touchpoint.services.importing import csv_mapping, import_customers_csv, preview_csv
 from touchpoint.storage.models import Contact, Customer
 from touchpoint.storage.workspace import Workspace
 
@@ -145,3 +145,19 @@ def test_a_file_of_no_known_program_is_read_by_its_headers(tmp_path: Path) -> No
 )
 def test_labels_of_other_programs(raw: str, label: str | None) -> None:
     assert label_text(raw) == label
+
+
+@pytest.mark.parametrize("path", sorted(VENDORS.glob("*.csv")), ids=lambda p: p.name)
+def test_the_mapping_the_window_shows_imports_as_the_headers_alone_do(
+    ws: Workspace, path: Path
+) -> None:
+    """The import window pre-fills every column's field (csv_mapping) and imports with
+    all of them chosen: unchanged, that is the same import as the headers alone."""
+    shown = csv_mapping(ws, path)
+    assert set(shown.choices) == set(shown.headers)
+    by_headers = import_customers_csv(ws, path, dry_run=True)
+    chosen = import_customers_csv(ws, path, dry_run=True, mapping=shown.choices)
+    assert chosen.row_changes == by_headers.row_changes and chosen.row_changes
+    assert chosen.notices == by_headers.notices
+    assert chosen.errors == by_headers.errors
+    assert [c.field for c in chosen.columns] == [c.field for c in by_headers.columns]

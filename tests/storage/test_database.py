@@ -104,3 +104,23 @@ def test_record_ids_are_time_ordered_version_7_uuids_in_canonical_text() -> None
         assert before <= parsed.int >> 80 <= after + 1  # the millisecond it was made
     # The random part is random: every value of its first free nibble turns up.
     assert {text_id[20] for text_id in ids} == set("0123456789abcdef")
+
+
+def test_a_forked_process_makes_ids_of_its_own() -> None:
+    """Ids take their random part from bytes read ahead: a forked child (a Hub worker)
+    must not reuse the ones its parent will use next."""
+    import multiprocessing
+
+    from touchpoint.storage.models import new_id
+
+    new_id()  # the parent has random bytes read ahead
+    parent_end, child_end = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(
+        target=lambda: child_end.send([new_id() for _ in range(3)])
+    )
+    child.start()
+    theirs = parent_end.recv()
+    child.join(10)
+    ours = [new_id() for _ in range(3)]
+    # The random part (after the time and version) differs.
+    assert not {i[19:] for i in theirs} & {i[19:] for i in ours}

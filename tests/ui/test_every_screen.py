@@ -193,7 +193,30 @@ def _first_run(window: MainWindow, backend: Backend, *, offline: bool = False) -
         wizard.next()
 
 
-def every_screen(qtbot: Any, window: MainWindow, backend: Backend) -> Iterator[tuple[str, QWidget]]:
+IMPORT_CSV = (
+    "Company Name,Contact Full Name,E-mail Address,Business Phone,Mobile Phone,"
+    "Street Address,City,Country,Industry,Favourite Colour,Company\n"
+    "Acme Logistics International GmbH,Jana Weber-Schmidt,jana.weber@acme.example,"
+    "+49 30 1234567,+49 170 1234567,Hauptstraße 1,Berlin,Germany,Logistics,blue,Acme\n"
+)
+
+
+def _import_csv(window: MainWindow, folder: Path) -> None:
+    """The import dialog with a CSV file's columns, their fields and the dry run."""
+    from touchpoint.ui.import_dialog import ImportDialog
+
+    path = folder / "customers from another CRM.csv"
+    path.write_text(IMPORT_CSV, encoding="utf-8")
+    window.open_import()
+    dialog = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, ImportDialog) and w.isVisible()
+    )
+    dialog.set_file(path)
+
+
+def every_screen(
+    qtbot: Any, window: MainWindow, backend: Backend, folder: Path | None = None
+) -> Iterator[tuple[str, QWidget]]:
     """Each page, the profile's tabs and each dialog, shown and settled in turn."""
     for key in window.pages:
         window.show_page(key)
@@ -220,6 +243,11 @@ def every_screen(qtbot: Any, window: MainWindow, backend: Backend) -> Iterator[t
         ("log", window.log_interaction),
         ("settings", window.open_settings),
         ("import", window.open_import),
+        *(
+            [("import, a CSV file's columns", lambda: _import_csv(window, folder))]
+            if folder is not None
+            else []
+        ),
         ("export", window.open_export),
         ("about", window.open_about),
         ("shortcuts", window.show_shortcuts),
@@ -268,7 +296,7 @@ def test_no_text_is_cut_on_any_screen(  # noqa: PLR0917 - fixtures
     window = _window(qtbot, backend, tmp_path, size)
     assert window.width() <= size[0] and window.height() <= size[1]
     problems = []
-    for name, root in every_screen(qtbot, window, backend):
+    for name, root in every_screen(qtbot, window, backend, tmp_path):
         problems += [f"{name}: {p}" for p in clipped(root)]
     window.close()
     assert not problems, "\n".join(problems)
@@ -279,7 +307,7 @@ def test_every_control_has_an_accessible_name_and_tab_leaves_every_table(
 ) -> None:
     window = _window(qtbot, backend, tmp_path, (1280, 800))
     problems = []
-    for name, root in every_screen(qtbot, window, backend):
+    for name, root in every_screen(qtbot, window, backend, tmp_path):
         problems += [f"{name}: {p}" for p in unnamed(root)]
         problems += [f"{name}: Tab is trapped in {p}" for p in tab_traps(root)]
     window.close()

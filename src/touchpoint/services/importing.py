@@ -175,6 +175,9 @@ _BY_HEADER: dict[str, tuple[str, int]] = {
     key: (name, rank) for name, keys in SYNONYMS.items() for rank, key in enumerate(keys)
 }
 _CUSTOM_KEY = re.compile(r"^[\w -]{1,60}$")
+# A mapping's "+notes": the column is kept in each record's notes as "Header: value".
+NOTES_TARGET = "+notes"
+_LABEL_COLUMN = re.compile(r"^@\d{1,4}$")  # "phone:@3": each value's label is in column 3
 
 
 def _fold_header(header: str) -> str:
@@ -206,7 +209,7 @@ def _map_headers(
     for position, header in enumerate(headers):
         if header in overrides or _fold_header(header) in folded_overrides:
             target = overrides.get(header, folded_overrides.get(_fold_header(header)))
-            out.append(target or None)
+            out.append(target if target and target != NOTES_TARGET else None)
             ranks.append(-1)  # chosen by the user: always wins
             continue
         declared = parse_custom_header(header)
@@ -265,16 +268,18 @@ def _with_defined_custom(
 
 
 def _check_target(header: str, target: str) -> str:
-    if target == "" or target in FIELDS:
+    if target in ("", NOTES_TARGET) or target in FIELDS:
         return target
     name, sep, label = target.partition(":")
+    if sep and name in ("email", "phone", "mobile") and _LABEL_COLUMN.match(label.strip()):
+        return f"{name}:{label.strip()}"  # labels read from another column (a layout's)
     if sep and name in ("email", "phone") and _CUSTOM_KEY.match(label.strip()):
         return f"{name}:{label.strip().casefold()}"  # "phone:home": labelled so
     if target.startswith("custom."):
         key = target.removeprefix("custom.").strip()
         if key and _CUSTOM_KEY.match(key):
             return f"custom.{key}"
-    allowed = ", ".join((*FIELDS, "email:LABEL", "phone:LABEL", "custom.KEY"))
+    allowed = ", ".join((*FIELDS, "email:LABEL", "phone:LABEL", "custom.KEY", NOTES_TARGET))
     raise ValidationError(
         "mapping", f"column '{header}': '{target}' is not a field (use one of: {allowed}, or '')"
     )
@@ -305,6 +310,47 @@ def load_mapping(mapping: Path | Mapping[str, str] | None) -> dict[str, str]:
             raise ValidationError("mapping", f"column '{header}': the field must be a text")
         out[str(header)] = _check_target(str(header), target.strip())
     return out
+
+
+def _override(overrides: Mapping[str, str], header: str) -> str | None:
+    """The mapping's choice for a column (headers match however cased or spaced)."""
+    if header in overrides:
+        return overrides[header]
+    folded = _fold_header(header)
+    for given, target in overrides.items():
+        if _fold_header(given) == folded:
+            return target
+    return None
+
+
+def mapping_problems(headers: Sequence[str], mapping: Mapping[str, str]) -> list[str]:
+    """What is wrong with a mapping for these columns: two (or more) columns chosen
+    for one field that holds a single value (a company, a first name, a custom field),
+    named by both columns. Emails, phones, tags and notes take every column given."""
+    by_field: dict[str, list[str]] = defaultdict(list)
+    for index, header in enumerate(headers):
+        target = _override(mapping, header)
+        if not target or target == NOTES_TARGET or _base(target) in MULTI:
+            continue
+        key = target if target.startswith("custom.") else _base(target)
+        by_field[key].append(header.strip() or f"Column {index + 1}")
+    problems = []
+    for key, columns in by_field.items():
+        if len(columns) < 2:
+            continue
+        what = (
+            f"the custom field {key.removeprefix('custom.')}"
+            if key.startswith("custom.")
+            else "customer (the company's name)"
+            if key == "customer"
+            else key.replace("_", " ")
+        )
+        names = ", ".join(f"'{c}'" for c in columns[:-1]) + f" and '{columns[-1]}'"
+        both = "both" if len(columns) == 2 else "all"
+        problems.append(
+            f"columns {names} {both} go to {what}, which holds one value: choose one of them"
+        )
+    return problems
 
 
 def _parse_mapping_text(path: Path, text: str) -> Any:
@@ -526,6 +572,13 @@ class CsvPreview:
     mapping: dict[str, str | None]  # header -> field, None when the column is ignored
     rows: list[list[str]]  # the first few data rows
     total_rows: int
+    # What an import would do with each column, as a mapping's value: a field ("email",
+    # "phone:home", "custom.tier"), NOTES_TARGET, or "" (left out); see csv_mapping.
+    choices: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)  # header -> why (ColumnUse.note)
+    layout: str | None = None  # the program whose export the file is, when recognised
+    mapping_from: str | None = None  # "kept": an earlier import of these columns chose it
+    unmatched: str = "notes"
 
 
 def preview_csv(
@@ -543,6 +596,64 @@ def preview_csv(
         rows=[cells for _number, cells in table.records[:rows]],
         total_rows=len(table.records),
     )
+
+
+def csv_mapping(ws: Workspace, path: Path, *, rows: int = 5) -> CsvPreview:
+    """What an import of ``path`` would do with each column, for a person to change:
+    the mapping kept from an earlier import of the same header row, else the program's
+    layout and the headers, with the custom fields defined here. ``choices`` holds every
+    column, as a mapping to give :func:`import_customers_csv`."""
+    with collector_paused():
+        table = _open_table(Path(path))
+    overrides: dict[str, str] = {}
+    mapping_from = None
+    unmatched = "notes"
+    kept = saved_mapping(ws, table.headers)
+    if kept is not None:
+        overrides, unmatched = kept
+        mapping_from = "kept"
+    layout = detect(table.headers)
+    targets = _map_headers(table.headers, overrides, layout)
+    with ws.read() as session:
+        targets = _with_defined_custom(session, table.headers, targets, overrides)
+        defined = set(custom_definitions(session))
+    uses = _column_uses(table.headers, targets, overrides, layout)
+    choices: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    for index, (header, target, use) in enumerate(zip(table.headers, targets, uses, strict=True)):
+        if target:
+            choice = target
+        elif use.field != "notes":
+            choice = ""
+        elif use.note.startswith("the mapping says") or unmatched == "notes":
+            choice = NOTES_TARGET
+        elif unmatched == "custom" and use.note.startswith("no field matches"):
+            key = _slug(_note_label(use, index), index)
+            choice = NOTES_TARGET if key in defined else f"custom.{key}"
+        elif unmatched == "skip":
+            choice = ""
+        else:
+            choice = NOTES_TARGET
+        choices.setdefault(header, choice)
+        notes.setdefault(header, use.note)
+    return CsvPreview(
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        headers=list(table.headers),
+        mapping={h: t and _base(t) for h, t in zip(table.headers, targets, strict=True)},
+        rows=[cells for _number, cells in table.records[:rows]],
+        total_rows=len(table.records),
+        choices=choices,
+        notes=notes,
+        layout=layout.name if layout else None,
+        mapping_from=mapping_from,
+        unmatched=unmatched,
+    )
+
+
+def custom_field_key(header: str, index: int) -> str:
+    """The key of the custom field a column makes (as ``--unmatched custom`` names it)."""
+    return _slug(header.strip() or f"Column {index + 1}", index)
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -596,6 +707,18 @@ class RowDuplicate:
 
 
 @dataclass(frozen=True)
+class RowChange:
+    """What one row does: "create" (a customer or contact, with the fields it gives),
+    "update" (the fields it changes in records here), "unchanged" or "joined" (its
+    company is an earlier row's, and it adds nothing). Skipped rows are in ``errors``."""
+
+    row: int
+    name: str | None
+    action: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ImportReport:
     rows: int
     created_customers: int
@@ -622,6 +745,7 @@ class ImportReport:
     mapping: dict[str, str] = field(default_factory=dict)
     mapping_from: str | None = None
     unmatched: str = "notes"  # where columns of no field went: custom, notes or skip
+    row_changes: list[RowChange] = field(default_factory=list)  # a CSV's rows, in order
 
 
 # --- turning rows into records --------------------------------------------------------------
@@ -664,6 +788,7 @@ class _Plan:
     mapping: dict[str, str] = field(default_factory=dict)
     mapping_from: str | None = None
     unmatched: str = "notes"
+    row_changes: list[RowChange] = field(default_factory=list)
 
 
 def _join(*parts: str | None) -> str | None:
@@ -1532,10 +1657,20 @@ def _plan_rows(
         if not creates and group is None and key.startswith("org:"):
             plan.joined += 1
         seen_customers.add(grouping)
+        changed = tuple(dict.fromkeys(f for u in updates for f in u.fields))
         if not creates and clean_person is None:
             if not updates and (here is not None or contact_here is not None):
                 plan.unchanged += 1
+                plan.row_changes.append(RowChange(number, name, "unchanged"))
+            elif updates:
+                plan.row_changes.append(RowChange(number, name, "update", changed))
+            else:
+                plan.row_changes.append(RowChange(number, name, "joined"))
             continue  # a company already created by an earlier row: nothing new here
+        given = [*((clean_cust or {}) if creates else {}), *(clean_person or {})]
+        plan.row_changes.append(
+            RowChange(number, name, "create", tuple(dict.fromkeys([*given, *changed])))
+        )
         item = _Planned(
             number,
             clean_cust if creates else None,
@@ -1889,6 +2024,7 @@ def _report(
         mapping=plan.mapping,
         mapping_from=plan.mapping_from,
         unmatched=plan.unmatched,
+        row_changes=plan.row_changes,
     )
 
 
@@ -1922,6 +2058,8 @@ def _column_uses(
             uses.append(ColumnUse(header, name, how))
         elif target:
             uses.append(ColumnUse(header, target))
+        elif _override(overrides, header) == NOTES_TARGET:
+            uses.append(ColumnUse(header, "notes", f"the mapping says: kept as '{label}: …'"))
         elif known is not None and known.ignored and header not in overrides:
             uses.append(ColumnUse(header, None, f"ignored: {known.ignored}"))
         elif header.strip() and (header in overrides or _fold_header(header) in folded_overrides):
@@ -2062,6 +2200,9 @@ def import_customers_csv(
         unmatched = unmatched or kept_unmatched
     chosen = mapping is not None or unmatched is not None
     unmatched = unmatched or "notes"
+    problems = mapping_problems(table.headers, overrides)
+    if problems:
+        raise ValidationError("mapping", "; ".join(problems))
     layout = detect(table.headers)
     targets = _map_headers(table.headers, overrides, layout)
     names = {"customer", "contact", "first_name", "last_name"}
@@ -2093,7 +2234,7 @@ def import_customers_csv(
         uses = _column_uses(table.headers, columns, overrides, layout)
         yes_no: set[str] = set()
         for i, use in enumerate(uses):
-            if use.field != "notes" or not use.note:
+            if use.field != "notes" or not use.note or use.note.startswith("the mapping says"):
                 continue
             if unmatched == "skip":
                 uses[i] = ColumnUse(use.column, None, "ignored: --unmatched skip")
@@ -2440,10 +2581,18 @@ def import_vcard(
             out.updates += updates
             creates = match is None and key not in seen
             seen.add(key)
+            changed = tuple(dict.fromkeys(f for u in updates for f in u.fields))
             if clean_person is None and not creates:
                 if not updates:
                     out.unchanged += 1
+                    out.row_changes.append(RowChange(number, name, "unchanged"))
+                else:
+                    out.row_changes.append(RowChange(number, name, "update", changed))
                 continue
+            given = [*((clean_cust or {}) if creates else {}), *(clean_person or {})]
+            out.row_changes.append(
+                RowChange(number, name, "create", tuple(dict.fromkeys([*given, *changed])))
+            )
             made = clean_cust if creates else None
             planned.append(_Planned(number, made, key, clean_person, contact_id=contact_id))
         return out

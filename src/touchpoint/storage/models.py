@@ -8,6 +8,7 @@ deletes can sync and be undone.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,6 +40,32 @@ NAMING = {
 
 
 _last_stamp = 0
+# Random bytes for ids, read from the system a few kilobytes at a time: one read per id
+# is a system call that costs more than the rest of the id (an import makes tens of
+# thousands). A forked process starts with none, so parent and child never share any.
+_RANDOM_CHUNK = 8 * 512
+_random = b""
+_random_at = 0
+_random_lock = threading.Lock()
+
+
+def _forget_random() -> None:
+    global _random, _random_at
+    _random, _random_at = b"", 0
+
+
+os.register_at_fork(after_in_child=_forget_random)
+
+
+def _random_tail() -> int:
+    """62 random bits with the variant's two high bits (10) above them."""
+    global _random, _random_at  # noqa: PLW0603 - this process's unread random bytes
+    with _random_lock:
+        if _random_at + 8 > len(_random):
+            _random, _random_at = os.urandom(_RANDOM_CHUNK), 0
+        chunk = _random[_random_at : _random_at + 8]
+        _random_at += 8
+    return (int.from_bytes(chunk) >> 2) | (1 << 63)
 
 
 def new_id() -> str:
@@ -54,7 +81,7 @@ def new_id() -> str:
     stamp = max((ms << 12) | (ns * 4096 // 1_000_000), _last_stamp + 1)
     _last_stamp = stamp
     # The variant's two high bits are 10, then 62 random bits.
-    tail = (int.from_bytes(os.urandom(8)) >> 2) | (1 << 63)
+    tail = _random_tail()
     t = f"{stamp >> 12:012x}"
     r = f"{tail:016x}"
     return f"{t[:8]}-{t[8:]}-7{stamp & 0xFFF:03x}-{r[:4]}-{r[4:]}"

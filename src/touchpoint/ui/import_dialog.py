@@ -1,8 +1,12 @@
-"""Import customers and contacts from CSV (with column mapping) or vCard.
+"""Import customers and contacts from CSV or Excel (with column mapping) or vCard.
 
-Pick a file; for a CSV see its detected encoding and delimiter and map each column to
-a field; check it (a dry run lists every row's problems and likely duplicates); then
-import with a progress bar that can be cancelled (nothing is written when cancelled).
+Pick a file; for a CSV or workbook see its detected encoding and delimiter and the field
+each column goes to (the mapping kept from the last import of the same header row, else
+the program's layout and the headers), with a sample value; change any of them and the
+dry run shows again what the import would create, update, leave unchanged and skip,
+row by row, without writing. Importing keeps the mapping for the next file with the
+same header row (the command line uses it too). The import runs with a progress bar
+that can be cancelled (nothing is written when cancelled).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,6 +30,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -41,13 +46,21 @@ from touchpoint.ui.theme import MUTED, OK, WARN
 log = logging.getLogger(__name__)
 
 VCARD_SUFFIXES = (".vcf", ".vcard")
-IGNORE = "(ignore)"
-TO_NOTES = "(notes, as 'Column: value')"
-TO_NOTES_DATA = "+notes"
+IGNORE = "skip (leave the column out)"
+TO_NOTES = "notes, as 'Column: value'"
+TO_NOTES_DATA = importing.NOTES_TARGET
+PREVIEW_DELAY_MS = 250  # a choice changed: the dry run runs again once the choosing pauses
+# What a row does, as the changes table says it.
+ACTIONS = {
+    "create": "new",
+    "update": "changes",
+    "unchanged": "matches a record here, changes nothing",
+    "joined": "joins the company of an earlier row",
+}
 
 
 def field_label(field: str) -> str:
-    return field.replace("_", " ")
+    return "company" if field == "customer" else field.replace("_", " ")
 
 
 def _plural(n: int, word: str) -> str:
@@ -106,6 +119,12 @@ class ImportDialog(QDialog):
         self.mapping.setColumnWidth(0, 200)
         self.mapping.setColumnWidth(2, 200)
         mapping_layout.addWidget(self.mapping)
+        self.mapping_problem = QLabel()
+        self.mapping_problem.setAccessibleName("Mapping problem")
+        self.mapping_problem.setWordWrap(True)
+        self.mapping_problem.setStyleSheet(f"color: {WARN};")
+        self.mapping_problem.hide()
+        mapping_layout.addWidget(self.mapping_problem)
         splitter.addWidget(mapping_box)
 
         result_box = QWidget()
@@ -115,6 +134,18 @@ class ImportDialog(QDialog):
         self.summary.setAccessibleName("Check result")
         self.summary.setWordWrap(True)
         result_layout.addWidget(self.summary)
+        self.results = QTabWidget()
+        self.results.setAccessibleName("Check details")
+        self.changes = QTableWidget(0, 3)
+        self.changes.setTabKeyNavigation(False)  # Tab leaves the table
+        self.changes.setAccessibleName("What each row would do")
+        self.changes.setHorizontalHeaderLabels(("Row", "Record", "What"))
+        self.changes.verticalHeader().hide()
+        self.changes.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.changes.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.changes.setColumnWidth(0, 60)
+        self.changes.setColumnWidth(1, 200)
+        self.results.addTab(self.changes, "&Rows")
         self.problems = QTableWidget(0, 3)
         self.problems.setTabKeyNavigation(False)  # Tab leaves the table
         self.problems.setAccessibleName("Row problems, values kept otherwise, likely duplicates")
@@ -124,7 +155,8 @@ class ImportDialog(QDialog):
         self.problems.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.problems.setColumnWidth(0, 60)
         self.problems.setColumnWidth(1, 160)
-        result_layout.addWidget(self.problems)
+        self.results.addTab(self.problems, "&Problems")
+        result_layout.addWidget(self.results)
         splitter.addWidget(result_box)
         splitter.setSizes([330, 200])
         layout.addWidget(splitter, 1)
@@ -139,6 +171,14 @@ class ImportDialog(QDialog):
         self.import_button.clicked.connect(lambda: self.run(dry_run=False))
         close.clicked.connect(self.reject)
         layout.addWidget(buttons)
+        # The dry run shown for the mapping as chosen: started once the choosing
+        # pauses; a result for an older choice (or after an import) is dropped.
+        self._preview_timer = QTimer(self)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self._preview_timer.timeout.connect(self._preview_run)
+        self._generation = 0
+        self._busy = False
         self._set_ready(False)
         self.file_edit.setFocus()
 
@@ -161,8 +201,12 @@ class ImportDialog(QDialog):
         self.path = path
         self.preview = None
         self.report = None
+        self._generation += 1
+        self._preview_timer.stop()
         self.file_edit.setText(str(path))
         self.mapping.setRowCount(0)
+        self.combos.clear()
+        self._say_problem("")
         self._show_report(None)
         self._set_ready(False)
         if not path.is_file():
@@ -176,9 +220,19 @@ class ImportDialog(QDialog):
             return
         self.mapping.parentWidget().show()
         self._say("Reading…")
-        self.backend.query(lambda _ws: importing.preview_csv(path, rows=5)).success(
-            self._previewed
-        ).failure(lambda exc: self._say(human_message(exc), error=True)).run()
+        generation = self._generation
+
+        def read(preview: CsvPreview) -> None:
+            if generation == self._generation:  # else another file was chosen since
+                self._previewed(preview)
+
+        def unreadable(exc: Exception) -> None:
+            if generation == self._generation:
+                self._say(human_message(exc), error=True)
+
+        self.backend.query(lambda ws: importing.csv_mapping(ws, path, rows=5)).success(
+            read
+        ).failure(unreadable).run()
 
     def _previewed(self, preview: CsvPreview) -> None:
         self.preview = preview
@@ -191,6 +245,10 @@ class ImportDialog(QDialog):
             else f"Encoding {preview.encoding} · delimiter: {delimiter}"
         )
         self._details = f"{source} · {preview.total_rows:,} rows below the header"
+        if preview.layout:
+            self._details += f" · an export of {preview.layout}"
+        if preview.mapping_from == "kept":
+            self._details += " · columns mapped as at the last import of this header row"
         self._say(self._details)
         self.mapping.setRowCount(len(preview.headers))
         self.combos.clear()
@@ -198,35 +256,92 @@ class ImportDialog(QDialog):
             self.mapping.setItem(n, 0, QTableWidgetItem(header))
             samples = [row[n] for row in preview.rows if n < len(row) and row[n].strip()]
             self.mapping.setItem(n, 1, QTableWidgetItem(" · ".join(samples[:3])))
-            combo = QComboBox()
-            combo.setAccessibleName(f"Field for column {header}")
-            target = preview.mapping.get(header)
-            if not target:  # a column that is no field: to the notes, as the import does
-                combo.addItem(TO_NOTES, TO_NOTES_DATA)
-            combo.addItem(IGNORE, "")
-            for field in importing.FIELDS:
-                combo.addItem(field_label(field), field)
-            if target and target.startswith("custom."):
-                combo.addItem(f"custom: {target.removeprefix('custom.')}", target)
-            # A column that is no field goes to the notes unless the user ignores it.
-            combo.setCurrentIndex(max(0, combo.findData(target or TO_NOTES_DATA)))
-            combo.currentIndexChanged.connect(self._mapping_changed)
+            if header in self.combos:
+                continue  # a header twice: one choice for both (the mapping is by header)
+            combo = self._field_combo(n, header, preview)
             self.mapping.setCellWidget(n, 2, combo)
             self.combos[header] = combo
         self._set_ready(True)
+        self._mapping_changed(at_once=True)
+
+    def _field_combo(self, index: int, header: str, preview: CsvPreview) -> QComboBox:
+        """Every field a column can go to, the current choice selected."""
+        combo = QComboBox()
+        combo.setAccessibleName(f"Field for column {header}")
+        chosen = preview.choices.get(header, TO_NOTES_DATA)
+        for field in importing.FIELDS:
+            combo.addItem(field_label(field), field)
+        key = importing.custom_field_key(header, index)
+        combo.addItem(f"custom field '{key}'", f"custom.{key}")
+        combo.addItem(TO_NOTES, TO_NOTES_DATA)
+        combo.addItem(IGNORE, "")
+        if combo.findData(chosen) < 0:  # a defined custom field, or labelled values
+            how = preview.notes.get(header)
+            base = chosen.removeprefix("custom.") if chosen.startswith("custom.") else ""
+            text = f"custom field '{base}'" if base else field_label(chosen.partition(":")[0])
+            combo.insertItem(0, f"{text} ({how})" if how else text, chosen)
+        combo.setCurrentIndex(max(0, combo.findData(chosen)))
+        combo.setToolTip(preview.notes.get(header) or "")
+        combo.currentIndexChanged.connect(lambda _i: self._mapping_changed())
+        return combo
 
     def mapping_choice(self) -> dict[str, str]:
-        """header -> field ('' ignores the column), as chosen in the table; a column
-        left to the notes is not in it (the import keeps it as "Column: value")."""
-        return {
-            header: str(combo.currentData() or "")
-            for header, combo in self.combos.items()
-            if combo.currentData() != TO_NOTES_DATA
-        }
+        """header -> field as chosen in the table ('' leaves the column out, NOTES_TARGET
+        keeps it in the notes as "Column: value"): the mapping the import keeps."""
+        return {header: str(combo.currentData() or "") for header, combo in self.combos.items()}
 
-    def _mapping_changed(self) -> None:
-        self.report = None
-        self._show_report(None)
+    def _mapping_changed(self, *, at_once: bool = False) -> None:
+        """A choice changed: say what is wrong with the mapping, or check it again."""
+        self._generation += 1
+        self._preview_timer.stop()
+        self.report = None  # the last check was of another mapping
+        if self.preview is None:
+            return
+        problems = importing.mapping_problems(self.preview.headers, self.mapping_choice())
+        self._say_problem(" ".join(p[:1].upper() + p[1:] + "." for p in problems))
+        self._set_ready(not problems)
+        if problems:
+            self.report = None
+            self._show_report(None)
+            return
+        if at_once:
+            self._preview_run()
+        else:
+            self._preview_timer.start()
+
+    def _preview_run(self) -> None:
+        """The dry run of the mapping as chosen, shown without writing anything."""
+        path = self.path
+        if path is None or self.preview is None or self._busy:
+            return
+        mapping = self.mapping_choice()
+        generation = self._generation
+        self.summary.setText("Checking with these columns…")
+        self.summary.setStyleSheet(f"color: {MUTED};")
+
+        def work(ws: Workspace) -> ImportReport:
+            # A check of a mapping changed since stops (a big file takes seconds).
+            return importing.import_customers_csv(
+                ws,
+                path,
+                dry_run=True,
+                mapping=mapping,
+                cancel=lambda: generation != self._generation,
+            )
+
+        def shown(report: ImportReport) -> None:
+            if generation == self._generation:
+                self.report = report
+                self._show_report(report)
+
+        def failed(exc: Exception) -> None:
+            if generation == self._generation:
+                self.report = None
+                self._show_report(None)
+                self.summary.setText(human_message(exc))
+                self.summary.setStyleSheet(f"color: {WARN};")
+
+        self.backend.query(work).success(shown).failure(failed).run()
 
     # --- checking and importing ---------------------------------------------------------
     def run(self, *, dry_run: bool) -> None:
@@ -250,6 +365,9 @@ class ImportDialog(QDialog):
                 cancel=progress.cancelled,
             )
 
+        self._generation += 1  # a preview still running is not shown over this
+        self._preview_timer.stop()
+        self._busy = True
         self._set_ready(False)
         label = "Checking…" if dry_run else "Importing…"
         self._say(label)
@@ -266,6 +384,7 @@ class ImportDialog(QDialog):
         self._op = op
 
     def _done(self, report: ImportReport) -> None:
+        self._busy = False
         self.report = report
         self._set_ready(True)
         self._say(self._details)
@@ -274,6 +393,7 @@ class ImportDialog(QDialog):
             self.imported.emit(report)
 
     def _failed(self, exc: Exception) -> None:
+        self._busy = False
         self._set_ready(True)
         if isinstance(exc, Cancelled):
             self._say("Cancelled. Nothing was written.")
@@ -282,9 +402,11 @@ class ImportDialog(QDialog):
 
     def _show_report(self, report: ImportReport | None) -> None:
         self.problems.setRowCount(0)
+        self.changes.setRowCount(0)
         if report is None:
             self.summary.setText("")
             return
+        self._show_changes(report)
         what = f"{report.created_customers:,} customers and {report.created_contacts:,} contacts"
         errors = len(report.errors)
         if report.written:
@@ -337,7 +459,33 @@ class ImportDialog(QDialog):
             for column, value in enumerate(cells):
                 self.problems.setItem(n, column, QTableWidgetItem(value))
 
+    def _show_changes(self, report: ImportReport) -> None:
+        """Each row: what it creates or changes, or why it is skipped."""
+        lines = []
+        for change in report.row_changes:
+            what = ACTIONS.get(change.action, change.action)
+            fields = [field_label(f) for f in change.fields if f != "name"]
+            if fields and change.action in ("create", "update"):
+                what += ": " + ", ".join(dict.fromkeys(fields))
+            lines.append((change.row, change.name or "", what))
+        skipped: dict[int, list[str]] = {}
+        names: dict[int, str] = {}
+        for error in report.errors:
+            skipped.setdefault(error.row, []).append(f"{error.field} {error.problem}")
+            names.setdefault(error.row, error.name or "")
+        for row, problems in skipped.items():
+            lines.append((row, names[row], "skipped: " + "; ".join(problems)))
+        lines.sort(key=lambda line: line[0])
+        self.changes.setRowCount(len(lines))
+        for n, (row, name, what) in enumerate(lines):
+            for column, value in enumerate((str(row), name, what)):
+                self.changes.setItem(n, column, QTableWidgetItem(value))
+
     # --- small helpers ----------------------------------------------------------------
+    def _say_problem(self, text: str) -> None:
+        self.mapping_problem.setText(text)
+        self.mapping_problem.setVisible(bool(text))
+
     def _say(self, text: str, *, error: bool = False) -> None:
         self.info.setText(text)
         self.info.setStyleSheet(f"color: {WARN};" if error else f"color: {MUTED};")
