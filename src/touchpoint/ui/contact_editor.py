@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from touchpoint.domain.values import display_phone
 from touchpoint.services import customers
 from touchpoint.services.records import ContactView
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.contact_photo import picture_text, thumbnail
 from touchpoint.ui.errors import field_errors, show_error
 from touchpoint.ui.theme import WARN
 from touchpoint.ui.undo_bar import UndoBar
@@ -53,6 +54,7 @@ ROWS = (
 # Problems name a single email or phone ("email"); they belong beside the list's field.
 ALIASES = {"email": "emails", "phone": "phones", "decision role": "decision_role"}
 ALIASES |= {"preferred channel": "preferred_channel", "do not contact": "do_not_contact"}
+PHOTO_SIZE = 40  # the picture beside each contact, in logical pixels
 NOTES_LINES_IN_LIST = 3  # the list shows the start of the notes; the tooltip all of them
 
 
@@ -152,6 +154,7 @@ class ContactEditor(QWidget):
         self.list.setAccessibleName("Contacts")
         self.list.setMinimumHeight(90)
         self.list.setWordWrap(True)  # the profile's left pane is narrow: wrap, no side scrolling
+        self.list.setIconSize(QSize(PHOTO_SIZE, PHOTO_SIZE))  # each person's picture or initials
         self.list.itemActivated.connect(lambda _item: self.start_edit())
         self.list.currentItemChanged.connect(lambda *_a: self._update_buttons())
         column.addWidget(self.list)
@@ -276,9 +279,12 @@ class ContactEditor(QWidget):
         self.contacts = list(contacts)
         keep = self.selected_id()
         self.list.clear()
+        ratio = self.list.devicePixelRatioF()
         for p in contacts:
             item = QListWidgetItem(contact_text(p))
             item.setData(ID_ROLE, p.id)
+            item.setIcon(QIcon(thumbnail(p.photo, p.name, PHOTO_SIZE, ratio)))
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, picture_text(p.photo))
             item.setToolTip(p.notes or p.name)
             self.list.addItem(item)
             if p.id == keep:
