@@ -37,7 +37,7 @@ from touchpoint.services.lookup import find_customer
 from touchpoint.services.validation import clean_contact, clean_customer, clean_interaction
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Interaction
 from touchpoint.storage.tracking import insert_new
-from touchpoint.storage.workspace import Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 
 # Namespace of the ids of captured messages and meetings (a fixed, random UUID).
 CAPTURE_NAMESPACE = uuid.UUID("6f1c0f5e-8d0b-4c55-9a57-2d3c2b7e9a41")
@@ -371,6 +371,7 @@ class EmailImportReport:
     created_customers: int = 0
     created_contacts: int = 0
     dry_run: bool = False
+    changes: Changes = field(default_factory=Changes)  # what was written, for the window
 
     def count(self, outcome: str) -> int:
         return sum(1 for m in self.messages if m.outcome == outcome)
@@ -781,5 +782,7 @@ def import_emails(
             )
         insert_new(session, new)
         if not dry_run:
+            uow.session.flush()
+            report.changes = Changes.of(uow)
             uow.commit()
     return report
