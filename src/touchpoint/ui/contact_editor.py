@@ -55,6 +55,7 @@ ROWS = (
 ALIASES = {"email": "emails", "phone": "phones", "decision role": "decision_role"}
 ALIASES |= {"preferred channel": "preferred_channel", "do not contact": "do_not_contact"}
 PHOTO_SIZE = 40  # the picture beside each contact, in logical pixels
+ROWS_SHOWN = 3  # contacts shown whole before the list scrolls
 NOTES_LINES_IN_LIST = 3  # the list shows the start of the notes; the tooltip all of them
 
 
@@ -291,7 +292,14 @@ class ContactEditor(QWidget):
                 self.list.setCurrentItem(item)
         if self.editing is not None and all(p.id != self.editing.id for p in contacts):
             self.cancel()  # the contact being edited was deleted elsewhere
+        self._fit_rows()
         self._update_buttons()
+
+    def _fit_rows(self) -> None:
+        """Room for the first few contacts whole (picture and lines); more scroll."""
+        rows = min(self.list.count(), ROWS_SHOWN)
+        need = sum(max(self.list.sizeHintForRow(r), PHOTO_SIZE) for r in range(rows))
+        self.list.setMinimumHeight(max(90, need + 2 * self.list.frameWidth() + 4))
 
     def selected_id(self) -> str | None:
         item = self.list.currentItem()
