@@ -211,3 +211,19 @@ def test_a_photo_given_by_hand_is_checked_like_one_from_a_file(ws: Workspace) ->
         )
     with pytest.raises(ValidationErrors, match="photo: 'file:///etc/passwd' is not a web address"):
         customers.add_contact(ws, company, {"name": "Jana", "photo": {"url": "file:///etc/passwd"}})
+
+
+def test_merging_two_contacts_keeps_a_picture_and_undoing_takes_it_back(ws: Workspace) -> None:
+    from touchpoint.services.duplicates import merge_records, unmerge
+
+    company = customers.create_customer(ws, {"name": "Acme GmbH"}).value.id
+    keep = customers.add_contact(ws, company, {"name": "Jana Novak"}).value
+    other = customers.add_contact(
+        ws, company, {"name": "Jana Novak", "photo": photos.Photo(mime="image/png", data=PNG)}
+    ).value
+    merged = merge_records(ws, "contact", keep.id, other.id).value
+    (jana,) = customers.list_contacts(ws, company)
+    assert jana.id == keep.id and jana.photo == photos.Photo(mime="image/png", data=PNG)
+    unmerge(ws, merged.id)
+    back = {p.id: p.photo for p in customers.list_contacts(ws, company)}
+    assert back == {keep.id: None, other.id: photos.Photo(mime="image/png", data=PNG)}
