@@ -308,6 +308,7 @@ def shoot(  # noqa: PLR0917 - one screen set
         pump(app, 1.0, idle)
         profile = window.customers.profile
         profile.facts_pane.ensureWidgetVisible(profile.contact_editor.list)
+        profile.scroll.ensureWidgetVisible(profile.contact_editor.list)  # stacked: narrow
         pump(app, 0.2)
         grab(window, f"26-profile-photo{suffix}")
         grab(window.customers.profile.contact_editor, f"27-contacts-photo{suffix}")
