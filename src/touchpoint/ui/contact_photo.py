@@ -9,10 +9,11 @@ person keeps their colour from one screen to the next.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
-from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPixmap
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QImageReader, QPainter, QPainterPath, QPixmap
 
 from touchpoint.domain.photos import Photo
 
@@ -50,30 +51,53 @@ def _circle(size: int, ratio: float) -> tuple[QPixmap, QPainter, QPainterPath]:
     return pixmap, painter, path
 
 
-def picture_image(photo: Photo | None) -> QImage | None:
-    """The picture as Qt reads it, or None (no picture, a link, unreadable bytes)."""
-    if photo is None or photo.data is None:
+@functools.lru_cache(maxsize=256)
+def square_image(data: bytes, pixels: int) -> QImage | None:
+    """The middle square of a picture, ``pixels`` wide, or None when Qt cannot read it.
+
+    Read through QImageReader with the square and the size asked for, so a large JPEG
+    is decoded at the size shown, not whole; kept, since the profile shows the same
+    people again at every refresh."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    reader = QImageReader(buffer)
+    reader.setAutoTransform(True)  # a phone's picture taken sideways, upright
+    size = reader.size()
+    if size.isValid() and not reader.transformation():
+        side = min(size.width(), size.height())
+        reader.setClipRect(
+            QRect((size.width() - side) // 2, (size.height() - side) // 2, side, side)
+        )
+        reader.setScaledSize(QSize(pixels, pixels))
+        image = reader.read()
+    else:  # a size read only when decoding, or turned: crop and scale after reading
+        image = reader.read()
+        if not image.isNull():
+            side = min(image.width(), image.height())
+            image = image.copy(
+                (image.width() - side) // 2, (image.height() - side) // 2, side, side
+            )
+    if image.isNull():
         return None
-    image = QImage.fromData(photo.data)
-    return None if image.isNull() else image
+    if image.width() != pixels or image.height() != pixels:
+        image = image.scaled(
+            pixels,
+            pixels,
+            Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+    return image
 
 
 def thumbnail(photo: Photo | None, name: str, size: int = 40, ratio: float = 1.0) -> QPixmap:
     """A round ``size`` x ``size`` (logical pixels) picture of the person, or initials."""
-    image = picture_image(photo)
+    pixels = round(size * ratio)
+    image = square_image(photo.data, pixels) if photo is not None and photo.data else None
     pixmap, painter, path = _circle(size, ratio)
     if image is not None:
-        side = min(image.width(), image.height())
-        square = image.copy(
-            (image.width() - side) // 2, (image.height() - side) // 2, side, side
-        ).scaled(
-            round(size * ratio),
-            round(size * ratio),
-            Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.SmoothTransformation,
-        )
         painter.setClipPath(path)
-        painter.drawImage(QRectF(0, 0, size, size), square)
+        painter.drawImage(QRectF(0, 0, size, size), image)
     else:
         painter.fillPath(path, _colour(name))
         font = QFont(painter.font())
