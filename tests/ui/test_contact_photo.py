@@ -95,3 +95,60 @@ def test_the_profile_shows_each_contact_with_their_picture_or_initials(
     # Jana has none: her initials on her colour.
     assert _image(plain_item.icon()).pixelColor(20, 8).name() in PLACEHOLDER_COLOURS
     assert plain_item.data(Qt.ItemDataRole.AccessibleDescriptionRole) == "No picture"
+
+
+def _outlook_picture(folder: Path) -> Path:
+    """The picture of a real card (John_Doe_MS_OUTLOOK.vcf, from ez-vcard) as a file."""
+    import base64
+    import re
+
+    card = (REAL / "John_Doe_MS_OUTLOOK.vcf").read_text(encoding="utf-8")
+    folded = re.search(r"PHOTO;[^:]*:\r?\n((?: .*\r?\n)+)", card)
+    assert folded is not None
+    path = folder / "john.jpg"
+    path.write_bytes(base64.b64decode("".join(folded.group(1).split())))
+    return path
+
+
+def test_a_picture_is_chosen_checked_and_removed_in_the_contact_form(
+    qtbot: Any, ws: Workspace, backend: Backend, tmp_path: Path
+) -> None:
+    company = customers.create_customer(ws, {"name": "Acme GmbH"}).value.id
+    jana = customers.add_contact(ws, company, {"name": "Jana Novak"}).value
+    view = ProfileView(backend)
+    qtbot.addWidget(view)
+    view.resize(1100, 900)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        view.show_customer(company)
+    editor = view.contact_editor
+    editor.list.setCurrentRow(0)
+    editor.start_edit()
+    assert not editor.remove_picture.isEnabled()  # none yet
+    # Not a picture: said beside the field, nothing saved, the form stays open.
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    editor.set_picture_file(text)
+    editor.save()
+    qtbot.waitUntil(editor.messages["photo"].isVisible, timeout=5000)
+    assert editor.messages["photo"].text() == "is not a JPEG, PNG, GIF or WebP picture"
+    assert editor.form.isVisible()
+    # A real picture: saved, and shown in the list.
+    picture = _outlook_picture(tmp_path)
+    editor.set_picture_file(picture)
+    assert not editor.messages["photo"].isVisible()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        editor.save()
+    (saved,) = customers.list_contacts(ws, company)
+    assert saved.id == jana.id
+    assert saved.photo == Photo(mime="image/jpeg", data=picture.read_bytes())
+    shown = _image(editor.list.item(0).icon())
+    assert shown.pixelColor(20, 8).name() not in PLACEHOLDER_COLOURS
+    # Removed again.
+    editor.list.setCurrentRow(0)
+    editor.start_edit()
+    assert editor.remove_picture.isEnabled()
+    editor.remove_picture.click()
+    with qtbot.waitSignal(view.loaded, timeout=5000):
+        editor.save()
+    assert customers.list_contacts(ws, company)[0].photo is None
