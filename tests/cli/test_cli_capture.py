@@ -31,6 +31,7 @@ def test_import_emails_reports_logged_already_there_and_skipped(tp, tmp_path: Pa
     again = tp.json("import", "emails", str(known), str(stranger), "--create-contacts")
     assert (again["logged"], again["already_there"], again["skipped"]) == (1, 1, 0)
     assert again["created_customers"] == 1 and again["created_contacts"] == 1
+    assert "changes" not in again
     assert [c["name"] for c in tp.json("customer", "list")["customers"]] == ["Acme GmbH", "Bolt"]
 
 

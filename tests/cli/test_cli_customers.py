@@ -456,3 +456,27 @@ def test_a_search_past_the_counting_cap_says_at_least(tp, monkeypatch) -> None:
     assert found.stderr.endswith("… and at least 1 more (use --limit 3, or narrow it down)\n")
     data = tp.json("search", "forklift", "--limit", "2")
     assert (data["total"], data["more"], data["total_is_at_least"]) == (3, 1, True)
+
+
+def test_a_contacts_photo_is_set_from_a_file_checked_and_removed(tp, tmp_path) -> None:
+    """A real card's picture (tests/fixtures/import/real/John_Doe_MS_OUTLOOK.vcf, from
+    ez-vcard) saved as a file, given with --photo; anything but a picture is refused."""
+    import base64
+    import re
+    from pathlib import Path
+
+    card = (Path(__file__).parents[1] / "fixtures/import/real/John_Doe_MS_OUTLOOK.vcf").read_text()
+    folded = re.search(r"PHOTO;[^:]*:\r?\n((?: .*\r?\n)+)", card)
+    assert folded is not None
+    picture = tmp_path / "john.jpg"
+    picture.write_bytes(base64.b64decode("".join(folded.group(1).split())))
+    tp.add_customer("Acme GmbH")
+    made = tp.json("contact", "add", "acme", "John Doe", "--photo", str(picture))
+    assert made["photo"]["mime"] == "image/jpeg"
+    assert base64.b64decode(made["photo"]["data"]) == picture.read_bytes()
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    refused = tp("contact", "edit", made["id"], "--photo", str(text), code=1)
+    assert "photo: is not a JPEG, PNG, GIF or WebP picture" in refused.stderr
+    gone = tp.json("contact", "edit", made["id"], "--no-photo")
+    assert gone["photo"] is None

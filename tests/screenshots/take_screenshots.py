@@ -98,8 +98,39 @@ def _pretend_signed_in_with_a_refused_change(data_dir: Path) -> None:
     ws.close()
 
 
-def shoot(
-    app: QApplication, data_dir: Path, theme: str, size: tuple[int, int], demo_folder: bool
+REAL = Path(__file__).parents[1] / "fixtures" / "import" / "real"
+
+
+def _add_real_cards_and_mail_people(data_dir: Path) -> str:
+    """A real iPhone card with its photo (IBM's John Doe) beside a person without one,
+    and two customers one real message is between (its drop asks which). IBM's id."""
+    from touchpoint.services import customers
+    from touchpoint.services.importing import import_vcard
+
+    ws = Workspace.open(data_dir, auto_backup=False)
+    try:
+        import_vcard(ws, REAL / "John_Doe_IPHONE.vcf")
+        ibm = customers.get_customer(ws, "IBM").id
+        customers.add_contact(ws, ibm, {"name": "Jana Novak", "title": "Buyer"})
+        rand = customers.create_customer(ws, {"name": "Randtelekom"}).value.id
+        customers.add_contact(
+            ws, rand, {"name": "Ava Oneil", "emails": ["oneil.844@randtelekom.com.tr"]}
+        )
+        customers.create_customer(
+            ws, {"name": "Kyra Kalino", "kind": "individual", "emails": ["kalinokyra@thismail.it"]}
+        )
+        return ibm
+    finally:
+        ws.close()
+
+
+def shoot(  # noqa: PLR0917 - one screen set
+    app: QApplication,
+    data_dir: Path,
+    theme: str,
+    size: tuple[int, int],
+    demo_folder: bool,
+    photo_customer: str | None = None,
 ) -> None:
     """Every screen and dialog of the window in one theme at one window size."""
     from touchpoint.ui.backend import Backend
@@ -271,6 +302,36 @@ def shoot(
             dialog.close()
         pump(app, 0.2)
 
+    # A contact's photo from a real card, beside one with initials.
+    if photo_customer:
+        window.open_customer(photo_customer)
+        pump(app, 1.0, idle)
+        profile = window.customers.profile
+        profile.facts_pane.ensureWidgetVisible(profile.contact_editor.list)
+        profile.scroll.ensureWidgetVisible(profile.contact_editor.list)  # stacked: narrow
+        pump(app, 0.2)
+        grab(window, f"26-profile-photo{suffix}")
+        grab(window.customers.profile.contact_editor, f"27-contacts-photo{suffix}")
+
+        # Real emails dropped on the window: one of two customers (asked), one undated.
+        shown: list[QWidget] = []
+        window.email_drop.chooser_shown.connect(shown.append)
+        window.email_drop.drop(
+            [REAL / "mailparser-mail_test_3.eml", REAL / "msgextractor-strangeDate.msg"]
+        )
+        pump(app, 1.0, lambda: bool(shown))
+        if shown:
+            chooser = shown[0]
+            grab(chooser, f"28-email-chooser{suffix}")
+            chooser.list.setCurrentRow(0)  # type: ignore[attr-defined]
+            chooser.file_button.click()  # type: ignore[attr-defined]
+            pump(app, 1.0, idle)
+            grab(window, f"29-email-drop-result{suffix}")
+            if window.undo_bar is not None:
+                window.undo_bar.undo()  # the next theme and size drop it again
+                pump(app, 0.5, idle)
+        window.email_drop.chooser_shown.disconnect(shown.append)
+
     if window.sync is not None:
         window.sync.stop()  # no sync attempt on a folder about to be removed
     window.close()
@@ -306,14 +367,16 @@ def main() -> int:
         demo.generate_demo(ws, customers=args.customers)
         ws.close()
 
+    photo_customer = None
     if not args.data:
+        photo_customer = _add_real_cards_and_mail_people(data_dir)
         _pretend_signed_in_with_a_refused_change(data_dir)
 
     themes = ("light", "dark") if args.theme == "both" else (args.theme,)
     sizes = SIZES if args.size == "both" else (tuple(int(x) for x in args.size.split("x")),)
     for theme in themes:
         for size in sizes:
-            shoot(app, data_dir, theme, size, demo_folder=not args.data)  # type: ignore[arg-type]
+            shoot(app, data_dir, theme, size, not args.data, photo_customer)  # type: ignore[arg-type]
     if temp is not None:
         shutil.rmtree(temp, ignore_errors=True)
     return 0

@@ -222,3 +222,56 @@ def test_a_damaged_msg_file_is_named_and_skipped(ws: Workspace, tmp_path: Path) 
     report = import_emails(ws, [bad])
     assert report.skipped == 1
     assert report.messages[0].reason == "bad.msg is not a readable Outlook message"
+
+
+# --- asked, not guessed (the window's drops) ----------------------------------------------
+
+
+def test_a_file_that_is_no_email_is_named(ws: Workspace, tmp_path: Path) -> None:
+    pdf = tmp_path / "offer.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n1 0 obj << >> endobj\n")
+    report = import_emails(ws, [pdf])
+    assert [(m.file, m.outcome, m.reason) for m in report.messages] == [
+        ("offer.pdf", "skipped", "offer.pdf is not an email (.eml or Outlook .msg)")
+    ]
+
+
+def test_asked_a_message_of_two_customers_or_of_none_is_unsure(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    rand = customers.create_customer(ws, {"name": "Randtelekom"}).value
+    customers.add_contact(
+        ws, rand.id, {"name": "Ava Oneil", "emails": ["oneil.844@randtelekom.com.tr"]}
+    )
+    kyra = customers.create_customer(
+        ws, {"name": "Kyra Kalino", "kind": "individual", "emails": ["kalinokyra@thismail.it"]}
+    ).value
+    both = REAL / "mailparser-mail_test_3.eml"  # from Ava, to Kyra
+    nobody = REAL / "mailparser-mail_test_17.eml"
+    report = import_emails(ws, [both, nobody], ask=True)
+    assert [m.outcome for m in report.messages] == ["unsure", "unsure"]
+    two, none = report.unsure
+    assert [c.name for c in two.candidates] == ["Randtelekom", "Kyra Kalino"]
+    assert two.reason == "its addresses belong to several customers"
+    assert two.path == str(both)
+    assert two.people == ("Ava Oneil <Oneil.844@randtelekom.com.tr>", "kalinokyra@thismail.it")
+    assert (none.candidates, none.reason) == ((), "no customer or contact has its addresses")
+    assert _interactions(ws) == []
+    # Chosen: brought in again under that customer.
+    chosen = import_emails(ws, [two.path], customer=kyra.id)
+    assert chosen.logged == 1 and chosen.messages[0].customer == "Kyra Kalino"
+    # Without asking (the command line), the first match is taken as before.
+    assert import_emails(ws, [both]).already_there == 1
+
+
+def test_a_message_deleted_and_brought_in_again_is_back(ws: Workspace) -> None:
+    from touchpoint.services.interactions import delete_interactions
+
+    rand = customers.create_customer(ws, {"name": "Randtelekom"}).value
+    first = import_emails(ws, [REAL / "mailparser-mail_test_3.eml"], customer=rand.id)
+    [logged] = first.messages
+    assert delete_interactions(ws, [logged.interaction_id]).value == 1
+    assert [i.deleted_at is not None for i in _interactions(ws)] == [True]
+    again = import_emails(ws, [REAL / "mailparser-mail_test_3.eml"], customer=rand.id)
+    assert again.logged == 1 and again.messages[0].interaction_id == logged.interaction_id
+    assert [i.deleted_at for i in _interactions(ws)] == [None]

@@ -83,7 +83,8 @@ def test_android_quoted_printable_soft_line_breaks_and_placeholder_phones(ws: Wo
     assert all(p.get("unverified") or p["value"].startswith("+49") for p in them.phones)
     flagged = [(n.row, n.name) for n in report.notices if n.kept == "unverified"]
     assert (4, eleven) in flagged
-    # The card with a photo: the photo is said not kept, the rest lands.
+    # The card with a photo: its base64 is cut short in the file, so the photo is said
+    # not kept (and why), the rest lands.
     conn = sqlite3.connect(ws.paths.database)
     try:  # two companies start with these letters: the one named exactly so
         (company_id,) = conn.execute("SELECT id FROM customers WHERE name = ?", ("Ñ" * 12,))
@@ -96,6 +97,7 @@ def test_android_quoted_printable_soft_line_breaks_and_placeholder_phones(ws: Wo
     assert customers.get_customer(ws, company_id[0]).website == "https://www.company.com"
     assert "Web: http://www.company.com" in bob.notes
     assert {(n.row, n.field) for n in report.notices if n.kept == "not kept"} == {(5, "PHOTO")}
+    assert bob.photo is None
 
 
 def test_iphone_card_with_photo_and_cr_cr_lf_lines(ws: Workspace) -> None:
@@ -119,7 +121,9 @@ def test_iphone_card_with_photo_and_cr_cr_lf_lines(ws: Workspace) -> None:
     assert [(a["label"], a["city"], a["country"]) for a in ibm.addresses] == [
         ("office", "New York", "US")
     ]
-    assert "PHOTO" in kept(report, "not kept")
+    # The photo is John's picture (tests/services/test_contact_photos.py has its bytes).
+    assert "PHOTO" not in kept(report, "not kept")
+    assert john.photo is not None and john.photo.mime == "image/jpeg"
     assert {"NICKNAME", "BDAY"} <= set(next(iter(kept(report, "notes"))).split(", "))
 
 

@@ -75,3 +75,20 @@ def test_field_labels() -> None:
     assert [field_label(f) for f in ("addresses", "phones", "emails", "industry", "due_at")] == [
         "Address", "Phone numbers", "Email addresses", "Industry", "Due",
     ]  # fmt: skip
+
+
+def test_a_picture_in_a_conflict_is_said_in_words_never_its_bytes() -> None:
+    import base64
+
+    jpeg = {
+        "type": "image/jpeg",
+        "data": base64.b64encode(b"\xff\xd8\xff" + bytes(51_197)).decode(),
+    }
+    assert format_value("photo", jpeg, tz=BERLIN) == "a JPEG picture of 50 KB"
+    link = {"url": "https://example.com/jana.jpg"}
+    assert (
+        format_value("photo", link, tz=BERLIN)
+        == "a link to a picture: https://example.com/jana.jpg"
+    )
+    assert format_value("photo", None, tz=BERLIN) == "(empty)"
+    assert field_label("photo") == "Picture"

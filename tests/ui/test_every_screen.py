@@ -36,6 +36,10 @@ from touchpoint.ui.main_window import MainWindow
 from touchpoint.ui.theme import apply_theme
 
 SIZES = ((1024, 640), (1920, 1080))
+# A real message (see tests/fixtures/import/real/README.md) to no one in the demo book.
+UNKNOWN_EMAIL = (
+    Path(__file__).parents[1] / "fixtures" / "import" / "real" / "mailparser-mail_test_17.eml"
+)
 
 
 def _plain(text: str) -> str:
@@ -255,6 +259,8 @@ def every_screen(
         ("interaction", lambda: profile.open_interaction(profile.timeline_model.items[0].id)),
         ("first run", lambda: _first_run(window, backend)),
         ("first run, offline", lambda: _first_run(window, backend, offline=True)),
+        # A real message no customer has the addresses of, dropped: the window asks.
+        ("email chooser", lambda: window.email_drop.drop([UNKNOWN_EMAIL])),
     ]
     for name, open_it in dialogs:
         before = {id(w) for w in QApplication.topLevelWidgets() if w.isVisible()}

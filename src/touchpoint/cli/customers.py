@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,7 +22,9 @@ from touchpoint.cli.output import (
     warn,
 )
 from touchpoint.cli.runtime import read_text, with_workspace, with_workspace_to_read
+from touchpoint.domain.photos import Photo
 from touchpoint.domain.values import short_id
+from touchpoint.errors import ValidationError
 
 if TYPE_CHECKING:
     from touchpoint.services.records import ContactView, CustomerView
@@ -98,6 +101,18 @@ def customer_patch(options: dict[str, Any]) -> dict[str, Any]:
 
     The address options make the office address (on edit, they change its parts)."""
     patch: dict[str, Any] = {}
+    if options.pop("no_photo", False):
+        if options.get("photo"):
+            raise click.UsageError("give --photo or --no-photo, not both")
+        patch["photo"] = None
+    picture = options.pop("photo", None)
+    if picture is not None:
+        try:
+            patch["photo"] = Photo(data=Path(picture).read_bytes())
+        except OSError as exc:
+            raise ValidationError(
+                "photo", f"cannot read {picture}: {exc.strerror or exc}"
+            ) from None
     if options.pop("no_tags", False):
         if options.get("tags"):
             raise click.UsageError("give --tag or --no-tags, not both")
@@ -541,10 +556,16 @@ def contact_options(*, edit: bool) -> Callable[[Callable[..., Any]], Callable[..
             help="The person asked not to be contacted.",
         ),
         click.option("--notes", help="Notes; - reads them from stdin."),
+        click.option(
+            "--photo",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="A picture of the person: JPEG, PNG, GIF or WebP, at most 700 KB.",
+        ),
     ]
     if edit:
         options.insert(0, click.option("--name", help="A new name."))
         options.append(click.option("--customer", "customer_id", help="Move to this customer."))
+        options.append(click.option("--no-photo", is_flag=True, help="Remove the picture."))
 
     def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):

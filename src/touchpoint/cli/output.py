@@ -9,6 +9,7 @@ This module imports nothing heavy: every command loads it.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -49,6 +50,8 @@ def jsonable(value: Any) -> Any:
         return str(value)
     if isinstance(value, PurePath):
         return str(value)
+    if isinstance(value, bytes):  # a picture: as it is stored and synced
+        return base64.b64encode(value).decode("ascii")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, dict):

@@ -231,6 +231,7 @@ def import_emails(
     )
     if as_json:
         data = jsonable(report)
+        data.pop("changes", None)  # the window's refresh list, not a result
         data.update(
             logged=report.logged, already_there=report.already_there, skipped=report.skipped
         )

@@ -37,7 +37,7 @@ from touchpoint.services.lookup import find_customer
 from touchpoint.services.validation import clean_contact, clean_customer, clean_interaction
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Interaction
 from touchpoint.storage.tracking import insert_new
-from touchpoint.storage.workspace import Workspace
+from touchpoint.storage.workspace import Changes, Workspace
 
 # Namespace of the ids of captured messages and meetings (a fixed, random UUID).
 CAPTURE_NAMESPACE = uuid.UUID("6f1c0f5e-8d0b-4c55-9a57-2d3c2b7e9a41")
@@ -209,6 +209,10 @@ def read_eml(path: Path) -> MailMessage:
     with path.open("rb") as handle:
         msg = email.message_from_binary_file(handle, policy=POLICY)
     assert isinstance(msg, EmailMessage)
+    if not any(msg.get(h) is not None for h in ("from", "to", "date", "message-id")):
+        # Any file parses as a message; one with none of these headers is none (a PDF,
+        # a photo dropped with the mails).
+        raise ValidationError("file", f"{path.name} is not an email (.eml or Outlook .msg)")
     senders = _addresses(msg, "from")
     recipients = _addresses(msg, "to") + _addresses(msg, "cc")
     sent_at: datetime | None = None
@@ -339,13 +343,26 @@ def read_message(path: Path) -> MailMessage:
 
 
 @dataclass(frozen=True)
+class CustomerChoice:
+    """A customer a message may be filed under (its people's, by email address)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class CapturedMessage:
     file: str
     subject: str | None
-    outcome: str  # "logged", "already there", "skipped"
+    outcome: str  # "logged", "already there", "skipped", "unsure" (only when asked)
     reason: str | None = None
     customer: str | None = None
     interaction_id: str | None = None
+    path: str | None = None  # the file as given, to file an unsure one once chosen
+    # An unsure message: the customers its addresses belong to (none, or several),
+    # and who it was between, for the person choosing.
+    candidates: tuple[CustomerChoice, ...] = ()
+    people: tuple[str, ...] = ()
 
 
 @dataclass
@@ -354,6 +371,7 @@ class EmailImportReport:
     created_customers: int = 0
     created_contacts: int = 0
     dry_run: bool = False
+    changes: Changes = field(default_factory=Changes)  # what was written, for the window
 
     def count(self, outcome: str) -> int:
         return sum(1 for m in self.messages if m.outcome == outcome)
@@ -369,6 +387,10 @@ class EmailImportReport:
     @property
     def skipped(self) -> int:
         return self.count("skipped")
+
+    @property
+    def unsure(self) -> list[CapturedMessage]:
+        return [m for m in self.messages if m.outcome == "unsure"]
 
 
 def live_by_email(
@@ -512,6 +534,26 @@ class _Matcher:
             found.append(self._new_contact(customer, counterpart))
         return customer, [c.id for c in found]
 
+    def candidates(self, msg: MailMessage, outbound: bool) -> list[Customer]:
+        """Every live customer the message's addresses (other than the rep's) belong
+        to: through a contact's email, or the customer's own; in the message's order."""
+        me = self.ws.author.casefold()
+        people = msg.recipients if outbound else [msg.sender, *msg.recipients]
+        others = [p for p in people if p is not None and p.email.casefold() != me]
+        self.prefetch([msg])
+        by_customer = live_by_email(self.session, "customer", [p.email for p in others])
+        found: dict[str, Customer] = {}
+        for p in others:
+            key = v.normalised_email_key(p.email)
+            contact = self.known.get(key)
+            customer = self._customer(contact.customer_id) if contact is not None else None
+            if customer is not None and customer.deleted_at is None:
+                found.setdefault(customer.id, customer)
+            record = by_customer.get(key)
+            if isinstance(record, Customer):
+                found.setdefault(record.id, record)
+        return list(found.values())
+
     def _organisation(self, person: Person) -> Customer:
         domain = _domain(person.email)
         if domain in self.made_customers:
@@ -558,6 +600,14 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
+def _shown(person: Person) -> str:
+    return (
+        f"{person.name} <{person.email}>"
+        if person.name and person.name != person.email
+        else person.email
+    )
+
+
 def message_notes(msg: MailMessage) -> str | None:
     """The body as text, then the attachments by name and size (they are not kept)."""
     parts = [msg.body] if msg.body else []
@@ -574,6 +624,7 @@ def import_emails(
     customer: str | None = None,
     create_contacts: bool = False,
     dry_run: bool = False,
+    ask: bool = False,
 ) -> EmailImportReport:
     """Log each message file as an email interaction; all of them are written together.
 
@@ -581,17 +632,30 @@ def import_emails(
     email address), or to ``customer``. One matching nobody is skipped and reported,
     never guessed, unless ``create_contacts``: its sender (or, for a message the rep
     sent, its first recipient) becomes a contact of the customer with their email's
-    domain (an existing one, else a new customer named from the domain)."""
+    domain (an existing one, else a new customer named from the domain).
+
+    With ``ask`` (the window, which can ask), a message whose addresses belong to no
+    customer, or to more than one, is neither logged nor skipped but reported
+    "unsure", with the customers it may belong to: the person chooses, and the file
+    is brought in again with ``customer``. A message logged before and deleted since
+    is brought back."""
     report = EmailImportReport(dry_run=dry_run)
     read: list[MailMessage | CapturedMessage] = []
+    sources: dict[int, str] = {}  # id(message read) -> the path given
     for given in paths:
         path = Path(given)
         try:
-            read.append(read_message(path))
+            msg = read_message(path)
+            sources[id(msg)] = str(given)
+            read.append(msg)
         except ValidationError as exc:
-            read.append(CapturedMessage(path.name, None, "skipped", exc.problem))
+            read.append(CapturedMessage(path.name, None, "skipped", exc.problem, path=str(given)))
         except (OSError, UnicodeError) as exc:
-            read.append(CapturedMessage(path.name, None, "skipped", f"cannot read it ({exc})"))
+            read.append(
+                CapturedMessage(
+                    path.name, None, "skipped", f"cannot read it ({exc})", path=str(given)
+                )
+            )
     with ws.unit_of_work() as uow:
         session = uow.session
         forced = None
@@ -603,12 +667,14 @@ def import_emails(
         messages = [m for m in read if isinstance(m, MailMessage)]
         wanted = [captured_id("email", m.key) for m in messages]
         existing: set[str] = set()
+        deleted: set[str] = set()
         for start in range(0, len(wanted), 500):  # SQLite's variable limit
-            existing.update(
-                session.scalars(
-                    select(Interaction.id).where(Interaction.id.in_(wanted[start : start + 500]))
+            for found_id, deleted_at in session.execute(
+                select(Interaction.id, Interaction.deleted_at).where(
+                    Interaction.id.in_(wanted[start : start + 500])
                 )
-            )
+            ):
+                (deleted if deleted_at is not None else existing).add(found_id)
         matcher.prefetch(messages)
         new: list[Interaction] = []
         ids: set[str] = set(existing)
@@ -618,20 +684,42 @@ def import_emails(
                 report.messages.append(item)
                 continue
             msg = item
+            source = sources.get(id(msg))
             interaction_id = captured_id("email", msg.key)
             if interaction_id in ids:
                 report.messages.append(
                     CapturedMessage(
-                        msg.file, msg.subject, "already there", interaction_id=interaction_id
+                        msg.file,
+                        msg.subject,
+                        "already there",
+                        interaction_id=interaction_id,
+                        path=source,
                     )
                 )
                 continue
             if msg.sent_at is None:
                 report.messages.append(
-                    CapturedMessage(msg.file, msg.subject, "skipped", "it has no date")
+                    CapturedMessage(msg.file, msg.subject, "skipped", "it has no date", path=source)
                 )
                 continue
             outbound = msg.sender is not None and msg.sender.email.casefold() == me
+            if ask and forced is None:
+                choices = matcher.candidates(msg, outbound)
+                if len(choices) != 1:
+                    report.messages.append(
+                        CapturedMessage(
+                            msg.file,
+                            msg.subject,
+                            "unsure",
+                            "its addresses belong to several customers"
+                            if choices
+                            else "no customer or contact has its addresses",
+                            path=source,
+                            candidates=tuple(CustomerChoice(c.id, c.name) for c in choices),
+                            people=tuple(_shown(p) for p in [msg.sender, *msg.recipients] if p),
+                        )
+                    )
+                    continue
             target, contact_ids = matcher.match(msg, outbound)
             if target is None:
                 report.messages.append(
@@ -641,6 +729,25 @@ def import_emails(
                         "skipped",
                         "no customer or contact has its addresses (give --customer, "
                         "or --create-contacts)",
+                        path=source,
+                    )
+                )
+                continue
+            if interaction_id in deleted:  # logged before, deleted since: back, where now filed
+                again = session.get(Interaction, interaction_id)
+                assert again is not None
+                again.deleted_at = None
+                again.customer_id = target.id
+                again.contact_ids = contact_ids
+                ids.add(interaction_id)
+                report.messages.append(
+                    CapturedMessage(
+                        msg.file,
+                        msg.subject,
+                        "logged",
+                        customer=target.name,
+                        interaction_id=interaction_id,
+                        path=source,
                     )
                 )
                 continue
@@ -670,9 +777,12 @@ def import_emails(
                     "logged",
                     customer=target.name,
                     interaction_id=interaction_id,
+                    path=source,
                 )
             )
         insert_new(session, new)
         if not dry_run:
+            uow.session.flush()
+            report.changes = Changes.of(uow)
             uow.commit()
     return report

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from touchpoint.domain import photos
 from touchpoint.domain.enums import CustomFieldType
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import find_contact, find_customer, live
@@ -56,6 +57,7 @@ def contact_view(p: Contact, customer_name: str | None = None) -> ContactView:
         do_not_contact=p.do_not_contact,
         notes=p.notes,
         customer_name=customer_name,
+        photo=photos.from_stored(p.photo),
     )
 
 

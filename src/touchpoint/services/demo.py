@@ -1714,6 +1714,7 @@ def _contact(
         "do_not_contact": rng.random() < 0.02,
         "notes": notes,
         "merged_into_id": None,
+        "photo": None,  # made-up people have no pictures: their initials are shown
     }
     _stamp(row, owner.email, created + timedelta(minutes=rng.randint(1, 90)))
     writer.add(Contact, row)

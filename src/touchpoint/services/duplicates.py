@@ -267,7 +267,7 @@ _CUSTOMER_SCALARS = (
     "notes",
     "yearly_potential",
 )
-_CONTACT_SCALARS = ("title", "decision_role", "preferred_channel", "notes")
+_CONTACT_SCALARS = ("title", "decision_role", "preferred_channel", "notes", "photo")
 
 
 def _union(first: list[Any], second: list[Any]) -> list[Any]:

@@ -21,6 +21,7 @@ import vobject
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from touchpoint.domain import photos
 from touchpoint.domain.enums import CustomerKind, CustomFieldType, DecisionRole, FollowUpStatus
 from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
@@ -241,6 +242,16 @@ def _vcard(p: Contact, company: str | None) -> str:
         line.type_param = type_of(str(item.get("label") or "work").lower(), PHONE_LABELS)
     if p.notes:
         card.add("note").value = p.notes
+    picture = photos.from_stored(p.photo)
+    if picture is not None and picture.data is not None and picture.mime:
+        line = card.add("photo")
+        line.value = picture.data
+        line.encoding_param = "b"
+        line.type_param = picture.mime.removeprefix("image/").upper()
+    elif picture is not None and picture.url:
+        line = card.add("photo")
+        line.value = picture.url
+        line.value_param = "uri"
     # Touchpoint's own fields that vCard has no property for, read back by the importer.
     if p.decision_role == DecisionRole.OTHER:
         card.add("x-touchpoint-decision-role").value = p.decision_role

@@ -675,7 +675,8 @@ class RowNotice:
 
     ``kept`` says where: "unverified" (an email or phone kept as written and marked
     so), "notes" (a value with no field here, or one that failed its check, kept in
-    the record's notes), "tags", or "not kept" (pictures, keys, how a card was written)."""
+    the record's notes), "tags", or "not kept" (a picture that is none or too large,
+    logos, keys, how a card was written)."""
 
     row: int
     name: str | None
@@ -2337,12 +2338,15 @@ def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, li
         role_line = [f"Role: {card.role}"] if card.role else []
         title_line = [f"Title: {card.title}"] if card.title else []
         customer["notes"] = _join_lines(card.notes, "\n".join([*title_line, *role_line, *extra]))
+        if card.photo is not None:
+            card.not_kept.append("PHOTO (a customer has no picture here, only its people)")
         return customer, None, moved
     contact: dict[str, Any] = {
         "name": card.person,
         "emails": card.emails,
         "phones": card.phones,
         "title": card.title,
+        "photo": card.photo,
     }
     role, notes = _role_and_notes(card.role, card.notes)
     if role:

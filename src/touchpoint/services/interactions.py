@@ -339,6 +339,26 @@ def delete_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionV
         )
 
 
+def delete_interactions(ws: Workspace, interaction_ids: Sequence[str]) -> Saved[int]:
+    """Delete several logged touchpoints in one transaction (the undo of an email drop);
+    each its author's only. Those already deleted are left as they are; the value is
+    how many were deleted now."""
+    with ws.unit_of_work() as uow:
+        deleted = 0
+        for interaction_id in dict.fromkeys(interaction_ids):
+            interaction = by_id(uow.session, Interaction, interaction_id)
+            if interaction is None:
+                raise NotFoundError(f"no interaction with id {interaction_id}")
+            if interaction.deleted_at is not None:
+                continue
+            _only_the_author(ws, interaction, "delete")
+            interaction.deleted_at = uow.now
+            deleted += 1
+        uow.session.flush()
+        uow.commit()
+        return Saved(deleted, Changes.of(uow))
+
+
 def restore_interaction(ws: Workspace, interaction_id: str) -> Saved[InteractionView]:
     with ws.unit_of_work() as uow:
         interaction = by_id(uow.session, Interaction, interaction_id)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from touchpoint.domain.enums import PromiseState
+from touchpoint.domain.photos import Photo
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ContactView:
     do_not_contact: bool
     notes: str | None
     customer_name: str | None = None
+    photo: Photo | None = None  # the person's picture, or a link to one
 
 
 @dataclass(frozen=True)

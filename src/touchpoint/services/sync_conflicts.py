@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from touchpoint.domain import photos
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.lookup import by_id
 from touchpoint.storage.models import (
@@ -60,6 +61,7 @@ FIELD_LABELS = {
     "customer_id": "Customer",
     "contact_ids": "People",
     "website": "Website",
+    "photo": "Picture",
 }
 EMPTY = "(empty)"
 # The parts of an address in the order people write them.
@@ -128,6 +130,14 @@ def format_value(
         return value
     if isinstance(value, list):
         return "; ".join(_item(item, tz, labels) for item in value)
+    if name == "photo":  # the picture in words, never its bytes
+        picture = photos.from_stored(value)
+        if picture is None:
+            return "a picture that cannot be read"
+        if picture.url:
+            return f"a link to a picture: {picture.url}"
+        kind = (picture.mime or "").removeprefix("image/").upper()
+        return f"a {kind} picture of {photos.size_text(len(picture.data or b''))}"
     if isinstance(value, dict):
         if name != "custom" and any(k in value for k in ADDRESS_PARTS):
             return _address(value)

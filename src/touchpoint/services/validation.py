@@ -14,6 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from touchpoint.domain import photos
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import (
     Channel,
@@ -287,7 +288,7 @@ def _undefined_custom(key: str, custom_defs: Mapping[str, Any]) -> ValidationErr
 
 CONTACT_FIELDS = (
     "customer_id", "name", "title", "decision_role", "emails", "phones",
-    "preferred_channel", "do_not_contact", "notes",
+    "preferred_channel", "do_not_contact", "notes", "photo",
 )  # fmt: skip
 
 
@@ -337,6 +338,8 @@ def clean_contact(
         c.check("do_not_contact", lambda: _bool("do not contact", p["do_not_contact"]))
     if "notes" in p:
         c.check("notes", lambda: v.long_text("notes", p["notes"]))
+    if "photo" in p:
+        c.check("photo", lambda: photos.clean("photo", p["photo"]))
     return c.done()
 
 

@@ -5,9 +5,10 @@ and Outlook write vCard 2.1 with quoted-printable values whose soft line breaks
 ("=" at the end of a line) continue on the next line, unindented; an iPhone ends
 its lines with CR CR LF and folds a base64 PHOTO over hundreds of lines; Apple and
 Gmail escape the colon in a URL (``http\\://``). The text is first made plain for
-vobject (unfolded, soft breaks joined, pictures and keys set aside, since Touchpoint
-keeps none), then each card is parsed on its own, so that one card that cannot be
-read does not lose the others.
+vobject (unfolded, soft breaks joined, pictures and keys set aside), then each card is
+parsed on its own, so that one card that cannot be read does not lose the others.
+A person's PHOTO is read here (base64 in 2.1 and 3.0, a ``data:`` URI in 4.0, or a
+link, kept and never fetched) and becomes the contact's picture.
 
 :func:`read_cards` gives a :class:`Card` per card: the person, the organisation,
 what goes on the customer and on the contact, and every property that Touchpoint
@@ -16,6 +17,8 @@ has no field for, as lines for the notes - nothing is dropped without a word.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import quopri
 import re
 from dataclasses import dataclass, field
@@ -24,10 +27,13 @@ from typing import Any
 
 import vobject
 
+from touchpoint.domain import photos
+from touchpoint.domain.photos import Photo
 from touchpoint.errors import ValidationError
 
 _LINE_END = re.compile(r"\r*\n|\r")
-# Properties whose value is binary or a key: Touchpoint keeps no pictures or keys.
+# Properties whose value is binary or a key, kept out of vobject's way: a PHOTO is
+# read here, the others are not kept.
 BINARY = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
 # Properties that say how the card was written, not who the person is.
 TECHNICAL = frozenset(
@@ -109,6 +115,7 @@ class Card:
     role: str | None = None
     tags: list[str] = field(default_factory=list)
     notes: str | None = None  # the card's NOTE
+    photo: Photo | None = None  # the person's picture (or a link to one), checked
     extra: list[str] = field(default_factory=list)  # "Label: value" lines for the notes
     in_notes: list[str] = field(default_factory=list)  # properties that went to the notes
     not_kept: list[str] = field(default_factory=list)  # properties not kept, and why
@@ -195,8 +202,9 @@ def _commas_kept(line: str, name: str) -> str:
 
 
 def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
-    """Each card's content lines (binary properties left out) and the names of the
-    properties left out. Raises ValidationError when a card does not end."""
+    """Each card's content lines (binary properties left out) and the properties left
+    out: a PHOTO as its whole line, the others by name. Raises ValidationError when a
+    card does not end."""
     cards: list[tuple[list[str], list[str]]] = []
     current: list[str] | None = None
     dropped: list[str] = []
@@ -213,7 +221,7 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
         if current is None:
             continue  # text between cards
         if name in BINARY:
-            dropped.append(name)
+            dropped.append(line if name == "PHOTO" else name)
             continue
         current.append(_commas_kept(_readable_qp(line), name))
         if name == "END" and value == "VCARD":
@@ -479,7 +487,10 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
             card.extra.append(f"{label}: {text}")
             card.in_notes.append(upper)
     for name in dropped:
-        card.not_kept.append(f"{name} (Touchpoint keeps no pictures, sounds or keys)")
+        if _property(name) == "PHOTO":
+            _take_photo(card, name)
+        else:
+            card.not_kept.append(f"{name} (Touchpoint keeps no logos, sounds or keys)")
     return card
 
 
@@ -579,6 +590,43 @@ def _plain_component(lines: list[str]) -> _Component | None:
 
 
 PLAIN_READER = True  # False: every card through vobject (the tests compare the two)
+
+
+def _photo_of(line: str) -> Photo:
+    """A PHOTO line's picture or link. Raises ValidationError("PHOTO", why) when the
+    value is neither, is no JPEG, PNG, GIF or WebP, or is too large to keep."""
+    head = _params_part(line)
+    value = line[len(head) + 1 :].strip()
+    params = {p.strip().upper() for p in head.split(";")[1:]}
+    if value.lower().startswith("data:"):
+        meta, comma, payload = value[5:].partition(",")
+        if not comma or not meta.lower().endswith(";base64"):
+            raise ValidationError("PHOTO", "the picture's data: link is not base64")
+        value, params = payload, {"ENCODING=B"}
+    encoded = {"ENCODING=B", "ENCODING=BASE64", "BASE64"} & params
+    plain = value.replace("\\:", ":")  # 3.0 writers escape the colon: http\://
+    if not encoded and plain.lower().startswith(("http://", "https://")):
+        return photos.link("PHOTO", plain)
+    if not encoded and ("VALUE=URI" in params or "VALUE=URL" in params):
+        raise ValidationError("PHOTO", f"'{value[:60]}' is a link Touchpoint does not keep")
+    compact = re.sub(r"\s+", "", value)
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("PHOTO", "the picture is not valid base64") from None
+    return photos.picture("PHOTO", data)
+
+
+def _take_photo(card: Card, line: str) -> None:
+    """The first PHOTO that is a picture (or a link) is the person's; each one that is
+    not, and each further one, is said not kept, with why."""
+    if card.photo is not None:
+        card.not_kept.append("PHOTO (a second picture: the first is kept)")
+        return
+    try:
+        card.photo = _photo_of(line)
+    except ValidationError as exc:
+        card.not_kept.append(f"PHOTO ({exc.problem})")
 
 
 def read_cards(text: str, file_name: str) -> tuple[list[Card], list[tuple[int, str | None, str]]]:

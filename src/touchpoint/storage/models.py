@@ -155,6 +155,9 @@ class Contact(Record):
     do_not_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     notes: Mapped[str | None] = mapped_column(Text)
     merged_into_id: Mapped[str | None] = mapped_column(String(36))
+    # The person's picture, {"type": MIME, "data": base64} or {"url": ...}: one field,
+    # so a sync merges it whole (domain.photos; migration 0009).
+    photo: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_contacts_customer_id", "customer_id"),)
 

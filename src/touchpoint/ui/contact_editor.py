@@ -8,13 +8,15 @@ their international form; the service stores them as E.164.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -29,10 +31,12 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.domain.enums import Channel, DecisionRole
+from touchpoint.domain.photos import Photo
 from touchpoint.domain.values import display_phone
 from touchpoint.services import customers
 from touchpoint.services.records import ContactView
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.contact_photo import picture_text, thumbnail
 from touchpoint.ui.errors import field_errors, show_error
 from touchpoint.ui.theme import WARN
 from touchpoint.ui.undo_bar import UndoBar
@@ -48,11 +52,15 @@ ROWS = (
     ("preferred_channel", "Pre&ferred channel"),
     ("do_not_contact", ""),
     ("notes", "N&otes"),
+    ("photo", "Pict&ure"),
 )
 
 # Problems name a single email or phone ("email"); they belong beside the list's field.
 ALIASES = {"email": "emails", "phone": "phones", "decision role": "decision_role"}
 ALIASES |= {"preferred channel": "preferred_channel", "do not contact": "do_not_contact"}
+PICTURE_FILES = "Pictures (*.jpg *.jpeg *.png *.gif *.webp);;All files (*)"
+PHOTO_SIZE = 40  # the picture beside each contact, in logical pixels
+ROWS_SHOWN = 3  # contacts shown whole before the list scrolls
 NOTES_LINES_IN_LIST = 3  # the list shows the start of the notes; the tooltip all of them
 
 
@@ -152,6 +160,7 @@ class ContactEditor(QWidget):
         self.list.setAccessibleName("Contacts")
         self.list.setMinimumHeight(90)
         self.list.setWordWrap(True)  # the profile's left pane is narrow: wrap, no side scrolling
+        self.list.setIconSize(QSize(PHOTO_SIZE, PHOTO_SIZE))  # each person's picture or initials
         self.list.itemActivated.connect(lambda _item: self.start_edit())
         self.list.currentItemChanged.connect(lambda *_a: self._update_buttons())
         column.addWidget(self.list)
@@ -221,6 +230,8 @@ class ContactEditor(QWidget):
                 self.notes.setToolTip("Notes (Enter: new line, Ctrl+Enter: save)")
                 self.notes.textChanged.connect(lambda: self.clear_error("notes"))
                 editor = self.notes
+            elif key == "photo":
+                editor = self._picture_row()
             else:
                 line = QLineEdit()
                 line.returnPressed.connect(self.save)
@@ -230,7 +241,7 @@ class ContactEditor(QWidget):
             editor.setAccessibleName(f"Contact {name.lower()}")
             if label:
                 caption = QLabel(label)
-                caption.setBuddy(editor)
+                caption.setBuddy(self.choose_picture if key == "photo" else editor)
                 grid.addWidget(caption, row, 0)
             grid.addWidget(editor, row, 1)
             message = QLabel("")
@@ -241,6 +252,8 @@ class ContactEditor(QWidget):
             grid.addWidget(message, row + 1, 1)
             self.editors[key] = editor
             self.messages[key] = message
+        # Without a picture the form shows the initials of the name being typed.
+        self._line("name").textChanged.connect(lambda _text: self._show_picture())
         actions = QHBoxLayout()
         actions.addStretch(1)
         self.save_button = QPushButton("&Save")
@@ -267,6 +280,58 @@ class ContactEditor(QWidget):
         remove.setContext(Qt.ShortcutContext.WidgetShortcut)
         self._update_buttons()
 
+    def _picture_row(self) -> QWidget:
+        """The person's picture as it will be saved, with Choose… and Remove."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        self.picture = QLabel()
+        self.picture.setFixedSize(PHOTO_SIZE, PHOTO_SIZE)
+        self.picture.setAccessibleName("Contact picture")
+        self.choose_picture = QPushButton("Choose…")
+        self.choose_picture.setAccessibleName("Choose contact picture")
+        self.choose_picture.setToolTip("A JPEG, PNG, GIF or WebP picture, at most 700 KB")
+        self.choose_picture.clicked.connect(self._choose_picture)
+        self.remove_picture = QPushButton("Remove")
+        self.remove_picture.setAccessibleName("Remove contact picture")
+        self.remove_picture.clicked.connect(lambda: self._set_picture(None))
+        line.addWidget(self.picture)
+        line.addWidget(self.choose_picture)
+        line.addWidget(self.remove_picture)
+        line.addStretch(1)
+        row.setFocusProxy(self.choose_picture)  # a problem with the picture focuses Choose…
+        self._photo: Photo | None = None
+        self._photo_changed = False
+        return row
+
+    def _choose_picture(self) -> None:
+        path, _filter = QFileDialog.getOpenFileName(self, "Choose a picture", "", PICTURE_FILES)
+        if path:
+            self.set_picture_file(Path(path))
+
+    def set_picture_file(self, path: Path) -> None:
+        """The picture in ``path`` for the person (checked by the service on Save)."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            self.messages["photo"].setText(f"cannot read {path.name}: {exc.strerror or exc}")
+            self.messages["photo"].show()
+            return
+        self._set_picture(Photo(data=data))
+
+    def _set_picture(self, photo: Photo | None) -> None:
+        self.clear_error("photo")
+        self._photo = photo
+        self._photo_changed = True
+        self._show_picture()
+
+    def _show_picture(self) -> None:
+        name = self._line("name").text().strip() or "?"
+        ratio = self.picture.devicePixelRatioF()
+        self.picture.setPixmap(thumbnail(self._photo, name, PHOTO_SIZE, ratio))
+        self.picture.setToolTip(picture_text(self._photo))
+        self.remove_picture.setEnabled(self._photo is not None)
+
     # --- filling -----------------------------------------------------------------
     def set_contacts(self, customer_id: str, contacts: list[ContactView]) -> None:
         if customer_id != self.customer_id:
@@ -276,16 +341,26 @@ class ContactEditor(QWidget):
         self.contacts = list(contacts)
         keep = self.selected_id()
         self.list.clear()
+        ratio = self.list.devicePixelRatioF()
         for p in contacts:
             item = QListWidgetItem(contact_text(p))
             item.setData(ID_ROLE, p.id)
+            item.setIcon(QIcon(thumbnail(p.photo, p.name, PHOTO_SIZE, ratio)))
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, picture_text(p.photo))
             item.setToolTip(p.notes or p.name)
             self.list.addItem(item)
             if p.id == keep:
                 self.list.setCurrentItem(item)
         if self.editing is not None and all(p.id != self.editing.id for p in contacts):
             self.cancel()  # the contact being edited was deleted elsewhere
+        self._fit_rows()
         self._update_buttons()
+
+    def _fit_rows(self) -> None:
+        """Room for the first few contacts whole (picture and lines); more scroll."""
+        rows = min(self.list.count(), ROWS_SHOWN)
+        need = sum(max(self.list.sizeHintForRow(r), PHOTO_SIZE) for r in range(rows))
+        self.list.setMinimumHeight(max(90, need + 2 * self.list.frameWidth() + 4))
 
     def selected_id(self) -> str | None:
         item = self.list.currentItem()
@@ -329,6 +404,9 @@ class ContactEditor(QWidget):
             max(0, self.channel.findData(p.preferred_channel if p else None))
         )
         self.do_not_contact.setChecked(bool(p and p.do_not_contact))
+        self._photo = p.photo if p else None
+        self._photo_changed = False
+        self._show_picture()
         self.form.show()
         self._line("name").setFocus(Qt.FocusReason.OtherFocusReason)
         self._line("name").selectAll()
@@ -354,6 +432,8 @@ class ContactEditor(QWidget):
         if p is None:
             fields["emails"] = [email] if email else []
             fields["phones"] = [phone] if phone else []
+            if self._photo is not None:
+                fields["photo"] = self._photo
             return fields
         changed = {k: v for k, v in fields.items() if getattr(p, k) != v}
         if email != _first(p.emails):
@@ -361,6 +441,8 @@ class ContactEditor(QWidget):
         shown = display_phone(_first(p.phones)) if p.phones else ""
         if phone != shown:  # an unchanged phone is not sent back in its display form
             changed["phones"] = _replace_first(p.phones, phone)
+        if self._photo_changed and self._photo != p.photo:
+            changed["photo"] = self._photo
         return changed
 
     def save(self) -> None:

@@ -16,6 +16,9 @@ from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QT
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
     QKeyEvent,
     QKeySequence,
     QResizeEvent,
@@ -40,6 +43,7 @@ from PySide6.QtWidgets import (
 
 from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
+from touchpoint.ui.dropped_files import dropped_files
 from touchpoint.ui.search_box import SearchBox
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.theme import app_icon, icon
@@ -47,9 +51,11 @@ from touchpoint.ui.today_view import TodayPrefetch, TodayView
 
 if TYPE_CHECKING:
     from touchpoint.storage.workspace import Changes
+    from touchpoint.ui.email_drop import EmailDrop
 
 log = logging.getLogger(__name__)
 SYNC_START_DELAY_MS = 1500
+EMAILS_RESULT_SECONDS = 12  # a drop's result stays a little longer than a delete's undo
 LIST_MIN_WIDTH = 460  # the customer list's default columns fit without a scroll
 CLOSE_WITHOUT_TRAY_OK = "window/close_without_tray_ok"
 CLOSE_QUESTION = "Close Touchpoint? Follow-up reminders stop until you start it again."
@@ -336,6 +342,9 @@ class MainWindow(QMainWindow):
                 backend.opened.connect(self._start_reminders)
 
         backend.changes_applied.connect(self._changes_applied)
+        # Saved emails dropped on the window (a customer's profile files them under it).
+        self._email_drop: EmailDrop | None = None
+        self.setAcceptDrops(True)
         # A line edit takes Ctrl+E, Ctrl+K, Ctrl+N... for itself (Emacs keys on Linux):
         # the window's shortcuts come first wherever the focus is in it.
         self._window_keys = {
@@ -398,6 +407,7 @@ class MainWindow(QMainWindow):
         page.profile.open_customer.connect(self.open_customer)
         page.profile.deleted.connect(self._offer_undo_delete)
         page.profile.interaction_deleted.connect(self._offer_undo_interaction)
+        page.profile.emails_dropped.connect(self._drop_emails_on_customer)
         page.profile.created.connect(page.list.select_customer)
         page.profile.log_requested.connect(self.log_interaction)
         page.list.restore_columns(self.settings)
@@ -651,6 +661,43 @@ class MainWindow(QMainWindow):
             offer_undo(self.undo_bar, self.backend, view)
         else:
             self.status.showMessage(deleted_message(view), 5000)
+
+    # --- emails dropped ---------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        files = dropped_files(event.mimeData())
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.email_drop.drop(files)  # by their addresses, asking when unsure
+
+    @property
+    def email_drop(self) -> EmailDrop:
+        """Built at the first drop: it brings the email services with it."""
+        if self._email_drop is None:
+            from touchpoint.ui.email_drop import EmailDrop
+
+            self._email_drop = EmailDrop(self.backend, self)
+            self._email_drop.done.connect(self._emails_filed)
+        return self._email_drop
+
+    def _drop_emails_on_customer(self, files: list[Any], customer_id: str) -> None:
+        self.email_drop.drop(files, customer_id)
+
+    def _emails_filed(self, text: str, undo: Any) -> None:
+        if self.undo_bar is not None:
+            self.undo_bar.show_undo(text, undo, EMAILS_RESULT_SECONDS)
+        else:
+            self.status.showMessage(text, EMAILS_RESULT_SECONDS * 1000)
 
     def _changes_applied(self, changes: Changes, initiator: object) -> None:
         log.debug("changes applied: %s", {k: len(v) for k, v in changes.records.items()})

@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -47,6 +56,7 @@ from touchpoint.services.records import FollowUpView, HistoryEntry, InteractionV
 from touchpoint.storage.workspace import Changes, Saved, Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.contact_editor import ContactEditor
+from touchpoint.ui.dropped_files import dropped_files
 from touchpoint.ui.errors import field_errors, show_error
 from touchpoint.ui.theme import OK, WARN
 from touchpoint.ui.widgets.facts_form import FIELDS, FactsForm, patch_for, shown_value
@@ -211,6 +221,7 @@ class ProfileView(QWidget):
     loaded = Signal(str)
     log_requested = Signal()
     interaction_deleted = Signal(object)  # InteractionView, for the window's undo bar
+    emails_dropped = Signal(list, str)  # files dropped on the profile, this customer's id
 
     def __init__(self, backend: Backend, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -249,6 +260,8 @@ class ProfileView(QWidget):
         self._build_content()
         self._reflow(NARROW)
         backend.changes_applied.connect(self._changes_applied)
+        # Emails dropped here are filed under this customer (the window files the rest).
+        self.setAcceptDrops(True)
 
     # --- building ------------------------------------------------------------------
     def _build_content(self) -> None:
@@ -706,6 +719,31 @@ class ProfileView(QWidget):
         super().showEvent(event)
         if self._stale:
             self.refresh()
+
+    # --- emails dropped on the profile ----------------------------------------------
+    def _takes_drop(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> bool:
+        """Files, on a customer shown (not a new one): else the window takes them."""
+        return bool(self.customer_id and not self.is_new and dropped_files(event.mimeData()))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if self._takes_drop(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:  # noqa: N802 - Qt override
+        if self._takes_drop(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        if not self._takes_drop(event):
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        assert self.customer_id is not None
+        self.emails_dropped.emit(dropped_files(event.mimeData()), self.customer_id)
 
     # --- editing -------------------------------------------------------------------
     def _field_committed(self, key: str, text: str) -> None:

@@ -1,4 +1,4 @@
-"""A slim bar offering to undo a soft delete for a few seconds."""
+"""A slim bar offering to undo a soft delete (or a drop of emails) for a few seconds."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class UndoBar(QFrame):
         layout.setContentsMargins(10, 4, 6, 4)
         self.message = QLabel()
         self.message.setAccessibleName("Undo message")
+        self.message.setWordWrap(True)  # a drop's result can name several files
         self.countdown = QLabel()
         self.countdown.setAccessibleName("Seconds left to undo")
         self.countdown.setStyleSheet("color: palette(placeholder-text);")
@@ -47,11 +48,14 @@ class UndoBar(QFrame):
         self._left = 0
         self.hide()
 
-    def show_undo(self, message: str, undo: Callable[[], None], seconds: int = 8) -> None:
-        """Offer ``undo`` for ``seconds``; a newer offer replaces an older one."""
+    def show_undo(self, message: str, undo: Callable[[], None] | None, seconds: int = 8) -> None:
+        """Offer ``undo`` for ``seconds``; a newer offer replaces an older one. Without
+        ``undo`` the bar only says ``message`` (a result with nothing to take back)."""
         self._undo = undo
         self._left = max(1, int(seconds))
         self.message.setText(message)
+        self.message.setToolTip(message)
+        self.button.setVisible(undo is not None)
         self._show_left()
         self._timer.start()
         self.show()
