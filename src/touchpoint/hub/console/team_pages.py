@@ -161,6 +161,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             late=late,
             day=lambda d: day_text(d, tz),
             moment=lambda d: moment_text(d, tz),
+            hour=lambda d: f"{d.astimezone(tz):%H:%M}",
             fmt=fmt,
         )
 
@@ -283,7 +284,8 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             problem="" if team else "You are in no team yet: an admin adds you to one.",
             person=lambda email: names.get(email) or (email or "–"),
             rep_link=lambda email: f"/reps/{links[email]}" if email in links else None,
-            moment=lambda d: moment_text(d, tz),
+            day=lambda d: day_text(d, tz),
+            hour=lambda d: f"{d.astimezone(tz):%H:%M}",
             fmt=fmt,
         )
 
