@@ -205,6 +205,9 @@ def test_a_rep_s_page_from_the_dashboard(
     assert len(cells(tom, "Interactions")) == 4
     assert caption(tom, "Interactions") == f"26–29 of {mine.interactions}, newest first"
     assert tom.get_by_role("link", name="← Newer").is_visible()
+    tom.goto(f"/reps/{book['maria']}?page=99")  # past the last page: the last page
+    assert caption(tom, "Interactions") == f"26–29 of {mine.interactions}, newest first"
+    tom.goto(f"/reps/{book['maria']}")
 
     opened = cells(tom, "Open promises")
     assert opened == [["Send the spare parts quote", "Acme GmbH", opened[0][2], "overdue"]]

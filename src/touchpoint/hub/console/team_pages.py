@@ -109,15 +109,22 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             shown = period_of(period, today)
             report = figures.report_between((rep.email,), shown.first, shown.last, scope=rep.email)
             with figures.replica() as ws:
-                done = team_lists.rep_interactions(
-                    ws,
-                    rep.email,
-                    shown.first,
-                    shown.last,
-                    teams=held,
-                    offset=(number - 1) * PAGE_ROWS,
-                    limit=PAGE_ROWS,
-                )
+
+                def page_of(n: int) -> team_lists.Cut[Any]:
+                    return team_lists.rep_interactions(
+                        ws,
+                        rep.email,
+                        shown.first,
+                        shown.last,
+                        teams=held,
+                        offset=(n - 1) * PAGE_ROWS,
+                        limit=PAGE_ROWS,
+                    )
+
+                done = page_of(number)
+                if not done.rows and done.total:  # a page past the last: the last one
+                    number = math.ceil(done.total / PAGE_ROWS)
+                    done = page_of(number)
                 scores = team_lists.rep_scores(ws, rep.email, shown.first, shown.last, teams=held)
                 promises, overdue = team_lists.rep_open_promises(ws, rep.email, teams=held)
                 late = team_lists.late_promises(
