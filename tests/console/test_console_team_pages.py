@@ -549,3 +549,22 @@ def test_a_manager_sees_a_rep_of_two_teams_with_their_own_team_s_customers(
     admin = sign_in(open_page(), "priya@example.com")
     admin.goto(page)
     assert sorted(r[1] for r in cells(admin, "Interactions")) == ["Beta AG", "Gamma SRL"]
+
+
+def test_while_the_figures_are_brought_up_to_date_the_new_pages_say_so(
+    open_page: Any, hub: HubServer, book: dict[str, Any]
+) -> None:
+    figures = hub.app.state.console_figures
+    figures.busy_wait = 0.2
+    tom = sign_in(open_page(), "tom@example.com")
+    with figures._lock:  # a long first pull of a big book holds them
+        for path in (
+            f"/reps/{book['maria']}",
+            "/customers?q=acme",
+            "/promises/late",
+            "/reports/daily?team=north&format=xlsx",
+        ):
+            answer = tom.goto(path) if "reports" not in path else tom.request.get(path)
+            assert answer.status == 503, path
+            assert answer.headers["retry-after"] == "60"
+    assert tom.goto("/customers?q=acme").status == 200
