@@ -568,3 +568,12 @@ def test_while_the_figures_are_brought_up_to_date_the_new_pages_say_so(
             assert answer.status == 503, path
             assert answer.headers["retry-after"] == "60"
     assert tom.goto("/customers?q=acme").status == 200
+
+
+def test_a_download_s_name_is_plain_for_every_browser_and_exact_for_most() -> None:
+    from touchpoint.hub.console.team_pages import _attachment
+
+    assert _attachment('daily-report-Zürich "Nord"-2026-12-05.pdf') == (
+        'attachment; filename="daily-report-Z_rich__Nord_-2026-12-05.pdf"; '
+        "filename*=UTF-8''daily-report-Z%C3%BCrich%20%22Nord%22-2026-12-05.pdf"
+    )

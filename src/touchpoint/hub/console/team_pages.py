@@ -257,7 +257,8 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
                     tz = ws.tz
         except FiguresBusy:
             return busy(request, viewer)
-        people = found.reps if found else []
+        # The rep chosen stays in the list even with nothing late any more.
+        people = sorted({*(found.reps if found else []), *([rep] if rep else [])})
         names = figures.display_names(list(people))
         links = user_ids(list(people))
 
