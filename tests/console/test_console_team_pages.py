@@ -298,6 +298,8 @@ def test_customers_of_the_viewer_s_teams_with_a_search(
     assert row[4:] == ["0", "0", "3.0"]  # no promise; (4 + 2) / 2, as the 360 says
     tom.get_by_role("link", name="González Hermanos").click()  # the 360, read only
     assert tom.get_by_role("heading", name="González Hermanos", exact=True).is_visible()
+    tom.goto("/customers?q=%25%25")  # no word at all: every customer, and no "matching"
+    assert caption(tom, "Customers") == f"1–50 of {north} customers · {north - 50} more"
     tom.goto("/customers?q=nothing+like+this")
     assert caption(tom, "Customers") == "No customer matches “nothing like this”"
     assert tom.goto("/customers?team=south").status == 403

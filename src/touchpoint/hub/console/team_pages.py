@@ -14,6 +14,7 @@ accents as the laptop's search box does.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import replace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -184,7 +185,8 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
         viewer = kit.need(request, "manager", "admin")
         allowed, held = scope_of(viewer, team)
         number = _page_number(page)
-        query = customer_list.CustomerQuery(words=q.strip() or None, teams=held)
+        q = q.strip() if re.search(r"\w", q) else ""  # "%%" searches for nothing: all
+        query = customer_list.CustomerQuery(words=q or None, teams=held)
         try:
             with figures.replica() as ws:
                 total = customer_list.count_customers(ws, query)
