@@ -468,6 +468,11 @@ def test_the_report_files_are_the_command_line_s(
         tom.get_by_role("button", name="Download").click()
     assert download.value.suggested_filename == f"daily-report-north-{day[1]}.html"
 
+    month = tom.request.get("/reports/daily?team=north&period=month&format=html")
+    assert month.status == 200
+    assert "Activity report: team north" in _html_text(month.text())  # never "Weekly"
+    assert "Weekly" not in month.text()
+
     bad = tom.request.get("/reports/daily?team=north&date=someday&format=pdf")
     assert bad.status == 422 and "Date: 'someday' is not a date" in html.unescape(bad.text())
     assert tom.request.get("/reports/daily?team=north&format=doc").status == 422
