@@ -509,6 +509,10 @@ def test_screenshots_of_the_new_pages(
         ):
             assert page.goto(path).status == 200
             shot = f"tom-{name}-{scheme}-{width}.png"
+            # Nothing the Content-Security-Policy would refuse: no inline style or script
+            # (looked at before the screenshot, which marks elements with a style of its own).
+            assert page.locator("[style]").count() == 0, shot
+            assert page.locator("script:not([src])").count() == 0, shot
             page.screenshot(path=out / shot, full_page=True)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, shot
             dark = page.evaluate("getComputedStyle(document.body).backgroundColor") == (
