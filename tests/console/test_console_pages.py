@@ -11,8 +11,10 @@ import pytest
 from browser import sign_in
 from click.testing import CliRunner
 from harness import Clock, HubServer, Laptop, now_utc
+from sqlalchemy import select
 
 from touchpoint.hub.cli import main as hub_cli
+from touchpoint.hub.db import users
 from touchpoint.services import customers, interactions
 
 
@@ -84,6 +86,8 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
 PAGES = [
     "/devices",
     "/dashboard",
+    "/customers",
+    "/promises/late",
     "/fleet",
     "/admin/users",
     "/admin/enrollments",
@@ -95,7 +99,7 @@ PAGES = [
 ]
 ALLOWED = {
     "rep": {"/devices"},
-    "manager": {"/devices", "/dashboard", "/fleet"},
+    "manager": {"/devices", "/dashboard", "/customers", "/promises/late", "/fleet"},
     "admin": set(PAGES),
 }
 
@@ -118,7 +122,13 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(
             assert "not yours to see" in page.get_by_role("alert").inner_text()
     # A page that does not exist at all looks the same as one that is not yours.
     links = {a.get_attribute("href") for a in page.get_by_role("navigation").locator("a").all()}
-    assert links == ALLOWED[role]
+    if role == "rep":  # and their own page (My activity), which is no one else's
+        with hub.engine.connect() as conn:
+            own = conn.execute(select(users.c.id).where(users.c.email == email)).scalar_one()
+        assert page.goto(f"/reps/{own}").status == 200
+        assert links == ALLOWED[role] | {f"/reps/{own}"}
+    else:
+        assert links == ALLOWED[role]
     for path in ("/admin/nothing-here", "/fleet/no-such-laptop"):
         assert page.goto(path).status == 403, path
         assert "not yours to see" in page.get_by_role("alert").inner_text()

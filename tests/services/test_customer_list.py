@@ -118,3 +118,37 @@ def test_position_and_choices(ws: Workspace, book: dict) -> None:
     assert choices.tags == ["key", "new"]
     assert "tom@example.com" in choices.owners
     assert choices.statuses == ["prospect", "active", "former"]
+
+
+def test_the_words_search_over_a_workspace(ws: Workspace) -> None:
+    """Each word the start of a word of the name, a city or a tag, folded."""
+    customers.create_customer(
+        ws,
+        {"name": "Müller & Söhne", "addresses": [{"city": "Zürich"}], "tags": ["key_account"]},
+    )
+    customers.create_customer(ws, {"name": "Amuller", "notes": "Zürich"})
+
+    def names(typed: str) -> list[str]:
+        query = CustomerQuery(words=typed)
+        rows = customer_rows(ws, query, 0, 10)
+        assert count_customers(ws, query) == len(rows)
+        return [r.name for r in rows]
+
+    assert names("muller") == ["Müller & Söhne"]  # a word's start, not inside a word
+    assert names("SOHNE zur") == ["Müller & Söhne"]
+    assert names("zurich") == ["Müller & Söhne"]  # the city, not the notes
+    assert names("key_a") == ["Müller & Söhne"]  # "_" is a letter here, not a wildcard
+    assert names("key%") == ["Müller & Söhne"]  # "%" is not a word: ignored
+    assert names("söhne amuller") == []
+
+
+def test_only_the_customers_of_some_teams(ws: Workspace) -> None:
+    north = _add(ws, "Nord KG")
+    _add(ws, "Süd SA")
+    _add(ws, "Never synced")  # no team known yet: in no team's list
+    with ws.db.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO customer_teams VALUES (?, 'north')", (north,))
+    query = CustomerQuery(teams=("north",))
+    assert [r.name for r in customer_rows(ws, query, 0, 10)] == ["Nord KG"]
+    assert count_customers(ws, CustomerQuery(teams=())) == 0
+    assert count_customers(ws, CustomerQuery()) == 3

@@ -65,7 +65,11 @@ def local_minute(moment: datetime | None, tz: tzinfo) -> str:
 
 
 def title(report: DailyReport) -> str:
-    kind = "Daily activity report" if report.days == 1 else "Weekly activity report"
+    # A day, a week, or any other span (the console's "this month"): never a month
+    # called weekly.
+    kind = {1: "Daily activity report", 7: "Weekly activity report"}.get(
+        report.days, "Activity report"
+    )
     return f"{kind}: {report.scope}"
 
 

@@ -7,17 +7,19 @@ no interaction for longer than the quiet setting, or with a follow-up overdue.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, String, and_, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import metrics
 from touchpoint.domain.enums import CustomerStatus
+from touchpoint.domain.values import fold
 from touchpoint.errors import ValidationError
-from touchpoint.storage.models import Customer, FollowUp, Interaction
+from touchpoint.storage.models import Customer, CustomerTeam, FollowUp, Interaction
 from touchpoint.storage.workspace import Workspace
 
 SORTS = ("name", "status", "owner", "territory", "last_touch", "updated_at", "created_at")
@@ -31,6 +33,10 @@ class CustomerQuery:
     territory: str | None = None
     needs_attention: bool = False
     text: str | None = None  # part of the name, case-insensitive
+    # Every word the start of a word of the name, a city or a tag, without case or
+    # accents ("gonz mad" finds González in Madrid), as the search box matches.
+    words: str | None = None
+    teams: tuple[str, ...] | None = None  # only customers of these Hub teams
     sort: str = "name"
     descending: bool = False
 
@@ -95,6 +101,12 @@ def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
             q.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         )
         where.append(func.lower(Customer.name).like(f"%{needle}%", escape="\\"))
+    if q.teams is not None:
+        where.append(
+            Customer.id.in_(select(CustomerTeam.customer_id).where(CustomerTeam.team.in_(q.teams)))
+        )
+    if q.words and q.words.strip():
+        where += _word_conditions(q.words)
     if q.needs_attention:
         now = ws.now()
         cutoff = now - timedelta(days=ws.settings.quiet_after_days)
@@ -118,10 +130,42 @@ def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
     return where
 
 
+_WORD = re.compile(r"\w+")
+FOLD_SQL = "tp_fold_words"
+
+
+def fold_words(value: str | None) -> str:
+    """' gonzalez madrid vip ': the words of a text without case or accents, each
+    between spaces, so that ``LIKE '% word%'`` is "a word starting with word"."""
+    return " " + " ".join(_WORD.findall(fold(value or ""))) + " "
+
+
+def _word_conditions(typed: str) -> list[ColumnElement[bool]]:
+    cities = literal_column(
+        "coalesce((SELECT group_concat(json_extract(a.value, '$.city'), ' ') "
+        "FROM json_each(customers.addresses) AS a), '')",
+        String,
+    )
+    tags = literal_column(
+        "coalesce((SELECT group_concat(t.value, ' ') FROM json_each(customers.tags) AS t), '')",
+        String,
+    )
+    haystack = getattr(func, FOLD_SQL)(Customer.name + " " + cities + " " + tags)
+    words = [w.replace("_", "\\_") for w in _WORD.findall(fold(typed))[:12]]
+    return [haystack.like(f"% {w}%", escape="\\") for w in words]
+
+
+def _with_fold(session: Session) -> Session:
+    """The session, its connection knowing :func:`fold_words` as SQL (the words search)."""
+    raw = session.connection().connection.driver_connection
+    raw.create_function(FOLD_SQL, 1, fold_words, deterministic=True)  # type: ignore[union-attr]
+    return session
+
+
 def count_customers(ws: Workspace, q: CustomerQuery) -> int:
     stmt = select(func.count()).select_from(Customer).where(*_conditions(ws, q))
     with ws.read() as session:
-        return int(session.scalar(stmt) or 0)
+        return int(_with_fold(session).scalar(stmt) or 0)
 
 
 _ROWID = literal_column("customers.rowid")
@@ -174,7 +218,7 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
     )
     now = ws.now()
     with ws.read() as session:
-        ids = list(session.scalars(page))
+        ids = list(_with_fold(session).scalars(page))
         found = {r.id: r for r in session.execute(details.where(Customer.id.in_(ids)))}
         rows = [found[i] for i in ids if i in found]
         counts = _followup_counts(session, ids, now)
@@ -258,7 +302,7 @@ def _followup_counts(
 def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:
     """The position of a customer in the list of ``q`` (to keep it selected), or None."""
     with ws.read() as session:
-        ids = session.scalars(
+        ids = _with_fold(session).scalars(
             _ordered(select(Customer.id).where(*_conditions(ws, q)), q, _last_touch())
         )
         for position, cid in enumerate(ids):

@@ -31,6 +31,7 @@ from touchpoint.hub.console import (
     connector_pages,
     fleet,
     manager,
+    team_pages,
     webhook_pages,
 )
 from touchpoint.hub.console.kit import Kit
@@ -295,6 +296,8 @@ def mount(
     admin.mount(app, engine, kit)  # users, enrollment and device tokens, the audit log
     # The team dashboard and the customer 360; their figures are kept on the app.
     app.state.console_figures = manager.mount(app, engine, now, kit)
+    # A rep's page, the customers with a search, late promises, the report's files.
+    team_pages.mount(app, engine, app.state.console_figures, kit)
 
     webhook_pages.mount(app, engine, kit)
     api_key_pages.mount(app, engine, kit)

@@ -208,6 +208,44 @@ class TeamFigures:
                 self._tz = self._fresh().tz
         return self._tz
 
+    # --- for the rep, customer, late-promise and report-download pages ---------------
+
+    @contextmanager
+    def replica(self) -> Iterator[Workspace]:
+        """The replica, up to date, held for one page's queries (FiguresBusy as above)."""
+        with self._locked():
+            yield self._fresh()
+
+    def report_between(
+        self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str
+    ) -> reports.DailyReport:
+        """The daily report of ``reps`` for the local days ``first`` to ``last`` (both
+        None: yesterday, as ``touchpoint-hub report daily`` by default), kept as
+        :meth:`team_report` keeps its own."""
+        goals_file = self.goals_file
+        goals_stamp = (
+            goals_file.stat().st_mtime_ns
+            if goals_file is not None and goals_file.is_file()
+            else None
+        )
+        with self._locked():
+            ws = self._fresh()
+            now = ws.now()
+            if first is None or last is None:
+                first, last = reports.report_period(ws)
+            over = dates.local_range_bounds(first, last, ws.tz)[1] <= now
+            fresh = None if over else int(now.timestamp() // FRESH_SECONDS)
+            key = ("between", scope, first, last, reps, goals_stamp, fresh)
+            found = self._kept.get(key)
+            if found is None:
+                found = reports.daily_report(
+                    ws, first, last, reps=list(reps), scope=scope, book=self._book()
+                )
+                self._kept[key] = found
+                while len(self._kept) > KEPT_REPORTS:
+                    self._kept.popitem(last=False)
+            return found
+
 
 def customer_team(engine: Engine, customer_id: str) -> str | None:
     """The Hub team a customer belongs to; None when the Hub has no such customer."""

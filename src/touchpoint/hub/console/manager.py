@@ -23,8 +23,9 @@ from sqlalchemy import Engine, select
 
 from touchpoint.domain.rounding import fixed
 from touchpoint.errors import NotFoundError, ValidationError
+from touchpoint.hub.console.downloads import report_links
 from touchpoint.hub.console.figures import PERIODS, FiguresBusy, TeamFigures, customer_team
-from touchpoint.hub.db import teams
+from touchpoint.hub.db import teams, users
 from touchpoint.reports import format as fmt
 
 Team = Annotated[str, Query(max_length=120)]
@@ -149,6 +150,8 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         context: dict[str, Any] = {}
         if report is not None:
             context = _dashboard_context(report, tz)
+            context["rep_ids"] = rep_ids(engine, [r.rep for r in report.reps])
+            context["downloads"] = report_links(team_name or "", period=shown.key)
         return kit.render(
             request,
             "dashboard.html",
@@ -235,6 +238,15 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         kit.forbid(kit.need(request))
 
     return figures
+
+
+def rep_ids(engine: Engine, emails: list[str]) -> dict[str, int]:
+    """Hub users by email: whose page (/reps/<id>) a row can link to."""
+    if not emails:
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(users.c.email, users.c.id).where(users.c.email.in_(emails)))
+        return {email: int(uid) for email, uid in rows}
 
 
 def _dashboard_context(report: Any, tz: tzinfo) -> dict[str, Any]:
