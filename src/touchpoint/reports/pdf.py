@@ -66,6 +66,7 @@ def ensure_app() -> QApplication:
 
 
 def _chart(title: str) -> QChart:
+    ensure_app()  # a chart made without an application crashes the process
     chart = QChart()
     chart.setTitle(title)
     chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
