@@ -3,7 +3,8 @@
 The app offers it on first start (:func:`is_empty`), ``touchpoint demo`` makes it, and
 the benchmarks run on it. The words a manager reads on a screenshot (names with
 accents, notes in the reps' own words, satisfaction that falls for some customers,
-customers going quiet, promises kept and broken) are all here.
+customers going quiet, promises kept and broken) are made here from the countries
+and word lists in ``data.json`` (read by :mod:`.data`).
 
 Speed: a million interactions cannot go through the ORM one by one, so rows are
 built as plain tuples and written with executemany in one write transaction. For
@@ -15,6 +16,7 @@ log with the same field values as :mod:`storage.tracking`.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -35,6 +37,7 @@ from sqlalchemy import JSON, Boolean, Connection, func, inspect, select
 from touchpoint.domain import metrics
 from touchpoint.domain.values import display_phone, name_key, normalised_email_key, website_host
 from touchpoint.errors import ValidationError
+from touchpoint.services.demo.data import City, Country, countries, words
 from touchpoint.storage import search_index
 from touchpoint.storage.models import (
     Change,
@@ -75,492 +78,7 @@ def is_empty(ws: Workspace) -> bool:
     return found is None
 
 
-# --- the world the demo lives in -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _City:
-    name: str
-    region: str | None
-    postcodes: tuple[str, ...]  # patterns: 9 is any digit, A any letter
-    area: tuple[str, ...]  # national phone prefixes of fixed lines here
-
-
-@dataclass(frozen=True)
-class _Country:
-    code: str
-    currency: str
-    tld: str
-    weight: int
-    cities: tuple[_City, ...]
-    city_weights: tuple[int, ...]
-    streets: tuple[str, ...]
-    street_number_first: bool
-    surnames: tuple[str, ...]
-    first_names: tuple[str, ...]
-    trades: tuple[str, ...]
-    legal: tuple[str, ...]
-    patterns: tuple[str, ...]  # {S} surname, {S2} second surname, {T} trade, {C} city
-    fixed_lengths: tuple[int, ...]  # national significant number lengths to try
-    mobile: tuple[str, ...]
-    mobile_lengths: tuple[int, ...]
-    free_mail: tuple[str, ...]
-    titles: tuple[str, ...]
-    feedback: dict[int, tuple[str, ...]]  # the customer's own words, in their language
-
-
-def _city(name: str, region: str | None, postcodes: str, area: str) -> _City:
-    return _City(name, region, tuple(postcodes.split()), tuple(area.split()))
-
-
-_EN_TITLES = (
-    "Head of Purchasing", "Fleet Manager", "Operations Director", "Warehouse Manager",
-    "Maintenance Lead", "CFO", "Buyer", "Office Manager", "Managing Director",
-    "Logistics Coordinator", "Site Manager", "Procurement Specialist", "Health & Safety Officer",
-)  # fmt: skip
-
-# fmt: off
-COUNTRIES: dict[str, _Country] = {
-    "DE": _Country(
-        code="DE", currency="EUR", tld="de", weight=26,
-        cities=(
-            _city(
-                "Berlin", "Berlin",
-                "10115 10243 10317 10557 10785 12099 12487 13353 13507 14167", "30",
-            ),
-            _city("Hamburg", "Hamburg", "20095 20457 21029 22041 22525 22769", "40"),
-            _city("München", "Bayern", "80331 80636 80939 81241 81671 81929", "89"),
-            _city("Köln", "Nordrhein-Westfalen", "50667 50823 50996 51063 51149", "221"),
-            _city("Frankfurt am Main", "Hessen", "60306 60486 60599 65929 65936", "69"),
-            _city("Stuttgart", "Baden-Württemberg", "70173 70372 70469 70565 70629", "711"),
-            _city("Düsseldorf", "Nordrhein-Westfalen", "40210 40476 40549 40629", "211"),
-            _city("Leipzig", "Sachsen", "04103 04177 04229 04357", "341"),
-            _city("Nürnberg", "Bayern", "90402 90429 90451 90491", "911"),
-            _city("Dortmund", "Nordrhein-Westfalen", "44135 44227 44319 44388", "231"),
-            _city("Bremen", "Bremen", "28195 28217 28307 28779", "421"),
-            _city("Hannover", "Niedersachsen", "30159 30419 30539 30669", "511"),
-        ),
-        city_weights=(30, 10, 8, 7, 7, 6, 5, 5, 4, 4, 4, 5),
-        streets=(
-            "Hauptstraße", "Industriestraße", "Gewerbepark Süd", "Am Hafen", "Müllerstraße",
-            "Friedrichstraße", "Bahnhofstraße", "Schillerstraße", "Lindenallee",
-            "Rudolf-Diesel-Straße", "Carl-Benz-Straße", "Im Gewerbegebiet", "Mühlenweg",
-            "Gutenbergstraße", "Otto-Hahn-Straße",
-        ),
-        street_number_first=False,
-        surnames=(
-            "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
-            "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter", "Klein", "Wolf",
-            "Schröder", "Neumann", "Schwarz", "Zimmermann", "Braun", "Krüger", "Hofmann",
-            "Hartmann", "Lange", "Schmitt", "Werner", "Krause", "Meier", "Lehmann", "Köhler",
-            "Huber", "Kaiser", "Fuchs", "Peters", "Möller", "Weiß", "Jung", "Hahn", "Vogel",
-            "Friedrich", "Keller", "Günther", "Frank", "Berger", "Winkler", "Roth", "Beck",
-            "Lorenz", "Baumann", "Franke", "Albrecht", "Schuster", "Böhm", "Winter", "Kraus",
-            "Schumacher", "Krämer", "Vogt", "Stein", "Jäger", "Sommer", "Groß", "Seidel", "Brandt",
-            "Haas", "Schreiber", "Graf", "Dietrich", "Ziegler", "Kühn", "Pohl", "Engel", "Horn",
-            "Busch", "Bergmann", "Voigt", "Sauer", "Arnold", "Pfeiffer",
-        ),
-        first_names=(
-            "Josef", "Anna", "Thomas", "Michael", "Stefan", "Andreas", "Sabine", "Claudia",
-            "Julia", "Katrin", "Jürgen", "Uwe", "Markus", "Petra", "Lena", "Jörg", "Björn",
-            "Tobias", "Sophie", "Günter", "Birgit", "Dieter", "Monika", "Frank", "Heike",
-        ),
-        trades=(
-            "Maschinenbau", "Logistik", "Spedition", "Lagertechnik", "Baustoffe", "Getränkehandel",
-            "Metallbau", "Holzwerke", "Kunststofftechnik", "Fördertechnik", "Elektrotechnik",
-            "Lebensmittel", "Agrarhandel", "Papierfabrik", "Brauerei", "Möbelwerke", "Stahlhandel",
-            "Landtechnik", "Verpackungen", "Gießerei", "Großhandel", "Transporte", "Recycling",
-            "Anlagenbau",
-        ),
-        legal=("GmbH", "GmbH", "GmbH", "AG", "GmbH & Co. KG", "KG", "e.K."),
-        patterns=("{S} {T}", "{S} {T}", "{S} & {S2} {T}", "{S} {T} {C}", "{T} {S}"),
-        fixed_lengths=(10, 11, 9),
-        mobile=("151", "160", "170", "171", "175", "176", "152"),
-        mobile_lengths=(11,),
-        free_mail=("gmx.de", "web.de", "t-online.de", "gmail.com", "posteo.de"),
-        titles=(
-            "Geschäftsführung", "Einkaufsleitung", "Leitung Logistik", "Werkstattmeister",
-            "Fuhrparkleiter", "Lagerleitung", "Prokurist", "Technischer Leiter",
-        ),
-        feedback={
-            1: ("Sehr verärgert: die Rechnung war schon wieder falsch.",),
-            2: ("Unzufrieden mit der Lieferzeit, der Wettbewerb ist schneller.",),
-            3: ("Preis ist zu hoch, sie überlegen noch.",),
-            4: ("Zufrieden mit dem Service, Lieferung kam pünktlich.",),
-            5: ("Sehr zufrieden, das neue Modell läuft hervorragend.",),
-        },
-    ),
-    "AT": _Country(
-        code="AT", currency="EUR", tld="at", weight=6,
-        cities=(
-            _city("Wien", "Wien", "1010 1030 1100 1110 1210 1230", "1"),
-            _city("Graz", "Steiermark", "8010 8020 8051", "316"),
-            _city("Linz", "Oberösterreich", "4020 4030 4040", "732"),
-            _city("Salzburg", "Salzburg", "5020 5023", "662"),
-            _city("Innsbruck", "Tirol", "6020 6063", "512"),
-        ),
-        city_weights=(40, 18, 18, 12, 12),
-        streets=(
-            "Mariahilfer Straße", "Industriezeile", "Gewerbestraße", "Hauptplatz", "Wiener Straße",
-            "Lagerhausstraße", "Südbahnstraße",
-        ),
-        street_number_first=False,
-        surnames=(
-            "Gruber", "Huber", "Bauer", "Wagner", "Müller", "Pichler", "Steiner", "Moser", "Mayer",
-            "Hofer", "Leitner", "Berger", "Fuchs", "Eder", "Fischer", "Schmid", "Winkler", "Weber",
-            "Schwarz", "Maier", "Reiter", "Mayr", "Wimmer", "Egger", "Brunner", "Lang",
-            "Baumgartner", "Auer", "Binder", "Lechner",
-        ),
-        first_names=(
-            "Josef", "Johann", "Franz", "Maria", "Elisabeth", "Gerhard", "Karin", "Wolfgang",
-            "Andrea", "Christian", "Theresa", "Lukas",
-        ),
-        trades=(
-            "Holzindustrie", "Bau", "Transporte", "Logistik", "Metallwaren", "Getränke",
-            "Landmaschinen", "Baustoffe", "Papier", "Maschinenbau", "Lebensmittel",
-        ),
-        legal=("GmbH", "GmbH", "AG", "KG", "GmbH & Co KG"),
-        patterns=("{S} {T}", "{S} & {S2} {T}", "{S} {T} {C}"),
-        fixed_lengths=(8, 9, 10, 11),
-        mobile=("664", "660", "676", "699", "650"),
-        mobile_lengths=(10, 11, 12),
-        free_mail=("gmx.at", "aon.at", "gmail.com"),
-        titles=("Geschäftsführung", "Einkauf", "Betriebsleitung", "Leitung Fuhrpark"),
-        feedback={
-            1: ("Total unzufrieden, die Reklamation wurde ignoriert.",),
-            2: ("Enttäuscht vom Service diesmal.",),
-            3: ("Passt so, aber der Preis muss runter.",),
-            4: ("Zufrieden, die Wartung lief reibungslos.",),
-            5: ("Sehr happy mit der Schulung, danke!",),
-        },
-    ),
-    "CH": _Country(
-        code="CH", currency="CHF", tld="ch", weight=6,
-        cities=(
-            _city("Zürich", "ZH", "8001 8005 8048 8050 8064", "44"),
-            _city("Basel", "BS", "4051 4057 4058", "61"),
-            _city("Bern", "BE", "3011 3014 3027", "31"),
-            _city("Genève", "GE", "1201 1204 1219", "22"),
-            _city("Lausanne", "VD", "1003 1004 1018", "21"),
-            _city("Luzern", "LU", "6003 6005 6014", "41"),
-        ),
-        city_weights=(30, 15, 15, 15, 12, 13),
-        streets=(
-            "Bahnhofstrasse", "Industriestrasse", "Rue du Rhône", "Seestrasse", "Hardturmstrasse",
-            "Route de Lausanne", "Grabenstrasse",
-        ),
-        street_number_first=False,
-        surnames=(
-            "Müller", "Meier", "Schmid", "Keller", "Weber", "Huber", "Schneider", "Meyer",
-            "Steiner", "Fischer", "Gerber", "Brunner", "Baumann", "Frei", "Zimmermann", "Moser",
-            "Widmer", "Wyss", "Graf", "Roth", "Favre", "Rochat", "Bonvin", "Zürcher",
-        ),
-        first_names=(
-            "Beat", "Urs", "Reto", "Daniela", "Corinne", "Josef", "Lukas", "Nadine", "Marco",
-            "Sandra", "Céline", "Mathieu",
-        ),
-        trades=(
-            "Transporte", "Logistik", "Maschinen", "Holzbau", "Metallbau", "Käserei",
-            "Präzisionsteile", "Baustoffe", "Lagerhaus", "Getränke",
-        ),
-        legal=("AG", "AG", "GmbH", "SA", "& Cie SA"),
-        patterns=("{S} {T}", "{S} + {S2} {T}", "{S} {T} {C}"),
-        fixed_lengths=(9,),
-        mobile=("76", "77", "78", "79"),
-        mobile_lengths=(9,),
-        free_mail=("bluewin.ch", "gmx.ch", "gmail.com"),
-        titles=("Geschäftsführung", "Leitung Einkauf", "Direction technique", "Betriebsleitung"),
-        feedback={
-            1: ("Sehr unzufrieden mit der Rechnung.",),
-            2: ("Lieferung zu spät, Kunde verärgert.",),
-            3: ("Ça va, mais le prix reste trop élevé.",),
-            4: ("Zufrieden mit dem Unterhalt.",),
-            5: ("Très contents du nouveau modèle.",),
-        },
-    ),
-    "FR": _Country(
-        code="FR", currency="EUR", tld="fr", weight=14,
-        cities=(
-            _city("Paris", "Île-de-France", "75002 75011 75015 75019 93200 94150", "1"),
-            _city("Lyon", "Auvergne-Rhône-Alpes", "69002 69003 69007 69100", "4"),
-            _city("Marseille", "Provence-Alpes-Côte d'Azur", "13001 13008 13015", "4"),
-            _city("Toulouse", "Occitanie", "31000 31200 31400", "5"),
-            _city("Lille", "Hauts-de-France", "59000 59160 59800", "3"),
-            _city("Nantes", "Pays de la Loire", "44000 44100 44300", "2"),
-            _city("Strasbourg", "Grand Est", "67000 67100 67200", "3"),
-            _city("Bordeaux", "Nouvelle-Aquitaine", "33000 33100 33300", "5"),
-        ),
-        city_weights=(25, 18, 12, 10, 10, 9, 8, 8),
-        streets=(
-            "rue de la République", "avenue Jean Jaurès", "boulevard Victor Hugo",
-            "rue du Général Leclerc", "zone industrielle des Épinettes", "chemin des Prés",
-            "rue de l'Industrie", "avenue de la Gare", "quai de Saône",
-        ),
-        street_number_first=True,
-        surnames=(
-            "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-            "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "Garcia", "David",
-            "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier",
-            "Dupont", "Lambert", "Bonnet", "François", "Fabre", "Chevalier", "Gauthier", "Perrin",
-            "Rousseau", "Blanc", "Guérin", "Boyer", "Clément", "Gaillard", "Brunet", "Noël",
-            "Masson", "Marchand", "Dumont", "Lemaire", "Bélanger", "Février",
-        ),
-        first_names=(
-            "Jean", "Marie", "Pierre", "Sophie", "Nicolas", "Isabelle", "François", "Céline",
-            "Stéphane", "Élodie", "Hélène", "Jérôme", "Amélie", "Loïc", "Thierry", "José",
-            "Camille", "Benoît",
-        ),
-        trades=(
-            "Transports", "Logistique", "Levage", "Manutention", "Emballages", "Matériaux",
-            "Mécanique", "Distribution", "Métallurgie", "Bâtiment", "Menuiserie", "Froid",
-        ),
-        legal=("SAS", "SA", "SARL", "SAS", "et Fils"),
-        patterns=(
-            "{T} {S}", "{S} {T}", "Établissements {S}", "Société Générale de {T}",
-            "{S} & {S2} {T}", "{T} du {C}", "Groupe {S} {T}",
-        ),
-        fixed_lengths=(9,),
-        mobile=("6", "7"),
-        mobile_lengths=(9,),
-        free_mail=("orange.fr", "free.fr", "laposte.net", "gmail.com"),
-        titles=(
-            "Directeur général", "Responsable achats", "Chef d'atelier", "Responsable logistique",
-            "Achats", "Responsable des opérations",
-        ),
-        feedback={
-            1: ("Très mécontents : encore une erreur sur la facture.",),
-            2: ("Déçus par le délai de livraison.",),
-            3: ("Correct, mais le prix reste trop élevé.",),
-            4: ("Satisfaits du service après-vente.",),
-            5: ("Ravis du nouveau modèle, les caristes l'adorent.",),
-        },
-    ),
-    "GB": _Country(
-        code="GB", currency="GBP", tld="co.uk", weight=14,
-        cities=(
-            _city("London", None, "E14 EC1A SE1 N7 W3 NW10", "20"),
-            _city("Manchester", None, "M1 M4 M17 M50", "161"),
-            _city("Birmingham", None, "B1 B6 B11 B46", "121"),
-            _city("Leeds", None, "LS1 LS9 LS11", "113"),
-            _city("Bristol", None, "BS1 BS2 BS11", "117"),
-            _city("Glasgow", None, "G1 G2 G51", "141"),
-            _city("Sheffield", None, "S1 S4 S9", "114"),
-        ),
-        city_weights=(30, 16, 16, 10, 10, 9, 9),
-        streets=(
-            "High Street", "Station Road", "Trafford Park Road", "Canal Side", "Mill Lane",
-            "Church Street", "Victoria Road", "Riverside Way", "Dock Road",
-        ),
-        street_number_first=True,
-        surnames=(
-            "Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Johnson", "Davies",
-            "Robinson", "Wright", "Thompson", "Evans", "Walker", "White", "Roberts", "Green",
-            "Hall", "Wood", "Jackson", "Clarke", "Harper", "Lane", "Hughes", "Edwards", "Turner",
-            "Cooper", "Hill", "Ward", "Morris", "Moore", "King", "Baker", "Harrison", "Morgan",
-            "Allen", "Scott", "Phillips", "Watson", "Parker", "Price", "Bennett", "Young",
-            "Griffiths", "Mitchell", "Kelly", "Carter", "Bailey", "Collins", "Bell", "Shaw",
-            "Murphy", "Khan", "Marshall", "Simpson", "Ellis", "Singh", "O'Brien",
-        ),
-        first_names=(
-            "James", "Oliver", "Emma", "Charlotte", "Sarah", "David", "Paul", "Rachel", "Tom",
-            "Hannah", "Siobhán", "Gareth", "Aisha", "Priya", "Ian", "Chloë", "Rhys",
-        ),
-        trades=(
-            "Logistics", "Haulage", "Engineering", "Distribution", "Warehousing",
-            "Building Supplies", "Timber", "Foods", "Packaging", "Plant Hire", "Fabrications",
-            "Freight",
-        ),
-        legal=("Ltd", "Ltd", "Ltd", "plc", "LLP"),
-        patterns=("{S} {T}", "{S} & {S2} {T}", "{C} {T}", "{S} Brothers {T}", "{S} {T} {C}"),
-        fixed_lengths=(10,),
-        mobile=("74", "75", "77", "78", "79"),
-        mobile_lengths=(10,),
-        free_mail=("btinternet.com", "gmail.com", "outlook.com", "yahoo.co.uk"),
-        titles=_EN_TITLES,
-        feedback={},
-    ),
-    "US": _Country(
-        code="US", currency="USD", tld="com", weight=14,
-        cities=(
-            _city("New York", "NY", "10001 10013 10018 11101 11201", "212 646 718"),
-            _city("Chicago", "IL", "60601 60607 60616 60632", "312 773"),
-            _city("Houston", "TX", "77002 77020 77041", "713 832"),
-            _city("Boston", "MA", "02108 02118 02210", "617"),
-            _city("Atlanta", "GA", "30303 30318 30336", "404 678"),
-            _city("Detroit", "MI", "48201 48209 48226", "313"),
-            _city("Columbus", "OH", "43215 43219 43228", "614"),
-            _city("Charlotte", "NC", "28202 28208 28273", "704"),
-        ),
-        city_weights=(20, 16, 14, 10, 12, 10, 9, 9),
-        streets=(
-            "Main Street", "Industrial Parkway", "Commerce Drive", "Harbor Boulevard",
-            "Warehouse Row", "Oak Avenue", "Lakeside Drive", "Logistics Way",
-        ),
-        street_number_first=True,
-        surnames=(
-            "Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "García",
-            "Rodríguez", "Martínez", "Hernández", "López", "González", "Wilson", "Anderson",
-            "Thomas", "Taylor", "Moore", "Jackson", "Lee", "Nguyen", "Kim", "Patel", "Walker",
-            "Hall", "Young", "Allen", "Sanchez", "Wright", "Hill", "Flores", "Green", "Adams",
-            "Baker", "Nelson", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips",
-        ),
-        first_names=(
-            "Michael", "Jennifer", "Chris", "Ashley", "José", "Maria", "Robert", "Linda", "Kevin",
-            "Tyler", "Megan", "Brandon", "DeShawn", "Lauren", "Luis", "Mei",
-        ),
-        trades=(
-            "Logistics", "Supply", "Distribution", "Manufacturing", "Industrial", "Freight",
-            "Foods", "Materials", "Warehousing", "Equipment", "Lumber", "Beverage",
-        ),
-        legal=("Inc.", "Inc.", "LLC", "LLC", "Corp.", "Co."),
-        patterns=("{S} {T}", "{S} & {S2} {T}", "{C} {T}", "{S} {T} {C}", "American {T} {S}"),
-        fixed_lengths=(10,),
-        mobile=(),
-        mobile_lengths=(10,),
-        free_mail=("gmail.com", "outlook.com", "yahoo.com", "icloud.com"),
-        titles=_EN_TITLES,
-        feedback={},
-    ),
-    "NL": _Country(
-        code="NL", currency="EUR", tld="nl", weight=8,
-        cities=(
-            _city("Amsterdam", "Noord-Holland", "1011AB 1043CD 1096EF", "20"),
-            _city("Rotterdam", "Zuid-Holland", "3011GH 3089JK 3197LM", "10"),
-            _city("Utrecht", "Utrecht", "3511NP 3542RS", "30"),
-            _city("Eindhoven", "Noord-Brabant", "5611TV 5652WX", "40"),
-            _city("Den Haag", "Zuid-Holland", "2511AB 2491CD", "70"),
-        ),
-        city_weights=(25, 30, 15, 15, 15),
-        streets=(
-            "Keizersgracht", "Industrieweg", "Havenstraat", "Stationsplein", "Transportweg",
-            "Marconistraat", "Europaweg",
-        ),
-        street_number_first=False,
-        surnames=(
-            "de Jong", "Jansen", "de Vries", "van den Berg", "van Dijk", "Bakker", "Janssen",
-            "Visser", "Smit", "Meijer", "de Boer", "Mulder", "de Groot", "Bos", "Vos", "Hendriks",
-            "van Leeuwen", "Dekker", "Brouwer", "de Wit", "Dijkstra", "Smits", "de Graaf",
-            "van der Meer",
-        ),
-        first_names=(
-            "Jan", "Pieter", "Sanne", "Daan", "Eva", "Bram", "Femke", "Joost", "Marieke", "Sven",
-        ),
-        trades=(
-            "Transport", "Logistiek", "Groothandel", "Machinebouw", "Installatietechniek",
-            "Bouwmaterialen", "Tuinbouw", "Verpakkingen", "Koeltechniek",
-        ),
-        legal=("B.V.", "B.V.", "B.V.", "N.V.", "& Zonen"),
-        patterns=("{S} {T}", "{S} & {S2} {T}", "{T} {C}", "{S} {T} {C}"),
-        fixed_lengths=(9,),
-        mobile=("6",),
-        mobile_lengths=(9,),
-        free_mail=("ziggo.nl", "kpnmail.nl", "gmail.com"),
-        titles=("Directeur", "Inkoper", "Hoofd logistiek", "Magazijnchef", "Fleet Manager"),
-        feedback={
-            1: ("Zeer ontevreden over de factuur.",),
-            2: ("Levering te laat, klant baalt.",),
-            3: ("Prima, maar de prijs is te hoog.",),
-            4: ("Tevreden over het onderhoud.",),
-            5: ("Erg tevreden over de training!",),
-        },
-    ),
-    "ES": _Country(
-        code="ES", currency="EUR", tld="es", weight=6,
-        cities=(
-            _city("Madrid", "Madrid", "28001 28014 28045 28906", "91"),
-            _city("Barcelona", "Cataluña", "08001 08018 08038 08940", "93"),
-            _city("Valencia", "Comunidad Valenciana", "46001 46015 46024", "96"),
-            _city("Sevilla", "Andalucía", "41001 41007 41016", "954"),
-            _city("Bilbao", "País Vasco", "48001 48008 48013", "944"),
-            _city("Zaragoza", "Aragón", "50001 50012 50197", "976"),
-        ),
-        city_weights=(30, 25, 15, 10, 10, 10),
-        streets=(
-            "Calle Mayor", "Avenida de la Constitución", "Polígono Industrial Las Arenas",
-            "Carrer de Balmes", "Calle de Alcalá", "Paseo de la Castellana",
-        ),
-        street_number_first=False,
-        surnames=(
-            "García", "Fernández", "González", "Rodríguez", "López", "Martínez", "Sánchez",
-            "Pérez", "Gómez", "Martín", "Jiménez", "Ruiz", "Hernández", "Díaz", "Moreno", "Muñoz",
-            "Álvarez", "Romero", "Alonso", "Gutiérrez", "Navarro", "Torres", "Domínguez",
-            "Vázquez", "Ramos", "Serrano", "Blanco", "Molina", "Ortega", "Núñez",
-        ),
-        first_names=(
-            "José", "Antonio", "Manuel", "María", "Carmen", "Javier", "Lucía", "Alejandro",
-            "Marta", "Sergio", "Elena", "Raúl", "Begoña", "Iñigo", "Nuria",
-        ),
-        trades=(
-            "Transportes", "Logística", "Distribuciones", "Construcciones", "Alimentación",
-            "Maquinaria", "Embalajes", "Metalúrgica",
-        ),
-        legal=("S.L.", "S.L.", "S.A.", "S.L.U."),
-        patterns=("{T} {S}", "{T} {S} y {S2}", "Hermanos {S} {T}", "{T} {C}", "{S} {T} {C}"),
-        fixed_lengths=(9,),
-        mobile=("6",),
-        mobile_lengths=(9,),
-        free_mail=("gmail.com", "hotmail.es", "telefonica.net"),
-        titles=("Director general", "Responsable de compras", "Jefe de almacén", "Gerente"),
-        feedback={
-            1: ("Muy enfadados con la factura.",),
-            2: ("Descontentos con el plazo de entrega.",),
-            3: ("Bien, pero el precio es alto.",),
-            4: ("Contentos con el servicio técnico.",),
-            5: ("Muy contentos con el nuevo modelo.",),
-        },
-    ),
-    "IT": _Country(
-        code="IT", currency="EUR", tld="it", weight=6,
-        cities=(
-            _city("Milano", "Lombardia", "20121 20141 20156", "02"),
-            _city("Roma", "Lazio", "00184 00144 00155", "06"),
-            _city("Torino", "Piemonte", "10121 10135 10156", "011"),
-            _city("Bologna", "Emilia-Romagna", "40121 40132 40138", "051"),
-            _city("Napoli", "Campania", "80133 80143 80146", "081"),
-            _city("Verona", "Veneto", "37121 37135 37139", "045"),
-        ),
-        city_weights=(30, 20, 15, 15, 10, 10),
-        streets=(
-            "Via Roma", "Via Giuseppe Garibaldi", "Viale dell'Industria",
-            "Corso Vittorio Emanuele", "Via dei Mille", "Strada Statale", "Via Nazionale",
-        ),
-        street_number_first=False,
-        surnames=(
-            "Rossi", "Russo", "Ferrari", "Esposito", "Bianchi", "Romano", "Colombo", "Ricci",
-            "Marino", "Greco", "Bruno", "Gallo", "Conti", "De Luca", "Mancini", "Costa",
-            "Giordano", "Rizzo", "Lombardi", "Moretti", "Barbieri", "Fontana", "Santoro",
-            "Mariani", "Rinaldi", "Caruso", "Ferrara", "Galli", "Martini", "Leone",
-        ),
-        first_names=(
-            "Giuseppe", "Marco", "Francesca", "Giulia", "Alessandro", "Luca", "Chiara", "Matteo",
-            "Elena", "Roberto", "Paola", "Niccolò", "Federica", "José",
-        ),
-        trades=(
-            "Trasporti", "Logistica", "Meccanica", "Alimentari", "Imballaggi", "Edilizia",
-            "Acciai",
-        ),
-        legal=("S.r.l.", "S.r.l.", "S.p.A.", "S.n.c."),
-        patterns=(
-            "{S} {T}", "Fratelli {S}", "{S} & {S2} {T}", "Officine Meccaniche {S}", "{T} {C}",
-        ),
-        fixed_lengths=(9, 10, 8),
-        mobile=("3",),
-        mobile_lengths=(10,),
-        free_mail=("libero.it", "gmail.com", "tiscali.it"),
-        titles=(
-            "Amministratore delegato", "Responsabile acquisti", "Capo magazzino",
-            "Responsabile logistica",
-        ),
-        feedback={
-            1: ("Molto arrabbiati per la fattura sbagliata.",),
-            2: ("Delusi dai tempi di consegna.",),
-            3: ("Va bene, ma il prezzo è alto.",),
-            4: ("Soddisfatti della manutenzione.",),
-            5: ("Molto soddisfatti del nuovo modello.",),
-        },
-    ),
-}
-# fmt: on
+# --- the teams of the demo's world --------------------------------------------------
 
 # Sales teams of a manager's group: (territory, time zone, countries they cover).
 TEAMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -572,22 +90,6 @@ TEAMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 TERRITORY_OF = {code: name for name, _tz, codes in TEAMS for code in codes}
 
-_REP_FIRST = (
-    "maria", "tom", "lukas", "sophie", "jonas", "emma", "felix", "hannah", "david", "laura",
-    "oliver", "grace", "william", "amelia", "harry", "isla", "lucas", "chloe", "hugo", "manon",
-    "louis", "camille", "jules", "alice", "pablo", "lucia", "mateo", "sara", "giulia", "marco",
-    "alba", "diego", "ethan", "olivia", "noah", "ava", "liam", "mia", "james", "zoe",
-    "ben", "lea", "paul", "nina", "max", "lina", "finn", "ella", "leon", "clara",
-)  # fmt: skip
-_REP_LAST = (
-    "keller", "brandt", "huber", "wagner", "schuster", "roth", "lang", "vogel", "kraus", "frei",
-    "walsh", "hughes", "clarke", "jansen", "bakker", "smith", "evans", "visser", "taylor", "dekker",
-    "moreau", "girard", "lambert", "fontaine", "rousseau", "blanc", "dupuis", "mercier",
-    "leclerc", "perrin", "garcia", "navarro", "romero", "conti", "ricci", "moretti", "ortega",
-    "serra", "galli", "marin", "miller", "davis", "brooks", "reed", "carter", "hayes",
-    "foster", "price", "bennett", "ward",
-)  # fmt: skip
-
 
 def sales_team(count: int) -> list[str]:
     """``count`` rep emails of a manager's group (firstname.lastname@northwind-sales.example).
@@ -596,205 +98,8 @@ def sales_team(count: int) -> list[str]:
     first tenth cover DACH, the next UK & Benelux, then France, Southern Europe and
     North America.
     """
-    return [
-        f"{_REP_FIRST[i % len(_REP_FIRST)]}.{_REP_LAST[i % len(_REP_LAST)]}@{TEAM_DOMAIN}"
-        for i in range(count)
-    ]
-
-
-# --- what the reps write ---------------------------------------------------------
-
-PRODUCTS = (
-    "EFX-25 electric forklift", "RT-16 reach truck", "PT-20 pallet truck", "OP-10 order picker",
-    "HX-50 heavy forklift", "AGV-3 tugger", "EFX-30",
-)  # fmt: skip
-ISSUES = (
-    "late delivery of spare parts", "battery charger fault", "invoice errors",
-    "technician arriving late", "hydraulic leak on the RT-16", "wrong tyres delivered",
-    "noisy mast on the EFX-25", "missing service report",
-)  # fmt: skip
-COMPETITORS = ("Jungheinrich", "Linde", "Toyota", "STILL", "Crown", "Hyster")
-MONTHS = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-
-# (subject, notes) for a touchpoint about one topic; {x} are filled per interaction.
-TOPICS: tuple[tuple[str, str], ...] = (
-    ("Quote for {qty} × {product}",
-     "Went through the quote for {qty} {product} units with {contact}. They want a better "
-     "price before {month}; I said I would check what we can do on the service package."),
-    ("Quote follow-up",
-     "{contact} has our quote on the desk but is waiting for the budget. Competitor "
-     "{competitor} quoted 4% lower; ours includes maintenance."),
-    ("Delivery date {product}",
-     "Delivery of the {product} slipped to week {week}. Promised {contact} to confirm the "
-     "date with logistics and to send a loan truck if needed."),
-    ("Delivery confirmed",
-     "Confirmed delivery for {day}; {contact} will have the dock free from 7:00."),
-    ("Contract renewal {year}",
-     "Contract renewal for the maintenance agreement is due in {month}. {contact} wants to "
-     "keep the current terms and add two trucks."),
-    ("Complaint: {issue}",
-     "{contact} raised a complaint about the {issue}. I apologised, opened a service ticket "
-     "and promised a call back from the service manager."),
-    ("Service visit {city}",
-     "Service visit at the {city} site: checked {qty} trucks, two need new tyres, one "
-     "battery is at end of life."),
-    ("Invoice {invoice}",
-     "Question about invoice {invoice}: the freight charge was billed twice. Asked "
-     "accounting to issue a credit note; {contact} was fine with that."),
-    ("Price review {year}",
-     "Price increase of {pct}% from January discussed. {contact} will compare with "
-     "{competitor} but values our service response times."),
-    ("Maintenance planning",
-     "Planned the maintenance of the whole fleet for {month}; {qty} trucks, done on "
-     "Saturdays so production is not disturbed."),
-    ("Operator training",
-     "Booked operator training for {qty} drivers at their {city} warehouse. {contact} "
-     "asked for the certificates in German and English."),
-    ("New model demo",
-     "Demo of the new model {product} on site. {contact} liked the battery range and the "
-     "cabin; wants a trial week."),
-    ("Quarterly review",
-     "Quarterly review with {contact}: uptime 97%, two open service tickets, invoice "
-     "questions settled. Next topic is the contract renewal."),
-    ("Intro call",
-     "First call with {contact}. They run {qty} trucks from three brands and are unhappy "
-     "with their current service partner."),
-    ("Trade fair follow-up",
-     "Met {contact} at the Berlin trade fair stand. Interested in the new model and in "
-     "rental for the peak season."),
-    ("Spare parts",
-     "Spare parts order for the {product}: {contact} needs them before the {month} "
-     "inventory; checked stock with the warehouse."),
-    ("Rental for peak season",
-     "Discussed rental of {qty} pallet trucks for the peak season; price per week sent "
-     "by email, delivery to {city}."),
-)  # fmt: skip
-
-# The everyday rest of a rep's notes: people, sites, plans, small print.
-EVERYDAY_TOPICS: tuple[tuple[str, str], ...] = (
-    ("Site visit {city}",
-     "Walked the {city} warehouse with {contact}: narrow aisles, they need a truck with a "
-     "smaller turning radius. Took photos for our engineer."),
-    ("Fleet check",
-     "Counted {qty} trucks on site, three older than ten years. {contact} will send the hour "
-     "meter readings."),
-    ("Lithium batteries",
-     "{contact} asked about lithium batteries instead of lead-acid; sent the comparison sheet "
-     "and the charging times."),
-    ("Tyres", "Tyre wear on the front axle again; suggested non-marking tyres for the food hall."),
-    ("Safety audit",
-     "Their safety officer wants a blue pedestrian warning light on every truck by {month}."),
-    ("Budget {year}",
-     "Budget for next year is set in {month}; {contact} will push for two more trucks."),
-    ("New contact",
-     "{contact} is the new head of logistics; the previous buyer retired. Introduced our team."),
-    ("Payment", "Payment for the last order arrived; accounting confirmed the transfer."),
-    ("Lunch with {contact}",
-     "Lunch with {contact}. Talked about their second warehouse, planned for next year."),
-    ("Reference visit",
-     "{contact} would like to see a customer running the AGV-3; asked a reference in {city}."),
-    ("Rental return",
-     "Picked up the rental trucks; one has a dent in the fork carriage, photos sent."),
-    ("Hour meter readings",
-     "Received the hour meter readings for {qty} trucks; two are due for inspection."),
-    ("Tender", "Public tender for {qty} trucks published; deadline in {month}. We will bid."),
-    ("Shift pattern",
-     "They move to three shifts from {month}; the charging plan needs a rethink."),
-    ("Call back", "{contact} called back and wants to meet next week at the {city} site."),
-    ("Appointment", "Fixed an appointment with {contact} for {day} at 10:00."),
-    ("Warehouse move",
-     "They are moving to a new building in {city}; want advice on racking and aisle width."),
-    ("Usage report",
-     "Sent the usage report; two trucks are hardly used, suggested moving them to the second "
-     "site."),
-    ("Cold store",
-     "Cold store at -25 °C: {contact} asks which trucks are rated for it and for how long."),
-    ("Telematics",
-     "Showed the fleet telematics dashboard; {contact} wants access cards for {qty} drivers."),
-    ("Year-end", "Year-end planning: stocktaking in {month}, nothing arrives that week."),
-    ("Holiday cover", "{contact} is away for three weeks; her deputy handles orders meanwhile."),
-    ("Forklift licences",
-     "Half of their drivers need their licences renewed; {contact} collects the names."),
-    ("Dock layout",
-     "Looked at the loading docks with {contact}; the ramp is too steep for the pallet trucks."),
-    ("Catalogue", "Dropped off the new catalogue and the accessories leaflet at reception."),
-)  # fmt: skip
-
-OWN_OUTCOMES = (
-    "agreed on a trial week", "waiting for budget approval", "needs a second visit",
-    "sent the revised quote", "asked for references", "decision next month",
-)  # fmt: skip
-
-FEEDBACK_EN: dict[int, tuple[str, ...]] = {
-    1: (
-        "Angry: third complaint about the invoice this quarter.",
-        "Very unhappy, the technician did not show up.",
-        "Says they are looking at {competitor} now.",
-    ),
-    2: (
-        "Unhappy about the late delivery.",
-        "Not happy with the service response time.",
-        "Frustrated: the price went up again.",
-    ),
-    3: (
-        "OK, but the price is still too high for them.",
-        "Fine with the service, wants faster delivery.",
-        "Neutral; waiting to see the new model.",
-    ),
-    4: (
-        "Happy with the service, delivery was on time.",
-        "Pleased with the training, drivers feel safer.",
-        "Good meeting, likes the maintenance plan.",
-    ),
-    5: (
-        "Very happy with the new model; drivers love it.",
-        "Delighted with the service team, best partner they have.",
-        "Happy: the contract renewal went smoothly.",
-    ),
-}
-
-# Promises made in a touchpoint, by topic word in its subject (a default otherwise).
-PROMISES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Quote", ("Send the revised quote", "Call back about the quote")),
-    ("Delivery", ("Confirm the delivery date", "Send delivery note and tracking")),
-    ("Contract", ("Send contract renewal draft", "Check renewal terms with legal")),
-    ("Complaint", ("Call back about the complaint", "Send the service report")),
-    ("Service", ("Book the service technician", "Order two sets of tyres")),
-    ("Invoice", ("Check invoice with accounting", "Send the credit note")),
-    ("Price", ("Send price list {year}", "Prepare a price comparison")),
-    ("Maintenance", ("Schedule maintenance for {month}", "Send the maintenance plan")),
-    ("Training", ("Send training dates", "Send the training certificates")),
-    ("model", ("Arrange a trial week of the new model", "Send brochure of the new model")),
-)  # fmt: skip
-DEFAULT_PROMISES = ("Send brochure", "Introduce the service manager", "Call back next week")
-
-DEAL_TITLES = (
-    "{qty} × {product}", "Maintenance contract {year}", "Fleet renewal {year}",
-    "Operator training package", "Spare parts framework agreement", "Rental fleet for peak season",
-)  # fmt: skip
-INDUSTRIES = (
-    "Logistics & Warehousing", "Manufacturing", "Food & Beverage", "Construction",
-    "Retail & Wholesale", "Automotive", "Chemicals", "Agriculture", "Paper & Packaging", "Metals",
-)  # fmt: skip
-TAGS = (
-    "service-contract", "rental", "electric-fleet", "trade-fair", "newsletter", "tender",
-    "multi-site", "reference",
-)  # fmt: skip
-CUSTOM_FIELDS = (
-    ("fleet_size", "Fleet size", "number", []),
-    ("contract_end", "Contract end", "date", []),
-    ("tier", "Tier", "choice", ["Gold", "Silver", "Bronze"]),
-)
-
-_KIND_WEIGHTS = (("call", 45), ("visit", 20), ("meeting", 10), ("email", 18), ("message", 4),
-                 ("note", 3))  # fmt: skip
-_CALL_OUTCOMES = (("connected", 58), ("voicemail", 15), ("no answer", 12),
-                  ("meeting booked", 8), ("order", 3), ("complaint", 2), ("own", 2))  # fmt: skip
-_MEET_OUTCOMES = (("connected", 55), ("meeting booked", 10), ("order", 12), ("complaint", 4),
-                  ("own", 19))  # fmt: skip
+    first, last = words().rep_first, words().rep_last
+    return [f"{first[i % len(first)]}.{last[i % len(last)]}@{TEAM_DOMAIN}" for i in range(count)]
 
 
 # --- small helpers -----------------------------------------------------------------
@@ -862,7 +167,7 @@ class _Phones:
         self.rng = rng
         self.used: set[str] = set()
 
-    def _try(self, country: _Country, prefix: str, lengths: Sequence[int]) -> str | None:
+    def _try(self, country: Country, prefix: str, lengths: Sequence[int]) -> str | None:
         rng = self.rng
         code = phonenumbers.country_code_for_region(country.code)
         for _ in range(40):
@@ -884,11 +189,11 @@ class _Phones:
                 return e164
         return None
 
-    def fixed(self, country: _Country, city: _City) -> str:
+    def fixed(self, country: Country, city: City) -> str:
         found = self._try(country, self.rng.choice(city.area), country.fixed_lengths)
         return found or self.mobile(country)
 
-    def mobile(self, country: _Country) -> str:
+    def mobile(self, country: Country) -> str:
         prefixes = country.mobile or tuple(a for c in country.cities for a in c.area)
         lengths = country.mobile_lengths
         for _ in range(20):
@@ -1142,7 +447,7 @@ class _Demo:
         return datetime(day.year, day.month, day.day, hour, 0, tzinfo=tz).astimezone(UTC)
 
     # -- names --------------------------------------------------------------------
-    def company_name(self, country: _Country, city: _City) -> tuple[str, str]:
+    def company_name(self, country: Country, city: City) -> tuple[str, str]:
         """(name, core without legal form) not yet used by another demo customer."""
         rng = self.rng
         legal = rng.choice(country.legal)
@@ -1158,7 +463,7 @@ class _Demo:
         self.names.add(name_key(core))
         return f"{core} {legal}", core
 
-    def domain(self, core: str, country: _Country, city: _City) -> str:
+    def domain(self, core: str, country: Country, city: City) -> str:
         base = _slug(core, german=country.code in ("DE", "AT", "CH"))
         for candidate in (base, f"{base}-{_slug(city.name)}"):
             name = f"{candidate}.{country.tld}"
@@ -1171,10 +476,10 @@ class _Demo:
         self.domains.add(f"{base}{n}.{country.tld}")
         return f"{base}{n}.{country.tld}"
 
-    def person(self, country: _Country) -> tuple[str, str]:
+    def person(self, country: Country) -> tuple[str, str]:
         return self.rng.choice(country.first_names), self.rng.choice(country.surnames)
 
-    def address(self, country: _Country, city: _City, label: str) -> dict[str, Any]:
+    def address(self, country: Country, city: City, label: str) -> dict[str, Any]:
         rng = self.rng
         street, number = rng.choice(country.streets), rng.randint(1, 180)
         line = f"{number} {street}" if country.street_number_first else f"{street} {number}"
@@ -1293,7 +598,9 @@ def generate_demo(
                 followups=n_followups,
                 deals=n_deals,
                 custom_keys={
-                    key for key, kind, *_ in CUSTOM_FIELDS if existing_defs.get(key, kind) == kind
+                    key
+                    for key, kind, *_ in words().custom_fields
+                    if existing_defs.get(key, kind) == kind
                 },
             )
             writer.flush()
@@ -1316,7 +623,7 @@ def _stamp(row: dict[str, Any], by: str, at: datetime, updated: datetime | None 
 
 def _write_custom_defs(writer: _Writer, demo: _Demo, existing: dict[str, str]) -> None:
     at = demo.now - timedelta(days=800)
-    for key, label, kind, choices in CUSTOM_FIELDS:
+    for key, label, kind, choices in words().custom_fields:
         if key in existing:
             continue
         row = {"id": writer.new_id(), "key": key, "label": label, "type": kind,
@@ -1337,8 +644,9 @@ def _generate(
     custom_keys: set[str],
 ) -> None:
     rng = demo.rng
-    codes = list(COUNTRIES)
-    weights = [COUNTRIES[c].weight for c in codes]
+    world = countries()
+    codes = list(world)
+    weights = [world[c].weight for c in codes]
     if len(demo.reps) == 1:
         # One rep works mostly around home; a few accounts abroad.
         home = demo.ws.settings.default_region.upper()
@@ -1347,7 +655,7 @@ def _generate(
     plans = []
     dupes = min(8, customers // 25)
     for n in range(customers):
-        country = COUNTRIES[rng.choices(codes, weights=weights)[0]]
+        country = world[rng.choices(codes, weights=weights)[0]]
         roll = rng.random()
         status = "active" if roll < 0.72 else "prospect" if roll < 0.9 else "former"
         individual = rng.random() < 0.08
@@ -1397,7 +705,7 @@ def _generate(
         )
 
 
-def _owner(demo: _Demo, country: _Country) -> _Rep:
+def _owner(demo: _Demo, country: Country) -> _Rep:
     team = next(i for i, t in enumerate(TEAMS) if country.code in t[2])
     members = demo.by_team.get(team) or demo.reps
     return demo.rng.choice(members)
@@ -1416,7 +724,7 @@ def _customer(
 ) -> None:
     rng = demo.rng
     now = demo.now
-    country: _Country = plan["country"]
+    country: Country = plan["country"]
     status: str = plan["status"]
     owner = _owner(demo, country)
     city = rng.choices(country.cities, weights=country.city_weights)[0]
@@ -1492,8 +800,8 @@ def _customer(
         confirmed = max(created, demo.working_time(confirmed, owner.tz, not_after=now))
         updated = confirmed
 
-    industry = rng.choice(INDUSTRIES)
-    tags = rng.sample(TAGS, rng.choices((0, 1, 2, 3), (25, 40, 25, 10))[0])
+    industry = rng.choice(words().industries)
+    tags = rng.sample(words().tags, rng.choices((0, 1, 2, 3), (25, 40, 25, 10))[0])
     if plan["segment"] == "Key account" and "key" not in tags:
         tags.insert(0, "key")
     fleet = rng.randint(2, 40) if plan["segment"] != "Key account" else rng.randint(40, 400)
@@ -1561,17 +869,17 @@ def _customer(
 
 
 def _near_duplicate(
-    demo: _Demo, source: dict[str, Any], country: _Country, city: _City
+    demo: _Demo, source: dict[str, Any], country: Country, city: City
 ) -> tuple[str, str | None, list[dict[str, Any]], list[dict[str, Any]], str | None]:
     """A second record of an existing company, as a colleague or an import typed it."""
     rng = demo.rng
     name: str = source["name"]
     style = rng.randrange(4)
     if style == 0:  # "Acme GmbH" -> "ACME G.m.b.H."
-        words = name.split()
-        legal = words[-1]
+        parts = name.split()
+        legal = parts[-1]
         dotted = ".".join(legal.replace(".", "")) + "." if legal.isalpha() else legal
-        variant = " ".join([*(w.upper() for w in words[:-1]), dotted])
+        variant = " ".join([*(w.upper() for w in parts[:-1]), dotted])
     elif style == 1:
         variant = _ascii(name)
         if variant == name:
@@ -1606,7 +914,7 @@ def _near_duplicate(
 
 
 def _customer_notes(
-    rng: random.Random, plan: dict[str, Any], country: _Country, city: _City, fleet: int
+    rng: random.Random, plan: dict[str, Any], country: Country, city: City, fleet: int
 ) -> str | None:
     if rng.random() < 0.15:
         return None
@@ -1631,9 +939,9 @@ def _customer_notes(
         + rng.choice(("mostly diesel, moving to electric.", "all electric.", "mixed brands.")),
         rng.choice(
             (
-                f"Maintenance contract renews in {rng.choice(MONTHS)}.",
+                f"Maintenance contract renews in {rng.choice(words().months)}.",
                 "Invoices go to the head office, not the site.",
-                f"Competitor {rng.choice(COMPETITORS)} is strong here.",
+                f"Competitor {rng.choice(words().competitors)} is strong here.",
                 "Pays on time; wants one invoice per month.",
                 "Interested in operator training for new drivers.",
             )
@@ -1655,7 +963,7 @@ def _contact(
     index: int,
 ) -> dict[str, Any]:
     rng = demo.rng
-    country: _Country = plan["country"]
+    country: Country = plan["country"]
     german = country.code in ("DE", "AT", "CH")
     if plan["individual"] and index == 0:
         first, last = plan["name"].split(" ", 1)
@@ -1692,16 +1000,7 @@ def _contact(
     channel = rng.choices((None, "email", "phone", "visit", "message"), (10, 35, 35, 15, 5))[0]
     notes = None
     if rng.random() < 0.25:
-        notes = rng.choice(
-            (
-                "Prefers calls before 10:00.",
-                "Speaks German and English.",
-                "Signs off orders up to 50k.",
-                "On parental leave until spring.",
-                "Very detail-oriented; send everything in writing.",
-                "Knows our service team well; ask for Josef in the workshop.",
-            )
-        )
+        notes = rng.choice(words().contact_notes)
     row = {
         "id": writer.new_id(),
         "customer_id": customer_id,
@@ -1721,23 +1020,29 @@ def _contact(
     return row
 
 
-def _words(rng: random.Random, demo: _Demo, plan: dict[str, Any], contact: str) -> dict[str, Any]:
+def _details(rng: random.Random, demo: _Demo, plan: dict[str, Any], contact: str) -> dict[str, Any]:
     """The details of one conversation, shared by its subject and its notes."""
     now = demo.now
+    w = words()
     return dict(
         qty=rng.choice((2, 3, 4, 5, 6, 8, 10, 12, 15, 20)),
-        product=rng.choice(PRODUCTS),
+        product=rng.choice(w.products),
         contact=contact,
-        month=rng.choice(MONTHS),
-        competitor=rng.choice(COMPETITORS),
+        month=rng.choice(w.months),
+        competitor=rng.choice(w.competitors),
         week=rng.randint(2, 51),
         day=rng.choice(("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")),
         year=now.year + rng.choice((0, 1)),
-        issue=rng.choice(ISSUES),
+        issue=rng.choice(w.issues),
         city=plan["city"].name,
         invoice=f"RE-{now.year - rng.choice((0, 1))}-{rng.randint(1000, 99999)}",
         pct=rng.choice((2, 3, 3.5, 4, 5)),
     )
+
+
+@functools.cache
+def _complaint_topic() -> tuple[str, str]:
+    return next(t for t in words().topics if t[0].startswith("Complaint"))
 
 
 def _sentence(text: str) -> str:
@@ -1776,25 +1081,26 @@ def _interactions(
 ) -> list[dict[str, Any]]:
     rng = demo.rng
     now = demo.now
-    country: _Country = plan["country"]
+    w = words()
+    country: Country = plan["country"]
     team = demo.by_team.get(owner.team) or [owner]
     depth = rng.choices(("relationship", "transactional", "project", "one-off"), (45, 30, 17, 8))[0]
     planned: list[dict[str, Any]] = []
     for moment in moments:
         rep = owner if len(team) == 1 or rng.random() < 0.94 else rng.choice(team)
         occurred = demo.working_time(moment, rep.tz, not_after=now - timedelta(minutes=10))
-        kind = _weighted(rng, _KIND_WEIGHTS)
+        kind = _weighted(rng, w.kind_weights)
         outcome: str | None
         if kind == "call":
-            outcome = _weighted(rng, _CALL_OUTCOMES)
+            outcome = _weighted(rng, w.call_outcomes)
         elif kind in ("visit", "meeting"):
-            outcome = _weighted(rng, _MEET_OUTCOMES)
+            outcome = _weighted(rng, w.meet_outcomes)
         elif kind == "email":
             outcome = rng.choice((None, None, "connected"))
         else:
             outcome = None
         if outcome == "own":
-            outcome = rng.choice(OWN_OUTCOMES)
+            outcome = rng.choice(w.own_outcomes)
         reached = outcome not in ("voicemail", "no answer")
         scorable = (
             reached
@@ -1838,22 +1144,22 @@ def _interactions(
                  "Voicemail: asked for a call back about the delivery.", None)
             )  # fmt: skip
         else:
-            pool = TOPICS if rng.random() < 0.45 else EVERYDAY_TOPICS
+            pool = w.topics if rng.random() < 0.45 else w.everyday_topics
             subject_t, notes_t = pool[rng.randrange(len(pool))]
             if outcome == "complaint" and rng.random() < 0.7:
-                subject_t, notes_t = TOPICS[5]
-            words = _words(rng, demo, plan, contact_first)
-            subject = subject_t.format(**words)
+                subject_t, notes_t = _complaint_topic()
+            details = _details(rng, demo, plan, contact_first)
+            subject = subject_t.format(**details)
             if kind == "call" and rng.random() < 0.35:
                 subject = None
-            notes = _sentence(notes_t.format(**words))
+            notes = _sentence(notes_t.format(**details))
             if kind == "email":
                 notes = f"Email from {contact_first}: {notes}"
         feedback = None
         if satisfaction is not None and rng.random() < 0.8:
             own = country.feedback.get(satisfaction) if rng.random() < 0.3 else None
-            feedback = rng.choice(own or FEEDBACK_EN[satisfaction]).format(
-                competitor=rng.choice(COMPETITORS)
+            feedback = rng.choice(own or w.feedback_en[satisfaction]).format(
+                competitor=rng.choice(w.competitors)
             )
         duration = {
             "call": rng.randint(2, 25),
@@ -1896,10 +1202,11 @@ def _interactions(
 
 
 def _promise(rng: random.Random, subject: str | None, demo: _Demo) -> str:
-    for word, titles in PROMISES:
+    w = words()
+    for word, titles in w.promises:
         if subject and word in subject:
-            return rng.choice(titles).format(year=demo.now.year + 1, month=rng.choice(MONTHS))
-    return rng.choice(DEFAULT_PROMISES)
+            return rng.choice(titles).format(year=demo.now.year + 1, month=rng.choice(w.months))
+    return rng.choice(w.default_promises)
 
 
 STALE_PROMISE = timedelta(days=45)
@@ -1993,7 +1300,7 @@ def _deals(
 ) -> None:
     rng = demo.rng
     now = demo.now
-    country: _Country = plan["country"]
+    country: Country = plan["country"]
     status = plan["status"]
     low, high = {"Key account": (20_000, 400_000), "Mid-market": (5_000, 80_000),
                  "Small business": (800, 15_000)}[plan["segment"]]  # fmt: skip
@@ -2018,7 +1325,7 @@ def _deals(
         row = {
             "id": writer.new_id(),
             "customer_id": customer_id,
-            "title": rng.choice(DEAL_TITLES).format(**_words(rng, demo, plan, "")),
+            "title": rng.choice(words().deal_titles).format(**_details(rng, demo, plan, "")),
             "value": Decimal(rng.randrange(low, high, 50)).quantize(Decimal("0.01")),
             "currency": country.currency,
             "stage": stage,
