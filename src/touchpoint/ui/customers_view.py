@@ -151,6 +151,11 @@ class CustomersView(QWidget):
         find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.activated.connect(lambda: (self.filter_text.setFocus(), self.filter_text.selectAll()))
         self.filter_text.returnPressed.connect(self.focus_list)  # Enter: on to the results
+        # The model skips blocks scrolled past before they were read: it is told what
+        # is in view whenever that changes.
+        bar = self.table.verticalScrollBar()
+        bar.valueChanged.connect(lambda _v: self._tell_rows_in_view())
+        bar.rangeChanged.connect(lambda _lo, _hi: self._tell_rows_in_view())
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
         backend.changes_applied.connect(self._changes_applied)
@@ -246,6 +251,11 @@ class CustomersView(QWidget):
         query = self.current_query()
         if query != self.model.query:
             self.model.set_query(query)
+
+    def _tell_rows_in_view(self) -> None:
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        self.model.show_rows(first, self.model.rowCount() - 1 if last < 0 else last)
 
     def _show_count(self, n: int) -> None:
         self.count_label.setText(f"{n:,} customer{'s' if n != 1 else ''}")
