@@ -41,6 +41,7 @@ class CustomersView(QWidget):
         self._backend = backend
         self.model = CustomerListModel(backend, self)
         self._started = False
+        self._choices_due = False
         self._select_when_loaded: str | None = None
 
         layout = QVBoxLayout(self)
@@ -158,6 +159,7 @@ class CustomersView(QWidget):
         bar.rangeChanged.connect(lambda _lo, _hi: self._tell_rows_in_view())
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
+        self.model.block_loaded.connect(lambda _b: self._rows_in())
         backend.changes_applied.connect(self._changes_applied)
 
     # --- columns -----------------------------------------------------------------
@@ -214,7 +216,14 @@ class CustomersView(QWidget):
     def refresh(self) -> None:
         self._started = True
         self.model.reload()
-        self._load_choices()
+        # The filters' choices read every customer (a second or two at 100,000): asked
+        # for once the first rows are in, not before them on the database thread.
+        self._choices_due = True
+
+    def _rows_in(self) -> None:
+        if self._choices_due:
+            self._choices_due = False
+            self._load_choices()
 
     def _load_choices(self) -> None:
         self._backend.query(customer_list.filter_choices).success(self._fill_choices).run()
@@ -259,6 +268,8 @@ class CustomersView(QWidget):
 
     def _show_count(self, n: int) -> None:
         self.count_label.setText(f"{n:,} customer{'s' if n != 1 else ''}")
+        if n == 0:
+            self._rows_in()  # no rows to wait for
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
         if changes.touches("customer") and self._started:
