@@ -347,7 +347,7 @@ def main() -> int:
     )
     print(f"dataset: {data}")
 
-    if args.only in (None, "start"):
+    if args.only in (None, "start", "scroll"):
         compile_bytecode()
         start_figures(data, args.rounds, args.starts)
         if args.only == "start":
