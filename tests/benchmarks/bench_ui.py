@@ -234,6 +234,19 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
         flush=True,
     )
 
+    import gc
+
+    collections: list[tuple[float, int]] = []  # each garbage collection: ms, generation
+    collecting = [0.0]
+
+    def collected(phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            collecting[0] = time.perf_counter()
+        else:
+            took = 1000 * (time.perf_counter() - collecting[0])
+            collections.append((took, int(info["generation"])))
+
+    gc.callbacks.append(collected)
     blocked: dict[str, list[float]] = {}
     busy: dict[str, list[float]] = {}  # the UI thread's own CPU time in the longest block
     fill: dict[str, list[float]] = {}
@@ -321,7 +334,15 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
             f"{max(cpu):.1f} ms, p95 {percentile(cpu, 95):.1f} ms){filled_text}",
             flush=True,
         )
-    print(f"scroll: {model.fetched_rows:,} rows read, {model.cached_rows:,} held")
+    gc.callbacks.remove(collected)
+    print(
+        f"scroll: {model.fetched_rows:,} rows read, {model.cached_rows:,} held; "
+        f"{len(collections)} garbage collections, the longest of each generation "
+        + ", ".join(
+            f"{g}: {max((ms for ms, gen in collections if gen == g), default=0):.0f} ms"
+            for g in (0, 1, 2)
+        )
+    )
 
 
 def main() -> int:
