@@ -16,7 +16,12 @@ It prints, in one run:
   (fields, people, the promises made in it, its history), p50/p95 over 40 rows of the
   busiest customer (``--only detail`` for this figure alone);
 - stalls: the longest the UI thread was busy while browsing (a 5 ms heartbeat);
-- memory: peak resident memory of the window process after browsing.
+- memory: peak resident memory of the window process after browsing;
+- scroll (``--only scroll``, not part of a full run): the customer list with every
+  column shown, scrolled a page at a time over the whole list, dragged to a dozen
+  positions and turned with the mouse wheel; per kind of step, the longest the event
+  loop was blocked (the step itself and each event delivery until its rows are all
+  filled), max and p95, and how long until the rows in view are filled.
 The dataset is only read (a scratch copy is never needed).
 """
 
@@ -168,15 +173,17 @@ def detail_figures(window, data: Path, wait) -> None:  # type: ignore[no-untyped
 
     interactions.interaction_detail = timed  # type: ignore[assignment]
     samples: list[float] = []
+    cpu: list[float] = []  # the UI thread's CPU time (waiting for a core not counted)
     for row in range(min(40, model.rowCount())):
         profile.timeline.setFocus()
         profile.timeline.setCurrentIndex(model.index(row, 0))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         QTest.keyClick(profile.timeline, Qt.Key.Key_Return)
         dialog = profile.interaction_dialog
-        wait(lambda d=dialog: d.detail is not None)
+        wait(lambda d=dialog: d.detail is not None and d.isVisible())
         dialog.repaint()
         samples.append(1000 * (time.perf_counter() - t0))
+        cpu.append(1000 * (time.thread_time() - c0))
         dialog.close()
         wait(lambda d=dialog: not d.isVisible())
     interactions.interaction_detail = read  # type: ignore[assignment]
@@ -184,7 +191,157 @@ def detail_figures(window, data: Path, wait) -> None:  # type: ignore[no-untyped
         f"detail: Enter to an interaction's detail painted p50 {percentile(samples, 50):.1f} ms, "
         f"p95 {percentile(samples, 95):.1f} ms over {len(samples)} interactions of a customer "
         f"with {count:,} (the database's part p50 {percentile(in_db, 50):.1f} ms, "
-        f"p95 {percentile(in_db, 95):.1f} ms)"
+        f"p95 {percentile(in_db, 95):.1f} ms; the window thread's CPU time "
+        f"p50 {percentile(cpu, 50):.1f} ms, p95 {percentile(cpu, 95):.1f} ms)"
+    )
+
+
+def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: ignore[no-untyped-def]
+    """The customer list with every column, scrolled three ways; see the module's text."""
+    import random
+
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QAbstractSlider
+
+    backend = window.backend
+    started = time.perf_counter()
+    window.show_customers()
+    view = window.customers.list
+    table, model = view.table, view.model
+
+    def in_view() -> tuple[int, int]:
+        port = table.viewport()
+        first = table.rowAt(0)
+        last = table.rowAt(port.height() - 1)
+        return first, (model.rowCount() - 1 if last < 0 else last)
+
+    def filled() -> bool:
+        first, last = in_view()
+        return first >= 0 and all(model.row_at(r) is not None for r in range(first, last + 1))
+
+    wait(lambda: model.rowCount() > 0 and filled())
+    table.viewport().repaint()
+    opened = 1000 * (time.perf_counter() - started)
+    for action in view.column_actions:
+        action.setChecked(True)
+    wait(lambda: backend.pending == 0 and filled())
+    shown = [c for c in range(model.columnCount()) if not table.isColumnHidden(c)]
+    rows = model.rowCount()
+    print(
+        f"scroll: {rows:,} customers, {len(shown)} of {model.columnCount()} columns shown; "
+        f"list open to its first rows painted {opened:.0f} ms",
+        flush=True,
+    )
+
+    import gc
+
+    collections: list[tuple[float, int]] = []  # each garbage collection: ms, generation
+    collecting = [0.0]
+
+    def collected(phase: str, info: dict) -> None:  # type: ignore[type-arg]
+        if phase == "start":
+            collecting[0] = time.perf_counter()
+        else:
+            took = 1000 * (time.perf_counter() - collecting[0])
+            collections.append((took, int(info["generation"])))
+
+    gc.callbacks.append(collected)
+    blocked: dict[str, list[float]] = {}
+    busy: dict[str, list[float]] = {}  # the UI thread's own CPU time in the longest block
+    fill: dict[str, list[float]] = {}
+
+    def step(kind: str, act, settle: bool = True) -> None:  # type: ignore[no-untyped-def]
+        """One step: the action and the events it posts (its paint: Qt paints only
+        what scrolled into view), then each delivery of events until the rows in view
+        are filled (``settle``); the longest of those blocks. On a loaded machine the
+        wall time holds waits for a core; the thread's CPU time of the same block
+        says what the window itself did."""
+        t0, c0 = time.perf_counter(), time.thread_time()
+        act()
+        app.processEvents()
+        longest, cpu = time.perf_counter() - t0, time.thread_time() - c0
+        while True:
+            done = not settle or filled()
+            t1, c1 = time.perf_counter(), time.thread_time()
+            app.processEvents()  # once filled: what is left to deliver (its repaint)
+            took = time.perf_counter() - t1
+            if took > longest:
+                longest, cpu = took, time.thread_time() - c1
+            if done:
+                break
+            time.sleep(0.0005)
+            if time.perf_counter() - t0 > 60:
+                raise TimeoutError("rows did not come")
+        blocked.setdefault(kind, []).append(1000 * longest)
+        busy.setdefault(kind, []).append(1000 * cpu)
+        if settle:
+            fill.setdefault(kind, []).append(1000 * (time.perf_counter() - t0))
+
+    bar = table.verticalScrollBar()
+    # Page steps, top to bottom (the scroll bar's page step: what Page Down does to the
+    # view, without moving the current row and so opening customers on the way).
+    bar.setValue(0)
+    wait(filled)
+    n = 0
+    while bar.value() < bar.maximum() and (page_steps is None or n < page_steps):
+        step("page", lambda: bar.triggerAction(QAbstractSlider.SliderAction.SliderPageStepAdd))
+        n += 1
+    # Drags: the handle pulled to a position in 8 mouse moves, the rows in view filled
+    # once it stops (the moves on the way deliver what events come meanwhile).
+    rng = random.Random(7)
+    targets = [0.5, 0.1, 0.9, 1.0, 0.0, 0.75, 0.25] + [rng.random() for _ in range(5)]
+    for target in targets:
+        start, end = bar.value(), round(target * bar.maximum())
+        bar.setSliderDown(True)
+        for k in range(1, 9):
+            position = start + (end - start) * k // 8
+            step("drag move", lambda p=position: bar.setSliderPosition(p), settle=False)
+        step("drag stop", lambda: bar.setSliderDown(False))
+    # Wheel: 200 notches down, then 100 up, from the middle.
+    bar.setValue(bar.maximum() // 2)
+    wait(filled)
+    port = table.viewport()
+    centre = QPointF(port.width() / 2, port.height() / 2)
+
+    def wheel(notches: int) -> None:
+        event = QWheelEvent(
+            centre,
+            QPointF(port.mapToGlobal(centre.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, 120 * notches),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        app.sendEvent(port, event)
+
+    for notches in [-1] * 200 + [1] * 100:
+        step("wheel", lambda d=notches: wheel(d))
+    for kind, samples in blocked.items():
+        filled_text = ""
+        if kind in fill:
+            f = fill[kind]
+            filled_text = (
+                f"; rows in view filled p50 {percentile(f, 50):.0f} ms, "
+                f"p95 {percentile(f, 95):.0f} ms, max {max(f):.0f} ms"
+            )
+        cpu = busy[kind]
+        print(
+            f"scroll {kind}: {len(samples):,} steps, event loop blocked max "
+            f"{max(samples):.1f} ms, p95 {percentile(samples, 95):.1f} ms (its CPU time max "
+            f"{max(cpu):.1f} ms, p95 {percentile(cpu, 95):.1f} ms){filled_text}",
+            flush=True,
+        )
+    gc.callbacks.remove(collected)
+    print(
+        f"scroll: {model.fetched_rows:,} rows read, {model.cached_rows:,} held; "
+        f"{len(collections)} garbage collections, the longest of each generation "
+        + ", ".join(
+            f"{g}: {max((ms for ms, gen in collections if gen == g), default=0):.0f} ms"
+            for g in (0, 1, 2)
+        )
     )
 
 
@@ -198,7 +355,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=default)
     parser.add_argument("--starts", type=int, default=3, help="starts per round")
     parser.add_argument("--rounds", type=int, default=3, help="floor/window rounds")
-    parser.add_argument("--only", choices=("start", "search", "detail"), help="just these figures")
+    parser.add_argument(
+        "--only", choices=("start", "search", "detail", "scroll"), help="just these figures"
+    )
+    parser.add_argument(
+        "--page-steps", type=int, help="scroll: at most this many page steps (default: all)"
+    )
     args = parser.parse_args()
     data: Path = args.data.resolve()
     os.environ.setdefault(
@@ -206,7 +368,7 @@ def main() -> int:
     )
     print(f"dataset: {data}")
 
-    if args.only in (None, "start"):
+    if args.only in (None, "start", "scroll"):
         compile_bytecode()
         start_figures(data, args.rounds, args.starts)
         if args.only == "start":
@@ -242,6 +404,10 @@ def main() -> int:
             time.sleep(0.0005)
 
     wait(lambda: window.today.data is not None and backend.pending == 0)
+    if args.only == "scroll":
+        scroll_figures(window, app, wait, args.page_steps)
+        sys.stdout.flush()
+        os._exit(0)
 
     # A heartbeat measures how long the UI thread is ever busy (a freeze).
     beat = QElapsedTimer()

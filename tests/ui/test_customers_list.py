@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from touchpoint.services import customers
 from touchpoint.storage.workspace import Workspace
@@ -141,3 +142,32 @@ def test_a_write_elsewhere_refreshes_the_list(
     assert view.model.rowCount() == 1
     backend.write(lambda w: customers.create_customer(w, {"name": "Bolt AG"})).run()
     qtbot.waitUntil(lambda: view.model.rowCount() == 2)
+
+
+def test_a_block_scrolled_past_before_its_turn_is_not_read(
+    qtbot: Any, big: Path, backend: Backend, idle: Any
+) -> None:
+    """A drag past the middle to the end: the middle's block, asked for on the way, is
+    not read once out of view; the end's is, and the middle's is when back in view."""
+    import threading
+
+    view = _view(qtbot, backend)
+    model = view.model
+    qtbot.waitUntil(lambda: model.index(0, 0).data() == "Customer 000000")
+    idle()
+    gate = threading.Event()
+    backend.query(lambda _ws: gate.wait(10)).run()  # the database thread is busy a while
+    middle, end = BIG // 2, BIG - 1
+    for target in (middle, end):
+        view.table.scrollTo(model.index(target, 0))
+        view.table.viewport().repaint()
+        QApplication.processEvents()  # the blocks in view are asked for
+    assert middle // BLOCK in model._in_flight  # asked for while it was in view
+    gate.set()
+    qtbot.waitUntil(lambda: model.index(end, 0).data() == f"Customer {end:06d}")
+    idle()
+    assert end // BLOCK in model.fetched_blocks
+    assert middle // BLOCK not in model.fetched_blocks
+    view.table.scrollTo(model.index(middle, 0))
+    view.table.viewport().repaint()
+    qtbot.waitUntil(lambda: model.index(middle, 0).data() == f"Customer {middle:06d}")

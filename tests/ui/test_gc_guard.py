@@ -54,3 +54,25 @@ def test_the_timer_leaves_collection_alone_while_bulk_work_pauses_it(qtbot: Any)
     assert not gc.isenabled(), "the GUI thread still collects by timer"
     assert collector.collect_due() > 0
     owner.deleteLater()
+
+
+def test_a_full_collection_waits_until_the_old_objects_grew_by_a_quarter(qtbot: Any) -> None:
+    owner = QObject()
+    collector = MainThreadCollector(owner, interval_ms=20)
+    collector.timer.stop()
+    gc.collect()
+    collector.long_lived = len(gc.get_objects(2))  # as after a full collection
+    oldest = gc.get_threshold()[2]
+    for _ in range(oldest + 1):
+        gc.collect(1)  # each counts towards a full collection
+    assert gc.get_count()[2] > oldest
+    collector.collect_due()
+    assert gc.get_count()[2] > oldest, "the old objects did not grow: no full collection"
+    kept = [[n] for n in range(collector.long_lived // 4 + 1000)]  # long-lived objects
+    gc.collect(1)
+    gc.collect(1)  # moved to the oldest generation
+    assert collector.full_due()
+    collector.collect_due()
+    assert gc.get_count()[2] == 0  # a full collection ran
+    assert collector.long_lived >= len(kept)
+    owner.deleteLater()

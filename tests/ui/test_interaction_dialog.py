@@ -3,6 +3,7 @@ checks of logging, deleted and brought back with Ctrl+Z, read-only for a colleag
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -306,3 +307,146 @@ def test_deleted_from_activity_the_undo_bar_names_it_and_brings_it_back(  # noqa
     qtbot.waitUntil(lambda: len(activity.rows) == 1, timeout=5000)  # type: ignore[attr-defined]
     idle()
     assert interactions.get_interaction(ws, acme[1]).notes == NOTES
+
+
+@pytest.fixture
+def toms_note(ws: Workspace, acme: tuple[str, str]) -> str:
+    """A bare note Tom logged at Acme yesterday: no subject, score, contact or promise."""
+    own = ws.settings
+    ws.update_settings(replace(own, user="tom.weber@example.com", display_name=""))
+    note = log_interaction(
+        ws, customer=acme[0], kind="note", occurred_at="2026-11-17 15:00", notes="Called back"
+    ).value
+    ws.update_settings(own)
+    return note.interaction.id
+
+
+def _open_row(qtbot: Any, profile: ProfileView, interaction_id: str) -> InteractionDialog:
+    """Enter on the timeline row of one interaction; the dialog once filled with it."""
+    row = next(n for n, i in enumerate(profile.timeline_model.items) if i.id == interaction_id)
+    profile.timeline.setFocus()
+    profile.timeline.setCurrentIndex(profile.timeline_model.index(row, 0))
+    qtbot.keyClick(profile.timeline, Qt.Key.Key_Return)
+    dialog = profile.interaction_dialog
+    assert isinstance(dialog, InteractionDialog)
+    qtbot.waitUntil(
+        lambda: dialog.detail is not None and dialog.detail.interaction.id == interaction_id,
+        timeout=5000,
+    )
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    return dialog
+
+
+def test_opening_one_interaction_after_another_shows_only_the_second(
+    qtbot: Any, acme: tuple[str, str], toms_note: str, profile: ProfileView, idle: Any
+) -> None:
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(acme[0])
+    first = _open_row(qtbot, profile, acme[1])
+    # The visit, with a wrong value named beside its field, then closed without saving.
+    first.when.setText("+2d")
+    first.save()
+    qtbot.waitUntil(first.errors["when"].isVisible, timeout=5000)
+    idle()
+    first.ask_discard = lambda: True  # type: ignore[method-assign]
+    qtbot.keyClick(first.notes, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not first.isVisible())
+
+    dialog = _open_row(qtbot, profile, toms_note)
+    assert dialog is first  # the same window, refilled
+    assert dialog.title.text() == "Note at Acme GmbH"
+    assert dialog.windowTitle() == "Note at Acme GmbH"
+    assert dialog.subtitle.text() == "yesterday 15:00 · logged by Tom Weber"
+    assert dialog.notes.toPlainText() == "Called back"
+    assert dialog.when.text() == "2026-11-17 15:00"
+    assert dialog.kind.currentData() == "note"
+    for empty in (dialog.subject.text(), dialog.feedback.toPlainText()):
+        assert empty == ""
+    assert dialog.outcome.currentText() == ""
+    assert dialog.satisfaction.value() is None
+    assert dialog.depth.currentData() == "" and dialog.direction.currentData() == ""
+    assert dialog.duration.value() == 0
+    assert dialog.checked_contacts() == []
+    assert dialog.contacts.count() == 2  # Acme's people, neither ticked
+    assert dialog.followups.topLevelItemCount() == 0
+    assert dialog.followups_title.text() == "Follow-ups made in it: none"
+    assert dialog.history.topLevelItemCount() == 1
+    assert dialog.history.topLevelItem(0).text(1) == "Tom Weber"
+    assert not any(label.isVisible() for label in dialog.errors.values())
+    assert not dialog.general_error.isVisible()
+    # Tom's: read-only, saying why, where the visit before was Maria's to edit.
+    assert dialog.read_only_note.isVisible()
+    assert dialog.notes.isReadOnly() and not dialog.satisfaction.isEnabled()
+    assert not dialog.save_button.isVisible() and not dialog.delete_button.isVisible()
+    assert dialog.patch() == {} and dialog.state.text() == ""
+    assert not dialog.notes.document().isUndoAvailable()
+    assert not dialog.when.isUndoAvailable()
+    dialog.close()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+
+    # And back to the visit: Maria's again, as it is stored, nothing of the note.
+    again = _open_row(qtbot, profile, acme[1])
+    assert again is first
+    assert not again.read_only_note.isVisible()
+    assert again.save_button.isVisible() and not again.save_button.isEnabled()
+    assert not again.notes.isReadOnly() and again.satisfaction.isEnabled()
+    assert again.notes.toPlainText() == NOTES
+    assert again.when.text() == "2026-11-16 10:00"
+    assert not again.errors["when"].isVisible()
+    assert again.followups.topLevelItemCount() == 1
+    assert again.subtitle.text() == "Mon 16 Nov 10:00 · logged by Maria"
+    assert again.patch() == {}
+
+
+def test_an_edit_not_saved_is_asked_about_and_never_carried_to_the_next(
+    qtbot: Any, ws: Workspace, acme: tuple[str, str], toms_note: str, profile: ProfileView
+) -> None:
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(acme[0])
+    dialog = _open_row(qtbot, profile, acme[1])
+    qtbot.keyClicks(dialog.notes, "More: ")
+    qtbot.keyClick(dialog.satisfaction, Qt.Key.Key_2)
+    assert dialog.save_button.isEnabled()
+    asked: list[bool] = []
+    # Another interaction asked for while this one has changes: asked first; keeping
+    # on editing keeps the visit and its changes.
+    dialog.ask_discard = lambda: asked.append(True) or False  # type: ignore[method-assign]
+    assert profile.open_interaction(toms_note) is dialog
+    assert asked == [True]
+    assert dialog.detail is not None and dialog.detail.interaction.id == acme[1]
+    assert dialog.notes.toPlainText().startswith("More: ")
+    assert dialog.satisfaction.value() == 2
+    # Dropping them: the note, with nothing of the visit's changes.
+    dialog.ask_discard = lambda: asked.append(True) or True  # type: ignore[method-assign]
+    profile.open_interaction(toms_note)
+    assert asked == [True, True]
+    qtbot.waitUntil(lambda: dialog.detail is not None, timeout=5000)
+    assert dialog.detail.interaction.id == toms_note  # type: ignore[union-attr]
+    assert dialog.notes.toPlainText() == "Called back"
+    assert dialog.satisfaction.value() is None
+    assert dialog.state.text() == "" and dialog.patch() == {}
+    dialog.close()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    # The visit opened again is as stored; its dropped edit cannot be undone back in.
+    again = _open_row(qtbot, profile, acme[1])
+    assert again.notes.toPlainText() == NOTES
+    assert again.satisfaction.value() == 4
+    assert not again.save_button.isEnabled() and again.state.text() == ""
+    assert not again.notes.document().isUndoAvailable()
+    assert interactions.get_interaction(ws, acme[1]).notes == NOTES
+
+
+def test_an_answer_for_an_interaction_no_longer_wanted_is_dropped(
+    qtbot: Any, acme: tuple[str, str], toms_note: str, profile: ProfileView, idle: Any
+) -> None:
+    """Two asked for in a row (Enter on one row, then at once on another): only the
+    last one is shown, whichever read answers last."""
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(acme[0])
+    dialog = profile.open_interaction(acme[1])
+    assert profile.open_interaction(toms_note) is dialog
+    idle()
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    assert dialog.detail.interaction.id == toms_note
+    assert dialog.notes.toPlainText() == "Called back"
+    assert dialog.followups.topLevelItemCount() == 0

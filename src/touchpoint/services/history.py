@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.records import HistoryEntry
@@ -15,23 +16,35 @@ def record_history(
 ) -> list[HistoryEntry]:
     """Every change to one record, newest first."""
     with ws.read() as session:
-        rows = session.scalars(
-            select(Change)
-            .where(Change.entity == entity, Change.record_id == record_id)
-            .order_by(Change.seq.desc())
-            .limit(limit)
-        ).all()
-        return [
-            HistoryEntry(
-                seq=c.seq,
-                at=c.at,
-                author=c.author,
-                op=c.op,
-                fields=dict(c.fields),
-                pushed=c.pushed_at is not None,
-            )
-            for c in rows
-        ]
+        return history_in(session, entity, record_id, limit=limit)
+
+
+def history_in(
+    session: Session, entity: str, record_id: str, *, limit: int = 500
+) -> list[HistoryEntry]:
+    """:func:`record_history` within a read already open (one read for a whole screen)."""
+    rows = session.scalars(
+        select(Change)
+        .where(Change.entity == entity, Change.record_id == record_id)
+        .order_by(Change.seq.desc())
+        .limit(limit)
+    ).all()
+    return [
+        HistoryEntry(
+            seq=c.seq,
+            at=c.at,
+            author=c.author,
+            op=c.op,
+            fields=dict(c.fields),
+            pushed=c.pushed_at is not None,
+        )
+        for c in rows
+    ]
+
+
+def count_history_in(session: Session, entity: str, record_id: str) -> int:
+    query = select(func.count()).where(Change.entity == entity, Change.record_id == record_id)
+    return int(session.execute(query).scalar_one())
 
 
 def customer_history(ws: Workspace, ref: str, *, limit: int = 500) -> list[HistoryEntry]:
@@ -53,5 +66,4 @@ def count_customer_history(ws: Workspace, ref: str) -> int:
 def count_record_history(ws: Workspace, entity: str, record_id: str) -> int:
     """How many changes one record's history holds (what a cut history leaves out)."""
     with ws.read() as session:
-        query = select(func.count()).where(Change.entity == entity, Change.record_id == record_id)
-        return int(session.execute(query).scalar_one())
+        return count_history_in(session, entity, record_id)

@@ -27,7 +27,7 @@ from touchpoint.services.followups import (
     parse_time,
     shown_time,
 )
-from touchpoint.services.history import count_record_history, record_history
+from touchpoint.services.history import count_history_in, history_in
 from touchpoint.services.lookup import by_id, live
 from touchpoint.services.records import InteractionDetail, InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
@@ -400,9 +400,15 @@ def interaction_detail(ws: Workspace, ref: str, *, history_limit: int = 200) -> 
             .where(Contact.customer_id == interaction.customer_id, live(Contact))
             .order_by(Contact.name)
         )
+        # Follow-ups have no index by interaction, but one by customer, and a promise
+        # made in an interaction is always its customer's (a merge moves both).
         promised = session.scalars(
             select(FollowUp)
-            .where(FollowUp.interaction_id == interaction.id, FollowUp.deleted_at.is_(None))
+            .where(
+                FollowUp.customer_id == interaction.customer_id,
+                FollowUp.interaction_id == interaction.id,
+                FollowUp.deleted_at.is_(None),
+            )
             .order_by(FollowUp.due_at)
         )
         now = ws.now()
@@ -410,12 +416,12 @@ def interaction_detail(ws: Workspace, ref: str, *, history_limit: int = 200) -> 
         author = interaction.created_by
         created_at, updated_at = interaction.created_at, interaction.updated_at
         contacts_of_customer = [contact_view(p, customer_name) for p in people]
-    changes = record_history(ws, "interaction", view.id, limit=history_limit)
-    total = (
-        count_record_history(ws, "interaction", view.id)
-        if len(changes) >= history_limit
-        else len(changes)
-    )
+        changes = history_in(session, "interaction", view.id, limit=history_limit)
+        total = (
+            count_history_in(session, "interaction", view.id)
+            if len(changes) >= history_limit
+            else len(changes)
+        )
     from touchpoint.services import goals
 
     emails = [author, view.rep, *(e.author for e in changes)]

@@ -36,6 +36,7 @@ DEFERRABLE = (
     "ix_followups_remind_at",
     "ix_followups_open_assigned_due",
     "ix_customers_name",
+    "ix_customers_live_name",
     "ix_customers_owner",
     "ix_customers_status",
     "ix_customers_territory",

@@ -138,6 +138,13 @@ class Customer(Record):
         Index("ix_customers_owner", "owner"),
         Index("ix_customers_territory", "territory"),
         Index("ix_customers_updated_at", "updated_at"),
+        # The customer list's blocks in name order, skipped over from the index alone
+        # (migration 0009).
+        Index(
+            "ix_customers_live_name",
+            "name",
+            sqlite_where=text("deleted_at IS NULL AND merged_into_id IS NULL"),
+        ),
     )
 
 

@@ -263,15 +263,19 @@ class ActivityView(QWidget):
             self.interaction_dialog = None
 
     def open_interaction(self, interaction_id: str) -> Any:
-        from touchpoint.ui.interaction_dialog import InteractionDialog
+        """One dialog serves every interaction opened from the list, refilled each time."""
+        from touchpoint.ui.interaction_dialog import InteractionDialog, reusable
 
-        dialog = InteractionDialog(self.backend, interaction_id, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open_customer.connect(self.open_customer)
-        dialog.deleted.connect(self.interaction_deleted)
-        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
-        self.interaction_dialog = dialog
-        dialog.open()
+        dialog = self.interaction_dialog
+        if not reusable(dialog):
+            if dialog is not None:
+                dialog.deleteLater()
+            dialog = InteractionDialog(self.backend, None, self)
+            dialog.open_customer.connect(self.open_customer)
+            dialog.deleted.connect(self.interaction_deleted)
+            dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
+            self.interaction_dialog = dialog
+        dialog.show_interaction(interaction_id)  # on screen once filled
         return dialog
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:

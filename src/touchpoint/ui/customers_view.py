@@ -41,6 +41,7 @@ class CustomersView(QWidget):
         self._backend = backend
         self.model = CustomerListModel(backend, self)
         self._started = False
+        self._choices_due = False
         self._select_when_loaded: str | None = None
 
         layout = QVBoxLayout(self)
@@ -151,8 +152,14 @@ class CustomersView(QWidget):
         find.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         find.activated.connect(lambda: (self.filter_text.setFocus(), self.filter_text.selectAll()))
         self.filter_text.returnPressed.connect(self.focus_list)  # Enter: on to the results
+        # The model skips blocks scrolled past before they were read: it is told what
+        # is in view whenever that changes.
+        bar = self.table.verticalScrollBar()
+        bar.valueChanged.connect(lambda _v: self._tell_rows_in_view())
+        bar.rangeChanged.connect(lambda _lo, _hi: self._tell_rows_in_view())
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
+        self.model.block_loaded.connect(lambda _b: self._rows_in())
         backend.changes_applied.connect(self._changes_applied)
 
     # --- columns -----------------------------------------------------------------
@@ -209,7 +216,14 @@ class CustomersView(QWidget):
     def refresh(self) -> None:
         self._started = True
         self.model.reload()
-        self._load_choices()
+        # The filters' choices read every customer (a second or two at 100,000): asked
+        # for once the first rows are in, not before them on the database thread.
+        self._choices_due = True
+
+    def _rows_in(self) -> None:
+        if self._choices_due:
+            self._choices_due = False
+            self._load_choices()
 
     def _load_choices(self) -> None:
         self._backend.query(customer_list.filter_choices).success(self._fill_choices).run()
@@ -247,8 +261,15 @@ class CustomersView(QWidget):
         if query != self.model.query:
             self.model.set_query(query)
 
+    def _tell_rows_in_view(self) -> None:
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        self.model.show_rows(first, self.model.rowCount() - 1 if last < 0 else last)
+
     def _show_count(self, n: int) -> None:
         self.count_label.setText(f"{n:,} customer{'s' if n != 1 else ''}")
+        if n == 0:
+            self._rows_in()  # no rows to wait for
 
     def _changes_applied(self, changes: Changes, _initiator: object) -> None:
         if changes.touches("customer") and self._started:

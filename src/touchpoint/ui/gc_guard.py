@@ -6,6 +6,11 @@ its connected lambdas) would then be destroyed off the GUI thread, which crashes
 So automatic collection is switched off and a timer on the GUI thread collects each
 generation when its threshold is passed, as the collector itself would, except while bulk
 work (a first sync, an import) has paused collection (touchpoint.collector).
+
+As the collector itself, a full collection waits until the oldest generation has grown
+by a quarter since the last one: it walks every object the window holds (over 100,000,
+a tenth of a second), and scrolling a long list would otherwise run one every few
+seconds, each a visible stall.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class MainThreadCollector(QObject):
     def __init__(self, parent: QObject | None = None, *, interval_ms: int = 500) -> None:
         super().__init__(parent)
         gc.disable()
+        self.long_lived = 0  # objects in the oldest generation after the last full collection
         self.timer = QTimer(self)
         self.timer.setInterval(interval_ms)
         self.timer.timeout.connect(self.collect_due)
@@ -33,9 +39,21 @@ class MainThreadCollector(QObject):
         counts = gc.get_count()
         thresholds = gc.get_threshold()
         for generation in (2, 1, 0):
-            if counts[generation] > thresholds[generation]:
-                return gc.collect(generation)
+            if counts[generation] <= thresholds[generation]:
+                continue
+            if generation == 2:
+                if not self.full_due():
+                    continue  # the younger generations instead, as CPython does
+                freed = gc.collect(2)
+                self.long_lived = len(gc.get_objects(2))
+                return freed
+            return gc.collect(generation)
         return 0
+
+    def full_due(self) -> bool:
+        """CPython's rule: the objects moved to the oldest generation since the last full
+        collection are at least a quarter of those it left there."""
+        return len(gc.get_objects(2)) - self.long_lived >= self.long_lived / 4
 
     def stop(self) -> None:
         self.timer.stop()

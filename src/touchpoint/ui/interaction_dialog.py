@@ -3,6 +3,12 @@ it and its history; its author edits or deletes it here (a delete can be undone)
 
 Someone else's interaction opens read-only, saying why: it is its author's record of
 what happened, and the Hub refuses anyone else's change to it.
+
+A view keeps one dialog and refills it for each interaction it opens (building the
+form is most of the cost of opening one): :meth:`InteractionDialog.show_interaction`
+first puts every field, message and state back as a fresh dialog has them, and the
+dialog appears once it is filled (painted once, not first empty), or saying
+"Loading…" when the read takes longer than :data:`LOADING_SHOWN_AFTER_MS`.
 """
 
 from __future__ import annotations
@@ -11,9 +17,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+import shiboken6
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QDialog,
     QFormLayout,
@@ -53,6 +61,7 @@ from touchpoint.ui.widgets.format import when_text
 log = logging.getLogger(__name__)
 
 HINT_STYLE = "color: palette(placeholder-text);"
+LOADING_SHOWN_AFTER_MS = 150
 # Service field names -> the form's keys.
 FIELD_KEYS = {
     "kind": "kind",
@@ -152,6 +161,23 @@ def offer_undo(undo_bar: Any, backend: Backend, view: InteractionView) -> None:
     undo_bar.show_undo(deleted_message(view), undo)
 
 
+def _theme_key() -> int:
+    """The look a dialog was built in: a dialog built in another one is built again
+    (the contacts' check boxes take their colours from the palette when built)."""
+    return QApplication.palette().color(QPalette.ColorRole.Base).rgba()
+
+
+def reusable(dialog: Any) -> bool:
+    """Whether a view's kept dialog can show the next interaction: not deleted, and
+    built in the look the window has now (one on screen is kept whatever the look:
+    it may hold changes not saved, or a save on its way)."""
+    return (
+        isinstance(dialog, InteractionDialog)
+        and shiboken6.isValid(dialog)
+        and (dialog.isVisible() or dialog.theme_key == _theme_key())
+    )
+
+
 def _error_label(name: str) -> QLabel:
     label = QLabel()
     label.setObjectName("FieldError")
@@ -173,7 +199,7 @@ class InteractionDialog(QDialog):
     def __init__(
         self,
         backend: Backend,
-        interaction_id: str,
+        interaction_id: str | None = None,
         parent: QWidget | None = None,
         *,
         show_customer_button: bool = True,
@@ -181,17 +207,80 @@ class InteractionDialog(QDialog):
         super().__init__(parent)
         self.backend = backend
         self.ws = backend.ws
-        self.interaction_id = interaction_id
+        self.interaction_id = interaction_id or ""
         self.detail: InteractionDetail | None = None
         self._busy = False
         self._filling = True  # no "changed" while the form is filled from the record
+        self._generation = 0  # which load an answer belongs to (a late one is dropped)
         self._show_customer_button = show_customer_button
+        self.theme_key = _theme_key()
+        self._open_timer = QTimer(self)
+        self._open_timer.setSingleShot(True)
+        self._open_timer.setInterval(LOADING_SHOWN_AFTER_MS)
+        self._open_timer.timeout.connect(self._open_now)
         self.setWindowTitle("Interaction")
         self.setAccessibleName("Interaction")
         self.setMinimumSize(760, 500)
         self.resize(900, 600)
-        self._load()  # the database reads while the form is built (its answer is queued)
+        if interaction_id:
+            self._load()  # the database reads while the form is built (its answer is queued)
         self._build()
+
+    def show_interaction(self, interaction_id: str) -> bool:
+        """Show another interaction in this dialog, nothing of the one before kept.
+        False, and the one shown stays, while its save or delete is on its way, or when
+        it has changes not saved that the person chose to keep editing."""
+        if self._busy or (self.isVisible() and not self._may_leave()):
+            return False
+        self.interaction_id = interaction_id
+        self._reset()
+        self._load()
+        if not self.isVisible():
+            self._open_timer.start()
+        return True
+
+    def _open_now(self) -> None:
+        """On screen, window-modal (as ``open()``): once filled, or when the read is slow."""
+        self._open_timer.stop()
+        if not self.isVisible():
+            self.open()
+
+    def _reset(self) -> None:
+        """As a fresh dialog is before its interaction is read: empty, read-only, no
+        message, nothing to undo (setting a text clears its editor's undo history)."""
+        self.detail = None
+        self._filling = True
+        self.title.setText("Loading…")
+        self.setWindowTitle("Interaction")
+        self.subtitle.setText("")
+        self.customer_button.hide()
+        self.read_only_note.hide()
+        self.clear_errors()
+        for label in (*self.errors.values(), self.general_error):
+            label.setText("")
+        self.kind.setCurrentIndex(0)
+        self.when.setText("")
+        self.contacts.clear()
+        self.subject.setText("")
+        self.notes.setPlainText("")
+        self.feedback.setPlainText("")
+        self.outcome.setCurrentText("")
+        self.satisfaction.set_value(None)
+        self.depth.setCurrentIndex(0)
+        self.direction.setCurrentIndex(0)
+        self.duration.setValue(0)
+        self.followups.clear()
+        self.followups_title.setText("Follow-ups made in it")
+        self.followups.show()
+        self.history.clear()
+        self.history_title.setText("History")
+        self.fields_scroll.verticalScrollBar().setValue(0)
+        self._set_enabled(False)
+        self.state.setText("")
+        self.save_button.setEnabled(False)
+        self.save_button.show()
+        self.delete_button.setEnabled(False)
+        self.delete_button.show()
 
     # --- building ---------------------------------------------------------------
     def _build(self) -> None:
@@ -229,7 +318,7 @@ class InteractionDialog(QDialog):
         outer.addWidget(body, 1)
 
         # Left: the fields, each with its problem under it.
-        scroll = QScrollArea(body)
+        scroll = self.fields_scroll = QScrollArea(body)
         scroll.setAccessibleName("Interaction fields")
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
@@ -418,15 +507,27 @@ class InteractionDialog(QDialog):
     # --- loading ------------------------------------------------------------------
     def _load(self) -> None:
         interaction_id = self.interaction_id
+        self._generation += 1
+        generation = self._generation
+
+        def shown(detail: InteractionDetail) -> None:
+            if generation == self._generation:  # not one asked for before another
+                self._show(detail)
+
+        def failed(exc: Exception) -> None:
+            if generation == self._generation:
+                self._load_failed(exc)
+
         self.backend.query(lambda ws: interactions.interaction_detail(ws, interaction_id)).success(
-            self._show
-        ).failure(self._load_failed).run()
+            shown
+        ).failure(failed).run()
 
     def _load_failed(self, exc: Exception) -> None:
         self.title.setText("This interaction cannot be shown")
         self._show_general(human_message(exc))
         if not isinstance(exc, TouchpointError):
             log.error("interaction detail", exc_info=(type(exc), exc, exc.__traceback__))
+        self._open_now()
         self.loaded.emit()
 
     def _show(self, detail: InteractionDetail) -> None:
@@ -470,6 +571,7 @@ class InteractionDialog(QDialog):
             self.read_only_note.show()
         self.state.setText("")
         self.save_button.setEnabled(False)
+        self._open_now()
         (self.notes if detail.editable else self.close_button).setFocus()
         self.loaded.emit()
 
@@ -718,4 +820,5 @@ __all__ = [
     "moment_text",
     "offer_undo",
     "own_words",
+    "reusable",
 ]

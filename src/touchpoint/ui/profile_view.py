@@ -676,15 +676,19 @@ class ProfileView(QWidget):
             self.interaction_dialog = None
 
     def open_interaction(self, interaction_id: str) -> Any:
-        """The whole interaction in its own window (edit, delete); returns the dialog."""
-        from touchpoint.ui.interaction_dialog import InteractionDialog
+        """The whole interaction in its own window (edit, delete); returns the dialog.
+        One dialog serves every interaction opened from here, refilled each time."""
+        from touchpoint.ui.interaction_dialog import InteractionDialog, reusable
 
-        dialog = InteractionDialog(self._backend, interaction_id, self, show_customer_button=False)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.deleted.connect(self.interaction_deleted)
-        dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
-        self.interaction_dialog = dialog
-        dialog.open()
+        dialog = self.interaction_dialog
+        if not reusable(dialog):
+            if dialog is not None:
+                dialog.deleteLater()
+            dialog = InteractionDialog(self._backend, None, self, show_customer_button=False)
+            dialog.deleted.connect(self.interaction_deleted)
+            dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
+            self.interaction_dialog = dialog
+        dialog.show_interaction(interaction_id)  # on screen once filled
         return dialog
 
     def _filter_timeline(self) -> None:
