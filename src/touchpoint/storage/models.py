@@ -139,7 +139,7 @@ class Customer(Record):
         Index("ix_customers_territory", "territory"),
         Index("ix_customers_updated_at", "updated_at"),
         # The customer list's blocks in name order, skipped over from the index alone
-        # (migration 0009).
+        # (migration 0010).
         Index(
             "ix_customers_live_name",
             "name",
