@@ -76,3 +76,27 @@ def test_a_full_collection_waits_until_the_old_objects_grew_by_a_quarter(qtbot: 
     assert gc.get_count()[2] == 0  # a full collection ran
     assert collector.long_lived >= len(kept)
     owner.deleteLater()
+
+
+def test_settling_sets_the_started_objects_aside_and_still_collects_newer_garbage(
+    qtbot: Any,
+) -> None:
+    owner = QObject()
+    collector = MainThreadCollector(owner, interval_ms=20)
+    collector.timer.stop()
+    try:
+        with collector_paused():
+            collector.settle()
+            assert gc.get_freeze_count() == 0, "bulk work's objects are never set aside"
+        held_before = len(gc.get_objects(2))
+        collector.settle()
+        assert gc.get_freeze_count() > 0
+        assert len(gc.get_objects(2)) < held_before
+        assert collector.long_lived == len(gc.get_objects(2))
+        # Garbage made afterwards is still found and freed by the timer's collections.
+        for _ in range(gc.get_threshold()[0] + 50):
+            Cycle()
+        assert collector.collect_due() > 0
+    finally:
+        gc.unfreeze()
+        owner.deleteLater()

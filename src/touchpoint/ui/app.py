@@ -160,6 +160,11 @@ def run(
                 target=_daily_backup, args=(backend.ws,), name="touchpoint-backup", daemon=True
             ).start()
         after_first_paint(window, lambda: after_start(window, backend))
+        from touchpoint.ui.gc_guard import MainThreadCollector
+
+        gc_timer = app.findChild(MainThreadCollector)
+        if gc_timer is not None:  # the started window's objects, set aside once
+            QTimer.singleShot(SETTLE_AFTER_MS, gc_timer.settle)
         quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
         if quit_after.isdigit():  # smoke tests, start benchmarks: Today shown, then close
             after_first_paint(
@@ -192,6 +197,7 @@ def _theme(paths: Any) -> str:
 
 
 AFTER_START_FALLBACK_MS = 3000
+SETTLE_AFTER_MS = 5000  # the first page, drafts and reminders loaded by then
 
 
 def after_first_paint(window: Any, then: Callable[[], None]) -> None:

@@ -10,7 +10,9 @@ work (a first sync, an import) has paused collection (touchpoint.collector).
 As the collector itself, a full collection waits until the oldest generation has grown
 by a quarter since the last one: it walks every object the window holds (over 100,000,
 a tenth of a second), and scrolling a long list would otherwise run one every few
-seconds, each a visible stall.
+seconds, each a visible stall. Once the window has started, what it holds for its
+whole life (modules, classes, widgets) is set aside from collection (``gc.freeze``):
+a full collection then walks only what came after.
 """
 
 from __future__ import annotations
@@ -54,6 +56,16 @@ class MainThreadCollector(QObject):
         """CPython's rule: the objects moved to the oldest generation since the last full
         collection are at least a quarter of those it left there."""
         return len(gc.get_objects(2)) - self.long_lived >= self.long_lived / 4
+
+    def settle(self) -> None:
+        """Set aside from collection what the started app holds for good, collected once
+        first, so that later full collections walk only the newer objects (a tenth of a
+        second less each)."""
+        if collector.paused():
+            return  # bulk work holds many short-lived objects: not for keeping
+        gc.collect()
+        gc.freeze()
+        self.long_lived = len(gc.get_objects(2))
 
     def stop(self) -> None:
         self.timer.stop()
