@@ -1133,24 +1133,37 @@ _PULL_TEAMS = (
     .order_by(changes.c.server_seq)
     .limit(bindparam("limit"))
 )
-_HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
+HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
 
 
-def pull_json(source: Engine | Connection, who: Principal, after: int, limit: int) -> bytes:
+def pull_json(
+    source: Engine | Connection,
+    who: Principal,
+    after: int,
+    limit: int,
+    *,
+    high: int | None = None,
+) -> bytes:
     """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row, put
     in as is (``orjson.Fragment``): the first sync of a laptop streams every record, and
     decoding then re-encoding them all would be most of the Hub's work."""
     if isinstance(source, Engine):
         with source.connect() as conn:
-            return pull_json(conn, who, after, limit)
-    return orjson.dumps(pull_page(source, who, after, limit))
+            return pull_json(conn, who, after, limit, high=high)
+    return orjson.dumps(pull_page(source, who, after, limit, high=high))
 
 
-def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[str, Any]:
+def pull_page(
+    conn: Connection, who: Principal, after: int, limit: int, *, high: int | None = None
+) -> dict[str, Any]:
     """One page of the changes ``who`` may see, for :func:`orjson.dumps`: each row's
     fields are its stored JSON text (a ``Fragment``). The integration API's changes
-    feed serves the same pages as laptops pull."""
-    high = high_water(conn)
+    feed serves the same pages as laptops pull.
+
+    ``high``: the high-water mark when the caller read it already, before the page (as
+    the laptops' pull does with its token check, in one statement)."""
+    if high is None:
+        high = high_water(conn)
     if who.sees_all:
         rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
     else:
@@ -1181,7 +1194,7 @@ def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[
 
 
 def high_water(conn: Connection) -> int:
-    return int(conn.execute(_HIGH_WATER).scalar_one())
+    return int(conn.execute(HIGH_WATER).scalar_one())
 
 
 def last_device_seq(conn: Connection, device_id: str) -> int:
