@@ -333,55 +333,63 @@ class _Log:
             cur.execute(_PG_DEVICE, device)
             inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
             updates = [r for k, r in self.dirty.items() if k in self.in_db]
+            # One statement per table, however many rows: PostgreSQL parses, plans and
+            # runs each once (rows travel as arrays, unnested on its side).
             if inserts:
-                cur.executemany(
+                cur.execute(
                     _PG_RECORD_INSERT,
-                    [
-                        (r.entity, r.record_id, r.team, Json(r.data), Json(r.versions))
-                        for r in inserts
-                    ],
+                    (
+                        [r.entity for r in inserts],
+                        [r.record_id for r in inserts],
+                        [r.team for r in inserts],
+                        [Json(r.data) for r in inserts],
+                        [Json(r.versions) for r in inserts],
+                    ),
                 )
             if updates:
-                cur.executemany(
+                cur.execute(
                     _PG_RECORD_UPDATE,
-                    [(Json(r.data), Json(r.versions), r.entity, r.record_id) for r in updates],
+                    (
+                        [Json(r.data) for r in updates],
+                        [Json(r.versions) for r in updates],
+                        [r.entity for r in updates],
+                        [r.record_id for r in updates],
+                    ),
                 )
             if n:
                 bump.execute(_PG_BUMP, (n,))
-                cur.executemany(
+                rows = self.rows
+                cur.execute(
                     _PG_CHANGE,
-                    [
-                        (
-                            r["server_seq"] - n,
-                            r["change_id"],
-                            r["device_id"],
-                            r["user_id"],
-                            r["entity"],
-                            r["record_id"],
-                            r["team"],
-                            r["op"],
-                            Json(r["fields"]),
-                            r["at"],
-                            r["corrected_at"],
-                            r["author"],
-                            r["received_at"],
-                        )
-                        for r in self.rows
-                    ],
+                    (
+                        [r["server_seq"] - n for r in rows],
+                        [r["change_id"] for r in rows],
+                        [r["device_id"] for r in rows],
+                        [r["user_id"] for r in rows],
+                        [r["entity"] for r in rows],
+                        [r["record_id"] for r in rows],
+                        [r["team"] for r in rows],
+                        [r["op"] for r in rows],
+                        [Json(r["fields"]) for r in rows],
+                        [r["at"] for r in rows],
+                        [r["corrected_at"] for r in rows],
+                        [r["author"] for r in rows],
+                        [r["received_at"] for r in rows],
+                    ),
                 )
             if received_rows:
-                cur.executemany(
+                cur.execute(
                     _PG_RECEIVED,
-                    [
-                        (
-                            a["change_id"],
-                            a["device_id"],
-                            a["status"],
-                            None if a["server_seq"] is None else a["server_seq"] - n,
-                            a["error"],
-                        )
-                        for a in received_rows
-                    ],
+                    (
+                        [a["change_id"] for a in received_rows],
+                        [a["device_id"] for a in received_rows],
+                        [a["status"] for a in received_rows],
+                        [
+                            None if a["server_seq"] is None else a["server_seq"] - n
+                            for a in received_rows
+                        ],
+                        [a["error"] for a in received_rows],
+                    ),
                 )
             raw.commit()
             top = bump.fetchone()[0] if n else 0
@@ -404,20 +412,31 @@ _PG_DEVICE = (
     "user_id = EXCLUDED.user_id"
 )
 _PG_RECORD_INSERT = (
-    "INSERT INTO records (entity, record_id, team, data, versions) VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO records (entity, record_id, team, data, versions) "
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::json[], %s::json[])"
 )
 _PG_RECORD_UPDATE = (
-    "UPDATE records SET data = %s, versions = %s WHERE entity = %s AND record_id = %s"
+    "UPDATE records SET data = u.data, versions = u.versions "
+    "FROM unnest(%s::json[], %s::json[], %s::varchar[], %s::varchar[]) "
+    "AS u(data, versions, entity, record_id) "
+    "WHERE records.entity = u.entity AND records.record_id = u.record_id"
 )
 _PG_BUMP = "UPDATE counter SET value = value + %s WHERE id = 1 RETURNING value"
 _PG_CHANGE = (
     "INSERT INTO changes (server_seq, change_id, device_id, user_id, entity, record_id, team, "
     "op, fields, at, corrected_at, author, received_at) "
-    f"VALUES ({_PG_COUNTER} + %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"SELECT {_PG_COUNTER} + u.place, u.change_id, u.device_id, u.user_id, u.entity, "
+    "u.record_id, u.team, u.op, u.fields, u.at, u.corrected_at, u.author, u.received_at "
+    "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::integer[], %s::varchar[], "
+    "%s::varchar[], %s::varchar[], %s::varchar[], %s::json[], %s::varchar[], %s::varchar[], "
+    "%s::varchar[], %s::varchar[]) AS u(place, change_id, device_id, user_id, entity, "
+    "record_id, team, op, fields, at, corrected_at, author, received_at)"
 )
 _PG_RECEIVED = (
     "INSERT INTO received (change_id, device_id, status, server_seq, error) "
-    f"VALUES (%s, %s, %s, {_PG_COUNTER} + %s::bigint, %s)"
+    f"SELECT u.change_id, u.device_id, u.status, {_PG_COUNTER} + u.place, u.error "
+    "FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::text[]) "
+    "AS u(change_id, device_id, status, place, error)"
 )
 
 
