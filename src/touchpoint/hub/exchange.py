@@ -11,7 +11,8 @@ at its unique key; the later one is run again and answers "duplicate".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,6 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     Connection,
@@ -334,61 +334,63 @@ class _Log:
             inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
             updates = [r for k, r in self.dirty.items() if k in self.in_db]
             # One statement per table, however many rows: PostgreSQL parses, plans and
-            # runs each once (rows travel as arrays, unnested on its side).
+            # runs each once. The rows travel as one JSON array (orjson), each stored JSON
+            # value in it as the text a single-row write stores (``_stored``).
             if inserts:
                 cur.execute(
                     _PG_RECORD_INSERT,
                     (
-                        [r.entity for r in inserts],
-                        [r.record_id for r in inserts],
-                        [r.team for r in inserts],
-                        [Json(r.data) for r in inserts],
-                        [Json(r.versions) for r in inserts],
+                        _rows_json(
+                            {
+                                "entity": r.entity,
+                                "record_id": r.record_id,
+                                "team": r.team,
+                                "data": _stored(r.data),
+                                "versions": _stored(r.versions),
+                            }
+                            for r in inserts
+                        ),
                     ),
                 )
             if updates:
                 cur.execute(
                     _PG_RECORD_UPDATE,
                     (
-                        [Json(r.data) for r in updates],
-                        [Json(r.versions) for r in updates],
-                        [r.entity for r in updates],
-                        [r.record_id for r in updates],
+                        _rows_json(
+                            {
+                                "entity": r.entity,
+                                "record_id": r.record_id,
+                                "data": _stored(r.data),
+                                "versions": _stored(r.versions),
+                            }
+                            for r in updates
+                        ),
                     ),
                 )
             if n:
                 bump.execute(_PG_BUMP, (n,))
-                rows = self.rows
                 cur.execute(
                     _PG_CHANGE,
                     (
-                        [r["server_seq"] - n for r in rows],
-                        [r["change_id"] for r in rows],
-                        [r["device_id"] for r in rows],
-                        [r["user_id"] for r in rows],
-                        [r["entity"] for r in rows],
-                        [r["record_id"] for r in rows],
-                        [r["team"] for r in rows],
-                        [r["op"] for r in rows],
-                        [Json(r["fields"]) for r in rows],
-                        [r["at"] for r in rows],
-                        [r["corrected_at"] for r in rows],
-                        [r["author"] for r in rows],
-                        [r["received_at"] for r in rows],
+                        _rows_json(
+                            {**r, "server_seq": r["server_seq"] - n, "fields": _stored(r["fields"])}
+                            for r in self.rows
+                        ),
                     ),
                 )
             if received_rows:
                 cur.execute(
                     _PG_RECEIVED,
                     (
-                        [a["change_id"] for a in received_rows],
-                        [a["device_id"] for a in received_rows],
-                        [a["status"] for a in received_rows],
-                        [
-                            None if a["server_seq"] is None else a["server_seq"] - n
+                        _rows_json(
+                            {
+                                **a,
+                                "server_seq": None
+                                if a["server_seq"] is None
+                                else a["server_seq"] - n,
+                            }
                             for a in received_rows
-                        ],
-                        [a["error"] for a in received_rows],
+                        ),
                     ),
                 )
             raw.commit()
@@ -413,31 +415,42 @@ _PG_DEVICE = (
 )
 _PG_RECORD_INSERT = (
     "INSERT INTO records (entity, record_id, team, data, versions) "
-    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::json[], %s::json[])"
+    "SELECT entity, record_id, team, data, versions FROM json_to_recordset(%s::json) "
+    "AS u(entity varchar, record_id varchar, team varchar, data json, versions json)"
 )
 _PG_RECORD_UPDATE = (
     "UPDATE records SET data = u.data, versions = u.versions "
-    "FROM unnest(%s::json[], %s::json[], %s::varchar[], %s::varchar[]) "
-    "AS u(data, versions, entity, record_id) "
+    "FROM json_to_recordset(%s::json) "
+    "AS u(entity varchar, record_id varchar, data json, versions json) "
     "WHERE records.entity = u.entity AND records.record_id = u.record_id"
 )
 _PG_BUMP = "UPDATE counter SET value = value + %s WHERE id = 1 RETURNING value"
 _PG_CHANGE = (
     "INSERT INTO changes (server_seq, change_id, device_id, user_id, entity, record_id, team, "
     "op, fields, at, corrected_at, author, received_at) "
-    f"SELECT {_PG_COUNTER} + u.place, u.change_id, u.device_id, u.user_id, u.entity, "
+    f"SELECT {_PG_COUNTER} + u.server_seq, u.change_id, u.device_id, u.user_id, u.entity, "
     "u.record_id, u.team, u.op, u.fields, u.at, u.corrected_at, u.author, u.received_at "
-    "FROM unnest(%s::bigint[], %s::varchar[], %s::varchar[], %s::integer[], %s::varchar[], "
-    "%s::varchar[], %s::varchar[], %s::varchar[], %s::json[], %s::varchar[], %s::varchar[], "
-    "%s::varchar[], %s::varchar[]) AS u(place, change_id, device_id, user_id, entity, "
-    "record_id, team, op, fields, at, corrected_at, author, received_at)"
+    "FROM json_to_recordset(%s::json) AS u(server_seq bigint, change_id varchar, "
+    "device_id varchar, user_id integer, entity varchar, record_id varchar, team varchar, "
+    "op varchar, fields json, at varchar, corrected_at varchar, author varchar, "
+    "received_at varchar)"
 )
 _PG_RECEIVED = (
     "INSERT INTO received (change_id, device_id, status, server_seq, error) "
-    f"SELECT u.change_id, u.device_id, u.status, {_PG_COUNTER} + u.place, u.error "
-    "FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::bigint[], %s::text[]) "
-    "AS u(change_id, device_id, status, place, error)"
+    f"SELECT u.change_id, u.device_id, u.status, {_PG_COUNTER} + u.server_seq, u.error "
+    "FROM json_to_recordset(%s::json) "
+    "AS u(change_id varchar, device_id varchar, status varchar, server_seq bigint, error text)"
 )
+
+
+def _stored(value: Any) -> orjson.Fragment:
+    """A JSON value as psycopg's ``Json`` writes it (``json.dumps``), so a change's stored
+    text is the same whichever way it was written."""
+    return orjson.Fragment(json.dumps(value))
+
+
+def _rows_json(rows: Iterable[dict[str, Any]]) -> str:
+    return orjson.dumps(list(rows)).decode()
 
 
 def _shift(text: str, offset: timedelta) -> str:
