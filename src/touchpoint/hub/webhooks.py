@@ -85,6 +85,7 @@ CLAIM = timedelta(seconds=TIMEOUT + 50)  # a claim outlives the POST it covers
 SCAN_BATCH = 500  # changes read per endpoint per pass
 SEND_BATCH = 50  # deliveries one endpoint's thread sends per pass
 LEASE = timedelta(seconds=30)
+IDLE_RECHECK = 1.0  # seconds a dispatcher that found no active endpoint trusts that
 DISABLE_ENV = "TOUCHPOINT_HUB_WEBHOOKS"  # "off": `serve` starts no dispatcher
 
 ENTITIES = ("customer", "contact", "interaction", "followup", "deal")
@@ -804,6 +805,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._held_until: datetime | None = None
         self._pruned_at: datetime | None = None
+        self._idle_until = -math.inf  # no active endpoint until then (monotonic)
 
     def run_once(self) -> Tally:
         """Scan, then send everything due, each endpoint on its own thread; waits for all."""
@@ -865,8 +867,13 @@ class Dispatcher:
 
     def _pass(self) -> None:
         self._prune_hourly()
+        # No endpoint: nothing to do until one is added (by any process), which is seen
+        # within a second; the pushes meanwhile wake the dispatcher for nothing.
+        if time.monotonic() < self._idle_until:
+            return
         if not any_active(self.engine):
-            return  # no endpoint: one cheap read, however often pushes wake it
+            self._idle_until = time.monotonic() + min(self.poll, IDLE_RECHECK)
+            return
         scan(self.engine, self.now())
         for endpoint_id in due_endpoints(self.engine, self.now()):
             self._submit(endpoint_id)
