@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from harness import HubServer, now_utc
 from sqlalchemy import select
 
-from touchpoint.hub import accounts, lane
+from touchpoint.hub import accounts, db, lane
 from touchpoint.hub.app import create_app
-from touchpoint.hub.db import users, write
+from touchpoint.hub.db import make_engine, users, write
 from touchpoint.storage.types import to_utc_text
 from touchpoint.sync.protocol import MAX_BATCH, PROTOCOL_HEADER
 
@@ -181,3 +181,23 @@ def test_a_revoked_token_stops_at_the_next_request_through_the_lane(pair: Pair) 
     assert pair.same("POST", "/v1/hello", json=hello) == 401
     body = {"device_id": pair.device, "client_time": to_utc_text(now_utc()), "changes": []}
     assert pair.same("POST", "/v1/push", json=body) == 401
+
+
+def test_a_pooled_connection_killed_while_idle_costs_no_request(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle in the pool is checked before use (one used a moment ago is not:
+    see touchpoint.hub.db.PING_AFTER_IDLE_S); a dead one is replaced, unseen."""
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite opens a new connection for each use")
+    engine = make_engine(hub.db_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with hub.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
