@@ -12,7 +12,7 @@ at its unique key; the later one is run again and answers "duplicate".
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -509,7 +509,8 @@ def _push_once(
 ) -> list[PushResult]:
     stamp = to_utc_text(now)
     log = _Log(conn, stamp)
-    seen = {r.change_id: r for r in conn.execute(_RECEIVED, {"ids": [c.change_id for c in batch]})}
+    ids = [c.change_id for c in batch]
+    seen = {r.change_id: r for r in conn.execute(_RECEIVED, {"ids": ids})} if ids else {}
     results: list[PushResult] = []
     accepted: list[dict[str, Any]] = []
     last_seq = 0
@@ -1196,7 +1197,12 @@ def pull_page(
     the laptops' pull does with its token check, in one statement)."""
     if high is None:
         high = high_water(conn)
-    if who.sees_all:
+    rows: Sequence[Any]
+    if after >= high:
+        # Nothing committed after the cursor when the mark was read: no page to look
+        # for (a change committed since comes with the next pull, as it would anyway).
+        rows = []
+    elif who.sees_all:
         rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
     else:
         params = {"after": after, "limit": limit, "teams": list(who.teams) or [""]}
