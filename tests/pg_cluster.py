@@ -58,7 +58,8 @@ class Cluster:
     def _run(self, *args: str) -> None:
         subprocess.run([*self._as, *args], check=True, capture_output=True, text=True, timeout=120)
 
-    def start(self) -> Cluster:
+    def start(self, extra_options: str = "") -> Cluster:
+        """Start it; ``extra_options`` are more ``-c name=value`` server settings."""
         self._run(
             str(self.bin_dir / "initdb"),
             "-D", str(self.data), "-U", "postgres", "--auth=trust",
@@ -69,7 +70,8 @@ class Cluster:
         options = (
             f"-c listen_addresses=127.0.0.1 -p {self.port} "
             f"-c unix_socket_directories={self.root} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
+            + extra_options
         )
         self._run(
             str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-o", options,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -303,7 +305,7 @@ def incremental(args: argparse.Namespace, work: Path) -> None:
 PACED_PAUSE_S = 5.0
 
 
-def _push_body(device: str, email: str, round_no: int) -> bytes:
+def _push_body(device: str, email: str, round_no: int, size: int = 5) -> bytes:
     import orjson
 
     stamp = "2026-11-18T09:30:00.000000Z"
@@ -320,7 +322,7 @@ def _push_body(device: str, email: str, round_no: int) -> bytes:
             "author": email,
             "schema_version": "0003",
         }
-        for n in range(5)
+        for n in range(size)
     ]
     return orjson.dumps({"device_id": device, "client_time": stamp, "changes": changes_})
 
@@ -547,6 +549,193 @@ def load(args: argparse.Namespace) -> None:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
+# --- per request: what one small sync request costs the Hub and PostgreSQL ---------------
+def _pg_calls(pg: Any, dbname: str) -> int | None:
+    """Statements PostgreSQL ran in the Hub's database so far (pg_stat_statements, which
+    counts BEGIN and COMMIT too), or None when the server does not load it."""
+    import psycopg
+
+    try:
+        found = pg.execute(
+            "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s "
+            "JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = %s",
+            (dbname,),
+        ).fetchone()
+    except psycopg.Error:  # the extension is optional
+        return None
+    return int(found[0])
+
+
+def _per_request_db(args: argparse.Namespace) -> tuple[str, Any]:
+    """(server URL, cluster to stop or None): --pg, else a throwaway PostgreSQL server that
+    loads pg_stat_statements, else ("", None) for SQLite."""
+    if args.pg:
+        return args.pg, None
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from pg_cluster import Cluster, server_bin_dir
+
+    bin_dir = server_bin_dir()
+    if bin_dir is None:
+        return "", None
+    cluster = Cluster(bin_dir).start("-c shared_preload_libraries=pg_stat_statements")
+    return cluster.url, cluster
+
+
+def per_request(args: argparse.Namespace, work: Path) -> None:
+    """--per-request: CPU (Hub and PostgreSQL) and SQL statements per request for the
+    small requests a laptop syncing every few seconds sends, one at a time."""
+    import psutil
+    import psycopg
+
+    server, cluster = _per_request_db(args)
+    name = f"tp_bench_{uuid.uuid4().hex[:8]}"
+    pg = None
+    try:
+        if server:
+            pg = psycopg.connect(server, autocommit=True)
+            pg.execute(f"CREATE DATABASE {name}")
+            with contextlib.suppress(psycopg.Error):
+                pg.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            db = server.rsplit("/", 1)[0] + f"/{name}"
+        else:
+            db = f"sqlite:///{work / 'per-request.sqlite3'}"
+        engine = make_engine(db)
+        upgrade(engine)
+        accounts.add_user(engine, "rep@example.com", PASSWORD, "rep", [TEAM])
+        accounts.add_user(engine, "other@example.com", PASSWORD, "rep", ["south"])
+        devices_ = {}
+        with write(engine) as conn:
+            for who in ("pusher", "puller"):
+                user = conn.execute(select(users).where(users.c.email == "rep@example.com")).one()
+                device = str(uuid.uuid4())
+                token, _who = accounts._issue_token(conn, user, device, who)
+                devices_[who] = (device, token)
+        engine.dispose()
+        proc, url = serve(db, 1, dict(os.environ))
+        try:
+            _per_request_rounds(args, url, devices_, proc.pid, pg, name, psutil)
+        finally:
+            proc.terminate()
+            proc.wait()
+    finally:
+        if pg is not None:
+            pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            pg.close()
+        if cluster is not None:
+            cluster.stop()
+
+
+def _per_request_rounds(  # noqa: PLR0917
+    args: argparse.Namespace,
+    url: str,
+    devices_: dict[str, tuple[str, str]],
+    pid: int,
+    pg: Any,
+    dbname: str,
+    psutil: Any,
+) -> None:
+    import orjson
+
+    n = args.requests
+    clients = {
+        who: httpx.Client(
+            base_url=url,
+            headers={PROTOCOL_HEADER: "1", "Authorization": f"Bearer {token}"},
+        )
+        for who, (_device, token) in devices_.items()
+    }
+    pusher, puller = devices_["pusher"][0], devices_["puller"][0]
+    stamp = "2026-11-18T09:30:00.000000Z"
+    hello = {
+        "protocol": 1,
+        "device_id": puller,
+        "client_time": stamp,
+        "app_version": "1.0.0",
+        "report": {"waiting": 0, "refused": 0, "set_aside": 0, "conflicts": 0, "os": "Linux"},
+    }
+    pushes = iter(range(10**6))
+
+    def push_body(size: int) -> bytes:
+        return _push_body(pusher, "rep@example.com", next(pushes), size)
+
+    cursor = {"after": 0}
+
+    def pull(limit: int) -> httpx.Response:
+        params = {"after": cursor["after"], "limit": limit}
+        answer = clients["puller"].get("/v1/pull", params=params)
+        cursor["after"] = orjson.loads(answer.content)["next_after"]
+        return answer
+
+    def post(path: str, body: bytes) -> httpx.Response:
+        return clients["pusher"].post(
+            path, content=body, headers={"Content-Type": "application/json"}
+        )
+
+    kinds: list[tuple[str, Callable[[], httpx.Response], Callable[[], None] | None]] = [
+        ("hello", lambda: clients["puller"].post("/v1/hello", json=hello), None),
+        ("pull, nothing new", lambda: pull(1000), lambda: pull(1000) and None),
+        ("push of 1 change", lambda: post("/v1/push", push_body(1)), None),
+        ("push of 5 changes", lambda: post("/v1/push", push_body(5)), None),
+        # The puller's pages of 5 bring the pushes above, 5 changes each.
+        ("pull of 5 new changes", lambda: pull(5), lambda: cursor.update(after=0)),
+        ("push, empty", lambda: post("/v1/push", push_body(0)), None),
+    ]
+    proc = psutil.Process(pid)
+
+    def hub_cpu() -> float:
+        total = 0.0
+        for p in [proc, *proc.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+        return total
+
+    def pg_cpu() -> float:
+        if pg is None:
+            return 0.0
+        pids = [
+            r[0]
+            for r in pg.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s", (dbname,)
+            ).fetchall()
+        ]
+        return sum(_cpu_seconds(pids).values())
+
+    print(
+        f"per request, {n} at a time one after another, one Hub worker on "
+        f"{'PostgreSQL' if pg is not None else 'SQLite'} (load {os.getloadavg()[0]:.2f}):"
+    )
+    for label, call, prepare in kinds:
+        if prepare is not None:
+            prepare()
+        for _ in range(min(20, n)):  # warm up: connections, statement caches
+            assert call().status_code == 200, label
+        if prepare is not None:
+            prepare()
+        calls_before = _pg_calls(pg, dbname) if pg is not None else None
+        hub_before, pg_before = hub_cpu(), pg_cpu()
+        lat = []
+        for _ in range(n):
+            started = time.perf_counter()
+            answer = call()
+            lat.append((time.perf_counter() - started) * 1000)
+            assert answer.status_code == 200, (label, answer.text)
+        hub_ms = (hub_cpu() - hub_before) * 1000 / n
+        pg_ms = (pg_cpu() - pg_before) * 1000 / n
+        calls_after = _pg_calls(pg, dbname) if pg is not None else None
+        statements = (
+            f", {(calls_after - calls_before - 1) / n:.1f} statements"
+            if calls_before is not None and calls_after is not None
+            else ""
+        )
+        print(
+            f"  {label:<22} Hub CPU {hub_ms:.2f} ms"
+            + (f", PostgreSQL CPU {pg_ms:.2f} ms" if pg is not None else "")
+            + f"{statements}, p50 {pct(lat, 50):.1f} ms"
+        )
+    for client in clients.values():
+        client.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -570,6 +759,13 @@ def main() -> int:
     parser.add_argument("--paced-rounds", type=int, default=5)
     parser.add_argument("--load-generator", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
+        "--per-request",
+        action="store_true",
+        help="only: CPU and SQL statements per hello, push and pull, one at a time "
+        "(on --pg, else a throwaway PostgreSQL server, else SQLite)",
+    )
+    parser.add_argument("--requests", type=int, default=300, help="per kind, --per-request")
+    parser.add_argument(
         "--skip",
         nargs="*",
         default=[],
@@ -581,6 +777,9 @@ def main() -> int:
     keyring.set_keyring(MemoryKeyring())
     work = Path(tempfile.mkdtemp(prefix="tp-bench-sync-"))
     try:
+        if args.per_request:
+            per_request(args, work)
+            return 0
         if "first" not in args.skip:
             first_sync(args, work)
         if "incremental" not in args.skip:

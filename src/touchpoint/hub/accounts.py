@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from sqlalchemy import (
     Engine,
     ForeignKey,
     Integer,
+    Row,
     String,
     Table,
     and_,
@@ -489,8 +491,10 @@ def revoke_enrollment(engine: Engine, enrollment_id: int) -> bool:
         return done.rowcount > 0
 
 
-# Built once (a statement object keeps its cache key): it runs on every request.
-_AUTHENTICATE = (
+# Built once (a statement object keeps its cache key): it runs on every request. The
+# sync routes add the columns they need to it, so one read both checks the caller and
+# fetches their state (see touchpoint.hub.app).
+AUTHENTICATE = (
     select(
         tokens.c.id,
         tokens.c.device_id,
@@ -512,15 +516,19 @@ _AUTHENTICATE = (
 )
 
 
-def authenticate(conn: Connection, token: str) -> Principal | None:
-    """The user behind a live token, with their teams, in one query (one row per team):
-    it runs on every request, inside the request's own transaction."""
-    rows = conn.execute(_AUTHENTICATE, {"token_hash": hash_token(token)}).all()
+def principal_of(rows: Sequence[Row[Any]]) -> Principal | None:
+    """The caller from the rows of :data:`AUTHENTICATE` (one per team), None for none."""
     if not rows:
         return None
     row = rows[0]
     names = tuple(r.team for r in rows if r.team is not None)
     return Principal(row.uid, row.email, row.role, names, row.device_id, row.id)
+
+
+def authenticate(conn: Connection, token: str) -> Principal | None:
+    """The user behind a live token, with their teams, in one query (one row per team):
+    it runs on every request, inside the request's own transaction."""
+    return principal_of(conn.execute(AUTHENTICATE, {"token_hash": hash_token(token)}).all())
 
 
 def revoke_token(engine: Engine, token_id: int) -> bool:

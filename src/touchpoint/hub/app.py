@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
@@ -28,6 +28,7 @@ from touchpoint.hub import (
     door,
     exchange,
     integration,
+    lane,
     throttle,
     webhooks,
 )
@@ -106,7 +107,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     def _rejected(_request: Request, exc: exchange.Rejected) -> JSONResponse:
         return JSONResponse({"error": "invalid", "message": str(exc)}, status_code=422)
 
-    def protocol(
+    async def protocol(  # async: checked in the event loop, not on a request thread
         version: Annotated[int | None, Header(alias=PROTOCOL_HEADER)] = None,
     ) -> int:
         if version not in SUPPORTED_PROTOCOLS:
@@ -218,13 +219,15 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     def logout(who: Who) -> dict[str, bool]:
         return {"revoked": accounts.revoke_token(engine, who.token_id)}
 
-    @app.post("/v1/hello", response_model=HelloResponse)
-    def hello(body: HelloRequest, _v: Protocol, authorization: Bearer = None) -> HelloResponse:
-        token = bearer(authorization)
-        with engine.connect() as conn, write(conn):
-            return _hello(body, caller(conn, token), conn)
-
-    def _hello(body: HelloRequest, who: accounts.Principal, conn: Connection) -> HelloResponse:
+    # hello, push and pull: the work of each, shared by its route and the sync lane.
+    def hello_answer(body: HelloRequest, token: str) -> bytes:
+        # One read checks the caller and fetches all the answer needs; most hellos of an
+        # idle laptop then write nothing (the report and "last used" go by the minute).
+        with read(engine) as conn:
+            rows = conn.execute(_HELLO, {"token_hash": accounts.hash_token(token)}).all()
+        who = accounts.principal_of(rows)
+        if who is None:
+            raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
         _same_device(who, body.device_id)
         server_now = now()
         try:
@@ -233,32 +236,35 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         except (ValueError, door.Refused) as exc:
             raise ApiError(422, "invalid", "client_time: not a UTC time in range") from exc
         stamp = to_utc_text(server_now)
-        if body.report is not None:
-            _keep_report(conn, who, body, stamp)
-        # "Last used" to the minute is enough for `token list`: most hellos write nothing.
-        conn.execute(
-            update(tokens)
-            .where(
-                tokens.c.id == who.token_id,
-                or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stamp[:16]),
-            )
-            .values(last_used_at=stamp)
-        )
-        return HelloResponse(
+        held = rows[0]
+        if _token_stale(held.last_used_at, stamp) or (
+            body.report is not None and _report_stale(held, body, stamp)
+        ):
+            with write(engine) as conn:
+                if body.report is not None:
+                    _keep_report(conn, who, body, stamp)
+                # "Last used" to the minute is enough for `token list`.
+                conn.execute(
+                    update(tokens)
+                    .where(
+                        tokens.c.id == who.token_id,
+                        or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stamp[:16]),
+                    )
+                    .values(last_used_at=stamp)
+                )
+        answer = HelloResponse(
             protocol=PROTOCOL_VERSION,
-            server_time=to_utc_text(server_now),
+            server_time=stamp,
             clock_offset_ms=int(offset.total_seconds() * 1000),
             email=who.email,
             role=who.role,
             teams=list(who.teams),
-            high_water=exchange.high_water(conn),
-            last_device_seq=exchange.last_device_seq(conn, body.device_id),
+            high_water=held.high_water,
+            last_device_seq=int(held.last_seq or 0),
         )
+        return answer.model_dump_json().encode()
 
-    @app.post("/v1/push", response_model=PushResponse)
-    def push(body: PushRequest, _v: Protocol, authorization: Bearer = None) -> Response:
-        token = bearer(authorization)
-
+    def push_answer(body: PushRequest, token: str) -> bytes:
         def authorize(conn: Connection) -> accounts.Principal:
             who = caller(conn, token)
             _same_device(who, body.device_id)
@@ -280,7 +286,25 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             app.state.pushed.set()
         # Documented by response_model; built here and sent as is (no second validation).
         answer = PushResponse(results=results, server_time=to_utc_text(server_now))
-        return Response(answer.model_dump_json(), media_type="application/json")
+        return answer.model_dump_json().encode()
+
+    def pull_answer(token: str, after: int, limit: int) -> bytes:
+        # The caller and the high-water mark in one read, then the page; the body is
+        # built straight from stored JSON.
+        with read(engine) as conn:
+            rows = conn.execute(_PULL_AUTH, {"token_hash": accounts.hash_token(token)}).all()
+            who = accounts.principal_of(rows)
+            if who is None:
+                raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
+            return exchange.pull_json(conn, who, after, limit, high=rows[0].high_water)
+
+    @app.post("/v1/hello", response_model=HelloResponse)
+    def hello(body: HelloRequest, _v: Protocol, authorization: Bearer = None) -> Response:
+        return _json(hello_answer(body, bearer(authorization)))
+
+    @app.post("/v1/push", response_model=PushResponse)
+    def push(body: PushRequest, _v: Protocol, authorization: Bearer = None) -> Response:
+        return _json(push_answer(body, bearer(authorization)))
 
     @app.get("/v1/pull", response_model=PullResponse)
     def pull(
@@ -290,10 +314,31 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
     ) -> Response:
         # Documented by response_model; the body is built straight from stored JSON.
-        token = bearer(authorization)
-        with read(engine) as conn:
-            body = exchange.pull_json(conn, caller(conn, token), after, limit)
-        return Response(body, media_type="application/json")
+        return _json(pull_answer(bearer(authorization), after, limit))
+
+    def lane_hello(token: str, _query: str, raw: bytes) -> lane.Work | None:
+        body = lane.parse_body(HelloRequest, raw)
+        return None if body is None else lambda: hello_answer(body, token)
+
+    def lane_push(token: str, _query: str, raw: bytes) -> lane.Work | None:
+        body = lane.parse_body(PushRequest, raw)
+        return None if body is None else lambda: push_answer(body, token)
+
+    def lane_pull(token: str, query: str, _raw: bytes) -> lane.Work | None:
+        found = lane.query_ints(query, {"after": (0, 0, MAX_SEQ), "limit": (1000, 1, MAX_PAGE)})
+        if found is None:
+            return None
+        return lambda: pull_answer(token, found["after"], found["limit"])
+
+    app.add_middleware(
+        lane.SyncLane,
+        owner=app,
+        routes={
+            ("POST", "/v1/hello"): lane_hello,
+            ("POST", "/v1/push"): lane_push,
+            ("GET", "/v1/pull"): lane_pull,
+        },
+    )
 
     @app.get("/v1/digest", response_model=DigestResponse)
     def digest_of_scope(_v: Protocol, authorization: Bearer = None) -> dict[str, object]:
@@ -316,6 +361,41 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
     integration.mount(app, engine, now)  # the REST API for other systems, at /api/v1
     console.mount(app, engine, now)  # the pages for people in a browser
     return app
+
+
+# hello's one read: the caller (one row per team), "last used", the device's row as its
+# last hello left it (outer: a first hello has none) and the high-water mark.
+_HELLO = accounts.AUTHENTICATE.outerjoin(
+    devices, devices.c.device_id == tokens.c.device_id
+).add_columns(
+    tokens.c.last_used_at,
+    devices.c.device_id.label("device_row"),
+    devices.c.report,
+    devices.c.reported_at,
+    devices.c.app_version,
+    devices.c.last_seq,
+    exchange.HIGH_WATER.scalar_subquery().label("high_water"),
+)
+# A pull's first read: the caller and the high-water mark (read before the page, so
+# every change up to it is committed and in the page or behind the cursor).
+_PULL_AUTH = accounts.AUTHENTICATE.add_columns(
+    exchange.HIGH_WATER.scalar_subquery().label("high_water")
+)
+
+
+def _token_stale(last_used_at: str | None, stamp: str) -> bool:
+    return last_used_at is None or last_used_at < stamp[:16]
+
+
+def _report_stale(held: Any, body: HelloRequest, stamp: str) -> bool:
+    """Whether :func:`_keep_report` would write (it decides again under the write lock)."""
+    report = body.report.model_dump(exclude_none=True) if body.report else {}
+    return (
+        held.device_row is None
+        or held.report != report
+        or held.app_version != body.app_version
+        or (held.reported_at or "")[:16] < stamp[:16]
+    )
 
 
 def _keep_report(conn: Connection, who: accounts.Principal, body: HelloRequest, stamp: str) -> None:
@@ -349,6 +429,10 @@ def _keep_report(conn: Connection, who: accounts.Principal, body: HelloRequest, 
             .where(devices.c.device_id == body.device_id)
             .values(app_version=body.app_version, report=report, reported_at=stamp)
         )
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
 
 
 def _duration(seconds: int) -> str:

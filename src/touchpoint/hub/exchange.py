@@ -11,7 +11,8 @@ at its unique key; the later one is run again and answers "duplicate".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,6 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import (
     JSON,
     Connection,
@@ -333,55 +333,65 @@ class _Log:
             cur.execute(_PG_DEVICE, device)
             inserts = [r for k, r in self.dirty.items() if k not in self.in_db]
             updates = [r for k, r in self.dirty.items() if k in self.in_db]
+            # One statement per table, however many rows: PostgreSQL parses, plans and
+            # runs each once. The rows travel as one JSON array (orjson), each stored JSON
+            # value in it as the text a single-row write stores (``_stored``).
             if inserts:
-                cur.executemany(
+                cur.execute(
                     _PG_RECORD_INSERT,
-                    [
-                        (r.entity, r.record_id, r.team, Json(r.data), Json(r.versions))
-                        for r in inserts
-                    ],
+                    (
+                        _rows_json(
+                            {
+                                "entity": r.entity,
+                                "record_id": r.record_id,
+                                "team": r.team,
+                                "data": _stored(r.data),
+                                "versions": _stored(r.versions),
+                            }
+                            for r in inserts
+                        ),
+                    ),
                 )
             if updates:
-                cur.executemany(
+                cur.execute(
                     _PG_RECORD_UPDATE,
-                    [(Json(r.data), Json(r.versions), r.entity, r.record_id) for r in updates],
+                    (
+                        _rows_json(
+                            {
+                                "entity": r.entity,
+                                "record_id": r.record_id,
+                                "data": _stored(r.data),
+                                "versions": _stored(r.versions),
+                            }
+                            for r in updates
+                        ),
+                    ),
                 )
             if n:
                 bump.execute(_PG_BUMP, (n,))
-                cur.executemany(
+                cur.execute(
                     _PG_CHANGE,
-                    [
-                        (
-                            r["server_seq"] - n,
-                            r["change_id"],
-                            r["device_id"],
-                            r["user_id"],
-                            r["entity"],
-                            r["record_id"],
-                            r["team"],
-                            r["op"],
-                            Json(r["fields"]),
-                            r["at"],
-                            r["corrected_at"],
-                            r["author"],
-                            r["received_at"],
-                        )
-                        for r in self.rows
-                    ],
+                    (
+                        _rows_json(
+                            {**r, "server_seq": r["server_seq"] - n, "fields": _stored(r["fields"])}
+                            for r in self.rows
+                        ),
+                    ),
                 )
             if received_rows:
-                cur.executemany(
+                cur.execute(
                     _PG_RECEIVED,
-                    [
-                        (
-                            a["change_id"],
-                            a["device_id"],
-                            a["status"],
-                            None if a["server_seq"] is None else a["server_seq"] - n,
-                            a["error"],
-                        )
-                        for a in received_rows
-                    ],
+                    (
+                        _rows_json(
+                            {
+                                **a,
+                                "server_seq": None
+                                if a["server_seq"] is None
+                                else a["server_seq"] - n,
+                            }
+                            for a in received_rows
+                        ),
+                    ),
                 )
             raw.commit()
             top = bump.fetchone()[0] if n else 0
@@ -404,21 +414,43 @@ _PG_DEVICE = (
     "user_id = EXCLUDED.user_id"
 )
 _PG_RECORD_INSERT = (
-    "INSERT INTO records (entity, record_id, team, data, versions) VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO records (entity, record_id, team, data, versions) "
+    "SELECT entity, record_id, team, data, versions FROM json_to_recordset(%s::json) "
+    "AS u(entity varchar, record_id varchar, team varchar, data json, versions json)"
 )
 _PG_RECORD_UPDATE = (
-    "UPDATE records SET data = %s, versions = %s WHERE entity = %s AND record_id = %s"
+    "UPDATE records SET data = u.data, versions = u.versions "
+    "FROM json_to_recordset(%s::json) "
+    "AS u(entity varchar, record_id varchar, data json, versions json) "
+    "WHERE records.entity = u.entity AND records.record_id = u.record_id"
 )
 _PG_BUMP = "UPDATE counter SET value = value + %s WHERE id = 1 RETURNING value"
 _PG_CHANGE = (
     "INSERT INTO changes (server_seq, change_id, device_id, user_id, entity, record_id, team, "
     "op, fields, at, corrected_at, author, received_at) "
-    f"VALUES ({_PG_COUNTER} + %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    f"SELECT {_PG_COUNTER} + u.server_seq, u.change_id, u.device_id, u.user_id, u.entity, "
+    "u.record_id, u.team, u.op, u.fields, u.at, u.corrected_at, u.author, u.received_at "
+    "FROM json_to_recordset(%s::json) AS u(server_seq bigint, change_id varchar, "
+    "device_id varchar, user_id integer, entity varchar, record_id varchar, team varchar, "
+    "op varchar, fields json, at varchar, corrected_at varchar, author varchar, "
+    "received_at varchar)"
 )
 _PG_RECEIVED = (
     "INSERT INTO received (change_id, device_id, status, server_seq, error) "
-    f"VALUES (%s, %s, %s, {_PG_COUNTER} + %s::bigint, %s)"
+    f"SELECT u.change_id, u.device_id, u.status, {_PG_COUNTER} + u.server_seq, u.error "
+    "FROM json_to_recordset(%s::json) "
+    "AS u(change_id varchar, device_id varchar, status varchar, server_seq bigint, error text)"
 )
+
+
+def _stored(value: Any) -> orjson.Fragment:
+    """A JSON value as psycopg's ``Json`` writes it (``json.dumps``), so a change's stored
+    text is the same whichever way it was written."""
+    return orjson.Fragment(json.dumps(value))
+
+
+def _rows_json(rows: Iterable[dict[str, Any]]) -> str:
+    return orjson.dumps(list(rows)).decode()
 
 
 def _shift(text: str, offset: timedelta) -> str:
@@ -477,7 +509,8 @@ def _push_once(
 ) -> list[PushResult]:
     stamp = to_utc_text(now)
     log = _Log(conn, stamp)
-    seen = {r.change_id: r for r in conn.execute(_RECEIVED, {"ids": [c.change_id for c in batch]})}
+    ids = [c.change_id for c in batch]
+    seen = {r.change_id: r for r in conn.execute(_RECEIVED, {"ids": ids})} if ids else {}
     results: list[PushResult] = []
     accepted: list[dict[str, Any]] = []
     last_seq = 0
@@ -1133,25 +1166,43 @@ _PULL_TEAMS = (
     .order_by(changes.c.server_seq)
     .limit(bindparam("limit"))
 )
-_HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
+HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
 
 
-def pull_json(source: Engine | Connection, who: Principal, after: int, limit: int) -> bytes:
+def pull_json(
+    source: Engine | Connection,
+    who: Principal,
+    after: int,
+    limit: int,
+    *,
+    high: int | None = None,
+) -> bytes:
     """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row, put
     in as is (``orjson.Fragment``): the first sync of a laptop streams every record, and
     decoding then re-encoding them all would be most of the Hub's work."""
     if isinstance(source, Engine):
         with source.connect() as conn:
-            return pull_json(conn, who, after, limit)
-    return orjson.dumps(pull_page(source, who, after, limit))
+            return pull_json(conn, who, after, limit, high=high)
+    return orjson.dumps(pull_page(source, who, after, limit, high=high))
 
 
-def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[str, Any]:
+def pull_page(
+    conn: Connection, who: Principal, after: int, limit: int, *, high: int | None = None
+) -> dict[str, Any]:
     """One page of the changes ``who`` may see, for :func:`orjson.dumps`: each row's
     fields are its stored JSON text (a ``Fragment``). The integration API's changes
-    feed serves the same pages as laptops pull."""
-    high = high_water(conn)
-    if who.sees_all:
+    feed serves the same pages as laptops pull.
+
+    ``high``: the high-water mark when the caller read it already, before the page (as
+    the laptops' pull does with its token check, in one statement)."""
+    if high is None:
+        high = high_water(conn)
+    rows: Sequence[Any]
+    if after >= high:
+        # Nothing committed after the cursor when the mark was read: no page to look
+        # for (a change committed since comes with the next pull, as it would anyway).
+        rows = []
+    elif who.sees_all:
         rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
     else:
         params = {"after": after, "limit": limit, "teams": list(who.teams) or [""]}
@@ -1181,7 +1232,7 @@ def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[
 
 
 def high_water(conn: Connection) -> int:
-    return int(conn.execute(_HIGH_WATER).scalar_one())
+    return int(conn.execute(HIGH_WATER).scalar_one())
 
 
 def last_device_seq(conn: Connection, device_id: str) -> int:

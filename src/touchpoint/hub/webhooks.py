@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -40,7 +41,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from touchpoint import __version__
 from touchpoint.errors import ValidationError
@@ -73,6 +85,7 @@ CLAIM = timedelta(seconds=TIMEOUT + 50)  # a claim outlives the POST it covers
 SCAN_BATCH = 500  # changes read per endpoint per pass
 SEND_BATCH = 50  # deliveries one endpoint's thread sends per pass
 LEASE = timedelta(seconds=30)
+IDLE_RECHECK = 1.0  # seconds a dispatcher that found no active endpoint trusts that
 DISABLE_ENV = "TOUCHPOINT_HUB_WEBHOOKS"  # "off": `serve` starts no dispatcher
 
 ENTITIES = ("customer", "contact", "interaction", "followup", "deal")
@@ -445,18 +458,28 @@ def _dispatching(engine: Engine) -> Iterator[Connection]:
 
 
 # --- scanning the change log -------------------------------------------------------------
+# Built once (a statement object keeps its cache key): the dispatcher runs these at every
+# pass, and a busy Hub wakes it at every push.
+_ACTIVE = select(func.count()).where(webhook_endpoints.c.state == "active")
+_BEHIND = select(func.count()).where(
+    webhook_endpoints.c.state == "active",
+    webhook_endpoints.c.cursor < select(counter.c.value).where(counter.c.id == 1).scalar_subquery(),
+)
+
+
+def any_active(engine: Engine) -> bool:
+    """Whether any endpoint is active: with none, a pass has nothing to scan or send."""
+    with read(engine) as conn:
+        return bool(conn.execute(_ACTIVE).scalar_one())
+
+
 def scan(engine: Engine, now: datetime) -> int:
     """Turn changes after each active endpoint's cursor into deliveries; how many were made.
 
     One transaction; on PostgreSQL the endpoint rows are locked (FOR UPDATE), on SQLite
     the write lock is held, so two dispatchers never read the same cursor."""
     with read(engine) as conn:  # most passes find nothing new: no write lock for them
-        high = conn.execute(select(counter.c.value).where(counter.c.id == 1)).scalar_one()
-        behind = conn.execute(
-            select(func.count()).where(
-                webhook_endpoints.c.state == "active", webhook_endpoints.c.cursor < high
-            )
-        ).scalar_one()
+        behind = conn.execute(_BEHIND).scalar_one()
     if not behind:
         return 0
     made = 0
@@ -568,24 +591,24 @@ def prune(engine: Engine, now: datetime, keep: timedelta = KEEP) -> int:
 # --- sending ---------------------------------------------------------------------------
 def due_endpoints(engine: Engine, now: datetime) -> list[int]:
     """Active endpoints with a delivery due now."""
-    stamp = to_utc_text(now)
     with read(engine) as conn:
-        return list(
-            conn.execute(
-                select(webhook_deliveries.c.endpoint_id)
-                .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
-                .where(
-                    webhook_endpoints.c.state == "active",
-                    webhook_deliveries.c.status == "pending",
-                    webhook_deliveries.c.next_at <= stamp,
-                    or_(
-                        webhook_deliveries.c.claimed_until.is_(None),
-                        webhook_deliveries.c.claimed_until < stamp,
-                    ),
-                )
-                .distinct()
-            ).scalars()
-        )
+        return list(conn.execute(_DUE, {"stamp": to_utc_text(now)}).scalars())
+
+
+_DUE = (
+    select(webhook_deliveries.c.endpoint_id)
+    .join(webhook_endpoints, webhook_endpoints.c.id == webhook_deliveries.c.endpoint_id)
+    .where(
+        webhook_endpoints.c.state == "active",
+        webhook_deliveries.c.status == "pending",
+        webhook_deliveries.c.next_at <= bindparam("stamp"),
+        or_(
+            webhook_deliveries.c.claimed_until.is_(None),
+            webhook_deliveries.c.claimed_until < bindparam("stamp"),
+        ),
+    )
+    .distinct()
+)
 
 
 @dataclass
@@ -782,6 +805,7 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._held_until: datetime | None = None
         self._pruned_at: datetime | None = None
+        self._idle_until = -math.inf  # no active endpoint until then (monotonic)
 
     def run_once(self) -> Tally:
         """Scan, then send everything due, each endpoint on its own thread; waits for all."""
@@ -826,17 +850,33 @@ class Dispatcher:
         return self._held_until is not None
 
     def _loop(self) -> None:
+        tried = -math.inf  # when this process last failed to take the lease (monotonic)
         while not self._stop.is_set():
             try:
-                if self.holds_lease():
-                    self._prune_hourly()
-                    scan(self.engine, self.now())
-                    for endpoint_id in due_endpoints(self.engine, self.now()):
-                        self._submit(endpoint_id)
+                # Another process holds the lease: it can only expire, so try again once
+                # per poll, not at every push this process takes.
+                if time.monotonic() - tried >= self.poll or self._held_until is not None:
+                    if self.holds_lease():
+                        self._pass()
+                    else:
+                        tried = time.monotonic()
             except Exception:  # the dispatcher outlives a database hiccup
                 log.exception("webhook dispatcher pass failed")
             self.wake.wait(self.poll)
             self.wake.clear()
+
+    def _pass(self) -> None:
+        self._prune_hourly()
+        # No endpoint: nothing to do until one is added (by any process), which is seen
+        # within a second; the pushes meanwhile wake the dispatcher for nothing.
+        if time.monotonic() < self._idle_until:
+            return
+        if not any_active(self.engine):
+            self._idle_until = time.monotonic() + min(self.poll, IDLE_RECHECK)
+            return
+        scan(self.engine, self.now())
+        for endpoint_id in due_endpoints(self.engine, self.now()):
+            self._submit(endpoint_id)
 
     def _prune_hourly(self) -> None:
         at = self.now()

@@ -1,0 +1,187 @@
+"""A short lane for the requests every laptop sends at each sync: hello, push and pull.
+
+A thousand laptops syncing every few seconds send hundreds of these a second, most of
+them small; FastAPI's layers (routing, dependencies, parameter models, a second hop to a
+request thread) then cost more CPU than the work itself. A request in exactly the shape
+the laptops send (a supported protocol header, a bearer token, a JSON body that is a
+valid request, plain query parameters) is answered here by the same functions as the
+routes, on one request thread; an error they raise is answered by the app's own
+exception handlers. Anything else goes the ordinary way, untouched, and FastAPI answers
+it as it always did (its 422s, 426s and 401s included): the lane never answers what it
+does not fully understand.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from touchpoint.sync.protocol import PROTOCOL_HEADER, SUPPORTED_PROTOCOLS
+
+# What a route hands the lane: given the bearer token, the query string and the body,
+# the work to run on a request thread (returning the JSON answer), or None to leave the
+# request to FastAPI.
+Work = Callable[[], bytes]
+Prepare = Callable[[str, str, bytes], Work | None]
+
+_PROTOCOL = PROTOCOL_HEADER.lower().encode("latin-1")
+_WANTED = (b"authorization", _PROTOCOL, b"content-type")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def parse_body(model: type[BaseModel], body: bytes) -> Any | None:
+    """The request body as FastAPI reads it (``json.loads``, then the model), or None
+    when it is not valid: FastAPI then answers it with its own words."""
+    try:
+        return model.model_validate(json.loads(body))
+    except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
+        return None
+
+
+class SyncLane:
+    """ASGI middleware: ``routes`` maps (method, path) to what the route prepares."""
+
+    def __init__(self, app: Any, *, owner: FastAPI, routes: dict[tuple[str, str], Prepare]) -> None:
+        self.app, self.owner, self.routes = app, owner, routes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        prepare = (
+            self.routes.get((scope["method"], scope["path"])) if scope["type"] == "http" else None
+        )
+        if prepare is None:
+            await self.app(scope, receive, send)
+            return
+        found = _headers(scope)
+        token = _bearer(found.get(b"authorization"))
+        version = found.get(_PROTOCOL)
+        if (
+            token is None
+            or version is None
+            or not version.isdigit()
+            or int(version) not in SUPPORTED_PROTOCOLS
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Any] = []
+        body = b""
+        if scope["method"] == "POST":
+            kind = (found.get(b"content-type") or b"").split(b";")[0].strip().lower()
+            if kind != b"application/json":
+                await self.app(scope, receive, send)
+                return
+            body = await _read_body(receive, messages)
+            if body is None:  # the client went away meanwhile
+                await self.app(scope, _replay(messages, receive), send)
+                return
+        work = prepare(token, scope.get("query_string", b"").decode("latin-1"), body)
+        if work is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        try:
+            answer = await anyio.to_thread.run_sync(work)
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise  # unexpected: the server's error middleware logs and answers it
+            response = handler(Request(scope), exc)
+            if inspect.isawaitable(response):
+                response = await response
+            await response(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer})
+
+    def _handler_for(
+        self, exc: Exception
+    ) -> Callable[[Request, Exception], Response | Awaitable[Response]] | None:
+        handlers = self.owner.exception_handlers
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None  # the catch-all is the error middleware's, outside this one
+            if cls in handlers:
+                return handlers[cls]
+        return None
+
+
+def _headers(scope: Any) -> dict[bytes, bytes]:
+    """The headers the lane reads; one sent twice is dropped, so FastAPI decides."""
+    found: dict[bytes, bytes] = {}
+    twice: set[bytes] = set()
+    for name, value in scope["headers"]:
+        key = name.lower()
+        if key in _WANTED:
+            if key in found:
+                twice.add(key)
+            found[key] = value
+    for key in twice:
+        del found[key]
+    return found
+
+
+def _bearer(value: bytes | None) -> str | None:
+    if value is None or not value.startswith(b"Bearer "):
+        return None
+    token = value[7:].decode("latin-1").strip()
+    return token or None
+
+
+async def _read_body(receive: Any, messages: list[Any]) -> bytes | None:
+    chunks = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(messages: list[Any], receive: Any) -> Any:
+    """``receive`` again from the start: the messages already read, then the rest."""
+    pending = list(messages)
+
+    async def again() -> Any:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return again
+
+
+def query_ints(query: str, bounds: dict[str, tuple[int, int, int]]) -> dict[str, int] | None:
+    """Plain integer query parameters (``name: (default, low, high)``), each given at
+    most once and in range, or None (another parameter, a repeat, a sign, a space...)."""
+    values = {name: default for name, (default, _low, _high) in bounds.items()}
+    seen: set[str] = set()
+    for part in query.split("&") if query else ():
+        name, eq, text = part.partition("=")
+        if (
+            not eq
+            or name not in bounds
+            or name in seen
+            or not (text.isascii() and text.isdigit())
+            or len(text) > 20
+        ):
+            return None
+        seen.add(name)
+        number = int(text)
+        _default, low, high = bounds[name]
+        if not low <= number <= high:
+            return None
+        values[name] = number
+    return values

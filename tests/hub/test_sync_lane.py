@@ -1,0 +1,203 @@
+"""The sync lane (touchpoint.hub.lane) answers hello, push and pull exactly as the routes do.
+
+Every request below goes to two apps on one Hub database: the Hub as served (with the
+lane) and the same app without the lane (FastAPI's routes only). Their answers must be
+the same, for the laptops' own requests and for everything odd a client could send.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from harness import HubServer, now_utc
+from sqlalchemy import select
+
+from touchpoint.hub import accounts, db, lane
+from touchpoint.hub.app import create_app
+from touchpoint.hub.db import make_engine, users, write
+from touchpoint.storage.types import to_utc_text
+from touchpoint.sync.protocol import MAX_BATCH, PROTOCOL_HEADER
+
+
+class Pair:
+    """The same requests to the Hub with and without its lane."""
+
+    def __init__(self, hub: HubServer) -> None:
+        hub.add_user("lane@example.com", teams=("north",))
+        self.device = str(uuid.uuid4())
+        with write(hub.engine) as conn:
+            user = conn.execute(select(users).where(users.c.email == "lane@example.com")).one()
+            self.token, self.who = accounts._issue_token(conn, user, self.device, "laptop")
+        laned, plain = create_app(hub.engine), create_app(hub.engine)
+        assert any(m.cls is lane.SyncLane for m in laned.user_middleware)
+        plain.user_middleware = [m for m in plain.user_middleware if m.cls is not lane.SyncLane]
+        self.laned = TestClient(laned, raise_server_exceptions=False)
+        self.plain = TestClient(plain, raise_server_exceptions=False)
+        self.headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {self.token}"}
+
+    def both(self, method: str, url: str, **kw: Any) -> tuple[Any, Any]:
+        kw["headers"] = self.headers | kw.get("headers", {})
+        return self.laned.request(method, url, **kw), self.plain.request(method, url, **kw)
+
+    def same(self, method: str, url: str, **kw: Any) -> int:
+        """Both answers alike (status and body); the status."""
+        laned, plain = self.both(method, url, **kw)
+        assert laned.status_code == plain.status_code, (laned.text, plain.text)
+        assert _timeless(laned.json()) == _timeless(plain.json())
+        return laned.status_code
+
+    def close(self) -> None:
+        self.laned.close()
+        self.plain.close()
+
+
+def _timeless(answer: Any) -> Any:
+    """An answer without the Hub's clock readings (two requests are never at one time)."""
+    if isinstance(answer, dict):
+        return {k: v for k, v in answer.items() if k not in ("server_time", "clock_offset_ms")}
+    return answer
+
+
+@pytest.fixture
+def pair(hub: HubServer) -> Iterator[Pair]:
+    found = Pair(hub)
+    yield found
+    found.close()
+
+
+def _change(seq: int, **over: Any) -> dict[str, Any]:
+    return {
+        "change_id": str(uuid.uuid4()),
+        "seq": seq,
+        "tx_id": str(uuid.uuid4()),
+        "entity": "customer",
+        "record_id": str(uuid.uuid4()),
+        "op": "insert",
+        "fields": {"name": [None, "Acme"], "kind": [None, "organisation"]},
+        "at": to_utc_text(now_utc()),
+        "author": "lane@example.com",
+        "schema_version": "0008",
+        **over,
+    }
+
+
+def test_pulls_odd_or_plain_get_the_routes_answers(pair: Pair) -> None:
+    statuses = [
+        pair.same("GET", url)
+        for url in (
+            "/v1/pull",
+            "/v1/pull?after=0&limit=5",
+            "/v1/pull?after=-1",
+            "/v1/pull?limit=0",
+            "/v1/pull?limit=100000",
+            "/v1/pull?after=%31",  # "1", escaped
+            "/v1/pull?after=1&after=2",
+            "/v1/pull?after=+1",
+            "/v1/pull?after=1.0",
+            "/v1/pull?after=&limit=",
+            "/v1/pull?after=1&other=x",
+            f"/v1/pull?after={2**63}",
+        )
+    ]
+    assert statuses.count(200) >= 4 and 422 in statuses
+    # Headers: no token, a wrong one, another protocol, a header sent twice.
+    assert pair.same("GET", "/v1/pull", headers={"Authorization": ""}) == 401
+    assert pair.same("GET", "/v1/pull", headers={"Authorization": "Bearer nope"}) == 401
+    assert pair.same("GET", "/v1/pull", headers={"Authorization": "Basic abc"}) == 401
+    assert pair.same("GET", "/v1/pull", headers={PROTOCOL_HEADER: "2"}) == 426
+    assert pair.same("GET", "/v1/pull", headers={PROTOCOL_HEADER: "x"}) in (422, 426)
+    twice = [
+        (PROTOCOL_HEADER, "7"),
+        (PROTOCOL_HEADER, "1"),
+        ("Authorization", pair.headers["Authorization"]),
+    ]
+    laned = pair.laned.get("/v1/pull", headers=twice)
+    plain = pair.plain.get("/v1/pull", headers=twice)
+    assert laned.status_code == plain.status_code and laned.json() == plain.json()
+
+
+def test_hellos_odd_or_plain_get_the_routes_answers(pair: Pair) -> None:
+    hello = {"protocol": 1, "device_id": pair.device, "client_time": to_utc_text(now_utc())}
+    laned, plain = pair.both("POST", "/v1/hello", json=hello)
+    assert laned.status_code == plain.status_code == 200
+    assert {
+        k: v for k, v in laned.json().items() if k not in ("server_time", "clock_offset_ms")
+    } == {k: v for k, v in plain.json().items() if k not in ("server_time", "clock_offset_ms")}
+    assert laned.json()["teams"] == ["north"] and laned.json()["email"] == "lane@example.com"
+    odd = [
+        {"content": b"not json", "headers": {"Content-Type": "application/json"}},
+        {"content": b"", "headers": {"Content-Type": "application/json"}},
+        {"content": json.dumps(hello).encode(), "headers": {"Content-Type": "text/plain"}},
+        {
+            "content": json.dumps(hello).encode("utf-16"),
+            "headers": {"Content-Type": "application/json"},
+        },
+        {"json": hello | {"device_id": str(uuid.uuid4())}},  # another device's: 403
+        {"json": hello | {"client_time": "9999-12-31T23:00:00Z"}},  # 422 in words
+        {"json": hello | {"client_time": 5}},
+        {"json": hello | {"report": {"waiting": -1}}},
+        {"json": [hello]},
+        {"content": b'{"protocol": NaN}', "headers": {"Content-Type": "application/json"}},
+    ]
+    statuses = [pair.same("POST", "/v1/hello", **kw) for kw in odd]
+    assert 403 in statuses and 422 in statuses
+    assert statuses.count(200) == 1  # JSON in UTF-16 is JSON to json.loads
+
+
+def test_pushes_odd_or_plain_get_the_routes_answers(pair: Pair) -> None:
+    body = {"device_id": pair.device, "client_time": to_utc_text(now_utc())}
+    # Pushed once through each app: the same answer (the second is told "duplicate").
+    change = _change(1)
+    laned = pair.laned.post("/v1/push", json=body | {"changes": [change]}, headers=pair.headers)
+    plain = pair.plain.post("/v1/push", json=body | {"changes": [change]}, headers=pair.headers)
+    assert laned.status_code == plain.status_code == 200
+    [first], [second] = laned.json()["results"], plain.json()["results"]
+    assert first["status"] == "applied" and second["status"] == "duplicate"
+    assert first["server_seq"] == second["server_seq"]
+    odd = [
+        {"json": body | {"changes": []}},
+        {"json": body | {"changes": [_change(2) | {"seq": "x"}]}},
+        {"json": body | {"changes": [_change(2)] * (MAX_BATCH + 1)}},
+        {"json": body | {"client_time": "9999-12-31T23:59:59.000000Z", "changes": []}},
+        {"json": body | {"device_id": str(uuid.uuid4()), "changes": []}},
+        {"json": {"changes": []}},
+        {"content": b'{"device_id": "\\ud800"}', "headers": {"Content-Type": "application/json"}},
+        {"content": b"[", "headers": {"Content-Type": "application/json"}},
+    ]
+    statuses = [pair.same("POST", "/v1/push", **kw) for kw in odd]
+    assert statuses[0] == 200 and 403 in statuses and 422 in statuses
+
+
+def test_a_revoked_token_stops_at_the_next_request_through_the_lane(pair: Pair) -> None:
+    assert pair.same("GET", "/v1/pull") == 200
+    accounts.revoke_token(pair.laned.app.state.engine, pair.who.token_id)
+    assert pair.same("GET", "/v1/pull") == 401
+    hello = {"protocol": 1, "device_id": pair.device, "client_time": to_utc_text(now_utc())}
+    assert pair.same("POST", "/v1/hello", json=hello) == 401
+    body = {"device_id": pair.device, "client_time": to_utc_text(now_utc()), "changes": []}
+    assert pair.same("POST", "/v1/push", json=body) == 401
+
+
+def test_a_pooled_connection_killed_while_idle_costs_no_request(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection idle in the pool is checked before use (one used a moment ago is not:
+    see touchpoint.hub.db.PING_AFTER_IDLE_S); a dead one is replaced, unseen."""
+    if hub.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite opens a new connection for each use")
+    engine = make_engine(hub.db_url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with hub.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
+    finally:
+        engine.dispose()
