@@ -56,6 +56,14 @@ from touchpoint.services.customers import (
 )
 from touchpoint.services.exporting import parse_custom_header
 from touchpoint.services.import_layouts import Layout, columns_of, detect, label_text
+from touchpoint.services.importing.reports import (
+    ColumnUse,
+    ImportReport,
+    RowChange,
+    RowDuplicate,
+    RowError,
+    RowNotice,
+)
 from touchpoint.services.lookup import find_customer, live
 from touchpoint.services.validation import (
     Doubt,
@@ -77,7 +85,6 @@ BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, sma
 SAMPLE_BYTES = 64 * 1024
 LOOKUP_CHUNK = 500  # values per IN (...) query, well below SQLite's variable limit
 
-# --- what a column can be -------------------------------------------------------------
 
 # Each field's header synonyms, folded (see _fold_header), strongest first: when several
 # columns name a single-valued field, the strongest wins and the others are ignored
@@ -362,8 +369,6 @@ def _parse_mapping_text(path: Path, text: str) -> Any:
             continue
     raise ValidationError("mapping", f"{path.name} is neither valid TOML nor valid JSON")
 
-
-# --- reading the file -------------------------------------------------------------------
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -654,102 +659,6 @@ def csv_mapping(ws: Workspace, path: Path, *, rows: int = 5) -> CsvPreview:
 def custom_field_key(header: str, index: int) -> str:
     """The key of the custom field a column makes (as ``--unmatched custom`` names it)."""
     return _slug(header.strip() or f"Column {index + 1}", index)
-
-
-# --- the report ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A row (or card) that was not imported, and why."""
-
-    row: int  # as a spreadsheet numbers it: the header is row 1 (a vCard: its position, from 1)
-    field: str
-    problem: str
-    name: str | None = None  # the person (or company) the row names, when it names one
-
-
-@dataclass(frozen=True)
-class RowNotice:
-    """A row that was imported, with a value kept otherwise than the file had it.
-
-    ``kept`` says where: "unverified" (an email or phone kept as written and marked
-    so), "notes" (a value with no field here, or one that failed its check, kept in
-    the record's notes), "tags", or "not kept" (a picture that is none or too large,
-    logos, keys, how a card was written)."""
-
-    row: int
-    name: str | None
-    field: str
-    problem: str
-    kept: str
-
-
-@dataclass(frozen=True)
-class ColumnUse:
-    """Where a CSV column went: a field, a custom field, the notes, or nowhere (and why)."""
-
-    column: str
-    field: str | None  # the field's name, "custom.KEY", "notes", or None when ignored
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class RowDuplicate:
-    """A record the import creates (or would create) that probably exists already.
-
-    ``existing_id`` is None when the other one is an earlier row of the same file."""
-
-    row: int
-    name: str
-    existing_id: str | None
-    existing_name: str
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RowChange:
-    """What one row does: "create" (a customer or contact, with the fields it gives),
-    "update" (the fields it changes in records here), "unchanged" or "joined" (its
-    company is an earlier row's, and it adds nothing). Skipped rows are in ``errors``."""
-
-    row: int
-    name: str | None
-    action: str
-    fields: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    rows: int
-    created_customers: int
-    created_contacts: int
-    updated: int
-    errors: list[RowError]
-    duplicates: list[RowDuplicate]
-    dry_run: bool
-    written: bool
-    changes: Changes = field(default_factory=Changes)
-    # Rows without an id that named a company an earlier row named too: they became
-    # that row's customer (with their own contact), not a customer of their own.
-    joined: int = 0
-    # Rows that name records here (by id, or by email, phone or name and company) and
-    # change nothing in them.
-    unchanged: int = 0
-    skipped: int = 0  # rows (cards) not imported: each is in ``errors``
-    notices: list[RowNotice] = field(default_factory=list)
-    columns: list[ColumnUse] = field(default_factory=list)  # a CSV's columns, in order
-    layout: str | None = None  # "Google Contacts (2022 format)": the program recognised
-    # The column mapping the user chose (header -> field, '' to ignore), and where it
-    # came from: "file" (--mapping) or "kept" (saved by an earlier import of the same
-    # columns); None when the columns were read by their headers alone.
-    mapping: dict[str, str] = field(default_factory=dict)
-    mapping_from: str | None = None
-    unmatched: str = "notes"  # where columns of no field went: custom, notes or skip
-    row_changes: list[RowChange] = field(default_factory=list)  # a CSV's rows, in order
-
-
-# --- turning rows into records --------------------------------------------------------------
 
 
 @dataclass
@@ -1691,8 +1600,6 @@ def _check_cancel(cancel: Cancel | None) -> None:
         raise Cancelled("the import was cancelled; nothing was written")
 
 
-# --- duplicates ---------------------------------------------------------------------------
-
 REASON = {"email": "same email", "phone": "same phone", "host": "same website"}
 
 
@@ -1793,9 +1700,6 @@ def _duplicate_inputs(planned: Sequence[_Planned]) -> list[tuple[int, str, dict[
         if item.contact is not None:
             out.append((item.row, "contact", item.contact))
     return out
-
-
-# --- writing --------------------------------------------------------------------------------
 
 
 def _write_batch(
@@ -2284,9 +2188,6 @@ def import_customers_csv(
     return report
 
 
-# --- vCards ---------------------------------------------------------------------------------
-
-
 def _read_cards(path: Path) -> tuple[list[Card], list[tuple[int, str | None, str]]]:
     path = Path(path)
     try:
@@ -2602,3 +2503,18 @@ def import_vcard(
         return out
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
+
+
+__all__ = [
+    "FIELDS",
+    "NOTES_TARGET",
+    "CsvPreview",
+    "ImportReport",
+    "csv_mapping",
+    "custom_field_key",
+    "guess_field",
+    "import_customers_csv",
+    "import_vcard",
+    "mapping_problems",
+    "preview_csv",
+]
