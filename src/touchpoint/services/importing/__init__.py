@@ -16,8 +16,11 @@ number (as a spreadsheet numbers them: the header is row 1; a vCard: its positio
 and by the person or company it names, says where every column went, and counts
 what was created, updated, unchanged and skipped.
 
-Rows without ids are matched with what is here (see :class:`_Known`): importing a
+Rows without ids are matched with what is here (see :class:`.matching._Known`): importing a
 file twice updates, it does not duplicate. The lookups are batched: no query per row.
+
+The modules, each building on those before it: reports, decoding, mapping, matching,
+cleaning, planning, duplicates, writing, then csv_import and vcard_import.
 """
 
 from __future__ import annotations
