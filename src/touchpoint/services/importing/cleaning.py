@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import DecisionRole
@@ -23,13 +23,22 @@ from touchpoint.storage.models import Contact, Customer
 from touchpoint.storage.workspace import Workspace
 
 
+class _CustomerKey(NamedTuple):
+    """The customer a planned row belongs to: kind "ref" (the file's Customer ID), "id" (a
+    record here), "org" (a company's folded name, shared by the rows naming it) or "row"
+    (the row's own: an individual, or a company whose name did not clean)."""
+
+    kind: str
+    value: str
+
+
 @dataclass
 class _Planned:
     """One valid row: the customer it creates (or the earlier row's), and its contact."""
 
     row: int
     customer: dict[str, Any] | None  # cleaned fields when this row creates the customer
-    customer_key: str  # groups rows of the same company
+    customer_key: _CustomerKey  # groups rows of the same company
     contact: dict[str, Any] | None
     customer_id: str | None = None  # the id the new customer keeps (from the file)
     contact_id: str | None = None  # the id the new contact keeps (from the file)

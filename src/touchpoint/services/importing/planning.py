@@ -15,6 +15,7 @@ from touchpoint.errors import Cancelled, ValidationError, ValidationErrors
 from touchpoint.services.import_layouts import Layout, label_text
 from touchpoint.services.importing.cleaning import (
     _Cleaner,
+    _CustomerKey,
     _notices,
     _Plan,
     _Planned,
@@ -95,7 +96,7 @@ def _plan_rows(
         sink = None
 
     plan = _Plan(len(table.records), [], [])
-    seen_customers: set[str] = set()
+    seen_customers: set[_CustomerKey] = set()
     seen_contacts: dict[str, int] = {}
     total = len(table.records)
     for count, (number, record) in enumerate(table.records, start=1):
@@ -182,7 +183,7 @@ def _plan_rows(
         else:
             raw_customer["name"] = person
             raw_customer["kind"] = CustomerKind.INDIVIDUAL
-        group = "ref:" + _ref_key(customer_ref) if customer_ref else None
+        group = _CustomerKey("ref", _ref_key(customer_ref)) if customer_ref else None
         clean_cust: dict[str, Any] | None = None
         kept_customer_id: str | None = None
         if here is not None:
@@ -198,7 +199,7 @@ def _plan_rows(
                 )
             else:
                 here = _live_target(session, here)
-                key = f"id:{here.id}"
+                key = _CustomerKey("id", here.id)
                 group = group or key  # later rows of the same company join it
                 if group not in seen_customers:
                     if not company or matched:
@@ -229,9 +230,9 @@ def _plan_rows(
                 key = group
                 kept_customer_id = _canonical_id(customer_ref)
             elif company and clean_cust is not None:
-                key = "org:" + clean_cust["name"].casefold()
+                key = _CustomerKey("org", clean_cust["name"].casefold())
             else:
-                key = f"row:{number}"
+                key = _CustomerKey("row", str(number))
         clean_person: dict[str, Any] | None = None
         kept_contact_id: str | None = None
         # A person's phone without a country code is read in the customer's country.
@@ -288,7 +289,7 @@ def _plan_rows(
         plan.updates += updates
         grouping = group or key
         creates = here is None and grouping not in seen_customers
-        if not creates and group is None and key.startswith("org:"):
+        if not creates and group is None and key.kind == "org":
             plan.joined += 1
         seen_customers.add(grouping)
         changed = tuple(dict.fromkeys(f for u in updates for f in u.fields))

@@ -16,6 +16,7 @@ from touchpoint.domain.enums import CustomerKind
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
 from touchpoint.services.importing.cleaning import (
     _Cleaner,
+    _CustomerKey,
     _join_lines,
     _notices,
     _Plan,
@@ -229,7 +230,7 @@ def import_vcard(
             RowError(number, "card", problem, name) for number, name, problem in unreadable
         ]
         out = _Plan(len(cards) + len(unreadable), planned, errors)
-        seen: set[str] = set()
+        seen: set[_CustomerKey] = set()
         kept_ids: set[str] = set()
         tagged: set[str] = set()
         for index, card in enumerate(cards):
@@ -284,7 +285,7 @@ def import_vcard(
             region = _card_country(card) or phone_region(match.addresses if match else None, "")
             clean_cust = None
             if match is not None:
-                key = f"id:{match.id}"
+                key = _CustomerKey("id", match.id)
                 new_tags = [t for t in card.tags if t not in (match.tags or [])]
                 if new_tags and not forced and match.id not in tagged:
                     try:
@@ -302,9 +303,9 @@ def import_vcard(
                 except ValidationErrors as exc:
                     row_errors += _problems(number, exc, who, name=name)
                 key = (
-                    "org:" + clean_cust["name"].casefold()
+                    _CustomerKey("org", clean_cust["name"].casefold())
                     if card.org and clean_cust
-                    else f"row:{number}"
+                    else _CustomerKey("row", str(number))
                 )
             clean_person = None
             contact_id = None

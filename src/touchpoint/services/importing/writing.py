@@ -15,7 +15,7 @@ from touchpoint.services.customers import (
     apply_customer_edit,
     custom_definitions,
 )
-from touchpoint.services.importing.cleaning import _Cleaner, _Plan, _Planned, _Update
+from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan, _Planned, _Update
 from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates
 from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
@@ -89,7 +89,7 @@ class _Writer:
         self._stack = ExitStack()
         self._load: search_index.BulkLoad | None = None
         self._batch: list[_Planned] = []
-        self._customer_ids: dict[str, str] = {}
+        self._customer_ids: dict[_CustomerKey, str] = {}
         self.received = 0  # planned rows given so far
         self.customers = 0
         self.contacts = 0
@@ -140,7 +140,7 @@ class _Writer:
                 customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
                 self.customers += 1
             if item.contact is not None:
-                customer_id = self._customer_ids.get(item.customer_key) or item.customer_key[3:]
+                customer_id = self._customer_ids.get(item.customer_key) or item.customer_key.value
                 contacts.append(
                     tracking.new_record(
                         Contact,
