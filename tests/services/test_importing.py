@@ -523,7 +523,7 @@ def test_indexing_beside_many_small_batches_misses_no_document(
 ) -> None:
     # Batches of 7 rows: the indexing thread fills while later batches are written, so
     # its fills see batches whole, in part, or not yet.
-    monkeypatch.setattr(importing, "BATCH_ROWS", 7)
+    monkeypatch.setattr(importing.writing, "BATCH_ROWS", 7)
     report = import_customers_csv(ws, big_file(tmp_path, 250))
     assert (report.created_customers, report.created_contacts) == (250, 250)
     names = query(ws, "SELECT count(*) FROM search_docs WHERE entity IN ('customer', 'contact')")[
@@ -549,15 +549,15 @@ def big_file(tmp_path: Path, rows: int) -> Path:
 def test_cancel_during_the_writes_leaves_nothing(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing, "BATCH_ROWS", 10)
+    monkeypatch.setattr(importing.writing, "BATCH_ROWS", 10)
     written: list[int] = []
-    real = importing._write_batch
+    real = importing.writing._write_batch
 
     def write_batch(session, customers, contacts, load):  # type: ignore[no-untyped-def]
         real(session, customers, contacts, load)
         written.append(len(customers))
 
-    monkeypatch.setattr(importing, "_write_batch", write_batch)
+    monkeypatch.setattr(importing.writing, "_write_batch", write_batch)
     steps: list[tuple[int, int]] = []
     before = counts(ws)
     with pytest.raises(Cancelled):
@@ -584,8 +584,8 @@ def test_a_crash_between_batches_leaves_nothing(
 ) -> None:
     customers.create_customer(ws, {"name": "Already here"})
     before = counts(ws)
-    monkeypatch.setattr(importing, "BATCH_ROWS", 7)
-    real = importing._write_batch
+    monkeypatch.setattr(importing.writing, "BATCH_ROWS", 7)
+    real = importing.writing._write_batch
     calls = []
 
     def failing(*args: Any) -> None:
@@ -594,7 +594,7 @@ def test_a_crash_between_batches_leaves_nothing(
             raise OSError("disk full")
         real(*args)
 
-    monkeypatch.setattr(importing, "_write_batch", failing)
+    monkeypatch.setattr(importing.writing, "_write_batch", failing)
     triggers = _index_triggers(ws)
     with pytest.raises(OSError):
         import_customers_csv(ws, big_file(tmp_path, 40))
@@ -937,7 +937,7 @@ def test_a_write_failing_on_the_background_thread_fails_the_import_and_leaves_no
 ) -> None:
     before = counts(ws)
     triggers = _index_triggers(ws)
-    monkeypatch.setattr(importing, "BATCH_ROWS", 5)
+    monkeypatch.setattr(importing.writing, "BATCH_ROWS", 5)
     real = search_index.new_documents
     calls = []
 
@@ -963,7 +963,7 @@ class _Injected(Exception):
 
 def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
     """An import whose ``fail_at``-th batch (of one row each) raises."""
-    real, size = importing._write_batch, importing.BATCH_ROWS
+    real, size = importing.writing._write_batch, importing.writing.BATCH_ROWS
     calls = []
 
     def failing(*args: Any) -> None:
@@ -972,11 +972,11 @@ def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
             raise _Injected()
         real(*args)
 
-    importing._write_batch, importing.BATCH_ROWS = failing, 1  # type: ignore[assignment]
+    importing.writing._write_batch, importing.writing.BATCH_ROWS = failing, 1  # type: ignore[assignment]
     try:
         return import_customers_csv(ws, path)
     finally:
-        importing._write_batch, importing.BATCH_ROWS = real, size  # type: ignore[assignment]
+        importing.writing._write_batch, importing.writing.BATCH_ROWS = real, size  # type: ignore[assignment]
 
 
 # --- matching by id, folding by name, custom columns -----------------------------------

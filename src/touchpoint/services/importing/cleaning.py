@@ -1,0 +1,426 @@
+"""Turning a row's cells into cleaned customer and contact fields, keeping doubtful values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from touchpoint.domain import values as v
+from touchpoint.domain.enums import DecisionRole
+from touchpoint.errors import ValidationError, ValidationErrors
+from touchpoint.services.importing.matching import _merge_reach
+from touchpoint.services.importing.reports import ColumnUse, RowChange, RowError, RowNotice
+from touchpoint.services.validation import (
+    Doubt,
+    clean_contact,
+    clean_customer,
+)
+from touchpoint.services.vcards import address_text
+from touchpoint.storage.models import Contact, Customer
+from touchpoint.storage.workspace import Workspace
+
+
+class _CustomerKey(NamedTuple):
+    """The customer a planned row belongs to: kind "ref" (the file's Customer ID), "id" (a
+    record here), "org" (a company's folded name, shared by the rows naming it) or "row"
+    (the row's own: an individual, or a company whose name did not clean)."""
+
+    kind: str
+    value: str
+
+
+@dataclass
+class _Planned:
+    """One valid row: the customer it creates (or the earlier row's), and its contact."""
+
+    row: int
+    customer: dict[str, Any] | None  # cleaned fields when this row creates the customer
+    customer_key: _CustomerKey  # groups rows of the same company
+    contact: dict[str, Any] | None
+    customer_id: str | None = None  # the id the new customer keeps (from the file)
+    contact_id: str | None = None  # the id the new contact keeps (from the file)
+
+
+@dataclass
+class _Update:
+    """A row naming a record that exists here by its id: what it changes."""
+
+    row: int
+    record: Customer | Contact
+    fields: dict[str, Any]
+
+
+@dataclass
+class _Plan:
+    rows: int
+    planned: list[_Planned]
+    errors: list[RowError]
+    updates: list[_Update] = field(default_factory=list)
+    joined: int = 0
+    unchanged: int = 0
+    notices: list[RowNotice] = field(default_factory=list)
+    columns: list[ColumnUse] = field(default_factory=list)
+    # custom fields the file's own headers define: key -> (label, type, choices)
+    declared: dict[str, tuple[str, str, list[str]]] = field(default_factory=dict)
+    layout: str | None = None  # the program whose export the file is, when recognised
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_from: str | None = None
+    unmatched: str = "notes"
+    row_changes: list[RowChange] = field(default_factory=list)
+
+
+def _join(*parts: str | None) -> str | None:
+    text = " ".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def _split_tags(values: Iterable[str], dropped: frozenset[str] = frozenset()) -> list[str]:
+    """Tags from cells of tags separated by , ; or ::: (Google); ``dropped``: the other
+    program's bookkeeping (Google's "* myContacts"), left out."""
+    out: list[str] = []
+    for value in values:
+        for part in re.split(r",|;|:::", value):
+            if part.strip() in dropped:
+                continue
+            tag = part.strip().lstrip("*").strip()
+            if tag:
+                out.append(tag)
+    return out
+
+
+def _reach_list(text: str | None) -> list[dict[str, str]]:
+    """The "label: value" lines of an Emails or Phones column (see
+    exporting.reach_lines); a cell of bare values takes them separated by , ; or lines."""
+    out: list[dict[str, str]] = []
+    for line in (text or "").splitlines():
+        label, sep, value = line.partition(": ")
+        if not sep:
+            out += [{"label": "work", "value": x.strip()} for x in re.split(r"[,;]", line)]
+        else:
+            out.append({"label": label.strip() or "work", "value": value.strip()})
+    return [item for item in out if item["value"]]
+
+
+def _address_list(text: str | None) -> list[dict[str, Any]]:
+    """The "label: street | postcode | city | region | country" lines of an Addresses
+    column (see exporting.address_lines)."""
+    out: list[dict[str, Any]] = []
+    for line in (text or "").splitlines():
+        label, sep, rest = line.partition(": ")
+        if not sep:
+            label, rest = "office", line
+        parts = [p.strip() or None for p in rest.split("|")]
+        parts += [None] * (5 - len(parts))
+        if len(parts) > 5:  # a street with "|" in it
+            parts = [" | ".join(p or "" for p in parts[:-4]), *parts[-4:]]
+        address = dict(zip(("street", "postcode", "city", "region", "country"), parts, strict=True))
+        if any(address.values()):
+            out.append({"label": label.strip() or "office", **address})
+    return out
+
+
+_MOMENT_FORMATS = (
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%b %d, %Y %I:%M %p",
+    "%b %d, %Y",
+)  # fmt: skip
+
+
+def parse_moment(field_name: str, raw: str, tz: Any) -> datetime:
+    """A time as files write it: ISO 8601 (with or without its offset), or a date and
+    time as US and European spreadsheets do; without an offset it is the user's time."""
+    text = raw.strip()
+    try:
+        found = datetime.fromisoformat(text.replace(" UTC", "Z"))
+    except ValueError:
+        for pattern in _MOMENT_FORMATS:
+            try:
+                found = datetime.strptime(text, pattern)
+                break
+            except ValueError:
+                continue
+        else:
+            raise ValidationError(field_name, f"'{text}' is not a date and time") from None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=tz)
+    return found.astimezone(UTC)
+
+
+def _problems(
+    row: int,
+    exc: ValidationErrors,
+    who: str,
+    columns: Mapping[str, str] | None = None,
+    name: str | None = None,
+) -> list[RowError]:
+    """Each problem of a row; a custom field's is named by its column (``columns``:
+    custom key -> header). ``name``: the person or company the row names."""
+    return [
+        RowError(row, _field_name(error.field, who, columns), error.problem, name)
+        for error in exc.errors
+    ]
+
+
+def _field_name(name: str, who: str, columns: Mapping[str, str] | None) -> str:
+    if name == "name":
+        return who
+    if columns and name.startswith("custom field '"):
+        return columns.get(name[len("custom field '") : -1], name)
+    return name
+
+
+def _as_written(patch: Mapping[str, Any], key: str) -> str | None:
+    """A field's value as the file had it, as text for the notes."""
+    if key.startswith("custom."):
+        value = (patch.get("custom") or {}).get(key.removeprefix("custom."))
+    elif key == "addresses":
+        value = "; ".join(address_text(a) for a in patch.get("addresses") or [])
+    else:
+        value = patch.get(key)
+    if isinstance(value, list | tuple):
+        value = ", ".join(str(x) for x in value if x)
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _label_of(error: ValidationError, key: str) -> str:
+    label = key.removeprefix("custom.") if key.startswith("custom.") else error.field
+    return label[:1].upper() + label[1:]
+
+
+def _keep_doubts(
+    clean: dict[str, Any], patch: Mapping[str, Any], doubts: Sequence[Doubt]
+) -> dict[str, Any]:
+    """The values left out for failing their check, kept in ``clean``'s notes."""
+    lines = []
+    for doubt in doubts:
+        if doubt.kept != "moved":
+            continue
+        text = _as_written(patch, doubt.key)
+        if text:
+            lines.append(f"{_label_of(doubt.error, doubt.key)}: {text}")
+    if lines:
+        clean["notes"] = _join_lines(clean.get("notes"), "\n".join(dict.fromkeys(lines)))
+    return clean
+
+
+def _notices(
+    row: int,
+    name: str | None,
+    doubts: Sequence[Doubt],
+    columns: Mapping[str, str] | None = None,
+) -> list[RowNotice]:
+    out = []
+    for doubt in doubts:
+        field_name = _field_name(doubt.error.field, "name", columns)
+        if doubt.key.startswith("custom.") and columns:
+            field_name = columns.get(doubt.key.removeprefix("custom."), field_name)
+        kept = "unverified" if doubt.kept == "flagged" else "notes"
+        # The hint on a phone without its country code is said once, not on each row.
+        problem = doubt.error.problem.split(": add the country code")[0]
+        if problem != doubt.error.problem:
+            problem += " (no country code)"
+        out.append(RowNotice(row, name, field_name, problem, kept))
+    return list(dict.fromkeys(out))
+
+
+class _Cleaner:
+    """Cleans rows into customer/contact patches, by the workspace's rules."""
+
+    def __init__(self, ws: Workspace, custom_defs: Mapping[str, tuple[str, list[str]]]) -> None:
+        self.region = ws.settings.default_region
+        self.owner = ws.author
+        self.currency = ws.settings.currency
+        self.custom_defs = custom_defs
+        self.tz = ws.tz
+
+    def customer(
+        self,
+        raw: dict[str, Any],
+        *,
+        new: bool = True,
+        region: str | None = None,
+        doubts: list[Doubt] | None = None,
+    ) -> dict[str, Any]:
+        """A new customer's fields (with the defaults), or (``new=False``) only the
+        fields the row gives, to change a customer that exists (``region``: its country).
+        Phone numbers are read in the row's country, else ``region`` or the default.
+
+        A file's values are kept as :func:`clean_customer` keeps them with ``doubts``:
+        only a missing name refuses the row; a country that is not one goes to the
+        notes too."""
+        patch = {k: val for k, val in raw.items() if val is not None}
+        if new:
+            patch["name"] = raw.get("name")
+            patch.setdefault("owner", self.owner)
+            patch.setdefault("currency", self.currency)
+        problems: list[ValidationError] = []
+        addresses = []
+        countries: list[str] = []
+        for address in patch.get("addresses") or []:
+            # Other programs write "Germany" or "USA": read as the country's code.
+            try:
+                country = v.country_from_file("country", address.get("country"))
+            except ValidationError as exc:
+                if doubts is None:
+                    problems.append(exc)
+                else:
+                    doubts.append(Doubt("country", exc, "moved"))
+                    countries.append(str(address.get("country")))
+                country = None
+            addresses.append({**address, "country": country})
+        if addresses:
+            patch["addresses"] = addresses
+        start = len(doubts) if doubts is not None else 0
+        try:
+            clean = clean_customer(
+                patch, region=region or self.region, custom_defs=self.custom_defs, doubts=doubts
+            )
+        except ValidationErrors as exc:
+            raise ValidationErrors(problems + exc.errors) from None
+        if problems:
+            raise ValidationErrors(problems)
+        if doubts is not None:
+            _keep_doubts(clean, patch, doubts[start:])
+            if new:  # a default stands in for a value kept in the notes
+                clean.setdefault("owner", self.owner)
+                clean.setdefault("currency", self.currency)
+            if countries:
+                lines = "\n".join(f"Country: {c}" for c in dict.fromkeys(countries))
+                clean["notes"] = _join_lines(clean.get("notes"), lines)
+        return clean
+
+    def contact(
+        self, raw: dict[str, Any], *, region: str | None = None, doubts: list[Doubt] | None = None
+    ) -> dict[str, Any]:
+        """``region``: the customer's country, for phone numbers without a country code."""
+        patch = {k: val for k, val in raw.items() if val is not None}
+        patch["name"] = raw.get("name")
+        start = len(doubts) if doubts is not None else 0
+        clean = clean_contact(patch, region=region or self.region, doubts=doubts)
+        if doubts is not None:
+            _keep_doubts(clean, patch, doubts[start:])
+        return clean
+
+
+def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, str | None]:
+    """A role that is one of Touchpoint's decision roles is kept as such, others go to notes."""
+    if not role or not role.strip():
+        return None, notes
+    try:
+        if v.choice("decision role", role, DecisionRole):
+            return role, notes
+    except ValidationError:
+        pass
+    return None, _join_lines(notes, f"Role: {role.strip()}")
+
+
+def _join_lines(*parts: str | None) -> str | None:
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    return text or None
+
+
+def _split_row(
+    cells: dict[str, list[str]],
+    custom: dict[str, str],
+    labels: Mapping[str, list[str | None]] | None = None,
+    dropped_tags: frozenset[str] = frozenset(),
+) -> tuple[str | None, str | None, dict[str, Any], dict[str, Any]]:
+    """(company, person, raw customer fields, raw contact fields) of one CSV row.
+    ``labels``: the label of each email and phone cell (None: work)."""
+    labels = labels or {}
+
+    def labelled(name: str) -> list[dict[str, str]]:
+        found = labels.get(name) or [None] * len(cells.get(name, ()))
+        return [
+            {"label": label or "work", "value": value}
+            for value, label in zip(cells.get(name, ()), found, strict=False)
+            if value.strip()
+        ]
+
+    def one(name: str) -> str | None:
+        for value in cells.get(name, ()):
+            if value.strip():
+                return value
+        return None
+
+    def many(name: str) -> list[str]:
+        return [x for x in cells.get(name, ()) if x.strip()]
+
+    company = one("customer")
+    person = one("contact") or _join(one("first_name"), one("middle_name"), one("last_name"))
+    customer: dict[str, Any] = {}
+    for name in ("industry", "segment", "owner", "territory", "website", "status", "kind",
+                 "yearly_potential", "currency"):  # fmt: skip
+        value = one(name)
+        if value is not None:
+            customer[name] = value
+    tags = _split_tags(many("tags"), dropped_tags)
+    if tags:
+        customer["tags"] = tags
+    address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
+    addresses = _address_list(one("address_list"))
+    if addresses:  # every address, with its label: the single columns edit the first
+        if any(k in cells for k in address):
+            addresses[0] = {**addresses[0], **address}
+        customer["addresses"] = addresses
+    elif any(address.values()):
+        customer["addresses"] = [{"label": "office", **address}]
+    if custom:
+        customer["custom"] = custom
+    reach: dict[str, Any] = {}
+    emails = labelled("email")
+    # Phones in the order of their columns (a mobile column is a phone labelled so).
+    phones = labelled("phone")
+    # The full lists keep labels and order; a single column's value that is not in
+    # them (edited by hand) replaces the first of its kind, as it was that one.
+    email_list, phone_list = _reach_list(one("email_list")), _reach_list(one("phone_list"))
+    if email_list:
+        emails = _merge_reach(email_list, emails)
+    if phone_list:
+        phones = _merge_reach(phone_list, phones)
+    if emails:
+        reach["emails"] = emails
+    if phones:
+        reach["phones"] = phones
+    # The columns that are no field come after the notes, one line each.
+    notes = _join_lines(*many("notes"), "\n".join(many("extra")))
+    contact: dict[str, Any] = {}
+    if person:
+        title = one("title")
+        role, notes = _role_and_notes(one("decision_role"), notes)
+        contact.update(reach)
+        if title:
+            contact["title"] = title
+        if role:
+            contact["decision_role"] = role
+        opt_out = one("do_not_contact")
+        if opt_out:
+            contact["do_not_contact"] = opt_out
+        channel = one("preferred_channel")
+        if channel:
+            contact["preferred_channel"] = channel
+        if notes:
+            contact["notes"] = notes
+        if not company:
+            customer.update(reach)  # an individual is reached as the person is
+    else:
+        customer.update(reach)
+        # A person's fields on a row that names no person are kept in the company's notes.
+        kept = [
+            f"{label}: {value}"
+            for label, value in (
+                ("Job title", one("title")),
+                ("Decision role", one("decision_role")),
+                ("Do not contact", one("do_not_contact")),
+                ("Preferred channel", one("preferred_channel")),
+            )
+            if value
+        ]
+        notes = _join_lines(*many("notes"), "\n".join([*kept, *many("extra")]))
+        if notes:
+            customer["notes"] = notes
+    return company, person, customer, contact

@@ -1,0 +1,113 @@
+"""Finding the likely duplicates of the records an import creates, here and within the file."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from touchpoint.domain import values as v
+from touchpoint.services.importing.cleaning import _Planned
+from touchpoint.services.importing.matching import LOOKUP_CHUNK, _chunks
+from touchpoint.services.importing.reports import RowDuplicate
+from touchpoint.services.lookup import live
+from touchpoint.storage.models import Contact, Customer, IdentityKey
+
+REASON = {"email": "same email", "phone": "same phone", "host": "same website"}
+
+
+def _keys(entity: str, fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    keys = [("email", v.normalised_email_key(e["value"])) for e in fields.get("emails") or []]
+    keys += [("phone", p["value"]) for p in fields.get("phones") or []]
+    if entity == "customer":
+        host = v.website_host(fields.get("website"))
+        if host:
+            keys.append(("host", host))
+    return list(dict.fromkeys(keys))
+
+
+def _find_duplicates(
+    session: Session,
+    records: Sequence[tuple[int, str, dict[str, Any]]],
+) -> list[RowDuplicate]:
+    """Duplicates of the records to create (row, entity, fields), against the database
+    (identity keys and folded customer names, looked up in batches) and within the file."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for _row, entity, fields in records:
+        for kind, value in _keys(entity, fields):
+            wanted[kind].add(value)
+    existing: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (entity, kind, value)
+    for kind, values in wanted.items():
+        for chunk in _chunks(sorted(values), LOOKUP_CHUNK):
+            rows = session.execute(
+                select(IdentityKey.entity, IdentityKey.value, IdentityKey.record_id).where(
+                    IdentityKey.kind == kind, IdentityKey.value.in_(chunk)
+                )
+            )
+            for entity, value, record_id in rows:
+                existing[(entity, kind, value)].append(record_id)
+    names_by_key: dict[str, tuple[str, str]] = {}
+    if any(entity == "customer" for _r, entity, _f in records):
+        for record_id, name in session.execute(
+            select(Customer.id, Customer.name).where(live(Customer))
+        ):
+            names_by_key.setdefault(v.name_key(name), (record_id, name))
+    found_ids = {rid for ids in existing.values() for rid in ids}
+    names = _names_of(session, found_ids)
+
+    out: list[RowDuplicate] = []
+    seen_in_file: dict[tuple[str, str, str], tuple[int, str]] = {}
+    for row, entity, fields in records:
+        name = fields["name"]
+        matches: dict[str, list[str]] = defaultdict(list)  # existing id -> reasons
+        in_file: dict[int, tuple[str, list[str]]] = {}
+        keys = _keys(entity, fields)
+        if entity == "customer":
+            key = v.name_key(name)
+            if key:
+                keys.append(("name", key))
+                if key in names_by_key:
+                    matches[names_by_key[key][0]].append("same name")
+        for kind, value in keys:
+            for record_id in existing.get((entity, kind, value), ()):
+                matches[record_id].append(REASON[kind])
+            earlier = seen_in_file.get((entity, kind, value))
+            if earlier is None:
+                seen_in_file[(entity, kind, value)] = (row, name)
+            elif earlier[0] != row:
+                in_file.setdefault(earlier[0], (earlier[1], []))[1].append(
+                    "same name" if kind == "name" else REASON[kind]
+                )
+        for record_id, reasons in matches.items():
+            if record_id in names or reasons == ["same name"]:
+                other = names.get(record_id) or names_by_key[v.name_key(name)][1]
+                out.append(RowDuplicate(row, name, record_id, other, tuple(dict.fromkeys(reasons))))
+        for earlier_row, (other, reasons) in in_file.items():
+            label = tuple(f"{r} as row {earlier_row}" for r in dict.fromkeys(reasons))
+            out.append(RowDuplicate(row, name, None, other, label))
+    return out
+
+
+def _names_of(session: Session, ids: set[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    ordered = sorted(ids)
+    for model in (Customer, Contact):
+        for chunk in _chunks(ordered, LOOKUP_CHUNK):
+            for record_id, name in session.execute(
+                select(model.id, model.name).where(model.id.in_(chunk), live(model))
+            ):
+                names[record_id] = name
+    return names
+
+
+def _duplicate_inputs(planned: Sequence[_Planned]) -> list[tuple[int, str, dict[str, Any]]]:
+    out: list[tuple[int, str, dict[str, Any]]] = []
+    for item in planned:
+        if item.customer is not None:
+            out.append((item.row, "customer", item.customer))
+        if item.contact is not None:
+            out.append((item.row, "contact", item.contact))
+    return out

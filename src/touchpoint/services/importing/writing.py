@@ -1,0 +1,250 @@
+"""Writing a planned import in one transaction: batches on the bulk-load thread, then the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+from sqlalchemy.orm import Session
+
+from touchpoint.collector import collector_paused
+from touchpoint.domain.enums import CustomFieldType
+from touchpoint.services.customers import (
+    apply_contact_edit,
+    apply_customer_edit,
+    custom_definitions,
+)
+from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan, _Planned, _Update
+from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates
+from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
+from touchpoint.services.importing.reports import ImportReport, RowDuplicate
+from touchpoint.storage import search_index, tracking
+from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
+from touchpoint.storage.workspace import Changes, Workspace
+
+BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
+
+
+def _write_batch(
+    session: Session,
+    customers: list[Customer],
+    contacts: list[Contact],
+    load: search_index.BulkLoad,
+) -> None:
+    """Insert one batch with its change log rows, identity keys and search documents, in
+    the import's transaction. Customers first: the contacts' foreign key needs them."""
+    tracking.insert_new(session, customers, load)
+    tracking.insert_new(session, contacts, load)
+    load.index()
+
+
+def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
+    """Define the custom fields the rows use that are not defined here: as the file's
+    header declares them (our own export), else as text (a mapping's custom.KEY)."""
+    keys: dict[str, None] = {}
+    customs = [item.customer.get("custom") for item in plan.planned if item.customer is not None]
+    customs += [u.fields.get("custom") for u in plan.updates if isinstance(u.record, Customer)]
+    for custom in customs:
+        for key in custom or {}:
+            if key not in known:
+                keys[key] = None
+    for key in keys:
+        label, kind, choices = plan.declared.get(key, (key, CustomFieldType.TEXT, []))
+        session.add(CustomFieldDef(key=key, label=label, type=kind, choices=choices))
+    if keys:
+        session.flush()
+
+
+def _apply_updates(session: Session, ws: Workspace, updates: Sequence[_Update]) -> None:
+    """Each update is an edit as the window or `customer edit` makes it, in this import's
+    unit of work: cleaned again and written to the change log."""
+    defs = custom_definitions(session)
+    for update in updates:
+        if isinstance(update.record, Customer):
+            apply_customer_edit(
+                session,
+                update.record,
+                update.fields,
+                region=ws.settings.default_region,
+                custom_defs=defs,
+            )
+        else:
+            apply_contact_edit(
+                session, update.record, update.fields, region=ws.settings.default_region
+            )
+    session.flush()
+
+
+class _Writer:
+    """Writes the planned rows in batches, in the import's transaction, on the bulk-load
+    thread (which writes and indexes one batch while this thread builds the next).
+
+    Rows may be given while the file is still being checked (:meth:`add`), so SQLite
+    works beside the checking; :meth:`finish` writes the rest once the plan is whole."""
+
+    def __init__(self, session: Session, cancel: Cancel | None) -> None:
+        self._session = session
+        self._cancel = cancel
+        self._stack = ExitStack()
+        self._load: search_index.BulkLoad | None = None
+        self._batch: list[_Planned] = []
+        self._customer_ids: dict[_CustomerKey, str] = {}
+        self.received = 0  # planned rows given so far
+        self.customers = 0
+        self.contacts = 0
+        self._done = 0  # planned rows written
+        self._written: Callable[[int], None] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Ends the bulk load: on an error, queued work is dropped and the error goes on.
+        self._stack.__exit__(*exc)  # type: ignore[arg-type]
+
+    def add(self, item: _Planned) -> None:
+        self.received += 1
+        self._batch.append(item)
+        if len(self._batch) >= BATCH_ROWS:
+            self._flush()
+
+    def finish(self, plan: _Plan, progress: Progress | None) -> tuple[int, int]:
+        """Write what was not given while checking; (customers, contacts) created.
+        ``progress`` goes on from the checking's half: (rows + written share, 2 rows)."""
+        if progress and plan.planned:
+            share = plan.rows / len(plan.planned)
+            self._written = lambda n: progress(plan.rows + int(n * share), 2 * plan.rows)
+        for item in plan.planned[self.received :]:
+            self.add(item)
+        self._flush()
+        self._stack.close()  # the bulk load ends: the last batches are indexed
+        if progress:
+            progress(2 * plan.rows, 2 * plan.rows)
+        return self.customers, self.contacts
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        _check_cancel(self._cancel)
+        if self._load is None:
+            self._load = self._stack.enter_context(
+                search_index.bulk_insert(self._session.connection(), background=True)
+            )
+        customers: list[Customer] = []
+        contacts: list[Contact] = []
+        for item in self._batch:
+            if item.customer is not None:
+                customer_id = item.customer_id or new_id()
+                self._customer_ids[item.customer_key] = customer_id
+                customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
+                self.customers += 1
+            if item.contact is not None:
+                customer_id = self._customer_ids.get(item.customer_key) or item.customer_key.value
+                contacts.append(
+                    tracking.new_record(
+                        Contact,
+                        id=item.contact_id or new_id(),
+                        customer_id=customer_id,
+                        **item.contact,
+                    )
+                )
+                self.contacts += 1
+        self._done += len(self._batch)
+        self._batch = []
+        _write_batch(self._session, customers, contacts, self._load)
+        if self._written is not None:
+            self._written(self._done)
+
+
+def _check_rows(
+    ws: Workspace,
+    session: Session,
+    planned_rows: PlanRows,
+    cancel: Cancel | None,
+    sink: Sink | None = None,
+) -> tuple[_Plan, set[str]]:
+    """(the plan, known custom field keys)."""
+    defs = custom_definitions(session)
+    plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
+    _check_cancel(cancel)
+    return plan, set(defs)
+
+
+def _duplicates_before_import(ws: Workspace, plan: _Plan) -> list[RowDuplicate]:
+    """The plan's likely duplicates, read on a session of their own."""
+    with ws.read() as session:
+        return _find_duplicates(session, _duplicate_inputs(plan.planned))
+
+
+def _run_import(
+    ws: Workspace,
+    planned_rows: PlanRows,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+    cancel: Cancel | None,
+) -> ImportReport:
+    """Check every row and the duplicates, then (unless a dry run) write everything in
+    one unit of work. A dry run only reads: it never takes the write lock."""
+    with collector_paused():
+        if dry_run:
+            with ws.read() as session:
+                plan, _known = _check_rows(ws, session, planned_rows, cancel)
+                duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
+            if progress:
+                progress(2 * plan.rows, 2 * plan.rows)
+            customers = sum(1 for p in plan.planned if p.customer is not None)
+            contacts = sum(1 for p in plan.planned if p.contact is not None)
+            return _report(plan, (customers, contacts), duplicates, dry_run=True)
+        with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
+            plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
+            if not plan.planned and not plan.updates:
+                if progress:
+                    progress(2 * plan.rows, 2 * plan.rows)
+                return _report(plan, (0, 0), [], dry_run=False)
+            # Duplicates are only reported, so they are looked for on a thread while this
+            # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
+            # That read sees the database as it was before the import: this unit of
+            # work holds the write lock and commits only after the answer is in.
+            with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
+                looking = pool.submit(_duplicates_before_import, ws, plan)
+                made = writer.finish(plan, progress)
+                # After the bulk load: the connection is this thread's again.
+                _define_custom_fields(uow.session, plan, known)
+                _apply_updates(uow.session, ws, plan.updates)
+                _check_cancel(cancel)
+                duplicates = looking.result()
+            uow.commit()
+            return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
+
+
+def _report(
+    plan: _Plan,
+    made: tuple[int, int],
+    duplicates: list[RowDuplicate],
+    *,
+    dry_run: bool,
+    changes: Changes | None = None,
+) -> ImportReport:
+    return ImportReport(
+        plan.rows,
+        made[0],
+        made[1],
+        len(plan.updates),
+        plan.errors,
+        duplicates,
+        dry_run,
+        changes is not None,
+        changes or Changes(),
+        joined=plan.joined,
+        unchanged=plan.unchanged,
+        skipped=len({e.row for e in plan.errors}),
+        notices=plan.notices,
+        columns=plan.columns,
+        layout=plan.layout,
+        mapping=plan.mapping,
+        mapping_from=plan.mapping_from,
+        unmatched=plan.unmatched,
+        row_changes=plan.row_changes,
+    )
