@@ -46,112 +46,126 @@ class PullStage(ApplyStage):
         where that transaction started and applies the same stretch page by page, each
         change checked first; what cannot be applied is set aside with its reason
         (:class:`SetAside`), and the rest, and every later page, applies as usual."""
-        with self.ws.read() as session:
-            cursor = int(read_meta(session, CURSOR_KEY) or 0)
-        start = cursor
-        self.pulled_from_start = start == 0
+        _Pull(self, counts).run()
+        self._retry_set_aside(counts)
 
-        def fetch(after: int) -> PullPage:
-            return self._retry(lambda: self.client.pull(after, self.page_size))
 
+class _Pull:
+    """One pull's state: the cursor, the page fetched ahead and its thread, the paused
+    collector, and the stretch to apply again carefully."""
+
+    def __init__(self, stage: PullStage, counts: dict[str, int]) -> None:
+        self.stage = stage
+        self.counts = counts
+        with stage.ws.read() as session:
+            self.cursor = int(read_meta(session, CURSOR_KEY) or 0)
+        self.start = self.cursor
+        stage.pulled_from_start = self.start == 0
         # Most syncs need one page: the thread is started only for a second one.
-        pool: ThreadPoolExecutor | None = None
+        self.pool: ThreadPoolExecutor | None = None
         # A big pull (a first sync) runs with the cyclic collector paused (see collector).
-        paused = contextlib.ExitStack()
-        big_pull = False
-        ahead: Future[PullPage] | None = None
-        me = self.ws.device_id
-        # Pages up to this server sequence are applied carefully (see above).
-        careful_until = -1
-        held_back = _held_back(self.ws)
+        self.paused = contextlib.ExitStack()
+        self.big_pull = False
+        self.ahead: Future[PullPage] | None = None
+        self.me = stage.ws.device_id
+        # Pages up to this server sequence are applied carefully (see PullStage._pull_all).
+        self.careful_until = -1
+        self.held_back = _held_back(stage.ws)
 
-        def next_page() -> PullPage:
-            nonlocal ahead, pool
-            page = fetch(cursor) if ahead is None else ahead.result()
-            ahead = None
-            if page.more:
-                if pool is None:
-                    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
-                ahead = pool.submit(fetch, page.next_after)
-            self.crash_point("pulled")
-            return page
+    def fetch(self, after: int) -> PullPage:
+        stage = self.stage
+        return stage._retry(lambda: stage.client.pull(after, stage.page_size))
 
-        def took(page: PullPage) -> None:
-            nonlocal cursor
-            cursor = page.next_after
-            span = max(page.high_water - start, 1)
-            self.progress(SyncProgress("pull", min(cursor - start, span), span))
+    def next_page(self) -> PullPage:
+        page = self.fetch(self.cursor) if self.ahead is None else self.ahead.result()
+        self.ahead = None
+        if page.more:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+            self.ahead = self.pool.submit(self.fetch, page.next_after)
+        self.stage.crash_point("pulled")
+        return page
 
+    def took(self, page: PullPage) -> None:
+        self.cursor = page.next_after
+        span = max(page.high_water - self.start, 1)
+        self.stage.progress(SyncProgress("pull", min(self.cursor - self.start, span), span))
+
+    def run(self) -> None:
+        stage = self.stage
         try:
             while True:
-                if self.cancel.is_set():
+                if stage.cancel.is_set():
                     raise Cancelled
-                page = next_page()
-                if not page.changes and page.next_after == cursor:
+                page = self.next_page()
+                if not page.changes and page.next_after == self.cursor:
                     break  # nothing new: no transaction at all
-                careful = page.careful or cursor < careful_until
-                if len(page.changes) >= BIG_PAGE and not big_pull and not careful:
-                    big_pull = True
-                    paused.enter_context(collector_paused())
-                committed = cursor
+                careful = page.careful or self.cursor < self.careful_until
+                if len(page.changes) >= BIG_PAGE and not self.big_pull and not careful:
+                    self.big_pull = True
+                    self.paused.enter_context(collector_paused())
+                committed = self.cursor
                 try:
-                    with self.ws.unit_of_work(origin="remote") as uow:
-                        s = uow.session
-                        conn = s.connection()
-                        conn.exec_driver_sql(
-                            f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}"
-                        )
-                        if careful:
-                            received, conflicts = self._apply_carefully(s, page, held_back)
-                            took(page)
-                        else:
-                            received = conflicts = 0
-                            first_sync = cursor == 0 and page.more
-                            with _bulk_pragmas(conn, page, first_sync=first_sync):
-                                applied = 0
-                                while True:
-                                    conflicts += self._apply_changes(s, page, held_back)
-                                    applied += len(page.changes)
-                                    # This laptop's own changes come back in the pages too.
-                                    received += sum(
-                                        1 for c in page.changes if c.get("device_id") != me
-                                    )
-                                    took(page)
-                                    if (
-                                        not page.more
-                                        or len(page.changes) < BIG_PAGE
-                                        or applied >= BULK_TRANSACTION
-                                        or self.cancel.is_set()
-                                    ):
-                                        break
-                                    page = next_page()
-                        write_meta(s, CURSOR_KEY, str(cursor))
-                        self.crash_point("applying")
-                        uow.commit()
+                    page, received, conflicts = self.apply(page, careful=careful)
                 except _UNAPPLIABLE as exc:
                     if careful:
                         raise
                     # Go back to where the transaction started; the stretch it covered
                     # is applied again page by page, each change checked first.
                     log.warning("sync: pulled changes could not be applied (%r); checking", exc)
-                    careful_until = cursor
-                    cursor = committed
-                    if ahead is not None:
-                        ahead.cancel()
-                        ahead = None
+                    self.careful_until = self.cursor
+                    self.cursor = committed
+                    if self.ahead is not None:
+                        self.ahead.cancel()
+                        self.ahead = None
                     continue
-                self.crash_point("applied")
-                counts["pulled"] += received
-                counts["conflicts"] += conflicts
+                stage.crash_point("applied")
+                self.counts["pulled"] += received
+                self.counts["conflicts"] += conflicts
                 if not page.more:
                     break
         finally:
             # After an error or a cancel a fetch may still be under way: its page is
             # simply never applied (it only reads from the Hub).
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-            paused.close()
-        self._retry_set_aside(counts)
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+            self.paused.close()
+
+    def apply(self, page: PullPage, *, careful: bool) -> tuple[PullPage, int, int]:
+        """One local transaction: this page checked change by change, or big pages up to
+        :data:`BULK_TRANSACTION` changes; the cursor with them. The last page applied,
+        the changes received from others, and the new conflicts."""
+        stage = self.stage
+        with stage.ws.unit_of_work(origin="remote") as uow:
+            s = uow.session
+            conn = s.connection()
+            conn.exec_driver_sql(f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}")
+            if careful:
+                received, conflicts = stage._apply_carefully(s, page, self.held_back)
+                self.took(page)
+            else:
+                received = conflicts = 0
+                first_sync = self.cursor == 0 and page.more
+                with _bulk_pragmas(conn, page, first_sync=first_sync):
+                    applied = 0
+                    while True:
+                        conflicts += stage._apply_changes(s, page, self.held_back)
+                        applied += len(page.changes)
+                        # This laptop's own changes come back in the pages too.
+                        received += sum(1 for c in page.changes if c.get("device_id") != self.me)
+                        self.took(page)
+                        if (
+                            not page.more
+                            or len(page.changes) < BIG_PAGE
+                            or applied >= BULK_TRANSACTION
+                            or stage.cancel.is_set()
+                        ):
+                            break
+                        page = self.next_page()
+            write_meta(s, CURSOR_KEY, str(self.cursor))
+            stage.crash_point("applying")
+            uow.commit()
+        return page, received, conflicts
 
 
 @contextmanager
