@@ -37,14 +37,14 @@ def main() -> int:
     data_dir, token, point, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     keyring.set_keyring(OneToken(token))
     from touchpoint.storage.workspace import Workspace
-    from touchpoint.sync import engine as sync_engine
+    from touchpoint.sync import first_sync, pulling
     from touchpoint.sync.engine import SyncEngine
 
     if len(sys.argv) > 5:
         chunk, big, transaction = (int(n) for n in sys.argv[5].split(","))
-        sync_engine.FRESH_CHUNK = chunk
-        sync_engine.BIG_PAGE = big
-        sync_engine.BULK_TRANSACTION = transaction
+        first_sync.FRESH_CHUNK = chunk
+        pulling.BIG_PAGE = big
+        pulling.BULK_TRANSACTION = transaction
 
     seen = {"n": 0}
 

@@ -100,7 +100,7 @@ def test_sync_indexes_a_big_pull_for_search_and_search_says_what_is_not_yet_inde
 ) -> None:
     from touchpoint.services import search
     from touchpoint.storage.workspace import Workspace
-    from touchpoint.sync import engine as sync_engine
+    from touchpoint.sync import first_sync
 
     hub.add_user("ana@example.com")
     hub.add_user("ben@example.com")
@@ -112,7 +112,7 @@ def test_sync_indexes_a_big_pull_for_search_and_search_says_what_is_not_yet_inde
     home = tmp_path / "ana"
     login = ("login", "--server", hub.url, "--email", "ana@example.com")
     assert tp(home, clock, *login, input=f"{PASSWORD}\n").exit_code == 0
-    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 4)  # nine new records are a big pull
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 4)  # nine new records are a big pull
 
     # A sync stopped before its indexing (a killed process) leaves records unsearchable,
     # and search says so.

@@ -20,7 +20,7 @@ from harness import Clock, HubServer, Laptop, assert_converged
 from touchpoint.services import customers, interactions, search
 from touchpoint.storage import deferred_indexes, search_index
 from touchpoint.storage.workspace import Workspace
-from touchpoint.sync import credentials
+from touchpoint.sync import credentials, first_sync, pulling
 from touchpoint.sync import engine as sync_engine
 
 CLIENT = Path(__file__).with_name("crash_client.py")
@@ -102,19 +102,19 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
     # Pages of 50 are big here: three to a transaction, each loaded on the bulk-load
     # thread in batches of 7 new records.
-    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
-    monkeypatch.setattr(sync_engine, "BIG_PAGE", 20)
-    monkeypatch.setattr(sync_engine, "BULK_TRANSACTION", 150)
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 20)
+    monkeypatch.setattr(pulling, "BULK_TRANSACTION", 150)
     built: list[list[str]] = []
     real_build = deferred_indexes.build
     monkeypatch.setattr(
         deferred_indexes, "build", lambda conn: built.append(real_build(conn)) or built[-1]
     )
     collecting: list[bool] = []
-    real_insert = sync_engine._insert_fresh
+    real_insert = first_sync.insert_fresh
     monkeypatch.setattr(
-        sync_engine,
-        "_insert_fresh",
+        first_sync,
+        "insert_fresh",
         lambda *a: collecting.append(gc.isenabled()) or real_insert(*a),
     )
     assert gc.isenabled()
@@ -145,7 +145,7 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
     with ben.ws.read() as s:  # and the pooled connection its usual page cache
         assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
-            sync_engine.BULK_CACHE_KIB
+            pulling.BULK_CACHE_KIB
         )
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
@@ -158,7 +158,7 @@ def test_a_first_sync_cancelled_while_loading_turns_the_collector_back_on(
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 10)
-    monkeypatch.setattr(sync_engine, "BIG_PAGE", 5)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 5)
     cancel = threading.Event()
     paused: list[bool] = []
 
@@ -183,7 +183,7 @@ def test_a_big_pull_leaves_no_page_for_the_collector_to_free(
     """With the collector paused, whatever a pull leaves in a reference cycle stays until
     the pull ends: no page's bytes may be among it (a first sync's would add up to GBs)."""
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 20)
-    monkeypatch.setattr(sync_engine, "BIG_PAGE", 10)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 10)
     gc.collect()
     gc.disable()
     try:
@@ -209,7 +209,7 @@ def test_records_edited_or_deleted_before_their_indexing_are_indexed_as_they_are
     hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 12)
-    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 7)
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
     assert ben.sync().in_sync
     assert search.index_backlog(ben.ws) > 0
     # Work goes on before the index has caught up: a rename, a deleted call, a new note.

@@ -350,7 +350,7 @@ def test_a_big_first_sync_is_indexed_for_search_after_it_with_its_progress_shown
     qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path, clock: Any, *, monkeypatch: Any
 ) -> None:
     from touchpoint.services import search
-    from touchpoint.sync import engine as sync_engine
+    from touchpoint.sync import first_sync
 
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     try:
@@ -359,7 +359,7 @@ def test_a_big_first_sync_is_indexed_for_search_after_it_with_its_progress_shown
         assert ben.sync().in_sync
     finally:
         ben.close()
-    monkeypatch.setattr(sync_engine, "FRESH_CHUNK", 3)  # twelve new records are a big pull
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 3)  # twelve new records are a big pull
     controller = SyncController(backend, debounce_ms=100, engine_options={"attempts": 1})
     texts: list[str] = []
     controller.status_changed.connect(lambda st: texts.append(st.text))

@@ -1,0 +1,185 @@
+"""Pull: pages after the cursor, the next fetched ahead on a thread, each applied with it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+from sqlalchemy import Connection
+
+from touchpoint.collector import collector_paused
+from touchpoint.storage import deferred_indexes
+from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
+from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, _held_back
+from touchpoint.sync.cycle import Cancelled, SyncProgress
+from touchpoint.sync.transport import PullPage
+
+log = logging.getLogger(__name__)
+
+BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
+# Changes of big pages applied in one local transaction. With a first sync's lookup
+# indexes left out (storage.deferred_indexes), a commit writes mostly new pages, and
+# fewer commits saved 4-10 s of 90-98 s at L (50,000 before); a kill loses at most
+# about ten seconds of loading.
+BULK_TRANSACTION = 200_000
+BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
+
+
+class PullStage(ApplyStage):
+    """The engine's pull: the Hub's changes after this laptop's cursor."""
+
+    def _pull_all(self, counts: dict[str, int]) -> None:
+        """Pull pages until the Hub has no more. The next page is fetched on a second
+        thread while this one is applied (SQLite and the Hub work meanwhile), but the
+        cursor only moves with applied pages, in their transaction, so a kill anywhere
+        resumes exactly.
+
+        Big pages (a first sync) are applied several to a transaction: each commit
+        rewrites every index page the transaction touched, and new records' random ids
+        touch nearly all of them, so fewer commits write far less.
+
+        Applying is total: when a transaction fails on a change this laptop cannot apply
+        (a record it names is not here, a value it cannot store), the pull goes back to
+        where that transaction started and applies the same stretch page by page, each
+        change checked first; what cannot be applied is set aside with its reason
+        (:class:`SetAside`), and the rest, and every later page, applies as usual."""
+        _Pull(self, counts).run()
+        self._retry_set_aside(counts)
+
+
+class _Pull:
+    """One pull's state: the cursor, the page fetched ahead and its thread, the paused
+    collector, and the stretch to apply again carefully."""
+
+    def __init__(self, stage: PullStage, counts: dict[str, int]) -> None:
+        self.stage = stage
+        self.counts = counts
+        with stage.ws.read() as session:
+            self.cursor = int(read_meta(session, CURSOR_KEY) or 0)
+        self.start = self.cursor
+        stage.pulled_from_start = self.start == 0
+        # Most syncs need one page: the thread is started only for a second one.
+        self.pool: ThreadPoolExecutor | None = None
+        # A big pull (a first sync) runs with the cyclic collector paused (see collector).
+        self.paused = contextlib.ExitStack()
+        self.big_pull = False
+        self.ahead: Future[PullPage] | None = None
+        self.me = stage.ws.device_id
+        # Pages up to this server sequence are applied carefully (see PullStage._pull_all).
+        self.careful_until = -1
+        self.held_back = _held_back(stage.ws)
+
+    def fetch(self, after: int) -> PullPage:
+        stage = self.stage
+        return stage._retry(lambda: stage.client.pull(after, stage.page_size))
+
+    def next_page(self) -> PullPage:
+        page = self.fetch(self.cursor) if self.ahead is None else self.ahead.result()
+        self.ahead = None
+        if page.more:
+            if self.pool is None:
+                self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+            self.ahead = self.pool.submit(self.fetch, page.next_after)
+        self.stage.crash_point("pulled")
+        return page
+
+    def took(self, page: PullPage) -> None:
+        self.cursor = page.next_after
+        span = max(page.high_water - self.start, 1)
+        self.stage.progress(SyncProgress("pull", min(self.cursor - self.start, span), span))
+
+    def run(self) -> None:
+        stage = self.stage
+        try:
+            while True:
+                if stage.cancel.is_set():
+                    raise Cancelled
+                page = self.next_page()
+                if not page.changes and page.next_after == self.cursor:
+                    break  # nothing new: no transaction at all
+                careful = page.careful or self.cursor < self.careful_until
+                if len(page.changes) >= BIG_PAGE and not self.big_pull and not careful:
+                    self.big_pull = True
+                    self.paused.enter_context(collector_paused())
+                committed = self.cursor
+                try:
+                    page, received, conflicts = self.apply(page, careful=careful)
+                except _UNAPPLIABLE as exc:
+                    if careful:
+                        raise
+                    # Go back to where the transaction started; the stretch it covered
+                    # is applied again page by page, each change checked first.
+                    log.warning("sync: pulled changes could not be applied (%r); checking", exc)
+                    self.careful_until = self.cursor
+                    self.cursor = committed
+                    if self.ahead is not None:
+                        self.ahead.cancel()
+                        self.ahead = None
+                    continue
+                stage.crash_point("applied")
+                self.counts["pulled"] += received
+                self.counts["conflicts"] += conflicts
+                if not page.more:
+                    break
+        finally:
+            # After an error or a cancel a fetch may still be under way: its page is
+            # simply never applied (it only reads from the Hub).
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+            self.paused.close()
+
+    def apply(self, page: PullPage, *, careful: bool) -> tuple[PullPage, int, int]:
+        """One local transaction: this page checked change by change, or big pages up to
+        :data:`BULK_TRANSACTION` changes; the cursor with them. The last page applied,
+        the changes received from others, and the new conflicts."""
+        stage = self.stage
+        with stage.ws.unit_of_work(origin="remote") as uow:
+            s = uow.session
+            conn = s.connection()
+            conn.exec_driver_sql(f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}")
+            if careful:
+                received, conflicts = stage._apply_carefully(s, page, self.held_back)
+                self.took(page)
+            else:
+                received = conflicts = 0
+                first_sync = self.cursor == 0 and page.more
+                with _bulk_pragmas(conn, page, first_sync=first_sync):
+                    applied = 0
+                    while True:
+                        conflicts += stage._apply_changes(s, page, self.held_back)
+                        applied += len(page.changes)
+                        # This laptop's own changes come back in the pages too.
+                        received += sum(1 for c in page.changes if c.get("device_id") != self.me)
+                        self.took(page)
+                        if (
+                            not page.more
+                            or len(page.changes) < BIG_PAGE
+                            or applied >= BULK_TRANSACTION
+                            or stage.cancel.is_set()
+                        ):
+                            break
+                        page = self.next_page()
+            write_meta(s, CURSOR_KEY, str(self.cursor))
+            stage.crash_point("applying")
+            uow.commit()
+        return page, received, conflicts
+
+
+@contextmanager
+def _bulk_pragmas(conn: Connection, page: PullPage, *, first_sync: bool) -> Iterator[None]:
+    """A first sync leaves its lookup indexes out (built at the end) and loads with a big
+    page cache, so the transaction's index pages stay in memory until its commit."""
+    if first_sync and len(page.changes) >= BIG_PAGE:
+        deferred_indexes.defer(conn)
+    cache = None
+    if len(page.changes) >= BIG_PAGE:
+        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:  # the pooled connection goes back with its usual cache
+        if cache is not None:
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
