@@ -162,7 +162,13 @@ class _Row:
 
 
 # Built once (a statement object keeps its cache key): every push runs them.
-_PREFETCH = select(records).where(records.c.record_id.in_(bindparam("ids", expanding=True)))
+# Every entity the Hub stores, named with the ids: the key is (entity, record_id), and a
+# lookup by record_id alone scanned the whole table (every push, slower as the book grows).
+_STORED_ENTITIES = (*MODEL_BY_ENTITY, CONFLICT_ENTITY)
+_PREFETCH = select(records).where(
+    records.c.entity.in_(_STORED_ENTITIES),
+    records.c.record_id.in_(bindparam("ids", expanding=True)),
+)
 # In one order, so two pushes locking the same records cannot deadlock.
 _PREFETCH_LOCKED = _PREFETCH.order_by(records.c.entity, records.c.record_id).with_for_update()
 _RECEIVED = select(received).where(received.c.change_id.in_(bindparam("ids", expanding=True)))
