@@ -31,6 +31,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
+    func,
     insert,
     or_,
     select,
@@ -1144,14 +1145,25 @@ _PULL_TEAMS = (
 )
 
 
+_PULL_TEAMS_UP_TO = (
+    select(*_PULL_COLUMNS)
+    .where(
+        changes.c.server_seq > bindparam("after"),
+        changes.c.server_seq <= bindparam("up_to"),
+        changes.c.team.in_(bindparam("teams", expanding=True)),
+    )
+    .order_by(changes.c.server_seq)
+)
+
+
 @functools.lru_cache(maxsize=16)
-def _pull_of_teams(count: int) -> Select[Any]:
-    """A page of several teams' changes: each team's next ones read from the (team, seq)
-    index, at most a page each, merged in sequence order. With ``team IN (...)`` the
-    database read every change of those teams after the cursor and sorted them all for
-    each page, so a long feed paged in quadratic time."""
+def _page_end_of_teams(count: int) -> Select[Any]:
+    """The last sequence of the next page of several teams' changes, read from the
+    (team, seq) index alone: each team's next ``limit`` numbers, merged. With only
+    ``team IN (...)``, the database read every change of those teams after the cursor
+    and sorted them all, at each page of a long feed."""
     parts = [
-        select(*_PULL_COLUMNS)
+        select(changes.c.server_seq)
         .where(changes.c.team == bindparam(f"team{n}"), changes.c.server_seq > bindparam("after"))
         .order_by(changes.c.server_seq)
         .limit(bindparam("limit"))
@@ -1159,7 +1171,8 @@ def _pull_of_teams(count: int) -> Select[Any]:
         for n in range(count)
     ]
     merged = union_all(*(select(part) for part in parts)).subquery()
-    return select(merged).order_by(merged.c.server_seq).limit(bindparam("limit"))
+    page = select(merged.c.server_seq).order_by(merged.c.server_seq).limit(bindparam("limit"))
+    return select(func.max(page.subquery().c.server_seq))
 
 
 _HIGH_WATER = select(counter.c.value).where(counter.c.id == 1)
@@ -1183,9 +1196,13 @@ def pull_page(conn: Connection, who: Principal, after: int, limit: int) -> dict[
     if who.sees_all:
         rows = conn.execute(_PULL_ALL, {"after": after, "limit": limit}).all()
     elif len(who.teams) > 1:
-        params = {"after": after, "limit": limit}
-        params.update({f"team{n}": team for n, team in enumerate(who.teams)})
-        rows = conn.execute(_pull_of_teams(len(who.teams)), params).all()
+        # Where the page ends first (numbers only), then its rows: each step reads the
+        # page's worth of index entries or rows, however deep the cursor.
+        ends = {"after": after, "limit": limit}
+        ends.update({f"team{n}": team for n, team in enumerate(who.teams)})
+        up_to = conn.execute(_page_end_of_teams(len(who.teams)), ends).scalar()
+        params = {"after": after, "up_to": up_to or after, "teams": list(who.teams)}
+        rows = conn.execute(_PULL_TEAMS_UP_TO, params).all()
     else:
         params = {"after": after, "limit": limit, "teams": list(who.teams) or [""]}
         rows = conn.execute(_PULL_TEAMS, params).all()
