@@ -5,6 +5,7 @@ of the change log moves."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from harness import Clock, HubServer, Laptop, now_utc
 
 from touchpoint.hub import replica
 from touchpoint.hub.console.figures import FiguresBusy, TeamFigures
-from touchpoint.services import customers, interactions
+from touchpoint.services import customers, interactions, reports
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_the_replica_lives_beside_the_hub_database(hub: HubServer, tmp_path: Pat
 
 
 def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor(
-    hub: HubServer, tmp_path: Path, pulls: list[int]
+    hub: HubServer, tmp_path: Path, pulls: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = Clock(now_utc())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
@@ -60,11 +61,17 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         stored = _cursor(folder)
         assert stored > 0
 
-        # The Hub restarts. A pull under way elsewhere cannot make a page wait now.
+        # The Hub restarts: each team's week is figured ahead from the replica on disk,
+        # so the first page neither pulls, nor figures, nor waits for a pull under way.
         again = TeamFigures(hub.engine, now_utc, folder=folder)
         again.busy_wait = 0.1
         pulls.clear()
-        with again._pull_lock:
+        again.start()
+        deadline = time.monotonic() + 30
+        while not again._kept and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with again._pull_lock, monkeypatch.context() as patched:
+            patched.setattr(reports, "daily_report", _not_again)
             report, _ = again.team_report("north", "week")
         assert report.team.interactions == 1
         assert pulls == []  # nothing new on the Hub: nothing pulled at all
@@ -78,6 +85,10 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         again.close()
     finally:
         maria.close()
+
+
+def _not_again(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("figured again")
 
 
 def _cursor(folder: Path) -> int:
