@@ -20,6 +20,12 @@ tests/hub/test_hub_dataset.py checks, on a small book, that the result equals a 
 that real laptops pushed the same data to.
 
 --password is every account's password (default "touchpoint demo").
+
+--console-only makes, in seconds instead of the push's hour at L, what the console
+reads after a restart: the Hub's people, laptops and a record row per customer (and
+one interaction per team), with an empty change log numbered up to the book's size,
+and beside it the console's replica caught up to that number: the book's database
+itself. For bench_console.py --hub-db at L; not for the feed, which needs the log.
 """
 
 from __future__ import annotations
@@ -38,14 +44,15 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, insert, select, update
 
-from touchpoint.hub import accounts, door, exchange
+from touchpoint.hub import accounts, door, exchange, replica
+from touchpoint.hub.db import counter, make_engine, records, tokens, upgrade, write
 from touchpoint.hub.db import devices as device_rows
-from touchpoint.hub.db import make_engine, tokens, upgrade, write
 from touchpoint.services import demo
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.models import Change
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
+from touchpoint.sync.engine import CURSOR_KEY, SCOPE_KEY, write_meta
 from touchpoint.sync.protocol import ChangeIn
 
 PASSWORD = "touchpoint demo"
@@ -255,6 +262,73 @@ def _door_open() -> Iterator[None]:
         door.check_change = checked
 
 
+def console_only(url: str, laptop_db: Path, *, password: str = PASSWORD) -> int:
+    """The Hub's people and records index, and the book as the console's replica (see
+    the module); the number the replica is caught up to."""
+    reps = authors(laptop_db)
+    who = add_people(url, reps, password)
+    teams = team_of(reps)
+    stamp = to_utc_text(datetime.now(UTC))
+    source = create_engine(f"sqlite:///{laptop_db}")
+    engine = make_engine(url)
+    try:
+        with source.connect() as conn:
+            owners = conn.exec_driver_sql("SELECT id, owner FROM customers").all()
+            total = conn.exec_driver_sql("SELECT count(*) FROM change_log").scalar_one()
+            firsts = conn.exec_driver_sql(
+                "SELECT c.owner, min(i.id) FROM interactions i"
+                " JOIN customers c ON c.id = i.customer_id GROUP BY c.owner"
+            ).all()
+        team_of_customer = {cid: teams.get(owner, TEAM_NAMES[0]) for cid, owner in owners}
+        with write(engine) as conn:
+            rows = [
+                {"entity": "customer", "record_id": cid, "team": team, "data": {}, "versions": {}}
+                for cid, team in team_of_customer.items()
+            ]
+            seen: set[str] = set()
+            for owner, interaction in firsts:
+                if teams.get(owner) not in seen:
+                    seen.add(teams[owner])
+                    rows.append(
+                        {
+                            "entity": "interaction",
+                            "record_id": interaction,
+                            "team": teams[owner],
+                            "data": {},
+                            "versions": {},
+                        }
+                    )
+            for start in range(0, len(rows), 20_000):
+                conn.execute(insert(records), rows[start : start + 20_000])
+            conn.execute(update(counter).where(counter.c.id == 1).values(value=total))
+            for principal in who.values():
+                conn.execute(
+                    insert(device_rows).values(
+                        device_id=principal.device_id,
+                        user_id=principal.user_id,
+                        last_seq=0,
+                        clock_offset_ms=0,
+                        last_seen=stamp,
+                    )
+                )
+    finally:
+        source.dispose()
+        engine.dispose()
+    folder = replica.console_folder(url)
+    folder.mkdir()
+    shutil.copyfile(laptop_db, folder / "touchpoint.sqlite3")
+    ws = Workspace.open(folder, auto_backup=False)
+    try:
+        with ws.unit_of_work(origin="remote") as uow:
+            write_meta(uow.session, CURSOR_KEY, str(total))
+            write_meta(uow.session, SCOPE_KEY, replica.SCOPE)
+            uow.commit()
+        replica.mark_caught_up(ws, total)
+    finally:
+        ws.close()
+    return total
+
+
 def generated(folder: Path, size: str, seed: int) -> Path:
     """A laptop folder with the demo's book of that size (make_dataset.py's)."""
     spec = dict(demo.SIZES[size])
@@ -295,6 +369,9 @@ def main() -> int:
     target.add_argument("--out", type=Path, help="the Hub's SQLite file to make (new)")
     target.add_argument("--postgres", help="an empty PostgreSQL database's URL")
     parser.add_argument("--password", default=PASSWORD)
+    parser.add_argument(
+        "--console-only", action="store_true", help="people, records index and the replica"
+    )
     args = parser.parse_args()
 
     if args.out is not None:
@@ -332,6 +409,15 @@ def main() -> int:
                 last[0] = now
                 print(f"  {done:>10,} changes  {now - started:6.1f} s", file=sys.stderr)
 
+        if args.console_only:
+            if args.out is None:
+                print("--console-only makes a SQLite Hub (--out)", file=sys.stderr)
+                return 1
+            total = console_only(url, laptop, password=args.password)
+            print(f"hub at {args.out}: people and records index, log numbered to {total:,}")
+            print(f"console replica at {replica.console_folder(url)}")
+            print(f"made in {time.perf_counter() - started:.1f} s")
+            return 0
         built = build(url, laptop, password=args.password, progress=progress)
     print(f"hub at {args.out or url}")
     for entity, count in sorted(built.counts.items()):
