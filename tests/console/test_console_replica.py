@@ -13,7 +13,7 @@ import pytest
 from harness import Clock, HubServer, Laptop, now_utc
 
 from touchpoint.hub import replica
-from touchpoint.hub.console.figures import FiguresBusy, TeamFigures
+from touchpoint.hub.console.figures import KEPT_FILE, FiguresBusy, TeamFigures
 from touchpoint.services import customers, interactions, reports
 
 
@@ -61,15 +61,12 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         stored = _cursor(folder)
         assert stored > 0
 
-        # The Hub restarts: each team's week is figured ahead from the replica on disk,
-        # so the first page neither pulls, nor figures, nor waits for a pull under way.
+        # The Hub restarts: the replica on disk and the reports kept when it stopped are
+        # read back, so the first page neither pulls, nor figures, nor waits for a pull.
+        assert (folder / KEPT_FILE).is_file()
         again = TeamFigures(hub.engine, now_utc, folder=folder)
         again.busy_wait = 0.1
         pulls.clear()
-        again.start()
-        deadline = time.monotonic() + 30
-        while not again._kept and time.monotonic() < deadline:
-            time.sleep(0.05)
         with again._pull_lock, monkeypatch.context() as patched:
             patched.setattr(reports, "daily_report", _not_again)
             report, _ = again.team_report("north", "week")
@@ -85,6 +82,20 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         again.close()
     finally:
         maria.close()
+
+
+def test_at_the_hub_s_start_each_team_s_week_is_figured_ahead(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        figures.start()
+        deadline = time.monotonic() + 60
+        while len(figures._kept) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(key[0] for key in figures._kept) == ["north", "south"]
+    finally:
+        figures.close()
 
 
 def _not_again(*_args: Any, **_kwargs: Any) -> Any:

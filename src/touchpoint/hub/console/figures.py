@@ -10,7 +10,8 @@ The replica is a file beside the Hub's database, kept for good: its first catch-
 figures are on their way until it ends (:class:`FiguresBusy`). From then on it is
 read at once, also after a restart, and follows the Hub's change log: a background
 pull every :data:`FOLLOW_SECONDS`, and a page that finds the log moved pulls first.
-At the start each team's week is figured ahead, so the first dashboard does not wait.
+At the start each team's week is figured ahead, so the first dashboard does not wait;
+the reports kept when the Hub stopped are read back and count as before.
 
 A report for a team of 50 takes seconds at L, so a page view never recomputes it
 without reason: a report is kept per team, period and members until that team's part
@@ -21,8 +22,11 @@ overdue with no change at all); meanwhile the page shows the one it has.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
+import pickle
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -50,6 +54,7 @@ FOLLOW_SECONDS = 10.0  # how often the background pull looks at the Hub's log
 BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
 PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
+KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
 
@@ -78,6 +83,17 @@ def period_of(key: str, today: date) -> Period:
         return Period(key, labels[key], first, following - timedelta(days=1))
     first = dates.week_start(today)
     return Period("week", labels["week"], first, first + timedelta(days=6))
+
+
+@functools.cache
+def _kept_version() -> str:
+    """What kept reports were made by: another Touchpoint, or another report code, and
+    they are figured again rather than read back in a shape they no longer have."""
+    from touchpoint import __version__
+    from touchpoint.domain import metrics
+
+    code = b"".join(Path(m.__file__ or "").read_bytes() for m in (reports, metrics))
+    return f"{__version__}:{hashlib.sha256(code).hexdigest()[:16]}"
 
 
 def _folder_for(engine: Engine) -> Path:
@@ -143,7 +159,40 @@ class TeamFigures:
                 self._ready = replica.caught_up_once(ws)
                 self._pulled_to = replica.cursor(ws) if self._ready else -1
                 self._ws = ws
+                if self._ready:
+                    self._load_kept()
             return self._ws
+
+    def _load_kept(self) -> None:
+        """The reports kept when the Hub last stopped: each still counts until its
+        team's log moves (and is refigured as time passes), as if never stopped."""
+        path = self.folder / KEPT_FILE
+        try:
+            # The Hub's own file, beside its replica, written by this code when it stopped.
+            with path.open("rb") as f:
+                version, kept = pickle.load(f)
+        except FileNotFoundError:
+            return
+        except Exception:  # written by another version, or cut short: figure again
+            log.info("the console's kept reports could not be read; figuring them again")
+            return
+        if version == _kept_version():
+            with self._kept_lock:
+                self._kept.update(kept)
+
+    def _save_kept(self) -> None:
+        path = self.folder / KEPT_FILE
+        with self._kept_lock:
+            kept = list(self._kept.items())
+        if not kept or not self.folder.is_dir():
+            return
+        part = path.with_suffix(".part")
+        try:
+            with part.open("wb") as f:
+                pickle.dump((_kept_version(), kept), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(part, path)
+        except Exception:
+            log.exception("the console could not keep its reports for the next start")
 
     def _high(self) -> int:
         with self.engine.connect() as conn:
@@ -250,6 +299,8 @@ class TeamFigures:
             worker.join(timeout=60)
         with self._pull_lock, self._open_lock:
             if self._ws is not None:
+                if self._ready:
+                    self._save_kept()
                 self._ws.close()
                 self._ws = None
 
