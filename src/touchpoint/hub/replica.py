@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from touchpoint.errors import ValidationError
 from touchpoint.hub import exchange
@@ -161,23 +161,24 @@ def open_replica(
     return ws, result
 
 
-def team_members(engine: Engine, team: str) -> list[str]:
+def team_members(source: Engine | Connection, team: str) -> list[str]:
     """The emails of a Hub team's members; an unknown or empty team names the option."""
-    with engine.connect() as conn:
-        found = conn.execute(select(teams.c.id, teams.c.name).where(teams.c.name == team)).first()
-        if found is None:
-            known = ", ".join(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
-            raise ValidationError(
-                "team", f"no team '{team}' on this Hub (teams: {known or 'none'})"
-            )
-        emails = list(
-            conn.execute(
-                select(users.c.email)
-                .join(memberships, memberships.c.user_id == users.c.id)
-                .where(memberships.c.team_id == found.id)
-                .order_by(users.c.email)
-            ).scalars()
-        )
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return team_members(conn, team)
+    conn = source
+    found = conn.execute(select(teams.c.id, teams.c.name).where(teams.c.name == team)).first()
+    if found is None:
+        known = ", ".join(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
+        raise ValidationError("team", f"no team '{team}' on this Hub (teams: {known or 'none'})")
+    emails = list(
+        conn.execute(
+            select(users.c.email)
+            .join(memberships, memberships.c.user_id == users.c.id)
+            .where(memberships.c.team_id == found.id)
+            .order_by(users.c.email)
+        ).scalars()
+    )
     if not emails:
         raise ValidationError("team", f"team {team} has no members yet")
     return emails

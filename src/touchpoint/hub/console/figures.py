@@ -271,9 +271,10 @@ class TeamFigures:
             except Exception:
                 log.exception("the console could not figure team %s ahead", name)
 
-    def _fresh(self) -> Workspace:
-        """The replica to read: up to date with the Hub's log when a pull can be had
-        soon; FiguresBusy until its first catch-up is over."""
+    def _fresh(self, high: int | None = None) -> Workspace:
+        """The replica to read: up to date with the Hub's log (at ``high``, read now
+        when not given) when a pull can be had soon; FiguresBusy until its first
+        catch-up is over."""
         ws = self._open()
         if not self._ready:
             self._background(follow=False)
@@ -281,7 +282,9 @@ class TeamFigures:
             if not self._ready:
                 raise FiguresBusy
             return ws
-        if self._high() != self._pulled_to and self._pull_lock.acquire(timeout=PULL_WAIT):
+        if high is None:
+            high = self._high()
+        if high != self._pulled_to and self._pull_lock.acquire(timeout=PULL_WAIT):
             # A page that finds the log moved pulls first (a few changes: milliseconds);
             # when a big pull holds the lock it reads what is there.
             try:
@@ -329,25 +332,27 @@ class TeamFigures:
         ws = self._fresh()
         return dates.local_date(ws.now(), ws.tz)
 
-    def _team_seen(self, team: str) -> int:
-        """The team's last change in the Hub's log (its index answers at once)."""
+    def _hub_facts(self, team: str) -> tuple[tuple[str, ...], int, int]:
+        """(the team's members, its last change in the log, the log's last change), read
+        in one connection (each costs an index lookup; a connection costs more)."""
         with self.engine.connect() as conn:
-            found = conn.execute(
+            members = tuple(replica.team_members(conn, team))
+            seen = conn.execute(
                 select(func.max(changes.c.server_seq)).where(changes.c.team == team)
             ).scalar()
-        return int(found or 0)
+            high = exchange.high_water(conn)
+        return members, int(seen or 0), high
 
     def team_report(self, team: str, period_key: str) -> tuple[reports.DailyReport, Period]:
         """The daily report of ``team``'s members for the period (see the module)."""
-        members = tuple(replica.team_members(self.engine, team))
+        members, seen, high = self._hub_facts(team)
         goals_file = self.goals_file
         goals_stamp = (
             goals_file.stat().st_mtime_ns
             if goals_file is not None and goals_file.is_file()
             else None
         )
-        seen = self._team_seen(team)
-        ws = self._fresh()
+        ws = self._fresh(high)
         now = ws.now()
         period = period_of(period_key, dates.local_date(now, ws.tz))
         over = dates.local_range_bounds(period.first, period.last, ws.tz)[1] <= now
