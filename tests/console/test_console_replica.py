@@ -155,3 +155,28 @@ def test_a_new_team_or_another_team_s_change_keeps_the_replica_and_the_report(
         figures.close()
         maria.close()
         sara.close()
+
+
+def test_while_a_report_is_being_figured_a_page_shows_the_one_kept(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        kept, _ = figures.team_report("north", "week")
+        figures.busy_wait = 0.1
+        interactions.log_interaction(maria.ws, customer=acme, kind="visit")
+        assert maria.sync().in_sync
+        (busy,) = figures._figuring.values()
+        with busy:  # another page, or the refigure as time passes, is figuring it now
+            shown, _ = figures.team_report("north", "week")
+        assert shown is kept  # not "one moment": the figures it has
+        newer, _ = figures.team_report("north", "week")
+        assert newer.team.interactions == kept.team.interactions + 1 == 2
+    finally:
+        figures.close()
+        maria.close()

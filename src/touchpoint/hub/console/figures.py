@@ -369,7 +369,11 @@ class TeamFigures:
                     target=self._refigure, args=(ws, job, figuring), daemon=True
                 ).start()
             return kept.report, period
-        if not figuring.acquire(timeout=self.busy_wait):
+        if not figuring.acquire(timeout=PULL_WAIT if kept is not None else self.busy_wait):
+            if kept is not None:
+                # Being figured already (as time passed, or for another page): show the
+                # one kept; the next view after it ends figures the newest changes in.
+                return kept.report, period
             raise FiguresBusy
         try:
             with self._kept_lock:
