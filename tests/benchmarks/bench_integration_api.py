@@ -4,10 +4,15 @@ of a large Hub with one API key, over loopback, as an integration's first catch-
     python tests/benchmarks/bench_integration_api.py                  # 20,000 records
     python tests/benchmarks/bench_integration_api.py --data bench-data/L \\
         --pg postgresql://postgres:touchpoint@127.0.0.1:5432/postgres
+    python tests/benchmarks/bench_integration_api.py --hub-db bench-data/hub-L.sqlite3
 
 The Hub is seeded straight from the rows (a dataset folder made by make_dataset.py, or
 synthetic customers), as bench_sync.py seeds it (not timed), then served by
 ``touchpoint-hub serve``. Also measured: paging ``GET /api/v1/customers`` (500 a page).
+
+--hub-db serves a Hub made by make_hub_dataset.py as it is (its five teams, the key
+reading all of them; the key is revoked at the end), and says how the first and the
+last tenth of the pages compare: a cursor page must not slow down with depth.
 """
 
 from __future__ import annotations
@@ -57,17 +62,51 @@ def synthetic_rows(n: int) -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
+PAGE_TIMES: list[float] = []  # each feed page's seconds, in order
+
+
 def page_feed(client: httpx.Client, limit: int) -> tuple[int, int, float]:
     """(changes, pages, seconds) of reading the feed from 0 to its end."""
     seen = pages = after = 0
     started = time.perf_counter()
+    PAGE_TIMES.clear()
     while True:
+        asked = time.perf_counter()
         answer = client.get("/changes", params={"after": after, "limit": limit})
         answer.raise_for_status()
         body = answer.json()
+        PAGE_TIMES.append(time.perf_counter() - asked)
         seen, pages, after = seen + len(body["changes"]), pages + 1, body["next_after"]
         if not body["more"]:
             return seen, pages, time.perf_counter() - started
+
+
+def depth_line() -> str:
+    """The first and last tenth of the feed's pages: the same time, or the cursor is not
+    an index seek."""
+    tenth = max(1, len(PAGE_TIMES) // 10)
+    first = sum(PAGE_TIMES[:tenth]) / tenth
+    last = sum(PAGE_TIMES[-tenth:]) / tenth
+    return f"  a page: {1000 * first:.0f} ms in the first tenth, {1000 * last:.0f} ms in the last"
+
+
+def hub_counts(db: str) -> tuple[int, int, list[str]]:
+    """(changes, customers, teams) of a Hub database."""
+    from sqlalchemy import func, select
+
+    from touchpoint.hub.db import changes, records, teams
+
+    engine = make_engine(db)
+    try:
+        with engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(changes)).scalar_one()
+            c = conn.execute(
+                select(func.count()).select_from(records).where(records.c.entity == "customer")
+            ).scalar_one()
+            names = list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
+    finally:
+        engine.dispose()
+    return n, c, names
 
 
 def page_list(client: httpx.Client, path: str) -> tuple[int, int, float]:
@@ -91,16 +130,27 @@ def main() -> int:
     parser.add_argument("--records", type=int, default=20_000, help="synthetic customers")
     parser.add_argument("--pg", default="", help="serve from this PostgreSQL (a new database)")
     parser.add_argument("--page-size", type=int, default=5000, help="feed page (<= 5000)")
+    parser.add_argument(
+        "--hub-db", help="a Hub made by make_hub_dataset.py (a SQLite file or a URL), served as is"
+    )
     args = parser.parse_args()
 
-    if args.data:  # values as the change log holds them (times and amounts as text)
+    team_names = ["north"]
+    if args.hub_db:
+        hub_db = args.hub_db if "://" in args.hub_db else f"sqlite:///{Path(args.hub_db).resolve()}"
+        total, customers, team_names = hub_counts(hub_db)
+    elif args.data:  # values as the change log holds them (times and amounts as text)
         rows = [(e, i, jsonable(d)) for e, i, d in dataset_rows(args.data)]
     else:
         rows = synthetic_rows(args.records)
-    customers = sum(1 for e, _i, _d in rows if e == "customer")
+    if not args.hub_db:
+        total = len(rows)
+        customers = sum(1 for e, _i, _d in rows if e == "customer")
     with tempfile.TemporaryDirectory() as tmp:
         drop = None
-        if args.pg:
+        if args.hub_db:
+            db = hub_db
+        elif args.pg:
             import psycopg
 
             name = f"tp_bench_{uuid.uuid4().hex[:8]}"
@@ -114,12 +164,15 @@ def main() -> int:
 
         else:
             db = f"sqlite:///{Path(tmp) / 'hub.sqlite3'}"
-        seed_hub(db, rows)
+        if not args.hub_db:
+            seed_hub(db, rows)
         engine = make_engine(db)
+        key_name = f"bench-{uuid.uuid4().hex[:8]}"
         token = apikeys.create_key(
-            engine, "bench", ["north"], "read", "bench", per_minute=apikeys.MAX_PER_MINUTE
+            engine, key_name, team_names, "read", "bench", per_minute=apikeys.MAX_PER_MINUTE
         ).token
         engine.dispose()
+        print(f"hub: {total:,} changes, {customers:,} customers, a key reading {team_names}")
         env = {**os.environ, "TOUCHPOINT_HUB_LOG": str(Path(tmp) / "hub.log")}
         proc, url = serve(db, 1, env)
         try:
@@ -133,8 +186,9 @@ def main() -> int:
                     f"changes feed: {n:,} changes in {pages} pages of {args.page_size} "
                     f"in {secs:.2f} s = {n / secs:,.0f} records/s"
                 )
-                if n != len(rows):
-                    print(f"error: the feed held {n} changes, the Hub {len(rows)}")
+                print(depth_line())
+                if n != total:
+                    print(f"error: the feed held {n} changes, the Hub {total}")
                     return 1
                 n, pages, secs = page_list(client, "/customers?limit=500")
                 print(
@@ -147,6 +201,10 @@ def main() -> int:
         finally:
             proc.terminate()
             proc.wait(30)
+            if args.hub_db:  # the dataset stays as it was made, but for a revoked key
+                engine = make_engine(db)
+                apikeys.revoke_key(engine, key_name)
+                engine.dispose()
             if drop is not None:
                 drop()
     return 0

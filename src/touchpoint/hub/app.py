@@ -468,9 +468,15 @@ def create_app_from_env() -> FastAPI:
         gc.freeze()
         # Webhooks: every worker starts a dispatcher; one at a time holds the lease and works.
         dispatcher = webhooks.serve_dispatcher(app.state.engine, app.state.pushed)
+        # The console's replica catches up in the background from now (a first copy of
+        # a big book takes minutes), then follows the log; after a restart it is read
+        # at once and only pulls what it has not seen.
+        figures = app.state.console_figures
+        figures.start()
         try:
             yield
         finally:
+            await anyio.to_thread.run_sync(figures.close)
             if dispatcher is not None:
                 await anyio.to_thread.run_sync(dispatcher.close)
 

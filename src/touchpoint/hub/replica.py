@@ -5,6 +5,11 @@ manager's laptop and the Hub give the same figures from the same code. The Hub k
 one such database beside it, a replica that pulls every team's changes exactly as an
 admin's laptop would, through the same sync engine, but straight from the Hub's
 tables instead of over HTTP. Each run pulls only what changed since the last one.
+
+The console keeps its own replica (:func:`console_folder`): pulled in the background
+from the Hub's start-up, then after each change, and read by the dashboard. A replica
+that once caught up is marked so (:data:`READY_KEY`); after a restart it is read at
+once and only pulls the changes it has not seen, from its stored cursor.
 """
 
 from __future__ import annotations
@@ -15,15 +20,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from touchpoint.errors import ValidationError
 from touchpoint.hub import exchange
 from touchpoint.hub.accounts import Principal
-from touchpoint.hub.db import memberships, teams, users
+from touchpoint.hub.db import memberships, sqlite_file, teams, users
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace, utc_now
-from touchpoint.sync.engine import SyncEngine, SyncResult
+from touchpoint.sync.engine import (
+    CURSOR_KEY,
+    SCOPE_KEY,
+    SyncEngine,
+    SyncResult,
+    read_meta,
+    write_meta,
+)
 from touchpoint.sync.errors import ServerError
 from touchpoint.sync.protocol import (
     PROTOCOL_VERSION,
@@ -35,6 +47,8 @@ from touchpoint.sync.protocol import (
 from touchpoint.sync.transport import PullPage
 
 REPLICA_USER = "hub-reports"
+READY_KEY = "replica_caught_up"  # the Hub sequence of its first complete catch-up
+SCOPE = "admin:"  # what a replica reads: every team (see DirectHub.hello)
 
 
 class DirectHub:
@@ -57,14 +71,15 @@ class DirectHub:
     def hello(self, body: HelloRequest) -> HelloResponse:
         with self.engine.connect() as conn:
             high = exchange.high_water(conn)
-            names = list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
         return HelloResponse(
             protocol=PROTOCOL_VERSION,
             server_time=to_utc_text(datetime.now(UTC)),
             clock_offset_ms=0,
             email=REPLICA_USER,
             role="admin",
-            teams=names,
+            # No team names: an admin reads every team's changes already, and a scope
+            # naming them would widen with each new team and pull the book again.
+            teams=[],
             high_water=high,
             last_device_seq=0,
         )
@@ -85,6 +100,45 @@ def default_folder(db_url: str) -> Path:
     return Path(platformdirs.user_data_dir("touchpoint-hub", "Touchpoint")) / f"replica-{digest}"
 
 
+def console_folder(db_url: str) -> Path:
+    """The console's replica: beside a SQLite Hub's file (hub.sqlite3 ->
+    hub-console-replica/), so it is backed up and moved with it; for PostgreSQL in the
+    Hub user's data folder. Never the folder `touchpoint-hub report` pulls into."""
+    path = sqlite_file(db_url)
+    if path is not None:
+        return path.with_name(f"{path.stem}-console-replica")
+    base = default_folder(db_url)
+    return base.with_name(base.name + "-console")
+
+
+def settle_scope(ws: Workspace) -> None:
+    """A replica made before :data:`SCOPE` named the teams: say it reads every team,
+    so it goes on from its cursor instead of pulling everything again."""
+    with ws.read() as session:
+        held = read_meta(session, SCOPE_KEY)
+    if held is not None and held != SCOPE and held.startswith(SCOPE):
+        with ws.unit_of_work(origin="remote") as uow:
+            write_meta(uow.session, SCOPE_KEY, SCOPE)
+            uow.commit()
+
+
+def cursor(ws: Workspace) -> int:
+    """The last Hub sequence the replica holds."""
+    with ws.read() as session:
+        return int(read_meta(session, CURSOR_KEY) or 0)
+
+
+def caught_up_once(ws: Workspace) -> bool:
+    with ws.read() as session:
+        return read_meta(session, READY_KEY) is not None
+
+
+def mark_caught_up(ws: Workspace, seq: int) -> None:
+    with ws.unit_of_work(origin="remote") as uow:
+        write_meta(uow.session, READY_KEY, str(seq))
+        uow.commit()
+
+
 def open_replica(
     engine: Engine, folder: Path, *, clock: Callable[[], datetime] | None = None
 ) -> tuple[Workspace, SyncResult]:
@@ -94,7 +148,8 @@ def open_replica(
     applied in one transaction) and the next run resumes from there."""
     ws = Workspace.open(folder, auto_backup=False, clock=clock or utc_now)
     try:
-        result = SyncEngine(ws, DirectHub(engine)).run()  # type: ignore[arg-type]
+        settle_scope(ws)
+        result = SyncEngine(ws, DirectHub(engine), check=False).run()  # type: ignore[arg-type]
         if result.status not in ("done", "conflicts"):
             raise ServerError(
                 f"could not update the report database ({result.status}: {result.message})",
@@ -106,23 +161,24 @@ def open_replica(
     return ws, result
 
 
-def team_members(engine: Engine, team: str) -> list[str]:
+def team_members(source: Engine | Connection, team: str) -> list[str]:
     """The emails of a Hub team's members; an unknown or empty team names the option."""
-    with engine.connect() as conn:
-        found = conn.execute(select(teams.c.id, teams.c.name).where(teams.c.name == team)).first()
-        if found is None:
-            known = ", ".join(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
-            raise ValidationError(
-                "team", f"no team '{team}' on this Hub (teams: {known or 'none'})"
-            )
-        emails = list(
-            conn.execute(
-                select(users.c.email)
-                .join(memberships, memberships.c.user_id == users.c.id)
-                .where(memberships.c.team_id == found.id)
-                .order_by(users.c.email)
-            ).scalars()
-        )
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return team_members(conn, team)
+    conn = source
+    found = conn.execute(select(teams.c.id, teams.c.name).where(teams.c.name == team)).first()
+    if found is None:
+        known = ", ".join(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
+        raise ValidationError("team", f"no team '{team}' on this Hub (teams: {known or 'none'})")
+    emails = list(
+        conn.execute(
+            select(users.c.email)
+            .join(memberships, memberships.c.user_id == users.c.id)
+            .where(memberships.c.team_id == found.id)
+            .order_by(users.c.email)
+        ).scalars()
+    )
     if not emails:
         raise ValidationError("team", f"team {team} has no members yet")
     return emails

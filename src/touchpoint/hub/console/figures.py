@@ -5,41 +5,56 @@ The dashboard shows what ``touchpoint-hub report daily --team`` writes: both com
 (:mod:`touchpoint.hub.replica`), so every definition (kept, late, overdue, going quiet,
 satisfaction, activity against goal on working days) is the laptop's.
 
-A report for a team of 50 takes seconds at L, so a page view never recomputes it: the
-replica pulls only when the Hub's change log has moved (one indexed read per view),
-and a report is kept until then, keyed by team, period and members. A period not over
-yet is figured as of now, so its report is also kept for :data:`FRESH_SECONDS` at most
-(a promise falls overdue as time passes, with no change at all).
+The replica is a file beside the Hub's database, kept for good: its first catch-up
+(a big book takes minutes) starts with the Hub, in the background, and pages say the
+figures are on their way until it ends (:class:`FiguresBusy`). From then on it is
+read at once, also after a restart, and follows the Hub's change log: a background
+pull every :data:`FOLLOW_SECONDS`, and a page that finds the log moved pulls first.
+At the start each team's week is figured ahead, so the first dashboard does not wait;
+the reports kept when the Hub stopped are read back and count as before.
+
+A report for a team of 50 takes seconds at L, so a page view never recomputes it
+without reason: a report is kept per team, period and members until that team's part
+of the change log moves (one indexed read per view). A period not over yet is figured
+as of now, so its report is also refigured every :data:`FRESH_SECONDS` (a promise falls
+overdue with no change at all); meanwhile the page shows the one it has.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
 import os
+import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from touchpoint.domain import dates
-from touchpoint.errors import NotFoundError
+from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.hub import exchange, replica
-from touchpoint.hub.db import records
+from touchpoint.hub.db import changes, records, teams
 from touchpoint.services import goals as goals_service
 from touchpoint.services import reports
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine
 from touchpoint.sync.errors import ServerError
 
+log = logging.getLogger(__name__)
+
 GOALS_ENV = "TOUCHPOINT_HUB_GOALS"  # a goals.toml, as `touchpoint-hub report --goals` takes
 FRESH_SECONDS = 300
+FOLLOW_SECONDS = 10.0  # how often the background pull looks at the Hub's log
 BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
+PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
+KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
 
@@ -70,19 +85,42 @@ def period_of(key: str, today: date) -> Period:
     return Period("week", labels["week"], first, first + timedelta(days=6))
 
 
+@functools.cache
+def _kept_version() -> str:
+    """What kept reports were made by: another Touchpoint, or another report code, and
+    they are figured again rather than read back in a shape they no longer have."""
+    from touchpoint import __version__
+    from touchpoint.domain import metrics
+
+    code = b"".join(Path(m.__file__ or "").read_bytes() for m in (reports, metrics))
+    return f"{__version__}:{hashlib.sha256(code).hexdigest()[:16]}"
+
+
 def _folder_for(engine: Engine) -> Path:
-    # The console keeps a replica of its own, beside the one `touchpoint-hub report`
-    # keeps: a scheduled report run and the serving Hub never pull into the same file.
-    url = engine.url.render_as_string(hide_password=False)
-    base = replica.default_folder(url)
-    return base.with_name(base.name + "-console")
+    return replica.console_folder(engine.url.render_as_string(hide_password=False))
+
+
+@dataclass
+class _Kept:
+    report: reports.DailyReport
+    seen: int  # the team's last change in the log when the report was figured
+    fresh: int | None  # the FRESH_SECONDS slot it was figured in (None: a period over)
+
+
+@dataclass(frozen=True)
+class _Job:
+    key: tuple[Any, ...]  # (team, first, last, members, goals file's stamp)
+    period: Period
+    seen: int
+    fresh: int | None
 
 
 class TeamFigures:
     """The replica and the reports computed over it, for one Hub process.
 
-    One lock: the replica is pulled and read by one request at a time, and a report
-    asked for by many managers at once is computed once."""
+    One pull at a time (``_pull_lock``; between processes the replica's own sync lock);
+    pages read the replica meanwhile. A report asked for by many managers at once is
+    computed once (a lock per report)."""
 
     def __init__(
         self,
@@ -96,45 +134,180 @@ class TeamFigures:
         self.now = now
         self.folder = folder or _folder_for(engine)
         self._goals_file = goals_file
-        self._lock = threading.Lock()
+        self._pull_lock = threading.Lock()
+        self._open_lock = threading.Lock()
+        self._kept_lock = threading.Lock()
         self._ws: Workspace | None = None
+        self._ready = False
         self._pulled_to = -1
         self._tz: Any = None
         self.busy_wait = BUSY_WAIT
-        self._kept: OrderedDict[tuple[Any, ...], reports.DailyReport] = OrderedDict()
+        self.follow_seconds = FOLLOW_SECONDS
+        self._kept: OrderedDict[tuple[Any, ...], _Kept] = OrderedDict()
+        self._figuring: dict[tuple[Any, ...], threading.Lock] = {}
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._caught_up = threading.Event()
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        if not self._lock.acquire(timeout=self.busy_wait):
-            raise FiguresBusy
+    # --- the replica ------------------------------------------------------------------
+    def _open(self) -> Workspace:
+        with self._open_lock:
+            if self._ws is None:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                ws = Workspace.open(self.folder, auto_backup=False, clock=self.now)
+                replica.settle_scope(ws)
+                self._ready = replica.caught_up_once(ws)
+                self._pulled_to = replica.cursor(ws) if self._ready else -1
+                self._ws = ws
+                if self._ready:
+                    self._load_kept()
+            return self._ws
+
+    def _load_kept(self) -> None:
+        """The reports kept when the Hub last stopped: each still counts until its
+        team's log moves (and is refigured as time passes), as if never stopped."""
+        path = self.folder / KEPT_FILE
         try:
-            yield
-        finally:
-            self._lock.release()
+            # The Hub's own file, beside its replica, written by this code when it stopped.
+            with path.open("rb") as f:
+                version, kept = pickle.load(f)
+        except FileNotFoundError:
+            return
+        except Exception:  # written by another version, or cut short: figure again
+            log.info("the console's kept reports could not be read; figuring them again")
+            return
+        if version == _kept_version():
+            with self._kept_lock:
+                self._kept.update(kept)
+
+    def _save_kept(self) -> None:
+        path = self.folder / KEPT_FILE
+        with self._kept_lock:
+            kept = list(self._kept.items())
+        if not kept or not self.folder.is_dir():
+            return
+        part = path.with_suffix(".part")
+        try:
+            with part.open("wb") as f:
+                pickle.dump((_kept_version(), kept), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(part, path)
+        except Exception:
+            log.exception("the console could not keep its reports for the next start")
+
+    def _high(self) -> int:
+        with self.engine.connect() as conn:
+            return exchange.high_water(conn)
+
+    def pull(self) -> bool:
+        """Bring the replica up to the Hub's log (the caller holds ``_pull_lock``);
+        False when another process is pulling into it now, or the Hub is stopping."""
+        ws = self._open()
+        high = self._high()
+        if high == self._pulled_to:
+            return True
+        engine = SyncEngine(ws, replica.DirectHub(self.engine), check=False, cancel=self._stop)  # type: ignore[arg-type]
+        result = engine.run()
+        if result.status in ("busy", "cancelled"):
+            return False
+        if result.status not in ("done", "conflicts"):
+            raise ServerError(
+                f"could not update the console's figures ({result.status})", transient=False
+            )
+        self._pulled_to = high
+        if not self._ready:
+            replica.mark_caught_up(ws, high)
+            self._ready = True
+        self._caught_up.set()
+        return True
+
+    def start(self) -> None:
+        """Catch up in the background, then follow the Hub's log (the Hub's start-up)."""
+        self._background(follow=True)
+
+    def _background(self, *, follow: bool) -> None:
+        with self._open_lock:
+            running = self._worker is not None and self._worker.is_alive()
+            if running or self._stop.is_set():
+                return
+            self._worker = threading.Thread(
+                target=self._work, args=(follow,), name="console-replica", daemon=True
+            )
+            self._worker.start()
+
+    def _work(self, follow: bool) -> None:
+        """Pull (the first catch-up, if not done yet); with ``follow``, figure each
+        team's week ahead of the first page, then pull again every
+        :data:`FOLLOW_SECONDS` until the Hub stops."""
+        warmed = not follow
+        while not self._stop.is_set():
+            try:
+                with self._pull_lock:
+                    if not self._stop.is_set():
+                        self.pull()
+            except Exception:  # the next round tries again; pages say what they can
+                log.exception("the console's replica could not follow the Hub")
+            if not self._ready and self._ws is not None and replica.caught_up_once(self._ws):
+                self._ready = True  # another process made the first copy
+                self._caught_up.set()
+            if not follow and self._ready:
+                return
+            if self._ready and not warmed:
+                warmed = True
+                self._warm()
+            self._stop.wait(self.follow_seconds if self._ready else 2.0)
+
+    def _warm(self) -> None:
+        """This week's report of every team, figured once the replica is ready: the
+        first dashboard after a start shows it at once."""
+        with self.engine.connect() as conn:
+            names = list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
+        for name in names:
+            if self._stop.is_set():
+                return
+            try:
+                self.team_report(name, "week")
+            except (ValidationError, FiguresBusy):
+                continue  # a team without members has no report
+            except Exception:
+                log.exception("the console could not figure team %s ahead", name)
+
+    def _fresh(self, high: int | None = None) -> Workspace:
+        """The replica to read: up to date with the Hub's log (at ``high``, read now
+        when not given) when a pull can be had soon; FiguresBusy until its first
+        catch-up is over."""
+        ws = self._open()
+        if not self._ready:
+            self._background(follow=False)
+            self._caught_up.wait(self.busy_wait)
+            if not self._ready:
+                raise FiguresBusy
+            return ws
+        if high is None:
+            high = self._high()
+        if high != self._pulled_to and self._pull_lock.acquire(timeout=PULL_WAIT):
+            # A page that finds the log moved pulls first (a few changes: milliseconds);
+            # when a big pull holds the lock it reads what is there.
+            try:
+                self.pull()
+            finally:
+                self._pull_lock.release()
+        return ws
 
     def close(self) -> None:
-        with self._lock:
+        """Stop the background pull (a pull under way ends at its next page) and close
+        the replica."""
+        self._stop.set()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=60)
+        with self._pull_lock, self._open_lock:
             if self._ws is not None:
+                if self._ready:
+                    self._save_kept()
                 self._ws.close()
                 self._ws = None
 
-    def _fresh(self) -> Workspace:
-        """The replica, pulled when the Hub's change log has moved (under the lock)."""
-        with self.engine.connect() as conn:
-            high = exchange.high_water(conn)
-        if self._ws is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._ws = Workspace.open(self.folder, auto_backup=False, clock=self.now)
-        if high != self._pulled_to:
-            result = SyncEngine(self._ws, replica.DirectHub(self.engine)).run()  # type: ignore[arg-type]
-            if result.status not in ("done", "conflicts"):
-                raise ServerError(
-                    f"could not update the console's figures ({result.status})", transient=False
-                )
-            self._pulled_to = high
-            self._kept.clear()
-        return self._ws
-
+    # --- goals and names --------------------------------------------------------------
     @property
     def goals_file(self) -> Path | None:
         """The goals given, else $TOUCHPOINT_HUB_GOALS (read each time: a file set later
@@ -154,58 +327,101 @@ class TeamFigures:
             return goals_service.GoalBook()
         return goals_service.read_goals_file(goals_file)
 
+    # --- what pages ask ---------------------------------------------------------------
     def today(self) -> date:
-        with self._locked():
-            ws = self._fresh()
-            return dates.local_date(ws.now(), ws.tz)
+        ws = self._fresh()
+        return dates.local_date(ws.now(), ws.tz)
+
+    def _hub_facts(self, team: str) -> tuple[tuple[str, ...], int, int]:
+        """(the team's members, its last change in the log, the log's last change), read
+        in one connection (each costs an index lookup; a connection costs more)."""
+        with self.engine.connect() as conn:
+            members = tuple(replica.team_members(conn, team))
+            seen = conn.execute(
+                select(func.max(changes.c.server_seq)).where(changes.c.team == team)
+            ).scalar()
+            high = exchange.high_water(conn)
+        return members, int(seen or 0), high
 
     def team_report(self, team: str, period_key: str) -> tuple[reports.DailyReport, Period]:
         """The daily report of ``team``'s members for the period (see the module)."""
-        members = tuple(replica.team_members(self.engine, team))
+        members, seen, high = self._hub_facts(team)
         goals_file = self.goals_file
         goals_stamp = (
             goals_file.stat().st_mtime_ns
             if goals_file is not None and goals_file.is_file()
             else None
         )
-        with self._locked():
-            ws = self._fresh()
-            now = ws.now()
-            period = period_of(period_key, dates.local_date(now, ws.tz))
-            over = dates.local_range_bounds(period.first, period.last, ws.tz)[1] <= now
-            fresh = None if over else int(now.timestamp() // FRESH_SECONDS)
-            key = (team, period.first, period.last, members, goals_stamp, fresh)
-            found = self._kept.get(key)
-            if found is None:
-                found = reports.daily_report(
-                    ws,
-                    period.first,
-                    period.last,
-                    reps=list(members),
-                    scope=f"team {team}",
-                    book=self._book(),
-                )
-                self._kept[key] = found
-                while len(self._kept) > KEPT_REPORTS:
-                    self._kept.popitem(last=False)
-            return found, period
+        ws = self._fresh(high)
+        now = ws.now()
+        period = period_of(period_key, dates.local_date(now, ws.tz))
+        over = dates.local_range_bounds(period.first, period.last, ws.tz)[1] <= now
+        fresh = None if over else int(now.timestamp() // FRESH_SECONDS)
+        key = (team, period.first, period.last, members, goals_stamp)
+        job = _Job(key, period, seen, fresh)
+        with self._kept_lock:
+            kept = self._kept.get(key)
+            figuring = self._figuring.setdefault(key, threading.Lock())
+        if kept is not None and kept.seen >= seen:
+            if kept.fresh != fresh and figuring.acquire(blocking=False):
+                # Only time has passed: show this one while the next is figured.
+                threading.Thread(
+                    target=self._refigure, args=(ws, job, figuring), daemon=True
+                ).start()
+            return kept.report, period
+        if not figuring.acquire(timeout=PULL_WAIT if kept is not None else self.busy_wait):
+            if kept is not None:
+                # Being figured already (as time passed, or for another page): show the
+                # one kept; the next view after it ends figures the newest changes in.
+                return kept.report, period
+            raise FiguresBusy
+        try:
+            with self._kept_lock:
+                kept = self._kept.get(key)
+            if kept is not None and kept.seen >= seen and kept.fresh == fresh:
+                return kept.report, period  # figured by another page meanwhile
+            return self._figure(ws, job), period
+        finally:
+            figuring.release()
+
+    def _refigure(self, ws: Workspace, job: _Job, figuring: threading.Lock) -> None:
+        try:
+            self._figure(ws, job)
+        except Exception:  # the kept report stays; the next view tries again
+            log.exception("the console could not refigure a team report")
+        finally:
+            figuring.release()
+
+    def _figure(self, ws: Workspace, job: _Job) -> reports.DailyReport:
+        # What the replica holds covers ``seen`` unless a pull could not be had: then
+        # the report counts as of the replica's cursor, and the next view figures again.
+        covered = min(job.seen, self._pulled_to)
+        team, first, last, members, _stamp = job.key
+        report = reports.daily_report(
+            ws, first, last, reps=list(members), scope=f"team {team}", book=self._book()
+        )
+        with self._kept_lock:
+            self._kept[job.key] = _Kept(report, covered, job.fresh)
+            self._kept.move_to_end(job.key)
+            while len(self._kept) > KEPT_REPORTS:
+                old, _ = self._kept.popitem(last=False)
+                self._figuring.pop(old, None)
+        return report
 
     def customer(self, customer_id: str, *, timeline: int = 50) -> tuple[Any, list[Any], int]:
         """(summary, newest interactions, how many in all) of one customer, from the
         replica; NotFoundError when it has none (or it was deleted)."""
         from touchpoint.services import insights, interactions
 
-        with self._locked():
-            ws = self._fresh()
-            summary = insights.customer_summary(ws, customer_id)
-            shown = interactions.timeline(ws, customer_id, limit=timeline)
-            return summary, shown, summary.interactions_count
+        ws = self._fresh()
+        summary = insights.customer_summary(ws, customer_id)
+        shown = interactions.timeline(ws, customer_id, limit=timeline)
+        return summary, shown, summary.interactions_count
 
     def tz(self) -> Any:
         """The zone days are counted in (the replica's settings; read once)."""
         if self._tz is None:
-            with self._locked():
-                self._tz = self._fresh().tz
+            self._tz = self._open().tz
         return self._tz
 
     # --- for the rep, customer, late-promise and report-download pages ---------------

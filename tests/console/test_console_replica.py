@@ -1,0 +1,182 @@
+"""The console's replica is kept beside the Hub's database: caught up in the background
+from the Hub's start-up, read at once after a restart, resumed from its stored cursor
+(never pulled again from the start), and its team reports kept until that team's part
+of the change log moves."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from harness import Clock, HubServer, Laptop, now_utc
+
+from touchpoint.hub import replica
+from touchpoint.hub.console.figures import KEPT_FILE, FiguresBusy, TeamFigures
+from touchpoint.services import customers, interactions, reports
+
+
+@pytest.fixture
+def pulls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The cursor each pull of a replica starts after."""
+    seen: list[int] = []
+    original = replica.DirectHub.pull
+
+    def pull(self: replica.DirectHub, after: int, limit: int) -> Any:
+        seen.append(after)
+        return original(self, after, limit)
+
+    monkeypatch.setattr(replica.DirectHub, "pull", pull)
+    return seen
+
+
+def test_the_replica_lives_beside_the_hub_database(hub: HubServer, tmp_path: Path) -> None:
+    figures = hub.app.state.console_figures
+    assert figures.folder == tmp_path / "hub-console-replica"
+    postgres = replica.console_folder("postgresql://hub@db.example/touchpoint")
+    assert postgres.name.endswith("-console") and postgres != replica.default_folder(
+        "postgresql://hub@db.example/touchpoint"
+    )
+
+
+def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor(
+    hub: HubServer, tmp_path: Path, pulls: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    folder = tmp_path / "replica"
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+
+        first = TeamFigures(hub.engine, now_utc, folder=folder)
+        first.start()  # the Hub's start-up: the first catch-up needs no page view
+        assert first._caught_up.wait(30)
+        report, _ = first.team_report("north", "week")
+        assert report.team.interactions == 1
+        first.close()
+        assert pulls[0] == 0  # the first catch-up read the log from its start
+        stored = _cursor(folder)
+        assert stored > 0
+
+        # The Hub restarts: the replica on disk and the reports kept when it stopped are
+        # read back, so the first page neither pulls, nor figures, nor waits for a pull.
+        assert (folder / KEPT_FILE).is_file()
+        again = TeamFigures(hub.engine, now_utc, folder=folder)
+        again.busy_wait = 0.1
+        pulls.clear()
+        with again._pull_lock, monkeypatch.context() as patched:
+            patched.setattr(reports, "daily_report", _not_again)
+            report, _ = again.team_report("north", "week")
+        assert report.team.interactions == 1
+        assert pulls == []  # nothing new on the Hub: nothing pulled at all
+
+        # An edit made after the restart shows, pulled from the stored cursor on.
+        interactions.log_interaction(maria.ws, customer=acme, kind="visit")
+        assert maria.sync().in_sync
+        report, _ = again.team_report("north", "week")
+        assert report.team.interactions == 2
+        assert pulls and pulls[0] == stored
+        again.close()
+    finally:
+        maria.close()
+
+
+def test_at_the_hub_s_start_each_team_s_week_is_figured_ahead(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        figures.start()
+        deadline = time.monotonic() + 60
+        while len(figures._kept) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sorted(key[0] for key in figures._kept) == ["north", "south"]
+    finally:
+        figures.close()
+
+
+def _not_again(*_args: Any, **_kwargs: Any) -> Any:
+    raise AssertionError("figured again")
+
+
+def _cursor(folder: Path) -> int:
+    from touchpoint.storage.workspace import Workspace
+
+    ws = Workspace.open(folder, auto_backup=False)
+    try:
+        assert replica.caught_up_once(ws)
+        return replica.cursor(ws)
+    finally:
+        ws.close()
+
+
+def test_until_a_first_catch_up_ends_the_figures_are_on_their_way(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures.busy_wait = 0.1
+    try:
+        with figures._pull_lock, pytest.raises(FiguresBusy):
+            figures.team_report("north", "week")
+        figures.busy_wait = 30
+        report, _ = figures.team_report("north", "week")  # the catch-up ended meanwhile
+        assert report.team.interactions == 0
+    finally:
+        figures.close()
+
+
+def test_a_new_team_or_another_team_s_change_keeps_the_replica_and_the_report(
+    hub: HubServer, tmp_path: Path, pulls: list[int]
+) -> None:
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    sara = Laptop(tmp_path / "sara", "sara@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        north, _ = figures.team_report("north", "week")
+
+        hub.add_user("olga@example.com", "rep", ("east",))  # a team more on the Hub
+        bolt = customers.create_customer(sara.ws, {"name": "Bolt SA"}).value.id
+        interactions.log_interaction(sara.ws, customer=bolt, kind="call")
+        assert sara.sync().in_sync
+        pulls.clear()
+        south, _ = figures.team_report("south", "week")
+        assert south.team.interactions == 1
+        assert pulls and 0 not in pulls  # the new team did not start the copy again
+        again, _ = figures.team_report("north", "week")
+        assert again is north  # south's change leaves north's report as it was
+    finally:
+        figures.close()
+        maria.close()
+        sara.close()
+
+
+def test_while_a_report_is_being_figured_a_page_shows_the_one_kept(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        kept, _ = figures.team_report("north", "week")
+        figures.busy_wait = 0.1
+        interactions.log_interaction(maria.ws, customer=acme, kind="visit")
+        assert maria.sync().in_sync
+        (busy,) = figures._figuring.values()
+        with busy:  # another page, or the refigure as time passes, is figuring it now
+            shown, _ = figures.team_report("north", "week")
+        assert shown is kept  # not "one moment": the figures it has
+        newer, _ = figures.team_report("north", "week")
+        assert newer.team.interactions == kept.team.interactions + 1 == 2
+    finally:
+        figures.close()
+        maria.close()
