@@ -568,7 +568,7 @@ def test_while_the_figures_are_brought_up_to_date_the_new_pages_say_so(
     figures = hub.app.state.console_figures
     figures.busy_wait = 0.2
     tom = sign_in(open_page(), "tom@example.com")
-    with figures._lock:  # a long first pull of a big book holds them
+    with figures._pull_lock:  # a long first catch-up of a big book holds it
         for path in (
             f"/reps/{book['maria']}",
             "/customers?q=acme",

@@ -29,6 +29,8 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -428,39 +430,44 @@ class TeamFigures:
 
     @contextmanager
     def replica(self) -> Iterator[Workspace]:
-        """The replica, up to date, held for one page's queries (FiguresBusy as above)."""
-        with self._locked():
-            yield self._fresh()
+        """The replica, up to date, for one page's queries (FiguresBusy as above)."""
+        yield self._fresh()
 
     def report_between(
         self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str
     ) -> reports.DailyReport:
         """The daily report of ``reps`` for the local days ``first`` to ``last`` (both
         None: yesterday, as ``touchpoint-hub report daily`` by default), kept as
-        :meth:`team_report` keeps its own."""
+        :meth:`team_report` keeps its own: until the log moves, or time passes in a
+        period not over yet."""
         goals_file = self.goals_file
         goals_stamp = (
             goals_file.stat().st_mtime_ns
             if goals_file is not None and goals_file.is_file()
             else None
         )
-        with self._locked():
-            ws = self._fresh()
-            now = ws.now()
-            if first is None or last is None:
-                first, last = reports.report_period(ws)
-            over = dates.local_range_bounds(first, last, ws.tz)[1] <= now
-            fresh = None if over else int(now.timestamp() // FRESH_SECONDS)
-            key = ("between", scope, first, last, reps, goals_stamp, fresh)
-            found = self._kept.get(key)
-            if found is None:
-                found = reports.daily_report(
-                    ws, first, last, reps=list(reps), scope=scope, book=self._book()
-                )
-                self._kept[key] = found
-                while len(self._kept) > KEPT_REPORTS:
-                    self._kept.popitem(last=False)
-            return found
+        ws = self._fresh()
+        covered = self._pulled_to
+        now = ws.now()
+        if first is None or last is None:
+            first, last = reports.report_period(ws)
+        over = dates.local_range_bounds(first, last, ws.tz)[1] <= now
+        fresh = None if over else int(now.timestamp() // FRESH_SECONDS)
+        key = ("between", scope, first, last, reps, goals_stamp)
+        with self._kept_lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept.seen >= covered and kept.fresh == fresh:
+            return kept.report
+        report = reports.daily_report(
+            ws, first, last, reps=list(reps), scope=scope, book=self._book()
+        )
+        with self._kept_lock:
+            self._kept[key] = _Kept(report, covered, fresh)
+            self._kept.move_to_end(key)
+            while len(self._kept) > KEPT_REPORTS:
+                old, _ = self._kept.popitem(last=False)
+                self._figuring.pop(old, None)
+        return report
 
 
 def customer_team(engine: Engine, customer_id: str) -> str | None:
