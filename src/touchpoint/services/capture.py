@@ -739,36 +739,25 @@ def import_emails(
                 again.deleted_at = None
                 again.customer_id = target.id
                 again.contact_ids = contact_ids
-                ids.add(interaction_id)
-                report.messages.append(
-                    CapturedMessage(
-                        msg.file,
-                        msg.subject,
-                        "logged",
-                        customer=target.name,
-                        interaction_id=interaction_id,
-                        path=source,
+            else:
+                clean = clean_interaction(
+                    {
+                        "kind": InteractionKind.EMAIL.value,
+                        "direction": (Direction.OUTBOUND if outbound else Direction.INBOUND).value,
+                        "occurred_at": msg.sent_at,
+                        "subject": (msg.subject or "")[:SUBJECT_MAX] or None,
+                        "notes": message_notes(msg),
+                    }
+                )
+                new.append(
+                    Interaction(
+                        id=interaction_id,
+                        customer_id=target.id,
+                        contact_ids=contact_ids,
+                        rep=ws.author,
+                        **clean,
                     )
                 )
-                continue
-            clean = clean_interaction(
-                {
-                    "kind": InteractionKind.EMAIL.value,
-                    "direction": (Direction.OUTBOUND if outbound else Direction.INBOUND).value,
-                    "occurred_at": msg.sent_at,
-                    "subject": (msg.subject or "")[:SUBJECT_MAX] or None,
-                    "notes": message_notes(msg),
-                }
-            )
-            new.append(
-                Interaction(
-                    id=interaction_id,
-                    customer_id=target.id,
-                    contact_ids=contact_ids,
-                    rep=ws.author,
-                    **clean,
-                )
-            )
             ids.add(interaction_id)
             report.messages.append(
                 CapturedMessage(
