@@ -442,19 +442,19 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
         return Response(body, status_code=status, media_type="application/json")
 
     def apply(
-        request: Request,
-        key: apikeys.ApiKey,
-        *,
-        idem: str | None,
-        digest: str,
-        team: str | None,
-        entity: str,
-        record_id: str,
+        write: tuple[Request, apikeys.ApiKey, str | None, str],
+        record: tuple[str, str],
         op: str,
         fields: dict[str, list[Any]],
         base_seq: int,
+        *,
+        team: str | None = None,
     ) -> None:
-        """One change through the exchange, as a laptop's push; refused is an error."""
+        """One change through the exchange, as a laptop's push; refused is an error.
+        ``write``: the request, its key, its Idempotency-Key and its digest;
+        ``record``: the entity and the record's id."""
+        request, key, idem, digest = write
+        entity, record_id = record
         change = res.make_change(
             change_id=derived_id("change", key, idem, digest),
             entity=entity,
@@ -568,16 +568,12 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
                 record_id = record_id or derived_id("record", key, idempotency_key, digest)
                 values = {**res.defaults(entity), **fields}
                 apply(
-                    request,
-                    key,
-                    idem=idempotency_key,
-                    digest=digest,
+                    (request, key, idempotency_key, digest),
+                    (entity, record_id),
+                    "insert",
+                    {name: [None, value] for name, value in values.items()},
+                    high_water(),
                     team=team,
-                    entity=entity,
-                    record_id=record_id,
-                    op="insert",
-                    fields={name: [None, value] for name, value in values.items()},
-                    base_seq=high_water(),
                 )
                 return 201, current(key, entity, record_id)
 
@@ -606,16 +602,11 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
                 pairs = {n: [data.get(n), v] for n, v in fields.items() if data.get(n) != v}
                 if pairs:
                     apply(
-                        request,
-                        key,
-                        idem=idempotency_key,
-                        digest=digest,
-                        team=None,
-                        entity=entity,
-                        record_id=record_id,
-                        op="update",
-                        fields=pairs,
-                        base_seq=base,
+                        (request, key, idempotency_key, digest),
+                        (entity, record_id),
+                        "update",
+                        pairs,
+                        base,
                     )
                 return 200, current(key, entity, record_id)
 
@@ -633,16 +624,11 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
                     _team, data = res.get_record(conn, entity, record_id, key.teams)
                 if data.get("deleted_at") is None:
                     apply(
-                        request,
-                        key,
-                        idem=idempotency_key,
-                        digest=digest,
-                        team=None,
-                        entity=entity,
-                        record_id=record_id,
-                        op="delete",
-                        fields={"deleted_at": [None, to_utc_text(now())]},
-                        base_seq=base,
+                        (request, key, idempotency_key, digest),
+                        (entity, record_id),
+                        "delete",
+                        {"deleted_at": [None, to_utc_text(now())]},
+                        base,
                     )
                 return 204, None
 
