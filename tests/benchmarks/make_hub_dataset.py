@@ -54,6 +54,7 @@ from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import CURSOR_KEY, SCOPE_KEY, write_meta
 from touchpoint.sync.protocol import ChangeIn
+from touchpoint.sync.pushing import outbox_change
 
 PASSWORD = "touchpoint demo"
 TEAM_NAMES = ("dach", "uk-benelux", "france", "southern-europe", "north-america")
@@ -93,22 +94,7 @@ def read_changes(laptop_db: Path, chunk: int = CHUNK) -> Iterator[list[ChangeIn]
             )
             batch: list[ChangeIn] = []
             for c in rows:
-                batch.append(
-                    ChangeIn(
-                        change_id=c.change_id,
-                        seq=c.seq,
-                        tx_id=c.tx_id,
-                        entity=c.entity,
-                        record_id=c.record_id,
-                        op=c.op,
-                        fields=c.fields,
-                        at=to_utc_text(c.at),
-                        author=c.author,
-                        schema_version=c.schema_version,
-                        hub_at=to_utc_text(c.hub_at) if c.hub_at is not None else None,
-                        base_seq=c.base_seq,
-                    )
-                )
+                batch.append(outbox_change(c))
                 if len(batch) >= chunk:
                     yield batch
                     batch = []

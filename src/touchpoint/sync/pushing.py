@@ -16,6 +16,24 @@ from touchpoint.sync.cycle import Cancelled, Stage, SyncProgress
 from touchpoint.sync.protocol import PUSH_BYTES_TARGET, ChangeIn, PushRequest, PushResponse
 
 
+def outbox_change(c: Any) -> ChangeIn:
+    """An outbox row (a ``changes`` row of the laptop) as the push sends it."""
+    return ChangeIn(
+        change_id=c.change_id,
+        seq=c.seq,
+        tx_id=c.tx_id,
+        entity=c.entity,
+        record_id=c.record_id,
+        op=c.op,
+        fields=c.fields,
+        at=to_utc_text(c.at),
+        author=c.author,
+        schema_version=c.schema_version,
+        hub_at=to_utc_text(c.hub_at) if c.hub_at is not None else None,
+        base_seq=c.base_seq,
+    )
+
+
 class PushStage(Stage):
     """The engine's push: what waits in the outbox goes to the Hub."""
 
@@ -54,20 +72,7 @@ class PushStage(Stage):
             batch: list[ChangeIn] = []
             size = 0
             for c in rows:
-                change = ChangeIn(
-                    change_id=c.change_id,
-                    seq=c.seq,
-                    tx_id=c.tx_id,
-                    entity=c.entity,
-                    record_id=c.record_id,
-                    op=c.op,
-                    fields=c.fields,
-                    at=to_utc_text(c.at),
-                    author=c.author,
-                    schema_version=c.schema_version,
-                    hub_at=to_utc_text(c.hub_at) if c.hub_at is not None else None,
-                    base_seq=c.base_seq,
-                )
+                change = outbox_change(c)
                 size += len(orjson.dumps(c.fields, default=str)) + 400
                 if batch and size > PUSH_BYTES_TARGET:
                     break
