@@ -251,9 +251,16 @@ def user_part(wanted: Settings, settings_file: Path, loaded: LoadedPolicy) -> Se
     return replace(wanted, **{k: getattr(stored, k) for k in forced})
 
 
-def effective_settings(settings_file: Path, loaded: LoadedPolicy | None = None) -> Effective:
+def effective_settings(
+    settings_file: Path,
+    loaded: LoadedPolicy | None = None,
+    *,
+    read: tuple[Settings, frozenset[str]] | None = None,
+) -> Effective:
+    """The settings in force and their sources; ``read`` is the file's content when the
+    caller (the start-up context) read it already."""
     loaded = loaded or current_policy()
-    user, in_file = read_settings_file(settings_file)
+    user, in_file = read if read is not None else read_settings_file(settings_file)
     forced = loaded.forced_settings()
     items: dict[str, Item] = {}
     for f in fields(Settings):
@@ -271,16 +278,6 @@ def effective_settings(settings_file: Path, loaded: LoadedPolicy | None = None) 
             source = Source("policy", loaded.path) if by_policy else Source("default")
             items[f"{section}.{name}"] = Item(getattr(given, name), source)
     return Effective(apply_policy(user, loaded), items, loaded)
-
-
-def log_level(data_dir: str | os.PathLike[str] | None = None) -> str:
-    """The log level in force: the policy's, else the user's setting."""
-    from touchpoint.paths import resolve_paths
-
-    forced = current_policy().forced_settings().get("log_level")
-    if forced:
-        return str(forced)
-    return read_settings_file(resolve_paths(data_dir).settings_file)[0].log_level
 
 
 # --- what the policy allows ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -124,12 +125,13 @@ def test_a_value_that_looks_like_data_dir_stays_a_value(tp, tmp_path: Path) -> N
 
 
 def test_bare_command_opens_the_window(tp, data_dir: Path, monkeypatch) -> None:
-    seen: list[str | None] = []
+    seen: list[Any] = []
     fake = types.ModuleType("touchpoint.ui.app")
     fake.run = lambda where: seen.append(where) or 3  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "touchpoint.ui.app", fake)
     tp(code=3)
-    assert seen == [str(data_dir)]
+    # The window is handed the context the command resolved, not a folder to resolve.
+    assert [context.data_dir for context in seen] == [data_dir.resolve()]
 
 
 def test_bare_command_without_the_window_shows_help(tp, monkeypatch) -> None:

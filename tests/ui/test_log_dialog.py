@@ -125,7 +125,7 @@ def test_log_a_call_with_a_follow_up_from_the_keyboard_only(
     assert followup.title == "Send the quote"
     assert followup.interaction_id == interaction.id
     assert followup.due_at.replace(tzinfo=UTC) == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    flush_drafts()
+    flush_drafts(backend)
     assert not DraftStore(ws.paths.data_dir).exists(LOG_INTERACTION)
 
 
@@ -221,7 +221,7 @@ def test_a_draft_survives_a_crash_and_comes_back(
         assert [r.title.text() for r in restored.rows] == ["Send a technician"]
         restored.submit()
         qtbot.waitUntil(lambda: second.pending == 0)
-        flush_drafts()
+        flush_drafts(second)
         assert pending_draft(second) is None
         with again.read() as session:
             assert session.scalars(select(FollowUp.title)).all() == ["Send a technician"]
@@ -240,7 +240,7 @@ def test_escape_asks_before_discarding_typed_text(
     assert dialog.isVisible()
     qtbot.keyClick(dialog.customer_edit, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
-    flush_drafts()
+    flush_drafts(backend)
     assert not DraftStore(ws.paths.data_dir).exists(LOG_INTERACTION)
 
 

@@ -277,7 +277,7 @@ def test_synced_minutes_ago_ticks_without_reading_the_database(
 def test_start_up_work_waits_until_today_shows_its_figures(
     qtbot: Any, backend: Backend, tmp_path: Path
 ) -> None:
-    from touchpoint.ui.app import after_first_paint
+    from touchpoint.ui.startup import after_first_paint
 
     window = MainWindow(backend, _settings(tmp_path))
     qtbot.addWidget(window)

@@ -26,9 +26,7 @@ def _key(raw: str) -> str:
 
 
 def _paths():  # type: ignore[no-untyped-def]
-    from touchpoint.paths import resolve_paths
-
-    return resolve_paths(state().data_dir)
+    return state().paths
 
 
 @click.group()
@@ -40,10 +38,8 @@ def config() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def config_show(as_json: bool) -> None:
     """Every setting and its value (those set by the machine's policy marked locked)."""
-    from touchpoint.policy import effective_settings
-
     paths = _paths()
-    effective = effective_settings(paths.settings_file)
+    effective = state().context.effective()
     current = effective.settings
     values = asdict(current)
     if as_json:
@@ -74,10 +70,8 @@ def config_show(as_json: bool) -> None:
 @click.argument("key")
 def config_get(key: str) -> None:
     """The value of one setting (the one in force, policy included)."""
-    from touchpoint.policy import effective_settings
-
     name = _key(key)
-    click.echo(getattr(effective_settings(_paths().settings_file).settings, name))
+    click.echo(getattr(state().context.settings, name))
 
 
 # A value may start with a dash (-1, -05:00): it is a value, never an option.
@@ -86,12 +80,13 @@ def config_get(key: str) -> None:
 @click.argument("value")
 def config_set(key: str, value: str) -> None:
     """Change one setting (checked first; nothing is written when it is wrong)."""
-    from touchpoint.policy import current_policy, locked_message
-    from touchpoint.settings import Settings, check_setting, load_settings, save_settings
+    from touchpoint.policy import locked_message
+    from touchpoint.settings import Settings, check_setting, save_settings
 
     name = _key(key)
     assert name in {f.name for f in fields(Settings)}
-    loaded = current_policy()
+    context = state().context
+    loaded = context.policy
     if name in loaded.policy.settings.given():
         raise ValidationError(name, locked_message(name, loaded))
     clean = check_setting(name, value)
@@ -101,7 +96,7 @@ def config_set(key: str, value: str) -> None:
         if not available():
             raise ValidationError(name, "this computer cannot encrypt: SQLCipher is not installed")
     paths = _paths().ensure()
-    updated = replace(load_settings(paths.settings_file), **{name: clean})
+    updated = replace(context.user_settings, **{name: clean})
     save_settings(paths.settings_file, updated)
     click.echo(f"{name} = {clean}")
 

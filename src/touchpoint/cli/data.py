@@ -115,7 +115,7 @@ def restore(file: Path, yes: bool) -> None:
     from touchpoint.services import maintenance
 
     # A missing or foreign file is said first: asking to confirm it would be pointless.
-    maintenance.check_backup(state().data_dir, file)
+    maintenance.check_backup(state().paths, file)
     if not yes:
         if not is_tty(sys.stdin):
             fail("restore replaces the whole database; add --yes to confirm")
@@ -123,7 +123,7 @@ def restore(file: Path, yes: bool) -> None:
             f"Replace the database with {file}? The current one is kept as a backup.",
             abort=True,
         )
-    safety = maintenance.restore(state().data_dir, file)
+    safety = maintenance.restore(state().paths, file)
     # Opening migrates the restored file to this version's schema right away.
     with open_workspace() as ws:
         report = maintenance.status(ws)

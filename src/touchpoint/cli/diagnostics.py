@@ -23,12 +23,11 @@ def diagnostics(out: Path | None) -> None:
     It never holds customer data (only counts) or secrets (tokens, passwords). The
     database is only read, never migrated, so this works when Touchpoint cannot start.
     """
-    from touchpoint.paths import resolve_paths
     from touchpoint.services.diagnostics import write_diagnostics
 
     if out is None:
         out = Path(f"touchpoint-diagnostics-{datetime.now(UTC):%Y%m%d-%H%M%S}.zip")
-    report = write_diagnostics(resolve_paths(state().data_dir), out)
+    report = write_diagnostics(state().paths, out)
     click.echo(
         f"Wrote {report.path} ({report.bytes // 1024 + 1} KB; database: {report.integrity})."
     )

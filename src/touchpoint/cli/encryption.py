@@ -24,15 +24,11 @@ def encryption() -> None:
 
 
 def _paths():  # type: ignore[no-untyped-def]
-    from touchpoint.paths import resolve_paths
-
-    return resolve_paths(state().data_dir).ensure()
+    return state().paths.ensure()
 
 
 def _required() -> str | None:
-    from touchpoint.policy import current_policy
-
-    loaded = current_policy()
+    loaded = state().context.policy
     if loaded.checked is not None and loaded.checked.database.require_encryption:
         return str(loaded.path)
     return None
@@ -80,10 +76,10 @@ def _remember(wanted: bool) -> None:
     """Keep the choice in the settings, so every start keeps the database that way."""
     from dataclasses import replace
 
-    from touchpoint.settings import load_settings, save_settings
+    from touchpoint.settings import save_settings
 
     paths = _paths()
-    current = load_settings(paths.settings_file)
+    current = state().context.user_settings
     if current.encrypt_database != wanted:
         save_settings(paths.settings_file, replace(current, encrypt_database=wanted))
 
@@ -92,7 +88,7 @@ def _closed_workspace() -> None:
     """Open and close the workspace once: the database exists, is migrated, is healthy."""
     from touchpoint.storage.workspace import Workspace
 
-    Workspace.open(state().data_dir, auto_backup=False).close()
+    Workspace.open(state().context, auto_backup=False).close()
 
 
 @encryption.command("enable")

@@ -58,16 +58,18 @@ def cli(ctx: click.Context, data_dir: str | None, verbose: bool) -> None:
     "2026-11-24 10:30") and what people type: today, tomorrow, +3d, +2w, fri,
     "next monday", "fri 10:00". Errors exit with code 1 and write nothing.
     """
+    from touchpoint.context import resolve_context
     from touchpoint.logs import setup_logging
-    from touchpoint.policy import current_policy, log_level
 
     current = state(ctx)
     current.data_dir = data_dir
     current.verbose = verbose
-    setup_logging(current.log_file, logging.DEBUG if verbose else logging.INFO)
+    # The folder, the settings and the policy, read once for the command (or the window).
+    context = current.resolved = resolve_context(data_dir)
+    setup_logging(context.paths.log_file, logging.DEBUG if verbose else logging.INFO)
     if not verbose:  # the policy's or the user's level, once a log file takes the messages
-        logging.getLogger().setLevel(log_level(data_dir))
-    problem = current_policy().problem
+        logging.getLogger().setLevel(context.log_level)
+    problem = context.policy.problem
     if problem:  # IT must hear about a broken policy file; the command still runs
         click.echo(f"warning: {problem}", err=True)
     if ctx.invoked_subcommand is None:
@@ -86,7 +88,7 @@ def _open_window(ctx: click.Context) -> None:
         )
         click.echo(ctx.get_help())
         ctx.exit(0)
-    ctx.exit(run(state(ctx).data_dir))
+    ctx.exit(run(state(ctx).context))
 
 
 def _register_all() -> None:

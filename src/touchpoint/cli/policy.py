@@ -40,11 +40,8 @@ def _shown(value: Any) -> str:
 def policy_show(as_json: bool) -> None:
     """Every setting in force, its value and where it came from (default, your settings
     file, or the policy file); locked settings cannot be changed by `config set`."""
-    from touchpoint.paths import resolve_paths
-    from touchpoint.policy import effective_settings
-
-    paths = resolve_paths(state().data_dir)
-    effective = effective_settings(paths.settings_file)
+    paths = state().paths
+    effective = state().context.effective()
     loaded = effective.policy
     if as_json:
         emit_json(

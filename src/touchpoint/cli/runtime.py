@@ -22,6 +22,8 @@ import click
 from touchpoint.errors import TouchpointError, ValidationErrors
 
 if TYPE_CHECKING:
+    from touchpoint.context import AppContext
+    from touchpoint.paths import AppPaths
     from touchpoint.storage.workspace import Workspace
 
 log = logging.getLogger("touchpoint.cli")
@@ -30,19 +32,32 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @dataclass
 class CliState:
-    """The global options, kept on click's context object."""
+    """The global options and the start-up context, kept on click's context object."""
 
     data_dir: str | None = None
     verbose: bool = False
     # Tests hand in a hand-moved clock; people always run on the real one.
     clock: Callable[[], datetime] | None = None
     auto_backup: bool = True
+    # Resolved once by the ``touchpoint`` group from --data-dir, the environment and the
+    # policy; every command reads its folder, settings and policy from here.
+    resolved: AppContext | None = None
+
+    @property
+    def context(self) -> AppContext:
+        if self.resolved is None:  # a command invoked without the group (never in use)
+            from touchpoint.context import resolve_context
+
+            self.resolved = resolve_context(self.data_dir)
+        return self.resolved
+
+    @property
+    def paths(self) -> AppPaths:
+        return self.context.paths
 
     @property
     def log_file(self) -> Path:
-        from touchpoint.paths import resolve_paths
-
-        return resolve_paths(self.data_dir).log_file
+        return self.paths.log_file
 
 
 def state(ctx: click.Context | None = None) -> CliState:
@@ -58,7 +73,7 @@ def open_workspace(
 
     current = state(ctx)
     ws = Workspace.open(
-        current.data_dir,
+        current.context,
         auto_backup=current.auto_backup and daily_backup,
         clock=current.clock or utc_now,
     )

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from touchpoint import __version__
 from touchpoint.errors import StorageError, ValidationError
-from touchpoint.paths import resolve_paths
+from touchpoint.paths import AppPaths, resolve_paths
 from touchpoint.storage import backup as backups
 from touchpoint.storage import encryption, migrate, search_index
 from touchpoint.storage.models import SYNCED_MODELS, Change, Meta
@@ -111,10 +111,15 @@ def can_encrypt() -> bool:
     return encryption.available()
 
 
-def recover_unreadable(data_dir: str | os.PathLike[str] | None) -> Path:
+def _paths(where: AppPaths | str | os.PathLike[str] | None) -> AppPaths:
+    """The paths the caller resolved at its start, or those of a folder given by name."""
+    return where if isinstance(where, AppPaths) else resolve_paths(where)
+
+
+def recover_unreadable(data_dir: AppPaths | str | os.PathLike[str] | None) -> Path:
     """An encrypted database whose key is lost: move it aside (kept, never deleted), so the
     next open starts a new one for the Hub to fill again. Refused for a readable file."""
-    paths = resolve_paths(data_dir)
+    paths = _paths(data_dir)
     database = paths.database
     if not encryption.is_encrypted(database) or encryption.stored_key(database) is not None:
         raise StorageError(
@@ -186,21 +191,21 @@ def _validate_backup(file: Path, key: str | None = None) -> str:
     return revision
 
 
-def check_backup(data_dir: str | os.PathLike[str] | None, file: Path) -> str:
+def check_backup(data_dir: AppPaths | str | os.PathLike[str] | None, file: Path) -> str:
     """Raise StorageError unless ``file`` is a Touchpoint database this computer can
     restore (before anyone is asked to confirm); returns its schema revision."""
-    paths = resolve_paths(data_dir)
+    paths = _paths(data_dir)
     return _validate_backup(Path(file), encryption.stored_key(paths.database))
 
 
-def restore(data_dir: str | os.PathLike[str] | None, file: Path) -> Path:
+def restore(data_dir: AppPaths | str | os.PathLike[str] | None, file: Path) -> Path:
     """Replace the database with a backup; the current one is kept as a backup first.
 
     Run it with no workspace open. Returns the safety copy of the replaced database.
     The restored file is migrated to this version's schema at the next open.
     """
     file = Path(file)
-    paths = resolve_paths(data_dir).ensure()
+    paths = _paths(data_dir).ensure()
     # Backups of an encrypted database share its key (kept even after encryption is off).
     key = encryption.stored_key(paths.database)
     _validate_backup(file, key)

@@ -29,6 +29,7 @@ from touchpoint.storage import today_rows
 from touchpoint.storage.utc_text import to_utc_text
 
 if TYPE_CHECKING:
+    from touchpoint.context import AppContext
     from touchpoint.services.today import TodayView
 
 log = logging.getLogger(__name__)
@@ -48,16 +49,15 @@ class TodayPlan:
     quiet_after_days: int
 
 
-def plan_read(data_dir: str | os.PathLike[str] | None) -> TodayPlan | None:
-    """The read of ``data_dir``'s Today from its settings and policy; None when only
-    the Workspace can read it (settings it cannot read, an encrypted database)."""
-    from touchpoint.paths import resolve_paths
-    from touchpoint.policy import apply_policy, current_policy
-    from touchpoint.settings import load_settings
+def plan_read(where: AppContext | str | os.PathLike[str] | None) -> TodayPlan | None:
+    """The read of Today from the start-up context's settings and policy (or those of
+    a folder given by name); None when only the Workspace can read it (settings it
+    cannot read, an encrypted database)."""
+    from touchpoint.context import AppContext, resolve_context
 
     try:
-        paths = resolve_paths(data_dir)
-        settings = apply_policy(load_settings(paths.settings_file), current_policy())
+        context = where if isinstance(where, AppContext) else resolve_context(where)
+        paths, settings = context.paths, context.settings
         tz = settings.tz()
     except (OSError, TouchpointError) as exc:  # the opening says what is wrong
         log.info("Today waits for the database to open: %s", exc)
@@ -100,7 +100,7 @@ def read_planned(plan: TodayPlan, *, now: datetime | None = None) -> TodayView |
 
 
 def read_before_open(
-    data_dir: str | os.PathLike[str] | None, *, now: datetime | None = None
+    data_dir: AppContext | str | os.PathLike[str] | None, *, now: datetime | None = None
 ) -> TodayView | None:
     """Today straight from the database file of ``data_dir``, read-only, before the
     Workspace opens; None when only the Workspace can read it."""

@@ -17,9 +17,10 @@ from typing import Generic, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from touchpoint.paths import AppPaths, resolve_paths
+from touchpoint.context import AppContext, resolve_context
+from touchpoint.paths import AppPaths
 from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_part
-from touchpoint.settings import Settings, load_settings, save_settings
+from touchpoint.settings import Settings, save_settings
 from touchpoint.storage import deferred_indexes, encryption, migrate, rekey
 from touchpoint.storage.backup import daily_backup_if_due
 from touchpoint.storage.database import Database
@@ -100,15 +101,16 @@ class Workspace:
     @classmethod
     def open(
         cls,
-        data_dir: str | PathLike[str] | None = None,
+        data_dir: str | PathLike[str] | AppContext | None = None,
         *,
         auto_backup: bool = True,
         clock: Callable[[], datetime] = utc_now,
     ) -> Workspace:
-        """Open (creating or upgrading as needed) the database of ``data_dir``."""
-        paths = resolve_paths(data_dir).ensure()
-        settings = load_settings(paths.settings_file)
-        policy = current_policy()
+        """Open (creating or upgrading as needed) the database of ``data_dir``: the
+        start-up context the command or the window resolved, else a folder to resolve."""
+        context = data_dir if isinstance(data_dir, AppContext) else resolve_context(data_dir)
+        paths = context.paths.ensure()
+        settings, policy = context.user_settings, context.policy
         db = Database(paths.database, _database_key(paths, settings, policy))
         made = migrate.upgrade(db, paths.backup_dir)
         if made:

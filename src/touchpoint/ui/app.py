@@ -7,7 +7,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -16,19 +15,14 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from touchpoint import __version__
+from touchpoint.context import AppContext, resolve_context
 from touchpoint.errors import TouchpointError
 from touchpoint.logs import setup_logging
-from touchpoint.paths import resolve_paths
-from touchpoint.policy import log_level
+from touchpoint.ui import startup
 from touchpoint.ui.errors import show_error
+from touchpoint.ui.startup import after_first_paint
 
 log = logging.getLogger(__name__)
-
-# How long the window may wait for Today's first read before it is shown without it:
-# the read usually ends while the window is built; a cold disk must not hold it back.
-TODAY_WAIT_S = 0.25
-# Python's lock changes hands this often (s) while the window starts: see run().
-START_SWITCH_INTERVAL_S = 0.0005
 
 
 def _excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
@@ -64,9 +58,13 @@ def window_settings(config_dir: object) -> QSettings:
 
 
 def run(
-    data_dir: str | None = None, *, argv: list[str] | None = None, auto_backup: bool = True
+    data_dir: AppContext | str | None = None,
+    *,
+    argv: list[str] | None = None,
+    auto_backup: bool = True,
 ) -> int:
-    """Open the window on the database of ``data_dir``; returns the exit code.
+    """Open the window on the database of ``data_dir`` (the start-up context the command
+    line resolved, else a folder to resolve here, once); returns the exit code.
 
     The database thread first reads Today straight from the file (the standard
     library's sqlite3, no SQLAlchemy) while the window is built, and the window is
@@ -76,16 +74,12 @@ def run(
     The daily backup runs on a thread of its own once the database is open: copying a
     big database must never delay the start."""
     started = time.perf_counter()
-    # Until the database is open, the UI thread and the database thread both run Python.
-    # The database thread gives up Python's lock at every file read and then waits for
-    # the UI thread to hand it back, which the UI thread does every 5 ms by default:
-    # reading Today took twice as long as alone. Handing over every 0.5 ms costs
-    # nothing here; the default comes back once the database is open.
-    switch_interval = sys.getswitchinterval()
-    sys.setswitchinterval(START_SWITCH_INTERVAL_S)
-    paths = resolve_paths(data_dir).ensure()
+    handover = startup.QuickLockHandover()  # until the database is open
+    # The folder, the settings and the policy, read once: every step below is handed them.
+    context = data_dir if isinstance(data_dir, AppContext) else resolve_context(data_dir)
+    paths = context.paths.ensure()
     setup_logging(paths.log_file)
-    logging.getLogger().setLevel(log_level(data_dir))  # the policy's, else the user's
+    logging.getLogger().setLevel(context.log_level)  # the policy's, else the user's
     log.info("Touchpoint %s starting; data in %s", __version__, paths.data_dir)
     from touchpoint.services import today_start
     from touchpoint.ui.backend import Backend
@@ -94,7 +88,7 @@ def run(
     def open_workspace() -> Any:
         from touchpoint.storage.workspace import Workspace
 
-        return Workspace.open(data_dir, auto_backup=False)
+        return Workspace.open(context, auto_backup=False)
 
     backend = Backend(open_workspace, start=False)
     settings = window_settings(paths.config_dir)
@@ -102,18 +96,18 @@ def run(
     # it would hold up the opening that page waits for. Its settings are read here, the
     # rows on the database thread (see services.today_start).
     today_first = str(settings.value("window/page", "today")) == "today"
-    plan = today_start.plan_read(data_dir) if today_first else None
+    plan = today_start.plan_read(context) if today_first else None
     early = TodayPrefetch(
         backend,
         before_open=None if plan is None else lambda: today_start.read_planned(plan),
     )
     backend.start_before_open()  # Today's read overlaps the window's build
     app = make_application(argv)
-    sys.excepthook = _excepthook
+    hooks = startup.ProcessHooks(_excepthook)
     from touchpoint.ui.theme import app_icon, apply_theme
 
     app.setWindowIcon(app_icon())
-    apply_theme(app, _theme(paths))
+    apply_theme(app, context.settings.theme)
 
     from touchpoint.ui.main_window import MainWindow
 
@@ -125,20 +119,20 @@ def run(
             # the code that turns them into the view loads here meanwhile, on a thread
             # that would only wait, rather than after the read on that one.
             import touchpoint.services.today  # noqa: F401
-        early.wait(TODAY_WAIT_S)
+        early.wait(startup.TODAY_WAIT_S)
     window.show()
     backend.start()
     log.info("window shown after %.0f ms", 1000 * (time.perf_counter() - started))
     exit_code = [0]
 
     def opened(error: BaseException | None) -> None:
-        sys.setswitchinterval(switch_interval)
+        handover.end()
         if error is not None:
             # A lost database key, SQLCipher missing, a newer database...: said in words,
             # with the way out where there is one (start again from the Hub).
             from touchpoint.ui.start_problems import open_workspace
 
-            ws = open_workspace(data_dir)
+            ws = open_workspace(context)
             if ws is None:
                 exit_code[0] = 1
                 window.close()
@@ -160,11 +154,7 @@ def run(
                 target=_daily_backup, args=(backend.ws,), name="touchpoint-backup", daemon=True
             ).start()
         after_first_paint(window, lambda: after_start(window, backend))
-        from touchpoint.ui.gc_guard import MainThreadCollector
-
-        gc_timer = app.findChild(MainThreadCollector)
-        if gc_timer is not None:  # the started window's objects, set aside once
-            QTimer.singleShot(SETTLE_AFTER_MS, gc_timer.settle)
+        startup.settle_later(app)
         quit_after = os.environ.get("TOUCHPOINT_QUIT_AFTER_MS", "").strip()
         if quit_after.isdigit():  # smoke tests, start benchmarks: Today shown, then close
             after_first_paint(
@@ -178,62 +168,20 @@ def run(
         code = app.exec()
         return exit_code[0] or code
     finally:
-        sys.setswitchinterval(switch_interval)
-        _flush_drafts()
-        backend.shutdown()
+        handover.end()
+        backend.shutdown()  # drafts still queued are written before its thread ends
+        hooks.end()
         log.info("Touchpoint stopped")
-
-
-def _theme(paths: Any) -> str:
-    """The theme in force (settings, then the machine policy), read without the database."""
-    from touchpoint.policy import apply_policy, current_policy
-    from touchpoint.settings import load_settings
-
-    try:
-        return apply_policy(load_settings(paths.settings_file), current_policy()).theme
-    except TouchpointError as exc:  # the database's opening says what is wrong
-        log.warning("settings not read for the theme: %s", exc)
-        return "system"
-
-
-AFTER_START_FALLBACK_MS = 3000
-SETTLE_AFTER_MS = 5000  # the first page, drafts and reminders loaded by then
-
-
-def after_first_paint(window: Any, then: Callable[[], None]) -> None:
-    """Run ``then`` once Today shows its figures (or at once on another page): drafts and
-    the first-run check load modules of their own, which must not hold up that paint.
-    A Today that never loads (an error, shown by itself) still lets ``then`` run."""
-    done = [False]
-
-    def once(*_args: object) -> None:
-        if not done[0]:
-            done[0] = True
-            QTimer.singleShot(0, then)
-
-    today = getattr(window, "today", None)
-    if (
-        getattr(window, "current_page", None) == "today"
-        and today is not None
-        and today.data is None
-    ):
-        today.loaded.connect(once)
-        QTimer.singleShot(AFTER_START_FALLBACK_MS, once)
-    else:
-        once()
 
 
 def after_start(window: object, backend: object) -> None:
     """Once the window is up: an unfinished draft comes back, an empty book gets an offer."""
+    from touchpoint.ui.log_dialog import offer_draft  # here: not needed for the first paint
+
     try:
-        from touchpoint.ui.log_dialog import offer_draft
-    except ImportError:
-        pass
-    else:
-        try:
-            offer_draft(backend, window)  # type: ignore[arg-type]
-        except OSError as exc:
-            log.error("the draft could not be read: %s", exc)
+        offer_draft(backend, window)  # type: ignore[arg-type]
+    except OSError as exc:
+        log.error("the draft could not be read: %s", exc)
     offer_demo_if_empty(window, backend)
 
 
@@ -249,14 +197,6 @@ def _daily_backup(ws: Any) -> None:
     else:
         if made is not None:
             log.info("daily backup written to %s", made)
-
-
-def _flush_drafts() -> None:
-    try:
-        from touchpoint.ui.log_dialog import flush_drafts
-    except ImportError:
-        return
-    flush_drafts()
 
 
 def offer_demo_if_empty(window: object, backend: object) -> None:

@@ -10,6 +10,10 @@ thread then opens it before the first op, so the window can be built and painted
 while the database layer loads (at start-up, the bulk of the time). Ops made with
 :meth:`Backend.before_open` run on that thread before the opening (reads that need
 no Workspace: Today from the file while SQLAlchemy loads).
+
+It is the window's only background writer: a draft file (:meth:`Backend.write_file`)
+takes its turn on the same thread, so it never races a write or outlives the window
+(:meth:`Backend.shutdown` runs what is queued first).
 """
 
 from __future__ import annotations
@@ -311,6 +315,25 @@ class Backend(QObject):
         self, fn: Callable[[Workspace], Saved[T]], *, initiator: object | None = None
     ) -> Op[T]:
         return Op(self, fn, is_write=True, initiator=initiator)
+
+    def write_file(self, fn: Callable[[], object], what: str) -> None:
+        """A small file the window keeps beside the database (a draft), written on the
+        database thread in the order asked. A failure is logged, never shown: the form
+        that asked still holds what it would have kept."""
+
+        def failed(exc: Exception) -> None:
+            log.error("%s could not be written: %s", what, exc)
+
+        self.query(lambda _ws: fn()).failure(failed).run()
+
+    def drain(self, timeout_s: float = 30.0) -> bool:
+        """On the UI thread: wait until what was queued before now has run (drafts at
+        quit, tests). False when the thread did not get there in ``timeout_s``."""
+        if self._closed or not self._started:
+            return not self._started
+        marker: Op[None] = self.query(lambda _ws: None)
+        marker.run()
+        return marker._ready.wait(timeout_s)
 
     @property
     def pending(self) -> int:

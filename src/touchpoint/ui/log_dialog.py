@@ -1,14 +1,13 @@
 """Log an interaction and the promises made in it, from the keyboard, in under a minute.
 
-What is typed is kept as a draft on disk (a moment after each keystroke, on a
-separate thread) so a crash or a closed laptop never loses it; saving the
-interaction discards the draft.
+What is typed is kept as a draft on disk (a moment after typing stops, written on
+the Backend's thread in turn) so a crash or a closed laptop never loses it; saving
+the interaction discards the draft.
 """
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -54,8 +53,6 @@ log = logging.getLogger(__name__)
 
 DRAFT_DELAY_MS = 500
 SEARCH_DELAY_MS = 120
-# One thread for draft files: saves happen in the order they were typed.
-_DRAFT_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="touchpoint-drafts")
 
 # Each kind has an Alt+letter shortcut (explicit QShortcuts: mnemonics are off on some
 # platforms, and a mnemonic plus a shortcut on the same key would be ambiguous).
@@ -716,11 +713,15 @@ class LogInteractionDialog(QDialog):
         if self.has_typed():
             snapshot = self.fields()
             now = self.ws.now()
-            _DRAFT_WRITER.submit(_save_quietly, store, snapshot, now)
+            self.backend.write_file(lambda: _save_quietly(store, snapshot, now), "the draft")
             self.draft_state.setText("Draft kept")
         else:
-            _DRAFT_WRITER.submit(store.discard, LOG_INTERACTION)
+            self._discard_draft()
             self.draft_state.setText("")
+
+    def _discard_draft(self) -> None:
+        store = self.store
+        self.backend.write_file(lambda: store.discard(LOG_INTERACTION), "the draft's removal")
 
     # --- saving -----------------------------------------------------------------
     def _show_field(self, key: str, problem: str | None) -> None:
@@ -776,7 +777,7 @@ class LogInteractionDialog(QDialog):
     def _saved(self, logged: Any) -> None:
         self._draft_timer.stop()
         self._draft_pending = False
-        _DRAFT_WRITER.submit(self.store.discard, LOG_INTERACTION)
+        self._discard_draft()
         self.saved.emit(logged)
         self._closing = True
         self.accept()
@@ -852,7 +853,7 @@ class LogInteractionDialog(QDialog):
         if self._closing or not self.has_typed():
             self._draft_timer.stop()
             if not self._closing:
-                _DRAFT_WRITER.submit(self.store.discard, LOG_INTERACTION)
+                self._discard_draft()
             self._closing = True
             super().reject()
             return
@@ -863,7 +864,7 @@ class LogInteractionDialog(QDialog):
         if choice == "discard":
             self._draft_timer.stop()
             self._draft_pending = False
-            _DRAFT_WRITER.submit(self.store.discard, LOG_INTERACTION)
+            self._discard_draft()
         else:
             self._draft_pending = True
             self.save_draft_now()
@@ -877,9 +878,10 @@ def _save_quietly(store: DraftStore, fields: dict[str, Any], now: datetime) -> N
         log.error("draft could not be saved: %s", exc)
 
 
-def flush_drafts() -> None:
-    """Wait until queued draft writes reach the disk (at quit, and in tests)."""
-    _DRAFT_WRITER.submit(lambda: None).result()
+def flush_drafts(backend: Backend) -> None:
+    """Wait until queued draft writes reach the disk (tests; at quit the Backend's
+    shutdown runs them)."""
+    backend.drain()
 
 
 def pending_draft(backend: Backend) -> Draft | None:

@@ -2,14 +2,14 @@
 
 It is the composition root of the window: it makes the views, passes each the
 Backend, and connects their ``open_customer`` signals to :meth:`open_customer`.
-Views from modules not yet built are simply left out of the rail.
+Pages other than Today and the dialogs are imported where they are first built, so
+the first paint does not wait for their modules.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, QSize, Qt, QTimer, Signal
@@ -45,32 +45,23 @@ from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.dropped_files import dropped_files
 from touchpoint.ui.search_box import SearchBox
+from touchpoint.ui.startup import SYNC_START_DELAY_MS
 from touchpoint.ui.status_bar import StatusBar
+from touchpoint.ui.sync_controller import SyncController
 from touchpoint.ui.theme import app_icon, icon
 from touchpoint.ui.today_view import TodayPrefetch, TodayView
+from touchpoint.ui.undo_bar import UndoBar
 
 if TYPE_CHECKING:
     from touchpoint.storage.workspace import Changes
     from touchpoint.ui.email_drop import EmailDrop
 
 log = logging.getLogger(__name__)
-SYNC_START_DELAY_MS = 1500
 EMAILS_RESULT_SECONDS = 12  # a drop's result stays a little longer than a delete's undo
 LIST_MIN_WIDTH = 460  # the customer list's default columns fit without a scroll
 CLOSE_WITHOUT_TRAY_OK = "window/close_without_tray_ok"
 CLOSE_QUESTION = "Close Touchpoint? Follow-up reminders stop until you start it again."
 PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT = 900, 420
-
-
-def _optional(module: str, name: str) -> Any | None:
-    """A class from a module another part of the app provides, or None until it exists."""
-    try:
-        return getattr(importlib.import_module(f"touchpoint.ui.{module}"), name)
-    except ImportError:
-        return None
-    except Exception:  # a broken optional view must not stop the window from opening
-        log.exception("could not load %s.%s", module, name)
-        return None
 
 
 def sign_out_question(state: Any) -> str:
@@ -181,19 +172,32 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(f"touchpoint.ui.{module}") is not None
-    except (ImportError, ValueError):
-        return False
+def _followups_page(backend: Backend, parent: QWidget) -> QWidget:
+    from touchpoint.ui.followups_view import FollowUpsView
+
+    return FollowUpsView(backend, parent)
 
 
-# Pages built on first show: key, rail text, shortcut, module, class.
-LAZY_PAGES = (
-    ("customers", "Customers", "Ctrl+2", "customers_view", "CustomersPage"),
-    ("followups", "Follow-ups", "Ctrl+3", "followups_view", "FollowUpsView"),
-    ("activity", "Activity", "Ctrl+4", "activity_view", "ActivityView"),
-    ("reports", "Reports", "Ctrl+5", "reports_view", "ReportsView"),
+def _activity_page(backend: Backend, parent: QWidget) -> QWidget:
+    from touchpoint.ui.activity_view import ActivityView
+
+    return ActivityView(backend, parent)
+
+
+def _reports_page(backend: Backend, parent: QWidget) -> QWidget:
+    from touchpoint.ui.reports_view import ReportsView  # charts and reports: only when shown
+
+    return ReportsView(backend, parent)
+
+
+PageFactory = Callable[[Backend, QWidget], QWidget]
+# Pages built on first show: key, rail text, shortcut, how to build it (None: Customers,
+# which the window builds itself).
+LAZY_PAGES: tuple[tuple[str, str, str, PageFactory | None], ...] = (
+    ("customers", "Customers", "Ctrl+2", None),
+    ("followups", "Follow-ups", "Ctrl+3", _followups_page),
+    ("activity", "Activity", "Ctrl+4", _activity_page),
+    ("reports", "Reports", "Ctrl+5", _reports_page),
 )
 
 
@@ -249,7 +253,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Touchpoint")
         self.setWindowIcon(app_icon())
         self.pages: dict[str, QWidget] = {}  # what the stack holds: a page, or its placeholder
-        self._factories: dict[str, tuple[str, str]] = {}  # pages not built yet
+        self._factories: dict[str, PageFactory | None] = {}  # pages not built yet
         self._customers: CustomersPage | None = None
 
         central = QWidget(self)
@@ -278,10 +282,8 @@ class MainWindow(QMainWindow):
         # on first show, and the window must not change its minimum size when they are.
         self.stack.setMinimumSize(PAGE_MIN_WIDTH, PAGE_MIN_HEIGHT)
         column.addWidget(self.stack, 1)
-        undo_cls = _optional("undo_bar", "UndoBar")
-        self.undo_bar = undo_cls(right) if undo_cls else None
-        if self.undo_bar is not None:
-            column.addWidget(self.undo_bar)
+        self.undo_bar: UndoBar | None = UndoBar(right)
+        column.addWidget(self.undo_bar)
         outer.addWidget(right, 1)
         self.setCentralWidget(central)
 
@@ -293,18 +295,16 @@ class MainWindow(QMainWindow):
         self._add_page("today", "Today", "today", "Ctrl+1", self.today)
         # The other pages are built the first time they are shown: they are not needed
         # for the first paint, and some bring heavy modules (charts, reports) with them.
-        for key, text, shortcut, module, name in LAZY_PAGES:
-            if _available(module):
-                self._add_page(key, text, key, shortcut, _Placeholder(self.stack))
-                self._factories[key] = (module, name)
+        for key, text, shortcut, factory in LAZY_PAGES:
+            self._add_page(key, text, key, shortcut, _Placeholder(self.stack))
+            self._factories[key] = factory
         self._last_customer: str | None = None
         self.rail.page_chosen.connect(self.show_page)
         self.search.open_hit.connect(self._open_hit)
 
         self.status = StatusBar(backend, self)
         self.setStatusBar(self.status)
-        sync_cls = _optional("sync_controller", "SyncController")
-        self.sync = sync_cls(backend, self) if sync_cls else None
+        self.sync: SyncController | None = SyncController(backend, self)
         if self.sync is not None:
             self.sync.status_changed.connect(self.status.set_sync_status)
             self.sync.pulled.connect(self.refresh)
@@ -361,8 +361,9 @@ class MainWindow(QMainWindow):
     def _start_reminders(self, error: object = None) -> None:
         if self.reminders is not None or not self.backend.is_open:
             return
-        cls = _optional("reminders", "ReminderService")
-        self.reminders = cls(self.backend, self) if cls else None
+        from touchpoint.ui.reminders import ReminderService  # once the database is open
+
+        self.reminders = ReminderService(self.backend, self)
 
     # --- pages ------------------------------------------------------------------
     def _add_page(self, key: str, text: str, icon_name: str, shortcut: str, page: QWidget) -> None:
@@ -383,14 +384,8 @@ class MainWindow(QMainWindow):
         """The page of ``key``, built now if this is the first time it is needed."""
         if key not in self._factories:
             return self.pages.get(key)
-        module, name = self._factories.pop(key)
-        if key == "customers":
-            built: QWidget = self._build_customers()
-        else:
-            cls = _optional(module, name)
-            if cls is None:
-                return None
-            built = cls(self.backend, self)
+        factory = self._factories.pop(key)
+        built = self._build_customers() if factory is None else factory(self.backend, self)
         placeholder = self.pages[key]
         index = self.stack.indexOf(placeholder)
         self.stack.insertWidget(index, built)
@@ -521,10 +516,9 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def log_interaction(self) -> None:
-        cls = _optional("log_dialog", "LogInteractionDialog")
-        if cls is None:
-            return
-        dialog = cls(self.backend, customer_id=self.customer_in_view, parent=self)
+        from touchpoint.ui.log_dialog import LogInteractionDialog
+
+        dialog = LogInteractionDialog(self.backend, customer_id=self.customer_in_view, parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
@@ -551,31 +545,37 @@ class MainWindow(QMainWindow):
         self.close()
         QApplication.quit()
 
-    def _open_dialog(self, module: str, name: str) -> None:
-        cls = _optional(module, name)
-        if cls is None:
-            return
-        dialog = cls(self.backend, self)
+    def _open_dialog(self, dialog: QWidget) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        dialog.open()  # type: ignore[attr-defined]
 
+    # Each dialog's module is imported when it is first opened, not at start.
     def open_import(self) -> None:
-        self._open_dialog("import_dialog", "ImportDialog")
+        from touchpoint.ui.import_dialog import ImportDialog
+
+        self._open_dialog(ImportDialog(self.backend, self))
 
     def open_export(self) -> None:
-        self._open_dialog("export_dialog", "ExportDialog")
+        from touchpoint.ui.export_dialog import ExportDialog
+
+        self._open_dialog(ExportDialog(self.backend, self))
 
     def open_settings(self) -> None:
-        self._open_dialog("settings_dialog", "SettingsDialog")
+        from touchpoint.ui.settings_dialog import SettingsDialog
+
+        self._open_dialog(SettingsDialog(self.backend, self))
 
     def open_about(self) -> None:
-        self._open_dialog("about_dialog", "AboutDialog")
+        from touchpoint.ui.about_dialog import AboutDialog
+
+        self._open_dialog(AboutDialog(self.backend, self))
 
     def open_sign_in(self) -> None:
-        cls = _optional("sign_in_dialog", "SignInDialog")
-        if cls is None or self.sync is None:
+        from touchpoint.ui.sign_in_dialog import SignInDialog
+
+        if self.sync is None:
             return
-        dialog = cls(self.sync, self)
+        dialog = SignInDialog(self.sync, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
@@ -584,10 +584,9 @@ class MainWindow(QMainWindow):
             self.sync.sync_now()
 
     def open_conflicts(self, tab: str = "conflicts") -> None:
-        cls = _optional("conflicts_view", "ConflictsDialog")
-        if cls is None:
-            return
-        dialog = cls(self.backend, self, tab=tab)
+        from touchpoint.ui.conflicts_view import ConflictsDialog
+
+        dialog = ConflictsDialog(self.backend, self, tab=tab)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open_customer.connect(self.open_customer)
         dialog.rejected_dismissed.connect(self.status.refresh)

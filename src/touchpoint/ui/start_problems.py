@@ -8,6 +8,7 @@ import logging
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from touchpoint.context import AppContext
 from touchpoint.errors import TouchpointError
 from touchpoint.policy import LoadedPolicy
 from touchpoint.services import maintenance
@@ -51,8 +52,9 @@ def tell(message: str, *, critical: bool = False) -> None:
         QMessageBox.information(None, "Touchpoint", message)
 
 
-def open_workspace(data_dir: str | None) -> Workspace | None:
-    """The workspace, or None once the problem was shown (the app then exits)."""
+def open_workspace(data_dir: AppContext | str | None) -> Workspace | None:
+    """The workspace of the start-up context (or of a folder), or None once the problem
+    was shown (the app then exits)."""
     try:
         return Workspace.open(data_dir, auto_backup=False)
     except TouchpointError as exc:
@@ -67,7 +69,9 @@ def open_workspace(data_dir: str | None) -> Workspace | None:
             )
         ):
             return None
-    kept = maintenance.recover_unreadable(data_dir)
+    kept = maintenance.recover_unreadable(
+        data_dir.paths if isinstance(data_dir, AppContext) else data_dir
+    )
     try:
         ws = Workspace.open(data_dir, auto_backup=False)
     except TouchpointError as exc:
