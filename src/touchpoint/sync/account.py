@@ -92,9 +92,26 @@ def sign_in(
     transport: Any = None,
 ) -> Account:
     """Trade email and password for a device token, kept in the keyring."""
+    account = hub_login(ws, server, email, password, ca_bundle=ca_bundle, transport=transport)
+    remember_account(ws, account)
+    return account
+
+
+def hub_login(
+    ws: Workspace,
+    server: str,
+    email: str,
+    password: str,
+    *,
+    ca_bundle: str | None = None,
+    transport: Any = None,
+) -> Account:
+    """Signing in's talk with the Hub: the device token, kept in the keyring. Nothing is
+    written to the database (:func:`remember_account` does that), so the window runs
+    this off its database thread and the write on it."""
     from touchpoint.policy import check_hub_server
 
-    check_hub_server(server)  # a locked policy allows its own Hub only
+    check_hub_server(server, ws.policy)  # a locked policy allows its own Hub only
     credentials.require_keyring()  # before the Hub issues a token with nowhere to keep it
     server = server.rstrip("/")
     with HubClient(server, ca_bundle=ca_bundle, transport=transport) as client:
@@ -115,18 +132,22 @@ def sign_in(
         ):
             client.logout()
         raise
-    if ws.settings.user != answer.email:
+    return Account(server, answer.email, ca_bundle)
+
+
+def remember_account(ws: Workspace, account: Account) -> None:
+    """The account signed in to, kept here: the author of changes and the Meta keys."""
+    if ws.settings.user != account.email:
         # Changes are signed by the Hub account: make this laptop's author the same.
-        ws.update_settings(replace(ws.settings, user=answer.email))
+        ws.update_settings(replace(ws.settings, user=account.email))
     with ws.unit_of_work(origin="remote") as uow:
         s = uow.session
-        if read_meta(s, SERVER_KEY) != server or read_meta(s, EMAIL_KEY) != answer.email:
+        if read_meta(s, SERVER_KEY) != account.server or read_meta(s, EMAIL_KEY) != account.email:
             write_meta(s, CURSOR_KEY, "0")  # another Hub or user: pull everything again
-        write_meta(s, SERVER_KEY, server)
-        write_meta(s, EMAIL_KEY, answer.email)
-        write_meta(s, CA_KEY, ca_bundle)
+        write_meta(s, SERVER_KEY, account.server)
+        write_meta(s, EMAIL_KEY, account.email)
+        write_meta(s, CA_KEY, account.ca_bundle)
         uow.commit()
-    return Account(server, answer.email, ca_bundle)
 
 
 def sign_out(ws: Workspace, *, transport: Any = None) -> Account | None:

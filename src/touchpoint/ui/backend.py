@@ -316,6 +316,12 @@ class Backend(QObject):
     ) -> Op[T]:
         return Op(self, fn, is_write=True, initiator=initiator)
 
+    def keep(self, fn: Callable[[Workspace], T]) -> Op[T]:
+        """A write that changes no record a view shows (the Hub account signed in to, a
+        draft file): in turn on the database thread like any write, but no
+        ``changes_applied`` (nothing to refresh, no sync to ask for)."""
+        return Op(self, fn, is_write=False)
+
     def write_file(self, fn: Callable[[], object], what: str) -> None:
         """A small file the window keeps beside the database (a draft), written on the
         database thread in the order asked. A failure is logged, never shown: the form
@@ -324,7 +330,7 @@ class Backend(QObject):
         def failed(exc: Exception) -> None:
             log.error("%s could not be written: %s", what, exc)
 
-        self.query(lambda _ws: fn()).failure(failed).run()
+        self.keep(lambda _ws: fn()).failure(failed).run()
 
     def drain(self, timeout_s: float = 30.0) -> bool:
         """On the UI thread: wait until what was queued before now has run (drafts at

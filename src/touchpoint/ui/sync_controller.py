@@ -230,16 +230,27 @@ class SyncController(QObject):
         *,
         ca_bundle: str | None = None,
     ) -> None:
-        """Sign in on a worker thread; ``done(None)`` then a first sync, or ``done(error)``."""
+        """Sign in: the talk with the Hub on a worker thread, then the account kept on the
+        Backend's database thread (the window's one writer); ``done(None)`` then a first
+        sync, or ``done(error)``."""
 
-        def work(ws: Workspace) -> Exception | None:
+        def talk(ws: Workspace) -> Any:
             from touchpoint.sync import engine as sync_engine
 
             try:
-                sync_engine.sign_in(ws, server, email, password, ca_bundle=ca_bundle)
+                return sync_engine.hub_login(ws, server, email, password, ca_bundle=ca_bundle)
             except Exception as exc:  # handed to the dialog, shown beside its fields
                 return exc
-            return None
+
+        def keep(account: Any) -> None:
+            if isinstance(account, Exception):
+                after(account)
+                return
+            from touchpoint.sync import engine as sync_engine
+
+            self._backend.keep(lambda ws: sync_engine.remember_account(ws, account)).success(
+                lambda _none: after(None)
+            ).failure(after).run()
 
         def after(error: Exception | None) -> None:
             done(error)
@@ -249,7 +260,7 @@ class SyncController(QObject):
                 self._start_periodic()
                 self.sync_now()
 
-        self._in_background(work, after, exclusive=False)
+        self._in_background(talk, keep, exclusive=False)
 
     def sign_out(self, done: Callable[[Exception | None], None]) -> None:
         """Sign out as `touchpoint logout --force` does: the token is revoked (when the
