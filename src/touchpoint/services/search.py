@@ -380,3 +380,11 @@ def catch_up_index(
             progress(reached - start, max(newest - start, 1))
         if reached >= newest:
             return True
+
+
+def catch_up_index_step(ws: Workspace, documents: int = CATCH_UP_DOCUMENTS) -> bool:
+    """One short transaction of :func:`catch_up_index`; True when more waits (the window
+    runs one step per turn of its database thread, the rep's work between them)."""
+    with ws.db.engine.begin() as conn:
+        step = search_index.catch_up(conn, documents)
+    return step is not None and step[0] < step[1]

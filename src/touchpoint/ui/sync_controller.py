@@ -3,9 +3,11 @@
 The engine (no Qt) runs on its own worker thread, beside the Backend's database
 thread: SQLite WAL, BEGIN IMMEDIATE and the busy timeout queue the two writers, and
 the Workspace is shared read-only. Results come back to the UI thread by a queued
-signal. Syncs happen at start, shortly after a local change, every few minutes and on
-"Sync now"; while offline a cheap health check retries with exponential backoff and
-jitter, so a fleet of laptops does not hammer a Hub that comes back.
+signal. The controller's own writes (the account kept at sign-in, indexing left over
+from a big pull while signed out) go through the Backend. Syncs happen at start,
+shortly after a local change, every few minutes and on "Sync now"; while offline a
+cheap health check retries with exponential backoff and jitter, so a fleet of laptops
+does not hammer a Hub that comes back.
 
 The engine (with its HTTP client) is imported on the worker thread at the first
 cycle, never while the window is being built.
@@ -346,13 +348,23 @@ class SyncController(QObject):
             self.sync_now()
         else:
             self._set_status(SyncStatus("not_signed_in", ""))
-            # Signed out after a big pull: what it left unindexed is indexed all the same.
-            cancel = self._cancel
-            self._in_background(
-                lambda ws: _catch_up_index(ws, lambda _p: None, cancel),
-                lambda _v: None,
-                exclusive=False,
-            )
+            # Signed out after a big pull: what it left unindexed is indexed all the same,
+            # a step at a time on the Backend's thread (the window's writer).
+            self._index_in_turn(self._cancel)
+
+    def _index_in_turn(self, cancel: threading.Event) -> None:
+        def step(ws: Workspace) -> bool:
+            from touchpoint.services.search import catch_up_index_step
+
+            return catch_up_index_step(ws)
+
+        def then(more: bool) -> None:
+            if more and not cancel.is_set():
+                self._index_in_turn(cancel)
+
+        self._backend.keep(step).success(then).failure(
+            lambda exc: log.error("indexing for search stopped: %s", exc)
+        ).run()
 
     def _local_change(self, _changes: Changes, _initiator: object) -> None:
         if self.status.state not in ("not_signed_in", "needs_sign_in", "needs_update"):
