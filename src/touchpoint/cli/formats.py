@@ -35,6 +35,7 @@ def choose_format(
     """The format to write ``out`` in: ``fmt`` when given (it must agree with a known
     extension), else the extension's, else ``default``. Raises ValidationError on
     "format" naming what is wrong."""
+    from touchpoint.cli.runtime import state
     from touchpoint.domain.export_formats import canonical_format
     from touchpoint.policy import check_export_format
 
@@ -56,7 +57,8 @@ def choose_format(
             "format",
             f"give --format ({'|'.join(offered)}); --out {out.name} does not say which",
         )
-    check_export_format(wanted)  # the policy's word first: it is why xlsx is not offered
+    # The policy's word first: it is why xlsx is not offered.
+    check_export_format(wanted, state().context.policy)
     if wanted not in offered:
         raise ValidationError(
             "format", f"'{wanted}' is not a format of this export; it writes {', '.join(offered)}"

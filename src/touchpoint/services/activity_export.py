@@ -588,11 +588,11 @@ def write_summary(book: Any, formats: dict[str, Any], sheet: Any, lines: list[tu
 # --- the exports --------------------------------------------------------------------
 
 
-def _check_format(fmt: str, allowed: Sequence[str]) -> str:
+def _check_format(ws: Workspace, fmt: str, allowed: Sequence[str]) -> str:
     clean = (fmt or "").strip().lower()
     if clean not in allowed:
         raise ValidationError("format", f"'{fmt}' is not one of {', '.join(allowed)}")
-    check_export_format(clean)  # the machine policy may allow fewer
+    check_export_format(clean, ws.policy)  # the machine policy may allow fewer
     return clean
 
 
@@ -682,7 +682,7 @@ def export_activity(
 ) -> ExportResult:
     """One row per interaction: customer, contacts, rep, kind, direction, when, duration,
     outcome, satisfaction, the customer's words, notes and the follow-ups it created."""
-    fmt = _check_format(fmt, FORMATS)
+    fmt = _check_format(ws, fmt, FORMATS)
     return _export(
         ws,
         scope,
@@ -707,7 +707,7 @@ def export_followups(
     progress: ProgressSink | None = None,
 ) -> ExportResult:
     """One row per follow-up due in the range, with kept, late, overdue or open."""
-    fmt = _check_format(fmt, FORMATS)
+    fmt = _check_format(ws, fmt, FORMATS)
     return _export(
         ws,
         scope,

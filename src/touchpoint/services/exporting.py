@@ -169,7 +169,7 @@ def export_contacts(
         kind = "vcf"
     if kind not in ("vcf", "csv"):
         raise ValidationError("format", f"'{format}' is not one of: vcf, csv")
-    check_export_format(kind)
+    check_export_format(kind, ws.policy)
     out = Path(out)
     with ws.read() as session:
         query = _contacts_query(session, customer)
@@ -317,7 +317,7 @@ def export_customers_csv(
     database). The first email, phone and address have columns of their own for
     people and spreadsheets; Emails, Phones and Addresses hold all of them, with their
     labels and in their order, for the import."""
-    check_export_format("csv")
+    check_export_format("csv", ws.policy)
     out = Path(out)
     with ws.read() as session:
         defs = session.scalars(
@@ -466,7 +466,7 @@ def export_followups_ics(
 
     ``scope``: "open" or "all"; ``due_from``/``due_before``: due in [from, before);
     ``customer_id``: one customer's; ``assigned_to`` or ``reps``: assigned to them."""
-    check_export_format("ics")
+    check_export_format("ics", ws.policy)
     if scope not in SCOPES:
         raise ValidationError("scope", f"'{scope}' is not one of: {', '.join(SCOPES)}")
     if kind not in ICS_KINDS:
