@@ -73,6 +73,7 @@ def _write_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("config", "set", "quiet_after_days", "45"),
         ("policy", "show"),
         ("status",),
+        ("export", "customers", "--out", "customers.csv"),
     ],
 )
 def test_a_command_resolves_folder_settings_and_policy_once(
@@ -83,6 +84,7 @@ def test_a_command_resolves_folder_settings_and_policy_once(
     resolved: Counter[str],
 ) -> None:
     _write_policy(tmp_path, monkeypatch)
+    monkeypatch.chdir(tmp_path)  # where an export writes its file
     _run(data_dir, *command)
     assert resolved == {
         "resolve_paths": 1,
