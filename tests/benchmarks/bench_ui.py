@@ -404,7 +404,7 @@ def main() -> int:
             time.sleep(0.0005)
 
     wait(lambda: window.today.data is not None and backend.pending == 0)
-    # As the app does once started (ui.app.SETTLE_AFTER_MS): what the window holds for
+    # As the app does once started (ui.startup.SETTLE_AFTER_MS): what the window holds for
     # good is set aside from collection, so a full collection walks only newer objects.
     from touchpoint.ui.gc_guard import MainThreadCollector
 

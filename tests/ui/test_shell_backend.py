@@ -266,3 +266,50 @@ def test_an_early_read_that_fails_is_delivered_as_a_failure(qtbot: Any, data_dir
         assert len(errors) == 1
     finally:
         b.shutdown()
+
+
+def test_file_writes_take_their_turn_and_a_failure_is_logged_not_shown(
+    qtbot: Any, ws: Workspace, tmp_path: Any, caplog: Any, monkeypatch: Any
+) -> None:
+    """Drafts are written on the database thread, in order with the other work; the
+    shutdown at quit writes what is still queued; a full disk is logged, never a box."""
+    shown: list[Any] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda *a, **k: shown.append(a))
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: shown.append(a))
+    b = Backend(ws)
+    order: list[str] = []
+    threads: list[threading.Thread] = []
+    gate = threading.Event()
+    b.query(lambda _ws: gate.wait(10) and order.append("read")).run()
+    draft = tmp_path / "draft.json"
+
+    def write_draft() -> None:
+        threads.append(threading.current_thread())
+        order.append("draft")
+        draft.write_text("{}", encoding="utf-8")
+
+    def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    b.write_file(write_draft, "the draft")
+    b.write_file(full_disk, "the draft")
+    failed: list[Any] = []
+    b.failed.connect(failed.append)
+    assert not draft.exists()  # behind the read that is still running
+    gate.set()
+    b.shutdown()  # as at quit: what is queued runs first
+    assert draft.exists()
+    assert order == ["read", "draft"]
+    assert threads[0].name == "touchpoint-db"
+    qtbot.waitUntil(lambda: "No space left on device" in caplog.text)
+    assert "the draft could not be written" in caplog.text
+    assert not failed and not shown
+
+
+def test_drain_waits_for_what_was_queued(qtbot: Any, backend: Backend, tmp_path: Any) -> None:
+    done = tmp_path / "done"
+    gate = threading.Event()
+    backend.write_file(lambda: gate.wait(10) and done.write_text("x"), "a file")
+    threading.Timer(0.2, gate.set).start()
+    assert backend.drain(10)
+    assert done.exists()
