@@ -227,3 +227,25 @@ def test_stored_rows_write_what_the_orm_writes_for_records_pulled(
     assert len(bulk["identity_keys"]) == 4  # two emails, a phone, a web host
     assert len(bulk["search_docs"]) == 3 and bulk["change_log"] == []
     _same(bulk, orm)
+
+
+def test_the_collector_waits_while_a_bulk_write_runs_and_an_error_rolls_it_all_back(
+    ws: Workspace,
+) -> None:
+    import gc
+
+    assert gc.isenabled()
+    customer = tracking.new_record(Customer, id=str(uuid.UUID(int=9)), name="Half Written Ltd")
+    with (
+        ws.unit_of_work() as uow,
+        pytest.raises(OSError),
+        bulk_write.bulk_write(uow.session) as bulk,
+    ):
+        assert not gc.isenabled()
+        bulk.records([customer])
+        raise OSError("disk full")
+    assert gc.isenabled()
+    with ws.read() as session:
+        conn = session.connection()
+        for table in ("customers", "change_log", "search_docs", "identity_keys"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0, table
