@@ -105,11 +105,17 @@ def contact_emails(db: Path, count: int) -> list[str]:
 
 
 def timed(label: str, count: int, unit: str, run: object) -> float:
-    start = time.perf_counter()
+    """The rate by the clock; the process's CPU time (every thread) is printed beside it,
+    the figure to compare before and after on a machine others share."""
+    start, cpu = time.perf_counter(), time.process_time()
     run()  # type: ignore[operator]
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     rate = count / seconds
-    print(f"{label}: {count:,} {unit} in {seconds:.2f} s = {rate:,.0f} {unit}/s")
+    print(
+        f"{label}: {count:,} {unit} in {seconds:.2f} s = {rate:,.0f} {unit}/s"
+        f" (CPU {cpu:.2f} s = {count / cpu:,.0f} {unit}/s)"
+    )
     return rate
 
 

@@ -32,7 +32,7 @@ from touchpoint.services.importing import (
 )
 from touchpoint.services.search import search, strip_marks
 from touchpoint.services.validation import clean_contact, clean_customer
-from touchpoint.storage import search_index
+from touchpoint.storage import bulk_write, search_index
 from touchpoint.storage.workspace import Workspace
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
@@ -551,13 +551,13 @@ def test_cancel_during_the_writes_leaves_nothing(
 ) -> None:
     monkeypatch.setattr(importing.writing, "BATCH_ROWS", 10)
     written: list[int] = []
-    real = importing.writing._write_batch
+    real = bulk_write.BulkWrite.records
 
-    def write_batch(session, customers, contacts, load):  # type: ignore[no-untyped-def]
-        real(session, customers, contacts, load)
+    def write_batch(self, customers, contacts):  # type: ignore[no-untyped-def]
+        real(self, customers, contacts)
         written.append(len(customers))
 
-    monkeypatch.setattr(importing.writing, "_write_batch", write_batch)
+    monkeypatch.setattr(bulk_write.BulkWrite, "records", write_batch)
     steps: list[tuple[int, int]] = []
     before = counts(ws)
     with pytest.raises(Cancelled):
@@ -585,7 +585,7 @@ def test_a_crash_between_batches_leaves_nothing(
     customers.create_customer(ws, {"name": "Already here"})
     before = counts(ws)
     monkeypatch.setattr(importing.writing, "BATCH_ROWS", 7)
-    real = importing.writing._write_batch
+    real = bulk_write.BulkWrite.records
     calls = []
 
     def failing(*args: Any) -> None:
@@ -594,7 +594,7 @@ def test_a_crash_between_batches_leaves_nothing(
             raise OSError("disk full")
         real(*args)
 
-    monkeypatch.setattr(importing.writing, "_write_batch", failing)
+    monkeypatch.setattr(bulk_write.BulkWrite, "records", failing)
     triggers = _index_triggers(ws)
     with pytest.raises(OSError):
         import_customers_csv(ws, big_file(tmp_path, 40))
@@ -963,7 +963,7 @@ class _Injected(Exception):
 
 def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
     """An import whose ``fail_at``-th batch (of one row each) raises."""
-    real, size = importing.writing._write_batch, importing.writing.BATCH_ROWS
+    real, size = bulk_write.BulkWrite.records, importing.writing.BATCH_ROWS
     calls = []
 
     def failing(*args: Any) -> None:
@@ -972,11 +972,11 @@ def _import_failing_at(ws: Workspace, path: Path, fail_at: int) -> ImportReport:
             raise _Injected()
         real(*args)
 
-    importing.writing._write_batch, importing.writing.BATCH_ROWS = failing, 1  # type: ignore[assignment]
+    bulk_write.BulkWrite.records, importing.writing.BATCH_ROWS = failing, 1  # type: ignore[method-assign]
     try:
         return import_customers_csv(ws, path)
     finally:
-        importing.writing._write_batch, importing.writing.BATCH_ROWS = real, size  # type: ignore[assignment]
+        bulk_write.BulkWrite.records, importing.writing.BATCH_ROWS = real, size  # type: ignore[method-assign]
 
 
 # --- matching by id, folding by name, custom columns -----------------------------------

@@ -35,8 +35,8 @@ from touchpoint.domain.enums import Direction, InteractionKind
 from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.validation import clean_contact, clean_customer, clean_interaction
+from touchpoint.storage.bulk_write import insert_new
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Interaction
-from touchpoint.storage.tracking import insert_new
 from touchpoint.storage.workspace import Changes, Workspace
 
 # Namespace of the ids of captured messages and meetings (a fixed, random UUID).

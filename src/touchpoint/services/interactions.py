@@ -31,8 +31,8 @@ from touchpoint.services.history import count_history_in, history_in
 from touchpoint.services.lookup import by_id, live
 from touchpoint.services.records import InteractionDetail, InteractionView, LoggedInteraction
 from touchpoint.services.validation import clean_followup, clean_interaction
+from touchpoint.storage.bulk_write import insert_new
 from touchpoint.storage.models import Contact, Customer, FollowUp, Interaction, new_id
-from touchpoint.storage.tracking import insert_new
 from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 

@@ -29,8 +29,8 @@ from touchpoint.services.capture import captured_id, live_by_email
 from touchpoint.services.interactions import interaction_view
 from touchpoint.services.records import InteractionView
 from touchpoint.services.validation import clean_interaction
+from touchpoint.storage.bulk_write import insert_new
 from touchpoint.storage.models import Contact, Customer, Interaction, Meta
-from touchpoint.storage.tracking import insert_new
 from touchpoint.storage.workspace import Changes, Saved, Workspace
 
 KEY_PREFIX = "meeting_suggestion:"

@@ -8,6 +8,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session
 
+from touchpoint.storage import bulk_write  # noqa: F401  (its flush hooks write what a change also writes)
 from touchpoint.storage.database import Database
 from touchpoint.storage.tracking import ChangeContext
 

@@ -161,7 +161,7 @@ class ApplyStage(Stage):
                         setattr(record, name, new)
         # Updates first, so the bulk indexing below sees only inserts.
         s.flush()
-        first_sync.insert_fresh(conn, fresh, self.crash_point)
+        first_sync.insert_fresh(s, fresh, self.crash_point)
         if teams:
             conn.exec_driver_sql(
                 "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "

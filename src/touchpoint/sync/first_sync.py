@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any
 
-import orjson
-from sqlalchemy import JSON, Connection
+from sqlalchemy.orm import Session
 
-from touchpoint.storage import identity, search_index
+from touchpoint.storage.bulk_write import bulk_write
 from touchpoint.storage.models import SYNCED_MODELS, CustomFieldDef, Record
 
 log = logging.getLogger(__name__)
@@ -20,20 +17,21 @@ FRESH_CHUNK = 2000  # new records per batch handed to the bulk-load thread
 
 
 def insert_fresh(
-    conn: Connection,
+    session: Session,
     fresh: dict[tuple[str, str], dict[str, Any]],
     crash_point: Callable[[str], None],
 ) -> None:
-    """Insert records new to this laptop with one executemany per table and chunk, and
-    index them (search and duplicate keys) exactly as a normal write would, the
-    full-text index fed in one statement per chunk rather than one trigger call per row.
+    """Insert records new to this laptop through the storage's bulk write, a chunk per
+    batch: one statement per table and chunk, indexed (search and duplicate keys)
+    exactly as a normal write would.
 
     A big page is written on the bulk-load thread: this thread builds the next chunk's
     rows while SQLite inserts this one; its full-text indexing is left to the catch-up.
     Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
-    they go to SQLite as they are; only JSON columns are encoded."""
+    they go to SQLite as they are (see ``BulkWrite.stored``)."""
     if not fresh:
         return
+    conn = session.connection()
     by_entity: dict[str, list[dict[str, Any]]] = {}
     for (entity, _id), values in fresh.items():
         by_entity.setdefault(entity, []).append(values)
@@ -49,61 +47,11 @@ def insert_fresh(
     # A big pull (a first sync) leaves full-text indexing to the catch-up after the
     # sync (services.search.catch_up_index): the records are there, and can be worked
     # with, about twice as soon; they are searchable a little later.
-    with search_index.bulk_insert(conn, background=big, defer=big) as load:
+    with bulk_write(session, background=big, defer_index=big, pause_collector=big) as bulk:
         for model, group in groups:
-            plan = _insert_plan(model)
-            row_class = plan.row_class
             for start in range(0, len(group), FRESH_CHUNK):
-                params = []
-                batch = []
-                for values in group[start : start + FRESH_CHUNK]:
-                    row = plan.defaults.copy()
-                    row.update(values)
-                    # Plain copies for the indexers, which read only attributes and
-                    # ``entity``: no ORM instance state per record (times stay text:
-                    # the indexers only test them for None).
-                    record = row_class()
-                    record.__dict__.update(row)
-                    batch.append(record)
-                    for key in plan.json_keys:
-                        value = row[key]
-                        if value is not None:
-                            row[key] = orjson.dumps(value).decode()
-                    params.append(plan.pick(row))
-                load.insert(plan.sql, params)
-                load.insert(search_index.INSERT_DOC, search_index.new_documents(batch))
-                load.insert(identity.INSERT_KEY, identity.new_keys(batch))
-                load.index()
+                bulk.stored(model, group[start : start + FRESH_CHUNK])
                 crash_point("inserting")  # the bulk-load thread may be writing
-
-
-@dataclass(frozen=True)
-class _InsertPlan:
-    sql: str
-    pick: Callable[[dict[str, Any]], tuple[Any, ...]]  # a full row -> its INSERT's values
-    defaults: dict[str, Any]  # every column, with its default
-    json_keys: tuple[str, ...]  # columns stored as JSON text
-    row_class: type  # plain objects with the model's ``entity``, for the indexers
-
-
-_PLANS: dict[type, _InsertPlan] = {}
-
-
-def _insert_plan(model: type[Record]) -> _InsertPlan:
-    found = _PLANS.get(model)
-    if found is None:
-        columns = list(model.__table__.columns)
-        found = _PLANS[model] = _InsertPlan(
-            sql=(
-                f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
-                f"VALUES ({', '.join('?' for _ in columns)})"
-            ),
-            pick=itemgetter(*(c.key for c in columns)),
-            defaults={c.key: None if c.primary_key else _default(c) for c in columns},
-            json_keys=tuple(c.key for c in columns if isinstance(c.type, JSON)),
-            row_class=type(f"{model.__name__}Row", (), {"entity": model.entity}),
-        )
-    return found
 
 
 def _without_taken_keys(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,11 +68,3 @@ def _without_taken_keys(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str,
         taken.add(row["key"])
         kept.append(row)
     return kept
-
-
-def _default(column: Any) -> Any:
-    default = column.default
-    if default is None:
-        return None
-    arg = default.arg
-    return arg(None) if callable(arg) else arg

@@ -34,6 +34,7 @@ from touchpoint.services.demo.data import words
 from touchpoint.services.demo.team import TEAM_DOMAIN, TEAMS, TERRITORY_OF, Rep, sales_team
 from touchpoint.services.demo.writer import BATCH, Writer, identity_keys, new_uuid, search_document
 from touchpoint.storage import search_index
+from touchpoint.storage.bulk_write import bulk_write
 from touchpoint.storage.models import Change, Customer, CustomFieldDef
 from touchpoint.storage.workspace import Workspace
 
@@ -151,31 +152,32 @@ def generate_demo(
             # A bigger page cache for this one bulk load: the UUID keys land all over
             # their indexes (the connection is closed afterwards).
             conn.exec_driver_sql("PRAGMA cache_size = -262144")
-            writer = Writer(
-                conn,
-                ids=ids,
-                device_id=ws.device_id,
-                schema_version=ws.schema_version,
-                pushed_at=now,
-                total=total,
-                progress=progress,
-            )
-            write_custom_defs(writer, demo, existing_defs)
-            generate(
-                demo,
-                writer,
-                customers=customers,
-                contacts=n_contacts,
-                interactions=n_interactions,
-                followups=n_followups,
-                deals=n_deals,
-                custom_keys={
-                    key
-                    for key, kind, *_ in words().custom_fields
-                    if existing_defs.get(key, kind) == kind
-                },
-            )
-            writer.flush()
+            with bulk_write(session) as bulk:
+                writer = Writer(
+                    bulk,
+                    ids=ids,
+                    device_id=ws.device_id,
+                    schema_version=ws.schema_version,
+                    pushed_at=now,
+                    total=total,
+                    progress=progress,
+                )
+                write_custom_defs(writer, demo, existing_defs)
+                generate(
+                    demo,
+                    writer,
+                    customers=customers,
+                    contacts=n_contacts,
+                    interactions=n_interactions,
+                    followups=n_followups,
+                    deals=n_deals,
+                    custom_keys={
+                        key
+                        for key, kind, *_ in words().custom_fields
+                        if existing_defs.get(key, kind) == kind
+                    },
+                )
+                writer.flush()
             if writer.counts["interaction"] > 50_000:
                 # Merge the many index segments a bulk load leaves, so searches stay fast.
                 for table in search_index.FTS_TABLES:

@@ -19,24 +19,12 @@ from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan
 from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates
 from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
-from touchpoint.storage import search_index, tracking
+from touchpoint.storage import tracking
+from touchpoint.storage.bulk_write import bulk_write
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
 from touchpoint.storage.workspace import Changes, Workspace
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
-
-
-def _write_batch(
-    session: Session,
-    customers: list[Customer],
-    contacts: list[Contact],
-    load: search_index.BulkLoad,
-) -> None:
-    """Insert one batch with its change log rows, identity keys and search documents, in
-    the import's transaction. Customers first: the contacts' foreign key needs them."""
-    tracking.insert_new(session, customers, load)
-    tracking.insert_new(session, contacts, load)
-    load.index()
 
 
 def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
@@ -77,8 +65,9 @@ def _apply_updates(session: Session, ws: Workspace, updates: Sequence[_Update]) 
 
 
 class _Writer:
-    """Writes the planned rows in batches, in the import's transaction, on the bulk-load
-    thread (which writes and indexes one batch while this thread builds the next).
+    """Writes the planned rows in batches through the storage's bulk write, in the
+    import's transaction, on its thread (which writes and indexes one batch while this
+    thread builds the next); the cyclic collector waits meanwhile.
 
     Rows may be given while the file is still being checked (:meth:`add`), so SQLite
     works beside the checking; :meth:`finish` writes the rest once the plan is whole."""
@@ -87,7 +76,7 @@ class _Writer:
         self._session = session
         self._cancel = cancel
         self._stack = ExitStack()
-        self._load: search_index.BulkLoad | None = None
+        self._bulk = self._stack.enter_context(bulk_write(session))
         self._batch: list[_Planned] = []
         self._customer_ids: dict[_CustomerKey, str] = {}
         self.received = 0  # planned rows given so far
@@ -127,10 +116,6 @@ class _Writer:
         if not self._batch:
             return
         _check_cancel(self._cancel)
-        if self._load is None:
-            self._load = self._stack.enter_context(
-                search_index.bulk_insert(self._session.connection(), background=True)
-            )
         customers: list[Customer] = []
         contacts: list[Contact] = []
         for item in self._batch:
@@ -152,7 +137,8 @@ class _Writer:
                 self.contacts += 1
         self._done += len(self._batch)
         self._batch = []
-        _write_batch(self._session, customers, contacts, self._load)
+        # Customers first: the contacts' foreign key needs them.
+        self._bulk.records(customers, contacts)
         if self._written is not None:
             self._written(self._done)
 
@@ -187,36 +173,36 @@ def _run_import(
 ) -> ImportReport:
     """Check every row and the duplicates, then (unless a dry run) write everything in
     one unit of work. A dry run only reads: it never takes the write lock."""
-    with collector_paused():
-        if dry_run:
-            with ws.read() as session:
-                plan, _known = _check_rows(ws, session, planned_rows, cancel)
-                duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
+    if dry_run:
+        with collector_paused(), ws.read() as session:
+            plan, _known = _check_rows(ws, session, planned_rows, cancel)
+            duplicates = _find_duplicates(session, _duplicate_inputs(plan.planned))
+        if progress:
+            progress(2 * plan.rows, 2 * plan.rows)
+        customers = sum(1 for p in plan.planned if p.customer is not None)
+        contacts = sum(1 for p in plan.planned if p.contact is not None)
+        return _report(plan, (customers, contacts), duplicates, dry_run=True)
+    # The bulk write pauses the collector from the first row checked to the last written.
+    with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
+        plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
+        if not plan.planned and not plan.updates:
             if progress:
                 progress(2 * plan.rows, 2 * plan.rows)
-            customers = sum(1 for p in plan.planned if p.customer is not None)
-            contacts = sum(1 for p in plan.planned if p.contact is not None)
-            return _report(plan, (customers, contacts), duplicates, dry_run=True)
-        with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
-            plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
-            if not plan.planned and not plan.updates:
-                if progress:
-                    progress(2 * plan.rows, 2 * plan.rows)
-                return _report(plan, (0, 0), [], dry_run=False)
-            # Duplicates are only reported, so they are looked for on a thread while this
-            # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
-            # That read sees the database as it was before the import: this unit of
-            # work holds the write lock and commits only after the answer is in.
-            with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
-                looking = pool.submit(_duplicates_before_import, ws, plan)
-                made = writer.finish(plan, progress)
-                # After the bulk load: the connection is this thread's again.
-                _define_custom_fields(uow.session, plan, known)
-                _apply_updates(uow.session, ws, plan.updates)
-                _check_cancel(cancel)
-                duplicates = looking.result()
-            uow.commit()
-            return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
+            return _report(plan, (0, 0), [], dry_run=False)
+        # Duplicates are only reported, so they are looked for on a thread while this
+        # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
+        # That read sees the database as it was before the import: this unit of
+        # work holds the write lock and commits only after the answer is in.
+        with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
+            looking = pool.submit(_duplicates_before_import, ws, plan)
+            made = writer.finish(plan, progress)
+            # After the bulk load: the connection is this thread's again.
+            _define_custom_fields(uow.session, plan, known)
+            _apply_updates(uow.session, ws, plan.updates)
+            _check_cancel(cancel)
+            duplicates = looking.result()
+        uow.commit()
+        return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
 
 
 def _report(

@@ -1,0 +1,371 @@
+"""The one place that knows what a write must also write.
+
+Every record written on this laptop carries, in the same transaction, its change-log
+row (a local write only: the outbox), its search document and its identity keys. Two
+ways in, one set of rules:
+
+- the ORM path: the flush hooks below turn each flushed record into those rows (the
+  old and new values come from :mod:`touchpoint.storage.tracking`);
+- the bulk path: a :class:`BulkWrite` block takes batches of new records (an import,
+  a few records of a capture) or of stored rows (a first sync) and writes each table
+  with one statement per batch. It owns the bulk-load thread (the connection's writer
+  while the caller builds the next batch, :func:`search_index.bulk_insert`) and the
+  collector policy (the cyclic collector paused while it allocates batch after batch).
+
+``tests/storage/test_bulk_write.py`` holds both paths to the same tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from operator import itemgetter
+from typing import Any
+
+import orjson
+from sqlalchemy import JSON, Connection, event, insert
+from sqlalchemy import types as sa_types
+from sqlalchemy.orm import Session, UOWTransaction
+
+from touchpoint.collector import collector_paused
+from touchpoint.storage import identity, search_index
+from touchpoint.storage.models import Change, Record
+from touchpoint.storage.tracking import (
+    _PLAIN,
+    ChangeContext,
+    _change,
+    _columns,
+    _defaults,
+    _insert_fields,
+    _op,
+    _stamp,
+    _update_fields,
+    apply_defaults,
+    jsonable,
+)
+from touchpoint.storage.types import json_text
+
+# --- the ORM path --------------------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    ctx: ChangeContext | None = session.info.get("change_context")
+    if ctx is None:
+        return
+    local = ctx.origin == "local"
+    changes: list[dict[str, Any]] = []
+    for record in list(session.new):
+        if not isinstance(record, Record):
+            continue
+        apply_defaults(record)
+        if local:
+            record.created_at = record.created_at or ctx.now
+            record.created_by = record.created_by or ctx.author
+            record.updated_at = ctx.now
+            record.updated_by = ctx.author
+            changes.append(_change(ctx, record, "insert", _insert_fields(record)))
+        ctx.changed.setdefault(record.entity, set()).add(record.id)
+    for record in list(session.dirty):
+        if not isinstance(record, Record) or not session.is_modified(record):
+            continue
+        fields = _update_fields(record) if local else {}
+        if local:
+            if not fields:
+                continue
+            record.updated_at = ctx.now
+            record.updated_by = ctx.author
+            changes.append(_change(ctx, record, _op(fields), fields))
+        ctx.changed.setdefault(record.entity, set()).add(record.id)
+    if changes:
+        _stamp(ctx, session.connection(), changes)
+        # One executemany, in this transaction: as ORM objects each change row would be
+        # inserted on its own (the ORM fetches every autoincrement key back).
+        session.connection().execute(insert(Change), changes)
+    pending = session.info.setdefault("index_pending", {})
+    for record in list(session.new) + list(session.dirty):
+        if isinstance(record, Record):
+            pending[(record.entity, record.id)] = record
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
+    pending: dict[tuple[str, str], Record] = session.info.pop("index_pending", {})
+    if not pending:
+        return
+    conn = session.connection()
+    records = list(pending.values())
+    search_index.refresh(conn, records)
+    identity.refresh(conn, records)
+
+
+# --- the bulk path ---------------------------------------------------------------------
+
+_Write = Callable[[str, list[tuple[Any, ...]]], None]
+
+
+def insert_new(session: Session, records: Sequence[Record]) -> None:
+    """Insert new records of one model with exactly what a flush writes for them
+    (defaults, stamps, the change log rows, search documents, identity keys), in the
+    session's transaction, one executemany per table instead of the ORM's per-object
+    bookkeeping. The records stay transient (never in the session); build them with
+    :func:`tracking.new_record`. (Many batches: :func:`bulk_write`.)"""
+    if records:
+        conn = session.connection()
+        _insert_records(
+            conn, session.info.get("change_context"), records, partial(_execute_many, conn)
+        )
+
+
+def _insert_records(
+    conn: Connection, ctx: ChangeContext | None, records: Sequence[Record], write: _Write
+) -> None:
+    local = ctx is not None and ctx.origin == "local"
+    model = type(records[0])
+    columns = _columns(records[0])
+    defaults = _defaults(model)
+    bookkeeping = model.bookkeeping
+    changes: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        if type(record) is not model:
+            raise TypeError("insert_new takes records of one model at a time")
+        # A transient record keeps what it was given in its __dict__; the row is built
+        # from there and written back whole, so nothing below goes through the ORM's
+        # instrumented attributes (they cost more than the INSERT itself).
+        state = record.__dict__
+        row = {name: state.get(name) for name in columns}
+        for key, default in defaults:  # as apply_defaults does
+            if row[key] is None:
+                if default.is_callable:
+                    row[key] = default.arg(None)
+                elif default.is_scalar:
+                    row[key] = default.arg
+        if local:
+            assert ctx is not None
+            row["created_at"] = row["created_at"] or ctx.now
+            row["created_by"] = row["created_by"] or ctx.author
+            row["updated_at"] = ctx.now
+            row["updated_by"] = ctx.author
+        state.update(row)
+        rows.append(row)
+        if ctx is not None:
+            ctx.changed.setdefault(record.entity, set()).add(row["id"])
+        if local:
+            assert ctx is not None
+            fields = {
+                name: [None, value if type(value) in _PLAIN else jsonable(value)]
+                for name, value in row.items()
+                if value is not None and name not in bookkeeping
+            }
+            changes.append(_change(ctx, record, "insert", fields))
+    if changes:
+        assert ctx is not None
+        _stamp(ctx, conn, changes)  # the stamp is read once, before any bulk load
+        write(*_insert_rows(conn, Change, changes))
+    write(*_insert_rows(conn, model, rows))
+    # New records have no search document or identity key yet: nothing to look up.
+    write(search_index.INSERT_DOC, search_index.new_documents(records))
+    write(identity.INSERT_KEY, identity.new_keys(records))
+
+
+def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        conn.exec_driver_sql(sql, rows)
+
+
+# Per model and set of column names: the INSERT and each column's bind processor.
+_INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _bind_processor(column_type: Any, dialect: Any) -> Any:
+    """The column's bind processor; for JSON, the engine's serializer called directly,
+    and None as SQL NULL (the ORM leaves a None out of its INSERT: never JSON 'null')."""
+    if isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite":
+        return lambda value: None if value is None else json_text(value)
+    return column_type._cached_bind_processor(dialect)
+
+
+def _insert_rows(
+    conn: Connection, model: type, rows: list[dict[str, Any]]
+) -> tuple[str, list[tuple[Any, ...]]]:
+    """(INSERT, its rows as tuples) for rows that all have the same keys, for the
+    driver's executemany.
+
+    The values go through each column's own bind processor (JSON, UTC text), exactly as
+    ``conn.execute(insert(model), rows)`` would convert them, but without SQLAlchemy's
+    per-row parameter handling, which costs more than SQLite's insert. Values repeated
+    across rows (the transaction's time, its author) are converted once."""
+    keys = tuple(rows[0])
+    plan = _INSERTS.get((model, keys))
+    if plan is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        quote = conn.dialect.identifier_preparer.quote
+        sql = (
+            f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+            f"VALUES ({', '.join('?' for _ in keys)})"
+        )
+        processors = tuple(_bind_processor(table.c[k].type, conn.dialect) for k in keys)
+        plan = _INSERTS[(model, keys)] = (sql, processors)
+    sql, processors = plan
+    pick = itemgetter(*keys)
+    converting = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(pick(row)) if len(keys) > 1 else [row[keys[0]]]
+        for i, process, seen in converting:
+            value = values[i]
+            if type(value) is datetime:
+                converted = seen.get(value)
+                if converted is None:
+                    converted = seen[value] = process(value)
+                values[i] = converted
+            else:
+                values[i] = process(value)
+        params.append(tuple(values))
+    return sql, params
+
+
+class BulkWrite:
+    """Batches of new records written in the caller's transaction, each table with one
+    statement per batch, on the bulk-load thread when ``background``.
+
+    Use :func:`bulk_write`. The load starts with the first batch, so the caller may read
+    on the connection until then; from then on the block is the connection's only
+    writer. The full-text index takes each batch's documents as soon as it is written
+    (``defer_index``: after the block, through the search backlog's catch-up)."""
+
+    def __init__(
+        self, session: Session, *, background: bool, defer_index: bool, stack: ExitStack
+    ) -> None:
+        self._session = session
+        self._background = background
+        self._defer = defer_index
+        self._stack = stack
+        self._load: search_index.BulkLoad | None = None
+        self._ctx: ChangeContext | None = session.info.get("change_context")
+
+    def _started(self) -> search_index.BulkLoad:
+        if self._load is None:
+            conn = self._session.connection()
+            if self._ctx is not None and self._ctx.origin == "local":
+                self._ctx.stamp(conn)  # read now: inside the load only the load may read
+            self._load = self._stack.enter_context(
+                search_index.bulk_insert(conn, background=self._background, defer=self._defer)
+            )
+        return self._load
+
+    def records(self, *groups: Sequence[Record]) -> None:
+        """Insert groups of new records (each of one model, parents first) as one batch
+        with their change log rows (a local write), search documents and identity keys."""
+        load = self._started()
+        conn = self._session.connection()
+        for records in groups:
+            if records:
+                _insert_records(conn, self._ctx, records, load.insert)
+        load.index()
+
+    def log(self, changes: list[dict[str, Any]]) -> None:
+        """Write change-log rows made elsewhere (``change_log``'s columns, values as the
+        ORM takes them): the demo's history of records it made on this laptop."""
+        if changes:
+            self._started().insert(*_insert_rows(self._session.connection(), Change, changes))
+
+    def stored(self, model: type[Record], rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows whose values are already in their stored form (UTC text, decimal
+        text, ISO dates, JSON as Python values), as a sync pulls them: no change log (they
+        came from the Hub), their search documents and identity keys. One batch."""
+        load = self._started()
+        plan = _stored_plan(model)
+        row_class = plan.row_class
+        params = []
+        batch = []
+        for values in rows:
+            row = plan.defaults.copy()
+            row.update(values)
+            # Plain copies for the indexers, which read only attributes and ``entity``:
+            # no ORM instance state per record (times stay text: the indexers only test
+            # them for None).
+            record = row_class()
+            record.__dict__.update(row)
+            batch.append(record)
+            for key in plan.json_keys:
+                value = row[key]
+                if value is not None:
+                    row[key] = orjson.dumps(value).decode()
+            params.append(plan.pick(row))
+        load.insert(plan.sql, params)
+        load.insert(search_index.INSERT_DOC, search_index.new_documents(batch))
+        load.insert(identity.INSERT_KEY, identity.new_keys(batch))
+        load.index()
+
+
+@contextmanager
+def bulk_write(
+    session: Session,
+    *,
+    background: bool = True,
+    defer_index: bool = False,
+    pause_collector: bool = True,
+) -> Iterator[BulkWrite]:
+    """A :class:`BulkWrite` block in the session's transaction. When it ends (its last
+    batches written and indexed) the connection is the caller's again; on an error,
+    queued batches are dropped and the error goes on (the caller rolls back).
+
+    ``pause_collector``: the cyclic collector waits while the block allocates batch
+    after batch (see :mod:`touchpoint.collector`)."""
+    with ExitStack() as stack:
+        if pause_collector:
+            stack.enter_context(collector_paused())
+        # The load is entered last, so it ends first: the collector waits until then.
+        yield BulkWrite(session, background=background, defer_index=defer_index, stack=stack)
+
+
+def plain_record(model: type[Record], values: dict[str, Any]) -> Any:
+    """A record's values as the indexers read them (attributes and ``entity``), every
+    column there (its default when not given), without the ORM's instance state."""
+    plan = _stored_plan(model)
+    record = plan.row_class()
+    record.__dict__.update(plan.defaults)
+    record.__dict__.update(values)
+    return record
+
+
+@dataclass(frozen=True)
+class _StoredPlan:
+    sql: str
+    pick: Callable[[dict[str, Any]], tuple[Any, ...]]  # a full row -> its INSERT's values
+    defaults: dict[str, Any]  # every column, with its default
+    json_keys: tuple[str, ...]  # columns stored as JSON text
+    row_class: type  # plain objects with the model's ``entity``, for the indexers
+
+
+_STORED: dict[type, _StoredPlan] = {}
+
+
+def _stored_plan(model: type[Record]) -> _StoredPlan:
+    found = _STORED.get(model)
+    if found is None:
+        columns = list(model.__table__.columns)
+        found = _STORED[model] = _StoredPlan(
+            sql=(
+                f"INSERT INTO {model.__tablename__} ({', '.join(c.name for c in columns)}) "
+                f"VALUES ({', '.join('?' for _ in columns)})"
+            ),
+            pick=itemgetter(*(c.key for c in columns)),
+            defaults={c.key: None if c.primary_key else _stored_default(c) for c in columns},
+            json_keys=tuple(c.key for c in columns if isinstance(c.type, JSON)),
+            row_class=type(f"{model.__name__}Row", (), {"entity": model.entity}),
+        )
+    return found
+
+
+def _stored_default(column: Any) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    arg = default.arg
+    return arg(None) if callable(arg) else arg
