@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, FilterChoices
 from touchpoint.storage.workspace import Changes
+from touchpoint.ui import gc_guard
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.customer_list_model import COLUMNS, ID_ROLE, CustomerListModel
 
@@ -155,7 +156,7 @@ class CustomersView(QWidget):
         # The model skips blocks scrolled past before they were read: it is told what
         # is in view whenever that changes.
         bar = self.table.verticalScrollBar()
-        bar.valueChanged.connect(lambda _v: self._tell_rows_in_view())
+        bar.valueChanged.connect(self._scrolled)
         bar.rangeChanged.connect(lambda _lo, _hi: self._tell_rows_in_view())
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
@@ -260,6 +261,10 @@ class CustomersView(QWidget):
         query = self.current_query()
         if query != self.model.query:
             self.model.set_query(query)
+
+    def _scrolled(self, _value: int) -> None:
+        gc_guard.interacting()  # no full garbage collection mid-scroll
+        self._tell_rows_in_view()
 
     def _tell_rows_in_view(self) -> None:
         first = self.table.rowAt(0)
