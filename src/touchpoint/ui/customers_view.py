@@ -161,6 +161,8 @@ class CustomersView(QWidget):
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
         self.model.block_loaded.connect(lambda _b: self._rows_in())
+        # Rows still landing after a scroll: the person is waiting for them, not idle.
+        self.model.block_loaded.connect(lambda _b: gc_guard.interacting())
         backend.changes_applied.connect(self._changes_applied)
 
     # --- columns -----------------------------------------------------------------

@@ -43,7 +43,8 @@ activity = _Activity()
 
 
 def interacting() -> None:
-    """The person is scrolling: a full collection due now waits until they pause."""
+    """The person is scrolling (or waiting for the rows scrolled to): a full collection
+    due now waits until they pause."""
     activity.last = time.monotonic()
 
 
