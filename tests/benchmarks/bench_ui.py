@@ -21,7 +21,8 @@ It prints, in one run:
   column shown, scrolled a page at a time over the whole list, dragged to a dozen
   positions and turned with the mouse wheel; per kind of step, the longest the event
   loop was blocked (the step itself and each event delivery until its rows are all
-  filled), max and p95, and how long until the rows in view are filled.
+  filled), max and p95, and how long until the rows in view are filled; the five
+  slowest steps with what happened in them (garbage collections, blocks of rows landed).
 The dataset is only read (a scratch copy is never needed).
 """
 
@@ -247,6 +248,11 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
             collections.append((took, int(info["generation"])))
 
     gc.callbacks.append(collected)
+    landed: list[int] = []  # the blocks of rows that came in, in order
+    model.block_loaded.connect(landed.append)
+    # Each step: its kind and number, longest block (ms), and what happened meanwhile
+    # (the collections and the blocks landed), to say what the slowest steps were.
+    steps: list[tuple[float, str, int, list[tuple[float, int]], list[int]]] = []
     blocked: dict[str, list[float]] = {}
     busy: dict[str, list[float]] = {}  # the UI thread's own CPU time in the longest block
     fill: dict[str, list[float]] = {}
@@ -257,6 +263,7 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
         are filled (``settle``); the longest of those blocks. On a loaded machine the
         wall time holds waits for a core; the thread's CPU time of the same block
         says what the window itself did."""
+        seen_gc, seen_blocks = len(collections), len(landed)
         t0, c0 = time.perf_counter(), time.thread_time()
         act()
         app.processEvents()
@@ -273,6 +280,9 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
             time.sleep(0.0005)
             if time.perf_counter() - t0 > 60:
                 raise TimeoutError("rows did not come")
+        number = len(blocked.get(kind, []))
+        happened = (collections[seen_gc:], landed[seen_blocks:])
+        steps.append((1000 * longest, kind, number, *happened))
         blocked.setdefault(kind, []).append(1000 * longest)
         busy.setdefault(kind, []).append(1000 * cpu)
         if settle:
@@ -335,6 +345,12 @@ def scroll_figures(window, app, wait, page_steps: int | None) -> None:  # type: 
             flush=True,
         )
     gc.callbacks.remove(collected)
+    model.block_loaded.disconnect(landed.append)
+    for ms, kind, number, gcs, blocks in sorted(steps, key=lambda x: -x[0])[:5]:
+        what = [f"gc of generation {g} {t:.0f} ms" for t, g in gcs]
+        what += [f"block {b} landed" for b in blocks]
+        told = "; ".join(what) or "nothing else"
+        print(f"scroll slow step: {kind} #{number} {ms:.1f} ms ({told})")
     print(
         f"scroll: {model.fetched_rows:,} rows read, {model.cached_rows:,} held; "
         f"{len(collections)} garbage collections, the longest of each generation "

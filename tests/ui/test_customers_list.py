@@ -171,3 +171,21 @@ def test_a_block_scrolled_past_before_its_turn_is_not_read(
     view.table.scrollTo(model.index(middle, 0))
     view.table.viewport().repaint()
     qtbot.waitUntil(lambda: model.index(middle, 0).data() == f"Customer {middle:06d}")
+
+
+def test_scrolling_the_list_holds_a_full_garbage_collection_back(
+    qtbot: Any, big: Path, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from touchpoint.ui import gc_guard
+
+    view = _view(qtbot, backend)
+    monkeypatch.setattr(gc_guard.activity, "last", float("-inf"))
+    assert gc_guard.idle_for() > gc_guard.IDLE_BEFORE_FULL_S
+    bar = view.table.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    assert gc_guard.idle_for() < gc_guard.IDLE_BEFORE_FULL_S
+    # The rows scrolled to land later (a slow read): still part of the scroll.
+    monkeypatch.setattr(gc_guard.activity, "last", float("-inf"))
+    middle = bar.maximum() // 2
+    qtbot.waitUntil(lambda: view.model.row_at(middle) is not None, timeout=10_000)
+    assert gc_guard.idle_for() < gc_guard.IDLE_BEFORE_FULL_S

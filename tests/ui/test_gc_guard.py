@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QObject
 
 from touchpoint.collector import collector_paused
+from touchpoint.ui import gc_guard
 from touchpoint.ui.gc_guard import MainThreadCollector
 
 
@@ -99,4 +102,41 @@ def test_settling_sets_the_started_objects_aside_and_still_collects_newer_garbag
         assert collector.collect_due() > 0
     finally:
         gc.unfreeze()
+        owner.deleteLater()
+
+
+def test_a_full_collection_waits_while_the_person_scrolls(
+    qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = QObject()
+    collector = MainThreadCollector(owner, interval_ms=20)
+    collector.timer.stop()
+    gc.collect()
+    collector.long_lived = 0  # as right after settling: any growth makes a full one due
+    kept = [[n] for n in range(2000)]
+    oldest = gc.get_threshold()[2]
+    for _ in range(oldest + 1):
+        gc.collect(1)  # moved to the oldest generation, each counting towards a full one
+    assert collector.full_due() and gc.get_count()[2] > oldest
+    full: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            full.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        gc_guard.interacting()
+        for _ in range(gc.get_threshold()[0] + 50):
+            Cycle()
+        assert collector.collect_due() > 0  # the younger garbage is still collected
+        assert 2 not in full and gc.get_count()[2] > oldest, "no full collection mid-scroll"
+        # A pause in the scrolling: the full collection runs at the next tick.
+        paused = time.monotonic() - gc_guard.IDLE_BEFORE_FULL_S - 0.1
+        monkeypatch.setattr(gc_guard.activity, "last", paused)
+        collector.collect_due()
+        assert full[-1] == 2 and gc.get_count()[2] == 0
+        assert collector.long_lived >= len(kept)
+    finally:
+        gc.callbacks.remove(seen)
         owner.deleteLater()

@@ -450,3 +450,46 @@ def test_an_answer_for_an_interaction_no_longer_wanted_is_dropped(
     assert dialog.detail.interaction.id == toms_note
     assert dialog.notes.toPlainText() == "Called back"
     assert dialog.followups.topLevelItemCount() == 0
+
+
+def test_the_dialog_is_built_ahead_and_the_first_enter_fills_it_whole(
+    qtbot: Any, acme: tuple[str, str], profile: ProfileView
+) -> None:
+    assert profile.interaction_dialog is None
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(acme[0])
+    # Built while the window is idle after the profile is shown, laid out, not on screen.
+    qtbot.waitUntil(lambda: profile.interaction_dialog is not None, timeout=5000)
+    built = profile.interaction_dialog
+    assert isinstance(built, InteractionDialog)
+    assert not built.isVisible() and built.detail is None
+    assert built.testAttribute(Qt.WidgetAttribute.WA_WState_Created)  # its window made
+    dialog = _open_row(qtbot, profile, acme[1])
+    assert dialog is built
+    assert dialog.title.text() == "Visit at Acme GmbH"
+    assert dialog.windowTitle() == "Visit at Acme GmbH"
+    assert dialog.subtitle.text() == "Mon 16 Nov 10:00 · logged by Maria"
+    assert dialog.kind.currentData() == "visit"
+    assert dialog.when.text() == "2026-11-16 10:00"
+    assert dialog.subject.text() == "Forklift service"
+    assert dialog.notes.toPlainText() == NOTES
+    assert dialog.feedback.toPlainText() == WORDS
+    assert dialog.outcome.currentText() == "order"
+    assert dialog.satisfaction.value() == 4
+    assert dialog.depth.currentData() == "relationship"
+    assert dialog.direction.currentData() == "outbound"
+    assert dialog.duration.value() == 45
+    assert dialog.contacts.count() == 2
+    assert dialog.checked_contacts() == [dialog.detail.contacts[0].id]  # type: ignore[union-attr]
+    assert dialog.followups_title.text() == "Follow-ups made in it (1)"
+    assert dialog.followups.topLevelItem(0).text(1) == "Send the quote"
+    assert dialog.history_title.text() == "History (1)"
+    assert dialog.history.topLevelItem(0).text(2) == "logged"
+    assert dialog.save_button.isVisible() and dialog.delete_button.isEnabled()
+    assert dialog.patch() == {}
+    # Another customer's profile keeps the one dialog: nothing more is built.
+    other = customers.create_customer(profile._backend.ws, {"name": "Bauer KG"}).value
+    with qtbot.waitSignal(profile.loaded, timeout=5000):
+        profile.show_customer(other.id)
+    qtbot.wait(50)
+    assert profile.interaction_dialog is built

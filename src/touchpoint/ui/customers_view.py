@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from touchpoint.services import customer_list
 from touchpoint.services.customer_list import CustomerQuery, FilterChoices
 from touchpoint.storage.workspace import Changes
+from touchpoint.ui import gc_guard
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.customer_list_model import COLUMNS, ID_ROLE, CustomerListModel
 
@@ -155,11 +156,13 @@ class CustomersView(QWidget):
         # The model skips blocks scrolled past before they were read: it is told what
         # is in view whenever that changes.
         bar = self.table.verticalScrollBar()
-        bar.valueChanged.connect(lambda _v: self._tell_rows_in_view())
+        bar.valueChanged.connect(self._scrolled)
         bar.rangeChanged.connect(lambda _lo, _hi: self._tell_rows_in_view())
         self.model.count_changed.connect(self._show_count)
         self.model.block_loaded.connect(lambda _b: self._select_pending())
         self.model.block_loaded.connect(lambda _b: self._rows_in())
+        # Rows still landing after a scroll: the person is waiting for them, not idle.
+        self.model.block_loaded.connect(lambda _b: gc_guard.interacting())
         backend.changes_applied.connect(self._changes_applied)
 
     # --- columns -----------------------------------------------------------------
@@ -260,6 +263,10 @@ class CustomersView(QWidget):
         query = self.current_query()
         if query != self.model.query:
             self.model.set_query(query)
+
+    def _scrolled(self, _value: int) -> None:
+        gc_guard.interacting()  # no full garbage collection mid-scroll
+        self._tell_rows_in_view()
 
     def _tell_rows_in_view(self) -> None:
         first = self.table.rowAt(0)

@@ -233,11 +233,22 @@ class InteractionDialog(QDialog):
         if self._busy or (self.isVisible() and not self._may_leave()):
             return False
         self.interaction_id = interaction_id
+        self._load()  # the database reads while the form is emptied (its answer is queued)
         self._reset()
-        self._load()
         if not self.isVisible():
             self._open_timer.start()
         return True
+
+    def prepare(self) -> None:
+        """Done ahead, hidden, what a first show does before it paints: style sheets
+        applied to every widget, the layout worked out, the window made on the screen's
+        side, every widget painted once. The first open then costs as much as any other."""
+        self.ensurePolished()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
+        self.winId()
+        self.grab()  # painted once off screen: fonts' glyphs and the style's pieces cached
 
     def _open_now(self) -> None:
         """On screen, window-modal (as ``open()``): once filled, or when the read is slow."""

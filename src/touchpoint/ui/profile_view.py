@@ -613,6 +613,8 @@ class ProfileView(QWidget):
         self._fill_followups(s.open_followups, s.past_followups)
         self._fill_history(data.history)
         self.pages.setCurrentWidget(self.scroll)
+        if self.interaction_dialog is None:
+            QTimer.singleShot(0, self.prepare_interaction_dialog)  # once the profile is painted
         self.loaded.emit(c.id)
 
     def _chart_widget(self) -> Any:
@@ -678,6 +680,12 @@ class ProfileView(QWidget):
     def open_interaction(self, interaction_id: str) -> Any:
         """The whole interaction in its own window (edit, delete); returns the dialog.
         One dialog serves every interaction opened from here, refilled each time."""
+        dialog = self._interaction_dialog()
+        dialog.show_interaction(interaction_id)  # on screen once filled
+        return dialog
+
+    def _interaction_dialog(self) -> Any:
+        """The view's one interaction dialog: the kept one when it can serve, else new."""
         from touchpoint.ui.interaction_dialog import InteractionDialog, reusable
 
         dialog = self.interaction_dialog
@@ -688,8 +696,14 @@ class ProfileView(QWidget):
             dialog.deleted.connect(self.interaction_deleted)
             dialog.destroyed.connect(lambda _o=None, d=dialog: self._forget_dialog(d))
             self.interaction_dialog = dialog
-        dialog.show_interaction(interaction_id)  # on screen once filled
         return dialog
+
+    def prepare_interaction_dialog(self) -> None:
+        """Build the interaction dialog ahead, laid out, while the window is idle after a
+        profile is shown: the first Enter on the timeline then only fills it (building
+        it was most of a first open)."""
+        if self.interaction_dialog is None and self.isVisible():
+            self._interaction_dialog().prepare()
 
     def _filter_timeline(self) -> None:
         text = self.timeline_search.text().strip() or None
