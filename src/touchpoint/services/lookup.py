@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import values as v
 from touchpoint.domain.values import short_id
 from touchpoint.errors import AmbiguousError, NotFoundError
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, Record
 from touchpoint.storage.search_index import NAMES_FTS
 
@@ -130,8 +131,7 @@ def _resolve(
     by_start = select(model).where(scope, model.name.like(f"{_escape(ref)}%", escape="\\"))
     found.update((r.id, r) for r in session.scalars(by_start.limit(NAME_MATCHES)))
     ids = [i for i in _folded_candidates(session, model, ref, customer_id) if i not in found]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunked(ids):
         found.update(
             (r.id, r) for r in session.scalars(select(model).where(scope, model.id.in_(chunk)))
         )
