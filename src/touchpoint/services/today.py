@@ -19,6 +19,7 @@ from touchpoint.domain import metrics
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.services.records import FollowUpView, InteractionView
 from touchpoint.storage import today_rows
+from touchpoint.storage.queries.watch_list import WatchRow
 from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 
 log = logging.getLogger(__name__)
@@ -94,29 +95,29 @@ def longest_silent_first(quiet: list[QuietCustomer]) -> None:
 
 
 def quiet_from_rows(
-    rows: Sequence[Sequence[object]], *, now: datetime, tz: tzinfo, quiet_after_days: int
+    rows: Sequence[WatchRow], *, now: datetime, tz: tzinfo, quiet_after_days: int
 ) -> list[QuietCustomer]:
-    """The watch list from :func:`touchpoint.storage.today_rows.quiet_rows`' rows, in
-    its order (longest silent first)."""
+    """The watch list from :mod:`touchpoint.storage.queries.watch_list`'s rows, in its
+    order (longest silent first)."""
     # A customer touched in the last (quiet_after_days - 2) days, with no falling
     # satisfaction, is not on the list: skipped on a text comparison, without parsing
     # its time (most of the book). The margin covers local days and summer time.
     recent = to_utc_text(now - timedelta(days=quiet_after_days - 2))
     out: list[QuietCustomer] = []
-    for cid, name, own, last_text, scores_text in rows:
-        scores = [int(s) for s in str(scores_text).split(",")] if scores_text else []
+    for row in rows:
+        last_text = row.last_touch
         if (
             last_text
-            and str(last_text) >= recent
-            and not metrics.customer_satisfaction(scores).falling
+            and last_text >= recent
+            and not metrics.customer_satisfaction(row.scores).falling
         ):
             continue
         found = quiet_customer(
-            str(cid),
-            str(name),
-            own if own is None else str(own),
-            last_touch=from_utc_text(str(last_text)) if last_text else None,
-            scores_newest_first=scores,
+            row.customer_id,
+            row.name,
+            row.owner,
+            last_touch=from_utc_text(last_text) if last_text else None,
+            scores_newest_first=row.scores,
             now=now,
             tz=tz,
             quiet_after_days=quiet_after_days,

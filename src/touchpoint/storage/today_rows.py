@@ -8,11 +8,12 @@ the newest schema is read this way; anything else waits for the usual opening.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+from touchpoint.storage.queries import rows_as_one
+from touchpoint.storage.queries.watch_list import WatchRow, watch_rows
 from touchpoint.storage.revisions import REVISIONS
 
 # The first bytes of every plain SQLite file (an encrypted one starts with random bytes).
@@ -28,30 +29,6 @@ INTERACTION_COLUMNS = (
     " i.contact_ids, i.subject, i.notes, i.outcome, i.satisfaction, i.feedback, i.depth,"
     " i.rep, c.name"
 )
-
-# The last touch and the last six scores per active customer. Both subqueries walk the
-# partial (customer_id, occurred_at, satisfaction) index backwards, so this stays cheap
-# per customer. With an owner, the owner's index picks the customers ("+c.status" keeps
-# SQLite from walking every active customer of the book instead: 2.5x slower on L).
-QUIET_SQL = """
-SELECT c.id, c.name, c.owner,
-  (SELECT max(i.occurred_at) FROM interactions i
-    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
-  (SELECT group_concat(s, ',') FROM (
-      SELECT i.satisfaction AS s FROM interactions i
-      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
-      ORDER BY i.occurred_at DESC LIMIT 6)) AS scores
-FROM customers c
-WHERE {status} = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
-  {owner_filter}
-"""
-
-
-def quiet_sql(*, by_owner: bool) -> str:
-    """The watch list's query; with ``by_owner`` it takes an ``:owner`` parameter."""
-    if by_owner:
-        return QUIET_SQL.format(status="+c.status", owner_filter="AND c.owner = :owner")
-    return QUIET_SQL.format(status="c.status", owner_filter="")
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection | None:
@@ -77,20 +54,6 @@ def connect_read_only(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def _rows_as_one(
-    conn: sqlite3.Connection, columns: str, sql: str, params: object
-) -> list[list[object]]:
-    """The rows of ``sql`` (which selects ``columns``), read as one JSON array.
-
-    This read runs on a thread while the UI thread builds the window. Row by row, the
-    thread would take Python's lock back for every row, and wait for a busy UI thread
-    each time (thousands of rows: seconds). As one value, SQLite builds it all without
-    the lock. TEXT, INTEGER, REAL and NULL come back as str, int, float and None."""
-    outer = f"SELECT json_group_array(json_array({columns})) FROM ({sql})"
-    value = conn.execute(outer, params).fetchone()[0]  # type: ignore[arg-type]
-    return json.loads(value) if value else []
-
-
 def _names(columns: str) -> str:
     """The subquery's column names of ``columns`` ("f.id, c.name" gives "id, name")."""
     return ", ".join(c.strip().split(".")[-1] for c in columns.split(","))
@@ -109,7 +72,7 @@ def open_followups_between(
 ) -> list[list[object]]:
     """Open follow-ups of ``assigned_to`` due in [after, before) (UTC text), by due
     time, with their customer's name; as ``list_followups`` reads them."""
-    rows = _rows_as_one(
+    rows = rows_as_one(
         conn,
         _names(FOLLOWUP_COLUMNS),
         f"SELECT {FOLLOWUP_COLUMNS} FROM followups f JOIN customers c ON c.id = f.customer_id"
@@ -134,7 +97,7 @@ def interactions_between(
 ) -> list[list[object]]:
     """The rep's live interactions in [start, end) (UTC text), newest first, with their
     customer's name; as ``insights.activity`` reads them."""
-    rows = _rows_as_one(
+    rows = rows_as_one(
         conn,
         _names(INTERACTION_COLUMNS),
         f"SELECT {INTERACTION_COLUMNS} FROM interactions i"
@@ -147,14 +110,6 @@ def interactions_between(
     return rows
 
 
-def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[list[object]]:
-    """[id, name, owner, last touch text, newest scores "5,4,..."] per active customer."""
-    columns = "id, name, owner, last_touch, scores"
-    if owner:
-        return _rows_as_one(conn, columns, quiet_sql(by_owner=True), {"owner": owner})
-    return _rows_as_one(conn, columns, quiet_sql(by_owner=False), {})
-
-
 class TodayRows(NamedTuple):
     """Today's rows as read: the follow-ups overdue (the longest overdue first, at most
     the limit) and their count, those due later today, the day's interactions and the
@@ -164,7 +119,7 @@ class TodayRows(NamedTuple):
     overdue_total: int
     due_today: list[list[object]]
     interactions: list[list[object]]
-    quiet: list[list[object]]
+    quiet: list[WatchRow]
 
 
 # Before any due time: the start of the overdue range.
@@ -197,5 +152,5 @@ def read_today(
         interactions=interactions_between(
             conn, rep=user, start=start, end=end, limit=interactions_limit
         ),
-        quiet=quiet_rows(conn, owner=user),
+        quiet=watch_rows(conn, owner=user),
     )
