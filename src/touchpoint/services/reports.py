@@ -35,15 +35,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
-
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.domain.rounding import half_up_int
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
 from touchpoint.services.today import QuietCustomer, longest_silent_first, quiet_customer
+from touchpoint.storage.queries import customers as customer_queries
 from touchpoint.storage.queries import driver_connection, watch_list
+from touchpoint.storage.queries import period as period_queries
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
 
@@ -241,12 +241,6 @@ def parse_range(
 # --- the report -------------------------------------------------------------------
 
 
-def _in(column: str, values: Sequence[str] | None, name: str) -> tuple[str, dict[str, Any]]:
-    if values is None:
-        return "", {}
-    return f" AND {column} IN :{name}", {name: list(values)}
-
-
 def daily_report(
     ws: Workspace,
     first: date,
@@ -302,48 +296,11 @@ def _daily_report(  # noqa: PLR0917
     days = (last - first).days + 1
     before_start = dates.local_range_bounds(first - timedelta(days=days), first, tz)[0]
     start_t, end_t, before_t = to_utc_text(start), to_utc_text(end), to_utc_text(before_start)
-    rep_sql, rep_params = _in("i.rep", reps, "reps")
     with ws.read() as session:
-        period = session.execute(
-            text(
-                "SELECT i.rep, i.kind, i.outcome, i.occurred_at, i.satisfaction, i.feedback,"
-                " i.customer_id FROM interactions i"
-                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
-                + rep_sql
-            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
-            {"start": start_t, "end": end_t, **rep_params},
-        ).all()
-        before = session.execute(
-            text(
-                "SELECT i.rep, sum(i.satisfaction), count(i.satisfaction) FROM interactions i"
-                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
-                " AND i.satisfaction IS NOT NULL" + rep_sql + " GROUP BY i.rep"
-            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
-            {"start": before_t, "end": start_t, **rep_params},
-        ).all()
-        f_sql, f_params = _in("f.assigned_to", reps, "reps")
-        expanding = [bindparam("reps", expanding=True)] if reps is not None else []
-        due = session.execute(
-            text(
-                "SELECT f.assigned_to, f.due_at, f.status, f.done_at FROM followups f"
-                " WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end" + f_sql
-            ).bindparams(*expanding),
-            {"start": start_t, "end": end_t, **f_params},
-        ).all()
-        # A promise is made when the interaction it was made in happened (logged the next
-        # morning, it still counts for the visit's day); one made on its own, when created.
-        made = session.execute(
-            text(
-                "SELECT f.assigned_to, count(*) FROM followups f WHERE f.deleted_at IS NULL AND"
-                " (f.interaction_id IN (SELECT i.id FROM interactions i"
-                "   WHERE i.occurred_at >= :start AND i.occurred_at < :end)"
-                "  OR (f.interaction_id IS NULL"
-                "   AND f.created_at >= :start AND f.created_at < :end))"
-                + f_sql
-                + " GROUP BY f.assigned_to"
-            ).bindparams(*expanding),
-            {"start": start_t, "end": end_t, **f_params},
-        ).all()
+        period = period_queries.interactions_between(session, start_t, end_t, reps)
+        before = period_queries.scores_by_rep_between(session, before_t, start_t, reps)
+        due = period_queries.followups_due_between(session, start_t, end_t, reps)
+        made = period_queries.promises_made_between(session, start_t, end_t, reps)
 
     # The time of each interaction parsed once, for the days, the trend and the voices.
     interactions = [(r[0], r[1], r[2], _utc(r[3]), r[4], r[5], r[6]) for r in period]
@@ -581,14 +538,7 @@ def _voices(
     names: dict[str, str] = {}
     if ids:
         with ws.read() as session:
-            names = dict(
-                session.execute(
-                    text("SELECT id, name FROM customers WHERE id IN :ids").bindparams(
-                        bindparam("ids", expanding=True)
-                    ),
-                    {"ids": ids},
-                ).all()
-            )
+            names = customer_queries.names_by_id(session, ids)
     best_total = sum(1 for row in with_words if row[4] >= BEST_FROM)
     worst_total = sum(1 for row in with_words if row[4] <= WORST_FROM)
     return (
