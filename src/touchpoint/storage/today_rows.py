@@ -59,6 +59,45 @@ def _names(columns: str) -> str:
     return ", ".join(c.strip().split(".")[-1] for c in columns.split(","))
 
 
+class OpenFollowUp(NamedTuple):
+    """A follow-up as Today lists it (times as UTC text), with its customer's name."""
+
+    id: str
+    customer_id: str
+    contact_id: str | None
+    interaction_id: str | None
+    title: str
+    notes: str | None
+    due_at: str
+    remind_at: str | None
+    priority: str
+    status: str
+    done_at: str | None
+    assigned_to: str
+    customer_name: str
+
+
+class DayInteraction(NamedTuple):
+    """An interaction as Today lists it (its time as UTC text, its contacts' ids as
+    JSON text), with its customer's name."""
+
+    id: str
+    customer_id: str
+    kind: str
+    direction: str | None
+    occurred_at: str
+    duration_minutes: int | None
+    contact_ids: str | None
+    subject: str | None
+    notes: str | None
+    outcome: str | None
+    satisfaction: int | None
+    feedback: str | None
+    depth: str | None
+    rep: str
+    customer_name: str
+
+
 # The partial index of open, live follow-ups by (assigned_to, due_at) answers both (the
 # conditions are written as in the index, so that SQLite sees it applies).
 OPEN_FOLLOWUPS = (
@@ -69,7 +108,7 @@ OPEN_FOLLOWUPS = (
 
 def open_followups_between(
     conn: sqlite3.Connection, *, assigned_to: str, after: str, before: str, limit: int
-) -> list[list[object]]:
+) -> list[OpenFollowUp]:
     """Open follow-ups of ``assigned_to`` due in [after, before) (UTC text), by due
     time, with their customer's name; as ``list_followups`` reads them."""
     rows = rows_as_one(
@@ -80,7 +119,7 @@ def open_followups_between(
         {"user": assigned_to, "after": after, "before": before, "limit": limit},
     )
     rows.sort(key=lambda r: (str(r[6]), str(r[0])))  # an aggregate keeps no order by rule
-    return rows
+    return [OpenFollowUp(*r) for r in rows]
 
 
 def count_open_followups(
@@ -94,7 +133,7 @@ def count_open_followups(
 
 def interactions_between(
     conn: sqlite3.Connection, *, rep: str, start: str, end: str, limit: int
-) -> list[list[object]]:
+) -> list[DayInteraction]:
     """The rep's live interactions in [start, end) (UTC text), newest first, with their
     customer's name; as ``insights.activity`` reads them."""
     rows = rows_as_one(
@@ -107,7 +146,7 @@ def interactions_between(
         (start, end, rep, limit),
     )
     rows.sort(key=lambda r: (str(r[4]), str(r[0])), reverse=True)
-    return rows
+    return [DayInteraction(*r) for r in rows]
 
 
 class TodayRows(NamedTuple):
@@ -115,10 +154,10 @@ class TodayRows(NamedTuple):
     the limit) and their count, those due later today, the day's interactions and the
     watch list's."""
 
-    overdue: list[list[object]]
+    overdue: list[OpenFollowUp]
     overdue_total: int
-    due_today: list[list[object]]
-    interactions: list[list[object]]
+    due_today: list[OpenFollowUp]
+    interactions: list[DayInteraction]
     quiet: list[WatchRow]
 
 
