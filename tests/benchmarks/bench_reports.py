@@ -55,12 +55,12 @@ def data_range(db: Path) -> tuple[date, date]:
 
 
 def child_floor(data: Path, out: Path) -> dict:
-    from touchpoint.services.activity_export import _ACTIVITY_SQL
+    from touchpoint.storage.queries.activity import ACTIVITY_ORDER, ACTIVITY_SQL
 
     started = time.perf_counter()
     conn = sqlite3.connect(f"file:{data / 'touchpoint.sqlite3'}?mode=ro", uri=True)
     cursor = conn.execute(
-        _ACTIVITY_SQL + " ORDER BY i.occurred_at, i.id",
+        ACTIVITY_SQL + ACTIVITY_ORDER,
         {"start": "0000", "end": "9999"},
     )
     rows = 0

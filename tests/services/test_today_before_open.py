@@ -93,9 +93,10 @@ def test_the_watch_list_skips_only_customers_who_are_not_on_it() -> None:
     from zoneinfo import ZoneInfo
 
     from touchpoint.services.today import longest_silent_first, quiet_customer, quiet_from_rows
+    from touchpoint.storage.queries.watch_list import WatchRow
     from touchpoint.storage.utc_text import to_utc_text
 
-    scores_variants = [None, "5", "3,3,3,5,5,5", "5,5,5,3,3,3", "4,4,4,4,4,4"]
+    scores_variants = [[], [5], [3, 3, 3, 5, 5, 5], [5, 5, 5, 3, 3, 3], [4, 4, 4, 4, 4, 4]]
     for tz_name in ("Europe/Berlin", "Pacific/Kiritimati", "Pacific/Pago_Pago"):
         tz = ZoneInfo(tz_name)
         for now in (
@@ -107,8 +108,8 @@ def test_the_watch_list_skips_only_customers_who_are_not_on_it() -> None:
                 for hours in range(-30, 24 * (quiet_after + 3), 5):
                     last = to_utc_text(now - timedelta(days=quiet_after, hours=-hours))
                     for n, scores in enumerate(scores_variants):
-                        rows.append((f"c{hours}-{n}", f"C {hours}", None, last, scores))
-                rows.append(("never", "Never", None, None, None))
+                        rows.append(WatchRow(f"c{hours}-{n}", f"C {hours}", None, last, scores))
+                rows.append(WatchRow("never", "Never", None, None, []))
                 expected = [
                     q
                     for q in (
@@ -119,9 +120,7 @@ def test_the_watch_list_skips_only_customers_who_are_not_on_it() -> None:
                             last_touch=datetime.fromisoformat(last[:26]).replace(tzinfo=UTC)
                             if last
                             else None,
-                            scores_newest_first=[int(s) for s in scores.split(",")]
-                            if scores
-                            else [],
+                            scores_newest_first=scores,
                             now=now,
                             tz=tz,
                             quiet_after_days=quiet_after,

@@ -44,6 +44,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from touchpoint.hub import door
 from touchpoint.hub.accounts import Principal
 from touchpoint.hub.db import changes, counter, devices, received, records, write
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import MODEL_BY_ENTITY, Record, new_id
 from touchpoint.storage.types import DecimalText, ISODate, UTCDateTime, from_utc_text, to_utc_text
 from touchpoint.sync.protocol import (
@@ -199,8 +200,7 @@ class _Log:
 
     def prefetch(self, record_ids: set[str]) -> None:
         wanted = [i for i in record_ids if i and i not in self.fetched]
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
+        for chunk in chunked(wanted):
             query = _PREFETCH_LOCKED if self.lock else _PREFETCH
             for r in self.conn.execute(query, {"ids": chunk}):
                 key = (r.entity, r.record_id)

@@ -69,6 +69,7 @@ from touchpoint.hub.db import (
     webhook_lease,
     write,
 )
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import new_id
 from touchpoint.storage.types import to_utc_text
 
@@ -557,8 +558,7 @@ def _scan_endpoint(conn: Connection, ep: Any, stamp: str, expires: str) -> int:
 def _current(conn: Connection, keys: set[tuple[str, str]]) -> dict[tuple[str, str], dict]:
     found: dict[tuple[str, str], dict] = {}
     ordered = sorted(keys)
-    for i in range(0, len(ordered), 500):
-        chunk = ordered[i : i + 500]
+    for chunk in chunked(ordered):
         for entity, record_id, data in conn.execute(
             select(records.c.entity, records.c.record_id, records.c.data).where(
                 tuple_(records.c.entity, records.c.record_id).in_(chunk)

@@ -28,13 +28,14 @@ from touchpoint.errors import Cancelled, ValidationError
 from touchpoint.policy import check_export_format
 from touchpoint.services.exporting import neutralise_cell
 from touchpoint.services.outfiles import atomic_target
+from touchpoint.storage.queries import activity as activity_queries
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
 
 CHUNK = 2000
 EXCEL_MAX_ROWS = 1_048_576  # rows per sheet, the header included
 FORMATS = ("csv", "xlsx", "json")
-_SEP = "\x1f"  # joins contact names and follow-up titles inside SQL; never typed by people
+_SEP = activity_queries.SEPARATOR
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
@@ -142,30 +143,6 @@ FOLLOWUP_COLUMNS = (
     Column("id", "follow-up id", 12),
 )
 
-_ACTIVITY_SQL = """
-SELECT i.occurred_at, c.name,
-  CASE WHEN i.contact_ids IS NOT NULL AND i.contact_ids != '[]' THEN
-    (SELECT group_concat(ct.name, char(31)) FROM json_each(i.contact_ids) j
-      JOIN contacts ct ON ct.id = j.value) END,
-  i.rep, i.kind, i.direction, i.duration_minutes, i.outcome, i.satisfaction, i.feedback,
-  i.subject, i.notes,
-  (SELECT group_concat(f.title, char(31)) FROM followups f
-    WHERE f.customer_id = i.customer_id AND f.interaction_id = i.id AND f.deleted_at IS NULL),
-  i.customer_id, i.id
-FROM interactions i JOIN customers c ON c.id = i.customer_id
-WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end
-"""
-
-_ACTIVITY_ORDER = " ORDER BY i.occurred_at, i.id"
-
-_FOLLOWUP_SQL = """
-SELECT f.due_at, c.name, f.title, f.assigned_to, f.status, f.done_at, f.priority, f.notes,
-  f.customer_id, f.interaction_id, f.id
-FROM followups f JOIN customers c ON c.id = f.customer_id
-WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end
-"""
-
-
 # --- cells --------------------------------------------------------------------------
 
 
@@ -211,54 +188,24 @@ def _split(joined: str | None) -> list[str]:
 # --- reading ------------------------------------------------------------------------
 
 
-def _where(scope: ExportScope, alias: str, rep_column: str) -> tuple[str, dict[str, Any]]:
-    sql, params = "", {}
-    if scope.reps is not None:
-        names = [f"rep{n}" for n in range(len(scope.reps))]
-        sql += f" AND {alias}.{rep_column} IN ({', '.join(':' + n for n in names) or 'NULL'})"
-        params.update(zip(names, scope.reps, strict=True))
-    if scope.customer_id:
-        sql += f" AND {alias}.customer_id = :customer_id"
-        params["customer_id"] = scope.customer_id
-    return sql, params
-
-
-def _stream(  # noqa: PLR0917
-    ws: Workspace,
-    base_sql: str,
-    order: str,
-    scope: ExportScope,
-    alias: str,
-    rep_column: str,
-    time_column: str,
-    progress: ProgressSink | None,
+def _stream(
+    ws: Workspace, table: str, scope: ExportScope, progress: ProgressSink | None
 ) -> Iterator[Sequence[Any]]:
-    """Raw rows in chunks from one read snapshot. The driver's cursor is used directly:
-    for a million rows SQLAlchemy's row objects would cost more than SQLite itself."""
+    """The rows of ``table`` in ``scope``, oldest first, in chunks from one read snapshot
+    (plain tuples: see :mod:`touchpoint.storage.queries.activity`)."""
     start, end = dates.local_range_bounds(scope.first, scope.last, ws.tz)
-    extra, params = _where(scope, alias, rep_column)
-    params.update(start=to_utc_text(start), end=to_utc_text(end))
+    window = activity_queries.ExportWindow(
+        to_utc_text(start), to_utc_text(end), scope.reps, scope.customer_id
+    )
     with ws.read() as session:
-        # The session's transaction (and so its snapshot) covers the raw cursor too.
-        raw = session.connection().connection.driver_connection
-        cursor = raw.cursor()  # type: ignore[union-attr]
+        read = activity_queries.ExportRead(session, table, window)
         try:
             total = 0
             if progress is not None:
-                table = "interactions" if alias == "i" else "followups"
-                count_sql = (
-                    f"SELECT count(*) FROM {table} {alias}"
-                    f" WHERE {alias}.deleted_at IS NULL AND {alias}.{time_column} >= :start"
-                    f" AND {alias}.{time_column} < :end" + extra
-                )
-                total = cursor.execute(count_sql, params).fetchone()[0]
+                total = read.count()
                 progress.report(0, total)
-            cursor.execute(base_sql + extra + order, params)
             done = 0
-            while True:
-                chunk = cursor.fetchmany(CHUNK)
-                if not chunk:
-                    break
+            for chunk in read.batches(CHUNK):
                 if progress is not None:
                     if progress.cancelled():
                         raise Cancelled("export cancelled; no file was written")
@@ -271,7 +218,7 @@ def _stream(  # noqa: PLR0917
                     raise Cancelled("export cancelled; no file was written")
                 progress.report(done, max(total, done))
         finally:
-            cursor.close()
+            read.close()
 
 
 def activity_rows(
@@ -279,32 +226,25 @@ def activity_rows(
 ) -> Iterator[tuple[Any, ...]]:
     """One tuple per interaction in ACTIVITY_COLUMNS order, oldest first; times local."""
     local = _Local(ws.tz)
-    for r in _stream(
-        ws,
-        _ACTIVITY_SQL,
-        _ACTIVITY_ORDER,
-        scope,
-        "i",
-        "rep",
-        "occurred_at",
-        progress,
-    ):
+    for row in _stream(ws, "interactions", scope, progress):
+        (at, customer, contacts, rep, kind, direction, minutes, outcome, score, words,
+         subject, notes, followups, customer_id, interaction_id) = row  # fmt: skip
         yield (
-            local(r[0]),
-            r[1],
-            _split(r[2]),
-            r[3],
-            r[4],
-            r[5],
-            r[6],
-            r[7],
-            r[8],
-            r[9],
-            r[10],
-            r[11],
-            _split(r[12]),
-            r[13],
-            r[14],
+            local(at),
+            customer,
+            _split(contacts),
+            rep,
+            kind,
+            direction,
+            minutes,
+            outcome,
+            score,
+            words,
+            subject,
+            notes,
+            _split(followups),
+            customer_id,
+            interaction_id,
         )
 
 
@@ -315,32 +255,25 @@ def followup_rows(
     (kept, late, overdue, open, cancelled) as of now."""
     local = _Local(ws.tz)
     now = ws.now()
-    for r in _stream(
-        ws,
-        _FOLLOWUP_SQL,
-        " ORDER BY f.due_at, f.id",
-        scope,
-        "f",
-        "assigned_to",
-        "due_at",
-        progress,
-    ):
-        due = datetime.fromisoformat(r[0])
-        done = datetime.fromisoformat(r[5]) if r[5] else None
-        state = promise_state(FollowUpFacts(due, FollowUpStatus(r[4]), done), now=now)
+    for row in _stream(ws, "followups", scope, progress):
+        (due_at, customer, title, assigned_to, status, done_at, priority, notes,
+         customer_id, interaction_id, followup_id) = row  # fmt: skip
+        due = datetime.fromisoformat(due_at)
+        done = datetime.fromisoformat(done_at) if done_at else None
+        state = promise_state(FollowUpFacts(due, FollowUpStatus(status), done), now=now)
         yield (
-            local(r[0]),
-            r[1],
-            r[2],
-            r[3],
+            local(due_at),
+            customer,
+            title,
+            assigned_to,
             state.value,
-            local(r[5]),
-            r[6],
-            r[4],
-            r[7],
-            r[8],
-            r[9],
-            r[10],
+            local(done_at),
+            priority,
+            status,
+            notes,
+            customer_id,
+            interaction_id,
+            followup_id,
         )
 
 
@@ -382,25 +315,25 @@ def activity_csv_rows(
     local = _Local(ws.tz).text
     safe = _safe
     joined = _joined_safe
-    for r in _stream(
-        ws, _ACTIVITY_SQL, _ACTIVITY_ORDER, scope, "i", "rep", "occurred_at", progress
-    ):
+    for row in _stream(ws, "interactions", scope, progress):
+        (at, customer, contacts, rep, kind, direction, minutes, outcome, score, words,
+         subject, notes, followups, customer_id, interaction_id) = row  # fmt: skip
         yield (
-            local(r[0]),
-            safe(r[1]),
-            joined(r[2]),
-            safe(r[3]),
-            r[4],
-            r[5],
-            r[6],
-            safe(r[7]),
-            r[8],
-            safe(r[9]),
-            safe(r[10]),
-            safe(r[11]),
-            joined(r[12]),
-            r[13],
-            r[14],
+            local(at),
+            safe(customer),
+            joined(contacts),
+            safe(rep),
+            kind,
+            direction,
+            minutes,
+            safe(outcome),
+            score,
+            safe(words),
+            safe(subject),
+            safe(notes),
+            joined(followups),
+            customer_id,
+            interaction_id,
         )
 
 

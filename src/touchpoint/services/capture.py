@@ -36,6 +36,7 @@ from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.services.lookup import find_customer
 from touchpoint.services.validation import clean_contact, clean_customer, clean_interaction
 from touchpoint.storage.bulk_write import insert_new
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Interaction
 from touchpoint.storage.workspace import Changes, Workspace
 
@@ -483,8 +484,7 @@ class _Matcher:
             if p is not None
         }
         ordered = sorted(keys - self.known.keys())
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
+        for chunk in chunked(ordered):
             found = live_by_email(self.session, "contact", chunk)
             for key in chunk:
                 record = found.get(key)
@@ -668,11 +668,9 @@ def import_emails(
         wanted = [captured_id("email", m.key) for m in messages]
         existing: set[str] = set()
         deleted: set[str] = set()
-        for start in range(0, len(wanted), 500):  # SQLite's variable limit
+        for chunk in chunked(wanted):
             for found_id, deleted_at in session.execute(
-                select(Interaction.id, Interaction.deleted_at).where(
-                    Interaction.id.in_(wanted[start : start + 500])
-                )
+                select(Interaction.id, Interaction.deleted_at).where(Interaction.id.in_(chunk))
             ):
                 (deleted if deleted_at is not None else existing).add(found_id)
         matcher.prefetch(messages)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, func, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import metrics
@@ -20,6 +20,7 @@ from touchpoint.domain.enums import CustomerStatus
 from touchpoint.domain.values import fold
 from touchpoint.errors import ValidationError
 from touchpoint.storage.models import Customer, CustomerTeam, FollowUp, Interaction
+from touchpoint.storage.queries import customers as customer_queries
 from touchpoint.storage.workspace import Workspace
 
 SORTS = ("name", "status", "owner", "territory", "last_touch", "updated_at", "created_at")
@@ -91,11 +92,7 @@ def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
     if q.territory:
         where.append(Customer.territory == q.territory)
     if q.tag:
-        where.append(
-            text("EXISTS (SELECT 1 FROM json_each(customers.tags) WHERE json_each.value = :tag)")
-            .bindparams(tag=q.tag)
-            .self_group()  # type: ignore[arg-type]
-        )
+        where.append(customer_queries.has_tag(q.tag))
     if q.text and q.text.strip():
         needle = (
             q.text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -141,25 +138,14 @@ def fold_words(value: str | None) -> str:
 
 
 def _word_conditions(typed: str) -> list[ColumnElement[bool]]:
-    cities = literal_column(
-        "coalesce((SELECT group_concat(json_extract(a.value, '$.city'), ' ') "
-        "FROM json_each(customers.addresses) AS a), '')",
-        String,
-    )
-    tags = literal_column(
-        "coalesce((SELECT group_concat(t.value, ' ') FROM json_each(customers.tags) AS t), '')",
-        String,
-    )
-    haystack = getattr(func, FOLD_SQL)(Customer.name + " " + cities + " " + tags)
+    haystack = customer_queries.words_text(FOLD_SQL)
     words = [w.replace("_", "\\_") for w in _WORD.findall(fold(typed))[:12]]
     return [haystack.like(f"% {w}%", escape="\\") for w in words]
 
 
 def _with_fold(session: Session) -> Session:
     """The session, its connection knowing :func:`fold_words` as SQL (the words search)."""
-    raw = session.connection().connection.driver_connection
-    raw.create_function(FOLD_SQL, 1, fold_words, deterministic=True)  # type: ignore[union-attr]
-    return session
+    return customer_queries.with_function(session, FOLD_SQL, fold_words)
 
 
 def count_customers(ws: Workspace, q: CustomerQuery) -> int:
@@ -321,13 +307,7 @@ def filter_choices(ws: Workspace) -> FilterChoices:
         territories = session.scalars(
             select(Customer.territory).where(live, Customer.territory.is_not(None)).distinct()
         ).all()
-        tags = session.execute(
-            text(
-                "SELECT DISTINCT json_each.value FROM customers, json_each(customers.tags) "
-                "WHERE customers.deleted_at IS NULL AND customers.merged_into_id IS NULL"
-            )
-        ).scalars()
-        tag_list = sorted({str(t) for t in tags if t}, key=str.lower)
+        tag_list = sorted(set(customer_queries.tags_in_use(session)), key=str.lower)
     return FilterChoices(
         statuses=[s.value for s in CustomerStatus],
         owners=sorted((o for o in owners if o), key=str.lower),

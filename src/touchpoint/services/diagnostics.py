@@ -34,7 +34,7 @@ from touchpoint.errors import StorageError, ValidationError
 from touchpoint.paths import AppPaths
 from touchpoint.settings import load_settings
 from touchpoint.storage import encryption, migrate
-from touchpoint.storage.models import Change, Meta, SyncConflict
+from touchpoint.storage.queries import diagnostics as db_facts
 
 log = logging.getLogger(__name__)
 
@@ -201,14 +201,8 @@ _DB_ERRORS = encryption.database_errors()
 
 
 def _connect_read_only(database: Path) -> Any:
-    # An encrypted database opens with its key from the keyring (never put in the bundle).
-    key = encryption.stored_key(database) if encryption.is_encrypted(database) else None
-    if encryption.is_encrypted(database) and key is None:
-        raise encryption.MissingKeyError(database)
-    conn = encryption.connect(database, key, read_only=True)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    conn.execute("PRAGMA query_only = ON")
-    return conn
+    # The key comes from the keyring and is never put in the bundle.
+    return db_facts.open_read_only(database)
 
 
 def database_health(paths: AppPaths) -> dict[str, Any]:
@@ -228,27 +222,18 @@ def database_health(paths: AppPaths) -> dict[str, Any]:
         out["error"] = f"cannot open: {getattr(exc, 'message', exc)}"
         return out
     try:
-        rows = [r[0] for r in conn.execute("PRAGMA quick_check")]
+        rows = db_facts.quick_check(conn)
         out["quick_check"] = "ok" if rows == ["ok"] else rows[:50]
-        out["journal_mode"] = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        out["journal_mode"] = db_facts.journal_mode(conn)
         try:
-            out["schema_revision"] = conn.execute(
-                "SELECT version_num FROM alembic_version"
-            ).fetchone()[0]
+            out["schema_revision"] = db_facts.schema_revision(conn)
         except (*_DB_ERRORS, TypeError):
             out["schema_revision"] = None
         out["schema_expected"] = migrate.head_revision()
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
         counts: dict[str, int | str] = {}
-        for table in tables:
+        for table in db_facts.table_names(conn):
             try:
-                quoted = '"' + table.replace('"', '""') + '"'
-                counts[table] = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+                counts[table] = db_facts.row_count(conn, table)
             except _DB_ERRORS as exc:
                 counts[table] = f"unreadable: {exc}"
         out["counts"] = counts
@@ -269,20 +254,13 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
     except (*_DB_ERRORS, StorageError) as exc:
         return {"error": f"cannot open: {getattr(exc, 'message', exc)}"}
     try:
-        meta = dict(conn.execute(f"SELECT key, value FROM {Meta.__tablename__}").fetchall())
-        outbox = Change.__tablename__
-        waiting = conn.execute(f"SELECT count(*) FROM {outbox} WHERE pushed_at IS NULL")
-        rejected = {
-            r[0]
-            for r in conn.execute(f"SELECT change_id FROM {outbox} WHERE push_error IS NOT NULL")
-        }
+        meta = db_facts.local_meta(conn)
+        changes = db_facts.outbox(conn)
         try:
             dismissed = set(json.loads(meta.get(_DISMISSED) or "[]"))
         except (ValueError, TypeError):
             dismissed = set()
-        conflicts = conn.execute(
-            f"SELECT count(*), count(*) - count(resolved_at) FROM {SyncConflict.__tablename__}"
-        ).fetchone()
+        conflicts = db_facts.conflict_counts(conn)
         state: dict[str, Any] = {
             "device_id": meta.get("device_id"),
             "server": _scrub_value(meta.get(_SERVER)),
@@ -290,23 +268,17 @@ def sync_state(paths: AppPaths) -> dict[str, Any]:
             "ca_bundle": meta.get(_CA),
             "cursor": meta.get(_CURSOR),
             "last_sync": meta.get(_LAST_SYNC),
-            "changes_waiting": waiting.fetchone()[0],
-            "changes_rejected": len(rejected),
-            "changes_rejected_not_dismissed": len(rejected - dismissed),
-            "conflicts": conflicts[0],
-            "conflicts_open": conflicts[1],
+            "changes_waiting": changes.waiting,
+            "changes_rejected": len(changes.rejected),
+            "changes_rejected_not_dismissed": len(changes.rejected - dismissed),
+            "conflicts": conflicts.total,
+            "conflicts_open": conflicts.open,
         }
         # The last anti-entropy check (sync.check) and the records set aside on pulls.
         with contextlib.suppress(ValueError, TypeError):
             state["last_check"] = json.loads(meta.get("sync_check") or "null")
         with contextlib.suppress(*_DB_ERRORS):
-            state["set_aside"] = [
-                {"server_seq": r[0], "entity": r[1], "record_id": r[2], "reason": r[3]}
-                for r in conn.execute(
-                    "SELECT server_seq, entity, record_id, reason FROM sync_set_aside "
-                    "ORDER BY server_seq LIMIT 200"
-                )
-            ]
+            state["set_aside"] = [r._asdict() for r in db_facts.set_aside(conn, limit=200)]
     except _DB_ERRORS as exc:
         return {"error": str(exc)}
     finally:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates, metrics
@@ -38,7 +38,6 @@ from touchpoint.services.records import (
 )
 from touchpoint.services.today import QuietCustomer, TodayView, quiet_from_rows
 from touchpoint.services.today_start import DUE_LIMIT, INTERACTIONS_LIMIT
-from touchpoint.storage import today_rows
 from touchpoint.storage.models import (
     Contact,
     Customer,
@@ -47,6 +46,7 @@ from touchpoint.storage.models import (
     FollowUp,
     Interaction,
 )
+from touchpoint.storage.queries import driver_connection, watch_list
 from touchpoint.storage.workspace import Workspace
 
 CHART_POINTS = 20
@@ -224,10 +224,8 @@ def going_quiet(
     quiet setting, or with falling satisfaction; the longest silent first."""
     now = ws.now()
     tz = ws.tz
-    params: dict[str, object] = {"owner": owner} if owner else {}
-    sql = today_rows.quiet_sql(by_owner=bool(owner))
     with ws.read() as session:
-        rows = session.execute(text(sql), params).all()
+        rows = watch_list.watch_rows(driver_connection(session), owner=owner)
     out = quiet_from_rows(rows, now=now, tz=tz, quiet_after_days=ws.settings.quiet_after_days)
     return out if limit is None else out[:limit]
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
 from touchpoint.domain.values import short_id
 from touchpoint.errors import AmbiguousError, NotFoundError
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, Record
-from touchpoint.storage.search_index import NAMES_FTS
+from touchpoint.storage.queries import search as search_queries
 
 M = TypeVar("M")
 
@@ -78,13 +79,6 @@ def by_id(
 NAME_MATCHES = 500
 SHOWN_MATCHES = 5  # an ambiguous name lists this many, and says how many more
 
-# CROSS JOIN keeps the index of names outermost: one FTS query, not one per document.
-_FTS_NAMES = f"""
-SELECT d.record_id FROM {NAMES_FTS} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
-WHERE {NAMES_FTS} MATCH :q AND d.entity = :entity {{scope}}
-LIMIT :n
-"""
-
 
 def _folded_candidates(
     session: Session, model: type[Customer] | type[Contact], ref: str, customer_id: str | None
@@ -95,11 +89,9 @@ def _folded_candidates(
     if not words:
         return []
     expression = "{title} : (" + " ".join(f'"{w}"*' for w in words) + ")"
-    scope = "AND d.customer_id = :customer" if customer_id is not None else ""
-    params: dict[str, object] = {"q": expression, "entity": model.entity, "n": NAME_MATCHES}
-    if customer_id is not None:
-        params["customer"] = customer_id
-    return list(session.scalars(text(_FTS_NAMES.format(scope=scope)), params))
+    return search_queries.records_matching_names(
+        session, model.entity, expression, customer_id=customer_id, limit=NAME_MATCHES
+    )
 
 
 def _resolve(
@@ -130,8 +122,7 @@ def _resolve(
     by_start = select(model).where(scope, model.name.like(f"{_escape(ref)}%", escape="\\"))
     found.update((r.id, r) for r in session.scalars(by_start.limit(NAME_MATCHES)))
     ids = [i for i in _folded_candidates(session, model, ref, customer_id) if i not in found]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in chunked(ids):
         found.update(
             (r.id, r) for r in session.scalars(select(model).where(scope, model.id.in_(chunk)))
         )

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from touchpoint import __version__
 from touchpoint.errors import StorageError, ValidationError
@@ -16,6 +16,7 @@ from touchpoint.paths import AppPaths, resolve_paths
 from touchpoint.storage import backup as backups
 from touchpoint.storage import encryption, migrate, search_index
 from touchpoint.storage.models import SYNCED_MODELS, Change, Meta
+from touchpoint.storage.queries import schema
 from touchpoint.storage.workspace import Workspace
 
 
@@ -243,7 +244,7 @@ def check(ws: Workspace) -> CheckReport:
         problems.append("the search index does not match its documents (run repair)")
     notes: list[str] = []
     with ws.read() as session:
-        revision = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        revision = schema.revision(session)
         if revision != migrate.head_revision():
             problems.append(f"schema is {revision}, expected {migrate.head_revision()}")
         device = session.get(Meta, "device_id")

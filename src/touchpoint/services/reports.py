@@ -35,14 +35,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
-
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.domain.rounding import half_up_int
 from touchpoint.errors import ValidationError
 from touchpoint.services import goals as goals_service
 from touchpoint.services.today import QuietCustomer, longest_silent_first, quiet_customer
+from touchpoint.storage.queries import customers as customer_queries
+from touchpoint.storage.queries import driver_connection, watch_list
+from touchpoint.storage.queries import period as period_queries
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
 
@@ -240,12 +241,6 @@ def parse_range(
 # --- the report -------------------------------------------------------------------
 
 
-def _in(column: str, values: Sequence[str] | None, name: str) -> tuple[str, dict[str, Any]]:
-    if values is None:
-        return "", {}
-    return f" AND {column} IN :{name}", {name: list(values)}
-
-
 def daily_report(
     ws: Workspace,
     first: date,
@@ -301,48 +296,11 @@ def _daily_report(  # noqa: PLR0917
     days = (last - first).days + 1
     before_start = dates.local_range_bounds(first - timedelta(days=days), first, tz)[0]
     start_t, end_t, before_t = to_utc_text(start), to_utc_text(end), to_utc_text(before_start)
-    rep_sql, rep_params = _in("i.rep", reps, "reps")
     with ws.read() as session:
-        period = session.execute(
-            text(
-                "SELECT i.rep, i.kind, i.outcome, i.occurred_at, i.satisfaction, i.feedback,"
-                " i.customer_id FROM interactions i"
-                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
-                + rep_sql
-            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
-            {"start": start_t, "end": end_t, **rep_params},
-        ).all()
-        before = session.execute(
-            text(
-                "SELECT i.rep, sum(i.satisfaction), count(i.satisfaction) FROM interactions i"
-                " WHERE i.deleted_at IS NULL AND i.occurred_at >= :start AND i.occurred_at < :end"
-                " AND i.satisfaction IS NOT NULL" + rep_sql + " GROUP BY i.rep"
-            ).bindparams(*([bindparam("reps", expanding=True)] if reps is not None else [])),
-            {"start": before_t, "end": start_t, **rep_params},
-        ).all()
-        f_sql, f_params = _in("f.assigned_to", reps, "reps")
-        expanding = [bindparam("reps", expanding=True)] if reps is not None else []
-        due = session.execute(
-            text(
-                "SELECT f.assigned_to, f.due_at, f.status, f.done_at FROM followups f"
-                " WHERE f.deleted_at IS NULL AND f.due_at >= :start AND f.due_at < :end" + f_sql
-            ).bindparams(*expanding),
-            {"start": start_t, "end": end_t, **f_params},
-        ).all()
-        # A promise is made when the interaction it was made in happened (logged the next
-        # morning, it still counts for the visit's day); one made on its own, when created.
-        made = session.execute(
-            text(
-                "SELECT f.assigned_to, count(*) FROM followups f WHERE f.deleted_at IS NULL AND"
-                " (f.interaction_id IN (SELECT i.id FROM interactions i"
-                "   WHERE i.occurred_at >= :start AND i.occurred_at < :end)"
-                "  OR (f.interaction_id IS NULL"
-                "   AND f.created_at >= :start AND f.created_at < :end))"
-                + f_sql
-                + " GROUP BY f.assigned_to"
-            ).bindparams(*expanding),
-            {"start": start_t, "end": end_t, **f_params},
-        ).all()
+        period = period_queries.interactions_between(session, start_t, end_t, reps)
+        before = period_queries.scores_by_rep_between(session, before_t, start_t, reps)
+        due = period_queries.followups_due_between(session, start_t, end_t, reps)
+        made = period_queries.promises_made_between(session, start_t, end_t, reps)
 
     # The time of each interaction parsed once, for the days, the trend and the voices.
     interactions = [(r[0], r[1], r[2], _utc(r[3]), r[4], r[5], r[6]) for r in period]
@@ -580,14 +538,7 @@ def _voices(
     names: dict[str, str] = {}
     if ids:
         with ws.read() as session:
-            names = dict(
-                session.execute(
-                    text("SELECT id, name FROM customers WHERE id IN :ids").bindparams(
-                        bindparam("ids", expanding=True)
-                    ),
-                    {"ids": ids},
-                ).all()
-            )
+            names = customer_queries.names_by_id(session, ids)
     best_total = sum(1 for row in with_words if row[4] >= BEST_FROM)
     worst_total = sum(1 for row in with_words if row[4] <= WORST_FROM)
     return (
@@ -598,45 +549,8 @@ def _voices(
 
 # --- the customer book: going quiet and data hygiene ------------------------------
 
-# One pass over the live customers gives both book-wide sections. Per customer: the last
-# touch and the last six scores with their times up to :as_of (the same facts
-# insights.going_quiet reads, so the watch list of today is the Today view's), from the
-# partial index on (customer_id, occurred_at, satisfaction) alone. A list field is
-# "filled" when its JSON text is not an empty list, which a string comparison tells
-# without parsing it. Customers created after :as_of were not in the book yet.
-_FILLED = "NOT IN ('[]', 'null')"
-_BOOK_SQL = f"""
-SELECT c.id, c.name, c.owner, c.status, c.industry,
-  (c.emails {_FILLED} OR c.phones {_FILLED}) AS reach,
-  c.addresses {_FILLED} AS addresses,
-  c.confirmed_at, c.updated_at, c.created_at,
-  (SELECT max(i.occurred_at) FROM interactions i
-    WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.occurred_at <= :as_of)
-    AS last_touch,
-  (SELECT group_concat(s, ',') FROM (
-      SELECT i.occurred_at || '|' || i.satisfaction AS s FROM interactions i
-      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
-        AND i.occurred_at <= :as_of
-      ORDER BY i.occurred_at DESC LIMIT 6)) AS scored
-FROM customers c
-WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
-  AND c.created_at <= :as_of
-"""
-# Contacts per customer and how many can be reached, counted on their own and joined
-# in Python: for the whole book one sequential scan (through the customer_id index the
-# table is read in random order, three times slower); for a few owners, their
-# customers' contacts through that index.
-_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND created_at <= :as_of
-GROUP BY customer_id
-"""
-_OWNERS_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts WHERE deleted_at IS NULL AND created_at <= :as_of
-  AND customer_id IN (SELECT id FROM customers WHERE owner IN ({{owners}}))
-GROUP BY customer_id
-"""
+# One pass over the live customers gives both book-wide sections (the same going-quiet
+# facts insights.going_quiet reads, so the watch list of today is the Today view's).
 
 
 def book_health(
@@ -648,24 +562,15 @@ def book_health(
     tz = ws.tz
     quiet_after = ws.settings.quiet_after_days
     as_of = to_utc_text(now)
-    sql, contacts_sql, params = _BOOK_SQL, _CONTACTS_SQL, {"as_of": as_of}
     owners = set(reps) if reps is not None else None
-    if reps is not None and len(reps) <= BOOK_OWNER_INDEX:
-        # A few owners: their customers through the owner index; a big team owns most of
-        # the book, which one sequential scan reads faster.
-        names = [f"o{n}" for n in range(len(reps))]
-        listed = ", ".join(":" + n for n in names) or "NULL"
-        sql += f" AND c.owner IN ({listed})"
-        contacts_sql = _OWNERS_CONTACTS_SQL.format(owners=listed)
-        params.update(zip(names, reps, strict=True))
+    # A few owners: their customers through the owner index; a big team owns most of
+    # the book, which one sequential scan reads faster.
+    by_owner = reps if reps is not None and len(reps) <= BOOK_OWNER_INDEX else None
     with ws.read() as session:
         # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
-        raw = session.connection().connection.driver_connection
-        found = raw.execute(sql, params).fetchall()  # type: ignore[union-attr]
-        contacts = {
-            cid: (n, reach)
-            for cid, n, reach in raw.execute(contacts_sql, params)  # type: ignore[union-attr]
-        }
+        found, contacts = watch_list.book_rows(
+            driver_connection(session), as_of=as_of, owners=by_owner
+        )
     # A customer touched on or after this local day is not silent; one with fewer scores
     # than two windows cannot be falling. Such customers (most of a book) are not on the
     # watch list, which the stored text tells without parsing a date.
@@ -676,20 +581,20 @@ def book_health(
     lines: list[HygieneLine] = []
     checked = incomplete = stale = percent_sum = 0
     for row in found:
-        cid, name, owner, status, industry, reach, addresses, conf, upd, made, last, scores = row
-        if owners is not None and owner not in owners:
+        if owners is not None and row.owner not in owners:
             continue
-        n, c_reach = contacts.get(cid, (0, 0))
-        scored = [item.split("|") for item in scores.split(",")] if scores else []
-        if status == CustomerStatus.ACTIVE and (
-            last is None or last < recent_from or len(scored) >= enough_to_fall
+        reach = contacts.get(row.customer_id)
+        if row.status == CustomerStatus.ACTIVE and (
+            row.last_touch is None
+            or row.last_touch < recent_from
+            or len(row.scores) >= enough_to_fall
         ):
             on_list = quiet_customer(
-                cid,
-                name,
-                owner,
-                last_touch=_utc(last),
-                scores_newest_first=[int(score) for _, score in scored],
+                row.customer_id,
+                row.name,
+                row.owner,
+                last_touch=_utc(row.last_touch),
+                scores_newest_first=row.scores,
                 now=now,
                 tz=tz,
                 quiet_after_days=quiet_after,
@@ -698,16 +603,17 @@ def book_health(
                 quiet.append(on_list)
         # Fixed-width UTC text sorts as time: compare first, parse once. Only the newest
         # change is kept: one after as_of leaves the creation as the last change known.
-        confirmed = _utc(max(t for t in (conf or "", upd or "", made or "") if t <= as_of) or None)
+        times = (row.confirmed_at or "", row.updated_at or "", row.created_at or "")
+        confirmed = _utc(max(t for t in times if t <= as_of) or None)
         result = metrics.completeness(
             metrics.ProfileFacts(
-                contacts=n or 0,
-                has_email_or_phone=bool(reach) or bool(c_reach),
-                industry=industry,
-                owner=owner,
-                status=status,
-                has_address=bool(addresses),
-                last_scored_interaction=_utc(scored[0][0]) if scored else None,
+                contacts=reach.contacts if reach else 0,
+                has_email_or_phone=row.reachable or bool(reach and reach.reachable),
+                industry=row.industry,
+                owner=row.owner,
+                status=row.status,
+                has_address=row.has_address,
+                last_scored_interaction=_utc(row.last_scored_at),
                 last_confirmed_or_changed=confirmed,
             ),
             now=now,
@@ -719,10 +625,10 @@ def book_health(
         if result.missing or result.stale:
             lines.append(
                 HygieneLine(
-                    customer_id=cid,
-                    customer=name,
-                    owner=owner,
-                    status=status,
+                    customer_id=row.customer_id,
+                    customer=row.name,
+                    owner=row.owner,
+                    status=row.status,
                     percent=result.percent,
                     missing=result.missing,
                     stale=result.stale,

@@ -27,15 +27,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from touchpoint.storage import search_index
+from touchpoint.storage.queries import search as search_queries
+from touchpoint.storage.queries.search import MARK_END, MARK_START
 from touchpoint.storage.search_index import ACTIVITY_FTS, NAMES_FTS
 from touchpoint.storage.workspace import Workspace
-
-MARK_START = "\x02"
-MARK_END = "\x03"
 
 GROUPS = {
     "customer": "Customers",
@@ -94,20 +92,6 @@ _MIN_ACTIVITY_SHARE = 3  # activity may claim at least limit // 3 of the hits
 _TITLE_WEIGHT = 10.0  # a word in the title (a name, a subject) counts ten times one in the body
 _K1, _B = 1.2, 0.75  # BM25's usual term-frequency saturation and length normalisation
 _SNIPPET_WORDS = 14
-
-# Newest first is the index's own order: FTS5 stops after :n rows without scoring any.
-_CANDIDATES_SQL = f"""
-SELECT f.rowid, d.entity, d.record_id, d.customer_id, c.name,
-       highlight({{table}}, 0, '{MARK_START}', '{MARK_END}'),
-       {{body}}
-FROM {{table}} AS f
-JOIN search_docs AS d ON d.doc_id = f.rowid
-LEFT JOIN customers AS c ON c.id = d.customer_id
-WHERE {{table}} MATCH :q {{entity_filter}}
-ORDER BY f.rowid DESC
-LIMIT :n
-"""
-
 
 # A phone is indexed twice, as stored (+4917557346430) and as shown (+49 175 57346430), so
 # either form typed finds it; a snippet shows it once. Match marks may sit inside either.
@@ -177,42 +161,33 @@ def _ranked(
 
     ``title_only``: the expression matches titles only, so bodies carry no marks and
     play no part in the ranking; only the shown ones are read, for their snippet."""
-    placeholders = ", ".join(f":e{i}" for i in range(len(entities)))
-    body = "''" if title_only else f"highlight({table}, 1, '{MARK_START}', '{MARK_END}')"
-    sql = _CANDIDATES_SQL.format(
-        table=table, body=body, entity_filter=f"AND d.entity IN ({placeholders})"
+    rows = search_queries.newest_matches(
+        session, table, expression, entities=entities, limit=candidates, title_only=title_only
     )
-    params: dict[str, object] = {"q": expression, "n": candidates}
-    params.update({f"e{i}": e for i, e in enumerate(entities)})
-    rows = session.execute(text(sql), params).all()
     if not rows:
         return []
     counted = [
         # Words counted by their spaces: near enough for length, far cheaper than a regex.
-        [(col.count(MARK_START), col.count(" ") + 1) for col in (r[5] or "", r[6] or "")]
+        [(col.count(MARK_START), col.count(" ") + 1) for col in (r.title or "", r.body or "")]
         for r in rows
     ]
     average = [sum(c[k][1] for c in counted) / len(counted) for k in (0, 1)]
     # Newest first already; a stable sort keeps the newer of two equal scores first.
     order = sorted(range(len(rows)), key=lambda k: -_score(counted[k], average))[:limit]
-    bodies = {k: rows[k][6] or "" for k in order}
+    bodies = {k: rows[k].body or "" for k in order}
     if title_only and order:
-        wanted = {rows[k][0]: k for k in order}
-        marks = ", ".join(f":d{i}" for i in range(len(wanted)))
-        found = session.execute(
-            text(f"SELECT doc_id, body FROM search_docs WHERE doc_id IN ({marks})"),
-            {f"d{i}": doc_id for i, doc_id in enumerate(wanted)},
-        )
-        bodies.update({wanted[doc_id]: text_ or "" for doc_id, text_ in found})
+        wanted = {rows[k].doc_id: k for k in order}
+        found = search_queries.bodies_by_doc(session, wanted)
+        bodies.update({wanted[doc_id]: body or "" for doc_id, body in found.items()})
     return [
         (
-            rows[k][0],
+            rows[k].doc_id,
             SearchHit(
-                entity=rows[k][1],
-                record_id=rows[k][2],
-                customer_id=rows[k][3],
-                customer_name=rows[k][4],
-                title=rows[k][5] or "",
+                entity=rows[k].entity,
+                record_id=rows[k].record_id,
+                customer_id=rows[k].customer_id,
+                customer_name=rows[k].customer_name,
+                title=rows[k].title or "",
                 snippet=snippet(bodies[k]),
                 rank=-_score(counted[k], average),
             ),
@@ -290,14 +265,6 @@ def search(
 
 
 COUNT_CAP = 10_000  # past this many matches, "10,000 or more" says enough
-# CROSS JOIN keeps the index outermost: one FTS query, not one per document of a kind.
-_COUNT_SQL = """
-SELECT count(*) FROM (
-    SELECT 1 FROM {table} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
-    WHERE {table} MATCH :q AND d.entity IN ({entities})
-    LIMIT :cap
-)
-"""
 
 
 def count_matches(
@@ -322,11 +289,9 @@ def count_matches(
         for table, entity_kinds in kinds.items():
             if not entity_kinds:
                 continue
-            marks = ", ".join(f":e{i}" for i in range(len(entity_kinds)))
-            params: dict[str, object] = {"q": expression, "cap": cap}
-            params.update({f"e{i}": e for i, e in enumerate(entity_kinds)})
-            sql = _COUNT_SQL.format(table=table, entities=marks)
-            total += int(session.execute(text(sql), params).scalar_one())
+            total += search_queries.count_matches(
+                session, table, expression, entities=entity_kinds, cap=cap
+            )
     return min(total, cap)
 
 

@@ -19,6 +19,7 @@ from touchpoint.domain import metrics
 from touchpoint.domain.enums import FollowUpStatus
 from touchpoint.services.records import FollowUpView, InteractionView
 from touchpoint.storage import today_rows
+from touchpoint.storage.queries.watch_list import WatchRow
 from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 
 log = logging.getLogger(__name__)
@@ -94,29 +95,29 @@ def longest_silent_first(quiet: list[QuietCustomer]) -> None:
 
 
 def quiet_from_rows(
-    rows: Sequence[Sequence[object]], *, now: datetime, tz: tzinfo, quiet_after_days: int
+    rows: Sequence[WatchRow], *, now: datetime, tz: tzinfo, quiet_after_days: int
 ) -> list[QuietCustomer]:
-    """The watch list from :func:`touchpoint.storage.today_rows.quiet_rows`' rows, in
-    its order (longest silent first)."""
+    """The watch list from :mod:`touchpoint.storage.queries.watch_list`'s rows, in its
+    order (longest silent first)."""
     # A customer touched in the last (quiet_after_days - 2) days, with no falling
     # satisfaction, is not on the list: skipped on a text comparison, without parsing
     # its time (most of the book). The margin covers local days and summer time.
     recent = to_utc_text(now - timedelta(days=quiet_after_days - 2))
     out: list[QuietCustomer] = []
-    for cid, name, own, last_text, scores_text in rows:
-        scores = [int(s) for s in str(scores_text).split(",")] if scores_text else []
+    for row in rows:
+        last_text = row.last_touch
         if (
             last_text
-            and str(last_text) >= recent
-            and not metrics.customer_satisfaction(scores).falling
+            and last_text >= recent
+            and not metrics.customer_satisfaction(row.scores).falling
         ):
             continue
         found = quiet_customer(
-            str(cid),
-            str(name),
-            own if own is None else str(own),
-            last_touch=from_utc_text(str(last_text)) if last_text else None,
-            scores_newest_first=scores,
+            row.customer_id,
+            row.name,
+            row.owner,
+            last_touch=from_utc_text(last_text) if last_text else None,
+            scores_newest_first=row.scores,
             now=now,
             tz=tz,
             quiet_after_days=quiet_after_days,
@@ -131,48 +132,45 @@ def _time(value: object) -> datetime | None:
     return None if value is None else from_utc_text(str(value))
 
 
-def _followup(row: Sequence[object], now: datetime) -> FollowUpView:
-    (fid, cid, contact, interaction, title, notes, due, remind, prio, status, done, who, name) = row
-    due_at = from_utc_text(str(due))
-    done_at = _time(done)
-    facts = metrics.FollowUpFacts(due_at=due_at, status=FollowUpStatus(status), done_at=done_at)
+def _followup(row: today_rows.OpenFollowUp, now: datetime) -> FollowUpView:
+    due_at = from_utc_text(row.due_at)
+    done_at = _time(row.done_at)
+    facts = metrics.FollowUpFacts(due_at=due_at, status=FollowUpStatus(row.status), done_at=done_at)
     return FollowUpView(
-        id=str(fid),
-        customer_id=str(cid),
-        contact_id=contact,  # type: ignore[arg-type]
-        interaction_id=interaction,  # type: ignore[arg-type]
-        title=str(title),
-        notes=notes,  # type: ignore[arg-type]
+        id=row.id,
+        customer_id=row.customer_id,
+        contact_id=row.contact_id,
+        interaction_id=row.interaction_id,
+        title=row.title,
+        notes=row.notes,
         due_at=due_at,
-        remind_at=_time(remind),
-        priority=str(prio),
-        status=str(status),
+        remind_at=_time(row.remind_at),
+        priority=row.priority,
+        status=row.status,
         done_at=done_at,
-        assigned_to=str(who),
+        assigned_to=row.assigned_to,
         state=metrics.promise_state(facts, now=now),
-        customer_name=name,  # type: ignore[arg-type]
+        customer_name=row.customer_name,
     )
 
 
-def _interaction(row: Sequence[object]) -> InteractionView:
-    (iid, cid, kind, direction, occurred, minutes, contacts, subject, notes, outcome) = row[:10]
-    satisfaction, feedback, depth, rep, name = row[10:]
+def _interaction(row: today_rows.DayInteraction) -> InteractionView:
     return InteractionView(
-        id=str(iid),
-        customer_id=str(cid),
-        kind=str(kind),
-        direction=direction,  # type: ignore[arg-type]
-        occurred_at=from_utc_text(str(occurred)),
-        duration_minutes=minutes,  # type: ignore[arg-type]
-        contact_ids=list(json.loads(str(contacts)) or []) if contacts else [],
-        subject=subject,  # type: ignore[arg-type]
-        notes=notes,  # type: ignore[arg-type]
-        outcome=outcome,  # type: ignore[arg-type]
-        satisfaction=satisfaction,  # type: ignore[arg-type]
-        feedback=feedback,  # type: ignore[arg-type]
-        depth=depth,  # type: ignore[arg-type]
-        rep=str(rep),
-        customer_name=name,  # type: ignore[arg-type]
+        id=row.id,
+        customer_id=row.customer_id,
+        kind=row.kind,
+        direction=row.direction,
+        occurred_at=from_utc_text(row.occurred_at),
+        duration_minutes=row.duration_minutes,
+        contact_ids=list(json.loads(row.contact_ids) or []) if row.contact_ids else [],
+        subject=row.subject,
+        notes=row.notes,
+        outcome=row.outcome,
+        satisfaction=row.satisfaction,
+        feedback=row.feedback,
+        depth=row.depth,
+        rep=row.rep,
+        customer_name=row.customer_name,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete
 
 from touchpoint.domain.values import normalised_email_key, website_host
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Record
 
 _KEYED = (Customer.entity, Contact.entity)
@@ -36,7 +37,6 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
     return keys
 
 
-_CHUNK = 500  # record ids per IN (...), well below SQLite's variable limit
 INSERT_KEY = "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)"
 
 
@@ -49,11 +49,10 @@ def refresh(conn: Connection, records: Iterable[Record]) -> None:
             by_entity.setdefault(record.entity, []).append(record)
     for entity, group in by_entity.items():
         ids = [r.id for r in group]
-        for start in range(0, len(ids), _CHUNK):
+        for chunk in chunked(ids):
             conn.execute(
                 delete(IdentityKey).where(
-                    (IdentityKey.entity == entity)
-                    & IdentityKey.record_id.in_(ids[start : start + _CHUNK])
+                    (IdentityKey.entity == entity) & IdentityKey.record_id.in_(chunk)
                 )
             )
         rows = new_keys(group)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, text
 
 from touchpoint.domain.values import display_phone
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import (
     Contact,
     Customer,
@@ -126,9 +127,6 @@ def document(record: Record) -> tuple[str | None, str, str] | None:
     return make(record)
 
 
-_CHUNK = 500  # record ids per IN (...) lookup, well below SQLite's variable limit
-
-
 INSERT_DOC = (
     "INSERT INTO search_docs (entity, record_id, customer_id, title, body) VALUES (?, ?, ?, ?, ?)"
 )
@@ -158,10 +156,10 @@ def refresh(conn: Connection, records: Iterable[Record]) -> None:
     for entity, group in by_entity.items():
         existing: dict[str, int] = {}
         ids = [r.id for r in group]
-        for start in range(0, len(ids), _CHUNK):
+        for chunk in chunked(ids):
             rows = conn.execute(
                 select(SearchDoc.record_id, SearchDoc.doc_id).where(
-                    SearchDoc.entity == entity, SearchDoc.record_id.in_(ids[start : start + _CHUNK])
+                    SearchDoc.entity == entity, SearchDoc.record_id.in_(chunk)
                 )
             )
             existing.update({record_id: doc_id for record_id, doc_id in rows})
@@ -181,10 +179,8 @@ def refresh(conn: Connection, records: Iterable[Record]) -> None:
                 inserts.append({"entity": entity, "record_id": record.id, **values})
             else:
                 updates.append({"b_doc_id": doc_id, **values})
-        for start in range(0, len(deletes), _CHUNK):
-            conn.execute(
-                delete(SearchDoc).where(SearchDoc.doc_id.in_(deletes[start : start + _CHUNK]))
-            )
+        for chunk in chunked(deletes):
+            conn.execute(delete(SearchDoc).where(SearchDoc.doc_id.in_(chunk)))
         if inserts:
             conn.execute(insert(SearchDoc), inserts)
         if updates:

@@ -8,11 +8,12 @@ the newest schema is read this way; anything else waits for the usual opening.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+from touchpoint.storage.queries import rows_as_one
+from touchpoint.storage.queries.watch_list import WatchRow, watch_rows
 from touchpoint.storage.revisions import REVISIONS
 
 # The first bytes of every plain SQLite file (an encrypted one starts with random bytes).
@@ -28,30 +29,6 @@ INTERACTION_COLUMNS = (
     " i.contact_ids, i.subject, i.notes, i.outcome, i.satisfaction, i.feedback, i.depth,"
     " i.rep, c.name"
 )
-
-# The last touch and the last six scores per active customer. Both subqueries walk the
-# partial (customer_id, occurred_at, satisfaction) index backwards, so this stays cheap
-# per customer. With an owner, the owner's index picks the customers ("+c.status" keeps
-# SQLite from walking every active customer of the book instead: 2.5x slower on L).
-QUIET_SQL = """
-SELECT c.id, c.name, c.owner,
-  (SELECT max(i.occurred_at) FROM interactions i
-    WHERE i.customer_id = c.id AND i.deleted_at IS NULL) AS last_touch,
-  (SELECT group_concat(s, ',') FROM (
-      SELECT i.satisfaction AS s FROM interactions i
-      WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
-      ORDER BY i.occurred_at DESC LIMIT 6)) AS scores
-FROM customers c
-WHERE {status} = 'active' AND c.deleted_at IS NULL AND c.merged_into_id IS NULL
-  {owner_filter}
-"""
-
-
-def quiet_sql(*, by_owner: bool) -> str:
-    """The watch list's query; with ``by_owner`` it takes an ``:owner`` parameter."""
-    if by_owner:
-        return QUIET_SQL.format(status="+c.status", owner_filter="AND c.owner = :owner")
-    return QUIET_SQL.format(status="c.status", owner_filter="")
 
 
 def connect_read_only(path: Path) -> sqlite3.Connection | None:
@@ -77,23 +54,48 @@ def connect_read_only(path: Path) -> sqlite3.Connection | None:
     return conn
 
 
-def _rows_as_one(
-    conn: sqlite3.Connection, columns: str, sql: str, params: object
-) -> list[list[object]]:
-    """The rows of ``sql`` (which selects ``columns``), read as one JSON array.
-
-    This read runs on a thread while the UI thread builds the window. Row by row, the
-    thread would take Python's lock back for every row, and wait for a busy UI thread
-    each time (thousands of rows: seconds). As one value, SQLite builds it all without
-    the lock. TEXT, INTEGER, REAL and NULL come back as str, int, float and None."""
-    outer = f"SELECT json_group_array(json_array({columns})) FROM ({sql})"
-    value = conn.execute(outer, params).fetchone()[0]  # type: ignore[arg-type]
-    return json.loads(value) if value else []
-
-
 def _names(columns: str) -> str:
     """The subquery's column names of ``columns`` ("f.id, c.name" gives "id, name")."""
     return ", ".join(c.strip().split(".")[-1] for c in columns.split(","))
+
+
+class OpenFollowUp(NamedTuple):
+    """A follow-up as Today lists it (times as UTC text), with its customer's name."""
+
+    id: str
+    customer_id: str
+    contact_id: str | None
+    interaction_id: str | None
+    title: str
+    notes: str | None
+    due_at: str
+    remind_at: str | None
+    priority: str
+    status: str
+    done_at: str | None
+    assigned_to: str
+    customer_name: str
+
+
+class DayInteraction(NamedTuple):
+    """An interaction as Today lists it (its time as UTC text, its contacts' ids as
+    JSON text), with its customer's name."""
+
+    id: str
+    customer_id: str
+    kind: str
+    direction: str | None
+    occurred_at: str
+    duration_minutes: int | None
+    contact_ids: str | None
+    subject: str | None
+    notes: str | None
+    outcome: str | None
+    satisfaction: int | None
+    feedback: str | None
+    depth: str | None
+    rep: str
+    customer_name: str
 
 
 # The partial index of open, live follow-ups by (assigned_to, due_at) answers both (the
@@ -106,10 +108,10 @@ OPEN_FOLLOWUPS = (
 
 def open_followups_between(
     conn: sqlite3.Connection, *, assigned_to: str, after: str, before: str, limit: int
-) -> list[list[object]]:
+) -> list[OpenFollowUp]:
     """Open follow-ups of ``assigned_to`` due in [after, before) (UTC text), by due
     time, with their customer's name; as ``list_followups`` reads them."""
-    rows = _rows_as_one(
+    rows = rows_as_one(
         conn,
         _names(FOLLOWUP_COLUMNS),
         f"SELECT {FOLLOWUP_COLUMNS} FROM followups f JOIN customers c ON c.id = f.customer_id"
@@ -117,7 +119,7 @@ def open_followups_between(
         {"user": assigned_to, "after": after, "before": before, "limit": limit},
     )
     rows.sort(key=lambda r: (str(r[6]), str(r[0])))  # an aggregate keeps no order by rule
-    return rows
+    return [OpenFollowUp(*r) for r in rows]
 
 
 def count_open_followups(
@@ -131,10 +133,10 @@ def count_open_followups(
 
 def interactions_between(
     conn: sqlite3.Connection, *, rep: str, start: str, end: str, limit: int
-) -> list[list[object]]:
+) -> list[DayInteraction]:
     """The rep's live interactions in [start, end) (UTC text), newest first, with their
     customer's name; as ``insights.activity`` reads them."""
-    rows = _rows_as_one(
+    rows = rows_as_one(
         conn,
         _names(INTERACTION_COLUMNS),
         f"SELECT {INTERACTION_COLUMNS} FROM interactions i"
@@ -144,15 +146,7 @@ def interactions_between(
         (start, end, rep, limit),
     )
     rows.sort(key=lambda r: (str(r[4]), str(r[0])), reverse=True)
-    return rows
-
-
-def quiet_rows(conn: sqlite3.Connection, *, owner: str | None) -> list[list[object]]:
-    """[id, name, owner, last touch text, newest scores "5,4,..."] per active customer."""
-    columns = "id, name, owner, last_touch, scores"
-    if owner:
-        return _rows_as_one(conn, columns, quiet_sql(by_owner=True), {"owner": owner})
-    return _rows_as_one(conn, columns, quiet_sql(by_owner=False), {})
+    return [DayInteraction(*r) for r in rows]
 
 
 class TodayRows(NamedTuple):
@@ -160,11 +154,11 @@ class TodayRows(NamedTuple):
     the limit) and their count, those due later today, the day's interactions and the
     watch list's."""
 
-    overdue: list[list[object]]
+    overdue: list[OpenFollowUp]
     overdue_total: int
-    due_today: list[list[object]]
-    interactions: list[list[object]]
-    quiet: list[list[object]]
+    due_today: list[OpenFollowUp]
+    interactions: list[DayInteraction]
+    quiet: list[WatchRow]
 
 
 # Before any due time: the start of the overdue range.
@@ -197,5 +191,5 @@ def read_today(
         interactions=interactions_between(
             conn, rep=user, start=start, end=end, limit=interactions_limit
         ),
-        quiet=quiet_rows(conn, owner=user),
+        quiet=watch_rows(conn, owner=user),
     )

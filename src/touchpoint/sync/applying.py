@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from touchpoint.storage import encryption
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Record, SetAside, SyncConflict
 from touchpoint.storage.tracking import CONVERT
 from touchpoint.storage.workspace import Workspace
@@ -342,9 +343,7 @@ def _held_ids(conn: Connection, rows: list[dict[str, Any]]) -> dict[str, list[st
     out: dict[str, list[str]] = {}
     for entity, ids in wanted.items():
         table = MODEL_BY_ENTITY[entity].__tablename__
-        id_list = list(ids)
-        for i in range(0, len(id_list), 500):
-            chunk = id_list[i : i + 500]
+        for chunk in chunked(list(ids)):
             marks = ", ".join("?" for _ in chunk)
             found = conn.exec_driver_sql(
                 f"SELECT id FROM {table} WHERE id IN ({marks})", tuple(chunk)
@@ -358,8 +357,8 @@ def _load_records(s: Session, held: dict[str, list[str]]) -> dict[tuple[str, str
     out: dict[tuple[str, str], Record] = {}
     for entity, ids in held.items():
         model = MODEL_BY_ENTITY[entity]
-        for i in range(0, len(ids), 500):
-            for record in s.scalars(select(model).where(model.id.in_(ids[i : i + 500]))):
+        for chunk in chunked(ids):
+            for record in s.scalars(select(model).where(model.id.in_(chunk))):
                 out[(entity, record.id)] = record
     return out
 

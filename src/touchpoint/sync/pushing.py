@@ -8,6 +8,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change
 from touchpoint.storage.tracking import CONVERT
 from touchpoint.storage.types import to_utc_text
@@ -128,10 +129,10 @@ class PushStage(Stage):
                 else:
                     pushed += 1
                     done.append(result.change_id)
-            for i in range(0, len(done), 500):
+            for chunk in chunked(done):
                 s.execute(
                     update(Change)
-                    .where(Change.change_id.in_(done[i : i + 500]), Change.pushed_at.is_(None))
+                    .where(Change.change_id.in_(chunk), Change.pushed_at.is_(None))
                     .values(pushed_at=now, push_error=None)
                     .execution_options(synchronize_session=False)
                 )

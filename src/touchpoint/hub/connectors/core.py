@@ -43,6 +43,7 @@ from touchpoint.hub.db import (
     users,
     write,
 )
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.utc_text import to_utc_text
 from touchpoint.sync.protocol import ChangeIn, PushResult
 
@@ -304,10 +305,10 @@ class HubSide:
     def records_of(self, entity: str, ids: list[str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         with read(self.engine) as conn:
-            for i in range(0, len(ids), 500):
+            for chunk in chunked(ids):
                 rows = conn.execute(
                     select(records.c.record_id, records.c.data, records.c.team).where(
-                        records.c.entity == entity, records.c.record_id.in_(ids[i : i + 500])
+                        records.c.entity == entity, records.c.record_id.in_(chunk)
                     )
                 )
                 out.update({r.record_id: dict(r.data) for r in rows if r.team == self.c.team})
@@ -469,13 +470,13 @@ class HubSide:
         if not record_ids:
             return
         with write(self.engine) as conn:
-            for i in range(0, len(record_ids), 500):
+            for chunk in chunked(record_ids):
                 conn.execute(
                     delete(connector_failures).where(
                         connector_failures.c.connector == self.c.name,
                         connector_failures.c.direction == direction,
                         connector_failures.c.entity == entity,
-                        connector_failures.c.record_id.in_(record_ids[i : i + 500]),
+                        connector_failures.c.record_id.in_(chunk),
                     )
                 )
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
 from touchpoint.services.importing.cleaning import _Planned
-from touchpoint.services.importing.matching import LOOKUP_CHUNK, _chunks
 from touchpoint.services.importing.reports import RowDuplicate
 from touchpoint.services.lookup import live
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey
 
 REASON = {"email": "same email", "phone": "same phone", "host": "same website"}
@@ -41,7 +41,7 @@ def _find_duplicates(
             wanted[kind].add(value)
     existing: dict[tuple[str, str, str], list[str]] = defaultdict(list)  # (entity, kind, value)
     for kind, values in wanted.items():
-        for chunk in _chunks(sorted(values), LOOKUP_CHUNK):
+        for chunk in chunked(sorted(values)):
             rows = session.execute(
                 select(IdentityKey.entity, IdentityKey.value, IdentityKey.record_id).where(
                     IdentityKey.kind == kind, IdentityKey.value.in_(chunk)
@@ -95,7 +95,7 @@ def _names_of(session: Session, ids: set[str]) -> dict[str, str]:
     names: dict[str, str] = {}
     ordered = sorted(ids)
     for model in (Customer, Contact):
-        for chunk in _chunks(ordered, LOOKUP_CHUNK):
+        for chunk in chunked(ordered):
             for record_id, name in session.execute(
                 select(model.id, model.name).where(model.id.in_(chunk), live(model))
             ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +16,8 @@ from touchpoint.errors import ValidationError
 from touchpoint.services.importing.decoding import _Table
 from touchpoint.services.importing.mapping import _base
 from touchpoint.services.lookup import live
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey
-
-LOOKUP_CHUNK = 500  # values per IN (...) query, well below SQLite's variable limit
 
 
 def _canonical_id(ref: str | None) -> str | None:
@@ -39,7 +38,7 @@ def _records_by_id(session: Session, model: type[Any], refs: Iterable[str]) -> d
     """The records (live, deleted or merged) whose ids the file names, by folded id."""
     wanted = sorted({_canonical_id(r) or _ref_key(r) for r in refs if r and r.strip()})
     found: dict[str, Any] = {}
-    for chunk in _chunks(wanted, LOOKUP_CHUNK):
+    for chunk in chunked(wanted):
         for record in session.scalars(select(model).where(model.id.in_(chunk))):
             found[_ref_key(record.id)] = record
     return found
@@ -199,7 +198,7 @@ def _known_records(
         by_kind[kind].add(value)
     ids: dict[str, dict[str, list[tuple[str, str]]]] = {"customer": {}, "contact": {}}
     for kind, values in by_kind.items():
-        for chunk in _chunks(sorted(values), LOOKUP_CHUNK):
+        for chunk in chunked(sorted(values)):
             rows = session.execute(
                 select(IdentityKey.entity, IdentityKey.value, IdentityKey.record_id).where(
                     IdentityKey.kind == kind, IdentityKey.value.in_(chunk)
@@ -219,7 +218,7 @@ def _known_records(
                 named.setdefault(key, record_id)
     customer_ids = sorted(set(ids["customer"]) | set(named.values()) | set(also))
     customers: dict[str, Customer] = {}
-    for chunk in _chunks(customer_ids, LOOKUP_CHUNK):
+    for chunk in chunked(customer_ids):
         query = select(Customer).where(Customer.id.in_(chunk), live(Customer))
         for record in session.scalars(query):
             customers[record.id] = record
@@ -231,11 +230,11 @@ def _known_records(
             if record_id in customers:
                 known.customers.setdefault(key, customers[record_id])
     contact_ids = sorted(ids["contact"])
-    for chunk in _chunks(contact_ids, LOOKUP_CHUNK):
+    for chunk in chunked(contact_ids):
         for record in session.scalars(select(Contact).where(Contact.id.in_(chunk), live(Contact))):
             for key in ids["contact"][record.id]:
                 known.contacts.setdefault(key, record)
-    for chunk in _chunks(sorted(customers), LOOKUP_CHUNK):
+    for chunk in chunked(sorted(customers)):
         for record in session.scalars(
             select(Contact).where(Contact.customer_id.in_(chunk), live(Contact))
         ):
@@ -289,8 +288,3 @@ def _lookup_values(
         region_here = _region_of(country[0] if country else None, region)
         keys.append(_reach_keys((), cells("phone") + cells("mobile"), region_here))
     return names, keys
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -27,10 +27,8 @@ from touchpoint.services.importing.cleaning import (
 )
 from touchpoint.services.importing.decoding import decode
 from touchpoint.services.importing.matching import (
-    LOOKUP_CHUNK,
     _canonical_id,
     _changes,
-    _chunks,
     _known_records,
     _live_target,
     _reach_keys,
@@ -47,6 +45,7 @@ from touchpoint.services.validation import (
     phone_region,
 )
 from touchpoint.services.vcards import Card, address_text, read_cards
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer
 from touchpoint.storage.workspace import Workspace
 
@@ -165,7 +164,7 @@ def _card_id(uid: str | None) -> str | None:
 
 def _customers_by_id(session: Session, ids: Iterable[str]) -> dict[str, Customer]:
     out: dict[str, Customer] = {}
-    for chunk in _chunks(sorted(set(ids)), LOOKUP_CHUNK):
+    for chunk in chunked(sorted(set(ids))):
         for record in session.scalars(select(Customer).where(Customer.id.in_(chunk))):
             out[record.id] = record
     return out
