@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import fresh_db
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.workspace import Workspace
 
@@ -143,28 +143,12 @@ def _edits_placed_by_the_clock_offset(
     monkeypatch.setattr(hub_clock, "hub_time", lambda *_args: None)
 
 
-_TEMPLATE: dict[str, Path] = {}
-
-
 @pytest.fixture
-def data_dir(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data folder holding a freshly migrated database (copied from a template: fast)."""
-    if "db" not in _TEMPLATE:
-        template = tmp_path_factory.mktemp("template")
-        Workspace.open(template, auto_backup=False).close()
-        _TEMPLATE["db"] = template
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder holding a freshly migrated database (copied from a template: fast),
+    with a device id of its own: each copy is a different laptop."""
     target = tmp_path / "data"
-    shutil.copytree(_TEMPLATE["db"], target)
-    # Each copy is a different laptop: give it its own device id.
-    import sqlite3
-    import uuid
-
-    conn = sqlite3.connect(target / "touchpoint.sqlite3")
-    with conn:
-        conn.execute(
-            "UPDATE local_meta SET value = ? WHERE key = 'device_id'", (str(uuid.uuid4()),)
-        )
-    conn.close()
+    fresh_db.laptop_database(target)
     save_settings(
         target / "config" / "settings.toml",
         Settings(user="maria@example.com", timezone="Europe/Berlin", default_region="DE"),

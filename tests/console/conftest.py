@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
-from harness import HubServer, start_hub
+from browser import sign_in
+from harness import PASSWORD, HubServer, start_hub
 
 CHROMIUM = os.environ.get("TOUCHPOINT_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -64,3 +65,14 @@ def open_page(browser: Any, hub: HubServer) -> Iterator[Any]:
     yield make
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def signed_in(open_page: Any) -> Any:
+    """``signed_in("tom@example.com")``: a page of its own browser context, signed in
+    through the sign-in form as that user (other ``open_page`` options pass through)."""
+
+    def make(email: str, password: str = PASSWORD, **options: Any) -> Any:
+        return sign_in(open_page(**options), email, password)
+
+    return make

@@ -19,8 +19,8 @@ def _audit_rows(page: Any) -> list[str]:
     return page.locator("tbody tr").all_inner_texts()
 
 
-def test_an_admin_adds_a_user_who_can_then_sign_in(open_page: Any, hub: HubServer) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+def test_an_admin_adds_a_user_who_can_then_sign_in(signed_in: Any, hub: HubServer) -> None:
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/users")
     admin.get_by_label("Email", exact=True).fill("Lea@Example.com")
     admin.get_by_label("Role", exact=True).select_option("manager")
@@ -38,14 +38,14 @@ def test_an_admin_adds_a_user_who_can_then_sign_in(open_page: Any, hub: HubServe
     assert "add user" in first and "lea@example.com (manager, north, south)" in first
     assert "console, 127.0.0.1" in first  # from which address
 
-    lea = sign_in(open_page(), "lea@example.com", "a good long password")
+    lea = signed_in("lea@example.com", "a good long password")
     assert lea.url.endswith("/devices")
 
 
 def test_bad_input_is_refused_with_the_field_named_and_nothing_audited(
-    open_page: Any, hub: HubServer
+    signed_in: Any, hub: HubServer
 ) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     csrf = admin.locator("input[name=csrf]").first.get_attribute("value")
     cases = [
         ({"email": "nobody", "role": "rep", "teams": "north"}, "email: 'nobody' is not an email"),
@@ -77,10 +77,10 @@ def test_bad_input_is_refused_with_the_field_named_and_nothing_audited(
 
 
 def test_role_and_teams_change_and_a_password_reset_ends_the_sessions(
-    open_page: Any, hub: HubServer
+    signed_in: Any, hub: HubServer
 ) -> None:
-    ben = sign_in(open_page(), "ben@example.com")
-    admin = sign_in(open_page(), "priya@example.com")
+    ben = signed_in("ben@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/users")
     admin.get_by_role("link", name="Change ben@example.com").click()
     admin.get_by_label("Role", exact=True).select_option("manager")
@@ -126,9 +126,9 @@ def test_role_and_teams_change_and_a_password_reset_ends_the_sessions(
 
 
 def test_an_enrollment_token_is_shown_once_and_can_be_revoked(
-    open_page: Any, hub: HubServer
+    signed_in: Any, hub: HubServer
 ) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/enrollments")
     admin.get_by_label("User").select_option("maria@example.com")
     admin.get_by_label("Valid for").select_option("2w")
@@ -153,11 +153,11 @@ def test_an_enrollment_token_is_shown_once_and_can_be_revoked(
     assert token not in admin.content()
 
 
-def test_the_audit_page_pages_and_filters(open_page: Any, hub: HubServer) -> None:
+def test_the_audit_page_pages_and_filters(signed_in: Any, hub: HubServer) -> None:
     for n in range(audit.PAGE + 5):
         audit.record(hub.engine, "root (command line)", "disable user", f"u{n}@x.org", via="cli")
     audit.record(hub.engine, "priya@example.com", "revoke device token", "7", via="console")
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/audit")
     caption = admin.locator("caption").inner_text()
     assert caption == f"1–{audit.PAGE} of {audit.PAGE + 6} actions"

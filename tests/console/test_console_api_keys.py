@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from browser import sign_in
 from harness import HubServer
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "build" / "screenshots"
 
 
-def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(open_page: Any, hub: HubServer) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
+    open_page: Any, signed_in: Any, hub: HubServer
+) -> None:
+    admin = signed_in("priya@example.com")
     answer = admin.goto("/admin/api-keys")
     assert answer.status == 200
     assert admin.get_by_role("heading", name="API keys").is_visible()
@@ -64,5 +65,5 @@ def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(open_page: Any, hub: H
     assert docs.locator("script").count() == 0
     docs.screenshot(path=str(SHOTS / "api-docs.png"))
     # A manager is refused the page.
-    manager = sign_in(open_page(), "tom@example.com")
+    manager = signed_in("tom@example.com")
     assert manager.goto("/admin/api-keys").status == 403

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from browser import sign_in
 from harness import HubServer
 
 from touchpoint.hub.connectors import bottlecrm, core
@@ -13,7 +12,7 @@ from touchpoint.hub.console import audit
 
 
 def test_admin_sees_dead_letters_and_retries_them(
-    open_page: Any, hub: HubServer, tmp_path: Path
+    signed_in: Any, hub: HubServer, tmp_path: Path
 ) -> None:
     token = tmp_path / "token"
     token.write_text("bcrm_pat_not-a-real-one")
@@ -34,10 +33,10 @@ def test_admin_sees_dead_letters_and_retries_them(
     for _ in range(core.MAX_ATTEMPTS):
         side.fail("out", "interaction", "5b0c2a52-3f43-4f0e-9a55-0d6c1d0e2b11", reason)
 
-    rep = sign_in(open_page(), "maria@example.com")
+    rep = signed_in("maria@example.com")
     assert rep.goto("/admin/connectors").status == 403
 
-    page = sign_in(open_page(), "priya@example.com")
+    page = signed_in("priya@example.com")
     page.get_by_role("link", name="Connectors").click()
     page.wait_for_url("**/admin/connectors")
     assert page.get_by_role("heading", name="crm (bottlecrm, team north)").is_visible()

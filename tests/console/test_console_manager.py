@@ -98,9 +98,9 @@ def table_rows(page: Any, label: str) -> list[list[str]]:
 
 
 def test_the_dashboard_shows_the_team_report_s_figures(
-    open_page: Any, hub: HubServer, book: dict[str, str], goals_file: Path, tmp_path: Path
+    signed_in: Any, hub: HubServer, book: dict[str, str], goals_file: Path, tmp_path: Path
 ) -> None:
-    page = sign_in(open_page(), "tom@example.com")
+    page = signed_in("tom@example.com")
     answer = page.goto("/dashboard")
     assert answer.status == 200
     assert page.get_by_role("heading", name="Team north").is_visible()
@@ -170,9 +170,9 @@ def test_the_dashboard_shows_the_team_report_s_figures(
 
 
 def test_the_dashboard_table_downloads_as_csv(
-    open_page: Any, hub: HubServer, book: dict[str, str]
+    signed_in: Any, hub: HubServer, book: dict[str, str]
 ) -> None:
-    page = sign_in(open_page(), "tom@example.com")
+    page = signed_in("tom@example.com")
     answer = page.request.get("/dashboard.csv?team=north&period=week")
     assert answer.status == 200
     assert answer.headers["content-type"].startswith("text/csv")
@@ -188,14 +188,14 @@ def test_the_dashboard_table_downloads_as_csv(
 
 
 def test_each_role_sees_only_its_teams(
-    open_page: Any, hub: HubServer, book: dict[str, str]
+    signed_in: Any, hub: HubServer, book: dict[str, str]
 ) -> None:
-    rep = sign_in(open_page(), "maria@example.com")
+    rep = signed_in("maria@example.com")
     for path in ("/dashboard", "/dashboard.csv?team=north", f"/customers/{book['acme']}"):
         assert rep.goto(path).status == 403, path  # a rep: not even their own customer here
     assert rep.get_by_role("link", name="Team dashboard").count() == 0
 
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     assert tom.get_by_role("link", name="Team dashboard").count() == 1
     assert tom.goto("/dashboard?team=south").status == 403
     other = tom.goto(f"/customers/{book['gamma']}")
@@ -205,7 +205,7 @@ def test_each_role_sees_only_its_teams(
     assert tom.goto("/customers/" + book["acme"] + "/edit").status == 403
     assert tom.get_by_label("Team").count() == 0  # one team: nothing to choose
 
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/dashboard")
     assert admin.get_by_label("Team").locator("option").all_inner_texts() == ["north", "south"]
     admin.goto("/dashboard?team=south")
@@ -216,9 +216,9 @@ def test_each_role_sees_only_its_teams(
 
 
 def test_the_customer_360_from_the_dashboard(
-    open_page: Any, hub: HubServer, book: dict[str, str]
+    signed_in: Any, hub: HubServer, book: dict[str, str]
 ) -> None:
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     tom.goto("/dashboard")
     tom.get_by_role("link", name="Silent Sägewerk").click()
     assert tom.get_by_role("heading", name="Silent Sägewerk").is_visible()
@@ -311,11 +311,11 @@ def test_a_team_report_is_kept_until_the_hub_has_a_new_change(
 
 
 def test_while_the_figures_are_brought_up_to_date_the_page_says_so(
-    open_page: Any, hub: HubServer, book: dict[str, str]
+    signed_in: Any, hub: HubServer, book: dict[str, str]
 ) -> None:
     figures = hub.app.state.console_figures
     figures.busy_wait = 0.2
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     with figures._pull_lock:  # a long first catch-up of a big book holds it
         answer = tom.goto("/dashboard")
         assert answer.status == 503 and answer.headers["retry-after"] == "60"

@@ -58,8 +58,10 @@ def test_a_wrong_password_is_refused_and_repeated_ones_are_throttled(
     assert int(answer.value.headers["retry-after"]) >= 1
 
 
-def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: HubServer) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+def test_a_form_posted_without_its_csrf_token_is_refused(
+    open_page: Any, signed_in: Any, hub: HubServer
+) -> None:
+    admin = signed_in("priya@example.com")
     refused = admin.request.post("/admin/users/disable", form={"email": "maria@example.com"})
     assert refused.status == 403
     forged = admin.request.post(
@@ -67,7 +69,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused(open_page: Any, hub: Hu
     )
     assert forged.status == 403
     # Another session's token is not this session's.
-    other = sign_in(open_page(), "priya@example.com")
+    other = signed_in("priya@example.com")
     token = other.locator("input[name=csrf]").first.get_attribute("value")
     stolen = admin.request.post(
         "/admin/users/disable", form={"email": "maria@example.com", "csrf": token}
@@ -109,9 +111,9 @@ ALLOWED = {
     [("maria@example.com", "rep"), ("tom@example.com", "manager"), ("priya@example.com", "admin")],
 )
 def test_each_role_sees_its_pages_and_is_refused_the_others(
-    open_page: Any, hub: HubServer, email: str, role: str
+    signed_in: Any, hub: HubServer, email: str, role: str
 ) -> None:
-    page = sign_in(open_page(), email)
+    page = signed_in(email)
     for path in PAGES:
         answer = page.goto(path)
         if path in ALLOWED[role]:
@@ -157,9 +159,9 @@ def device_rows(page: Any) -> list[str]:
 
 
 def test_fleet_health_after_real_laptops_synced(
-    open_page: Any, hub: HubServer, two_laptops: dict[str, Laptop]
+    signed_in: Any, hub: HubServer, two_laptops: dict[str, Laptop]
 ) -> None:
-    manager = sign_in(open_page(), "tom@example.com")
+    manager = signed_in("tom@example.com")
     manager.goto("/fleet")
     rows = device_rows(manager)
     assert len(rows) == 2  # north's two laptops; south's is not his to see
@@ -192,18 +194,18 @@ def test_fleet_health_after_real_laptops_synced(
     manager.goto("/fleet?stale=soon")
     assert "'soon' is not a number of days" in manager.get_by_role("alert").first.inner_text()
 
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/fleet")
     assert len(device_rows(admin)) == 3
 
     # A rep sees only their own laptop on their page.
-    rep = sign_in(open_page(), "ben@example.com")
+    rep = signed_in("ben@example.com")
     rows = device_rows(rep)
     assert len(rows) == 1 and "ben@example.com" in rows[0]
 
 
 def test_alerts_name_what_is_wrong(
-    open_page: Any, hub: HubServer, two_laptops: dict[str, Laptop]
+    signed_in: Any, hub: HubServer, two_laptops: dict[str, Laptop]
 ) -> None:
     from sqlalchemy import update
 
@@ -227,7 +229,7 @@ def test_alerts_name_what_is_wrong(
                 clock_offset_ms=-600_000,
             )
         )
-    page = sign_in(open_page(), "tom@example.com")
+    page = signed_in("tom@example.com")
     page.goto("/fleet")
     alerts = page.locator(".alerts li").all_inner_texts()
     bens = [a for a in alerts if "ben@example.com" in a]
@@ -250,9 +252,9 @@ def test_alerts_name_what_is_wrong(
 
 
 def test_revoking_a_token_stops_that_laptop_and_is_in_the_audit_log(
-    open_page: Any, hub: HubServer, two_laptops: dict[str, Laptop]
+    signed_in: Any, hub: HubServer, two_laptops: dict[str, Laptop]
 ) -> None:
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/tokens")
     admin.on("dialog", lambda dialog: dialog.accept())
     row = admin.get_by_role("row", name=re.compile("ben@example.com"))
@@ -271,10 +273,10 @@ def test_revoking_a_token_stops_that_laptop_and_is_in_the_audit_log(
 
 
 def test_disabling_a_user_ends_their_console_session_at_once(
-    open_page: Any, hub: HubServer
+    signed_in: Any, hub: HubServer
 ) -> None:
-    maria = sign_in(open_page(), "maria@example.com")
-    admin = sign_in(open_page(), "priya@example.com")
+    maria = signed_in("maria@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/users")
     admin.on("dialog", lambda dialog: dialog.accept())
     admin.get_by_role("button", name="Disable maria@example.com").click()
@@ -289,7 +291,7 @@ def test_disabling_a_user_ends_their_console_session_at_once(
 
 
 def test_the_command_line_s_admin_actions_are_in_the_same_audit_log(
-    open_page: Any, hub: HubServer
+    signed_in: Any, hub: HubServer
 ) -> None:
     runner = CliRunner()
     done = runner.invoke(hub_cli, ["user", "disable", "sara@example.com", "--db", hub.db_url])
@@ -299,7 +301,7 @@ def test_the_command_line_s_admin_actions_are_in_the_same_audit_log(
         ["user", "edit", "ben@example.com", "--add-team", "south", "--db", hub.db_url],
     )
     assert done.exit_code == 0, done.output
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/admin/audit")
     rows = admin.locator("tbody tr").all_inner_texts()
     assert "edit user" in rows[0] and "ben@example.com: rep, teams north, south" in rows[0]

@@ -154,9 +154,9 @@ def caption(page: Any, label: str) -> str:
 
 
 def test_a_rep_s_page_from_the_dashboard(
-    open_page: Any, hub: HubServer, book: dict[str, Any], goals_file: Path, tmp_path: Path
+    signed_in: Any, hub: HubServer, book: dict[str, Any], goals_file: Path, tmp_path: Path
 ) -> None:
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     tom.goto("/dashboard")
     tom.get_by_role("link", name="Maria Keller").click()
     tom.wait_for_url(re.compile(rf"/reps/{book['maria']}\?period=week$"))
@@ -228,9 +228,9 @@ def test_a_rep_s_page_from_the_dashboard(
 
 
 def test_a_rep_sees_their_own_page_and_nobody_else_s(
-    open_page: Any, hub: HubServer, book: dict[str, Any]
+    signed_in: Any, hub: HubServer, book: dict[str, Any]
 ) -> None:
-    maria = sign_in(open_page(), "maria@example.com")
+    maria = signed_in("maria@example.com")
     maria.get_by_role("link", name="My activity").click()
     assert maria.get_by_role("heading", name="Maria Keller", level=1).is_visible()
     assert maria.get_by_role("link", name="Acme GmbH").count() == 0  # no 360 for a rep
@@ -247,14 +247,14 @@ def test_a_rep_sees_their_own_page_and_nobody_else_s(
         assert maria.goto(path).status == 403, path
     assert maria.get_by_role("link", name="Customers").count() == 0
 
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     assert tom.goto(f"/reps/{book['ben']}").status == 200
     assert "Best service we have had" in tom.content()
     assert tom.goto(f"/reps/{book['sara']}").status == 403  # south is not Tom's
     assert "South's secret" not in tom.content()
     assert tom.goto(f"/reps/{book['maria']}/edit").status == 403
 
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     assert admin.goto(f"/reps/{book['sara']}").status == 200
     assert "South's secret words" in admin.content()
 
@@ -263,9 +263,9 @@ def test_a_rep_sees_their_own_page_and_nobody_else_s(
 
 
 def test_customers_of_the_viewer_s_teams_with_a_search(
-    open_page: Any, hub: HubServer, book: dict[str, Any]
+    signed_in: Any, hub: HubServer, book: dict[str, Any]
 ) -> None:
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     tom.goto("/dashboard")
     tom.get_by_role("link", name="Customers").click()
     tom.wait_for_url(re.compile(r"/customers$"))
@@ -304,7 +304,7 @@ def test_customers_of_the_viewer_s_teams_with_a_search(
     assert caption(tom, "Customers") == "No customer matches “nothing like this”"
     assert tom.goto("/customers?team=south").status == 403
 
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/customers?q=malaga")
     assert [r[0].splitlines()[0] for r in cells(admin, "Customers")] == [
         "Gamma SRL",
@@ -317,8 +317,8 @@ def test_customers_of_the_viewer_s_teams_with_a_search(
 # --- late promises ---------------------------------------------------------------------------
 
 
-def test_late_promises_per_team(open_page: Any, hub: HubServer, book: dict[str, Any]) -> None:
-    tom = sign_in(open_page(), "tom@example.com")
+def test_late_promises_per_team(signed_in: Any, hub: HubServer, book: dict[str, Any]) -> None:
+    tom = signed_in("tom@example.com")
     tom.goto("/dashboard")
     tom.get_by_role("link", name="Late promises").click()
     tom.wait_for_url(re.compile(r"/promises/late$"))
@@ -349,7 +349,7 @@ def test_late_promises_per_team(open_page: Any, hub: HubServer, book: dict[str, 
     assert tom.get_by_role("heading", name="Ben Ott", level=1).is_visible()
 
     assert tom.goto("/promises/late?team=south").status == 403
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto("/promises/late?team=south")
     assert [r[0] for r in cells(admin, "Overdue now")] == ["South's secret promise"]
 
@@ -403,9 +403,9 @@ def _pdf_text(raw: bytes, tmp_path: Path) -> str | None:
 
 
 def test_the_report_files_are_the_command_line_s(
-    open_page: Any, hub: HubServer, book: dict[str, Any], goals_file: Path, tmp_path: Path
+    signed_in: Any, hub: HubServer, book: dict[str, Any], goals_file: Path, tmp_path: Path
 ) -> None:
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     today = tom.request.get("/reports/daily?team=north&date=today&format=html")
     assert today.status == 200
     day = re.search(
@@ -534,7 +534,7 @@ def test_screenshots_of_the_new_pages(
 
 
 def test_a_manager_sees_a_rep_of_two_teams_with_their_own_team_s_customers(
-    open_page: Any, hub: HubServer, book: dict[str, Any], tmp_path: Path
+    signed_in: Any, hub: HubServer, book: dict[str, Any], tmp_path: Path
 ) -> None:
     hub.add_user("olga@example.com", "rep", ("north", "south"))
     clock = Clock(now_utc())
@@ -552,22 +552,22 @@ def test_a_manager_sees_a_rep_of_two_teams_with_their_own_team_s_customers(
         olga_id = conn.execute(select(users.c.id).where(users.c.email == "olga@example.com"))
         page = f"/reps/{olga_id.scalar_one()}"
 
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     assert tom.goto(page).status == 200
     assert "the lists show north's customers only" in tom.content()
     assert [r[1] for r in cells(tom, "Interactions")] == ["Beta AG"]
     assert "North words" in tom.content() and "South words" not in tom.content()
-    admin = sign_in(open_page(), "priya@example.com")
+    admin = signed_in("priya@example.com")
     admin.goto(page)
     assert sorted(r[1] for r in cells(admin, "Interactions")) == ["Beta AG", "Gamma SRL"]
 
 
 def test_while_the_figures_are_brought_up_to_date_the_new_pages_say_so(
-    open_page: Any, hub: HubServer, book: dict[str, Any]
+    signed_in: Any, hub: HubServer, book: dict[str, Any]
 ) -> None:
     figures = hub.app.state.console_figures
     figures.busy_wait = 0.2
-    tom = sign_in(open_page(), "tom@example.com")
+    tom = signed_in("tom@example.com")
     with figures._pull_lock:  # a long first catch-up of a big book holds it
         for path in (
             f"/reps/{book['maria']}",

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from browser import sign_in
 from harness import Clock, HubServer, Laptop, now_utc
 
 from touchpoint.hub import webhooks
@@ -23,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_an_admin_adds_a_webhook_sees_a_failed_delivery_and_replays_it(
-    open_page: Any, hub: HubServer, tmp_path: Path
+    signed_in: Any, hub: HubServer, tmp_path: Path
 ) -> None:
     out = Path(os.environ.get("TOUCHPOINT_SCREENSHOTS") or tmp_path / "shots")
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()  # the receiver is down at first
-    page = sign_in(open_page(), "priya@example.com")
+    page = signed_in("priya@example.com")
     page.get_by_role("link", name="Webhooks").click()
     page.get_by_label("URL").fill(f"http://127.0.0.1:{port}/hook")
     page.get_by_label("interaction.created").check()
@@ -102,7 +101,7 @@ def test_an_admin_adds_a_webhook_sees_a_failed_delivery_and_replays_it(
     assert "user name or password" in page.get_by_role("alert").inner_text()
     assert page.get_by_label("deal.created").is_checked()
 
-    rep = sign_in(open_page(), "maria@example.com")
+    rep = signed_in("maria@example.com")
     assert rep.goto("/admin/webhooks").status == 403
     assert rep.goto("/admin/webhooks/1").status == 403
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner, Result
 from harness import PASSWORD, HubServer
 from sqlalchemy import select
 
 from touchpoint.hub import accounts
+from touchpoint.hub.cli import main
 from touchpoint.hub.db import tokens
 from touchpoint.sync.protocol import PROTOCOL_HEADER
 
@@ -102,39 +102,21 @@ def test_other_protocol_versions_get_update_touchpoint(hub: HubServer, version: 
 
 def test_hub_cli_adds_users_from_stdin_and_lists_teams(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli-hub.sqlite3'}"
-    hub_cli = [sys.executable, "-m", "touchpoint.hub.cli"]
-    subprocess.run([*hub_cli, "init", "--db", db], capture_output=True, check=True)
-    added = subprocess.run(
-        [
-            *hub_cli,
-            "user",
-            "add",
-            "mia@example.com",
-            "--role",
-            "manager",
-            "--team",
-            "south",
-            "--team",
-            "north",
-            "--db",
-            db,
-        ],
-        input=f"{PASSWORD}\n",
-        capture_output=True,
-        text=True,
-        check=False,
+
+    def hub_cli(*args: str, stdin: str | None = None) -> Result:
+        return CliRunner().invoke(main, [*args, "--db", db], input=stdin)
+
+    assert hub_cli("init").exit_code == 0
+    added = hub_cli(
+        "user", "add", "mia@example.com", "--role", "manager", "--team", "south",
+        "--team", "north", stdin=f"{PASSWORD}\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.stderr
+    short = hub_cli(
+        "user", "add", "leo@example.com", "--role", "rep", "--team", "x", stdin="short\n"
     )
-    assert added.returncode == 0, added.stderr
-    short = subprocess.run(
-        [*hub_cli, "user", "add", "leo@example.com", "--role", "rep", "--team", "x", "--db", db],
-        input="short\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert short.returncode != 0 and "password" in short.stderr
-    listed = subprocess.run(
-        [*hub_cli, "teams", "--db", db], capture_output=True, text=True, check=True
-    )
+    assert short.exit_code != 0 and "password" in short.stderr
+    listed = hub_cli("teams")
+    assert listed.exit_code == 0, listed.stderr
     assert "north: mia@example.com (manager)" in listed.stdout
     assert "south: mia@example.com (manager)" in listed.stdout

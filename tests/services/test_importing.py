@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+import fresh_db
 from touchpoint.errors import (
     Cancelled,
     NotFoundError,
@@ -831,16 +832,30 @@ def _canonical(records: list[dict[str, Any]]) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True, default=str) for r in records)
 
 
-@pytest.mark.slow
-@settings(
-    max_examples=60,
+FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
+
+@settings(FUZZ, max_examples=12)
 @given(data=st.data())
 def test_fuzzed_csv_files(tmp_path: Path, clock: Any, data: st.DataObject) -> None:
+    _fuzz_in_empty_database(tmp_path, clock, data)
+
+
+@pytest.mark.slow
+@settings(FUZZ, max_examples=60)
+@given(data=st.data())
+def test_fuzzed_csv_files_many(tmp_path: Path, clock: Any, data: st.DataObject) -> None:
+    _fuzz_in_empty_database(tmp_path, clock, data)
+
+
+def _fuzz_in_empty_database(tmp_path: Path, clock: Any, data: st.DataObject) -> None:
     # Each example imports into an empty database: rows are matched with what is there.
-    ws = Workspace.open(tmp_path / uuid.uuid4().hex, auto_backup=False, clock=clock)
+    folder = tmp_path / uuid.uuid4().hex
+    fresh_db.laptop_database(folder)
+    ws = Workspace.open(folder, auto_backup=False, clock=clock)
     try:
         _fuzz_one(ws, tmp_path, data)
     finally:

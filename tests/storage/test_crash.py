@@ -45,17 +45,17 @@ WRITER = textwrap.dedent(
 )
 
 
-def _write_csv(path: Path, batch: int) -> None:
+def _write_csv(path: Path, batch: int, rows: int) -> None:
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["Company", "Contact Name", "Email"])
-        for n in range(IMPORT_ROWS):
+        for n in range(rows):
             writer.writerow(
                 [f"Batch{batch} Company {n}", f"Person {n}", f"p{n}@b{batch}-c{n}.example.com"]
             )
 
 
-def _check(db: Path) -> tuple[int, int]:
+def _check(db: Path, rows: int) -> tuple[int, int]:
     assert integrity(db) == []
     conn = sqlite3.connect(db)
     try:
@@ -65,8 +65,8 @@ def _check(db: Path) -> tuple[int, int]:
         ).fetchall()
         imported = 0
         for _batch, count in per_batch:
-            # an import is one transaction: each run adds exactly IMPORT_ROWS customers
-            assert count % IMPORT_ROWS == 0, per_batch
+            # an import is one transaction: each run adds exactly ``rows`` customers
+            assert count % rows == 0, per_batch
             imported += count
         contacts = conn.execute(
             "SELECT count(*) FROM contacts p JOIN customers c ON c.id = p.customer_id "
@@ -94,8 +94,19 @@ def _check(db: Path) -> tuple[int, int]:
         conn.close()
 
 
+def test_sigkill_during_imports_and_logging(tmp_path: Path) -> None:
+    # Smaller imports, so that a few rounds also reach the logging on a busy machine.
+    kill_writers(tmp_path, rounds=3, seed=11, rows=300)
+
+
 @pytest.mark.slow
-def test_sigkill_during_imports_and_logging(tmp_path):
+def test_sigkill_during_imports_and_logging_many_times(tmp_path: Path) -> None:
+    kill_writers(tmp_path, rounds=12, seed=11, rows=IMPORT_ROWS)
+
+
+def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int) -> None:
+    """``rounds`` writers (a CSV import of ``rows``, then interactions with follow-ups) killed after
+    a random while; the database is checked after each kill."""
     from touchpoint.services import customers
 
     data = tmp_path / "data"
@@ -104,12 +115,12 @@ def test_sigkill_during_imports_and_logging(tmp_path):
     ws.close()
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    rng = random.Random(11)
+    rng = random.Random(seed)
     kills = 0
     progressed = 0
-    for round_no in range(12):
+    for round_no in range(rounds):
         csv_file = tmp_path / f"batch{round_no}.csv"
-        _write_csv(csv_file, round_no)
+        _write_csv(csv_file, round_no, rows)
         proc = subprocess.Popen(
             [sys.executable, str(script), str(data), str(csv_file)],
             stdout=subprocess.PIPE,
@@ -124,7 +135,7 @@ def test_sigkill_during_imports_and_logging(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
-        imported, calls = _check(data / "touchpoint.sqlite3")
+        imported, calls = _check(data / "touchpoint.sqlite3", rows)
         progressed = imported + calls
-    assert kills == 12
+    assert kills == rounds
     assert progressed > 0  # the writers did get work done between kills

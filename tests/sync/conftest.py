@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import HubServer, backends, start_hub
+from harness import Clock, HubServer, Laptop, backends, start_hub
 
 
 @pytest.fixture(params=backends())
@@ -14,3 +14,15 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubServer]:
     server, stop = start_hub(request.param, tmp_path)
     yield server
     stop()
+
+
+@pytest.fixture
+def team(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
+    """Two reps of team north, Ana and Ben, each with a laptop signed in to the Hub."""
+    hub.add_user("ana@example.com")
+    hub.add_user("ben@example.com")
+    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    yield ana, ben
+    ana.close()
+    ben.close()

@@ -22,6 +22,7 @@ import uvicorn
 from argon2 import PasswordHasher
 from sqlalchemy import Engine, select
 
+import fresh_db
 import pg_cluster
 from touchpoint.hub import accounts
 from touchpoint.hub.app import create_app
@@ -68,8 +69,10 @@ class HubServer:
         tls: tuple[Path, Path] | None = None,  # (certificate, key): serve HTTPS
     ) -> None:
         self.db_url = url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            fresh_db.hub_sqlite(Path(url.removeprefix("sqlite:///")))  # migrated once, copied
         self.engine: Engine = make_engine(url)
-        upgrade(self.engine)
+        upgrade(self.engine)  # nothing to do on a copy of the template
         self.app = create_app(self.engine, clock=clock)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -121,8 +124,7 @@ def start_hub(backend: str, tmp_path: Path) -> tuple[HubServer, Callable[[], Non
         if not PG_URL:
             pytest.fail("PostgreSQL is required here: set TOUCHPOINT_TEST_PG_URL (.ci/run does)")
         name = f"tp_test_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f"CREATE DATABASE {name}")
-        url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+        url = fresh_db.hub_postgres(PG_URL, name)
 
         def drop() -> None:
             _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -156,6 +158,8 @@ class Laptop:
             root / "config" / "settings.toml",
             Settings(user=email, timezone="Europe/Berlin", default_region="DE"),
         )
+        if not (root / "touchpoint.sqlite3").exists():
+            fresh_db.laptop_database(root)  # migrated once, copied: a new laptop's database
         self.ws = Workspace.open(root, auto_backup=False, clock=clock)
         sign_in(self.ws, hub.url, email, PASSWORD, transport=transport)
 

@@ -8,12 +8,11 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from harness import PASSWORD, Clock, HubServer, Laptop, assert_converged, now_utc
+from harness import PASSWORD, HubServer, Laptop, assert_converged, now_utc
 from sqlalchemy import func, select
 
 from touchpoint.hub import exchange
@@ -238,21 +237,10 @@ def test_unexpected_errors_go_to_the_log_with_their_traceback(
 
 
 # --- laptops ------------------------------------------------------------------------------
-@pytest.fixture
-def pair(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    yield ana, ben
-    ana.close()
-    ben.close()
-
-
 def test_a_poisoned_push_never_stops_a_teammates_pull(
-    pair: tuple[Laptop, Laptop], hub: HubServer, raw: Raw
+    team: tuple[Laptop, Laptop], hub: HubServer, raw: Raw
 ) -> None:
-    ana, ben = pair
+    ana, ben = team
     customers.create_customer(ana.ws, {"name": "Müller Bau GmbH"})
     for shape in ({"name": "Evil\ud800"}, {"notes": "n" * 2_000_000}, {"name": "a\x00b"}):
         raw.push(raw.customer(**shape))
@@ -301,12 +289,12 @@ def _hold_back(laptop: Laptop, entity: str, held: bool) -> None:
 
 
 def test_a_laptop_with_a_waiting_change_is_not_in_sync_until_it_applies(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
     from touchpoint.services import interactions, maintenance
     from touchpoint.services.sync_conflicts import rejected_changes
 
-    ana, ben = pair
+    ana, ben = team
     made = customers.create_customer(ana.ws, {"name": "Waiting Works AG"})
     interactions.log_interaction(
         ana.ws, customer=made.value.id, kind="call", notes="asked for a quote"
@@ -331,12 +319,12 @@ def test_a_laptop_with_a_waiting_change_is_not_in_sync_until_it_applies(
 
 
 def test_a_refused_change_keeps_the_laptop_out_of_sync_until_dismissed(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
     from touchpoint.services.sync_conflicts import dismiss_rejected, rejected_changes
     from touchpoint.storage.models import Customer
 
-    ana, _ben = pair
+    ana, _ben = team
     made = customers.create_customer(ana.ws, {"name": "Fine Co"})
     assert ana.sync().in_sync
     with ana.ws.unit_of_work() as uow:  # a value the Hub refuses, as an older bug could write
@@ -350,10 +338,10 @@ def test_a_refused_change_keeps_the_laptop_out_of_sync_until_dismissed(
     assert ana.sync().in_sync
 
 
-def test_a_busy_sync_says_how_many_changes_wait(pair: tuple[Laptop, Laptop]) -> None:
+def test_a_busy_sync_says_how_many_changes_wait(team: tuple[Laptop, Laptop]) -> None:
     from touchpoint.sync.engine import device_lock
 
-    ana, _ben = pair
+    ana, _ben = team
     for n in range(3):
         customers.create_customer(ana.ws, {"name": f"Queued {n}"})
     with device_lock(ana.ws.paths.data_dir / "sync.lock"):
@@ -362,11 +350,11 @@ def test_a_busy_sync_says_how_many_changes_wait(pair: tuple[Laptop, Laptop]) -> 
 
 
 def test_a_hello_reports_the_laptops_figures_to_the_hub(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
     from touchpoint.hub.db import devices
 
-    ana, _ben = pair
+    ana, _ben = team
     made = customers.create_customer(ana.ws, {"name": "Reported GmbH"})
     customers.edit_customer(ana.ws, made.value.id, {"industry": "retail"})
     _hold_back(ana, "customer", True)

@@ -4,25 +4,12 @@ its next check and is repaired from the Hub, without touching its outbox."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from harness import Clock, HubServer, Laptop, assert_converged
 
 from touchpoint.services import customers, interactions
 from touchpoint.sync import check
-
-
-@pytest.fixture
-def pair(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    yield ana, ben
-    ana.close()
-    ben.close()
 
 
 def damage(laptop: Laptop, *statements: str) -> None:
@@ -35,9 +22,9 @@ def damage(laptop: Laptop, *statements: str) -> None:
 
 
 def test_a_damaged_table_is_found_and_repaired_from_the_hub(
-    pair: tuple[Laptop, Laptop], hub: HubServer, clock: Clock
+    team: tuple[Laptop, Laptop], hub: HubServer, clock: Clock
 ) -> None:
-    ana, ben = pair
+    ana, ben = team
     kept = customers.create_customer(ana.ws, {"name": "Kept GmbH", "industry": "tools"}).value.id
     lost = customers.create_customer(ana.ws, {"name": "Lost AG"}).value.id
     interactions.log_interaction(ana.ws, customer=kept, kind="call", notes="fine")

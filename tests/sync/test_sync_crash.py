@@ -30,7 +30,17 @@ def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedPr
     )
 
 
-def crash_loop(hub: HubServer, tmp_path: Path, clock: Clock, rounds: int, seed: int) -> None:
+def crash_loop(
+    hub: HubServer,
+    tmp_path: Path,
+    clock: Clock,
+    rounds: int,
+    seed: int,
+    *,
+    points: list[str] | None = None,
+) -> None:
+    """``rounds`` of work on both laptops, each ending in Ana's sync in its own process,
+    killed at a random point (or at ``points[round]``, on its first pass)."""
     rng = random.Random(seed)
     hub.add_user("ana@example.com")
     hub.add_user("ben@example.com")
@@ -49,13 +59,15 @@ def crash_loop(hub: HubServer, tmp_path: Path, clock: Clock, rounds: int, seed: 
             customers.edit_customer(ana.ws, cid, {"notes": f"round {round_no}"})
         clock.advance(minutes=1)
         assert ben.sync().in_sync
-        point = rng.choice(POINTS)
-        done = run_client(ana, point, rng.randint(1, 2))
+        if points:
+            done = run_client(ana, points[round_no], 1)
+        else:
+            done = run_client(ana, rng.choice(POINTS), rng.randint(1, 2))
         if done.returncode == -signal.SIGKILL:
             kills += 1
         else:
             assert done.returncode == 0, done.stdout + done.stderr
-    assert kills >= rounds // 2, "the crash points were not reached"
+    assert kills >= (rounds if points else rounds // 2), "the crash points were not reached"
     final = run_client(ana, "none", 1)
     assert final.returncode == 0, final.stdout + final.stderr
     assert ben.sync().in_sync
@@ -65,6 +77,12 @@ def crash_loop(hub: HubServer, tmp_path: Path, clock: Clock, rounds: int, seed: 
     assert_converged(hub, ana, ben)
     ana.close()
     ben.close()
+
+
+def test_sigkill_once_during_push_and_once_during_pull(
+    hub: HubServer, tmp_path: Path, clock: Clock
+) -> None:
+    crash_loop(hub, tmp_path, clock, rounds=2, seed=4, points=["acknowledging", "applying"])
 
 
 @pytest.mark.slow

@@ -255,16 +255,31 @@ def run_client(laptop: Laptop, point: str, count: int) -> subprocess.CompletedPr
     )
 
 
-@pytest.mark.slow
 def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicate(
     hub: HubServer, tmp_path: Path, clock: Clock
 ) -> None:
+    # Killed in the first transaction (nothing kept), then in the second (the first kept).
+    kill_first_sync(hub, tmp_path, clock, counts=(3, 7), min_kills=2)
+
+
+@pytest.mark.slow
+def test_killed_many_times_while_loading_pages_in_bulk_resumes_with_no_gap_and_no_duplicate(
+    hub: HubServer, tmp_path: Path, clock: Clock
+) -> None:
+    kill_first_sync(hub, tmp_path, clock, counts=(2, 3, 6, 9, 12, 16, 20), min_kills=3)
+
+
+def kill_first_sync(
+    hub: HubServer, tmp_path: Path, clock: Clock, *, counts: tuple[int, ...], min_kills: int
+) -> None:
+    """Ben's first sync in its own process, killed at the ``counts``-th chunk its bulk
+    load inserts, run after run; then let finish: it holds what Ana typed, indexed."""
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 15)
     # Pages of 25 changes, big here (one to a transaction), loaded in chunks of
     # 5: killed while the bulk-load thread writes, a little further on each time.
     kills = 0
     reopened = False
-    for count in (2, 3, 6, 9, 12, 16, 20):
+    for count in counts:
         done = run_client(ben, "inserting", count)
         if done.returncode == -signal.SIGKILL:
             kills += 1
@@ -280,7 +295,7 @@ def test_killed_while_loading_a_page_in_bulk_resumes_with_no_gap_and_no_duplicat
             Workspace.open(ben.root, auto_backup=False).close()
             assert indexes(ben.ws) == (indexes(ana.ws)[0], [])
             reopened = True
-    assert kills >= 3, "the bulk path was not reached"
+    assert kills >= min_kills, "the bulk path was not reached"
     assert reopened, "no kill left indexes out"
     final = run_client(ben, "none", 1)
     assert final.returncode == 0, final.stdout + final.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,17 +12,6 @@ from sqlalchemy import select
 from touchpoint.services import customers, duplicates, followups, interactions
 from touchpoint.services.sync_conflicts import list_conflicts, rejected_changes, restore_conflict
 from touchpoint.storage.models import Change, Contact, Customer, FollowUp, Interaction
-
-
-@pytest.fixture
-def team(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    yield ana, ben
-    ana.close()
-    ben.close()
 
 
 def shared_customer(ana: Laptop, ben: Laptop, **fields: object) -> str:

@@ -4,28 +4,15 @@ Touchpoint keeps passes the Hub's door."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from harness import Clock, HubServer, Laptop, assert_converged
+from harness import HubServer, Laptop, assert_converged
 
 from touchpoint.domain import photos
 from touchpoint.services import customers
 from touchpoint.services.importing import import_vcard
 
 REAL = Path(__file__).parent.parent / "fixtures" / "import" / "real"
-
-
-@pytest.fixture
-def team(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    yield ana, ben
-    ana.close()
-    ben.close()
 
 
 def test_a_photo_imported_on_one_laptop_is_the_same_on_another(

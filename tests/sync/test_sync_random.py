@@ -124,6 +124,10 @@ def run_scenario(hub: HubServer, tmp_path: Path, clock: Clock, ops: int, seed: i
         laptop.close()
 
 
+def test_a_short_random_run_converges(hub: HubServer, tmp_path: Path, clock: Clock) -> None:
+    run_scenario(hub, tmp_path, clock, ops=60, seed=3)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_edits_syncs_and_faults_converge(

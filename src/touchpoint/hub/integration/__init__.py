@@ -745,12 +745,23 @@ def mount(app: FastAPI, engine: Engine, now: Callable[[], datetime]) -> FastAPI:
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    # Every endpoint but the docs takes the key as a bearer token (said once, for all).
-    spec = api.openapi()  # built once and kept by FastAPI: what is added here stays
-    spec.setdefault("components", {})["securitySchemes"] = {
-        "apiKey": {"type": "http", "scheme": "bearer", "description": "tpk_... (api-key add)"}
-    }
-    spec["security"] = [{"apiKey": []}]
+    def openapi() -> dict[str, Any]:
+        """The OpenAPI document, built at its first request (not at every start of a Hub
+        process) and kept by FastAPI: what is added here stays."""
+        if api.openapi_schema is None:
+            spec = FastAPI.openapi(api)
+            # Every endpoint but the docs takes the key as a bearer token (said once, for all).
+            spec.setdefault("components", {})["securitySchemes"] = {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "tpk_... (api-key add)",
+                }
+            }
+            spec["security"] = [{"apiKey": []}]
+        return api.openapi_schema  # type: ignore[return-value]
+
+    api.openapi = openapi  # type: ignore[method-assign]
     app.mount(PREFIX, _BodyLimit(api))
     return api
 
