@@ -122,22 +122,29 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
             select(Deal).where(Deal.customer_id == cid, Deal.deleted_at.is_(None))
         ).all()
         # A long relationship has thousands of promises: the keeping rate reads three
-        # columns of each; only the open ones and the newest past ones become records.
-        promised = (FollowUp.customer_id == cid) & FollowUp.deleted_at.is_(None)
+        # columns of each (through the customer's index: a filter on status would let
+        # the planner walk every open promise of the book); only the open ones and the
+        # newest past ones become records.
         kept_facts = session.execute(
-            select(FollowUp.due_at, FollowUp.status, FollowUp.done_at).where(promised)
-        ).all()
-        open_followups = session.scalars(
-            select(FollowUp)
-            .where(promised, FollowUp.status == FollowUpStatus.OPEN.value)
+            select(FollowUp.id, FollowUp.due_at, FollowUp.status, FollowUp.done_at)
+            .where(FollowUp.customer_id == cid, FollowUp.deleted_at.is_(None))
             .order_by(FollowUp.due_at)
         ).all()
-        past_followups = session.scalars(
-            select(FollowUp)
-            .where(promised, FollowUp.status != FollowUpStatus.OPEN.value)
-            .order_by(func.coalesce(FollowUp.done_at, FollowUp.due_at).desc(), FollowUp.due_at)
-            .limit(PAST_FOLLOWUPS)
-        ).all()
+        open_ids = [f.id for f in kept_facts if f.status == FollowUpStatus.OPEN]
+        past_ids = [
+            f.id
+            for f in sorted(
+                (f for f in kept_facts if f.status != FollowUpStatus.OPEN),
+                key=lambda f: f.done_at or f.due_at,
+                reverse=True,
+            )[:PAST_FOLLOWUPS]
+        ]
+        chosen = {
+            f.id: f
+            for f in session.scalars(select(FollowUp).where(FollowUp.id.in_(open_ids + past_ids)))
+        }
+        open_followups = [chosen[i] for i in open_ids]
+        past_followups = [chosen[i] for i in past_ids]
         field_defs = session.scalars(
             select(CustomFieldDef).where(CustomFieldDef.deleted_at.is_(None))
         ).all()
@@ -170,7 +177,7 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
         promises = metrics.promise_keeping(
             (
                 metrics.FollowUpFacts(due_at, FollowUpStatus(status), done_at)
-                for due_at, status, done_at in kept_facts
+                for _, due_at, status, done_at in kept_facts
             ),
             now=now,
         )
