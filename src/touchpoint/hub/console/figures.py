@@ -419,7 +419,9 @@ class TeamFigures:
 
         ws = self._fresh()
         summary = insights.customer_summary(ws, customer_id)
-        shown = interactions.timeline(ws, summary.customer.id, limit=limit, offset=offset)
+        shown = interactions.customer_timeline(
+            ws, summary.customer.id, summary.customer.name, limit=limit, offset=offset
+        )
         return summary, shown, summary.interactions_count
 
     def tz(self) -> Any:
