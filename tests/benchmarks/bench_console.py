@@ -10,13 +10,18 @@ in one after another. Then:
    then the daily report for the team and the week is computed; then the same view
    again (kept), then after one new change reaches the Hub (an incremental pull and
    the report again);
-2. every user browsing at once, each in turn opening /fleet, /dashboard and a customer
-   page --rounds times: p50/p95/max per page and requests per second;
+2. every user browsing at once, each in turn opening the console's pages --rounds
+   times: p50/p95/max per kind of page and requests per second. The kinds (--pages
+   picks some): fleet, dashboard, customer (one on the watch list), customer-big (the
+   customer with the most interactions; with the replica on disk), rep (/reps/<id>),
+   customers (the search, a word of a customer's name), late (/promises/late), and the
+   report downloads report-pdf, report-xlsx and report-html (this week's);
 3. the Hub restarted: the first dashboard comes from the replica on disk, at once.
 
     python tests/benchmarks/bench_console.py --small          # minutes, on a laptop
     python tests/benchmarks/bench_console.py --data bench-data/L --users 50
     python tests/benchmarks/bench_console.py --hub-db bench-data/hub-L.sqlite3 --pause 1
+    python tests/benchmarks/bench_console.py --small --pages customer customer-big rep
 
 --hub-db serves a Hub made by make_hub_dataset.py in place (five teams; the dashboard
 of its first team; --users admins are added to it once). Its console replica lives
@@ -33,9 +38,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import os
 import random
 import re
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -64,6 +71,7 @@ from touchpoint.hub.db import (
     tokens,
     write,
 )
+from touchpoint.hub.replica import console_folder
 from touchpoint.services import demo
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.tracking import jsonable
@@ -243,20 +251,79 @@ def timed(client: httpx.Client, path: str) -> float:
     return seconds
 
 
+KINDS = (
+    "fleet",
+    "dashboard",
+    "customer",
+    "customer-big",
+    "rep",
+    "customers",
+    "late",
+    "report-pdf",
+    "report-xlsx",
+    "report-html",
+)
+
+
+def biggest_customer(folder: Path) -> str | None:
+    """The customer with the most live interactions in the console's replica (read
+    only), the longest timeline a page can have."""
+    path = folder / "touchpoint.sqlite3"
+    if not path.exists():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT customer_id FROM interactions WHERE deleted_at IS NULL"
+            " GROUP BY customer_id ORDER BY count(*) DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        conn.close()
+    return row[0] if row else None
+
+
+def page_mix(client: httpx.Client, dashboard: str, team: str, folder: Path) -> dict[str, str]:
+    """A path for each kind of page, found as a manager would: from the dashboard's
+    links (a customer on the watch list, a rep, the downloads) and a customer's name."""
+    page = html.unescape(client.get(dashboard).text)
+    found: dict[str, str] = {"fleet": "/fleet", "dashboard": dashboard}
+    customer = re.search(r'href="(/customers/[^"]+)"', page)
+    if customer:
+        found["customer"] = customer.group(1)
+        name = re.search(r"<h1>([^<]+)</h1>", html.unescape(client.get(found["customer"]).text))
+        word = max(re.findall(r"\w{3,}", name.group(1)) if name else [], key=len, default="")
+        if word:
+            found["customers"] = "/customers?" + urlencode({"q": word, "team": team})
+    big = biggest_customer(folder)
+    if big:
+        found["customer-big"] = f"/customers/{big}"
+    rep = re.search(r'href="(/reps/\d+)[?"]', page)
+    if rep:
+        found["rep"] = rep.group(1) + "?period=week"
+    found["late"] = "/promises/late?" + urlencode({"team": team})
+    for link in re.findall(r'href="(/reports/daily\?[^"]+)"', page):
+        kind = re.search(r"format=(\w+)", link)
+        if kind:
+            found[f"report-{kind.group(1)}"] = link
+    return found
+
+
 async def browse(
-    url: str, cookies: list[Any], pages: list[str], rounds: int, pause: float
+    url: str, cookies: list[Any], pages: list[tuple[str, str]], rounds: int, pause: float
 ) -> dict[str, list[float]]:
-    seen: dict[str, list[float]] = {p.split("/")[1].split("?")[0]: [] for p in pages}
+    """Each user opens ``rounds`` pages of the mix (kind, path), in turn from their own
+    place in it; the seconds of each answer by kind."""
+    seen: dict[str, list[float]] = {kind: [] for kind, _ in pages}
 
     async def user(jar: Any, offset: int) -> None:
         async with httpx.AsyncClient(base_url=url, cookies=jar, timeout=600) as client:
             for n in range(rounds):
                 if pause:  # a person reads the page before opening the next
                     await asyncio.sleep(pause * random.uniform(0.5, 1.5))
-                path = pages[(offset + n) % len(pages)]
+                kind, path = pages[(offset + n) % len(pages)]
                 started = time.perf_counter()
                 answer = await client.get(path)
-                seen[path.split("/")[1].split("?")[0]].append(time.perf_counter() - started)
+                seen[kind].append(time.perf_counter() - started)
                 if answer.status_code != 200:
                     raise SystemExit(f"{path}: {answer.status_code}")
 
@@ -268,7 +335,7 @@ def line(name: str, values: list[float]) -> str:
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
     return (
-        f"  {name:<10} n={len(values):>4}  p50 {1000 * statistics.median(values):7.0f} ms"
+        f"  {name:<12} n={len(values):>4}  p50 {1000 * statistics.median(values):7.0f} ms"
         f"  p95 {1000 * p95:7.0f} ms  max {1000 * ordered[-1]:7.0f} ms"
     )
 
@@ -285,6 +352,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6, help="pages each user opens")
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds (+-50%%) a user reads each page"
+    )
+    parser.add_argument(
+        "--pages",
+        nargs="+",
+        choices=KINDS,
+        default=list(KINDS),
+        help="the kinds of page the users open (all by default)",
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
@@ -337,8 +411,10 @@ def main() -> int:
             one_change(db, team)
             changed = timed(first, dashboard)
             fleet = timed(first, "/fleet")
-            customer = re.search(r'href="(/customers/[^"]+)"', first.get(dashboard).text)
-            customer_path = customer.group(1) if customer else dashboard
+            found = page_mix(first, dashboard, team, console_folder(db))
+            missing = [kind for kind in args.pages if kind not in found]
+            if missing:
+                print(f"  (no link found for: {', '.join(missing)})")
             print(f"  again (report kept)                                  {warm:7.3f} s")
             print(f"  after one new change (pull 1, report again)          {changed:7.2f} s")
             print(f"fleet page, alone: {1000 * fleet:.0f} ms")
@@ -347,7 +423,9 @@ def main() -> int:
             clients = [first] + [sign_in(url, email) for email in viewers[1:]]
             print(f"{len(clients)} sign-ins in {time.perf_counter() - started:.1f} s")
             jars = [c.cookies for c in clients]
-            pages = ["/fleet", dashboard, customer_path]
+            pages = [(kind, found[kind]) for kind in args.pages if kind in found]
+            for kind, path in pages:
+                print(f"  {kind:<12} {path}")
             print(f"load now: {os.getloadavg()[0]:.2f}")
             started = time.perf_counter()
             seen = asyncio.run(browse(url, jars, pages, args.rounds, args.pause))

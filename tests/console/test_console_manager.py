@@ -324,3 +324,51 @@ def test_while_the_figures_are_brought_up_to_date_the_page_says_so(
         assert tom.goto("/fleet").status == 200  # the other pages go on
     figures.busy_wait = 15
     assert tom.goto("/dashboard").status == 200
+
+
+def test_a_long_timeline_is_shown_a_page_at_a_time(
+    open_page: Any, hub: HubServer, tmp_path: Path
+) -> None:
+    """A customer's interactions, newest first, TIMELINE_ROWS a page with how many more,
+    Older and Newer links; a page past the last shows the last; a rep is still refused."""
+    from touchpoint.hub.console.manager import TIMELINE_ROWS
+
+    clock = Clock(now_utc())
+    now = clock()
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    loyal = customers.create_customer(maria.ws, {"name": "Loyal AG", "status": "active"})
+    total = TIMELINE_ROWS + 5
+    for n in range(total):  # call 00 is the oldest
+        interactions.log_interaction(
+            maria.ws,
+            customer=loyal.value.id,
+            kind="call",
+            occurred_at=now - timedelta(hours=total - n),
+            subject=f"call {n:02d}",
+        )
+    assert maria.sync().in_sync
+    maria.close()
+    path = f"/customers/{loyal.value.id}"
+
+    tom = sign_in(open_page(), "tom@example.com")
+    tom.goto(path)
+    subjects = tom.locator("ol.timeline > li p.subject").all_inner_texts()
+    assert subjects == [f"call {n:02d}" for n in range(total - 1, 4, -1)]
+    shown = tom.locator("#timeline-shown").inner_text()
+    assert shown == f"1–{TIMELINE_ROWS} of {total}, newest first · 5 more"
+    tom.get_by_role("link", name="Older →").click()
+    tom.wait_for_url(re.compile(r"page=2$"))
+    older = tom.locator("ol.timeline > li p.subject").all_inner_texts()
+    assert older == [f"call {n:02d}" for n in range(4, -1, -1)]
+    assert tom.locator("#timeline-shown").inner_text() == (
+        f"{TIMELINE_ROWS + 1}–{total} of {total}, newest first"
+    )
+    assert tom.get_by_role("link", name="← Newer").is_visible()
+    assert tom.get_by_role("link", name="Older →").count() == 0
+    tom.goto(path + "?page=99")  # past the last page: the last page
+    assert tom.locator("ol.timeline > li p.subject").all_inner_texts() == older
+    tom.goto(path + "?page=nonsense")  # not a page number: the first
+    assert tom.locator("ol.timeline > li p.subject").all_inner_texts() == subjects
+
+    rep = sign_in(open_page(), "ben@example.com")
+    assert rep.goto(path + "?page=2").status == 403

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -147,3 +147,47 @@ def test_counts_are_of_everything_not_of_what_is_shown(ws: Workspace, clock) -> 
     clock.advance(days=1)
     day = insights.today(ws, quiet_limit=3)
     assert len(day.quiet) == 3 and day.quiet_total == 4
+
+
+def test_a_long_relationship_counts_every_promise_and_lists_the_newest_past_ones(
+    ws: Workspace, clock
+) -> None:
+    """The keeping rate is of every promise; the open ones are all listed by due time,
+    the past ones the newest first (by when done, else when due), cut at PAST_FOLLOWUPS;
+    deleted ones are neither."""
+    c = customers.create_customer(ws, {"name": "Loyal AG", "status": "active"}).value
+    start = clock()
+    made = []
+    for n in range(insights.PAST_FOLLOWUPS + 10):
+        clock.current = start + timedelta(days=n)
+        logged = log_interaction(
+            ws,
+            customer=c.id,
+            kind="call",
+            followups=[
+                FollowUpInput(title=f"promise {n:02d}", due=start + timedelta(days=n, hours=8))
+            ],
+        ).value
+        made.append(logged.followups[0])
+    clock.current = start + timedelta(days=60)
+    kept, late, cancelled = made[:12], made[12:22], made[22:24]
+    for f in kept:
+        followups.complete_followup(ws, f.id, at=f.due_at - timedelta(hours=1))
+    for f in late:
+        followups.complete_followup(ws, f.id, at=f.due_at + timedelta(days=2))
+    for f in cancelled:
+        followups.cancel_followup(ws, f.id)
+    followups.delete_followup(ws, made[24].id)
+    still_open = made[25:]  # all overdue by now
+
+    s = insights.customer_summary(ws, c.id)
+    assert (s.promises.kept, s.promises.late, s.promises.overdue) == (12, 10, len(still_open))
+    assert s.promises.cancelled == 2
+    assert [f.title for f in s.open_followups] == [f.title for f in still_open]
+    # Past: done (or cancelled, by due time) the newest first.
+    ended = {f.id: f.due_at - timedelta(hours=1) for f in kept}
+    ended |= {f.id: f.due_at + timedelta(days=2) for f in late}
+    ended |= {f.id: f.due_at for f in cancelled}
+    newest = sorted(ended, key=lambda fid: ended[fid], reverse=True)[: insights.PAST_FOLLOWUPS]
+    assert [f.id for f in s.past_followups] == newest
+    assert made[24].id not in {f.id for f in [*s.open_followups, *s.past_followups]}

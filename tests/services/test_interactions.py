@@ -314,3 +314,26 @@ def test_a_deleted_interaction_comes_back(ws: Workspace, acme: str) -> None:
     assert interactions.timeline(ws, acme) == []
     interactions.restore_interaction(ws, logged.id)
     assert [i.id for i in interactions.timeline(ws, acme)] == [logged.id]
+
+
+def test_a_customer_s_timeline_a_page_at_a_time(ws: Workspace, acme: str, clock) -> None:
+    """The 360 view's pages: newest first, deleted ones left out, as the timeline
+    gives them, each page the next slice."""
+    for n in range(7):
+        clock.advance(hours=1)
+        log_interaction(ws, customer=acme, kind="call", subject=f"call {n}")
+    gone = interactions.timeline(ws, acme, limit=1)[0]
+    interactions.delete_interaction(ws, gone.id)
+    everything = interactions.timeline(ws, acme)
+    assert [i.subject for i in everything][:2] == ["call 5", "call 4"]
+    pages = [
+        interactions.customer_timeline(ws, acme, "Acme GmbH", limit=3, offset=offset)
+        for offset in (0, 3, 6)
+    ]
+    assert [[i.id for i in page] for page in pages] == [
+        [i.id for i in everything[0:3]],
+        [i.id for i in everything[3:6]],
+        [i.id for i in everything[6:9]],
+    ]
+    assert {i.customer_name for page in pages for i in page} == {"Acme GmbH"}
+    assert gone.id not in {i.id for page in pages for i in page}

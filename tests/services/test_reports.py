@@ -339,3 +339,60 @@ def test_watch_list_at_the_silence_boundary_and_with_falling_scores(ws: Workspac
         "Falling Fine": "satisfaction falling",
     }
     assert report.quiet == insights.going_quiet(ws, limit=None)
+
+
+def test_promises_made_count_by_the_interaction_they_were_made_in(
+    team: Workspace, clock: Any
+) -> None:
+    """A promise counts on the day of the interaction it was made in, whenever it was
+    typed in; one made on its own on the day it was created; a deleted one never."""
+    from touchpoint.storage.models import FollowUp, Interaction
+
+    with team.read() as session:
+        visits = session.query(Interaction).filter(Interaction.kind == "visit").all()
+        tom_visit = next(i for i in visits if i.rep == TOM)  # Tue 17th
+        monday_call = session.query(Interaction).filter(Interaction.satisfaction == 3).one()
+        bolt_id = tom_visit.customer_id
+
+    def promise(
+        at: datetime, assigned: str, interaction: str | None, deleted: bool = False
+    ) -> None:
+        clock.current = at
+        with team.unit_of_work() as uow:
+            uow.session.add(
+                FollowUp(
+                    customer_id=bolt_id,
+                    interaction_id=interaction,
+                    title="promise",
+                    due_at=utc(2026, 11, 30, 9),
+                    assigned_to=assigned,
+                    deleted_at=at if deleted else None,
+                )
+            )
+            uow.commit()
+
+    promise(utc(2026, 11, 17, 12), TOM, None)  # on its own, on the day: counts
+    promise(utc(2026, 11, 16, 22, 59), TOM, None)  # on its own, 23:59 local Monday
+    promise(utc(2026, 11, 17, 13), TOM, None, deleted=True)
+    promise(utc(2026, 11, 17, 14), MARIA, monday_call.id)  # typed Tuesday, made Monday
+    promise(utc(2026, 11, 18, 8), IDA, tom_visit.id)  # typed Wednesday, made Tuesday
+    promise(utc(2026, 11, 18, 8), "zed@example.com", tom_visit.id)  # not in the team
+    clock.current = utc(2026, 11, 18, 9, 30)
+
+    team_report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM, IDA])
+    made = {r.rep: r.followups_made for r in team_report.reps}
+    assert made == {MARIA: 3, TOM: 2, IDA: 1}
+    assert team_report.team.followups_made == 6
+    everyone = reports.daily_report(team, DAY, DAY)
+    assert {r.rep: r.followups_made for r in everyone.reps}["zed@example.com"] == 1
+
+    # The same figure worked out from every follow-up, one by one.
+    start, end = utc(2026, 11, 16, 23), utc(2026, 11, 17, 23)
+    with team.read() as session:
+        happened = {i.id: i.occurred_at for i in session.query(Interaction)}
+        counted: dict[str, int] = {}
+        for f in session.query(FollowUp).filter(FollowUp.deleted_at.is_(None)):
+            at = happened[f.interaction_id] if f.interaction_id else f.created_at
+            if start <= at < end:
+                counted[f.assigned_to] = counted.get(f.assigned_to, 0) + 1
+    assert {r.rep: r.followups_made for r in everyone.reps if r.followups_made} == counted

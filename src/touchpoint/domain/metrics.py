@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from functools import lru_cache
 
 from touchpoint.domain.dates import local_date
 from touchpoint.domain.enums import CustomerStatus, DealStage, FollowUpStatus, PromiseState
@@ -236,7 +237,13 @@ class Completeness:
 
     @property
     def percent(self) -> int:
-        return half_up_int(100 * self.share)
+        return _percent(self.filled, self.total)
+
+
+@lru_cache(maxsize=64)
+def _percent(filled: int, total: int) -> int:
+    # A handful of pairs over a whole book: rounded once each, not once per profile.
+    return half_up_int(100 * (filled / total))
 
 
 def completeness(facts: ProfileFacts, *, now: datetime) -> Completeness:

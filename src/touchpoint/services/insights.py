@@ -11,14 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import DealStage, FollowUpStatus
 from touchpoint.services.customers import (
     _live_customer,
     contact_view,
-    custom_definitions,
     customer_view,
 )
 from touchpoint.services.followups import (
@@ -105,8 +103,15 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
             select(Contact).where(Contact.customer_id == cid, live(Contact)).order_by(Contact.name)
         ).all()
         alive = (Interaction.customer_id == cid) & Interaction.deleted_at.is_(None)
-        last_touch = session.scalar(select(func.max(Interaction.occurred_at)).where(alive))
-        count = session.scalar(select(func.count()).select_from(Interaction).where(alive)) or 0
+        # How many, the last touch and how many scored, in one read of the index on
+        # (customer_id, occurred_at, satisfaction) of live interactions.
+        count, last_touch, scored_total = session.execute(
+            select(
+                func.count(),
+                func.max(Interaction.occurred_at),
+                func.count(Interaction.satisfaction),
+            ).where(alive)
+        ).one()
         scored = session.execute(
             select(Interaction.occurred_at, Interaction.satisfaction)
             .where(alive, Interaction.satisfaction.is_not(None))
@@ -116,19 +121,36 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
         deals = session.scalars(
             select(Deal).where(Deal.customer_id == cid, Deal.deleted_at.is_(None))
         ).all()
-        followups = session.scalars(
-            select(FollowUp)
+        # A long relationship has thousands of promises: the keeping rate reads three
+        # columns of each (through the customer's index: a filter on status would let
+        # the planner walk every open promise of the book); only the open ones and the
+        # newest past ones become records.
+        kept_facts = session.execute(
+            select(FollowUp.id, FollowUp.due_at, FollowUp.status, FollowUp.done_at)
             .where(FollowUp.customer_id == cid, FollowUp.deleted_at.is_(None))
             .order_by(FollowUp.due_at)
         ).all()
-        definitions = custom_definitions(session)
-        labels = _custom_labels(session)
+        open_ids = [f.id for f in kept_facts if f.status == FollowUpStatus.OPEN]
+        past_ids = [
+            f.id
+            for f in sorted(
+                (f for f in kept_facts if f.status != FollowUpStatus.OPEN),
+                key=lambda f: f.done_at or f.due_at,
+                reverse=True,
+            )[:PAST_FOLLOWUPS]
+        ]
+        chosen = {
+            f.id: f
+            for f in session.scalars(select(FollowUp).where(FollowUp.id.in_(open_ids + past_ids)))
+        }
+        open_followups = [chosen[i] for i in open_ids]
+        past_followups = [chosen[i] for i in past_ids]
+        field_defs = session.scalars(
+            select(CustomFieldDef).where(CustomFieldDef.deleted_at.is_(None))
+        ).all()
+        definitions = {d.key: (d.type, list(d.choices or [])) for d in field_defs}
+        labels = {d.key: d.label for d in field_defs}
 
-        scored_total = session.scalar(
-            select(func.count())
-            .select_from(Interaction)
-            .where(alive, Interaction.satisfaction.is_not(None))
-        )
         # The chart shows the newest scores only; the count is of every score.
         satisfaction = replace(
             metrics.customer_satisfaction([s for _, s in scored]), count=scored_total or 0
@@ -150,17 +172,12 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
                 (t for t in (customer.confirmed_at, customer.updated_at) if t), default=None
             ),
         )
-        views = [followup_view(f, now=now, customer_name=customer.name) for f in followups]
-        open_ = [f for f in views if f.status == FollowUpStatus.OPEN]
-        past = sorted(
-            (f for f in views if f.status != FollowUpStatus.OPEN),
-            key=lambda f: f.done_at or f.due_at,
-            reverse=True,
-        )[:PAST_FOLLOWUPS]
+        open_ = [followup_view(f, now=now, customer_name=customer.name) for f in open_followups]
+        past = [followup_view(f, now=now, customer_name=customer.name) for f in past_followups]
         promises = metrics.promise_keeping(
             (
-                metrics.FollowUpFacts(f.due_at, FollowUpStatus(f.status), f.done_at)
-                for f in followups
+                metrics.FollowUpFacts(due_at, FollowUpStatus(status), done_at)
+                for _, due_at, status, done_at in kept_facts
             ),
             now=now,
         )
@@ -205,13 +222,6 @@ def customer_summary(ws: Workspace, ref: str) -> CustomerSummary:
 
 def _is_open(stage: str) -> bool:
     return DealStage(stage).is_open
-
-
-def _custom_labels(session: Session) -> dict[str, str]:
-    rows = session.execute(
-        select(CustomFieldDef.key, CustomFieldDef.label).where(CustomFieldDef.deleted_at.is_(None))
-    ).all()
-    return {k: label for k, label in rows}
 
 
 # --- going quiet ------------------------------------------------------------------

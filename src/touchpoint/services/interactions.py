@@ -459,6 +459,23 @@ def count_interactions(ws: Workspace, customer: str) -> int:
         return int(session.execute(query).scalar_one())
 
 
+def customer_timeline(
+    ws: Workspace, customer_id: str, customer_name: str, *, limit: int, offset: int = 0
+) -> list[InteractionView]:
+    """One page of a live customer's interactions, newest first, for a view that has
+    the customer already (the 360 summary): read through the index of the customer's
+    live interactions, without resolving the customer again."""
+    with ws.read() as session:
+        rows = session.scalars(
+            select(Interaction)
+            .where(Interaction.customer_id == customer_id, Interaction.deleted_at.is_(None))
+            .order_by(Interaction.occurred_at.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [interaction_view(i, customer_name) for i in rows]
+
+
 def timeline(
     ws: Workspace,
     customer: str,

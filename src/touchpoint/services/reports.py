@@ -578,7 +578,9 @@ def book_health(
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
     enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
     quiet: list[QuietCustomer] = []
-    lines: list[HygieneLine] = []
+    # Every flagged profile, as (its place in the list, its facts): most of a big book
+    # is flagged, and only the worst few become lines.
+    lines: list[tuple[tuple[int, bool, str, str], tuple[Any, ...]]] = []
     checked = incomplete = stale = percent_sum = 0
     for row in found:
         if owners is not None and row.owner not in owners:
@@ -618,31 +620,38 @@ def book_health(
             ),
             now=now,
         )
+        percent = result.percent
         checked += 1
-        percent_sum += result.percent
+        percent_sum += percent
         incomplete += bool(result.missing)
         stale += result.stale
         if result.missing or result.stale:
             lines.append(
-                HygieneLine(
-                    customer_id=row.customer_id,
-                    customer=row.name,
-                    owner=row.owner,
-                    status=row.status,
-                    percent=result.percent,
-                    missing=result.missing,
-                    stale=result.stale,
-                    last_confirmed=confirmed,
+                (
+                    (result.percent, not result.stale, row.name, row.customer_id),
+                    (row.owner, row.status, result, confirmed),
                 )
             )
     longest_silent_first(quiet)
-    lines.sort(key=lambda h: (h.percent, not h.stale, h.customer, h.customer_id))
+    shown = heapq.nsmallest(HYGIENE_ROWS if rows is None else rows, lines, key=lambda x: x[0])
     hygiene = Hygiene(
         checked=checked,
         incomplete=incomplete,
         stale=stale,
         average_percent=half_up_int(percent_sum / checked) if checked else None,
-        worst=lines[: HYGIENE_ROWS if rows is None else rows],
+        worst=[
+            HygieneLine(
+                customer_id=cid,
+                customer=name,
+                owner=owner,
+                status=status,
+                percent=percent,
+                missing=result.missing,
+                stale=result.stale,
+                last_confirmed=confirmed,
+            )
+            for (percent, _, name, cid), (owner, status, result, confirmed) in shown
+        ],
         flagged=len(lines),
     )
     return quiet, hygiene

@@ -230,6 +230,9 @@ class FollowUp(Record):
             "due_at",
             sqlite_where=text("status = 'open' AND deleted_at IS NULL"),
         ),
+        # The promises made in an interaction, and those made on their own by creation
+        # time, for the reports' "promises made" (migration 0011).
+        Index("ix_followups_interaction_created", "interaction_id", "created_at"),
     )
 
 

@@ -410,14 +410,18 @@ class TeamFigures:
                 self._figuring.pop(old, None)
         return report
 
-    def customer(self, customer_id: str, *, timeline: int = 50) -> tuple[Any, list[Any], int]:
-        """(summary, newest interactions, how many in all) of one customer, from the
-        replica; NotFoundError when it has none (or it was deleted)."""
+    def customer(
+        self, customer_id: str, *, offset: int = 0, limit: int = 25
+    ) -> tuple[Any, list[Any], int]:
+        """(summary, one page of its interactions newest first, how many in all) of one
+        customer, from the replica; NotFoundError when it has none (or it was deleted)."""
         from touchpoint.services import insights, interactions
 
         ws = self._fresh()
         summary = insights.customer_summary(ws, customer_id)
-        shown = interactions.timeline(ws, customer_id, limit=timeline)
+        shown = interactions.customer_timeline(
+            ws, summary.customer.id, summary.customer.name, limit=limit, offset=offset
+        )
         return summary, shown, summary.interactions_count
 
     def tz(self) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any
@@ -31,6 +32,7 @@ from touchpoint.reports import format as fmt
 Team = Annotated[str, Query(max_length=120)]
 PeriodKey = Annotated[str, Query(max_length=20)]
 CHART_W, CHART_H = 640, 180
+TIMELINE_ROWS = 25  # a customer's interactions per page
 
 
 @dataclass(frozen=True)
@@ -193,13 +195,27 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         return kit.headers(response)
 
     @app.get("/customers/{customer_id}", response_class=HTMLResponse, include_in_schema=False)
-    def customer_page(request: Request, customer_id: str) -> Response:
+    def customer_page(
+        request: Request,
+        customer_id: str,
+        page: Annotated[str, Query(max_length=9)] = "1",
+    ) -> Response:
         viewer = kit.need(request, "manager", "admin")
         team = customer_team(engine, customer_id[:36])
         if team is None or (viewer.role != "admin" and team not in viewer.teams):
             kit.forbid(viewer)  # another team's customer and no customer look the same
+        number = int(page) if page.isdigit() and 0 < int(page) < 1_000_000 else 1
         try:
-            summary, timeline, total = figures.customer(customer_id)
+            # The timeline a page at a time: a big customer has thousands of interactions.
+            summary, timeline, total = figures.customer(
+                customer_id, offset=(number - 1) * TIMELINE_ROWS, limit=TIMELINE_ROWS
+            )
+            pages = max(1, math.ceil(total / TIMELINE_ROWS))
+            if number > pages:  # a page past the last: the last one
+                number = pages
+                summary, timeline, total = figures.customer(
+                    customer_id, offset=(number - 1) * TIMELINE_ROWS, limit=TIMELINE_ROWS
+                )
             tz = figures.tz()
         except NotFoundError:
             kit.forbid(viewer)
@@ -224,7 +240,13 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
             s=summary,
             team=team,
             timeline=timeline,
-            more=max(0, total - len(timeline)),
+            total=total,
+            first_shown=(number - 1) * TIMELINE_ROWS + 1,
+            more=max(0, total - ((number - 1) * TIMELINE_ROWS + len(timeline))),
+            page=number,
+            pages=pages,
+            newer=f"/customers/{summary.customer.id}?page={number - 1}" if number > 1 else None,
+            older=f"/customers/{summary.customer.id}?page={number + 1}" if number < pages else None,
             chart=chart if points else None,
             person=lambda email: names.get(email) or (email or "–"),
             day=lambda d: day_text(d, tz),

@@ -110,15 +110,18 @@ def promises_made_between(
     A promise is made when the interaction it was made in happened (logged the next
     morning, it still counts for the visit's day); one made on its own, when created."""
     f_sql, f_params = _in("f.assigned_to", reps, "reps")
+    # Both halves read the (interaction_id, created_at) index: the period's interactions
+    # find their promises through it, and the promises made on their own are a range of
+    # it; neither reads the rest of the follow-ups.
     rows = session.execute(
         text(
-            "SELECT f.assigned_to, count(*) FROM followups f WHERE f.deleted_at IS NULL AND"
-            " (f.interaction_id IN (SELECT i.id FROM interactions i"
-            "   WHERE i.occurred_at >= :start AND i.occurred_at < :end)"
-            "  OR (f.interaction_id IS NULL"
-            "   AND f.created_at >= :start AND f.created_at < :end))"
-            + f_sql
-            + " GROUP BY f.assigned_to"
+            "SELECT assigned_to, count(*) FROM ("
+            " SELECT f.assigned_to FROM interactions i CROSS JOIN followups f"
+            "  WHERE i.occurred_at >= :start AND i.occurred_at < :end"
+            "  AND f.interaction_id = i.id AND f.deleted_at IS NULL" + f_sql + " UNION ALL"
+            " SELECT f.assigned_to FROM followups f WHERE f.interaction_id IS NULL"
+            "  AND f.created_at >= :start AND f.created_at < :end"
+            "  AND f.deleted_at IS NULL" + f_sql + ") GROUP BY assigned_to"
         ).bindparams(*_expanding(reps)),
         {"start": start, "end": end, **f_params},
     )

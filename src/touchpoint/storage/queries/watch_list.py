@@ -141,7 +141,7 @@ SELECT c.id, c.name, c.owner, c.status, c.industry,
   {last_touch_sql(as_of=True)} AS last_touch,
   {newest_scores_sql(as_of=True)} AS scored,
   {last_scored_sql()} AS last_scored
-FROM customers c
+FROM customers c{{hint}}
 WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
   AND c.created_at <= :as_of
 """
@@ -175,9 +175,12 @@ def book_rows(
     their contacts' reach by customer id, as they stood then. ``owners``: only their
     customers, found through the owner index (for a few owners; a big team owns most of
     the book, which one sequential scan reads faster)."""
-    sql, contacts_sql = _BOOK_SQL, _CONTACTS_SQL
+    # The whole book is read in table order: the planner would otherwise walk the live
+    # customers' name index and fetch every row out of order, twice as slow.
+    sql, contacts_sql = _BOOK_SQL.format(hint=" NOT INDEXED"), _CONTACTS_SQL
     params: dict[str, str] = {"as_of": as_of}
     if owners is not None:
+        sql = _BOOK_SQL.format(hint="")
         names = [f"o{n}" for n in range(len(owners))]
         listed = ", ".join(":" + n for n in names) or "NULL"
         sql += f" AND c.owner IN ({listed})"
