@@ -188,6 +188,7 @@ def test_serve_warns_about_plain_http_beyond_this_computer(
     result = hub("serve", "--db", ready, "--host", host)
     assert result.exit_code == 0, result.stderr
     assert started and started[0]["host"] == host
+    assert started[0]["access_log"] is False  # a line per request only when asked
     assert ("passwords and customer data travel unencrypted" in result.stderr) is warned
 
 

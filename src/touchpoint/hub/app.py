@@ -338,6 +338,7 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             ("POST", "/v1/push"): lane_push,
             ("GET", "/v1/pull"): lane_pull,
         },
+        threads=POOL_SIZE,
     )
 
     @app.get("/v1/digest", response_model=DigestResponse)
