@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient
 from harness import HubServer, now_utc
 from sqlalchemy import select
 
-from touchpoint.hub import accounts, db, lane
+from touchpoint.hub import accounts, db, exchange, lane
 from touchpoint.hub.app import create_app
 from touchpoint.hub.db import make_engine, users, write
 from touchpoint.storage.types import to_utc_text
-from touchpoint.sync.protocol import MAX_BATCH, PROTOCOL_HEADER
+from touchpoint.sync.protocol import MAX_BATCH, MAX_PUSH_BYTES, PROTOCOL_HEADER
+
+JSON = {"Content-Type": "application/json"}
 
 
 class Pair:
@@ -34,8 +36,8 @@ class Pair:
             user = conn.execute(select(users).where(users.c.email == "lane@example.com")).one()
             self.token, self.who = accounts._issue_token(conn, user, self.device, "laptop")
         laned, plain = create_app(hub.engine), create_app(hub.engine)
-        assert any(m.cls is lane.SyncLane for m in laned.user_middleware)
-        plain.user_middleware = [m for m in plain.user_middleware if m.cls is not lane.SyncLane]
+        assert isinstance(laned.sync_lane, lane.SyncLane)
+        plain.sync_lane = None
         self.laned = TestClient(laned, raise_server_exceptions=False)
         self.plain = TestClient(plain, raise_server_exceptions=False)
         self.headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {self.token}"}
@@ -171,6 +173,26 @@ def test_pushes_odd_or_plain_get_the_routes_answers(pair: Pair) -> None:
     ]
     statuses = [pair.same("POST", "/v1/push", **kw) for kw in odd]
     assert statuses[0] == 200 and 403 in statuses and 422 in statuses
+
+
+def test_a_body_over_the_limit_and_an_unexpected_error_get_the_apps_answers(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane stands in front of the app's middleware: what they do for a sync request
+    (refuse a body too big, answer and log a failure) it does alike."""
+    # A push in the laptops' shape, but over the size the Hub takes.
+    change = _change(2, fields={"name": [None, "x" * MAX_PUSH_BYTES]})
+    body = {"device_id": pair.device, "client_time": to_utc_text(now_utc()), "changes": [change]}
+    big = json.dumps(body).encode()
+    laned, plain = pair.both("POST", "/v1/push", content=big, headers=JSON)
+    assert laned.status_code == plain.status_code == 413
+    assert laned.text == plain.text
+
+    def broken(*_a: Any, **_kw: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(exchange, "pull_json", broken)
+    assert pair.same("GET", "/v1/pull") == 500
 
 
 def test_a_revoked_token_stops_at_the_next_request_through_the_lane(pair: Pair) -> None:
