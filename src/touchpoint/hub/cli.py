@@ -198,6 +198,10 @@ def serve(  # noqa: PLR0917 (click passes options positionally)
         ssl_keyfile=keyfile,
         log_level="info",
         access_log=access_log,
+        # A worker is killed and started again when it does not answer its supervisor's
+        # ping in time: 5 s (uvicorn's default) is too short while a busy computer imports
+        # the app, and every new worker then met the same fate, the Hub never up.
+        timeout_worker_healthcheck=30,
     )
 
 
