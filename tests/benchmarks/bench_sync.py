@@ -104,7 +104,7 @@ def serve(db: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(1200):  # a busy computer takes a while to start the workers
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return proc, url

@@ -188,7 +188,22 @@ def test_serve_warns_about_plain_http_beyond_this_computer(
     result = hub("serve", "--db", ready, "--host", host)
     assert result.exit_code == 0, result.stderr
     assert started and started[0]["host"] == host
+    assert started[0]["access_log"] is False  # a line per request only when asked
+    # A worker slow to answer its supervisor while a busy computer starts it is not killed.
+    assert started[0]["timeout_worker_healthcheck"] >= 30
     assert ("passwords and customer data travel unencrypted" in result.stderr) is warned
+
+
+def test_serve_prints_a_line_per_request_when_asked(
+    ready: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    monkeypatch.setenv("TOUCHPOINT_HUB_DB", ready)
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_a, **kw: started.append(kw))
+    assert hub("serve", "--db", ready, "--access-log").exit_code == 0
+    assert started[0]["access_log"] is True
 
 
 def test_serve_refuses_a_missing_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,11 +17,13 @@ from fastapi.testclient import TestClient
 from harness import HubServer, now_utc
 from sqlalchemy import select
 
-from touchpoint.hub import accounts, db, lane
+from touchpoint.hub import accounts, db, exchange, lane
 from touchpoint.hub.app import create_app
 from touchpoint.hub.db import make_engine, users, write
 from touchpoint.storage.types import to_utc_text
-from touchpoint.sync.protocol import MAX_BATCH, PROTOCOL_HEADER
+from touchpoint.sync.protocol import MAX_BATCH, MAX_PUSH_BYTES, PROTOCOL_HEADER
+
+JSON = {"Content-Type": "application/json"}
 
 
 class Pair:
@@ -34,8 +36,8 @@ class Pair:
             user = conn.execute(select(users).where(users.c.email == "lane@example.com")).one()
             self.token, self.who = accounts._issue_token(conn, user, self.device, "laptop")
         laned, plain = create_app(hub.engine), create_app(hub.engine)
-        assert any(m.cls is lane.SyncLane for m in laned.user_middleware)
-        plain.user_middleware = [m for m in plain.user_middleware if m.cls is not lane.SyncLane]
+        assert isinstance(laned.sync_lane, lane.SyncLane)
+        plain.sync_lane = None
         self.laned = TestClient(laned, raise_server_exceptions=False)
         self.plain = TestClient(plain, raise_server_exceptions=False)
         self.headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {self.token}"}
@@ -173,6 +175,26 @@ def test_pushes_odd_or_plain_get_the_routes_answers(pair: Pair) -> None:
     assert statuses[0] == 200 and 403 in statuses and 422 in statuses
 
 
+def test_a_body_over_the_limit_and_an_unexpected_error_get_the_apps_answers(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane stands in front of the app's middleware: what they do for a sync request
+    (refuse a body too big, answer and log a failure) it does alike."""
+    # A push in the laptops' shape, but over the size the Hub takes.
+    change = _change(2, fields={"name": [None, "x" * MAX_PUSH_BYTES]})
+    body = {"device_id": pair.device, "client_time": to_utc_text(now_utc()), "changes": [change]}
+    big = json.dumps(body).encode()
+    laned, plain = pair.both("POST", "/v1/push", content=big, headers=JSON)
+    assert laned.status_code == plain.status_code == 413
+    assert laned.text == plain.text
+
+    def broken(*_a: Any, **_kw: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(exchange, "pull_json", broken)
+    assert pair.same("GET", "/v1/pull") == 500
+
+
 def test_a_revoked_token_stops_at_the_next_request_through_the_lane(pair: Pair) -> None:
     assert pair.same("GET", "/v1/pull") == 200
     accounts.revoke_token(pair.laned.app.state.engine, pair.who.token_id)
@@ -201,3 +223,68 @@ def test_a_pooled_connection_killed_while_idle_costs_no_request(
             assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar() != pid
     finally:
         engine.dispose()
+
+
+def test_account_changes_reach_both_nodes_at_their_next_request(hub: HubServer) -> None:
+    """Two Hub nodes (apps with their own pools) on one database: a team taken away, a new
+    role, a revoked token and a disabled user count at the very next request on either,
+    whichever node the laptop used just before."""
+    hub.add_user("two@example.com", teams=("north", "south"))
+    device = str(uuid.uuid4())
+    with write(hub.engine) as conn:
+        user = conn.execute(select(users).where(users.c.email == "two@example.com")).one()
+        token, who = accounts._issue_token(conn, user, device, "laptop")
+        second = str(uuid.uuid4())
+        other, _ = accounts._issue_token(conn, user, second, "second laptop")
+    engines = [make_engine(hub.db_url) for _ in range(2)]
+    nodes = [TestClient(create_app(e), raise_server_exceptions=False) for e in engines]
+    headers = {PROTOCOL_HEADER: "1", "Authorization": f"Bearer {token}"}
+
+    def hello(node: TestClient, bearer: str = token, laptop: str = device) -> Any:
+        body = {"protocol": 1, "device_id": laptop, "client_time": to_utc_text(now_utc())}
+        auth = {"Authorization": f"Bearer {bearer}"}
+        return node.post("/v1/hello", json=body, headers=headers | auth)
+
+    def pushed_to(node: TestClient, team_of: str) -> int:
+        """A customer pushed for ``team_of`` (a new one goes to the home team, the first)."""
+        body = {
+            "device_id": device,
+            "client_time": to_utc_text(now_utc()),
+            "changes": [_change(1, fields={"name": [None, team_of], "kind": [None, "person"]})],
+        }
+        answer = node.post("/v1/push", json=body, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"][0]["server_seq"]
+
+    def pulled(node: TestClient) -> Any:
+        return node.get("/v1/pull?after=0&limit=100", headers=headers)
+
+    try:
+        for node in nodes:  # both nodes have read this caller once
+            assert hello(node).json()["teams"] == ["north", "south"]
+            assert pulled(node).status_code == 200
+        seq = pushed_to(nodes[0], "north")  # the home team: north
+        assert [c["server_seq"] for c in pulled(nodes[1]).json()["changes"]] == [seq]
+
+        accounts.edit_user(hub.engine, "two@example.com", remove_teams=["north"])
+        for node in nodes:
+            assert hello(node).json()["teams"] == ["south"]
+            assert pulled(node).json()["changes"] == []  # north's customer: out of sight
+        accounts.edit_user(hub.engine, "two@example.com", role="manager")
+        assert [hello(node).json()["role"] for node in nodes] == ["manager", "manager"]
+
+        accounts.revoke_token(hub.engine, who.token_id)
+        for node in nodes:
+            assert hello(node).status_code == 401
+            assert pulled(node).status_code == 401
+            empty = {"device_id": device, "client_time": to_utc_text(now_utc()), "changes": []}
+            assert node.post("/v1/push", json=empty, headers=headers).status_code == 401
+        # The user's other laptop still works, until the user is disabled.
+        assert [hello(node, other, second).status_code for node in nodes] == [200, 200]
+        accounts.disable_user(hub.engine, "two@example.com")
+        assert [hello(node, other, second).status_code for node in nodes] == [401, 401]
+    finally:
+        for node in nodes:
+            node.close()
+        for engine in engines:
+            engine.dispose()

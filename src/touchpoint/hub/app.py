@@ -66,9 +66,9 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -> lane.LanedApp:
     now = clock or (lambda: datetime.now(UTC))
-    app = FastAPI(
+    app = lane.LanedApp(
         title="Touchpoint Hub",
         version=__version__,
         description="Sync server for Touchpoint. Protocol documented in touchpoint.sync.protocol.",
@@ -330,14 +330,13 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
             return None
         return lambda: pull_answer(token, found["after"], found["limit"])
 
-    app.add_middleware(
-        lane.SyncLane,
-        owner=app,
-        routes={
+    app.add_sync_lane(
+        {
             ("POST", "/v1/hello"): lane_hello,
             ("POST", "/v1/push"): lane_push,
             ("GET", "/v1/pull"): lane_pull,
         },
+        threads=POOL_SIZE,
     )
 
     @app.get("/v1/digest", response_model=DigestResponse)
