@@ -1,0 +1,77 @@
+"""The console's report files: made once per report and format, never stale."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from touchpoint.hub.console import downloads
+from touchpoint.services import reports
+from touchpoint.storage.workspace import Workspace
+
+MARIA, TOM = "maria@example.com", "tom@example.com"
+
+DAY = date(2026, 11, 17)
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Each file the console really writes (its format), with the cache emptied."""
+    made: list[str] = []
+    real = downloads._write
+
+    def counted(report: reports.DailyReport, fmt: str, out: str) -> None:
+        time.sleep(0.2)  # long enough for a second request to arrive while it draws
+        real(report, fmt, out)
+        made.append(fmt)
+
+    monkeypatch.setattr(downloads, "_write", counted)
+    monkeypatch.setattr(downloads, "_kept", type(downloads._kept)())
+    return made
+
+
+def test_the_same_report_is_written_once_and_a_changed_one_again(
+    team: Workspace, writes: list[str]
+) -> None:
+    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM], scope="team north")
+    first = downloads.render(report, "html")
+    assert downloads.render(report, "html") == first
+    assert writes == ["html"]
+
+    # Another format, and a report whose figures differ, are files of their own.
+    downloads.render(report, "xlsx")
+    other = replace(report, scope="team south")
+    changed = downloads.render(other, "html")
+    assert writes == ["html", "xlsx", "html"]
+    assert "team south" in changed.decode() and "team south" not in first.decode()
+
+
+def test_requests_arriving_together_share_one_drawing(team: Workspace, writes: list[str]) -> None:
+    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM], scope="team north")
+    bodies: list[bytes] = []
+    threads = [
+        threading.Thread(target=lambda: bodies.append(downloads.render(report, "html")))
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert writes == ["html"]
+    assert len(bodies) == 4 and len(set(bodies)) == 1
+
+
+def test_only_the_newest_files_are_kept(
+    team: Workspace, writes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(downloads, "KEPT_FILES", 2)
+    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM], scope="team north")
+    for scope in ("a", "b", "c"):
+        downloads.render(replace(report, scope=scope), "html")
+    downloads.render(replace(report, scope="a"), "html")  # pushed out by b and c
+    downloads.render(replace(report, scope="c"), "html")  # still kept
+    assert writes == ["html"] * 4
