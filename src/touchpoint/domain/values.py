@@ -11,7 +11,7 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from touchpoint.errors import ValidationError
@@ -125,6 +125,17 @@ def normalised_email_key(address: str) -> str:
     return address.strip().casefold()
 
 
+@functools.cache
+def _phonenumbers() -> Any:
+    """The phonenumbers module, keeping every metadata pattern it compiles: a number's
+    check matches it against some twenty of them, and re's own cache (512 patterns) is
+    looked up, and overflows, when numbers of many countries are checked (an import)."""
+    import phonenumbers
+
+    phonenumbers.enable_pattern_cache()
+    return phonenumbers
+
+
 def phone(field: str, value: str | None, default_region: str = "US") -> str | None:
     """A phone number in E.164 (+4930123456); None when blank. A number without its
     country code is read as one of ``default_region`` (the record's country, or the
@@ -140,7 +151,7 @@ def phone(field: str, value: str | None, default_region: str = "US") -> str | No
         if known.startswith("+"):
             return known
         raise ValidationError(field, known)  # the problem of a number already refused
-    import phonenumbers
+    phonenumbers = _phonenumbers()
 
     try:
         number = phonenumbers.parse(text, region)
@@ -195,7 +206,7 @@ def display_phone(e164: str) -> str:
     shown = _DISPLAY.get(e164)
     if shown is not None:
         return shown
-    import phonenumbers
+    phonenumbers = _phonenumbers()
 
     try:
         number = phonenumbers.parse(e164, None)

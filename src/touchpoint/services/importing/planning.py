@@ -95,6 +95,23 @@ def _plan_rows(
     if id_column or known:
         sink = None
 
+    # What each column's cells are, worked out once for the file rather than on each row:
+    # (index, kind, name, label, index of the column the row's label is in).
+    readers: list[tuple[int, str, str, str, int | None]] = []
+    for index, target in columns:
+        if target.startswith("custom."):
+            readers.append((index, "custom", target.removeprefix("custom."), "", None))
+            continue
+        name, _sep, label = target.partition(":")
+        if name == "mobile":  # a phone labelled mobile, in its column's place
+            name, label = "phone", label or "mobile"
+        if name in ("email", "phone"):
+            at = int(label[1:]) if label.startswith("@") else None
+            readers.append((index, "reach", name, label, at))
+        else:
+            readers.append((index, "field", name, label, None))
+    blank = placeholders | {""}
+
     plan = _Plan(len(table.records), [], [])
     seen_customers: set[_CustomerKey] = set()
     seen_contacts: dict[str, int] = {}
@@ -107,34 +124,31 @@ def _plan_rows(
         cells: dict[str, list[str]] = defaultdict(list)
         labels: dict[str, list[str | None]] = defaultdict(list)
         custom: dict[str, str] = {}
-        for index, target in columns:
-            if index >= len(record):
+        size = len(record)
+        for index, kind, name, label, at in readers:
+            if index >= size:
                 continue
             cell = record[index]
             if placeholders and cell.strip() in placeholders:
                 continue
-            if target.startswith("custom."):
-                key = target.removeprefix("custom.")
-                if cell.strip() and key in yes_no:  # a yes/no field made from the column
+            if kind == "custom":
+                if cell.strip() and name in yes_no:  # a yes/no field made from the column
                     cell = "yes" if cell.strip().casefold() in _YES else "no"
                 if cell.strip():
-                    custom[key] = cell
-                continue
-            name, _sep, label = target.partition(":")
-            if name == "mobile":  # a phone labelled mobile, in its column's place
-                name, label = "phone", label or "mobile"
-            if name in ("email", "phone"):
-                if label.startswith("@"):  # read from the row's label column
-                    at = int(label[1:])
-                    label = label_text(record[at]) or "" if at < len(record) else ""
+                    custom[name] = cell
+            elif kind == "reach":
+                tag = label
+                if at is not None:  # read from the row's label column
+                    tag = label_text(record[at]) or "" if at < size else ""
                 values = cell.split(separator) if separator else [cell]
+                found, named = cells[name], labels[name]
                 for value in values:
-                    cells[name].append(value.strip())
-                    labels[name].append(label or None)
+                    found.append(value.strip())
+                    named.append(tag or None)
             else:
                 cells[name].append(cell)
         for index, header in to_notes:
-            if index < len(record) and record[index].strip() not in (placeholders | {""}):
+            if index < size and record[index].strip() not in blank:
                 cells["extra"].append(f"{header}: {record[index].strip()}")
         customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
         contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
