@@ -12,7 +12,7 @@ user per rep, in the demo's five teams (rep i of n in team i * 5 // n), a manage
 team, an admin, a laptop (device and token) per rep, and every record with its change
 log, numbered in order.
 
-The records are written by the Hub's own push (``exchange._push_once``, what
+The records are written by the Hub's own push (``exchange.push_once``, what
 ``POST /v1/push`` runs) with each rep as the caller and its laptop as the device, in
 the order laptops would deliver them (parents first): the same rows, versions, log and
 answers as real pushes, only without HTTP and with many batches to a transaction.
@@ -196,7 +196,7 @@ def build(
                 with write(conn), _door_open():
                     for (_n, author), group in sorted(groups.items()):
                         last_seq[author] = max(last_seq.get(author, 0), group[-1].seq)
-                        results = exchange._push_once(
+                        results = exchange.push_once(
                             conn,
                             who[author],
                             device_id=who[author].device_id,
