@@ -6,30 +6,16 @@ broken tool could have left them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Clock, HubServer, Laptop, assert_converged
+from harness import HubServer, Laptop, assert_converged
 from sqlalchemy import insert, select, update
 
 from touchpoint.hub.db import changes, counter, records
 from touchpoint.services import customers, interactions, maintenance
 from touchpoint.storage.models import Customer, Interaction
 from touchpoint.sync.attention import set_aside_changes, set_aside_count
-
-
-@pytest.fixture
-def pair(hub: HubServer, tmp_path: Path, clock: Clock) -> Iterator[tuple[Laptop, Laptop]]:
-    hub.add_user("ana@example.com")
-    hub.add_user("ben@example.com")
-    ana = Laptop(tmp_path / "ana", "ana@example.com", clock, hub)
-    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
-    yield ana, ben
-    ana.close()
-    ben.close()
-
 
 STAMP = "2026-11-18T09:30:00.000000Z"
 
@@ -112,9 +98,9 @@ def visit_fields(customer_id: str) -> dict[str, Any]:
 
 
 def test_bad_records_in_the_log_are_set_aside_and_the_rest_applies(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
-    ana, ben = pair
+    ana, ben = team
     good = customers.create_customer(ana.ws, {"name": "Good GmbH"}).value.id
     assert ana.sync().in_sync
     try:
@@ -151,9 +137,9 @@ def test_bad_records_in_the_log_are_set_aside_and_the_rest_applies(
 
 
 def test_a_set_aside_child_applies_once_its_parent_arrives(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
-    ana, ben = pair
+    ana, ben = team
     parent = str(uuid.uuid4())
     child = str(uuid.uuid4())
     append(hub, "interaction", child, visit_fields(parent))  # the child first
@@ -169,9 +155,9 @@ def test_a_set_aside_child_applies_once_its_parent_arrives(
 
 
 def test_later_changes_of_a_held_back_record_wait_behind_it(
-    pair: tuple[Laptop, Laptop], hub: HubServer
+    team: tuple[Laptop, Laptop], hub: HubServer
 ) -> None:
-    _ana, ben = pair
+    _ana, ben = team
     parent, child = str(uuid.uuid4()), str(uuid.uuid4())
     append(hub, "interaction", child, visit_fields(parent))
     assert ben.sync().set_aside == 1
