@@ -41,6 +41,8 @@ def goals_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
     """Two north reps' and one south rep's week, synced to the Hub."""
+    # Everything happens within a minute of now, so that this day and this week, as the
+    # Hub counts them when the page is opened, hold all of it at any time of day.
     clock = Clock(now_utc())
     now = clock()
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
@@ -50,12 +52,12 @@ def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
         maria.ws, {"name": "Acme GmbH", "status": "active", "industry": "Machinery"}
     ).value.id
     customers.add_contact(maria.ws, acme, {"name": "Hans Weber", "title": "Head of buying"})
-    for minutes, score, words in ((50, 4, "Quick answers, thank you"), (20, 2, None)):
+    for seconds, score, words in ((50, 4, "Quick answers, thank you"), (20, 2, None)):
         interactions.log_interaction(
             maria.ws,
             customer=acme,
             kind="visit",
-            occurred_at=now - timedelta(minutes=minutes),
+            occurred_at=now - timedelta(seconds=seconds),
             satisfaction=score,
             feedback=words or "Delivery was late again",
             notes="Walked the new line",
@@ -64,10 +66,10 @@ def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
         maria.ws,
         customer=acme,
         kind="call",
-        occurred_at=now - timedelta(minutes=10),
+        occurred_at=now - timedelta(seconds=10),
         followups=[
-            FollowUpInput("Send the spare parts quote", now - timedelta(minutes=5)),  # overdue
-            FollowUpInput("Call back about delivery", now + timedelta(minutes=30)),
+            FollowUpInput("Send the spare parts quote", now - timedelta(seconds=5)),  # overdue
+            FollowUpInput("Call back about delivery", now + timedelta(seconds=30)),
         ],
     ).value
     done = next(f for f in logged.followups if f.title.startswith("Call back"))
@@ -78,7 +80,7 @@ def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
     )
     beta = customers.create_customer(ben.ws, {"name": "Beta AG", "status": "active"}).value.id
     interactions.log_interaction(
-        ben.ws, customer=beta, kind="visit", occurred_at=now - timedelta(minutes=30),
+        ben.ws, customer=beta, kind="visit", occurred_at=now - timedelta(seconds=30),
         satisfaction=5, feedback="Best service we have had",
     )  # fmt: skip
     gamma = customers.create_customer(sara.ws, {"name": "Gamma SRL", "status": "active"}).value.id
