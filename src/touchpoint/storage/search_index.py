@@ -14,6 +14,7 @@ says which documents it has not taken in yet, and :func:`catch_up` feeds them to
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import sqlite3
 import threading
@@ -488,3 +489,129 @@ def catch_up(conn: Connection, documents: int) -> tuple[int, int] | None:
         elif done < reach:
             conn.exec_driver_sql("UPDATE search_backlog SET done = ? WHERE fts = ?", (reach, table))
     return reach, newest
+
+
+# --- indexing beside a big pull --------------------------------------------------------
+# Documents a slice feeds each index: some tens of milliseconds of FTS5's work, which a
+# pause waits for at most (0: nothing is indexed beside a pull).
+IDLE_SLICE = 1000
+
+
+class BacklogIndexer:
+    """Feeds the indexes their backlog on a thread of its own, in the caller's open
+    transaction, while the caller's thread does other work (a first sync parses and
+    builds the next pages): FTS5 tokenises with Python's lock released, on the core the
+    pull leaves idle, and whatever it indexed is no longer left to the catch-up.
+
+    It shares the caller's SQLite connection, whose statements SQLite serialises. A
+    slice (read the newest document, feed each index up to it, move its backlog) runs
+    whole between :meth:`paused` sections: the caller runs inside one whatever may
+    update or delete a document (an ORM flush, whose triggers read the backlog) and its
+    COMMIT or ROLLBACK; outside them it may only insert new documents (their ids are
+    above any slice's reach, or fully written before it reads them). Use
+    :func:`indexing_beside`, which stops the thread before the transaction ends. The
+    backlog is never ended here (the catch-up does that after): documents inserted
+    later in the transaction must still find it."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db  # the DBAPI connection
+        self._cond = threading.Condition()
+        self._paused = 0
+        self._busy = False
+        self._stop = False
+        self._error: BaseException | None = None
+        self._merging: set[str] = set()
+        self.indexed = 0
+        self._thread = threading.Thread(target=self._run, name="search-backlog", daemon=True)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No slice runs inside this block (one under way ends first)."""
+        with self._cond:
+            self._paused += 1
+            while self._busy:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._paused -= 1
+                self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._paused and not self._stop:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                self._busy = True
+            try:
+                worked = self._slice()
+            except BaseException as exc:  # raised in the caller's thread at the end
+                self._error = exc
+                worked = False
+                self._stop = True
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+            if not worked:
+                with self._cond:  # nothing new to index yet: look again shortly
+                    if not self._stop:
+                        self._cond.wait(0.05)
+
+    def _slice(self) -> bool:
+        cursor = self._db.cursor()
+        try:
+            waiting = dict(cursor.execute("SELECT fts, done FROM search_backlog").fetchall())
+            if not waiting:
+                return False
+            newest = cursor.execute(_NEWEST_DOC).fetchone()[0]
+            start = min(waiting.values())
+            if newest <= start:
+                return False
+            reach = min(start + IDLE_SLICE, newest)
+            if reach <= start:  # IDLE_SLICE 0: the catch-up does it all
+                return False
+            for table, done in waiting.items():
+                if done >= reach:
+                    continue
+                if table not in self._merging:  # as the catch-up merges (see there)
+                    self._merging.add(table)
+                    cursor.execute(
+                        f"INSERT INTO {table}({table}, rank) VALUES ('automerge', ?)",
+                        (BULK_AUTOMERGE,),
+                    )
+                cursor.execute(_fill_sql(table), (done, reach, *_ENTITIES[table]))
+                cursor.execute("UPDATE search_backlog SET done = ? WHERE fts = ?", (reach, table))
+            self.indexed += reach - start
+            return True
+        finally:
+            cursor.close()
+
+    def stop(self) -> None:
+        """Stop the thread (a slice under way ends first); raise what failed on it."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+
+@contextmanager
+def indexing_beside(conn: Connection) -> Iterator[BacklogIndexer]:
+    """A :class:`BacklogIndexer` on ``conn`` for the block, which must lie inside the
+    connection's transaction: the thread is stopped when the block ends, before the
+    caller commits or rolls back."""
+    indexer = BacklogIndexer(conn.connection.driver_connection)
+    indexer._thread.start()
+    try:
+        yield indexer
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            indexer.stop()
+        raise
+    indexer.stop()

@@ -207,7 +207,13 @@ class TeamFigures:
         high = self._high()
         if high == self._pulled_to:
             return True
-        engine = SyncEngine(ws, replica.DirectHub(self.engine), check=False, cancel=self._stop)  # type: ignore[arg-type]
+        engine = SyncEngine(
+            ws,
+            replica.DirectHub(self.engine),  # type: ignore[arg-type]
+            check=False,
+            cancel=self._stop,
+            index_beside=False,  # nobody searches the replica
+        )
         result = engine.run()
         if result.status in ("busy", "cancelled"):
             return False
