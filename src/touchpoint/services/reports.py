@@ -571,25 +571,29 @@ def book_health(
         found, contacts = watch_list.book_rows(
             driver_connection(session), as_of=as_of, owners=by_owner
         )
-    # A customer touched on or after this local day is not silent; one with fewer scores
-    # than two windows cannot be falling. Such customers (most of a book) are not on the
-    # watch list, which the stored text tells without parsing a date.
+    # A customer touched on or after this local day is not silent, and is on the watch
+    # list only when its satisfaction is falling (most of a book is neither), which the
+    # stored text and its newest scores tell without parsing a date.
     recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
-    enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
+    # Completeness is decided by eight booleans (metrics.completeness_of): the two that
+    # depend on time are compared as fixed-width UTC text, which sorts as time.
+    scored_from = to_utc_text(metrics.scored_since(now))
+    stale_from = to_utc_text(metrics.stale_before(now))
+    no_contacts = watch_list.ContactReach(0, 0)
     quiet: list[QuietCustomer] = []
     # Every flagged profile, as (its place in the list, its facts): most of a big book
     # is flagged, and only the worst few become lines.
     lines: list[tuple[tuple[int, bool, str, str], tuple[Any, ...]]] = []
-    checked = incomplete = stale = percent_sum = 0
+    tally: Counter[metrics.Completeness] = Counter()
+    active = CustomerStatus.ACTIVE
     for row in found:
         if owners is not None and row.owner not in owners:
             continue
-        reach = contacts.get(row.customer_id)
-        if row.status == CustomerStatus.ACTIVE and (
+        if row.status == active and (
             row.last_touch is None
             or row.last_touch < recent_from
-            or len(row.scores) >= enough_to_fall
+            or metrics.falling_of(tuple(row.scores))
         ):
             on_list = quiet_customer(
                 row.customer_id,
@@ -603,28 +607,24 @@ def book_health(
             )
             if on_list is not None:
                 quiet.append(on_list)
-        # Fixed-width UTC text sorts as time: compare first, parse once. Only the newest
-        # change is kept: one after as_of leaves the creation as the last change known.
+        # Only the newest change is kept: one after as_of leaves the creation as the
+        # last change known.
         times = (row.confirmed_at or "", row.updated_at or "", row.created_at or "")
-        confirmed = _utc(max(t for t in times if t <= as_of) or None)
-        result = metrics.completeness(
-            metrics.ProfileFacts(
-                contacts=reach.contacts if reach else 0,
-                has_email_or_phone=row.reachable or bool(reach and reach.reachable),
-                industry=row.industry,
-                owner=row.owner,
-                status=row.status,
-                has_address=row.has_address,
-                last_scored_interaction=_utc(row.last_scored_at),
-                last_confirmed_or_changed=confirmed,
+        confirmed = max(t for t in times if t <= as_of) or None
+        reach = contacts.get(row.customer_id, no_contacts)
+        result = metrics.completeness_of(
+            (
+                reach.contacts > 0,
+                row.reachable or reach.reachable > 0,
+                bool(row.industry),
+                bool(row.owner),
+                bool(row.status),
+                row.has_address,
+                row.last_scored_at is not None and row.last_scored_at >= scored_from,
             ),
-            now=now,
+            stale=confirmed is None or confirmed < stale_from,
         )
-        percent = result.percent
-        checked += 1
-        percent_sum += percent
-        incomplete += bool(result.missing)
-        stale += result.stale
+        tally[result] += 1
         if result.missing or result.stale:
             lines.append(
                 (
@@ -634,10 +634,12 @@ def book_health(
             )
     longest_silent_first(quiet)
     shown = heapq.nsmallest(HYGIENE_ROWS if rows is None else rows, lines, key=lambda x: x[0])
+    checked = sum(tally.values())
+    percent_sum = sum(result.percent * n for result, n in tally.items())
     hygiene = Hygiene(
         checked=checked,
-        incomplete=incomplete,
-        stale=stale,
+        incomplete=sum(n for result, n in tally.items() if result.missing),
+        stale=sum(n for result, n in tally.items() if result.stale),
         average_percent=half_up_int(percent_sum / checked) if checked else None,
         worst=[
             HygieneLine(
@@ -648,7 +650,7 @@ def book_health(
                 percent=percent,
                 missing=result.missing,
                 stale=result.stale,
-                last_confirmed=confirmed,
+                last_confirmed=_utc(confirmed),
             )
             for (percent, _, name, cid), (owner, status, result, confirmed) in shown
         ],

@@ -162,9 +162,13 @@ GROUP BY customer_id
 """
 
 
+# Every column in BookRow's order; the two flags as JSON true/false, so that each row
+# comes back ready to be a BookRow.
 _BOOK_COLUMNS = (
-    "id, name, owner, status, industry, reach, addresses, confirmed_at, updated_at,"
-    " created_at, last_touch, json(scored), last_scored"
+    "id, name, owner, status, industry,"
+    " json(CASE WHEN reach THEN 'true' ELSE 'false' END),"
+    " json(CASE WHEN addresses THEN 'true' ELSE 'false' END),"
+    " confirmed_at, updated_at, created_at, last_touch, json(scored), last_scored"
 )
 
 
@@ -187,27 +191,7 @@ def book_rows(
         contacts_sql = _OWNERS_CONTACTS_SQL.format(owners=listed)
         params.update(zip(names, owners, strict=True))
     # The report reads this on a thread beside its period figures: as one value.
-    rows = []
-    for row in rows_as_one(conn, _BOOK_COLUMNS, sql, params):
-        cid, name, owner, status, industry, reach, address, confirmed, updated, created = row[:10]
-        last_touch, scores, last_scored_at = row[10:]
-        rows.append(
-            BookRow(
-                cid,
-                name,
-                owner,
-                status,
-                industry,
-                bool(reach),
-                bool(address),
-                confirmed,
-                updated,
-                created,
-                last_touch,
-                scores,
-                last_scored_at,
-            )
-        )
+    rows = list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
     contacts = {
         cid: ContactReach(n, reach or 0) for cid, n, reach in conn.execute(contacts_sql, params)
     }
