@@ -566,21 +566,20 @@ def book_health(
     # A few owners: their customers through the owner index; a big team owns most of
     # the book, which one sequential scan reads faster.
     by_owner = reps if reps is not None and len(reps) <= BOOK_OWNER_INDEX else None
+    # Completeness is decided by eight booleans (metrics.completeness_of): the two that
+    # depend on time are compared as fixed-width UTC text, which sorts as time.
+    scored_from = to_utc_text(metrics.scored_since(now))
+    stale_from = to_utc_text(metrics.stale_before(now))
     with ws.read() as session:
         # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
-        found, contacts = watch_list.book_rows(
-            driver_connection(session), as_of=as_of, owners=by_owner
+        found = watch_list.book_rows(
+            driver_connection(session), as_of=as_of, scored_since=scored_from, owners=by_owner
         )
     # A customer touched on or after this local day is not silent, and is on the watch
     # list only when its satisfaction is falling (most of a book is neither), which the
     # stored text and its newest scores tell without parsing a date.
     recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
-    # Completeness is decided by eight booleans (metrics.completeness_of): the two that
-    # depend on time are compared as fixed-width UTC text, which sorts as time.
-    scored_from = to_utc_text(metrics.scored_since(now))
-    stale_from = to_utc_text(metrics.stale_before(now))
-    no_contacts = watch_list.ContactReach(0, 0)
     quiet: list[QuietCustomer] = []
     # Every flagged profile, as (its place in the list, its facts): most of a big book
     # is flagged, and only the worst few become lines.
@@ -607,29 +606,24 @@ def book_health(
             )
             if on_list is not None:
                 quiet.append(on_list)
-        # Only the newest change is kept: one after as_of leaves the creation as the
-        # last change known.
-        times = (row.confirmed_at or "", row.updated_at or "", row.created_at or "")
-        confirmed = max(t for t in times if t <= as_of) or None
-        reach = contacts.get(row.customer_id, no_contacts)
         result = metrics.completeness_of(
             (
-                reach.contacts > 0,
-                row.reachable or reach.reachable > 0,
+                row.has_contact,
+                row.reachable,
                 bool(row.industry),
                 bool(row.owner),
                 bool(row.status),
                 row.has_address,
-                row.last_scored_at is not None and row.last_scored_at >= scored_from,
+                row.scored_since,
             ),
-            stale=confirmed is None or confirmed < stale_from,
+            stale=row.last_change is None or row.last_change < stale_from,
         )
         tally[result] += 1
         if result.missing or result.stale:
             lines.append(
                 (
                     (result.percent, not result.stale, row.name, row.customer_id),
-                    (row.owner, row.status, result, confirmed),
+                    (row.owner, row.status, result, row.last_change),
                 )
             )
     longest_silent_first(quiet)

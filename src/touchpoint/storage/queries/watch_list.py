@@ -3,8 +3,8 @@
 Both the watch list (Today, the going-quiet list) and the report's customer book read
 the same facts per customer from the partial (customer_id, occurred_at, satisfaction)
 index, walked backwards: the last live interaction, and the newest six scores (two
-windows of three tell a falling satisfaction); the report also reads when the last
-score was given. The SQL of each fact is written once, here.
+windows of three tell a falling satisfaction); the report also reads whether a score
+was given since a moment. The SQL of each fact is written once, here.
 
 Imports no SQLAlchemy: the start reads Today through the standard library's sqlite3
 with these queries before SQLAlchemy has loaded. Every function takes a DB-API
@@ -42,16 +42,6 @@ def newest_scores_sql(*, as_of: bool) -> str:
         " WHERE i.customer_id = c.id AND i.deleted_at IS NULL"
         f" AND i.satisfaction IS NOT NULL{bound}"
         f" ORDER BY i.occurred_at DESC LIMIT {NEWEST_SCORES}))"
-    )
-
-
-def last_scored_sql() -> str:
-    """When the customer ``c`` was last given a score, up to the ``:as_of`` parameter
-    (the first entry of the same index walk: one more step on pages just read)."""
-    return (
-        "(SELECT max(i.occurred_at) FROM interactions i"
-        " WHERE i.customer_id = c.id AND i.deleted_at IS NULL"
-        " AND i.satisfaction IS NOT NULL AND i.occurred_at <= :as_of)"
     )
 
 
@@ -112,87 +102,86 @@ class BookRow(NamedTuple):
     owner: str | None
     status: str
     industry: str | None
-    reachable: bool  # an email or a phone of its own
+    reachable: bool  # an email or a phone of its own or of one of its contacts
+    has_contact: bool
     has_address: bool
-    confirmed_at: str | None  # UTC text, like the three times below
-    updated_at: str | None
-    created_at: str | None
-    last_touch: str | None
+    scored_since: bool  # a score given between the ``scored_since`` moment and then
+    last_change: str | None  # its last confirmation or change known then (UTC text)
+    last_touch: str | None  # UTC text
     scores: list[int]  # newest first, at most NEWEST_SCORES
-    last_scored_at: str | None
-
-
-class ContactReach(NamedTuple):
-    """A customer's contacts, and how many of them have an email or a phone."""
-
-    contacts: int
-    reachable: int
 
 
 # A list field is "filled" when its JSON text is not an empty list, which a string
 # comparison tells without parsing it. Customers created after :as_of were not in the
-# book yet.
+# book yet; a customer keeps only its newest change (and its creation), so one changed
+# after :as_of was last changed, as known then, when it was confirmed or created.
 _FILLED = "NOT IN ('[]', 'null')"
 _BOOK_SQL = f"""
 SELECT c.id, c.name, c.owner, c.status, c.industry,
-  (c.emails {_FILLED} OR c.phones {_FILLED}) AS reach,
+  (c.emails {_FILLED} OR c.phones {_FILLED} OR k.reach) AS reach,
+  k.customer_id IS NOT NULL AS has_contact,
   c.addresses {_FILLED} AS addresses,
-  c.confirmed_at, c.updated_at, c.created_at,
+  EXISTS (SELECT 1 FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+      AND i.occurred_at >= :scored_since AND i.occurred_at <= :as_of) AS scored_since,
+  max(c.created_at,
+    coalesce(CASE WHEN c.confirmed_at <= :as_of THEN c.confirmed_at END, ''),
+    coalesce(CASE WHEN c.updated_at <= :as_of THEN c.updated_at END, '')) AS last_change,
   {last_touch_sql(as_of=True)} AS last_touch,
-  {newest_scores_sql(as_of=True)} AS scored,
-  {last_scored_sql()} AS last_scored
+  {newest_scores_sql(as_of=True)} AS scored
 FROM customers c{{hint}}
+LEFT JOIN (
+  SELECT customer_id, max(emails {_FILLED} OR phones {_FILLED}) AS reach
+  FROM contacts{{contacts_hint}} WHERE deleted_at IS NULL AND created_at <= :as_of
+    {{contacts_filter}}
+  GROUP BY customer_id
+) k ON k.customer_id = c.id
 WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
   AND c.created_at <= :as_of
 """
-# Contacts per customer and how many can be reached, counted on their own and joined
-# in Python: for the whole book one sequential scan (through the customer_id index the
-# table is read in random order, three times slower); for a few owners, their
-# customers' contacts through that index.
-_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND created_at <= :as_of
-GROUP BY customer_id
-"""
-_OWNERS_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts WHERE deleted_at IS NULL AND created_at <= :as_of
-  AND customer_id IN (SELECT id FROM customers WHERE owner IN ({{owners}}))
-GROUP BY customer_id
-"""
 
-
-# Every column in BookRow's order; the two flags as JSON true/false, so that each row
-# comes back ready to be a BookRow.
-_BOOK_COLUMNS = (
-    "id, name, owner, status, industry,"
-    " json(CASE WHEN reach THEN 'true' ELSE 'false' END),"
-    " json(CASE WHEN addresses THEN 'true' ELSE 'false' END),"
-    " confirmed_at, updated_at, created_at, last_touch, json(scored), last_scored"
+# Every column in BookRow's order; the flags as JSON true/false, so that each row comes
+# back ready to be a BookRow.
+_BOOK_COLUMNS = ", ".join(
+    [
+        "id, name, owner, status, industry",
+        *(
+            f"json(CASE WHEN {flag} THEN 'true' ELSE 'false' END)"
+            for flag in ("reach", "has_contact", "addresses", "scored_since")
+        ),
+        "last_change, last_touch, json(scored)",
+    ]
 )
 
 
 def book_rows(
-    conn: Any, *, as_of: str, owners: Sequence[str] | None = None
-) -> tuple[list[BookRow], dict[str, ContactReach]]:
-    """The live active and prospect customers that existed at ``as_of`` (UTC text) and
-    their contacts' reach by customer id, as they stood then. ``owners``: only their
+    conn: Any, *, as_of: str, scored_since: str, owners: Sequence[str] | None = None
+) -> list[BookRow]:
+    """The live active and prospect customers that existed at ``as_of`` (UTC text), as
+    they and their contacts stood then; ``scored_since``: the moment (UTC text) from
+    which a score counts for :attr:`BookRow.scored_since`. ``owners``: only their
     customers, found through the owner index (for a few owners; a big team owns most of
     the book, which one sequential scan reads faster)."""
-    # The whole book is read in table order: the planner would otherwise walk the live
-    # customers' name index and fetch every row out of order, twice as slow.
-    sql, contacts_sql = _BOOK_SQL.format(hint=" NOT INDEXED"), _CONTACTS_SQL
-    params: dict[str, str] = {"as_of": as_of}
+    # The whole book is read in table order (the planner would otherwise walk the live
+    # customers' name index and fetch every row out of order, twice as slow), and so are
+    # its contacts, counted once for every customer (through the customer_id index the
+    # table is read in random order, three times slower); for a few owners, their
+    # customers' contacts through that index.
+    hints = {"hint": " NOT INDEXED", "contacts_hint": " NOT INDEXED", "contacts_filter": ""}
+    owner_filter = ""
+    params: dict[str, str] = {"as_of": as_of, "scored_since": scored_since}
     if owners is not None:
-        sql = _BOOK_SQL.format(hint="")
         names = [f"o{n}" for n in range(len(owners))]
         listed = ", ".join(":" + n for n in names) or "NULL"
-        sql += f" AND c.owner IN ({listed})"
-        contacts_sql = _OWNERS_CONTACTS_SQL.format(owners=listed)
+        hints = {
+            "hint": "",
+            "contacts_hint": "",
+            "contacts_filter": (
+                f"AND customer_id IN (SELECT id FROM customers WHERE owner IN ({listed}))"
+            ),
+        }
+        owner_filter = f" AND c.owner IN ({listed})"
         params.update(zip(names, owners, strict=True))
+    sql = _BOOK_SQL.format(**hints) + owner_filter
     # The report reads this on a thread beside its period figures: as one value.
-    rows = list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
-    contacts = {
-        cid: ContactReach(n, reach or 0) for cid, n, reach in conn.execute(contacts_sql, params)
-    }
-    return rows, contacts
+    return list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
