@@ -149,6 +149,17 @@ def test_book_health_is_each_customers_completeness_and_quiet_reason(book: Works
             line.customer_id: (line.percent, line.missing, line.stale, line.last_confirmed)
             for line in hygiene.worst
         } == {cid: (c.percent, c.missing, c.stale, confirmed[cid]) for cid, c in flagged.items()}
+        # The worst first (the lowest percent, the stale before the others), then by
+        # name and id; a cut list is the head of the whole one.
+        names = {r.customer.id: r.customer.name for r in held}
+        order = sorted(
+            flagged,
+            key=lambda cid: (flagged[cid].percent, not flagged[cid].stale, names[cid], cid),
+        )
+        assert [line.customer_id for line in hygiene.worst] == order
+        cut = reports.book_health(book, owners, now=moment, rows=7)[1]
+        assert [line.customer_id for line in cut.worst] == order[:7]
+        assert (cut.flagged, cut.more) == (len(order), len(order) - 7)
         assert hygiene.incomplete == sum(1 for c in completeness.values() if c.missing)
         assert hygiene.stale == sum(1 for c in completeness.values() if c.stale)
         assert hygiene.average_percent == half_up_int(

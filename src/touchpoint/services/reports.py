@@ -580,11 +580,12 @@ def book_health(
     # stored text and its newest scores tell without parsing a date.
     recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
+    enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
     quiet: list[QuietCustomer] = []
-    # Every flagged profile, as (its place in the list, its facts): most of a big book
-    # is flagged, and only the worst few become lines.
-    lines: list[tuple[tuple[int, bool, str, str], tuple[Any, ...]]] = []
-    tally: Counter[metrics.Completeness] = Counter()
+    # The profiles by the eight booleans that decide their completeness (a few hundred
+    # sets at most): each row is kept as it was read, and the figures and the worst
+    # lines are worked out per set.
+    profiles: defaultdict[tuple[bool, ...], list[watch_list.BookRow]] = defaultdict(list)
     active = CustomerStatus.ACTIVE
     for row in found:
         if owners is not None and row.owner not in owners:
@@ -592,7 +593,7 @@ def book_health(
         if row.status == active and (
             row.last_touch is None
             or row.last_touch < recent_from
-            or metrics.falling_of(tuple(row.scores))
+            or (len(row.scores) >= enough_to_fall and metrics.falling_of(tuple(row.scores)))
         ):
             on_list = quiet_customer(
                 row.customer_id,
@@ -606,48 +607,59 @@ def book_health(
             )
             if on_list is not None:
                 quiet.append(on_list)
-        result = metrics.completeness_of(
-            (
-                row.has_contact,
-                row.reachable,
-                bool(row.industry),
-                bool(row.owner),
-                bool(row.status),
-                row.has_address,
-                row.scored_since,
-            ),
-            stale=row.last_change is None or row.last_change < stale_from,
-        )
-        tally[result] += 1
+        profiles[
+            row.has_contact,
+            row.reachable,
+            bool(row.industry),
+            bool(row.owner),
+            bool(row.status),
+            row.has_address,
+            row.scored_since,
+            row.last_change is None or row.last_change < stale_from,
+        ].append(row)
+    longest_silent_first(quiet)
+    return quiet, _hygiene(profiles, HYGIENE_ROWS if rows is None else rows)
+
+
+def _hygiene(profiles: dict[tuple[bool, ...], list[watch_list.BookRow]], rows: int) -> Hygiene:
+    """The hygiene section from the profiles grouped by the booleans that decide their
+    completeness (the seven items present, then stale); its worst ``rows`` lines."""
+    results = {key: metrics.completeness_of(key[:-1], stale=key[-1]) for key in profiles}
+    checked = sum(map(len, profiles.values()))
+    # Flagged profiles by their place in the list (the lowest percent first, the stale
+    # before the others); within a place, by name and id.
+    places: defaultdict[tuple[int, bool], list[tuple[metrics.Completeness, Any]]] = defaultdict(
+        list
+    )
+    for key, result in results.items():
         if result.missing or result.stale:
-            lines.append(
-                (
-                    (result.percent, not result.stale, row.name, row.customer_id),
-                    (row.owner, row.status, result, row.last_change),
+            places[result.percent, not result.stale].append((result, profiles[key]))
+    worst: list[HygieneLine] = []
+    for place in sorted(places):
+        if len(worst) >= rows:
+            break
+        candidates = ((result, row) for result, found in places[place] for row in found)
+        for result, row in heapq.nsmallest(
+            rows - len(worst), candidates, key=lambda pair: (pair[1].name, pair[1].customer_id)
+        ):
+            worst.append(
+                HygieneLine(
+                    customer_id=row.customer_id,
+                    customer=row.name,
+                    owner=row.owner,
+                    status=row.status,
+                    percent=result.percent,
+                    missing=result.missing,
+                    stale=result.stale,
+                    last_confirmed=_utc(row.last_change),
                 )
             )
-    longest_silent_first(quiet)
-    shown = heapq.nsmallest(HYGIENE_ROWS if rows is None else rows, lines, key=lambda x: x[0])
-    checked = sum(tally.values())
-    percent_sum = sum(result.percent * n for result, n in tally.items())
-    hygiene = Hygiene(
+    percent_sum = sum(result.percent * len(profiles[key]) for key, result in results.items())
+    return Hygiene(
         checked=checked,
-        incomplete=sum(n for result, n in tally.items() if result.missing),
-        stale=sum(n for result, n in tally.items() if result.stale),
+        incomplete=sum(len(profiles[key]) for key, result in results.items() if result.missing),
+        stale=sum(len(profiles[key]) for key, result in results.items() if result.stale),
         average_percent=half_up_int(percent_sum / checked) if checked else None,
-        worst=[
-            HygieneLine(
-                customer_id=cid,
-                customer=name,
-                owner=owner,
-                status=status,
-                percent=percent,
-                missing=result.missing,
-                stale=result.stale,
-                last_confirmed=_utc(confirmed),
-            )
-            for (percent, _, name, cid), (owner, status, result, confirmed) in shown
-        ],
-        flagged=len(lines),
+        worst=worst,
+        flagged=sum(len(found) for place in places.values() for _, found in place),
     )
-    return quiet, hygiene
