@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from touchpoint.collector import collector_paused
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.domain.rounding import half_up_int
@@ -261,7 +262,9 @@ def daily_report(
     as_of = min(now, end - timedelta(microseconds=1))
     # The watch list and the hygiene read the whole book, not the period: they run on
     # their own connections beside the period's queries (SQLite lets go of the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # Both make about a million short-lived objects, none in a cycle: the cyclic
+    # collector would walk them again and again.
+    with collector_paused(), ThreadPoolExecutor(max_workers=1) as pool:
         book_later = pool.submit(book_health, ws, reps, now=as_of)
         report = _daily_report(ws, first, last, reps, scope, book, book_later, as_of)
     names = goals_service.display_names(
