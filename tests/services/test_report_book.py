@@ -22,6 +22,7 @@ from touchpoint.domain.enums import CustomerStatus
 from touchpoint.domain.rounding import half_up_int
 from touchpoint.services import demo, reports
 from touchpoint.storage.models import Contact, Customer, Interaction
+from touchpoint.storage.queries import watch_list
 from touchpoint.storage.workspace import Workspace
 
 REPS = ["maria@example.com", "tom@example.com", "ida@example.com"]
@@ -133,7 +134,11 @@ def boundary_moments(book: list[Record]) -> list[datetime]:
     return [m + d for m in (on_scored, on_stale) for d in (-tick, timedelta(0), tick)]
 
 
-def test_book_health_is_each_customers_completeness_and_quiet_reason(book: Workspace) -> None:
+@pytest.mark.parametrize("chunk", [7, watch_list.BOOK_CHUNK])
+def test_book_health_is_each_customers_completeness_and_quiet_reason(
+    book: Workspace, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch_list, "BOOK_CHUNK", chunk)  # the book read in many chunks
     held = records(book)
     now = book.now()
     moments = [now, now - timedelta(days=200), *boundary_moments(held)]

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from touchpoint.collector import collector_paused
@@ -573,77 +574,93 @@ def book_health(
     # depend on time are compared as fixed-width UTC text, which sorts as time.
     scored_from = to_utc_text(metrics.scored_since(now))
     stale_from = to_utc_text(metrics.stale_before(now))
-    with ws.read() as session:
-        # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
-        found = watch_list.book_rows(
-            driver_connection(session), as_of=as_of, scored_since=scored_from, owners=by_owner
-        )
     # A customer touched on or after this local day is not silent, and is on the watch
     # list only when its satisfaction is falling (most of a book is neither), which the
     # stored text and its newest scores tell without parsing a date.
     recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
     enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
+    shown = HYGIENE_ROWS if rows is None else rows
     quiet: list[QuietCustomer] = []
     # The profiles by the eight booleans that decide their completeness (a few hundred
-    # sets at most): each row is kept as it was read, and the figures and the worst
-    # lines are worked out per set.
-    profiles: defaultdict[tuple[bool, ...], list[watch_list.BookRow]] = defaultdict(list)
+    # sets at most): how many have each, and the first ``shown`` of each by name and id
+    # (the worst lines can only be among those).
+    counts: Counter[tuple[bool, ...]] = Counter()
+    firsts: dict[tuple[bool, ...], list[watch_list.BookRow]] = {}
     active = CustomerStatus.ACTIVE
-    for row in found:
-        if owners is not None and row.owner not in owners:
-            continue
-        if row.status == active and (
-            row.last_touch is None
-            or row.last_touch < recent_from
-            or (len(row.scores) >= enough_to_fall and metrics.falling_of(tuple(row.scores)))
-        ):
-            on_list = quiet_customer(
-                row.customer_id,
-                row.name,
-                row.owner,
-                last_touch=_utc(row.last_touch),
-                scores_newest_first=row.scores,
-                now=now,
-                tz=tz,
-                quiet_after_days=quiet_after,
-            )
-            if on_list is not None:
-                quiet.append(on_list)
-        profiles[
-            row.has_contact,
-            row.reachable,
-            bool(row.industry),
-            bool(row.owner),
-            bool(row.status),
-            row.has_address,
-            row.scored_since,
-            row.last_change is None or row.last_change < stale_from,
-        ].append(row)
+    with ws.read() as session:
+        # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
+        chunks = watch_list.book_rows(
+            driver_connection(session), as_of=as_of, scored_since=scored_from, owners=by_owner
+        )
+        for chunk in chunks:
+            profiles: defaultdict[tuple[bool, ...], list[watch_list.BookRow]] = defaultdict(list)
+            for row in chunk:
+                if owners is not None and row.owner not in owners:
+                    continue
+                if row.status == active and (
+                    row.last_touch is None
+                    or row.last_touch < recent_from
+                    or (len(row.scores) >= enough_to_fall and metrics.falling_of(tuple(row.scores)))
+                ):
+                    on_list = quiet_customer(
+                        row.customer_id,
+                        row.name,
+                        row.owner,
+                        last_touch=_utc(row.last_touch),
+                        scores_newest_first=row.scores,
+                        now=now,
+                        tz=tz,
+                        quiet_after_days=quiet_after,
+                    )
+                    if on_list is not None:
+                        quiet.append(on_list)
+                profiles[
+                    row.has_contact,
+                    row.reachable,
+                    row.industry,
+                    bool(row.owner),
+                    bool(row.status),
+                    row.has_address,
+                    row.scored_since,
+                    row.last_change is None or row.last_change < stale_from,
+                ].append(row)
+            for key, found in profiles.items():
+                counts[key] += len(found)
+                result = metrics.completeness_of(key[:-1], stale=key[-1])
+                if result.missing or result.stale:
+                    firsts[key] = heapq.nsmallest(
+                        shown, [*firsts.get(key, ()), *found], key=_BY_NAME
+                    )
     longest_silent_first(quiet)
-    return quiet, _hygiene(profiles, HYGIENE_ROWS if rows is None else rows)
+    return quiet, _hygiene(counts, firsts, shown)
 
 
-def _hygiene(profiles: dict[tuple[bool, ...], list[watch_list.BookRow]], rows: int) -> Hygiene:
-    """The hygiene section from the profiles grouped by the booleans that decide their
-    completeness (the seven items present, then stale); its worst ``rows`` lines."""
-    results = {key: metrics.completeness_of(key[:-1], stale=key[-1]) for key in profiles}
-    checked = sum(map(len, profiles.values()))
-    # Flagged profiles by their place in the list (the lowest percent first, the stale
+_BY_NAME = itemgetter(1, 0)  # a BookRow's name, then its id
+
+
+def _hygiene(
+    counts: Counter[tuple[bool, ...]], firsts: dict[tuple[bool, ...], list[Any]], shown: int
+) -> Hygiene:
+    """The hygiene section from how many profiles have each set of the booleans that
+    decide completeness (the seven items present, then stale) and, for the flagged
+    sets, their first ``shown`` rows by name; its worst ``shown`` lines."""
+    results = {key: metrics.completeness_of(key[:-1], stale=key[-1]) for key in counts}
+    checked = counts.total()
+    # The flagged sets by their place in the list (the lowest percent first, the stale
     # before the others); within a place, by name and id.
     places: defaultdict[tuple[int, bool], list[tuple[metrics.Completeness, Any]]] = defaultdict(
         list
     )
-    for key, result in results.items():
-        if result.missing or result.stale:
-            places[result.percent, not result.stale].append((result, profiles[key]))
+    for key, found in firsts.items():
+        result = results[key]
+        places[result.percent, not result.stale].extend((result, row) for row in found)
     worst: list[HygieneLine] = []
     for place in sorted(places):
-        if len(worst) >= rows:
+        if len(worst) >= shown:
             break
-        candidates = ((result, row) for result, found in places[place] for row in found)
         for result, row in heapq.nsmallest(
-            rows - len(worst), candidates, key=lambda pair: (pair[1].name, pair[1].customer_id)
+            shown - len(worst), places[place], key=lambda pair: _BY_NAME(pair[1])
         ):
             worst.append(
                 HygieneLine(
@@ -657,12 +674,14 @@ def _hygiene(profiles: dict[tuple[bool, ...], list[watch_list.BookRow]], rows: i
                     last_confirmed=_utc(row.last_change),
                 )
             )
-    percent_sum = sum(result.percent * len(profiles[key]) for key, result in results.items())
+    percent_sum = sum(result.percent * counts[key] for key, result in results.items())
     return Hygiene(
         checked=checked,
-        incomplete=sum(len(profiles[key]) for key, result in results.items() if result.missing),
-        stale=sum(len(profiles[key]) for key, result in results.items() if result.stale),
+        incomplete=sum(counts[key] for key, result in results.items() if result.missing),
+        stale=sum(counts[key] for key, result in results.items() if result.stale),
         average_percent=half_up_int(percent_sum / checked) if checked else None,
         worst=worst,
-        flagged=sum(len(found) for place in places.values() for _, found in place),
+        flagged=sum(
+            counts[key] for key, result in results.items() if result.missing or result.stale
+        ),
     )

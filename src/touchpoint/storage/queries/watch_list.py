@@ -13,7 +13,7 @@ connection (sqlite3 or SQLCipher).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from touchpoint.storage.queries import rows_as_one
@@ -93,6 +93,9 @@ def watch_rows(conn: Any, *, owner: str | None) -> list[WatchRow]:
 # --- the customer book, as the report reads it -------------------------------------
 
 
+BOOK_CHUNK = 10_000  # customers read at a time (by rowid): the rows of one in memory
+
+
 class BookRow(NamedTuple):
     """A customer in the book as it stood at a moment: the profile facts the hygiene
     section checks, and the going-quiet facts up to that moment."""
@@ -101,9 +104,9 @@ class BookRow(NamedTuple):
     name: str
     owner: str | None
     status: str
-    industry: str | None
-    reachable: bool  # an email or a phone of its own or of one of its contacts
+    industry: bool  # an industry filled in
     has_contact: bool
+    reachable: bool  # an email or a phone of its own or of one of its contacts
     has_address: bool
     scored_since: bool  # a score given between the ``scored_since`` moment and then
     last_change: str | None  # its last confirmation or change known then (UTC text)
@@ -114,12 +117,16 @@ class BookRow(NamedTuple):
 # A list field is "filled" when its JSON text is not an empty list, which a string
 # comparison tells without parsing it. Customers created after :as_of were not in the
 # book yet; a customer keeps only its newest change (and its creation), so one changed
-# after :as_of was last changed, as known then, when it was confirmed or created.
+# after :as_of was last changed, as known then, when it was confirmed or created. Its
+# contacts then: NULL when none, else whether one of them had an email or a phone.
 _FILLED = "NOT IN ('[]', 'null')"
 _BOOK_SQL = f"""
-SELECT c.id, c.name, c.owner, c.status, c.industry,
-  (c.emails {_FILLED} OR c.phones {_FILLED} OR k.reach) AS reach,
-  k.customer_id IS NOT NULL AS has_contact,
+SELECT c.id, c.name, c.owner, c.status,
+  c.industry IS NOT NULL AND c.industry != '' AS industry,
+  (c.emails {_FILLED} OR c.phones {_FILLED}) AS reach,
+  (SELECT max(k.emails {_FILLED} OR k.phones {_FILLED}) FROM contacts k
+    WHERE k.customer_id = c.id AND k.deleted_at IS NULL AND k.created_at <= :as_of)
+    AS contacts_reach,
   c.addresses {_FILLED} AS addresses,
   EXISTS (SELECT 1 FROM interactions i
     WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
@@ -130,25 +137,25 @@ SELECT c.id, c.name, c.owner, c.status, c.industry,
   {last_touch_sql(as_of=True)} AS last_touch,
   {newest_scores_sql(as_of=True)} AS scored
 FROM customers c{{hint}}
-LEFT JOIN (
-  SELECT customer_id, max(emails {_FILLED} OR phones {_FILLED}) AS reach
-  FROM contacts{{contacts_hint}} WHERE deleted_at IS NULL AND created_at <= :as_of
-    {{contacts_filter}}
-  GROUP BY customer_id
-) k ON k.customer_id = c.id
 WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
   AND c.created_at <= :as_of
 """
 
-# Every column in BookRow's order; the flags as JSON true/false, so that each row comes
-# back ready to be a BookRow.
+
+def _flag(condition: str) -> str:
+    """A condition as JSON true or false (so that it is read as a bool)."""
+    return f"json(CASE WHEN {condition} THEN 'true' ELSE 'false' END)"
+
+
+# Every column in BookRow's order, each ready to be a BookRow's.
 _BOOK_COLUMNS = ", ".join(
     [
-        "id, name, owner, status, industry",
-        *(
-            f"json(CASE WHEN {flag} THEN 'true' ELSE 'false' END)"
-            for flag in ("reach", "has_contact", "addresses", "scored_since")
-        ),
+        "id, name, owner, status",
+        _flag("industry"),
+        _flag("contacts_reach IS NOT NULL"),
+        _flag("reach OR contacts_reach"),
+        _flag("addresses"),
+        _flag("scored_since"),
         "last_change, last_touch, json(scored)",
     ]
 )
@@ -156,32 +163,27 @@ _BOOK_COLUMNS = ", ".join(
 
 def book_rows(
     conn: Any, *, as_of: str, scored_since: str, owners: Sequence[str] | None = None
-) -> list[BookRow]:
+) -> Iterator[list[BookRow]]:
     """The live active and prospect customers that existed at ``as_of`` (UTC text), as
-    they and their contacts stood then; ``scored_since``: the moment (UTC text) from
-    which a score counts for :attr:`BookRow.scored_since`. ``owners``: only their
-    customers, found through the owner index (for a few owners; a big team owns most of
-    the book, which one sequential scan reads faster)."""
-    # The whole book is read in table order (the planner would otherwise walk the live
-    # customers' name index and fetch every row out of order, twice as slow), and so are
-    # its contacts, counted once for every customer (through the customer_id index the
-    # table is read in random order, three times slower); for a few owners, their
-    # customers' contacts through that index.
-    hints = {"hint": " NOT INDEXED", "contacts_hint": " NOT INDEXED", "contacts_filter": ""}
-    owner_filter = ""
-    params: dict[str, str] = {"as_of": as_of, "scored_since": scored_since}
+    they and their contacts stood then, a chunk at a time; ``scored_since``: the moment
+    (UTC text) from which a score counts for :attr:`BookRow.scored_since`. ``owners``:
+    only their customers, found through the owner index, in one chunk (for a few
+    owners; a big team owns most of the book, which one sequential scan reads faster).
+    """
+    params: dict[str, Any] = {"as_of": as_of, "scored_since": scored_since}
     if owners is not None:
         names = [f"o{n}" for n in range(len(owners))]
         listed = ", ".join(":" + n for n in names) or "NULL"
-        hints = {
-            "hint": "",
-            "contacts_hint": "",
-            "contacts_filter": (
-                f"AND customer_id IN (SELECT id FROM customers WHERE owner IN ({listed}))"
-            ),
-        }
-        owner_filter = f" AND c.owner IN ({listed})"
         params.update(zip(names, owners, strict=True))
-    sql = _BOOK_SQL.format(**hints) + owner_filter
-    # The report reads this on a thread beside its period figures: as one value.
-    return list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
+        sql = _BOOK_SQL.format(hint="") + f" AND c.owner IN ({listed})"
+        yield list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
+        return
+    # The whole book is read in table order, a range of rowids at a time (the planner
+    # would otherwise walk the live customers' name index and fetch every row out of
+    # order, twice as slow): a chunk's rows, not the whole book's, are in memory at once.
+    sql = _BOOK_SQL.format(hint=" NOT INDEXED") + " AND c.rowid >= :low AND c.rowid < :high"
+    first, last = conn.execute("SELECT min(rowid), max(rowid) FROM customers").fetchone()
+    for low in range(first or 0, (last or -1) + 1, BOOK_CHUNK):
+        params.update(low=low, high=low + BOOK_CHUNK)
+        # The report reads this on a thread beside its period figures: as one value.
+        yield list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
