@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from functools import lru_cache
 
@@ -130,6 +130,14 @@ def customer_satisfaction(scores_newest_first: Sequence[int]) -> SatisfactionSum
     return SatisfactionSummary(current=current, previous=previous, count=len(scores))
 
 
+@lru_cache(maxsize=2**15)
+def falling_of(newest: tuple[int, ...]) -> bool:
+    """Whether satisfaction is falling, from the newest scores, newest first (the two
+    windows that decide it: at most 2 x :data:`SATISFACTION_WINDOW` of them). Scores
+    are 1 to 5, so a whole book shares a few thousand answers at most: made once each."""
+    return customer_satisfaction(newest[: 2 * SATISFACTION_WINDOW]).falling
+
+
 @dataclass(frozen=True)
 class QuietReason:
     no_touch_days: int | None  # set when no touch for longer than the limit
@@ -248,7 +256,6 @@ def _percent(filled: int, total: int) -> int:
 
 def completeness(facts: ProfileFacts, *, now: datetime) -> Completeness:
     """Which of the seven important things a profile has, and whether it is stale."""
-    scored_since = now - timedelta(days=SCORED_WITHIN_DAYS)
     present = (
         facts.contacts > 0,
         facts.has_email_or_phone,
@@ -256,11 +263,30 @@ def completeness(facts: ProfileFacts, *, now: datetime) -> Completeness:
         bool(facts.owner),
         bool(facts.status),
         facts.has_address,
-        facts.last_scored_interaction is not None and facts.last_scored_interaction >= scored_since,
+        facts.last_scored_interaction is not None
+        and facts.last_scored_interaction >= scored_since(now),
     )
+    return completeness_of(present, stale=is_stale(facts.last_confirmed_or_changed, now=now))
+
+
+@lru_cache(maxsize=2 ** (len(COMPLETENESS_ITEMS) + 1))
+def completeness_of(present: tuple[bool, ...], *, stale: bool) -> Completeness:
+    """The completeness of a profile from which of :data:`COMPLETENESS_ITEMS` it has
+    (in their order) and whether it is stale. Decided by these eight booleans alone, so
+    a whole book shares a few hundred answers at most: made once each."""
     missing = tuple(item for item, ok in zip(COMPLETENESS_ITEMS, present, strict=True) if not ok)
-    stale = is_stale(facts.last_confirmed_or_changed, now=now)
     return Completeness(filled=sum(present), total=len(present), missing=missing, stale=stale)
+
+
+def scored_since(now: datetime) -> datetime:
+    """The oldest moment a scored interaction may have to count toward completeness."""
+    return now - timedelta(days=SCORED_WITHIN_DAYS)
+
+
+def stale_before(now: datetime) -> datetime:
+    """A profile last confirmed or changed before this moment (in UTC) is stale at
+    ``now``: :func:`is_stale` as one comparison, for a whole book."""
+    return now.astimezone(UTC) - timedelta(days=STALE_AFTER_DAYS)
 
 
 def is_stale(last_confirmed_or_changed: datetime | None, *, now: datetime) -> bool:

@@ -33,8 +33,10 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
+from touchpoint.collector import collector_paused
 from touchpoint.domain import dates, metrics
 from touchpoint.domain.enums import CustomerStatus, FollowUpStatus
 from touchpoint.domain.rounding import half_up_int
@@ -261,7 +263,9 @@ def daily_report(
     as_of = min(now, end - timedelta(microseconds=1))
     # The watch list and the hygiene read the whole book, not the period: they run on
     # their own connections beside the period's queries (SQLite lets go of the GIL).
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # Both make about a million short-lived objects, none in a cycle: the cyclic
+    # collector would walk them again and again.
+    with collector_paused(), ThreadPoolExecutor(max_workers=1) as pool:
         book_later = pool.submit(book_health, ws, reps, now=as_of)
         report = _daily_report(ws, first, last, reps, scope, book, book_later, as_of)
     names = goals_service.display_names(
@@ -566,92 +570,118 @@ def book_health(
     # A few owners: their customers through the owner index; a big team owns most of
     # the book, which one sequential scan reads faster.
     by_owner = reps if reps is not None and len(reps) <= BOOK_OWNER_INDEX else None
-    with ws.read() as session:
-        # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
-        found, contacts = watch_list.book_rows(
-            driver_connection(session), as_of=as_of, owners=by_owner
-        )
-    # A customer touched on or after this local day is not silent; one with fewer scores
-    # than two windows cannot be falling. Such customers (most of a book) are not on the
-    # watch list, which the stored text tells without parsing a date.
+    # Completeness is decided by eight booleans (metrics.completeness_of): the two that
+    # depend on time are compared as fixed-width UTC text, which sorts as time.
+    scored_from = to_utc_text(metrics.scored_since(now))
+    stale_from = to_utc_text(metrics.stale_before(now))
+    # A customer touched on or after this local day is not silent, and is on the watch
+    # list only when its satisfaction is falling (most of a book is neither), which the
+    # stored text and its newest scores tell without parsing a date.
     recent_day = dates.local_date(now, tz) - timedelta(days=quiet_after)
     recent_from = to_utc_text(dates.local_range_bounds(recent_day, recent_day, tz)[0])
     enough_to_fall = 2 * metrics.SATISFACTION_WINDOW
+    shown = HYGIENE_ROWS if rows is None else rows
     quiet: list[QuietCustomer] = []
-    # Every flagged profile, as (its place in the list, its facts): most of a big book
-    # is flagged, and only the worst few become lines.
-    lines: list[tuple[tuple[int, bool, str, str], tuple[Any, ...]]] = []
-    checked = incomplete = stale = percent_sum = 0
-    for row in found:
-        if owners is not None and row.owner not in owners:
-            continue
-        reach = contacts.get(row.customer_id)
-        if row.status == CustomerStatus.ACTIVE and (
-            row.last_touch is None
-            or row.last_touch < recent_from
-            or len(row.scores) >= enough_to_fall
-        ):
-            on_list = quiet_customer(
-                row.customer_id,
-                row.name,
-                row.owner,
-                last_touch=_utc(row.last_touch),
-                scores_newest_first=row.scores,
-                now=now,
-                tz=tz,
-                quiet_after_days=quiet_after,
-            )
-            if on_list is not None:
-                quiet.append(on_list)
-        # Fixed-width UTC text sorts as time: compare first, parse once. Only the newest
-        # change is kept: one after as_of leaves the creation as the last change known.
-        times = (row.confirmed_at or "", row.updated_at or "", row.created_at or "")
-        confirmed = _utc(max(t for t in times if t <= as_of) or None)
-        result = metrics.completeness(
-            metrics.ProfileFacts(
-                contacts=reach.contacts if reach else 0,
-                has_email_or_phone=row.reachable or bool(reach and reach.reachable),
-                industry=row.industry,
-                owner=row.owner,
-                status=row.status,
-                has_address=row.has_address,
-                last_scored_interaction=_utc(row.last_scored_at),
-                last_confirmed_or_changed=confirmed,
-            ),
-            now=now,
+    # The profiles by the eight booleans that decide their completeness (a few hundred
+    # sets at most): how many have each, and the first ``shown`` of each by name and id
+    # (the worst lines can only be among those).
+    counts: Counter[tuple[bool, ...]] = Counter()
+    firsts: dict[tuple[bool, ...], list[watch_list.BookRow]] = {}
+    active = CustomerStatus.ACTIVE
+    with ws.read() as session:
+        # 100,000 customers: the driver's rows, not SQLAlchemy's, cost a second less.
+        chunks = watch_list.book_rows(
+            driver_connection(session), as_of=as_of, scored_since=scored_from, owners=by_owner
         )
-        percent = result.percent
-        checked += 1
-        percent_sum += percent
-        incomplete += bool(result.missing)
-        stale += result.stale
-        if result.missing or result.stale:
-            lines.append(
-                (
-                    (result.percent, not result.stale, row.name, row.customer_id),
-                    (row.owner, row.status, result, confirmed),
+        for chunk in chunks:
+            profiles: defaultdict[tuple[bool, ...], list[watch_list.BookRow]] = defaultdict(list)
+            for row in chunk:
+                if owners is not None and row.owner not in owners:
+                    continue
+                if row.status == active and (
+                    row.last_touch is None
+                    or row.last_touch < recent_from
+                    or (len(row.scores) >= enough_to_fall and metrics.falling_of(tuple(row.scores)))
+                ):
+                    on_list = quiet_customer(
+                        row.customer_id,
+                        row.name,
+                        row.owner,
+                        last_touch=_utc(row.last_touch),
+                        scores_newest_first=row.scores,
+                        now=now,
+                        tz=tz,
+                        quiet_after_days=quiet_after,
+                    )
+                    if on_list is not None:
+                        quiet.append(on_list)
+                profiles[
+                    row.has_contact,
+                    row.reachable,
+                    row.industry,
+                    bool(row.owner),
+                    bool(row.status),
+                    row.has_address,
+                    row.scored_since,
+                    row.last_change is None or row.last_change < stale_from,
+                ].append(row)
+            for key, found in profiles.items():
+                counts[key] += len(found)
+                result = metrics.completeness_of(key[:-1], stale=key[-1])
+                if result.missing or result.stale:
+                    firsts[key] = heapq.nsmallest(
+                        shown, [*firsts.get(key, ()), *found], key=_BY_NAME
+                    )
+    longest_silent_first(quiet)
+    return quiet, _hygiene(counts, firsts, shown)
+
+
+_BY_NAME = itemgetter(1, 0)  # a BookRow's name, then its id
+
+
+def _hygiene(
+    counts: Counter[tuple[bool, ...]], firsts: dict[tuple[bool, ...], list[Any]], shown: int
+) -> Hygiene:
+    """The hygiene section from how many profiles have each set of the booleans that
+    decide completeness (the seven items present, then stale) and, for the flagged
+    sets, their first ``shown`` rows by name; its worst ``shown`` lines."""
+    results = {key: metrics.completeness_of(key[:-1], stale=key[-1]) for key in counts}
+    checked = counts.total()
+    # The flagged sets by their place in the list (the lowest percent first, the stale
+    # before the others); within a place, by name and id.
+    places: defaultdict[tuple[int, bool], list[tuple[metrics.Completeness, Any]]] = defaultdict(
+        list
+    )
+    for key, found in firsts.items():
+        result = results[key]
+        places[result.percent, not result.stale].extend((result, row) for row in found)
+    worst: list[HygieneLine] = []
+    for place in sorted(places):
+        if len(worst) >= shown:
+            break
+        for result, row in heapq.nsmallest(
+            shown - len(worst), places[place], key=lambda pair: _BY_NAME(pair[1])
+        ):
+            worst.append(
+                HygieneLine(
+                    customer_id=row.customer_id,
+                    customer=row.name,
+                    owner=row.owner,
+                    status=row.status,
+                    percent=result.percent,
+                    missing=result.missing,
+                    stale=result.stale,
+                    last_confirmed=_utc(row.last_change),
                 )
             )
-    longest_silent_first(quiet)
-    shown = heapq.nsmallest(HYGIENE_ROWS if rows is None else rows, lines, key=lambda x: x[0])
-    hygiene = Hygiene(
+    percent_sum = sum(result.percent * counts[key] for key, result in results.items())
+    return Hygiene(
         checked=checked,
-        incomplete=incomplete,
-        stale=stale,
+        incomplete=sum(counts[key] for key, result in results.items() if result.missing),
+        stale=sum(counts[key] for key, result in results.items() if result.stale),
         average_percent=half_up_int(percent_sum / checked) if checked else None,
-        worst=[
-            HygieneLine(
-                customer_id=cid,
-                customer=name,
-                owner=owner,
-                status=status,
-                percent=percent,
-                missing=result.missing,
-                stale=result.stale,
-                last_confirmed=confirmed,
-            )
-            for (percent, _, name, cid), (owner, status, result, confirmed) in shown
-        ],
-        flagged=len(lines),
+        worst=worst,
+        flagged=sum(
+            counts[key] for key, result in results.items() if result.missing or result.stale
+        ),
     )
-    return quiet, hygiene

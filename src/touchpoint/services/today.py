@@ -76,12 +76,14 @@ def quiet_customer(
     )
     if reason is None:
         return None
+    # A silent customer's days are the reason's (counted once: a big book has thousands).
+    days = reason.no_touch_days
     return QuietCustomer(
         customer_id=customer_id,
         name=name,
         owner=owner,
         last_touch=last_touch,
-        days=metrics.days_since(last_touch, now=now, tz=tz),
+        days=days if days is not None else metrics.days_since(last_touch, now=now, tz=tz),
         satisfaction=summary.current,
         falling=summary.falling,
         reason=reason.text,

@@ -3,8 +3,8 @@
 Both the watch list (Today, the going-quiet list) and the report's customer book read
 the same facts per customer from the partial (customer_id, occurred_at, satisfaction)
 index, walked backwards: the last live interaction, and the newest six scores (two
-windows of three tell a falling satisfaction); the report also reads when the last
-score was given. The SQL of each fact is written once, here.
+windows of three tell a falling satisfaction); the report also reads whether a score
+was given since a moment. The SQL of each fact is written once, here.
 
 Imports no SQLAlchemy: the start reads Today through the standard library's sqlite3
 with these queries before SQLAlchemy has loaded. Every function takes a DB-API
@@ -13,7 +13,7 @@ connection (sqlite3 or SQLCipher).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
 from touchpoint.storage.queries import rows_as_one
@@ -42,16 +42,6 @@ def newest_scores_sql(*, as_of: bool) -> str:
         " WHERE i.customer_id = c.id AND i.deleted_at IS NULL"
         f" AND i.satisfaction IS NOT NULL{bound}"
         f" ORDER BY i.occurred_at DESC LIMIT {NEWEST_SCORES}))"
-    )
-
-
-def last_scored_sql() -> str:
-    """When the customer ``c`` was last given a score, up to the ``:as_of`` parameter
-    (the first entry of the same index walk: one more step on pages just read)."""
-    return (
-        "(SELECT max(i.occurred_at) FROM interactions i"
-        " WHERE i.customer_id = c.id AND i.deleted_at IS NULL"
-        " AND i.satisfaction IS NOT NULL AND i.occurred_at <= :as_of)"
     )
 
 
@@ -103,6 +93,9 @@ def watch_rows(conn: Any, *, owner: str | None) -> list[WatchRow]:
 # --- the customer book, as the report reads it -------------------------------------
 
 
+BOOK_CHUNK = 10_000  # customers read at a time (by rowid): the rows of one in memory
+
+
 class BookRow(NamedTuple):
     """A customer in the book as it stood at a moment: the profile facts the hygiene
     section checks, and the going-quiet facts up to that moment."""
@@ -111,104 +104,86 @@ class BookRow(NamedTuple):
     name: str
     owner: str | None
     status: str
-    industry: str | None
-    reachable: bool  # an email or a phone of its own
+    industry: bool  # an industry filled in
+    has_contact: bool
+    reachable: bool  # an email or a phone of its own or of one of its contacts
     has_address: bool
-    confirmed_at: str | None  # UTC text, like the three times below
-    updated_at: str | None
-    created_at: str | None
-    last_touch: str | None
+    scored_since: bool  # a score given between the ``scored_since`` moment and then
+    last_change: str | None  # its last confirmation or change known then (UTC text)
+    last_touch: str | None  # UTC text
     scores: list[int]  # newest first, at most NEWEST_SCORES
-    last_scored_at: str | None
-
-
-class ContactReach(NamedTuple):
-    """A customer's contacts, and how many of them have an email or a phone."""
-
-    contacts: int
-    reachable: int
 
 
 # A list field is "filled" when its JSON text is not an empty list, which a string
 # comparison tells without parsing it. Customers created after :as_of were not in the
-# book yet.
+# book yet; a customer keeps only its newest change (and its creation), so one changed
+# after :as_of was last changed, as known then, when it was confirmed or created. Its
+# contacts then: NULL when none, else whether one of them had an email or a phone.
 _FILLED = "NOT IN ('[]', 'null')"
 _BOOK_SQL = f"""
-SELECT c.id, c.name, c.owner, c.status, c.industry,
+SELECT c.id, c.name, c.owner, c.status,
+  c.industry IS NOT NULL AND c.industry != '' AS industry,
   (c.emails {_FILLED} OR c.phones {_FILLED}) AS reach,
+  (SELECT max(k.emails {_FILLED} OR k.phones {_FILLED}) FROM contacts k
+    WHERE k.customer_id = c.id AND k.deleted_at IS NULL AND k.created_at <= :as_of)
+    AS contacts_reach,
   c.addresses {_FILLED} AS addresses,
-  c.confirmed_at, c.updated_at, c.created_at,
+  EXISTS (SELECT 1 FROM interactions i
+    WHERE i.customer_id = c.id AND i.deleted_at IS NULL AND i.satisfaction IS NOT NULL
+      AND i.occurred_at >= :scored_since AND i.occurred_at <= :as_of) AS scored_since,
+  max(c.created_at,
+    coalesce(CASE WHEN c.confirmed_at <= :as_of THEN c.confirmed_at END, ''),
+    coalesce(CASE WHEN c.updated_at <= :as_of THEN c.updated_at END, '')) AS last_change,
   {last_touch_sql(as_of=True)} AS last_touch,
-  {newest_scores_sql(as_of=True)} AS scored,
-  {last_scored_sql()} AS last_scored
+  {newest_scores_sql(as_of=True)} AS scored
 FROM customers c{{hint}}
 WHERE c.deleted_at IS NULL AND c.merged_into_id IS NULL AND c.status != 'former'
   AND c.created_at <= :as_of
 """
-# Contacts per customer and how many can be reached, counted on their own and joined
-# in Python: for the whole book one sequential scan (through the customer_id index the
-# table is read in random order, three times slower); for a few owners, their
-# customers' contacts through that index.
-_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND created_at <= :as_of
-GROUP BY customer_id
-"""
-_OWNERS_CONTACTS_SQL = f"""
-SELECT customer_id, count(*), sum(emails {_FILLED} OR phones {_FILLED})
-FROM contacts WHERE deleted_at IS NULL AND created_at <= :as_of
-  AND customer_id IN (SELECT id FROM customers WHERE owner IN ({{owners}}))
-GROUP BY customer_id
-"""
 
 
-_BOOK_COLUMNS = (
-    "id, name, owner, status, industry, reach, addresses, confirmed_at, updated_at,"
-    " created_at, last_touch, json(scored), last_scored"
+def _flag(condition: str) -> str:
+    """A condition as JSON true or false (so that it is read as a bool)."""
+    return f"json(CASE WHEN {condition} THEN 'true' ELSE 'false' END)"
+
+
+# Every column in BookRow's order, each ready to be a BookRow's.
+_BOOK_COLUMNS = ", ".join(
+    [
+        "id, name, owner, status",
+        _flag("industry"),
+        _flag("contacts_reach IS NOT NULL"),
+        _flag("reach OR contacts_reach"),
+        _flag("addresses"),
+        _flag("scored_since"),
+        "last_change, last_touch, json(scored)",
+    ]
 )
 
 
 def book_rows(
-    conn: Any, *, as_of: str, owners: Sequence[str] | None = None
-) -> tuple[list[BookRow], dict[str, ContactReach]]:
-    """The live active and prospect customers that existed at ``as_of`` (UTC text) and
-    their contacts' reach by customer id, as they stood then. ``owners``: only their
-    customers, found through the owner index (for a few owners; a big team owns most of
-    the book, which one sequential scan reads faster)."""
-    # The whole book is read in table order: the planner would otherwise walk the live
-    # customers' name index and fetch every row out of order, twice as slow.
-    sql, contacts_sql = _BOOK_SQL.format(hint=" NOT INDEXED"), _CONTACTS_SQL
-    params: dict[str, str] = {"as_of": as_of}
+    conn: Any, *, as_of: str, scored_since: str, owners: Sequence[str] | None = None
+) -> Iterator[list[BookRow]]:
+    """The live active and prospect customers that existed at ``as_of`` (UTC text), as
+    they and their contacts stood then, a chunk at a time; ``scored_since``: the moment
+    (UTC text) from which a score counts for :attr:`BookRow.scored_since`. ``owners``:
+    only their customers, found through the owner index, in one chunk (for a few
+    owners; a big team owns most of the book, which one sequential scan reads faster).
+    """
+    params: dict[str, Any] = {"as_of": as_of, "scored_since": scored_since}
     if owners is not None:
-        sql = _BOOK_SQL.format(hint="")
         names = [f"o{n}" for n in range(len(owners))]
         listed = ", ".join(":" + n for n in names) or "NULL"
-        sql += f" AND c.owner IN ({listed})"
-        contacts_sql = _OWNERS_CONTACTS_SQL.format(owners=listed)
         params.update(zip(names, owners, strict=True))
-    # The report reads this on a thread beside its period figures: as one value.
-    rows = []
-    for row in rows_as_one(conn, _BOOK_COLUMNS, sql, params):
-        cid, name, owner, status, industry, reach, address, confirmed, updated, created = row[:10]
-        last_touch, scores, last_scored_at = row[10:]
-        rows.append(
-            BookRow(
-                cid,
-                name,
-                owner,
-                status,
-                industry,
-                bool(reach),
-                bool(address),
-                confirmed,
-                updated,
-                created,
-                last_touch,
-                scores,
-                last_scored_at,
-            )
-        )
-    contacts = {
-        cid: ContactReach(n, reach or 0) for cid, n, reach in conn.execute(contacts_sql, params)
-    }
-    return rows, contacts
+        sql = _BOOK_SQL.format(hint="") + f" AND c.owner IN ({listed})"
+        yield list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
+        return
+    # The whole book is read in table order, a range of rowids at a time (the planner
+    # would otherwise walk the live customers' name index and fetch every row out of
+    # order, twice as slow): a chunk's rows, not the whole book's, are in memory at once.
+    sql = _BOOK_SQL.format(hint=" NOT INDEXED") + " AND c.rowid >= :low AND c.rowid < :high"
+    first, last = conn.execute("SELECT min(rowid), max(rowid) FROM customers").fetchone()
+    for low in range(first or 0, (last or -1) + 1, BOOK_CHUNK):
+        params.update(low=low, high=low + BOOK_CHUNK)
+        # The report reads this on a thread beside its period figures: as one value.
+        yield list(map(BookRow._make, rows_as_one(conn, _BOOK_COLUMNS, sql, params)))
