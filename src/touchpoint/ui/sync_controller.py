@@ -32,6 +32,7 @@ from touchpoint.ui.backend import Backend, Cancelled
 from touchpoint.ui.status_bar import ago_text
 
 if TYPE_CHECKING:
+    from touchpoint.policy import LoadedPolicy
     from touchpoint.storage.workspace import Changes, Workspace
     from touchpoint.sync.engine import SyncProgress, SyncResult
 
@@ -176,6 +177,11 @@ class SyncController(QObject):
     @property
     def _ws(self) -> Workspace:
         return self._backend.ws  # opened by the Backend (its thread) before the first cycle
+
+    @property
+    def policy(self) -> LoadedPolicy:
+        """The machine policy in force: the one the window's start-up context resolved."""
+        return self._ws.policy
 
     def _start_periodic(self) -> None:
         minutes = self._interval_min if self._interval_min is not None else self._interval_setting()
