@@ -103,15 +103,30 @@ class Database:
         self.path = path
         self.key = key
         self.engine = make_engine(path, key)
-        self.turns: Turns | None = None  # see the module's docstring
-        event.listen(self.engine, "checkout", self._taken)
-        event.listen(self.engine, "checkin", self._returned)
+        self._turns: Turns | None = None
+        self._listening = False
         self._write_engine = self.engine.execution_options(touchpoint_write=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
 
+    @property
+    def turns(self) -> Turns | None:
+        """Who may use the database when (see the module's docstring); None: anyone."""
+        return self._turns
+
+    @turns.setter
+    def turns(self, turns: Turns | None) -> None:
+        # The pool's events are listened to from the first Turns on, and then for good
+        # (a connection out when they are taken away still gives its turn back): a
+        # process that never sets one (the command line, the Hub) pays nothing.
+        if turns is not None and not self._listening:
+            event.listen(self.engine, "checkout", self._taken)
+            event.listen(self.engine, "checkin", self._returned)
+            self._listening = True
+        self._turns = turns
+
     def _taken(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
-        turns = self.turns
+        turns = self._turns
         if turns is not None:
             held = turns.enter()
             if held is not None:
