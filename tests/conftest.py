@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +10,12 @@ from pathlib import Path
 import pytest
 
 import fresh_db
+from qt_leaks import _qt_test_leaves_nothing_running  # noqa: F401 - an autouse fixture
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.workspace import Workspace
+
+# pytester: the Qt leak check's own tests (test_qt_leaks.py) run pytest on test files.
+pytest_plugins = ["pytester"]
 
 # Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -56,57 +58,6 @@ def _isolated_home(
         keyring.set_keyring(MemoryKeyring())
     except ImportError:  # pragma: no cover
         pass
-
-
-def _visible_windows() -> list[object]:
-    from PySide6.QtWidgets import QApplication
-
-    if QApplication.instance() is None:
-        return []
-    return [w for w in QApplication.topLevelWidgets() if w.isVisible()]
-
-
-@pytest.fixture(autouse=True)
-def _qt_test_leaves_nothing_running(request: pytest.FixtureRequest) -> Iterator[None]:
-    """A Qt test that leaves a window open or a thread running fails: the next test would
-    otherwise inherit it (and with it the previous test's database). Set up before the
-    test's other fixtures, so it checks after they (qtbot, backend, hub) have cleaned up.
-    A test that means to leave one open says so with ``@pytest.mark.leaves_qt_open``."""
-    if not {"qtbot", "qapp"} & set(request.fixturenames) or request.node.get_closest_marker(
-        "leaves_qt_open"
-    ):
-        yield
-        return
-    windows_before = {id(w) for w in _visible_windows()}
-    threads_before = set(threading.enumerate())
-    # Threads that live as long as their process, by design: the log dialog's draft
-    # writer, and an in-process Hub's password checker (started by its first sign-in).
-    lifelong = ("touchpoint-drafts", "password-check")
-    yield
-    from PySide6.QtCore import QThreadPool
-
-    # A thread told to stop may need a moment to return from its last call.
-    deadline = time.monotonic() + 5
-    while True:
-        threads = [
-            t
-            for t in threading.enumerate()
-            if t not in threads_before and t.is_alive() and not t.name.startswith(lifelong)
-        ]
-        if not threads or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    pool_busy = QThreadPool.globalInstance().activeThreadCount()
-    windows = [w for w in _visible_windows() if id(w) not in windows_before]
-    for window in windows:  # so the leak does not spill into the next test
-        window.close()  # type: ignore[attr-defined]
-        window.deleteLater()  # type: ignore[attr-defined]
-    problems = [f"window {type(w).__name__} left open" for w in windows]
-    problems += [f"thread {t.name!r} left running" for t in threads]
-    if pool_busy:
-        problems.append(f"{pool_busy} QThreadPool thread(s) left running")
-    if problems:
-        pytest.fail("the test " + ", ".join(problems), pytrace=False)
 
 
 class Clock:

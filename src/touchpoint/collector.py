@@ -27,6 +27,8 @@ class _Pauses:
         self.was_enabled = False
 
 
+# Process-wide on purpose: Python has one collector, so its pauses are counted in one
+# place, whoever asks (a sync's pull, an import, the window's GUI-thread collector).
 _pauses = _Pauses()
 
 

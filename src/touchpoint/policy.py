@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -174,26 +173,13 @@ def _invalid(path: Path, *problems: str) -> LoadedPolicy:
     return LoadedPolicy(path, "invalid", message, problems=problems)
 
 
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple[Any, ...], LoadedPolicy]] = {}
-
-
 def current_policy() -> LoadedPolicy:
-    """The policy in force now; re-read only when the file (or its path) changes."""
-    path = policy_path()
-    try:
-        st = path.stat()
-        signature: tuple[Any, ...] = (st.st_mtime_ns, st.st_size)
-    except OSError:
-        signature = ()
-    with _cache_lock:
-        cached = _cache.get(str(path))
-        if cached is not None and cached[0] == signature:
-            return cached[1]
-        loaded = load_policy(path)
-        _cache.clear()
-        _cache[str(path)] = (signature, loaded)
-        return loaded
+    """The policy file as it is now, read now. The command line and the window resolve it
+    once into their start-up context (``context.AppContext.policy``, ``Workspace.policy``)
+    and pass that down; this is for the start-up context itself and for callers that have
+    none (the Hub's report writers, a library user). Nothing keeps what it read: there is
+    one policy in force per run, the context's."""
+    return load_policy(policy_path())
 
 
 # --- the settings in force ------------------------------------------------------------------

@@ -355,26 +355,3 @@ def test_search_marks_matched_words_bold_on_a_terminal(tp, acme: str, monkeypatc
     monkeypatch.setattr(activity, "is_tty", lambda stream=None: True)
     out = tp("search", "forklift", color=True).stdout
     assert "\x1b[1mforklift\x1b[22m" in out
-
-
-def test_search_reads_with_a_small_cache_and_temp_files(tp, acme: str, monkeypatch) -> None:
-    from sqlalchemy import text
-
-    from touchpoint.services import search as search_service
-
-    seen: list[tuple[int, int]] = []
-    real = search_service.search
-
-    def spy(ws, query, **kwargs):  # type: ignore[no-untyped-def]
-        with ws.read() as session:
-            seen.append(
-                (
-                    session.execute(text("PRAGMA cache_size")).scalar(),
-                    session.execute(text("PRAGMA temp_store")).scalar(),
-                )
-            )
-        return real(ws, query, **kwargs)
-
-    monkeypatch.setattr(search_service, "search", spy)
-    assert "Acme GmbH" in tp("search", "acme").stdout
-    assert seen == [(-4000, 1)]  # 4 MB of pages; temp_store FILE

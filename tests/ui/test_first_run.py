@@ -214,6 +214,7 @@ def test_a_locked_policy_shows_the_hub_read_only(  # noqa: PLR0917 - fixtures
     file = tmp_path / "policy.toml"
     file.write_text('[hub]\nserver = "https://hub.corp.example"\nlocked = true\n')
     monkeypatch.setenv(policy.POLICY_ENV, str(file))
+    ws.policy = policy.current_policy()  # as the window's start-up context resolves it
     controller = SyncController(backend)
     _parent, wizard, _done = open_wizard(qtbot, backend, idle, controller=controller)
     assert wizard is not None and wizard.connect_page is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -177,7 +178,9 @@ def test_sign_in_offers_only_the_policys_hub_when_it_is_locked(
     policy_file.write_text(
         '[hub]\nserver = "https://hub.example.com"\nlocked = true\n', encoding="utf-8"
     )
-    dialog = SignInDialog(object(), server="https://other.example.com")  # type: ignore[arg-type]
+    # The dialog shows the policy the window's start-up context resolved.
+    controller = SimpleNamespace(policy=current_policy())
+    dialog = SignInDialog(controller, server="https://other.example.com")  # type: ignore[arg-type]
     qtbot.addWidget(dialog)
     assert dialog.server.text() == "https://hub.example.com"
     assert dialog.server.isReadOnly()
@@ -185,7 +188,7 @@ def test_sign_in_offers_only_the_policys_hub_when_it_is_locked(
     field, words = _problem(ValidationError("server", "the policy allows only the Hub X"))
     assert field == "server" and "allows only the Hub X" in words
     policy_file.write_text('[hub]\nserver = "https://hub.example.com"\n', encoding="utf-8")
-    free = SignInDialog(object())  # type: ignore[arg-type]
+    free = SignInDialog(SimpleNamespace(policy=current_policy()))  # type: ignore[arg-type]
     qtbot.addWidget(free)
     assert free.server.text() == "https://hub.example.com" and not free.server.isReadOnly()
 

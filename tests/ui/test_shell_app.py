@@ -76,15 +76,12 @@ def show(window):  # what the first paint will show
     today = window.today
     print("FILLED", today.data is not None, today.interactions.list.count(),
           today.overdue.list.count(), "sqlalchemy" in sys.modules, flush=True)
-    import builtins
-    print("STARTING", sys.getswitchinterval(), builtins.__import__.__name__, flush=True)
     shown(window)
 
 main_window.MainWindow.show = show
 application = app.make_application(["touchpoint"])
 QTimer.singleShot(0, QApplication.quit)
 print("CODE", app.run(sys.argv[1], auto_backup=False))
-print("AFTER", sys.getswitchinterval())
 """
 
 
@@ -109,9 +106,5 @@ def test_the_window_is_shown_with_today_already_filled(data_dir: Path) -> None:
     assert "CODE 0" in done.stdout, done.stderr
     # Today's read from the file, before the database layer loaded, is in the first paint.
     assert "FILLED True 1 1 False" in done.stdout
-    # While it starts, Python's lock changes hands often and PySide6's import hook is off;
-    # once the window has started (here: closed at once) the usual interval is back.
-    assert "STARTING 0.0005 __lazy_import__" in done.stdout or (
-        "STARTING 0.0005 __import__" in done.stdout
-    ), done.stdout
-    assert "AFTER 0.005" in done.stdout
+    # (What the start-up tweaks in ui.startup are for, a shorter start, is measured by
+    # tests/benchmarks/bench_ui.py, not asserted here.)

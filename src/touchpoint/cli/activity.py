@@ -334,6 +334,7 @@ def matched_words(start: str, end: str, *texts: str) -> list[str]:
 # A one-shot search reads each page about once, so a big page cache only adds to its
 # peak memory; and FTS5 sorts every match by rank in temp storage, which in memory
 # held ~50 MB for a one-letter prefix over a million interactions. Files it is.
+# (The peak is measured, not asserted: bench_core's "touchpoint search peak memory".)
 SEARCH_CACHE_KIB = 4000
 SEARCH_MOST = 500  # the most hits one search shows
 

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 import click
 
 from touchpoint.cli.output import emit_json
-from touchpoint.cli.runtime import error_lines, open_workspace
+from touchpoint.cli.runtime import error_lines, open_workspace, state
 
 EXIT_HUB = 2
 TOKEN_ENV = "TOUCHPOINT_ENROLLMENT_TOKEN"
@@ -92,8 +92,9 @@ def provision(  # noqa: PLR0917 (click passes options positionally)
             timezone=timezone,
             demo=not no_demo,
             allow_http=allow_http,
-            locked_server=provisioning.locked_hub_address(),
-            locked=provisioning.locked_settings(),
+            locked_server=provisioning.locked_hub_address(state().context.policy),
+            locked=provisioning.locked_settings(state().context.policy),
+            policy=state().context.policy,
         )
     except TouchpointError as exc:
         _bad_input(exc)

@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from touchpoint.domain import values
 from touchpoint.errors import TouchpointError, ValidationError, ValidationErrors
+from touchpoint.policy import LoadedPolicy
 from touchpoint.settings import Settings
 from touchpoint.storage.models import Customer
 from touchpoint.storage.workspace import Workspace
@@ -80,23 +81,15 @@ class ProvisionResult:
     schema_version: str
 
 
-def locked_hub_address() -> str | None:
-    """The Hub address this computer's machine policy locks, if it locks one."""
-    try:
-        from touchpoint.policy import current_policy
-    except ImportError:  # a build without machine policies
-        return None
-    hub = current_policy().policy.hub
+def locked_hub_address(loaded: LoadedPolicy) -> str | None:
+    """The Hub address the machine policy in force locks, if it locks one."""
+    hub = loaded.policy.hub
     return hub.server if hub.locked and hub.server else None
 
 
-def locked_settings() -> dict[str, Any]:
-    """The user settings the machine policy sets (and so locks)."""
-    try:
-        from touchpoint.policy import current_policy
-    except ImportError:
-        return {}
-    return dict(current_policy().forced_settings())
+def locked_settings(loaded: LoadedPolicy) -> dict[str, Any]:
+    """The user settings the machine policy in force sets (and so locks)."""
+    return dict(loaded.forced_settings())
 
 
 # --- checking the input -------------------------------------------------------------------
@@ -170,8 +163,10 @@ def check_request(
     allow_http: bool = False,
     locked_server: str | None = None,
     locked: dict[str, Any] | None = None,
+    policy: LoadedPolicy | None = None,
 ) -> ProvisionRequest:
-    """Every problem at once, each naming its option; nothing is touched."""
+    """Every problem at once, each naming its option; nothing is touched. ``policy``: the
+    run's machine policy (may it allow plain http), else the file's as it is now."""
     problems: list[ValidationError] = []
     locked = locked or {}
 
@@ -188,7 +183,7 @@ def check_request(
     if clean_server:
         # An enrollment token is as good as a password: not over plain http to another host.
         try:
-            check_hub_address(clean_server, allow_http=allow_http)
+            check_hub_address(clean_server, allow_http=allow_http, loaded=policy)
         except PlainHttpRefused as exc:
             problems.append(ValidationError("--server", f"{exc.problem}, or give --allow-http"))
     if clean_server and locked_server and clean_server != check_server("policy", locked_server):
@@ -256,7 +251,7 @@ def _still_signed_in(ws: Workspace, request: ProvisionRequest, transport: Any) -
         return False
     try:
         with HubClient(
-            server, token=token, ca_bundle=request.ca_bundle, transport=transport
+            server, token=token, ca_bundle=request.ca_bundle, transport=transport, policy=ws.policy
         ) as client:
             client.hello(
                 HelloRequest(
@@ -321,7 +316,9 @@ def provision(
                 email = read_meta(session, EMAIL_KEY)
         else:
             try:
-                with HubClient(server, ca_bundle=request.ca_bundle, transport=transport) as c:
+                with HubClient(
+                    server, ca_bundle=request.ca_bundle, transport=transport, policy=ws.policy
+                ) as c:
                     answer = c.enroll(
                         EnrollRequest(
                             enrollment_token=request.enrollment_token,
@@ -424,7 +421,7 @@ class FirstRunState:
 
 
 def first_run_state(ws: Workspace) -> FirstRunState:
-    locked_server = locked_hub_address()
+    locked_server = locked_hub_address(ws.policy)
     with ws.read() as session:
         empty = (
             session.execute(

@@ -10,6 +10,10 @@ cost more than a small search. A connection serves one unit of work at a time, i
 checked back in (its transaction rolled back) when that ends, and the pool keeps a
 few open for reuse; threads never use the same connection at the same time.
 
+A process whose database belongs to one thread (the window's, ``ui.backend``) gives the
+Database its :class:`Turns`: a connection taken from the pool on another thread then
+waits for that thread's turn, and holds it until the connection goes back.
+
 An encrypted database (:mod:`touchpoint.storage.encryption`) is opened through
 SQLCipher's driver with its key applied before anything else; every PRAGMA above
 applies to it the same way.
@@ -20,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -78,6 +82,18 @@ def make_engine(path: Path, key: str | None = None) -> Engine:
     return engine
 
 
+class Turns(Protocol):
+    """Who may use the database when, for a process where one thread owns it."""
+
+    def enter(self) -> object | None:
+        """Called on the thread taking a connection: blocks until it may use the database;
+        what to hand :meth:`leave` when the connection goes back, or None (no turn taken:
+        the owner itself, or a thread that never waits)."""
+
+    def leave(self, held: object) -> None:
+        """The connection taken with ``held`` went back: the turn ends (nested ones count)."""
+
+
 class Database:
     """One SQLite file: engines and session factories for reading and for writing.
 
@@ -87,9 +103,40 @@ class Database:
         self.path = path
         self.key = key
         self.engine = make_engine(path, key)
+        self._turns: Turns | None = None
+        self._listening = False
         self._write_engine = self.engine.execution_options(touchpoint_write=True)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def turns(self) -> Turns | None:
+        """Who may use the database when (see the module's docstring); None: anyone."""
+        return self._turns
+
+    @turns.setter
+    def turns(self, turns: Turns | None) -> None:
+        # The pool's events are listened to from the first Turns on, and then for good
+        # (a connection out when they are taken away still gives its turn back): a
+        # process that never sets one (the command line, the Hub) pays nothing.
+        if turns is not None and not self._listening:
+            event.listen(self.engine, "checkout", self._taken)
+            event.listen(self.engine, "checkin", self._returned)
+            self._listening = True
+        self._turns = turns
+
+    def _taken(self, _dbapi: Any, record: Any, _proxy: Any) -> None:
+        turns = self._turns
+        if turns is not None:
+            held = turns.enter()
+            if held is not None:
+                record.info["turn"] = (turns, held)
+
+    def _returned(self, _dbapi: Any, record: Any) -> None:
+        taken = record.info.pop("turn", None)
+        if taken is not None:
+            turns, held = taken
+            turns.leave(held)
 
     def write_session(self) -> Session:
         return self._writer()

@@ -307,6 +307,8 @@ class BulkLoad:
             self._fill()
 
 
+# Process-wide on purpose: a pure memo of SQL text, the same for a statement and a row
+# count whoever asks (it holds no data and never goes stale), so it is not passed down.
 _MULTI_ROW: dict[tuple[str, int], str] = {}
 _MAX_ROWS = 2000  # rows per statement at most: a longer one only costs more to prepare
 

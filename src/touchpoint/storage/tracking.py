@@ -98,7 +98,8 @@ def _converters(model: type[Record]) -> dict[str, Callable[[Any], Any]]:
 
 
 # The other way from :func:`jsonable`: per entity and field, a value as it travels
-# back to the column's value (what the sync engine and its check apply).
+# back to the column's value (what the sync engine and its check apply). A constant:
+# built once from the models at import and never changed, so module-level is right.
 CONVERT: dict[str, dict[str, Callable[[Any], Any]]] = {
     entity: _converters(model) for entity, model in MODEL_BY_ENTITY.items()
 }

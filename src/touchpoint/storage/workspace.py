@@ -23,7 +23,7 @@ from touchpoint.policy import LoadedPolicy, apply_policy, current_policy, user_p
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage import deferred_indexes, encryption, migrate, rekey
 from touchpoint.storage.backup import daily_backup_if_due
-from touchpoint.storage.database import Database
+from touchpoint.storage.database import Database, Turns
 from touchpoint.storage.models import Meta
 from touchpoint.storage.unit_of_work import UnitOfWork
 
@@ -156,6 +156,11 @@ class Workspace:
     def read(self) -> Iterator[Session]:
         with self.db.read() as session:
             yield session
+
+    def take_turns(self, turns: Turns | None) -> None:
+        """Make the database's users on other threads wait for ``turns`` (the window's
+        database thread hands them its turn); None: they no longer wait."""
+        self.db.turns = turns
 
     def close(self) -> None:
         self.db.dispose()

@@ -69,7 +69,9 @@ def hub_reachable(ws: Workspace, *, timeout: float = 5.0) -> bool:
     if account is None:
         return False
     try:
-        with HubClient(account.server, ca_bundle=account.ca_bundle, timeout=timeout) as client:
+        with HubClient(
+            account.server, ca_bundle=account.ca_bundle, timeout=timeout, policy=ws.policy
+        ) as client:
             client.health()
     except SyncError:
         return False
@@ -114,7 +116,7 @@ def hub_login(
     check_hub_server(server, ws.policy)  # a locked policy allows its own Hub only
     credentials.require_keyring()  # before the Hub issues a token with nowhere to keep it
     server = server.rstrip("/")
-    with HubClient(server, ca_bundle=ca_bundle, transport=transport) as client:
+    with HubClient(server, ca_bundle=ca_bundle, transport=transport, policy=ws.policy) as client:
         answer = client.login(
             LoginRequest(
                 email=email, password=password, device_id=ws.device_id, device_name=_host()
@@ -127,7 +129,11 @@ def hub_login(
         with (
             contextlib.suppress(SyncError),
             HubClient(
-                server, token=answer.token, ca_bundle=ca_bundle, transport=transport
+                server,
+                token=answer.token,
+                ca_bundle=ca_bundle,
+                transport=transport,
+                policy=ws.policy,
             ) as client,
         ):
             client.logout()
@@ -159,7 +165,11 @@ def sign_out(ws: Workspace, *, transport: Any = None) -> Account | None:
     if token:
         try:
             with HubClient(
-                account.server, token=token, ca_bundle=account.ca_bundle, transport=transport
+                account.server,
+                token=token,
+                ca_bundle=account.ca_bundle,
+                transport=transport,
+                policy=ws.policy,
             ) as client:
                 client.logout()
         except SyncError as exc:

@@ -179,7 +179,11 @@ class SyncEngine(PushStage, PullStage):
         if account is None or not token:
             raise AuthError("not signed in to a Hub: sign in first")
         client = HubClient(
-            account.server, token=token, ca_bundle=account.ca_bundle, transport=transport
+            account.server,
+            token=token,
+            ca_bundle=account.ca_bundle,
+            transport=transport,
+            policy=ws.policy,
         )
         return cls(ws, client, **options)
 

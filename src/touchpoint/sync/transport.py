@@ -10,7 +10,7 @@ import json
 import logging
 import ssl
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import orjson
@@ -32,6 +32,9 @@ from touchpoint.sync.protocol import (
     RecordsPage,
 )
 
+if TYPE_CHECKING:
+    from touchpoint.policy import LoadedPolicy
+
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
@@ -45,6 +48,7 @@ class HubClient:
         ca_bundle: str | None = None,
         timeout: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        policy: LoadedPolicy | None = None,
     ) -> None:
         self.server = server.rstrip("/")
         self.token = token
@@ -54,8 +58,9 @@ class HubClient:
         }
         from touchpoint.policy import current_policy
 
-        # The machine policy's corporate CA bundle and HTTPS proxy, unless given here.
-        hub = current_policy().hub_policy()
+        # The machine policy's corporate CA bundle and HTTPS proxy, unless given here: the
+        # run's (the Workspace's), else the file's as it is now.
+        hub = (policy or current_policy()).hub_policy()
         ca_bundle = ca_bundle or (hub.ca_bundle if hub else None)
         self._http = httpx.Client(
             base_url=self.server,

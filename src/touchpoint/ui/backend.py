@@ -11,9 +11,13 @@ while the database layer loads (at start-up, the bulk of the time). Ops made wit
 :meth:`Backend.before_open` run on that thread before the opening (reads that need
 no Workspace: Today from the file while SQLAlchemy loads).
 
-It is the window's only background writer: a draft file (:meth:`Backend.write_file`)
-takes its turn on the same thread, so it never races a write or outlives the window
-(:meth:`Backend.shutdown` runs what is queued first).
+It is the window's only background channel to the database: a draft file
+(:meth:`Backend.write_file`) takes its turn on the same thread, so it never races a write
+or outlives the window (:meth:`Backend.shutdown` runs what is queued first). A thread
+that must talk to the Hub between its reads and writes (sync) runs as a guest
+(:meth:`Backend.guest`): each connection it takes from the pool waits for a turn in the
+same queue, and the database thread waits while the guest holds it; so the database is
+used by one thread at a time, in the order asked.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -214,6 +219,57 @@ class Op(Generic[T]):
             self._backend.changes_applied.emit(result.changes, self._initiator)
 
 
+class _Turn:
+    """A guest thread's turn in the queue: granted by the database thread, which then
+    waits until the guest gives it back."""
+
+    def __init__(self) -> None:
+        self.granted = threading.Event()
+        self.ended = threading.Event()
+        self.refused = False  # the Backend shut down before the turn came
+
+
+class _Guest:
+    """A guest thread's hold on the database: its turn, and how many connections it
+    has taken in it (a read inside a unit of work takes a second)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.turn: _Turn | None = None
+
+
+class _Turns:
+    """The Backend's :class:`touchpoint.storage.database.Turns`: guests wait for a turn,
+    every other thread (the database thread, the threads its work starts) goes on."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.local = threading.local()
+
+    def enter(self) -> object | None:
+        guest: _Guest | None = getattr(self.local, "guest", None)
+        if guest is None:
+            return None
+        with guest.lock:
+            if guest.depth:
+                guest.depth += 1
+                return guest
+        turn = self._backend._take_turn()  # blocks until the database thread hands it over
+        with guest.lock:
+            guest.turn, guest.depth = turn, 1
+        return guest
+
+    def leave(self, held: object) -> None:
+        assert isinstance(held, _Guest)
+        with held.lock:
+            held.depth -= 1
+            if held.depth or held.turn is None:
+                return
+            turn, held.turn = held.turn, None
+        turn.ended.set()
+
+
 class Backend(QObject):
     """Owns the Workspace. Every service call runs off the UI thread: reads and writes on ONE
     database worker thread (one writer, no 'database is locked'); results come back on the UI
@@ -237,12 +293,15 @@ class Backend(QObject):
         self._open_error: BaseException | None = None
         self._ready = threading.Event()
         self._adopted = threading.Event()  # a Workspace opened elsewhere after a failed open
+        self._turns = _Turns(self)
+        self._turn_lock = threading.Lock()  # no turn is queued once shutdown began
         if callable(ws):
             self._opener = ws
         else:
+            ws.take_turns(self._turns)
             self._ws = ws
             self._ready.set()
-        self._queue: queue.Queue[Op[Any] | None] = queue.Queue()
+        self._queue: queue.Queue[Op[Any] | _Turn | None] = queue.Queue()
         self._bridge = _Bridge()
         self._bridge.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
         self._bridge.opened.connect(self.opened, Qt.ConnectionType.QueuedConnection)
@@ -332,6 +391,33 @@ class Backend(QObject):
 
         self.keep(lambda _ws: fn()).failure(failed).run()
 
+    @contextmanager
+    def guest(self) -> Iterator[None]:
+        """Run the block on this (non-UI) thread as a guest of the database thread: each
+        connection it takes waits for a turn in the queue, behind what was asked before
+        it, and the database thread waits until it is given back. For work that talks
+        to the Hub between its reads and writes (a sync cycle): the network waits on the
+        guest's thread, the database is still used by one thread at a time. Raises
+        :class:`Cancelled` at a connection asked for after :meth:`shutdown`."""
+        local = self._turns.local
+        outer = getattr(local, "guest", None)
+        local.guest = outer or _Guest()
+        try:
+            yield
+        finally:
+            local.guest = outer
+
+    def _take_turn(self) -> _Turn:
+        turn = _Turn()
+        with self._turn_lock:
+            if self._closed:
+                raise Cancelled("the window is closing")
+            self._queue.put(turn)
+        turn.granted.wait()
+        if turn.refused:
+            raise Cancelled("the window is closing")
+        return turn
+
     def drain(self, timeout_s: float = 30.0) -> bool:
         """On the UI thread: wait until what was queued before now has run (drafts at
         quit, tests). False when the thread did not get there in ``timeout_s``."""
@@ -349,6 +435,7 @@ class Backend(QObject):
     def adopt(self, ws: Workspace) -> None:
         """The Workspace the UI opened after this thread could not (a key recovered...):
         the ops waiting since then run on it."""
+        ws.take_turns(self._turns)
         self._ws = ws
         self._open_error = None
         self._adopted.set()
@@ -356,13 +443,17 @@ class Backend(QObject):
     def shutdown(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        with self._turn_lock:
+            self._closed = True
+            self._queue.put(None)
         self._adopted.set()
         self._may_open.set()
-        self._queue.put(None)
         if self._started:
             self._thread.join()
+        else:
+            self._refuse_turns()
         if self._ws is not None:
+            self._ws.take_turns(None)
             self._ws.close()
 
     # --- internals ------------------------------------------------------------
@@ -381,7 +472,9 @@ class Backend(QObject):
     def _open(self) -> bool:
         assert self._opener is not None
         try:
-            self._ws = self._opener()
+            ws = self._opener()
+            ws.take_turns(self._turns)
+            self._ws = ws
         except BaseException as exc:  # told to the UI thread, which says it and stops
             self._open_error = exc
         self._ready.set()
@@ -389,6 +482,12 @@ class Backend(QObject):
         return self._ws is not None
 
     def _loop(self) -> None:
+        try:
+            self._serve()
+        finally:
+            self._refuse_turns()
+
+    def _serve(self) -> None:
         if self._opener is not None:
             for early in self._early:  # all made before the thread started
                 self._run(early)
@@ -401,7 +500,22 @@ class Backend(QObject):
             op = self._queue.get()
             if op is None or self._ws is None:  # closing (never opened: nothing runs)
                 return
+            if isinstance(op, _Turn):
+                op.granted.set()  # a guest's turn: this thread waits until it ends
+                op.ended.wait()
+                continue
             self._run(op)
+
+    def _refuse_turns(self) -> None:
+        """Guests still waiting when the thread ends are told the window is closing."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Turn):
+                item.refused = True
+                item.granted.set()
 
     def _run(self, op: Op[Any]) -> None:
         result: Any = None

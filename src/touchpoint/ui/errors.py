@@ -24,6 +24,8 @@ MESSAGES: dict[str, str] = {
     "forbidden": "You are not allowed to do this.",
     "error": "Something went wrong.",
 }
+# Process-wide on purpose: a box shown without waiting (show(), not exec()) has no other
+# Python owner; it is held here until it is closed, then let go.
 _open_boxes: set[QMessageBox] = set()
 UNEXPECTED = "Something unexpected went wrong. Details were written to the log file."
 

@@ -206,7 +206,8 @@ class ConnectPage(QWizardPage):
         email = self.email.text().strip()
         password = self.password.text()
         missing = {
-            "server": server_problem(server),  # before any password leaves this computer
+            # Before any password leaves this computer.
+            "server": server_problem(server, self._controller.policy),
             "email": "" if "@" in email else "Enter your email address.",
             "password": "" if password else "Enter your password.",
         }

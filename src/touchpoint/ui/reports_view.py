@@ -162,7 +162,7 @@ class ReportsView(QWidget):
             ("activity-csv", "Activity as CSV…"),
             ("activity-xlsx", "Activity as Excel…"),
         ):
-            if not allowed_export_formats([key.rsplit("-", 1)[-1]]):
+            if not allowed_export_formats([key.rsplit("-", 1)[-1]], backend.ws.policy):
                 continue  # the machine policy does not allow this format
             button = QPushButton(text, self)
             button.clicked.connect(lambda _=False, k=key: self._ask_and_export(k))

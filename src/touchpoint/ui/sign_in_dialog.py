@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from touchpoint.errors import ValidationError
-from touchpoint.policy import current_policy
+from touchpoint.policy import LoadedPolicy
 from touchpoint.sync.errors import AuthError, KeyringUnavailable, OfflineError, UpdateError
 from touchpoint.sync.hub_address import PlainHttpRefused, check_hub_address
 from touchpoint.ui.sync_controller import SyncController
@@ -42,12 +42,12 @@ def _problem(exc: Exception) -> tuple[str, str]:
     return "server", f"The server did not accept the sign-in: {message}"
 
 
-def server_problem(server: str) -> str:
+def server_problem(server: str, policy: LoadedPolicy) -> str:
     """Words for the server field when the address is not one to send a password to."""
     if not server.startswith(("http://", "https://")):
         return "Enter the server address, like https://hub.example.com."
     try:
-        check_hub_address(server)
+        check_hub_address(server, loaded=policy)
     except PlainHttpRefused as exc:
         return (
             f"This address is not encrypted (http://): your password and customer data "
@@ -63,7 +63,7 @@ class SignInDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Sign in to Hub")
         self._controller = controller
-        policy = current_policy()
+        self._policy = policy = controller.policy  # the run's, from its start-up context
         hub = policy.hub_policy()
         self.server = QLineEdit(server or (hub.server if hub and hub.server else ""), self)
         self.server.setPlaceholderText("https://hub.example.com")
@@ -110,7 +110,8 @@ class SignInDialog(QDialog):
         email = self.email.text().strip()
         password = self.password.text()
         missing = {
-            "server": server_problem(server),  # before any password leaves this computer
+            # Before any password leaves this computer.
+            "server": server_problem(server, self._policy),
             "email": "Enter your email address." if "@" not in email else "",
             "password": "Enter your password." if not password else "",
         }

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 # Errors whose own words are the message: each names the file and what to do.
 SPEAKS_FOR_ITSELF = ("key_missing", "key_wrong", "encryption_unavailable")
+# As ui.errors' boxes: a box shown without waiting is held here until it is closed.
 _kept: list[QMessageBox] = []
 
 

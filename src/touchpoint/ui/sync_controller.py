@@ -1,10 +1,12 @@
 """When to sync, off the UI thread, and what to tell the rep about it.
 
-The engine (no Qt) runs on its own worker thread, beside the Backend's database
-thread: SQLite WAL, BEGIN IMMEDIATE and the busy timeout queue the two writers, and
-the Workspace is shared read-only. Results come back to the UI thread by a queued
-signal. The controller's own writes (the account kept at sign-in, indexing left over
-from a big pull while signed out) go through the Backend. Syncs happen at start,
+The engine (no Qt) runs on a worker thread of its own, which talks to the Hub and
+waits on the network there; it is a guest of the Backend's database thread
+(:meth:`Backend.guest`): each of its reads and writes takes its turn in the Backend's
+queue while the database thread waits, so the window has one background channel to
+the database and never uses it from two threads at once. Results come back to the UI
+thread by a queued signal. The account kept at sign-in and indexing left over from a
+big pull while signed out are plain Backend ops. Syncs happen at start,
 shortly after a local change, every few minutes and on "Sync now"; while offline a
 cheap health check retries with exponential backoff and jitter, so a fleet of laptops
 does not hammer a Hub that comes back.
@@ -26,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 
-from touchpoint.ui.backend import Backend
+from touchpoint.ui.backend import Backend, Cancelled
 from touchpoint.ui.status_bar import ago_text
 
 if TYPE_CHECKING:
+    from touchpoint.policy import LoadedPolicy
     from touchpoint.storage.workspace import Changes, Workspace
     from touchpoint.sync.engine import SyncProgress, SyncResult
 
@@ -175,6 +178,11 @@ class SyncController(QObject):
     def _ws(self) -> Workspace:
         return self._backend.ws  # opened by the Backend (its thread) before the first cycle
 
+    @property
+    def policy(self) -> LoadedPolicy:
+        """The machine policy in force: the one the window's start-up context resolved."""
+        return self._ws.policy
+
     def _start_periodic(self) -> None:
         minutes = self._interval_min if self._interval_min is not None else self._interval_setting()
         self._periodic.setInterval(int(minutes * 60_000))
@@ -316,7 +324,14 @@ class SyncController(QObject):
     ) -> None:
         def body() -> None:
             try:
-                value = work(self._ws)
+                # A guest of the Backend's thread: the network waits here, and each
+                # use of the database takes its turn in the Backend's queue.
+                with self._backend.guest():
+                    value = work(self._ws)
+            except Cancelled:  # the window closed while this waited for its turn
+                from touchpoint.sync.engine import SyncResult
+
+                value = SyncResult("cancelled", "sync cancelled")
             except Exception as exc:  # a bug must reach the log, not kill the thread silently
                 from touchpoint.sync.engine import SyncResult
 
