@@ -469,12 +469,13 @@ def load_generator() -> int:
         runner: Any = uvloop.run
     except ImportError:
         runner = asyncio.run
-    before = os.times()
+    before, waited = os.times(), _waited_seconds([os.getpid()])
     started = time.perf_counter()
     runner(everyone())
     out["elapsed"] = time.perf_counter() - started
     after = os.times()
     out["cpu"] = after.user + after.system - before.user - before.system
+    out["waited"] = _waited_seconds([os.getpid()]) - waited
     json.dump(out, sys.stdout)
     return 0
 
@@ -490,6 +491,25 @@ def _cpu_seconds(pids: list[int]) -> dict[int, float]:
             continue
         found[pid] = times.user + times.system
     return found
+
+
+def _waited_seconds(pids: list[int]) -> float:
+    """Seconds the threads of ``pids`` have spent ready to run but waiting for a CPU
+    (Linux's schedstat; 0 elsewhere). Over a run, divided by its requests: how much of
+    a request's time went to queueing for the CPU rather than to work or to I/O."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # the thread ended meanwhile
+    return total / 1e9
 
 
 def _run_load(
@@ -519,6 +539,7 @@ def _run_load(
     host, port = url.removeprefix("http://").split(":")
     spec = {"host": host, "port": int(port), "pause": pause, "rounds": rounds, "laptops": logins}
     hub_before, pg_before = _cpu_seconds(hub_pids()), _cpu_seconds(pg_pids())
+    hub_waited, pg_waited = _waited_seconds(hub_pids()), _waited_seconds(pg_pids())
     done = subprocess.run(
         [sys.executable, __file__, "--load-generator"],
         input=json.dumps(spec), capture_output=True, text=True, check=True,
@@ -527,11 +548,15 @@ def _run_load(
     hub_after, pg_after = _cpu_seconds(hub_pids()), _cpu_seconds(pg_pids())
     result["hub_cpu"] = sum(v - hub_before.get(k, 0.0) for k, v in hub_after.items())
     result["pg_cpu"] = sum(v - pg_before.get(k, 0.0) for k, v in pg_after.items())
+    # PostgreSQL's backends stay (pooled); a Hub thread that ended takes its wait along.
+    result["hub_waited"] = _waited_seconds(hub_pids()) - hub_waited
+    result["pg_waited"] = _waited_seconds(pg_pids()) - pg_waited
     return result
 
 
 def _load_line(label: str, args: argparse.Namespace, r: dict[str, Any]) -> str:
     lat = [t for times in r["lat"].values() for t in times]
+    n = max(1, len(lat))
     errors = r["errors"]
     return (
         f"load, {label}: {args.laptops} laptops in teams of {args.team_size}, "
@@ -542,7 +567,10 @@ def _load_line(label: str, args: argparse.Namespace, r: dict[str, Any]) -> str:
         + f"), errors {len(errors)}"
         + (f" {errors[:3]}" if errors else "")
         + f"; CPU s: Hub {r['hub_cpu']:.1f}, PostgreSQL {r['pg_cpu']:.1f}, "
-        f"load generator {r['cpu']:.1f}"
+        f"load generator {r['cpu']:.1f}; waiting for a CPU, ms per request: Hub "
+        f"{r['hub_waited'] * 1000 / n:.1f}, PostgreSQL {r['pg_waited'] * 1000 / n:.1f}, "
+        f"load generator {r['waited'] * 1000 / n:.1f} (mean latency {sum(lat) / n:.0f} ms; "
+        f"load average {os.getloadavg()[0]:.1f})"
     )
 
 

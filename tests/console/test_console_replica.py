@@ -180,3 +180,69 @@ def test_while_a_report_is_being_figured_a_page_shows_the_one_kept(
     finally:
         figures.close()
         maria.close()
+
+
+def test_of_the_processes_sharing_a_replica_one_follows_and_another_takes_over(
+    hub: HubServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Hub's workers share the replica beside it: one follows the log into it, the
+    others' pages read what it copied without a sync of their own; when the one
+    following stops, another takes over."""
+    from touchpoint.hub import exchange
+    from touchpoint.hub.console import figures as figures_module
+
+    synced: list[Any] = []  # the replica handle of each sync run, in order
+
+    class CountedEngine(figures_module.SyncEngine):
+        def __init__(self, ws: Any, *args: Any, **kwargs: Any) -> None:
+            synced.append(ws)
+            super().__init__(ws, *args, **kwargs)
+
+    monkeypatch.setattr(figures_module, "SyncEngine", CountedEngine)
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    folder = tmp_path / "replica"
+    first = TeamFigures(hub.engine, now_utc, folder=folder)
+    second = TeamFigures(hub.engine, now_utc, folder=folder)
+    for figures in (first, second):
+        figures.follow_seconds = 0.05
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        first.start()
+        assert first._caught_up.wait(30)
+        second.start()
+        assert second._caught_up.wait(30)  # the copy first made, read as it is
+
+        interactions.log_interaction(maria.ws, customer=acme, kind="visit")
+        assert maria.sync().in_sync
+        _until_copied(first, hub.engine, exchange.high_water)
+        report, _ = second.team_report("north", "week")
+        assert report.team.interactions == 2
+        assert synced and all(ws is first._ws for ws in synced)  # second never synced
+
+        first.close()
+        interactions.log_interaction(maria.ws, customer=acme, kind="email")
+        assert maria.sync().in_sync
+        _until_copied(second, hub.engine, exchange.high_water)
+        assert synced[-1] is second._ws  # second follows now
+        report, _ = second.team_report("north", "week")
+        assert report.team.interactions == 3
+    finally:
+        first.close()
+        second.close()
+        maria.close()
+
+
+def _until_copied(figures: TeamFigures, engine: Any, high_water: Any) -> None:
+    """Until the replica ``figures`` reads holds the Hub's whole log (or a minute)."""
+    with engine.connect() as conn:
+        high = high_water(conn)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ws = figures._ws
+        if ws is not None and replica.cursor(ws) >= high:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the replica did not reach {high}")

@@ -862,7 +862,13 @@ class Dispatcher:
                         tried = time.monotonic()
             except Exception:  # the dispatcher outlives a database hiccup
                 log.exception("webhook dispatcher pass failed")
-            self.wake.wait(self.poll)
+            idle = self._idle_until - time.monotonic()
+            if self._held_until is None or idle > 0:
+                # Not the dispatcher, or no endpoint to send to: a push changes neither,
+                # so it wakes no thread (hundreds a second on a busy Hub, each worker's).
+                self._stop.wait(self.poll if self._held_until is None else min(idle, self.poll))
+            else:
+                self.wake.wait(self.poll)
             self.wake.clear()
 
     def _pass(self) -> None:

@@ -10,6 +10,10 @@ The replica is a file beside the Hub's database, kept for good: its first catch-
 figures are on their way until it ends (:class:`FiguresBusy`). From then on it is
 read at once, also after a restart, and follows the Hub's change log: a background
 pull every :data:`FOLLOW_SECONDS`, and a page that finds the log moved pulls first.
+The server's workers (and several Hub processes on one machine) share the replica, so
+one of them follows it: the one holding :data:`FOLLOW_LOCK` in its folder (an OS file
+lock, taken over by another when that process stops or dies). A page in any worker
+that finds the replica already holds what the log has reads it without a pull.
 At the start each team's week is figured ahead, so the first dashboard does not wait;
 the reports kept when the Hub stopped are read back and count as before.
 
@@ -30,7 +34,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,7 +49,7 @@ from touchpoint.hub.db import changes, records, teams
 from touchpoint.services import goals as goals_service
 from touchpoint.services import reports
 from touchpoint.storage.workspace import Workspace
-from touchpoint.sync.engine import SyncEngine
+from touchpoint.sync.engine import SyncEngine, device_lock
 from touchpoint.sync.errors import ServerError
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,7 @@ BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are 
 PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
 KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
+FOLLOW_LOCK = "follow.lock"  # held by the one process that follows the log into the replica
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
 
@@ -121,8 +126,9 @@ class TeamFigures:
     """The replica and the reports computed over it, for one Hub process.
 
     One pull at a time (``_pull_lock``; between processes the replica's own sync lock);
-    pages read the replica meanwhile. A report asked for by many managers at once is
-    computed once (a lock per report)."""
+    pages read the replica meanwhile. Of the processes sharing the replica, the one
+    holding its :data:`FOLLOW_LOCK` pulls in the background. A report asked for by many
+    managers at once is computed once (a lock per report)."""
 
     def __init__(
         self,
@@ -150,6 +156,7 @@ class TeamFigures:
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
         self._caught_up = threading.Event()
+        self._following: ExitStack | None = None  # holds FOLLOW_LOCK while this one follows
 
     # --- the replica ------------------------------------------------------------------
     def _open(self) -> Workspace:
@@ -207,6 +214,10 @@ class TeamFigures:
         high = self._high()
         if high == self._pulled_to:
             return True
+        if self._ready and replica.cursor(ws) >= high:
+            # Another process (the one following) pulled it already: one read, no sync.
+            self._pulled_to = high
+            return True
         engine = SyncEngine(
             ws,
             replica.DirectHub(self.engine),  # type: ignore[arg-type]
@@ -245,17 +256,22 @@ class TeamFigures:
     def _work(self, follow: bool) -> None:
         """Pull (the first catch-up, if not done yet); with ``follow``, figure each
         team's week ahead of the first page, then pull again every
-        :data:`FOLLOW_SECONDS` until the Hub stops."""
+        :data:`FOLLOW_SECONDS` until the Hub stops, while this process is the one
+        following the replica (else it tries to become that one at each round)."""
         warmed = not follow
         while not self._stop.is_set():
             try:
-                with self._pull_lock:
-                    if not self._stop.is_set():
-                        self.pull()
+                if not follow or self._leads():
+                    with self._pull_lock:
+                        if not self._stop.is_set():
+                            self.pull()
+                else:
+                    self._open()  # read what the process following copies
             except Exception:  # the next round tries again; pages say what they can
                 log.exception("the console's replica could not follow the Hub")
             if not self._ready and self._ws is not None and replica.caught_up_once(self._ws):
                 self._ready = True  # another process made the first copy
+            if self._ready:
                 self._caught_up.set()
             if not follow and self._ready:
                 return
@@ -263,6 +279,18 @@ class TeamFigures:
                 warmed = True
                 self._warm()
             self._stop.wait(self.follow_seconds if self._ready else 2.0)
+
+    def _leads(self) -> bool:
+        """Whether this process follows the log into the replica: it holds, or now takes,
+        the replica's :data:`FOLLOW_LOCK` (the OS lets it go when the process ends)."""
+        if self._following is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            stack = ExitStack()
+            if stack.enter_context(device_lock(self.folder / FOLLOW_LOCK)):
+                self._following = stack
+            else:
+                stack.close()
+        return self._following is not None
 
     def _warm(self) -> None:
         """This week's report of every team, figured once the replica is ready: the
@@ -314,6 +342,9 @@ class TeamFigures:
                     self._save_kept()
                 self._ws.close()
                 self._ws = None
+            if self._following is not None:  # another process follows from its next round
+                self._following.close()
+                self._following = None
 
     # --- goals and names --------------------------------------------------------------
     @property
