@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from touchpoint.errors import ValidationError
-from touchpoint.services import customers, followups, insights
+from touchpoint.services import customers, followups, insights, interactions
 from touchpoint.services.customer_list import (
     CustomerQuery,
     count_customers,
@@ -77,6 +77,20 @@ def test_needs_attention_is_quiet_active_or_overdue(ws: Workspace, book: dict, c
     assert _names(ws, CustomerQuery(needs_attention=True)) == ["Bolt AG"]
     clock.advance(days=5)  # both of Acme's promises are now overdue
     assert _names(ws, CustomerQuery(needs_attention=True)) == ["Acme GmbH", "Bolt AG"]
+
+
+def test_a_deleted_touch_leaves_a_customer_needing_attention(ws: Workspace, clock: Any) -> None:
+    quiet = _add(ws, "Quiet GmbH", status="active")
+    _add(ws, "Prospect KG", status="prospect")  # not active: never "quiet"
+    kept = _add(ws, "Kept AG", status="active")
+    log_interaction(ws, customer=kept, kind="call")
+    call = log_interaction(ws, customer=quiet, kind="call").value
+    assert _names(ws, CustomerQuery(needs_attention=True)) == []
+    interactions.delete_interaction(ws, call.interaction.id)
+    assert _names(ws, CustomerQuery(needs_attention=True)) == ["Quiet GmbH"]
+    assert count_customers(ws, CustomerQuery(needs_attention=True)) == 1
+    clock.advance(days=ws.settings.quiet_after_days + 1)  # the call at Kept is old now
+    assert _names(ws, CustomerQuery(needs_attention=True)) == ["Kept AG", "Quiet GmbH"]
 
 
 def test_rows_carry_touch_and_promise_facts(ws: Workspace, book: dict, clock) -> None:

@@ -108,20 +108,26 @@ def _conditions(ws: Workspace, q: CustomerQuery) -> list[ColumnElement[bool]]:
     if q.needs_attention:
         now = ws.now()
         cutoff = now - timedelta(days=ws.settings.quiet_after_days)
-        # Two uncorrelated sets, each read once over its index (occurred_at; status, due_at),
-        # instead of a probe per customer: the difference between 50 ms and minutes on 100k.
-        touched = select(Interaction.customer_id).where(
-            Interaction.occurred_at > cutoff, Interaction.deleted_at.is_(None)
+        # Touched lately: one seek per active customer into the partial (customer_id,
+        # occurred_at) index of live interactions; the set of every interaction since the
+        # cutoff (160,000 on L) cost four times that, at every block and count. Overdue: one
+        # uncorrelated set over (status, due_at), read once (a probe per customer there
+        # walks every open promise: minutes on 100k).
+        touched = (
+            select(Interaction.id)
+            .where(
+                Interaction.customer_id == Customer.id,
+                Interaction.occurred_at > cutoff,
+                Interaction.deleted_at.is_(None),
+            )
+            .exists()
         )
         overdue = select(FollowUp.customer_id).where(
             FollowUp.status == "open", FollowUp.due_at < now, FollowUp.deleted_at.is_(None)
         )
         where.append(
             or_(
-                and_(
-                    Customer.status == CustomerStatus.ACTIVE.value,
-                    Customer.id.not_in(touched),
-                ),
+                and_(Customer.status == CustomerStatus.ACTIVE.value, ~touched),
                 Customer.id.in_(overdue),
             )
         )
