@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from touchpoint.errors import ValidationError
-from touchpoint.services import customers
+from touchpoint.services import customers, followups, insights, interactions
 from touchpoint.services.customer_list import (
     CustomerQuery,
     count_customers,
@@ -77,6 +77,20 @@ def test_needs_attention_is_quiet_active_or_overdue(ws: Workspace, book: dict, c
     assert _names(ws, CustomerQuery(needs_attention=True)) == ["Bolt AG"]
     clock.advance(days=5)  # both of Acme's promises are now overdue
     assert _names(ws, CustomerQuery(needs_attention=True)) == ["Acme GmbH", "Bolt AG"]
+
+
+def test_a_deleted_touch_leaves_a_customer_needing_attention(ws: Workspace, clock: Any) -> None:
+    quiet = _add(ws, "Quiet GmbH", status="active")
+    _add(ws, "Prospect KG", status="prospect")  # not active: never "quiet"
+    kept = _add(ws, "Kept AG", status="active")
+    log_interaction(ws, customer=kept, kind="call")
+    call = log_interaction(ws, customer=quiet, kind="call").value
+    assert _names(ws, CustomerQuery(needs_attention=True)) == []
+    interactions.delete_interaction(ws, call.interaction.id)
+    assert _names(ws, CustomerQuery(needs_attention=True)) == ["Quiet GmbH"]
+    assert count_customers(ws, CustomerQuery(needs_attention=True)) == 1
+    clock.advance(days=ws.settings.quiet_after_days + 1)  # the call at Kept is old now
+    assert _names(ws, CustomerQuery(needs_attention=True)) == ["Kept AG", "Quiet GmbH"]
 
 
 def test_rows_carry_touch_and_promise_facts(ws: Workspace, book: dict, clock) -> None:
@@ -152,3 +166,87 @@ def test_only_the_customers_of_some_teams(ws: Workspace) -> None:
     assert [r.name for r in customer_rows(ws, query, 0, 10)] == ["Nord KG"]
     assert count_customers(ws, CustomerQuery(teams=())) == 0
     assert count_customers(ws, CustomerQuery()) == 3
+
+
+def test_every_column_of_a_row_from_its_records(ws: Workspace, clock: Any) -> None:
+    """Each fact a row shows, read from the customer's own fields and records: the first
+    email and phone, the city of the first address naming one, the open promises (how
+    many, how many late, the earliest due), the newest three scores."""
+    full = _add(
+        ws,
+        "Full GmbH",
+        status="active",
+        owner="tom@example.com",
+        territory="Berlin",
+        tags=["key", "rental"],
+        emails=["first@full.de", "second@full.de"],
+        phones=["+49 30 1234567", "+49 30 7654321"],
+        addresses=[{"street": "Hauptstr. 1"}, {"city": "Köln"}, {"city": "Bonn"}],
+    )
+    bare = _add(ws, "Bare KG")
+    for score in (1, 2, 4, 5):  # the newest three: 2, 4, 5
+        clock.advance(minutes=10)
+        log_interaction(ws, customer=full, kind="call", satisfaction=score)
+    clock.advance(minutes=10)
+    log_interaction(ws, customer=full, kind="note")  # the last touch, with no score
+    logged = log_interaction(
+        ws,
+        customer=full,
+        kind="visit",
+        followups=[
+            FollowUpInput("Late", "-2d"),
+            FollowUpInput("Soon", "+1d"),
+            FollowUpInput("Later", "+9d"),
+            FollowUpInput("Kept", "+3d"),
+        ],
+    ).value
+    kept = next(f for f in logged.followups if f.title == "Kept")
+    followups.complete_followup(ws, kept.id)
+    rows = {r.name: r for r in customer_rows(ws, CustomerQuery(), 0, 10)}
+    row = rows["Full GmbH"]
+    assert (row.id, row.status, row.owner, row.territory) == (
+        full, "active", "tom@example.com", "Berlin"
+    )  # fmt: skip
+    assert row.tags == ["key", "rental"]
+    assert (row.email, row.phone, row.city) == ("first@full.de", "+49301234567", "Köln")
+    assert row.last_touch == clock() and row.days_since_last_touch == 0
+    assert (row.open_followups, row.overdue_followups) == (3, 1)
+    assert row.next_followup == next(f.due_at for f in logged.followups if f.title == "Late")
+    assert row.satisfaction == pytest.approx(11 / 3)
+    empty = rows["Bare KG"]
+    assert empty.id == bare and empty.tags == []
+    assert (empty.email, empty.phone, empty.city, empty.last_touch) == (None, None, None, None)
+    assert (empty.open_followups, empty.overdue_followups, empty.next_followup) == (0, 0, None)
+    assert empty.satisfaction is None and empty.days_since_last_touch is None
+
+
+def test_a_row_reads_lists_as_an_older_laptop_wrote_them(ws: Workspace) -> None:
+    """Bare values among the items and empty ones (as records synced from elsewhere may
+    hold): the first non-empty value is the row's."""
+    cid = _add(ws, "Old Shape AG")
+    with ws.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE customers SET emails = ?, phones = ?, addresses = ?, tags = 'null'"
+            " WHERE id = ?",
+            (
+                '[{"value": ""}, "bare@old.de", {"value": "later@old.de"}]',
+                '[{"label": "work"}, {"value": "+4930111"}]',
+                '[{"city": ""}, "not an address", {"city": "Hamburg"}]',
+                cid,
+            ),
+        )
+    (row,) = customer_rows(ws, CustomerQuery(), 0, 10)
+    assert (row.email, row.phone, row.city, row.tags) == (
+        "bare@old.de", "+4930111", "Hamburg", []
+    )  # fmt: skip
+
+
+def test_satisfaction_on_the_list_is_the_profiles_when_scores_share_a_moment(
+    ws: Workspace, clock: Any
+) -> None:
+    cid = _add(ws, "Tie GmbH")
+    moment = clock()
+    for score in (5, 1, 4, 2):  # two scores given at the same moment, last
+        log_interaction(ws, customer=cid, kind="call", satisfaction=score, occurred_at=moment)
+    (row,) = customer_rows(ws, CustomerQuery(), 0, 10)
+    assert row.satisfaction == insights.customer_summary(ws, cid).satisfaction.current

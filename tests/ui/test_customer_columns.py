@@ -3,12 +3,13 @@ horizontal scroll, the others picked by the user, widths and order remembered.""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings
 
-from touchpoint.services import customers
+from touchpoint.services import customers, followups
 from touchpoint.services.interactions import FollowUpInput, log_interaction
 from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
@@ -102,4 +103,63 @@ def test_on_a_small_laptop_the_list_keeps_room_for_names(
     assert view.width() >= 440
     assert not view.table.horizontalScrollBar().isVisible()
     assert view.table.columnWidth(0) >= 150
+    window.close()
+
+
+def test_every_column_shows_the_records_and_follows_an_edit(  # noqa: PLR0917 - fixtures
+    qtbot: Any, ws: Workspace, clock: Any, backend: Backend, idle: Any, tmp_path: Path
+) -> None:
+    acme = customers.create_customer(
+        ws,
+        {
+            "name": "Acme GmbH",
+            "status": "active",
+            "owner": "tom@example.com",
+            "territory": "Berlin",
+            "tags": ["key"],
+            "addresses": [{"street": "1 Main St"}, {"city": "Boston"}],
+        },
+    ).value
+    logged = log_interaction(
+        ws,
+        customer=acme.id,
+        kind="visit",
+        satisfaction=4,
+        occurred_at=clock() - timedelta(days=3),
+        followups=[FollowUpInput("Late one", "-2d"), FollowUpInput("Quote", "+1d")],
+    ).value
+    late = next(f for f in logged.followups if f.title == "Late one")
+    settings = QSettings(str(tmp_path / "w.ini"), QSettings.Format.IniFormat)
+    window = _window(qtbot, backend, settings)
+    view = window.customers.list
+    for action in view.column_actions:
+        action.setChecked(True)
+    qtbot.waitUntil(lambda: view.model.index(0, 0).data() == "Acme GmbH")
+    idle()
+
+    def row() -> list[str]:
+        return [view.model.index(0, c).data() for c in range(len(COLUMNS))]
+
+    assert [view.table.isColumnHidden(c) for c in range(len(COLUMNS))] == [False] * len(COLUMNS)
+    assert row() == [
+        "Acme GmbH", "active", "tom@example.com", "3 days ago", "Mon 16 Nov", "1", "4.0",
+        "key", "Boston", "Berlin", "2 open, 1 overdue",
+    ]  # fmt: skip
+
+    # Three edits, each through the window's database thread as a view makes them.
+    edits = [
+        lambda w: customers.edit_customer(
+            w, acme.id, {"tags": ["key", "rental"], "addresses": [{"city": "Köln"}]}
+        ),
+        lambda w: followups.complete_followup(w, late.id),
+        lambda w: log_interaction(w, customer=acme.id, kind="call", satisfaction=1),
+    ]
+    for edit in edits:
+        backend.write(edit).run()
+    qtbot.waitUntil(lambda: row()[8] == "Köln" and row()[3] == "today")
+    idle()
+    assert row() == [
+        "Acme GmbH", "active", "tom@example.com", "today", "tomorrow", "", "2.5",
+        "key, rental", "Köln", "Berlin", "1 open",
+    ]  # fmt: skip
     window.close()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import json
+from collections.abc import Callable, Collection, Sequence
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, String, bindparam, func, literal_column, text
 from sqlalchemy.orm import Session
 
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Customer
-from touchpoint.storage.queries import driver_connection
+from touchpoint.storage.queries import driver_connection, rows_as_one
+from touchpoint.storage.queries.watch_list import last_touch_sql, newest_scores_sql
 
 
 def names_by_id(session: Session, ids: Collection[str]) -> dict[str, str]:
@@ -63,3 +66,93 @@ def with_function(session: Session, name: str, function: Callable[[str | None], 
     as the SQL function ``name``."""
     driver_connection(session).create_function(name, 1, function, deterministic=True)
     return session
+
+
+# --- the customer list's rows ---------------------------------------------------------
+
+
+class ListFacts(NamedTuple):
+    """A customer as a row of the customer list shows it (times as UTC text)."""
+
+    id: str
+    name: str
+    status: str
+    owner: str | None
+    territory: str | None
+    tags: list[str]
+    email: str | None  # the first one given
+    phone: str | None
+    city: str | None  # of the first address that names one
+    last_touch: str | None
+    scores: list[int]  # the newest scores, newest first (watch_list.NEWEST_SCORES at most)
+    open_followups: int
+    overdue_followups: int  # open and due before ``now``
+    next_due: str | None  # the earliest due time of an open one
+
+
+def _first_sql(column: str, key: str, *, bare: bool) -> str:
+    """The first non-empty ``key`` of the items of the JSON list ``c.column`` (``bare``:
+    an item that is a plain value counts as its own value), as Python's truth reads
+    "non-empty": not null, not '', not 0."""
+    plain = "WHEN e.type IN ('text', 'integer', 'real') THEN e.value " if bare else ""
+    return (
+        "(SELECT v FROM (SELECT CASE WHEN e.type = 'object'"
+        f" THEN json_extract(e.value, '$.{key}') {plain}END AS v, e.key AS k"
+        f" FROM json_each(c.{column}) AS e)"
+        " WHERE v IS NOT NULL AND v <> '' AND v <> 0 ORDER BY k LIMIT 1)"
+    )
+
+
+# Per customer, each fact over its own index: the last touch and the newest scores from
+# the partial (customer_id, occurred_at, satisfaction) index, the open promises from
+# the customer's ("+f.status": the (status, due_at) index would walk every open one).
+_LIST_SQL = f"""
+SELECT c.id, c.name, c.status, c.owner, c.territory, coalesce(c.tags, '[]') AS tags,
+  {_first_sql("emails", "value", bare=True)} AS email,
+  {_first_sql("phones", "value", bare=True)} AS phone,
+  {_first_sql("addresses", "city", bare=False)} AS city,
+  {last_touch_sql(as_of=False)} AS last_touch,
+  {newest_scores_sql(as_of=False)} AS scores,
+  (SELECT json_array(count(*), coalesce(sum(f.due_at < :now), 0), min(f.due_at))
+     FROM followups f
+     WHERE f.customer_id = c.id AND f.deleted_at IS NULL AND +f.status = 'open') AS promises
+FROM customers c
+WHERE c.id IN (SELECT value FROM json_each(:ids))
+"""
+
+
+def list_facts(session: Session, ids: Sequence[str], now: str) -> list[ListFacts]:
+    """The list's facts of these customers (``now``: UTC text, for "overdue"), in no
+    particular order; read as one value (:func:`rows_as_one`): the window's database
+    thread reads them while the window paints, and a block of rows read row by row
+    and column by column held Python's lock several times as long."""
+    if not ids:
+        return []
+    rows = rows_as_one(
+        driver_connection(session),
+        "id, name, status, owner, territory, json(tags), email, phone, city, last_touch,"
+        " json(scores), json(promises)",
+        _LIST_SQL,
+        {"ids": json.dumps(list(ids)), "now": now},
+    )
+    out = []
+    for cid, name, status, owner, territory, tags, email, phone, city, last, scores, p in rows:
+        out.append(
+            ListFacts(
+                cid,
+                name,
+                status,
+                owner,
+                territory,
+                list(tags or []),
+                None if email is None else str(email),
+                None if phone is None else str(phone),
+                None if city is None else str(city),
+                last,
+                scores,
+                p[0],
+                p[1],
+                p[2],
+            )
+        )
+    return out
