@@ -204,7 +204,7 @@ def import_vcard(
     with collector_paused():  # reading allocates a few objects a line, none in a cycle
         cards, unreadable = _read_cards(Path(path))
 
-    def plan(session: Session, cleaner: _Cleaner, _sink: Sink | None) -> _Plan:
+    def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
         regions = [_card_country(card) or cleaner.region for card in cards]
         card_keys = [
@@ -226,6 +226,11 @@ def import_vcard(
             session,
             [c.customer_id for c in [*by_uid.values(), *known.contacts.values()]],
         )
+        # Cards that name no record here (and no customer given) read nothing more
+        # below: each planned card then goes to the sink at once, written while the
+        # next ones are checked.
+        if by_uid or known or forced:
+            sink = None
         planned: list[_Planned] = []
         errors: list[RowError] = [
             RowError(number, "card", problem, name) for number, name, problem in unreadable
@@ -363,7 +368,10 @@ def import_vcard(
                 RowChange(number, name, "create", tuple(dict.fromkeys([*given, *changed])))
             )
             made = clean_cust if creates else None
-            planned.append(_Planned(number, made, key, clean_person, contact_id=contact_id))
+            item = _Planned(number, made, key, clean_person, contact_id=contact_id)
+            planned.append(item)
+            if sink is not None:
+                sink(item)
         return out
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)
