@@ -178,6 +178,9 @@ def _forced_customer(session: Session, ref: str) -> Customer:
     return customer
 
 
+# The collector waits from the first line read until the import has returned: then only
+# its report is left to walk, not the cards and the plan too (see writing._run_import).
+@collector_paused()
 def import_vcard(
     ws: Workspace,
     path: Path,
@@ -201,8 +204,7 @@ def import_vcard(
     as written and marked unverified, other values and the properties Touchpoint has
     no field for are kept in the notes; the report names each, by card number and name.
     Row numbers in the report are the cards' positions, from 1."""
-    with collector_paused():  # reading allocates a few objects a line, none in a cycle
-        cards, unreadable = _read_cards(Path(path))
+    cards, unreadable = _read_cards(Path(path))
 
     def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
