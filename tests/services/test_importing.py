@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import sqlite3
+import types
 import uuid
 from pathlib import Path
 from typing import Any
@@ -331,6 +333,37 @@ def test_one_bad_value_keeps_the_row_and_the_value_flagged(ws: Workspace, tmp_pa
     assert gamma.website is None and gamma.notes == "Website: not a site"
     assert report.written and not report.dry_run
     assert report.changes.touches("customer") and report.changes.touches("contact")
+
+
+def test_values_kept_from_a_file_leave_no_cycle_for_the_collector(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Each doubtful value's problem is kept without the traceback it was raised with:
+    those frames, linked up to the import's loop, held the list of doubts the problem
+    was put in, so the whole import's data waited for the cyclic collector."""
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "First Name", "Last Name", "Email", "Phone", "Website", "Country"],
+            ["Beta AG", "Ben", "Meier", "ben(at)beta", "12", "not a site", "Atlantis"],
+            ["Beta AG", "Bea", "Meier", "bea@beta.example", "+44 7700 900123", "", ""],
+        ],
+    )
+    gc.collect()
+    gc.disable()
+    try:
+        report = import_customers_csv(ws, path)
+        kept = [n.field for n in report.notices]
+        del report
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        cycles = [o for o in gc.garbage if isinstance(o, BaseException | types.FrameType)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert sorted(kept) == ["country", "email", "phone", "phone", "website"]
+    assert cycles == []
 
 
 def test_a_value_kept_unverified_survives_an_edit_but_typing_stays_strict(

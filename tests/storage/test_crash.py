@@ -25,13 +25,14 @@ WRITER = textwrap.dedent(
     """
     import sys
     from touchpoint.storage.workspace import Workspace
-    from touchpoint.services.importing import import_customers_csv
+    from touchpoint.services.importing import import_customers_csv, import_vcard
     from touchpoint.services.interactions import FollowUpInput, log_interaction
 
     data, csv_file = sys.argv[1], sys.argv[2]
     ws = Workspace.open(data, auto_backup=False)
     print("ready", flush=True)
-    report = import_customers_csv(ws, csv_file)
+    importer = import_vcard if csv_file.endswith(".vcf") else import_customers_csv
+    report = importer(ws, csv_file)
     assert not report.errors, report.errors[:3]
     n = 0
     while True:
@@ -53,6 +54,16 @@ def _write_csv(path: Path, batch: int, rows: int) -> None:
             writer.writerow(
                 [f"Batch{batch} Company {n}", f"Person {n}", f"p{n}@b{batch}-c{n}.example.com"]
             )
+
+
+def _write_vcf(path: Path, batch: int, rows: int) -> None:
+    """The same people as :func:`_write_csv`'s, as cards: each its company and person."""
+    cards = [
+        f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Person {n}\r\nORG:Batch{batch} Company {n}\r\n"
+        f"EMAIL;TYPE=WORK:p{n}@b{batch}-c{n}.example.com\r\nEND:VCARD\r\n"
+        for n in range(rows)
+    ]
+    path.write_text("".join(cards), encoding="utf-8")
 
 
 def _check(db: Path, rows: int) -> tuple[int, int]:
@@ -99,14 +110,20 @@ def test_sigkill_during_imports_and_logging(tmp_path: Path) -> None:
     kill_writers(tmp_path, rounds=3, seed=11, rows=300)
 
 
+def test_sigkill_during_vcard_imports_and_logging(tmp_path: Path) -> None:
+    # A vCard import writes its cards while it still checks the next ones, as a CSV's does.
+    kill_writers(tmp_path, rounds=3, seed=5, rows=300, cards=True)
+
+
 @pytest.mark.slow
 def test_sigkill_during_imports_and_logging_many_times(tmp_path: Path) -> None:
     kill_writers(tmp_path, rounds=12, seed=11, rows=IMPORT_ROWS)
 
 
-def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int) -> None:
-    """``rounds`` writers (a CSV import of ``rows``, then interactions with follow-ups) killed after
-    a random while; the database is checked after each kill."""
+def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int, *, cards: bool = False) -> None:
+    """``rounds`` writers (a CSV import of ``rows``, or a vCard file of as many cards, then
+    interactions with follow-ups) killed after a random while; the database is checked
+    after each kill."""
     from touchpoint.services import customers
 
     data = tmp_path / "data"
@@ -119,8 +136,8 @@ def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int) -> None:
     kills = 0
     progressed = 0
     for round_no in range(rounds):
-        csv_file = tmp_path / f"batch{round_no}.csv"
-        _write_csv(csv_file, round_no, rows)
+        csv_file = tmp_path / f"batch{round_no}.{'vcf' if cards else 'csv'}"
+        (_write_vcf if cards else _write_csv)(csv_file, round_no, rows)
         proc = subprocess.Popen(
             [sys.executable, str(script), str(data), str(csv_file)],
             stdout=subprocess.PIPE,

@@ -37,6 +37,8 @@ def clean_text(value: str | None) -> str | None:
     """Strip whitespace; empty strings become None so "blank" has one meaning."""
     if value is None:
         return None
+    if type(value) is str and value.isascii():  # NFC leaves ASCII as it is (most cells)
+        return value.strip() or None
     value = unicodedata.normalize("NFC", str(value)).strip()
     return value or None
 
@@ -79,11 +81,13 @@ _PLAIN_EMAIL = re.compile(
 # email_validator and phonenumbers load on first use: opening the database (at every
 # start of the window) imports this module, and reading needs neither.
 @functools.cache
-def _email_tables() -> tuple[tuple[str, ...], frozenset[str]]:
+def _email_tables() -> tuple[frozenset[str], tuple[str, ...], frozenset[str]]:
+    """(the special-use domains, the same as suffixes ".test", the mailbox names)."""
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
     from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
-    return tuple(SPECIAL_USE_DOMAIN_NAMES), frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
+    special = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+    return special, tuple(f".{d}" for d in special), frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def _plain_email(text: str) -> str | None:
@@ -95,10 +99,10 @@ def _plain_email(text: str) -> str | None:
     domain = domain.lower()
     if len(local) > 64 or len(domain) > 253 or "--" in domain:
         return None
-    special_domains, mailbox_names = _email_tables()
+    special_domains, special_suffixes, mailbox_names = _email_tables()
     if local.lower() in mailbox_names:  # email_validator lower-cases these
         return None
-    if any(domain == d or domain.endswith("." + d) for d in special_domains):
+    if domain in special_domains or domain.endswith(special_suffixes):
         return None
     return f"{local}@{domain}"
 

@@ -47,6 +47,13 @@ class Doubt:
     error: ValidationError
     kept: str
 
+    def __post_init__(self) -> None:
+        # Only the problem is read. The traceback's frames (each linked to its caller's,
+        # up to the import's loop) hold the list this doubt goes into: a cycle through
+        # the whole import, which only the cyclic collector frees, walking all of it.
+        self.error.__traceback__ = None
+        self.error.__context__ = None
+
 
 def _labelled(
     field: str,

@@ -128,8 +128,10 @@ def _insert_records(
     columns = _columns(records[0])
     defaults = _defaults(model)
     bookkeeping = model.bookkeeping
+    row_class = _stored_plan(model).row_class
     changes: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    plain: list[Any] = []  # the rows as the indexers read them (see plain_record)
     for record in records:
         if type(record) is not model:
             raise TypeError("insert_new takes records of one model at a time")
@@ -152,6 +154,9 @@ def _insert_records(
             row["updated_by"] = ctx.author
         state.update(row)
         rows.append(row)
+        copy = row_class()
+        copy.__dict__ = row  # every column is there: no instrumented attribute read
+        plain.append(copy)
         if ctx is not None:
             ctx.changed.setdefault(record.entity, set()).add(row["id"])
         if local:
@@ -168,8 +173,8 @@ def _insert_records(
         write(*_insert_rows(conn, Change, changes))
     write(*_insert_rows(conn, model, rows))
     # New records have no search document or identity key yet: nothing to look up.
-    write(search_index.INSERT_DOC, search_index.new_documents(records))
-    write(identity.INSERT_KEY, identity.new_keys(records))
+    write(search_index.INSERT_DOC, search_index.new_documents(plain))
+    write(identity.INSERT_KEY, identity.new_keys(plain))
 
 
 def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:

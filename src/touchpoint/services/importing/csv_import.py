@@ -134,6 +134,9 @@ def custom_field_key(header: str, index: int) -> str:
     return _slug(header.strip() or f"Column {index + 1}", index)
 
 
+# The collector waits from the first row read until the import has returned: then only
+# its report is left to walk, not the file's rows and the plan too.
+@collector_paused()
 def import_customers_csv(
     ws: Workspace,
     path: Path,

@@ -230,16 +230,28 @@ def _known_records(
             if record_id in customers:
                 known.customers.setdefault(key, customers[record_id])
     contact_ids = sorted(ids["contact"])
+    contacts: dict[str, Contact] = {}
     for chunk in chunked(contact_ids):
         for record in session.scalars(select(Contact).where(Contact.id.in_(chunk), live(Contact))):
+            contacts[record.id] = record
             for key in ids["contact"][record.id]:
                 known.contacts.setdefault(key, record)
+    # The people of those customers, by name: their names first, then the records not
+    # read above (a file read again names them all by email: none is read twice).
+    people: list[tuple[str, str, str]] = []
     for chunk in chunked(sorted(customers)):
-        for record in session.scalars(
-            select(Contact).where(Contact.customer_id.in_(chunk), live(Contact))
-        ):
-            name_key = ("name", f"{record.customer_id}:{v.name_key(record.name)}")
-            known.contacts.setdefault(name_key, record)
+        query = select(Contact.id, Contact.customer_id, Contact.name).where(
+            Contact.customer_id.in_(chunk), live(Contact)
+        )
+        people += [(r[0], r[1], r[2]) for r in session.execute(query)]
+    unread = sorted({record_id for record_id, _c, _n in people if record_id not in contacts})
+    for chunk in chunked(unread):
+        for record in session.scalars(select(Contact).where(Contact.id.in_(chunk))):
+            contacts[record.id] = record
+    for record_id, customer_id, name in people:
+        if record_id in contacts:
+            name_key = ("name", f"{customer_id}:{v.name_key(name)}")
+            known.contacts.setdefault(name_key, contacts[record_id])
     return known
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from touchpoint.collector import collector_paused
 from touchpoint.domain import values as v
 from touchpoint.domain.enums import CustomerKind
 from touchpoint.errors import NotFoundError, ValidationError, ValidationErrors
@@ -177,6 +178,9 @@ def _forced_customer(session: Session, ref: str) -> Customer:
     return customer
 
 
+# The collector waits from the first line read until the import has returned: then only
+# its report is left to walk, not the cards and the plan too (see writing._run_import).
+@collector_paused()
 def import_vcard(
     ws: Workspace,
     path: Path,
@@ -202,7 +206,7 @@ def import_vcard(
     Row numbers in the report are the cards' positions, from 1."""
     cards, unreadable = _read_cards(Path(path))
 
-    def plan(session: Session, cleaner: _Cleaner, _sink: Sink | None) -> _Plan:
+    def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
         regions = [_card_country(card) or cleaner.region for card in cards]
         card_keys = [
@@ -224,6 +228,11 @@ def import_vcard(
             session,
             [c.customer_id for c in [*by_uid.values(), *known.contacts.values()]],
         )
+        # Cards that name no record here (and no customer given) read nothing more
+        # below: each planned card then goes to the sink at once, written while the
+        # next ones are checked.
+        if by_uid or known or forced:
+            sink = None
         planned: list[_Planned] = []
         errors: list[RowError] = [
             RowError(number, "card", problem, name) for number, name, problem in unreadable
@@ -361,7 +370,10 @@ def import_vcard(
                 RowChange(number, name, "create", tuple(dict.fromkeys([*given, *changed])))
             )
             made = clean_cust if creates else None
-            planned.append(_Planned(number, made, key, clean_person, contact_id=contact_id))
+            item = _Planned(number, made, key, clean_person, contact_id=contact_id)
+            planned.append(item)
+            if sink is not None:
+                sink(item)
         return out
 
     return _run_import(ws, plan, dry_run=dry_run, progress=progress, cancel=cancel)

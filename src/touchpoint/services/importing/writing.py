@@ -182,8 +182,10 @@ def _run_import(
         customers = sum(1 for p in plan.planned if p.customer is not None)
         contacts = sum(1 for p in plan.planned if p.contact is not None)
         return _report(plan, (customers, contacts), duplicates, dry_run=True)
-    # The bulk write pauses the collector from the first row checked to the last written.
-    with ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
+    # The collector waits from the first row checked to the commit: the duplicates are
+    # still being looked for (allocating) when the last row is written, and a collection
+    # then would walk every object the import holds, the plan and the report's rows.
+    with collector_paused(), ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
         plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
         if not plan.planned and not plan.updates:
             if progress:

@@ -1,0 +1,79 @@
+"""The quick paths of text and email checks (an import checks every cell) give what the
+full ones give: NFC-normalised, stripped text; an address as email_validator reads it."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given
+from hypothesis import strategies as st
+
+from touchpoint.domain import values as v
+from touchpoint.errors import ValidationError
+
+
+def _full_clean(value: object) -> str | None:
+    """clean_text as it was before its ASCII path: every value normalised."""
+    if value is None:
+        return None
+    return unicodedata.normalize("NFC", str(value)).strip() or None
+
+
+HOSTILE = [
+    None, "", " ", "\t\n", "  Acme  ", "Ac\u0301me", "e\u0301", "\u00e9", "\u00a0x\u00a0",
+    "\u3000Tokyo\u3000", "\u200bzero", "a\x00b", "\ufeffBOM", "x\r\n", "ＡＢＣ", "ﬁ", "Å",
+    "A\u030a", 5, 1.5, True,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_clean_text_of_hostile_values_is_the_full_normalisation(value: object) -> None:
+    assert v.clean_text(value) == _full_clean(value)  # type: ignore[arg-type]
+
+
+@given(st.text())
+def test_clean_text_of_any_text_is_the_full_normalisation(value: str) -> None:
+    assert v.clean_text(value) == _full_clean(value)
+
+
+def _email_validator(text: str) -> str | None:
+    """email_validator's reading of the address (None: refused)."""
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def _ours(text: str) -> str | None:
+    try:
+        return v.email("email", text)
+    except ValidationError:
+        return None
+
+
+DOMAINS = [
+    "example.com", "EXAMPLE.com", "test", "a.test", "latest", "my-test.org", "sub.a.TEST",
+    "localhost", "x.localhost", "mylocalhost.net", "local", "sub.local", "onion", "a.onion",
+    "onion.com", "invalid", "b.invalid", "in-addr.arpa", "arpa.org", "test.com", "xn--bcher-kva.de",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("domain", DOMAINS)
+def test_special_use_domains_are_read_as_email_validator_reads_them(domain: str) -> None:
+    for local in ("anna", "Anna.Lee", "postmaster", "a+b"):
+        address = f"{local}@{domain}"
+        assert _ours(address) == _email_validator(address), address
+
+
+@given(
+    st.from_regex(r"[A-Za-z0-9_%+-]{1,8}(\.[A-Za-z0-9]{1,3})?", fullmatch=True),
+    st.lists(st.sampled_from(["a", "test", "local", "localhost", "onion", "arpa", "x-y", "com"])),
+    st.sampled_from(["test", "com", "local", "localhost", "onion", "invalid", "arpa", "org"]),
+)
+def test_any_plain_address_is_read_as_email_validator_reads_it(
+    local: str, labels: list[str], top: str
+) -> None:
+    address = f"{local}@{'.'.join([*labels, top])}"
+    assert _ours(address) == _email_validator(address), address
