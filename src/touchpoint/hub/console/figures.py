@@ -43,7 +43,7 @@ from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.hub import exchange, replica
 from touchpoint.hub.db import changes, records, teams
 from touchpoint.services import goals as goals_service
-from touchpoint.services import reports
+from touchpoint.services import reports, search
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine
 from touchpoint.sync.errors import ServerError
@@ -256,7 +256,25 @@ class TeamFigures:
             if self._ready and not warmed:
                 warmed = True
                 self._warm()
+            if self._ready:
+                self._index_names()
             self._stop.wait(self.follow_seconds if self._ready else 2.0)
+
+    def _index_names(self) -> None:
+        """Index the names a first catch-up left to index (it defers the full-text
+        index), a short transaction at a time between pulls: the customer search looks
+        every customer over until then. The notes' index is never read here, so it is
+        left as it is."""
+        while not self._stop.is_set():
+            try:
+                with self._pull_lock:
+                    ws = self._open()
+                    more = search.catch_up_index_step(ws, names_only=True)
+            except Exception:  # the next round goes on from where this one stopped
+                log.exception("the console's replica could not index its names")
+                return
+            if not more:
+                return
 
     def _warm(self) -> None:
         """This week's report of every team, figured once the replica is ready: the
