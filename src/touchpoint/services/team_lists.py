@@ -183,6 +183,52 @@ def _late_query(where: list[ColumnElement[bool]], sort: str, limit: int) -> Sele
     )
 
 
+def _late_where(
+    ws: Workspace, first: date, last: date, teams: tuple[str, ...] | None
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """(overdue now, kept late in the period): the conditions of each list."""
+    now = ws.now()
+    start, end = _bounds(ws, first, last)
+    as_of = min(now, end)
+    scope = [FollowUp.deleted_at.is_(None), *_in_teams(FollowUp.customer_id, teams)]
+    overdue = [*scope, FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_at < now]
+    late = [
+        *scope,
+        FollowUp.status == FollowUpStatus.DONE,
+        FollowUp.due_at >= start,
+        FollowUp.due_at < end,
+        FollowUp.done_at > FollowUp.due_at,
+        FollowUp.done_at <= as_of,
+    ]
+    return overdue, late
+
+
+def _late_cut(
+    ws: Workspace,
+    session: Any,
+    where: list[ColumnElement[bool]],
+    state: str,
+    *,
+    sort: str,
+    limit: int,
+) -> Cut[LatePromise]:
+    now = ws.now()
+    tz = ws.tz
+    total = int(session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0)
+    # Overdue ones have no done time: their "days" order is their due time.
+    query = _late_query(where, "due" if sort == "days" and state == "overdue" else sort, limit)
+    rows = [
+        LatePromise(
+            followup_view(f, now=now, customer_name=name),
+            team,
+            state,
+            dates.days_between(f.due_at, f.done_at or now, tz),
+        )
+        for f, name, team in session.execute(query)
+    ]
+    return Cut(rows, total)
+
+
 def late_promises(
     ws: Workspace,
     first: date,
@@ -198,20 +244,7 @@ def late_promises(
     only when ``teams`` is given; ``rep`` keeps one rep's (the assignee's)."""
     if sort not in LATE_SORTS:
         raise ValidationError("sort", f"cannot sort by {sort!r}; choose one of {LATE_SORTS}")
-    now = ws.now()
-    tz = ws.tz
-    start, end = _bounds(ws, first, last)
-    as_of = min(now, end)
-    scope = [FollowUp.deleted_at.is_(None), *_in_teams(FollowUp.customer_id, teams)]
-    overdue = [*scope, FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_at < now]
-    late = [
-        *scope,
-        FollowUp.status == FollowUpStatus.DONE,
-        FollowUp.due_at >= start,
-        FollowUp.due_at < end,
-        FollowUp.done_at > FollowUp.due_at,
-        FollowUp.done_at <= as_of,
-    ]
+    overdue, late = _late_where(ws, first, last, teams)
     with ws.read() as session:
         reps = sorted(
             {
@@ -223,23 +256,25 @@ def late_promises(
         if rep:
             overdue.append(FollowUp.assigned_to == rep)
             late.append(FollowUp.assigned_to == rep)
-        cuts = []
-        for where, state in ((overdue, "overdue"), (late, "late")):
-            total = int(
-                session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
-            )
-            # Overdue ones have no done time: their "days" order is their due time.
-            query = _late_query(
-                where, "due" if sort == "days" and state == "overdue" else sort, limit
-            )
-            rows = [
-                LatePromise(
-                    followup_view(f, now=now, customer_name=name),
-                    team,
-                    state,
-                    dates.days_between(f.due_at, f.done_at or now, tz),
-                )
-                for f, name, team in session.execute(query)
-            ]
-            cuts.append(Cut(rows, total))
+        cuts = [
+            _late_cut(ws, session, where, state, sort=sort, limit=limit)
+            for where, state in ((overdue, "overdue"), (late, "late"))
+        ]
     return LatePromises(cuts[0], cuts[1], reps)
+
+
+def rep_late_promises(
+    ws: Workspace,
+    rep: str,
+    first: date,
+    last: date,
+    *,
+    teams: tuple[str, ...] | None = None,
+    limit: int = 200,
+) -> Cut[LatePromise]:
+    """A rep's promises due in the period and kept late, as :func:`late_promises` lists
+    them for the rep (by due time), without the team's overdue ones and reps."""
+    _overdue, late = _late_where(ws, first, last, teams)
+    with ws.read() as session:
+        where = [*late, FollowUp.assigned_to == rep]
+        return _late_cut(ws, session, where, "late", sort="due", limit=limit)

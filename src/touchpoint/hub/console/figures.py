@@ -478,18 +478,30 @@ class TeamFigures:
         key = ("between", scope, first, last, reps, goals_stamp)
         with self._kept_lock:
             kept = self._kept.get(key)
+            figuring = self._figuring.setdefault(key, threading.Lock())
         if kept is not None and kept.seen >= covered and kept.fresh == fresh:
             return kept.report
-        report = reports.daily_report(
-            ws, first, last, reps=list(reps), scope=scope, book=self._book()
-        )
-        with self._kept_lock:
-            self._kept[key] = _Kept(report, covered, fresh)
-            self._kept.move_to_end(key)
-            while len(self._kept) > KEPT_REPORTS:
-                old, _ = self._kept.popitem(last=False)
-                self._figuring.pop(old, None)
-        return report
+        # Many managers opening the same rep's page at once figure it once: the others
+        # wait for it, and read it kept.
+        if not figuring.acquire(timeout=self.busy_wait):
+            raise FiguresBusy
+        try:
+            with self._kept_lock:
+                kept = self._kept.get(key)
+            if kept is not None and kept.seen >= covered and kept.fresh == fresh:
+                return kept.report
+            report = reports.daily_report(
+                ws, first, last, reps=list(reps), scope=scope, book=self._book()
+            )
+            with self._kept_lock:
+                self._kept[key] = _Kept(report, covered, fresh)
+                self._kept.move_to_end(key)
+                while len(self._kept) > KEPT_REPORTS:
+                    old, _ = self._kept.popitem(last=False)
+                    self._figuring.pop(old, None)
+            return report
+        finally:
+            figuring.release()
 
 
 def customer_team(engine: Engine, customer_id: str) -> str | None:

@@ -128,9 +128,9 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
                     done = page_of(number)
                 scores = team_lists.rep_scores(ws, rep.email, shown.first, shown.last, teams=held)
                 promises, overdue = team_lists.rep_open_promises(ws, rep.email, teams=held)
-                late = team_lists.late_promises(
-                    ws, shown.first, shown.last, teams=held, rep=rep.email
-                ).late
+                late = team_lists.rep_late_promises(
+                    ws, rep.email, shown.first, shown.last, teams=held
+                )
                 tz = ws.tz
         except FiguresBusy:
             return busy(request, viewer)
