@@ -100,8 +100,11 @@ def _conditions(ws: Workspace, q: CustomerQuery, session: Session) -> list[Colum
         )
         where.append(func.lower(Customer.name).like(f"%{needle}%", escape="\\"))
     if q.teams is not None:
+        # Each customer's team looked up by its key, rather than the teams' customers
+        # gathered into a table first for every statement (37,000 at L).
+        same = CustomerTeam.customer_id == Customer.id
         where.append(
-            Customer.id.in_(select(CustomerTeam.customer_id).where(CustomerTeam.team.in_(q.teams)))
+            select(CustomerTeam.customer_id).where(same, CustomerTeam.team.in_(q.teams)).exists()
         )
     if q.words and q.words.strip():
         where += _word_conditions(q.words, session)
@@ -296,17 +299,21 @@ def _followup_counts(
 ) -> dict[str, tuple[int, int, datetime | None]]:
     if not ids:
         return {}
-    overdue = func.sum(func.iif(FollowUp.due_at < now, 1, 0))
+    # The status is counted, not filtered on: with "status = 'open'" in the WHERE, SQLite
+    # (no statistics) walks every open follow-up of the book by the status index instead
+    # of these customers' few by theirs (at L: 18,000 rows for 50 customers' 100).
+    is_open = FollowUp.status == "open"
+    opened = func.sum(func.iif(is_open, 1, 0))
+    overdue = func.sum(func.iif(is_open & (FollowUp.due_at < now), 1, 0))
+    first_due = func.min(func.iif(is_open, FollowUp.due_at, None), type_=FollowUp.due_at.type)
     stmt = (
-        select(FollowUp.customer_id, func.count(), overdue, func.min(FollowUp.due_at))
-        .where(
-            FollowUp.customer_id.in_(ids),
-            FollowUp.deleted_at.is_(None),
-            FollowUp.status == "open",
-        )
+        select(FollowUp.customer_id, opened, overdue, first_due)
+        .where(FollowUp.customer_id.in_(ids), FollowUp.deleted_at.is_(None))
         .group_by(FollowUp.customer_id)
     )
-    return {cid: (int(n), int(late or 0), first) for cid, n, late, first in session.execute(stmt)}
+    return {
+        cid: (int(n), int(late or 0), first) for cid, n, late, first in session.execute(stmt) if n
+    }
 
 
 def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:
