@@ -29,12 +29,12 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, func, select
 
@@ -49,6 +49,7 @@ from touchpoint.sync.engine import SyncEngine
 from touchpoint.sync.errors import ServerError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GOALS_ENV = "TOUCHPOINT_HUB_GOALS"  # a goals.toml, as `touchpoint-hub report --goals` takes
 FRESH_SECONDS = 300
@@ -56,6 +57,8 @@ FOLLOW_SECONDS = 10.0  # how often the background pull looks at the Hub's log
 BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
 PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
+KEPT_LISTS = 64
+LIST_SECONDS = 60  # a kept list counts as of up to this long ago (overdue: "now")
 KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
@@ -146,6 +149,8 @@ class TeamFigures:
         self.busy_wait = BUSY_WAIT
         self.follow_seconds = FOLLOW_SECONDS
         self._kept: OrderedDict[tuple[Any, ...], _Kept] = OrderedDict()
+        self._lists: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._listing: dict[tuple[Any, ...], threading.Lock] = {}
         self._figuring: dict[tuple[Any, ...], threading.Lock] = {}
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -454,6 +459,33 @@ class TeamFigures:
     def replica(self) -> Iterator[Workspace]:
         """The replica, up to date, for one page's queries (FiguresBusy as above)."""
         yield self._fresh()
+
+    def kept_list(self, key: tuple[Any, ...], read: Callable[[Workspace], T]) -> T:
+        """``read(replica)``, kept for pages asking the same ``key`` until the replica
+        pulls a change or :data:`LIST_SECONDS` pass (a list that is seconds to read
+        at L, such as a team's late promises, is read once for fifty managers)."""
+        ws = self._fresh()
+        slot = int(ws.now().timestamp() // LIST_SECONDS)
+        full = (key, self._pulled_to, slot)
+        with self._kept_lock:
+            if full in self._lists:
+                return cast(T, self._lists[full])
+            reading = self._listing.setdefault(full, threading.Lock())
+        if not reading.acquire(timeout=self.busy_wait):
+            raise FiguresBusy
+        try:
+            with self._kept_lock:
+                if full in self._lists:
+                    return cast(T, self._lists[full])
+            value = read(ws)
+            with self._kept_lock:
+                self._lists[full] = value
+                while len(self._lists) > KEPT_LISTS:
+                    old, _ = self._lists.popitem(last=False)
+                    self._listing.pop(old, None)
+            return value
+        finally:
+            reading.release()
 
     def report_between(
         self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str
