@@ -7,6 +7,7 @@ no interaction for longer than the quiet setting, or with a follow-up overdue.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -135,6 +136,9 @@ _WORD = re.compile(r"\w+")
 FOLD_SQL = "tp_fold_words"
 
 
+# The same customers' words are folded for each search that finds them (the count, then
+# the page): a folded text is looked up after (most cost 40 µs, with accents).
+@functools.lru_cache(maxsize=1 << 15)
 def fold_words(value: str | None) -> str:
     """' gonzalez madrid vip ': the words of a text without case or accents, each
     between spaces, so that ``LIKE '% word%'`` is "a word starting with word"."""
