@@ -246,3 +246,49 @@ def _until_copied(figures: TeamFigures, engine: Any, high_water: Any) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"the replica did not reach {high}")
+
+
+def test_the_replica_indexes_the_names_a_big_pull_left_to_index(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    """A first catch-up leaves full-text indexing for later; the console's customer
+    search asks the names index, so the replica indexes its names in the background,
+    and the search finds the same customers before and after."""
+    from touchpoint.services.customer_list import CustomerQuery, customer_rows
+    from touchpoint.storage import search_index
+
+    clock = Clock(now_utc())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    try:
+        customers.create_customer(maria.ws, {"name": "Hafen Logistik"})
+        assert maria.sync().in_sync
+        with figures._pull_lock:
+            assert figures.pull()
+        ws = figures._open()
+        with ws.db.engine.begin() as conn, search_index.bulk_insert(conn, defer=True):
+            pass  # as a big pull leaves it: its documents wait for the catch-up
+        customers.create_customer(maria.ws, {"name": "Hafenkran Service"})
+        assert maria.sync().in_sync
+        with figures._pull_lock:
+            assert figures.pull()
+
+        def waiting() -> bool:
+            with ws.read() as session:
+                return search_index.lagging(session.connection(), search_index.NAMES_FTS)
+
+        def found() -> list[str]:
+            return [r.name for r in customer_rows(ws, CustomerQuery(words="hafen"), 0, 10)]
+
+        assert waiting()
+        assert found() == ["Hafen Logistik", "Hafenkran Service"]
+        figures.follow_seconds = 0.1
+        figures.start()
+        deadline = time.monotonic() + 30
+        while waiting() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not waiting()
+        assert found() == ["Hafen Logistik", "Hafenkran Service"]
+    finally:
+        figures.close()
+        maria.close()

@@ -250,3 +250,50 @@ def test_satisfaction_on_the_list_is_the_profiles_when_scores_share_a_moment(
         log_interaction(ws, customer=cid, kind="call", satisfaction=score, occurred_at=moment)
     (row,) = customer_rows(ws, CustomerQuery(), 0, 10)
     assert row.satisfaction == insights.customer_summary(ws, cid).satisfaction.current
+
+
+def test_the_words_search_finds_the_same_before_and_after_the_names_are_indexed(
+    ws: Workspace,
+) -> None:
+    """A big pull leaves its customers to the index's catch-up: meanwhile the words
+    search looks every customer over; indexed, it asks the index first. Same answers."""
+    from touchpoint.services.search import catch_up_index_step
+    from touchpoint.storage import search_index
+
+    customers.create_customer(ws, {"name": "Hafen Logistik", "addresses": [{"city": "Köln"}]})
+    with ws.db.engine.begin() as conn, search_index.bulk_insert(conn, defer=True):
+        pass  # as a big pull leaves it: new documents wait for the catch-up
+    customers.create_customer(
+        ws, {"name": "Hafenkran Service", "addresses": [{"city": "Kolding"}], "tags": ["vip"]}
+    )
+    customers.create_customer(ws, {"name": "Nordhafen AG", "notes": "hafen koln"})
+    customers.create_customer(ws, {"name": "Müller_Hafen", "tags": ["Kölner_Kunde"]})
+
+    def names(typed: str) -> list[str]:
+        query = CustomerQuery(words=typed)
+        found = [r.name for r in customer_rows(ws, query, 0, 10)]
+        assert count_customers(ws, query) == len(found)
+        return found
+
+    typed = ("hafen", "HAFEN kol", "koln", "vip", "muller_h", "kölner_k", "hafenk", "ag nord", "")
+    before = {t: names(t) for t in typed}
+    assert before["hafen"] == ["Hafen Logistik", "Hafenkran Service"]  # not inside a word
+    assert before["koln"] == ["Hafen Logistik", "Müller_Hafen"]  # city, tag; not the notes
+    assert before["HAFEN kol"] == ["Hafen Logistik", "Hafenkran Service"]
+    assert before["kölner_k"] == ["Müller_Hafen"]
+    assert not catch_up_index_step(ws, names_only=True)  # the names index: all of it now
+    with ws.read() as session:
+        assert search_index.lagging(session.connection())  # the notes' index still waits
+        assert not search_index.lagging(session.connection(), search_index.NAMES_FTS)
+    assert {t: names(t) for t in typed} == before
+
+
+def test_the_words_search_asks_the_names_index(ws: Workspace) -> None:
+    """Each folded word typed becomes a prefix phrase of FTS5's tokens ("_" parts
+    them), so the index's answer holds every customer the words match."""
+    from touchpoint.services.customer_list import names_expression
+
+    assert names_expression(["gonz", "mad"]) == '"gonz"* AND "mad"*'
+    assert names_expression(["key_a"]) == '"key a"*'
+    assert names_expression(["_", "x"]) == '"x"*'
+    assert names_expression(["_"]) is None

@@ -92,3 +92,19 @@ def test_late_and_overdue_promises_keep_the_product_s_meanings(ws: Any, clock: A
     assert [f.title for f in opened.rows] == ["overdue", "not due yet"] and overdue == 1
     with pytest.raises(Exception, match="sort"):
         team_lists.late_promises(ws, date(2026, 11, 16), date(2026, 11, 22), sort="nonsense")
+
+    # A rep's own page lists their promises kept late as the late promises' list does.
+    week_of = (date(2026, 11, 16), date(2026, 11, 22))
+    mine = team_lists.rep_late_promises(ws, "maria@example.com", *week_of)
+    assert [(p.followup.title, p.state, p.days_late) for p in mine.rows] == [
+        ("late this week", "late", 2)
+    ]
+    for rep in ("maria@example.com", "ben@example.com"):
+        for teams in (None, ("north",), ("south",)):
+            assert (
+                team_lists.rep_late_promises(ws, rep, *week_of, teams=teams)
+                == team_lists.late_promises(ws, *week_of, teams=teams, rep=rep).late
+            )
+    assert (
+        team_lists.rep_late_promises(ws, "maria@example.com", *week_of, teams=("south",)).rows == []
+    )

@@ -347,9 +347,14 @@ def catch_up_index(
             return True
 
 
-def catch_up_index_step(ws: Workspace, documents: int = CATCH_UP_DOCUMENTS) -> bool:
+def catch_up_index_step(
+    ws: Workspace, documents: int = CATCH_UP_DOCUMENTS, *, names_only: bool = False
+) -> bool:
     """One short transaction of :func:`catch_up_index`; True when more waits (the window
-    runs one step per turn of its database thread, the rep's work between them)."""
+    runs one step per turn of its database thread, the rep's work between them).
+    ``names_only``: the names index alone (customers and contacts), for a reader that
+    never searches the notes."""
+    tables = (NAMES_FTS,) if names_only else search_index.FTS_TABLES
     with ws.db.engine.begin() as conn:
-        step = search_index.catch_up(conn, documents)
+        step = search_index.catch_up(conn, documents, tables)
     return step is not None and step[0] < step[1]

@@ -13,10 +13,11 @@ Every list is cut at ``limit`` and says how many there are in all.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import aliased
 
 from touchpoint.domain import dates
 from touchpoint.domain.enums import FollowUpStatus
@@ -28,6 +29,7 @@ from touchpoint.storage.models import Customer, CustomerTeam, FollowUp, Interact
 from touchpoint.storage.workspace import Workspace
 
 LATE_SORTS = ("due", "days", "rep", "customer")
+_EVER = datetime(1, 1, 1, tzinfo=UTC)  # before every due time
 T = TypeVar("T")
 
 
@@ -61,7 +63,12 @@ class LatePromises:
 def _in_teams(customer_id: Any, teams: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
     if teams is None:
         return []
-    return [customer_id.in_(select(CustomerTeam.customer_id).where(CustomerTeam.team.in_(teams)))]
+    # Each row's customer looked up by its key: a list's rows are few next to a team's
+    # customers, which "IN (SELECT ...)" would gather into a table first (37,000 at L)
+    # for every statement.
+    held = aliased(CustomerTeam)  # a list may join the customer's team row itself
+    same = held.customer_id == customer_id
+    return [select(held.customer_id).where(same, held.team.in_(teams)).exists()]
 
 
 def _bounds(ws: Workspace, first: date, last: date) -> tuple[datetime, datetime]:
@@ -144,6 +151,10 @@ def rep_open_promises(
         FollowUp.assigned_to == rep,
         FollowUp.status == FollowUpStatus.OPEN,
         FollowUp.deleted_at.is_(None),
+        # True of every promise; a range on due_at makes SQLite (no statistics) read the
+        # rep's open promises from their own index (0007) instead of walking every open
+        # promise of the book by the status index (at L: 1 ms instead of 100s).
+        FollowUp.due_at > _EVER,
         *_in_teams(FollowUp.customer_id, teams),
     ]
     now = ws.now()
@@ -183,6 +194,54 @@ def _late_query(where: list[ColumnElement[bool]], sort: str, limit: int) -> Sele
     )
 
 
+def _late_where(
+    ws: Workspace, first: date, last: date, teams: tuple[str, ...] | None
+) -> tuple[list[ColumnElement[bool]], list[ColumnElement[bool]]]:
+    """(overdue now, kept late in the period): the conditions of each list."""
+    now = ws.now()
+    start, end = _bounds(ws, first, last)
+    as_of = min(now, end)
+    scope = [FollowUp.deleted_at.is_(None), *_in_teams(FollowUp.customer_id, teams)]
+    overdue = [*scope, FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_at < now]
+    late = [
+        *scope,
+        FollowUp.status == FollowUpStatus.DONE,
+        FollowUp.due_at >= start,
+        FollowUp.due_at < end,
+        FollowUp.done_at > FollowUp.due_at,
+        FollowUp.done_at <= as_of,
+    ]
+    return overdue, late
+
+
+def _late_cut(
+    ws: Workspace,
+    session: Any,
+    where: list[ColumnElement[bool]],
+    state: str,
+    *,
+    sort: str,
+    limit: int,
+    total: int | None = None,
+) -> Cut[LatePromise]:
+    now = ws.now()
+    tz = ws.tz
+    if total is None:
+        total = int(session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0)
+    # Overdue ones have no done time: their "days" order is their due time.
+    query = _late_query(where, "due" if sort == "days" and state == "overdue" else sort, limit)
+    rows = [
+        LatePromise(
+            followup_view(f, now=now, customer_name=name),
+            team,
+            state,
+            dates.days_between(f.due_at, f.done_at or now, tz),
+        )
+        for f, name, team in session.execute(query)
+    ]
+    return Cut(rows, total)
+
+
 def late_promises(
     ws: Workspace,
     first: date,
@@ -198,48 +257,39 @@ def late_promises(
     only when ``teams`` is given; ``rep`` keeps one rep's (the assignee's)."""
     if sort not in LATE_SORTS:
         raise ValidationError("sort", f"cannot sort by {sort!r}; choose one of {LATE_SORTS}")
-    now = ws.now()
-    tz = ws.tz
-    start, end = _bounds(ws, first, last)
-    as_of = min(now, end)
-    scope = [FollowUp.deleted_at.is_(None), *_in_teams(FollowUp.customer_id, teams)]
-    overdue = [*scope, FollowUp.status == FollowUpStatus.OPEN, FollowUp.due_at < now]
-    late = [
-        *scope,
-        FollowUp.status == FollowUpStatus.DONE,
-        FollowUp.due_at >= start,
-        FollowUp.due_at < end,
-        FollowUp.done_at > FollowUp.due_at,
-        FollowUp.done_at <= as_of,
-    ]
+    overdue, late = _late_where(ws, first, last, teams)
+    cuts = []
+    reps: set[str] = set()
     with ws.read() as session:
-        reps = sorted(
-            {
-                r
-                for where in (overdue, late)
-                for r in session.scalars(select(FollowUp.assigned_to).where(*where).distinct())
-            }
-        )
-        if rep:
-            overdue.append(FollowUp.assigned_to == rep)
-            late.append(FollowUp.assigned_to == rep)
-        cuts = []
         for where, state in ((overdue, "overdue"), (late, "late")):
-            total = int(
-                session.scalar(select(func.count()).select_from(FollowUp).where(*where)) or 0
+            # Each list's reps and how many each has, in one pass: the reps to choose
+            # from and the total, with or without the rep chosen.
+            per_rep = dict(
+                session.execute(
+                    select(FollowUp.assigned_to, func.count())
+                    .where(*where)
+                    .group_by(FollowUp.assigned_to)
+                ).all()
             )
-            # Overdue ones have no done time: their "days" order is their due time.
-            query = _late_query(
-                where, "due" if sort == "days" and state == "overdue" else sort, limit
-            )
-            rows = [
-                LatePromise(
-                    followup_view(f, now=now, customer_name=name),
-                    team,
-                    state,
-                    dates.days_between(f.due_at, f.done_at or now, tz),
-                )
-                for f, name, team in session.execute(query)
-            ]
-            cuts.append(Cut(rows, total))
-    return LatePromises(cuts[0], cuts[1], reps)
+            reps.update(per_rep)
+            total = per_rep.get(rep, 0) if rep else sum(per_rep.values())
+            shown = [*where, FollowUp.assigned_to == rep] if rep else where
+            cuts.append(_late_cut(ws, session, shown, state, sort=sort, limit=limit, total=total))
+    return LatePromises(cuts[0], cuts[1], sorted(reps))
+
+
+def rep_late_promises(
+    ws: Workspace,
+    rep: str,
+    first: date,
+    last: date,
+    *,
+    teams: tuple[str, ...] | None = None,
+    limit: int = 200,
+) -> Cut[LatePromise]:
+    """A rep's promises due in the period and kept late, as :func:`late_promises` lists
+    them for the rep (by due time), without the team's overdue ones and reps."""
+    _overdue, late = _late_where(ws, first, last, teams)
+    with ws.read() as session:
+        where = [*late, FollowUp.assigned_to == rep]
+        return _late_cut(ws, session, where, "late", sort="due", limit=limit)

@@ -451,9 +451,13 @@ def _waiting(conn: Connection) -> dict[str, int]:
     return dict(conn.exec_driver_sql("SELECT fts, done FROM search_backlog").all())
 
 
-def lagging(conn: Connection) -> bool:
-    """Some documents wait to be indexed (one cheap lookup: for every search)."""
-    return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM search_backlog)").scalar())
+def lagging(conn: Connection, table: str | None = None) -> bool:
+    """Some documents wait to be indexed, by ``table`` or by either index (one cheap
+    lookup: for every search)."""
+    if table is None:
+        return bool(conn.exec_driver_sql("SELECT EXISTS (SELECT 1 FROM search_backlog)").scalar())
+    found = conn.exec_driver_sql("SELECT 1 FROM search_backlog WHERE fts = ?", (table,))
+    return found.first() is not None
 
 
 def backlog(conn: Connection) -> int:
@@ -468,13 +472,17 @@ def backlog(conn: Connection) -> int:
     return total
 
 
-def catch_up(conn: Connection, documents: int) -> tuple[int, int] | None:
-    """Index the next ``documents`` document ids of the backlog in the caller's
-    transaction: (the id reached, the newest id), or None when nothing waits.
+def catch_up(
+    conn: Connection, documents: int, tables: Iterable[str] = FTS_TABLES
+) -> tuple[int, int] | None:
+    """Index the next ``documents`` document ids of the backlog of ``tables`` (both
+    indexes by default) in the caller's transaction: (the id reached, the newest id),
+    or None when nothing waits.
 
     Documents written meanwhile have higher ids and are reached in turn; an index's
     backlog ends when it reaches the newest document."""
-    waiting = _waiting(conn)
+    chosen = set(tables)
+    waiting = {table: done for table, done in _waiting(conn).items() if table in chosen}
     if not waiting:
         return None
     newest = conn.exec_driver_sql(_NEWEST_DOC).scalar()

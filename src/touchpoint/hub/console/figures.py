@@ -33,12 +33,12 @@ import os
 import pickle
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, func, select
 
@@ -47,12 +47,13 @@ from touchpoint.errors import NotFoundError, ValidationError
 from touchpoint.hub import exchange, replica
 from touchpoint.hub.db import changes, records, teams
 from touchpoint.services import goals as goals_service
-from touchpoint.services import reports
+from touchpoint.services import reports, search
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, device_lock
 from touchpoint.sync.errors import ServerError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 GOALS_ENV = "TOUCHPOINT_HUB_GOALS"  # a goals.toml, as `touchpoint-hub report --goals` takes
 FRESH_SECONDS = 300
@@ -60,6 +61,8 @@ FOLLOW_SECONDS = 10.0  # how often the background pull looks at the Hub's log
 BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
 PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
+KEPT_LISTS = 64
+LIST_SECONDS = 60  # a kept list counts as of up to this long ago (overdue: "now")
 KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 FOLLOW_LOCK = "follow.lock"  # held by the one process that follows the log into the replica
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
@@ -152,6 +155,8 @@ class TeamFigures:
         self.busy_wait = BUSY_WAIT
         self.follow_seconds = FOLLOW_SECONDS
         self._kept: OrderedDict[tuple[Any, ...], _Kept] = OrderedDict()
+        self._lists: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._listing: dict[tuple[Any, ...], threading.Lock] = {}
         self._figuring: dict[tuple[Any, ...], threading.Lock] = {}
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -278,6 +283,8 @@ class TeamFigures:
             if self._ready and not warmed:
                 warmed = True
                 self._warm()
+            if self._ready and self._following is not None:
+                self._index_names()  # only the process that writes the replica
             self._stop.wait(self.follow_seconds if self._ready else 2.0)
 
     def _leads(self) -> bool:
@@ -291,6 +298,22 @@ class TeamFigures:
             else:
                 stack.close()
         return self._following is not None
+
+    def _index_names(self) -> None:
+        """Index the names a first catch-up left to index (it defers the full-text
+        index), a short transaction at a time between pulls: the customer search looks
+        every customer over until then. The notes' index is never read here, so it is
+        left as it is."""
+        while not self._stop.is_set():
+            try:
+                with self._pull_lock:
+                    ws = self._open()
+                    more = search.catch_up_index_step(ws, names_only=True)
+            except Exception:  # the next round goes on from where this one stopped
+                log.exception("the console's replica could not index its names")
+                return
+            if not more:
+                return
 
     def _warm(self) -> None:
         """This week's report of every team, figured once the replica is ready: the
@@ -474,6 +497,33 @@ class TeamFigures:
         """The replica, up to date, for one page's queries (FiguresBusy as above)."""
         yield self._fresh()
 
+    def kept_list(self, key: tuple[Any, ...], read: Callable[[Workspace], T]) -> T:
+        """``read(replica)``, kept for pages asking the same ``key`` until the replica
+        pulls a change or :data:`LIST_SECONDS` pass (a list that is seconds to read
+        at L, such as a team's late promises, is read once for fifty managers)."""
+        ws = self._fresh()
+        slot = int(ws.now().timestamp() // LIST_SECONDS)
+        full = (key, self._pulled_to, slot)
+        with self._kept_lock:
+            if full in self._lists:
+                return cast(T, self._lists[full])
+            reading = self._listing.setdefault(full, threading.Lock())
+        if not reading.acquire(timeout=self.busy_wait):
+            raise FiguresBusy
+        try:
+            with self._kept_lock:
+                if full in self._lists:
+                    return cast(T, self._lists[full])
+            value = read(ws)
+            with self._kept_lock:
+                self._lists[full] = value
+                while len(self._lists) > KEPT_LISTS:
+                    old, _ = self._lists.popitem(last=False)
+                    self._listing.pop(old, None)
+            return value
+        finally:
+            reading.release()
+
     def report_between(
         self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str
     ) -> reports.DailyReport:
@@ -497,18 +547,30 @@ class TeamFigures:
         key = ("between", scope, first, last, reps, goals_stamp)
         with self._kept_lock:
             kept = self._kept.get(key)
+            figuring = self._figuring.setdefault(key, threading.Lock())
         if kept is not None and kept.seen >= covered and kept.fresh == fresh:
             return kept.report
-        report = reports.daily_report(
-            ws, first, last, reps=list(reps), scope=scope, book=self._book()
-        )
-        with self._kept_lock:
-            self._kept[key] = _Kept(report, covered, fresh)
-            self._kept.move_to_end(key)
-            while len(self._kept) > KEPT_REPORTS:
-                old, _ = self._kept.popitem(last=False)
-                self._figuring.pop(old, None)
-        return report
+        # Many managers opening the same rep's page at once figure it once: the others
+        # wait for it, and read it kept.
+        if not figuring.acquire(timeout=self.busy_wait):
+            raise FiguresBusy
+        try:
+            with self._kept_lock:
+                kept = self._kept.get(key)
+            if kept is not None and kept.seen >= covered and kept.fresh == fresh:
+                return kept.report
+            report = reports.daily_report(
+                ws, first, last, reps=list(reps), scope=scope, book=self._book()
+            )
+            with self._kept_lock:
+                self._kept[key] = _Kept(report, covered, fresh)
+                self._kept.move_to_end(key)
+                while len(self._kept) > KEPT_REPORTS:
+                    old, _ = self._kept.popitem(last=False)
+                    self._figuring.pop(old, None)
+            return report
+        finally:
+            figuring.release()
 
 
 def customer_team(engine: Engine, customer_id: str) -> str | None:

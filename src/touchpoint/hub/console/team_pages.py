@@ -128,9 +128,9 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
                     done = page_of(number)
                 scores = team_lists.rep_scores(ws, rep.email, shown.first, shown.last, teams=held)
                 promises, overdue = team_lists.rep_open_promises(ws, rep.email, teams=held)
-                late = team_lists.late_promises(
-                    ws, shown.first, shown.last, teams=held, rep=rep.email
-                ).late
+                late = team_lists.rep_late_promises(
+                    ws, rep.email, shown.first, shown.last, teams=held
+                )
                 tz = ws.tz
         except FiguresBusy:
             return busy(request, viewer)
@@ -246,17 +246,23 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
         try:
             if team:
                 shown = period_of(period, figures.today())
-                with figures.replica() as ws:
-                    found = team_lists.late_promises(
+                chosen = shown
+
+                def read(ws: Any) -> team_lists.LatePromises:
+                    return team_lists.late_promises(
                         ws,
-                        shown.first,
-                        shown.last,
+                        chosen.first,
+                        chosen.last,
                         teams=(team,),
                         rep=rep or None,
                         sort=sort,
                         limit=LATE_ROWS,
                     )
-                    tz = ws.tz
+
+                # The same team's list, read once for the managers asking at once.
+                key = ("late", team, shown.first, shown.last, rep, sort)
+                found = figures.kept_list(key, read)
+                tz = figures.tz()
         except FiguresBusy:
             return busy(request, viewer)
         # The rep chosen stays in the list even with nothing late any more.
@@ -318,14 +324,16 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
                 request, viewer, f"Format: '{format}' is not one of PDF, Excel (xlsx) or HTML."
             )
         try:
-            members = tuple(replica.team_members(engine, team))
             if period:
-                shown = period_of(period, figures.today())
+                # The dashboard's own report of the period (kept, figured ahead for the
+                # week): a team's report takes seconds at L, and holds the others up.
+                report, shown = figures.team_report(team, period)
                 first, last = shown.first, shown.last
             else:
+                members = tuple(replica.team_members(engine, team))
                 with figures.replica() as ws:
                     first, last = report_service.report_period(ws, day=date_.strip() or None)
-            report = figures.report_between(members, first, last, scope=f"team {team}")
+                report = figures.report_between(members, first, last, scope=f"team {team}")
         except ValidationError as exc:
             return refused(request, viewer, f"{exc.field.capitalize()}: {exc.problem}")
         except FiguresBusy:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import String, TextualSelect, text
 from sqlalchemy.orm import Session
 
+from touchpoint.storage import search_index
 from touchpoint.storage.search_index import NAMES_FTS
 
 # Matched words come back between these (each front end renders them its own way).
@@ -119,3 +120,22 @@ def records_matching_names(
     if customer_id is not None:
         params["customer"] = customer_id
     return list(session.scalars(text(_FTS_NAMES.format(scope=scope)), params))
+
+
+# The customers whose names document matches: the index outermost (CROSS JOIN), one FTS
+# query whatever the size of the book.
+_CUSTOMERS_MATCHING = f"""
+SELECT d.record_id FROM {NAMES_FTS} AS f CROSS JOIN search_docs AS d ON d.doc_id = f.rowid
+WHERE {NAMES_FTS} MATCH :names_q AND d.entity = 'customer'
+"""
+
+
+def customers_matching_names(expression: str) -> TextualSelect:
+    """The ids of the customers whose names index document (name, addresses, tags and
+    the rest of their text) matches ``expression``, as a subquery for ``IN``."""
+    return text(_CUSTOMERS_MATCHING).bindparams(names_q=expression).columns(record_id=String)
+
+
+def names_index_complete(session: Session) -> bool:
+    """The names index holds every document (no backlog left by a big pull)."""
+    return not search_index.lagging(session.connection(), NAMES_FTS)
