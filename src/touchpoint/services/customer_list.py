@@ -22,8 +22,8 @@ from touchpoint.domain.values import fold
 from touchpoint.errors import ValidationError
 from touchpoint.storage.models import Customer, CustomerTeam, FollowUp, Interaction
 from touchpoint.storage.queries import customers as customer_queries
-from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 from touchpoint.storage.queries import search as search_queries
+from touchpoint.storage.utc_text import from_utc_text, to_utc_text
 from touchpoint.storage.workspace import Workspace
 
 SORTS = ("name", "status", "owner", "territory", "last_touch", "updated_at", "created_at")
@@ -249,12 +249,13 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
         )
     return out
 
-
     now = ws.now()
     with ws.read() as session:
         page = _ordered(select(Customer.id).where(*_conditions(ws, q, session)), q, _last_touch())
         ids = list(_with_fold(session).scalars(page.offset(offset).limit(limit)))
         found = {r.id: r for r in customer_queries.list_facts(session, ids, to_utc_text(now))}
+
+
 def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:
     """The position of a customer in the list of ``q`` (to keep it selected), or None."""
     with ws.read() as session:
