@@ -20,6 +20,13 @@ class Cycle:
         self.me = self
 
 
+@pytest.fixture(autouse=True)
+def _nothing_set_aside_yet() -> None:
+    """These tests watch what the collector sets aside: they start with nothing set aside
+    (the UI tests' teardown sets aside what outlived each test)."""
+    gc.unfreeze()
+
+
 def test_collection_is_switched_off_and_done_by_the_timer(qtbot: Any) -> None:
     owner = QObject()
     collector = MainThreadCollector(owner, interval_ms=20)
