@@ -91,8 +91,9 @@ def _qt_test_leaves_nothing_running(request: pytest.FixtureRequest) -> Iterator[
     windows_before = {id(w) for w in _visible_windows()}
     threads_before = set(threading.enumerate())
     # Threads that live as long as their process, by design: the log dialog's draft
-    # writer, and an in-process Hub's password checker (started by its first sign-in).
-    lifelong = ("touchpoint-drafts", "password-check")
+    # writer, and an in-process Hub's password checker (started by its first sign-in)
+    # and sync lane (by its first push or pull), whichever test comes first.
+    lifelong = ("touchpoint-drafts", "password-check", "sync-lane")
     yield
     from PySide6.QtCore import QThreadPool
 

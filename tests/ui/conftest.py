@@ -23,10 +23,11 @@ T = TypeVar("T")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-@pytest.fixture(autouse=True, scope="session")
+@pytest.fixture(autouse=True, scope="module")
 def _collect_on_the_gui_thread(qapp: Any) -> Iterator[None]:
     """As the app does: cyclic garbage (closed dialogs and their lambdas) is collected on
-    the GUI thread, never by a worker thread that happens to cross a threshold."""
+    the GUI thread, never by a worker thread that happens to cross a threshold. For the
+    UI modules only: the tests a worker runs after them collect as Python does."""
     from touchpoint.ui import gc_guard
 
     collector = gc_guard.install(qapp)
