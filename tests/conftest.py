@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,16 @@ pytest_plugins = ["pytester"]
 
 # Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collecting the tests imported (modules, classes, the tests themselves) lives
+    as long as the test process: set aside from the garbage collector, as the app and
+    the Hub's workers do once started, the full collections of a long run (automatic
+    ones, and those the UI tests and the collector's tests make) walk only what the
+    tests make."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
 from browser import sign_in
-from harness import PASSWORD, HubServer, start_hub
+from harness import PASSWORD, HubServer, RunningClock, midweek_noon, start_hub
 
 CHROMIUM = os.environ.get("TOUCHPOINT_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -29,7 +29,10 @@ ARGS = [
 def hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[HubServer]:
     monkeypatch.setenv("TOUCHPOINT_HUB_SECRET", "console-test-secret-" + "x" * 32)
     monkeypatch.setenv("TOUCHPOINT_HUB_AUDIT_LOG", str(tmp_path / "log" / "audit.jsonl"))
-    server, stop = start_hub("sqlite", tmp_path)
+    # The Hub's day and week are pinned (midweek, at noon): pages counting "today" and
+    # "this week" show the same at whatever hour and weekday the tests run. Laptops in
+    # these tests start from ``hub.now()``.
+    server, stop = start_hub("sqlite", tmp_path, clock=RunningClock(midweek_noon()))
     server.add_user("maria@example.com", "rep", ("north",))
     server.add_user("ben@example.com", "rep", ("north",))
     server.add_user("sara@example.com", "rep", ("south",))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from browser import sign_in
-from harness import Clock, HubServer, Laptop, now_utc
+from harness import Clock, HubServer, Laptop
 
 from touchpoint.hub import report_cli
 from touchpoint.hub.console.figures import period_of
@@ -41,9 +41,9 @@ def goals_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
     """Two north reps' and one south rep's week, synced to the Hub."""
-    # Everything happens within a minute of now, so that this day and this week, as the
-    # Hub counts them when the page is opened, hold all of it at any time of day.
-    clock = Clock(now_utc())
+    # Everything happens within a minute of the Hub's now (pinned midweek at noon by the
+    # hub fixture): this day and this week, as its pages count them, hold all of it.
+    clock = Clock(hub.now())
     now = clock()
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
@@ -109,6 +109,7 @@ def test_the_dashboard_shows_the_team_report_s_figures(
 
     # The same figures as `touchpoint-hub report daily --team north --week` computes.
     ws, members = report_cli._replica(hub.db_url, tmp_path / "report-replica", "north", None)
+    ws.clock = hub.now  # the Hub's today, as its pages count it
     with ws:
         week = period_of("week", reports.report_period(ws, day="today")[0])
         expected = reports.daily_report(
@@ -290,12 +291,12 @@ def test_a_team_report_is_kept_until_the_hub_has_a_new_change(
 ) -> None:
     from touchpoint.hub.console.figures import TeamFigures
 
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
     interactions.log_interaction(maria.ws, customer=acme, kind="call")
     assert maria.sync().in_sync
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     try:
         first, _ = figures.team_report("north", "week")
         again, _ = figures.team_report("north", "week")
@@ -335,7 +336,7 @@ def test_a_long_timeline_is_shown_a_page_at_a_time(
     Older and Newer links; a page past the last shows the last; a rep is still refused."""
     from touchpoint.hub.console.manager import TIMELINE_ROWS
 
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     now = clock()
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     loyal = customers.create_customer(maria.ws, {"name": "Loyal AG", "status": "active"})

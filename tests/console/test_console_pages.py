@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from browser import sign_in
 from click.testing import CliRunner
-from harness import Clock, HubServer, Laptop, now_utc
+from harness import Clock, HubServer, Laptop
 from sqlalchemy import select
 
 from touchpoint.hub.cli import main as hub_cli
@@ -140,7 +140,7 @@ def test_each_role_sees_its_pages_and_is_refused_the_others(
 
 @pytest.fixture
 def two_laptops(hub: HubServer, tmp_path: Path) -> Any:
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
     sara = Laptop(tmp_path / "sara", "sara@example.com", clock, hub)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Clock, HubServer, Laptop, now_utc
+from harness import Clock, HubServer, Laptop
 
 from touchpoint.hub import replica
 from touchpoint.hub.console.figures import KEPT_FILE, FiguresBusy, TeamFigures
@@ -43,7 +43,7 @@ def test_the_replica_lives_beside_the_hub_database(hub: HubServer, tmp_path: Pat
 def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor(
     hub: HubServer, tmp_path: Path, pulls: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     folder = tmp_path / "replica"
     try:
@@ -51,7 +51,7 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         interactions.log_interaction(maria.ws, customer=acme, kind="call")
         assert maria.sync().in_sync
 
-        first = TeamFigures(hub.engine, now_utc, folder=folder)
+        first = TeamFigures(hub.engine, hub.now, folder=folder)
         first.start()  # the Hub's start-up: the first catch-up needs no page view
         assert first._caught_up.wait(30)
         report, _ = first.team_report("north", "week")
@@ -64,7 +64,7 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
         # The Hub restarts: the replica on disk and the reports kept when it stopped are
         # read back, so the first page neither pulls, nor figures, nor waits for a pull.
         assert (folder / KEPT_FILE).is_file()
-        again = TeamFigures(hub.engine, now_utc, folder=folder)
+        again = TeamFigures(hub.engine, hub.now, folder=folder)
         again.busy_wait = 0.1
         pulls.clear()
         with again._pull_lock, monkeypatch.context() as patched:
@@ -87,7 +87,7 @@ def test_after_a_restart_the_replica_answers_at_once_and_resumes_from_its_cursor
 def test_at_the_hub_s_start_each_team_s_week_is_figured_ahead(
     hub: HubServer, tmp_path: Path
 ) -> None:
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     try:
         figures.start()
         deadline = time.monotonic() + 60
@@ -116,7 +116,7 @@ def _cursor(folder: Path) -> int:
 def test_until_a_first_catch_up_ends_the_figures_are_on_their_way(
     hub: HubServer, tmp_path: Path
 ) -> None:
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     figures.busy_wait = 0.1
     try:
         with figures._pull_lock, pytest.raises(FiguresBusy):
@@ -131,10 +131,10 @@ def test_until_a_first_catch_up_ends_the_figures_are_on_their_way(
 def test_a_new_team_or_another_team_s_change_keeps_the_replica_and_the_report(
     hub: HubServer, tmp_path: Path, pulls: list[int]
 ) -> None:
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     sara = Laptop(tmp_path / "sara", "sara@example.com", clock, hub)
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     try:
         acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
         interactions.log_interaction(maria.ws, customer=acme, kind="call")
@@ -160,9 +160,9 @@ def test_a_new_team_or_another_team_s_change_keeps_the_replica_and_the_report(
 def test_while_a_report_is_being_figured_a_page_shows_the_one_kept(
     hub: HubServer, tmp_path: Path
 ) -> None:
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     try:
         acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
         interactions.log_interaction(maria.ws, customer=acme, kind="call")
@@ -199,11 +199,11 @@ def test_of_the_processes_sharing_a_replica_one_follows_and_another_takes_over(
             super().__init__(ws, *args, **kwargs)
 
     monkeypatch.setattr(figures_module, "SyncEngine", CountedEngine)
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     folder = tmp_path / "replica"
-    first = TeamFigures(hub.engine, now_utc, folder=folder)
-    second = TeamFigures(hub.engine, now_utc, folder=folder)
+    first = TeamFigures(hub.engine, hub.now, folder=folder)
+    second = TeamFigures(hub.engine, hub.now, folder=folder)
     for figures in (first, second):
         figures.follow_seconds = 0.05
     try:
@@ -257,9 +257,9 @@ def test_the_replica_indexes_the_names_a_big_pull_left_to_index(
     from touchpoint.services.customer_list import CustomerQuery, customer_rows
     from touchpoint.storage import search_index
 
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
-    figures = TeamFigures(hub.engine, now_utc, folder=tmp_path / "replica")
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
     try:
         customers.create_customer(maria.ws, {"name": "Hafen Logistik"})
         assert maria.sync().in_sync

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from browser import sign_in
 from click.testing import CliRunner
-from harness import Clock, HubServer, Laptop, now_utc
+from harness import Clock, HubServer, Laptop
 from sqlalchemy import select
 
 from touchpoint.hub.cli import main as hub_cli
@@ -50,9 +50,9 @@ def goals_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def book(goals_file: Path, hub: HubServer, tmp_path: Path) -> Any:
     """North (Maria, Ben) and south (Sara): customers in accented cities, scores and
     words, promises overdue and kept late; synced to the Hub."""
-    # Today's and this week's events happen within two minutes of now, so that the day
-    # and the week, as the Hub counts them when a page is opened, hold them at any time.
-    clock = Clock(now_utc())
+    # Today's and this week's events happen within two minutes of the Hub's now (pinned
+    # midweek at noon by the hub fixture): the page's day and week hold them.
+    clock = Clock(hub.now())
     now = clock()
     maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
     ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
@@ -168,6 +168,7 @@ def test_a_rep_s_page_from_the_dashboard(
     from touchpoint.hub import report_cli
 
     ws, _ = report_cli._replica(hub.db_url, tmp_path / "report-replica", None, None)
+    ws.clock = hub.now  # the Hub's today, as its pages count it
     with ws:
         week = period_of("week", reports.report_period(ws, day="today")[0])
         expected = reports.daily_report(
@@ -404,6 +405,22 @@ def _pdf_text(raw: bytes, tmp_path: Path) -> str | None:
     return _no_times(out.stdout.decode())
 
 
+@pytest.fixture
+def report_command_on_the_hub_s_clock(hub: HubServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``touchpoint-hub report`` counts "today" by the test Hub's clock, as its pages do."""
+    from touchpoint.hub import report_cli
+
+    opened = report_cli._replica
+
+    def on_the_hub_s_clock(*args: Any) -> Any:
+        ws, members = opened(*args)
+        ws.clock = hub.now
+        return ws, members
+
+    monkeypatch.setattr(report_cli, "_replica", on_the_hub_s_clock)
+
+
+@pytest.mark.usefixtures("report_command_on_the_hub_s_clock")
 def test_the_report_files_are_the_command_line_s(
     signed_in: Any, hub: HubServer, book: dict[str, Any], goals_file: Path, tmp_path: Path
 ) -> None:
@@ -539,7 +556,7 @@ def test_a_manager_sees_a_rep_of_two_teams_with_their_own_team_s_customers(
     signed_in: Any, hub: HubServer, book: dict[str, Any], tmp_path: Path
 ) -> None:
     hub.add_user("olga@example.com", "rep", ("north", "south"))
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     olga = Laptop(tmp_path / "olga", "olga@example.com", clock, hub)
     try:
         assert olga.sync().in_sync

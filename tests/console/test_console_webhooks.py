@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness import Clock, HubServer, Laptop, now_utc
+from harness import Clock, HubServer, Laptop
 
 from touchpoint.hub import webhooks
 from touchpoint.hub.console import audit
@@ -42,12 +42,12 @@ def test_an_admin_adds_a_webhook_sees_a_failed_delivery_and_replays_it(
     page.goto("/admin/webhooks")  # the secret is shown once
     assert secret not in page.content()
 
-    maria = Laptop(tmp_path / "maria", "maria@example.com", Clock(now_utc()), hub)
+    maria = Laptop(tmp_path / "maria", "maria@example.com", Clock(hub.now()), hub)
     acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
     interactions.log_interaction(maria.ws, customer=acme, kind="visit", notes="first visit")
     maria.sync()
     maria.close()
-    clock = Clock(now_utc())
+    clock = Clock(hub.now())
     with webhooks.Dispatcher(hub.engine, now=clock) as dispatcher:
         assert dispatcher.run_once().retrying == 1
         clock.advance(hours=25)

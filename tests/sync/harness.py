@@ -69,6 +69,9 @@ class HubServer:
         tls: tuple[Path, Path] | None = None,  # (certificate, key): serve HTTPS
     ) -> None:
         self.db_url = url
+        # The Hub's "now" (its day and week on the console's pages, its stamps), as a test
+        # sets it; the real time when none is given.
+        self.now: Callable[[], datetime] = clock or now_utc
         if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
             fresh_db.hub_sqlite(Path(url.removeprefix("sqlite:///")))  # migrated once, copied
         self.engine: Engine = make_engine(url)
@@ -87,9 +90,7 @@ class HubServer:
             ssl_keyfile=str(tls[1]) if tls else None,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def start(self) -> HubServer:
         self._thread.start()
@@ -100,11 +101,24 @@ class HubServer:
             time.sleep(0.02)
         return self
 
-    def stop(self) -> None:
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop serving. Without ``wait`` it returns at once and the server's thread
+        finishes by itself (uvicorn takes 0.1-0.2 s of idle ticks to wind down): for a
+        test's teardown, where nothing asks the Hub anything afterwards."""
         self._server.should_exit = True
+        if not wait:
+            self._server.force_exit = True  # no waiting for idle keep-alive connections
+            return  # the thread closes the socket and disposes of the engine (_serve)
         self._thread.join(10)
         self._sock.close()
         self.engine.dispose()
+
+    def _serve(self) -> None:
+        try:
+            self._server.run(sockets=[self._sock])
+        finally:
+            self._sock.close()
+            self.engine.dispose()
 
     def add_user(self, email: str, role: str = "rep", teams: tuple[str, ...] = ("north",)) -> str:
         accounts.add_user(self.engine, email, PASSWORD, role, list(teams))
@@ -116,7 +130,9 @@ class HubServer:
             return {(e, r): dict(d) for e, r, d in rows if e != CONFLICT_ENTITY}
 
 
-def start_hub(backend: str, tmp_path: Path) -> tuple[HubServer, Callable[[], None]]:
+def start_hub(
+    backend: str, tmp_path: Path, clock: Callable[[], datetime] | None = None
+) -> tuple[HubServer, Callable[[], None]]:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
         drop: Callable[[], None] = lambda: None  # noqa: E731
@@ -129,10 +145,10 @@ def start_hub(backend: str, tmp_path: Path) -> tuple[HubServer, Callable[[], Non
         def drop() -> None:
             _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
-    server = HubServer(url).start()
+    server = HubServer(url, clock).start()
 
     def stop() -> None:
-        server.stop()
+        server.stop(wait=False)
         drop()
 
     return server, stop
@@ -221,6 +237,27 @@ def assert_converged(hub: HubServer, *laptops: Laptop) -> None:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+class RunningClock:
+    """A clock that starts at a chosen time and runs at the real pace: a Hub's clock in a
+    test that must not depend on the day or hour it runs (throttling waits still pass)."""
+
+    def __init__(self, start: datetime) -> None:
+        self.start = start
+        self._started = time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._started)
+
+
+def midweek_noon() -> datetime:
+    """Noon (UTC) on the Wednesday of this week: a "today" and a "this week" that hold
+    everything a test does within hours or a day or two of it, whenever the test runs,
+    and near enough the real time that the Hub's few real-time stamps agree with it."""
+    today = datetime.now(UTC).date()
+    wednesday = today + timedelta(days=2 - today.weekday())
+    return datetime(wednesday.year, wednesday.month, wednesday.day, 12, tzinfo=UTC)
 
 
 class Clock:
