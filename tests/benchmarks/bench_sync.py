@@ -560,7 +560,8 @@ def _load_line(label: str, args: argparse.Namespace, r: dict[str, Any]) -> str:
     errors = r["errors"]
     return (
         f"load, {label}: {args.laptops} laptops in teams of {args.team_size}, "
-        f"{args.workers} Hub workers on PostgreSQL: {len(lat)} requests in "
+        f"{args.nodes} Hub server(s) x {args.workers} workers on one PostgreSQL: "
+        f"{len(lat)} requests in "
         f"{r['elapsed']:.1f} s = {len(lat) / r['elapsed']:.0f} req/s, "
         f"p50 {pct(lat, 50):.0f} ms, p95 {pct(lat, 95):.0f} ms ("
         + ", ".join(f"{k} p95 {pct(v, 95):.0f} ms" for k, v in sorted(r["lat"].items()))
