@@ -42,14 +42,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, update
+from sqlalchemy import create_engine, delete, insert, select, update
 
 from touchpoint.hub import accounts, door, exchange, replica
 from touchpoint.hub.db import counter, make_engine, records, tokens, upgrade, write
 from touchpoint.hub.db import devices as device_rows
 from touchpoint.services import demo
 from touchpoint.settings import Settings, save_settings
-from touchpoint.storage.models import Change
+from touchpoint.storage.models import Change, CustomerTeam
 from touchpoint.storage.types import to_utc_text
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import CURSOR_KEY, SCOPE_KEY, write_meta
@@ -308,6 +308,15 @@ def console_only(url: str, laptop_db: Path, *, password: str = PASSWORD) -> int:
         with ws.unit_of_work(origin="remote") as uow:
             write_meta(uow.session, CURSOR_KEY, str(total))
             write_meta(uow.session, SCOPE_KEY, replica.SCOPE)
+            # Each customer's team, as the pulls that filled a real replica leave it:
+            # without them every team check of the console finds nothing.
+            uow.session.execute(delete(CustomerTeam))
+            pairs = list(team_of_customer.items())
+            for start in range(0, len(pairs), 20_000):
+                uow.session.execute(
+                    insert(CustomerTeam),
+                    [{"customer_id": c, "team": t} for c, t in pairs[start : start + 20_000]],
+                )
             uow.commit()
         replica.mark_caught_up(ws, total)
     finally:
