@@ -3,8 +3,7 @@
 Usage: crash_client.py DATA_DIR TOKEN POINT COUNT [CHUNK,BIG_PAGE,TRANSACTION]
 (POINT "none": run to the end; the sizes of the bulk path, small so that a test's
 pages take it: new records per bulk-load batch, changes that make a page big, and
-changes of big pages per transaction; the search backlog is then indexed beside the
-pull as many documents at a time as a batch holds, so a kill finds some indexed).
+changes of big pages per transaction).
 """
 
 from __future__ import annotations
@@ -37,7 +36,6 @@ class OneToken(KeyringBackend):
 def main() -> int:
     data_dir, token, point, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     keyring.set_keyring(OneToken(token))
-    from touchpoint.storage import search_index
     from touchpoint.storage.workspace import Workspace
     from touchpoint.sync import first_sync, pulling
     from touchpoint.sync.engine import SyncEngine
@@ -47,7 +45,6 @@ def main() -> int:
         first_sync.FRESH_CHUNK = chunk
         pulling.BIG_PAGE = big
         pulling.BULK_TRANSACTION = transaction
-        search_index.IDLE_SLICE = chunk
 
     seen = {"n": 0}
 

@@ -11,8 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,9 +102,7 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
 ) -> None:
     ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
     # Pages of 50 are big here: three to a transaction, each loaded on the bulk-load
-    # thread in batches of 7 new records. Nothing is indexed beside the pull, so the
-    # catch-up does it all (see the test after this one for the indexing beside).
-    monkeypatch.setattr(search_index, "IDLE_SLICE", 0)
+    # thread in batches of 7 new records.
     monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
     monkeypatch.setattr(pulling, "BIG_PAGE", 20)
     monkeypatch.setattr(pulling, "BULK_TRANSACTION", 150)
@@ -152,47 +148,6 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
         assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
             pulling.BULK_CACHE_KIB
         )
-    typed = index_rows(ana)
-    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
-    assert_converged(hub, ana, ben)
-    ana.close()
-    ben.close()
-
-
-def test_a_first_sync_indexes_beside_its_pull_as_typing_would(
-    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
-    # Big pages of 50, one to a transaction, indexed a few documents at a time on the
-    # indexing thread while the pages are fetched, read and loaded.
-    monkeypatch.setattr(search_index, "IDLE_SLICE", 4)
-    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
-    monkeypatch.setattr(pulling, "BIG_PAGE", 20)
-    monkeypatch.setattr(pulling, "BULK_TRANSACTION", 50)
-    indexed: list[int] = []
-    real_beside = search_index.indexing_beside
-
-    @contextmanager
-    def beside(conn: Any) -> Iterator[search_index.BacklogIndexer]:
-        with real_beside(conn) as indexer:
-            yield indexer
-        indexed.append(indexer.indexed)
-
-    monkeypatch.setattr(search_index, "indexing_beside", beside)
-    assert ben.sync(page_size=50).in_sync
-    assert len(indexed) == 2, "one indexing thread per transaction of big pages"
-    # However far the indexing got beside the pull, the index is sound, and what it
-    # took in is searchable; the catch-up does the rest.
-    assert search.index_backlog(ben.ws) == 30 * 3 - sum(indexed)
-    assert index_rows(ben)["ok"], "the index is sound, though behind its documents"
-    assert search.catch_up_index(ben.ws)
-    assert search.index_backlog(ben.ws) == 0
-
-    assert found(ben, "Zwischenlager") == {"interaction"}
-    assert "customer" in found(ben, "Kunde 17")
-    got = index_rows(ben)
-    assert got["ok"], "the full-text index does not match its documents"
-    assert search_index.BULK_AUTOMERGE not in got["automerge"]
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
     assert_converged(hub, ana, ben)

@@ -149,13 +149,7 @@ def open_replica(
     ws = Workspace.open(folder, auto_backup=False, clock=clock or utc_now)
     try:
         settle_scope(ws)
-        # Nobody searches a replica: its search backlog is not indexed beside the pull.
-        result = SyncEngine(
-            ws,
-            DirectHub(engine),  # type: ignore[arg-type]
-            check=False,
-            index_beside=False,
-        ).run()
+        result = SyncEngine(ws, DirectHub(engine), check=False).run()  # type: ignore[arg-type]
         if result.status not in ("done", "conflicts"):
             raise ServerError(
                 f"could not update the report database ({result.status}: {result.message})",

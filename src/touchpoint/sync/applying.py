@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -105,57 +103,20 @@ class ApplyStage(Stage):
         counts["conflicts"] += conflicts
 
     def _apply_changes(
-        self,
-        s: Session,
-        page: PullPage,
-        held_back: set[tuple[str, str]] | None = None,
-        pause: Callable[[], AbstractContextManager[Any]] = nullcontext,
+        self, s: Session, page: PullPage, held_back: set[tuple[str, str]] | None = None
     ) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
 
         Records this laptop already holds are updated through the ORM (so fields with
         a pending local edit keep it, and the indexes follow). Records new here, most
         of a first sync, are inserted with one executemany per table and indexed in
-        bulk.
-
-        ``pause``: what keeps the search backlog's indexing thread of a big pull out
-        (search_index.BacklogIndexer) while documents may be updated or deleted; the
-        new records' inserts, and the Python work, run beside it."""
-        with pause():
-            held = _held_ids(s.connection(), page.changes)
-            pending = _pending_fields(s) if held else {}
-            loaded = _load_records(s, held)
-        # Records held here are updated below (and flushed by any ORM query): the
-        # indexing waits for all of it. A page of new records only is built beside it.
-        with pause() if loaded else nullcontext():
-            new_conflicts, fresh, teams = self._sort_changes(s, page, held_back, loaded, pending)
-            # Updates first, so the bulk indexing below sees only inserts.
-            with pause():
-                s.flush()
-        with pause() if len(fresh) <= first_sync.FRESH_CHUNK else nullcontext():
-            first_sync.insert_fresh(s, fresh, self.crash_point)
-        if teams:
-            s.connection().exec_driver_sql(
-                "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
-                "ON CONFLICT (customer_id) DO UPDATE SET team = excluded.team "
-                "WHERE team != excluded.team",
-                list(teams.items()),
-            )
-        return new_conflicts
-
-    def _sort_changes(
-        self,
-        s: Session,
-        page: PullPage,
-        held_back: set[tuple[str, str]] | None,
-        loaded: dict[tuple[str, str], Record],
-        pending: dict[tuple[str, str], set[str]],
-    ) -> tuple[int, dict[tuple[str, str], dict[str, Any]], dict[str, str]]:
-        """The page's changes: conflicts stored, held records' fields set, the rest
-        gathered as new records' values. (new conflicts for this user, new records'
-        values, customer id: its Hub team)"""
+        bulk."""
         me = self.ws.author
         new_conflicts = 0
+        conn = s.connection()
+        held = _held_ids(conn, page.changes)
+        pending = _pending_fields(s) if held else {}
+        loaded = _load_records(s, held)
         fresh: dict[tuple[str, str], dict[str, Any]] = {}
         teams: dict[str, str] = {}  # customer id: its Hub team
         for row in page.changes:
@@ -199,7 +160,17 @@ class ApplyStage(Stage):
                     new = convert[name](value)
                     if getattr(record, name) != new:
                         setattr(record, name, new)
-        return new_conflicts, fresh, teams
+        # Updates first, so the bulk indexing below sees only inserts.
+        s.flush()
+        first_sync.insert_fresh(s, fresh, self.crash_point)
+        if teams:
+            conn.exec_driver_sql(
+                "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
+                "ON CONFLICT (customer_id) DO UPDATE SET team = excluded.team "
+                "WHERE team != excluded.team",
+                list(teams.items()),
+            )
+        return new_conflicts
 
 
 # What a change this laptop cannot apply fails with, in the database or before it.

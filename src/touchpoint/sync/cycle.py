@@ -71,7 +71,6 @@ class Stage:
     cancel: threading.Event
     sleep: Callable[[float], None]
     crash_point: Callable[[str], None]
-    index_beside: bool
     pulled_from_start: bool
 
     def _retry(self, call: Callable[[], T]) -> T:

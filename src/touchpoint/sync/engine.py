@@ -147,7 +147,6 @@ class SyncEngine(PushStage, PullStage):
         sleep: Callable[[float], None] = time.sleep,
         crash_point: Callable[[str], None] | None = None,
         check: bool | None = None,
-        index_beside: bool = True,
     ) -> None:
         self.ws = ws
         self.client = client
@@ -165,9 +164,6 @@ class SyncEngine(PushStage, PullStage):
         # Compare with the Hub after the sync (anti-entropy): True always, False never,
         # None when a day has passed since the last check (sync.check).
         self.check = check
-        # A big pull's search backlog indexed beside it (pulling._indexing); off for a
-        # copy nobody searches (the Hub's replica).
-        self.index_beside = index_beside
         self.pulled_from_start = False
         self._hello_sent: float | None = None
 

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import Connection
 
 from touchpoint.collector import collector_paused
-from touchpoint.storage import deferred_indexes, search_index
+from touchpoint.storage import deferred_indexes
 from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
 from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, _held_back
 from touchpoint.sync.cycle import Cancelled, SyncProgress
@@ -147,13 +146,10 @@ class _Pull:
             else:
                 received = conflicts = 0
                 first_sync = self.cursor == 0 and page.more
-                with (
-                    _bulk_pragmas(conn, page, first_sync=first_sync),
-                    _indexing(conn, page, beside=stage.index_beside) as pause,
-                ):
+                with _bulk_pragmas(conn, page, first_sync=first_sync):
                     applied = 0
                     while True:
-                        conflicts += stage._apply_changes(s, page, self.held_back, pause)
+                        conflicts += stage._apply_changes(s, page, self.held_back)
                         applied += len(page.changes)
                         # This laptop's own changes come back in the pages too.
                         received += sum(1 for c in page.changes if c.get("device_id") != self.me)
@@ -170,18 +166,6 @@ class _Pull:
             stage.crash_point("applying")
             uow.commit()
         return page, received, conflicts
-
-
-@contextmanager
-def _indexing(conn: Connection, page: PullPage, *, beside: bool) -> Iterator[Callable[[], Any]]:
-    """Big pages leave their documents to the search backlog; a thread feeds it to the
-    indexes meanwhile, in this transaction, while this one waits for, reads and builds
-    the pages (search_index.BacklogIndexer). The block gives what pauses it."""
-    if not beside or len(page.changes) < BIG_PAGE:
-        yield contextlib.nullcontext
-        return
-    with search_index.indexing_beside(conn) as indexer:
-        yield indexer.paused
 
 
 @contextmanager

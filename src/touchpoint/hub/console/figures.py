@@ -223,13 +223,7 @@ class TeamFigures:
             # Another process (the one following) pulled it already: one read, no sync.
             self._pulled_to = high
             return True
-        engine = SyncEngine(
-            ws,
-            replica.DirectHub(self.engine),  # type: ignore[arg-type]
-            check=False,
-            cancel=self._stop,
-            index_beside=False,  # nobody searches the replica
-        )
+        engine = SyncEngine(ws, replica.DirectHub(self.engine), check=False, cancel=self._stop)  # type: ignore[arg-type]
         result = engine.run()
         if result.status in ("busy", "cancelled"):
             return False
