@@ -41,11 +41,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.ui import gc_guard
 from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.dropped_files import dropped_files
 from touchpoint.ui.search_box import SearchBox
-from touchpoint.ui import gc_guard
 from touchpoint.ui.startup import SYNC_START_DELAY_MS, SYNC_START_PAUSE_S
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.sync_controller import SyncController
