@@ -365,6 +365,32 @@ backend.shutdown()
     assert "touchpoint.ui.today_view" in loaded
 
 
+def test_a_laptop_never_signed_in_never_loads_the_sync_engine(data_dir: Path) -> None:
+    """Its start-up sync check reads the account from the database alone."""
+    code = """
+import sys, time
+from touchpoint.storage.workspace import Workspace
+from touchpoint.ui.app import make_application
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.sync_controller import SyncController
+app = make_application(["touchpoint"])
+backend = Backend(Workspace.open(sys.argv[1], auto_backup=False))
+controller = SyncController(backend)
+controller.start()
+end = time.monotonic() + 60
+while controller.status.state != "not_signed_in" and time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+print(controller.status.state, ",".join(sorted(sys.modules)))
+backend.shutdown()
+"""
+    state, modules = _run_python(code, data_dir).strip().splitlines()[-1].split(" ")
+    assert state == "not_signed_in"
+    loaded = set(modules.split(","))
+    assert "touchpoint.sync.engine" not in loaded
+    assert "httpx" not in loaded
+
+
 def test_the_window_paints_before_the_database_layer_loads(data_dir: Path) -> None:
     """run() builds and shows the window, then the database thread starts loading
     SQLAlchemy and the models and opens the database."""
