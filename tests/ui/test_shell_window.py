@@ -290,6 +290,31 @@ def test_start_up_work_waits_until_today_shows_its_figures(
     assert calls == [True]  # once
 
 
+def test_the_first_sync_waits_while_the_list_is_scrolled(
+    qtbot: Any, backend: Backend, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """The first cycle loads the HTTP client and the engine on a worker thread, which
+    holds Python's lock against the list's paints: not while the person scrolls."""
+    from touchpoint.ui import gc_guard
+    from touchpoint.ui.sync_controller import SyncController
+
+    started: list[bool] = []
+    monkeypatch.setattr(SyncController, "start", lambda _self: started.append(True))
+    monkeypatch.setattr(gc_guard.activity, "last", float("-inf"))
+    window = MainWindow(backend, _settings(tmp_path))
+    qtbot.addWidget(window)
+    window._sync_start.setInterval(10)  # due at once, not after the usual delay
+    gc_guard.interacting()  # the list is being scrolled when the start is due
+    window.show()
+    for _ in range(4):  # and goes on being scrolled
+        qtbot.wait(100)
+        gc_guard.interacting()
+    assert started == []
+    qtbot.waitUntil(lambda: started == [True], timeout=5000)  # the person paused
+    qtbot.wait(50)
+    assert started == [True]  # once
+
+
 def _run_python(code: str, data_dir: Path) -> str:
     """Run ``code`` in a fresh process (what a start imports is only seen there)."""
     import os
@@ -338,6 +363,32 @@ backend.shutdown()
     ):
         assert module not in loaded, module
     assert "touchpoint.ui.today_view" in loaded
+
+
+def test_a_laptop_never_signed_in_never_loads_the_sync_engine(data_dir: Path) -> None:
+    """Its start-up sync check reads the account from the database alone."""
+    code = """
+import sys, time
+from touchpoint.storage.workspace import Workspace
+from touchpoint.ui.app import make_application
+from touchpoint.ui.backend import Backend
+from touchpoint.ui.sync_controller import SyncController
+app = make_application(["touchpoint"])
+backend = Backend(Workspace.open(sys.argv[1], auto_backup=False))
+controller = SyncController(backend)
+controller.start()
+end = time.monotonic() + 60
+while controller.status.state != "not_signed_in" and time.monotonic() < end:
+    app.processEvents()
+    time.sleep(0.01)
+print(controller.status.state, ",".join(sorted(sys.modules)))
+backend.shutdown()
+"""
+    state, modules = _run_python(code, data_dir).strip().splitlines()[-1].split(" ")
+    assert state == "not_signed_in"
+    loaded = set(modules.split(","))
+    assert "touchpoint.sync.engine" not in loaded
+    assert "httpx" not in loaded
 
 
 def test_the_window_paints_before_the_database_layer_loads(data_dir: Path) -> None:

@@ -35,6 +35,18 @@ class SyncState:
     set_aside: int = 0  # changes from the Hub this laptop could not apply
 
 
+def has_account(ws: Workspace) -> bool:
+    """Whether a Hub account is kept (the engine's ``signed_in_account``), read without
+    loading the engine and its HTTP client: a laptop never signed in never loads them."""
+    with ws.read() as session:
+        kept = dict(
+            session.execute(
+                select(Meta.key, Meta.value).where(Meta.key.in_((SERVER_KEY, EMAIL_KEY)))
+            ).all()
+        )
+    return bool(kept.get(SERVER_KEY) and kept.get(EMAIL_KEY))
+
+
 def sync_state(ws: Workspace) -> SyncState:
     """Cheap enough to read after every write."""
     with ws.read() as session:

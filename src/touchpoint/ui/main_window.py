@@ -41,11 +41,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from touchpoint.ui import gc_guard
 from touchpoint.ui.actions import build_actions
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.dropped_files import dropped_files
 from touchpoint.ui.search_box import SearchBox
-from touchpoint.ui.startup import SYNC_START_DELAY_MS
+from touchpoint.ui.startup import SYNC_START_DELAY_MS, SYNC_START_PAUSE_S
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.sync_controller import SyncController
 from touchpoint.ui.theme import app_icon, icon
@@ -319,8 +320,7 @@ class MainWindow(QMainWindow):
         self._sync_start = QTimer(self)
         self._sync_start.setSingleShot(True)
         self._sync_start.setInterval(SYNC_START_DELAY_MS)
-        if self.sync is not None:
-            self._sync_start.timeout.connect(self.sync.start)
+        self._sync_start.timeout.connect(self._start_sync)
         self.conflicts_dialog: QWidget | None = None
         self.actions_by_id: dict[str, QAction] = build_actions(self)
         if "log" not in self.actions_by_id:
@@ -737,6 +737,18 @@ class MainWindow(QMainWindow):
             if self.sync is not None:
                 # Not before the first paint: the first cycle loads the HTTP client.
                 self._sync_start.start()
+
+    def _start_sync(self) -> None:
+        """Sync's first cycle, once the person is not scrolling: it loads the HTTP client
+        and the sync engine on a worker thread, which holds Python's lock against the
+        list's paints (startup.SYNC_START_PAUSE_S)."""
+        if self.sync is None:
+            return
+        wait_s = SYNC_START_PAUSE_S - gc_guard.idle_for()
+        if wait_s > 0:
+            self._sync_start.start(max(1, round(wait_s * 1000)))
+            return
+        self.sync.start()
 
     def _focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
         if new is not None and new.window() is self:

@@ -10,7 +10,8 @@ against a bare PySide6 window's).
   built, and the window waits up to :data:`TODAY_WAIT_S` for it (``app.run``).
 - Work the first paint does not need (a draft to offer, the first-run check, the
   reminders) waits for Today's figures (:func:`after_first_paint`).
-- Sync's first cycle waits :data:`SYNC_START_DELAY_MS` after the window is shown.
+- Sync's first cycle waits :data:`SYNC_START_DELAY_MS` after the window is shown, and
+  then for a pause in scrolling (:data:`SYNC_START_PAUSE_S`).
 - What the started window holds for good is set aside from garbage collection once,
   :data:`SETTLE_AFTER_MS` after the database opened (:func:`settle_later`).
 """
@@ -36,6 +37,10 @@ TODAY_WAIT_S = 0.25
 AFTER_START_FALLBACK_MS = 3000
 # The first cycle loads the HTTP client and the sync engine: not before the first paint.
 SYNC_START_DELAY_MS = 1500
+# ...and for the person to pause scrolling this long: that import holds Python's lock for
+# a fifth of a second in long stretches on the worker thread, and a scroll's paints
+# (which ask the list for every cell) waited for it, 60 ms steps at L.
+SYNC_START_PAUSE_S = 1.0
 # By then the first page, a draft and the reminders are loaded: what exists then is
 # kept for the window's life, and a full collection need not walk it again (a tenth
 # of a second each at L).
@@ -109,6 +114,7 @@ __all__ = [
     "SETTLE_AFTER_MS",
     "START_SWITCH_INTERVAL_S",
     "SYNC_START_DELAY_MS",
+    "SYNC_START_PAUSE_S",
     "TODAY_WAIT_S",
     "ProcessHooks",
     "QuickLockHandover",

@@ -124,9 +124,11 @@ def _reachable(ws: Workspace) -> bool:
 
 
 def _signed_in(ws: Workspace) -> bool:
-    from touchpoint.sync import engine as sync_engine
+    # Not the engine's own check: importing the engine (a fifth of a second of Python's
+    # lock) is for laptops that will sync.
+    from touchpoint.services.sync_status import has_account
 
-    return sync_engine.signed_in_account(ws) is not None
+    return has_account(ws)
 
 
 class SyncController(QObject):
