@@ -249,12 +249,6 @@ def customer_rows(ws: Workspace, q: CustomerQuery, offset: int, limit: int) -> l
         )
     return out
 
-    now = ws.now()
-    with ws.read() as session:
-        page = _ordered(select(Customer.id).where(*_conditions(ws, q, session)), q, _last_touch())
-        ids = list(_with_fold(session).scalars(page.offset(offset).limit(limit)))
-        found = {r.id: r for r in customer_queries.list_facts(session, ids, to_utc_text(now))}
-
 
 def row_of(ws: Workspace, q: CustomerQuery, customer_id: str) -> int | None:
     """The position of a customer in the list of ``q`` (to keep it selected), or None."""
