@@ -33,10 +33,12 @@ class NamedCustomer(NamedTuple):
     created_at: str  # as stored (UTC text: its order is the time's)
 
 
+# Only customers have name keys. (Saying entity = 'customer' too would lead SQLite,
+# without statistics, to walk every customer key by the primary key instead.)
 _BY_NAME_KEY = text(
     "SELECT k.value, c.id, c.name, c.created_at, c.rowid FROM identity_keys AS k "
     "JOIN customers AS c ON c.id = k.record_id "
-    "WHERE k.kind = 'name' AND k.entity = 'customer' AND k.value IN :keys "
+    "WHERE k.kind = 'name' AND k.value IN :keys "
     "AND c.deleted_at IS NULL AND c.merged_into_id IS NULL"
 ).bindparams(bindparam("keys", expanding=True))
 
