@@ -133,7 +133,7 @@ EXPECTED_DIGEST: dict[str, tuple[int, str]] = {
     "customers": (40, "8aff01b951c3995b"),
     "deals": (55, "aeb89bc4a05c4fa8"),
     "followups": (180, "e3207981c71eb6b6"),
-    "identity_keys": (337, "96f7c1f8c6e5b3de"),
+    "identity_keys": (377, "c6b29712cec9ab5e"),
     "interactions": (900, "29c3a0379c7ccf68"),
     "search_docs": (1225, "3d490c9ea036a459"),
 }
@@ -144,7 +144,7 @@ TEAM_DIGEST: dict[str, tuple[int, str]] = {
     "customers": (60, "393258309e0a0b1e"),
     "deals": (20, "d74753f19424f9a9"),
     "followups": (40, "fe57f8b95a74363b"),
-    "identity_keys": (539, "f0d84233cfbb9515"),
+    "identity_keys": (599, "50b41009b2d87df7"),
     "interactions": (300, "fd7c14f2beeabb57"),
     "search_docs": (580, "b462e5ecee93b25f"),
 }

@@ -1044,6 +1044,36 @@ def test_rows_without_ids_join_by_name_and_the_report_says_so(ws: Workspace, tmp
     assert (report.created_customers, report.joined) == (2, 2)
 
 
+def test_companies_are_matched_by_their_names_as_they_are_now(
+    ws: Workspace, tmp_path: Path, clock: Any
+) -> None:
+    """A company is the first live customer of its folded name to be created; a renamed
+    customer is found by its new name, a deleted one not at all. A new customer of a
+    name here is a likely duplicate of the first such customer by name."""
+    first = customers.create_customer(ws, {"name": "eva novak"}).value
+    clock.advance(minutes=1)
+    second = customers.create_customer(ws, {"name": "Eva Novák"}).value
+    renamed = customers.create_customer(ws, {"name": "Hafen AG"}).value
+    customers.edit_customer(ws, renamed.id, {"name": "Werft Süd"})
+    gone = customers.create_customer(ws, {"name": "Alt Werk"}).value
+    customers.delete_customer(ws, gone.id)
+    path = write_csv(
+        tmp_path / "people.csv",
+        [["Company", "Contact Name"], ["EVA NOVAK Ltd", "Anna"], ["Werft Sud", "Ben"],
+         ["Hafen", "Cy"], ["Alt Werk", "Dee"]],
+    )  # fmt: skip
+    report = import_customers_csv(ws, path)
+    assert (report.created_customers, report.created_contacts) == (2, 4)
+    owners = dict(query(ws, "SELECT name, customer_id FROM contacts"))
+    assert owners["Anna"] == first.id and owners["Ben"] == renamed.id
+    assert {owners["Cy"], owners["Dee"]}.isdisjoint({renamed.id, gone.id})
+    # A person without a company becomes a customer named as they are: "eva novak" and
+    # "Eva Novák" fold alike, and the first of them by name is the one said.
+    path = write_csv(tmp_path / "solo.csv", [["Contact Name"], ["Eva Novak"]])
+    found = import_customers_csv(ws, path, dry_run=True).duplicates
+    assert [(d.existing_id, d.reasons) for d in found] == [(second.id, ("same name",))]
+
+
 def test_rows_with_ids_are_matched_by_id_not_by_name(ws: Workspace, tmp_path: Path):
     here = customers.create_customer(ws, {"name": "Acme GmbH", "industry": "Steel"}).value
     unknown = "0b0e5f8e-4a57-4c1e-9a43-5d3c1e0c7a11"

@@ -115,3 +115,30 @@ def test_a_failed_background_write_is_raised_in_the_callers_thread(tmp_path: Pat
         load.insert("INSERT INTO t (n) VALUES (?)", [(1,), (1,)])
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
+
+
+def _plan(ws: Any, sql: str, params: tuple[Any, ...]) -> str:
+    conn = sqlite3.connect(ws.paths.database)
+    try:
+        return " | ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    finally:
+        conn.close()
+
+
+def test_a_fill_reads_the_new_documents_by_their_id_range(ws: Any) -> None:
+    """Each fill of a bulk load (and of the backlog's catch-up) reads only the documents
+    written since the last one: by the id range, never the documents of its entities
+    through their (entity, record_id) index, which is every one of them (at L a quarter
+    of a second a fill, even a fill with nothing new for that index)."""
+    for table in search_index.FTS_TABLES:
+        plan = _plan(ws, search_index._fill_sql(table), (1, 2, "contact", "customer"))
+        assert "INTEGER PRIMARY KEY (rowid>? AND rowid<?)" in plan, plan
+        assert "autoindex" not in plan, plan
+
+
+def test_customers_are_found_by_their_folded_names_through_the_lookup_index(ws: Any) -> None:
+    from touchpoint.storage.queries import customers as queries
+
+    sql = queries._BY_NAME_KEY.text.replace(":keys", "(?, ?)")
+    plan = _plan(ws, sql, ("acme", "zeta"))
+    assert "SEARCH k USING INDEX ix_identity_keys_lookup (kind=? AND value=?)" in plan, plan

@@ -225,7 +225,7 @@ def test_stored_rows_write_what_the_orm_writes_for_records_pulled(
             ws.close()
         results.append(_tables(folder))
     bulk, orm = results
-    assert len(bulk["identity_keys"]) == 4  # two emails, a phone, a web host
+    assert len(bulk["identity_keys"]) == 5  # two emails, a phone, a web host, a name
     assert len(bulk["search_docs"]) == 3 and bulk["change_log"] == []
     _same(bulk, orm)
 

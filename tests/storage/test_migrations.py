@@ -82,6 +82,60 @@ def test_upgrade_from_first_revision_keeps_data_and_indexes_it(tmp_path):
     assert migrate.schema_revision(backups[0]) == "0001"
 
 
+def test_upgrade_to_name_keys_keys_each_live_customer_by_its_folded_name(tmp_path):
+    """0012: the customers already here get their folded names as identity keys (the
+    live ones only, as every write keys them), and an import matches them by it."""
+    from touchpoint.services.importing import import_customers_csv
+
+    data = tmp_path / "data"
+    data.mkdir()
+    db = Database(data / "touchpoint.sqlite3")
+    cfg = migrate.alembic_config()
+    now = "2026-01-05T10:00:00.000000Z"
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0011")
+        for record_id, name, deleted, merged in (
+            ("c1", "Müller Maschinenbau GmbH", None, None),
+            ("c2", "Müller Maschinenbau", now, None),
+            ("c3", "Mueller & Co.", None, "c1"),
+            ("c4", "The Company", None, None),
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO customers (id, name, kind, status, addresses, phones, emails, tags,"
+                " custom, currency, created_at, created_by, updated_at, updated_by, deleted_at,"
+                " merged_into_id) VALUES (?, ?, 'organisation', 'active', '[]', '[]',"
+                ' \'[{"label": "work", "value": "info@mueller.de"}]\', \'[]\', \'{}\','
+                " 'EUR', ?, 'maria', ?, 'maria', ?, ?)",
+                (record_id, name, now, now, deleted, merged),
+            )
+        conn.exec_driver_sql(
+            "INSERT INTO identity_keys (entity, record_id, kind, value)"
+            " VALUES ('customer', 'c1', 'email', 'info@mueller.de')"
+        )
+    db.dispose()
+    ws = Workspace.open(data, auto_backup=False)
+    try:
+        conn = sqlite3.connect(ws.paths.database)
+        keys = conn.execute("SELECT record_id, kind, value FROM identity_keys").fetchall()
+        names = conn.execute("SELECT id, name FROM customers ORDER BY id").fetchall()
+        conn.close()
+        assert sorted(keys) == [
+            ("c1", "email", "info@mueller.de"),
+            ("c1", "name", "muller maschinenbau"),
+            ("c4", "name", ""),  # legal words only: a file's "Ltd" folds to it too
+        ]
+        assert [n for _id, n in names] == [
+            "Müller Maschinenbau GmbH", "Müller Maschinenbau", "Mueller & Co.", "The Company",
+        ]  # fmt: skip
+        path = tmp_path / "people.csv"
+        path.write_text("Company,Contact Name\nMULLER MASCHINENBAU,Anna\n", encoding="utf-8")
+        report = import_customers_csv(ws, path)
+        assert (report.created_customers, report.created_contacts) == (0, 1)
+    finally:
+        ws.close()
+
+
 def test_a_newer_database_is_refused_and_left_untouched(tmp_path):
     data = tmp_path / "data"
     Workspace.open(data, auto_backup=False).close()

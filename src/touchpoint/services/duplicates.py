@@ -185,7 +185,8 @@ def find_duplicates(ws: Workspace, *, limit: int = 500) -> list[DuplicatePair]:
         for entity in ("customer", "contact"):
             rows = session.execute(
                 select(IdentityKey.kind, IdentityKey.value, IdentityKey.record_id)
-                .where(IdentityKey.entity == entity)
+                # Names are compared below, folded and by similarity, not as keys.
+                .where(IdentityKey.entity == entity, IdentityKey.kind.in_(REASON_LABEL))
                 .order_by(IdentityKey.kind, IdentityKey.value)
             ).all()
             groups: dict[tuple[str, str], list[str]] = defaultdict(list)

@@ -209,8 +209,9 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
     current: list[str] | None = None
     dropped: list[str] = []
     for line in _logical_lines(text.lstrip("\ufeff")):
-        name = _property(line)
-        value = line[len(_params_part(line)) + 1 :].strip().upper()
+        head = _params_part(line)
+        name = head.split(";", 1)[0].rsplit(".", 1)[-1].strip().upper()  # as _property
+        value = line[len(head) + 1 :].strip().upper() if name in ("BEGIN", "END") else ""
         if name == "BEGIN" and value == "VCARD":
             if current is not None:
                 raise ValidationError(
@@ -223,7 +224,8 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
         if name in BINARY:
             dropped.append(line if name == "PHOTO" else name)
             continue
-        current.append(_commas_kept(_readable_qp(line), name))
+        readable = _readable_qp(line) if "QUOTED-PRINTABLE" in head.upper() else line
+        current.append(_commas_kept(readable, name))
         if name == "END" and value == "VCARD":
             cards.append((current, dropped))
             current = None
@@ -234,6 +236,10 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
 
 def text_of(value: Any) -> str:
     """A value as text: lists joined, a vCard 3.0 escaped colon (http\\://) unescaped."""
+    if type(value) is str:
+        if "\\" in value:
+            value = value.replace("\\:", ":").replace("\\,", ",").replace("\\;", ";")
+        return value.strip()
     if isinstance(value, list | tuple):
         return " ".join(text_of(v) for v in value if v)
     text = str(value).replace("\\:", ":").replace("\\,", ",").replace("\\;", ";")
@@ -298,14 +304,21 @@ def address_text(address: dict[str, Any]) -> str:
     return ", ".join(str(p) for p in parts if p)
 
 
-def _preference(line: Any) -> int:
-    """1 (most preferred) to 100 as vCard 4.0's PREF says; TYPE=pref is 1; none is 101."""
+def _preference(line: Any, types: set[str]) -> int:
+    """1 (most preferred) to 100 as vCard 4.0's PREF says; TYPE=pref is 1; none is 101.
+    ``types``: the line's :func:`_types`."""
     for value in line.params.get("PREF", []):
         try:
             return max(1, min(100, int(str(value))))
         except ValueError:
             continue
-    return 1 if "pref" in _types(line) else 101
+    return 1 if "pref" in types else 101
+
+
+def _by_preference(lines: list[Any]) -> list[tuple[Any, set[str]]]:
+    """(line, its types), the most preferred first, else in the card's order."""
+    typed = [(line, _types(line)) for line in lines]
+    return sorted(typed, key=lambda item: _preference(*item))
 
 
 def _group_labels(component: Any) -> dict[str, str]:
@@ -391,12 +404,10 @@ def _card(number: int, component: Any, dropped: list[str]) -> Card:
 
     # The preferred one (TYPE=pref, or 4.0's PREF=1) comes first: Touchpoint's first
     # email and phone are the ones it uses; the others keep the card's order.
-    for line in sorted(take("email"), key=_preference):
-        types = _types(line)
+    for line, types in _by_preference(take("email")):
         label = _label(types, EMAIL_LABELS, "work")
         card.emails.append({"label": label, "value": text_of(line.value)})
-    for line in sorted(take("tel"), key=_preference):
-        types = _types(line)
+    for line, types in _by_preference(take("tel")):
         label = _label(types, PHONE_LABELS, "")
         if not label and line.group and line.group.casefold() in groups:
             label = _words(groups[line.group.casefold()]) or ""
@@ -569,7 +580,7 @@ def _plain_component(lines: list[str]) -> _Component | None:
                 single += param
             else:
                 table.setdefault(param[0].upper(), []).extend(param[1:])
-        if "ENCODING" in table or any(p.upper() in _NEEDS_VOBJECT for p in single):
+        if "ENCODING" in table or (single and any(p.upper() in _NEEDS_VOBJECT for p in single)):
             return None
         line = _Line(group, table, single)
         if name == "N":
@@ -583,8 +594,10 @@ def _plain_component(lines: list[str]) -> _Component | None:
             line.value = _text_values(value)
         elif name in ("VERSION", "GEO"):
             line.value = value  # vobject leaves these as written
-        else:
+        elif "\\" in value:
             line.value = _text_values(value)[0]
+        else:
+            line.value = value.split(",", 1)[0]  # as _text_values(value)[0]
         component.contents.setdefault(name.lower(), []).append(line)
     return component
 

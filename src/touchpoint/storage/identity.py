@@ -1,7 +1,10 @@
-"""Keys that identify a customer or contact: normalised emails, phones and web hosts.
+"""Keys that identify a customer or contact: normalised emails, phones and web hosts,
+and a customer's folded name.
 
 Kept in ``identity_keys`` in the same transaction as the record, so duplicate
-checks on create and import are index lookups, not scans.
+checks on create and import are index lookups, not scans. A name key is
+:func:`~touchpoint.domain.values.name_key` of the customer's name: a change to that
+folding needs a migration that writes the name keys again (as 0012 first wrote them).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, delete
 
-from touchpoint.domain.values import normalised_email_key, website_host
+from touchpoint.domain.values import name_key, normalised_email_key, website_host
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey, Record
 
@@ -34,6 +37,11 @@ def keys_of(record: Record) -> set[tuple[str, str]]:
         host = website_host(record.website)
         if host:
             keys.add(("host", host))
+        # An import matches a file's company names with the customers here by this key,
+        # and looks for customers of the same name by it: an index lookup, not a scan.
+        # Kept even when empty (a name of legal words only, "The Company"): a file's
+        # "Ltd" folds to it too, and matched that customer when every name was read.
+        keys.add(("name", name_key(record.name or "")))
     return keys
 
 

@@ -15,6 +15,7 @@ from touchpoint.services.importing.reports import RowDuplicate
 from touchpoint.services.lookup import live
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey
+from touchpoint.storage.queries.customers import live_by_name_key
 
 REASON = {"email": "same email", "phone": "same phone", "host": "same website"}
 
@@ -49,12 +50,12 @@ def _find_duplicates(
             )
             for entity, value, record_id in rows:
                 existing[(entity, kind, value)].append(record_id)
+    # Each new customer's folded name, found among the live customers' (the first in
+    # the name index's order).
     names_by_key: dict[str, tuple[str, str]] = {}
-    if any(entity == "customer" for _r, entity, _f in records):
-        for record_id, name in session.execute(
-            select(Customer.id, Customer.name).where(live(Customer))
-        ):
-            names_by_key.setdefault(v.name_key(name), (record_id, name))
+    new_names = {v.name_key(f["name"]) for _r, entity, f in records if entity == "customer"}
+    for found in live_by_name_key(session, new_names):
+        names_by_key.setdefault(found.key, (found.id, found.name))
     found_ids = {rid for ids in existing.values() for rid in ids}
     names = _names_of(session, found_ids)
 

@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from touchpoint.services.importing.mapping import _base
 from touchpoint.services.lookup import live
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, IdentityKey
+from touchpoint.storage.queries.customers import live_by_name_key
 
 
 def _canonical_id(ref: str | None) -> str | None:
@@ -207,15 +209,11 @@ def _known_records(
             for entity, value, record_id in rows:
                 if entity in ids:
                     ids[entity].setdefault(record_id, []).append((kind, value))
+    # A name is the first live customer of that folded name to be created (stable: of
+    # those created at once, the first in the name index's order).
     named: dict[str, str] = {}
-    if wanted_names:
-        rows = session.execute(
-            select(Customer.id, Customer.name).where(live(Customer)).order_by(Customer.created_at)
-        )
-        for record_id, name in rows:
-            key = v.name_key(name)
-            if key in wanted_names:
-                named.setdefault(key, record_id)
+    for found in sorted(live_by_name_key(session, wanted_names), key=attrgetter("created_at")):
+        named.setdefault(found.key, found.id)
     customer_ids = sorted(set(ids["customer"]) | set(named.values()) | set(also))
     customers: dict[str, Customer] = {}
     for chunk in chunked(customer_ids):
