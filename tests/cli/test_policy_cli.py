@@ -148,7 +148,14 @@ def test_the_hub_client_uses_the_policys_ca_bundle_and_proxy(
     assert seen["proxy"] == "http://proxy.corp.example:3128"
     policy_file.unlink()
     HubClient("https://hub.example.com").close()
-    assert seen["verify"] is True and seen["proxy"] is None
+    assert seen["proxy"] is None
+    # Without a bundle: the default CAs, in one context made once for every client.
+    default = seen["verify"]
+    assert isinstance(default, ssl.SSLContext) and default is not context
+    assert default.verify_mode == ssl.CERT_REQUIRED and default.check_hostname
+    assert default.cert_store_stats()["x509_ca"] > 0
+    HubClient("https://other.example.com").close()
+    assert seen["verify"] is default
 
 
 def test_the_log_level_comes_from_the_policy(tp, policy_file: Path) -> None:

@@ -6,6 +6,7 @@ bundle. The token is sent as a Bearer header and never logged.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import ssl
@@ -39,6 +40,14 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 
+@functools.cache
+def _system_tls() -> ssl.SSLContext:
+    """The TLS context checking against the default CAs, made once per process: loading
+    the CA bundle costs tens of milliseconds of CPU, and a client is made for each sync
+    and each sign-in. A context is safe to share between clients and threads."""
+    return httpx.create_ssl_context()
+
+
 class HubClient:
     def __init__(
         self,
@@ -65,7 +74,8 @@ class HubClient:
         self._http = httpx.Client(
             base_url=self.server,
             headers=headers,
-            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True,
+            # A corporate bundle is read anew each time (it may have been replaced).
+            verify=ssl.create_default_context(cafile=ca_bundle) if ca_bundle else _system_tls(),
             proxy=hub.proxy if hub and hub.proxy and transport is None else None,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             transport=transport,

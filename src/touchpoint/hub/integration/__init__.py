@@ -10,6 +10,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the annotations of
 route functions at run time.
 """
 
+import functools
 import hashlib
 import logging
 import re
@@ -120,8 +121,10 @@ def _python_type(entity: str, name: str) -> Any:
     return str
 
 
+@functools.cache
 def _models(entity: str) -> tuple[type[BaseModel], type[BaseModel], type[BaseModel]]:
-    """(input, resource, page) models of an entity."""
+    """(input, resource, page) models of an entity: made once per process, as a class
+    statement's would be, whatever the number of apps built (each test's Hub builds one)."""
     title = entity.capitalize() if entity != "followup" else "FollowUp"
     writable = {
         name: (_python_type(entity, name) | None, None)
