@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from browser import sign_in
 from click.testing import CliRunner
-from harness import Clock, HubServer, Laptop
+from harness import Clock, HubServer, Laptop, RunningClock
 from sqlalchemy import select
 
 from touchpoint.hub.cli import main as hub_cli
@@ -41,6 +41,8 @@ def test_sign_in_and_sign_out(open_page: Any, hub: HubServer) -> None:
 def test_a_wrong_password_is_refused_and_repeated_ones_are_throttled(
     open_page: Any, hub: HubServer
 ) -> None:
+    assert isinstance(hub.now, RunningClock)
+    hub.now.hold()  # the first wait is a second: it must not end before the last step
     page = open_page()
     sign_in(page, "maria@example.com", "wrong password")
     assert page.get_by_role("alert").inner_text().startswith("Wrong email or password")

@@ -246,9 +246,17 @@ class RunningClock:
     def __init__(self, start: datetime) -> None:
         self.start = start
         self._started = time.monotonic()
+        self._held: datetime | None = None
 
     def __call__(self) -> datetime:
+        if self._held is not None:
+            return self._held
         return self.start + timedelta(seconds=time.monotonic() - self._started)
+
+    def hold(self) -> None:
+        """Stop the clock where it is: a wait the Hub sets (a throttled sign-in's second)
+        does not run out while a slow machine takes the test's next step."""
+        self._held = self()
 
 
 def midweek_noon() -> datetime:
