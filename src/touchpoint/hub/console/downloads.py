@@ -10,7 +10,9 @@ A file is made once per report and format: the console keeps a team's report unt
 part of the log moves, so ten managers downloading the morning's PDF share one drawing.
 Files are told apart by a digest of the report itself, never by the request, so a
 changed report can never be served from an older file. Each worker draws one file of a
-format at a time: a drawing takes a core for seconds, and the pages must keep theirs.
+format at a time, on a thread of that format's own (a drawing takes a core for seconds,
+and the pages must keep theirs); :func:`file_of` hands out the drawing as a future, so a
+page waiting for it can await it without holding one of the request threads.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pickle
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -39,8 +42,10 @@ FORMAT_NAMES = {"pdf": "PDF", "xlsx": "Excel", "html": "HTML"}
 
 KEPT_FILES = 24  # recent files per worker (a 50-rep PDF is about 200 KB)
 _kept: OrderedDict[tuple[str, bytes], bytes] = OrderedDict()
+_making: dict[tuple[str, bytes], Future[bytes]] = {}  # files being made now
 _kept_lock = threading.Lock()
-_drawing = {fmt: threading.Lock() for fmt in MEDIA}
+# One file of a format at a time (threads started when first needed).
+_makers = {fmt: ThreadPoolExecutor(1, thread_name_prefix=f"report-{fmt}") for fmt in MEDIA}
 
 
 def report_links(team: str, **when: str) -> list[tuple[str, str]]:
@@ -65,29 +70,42 @@ def _write(report: DailyReport, fmt: str, out: str) -> None:
 def render(report: DailyReport, fmt: str) -> bytes:
     """The report as ``fmt`` (pdf, xlsx or html), as the command line writes it; the same
     report asked for again is the file already made."""
+    return file_of(report, fmt).result()
+
+
+def file_of(report: DailyReport, fmt: str) -> Future[bytes]:
+    """The report's file as a future: done at once when the file was made already, else
+    the making of it under way (one for every request asking for the same report)."""
     if fmt not in MEDIA:
         raise ValueError(f"unknown report format {fmt!r}")
     key = (fmt, hashlib.blake2b(pickle.dumps(report, protocol=5), digest_size=20).digest())
-    body = _kept_file(key)
-    if body is not None:
-        return body
-    with _drawing[fmt]:
-        body = _kept_file(key)  # made by the request this one waited for
-        if body is None:
-            body = _make(report, fmt)
-            with _kept_lock:
-                _kept[key] = body
-                while len(_kept) > KEPT_FILES:
-                    _kept.popitem(last=False)
-    return body
-
-
-def _kept_file(key: tuple[str, bytes]) -> bytes | None:
     with _kept_lock:
         body = _kept.get(key)
         if body is not None:
             _kept.move_to_end(key)
-        return body
+            done: Future[bytes] = Future()
+            done.set_result(body)
+            return done
+        making = _making.get(key)
+        if making is None:
+            making = _makers[fmt].submit(_made, key, report)
+            _making[key] = making
+        return making
+
+
+def _made(key: tuple[str, bytes], report: DailyReport) -> bytes:
+    try:
+        body = _make(report, key[0])
+    except BaseException:
+        with _kept_lock:
+            _making.pop(key, None)  # the next request tries again
+        raise
+    with _kept_lock:
+        _kept[key] = body
+        while len(_kept) > KEPT_FILES:
+            _kept.popitem(last=False)
+        _making.pop(key, None)
+    return body
 
 
 def _make(report: DailyReport, fmt: str) -> bytes:

@@ -13,13 +13,16 @@ accents as the laptop's search box does.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, select
 
@@ -342,14 +345,11 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
 
     # --- the daily report as a file -----------------------------------------------------
 
-    @app.get("/reports/daily", include_in_schema=False)
-    def report_file(
-        request: Request,
-        team: Annotated[str, Query(max_length=120)] = "",
-        date_: Annotated[str, Query(alias="date", max_length=40)] = "",
-        period: Annotated[str, Query(max_length=20)] = "",
-        format: Annotated[str, Query(max_length=10)] = "pdf",
-    ) -> Response:
+    def file_to_make(
+        request: Request, team: str, date_: str, period: str, format: str
+    ) -> Response | tuple[Any, Future[bytes], str]:
+        """The checks and the report of a download, on a request thread: an answer
+        already (refused, "one moment"), or (viewer, the file being made, its name)."""
         viewer = kit.need(request, "manager", "admin")
         allowed = teams_of(viewer)
         if not team or team not in allowed:
@@ -374,20 +374,36 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             return refused(request, viewer, f"{exc.field.capitalize()}: {exc.problem}")
         except FiguresBusy:
             return busy(request, viewer)
-        report = _as_file(report)
+        span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
+        return viewer, downloads.file_of(_as_file(report), format), f"daily-report-{team}-{span}"
+
+    @app.get("/reports/daily", include_in_schema=False)
+    async def report_file(
+        request: Request,
+        team: Annotated[str, Query(max_length=120)] = "",
+        date_: Annotated[str, Query(alias="date", max_length=40)] = "",
+        period: Annotated[str, Query(max_length=20)] = "",
+        format: Annotated[str, Query(max_length=10)] = "pdf",
+    ) -> Response:
+        made = await run_in_threadpool(file_to_make, request, team, date_, period, format)
+        if isinstance(made, Response):
+            return made
+        viewer, making, name = made
         try:
-            body = downloads.render(report, format)
+            # Awaited here, not on a request thread: the managers waiting for one PDF
+            # being drawn (seconds) hold none of the threads the other pages need.
+            body = await asyncio.wrap_future(making)
         except downloads.RenderFailed as exc:
             text = (
                 f"The {downloads.FORMAT_NAMES[format]} report could not be made: {exc}. Try again."
             )
-            return kit.render(request, "error.html", viewer, 500, title="Not made", text=text)
-        span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
-        name = f"daily-report-{team}-{span}.{format}"
+            return await run_in_threadpool(
+                kit.render, request, "error.html", viewer, 500, title="Not made", text=text
+            )
         response = Response(
             body,
             media_type=downloads.MEDIA[format],
-            headers={"Content-Disposition": _attachment(name)},
+            headers={"Content-Disposition": _attachment(f"{name}.{format}")},
         )
         return kit.headers(response)
 
