@@ -292,3 +292,42 @@ def test_the_replica_indexes_the_names_a_big_pull_left_to_index(
     finally:
         figures.close()
         maria.close()
+
+
+def test_a_report_s_files_are_made_ahead_once_someone_downloaded_them(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    """The files of a team's period someone downloaded are made again in the background
+    for each new report of it, so the next download does not wait for a drawing; the
+    files of a period nobody asked for are not."""
+    import threading
+
+    clock = Clock(hub.now())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    sara = Laptop(tmp_path / "sara", "sara@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
+    made: list[Any] = []
+    came = threading.Semaphore(0)
+
+    def make(report: Any) -> None:
+        made.append(report)
+        came.release()
+
+    figures.files_ahead = make
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        bolt = customers.create_customer(sara.ws, {"name": "Bolt SA"}).value.id
+        assert maria.sync().in_sync and sara.sync().in_sync
+        figures.team_report("north", "week")
+        figures.want_files("north", "week")  # a manager downloaded north's week
+        for laptop, customer in ((maria, acme), (sara, bolt)):
+            interactions.log_interaction(laptop.ws, customer=customer, kind="call")
+            assert laptop.sync().in_sync
+        north, _ = figures.team_report("north", "week")
+        figures.team_report("south", "week")
+        assert came.acquire(timeout=30)
+        assert made == [north]  # the new report's files, not south's: nobody asked
+    finally:
+        figures.close()
+        maria.close()
+        sara.close()

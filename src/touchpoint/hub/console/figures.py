@@ -464,6 +464,9 @@ class TeamFigures:
         with self._files_lock:
             if (team, period_key) not in self._files_wanted:
                 return
+            # The newest first: a report figured after a change is the one being looked
+            # at now, not the other teams' weeks figured ahead at the start.
+            self._files_waiting.pop((team, period_key), None)
             self._files_waiting[(team, period_key)] = report
             if self._files_worker is None:
                 self._files_worker = threading.Thread(
@@ -477,8 +480,7 @@ class TeamFigures:
             with self._files_lock:
                 if not self._files_waiting:
                     break
-                key = next(iter(self._files_waiting))
-                report = self._files_waiting.pop(key)
+                _key, report = self._files_waiting.popitem()
             try:
                 make(report)
             except Exception:  # a download makes it then, and says so if it cannot
