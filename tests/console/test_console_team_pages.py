@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import sign_in
+from browser import http_client, sign_in
 from click.testing import CliRunner
 from harness import Clock, HubServer, Laptop
 from sqlalchemy import select
@@ -676,9 +676,6 @@ def test_managers_waiting_for_a_pdf_being_drawn_leave_the_other_pages_their_thre
     answers meanwhile; then every one of them gets the file."""
     import threading
 
-    import httpx
-    from harness import PASSWORD
-
     from touchpoint.hub.console import downloads
 
     asking = threading.Semaphore(0)
@@ -698,14 +695,7 @@ def test_managers_waiting_for_a_pdf_being_drawn_leave_the_other_pages_their_thre
     monkeypatch.setattr(downloads, "file_of", file_of)
     monkeypatch.setattr(downloads, "_make", make)
     monkeypatch.setattr(downloads, "_kept", type(downloads._kept)())
-    client = httpx.Client(base_url=hub.url, timeout=60)
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
-    assert token is not None
-    signed = client.post(
-        "/", data={"email": "tom@example.com", "password": PASSWORD, "csrf": token.group(1)}
-    )
-    assert signed.status_code in (200, 303)
-
+    client = http_client(hub.url, "tom@example.com")
     managers = 45  # more than the request threads (anyio's 40 here, 8 in `serve`)
     bodies: list[bytes] = []
     pdf = "/reports/daily?team=north&period=week&format=pdf"

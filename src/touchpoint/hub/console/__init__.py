@@ -34,7 +34,7 @@ from touchpoint.hub.console import (
     team_pages,
     webhook_pages,
 )
-from touchpoint.hub.console.kit import Kit
+from touchpoint.hub.console.kit import Kit, waiting_pages
 from touchpoint.hub.console.session import (
     COOKIE,
     IDLE,
@@ -80,6 +80,8 @@ def mount(
     """Add the console's pages and static files to the Hub's app."""
     signer = Signer(key or secret_key())
     templates = Jinja2Templates(directory=str(HERE / "templates"))
+    for name in templates.env.list_templates():  # compiled now, not by a page's first views
+        templates.env.get_template(name)
     app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console")
 
     def secure(request: Request) -> bool:
@@ -292,7 +294,14 @@ def mount(
     def forbid(viewer: Viewer) -> NoReturn:
         raise _Forbidden(viewer)
 
-    kit = Kit(need=need, check_csrf=check_csrf, render=render, headers=headers, forbid=forbid)
+    kit = Kit(
+        need=need,
+        check_csrf=check_csrf,
+        render=render,
+        headers=headers,
+        forbid=forbid,
+        waits=waiting_pages(),
+    )
     admin.mount(app, engine, kit)  # users, enrollment and device tokens, the audit log
     # The team dashboard and the customer 360; their figures are kept on the app.
     app.state.console_figures = manager.mount(app, engine, now, kit)

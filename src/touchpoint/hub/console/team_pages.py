@@ -104,6 +104,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     # --- one rep ------------------------------------------------------------------------
 
     @app.get("/reps/{rep_id}", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def rep_page(
         request: Request,
         rep_id: str,
@@ -210,6 +211,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     # --- customers ----------------------------------------------------------------------
 
     @app.get("/customers", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def customers_page(
         request: Request,
         q: Text = "",
@@ -265,6 +267,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     # --- late promises ------------------------------------------------------------------
 
     @app.get("/promises/late", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def late_page(
         request: Request,
         team: Annotated[str, Query(max_length=120)] = "",
@@ -377,6 +380,8 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
         span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
         return viewer, downloads.file_of(_as_file(report), format), f"daily-report-{team}-{span}"
 
+    checked = kit.waits(file_to_make)  # it may wait for the report being figured
+
     @app.get("/reports/daily", include_in_schema=False)
     async def report_file(
         request: Request,
@@ -385,7 +390,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
         period: Annotated[str, Query(max_length=20)] = "",
         format: Annotated[str, Query(max_length=10)] = "pdf",
     ) -> Response:
-        made = await run_in_threadpool(file_to_make, request, team, date_, period, format)
+        made = await checked(request, team, date_, period, format)
         if isinstance(made, Response):
             return made
         viewer, making, name = made
