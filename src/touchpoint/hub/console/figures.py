@@ -65,6 +65,7 @@ KEPT_LISTS = 256  # late lists, rep pages' lists and searches (each a page of ro
 LIST_SECONDS = 60  # a kept list counts as of up to this long ago (overdue: "now")
 KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 FOLLOW_LOCK = "follow.lock"  # held by the one process that follows the log into the replica
+_NONE = object()  # no list kept
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
 
@@ -484,7 +485,8 @@ class TeamFigures:
             try:
                 make(report)
             except Exception:  # a download makes it then, and says so if it cannot
-                log.exception("the console could not make the files of a team report ahead")
+                if not self._stop.is_set():  # (the Hub stopping ends the drawing too)
+                    log.exception("the console could not make the files of a team report ahead")
         with self._files_lock:
             self._files_worker = None
             if self._files_waiting and not self._stop.is_set():  # came as this one ended
@@ -548,7 +550,9 @@ class TeamFigures:
     def kept_list(self, key: tuple[Any, ...], read: Callable[[Workspace], T]) -> T:
         """``read(replica)``, kept for pages asking the same ``key`` until the replica
         pulls a change or :data:`LIST_SECONDS` pass (a list that is seconds to read
-        at L, such as a team's late promises, is read once for fifty managers)."""
+        at L, such as a team's late promises, is read once for fifty managers). When
+        only time has passed (no change pulled), the list of the minute before is shown
+        while it is read anew in the background, as a team report is refigured."""
         ws = self._fresh()
         slot = int(ws.now().timestamp() // LIST_SECONDS)
         full = (key, self._pulled_to, slot)
@@ -557,8 +561,25 @@ class TeamFigures:
                 self._lists.move_to_end(full)  # the most asked stay, the rest go first
                 return cast(T, self._lists[full])
             reading = self._listing.setdefault(full, threading.Lock())
+            before = self._lists.get((key, self._pulled_to, slot - 1), _NONE)
+        if before is not _NONE:
+            if reading.acquire(blocking=False):
+                threading.Thread(
+                    target=self._read_list_behind, args=(ws, full, read, reading), daemon=True
+                ).start()
+            return cast(T, before)
         if not reading.acquire(timeout=self.busy_wait):
             raise FiguresBusy
+        return self._read_list(ws, full, read, reading)
+
+    def _read_list(
+        self,
+        ws: Workspace,
+        full: tuple[Any, ...],
+        read: Callable[[Workspace], T],
+        reading: threading.Lock,
+    ) -> T:
+        """Read a list for :meth:`kept_list` and keep it (the caller holds ``reading``)."""
         try:
             with self._kept_lock:
                 if full in self._lists:
@@ -572,6 +593,12 @@ class TeamFigures:
             return value
         finally:
             reading.release()
+
+    def _read_list_behind(self, *args: Any) -> None:
+        try:
+            self._read_list(*args)
+        except Exception:  # the list of the minute before stays; the next view tries again
+            log.exception("the console could not read a list anew")
 
     def report_between(
         self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str
