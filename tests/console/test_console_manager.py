@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import sign_in
+from browser import http_client, sign_in
 from harness import Clock, HubServer, Laptop
 
 from touchpoint.hub import report_cli
@@ -375,3 +375,52 @@ def test_a_long_timeline_is_shown_a_page_at_a_time(
 
     rep = sign_in(open_page(), "ben@example.com")
     assert rep.goto(path + "?page=2").status == 403
+
+
+def test_managers_waiting_for_a_report_being_figured_leave_the_other_pages_their_threads(
+    hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team's report takes seconds at L: more managers than the server has request
+    threads open the dashboard meanwhile and wait for the one being figured, on the
+    console's own threads, so the fleet page still answers; then each gets the figures."""
+    import threading
+
+    from touchpoint.hub.console import kit
+
+    figures = hub.app.state.console_figures
+    figures.busy_wait = 60
+    figured = threading.Event()
+    asking = threading.Semaphore(0)
+    real_report, real_team_report = reports.daily_report, figures.team_report
+
+    def slow_report(*args: Any, **kwargs: Any) -> Any:
+        assert figured.wait(60)
+        return real_report(*args, **kwargs)
+
+    def team_report(*args: Any) -> Any:
+        asking.release()
+        return real_team_report(*args)
+
+    monkeypatch.setattr(reports, "daily_report", slow_report)
+    monkeypatch.setattr(figures, "team_report", team_report)
+    client = http_client(hub.url, "tom@example.com")
+    managers = 45  # more than the request threads (anyio's 40 here, 8 in `serve`)
+    answers: list[int] = []
+    waiting = [
+        threading.Thread(target=lambda: answers.append(client.get("/dashboard").status_code))
+        for _ in range(managers)
+    ]
+    try:
+        for thread in waiting:
+            thread.start()
+        # As many as the console's threads wait inside (the others queue for those):
+        # the server's own threads are free for the other pages.
+        for _ in range(min(managers, kit.FIGURES_THREADS)):
+            assert asking.acquire(timeout=60)
+        assert client.get("/fleet").status_code == 200 and not figured.is_set()
+    finally:
+        figured.set()
+        for thread in waiting:
+            thread.join()
+        client.close()
+    assert answers == [200] * managers

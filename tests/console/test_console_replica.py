@@ -292,3 +292,90 @@ def test_the_replica_indexes_the_names_a_big_pull_left_to_index(
     finally:
         figures.close()
         maria.close()
+
+
+def test_a_report_s_files_are_made_ahead_once_someone_downloaded_them(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    """The files of a team's period someone downloaded are made again in the background
+    for each new report of it, so the next download does not wait for a drawing; the
+    files of a period nobody asked for are not."""
+    import threading
+
+    clock = Clock(hub.now())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    sara = Laptop(tmp_path / "sara", "sara@example.com", clock, hub)
+    figures = TeamFigures(hub.engine, hub.now, folder=tmp_path / "replica")
+    made: list[Any] = []
+    came = threading.Semaphore(0)
+
+    def make(report: Any) -> None:
+        made.append(report)
+        came.release()
+
+    figures.files_ahead = make
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        bolt = customers.create_customer(sara.ws, {"name": "Bolt SA"}).value.id
+        assert maria.sync().in_sync and sara.sync().in_sync
+        figures.team_report("north", "week")
+        figures.want_files("north", "week")  # a manager downloaded north's week
+        for laptop, customer in ((maria, acme), (sara, bolt)):
+            interactions.log_interaction(laptop.ws, customer=customer, kind="call")
+            assert laptop.sync().in_sync
+        north, _ = figures.team_report("north", "week")
+        figures.team_report("south", "week")
+        assert came.acquire(timeout=30)
+        assert made == [north]  # the new report's files, not south's: nobody asked
+    finally:
+        figures.close()
+        maria.close()
+        sara.close()
+
+
+def test_a_kept_list_a_minute_old_shows_while_it_is_read_anew(
+    hub: HubServer, tmp_path: Path
+) -> None:
+    """When only time has passed, the list of the minute before is shown while one read
+    brings it up to date in the background; a change reaching the Hub is read first."""
+    import threading
+    from datetime import timedelta
+
+    from touchpoint.hub.console.figures import LIST_SECONDS
+
+    moment = [hub.now()]
+    figures = TeamFigures(hub.engine, lambda: moment[0], folder=tmp_path / "replica")
+    clock = Clock(hub.now())
+    maria = Laptop(tmp_path / "maria", "maria@example.com", clock, hub)
+    reads: list[int] = []
+    reading = threading.Event()
+    go_on = threading.Event()
+
+    def read(_ws: Any) -> int:
+        reads.append(len(reads))
+        if len(reads) == 2:  # the read in the background: held until the test has looked
+            reading.set()
+            assert go_on.wait(30)
+        return len(reads)
+
+    try:
+        assert figures.kept_list(("late", "north"), read) == 1
+        assert figures.kept_list(("late", "north"), read) == 1  # kept
+        moment[0] += timedelta(seconds=LIST_SECONDS)
+        assert figures.kept_list(("late", "north"), read) == 1  # a minute old, at once
+        assert reading.wait(30)
+        assert figures.kept_list(("late", "north"), read) == 1  # still, while it is read
+        go_on.set()
+        for _ in range(300):  # until the read in the background is kept
+            if figures.kept_list(("late", "north"), read) == 2:
+                break
+            time.sleep(0.1)
+        assert figures.kept_list(("late", "north"), read) == 2
+        acme = customers.create_customer(maria.ws, {"name": "Acme GmbH"}).value.id
+        interactions.log_interaction(maria.ws, customer=acme, kind="call")
+        assert maria.sync().in_sync
+        assert figures.kept_list(("late", "north"), read) == 3  # the change: read first
+        assert reads == [0, 1, 2]
+    finally:
+        figures.close()
+        maria.close()

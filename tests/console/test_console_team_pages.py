@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import sign_in
+from browser import http_client, sign_in
 from click.testing import CliRunner
 from harness import Clock, HubServer, Laptop
 from sqlalchemy import select
@@ -610,3 +610,110 @@ def test_a_download_s_name_is_plain_for_every_browser_and_exact_for_most() -> No
         'attachment; filename="daily-report-Z_rich__Nord_-2026-12-05.pdf"; '
         "filename*=UTF-8''daily-report-Z%C3%BCrich%20%22Nord%22-2026-12-05.pdf"
     )
+
+
+# --- read once for everyone asking, until a change -----------------------------------------
+
+
+def test_a_rep_s_lists_and_a_search_are_read_once_until_a_change_reaches_the_hub(
+    signed_in: Any,
+    hub: HubServer,
+    book: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fifty managers opening one rep's page or one search read the replica once; a
+    viewer of other teams gets a list of their own; a change reaching the Hub is shown
+    at the next view."""
+    from touchpoint.services import customer_list, team_lists
+
+    reads: list[str] = []
+
+    def counted(name: str, module: Any) -> None:
+        real = getattr(module, name)
+
+        def read(*args: Any, **kwargs: Any) -> Any:
+            reads.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, read)
+
+    counted("rep_interactions", team_lists)
+    counted("count_customers", customer_list)
+    rep_page = f"/reps/{book['maria']}?period=week"
+    search = "/customers?q=acme"
+    tom, priya = signed_in("tom@example.com"), signed_in("priya@example.com")
+    for _ in range(2):
+        tom.goto(rep_page)
+        tom.goto(search)
+    assert reads == ["rep_interactions", "count_customers"]
+    assert caption(tom, "Customers") == "1 customer matching “acme”"
+    priya.goto(search)  # an admin sees every team's customers: a list of her own
+    assert reads[2:] == ["count_customers"]
+
+    clock = Clock(hub.now())
+    maria = Laptop(tmp_path / "maria-again", "maria@example.com", clock, hub)
+    try:
+        acme = customers.create_customer(maria.ws, {"name": "Acme Two"}).value.id
+        interactions.log_interaction(
+            maria.ws, customer=acme, kind="call", occurred_at=clock(), subject="Fresh call"
+        )
+        assert maria.sync().in_sync
+    finally:
+        maria.close()
+    tom.goto(rep_page)
+    assert cells(tom, "Interactions")[0][5] == "Fresh call"
+    tom.goto(search)
+    assert caption(tom, "Customers") == "2 customers matching “acme”"
+    assert reads[3:] == ["rep_interactions", "count_customers"]
+
+
+def test_managers_waiting_for_a_pdf_being_drawn_leave_the_other_pages_their_threads(
+    hub: HubServer, book: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More managers than the server has request threads ask for the week's PDF while
+    it is drawn: they wait for the one drawing without a thread each, so the fleet page
+    answers meanwhile; then every one of them gets the file."""
+    import threading
+
+    from touchpoint.hub.console import downloads
+
+    asking = threading.Semaphore(0)
+    drawn = threading.Event()
+    drawings: list[str] = []
+    real_file_of = downloads.file_of
+
+    def file_of(report: Any, kind: str) -> Any:
+        asking.release()  # this request's checks are done: it waits for the file now
+        return real_file_of(report, kind)
+
+    def make(report: Any, kind: str) -> bytes:
+        drawings.append(kind)
+        assert drawn.wait(60)
+        return b"%PDF-1.4 the week"
+
+    monkeypatch.setattr(downloads, "file_of", file_of)
+    monkeypatch.setattr(downloads, "_make", make)
+    monkeypatch.setattr(downloads, "_kept", type(downloads._kept)())
+    client = http_client(hub.url, "tom@example.com")
+    managers = 45  # more than the request threads (anyio's 40 here, 8 in `serve`)
+    bodies: list[bytes] = []
+    pdf = "/reports/daily?team=north&period=week&format=pdf"
+    waiting = [
+        threading.Thread(target=lambda: bodies.append(client.get(pdf).content))
+        for _ in range(managers)
+    ]
+    try:
+        for thread in waiting:
+            thread.start()
+        for _ in range(managers):
+            assert asking.acquire(timeout=60)
+        fleet = client.get("/fleet")  # with a thread each, this would wait for the PDF
+        assert fleet.status_code == 200 and not drawn.is_set()
+    finally:
+        drawn.set()
+        for thread in waiting:
+            thread.join()
+        client.close()
+    assert drawings == ["pdf"]  # one drawing for all of them
+    assert bodies == [b"%PDF-1.4 the week"] * managers

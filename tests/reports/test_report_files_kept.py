@@ -75,3 +75,19 @@ def test_only_the_newest_files_are_kept(
     downloads.render(replace(report, scope="a"), "html")  # pushed out by b and c
     downloads.render(replace(report, scope="c"), "html")  # still kept
     assert writes == ["html"] * 4
+
+
+def test_pdfs_are_drawn_by_one_child_kept_between_drawings(team: Workspace) -> None:
+    """The child drawing PDFs is started once and kept (its start is most of a drawing's
+    work); one that died is replaced at the next drawing."""
+    report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM], scope="team north")
+    first = downloads.render(replace(report, scope="one"), "pdf")
+    drawer = downloads._drawers["pdf"]
+    drawn = drawer.drawn  # (it may have drawn for another test before)
+    second = downloads.render(replace(report, scope="two"), "pdf")
+    assert first.startswith(b"%PDF") and second.startswith(b"%PDF") and first != second
+    assert downloads._drawers["pdf"] is drawer and drawer.drawn == drawn + 1
+    drawer.process.kill()
+    drawer.process.join()
+    third = downloads.render(replace(report, scope="three"), "pdf")
+    assert third.startswith(b"%PDF") and downloads._drawers["pdf"] is not drawer

@@ -460,6 +460,7 @@ def create_app_from_env() -> FastAPI:
         # As many request threads as pooled connections: each request uses one connection
         # at a time, so none waits for the pool while holding a thread.
         anyio.to_thread.current_default_thread_limiter().total_tokens = POOL_SIZE
+        console.compile_templates(app)  # before the freeze below: kept for good
         # What the worker built to start (modules, the app, table metadata) lives as long
         # as it does: moved out of the collector's generations, a collection no longer
         # walks it. A pull page of 10,000 changes then costs a third less CPU.

@@ -61,10 +61,11 @@ FOLLOW_SECONDS = 10.0  # how often the background pull looks at the Hub's log
 BUSY_WAIT = 15.0  # seconds a page waits for the figures before saying they are on the way
 PULL_WAIT = 2.0  # seconds a page waits for another's pull before reading what is there
 KEPT_REPORTS = 64
-KEPT_LISTS = 64
+KEPT_LISTS = 256  # late lists, rep pages' lists and searches (each a page of rows)
 LIST_SECONDS = 60  # a kept list counts as of up to this long ago (overdue: "now")
 KEPT_FILE = "console-reports.pickle"  # the kept reports, written when the Hub stops
 FOLLOW_LOCK = "follow.lock"  # held by the one process that follows the log into the replica
+_NONE = object()  # no list kept
 PERIODS = (("week", "This week"), ("last-week", "Last week"), ("month", "This month"))
 
 
@@ -162,6 +163,13 @@ class TeamFigures:
         self._worker: threading.Thread | None = None
         self._caught_up = threading.Event()
         self._following: ExitStack | None = None  # holds FOLLOW_LOCK while this one follows
+        # The report's files made ahead (set by the pages that serve them): a PDF takes
+        # a core for seconds, and a manager asking for it should not wait for that.
+        self.files_ahead: Callable[[reports.DailyReport], None] | None = None
+        self._files_wanted: set[tuple[str, str]] = set()  # (team, period key)
+        self._files_waiting: dict[tuple[str, str], reports.DailyReport] = {}
+        self._files_lock = threading.Lock()
+        self._files_worker: threading.Thread | None = None
 
     # --- the replica ------------------------------------------------------------------
     def _open(self) -> Workspace:
@@ -311,14 +319,17 @@ class TeamFigures:
 
     def _warm(self) -> None:
         """This week's report of every team, figured once the replica is ready: the
-        first dashboard after a start shows it at once."""
+        first dashboard after a start shows it at once; and its files, made in the
+        background, so the first download does not wait for them either."""
         with self.engine.connect() as conn:
             names = list(conn.execute(select(teams.c.name).order_by(teams.c.name)).scalars())
         for name in names:
             if self._stop.is_set():
                 return
             try:
-                self.team_report(name, "week")
+                report, period = self.team_report(name, "week")
+                self.want_files(name, period.key)
+                self._make_files(name, period.key, report)
             except (ValidationError, FiguresBusy):
                 continue  # a team without members has no report
             except Exception:
@@ -440,6 +451,50 @@ class TeamFigures:
         finally:
             figuring.release()
 
+    def want_files(self, team: str, period_key: str) -> None:
+        """Someone downloaded a file of this team's report for the period: from now on,
+        each report of it figured anew has its files made ahead, in the background."""
+        with self._files_lock:
+            self._files_wanted.add((team, period_key))
+
+    def _make_files(self, team: str, period_key: str, report: reports.DailyReport) -> None:
+        """Have :attr:`files_ahead` make the report's files on a thread of its own, when
+        they are wanted (the newest report of a team and period only, one at a time)."""
+        if self.files_ahead is None or self._stop.is_set():
+            return
+        with self._files_lock:
+            if (team, period_key) not in self._files_wanted:
+                return
+            # The newest first: a report figured after a change is the one being looked
+            # at now, not the other teams' weeks figured ahead at the start.
+            self._files_waiting.pop((team, period_key), None)
+            self._files_waiting[(team, period_key)] = report
+            if self._files_worker is None:
+                self._files_worker = threading.Thread(
+                    target=self._files_work, name="console-files", daemon=True
+                )
+                self._files_worker.start()
+
+    def _files_work(self) -> None:
+        make = self.files_ahead
+        while make is not None and not self._stop.is_set():
+            with self._files_lock:
+                if not self._files_waiting:
+                    break
+                _key, report = self._files_waiting.popitem()
+            try:
+                make(report)
+            except Exception:  # a download makes it then, and says so if it cannot
+                if not self._stop.is_set():  # (the Hub stopping ends the drawing too)
+                    log.exception("the console could not make the files of a team report ahead")
+        with self._files_lock:
+            self._files_worker = None
+            if self._files_waiting and not self._stop.is_set():  # came as this one ended
+                self._files_worker = threading.Thread(
+                    target=self._files_work, name="console-files", daemon=True
+                )
+                self._files_worker.start()
+
     def _refigure(self, ws: Workspace, job: _Job, figuring: threading.Lock) -> None:
         try:
             self._figure(ws, job)
@@ -462,6 +517,7 @@ class TeamFigures:
             while len(self._kept) > KEPT_REPORTS:
                 old, _ = self._kept.popitem(last=False)
                 self._figuring.pop(old, None)
+        self._make_files(team, job.period.key, report)
         return report
 
     def customer(
@@ -494,16 +550,36 @@ class TeamFigures:
     def kept_list(self, key: tuple[Any, ...], read: Callable[[Workspace], T]) -> T:
         """``read(replica)``, kept for pages asking the same ``key`` until the replica
         pulls a change or :data:`LIST_SECONDS` pass (a list that is seconds to read
-        at L, such as a team's late promises, is read once for fifty managers)."""
+        at L, such as a team's late promises, is read once for fifty managers). When
+        only time has passed (no change pulled), the list of the minute before is shown
+        while it is read anew in the background, as a team report is refigured."""
         ws = self._fresh()
         slot = int(ws.now().timestamp() // LIST_SECONDS)
         full = (key, self._pulled_to, slot)
         with self._kept_lock:
             if full in self._lists:
+                self._lists.move_to_end(full)  # the most asked stay, the rest go first
                 return cast(T, self._lists[full])
             reading = self._listing.setdefault(full, threading.Lock())
+            before = self._lists.get((key, self._pulled_to, slot - 1), _NONE)
+        if before is not _NONE:
+            if reading.acquire(blocking=False):
+                threading.Thread(
+                    target=self._read_list_behind, args=(ws, full, read, reading), daemon=True
+                ).start()
+            return cast(T, before)
         if not reading.acquire(timeout=self.busy_wait):
             raise FiguresBusy
+        return self._read_list(ws, full, read, reading)
+
+    def _read_list(
+        self,
+        ws: Workspace,
+        full: tuple[Any, ...],
+        read: Callable[[Workspace], T],
+        reading: threading.Lock,
+    ) -> T:
+        """Read a list for :meth:`kept_list` and keep it (the caller holds ``reading``)."""
         try:
             with self._kept_lock:
                 if full in self._lists:
@@ -517,6 +593,12 @@ class TeamFigures:
             return value
         finally:
             reading.release()
+
+    def _read_list_behind(self, *args: Any) -> None:
+        try:
+            self._read_list(*args)
+        except Exception:  # the list of the minute before stays; the next view tries again
+            log.exception("the console could not read a list anew")
 
     def report_between(
         self, reps: tuple[str, ...], first: date | None, last: date | None, scope: str

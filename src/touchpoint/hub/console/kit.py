@@ -8,11 +8,13 @@ every admin action posted goes through :func:`act`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import Engine
@@ -28,11 +30,40 @@ class Kit:
     render: Callable[..., Response]  # render(request, template, viewer, status, **context)
     headers: Callable[[Response], Response]  # the security headers every answer carries
     forbid: Callable[[Any], NoReturn]  # answer 403, as for a page that does not exist
+    # waits(page): the page run on the console's own request threads (see waiting_pages)
+    waits: Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]
 
     @staticmethod
     def address(request: Request) -> str | None:
         """The browser's address, as the audit log keeps it."""
         return request.client.host if request.client else None
+
+
+# Request threads of the pages that read the team figures. Such a page can wait for
+# another's work: the report or list being figured for everyone asking, a pull, the
+# first catch-up (seconds, at L). Waiting on the server's own few threads (as many as its
+# database connections), the managers asking at once held up every other page and the
+# API with them; a thread that waits holds no connection, so these wait on their own.
+FIGURES_THREADS = 24
+T = TypeVar("T")
+
+
+def waiting_pages(
+    threads: int = FIGURES_THREADS,
+) -> Callable[[Callable[..., T]], Callable[..., Awaitable[T]]]:
+    """A decorator running a page (a plain function, as FastAPI's routes are) on a pool
+    of ``threads`` request threads of its own, one pool per app."""
+    limiter = anyio.CapacityLimiter(threads)
+
+    def waits(page: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+        @functools.wraps(page)  # FastAPI reads the page's own parameters
+        async def run(*args: Any, **kwargs: Any) -> T:
+            work = functools.partial(page, *args, **kwargs)
+            return await anyio.to_thread.run_sync(work, limiter=limiter)
+
+        return run
+
+    return waits
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         return report, shown, ""
 
     @app.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def dashboard(request: Request, team: Team = "", period: PeriodKey = "week") -> Response:
         viewer, allowed, team_name = chosen(request, team)
         report = shown = None
@@ -175,6 +176,7 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         )
 
     @app.get("/dashboard.csv", include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def dashboard_csv(request: Request, team: Team = "", period: PeriodKey = "week") -> Response:
         viewer, _allowed, team_name = chosen(request, team)
         if not team_name:
@@ -195,6 +197,7 @@ def mount(app: FastAPI, engine: Engine, now: Any, kit: Any) -> TeamFigures:
         return kit.headers(response)
 
     @app.get("/customers/{customer_id}", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def customer_page(
         request: Request,
         customer_id: str,

@@ -13,13 +13,16 @@ accents as the laptop's search box does.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine, select
 
@@ -38,6 +41,18 @@ PAGE_ROWS = 25  # a rep's interactions per page
 CUSTOMER_ROWS = 50
 LATE_ROWS = 200
 GOALS_HINT = "touchpoint-hub report daily --goals goals.toml"  # as the command line says
+
+
+@dataclass(frozen=True)
+class _RepLists:
+    """What a rep's page lists for a period, read from the replica in one go."""
+
+    number: int  # the page shown (the last one when asked for one past it)
+    done: team_lists.Cut[Any]
+    scores: team_lists.Cut[Any]
+    promises: team_lists.Cut[Any]  # the open ones
+    overdue: int
+    late: team_lists.Cut[team_lists.LatePromise]
 
 
 def _page_number(text: str) -> int:
@@ -79,9 +94,17 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     def user_ids(emails: list[str]) -> dict[str, int]:
         return rep_ids(engine, emails)
 
+    def make_files(report: Any) -> None:
+        # The PDF first: the one that takes seconds.
+        for kind in ("pdf", "xlsx", "html"):
+            downloads.render(_as_file(report), kind)
+
+    figures.files_ahead = make_files
+
     # --- one rep ------------------------------------------------------------------------
 
     @app.get("/reps/{rep_id}", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def rep_page(
         request: Request,
         rep_id: str,
@@ -109,31 +132,43 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             today = figures.today()
             shown = period_of(period, today)
             report = figures.report_between((rep.email,), shown.first, shown.last, scope=rep.email)
-            with figures.replica() as ws:
+            first, last = shown.first, shown.last
 
+            def read(ws: Any) -> _RepLists:
                 def page_of(n: int) -> team_lists.Cut[Any]:
                     return team_lists.rep_interactions(
                         ws,
                         rep.email,
-                        shown.first,
-                        shown.last,
+                        first,
+                        last,
                         teams=held,
                         offset=(n - 1) * PAGE_ROWS,
                         limit=PAGE_ROWS,
                     )
 
-                done = page_of(number)
+                n = number
+                done = page_of(n)
                 if not done.rows and done.total:  # a page past the last: the last one
-                    number = math.ceil(done.total / PAGE_ROWS)
-                    done = page_of(number)
-                scores = team_lists.rep_scores(ws, rep.email, shown.first, shown.last, teams=held)
+                    n = math.ceil(done.total / PAGE_ROWS)
+                    done = page_of(n)
                 promises, overdue = team_lists.rep_open_promises(ws, rep.email, teams=held)
-                late = team_lists.rep_late_promises(
-                    ws, rep.email, shown.first, shown.last, teams=held
+                return _RepLists(
+                    number=n,
+                    done=done,
+                    scores=team_lists.rep_scores(ws, rep.email, first, last, teams=held),
+                    promises=promises,
+                    overdue=overdue,
+                    late=team_lists.rep_late_promises(ws, rep.email, first, last, teams=held),
                 )
-                tz = ws.tz
+
+            # Read once for the managers opening the same rep's page at once, until the
+            # replica pulls a change or a minute passes (as the late promises are kept).
+            # The key holds everything the lists depend on, the viewer's teams included.
+            lists = figures.kept_list(("rep", rep.email, first, last, held, number), read)
+            tz = figures.tz()
         except FiguresBusy:
             return busy(request, viewer)
+        number, done = lists.number, lists.done
         figures_row = next((r for r in report.reps if r.rep == rep.email), None)
         name = report.display(rep.email)
         pages = max(1, math.ceil(done.total / PAGE_ROWS))
@@ -163,10 +198,10 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             pages=pages,
             newer=link(page=number - 1) if number > 1 else None,
             older=link(page=number + 1) if number < pages else None,
-            scores=scores,
-            promises=promises,
-            overdue=overdue,
-            late=late,
+            scores=lists.scores,
+            promises=lists.promises,
+            overdue=lists.overdue,
+            late=lists.late,
             day=lambda d: day_text(d, tz),
             moment=lambda d: moment_text(d, tz),
             hour=lambda d: f"{d.astimezone(tz):%H:%M}",
@@ -176,6 +211,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     # --- customers ----------------------------------------------------------------------
 
     @app.get("/customers", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def customers_page(
         request: Request,
         q: Text = "",
@@ -187,17 +223,21 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
         number = _page_number(page)
         q = q.strip() if re.search(r"\w", q) else ""  # "%%" searches for nothing: all
         query = customer_list.CustomerQuery(words=q or None, teams=held)
+
+        def read(ws: Any) -> tuple[int, int, list[Any]]:
+            total = customer_list.count_customers(ws, query)
+            n = min(number, max(1, math.ceil(total / CUSTOMER_ROWS)))
+            rows = customer_list.customer_rows(ws, query, (n - 1) * CUSTOMER_ROWS, CUSTOMER_ROWS)
+            return total, n, rows
+
         try:
-            with figures.replica() as ws:
-                total = customer_list.count_customers(ws, query)
-                pages = max(1, math.ceil(total / CUSTOMER_ROWS))
-                number = min(number, pages)
-                rows = customer_list.customer_rows(
-                    ws, query, (number - 1) * CUSTOMER_ROWS, CUSTOMER_ROWS
-                )
-                tz = ws.tz
+            # One search read once for the managers asking it at once (kept as the late
+            # promises are); the key holds the teams the viewer may see.
+            total, number, rows = figures.kept_list(("customers", q, held, number), read)
+            tz = figures.tz()
         except FiguresBusy:
             return busy(request, viewer)
+        pages = max(1, math.ceil(total / CUSTOMER_ROWS))
         names = figures.display_names([r.owner for r in rows])
         first = (number - 1) * CUSTOMER_ROWS + 1
 
@@ -227,6 +267,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     # --- late promises ------------------------------------------------------------------
 
     @app.get("/promises/late", response_class=HTMLResponse, include_in_schema=False)
+    @kit.waits  # it may wait for the figures: on threads of its own
     def late_page(
         request: Request,
         team: Annotated[str, Query(max_length=120)] = "",
@@ -307,14 +348,11 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
 
     # --- the daily report as a file -----------------------------------------------------
 
-    @app.get("/reports/daily", include_in_schema=False)
-    def report_file(
-        request: Request,
-        team: Annotated[str, Query(max_length=120)] = "",
-        date_: Annotated[str, Query(alias="date", max_length=40)] = "",
-        period: Annotated[str, Query(max_length=20)] = "",
-        format: Annotated[str, Query(max_length=10)] = "pdf",
-    ) -> Response:
+    def file_to_make(
+        request: Request, team: str, date_: str, period: str, format: str
+    ) -> Response | tuple[Any, Future[bytes], str]:
+        """The checks and the report of a download, on a request thread: an answer
+        already (refused, "one moment"), or (viewer, the file being made, its name)."""
         viewer = kit.need(request, "manager", "admin")
         allowed = teams_of(viewer)
         if not team or team not in allowed:
@@ -329,6 +367,7 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
                 # week): a team's report takes seconds at L, and holds the others up.
                 report, shown = figures.team_report(team, period)
                 first, last = shown.first, shown.last
+                figures.want_files(team, shown.key)
             else:
                 members = tuple(replica.team_members(engine, team))
                 with figures.replica() as ws:
@@ -338,20 +377,38 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
             return refused(request, viewer, f"{exc.field.capitalize()}: {exc.problem}")
         except FiguresBusy:
             return busy(request, viewer)
-        report = replace(report, goals_hint=GOALS_HINT)
+        span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
+        return viewer, downloads.file_of(_as_file(report), format), f"daily-report-{team}-{span}"
+
+    checked = kit.waits(file_to_make)  # it may wait for the report being figured
+
+    @app.get("/reports/daily", include_in_schema=False)
+    async def report_file(
+        request: Request,
+        team: Annotated[str, Query(max_length=120)] = "",
+        date_: Annotated[str, Query(alias="date", max_length=40)] = "",
+        period: Annotated[str, Query(max_length=20)] = "",
+        format: Annotated[str, Query(max_length=10)] = "pdf",
+    ) -> Response:
+        made = await checked(request, team, date_, period, format)
+        if isinstance(made, Response):
+            return made
+        viewer, making, name = made
         try:
-            body = downloads.render(report, format)
+            # Awaited here, not on a request thread: the managers waiting for one PDF
+            # being drawn (seconds) hold none of the threads the other pages need.
+            body = await asyncio.wrap_future(making)
         except downloads.RenderFailed as exc:
             text = (
                 f"The {downloads.FORMAT_NAMES[format]} report could not be made: {exc}. Try again."
             )
-            return kit.render(request, "error.html", viewer, 500, title="Not made", text=text)
-        span = f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d}-to-{last:%Y-%m-%d}"
-        name = f"daily-report-{team}-{span}.{format}"
+            return await run_in_threadpool(
+                kit.render, request, "error.html", viewer, 500, title="Not made", text=text
+            )
         response = Response(
             body,
             media_type=downloads.MEDIA[format],
-            headers={"Content-Disposition": _attachment(name)},
+            headers={"Content-Disposition": _attachment(f"{name}.{format}")},
         )
         return kit.headers(response)
 
@@ -360,6 +417,12 @@ def mount(app: FastAPI, engine: Engine, figures: TeamFigures, kit: Any) -> None:
     @app.get("/reports/{rest:path}", include_in_schema=False)
     def elsewhere(request: Request) -> Response:
         kit.forbid(kit.need(request))
+
+
+def _as_file(report: Any) -> Any:
+    """The report as its files show it (with the command line's hint about goals); the
+    files made ahead and those made for a download are of this same report."""
+    return replace(report, goals_hint=GOALS_HINT)
 
 
 def _attachment(name: str) -> str:
