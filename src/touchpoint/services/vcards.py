@@ -209,7 +209,8 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
     current: list[str] | None = None
     dropped: list[str] = []
     for line in _logical_lines(text.lstrip("\ufeff")):
-        head = _params_part(line)
+        colon = line.find(":")
+        head = line if colon < 0 else line[:colon]  # as _params_part
         name = head.split(";", 1)[0].rsplit(".", 1)[-1].strip().upper()  # as _property
         value = line[len(head) + 1 :].strip().upper() if name in ("BEGIN", "END") else ""
         if name == "BEGIN" and value == "VCARD":
@@ -225,7 +226,7 @@ def split_cards(text: str) -> list[tuple[list[str], list[str]]]:
             dropped.append(line if name == "PHOTO" else name)
             continue
         readable = _readable_qp(line) if "QUOTED-PRINTABLE" in head.upper() else line
-        current.append(_commas_kept(readable, name))
+        current.append(_commas_kept(readable, name) if "," in readable else readable)
         if name == "END" and value == "VCARD":
             cards.append((current, dropped))
             current = None
