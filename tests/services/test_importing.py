@@ -1331,3 +1331,44 @@ def test_a_cards_categories_become_its_customers_tags_even_when_it_exists(
     assert (report.created_customers, report.created_contacts, report.updated) == (0, 1, 1)
     assert customers.get_customer(ws, acme.id).tags == ["key", "Trade fair"]
     assert import_vcard(ws, card).unchanged == 1
+
+
+def test_cards_of_one_company_each_say_its_doubts_and_differing_fields_are_their_own(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """A company's fields, cleaned once for the cards that carry the same ones: each
+    such card still says their doubts, and a card whose company fields differ (another
+    address) or cannot be a company is judged on its own."""
+
+    def card(person: str, org: str, country: str) -> str:
+        return (
+            f"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{person}\r\nORG:{org}\r\n"
+            f"ADR;TYPE=WORK:;;Street 1;Bergen;;5003;{country}\r\nEND:VCARD\r\n"
+        )
+
+    long_name = "Fjord " * 40  # longer than a name may be
+    path = tmp_path / "cards.vcf"
+    path.write_text(
+        card("Ola Nordmann", "Fjord AS", "COUNTRY BUSINESS")
+        + card("Kari Nordmann", "Fjord AS", "COUNTRY BUSINESS")
+        + card("Per Hansen", "Fjord AS", "Norway")
+        + card("Liv Berg", long_name, "Norway")
+        + card("Nils Berg", long_name, "Norway"),
+        encoding="utf-8",
+    )
+    report = import_vcard(ws, path)
+    assert [(n.row, n.field, n.kept) for n in report.notices] == [
+        (1, "country", "notes"),
+        (2, "country", "notes"),
+    ]
+    assert [(e.row, e.field, e.name) for e in report.errors] == [
+        (4, "company", "Liv Berg"),
+        (5, "company", "Nils Berg"),
+    ]
+    fjord = customers.get_customer(ws, "Fjord AS")
+    assert fjord.notes == "Country: COUNTRY BUSINESS"
+    assert sorted(c.name for c in customers.list_contacts(ws, fjord.id)) == [
+        "Kari Nordmann",
+        "Ola Nordmann",
+        "Per Hansen",
+    ]

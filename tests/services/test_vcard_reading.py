@@ -136,3 +136,44 @@ def test_the_benchmark_cards_need_no_vobject(monkeypatch: pytest.MonkeyPatch) ->
     plain, whole, left = _read_both("\r\n".join(lines) + "\r\n", monkeypatch)
     assert plain == whole
     assert left == 0
+
+
+def test_content_lines_split_as_vobject_splits_them() -> None:
+    """parse_line reads plain lines itself: on every line, plain or not (quotes, odd
+    punctuation, empty parameters, underscores), it says what vobject's parser says."""
+    import random
+
+    lines = [
+        "FN:John",
+        "item1.TEL;type=CELL;type=pref:+49 170",
+        "TEL;WORK;VOICE:+49 30;ext=12",
+        "EMAIL;TYPE=INTERNET,HOME;PREF=1:j@example.com",
+        "X_LOTUS_NAME;x_param=a_b:value",
+        "TEL;;TYPE=CELL:1",
+        "TEL;:1",
+        "TEL;TYPE=:1",
+        "TEL;TYPE=a,,b,:1",
+        "TEL;TYPE=a=b:x:y",
+        'TEL;TYPE="a:b";X=1:c',
+        "A.B.C:x",
+        ":no name",
+        "N:",
+        "NO COLON",
+        "TEL ;X=1:a",
+        "TEL;X=1 2:a",
+        "TEL;=x:y",
+        "TEL;X=é:1",
+    ]
+    rng = random.Random(17)
+    alphabet = 'Ab1_-.;=,:" éx'
+    lines += ["".join(rng.choices(alphabet, k=rng.randint(1, 14))) for _ in range(20_000)]
+    lines += ["TEL" + "".join(rng.choices(alphabet, k=rng.randint(0, 14))) for _ in range(20_000)]
+
+    def parsed(parse: object, line: str) -> object:
+        try:
+            return parse(line)  # type: ignore[operator]
+        except vobject.base.ParseError:
+            return "cannot be read"
+
+    for line in lines:
+        assert parsed(vcards.parse_line, line) == parsed(vobject.base.parseLine, line), line

@@ -112,8 +112,15 @@ def email(field: str, value: str | None) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
+    # An import checks each address twice (its identity key, then its record's field).
+    plain = _EMAILS.get(text)
+    if plain is not None:
+        return plain
     plain = _plain_email(text)
     if plain is not None:
+        if len(_EMAILS) >= _DISPLAY_MAX:
+            _EMAILS.clear()
+        _EMAILS[text] = plain
         return plain
     from email_validator import EmailNotValidError, validate_email
 
@@ -122,6 +129,10 @@ def email(field: str, value: str | None) -> str | None:
     except EmailNotValidError as exc:
         raise ValidationError(field, f"'{text}' is not a valid email address ({exc})") from None
     return result.normalized
+
+
+# plain address as typed (trimmed) -> its normalised form (see _plain_email)
+_EMAILS: dict[str, str] = {}
 
 
 def normalised_email_key(address: str) -> str:

@@ -153,13 +153,15 @@ def _card_records(card: Card) -> tuple[dict[str, Any], dict[str, Any] | None, li
     return customer, contact, moved
 
 
+_URN_UUID = re.compile(r"^urn:uuid:", re.IGNORECASE)
+
+
 def _card_id(uid: str | None) -> str | None:
     """The record id a card's UID names: Touchpoint's export writes "<id>@touchpoint";
     a UID that is a UUID (Apple, "urn:uuid:...") is kept as the contact's id."""
     if not uid:
         return None
-    text = uid.strip().removesuffix("@touchpoint")
-    text = re.sub(r"^urn:uuid:", "", text, flags=re.IGNORECASE)
+    text = _URN_UUID.sub("", uid.strip().removesuffix("@touchpoint"))
     return _canonical_id(text)
 
 
@@ -208,12 +210,14 @@ def import_vcard(
 
     def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
-        regions = [_card_country(card) or cleaner.region for card in cards]
+        countries = [_card_country(card) for card in cards]
         card_keys = [
             _reach_keys(
-                [e["value"] for e in card.emails], [p["value"] for p in card.phones], region
+                [e["value"] for e in card.emails],
+                [p["value"] for p in card.phones],
+                country or cleaner.region,
             )
-            for card, region in zip(cards, regions, strict=True)
+            for card, country in zip(cards, countries, strict=True)
         ]
         uids = [_card_id(card.uid) for card in cards]
         by_uid = _records_by_id(session, Contact, [u for u in uids if u])
@@ -239,6 +243,10 @@ def import_vcard(
         ]
         out = _Plan(len(cards) + len(unreadable), planned, errors)
         seen: set[_CustomerKey] = set()
+        # A company's cards (one per person) mostly carry the same company fields:
+        # cleaned once, with their doubts (or problems), for every card that has them.
+        cleaned: dict[str, tuple[dict[str, Any] | None, list[Doubt], ValidationErrors | None]]
+        cleaned = {}
         kept_ids: set[str] = set()
         tagged: set[str] = set()
         for index, card in enumerate(cards):
@@ -290,7 +298,7 @@ def import_vcard(
             if match is None and not forced:
                 match = known.customer(card.org, () if card.org else keys)
             # A person's phone without a country code: the card's country, else its company's.
-            region = _card_country(card) or phone_region(match.addresses if match else None, "")
+            region = countries[index] or phone_region(match.addresses if match else None, "")
             clean_cust = None
             if match is not None:
                 key = _CustomerKey("id", match.id)
@@ -306,10 +314,24 @@ def import_vcard(
                         row_errors += _problems(number, exc, "company", name=name)
             else:
                 who = "company" if card.org else "contact name"
-                try:
-                    clean_cust = cleaner.customer(raw_customer, doubts=doubts)
-                except ValidationErrors as exc:
-                    row_errors += _problems(number, exc, who, name=name)
+                # Only a company's: at most one card of the same fields creates it (they
+                # share its key), so no two records are made of the one cleaned dict.
+                same = repr(raw_customer) if card.org else None
+                done = cleaned.get(same) if same is not None else None
+                if done is None:
+                    found: list[Doubt] = []
+                    failed = None
+                    try:
+                        clean_cust = cleaner.customer(raw_customer, doubts=found)
+                    except ValidationErrors as exc:
+                        clean_cust, failed = None, exc
+                    done = (clean_cust, found, failed)
+                    if same is not None:
+                        cleaned[same] = done
+                clean_cust, found, failed = done
+                doubts += found
+                if failed is not None:
+                    row_errors += _problems(number, failed, who, name=name)
                 key = (
                     _CustomerKey("org", clean_cust["name"].casefold())
                     if card.org and clean_cust
