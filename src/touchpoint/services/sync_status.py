@@ -12,6 +12,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from touchpoint.services.sync_conflicts import rejected_count
 from touchpoint.storage.models import Change, Meta
@@ -39,24 +40,19 @@ def has_account(ws: Workspace) -> bool:
     """Whether a Hub account is kept (the engine's ``signed_in_account``), read without
     loading the engine and its HTTP client: a laptop never signed in never loads them."""
     with ws.read() as session:
-        kept = dict(
-            session.execute(
-                select(Meta.key, Meta.value).where(Meta.key.in_((SERVER_KEY, EMAIL_KEY)))
-            ).all()
-        )
+        kept = _kept(session, SERVER_KEY, EMAIL_KEY)
     return bool(kept.get(SERVER_KEY) and kept.get(EMAIL_KEY))
+
+
+def _kept(session: Session, *keys: str) -> dict[str, str]:
+    """The values kept under ``keys`` (those set)."""
+    return dict(session.execute(select(Meta.key, Meta.value).where(Meta.key.in_(keys))).all())
 
 
 def sync_state(ws: Workspace) -> SyncState:
     """Cheap enough to read after every write."""
     with ws.read() as session:
-        meta = dict(
-            session.execute(
-                select(Meta.key, Meta.value).where(
-                    Meta.key.in_((SERVER_KEY, EMAIL_KEY, LAST_SYNC_KEY))
-                )
-            ).all()
-        )
+        meta = _kept(session, SERVER_KEY, EMAIL_KEY, LAST_SYNC_KEY)
         unsynced = int(
             session.execute(
                 select(func.count()).select_from(Change).where(Change.pushed_at.is_(None))
