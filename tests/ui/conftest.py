@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 import os
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -18,6 +20,9 @@ from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 
 T = TypeVar("T")
+
+# The sync tests' harness (a real Hub on 127.0.0.1, laptops) serves the window's sync tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
 
 # The QApplication is session-wide and made before function fixtures run: set this first.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -81,3 +86,16 @@ def on_worker(qtbot: Any, backend: Backend) -> Callable[[Callable[[Workspace], A
         return box[0]
 
     return run
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Any]:
+    """A real Hub on 127.0.0.1 (SQLite) with two reps, maria and ben (a module may
+    define its own, as the first-run wizard's tests do)."""
+    from harness import start_hub
+
+    server, stop = start_hub("sqlite", tmp_path)
+    server.add_user("maria@example.com")
+    server.add_user("ben@example.com")
+    yield server
+    stop()

@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
 
-from harness import PASSWORD, HubServer, Laptop, start_hub
+from harness import PASSWORD, HubServer, Laptop
 
 from touchpoint.services import customers
 from touchpoint.storage.models import Customer
 from touchpoint.storage.workspace import Workspace
 from touchpoint.ui.backend import Backend
 from touchpoint.ui.sync_controller import SyncController
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
-    server, stop = start_hub("sqlite", tmp_path)
-    server.add_user("maria@example.com")
-    server.add_user("ben@example.com")
-    yield server
-    stop()
 
 
 def names(ws: Workspace) -> set[str]:

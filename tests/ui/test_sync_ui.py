@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "sync"))
 
-from harness import PASSWORD, HubServer, Laptop, start_hub
+from harness import PASSWORD, HubServer, Laptop
 
 from touchpoint.services import customers
 from touchpoint.services.sync_conflicts import list_conflicts
@@ -20,15 +19,6 @@ from touchpoint.ui.conflicts_view import ConflictsDialog
 from touchpoint.ui.sign_in_dialog import SignInDialog
 from touchpoint.ui.status_bar import StatusBar
 from touchpoint.ui.sync_controller import SyncController, ago_text, next_backoff
-
-
-@pytest.fixture
-def hub(tmp_path: Path) -> Iterator[HubServer]:
-    server, stop = start_hub("sqlite", tmp_path)
-    server.add_user("maria@example.com")
-    server.add_user("ben@example.com")
-    yield server
-    stop()
 
 
 def settle(qtbot: Any, controller: SyncController, backend: Backend) -> None:
