@@ -38,3 +38,53 @@ def test_a_number_with_its_country_code_reads_the_same_everywhere() -> None:
         v.phone("phone", "+", "DE")
     with pytest.raises(ValidationError, match="is not a phone number"):
         v.phone("phone", "+", "DE")
+
+
+def _stored_numbers() -> list[str]:
+    """Every country's example numbers of every type in E.164, and random digits after
+    every country code (short, long, leading zeros, national prefixes)."""
+    import random
+
+    import phonenumbers
+
+    rng = random.Random(7)
+    out = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                out.append(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    for code in codes:
+        for _ in range(12):
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 15)))
+            out.append(f"+{code}{digits}")
+    return out
+
+
+def test_a_stored_number_is_read_as_parse_reads_it() -> None:
+    import phonenumbers
+
+    read_fast = 0
+    for text in _stored_numbers():
+        try:
+            expected = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            expected = None
+        got = v._stored_number(text)
+        if got is None:
+            continue  # parse's own path
+        read_fast += 1
+        assert got == expected, text
+        assert (got.italian_leading_zero, got.number_of_leading_zeros) == (
+            expected.italian_leading_zero,
+            expected.number_of_leading_zeros,
+        ), text
+    assert read_fast > 2500  # the quick path is the usual one
+
+
+def test_numbers_are_shown_in_their_international_form() -> None:
+    assert v.display_phone("+49301234567") == "+49 30 1234567"
+    assert v.display_phone("+390612345678") == "+39 06 1234 5678"  # Italy's leading zero
+    assert v.display_phone("+14155550132") == "+1 415-555-0132"
+    assert v.display_phone("555 0132") == "555 0132"  # kept as written: shown as it is
