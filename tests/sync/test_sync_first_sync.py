@@ -21,7 +21,7 @@ from gc_probe import frees_cycles_by_itself
 from touchpoint.services import customers, interactions, search
 from touchpoint.storage import deferred_indexes, search_index
 from touchpoint.storage.workspace import Workspace
-from touchpoint.sync import credentials, first_sync, pulling
+from touchpoint.sync import applying, credentials, first_sync, pulling, transport
 from touchpoint.sync import engine as sync_engine
 
 CLIENT = Path(__file__).with_name("crash_client.py")
@@ -310,5 +310,92 @@ def kill_first_sync(
     typed = index_rows(ana)
     assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
     assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
+
+
+def looked_up_pages(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the pulled pages that looked their records up in the database."""
+    sizes: list[int] = []
+    real = applying._held_ids
+    monkeypatch.setattr(
+        applying, "_held_ids", lambda conn, rows: sizes.append(len(rows)) or real(conn, rows)
+    )
+    return sizes
+
+
+def test_a_first_sync_streams_pages_of_new_records_and_applies_edits_in_their_turn(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages that only insert records new here stream through one bulk load without a
+    look at the database; a page with an edit of a record loaded a page or two before
+    waits for it to be written, then edits it."""
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
+    with ana.ws.read() as s:
+        ids = s.connection().exec_driver_sql("SELECT id FROM customers ORDER BY name").scalars()
+        first, second = list(ids)[:2]
+    customers.edit_customer(ana.ws, first, {"name": "Umbenannt Logistik"})
+    fill(ana, 8)  # more new records after the edit
+    customers.edit_customer(ana.ws, second, {"notes": "Zahlt immer pünktlich"})
+    interactions.log_interaction(ana.ws, customer=second, kind="call", notes="Nachgefragt")
+    assert ana.sync().in_sync
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 10)
+    monkeypatch.setattr(pulling, "BULK_TRANSACTION", 100)
+    looked_up = looked_up_pages(monkeypatch)
+
+    assert ben.sync(page_size=20).in_sync
+    # 90 + 24 + 1 insertions and 2 edits: 6 pages only insert, the page of each edit looks.
+    assert len(looked_up) == 2
+    with ben.ws.read() as s:  # each customer's Hub team, written in the stream's turn
+        teams = s.connection().exec_driver_sql("SELECT team FROM customer_teams").scalars()
+        assert list(teams) == ["north"] * 38
+    assert search.catch_up_index(ben.ws)
+    assert found(ben, "Umbenannt") == {"customer"}
+    assert found(ben, "pünktlich") == {"customer"}
+    got, typed = index_rows(ben), index_rows(ana)
+    assert got["ok"], "the full-text index does not match its documents"
+    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
+    assert_converged(hub, ana, ben)
+    ana.close()
+    ben.close()
+
+
+def test_a_first_sync_given_one_record_twice_as_new_still_applies_every_change(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page inserting a record an earlier page inserted (a Hub's log should not, but
+    a pulled page is input like any other): the write fails on the record's key, and
+    the stretch is applied again change by change, the second insert as an edit."""
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 30)
+    monkeypatch.setattr(first_sync, "FRESH_CHUNK", 7)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 10)
+    monkeypatch.setattr(pulling, "BULK_TRANSACTION", 100)
+    replayed: list[dict[str, Any]] = []
+    real_parse = transport.PullPage.parse.__func__  # type: ignore[attr-defined]
+
+    def parse(cls: type[transport.PullPage], content: bytes) -> transport.PullPage:
+        page = real_parse(cls, content)
+        if not replayed:
+            insert = next(c for c in page.changes if c["entity"] == "customer")
+            replayed.append({**insert, "fields": {**insert["fields"], "notes": "Noch einmal"}})
+        elif page.changes and page.changes[0]["server_seq"] == 41:
+            page.changes.append(replayed[0])  # two pages after its first insert
+            replayed.append(page.changes[0])
+        return page
+
+    monkeypatch.setattr(transport.PullPage, "parse", classmethod(parse))
+    result = ben.sync(page_size=20)
+    # The page was read twice: applied in bulk, then again change by change.
+    assert result.in_sync and len(replayed) >= 2
+    with ben.ws.read() as s:
+        conn = s.connection()
+        notes = conn.exec_driver_sql(
+            "SELECT notes FROM customers WHERE id = ?", (replayed[0]["record_id"],)
+        ).scalar()
+        set_aside = conn.exec_driver_sql("SELECT count(*) FROM sync_set_aside").scalar()
+    assert notes == "Noch einmal"
+    assert set_aside == 0
+    assert ben.state().keys() == ana.state().keys()
     ana.close()
     ben.close()

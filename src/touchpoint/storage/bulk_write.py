@@ -273,6 +273,16 @@ class BulkWrite:
                 _insert_records(conn, self._ctx, records, load.insert)
         load.index()
 
+    def execute(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Any other statement for these rows (an executemany), in its turn."""
+        self._started().execute(sql, rows)
+
+    def wait(self) -> None:
+        """Return once every batch given so far is written: the caller may then read
+        and write on the connection itself (the ORM included) until its next batch."""
+        if self._load is not None:
+            self._load.wait()
+
     def log(self, changes: list[dict[str, Any]]) -> None:
         """Write change-log rows made elsewhere (``change_log``'s columns, values as the
         ORM takes them): the demo's history of records it made on this laptop."""

@@ -258,6 +258,25 @@ class BulkLoad:
             self._raise_failure()
             self._jobs.put(("index", None))
 
+    def execute(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run any statement for these rows (an executemany), now or queued in order."""
+        if not rows:
+            return
+        if self._jobs is None:
+            self._conn.exec_driver_sql(sql, rows)
+            return
+        self._raise_failure()
+        self._jobs.put(("execute", (sql, rows)))
+
+    def wait(self) -> None:
+        """Return once everything queued is written (raising what failed): until its
+        next ``insert``, the caller may then use the connection itself."""
+        if self._jobs is not None:
+            written = threading.Event()
+            self._jobs.put(("wait", written))
+            written.wait()
+        self._raise_failure()
+
     def _raise_failure(self) -> None:
         if self._error is not None:
             raise self._error
@@ -282,12 +301,17 @@ class BulkLoad:
             job = self._jobs.get()
             if job is None:
                 return
+            sql, rows = job
+            if sql == "wait":
+                rows.set()
+                continue
             if self._error is not None:
                 continue  # drain: nothing more runs after a failure
-            sql, rows = job
             try:
                 if sql == "index":
                     self._fill()
+                elif sql == "execute":
+                    self._db.executemany(*rows)
                 else:
                     cursor = self._db.cursor()
                     try:

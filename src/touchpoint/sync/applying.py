@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from touchpoint.storage import encryption
+from touchpoint.storage.bulk_write import BulkWrite
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import MODEL_BY_ENTITY, Change, Record, SetAside, SyncConflict
 from touchpoint.storage.tracking import CONVERT
@@ -103,18 +104,31 @@ class ApplyStage(Stage):
         counts["conflicts"] += conflicts
 
     def _apply_changes(
-        self, s: Session, page: PullPage, held_back: set[tuple[str, str]] | None = None
+        self,
+        s: Session,
+        page: PullPage,
+        held_back: set[tuple[str, str]] | None = None,
+        stream: Stream | None = None,
     ) -> int:
         """Apply one page in the caller's transaction; the new conflicts for this user.
 
         Records this laptop already holds are updated through the ORM (so fields with
         a pending local edit keep it, and the indexes follow). Records new here, most
         of a first sync, are inserted with one executemany per table and indexed in
-        bulk."""
+        bulk.
+
+        ``stream``: a first sync's bulk load, open across its pages. A page that only
+        inserts records new here joins its queue without a look at the database; any
+        other page waits for the writes before it, then is applied as usual."""
         me = self.ws.author
         new_conflicts = 0
         conn = s.connection()
-        held = _held_ids(conn, page.changes)
+        if stream is not None and stream.only_new(page.changes, held_back):
+            held: dict[str, list[str]] = {}
+        else:
+            if stream is not None:
+                stream.bulk.wait()
+            held = _held_ids(conn, page.changes)
         pending = _pending_fields(s) if held else {}
         loaded = _load_records(s, held)
         fresh: dict[tuple[str, str], dict[str, Any]] = {}
@@ -162,15 +176,60 @@ class ApplyStage(Stage):
                         setattr(record, name, new)
         # Updates first, so the bulk indexing below sees only inserts.
         s.flush()
-        first_sync.insert_fresh(s, fresh, self.crash_point)
+        bulk = None if stream is None else stream.bulk
+        first_sync.insert_fresh(s, fresh, self.crash_point, bulk)
         if teams:
-            conn.exec_driver_sql(
-                "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
-                "ON CONFLICT (customer_id) DO UPDATE SET team = excluded.team "
-                "WHERE team != excluded.team",
-                list(teams.items()),
-            )
+            write = conn.exec_driver_sql if bulk is None else bulk.execute
+            write(_KEEP_TEAM, list(teams.items()))
         return new_conflicts
+
+
+_KEEP_TEAM = (
+    "INSERT INTO customer_teams (customer_id, team) VALUES (?, ?) "
+    "ON CONFLICT (customer_id) DO UPDATE SET team = excluded.team WHERE team != excluded.team"
+)
+
+
+class Stream:
+    """A first sync's pages written through one bulk load that stays open from page to
+    page, so SQLite writes one page while this thread reads the next: the thread then
+    never waits for the database, only for a full queue.
+
+    ``known``: the records this laptop held when the pull began (read once: a new
+    laptop holds few). A change inserting a record not among them needs no look at the
+    database; if the Hub's log ever inserted one record twice, the second insert fails
+    on its primary key and the stretch is applied again change by change."""
+
+    def __init__(self, bulk: BulkWrite, known: set[tuple[str, str]]) -> None:
+        self.bulk = bulk
+        self.known = known
+
+    def only_new(self, rows: list[dict[str, Any]], held_back: set[tuple[str, str]] | None) -> bool:
+        known = self.known
+        for row in rows:
+            entity = row["entity"]
+            key = (entity, row["record_id"])
+            if (
+                row.get("op") != "insert"
+                or entity not in CONVERT
+                or key in known
+                or (held_back and key in held_back)
+            ):
+                return False
+        return True
+
+
+def known_records(conn: Connection, limit: int) -> set[tuple[str, str]] | None:
+    """Every record this laptop holds, as (entity, id); None when more than ``limit``."""
+    out: set[tuple[str, str]] = set()
+    for entity, model in MODEL_BY_ENTITY.items():
+        ids = conn.exec_driver_sql(
+            f"SELECT id FROM {model.__tablename__} LIMIT ?", (limit - len(out) + 1,)
+        ).all()
+        out.update((entity, i) for (i,) in ids)
+        if len(out) > limit:
+            return None
+    return out
 
 
 # What a change this laptop cannot apply fails with, in the database or before it.

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from touchpoint.storage.bulk_write import bulk_write
+from touchpoint.storage.bulk_write import BulkWrite, bulk_write
 from touchpoint.storage.models import SYNCED_MODELS, CustomFieldDef, Record
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,7 @@ def insert_fresh(
     session: Session,
     fresh: dict[tuple[str, str], dict[str, Any]],
     crash_point: Callable[[str], None],
+    bulk: BulkWrite | None = None,
 ) -> None:
     """Insert records new to this laptop through the storage's bulk write, a chunk per
     batch: one statement per table and chunk, indexed (search and duplicate keys)
@@ -28,7 +29,10 @@ def insert_fresh(
     A big page is written on the bulk-load thread: this thread builds the next chunk's
     rows while SQLite inserts this one; its full-text indexing is left to the catch-up.
     Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
-    they go to SQLite as they are (see ``BulkWrite.stored``)."""
+    they go to SQLite as they are (see ``BulkWrite.stored``).
+
+    ``bulk``: a block the pull keeps open across pages (:mod:`touchpoint.sync.pulling`);
+    the batches join its queue and this returns without waiting for them."""
     if not fresh:
         return
     conn = session.connection()
@@ -40,18 +44,31 @@ def insert_fresh(
         group = by_entity.get(model.entity)
         if group and model is CustomFieldDef:
             # Read before the block: inside it only the bulk load may use the connection.
+            if bulk is not None:
+                bulk.wait()
             group = _without_taken_keys(conn, group)
         if group:
             groups.append((model, group))
+    if bulk is not None:
+        _write(bulk, groups, crash_point)
+        return
     big = len(fresh) > FRESH_CHUNK
     # A big pull (a first sync) leaves full-text indexing to the catch-up after the
     # sync (services.search.catch_up_index): the records are there, and can be worked
     # with, about twice as soon; they are searchable a little later.
-    with bulk_write(session, background=big, defer_index=big, pause_collector=big) as bulk:
-        for model, group in groups:
-            for start in range(0, len(group), FRESH_CHUNK):
-                bulk.stored(model, group[start : start + FRESH_CHUNK])
-                crash_point("inserting")  # the bulk-load thread may be writing
+    with bulk_write(session, background=big, defer_index=big, pause_collector=big) as block:
+        _write(block, groups, crash_point)
+
+
+def _write(
+    bulk: BulkWrite,
+    groups: list[tuple[type[Record], list[dict[str, Any]]]],
+    crash_point: Callable[[str], None],
+) -> None:
+    for model, group in groups:
+        for start in range(0, len(group), FRESH_CHUNK):
+            bulk.stored(model, group[start : start + FRESH_CHUNK])
+            crash_point("inserting")  # the bulk-load thread may be writing
 
 
 def _without_taken_keys(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,11 +9,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from touchpoint.collector import collector_paused
 from touchpoint.storage import deferred_indexes
+from touchpoint.storage.bulk_write import bulk_write
 from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
-from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, _held_back
+from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, Stream, _held_back, known_records
 from touchpoint.sync.cycle import Cancelled, SyncProgress
 from touchpoint.sync.transport import PullPage
 
@@ -26,6 +28,7 @@ BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 # about ten seconds of loading.
 BULK_TRANSACTION = 200_000
 BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
+KNOWN_AT_MOST = 100_000  # records of its own a laptop may hold for its first sync to stream
 
 
 class PullStage(ApplyStage):
@@ -71,6 +74,12 @@ class _Pull:
         # Pages up to this server sequence are applied carefully (see PullStage._pull_all).
         self.careful_until = -1
         self.held_back = _held_back(stage.ws)
+        # A first sync streams its pages (applying.Stream) when this laptop holds few
+        # records of its own: which those are is read once, here.
+        self.known: set[tuple[str, str]] | None = None
+        if self.start == 0:
+            with stage.ws.read() as session:
+                self.known = known_records(session.connection(), KNOWN_AT_MOST)
 
     def fetch(self, after: int) -> PullPage:
         stage = self.stage
@@ -146,10 +155,13 @@ class _Pull:
             else:
                 received = conflicts = 0
                 first_sync = self.cursor == 0 and page.more
-                with _bulk_pragmas(conn, page, first_sync=first_sync):
+                with (
+                    _bulk_pragmas(conn, page, first_sync=first_sync),
+                    self._stream(s, page) as stream,
+                ):
                     applied = 0
                     while True:
-                        conflicts += stage._apply_changes(s, page, self.held_back)
+                        conflicts += stage._apply_changes(s, page, self.held_back, stream)
                         applied += len(page.changes)
                         # This laptop's own changes come back in the pages too.
                         received += sum(1 for c in page.changes if c.get("device_id") != self.me)
@@ -166,6 +178,18 @@ class _Pull:
             stage.crash_point("applying")
             uow.commit()
         return page, received, conflicts
+
+    @contextmanager
+    def _stream(self, s: Session, page: PullPage) -> Iterator[Stream | None]:
+        """Big pages of a first sync go through one bulk load kept open until the
+        transaction's last page is written (see applying.Stream)."""
+        if self.known is None or len(page.changes) < BIG_PAGE:
+            yield None
+            return
+        # Its full-text indexing is left to the catch-up after the sync: the records are
+        # there, and can be worked with, sooner (services.search.catch_up_index).
+        with bulk_write(s, background=True, defer_index=True, pause_collector=False) as bulk:
+            yield Stream(bulk, self.known)
 
 
 @contextmanager
