@@ -281,6 +281,9 @@ class BulkWrite:
         """Return once every batch given so far is written: the caller may then read
         and write on the connection itself (the ORM included) until its next batch."""
         if self._load is not None:
+            # Indexed too: an edit of a document the index has not taken in yet would
+            # remove from it a row it never held.
+            self._load.index()
             self._load.wait()
 
     def log(self, changes: list[dict[str, Any]]) -> None:

@@ -186,9 +186,10 @@ class _Pull:
         if self.known is None or len(page.changes) < BIG_PAGE:
             yield None
             return
-        # Its full-text indexing is left to the catch-up after the sync: the records are
-        # there, and can be worked with, sooner (services.search.catch_up_index).
-        with bulk_write(s, background=True, defer_index=True, pause_collector=False) as bulk:
+        # The bulk-load thread also indexes each batch for full-text search: that SQLite
+        # work overlaps this thread's reading of the next pages, where a catch-up after
+        # the sync would come on top of it.
+        with bulk_write(s, background=True, defer_index=False, pause_collector=False) as bulk:
             yield Stream(bulk, self.known)
 
 
