@@ -25,11 +25,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer
 
+from touchpoint import lock_handover
+
 # Until the database is open, the UI thread and the database thread both run Python.
 # The database thread gives up Python's lock at every file read and then waits for the
 # UI thread to hand it back, which the UI thread does every 5 ms by default: reading
-# Today took twice as long as alone. Handing over every 0.5 ms costs nothing then.
-START_SWITCH_INTERVAL_S = 0.0005
+# Today took twice as long as alone. Handing over every 0.5 ms costs nothing then
+# (QuickLockHandover).
 # How long the window may wait for Today's first read before it is shown without it:
 # the read usually ends while the window is built; a cold disk must not hold it back.
 TODAY_WAIT_S = 0.25
@@ -48,17 +50,17 @@ SETTLE_AFTER_MS = 5000
 
 
 class QuickLockHandover:
-    """Python's switch interval shortened for the start, put back once (the database
-    open, or the app ending, whichever comes first)."""
+    """Python's switch interval shortened for the start (:mod:`touchpoint.lock_handover`),
+    put back once (the database open, or the app ending, whichever comes first)."""
 
-    def __init__(self, interval_s: float = START_SWITCH_INTERVAL_S) -> None:
-        self._previous: float | None = sys.getswitchinterval()
-        sys.setswitchinterval(interval_s)
+    def __init__(self) -> None:
+        lock_handover.begin()
+        self._active = True
 
     def end(self) -> None:
-        if self._previous is not None:
-            sys.setswitchinterval(self._previous)
-            self._previous = None
+        if self._active:
+            self._active = False
+            lock_handover.end()
 
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], Any]
@@ -112,7 +114,6 @@ def settle_later(app: QObject) -> None:
 __all__ = [
     "AFTER_START_FALLBACK_MS",
     "SETTLE_AFTER_MS",
-    "START_SWITCH_INTERVAL_S",
     "SYNC_START_DELAY_MS",
     "SYNC_START_PAUSE_S",
     "TODAY_WAIT_S",
