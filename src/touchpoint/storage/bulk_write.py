@@ -9,8 +9,9 @@ ways in, one set of rules:
 - the bulk path: a :class:`BulkWrite` block takes batches of new records (an import,
   a few records of a capture) or of stored rows (a first sync) and writes each table
   with one statement per batch. It owns the bulk-load thread (the connection's writer
-  while the caller builds the next batch, :func:`search_index.bulk_insert`) and the
-  collector policy (the cyclic collector paused while it allocates batch after batch).
+  while the caller builds the next batch, :func:`search_index.bulk_insert`), the
+  collector policy (the cyclic collector paused while it allocates batch after batch)
+  and the lock handover (the thread's turn back quickly after each statement).
 
 ``tests/storage/test_bulk_write.py`` holds both paths to the same tables.
 """
@@ -31,6 +32,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.collector import collector_paused
+from touchpoint.lock_handover import quick_handover
 from touchpoint.storage import identity, search_index
 from touchpoint.storage.models import Change, Record
 from touchpoint.storage.tracking import (
@@ -334,10 +336,14 @@ def bulk_write(
     queued batches are dropped and the error goes on (the caller rolls back).
 
     ``pause_collector``: the cyclic collector waits while the block allocates batch
-    after batch (see :mod:`touchpoint.collector`)."""
+    after batch (see :mod:`touchpoint.collector`). In the ``background``, Python's lock
+    is handed over quickly, so the bulk-load thread goes on from each statement without
+    waiting for this one (see :mod:`touchpoint.lock_handover`)."""
     with ExitStack() as stack:
         if pause_collector:
             stack.enter_context(collector_paused())
+        if background:
+            stack.enter_context(quick_handover())
         # The load is entered last, so it ends first: the collector waits until then.
         yield BulkWrite(session, background=background, defer_index=defer_index, stack=stack)
 

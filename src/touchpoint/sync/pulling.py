@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from touchpoint import lock_handover
 from touchpoint.collector import collector_paused
 from touchpoint.storage import deferred_indexes
 from touchpoint.storage.bulk_write import bulk_write
@@ -190,10 +189,7 @@ class _Pull:
         # The bulk-load thread also indexes each batch for full-text search: that SQLite
         # work overlaps this thread's reading of the next pages, where a catch-up after
         # the sync would come on top of it.
-        with (
-            lock_handover.quick_handover(),  # the bulk-load thread waits less for its turn
-            bulk_write(s, background=True, defer_index=False, pause_collector=False) as bulk,
-        ):
+        with bulk_write(s, background=True, defer_index=False, pause_collector=False) as bulk:
             yield Stream(bulk, self.known)
 
 
