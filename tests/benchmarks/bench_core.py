@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dataset_schema import require_current
+
 from touchpoint.services import search
 from touchpoint.services.interactions import FollowUpInput, log_interaction
 from touchpoint.storage.workspace import Workspace
@@ -242,6 +244,7 @@ def main() -> None:
     queries = FIXED_QUERIES + sampled_queries(db, 15, seed=3)
     print(f"dataset: {args.data} ({db.stat().st_size / 1e6:.0f} MB), {len(queries)} queries")
 
+    require_current(args.data)
     ws = Workspace.open(args.data, auto_backup=False)
     bench_search(ws, queries, 1)  # warm the page cache for both
     bench_floor(db, queries, 1)

@@ -30,6 +30,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from dataset_schema import require_current
+
 CSV_TARGET = 1.5
 XLSX_MB_TARGET = 200
 REPORT_S_TARGET = 3.0
@@ -173,6 +175,7 @@ def main() -> int:
         return 0
 
     data = args.data.resolve()
+    require_current(data)
     if not (data / "touchpoint.sqlite3").exists():
         print(f"no dataset in {data}; make one with make_dataset.py --size L", file=sys.stderr)
         return 2

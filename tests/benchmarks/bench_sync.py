@@ -14,7 +14,8 @@
         --pg postgresql://postgres:touchpoint@127.0.0.1:5432/postgres
 
 The Hub is seeded straight from the dataset's rows (a server-side import, not timed);
-the dataset itself is only read. Without --pg, step 3 is skipped.
+the dataset itself is only read (one at an older schema is refused, not upgraded).
+Without --pg, step 3 is skipped.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 import httpx
 import keyring
+from dataset_schema import require_current
 from keyring.backend import KeyringBackend
 from sqlalchemy import insert, select, update
 
@@ -117,6 +119,7 @@ def serve(db: str, workers: int, env: dict[str, str]) -> tuple[subprocess.Popen[
 
 def dataset_rows(data: Path) -> list[tuple[str, str, dict[str, Any]]]:
     """Every record of the dataset as (entity, id, values), parents first."""
+    require_current(data)
     ws = Workspace.open(data, auto_backup=False)
     out = []
     try:

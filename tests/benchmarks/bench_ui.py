@@ -23,7 +23,8 @@ It prints, in one run:
   loop was blocked (the step itself and each event delivery until its rows are all
   filled), max and p95, and how long until the rows in view are filled; the five
   slowest steps with what happened in them (garbage collections, blocks of rows landed).
-The dataset is only read (a scratch copy is never needed).
+The dataset is only read (a scratch copy is never needed; one at an older schema is
+refused, not upgraded).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from dataset_schema import require_current
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ["quote", "delivery", "contract", "müller", "service visit", "forklift", "invoice"]
@@ -379,6 +382,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     data: Path = args.data.resolve()
+    require_current(data)
     os.environ.setdefault(
         "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
     )
