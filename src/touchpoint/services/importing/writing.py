@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchpoint.collector import collector_paused
@@ -21,6 +23,7 @@ from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, S
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
 from touchpoint.storage import tracking
 from touchpoint.storage.bulk_write import bulk_write
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
 from touchpoint.storage.workspace import Changes, Workspace
 
@@ -152,9 +155,30 @@ def _check_rows(
 ) -> tuple[_Plan, set[str]]:
     """(the plan, known custom field keys)."""
     defs = custom_definitions(session)
-    plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
+    if sink is None:
+        plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
+    else:
+        # The rows are planned on a read of their own while the planned ones are being
+        # written on the session's connection. The write transaction has begun (above):
+        # no other writer commits before it does, so the read sees what it sees.
+        with ws.read() as reader:
+            plan = planned_rows(reader, _Cleaner(ws, dict(defs)), sink)
     _check_cancel(cancel)
     return plan, set(defs)
+
+
+def _in_session(session: Session, updates: Sequence[_Update]) -> list[_Update]:
+    """The updates with their records as ``session``'s own (the plan read them on a
+    session of its own): the same rows, unchanged since (the import only added rows)."""
+    wanted: dict[type, set[str]] = defaultdict(set)
+    for update in updates:
+        wanted[type(update.record)].add(update.record.id)
+    found: dict[tuple[type, str], Customer | Contact] = {}
+    for model, ids in wanted.items():
+        for chunk in chunked(sorted(ids)):
+            for record in session.scalars(select(model).where(model.id.in_(chunk))):
+                found[(model, record.id)] = record
+    return [_Update(u.row, found[(type(u.record), u.record.id)], u.fields) for u in updates]
 
 
 def _duplicates_before_import(ws: Workspace, plan: _Plan) -> list[RowDuplicate]:
@@ -200,7 +224,7 @@ def _run_import(
             made = writer.finish(plan, progress)
             # After the bulk load: the connection is this thread's again.
             _define_custom_fields(uow.session, plan, known)
-            _apply_updates(uow.session, ws, plan.updates)
+            _apply_updates(uow.session, ws, _in_session(uow.session, plan.updates))
             _check_cancel(cancel)
             duplicates = looking.result()
         uow.commit()
