@@ -37,7 +37,9 @@ def _records_here(ws: Workspace) -> dict[str, str]:
     """Records the files below match: a company with three people (by email, phone and
     name), and two people on their own who hold the same email (the first made holds
     the lower id), the second also another."""
-    acme = customers.create_customer(ws, {"name": "Acme", "industry": "Steel"}).value
+    acme = customers.create_customer(
+        ws, {"name": "Acme", "industry": "Steel", "website": "acme.example"}
+    ).value
     customers.add_contact(ws, acme.id, {"name": "Ann Lee", "emails": ["ann@acme.example"]})
     customers.add_contact(ws, acme.id, {"name": "Bo Ek", "phones": ["+49 30 1234567"]})
     customers.add_contact(ws, acme.id, {"name": "Cleo Park"})
@@ -98,18 +100,20 @@ def _outcome(report: ImportReport, data: Path) -> dict[str, Any]:
 
 
 CSV_ROWS = [
-    ["Company", "Name", "Email", "Phone", "Industry"],
-    ["Acme", "Ann Lee", "ann@acme.example", "", "Chemicals"],  # by email
-    ["NewCo", "Dan Roe", "dan@newco.example", "", ""],  # new
-    ["", "Xia Person", "early@twins.example", "", ""],  # Twin Two, its own email
-    ["ACME", "Bo Ekström", "", "+49 30 1234567", ""],  # by phone, its name stays
-    ["NewCo", "Eve Roe", "eve@newco.example", "", ""],  # joins the row above's company
-    ["Acme", "Cleo Park", "", "+49 40 7654321", ""],  # by name within the company
-    ["", "Yan Person", "shared@twins.example", "", ""],  # both twins hold it: the first
-    ["Other Ltd", "Dan Two", "dan@newco.example", "", ""],  # as row 3: a duplicate
-    ["newco", "Fay Roe", "", "", ""],  # joins NewCo
-    ["", "Zed Solo", "zed@solo.example", "", ""],  # new
-    ["", "Zed Again", "zed@solo.example", "", ""],  # new again, reported as row 11's
+    ["Company", "Name", "Email", "Phone", "Industry", "Website"],
+    ["Acme", "Ann Lee", "ann@acme.example", "", "Chemicals", ""],  # by email
+    ["NewCo", "Dan Roe", "dan@newco.example", "", "", ""],  # new
+    ["", "Xia Person", "early@twins.example", "", "", ""],  # Twin Two, its own email
+    ["ACME", "Bo Ekström", "", "+49 30 1234567", "", ""],  # by phone, its name stays
+    ["NewCo", "Eve Roe", "eve@newco.example", "", "", ""],  # joins the row above's company
+    ["Acme", "Cleo Park", "", "+49 40 7654321", "", ""],  # by name within the company
+    ["", "Yan Person", "shared@twins.example", "", "", ""],  # both twins hold it: the first
+    ["Other Ltd", "Dan Two", "dan@newco.example", "", "", ""],  # as row 3: a duplicate
+    ["newco", "Fay Roe", "", "", "", ""],  # joins NewCo
+    ["", "Zed Solo", "zed@solo.example", "", "", ""],  # new
+    ["", "Zed Again", "zed@solo.example", "", "", ""],  # new again, reported as row 11's
+    ["Acme Holdings", "", "", "", "", "www.acme.example"],  # new, as Acme's web site
+    ["Acme Trading", "", "", "", "", "acme.example"],  # the same again
 ]
 
 
@@ -121,6 +125,7 @@ def test_a_csv_looked_up_a_part_at_a_time_matches_as_looked_up_whole(
     outcomes = []
     for size, copy in zip(PART_SIZES, _copies(ws, data_dir, tmp_path), strict=True):
         monkeypatch.setattr(planning, "LOOKUP_ROWS", size)
+        monkeypatch.setattr(writing, "DUPLICATE_ROWS", size)
         monkeypatch.setattr(writing, "BATCH_ROWS", 2)  # written while the rest is planned
         with Workspace.open(copy, auto_backup=False, clock=clock) as here:
             report = import_customers_csv(here, path)
@@ -129,7 +134,7 @@ def test_a_csv_looked_up_a_part_at_a_time_matches_as_looked_up_whole(
     for outcome in outcomes[:-1]:
         assert outcome == whole
     # And what the whole lookup finds is right.
-    assert whole["counts"] == (4, 8, 2, 1, 2, 0)  # made, made, updated, unchanged, joined
+    assert whole["counts"] == (6, 8, 2, 1, 2, 0)  # made, made, updated, unchanged, joined
     assert [(c.row, c.action) for c in whole["rows"]] == [
         (2, "update"),  # Ann, by email
         (3, "create"),
@@ -142,11 +147,15 @@ def test_a_csv_looked_up_a_part_at_a_time_matches_as_looked_up_whole(
         (10, "create"),
         (11, "create"),
         (12, "create"),
+        (13, "create"),
+        (14, "create"),
     ]
     people = {c[1]: c[0] for c in whole["contacts"]}
     assert (people["Xia Person"], people["Yan Person"]) == ("Twin Two", "Twin One")
     assert people["Fay Roe"] == people["Eve Roe"] == "NewCo"
-    assert {d.row for d in whole["duplicates"]} == {9, 12}
+    assert {d.row for d in whole["duplicates"]} == {9, 12, 13, 14}
+    for row in (13, 14):
+        assert ids["acme"] in [d.existing_id for d in whole["duplicates"] if d.row == row]
     assert ids["one"] < ids["two"]
 
 
@@ -192,6 +201,7 @@ def test_vcards_looked_up_a_part_at_a_time_match_as_looked_up_whole(
     outcomes = []
     for size, copy in zip(PART_SIZES, _copies(ws, data_dir, tmp_path), strict=True):
         monkeypatch.setattr(vcard_import, "LOOKUP_ROWS", size)
+        monkeypatch.setattr(writing, "DUPLICATE_ROWS", size)
         monkeypatch.setattr(writing, "BATCH_ROWS", 2)
         with Workspace.open(copy, auto_backup=False, clock=clock) as here:
             report = import_vcard(here, path, customer=forced)
@@ -244,7 +254,7 @@ def test_planned_rows_are_written_while_later_ones_are_planned_even_when_some_ma
     monkeypatch.setattr(writing, "BATCH_ROWS", 1)
     report = import_customers_csv(ws, write_csv(tmp_path / "rows.csv", CSV_ROWS))
     assert (report.created_contacts, report.updated) == (8, 2)
-    assert events.count("lookup") == 4
+    assert events.count("lookup") == 5  # 13 rows, 3 at a time
     assert events.index("write") < len(events) - 1 - events[::-1].index("lookup")
     # The updates were made on the import's own records: they are saved.
     assert customers.get_customer(ws, "Acme").industry == "Chemicals"

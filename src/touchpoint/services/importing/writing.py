@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from touchpoint.services.customers import (
     custom_definitions,
 )
 from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan, _Planned, _Update
-from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates
+from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates, _Found
 from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
 from touchpoint.storage import tracking
@@ -181,10 +183,63 @@ def _in_session(session: Session, updates: Sequence[_Update]) -> list[_Update]:
     return [_Update(u.row, found[(type(u.record), u.record.id)], u.fields) for u in updates]
 
 
-def _duplicates_before_import(ws: Workspace, plan: _Plan) -> list[RowDuplicate]:
-    """The plan's likely duplicates, read on a session of their own."""
-    with ws.read() as session:
-        return _find_duplicates(session, _duplicate_inputs(plan.planned))
+DUPLICATE_ROWS = 500  # planned rows looked for as duplicates at a time
+
+
+class _Duplicates:
+    """The planned rows' likely duplicates, looked for on a thread of its own, a part of
+    the plan at a time while the rest is planned and written: its queries run beside
+    them (SQLite lets go of Python's lock), and only the last part is left when the
+    plan is whole. Its read sees the database as it was before the import: the import
+    holds the write lock and commits only after the answer is in."""
+
+    def __init__(self, ws: Workspace, pool: ThreadPoolExecutor) -> None:
+        self._ws = ws
+        self._pool = pool
+        self._parts: queue.Queue[list[tuple[int, str, dict[str, Any]]] | bool] = queue.Queue()
+        self._looking: Future[list[RowDuplicate]] | None = None
+        self._batch: list[_Planned] = []
+        self._given = 0
+
+    def __enter__(self) -> _Duplicates:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._looking is not None and not self._looking.done():
+            self._parts.put(False)  # an error: the thread stops without an answer
+
+    def add(self, item: _Planned) -> None:
+        self._batch.append(item)
+        if len(self._batch) >= DUPLICATE_ROWS:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        if self._looking is None:  # begun once the import's write has: it reads as that
+            self._looking = self._pool.submit(self._look, self._ws, self._parts)
+        self._given += len(self._batch)
+        self._parts.put(_duplicate_inputs(self._batch))
+        self._batch = []
+
+    def result(self, plan: _Plan) -> list[RowDuplicate]:
+        """The duplicates of every planned row (those not given yet are given now)."""
+        self._batch += plan.planned[self._given + len(self._batch) :]
+        self._send()
+        if self._looking is None:
+            return []
+        self._parts.put(True)
+        return self._looking.result()
+
+    @staticmethod
+    def _look(
+        ws: Workspace, parts: queue.Queue[list[tuple[int, str, dict[str, Any]]] | bool]
+    ) -> list[RowDuplicate]:
+        found = _Found()
+        with ws.read() as session:
+            while not isinstance(part := parts.get(), bool):
+                found.add(session, part)
+        return found.duplicates if part else []
 
 
 def _run_import(
@@ -209,24 +264,29 @@ def _run_import(
     # The collector waits from the first row checked to the commit: the duplicates are
     # still being looked for (allocating) when the last row is written, and a collection
     # then would walk every object the import holds, the plan and the report's rows.
-    with collector_paused(), ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
-        plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
+    with (
+        collector_paused(),
+        ws.unit_of_work() as uow,
+        _Writer(uow.session, cancel) as writer,
+        ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool,
+        _Duplicates(ws, pool) as looking,
+    ):
+
+        def planned(item: _Planned) -> None:
+            writer.add(item)
+            looking.add(item)
+
+        plan, known = _check_rows(ws, uow.session, planned_rows, cancel, planned)
         if not plan.planned and not plan.updates:
             if progress:
                 progress(2 * plan.rows, 2 * plan.rows)
             return _report(plan, (0, 0), [], dry_run=False)
-        # Duplicates are only reported, so they are looked for on a thread while this
-        # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
-        # That read sees the database as it was before the import: this unit of
-        # work holds the write lock and commits only after the answer is in.
-        with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
-            looking = pool.submit(_duplicates_before_import, ws, plan)
-            made = writer.finish(plan, progress)
-            # After the bulk load: the connection is this thread's again.
-            _define_custom_fields(uow.session, plan, known)
-            _apply_updates(uow.session, ws, _in_session(uow.session, plan.updates))
-            _check_cancel(cancel)
-            duplicates = looking.result()
+        made = writer.finish(plan, progress)
+        # After the bulk load: the connection is this thread's again.
+        _define_custom_fields(uow.session, plan, known)
+        _apply_updates(uow.session, ws, _in_session(uow.session, plan.updates))
+        _check_cancel(cancel)
+        duplicates = looking.result(plan)
         uow.commit()
         return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
 
