@@ -21,6 +21,7 @@ from touchpoint.services.importing import (
     vcard_import,
     writing,
 )
+from touchpoint.storage import bulk_write
 from touchpoint.storage.workspace import Workspace
 
 PART_SIZES = (1, 2, 3, 1000)  # 1000: the whole file in one part
@@ -263,3 +264,23 @@ def test_planned_rows_are_written_while_later_ones_are_planned_even_when_some_ma
         "Bo Ek",
         "Cleo Park",
     }
+
+
+def test_the_first_rows_go_to_the_idle_bulk_load_thread_at_once(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sizes: list[int] = []
+    real = bulk_write.BulkWrite.records
+
+    def records(self: Any, customers: Any, contacts: Any) -> None:
+        sizes.append(len(contacts))
+        real(self, customers, contacts)
+
+    monkeypatch.setattr(bulk_write.BulkWrite, "records", records)
+    monkeypatch.setattr(writing, "EARLY_ROWS", 3)
+    monkeypatch.setattr(writing, "BATCH_ROWS", 1000)
+    rows = [["Company", "Name"], *([f"Firm {n}", f"Person {n}"] for n in range(20))]
+    report = import_customers_csv(ws, write_csv(tmp_path / "rows.csv", rows))
+    assert report.created_contacts == 20
+    assert sizes[0] == 3  # not 20: the thread had nothing to do
+    assert sum(sizes) == 20

@@ -30,6 +30,10 @@ from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
 from touchpoint.storage.workspace import Changes, Workspace
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
+# Rows handed to the bulk-load thread early, when it has written all it was given: it
+# starts soon after the first rows are planned, and what is left for it once the last
+# row is planned is small; while it is busy, rows gather up to BATCH_ROWS.
+EARLY_ROWS = 250
 
 
 def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
@@ -100,7 +104,8 @@ class _Writer:
     def add(self, item: _Planned) -> None:
         self.received += 1
         self._batch.append(item)
-        if len(self._batch) >= BATCH_ROWS:
+        size = len(self._batch)
+        if size >= BATCH_ROWS or (size % EARLY_ROWS == 0 and not self._bulk.busy):
             self._flush()
 
     def finish(self, plan: _Plan, progress: Progress | None) -> tuple[int, int]:
