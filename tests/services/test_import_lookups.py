@@ -255,7 +255,7 @@ def test_planned_rows_are_written_while_later_ones_are_planned_even_when_some_ma
     monkeypatch.setattr(writing, "BATCH_ROWS", 1)
     report = import_customers_csv(ws, write_csv(tmp_path / "rows.csv", CSV_ROWS))
     assert (report.created_contacts, report.updated) == (8, 2)
-    assert events.count("lookup") == 5  # 13 rows, 3 at a time
+    assert events.count("lookup") == 3  # 13 rows: 3, then 6, then the last 4
     assert events.index("write") < len(events) - 1 - events[::-1].index("lookup")
     # The updates were made on the import's own records: they are saved.
     assert customers.get_customer(ws, "Acme").industry == "Chemicals"
@@ -284,3 +284,12 @@ def test_the_first_rows_go_to_the_idle_bulk_load_thread_at_once(
     assert report.created_contacts == 20
     assert sizes[0] == 3  # not 20: the thread had nothing to do
     assert sum(sizes) == 20
+
+
+def test_parts_start_small_and_grow_to_the_most_looked_up_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(planning, "LOOKUP_MAX", 8)
+    assert planning._parts(30, 2) == {0: 2, 2: 4, 6: 8, 14: 8, 22: 8}
+    assert planning._parts(5, 250) == {0: 5}
+    assert planning._parts(0, 250) == {}

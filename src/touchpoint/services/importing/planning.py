@@ -49,9 +49,22 @@ from touchpoint.storage.models import Contact, Customer
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
-# Rows of a file looked up at a time: small enough that writing starts early, big enough
-# that the lookups stay a few queries for hundreds of rows.
+# Rows of a file looked up at a time: the first part small, so writing starts early;
+# each next one twice as long, up to LOOKUP_MAX: fewer lookups, each a few queries whose
+# answers wait for Python's lock while the writing threads hold it.
 LOOKUP_ROWS = 250
+LOOKUP_MAX = 2000
+
+
+def _parts(total: int, first: int) -> dict[int, int]:
+    """Where each part of ``total`` rows looked up at a time starts: its length."""
+    out: dict[int, int] = {}
+    start, size = 0, max(1, first)
+    while start < total:
+        out[start] = min(size, total - start)
+        start += size
+        size = min(2 * size, max(LOOKUP_MAX, first))
+    return out
 
 
 def _plan_rows(
@@ -95,11 +108,12 @@ def _plan_rows(
     # with ids is looked up whole: a row naming its customer by id finds that customer's
     # people by name when any row of the file names the customer.
     known, row_keys = _Known(), [[] for _record in table.records]
-    part = 0
+    parts: dict[int, int] = {}
     if session.scalar(select(Customer.id).where(live(Customer)).limit(1)) is not None:
-        part = len(table.records) if id_column else LOOKUP_ROWS
+        total = len(table.records)
+        parts = {0: total} if id_column else _parts(total, LOOKUP_ROWS)
 
-    def look_up(start: int) -> None:
+    def look_up(start: int, part: int) -> None:
         records = table.records[start : start + part]
         names, keys = _lookup_values(records, columns, cleaner.region)
         row_keys[start : start + len(keys)] = keys
@@ -127,8 +141,8 @@ def _plan_rows(
     seen_contacts: dict[str, int] = {}
     total = len(table.records)
     for count, (number, record) in enumerate(table.records, start=1):
-        if part and (count - 1) % part == 0:
-            look_up(count - 1)
+        if count - 1 in parts:
+            look_up(count - 1, parts[count - 1])
         if count % 500 == 0:
             _check_cancel(cancel)
             if progress:

@@ -44,6 +44,7 @@ from touchpoint.services.importing.planning import (
     Progress,
     Sink,
     _check_cancel,
+    _parts,
 )
 from touchpoint.services.importing.reports import ImportReport, RowChange, RowError, RowNotice
 from touchpoint.services.importing.writing import _run_import
@@ -228,8 +229,10 @@ def import_vcard(
         known = _Known()
         owners: dict[str, Customer] = {}
 
+        parts = _parts(len(cards), LOOKUP_ROWS)
+
         def look_up(start: int) -> None:
-            end = start + LOOKUP_ROWS
+            end = start + parts[start]
             part = cards[start:end]
             countries[start:end] = [_card_country(card) for card in part]
             card_keys[start:end] = [
@@ -271,7 +274,7 @@ def import_vcard(
         tagged: set[str] = set()
         for index, card in enumerate(cards):
             number = card.number
-            if index % LOOKUP_ROWS == 0:
+            if index in parts:
                 look_up(index)
             if index % 500 == 0:
                 _check_cancel(cancel)
