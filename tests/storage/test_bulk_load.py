@@ -4,6 +4,8 @@ multi-row statements as SQLite's limit on bound values allows."""
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -142,3 +144,30 @@ def test_customers_are_found_by_their_folded_names_through_the_lookup_index(ws: 
     sql = queries._BY_NAME_KEY.text.replace(":keys", "(?, ?)")
     plan = _plan(ws, sql, ("acme", "zeta"))
     assert "SEARCH k USING INDEX ix_identity_keys_lookup (kind=? AND value=?)" in plan, plan
+
+
+def test_the_load_is_busy_until_what_it_was_given_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(tmp_path, "CREATE TABLE t (n INTEGER)")
+    release = threading.Event()
+    real = search_index._insert_many
+
+    def held(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        release.wait()
+        real(cursor, sql, rows)
+
+    monkeypatch.setattr(search_index, "_insert_many", held)
+    with engine.begin() as conn, search_index.bulk_insert(conn, background=True) as load:
+        assert not load.busy
+        load.insert("INSERT INTO t (n) VALUES (?)", [(1,)])
+        load.index()
+        assert load.busy
+        release.set()
+        for _wait in range(1000):  # until the thread has written it (not a measure of time)
+            if not load.busy:
+                break
+            time.sleep(0.01)
+        assert not load.busy
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 1

@@ -265,6 +265,11 @@ class BulkWrite:
             )
         return self._load
 
+    @property
+    def busy(self) -> bool:
+        """Whether batches given are still being written (see BulkLoad.busy)."""
+        return self._load is not None and self._load.busy
+
     def records(self, *groups: Sequence[Record]) -> None:
         """Insert groups of new records (each of one model, parents first) as one batch
         with their change log rows (a local write), search documents and identity keys."""

@@ -277,6 +277,13 @@ class BulkLoad:
             written.wait()
         self._raise_failure()
 
+    @property
+    def busy(self) -> bool:
+        """Whether rows or indexing given are still waiting or being written: a caller
+        may hand the thread its next rows at once when it is not, and gather more when
+        it is (each batch costs the thread some hand-overs of Python's lock)."""
+        return self._jobs is not None and self._jobs.unfinished_tasks > 0
+
     def _raise_failure(self) -> None:
         if self._error is not None:
             raise self._error
@@ -301,13 +308,13 @@ class BulkLoad:
             job = self._jobs.get()
             if job is None:
                 return
-            sql, rows = job
-            if sql == "wait":
-                rows.set()
-                continue
-            if self._error is not None:
-                continue  # drain: nothing more runs after a failure
             try:
+                sql, rows = job
+                if sql == "wait":
+                    rows.set()
+                    continue
+                if self._error is not None:
+                    continue  # drain: nothing more runs after a failure
                 if sql == "index":
                     self._fill()
                 elif sql == "execute":
@@ -320,6 +327,8 @@ class BulkLoad:
                         cursor.close()
             except BaseException as exc:  # raised in the caller's thread
                 self._error = exc
+            finally:
+                self._jobs.task_done()
 
     def finish(self, *, fill: bool) -> None:
         """Wait for the queued work to end; then, when ``fill``, index what is left, on

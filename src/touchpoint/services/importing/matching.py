@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from touchpoint.domain import values as v
 from touchpoint.errors import ValidationError
-from touchpoint.services.importing.decoding import _Table
 from touchpoint.services.importing.mapping import _base
 from touchpoint.services.lookup import live
 from touchpoint.storage.chunks import chunked
@@ -138,6 +137,15 @@ class _Known:
     def __bool__(self) -> bool:
         return bool(self.customers or self.contacts)
 
+    def add(self, other: _Known) -> None:
+        """Take what a lookup of more rows found. A key names the same record in every
+        lookup that has it (its holders are all found with it, the first by id), so
+        rows looked up a part at a time match as if the file were looked up at once."""
+        for key, customer in other.customers.items():
+            self.customers.setdefault(key, customer)
+        for key, contact in other.contacts.items():
+            self.contacts.setdefault(key, contact)
+
     def customer(self, company: str | None, keys: Iterable[tuple[str, str]]) -> Customer | None:
         """A company by its name, else (a person who is the customer) by email or phone."""
         if company:
@@ -223,17 +231,21 @@ def _known_records(
     for key, record_id in named.items():
         if record_id in customers:
             known.customers[("name", key)] = customers[record_id]
-    for record_id, found in ids["customer"].items():
-        for key in found:
-            if record_id in customers:
+    # A key that several records hold names the first of them by id: whatever else the
+    # rows looked up with it hold (see _Known.add).
+    for record_id in sorted(ids["customer"]):
+        if record_id in customers:
+            for key in ids["customer"][record_id]:
                 known.customers.setdefault(key, customers[record_id])
     contact_ids = sorted(ids["contact"])
     contacts: dict[str, Contact] = {}
     for chunk in chunked(contact_ids):
         for record in session.scalars(select(Contact).where(Contact.id.in_(chunk), live(Contact))):
             contacts[record.id] = record
-            for key in ids["contact"][record.id]:
-                known.contacts.setdefault(key, record)
+    for record_id in contact_ids:
+        if record_id in contacts:
+            for key in ids["contact"][record_id]:
+                known.contacts.setdefault(key, contacts[record_id])
     # The people of those customers, by name: their names first, then the records not
     # read above (a file read again names them all by email: none is read twice).
     people: list[tuple[str, str, str]] = []
@@ -272,7 +284,7 @@ def _region_of(country: str | None, default: str) -> str:
 
 
 def _lookup_values(
-    table: _Table, columns: Sequence[tuple[int, str]], region: str
+    records: Sequence[tuple[int, list[str]]], columns: Sequence[tuple[int, str]], region: str
 ) -> tuple[set[str], list[list[tuple[str, str]]]]:
     """The company names of the rows, and each row's email keys (its phone keys when
     it has no email): what rows without ids are matched by (see :func:`_known_records`)."""
@@ -281,7 +293,7 @@ def _lookup_values(
         by_target[_base(target)].append(index)
     names: set[str] = set()
     keys: list[list[tuple[str, str]]] = []
-    for _number, record in table.records:
+    for _number, record in records:
 
         def cells(target: str, record: list[str] = record) -> list[str]:
             indexes = by_target.get(target, ())

@@ -49,6 +49,23 @@ from touchpoint.storage.models import Contact, Customer
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
 
+# Rows of a file looked up at a time: the first part small, so writing starts early;
+# each next one twice as long, up to LOOKUP_MAX: fewer lookups, each a few queries whose
+# answers wait for Python's lock while the writing threads hold it.
+LOOKUP_ROWS = 250
+LOOKUP_MAX = 2000
+
+
+def _parts(total: int, first: int) -> dict[int, int]:
+    """Where each part of ``total`` rows looked up at a time starts: its length."""
+    out: dict[int, int] = {}
+    start, size = 0, max(1, first)
+    while start < total:
+        out[start] = min(size, total - start)
+        start += size
+        size = min(2 * size, max(LOOKUP_MAX, first))
+    return out
+
 
 def _plan_rows(
     session: Session,
@@ -85,15 +102,22 @@ def _plan_rows(
         refs[target] = [r[index] for _n, r in table.records if index < len(r)]
     customers_here = _records_by_id(session, Customer, refs["customer_id"])
     contacts_here = _records_by_id(session, Contact, refs["contact_id"])
-    # Rows without ids are matched with the records here (none in an empty database).
+    # Rows without ids are matched with the records here (none in an empty database),
+    # looked up a part of the file at a time, just before that part is planned: its
+    # planned rows are being written while the next part's numbers are checked. A file
+    # with ids is looked up whole: a row naming its customer by id finds that customer's
+    # people by name when any row of the file names the customer.
     known, row_keys = _Known(), [[] for _record in table.records]
+    parts: dict[int, int] = {}
     if session.scalar(select(Customer.id).where(live(Customer)).limit(1)) is not None:
-        names, row_keys = _lookup_values(table, columns, cleaner.region)
-        known = _known_records(session, names, {k for keys in row_keys for k in keys})
-    # Rows that name records here may read them below: then nothing is written before
-    # the plan is whole. Otherwise each planned row goes to the sink at once.
-    if id_column or known:
-        sink = None
+        total = len(table.records)
+        parts = {0: total} if id_column else _parts(total, LOOKUP_ROWS)
+
+    def look_up(start: int, part: int) -> None:
+        records = table.records[start : start + part]
+        names, keys = _lookup_values(records, columns, cleaner.region)
+        row_keys[start : start + len(keys)] = keys
+        known.add(_known_records(session, names, {k for found in keys for k in found}))
 
     # What each column's cells are, worked out once for the file rather than on each row:
     # (index, kind, name, label, index of the column the row's label is in).
@@ -117,6 +141,8 @@ def _plan_rows(
     seen_contacts: dict[str, int] = {}
     total = len(table.records)
     for count, (number, record) in enumerate(table.records, start=1):
+        if count - 1 in parts:
+            look_up(count - 1, parts[count - 1])
         if count % 500 == 0:
             _check_cancel(cancel)
             if progress:
@@ -340,7 +366,7 @@ def _check_cancel(cancel: Cancel | None) -> None:
 
 
 # (session, cleaner, sink): the sink may be given each planned row as soon as it is
-# planned, when planning reads nothing more from the database (the rows are being written
-# on the same connection meanwhile); a planner may also leave it unused.
+# planned. The session is a read of its own (a snapshot of the database as the import's
+# write found it), never the connection the rows are being written on meanwhile.
 Sink = Callable[[_Planned], None]
 PlanRows = Callable[[Session, _Cleaner, Sink | None], _Plan]

@@ -30,6 +30,7 @@ from touchpoint.services.importing.decoding import decode
 from touchpoint.services.importing.matching import (
     _canonical_id,
     _changes,
+    _Known,
     _known_records,
     _live_target,
     _reach_keys,
@@ -37,7 +38,14 @@ from touchpoint.services.importing.matching import (
     _ref_key,
     _union_reach,
 )
-from touchpoint.services.importing.planning import Cancel, Progress, Sink, _check_cancel
+from touchpoint.services.importing.planning import (
+    LOOKUP_ROWS,
+    Cancel,
+    Progress,
+    Sink,
+    _check_cancel,
+    _parts,
+)
 from touchpoint.services.importing.reports import ImportReport, RowChange, RowError, RowNotice
 from touchpoint.services.importing.writing import _run_import
 from touchpoint.services.lookup import find_customer
@@ -210,33 +218,48 @@ def import_vcard(
 
     def plan(session: Session, cleaner: _Cleaner, sink: Sink | None) -> _Plan:
         forced = _forced_customer(session, customer) if customer else None
-        countries = [_card_country(card) for card in cards]
-        card_keys = [
-            _reach_keys(
-                [e["value"] for e in card.emails],
-                [p["value"] for p in card.phones],
-                country or cleaner.region,
+        # The cards are looked up a part at a time, just before that part is planned:
+        # its planned cards are being written while the next part's numbers are checked.
+        # Every lookup is by the card's own UID, names and numbers (and the customer
+        # given), so each card finds what a lookup of the whole file would find.
+        countries: list[str | None] = [None] * len(cards)
+        card_keys: list[list[tuple[str, str]]] = [[] for _card in cards]
+        uids: list[str | None] = [None] * len(cards)
+        by_uid: dict[str, Contact] = {}
+        known = _Known()
+        owners: dict[str, Customer] = {}
+
+        parts = _parts(len(cards), LOOKUP_ROWS)
+
+        def look_up(start: int) -> None:
+            end = start + parts[start]
+            part = cards[start:end]
+            countries[start:end] = [_card_country(card) for card in part]
+            card_keys[start:end] = [
+                _reach_keys(
+                    [e["value"] for e in card.emails],
+                    [p["value"] for p in card.phones],
+                    country or cleaner.region,
+                )
+                for card, country in zip(part, countries[start:end], strict=True)
+            ]
+            uids[start:end] = [_card_id(card.uid) for card in part]
+            found_uid = _records_by_id(session, Contact, [u for u in uids[start:end] if u])
+            by_uid.update(found_uid)
+            found = _known_records(
+                session,
+                [] if forced else [card.org for card in part if card.org],
+                {k for keys in card_keys[start:end] for k in keys},
+                also=[forced.id] if forced and start == 0 else (),
             )
-            for card, country in zip(cards, countries, strict=True)
-        ]
-        uids = [_card_id(card.uid) for card in cards]
-        by_uid = _records_by_id(session, Contact, [u for u in uids if u])
-        names = [] if forced else [card.org for card in cards if card.org]
-        known = _known_records(
-            session,
-            names,
-            {k for keys in card_keys for k in keys},
-            also=[forced.id] if forced else (),
-        )
-        owners = _customers_by_id(
-            session,
-            [c.customer_id for c in [*by_uid.values(), *known.contacts.values()]],
-        )
-        # Cards that name no record here (and no customer given) read nothing more
-        # below: each planned card then goes to the sink at once, written while the
-        # next ones are checked.
-        if by_uid or known or forced:
-            sink = None
+            known.add(found)
+            owners.update(
+                _customers_by_id(
+                    session,
+                    [c.customer_id for c in [*found_uid.values(), *found.contacts.values()]],
+                )
+            )
+
         planned: list[_Planned] = []
         errors: list[RowError] = [
             RowError(number, "card", problem, name) for number, name, problem in unreadable
@@ -251,6 +274,8 @@ def import_vcard(
         tagged: set[str] = set()
         for index, card in enumerate(cards):
             number = card.number
+            if index in parts:
+                look_up(index)
             if index % 500 == 0:
                 _check_cancel(cancel)
                 if progress:

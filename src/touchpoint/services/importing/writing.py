@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import queue
+from collections import defaultdict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
+from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from touchpoint.collector import collector_paused
@@ -16,15 +20,20 @@ from touchpoint.services.customers import (
     custom_definitions,
 )
 from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan, _Planned, _Update
-from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates
+from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates, _Found
 from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
 from touchpoint.storage import tracking
 from touchpoint.storage.bulk_write import bulk_write
+from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
 from touchpoint.storage.workspace import Changes, Workspace
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
+# Rows handed to the bulk-load thread early, when it has written all it was given: it
+# starts soon after the first rows are planned, and what is left for it once the last
+# row is planned is small; while it is busy, rows gather up to BATCH_ROWS.
+EARLY_ROWS = 250
 
 
 def _define_custom_fields(session: Session, plan: _Plan, known: set[str]) -> None:
@@ -95,7 +104,8 @@ class _Writer:
     def add(self, item: _Planned) -> None:
         self.received += 1
         self._batch.append(item)
-        if len(self._batch) >= BATCH_ROWS:
+        size = len(self._batch)
+        if size >= BATCH_ROWS or (size % EARLY_ROWS == 0 and not self._bulk.busy):
             self._flush()
 
     def finish(self, plan: _Plan, progress: Progress | None) -> tuple[int, int]:
@@ -152,15 +162,89 @@ def _check_rows(
 ) -> tuple[_Plan, set[str]]:
     """(the plan, known custom field keys)."""
     defs = custom_definitions(session)
-    plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
+    if sink is None:
+        plan = planned_rows(session, _Cleaner(ws, dict(defs)), sink)
+    else:
+        # The rows are planned on a read of their own while the planned ones are being
+        # written on the session's connection. The write transaction has begun (above):
+        # no other writer commits before it does, so the read sees what it sees.
+        with ws.read() as reader:
+            plan = planned_rows(reader, _Cleaner(ws, dict(defs)), sink)
     _check_cancel(cancel)
     return plan, set(defs)
 
 
-def _duplicates_before_import(ws: Workspace, plan: _Plan) -> list[RowDuplicate]:
-    """The plan's likely duplicates, read on a session of their own."""
-    with ws.read() as session:
-        return _find_duplicates(session, _duplicate_inputs(plan.planned))
+def _in_session(session: Session, updates: Sequence[_Update]) -> list[_Update]:
+    """The updates with their records as ``session``'s own (the plan read them on a
+    session of its own): the same rows, unchanged since (the import only added rows)."""
+    wanted: dict[type, set[str]] = defaultdict(set)
+    for update in updates:
+        wanted[type(update.record)].add(update.record.id)
+    found: dict[tuple[type, str], Customer | Contact] = {}
+    for model, ids in wanted.items():
+        for chunk in chunked(sorted(ids)):
+            for record in session.scalars(select(model).where(model.id.in_(chunk))):
+                found[(model, record.id)] = record
+    return [_Update(u.row, found[(type(u.record), u.record.id)], u.fields) for u in updates]
+
+
+DUPLICATE_ROWS = 500  # planned rows looked for as duplicates at a time
+
+
+class _Duplicates:
+    """The planned rows' likely duplicates, looked for on a thread of its own, a part of
+    the plan at a time while the rest is planned and written: its queries run beside
+    them (SQLite lets go of Python's lock), and only the last part is left when the
+    plan is whole. Its read sees the database as it was before the import: the import
+    holds the write lock and commits only after the answer is in."""
+
+    def __init__(self, ws: Workspace, pool: ThreadPoolExecutor) -> None:
+        self._ws = ws
+        self._pool = pool
+        self._parts: queue.Queue[list[tuple[int, str, dict[str, Any]]] | bool] = queue.Queue()
+        self._looking: Future[list[RowDuplicate]] | None = None
+        self._batch: list[_Planned] = []
+        self._given = 0
+
+    def __enter__(self) -> _Duplicates:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._looking is not None and not self._looking.done():
+            self._parts.put(False)  # an error: the thread stops without an answer
+
+    def add(self, item: _Planned) -> None:
+        self._batch.append(item)
+        if len(self._batch) >= DUPLICATE_ROWS:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        if self._looking is None:  # begun once the import's write has: it reads as that
+            self._looking = self._pool.submit(self._look, self._ws, self._parts)
+        self._given += len(self._batch)
+        self._parts.put(_duplicate_inputs(self._batch))
+        self._batch = []
+
+    def result(self, plan: _Plan) -> list[RowDuplicate]:
+        """The duplicates of every planned row (those not given yet are given now)."""
+        self._batch += plan.planned[self._given + len(self._batch) :]
+        self._send()
+        if self._looking is None:
+            return []
+        self._parts.put(True)
+        return self._looking.result()
+
+    @staticmethod
+    def _look(
+        ws: Workspace, parts: queue.Queue[list[tuple[int, str, dict[str, Any]]] | bool]
+    ) -> list[RowDuplicate]:
+        found = _Found()
+        with ws.read() as session:
+            while not isinstance(part := parts.get(), bool):
+                found.add(session, part)
+        return found.duplicates if part else []
 
 
 def _run_import(
@@ -185,24 +269,29 @@ def _run_import(
     # The collector waits from the first row checked to the commit: the duplicates are
     # still being looked for (allocating) when the last row is written, and a collection
     # then would walk every object the import holds, the plan and the report's rows.
-    with collector_paused(), ws.unit_of_work() as uow, _Writer(uow.session, cancel) as writer:
-        plan, known = _check_rows(ws, uow.session, planned_rows, cancel, writer.add)
+    with (
+        collector_paused(),
+        ws.unit_of_work() as uow,
+        _Writer(uow.session, cancel) as writer,
+        ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool,
+        _Duplicates(ws, pool) as looking,
+    ):
+
+        def planned(item: _Planned) -> None:
+            writer.add(item)
+            looking.add(item)
+
+        plan, known = _check_rows(ws, uow.session, planned_rows, cancel, planned)
         if not plan.planned and not plan.updates:
             if progress:
                 progress(2 * plan.rows, 2 * plan.rows)
             return _report(plan, (0, 0), [], dry_run=False)
-        # Duplicates are only reported, so they are looked for on a thread while this
-        # one writes, which mostly waits for SQLite (and the bulk-load thread) then.
-        # That read sees the database as it was before the import: this unit of
-        # work holds the write lock and commits only after the answer is in.
-        with ThreadPoolExecutor(1, thread_name_prefix="import-duplicates") as pool:
-            looking = pool.submit(_duplicates_before_import, ws, plan)
-            made = writer.finish(plan, progress)
-            # After the bulk load: the connection is this thread's again.
-            _define_custom_fields(uow.session, plan, known)
-            _apply_updates(uow.session, ws, plan.updates)
-            _check_cancel(cancel)
-            duplicates = looking.result()
+        made = writer.finish(plan, progress)
+        # After the bulk load: the connection is this thread's again.
+        _define_custom_fields(uow.session, plan, known)
+        _apply_updates(uow.session, ws, _in_session(uow.session, plan.updates))
+        _check_cancel(cancel)
+        duplicates = looking.result(plan)
         uow.commit()
         return _report(plan, made, duplicates, dry_run=False, changes=Changes.of(uow))
 
