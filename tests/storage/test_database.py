@@ -168,3 +168,28 @@ def test_a_forked_process_makes_ids_of_its_own() -> None:
     ours = [new_id() for _ in range(3)]
     # The random part (after the time and version) differs.
     assert not {i[19:] for i in theirs} & {i[19:] for i in ours}
+
+
+def test_committed_pages_are_copied_into_the_file_by_a_thread_of_its_own(ws):
+    """The committing thread does not copy the WAL into the database file (a big write
+    waited for it): the checkpoint thread does, soon after, and stops with the file."""
+    import time
+
+    with ws.read() as session:
+        assert session.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+    before = ws.paths.database.stat().st_size
+    with ws.unit_of_work() as uow:
+        conn = uow.session.connection()
+        conn.exec_driver_sql("CREATE TABLE scratch (x TEXT)")
+        conn.exec_driver_sql(  # 4 MB of pages
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)"
+            " INSERT INTO scratch SELECT hex(randomblob(500)) FROM n"
+        )
+        uow.commit()
+    deadline = time.monotonic() + 10
+    while ws.paths.database.stat().st_size < before + 4_000_000:
+        assert time.monotonic() < deadline, "the WAL was not copied into the file"
+        time.sleep(0.02)
+    assert any(t.name == "touchpoint-checkpoint" for t in threading.enumerate())
+    ws.db.dispose()
+    assert not any(t.name == "touchpoint-checkpoint" for t in threading.enumerate())
