@@ -20,8 +20,9 @@ SYSTEM_PACKAGES=(
     # the installers: PyInstaller reads binaries with objdump; the installed-package smoke
     # test keeps its Hub token in a Secret Service keyring
     binutils gnome-keyring dbus
-    # the Hub console's browser tests (Playwright drives this Chromium; none is downloaded)
-    chromium
+    # the Hub console's browser tests (Playwright drives Debian's headless Chromium; none
+    # is downloaded)
+    chromium-headless-shell
 )
 
 missing=()

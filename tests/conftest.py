@@ -11,12 +11,16 @@ from pathlib import Path
 import pytest
 
 import fresh_db
+import route_fields
 from qt_leaks import _qt_test_leaves_nothing_running  # noqa: F401 - an autouse fixture
 from touchpoint.settings import Settings, save_settings
 from touchpoint.storage.workspace import Workspace
 
 # pytester: the Qt leak check's own tests (test_qt_leaks.py) run pytest on test files.
 pytest_plugins = ["pytester"]
+
+# Every Hub a test process builds shares its routes' pydantic adapters (route_fields.py).
+route_fields.install()
 
 # Qt runs offscreen in tests, set before pytest-qt's session-wide QApplication exists.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

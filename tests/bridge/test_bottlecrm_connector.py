@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bottlecrm_server import BottleCRM
+from bottlecrm_server import BottleCRM, Organisation
 from click.testing import CliRunner
 from harness import HubServer, Laptop, backends, now_utc
 from sqlalchemy import func, select
@@ -67,7 +67,7 @@ def account_tasks(crm: httpx.Client, account_id: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("hub", backends(), indirect=True)
 def test_accounts_and_contacts_made_in_bottlecrm_reach_a_laptop(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(
@@ -112,7 +112,7 @@ def test_accounts_and_contacts_made_in_bottlecrm_reach_a_laptop(
 
 @pytest.mark.parametrize("hub", backends(), indirect=True)
 def test_a_visit_and_a_promise_logged_offline_reach_bottlecrm_once(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics")
@@ -174,7 +174,7 @@ def only(lap: Laptop, entity: str) -> tuple[str, dict[str, Any]]:
 
 
 def test_an_edit_on_either_side_arrives_once(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics", phone="+441134960000")
@@ -224,7 +224,7 @@ def test_an_edit_on_either_side_arrives_once(
 
 
 def test_a_delete_on_either_side_arrives_once(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics")
@@ -284,7 +284,7 @@ bottlecrm.run_once(engine, core.get_connector(engine, sys.argv[2]), on_sent=on_s
 
 
 def test_a_connector_killed_mid_run_resumes_without_duplicates(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics")
@@ -322,9 +322,9 @@ def test_a_connector_killed_mid_run_resumes_without_duplicates(
 
 
 def test_bottlecrm_down_means_retries_then_dead_letters_and_nothing_lost(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, own_bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
 ) -> None:
-    crm = bottlecrm.client()
+    crm = own_bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics")
     run(hub, connector)
     maria = laptop(hub, tmp_path)
@@ -333,7 +333,7 @@ def test_bottlecrm_down_means_retries_then_dead_letters_and_nothing_lost(
     interactions.log_interaction(maria.ws, customer=customer_id, kind="visit", subject="Visit")
     maria.sync()
 
-    bottlecrm.stop()
+    own_bottlecrm.stop()
     waits: list[float] = []
     for attempt in range(1, core.MAX_ATTEMPTS + 1):
         result = run(hub, connector, sleep=waits.append)
@@ -352,18 +352,18 @@ def test_bottlecrm_down_means_retries_then_dead_letters_and_nothing_lost(
     assert "dead letters: 1" in status.output
     assert "out interaction" in status.output and "BottleCRM did not answer" in status.output
 
-    bottlecrm.start()
+    own_bottlecrm.start()
     retried = CliRunner().invoke(hub_cli, ["connector", "retry", "bottlecrm", "--db", hub.db_url])
     assert retried.exit_code == 0, retried.output
     result = run(hub, connector)
     assert result.ok, result.errors
     assert result.counts == {"interaction created": 1}
-    assert [i["subject"] for i in account_interactions(bottlecrm.client(), acme)] == ["Visit"]
+    assert [i["subject"] for i in account_interactions(own_bottlecrm.client(), acme)] == ["Visit"]
     assert core.failures(hub.engine, connector.name) == []
     maria.close()
 
 
-def test_connector_commands(hub: HubServer, bottlecrm: BottleCRM, tmp_path: Path) -> None:
+def test_connector_commands(hub: HubServer, bottlecrm: Organisation, tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text(bottlecrm.token)
     token.chmod(0o644)
@@ -394,7 +394,7 @@ def test_connector_commands(hub: HubServer, bottlecrm: BottleCRM, tmp_path: Path
 
 
 def test_a_customer_made_on_a_laptop_gets_an_account_for_its_visit(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     maria = laptop(hub, tmp_path)
     made = customers.create_customer(
@@ -422,7 +422,7 @@ def test_a_customer_made_on_a_laptop_gets_an_account_for_its_visit(
 
 
 def test_when_both_sides_change_a_customer_field_bottlecrm_wins(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     crm = bottlecrm.client()
     acme = new_account(crm, name="Acme Hydraulics", website="https://acme.example.com")
@@ -450,7 +450,7 @@ def test_when_both_sides_change_a_customer_field_bottlecrm_wins(
 
 
 def test_a_run_killed_after_making_an_account_makes_no_second_customer(
-    hub: HubServer, bottlecrm: BottleCRM, connector: core.Connector, tmp_path: Path
+    hub: HubServer, bottlecrm: Organisation, connector: core.Connector, tmp_path: Path
 ) -> None:
     maria = laptop(hub, tmp_path)
     made = customers.create_customer(maria.ws, {"name": "Ceto Foods"})
