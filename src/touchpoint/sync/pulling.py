@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 # Changes of big pages applied in one local transaction. With a first sync's lookup
-# indexes left out (storage.deferred_indexes), a commit writes mostly new pages, and
-# fewer commits saved 4-10 s of 90-98 s at L (50,000 before); a kill loses at most
-# about ten seconds of loading.
-BULK_TRANSACTION = 200_000
+# indexes left out (storage.deferred_indexes), a commit writes mostly new pages, and each
+# commit also writes again every index and full-text page the transaction touched, with
+# the bulk load stopped meanwhile: at L, 600,000 (three transactions) took 89.5-94.3 s
+# where 200,000 took 101.6-104.3 s (1,000,000: 96.3 s). A kill loses at most about half
+# a minute of loading; the pull resumes from the last commit.
+BULK_TRANSACTION = 600_000
 BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
 KNOWN_AT_MOST = 100_000  # records of its own a laptop may hold for its first sync to stream
 
