@@ -15,40 +15,35 @@ collects on its GUI thread by timer (ui.gc_guard), asks :func:`paused` and waits
 from __future__ import annotations
 
 import gc
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from touchpoint.counted import Counted
 
-class _Pauses:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.holders = 0
-        self.was_enabled = False
+
+def _pause() -> bool:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    return was_enabled
+
+
+def _resume(was_enabled: bool) -> None:
+    if was_enabled:
+        gc.enable()
 
 
 # Process-wide on purpose: Python has one collector, so its pauses are counted in one
 # place, whoever asks (a sync's pull, an import, the window's GUI-thread collector).
-_pauses = _Pauses()
+_pauses = Counted(_pause, _resume)
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
     """Run the block with the cyclic garbage collector off (reference counting goes on)."""
-    with _pauses.lock:
-        if _pauses.holders == 0:
-            _pauses.was_enabled = gc.isenabled()
-            gc.disable()
-        _pauses.holders += 1
-    try:
+    with _pauses.held():
         yield
-    finally:
-        with _pauses.lock:
-            _pauses.holders -= 1
-            if _pauses.holders == 0 and _pauses.was_enabled:
-                gc.enable()
 
 
 def paused() -> bool:
     """Whether bulk work asked for no cyclic collection now."""
-    return _pauses.holders > 0
+    return _pauses.active

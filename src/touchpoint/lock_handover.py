@@ -16,46 +16,36 @@ sync may overlap).
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from touchpoint.counted import Counted
 
 QUICK_INTERVAL_S = 0.0005
 
 
-class _Periods:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.holders = 0
-        self.previous = 0.0
+def _shorten() -> float:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, QUICK_INTERVAL_S))
+    return previous
 
 
 # Process-wide on purpose: Python has one switch interval (as collector.py's pauses).
-_periods = _Periods()
+_periods = Counted(_shorten, sys.setswitchinterval)
 
 
 def begin() -> None:
     """Start a period of quick handovers (pair with :func:`end`)."""
-    with _periods.lock:
-        if _periods.holders == 0:
-            _periods.previous = sys.getswitchinterval()
-            sys.setswitchinterval(min(_periods.previous, QUICK_INTERVAL_S))
-        _periods.holders += 1
+    _periods.begin()
 
 
 def end() -> None:
     """End a period begun by :func:`begin`."""
-    with _periods.lock:
-        _periods.holders -= 1
-        if _periods.holders == 0:
-            sys.setswitchinterval(_periods.previous)
+    _periods.end()
 
 
 @contextmanager
 def quick_handover() -> Iterator[None]:
     """Run the block with Python's lock handed over every :data:`QUICK_INTERVAL_S`."""
-    begin()
-    try:
+    with _periods.held():
         yield
-    finally:
-        end()
