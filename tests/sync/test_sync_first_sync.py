@@ -70,6 +70,16 @@ def index_rows(laptop: Laptop) -> dict[str, Any]:
     return {"docs": sorted(docs), "keys": sorted(keys), "automerge": automerge, "ok": sound}
 
 
+def indexed_as_typed(hub: HubServer, ana: Laptop, ben: Laptop) -> dict[str, Any]:
+    """Ben's pulled records hold the search documents and duplicate keys Ana's typing
+    made, in a sound index, and both laptops match the Hub. Ben's index rows."""
+    got, typed = index_rows(ben), index_rows(ana)
+    assert got["ok"], "the full-text index does not match its documents"
+    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
+    assert_converged(hub, ana, ben)
+    return got
+
+
 def ana_with_data_and_ben_new(
     hub: HubServer, tmp_path: Path, clock: Clock, count: int
 ) -> tuple[Laptop, Laptop]:
@@ -133,16 +143,12 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     assert found(ben, "Schwerlast") == {"interaction"}  # a prefix of a note's word
     assert "customer" in found(ben, "Kunde 17")
     assert "contact" in found(ben, "Muster 3")
-    got = index_rows(ben)
-    assert got["ok"], "the full-text index does not match its documents"
+    got = indexed_as_typed(hub, ana, ben)
     assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
     with ben.ws.read() as s:  # and the pooled connection its usual page cache
         assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
             pulling.BULK_CACHE_KIB
         )
-    typed = index_rows(ana)
-    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
-    assert_converged(hub, ana, ben)
     ana.close()
     ben.close()
 
@@ -345,10 +351,7 @@ def test_a_first_sync_streams_pages_of_new_records_and_applies_edits_in_their_tu
     assert search.catch_up_index(ben.ws)
     assert found(ben, "Umbenannt") == {"customer"}
     assert found(ben, "pünktlich") == {"customer"}
-    got, typed = index_rows(ben), index_rows(ana)
-    assert got["ok"], "the full-text index does not match its documents"
-    assert (got["docs"], got["keys"]) == (typed["docs"], typed["keys"])
-    assert_converged(hub, ana, ben)
+    indexed_as_typed(hub, ana, ben)
     ana.close()
     ben.close()
 

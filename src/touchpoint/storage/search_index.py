@@ -243,13 +243,7 @@ class BulkLoad:
 
     def insert(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """INSERT these rows (an executemany): now, or queued in the background."""
-        if not rows:
-            return
-        if self._jobs is None:
-            self._conn.exec_driver_sql(sql, rows)
-            return
-        self._raise_failure()
-        self._jobs.put((sql, rows))
+        self._submit((sql, rows), sql, rows)
 
     def index(self) -> None:
         """The documents written so far may be indexed (in the background only; else
@@ -260,13 +254,17 @@ class BulkLoad:
 
     def execute(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         """Run any statement for these rows (an executemany), now or queued in order."""
+        self._submit(("execute", (sql, rows)), sql, rows)
+
+    def _submit(self, job: tuple[str, Any], sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Run ``sql`` for ``rows`` now, or queue ``job`` (how the thread runs it)."""
         if not rows:
             return
         if self._jobs is None:
             self._conn.exec_driver_sql(sql, rows)
             return
         self._raise_failure()
-        self._jobs.put(("execute", (sql, rows)))
+        self._jobs.put(job)
 
     def wait(self) -> None:
         """Return once everything queued is written (raising what failed): until its

@@ -27,7 +27,8 @@ def insert_fresh(
     exactly as a normal write would.
 
     A big page is written on the bulk-load thread: this thread builds the next chunk's
-    rows while SQLite inserts this one; its full-text indexing is left to the catch-up.
+    rows while SQLite inserts this one; its full-text indexing is left to the catch-up
+    (a streamed first sync indexes as it loads).
     Protocol values are already the stored form (UTC text, decimal text, ISO dates), so
     they go to SQLite as they are (see ``BulkWrite.stored``).
 

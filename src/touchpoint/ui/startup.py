@@ -27,11 +27,6 @@ from PySide6.QtCore import QObject, QTimer
 
 from touchpoint import lock_handover
 
-# Until the database is open, the UI thread and the database thread both run Python.
-# The database thread gives up Python's lock at every file read and then waits for the
-# UI thread to hand it back, which the UI thread does every 5 ms by default: reading
-# Today took twice as long as alone. Handing over every 0.5 ms costs nothing then
-# (QuickLockHandover).
 # How long the window may wait for Today's first read before it is shown without it:
 # the read usually ends while the window is built; a cold disk must not hold it back.
 TODAY_WAIT_S = 0.25
@@ -51,7 +46,12 @@ SETTLE_AFTER_MS = 5000
 
 class QuickLockHandover:
     """Python's switch interval shortened for the start (:mod:`touchpoint.lock_handover`),
-    put back once (the database open, or the app ending, whichever comes first)."""
+    put back once (the database open, or the app ending, whichever comes first).
+
+    Until the database is open, the UI thread and the database thread both run Python.
+    The database thread gives up Python's lock at every file read and then waits for the
+    UI thread to hand it back, which the UI thread does every 5 ms by default: reading
+    Today took twice as long as alone. Handing over every 0.5 ms costs nothing then."""
 
     def __init__(self) -> None:
         lock_handover.begin()
