@@ -15,13 +15,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from harness import HubServer, now_utc
-from sqlalchemy import select
+from sqlalchemy import Text, cast, literal, select
+from sqlalchemy.types import JSON as JSON_TYPE
 
 from touchpoint.hub import accounts, db, exchange, lane
 from touchpoint.hub.app import create_app
 from touchpoint.hub.db import make_engine, users, write
 from touchpoint.storage.types import to_utc_text
-from touchpoint.sync.protocol import MAX_BATCH, MAX_PUSH_BYTES, PROTOCOL_HEADER
+from touchpoint.sync import transport
+from touchpoint.sync.protocol import MAX_BATCH, MAX_PUSH_BYTES, PROTOCOL_HEADER, PULL_LINES
 
 JSON = {"Content-Type": "application/json"}
 
@@ -288,3 +290,36 @@ def test_account_changes_reach_both_nodes_at_their_next_request(hub: HubServer) 
             node.close()
         for engine in engines:
             engine.dispose()
+
+
+def test_a_pull_as_json_lines_is_the_same_page_through_the_lane_and_the_routes(
+    pair: Pair, hub: HubServer
+) -> None:
+    """A laptop asks for its pages as JSON lines (read a line at a time); an odd value of
+    ``lines`` is refused alike; stored JSON written over several lines stays one line."""
+    body = {"device_id": pair.device, "client_time": to_utc_text(now_utc())}
+    notes = {"notes": [None, 'Two lines:\nand "quotes" \u00e9\u4e2d']}
+    sent = [_change(1), _change(2, fields=_change(2)["fields"] | notes), _change(3)]
+    pushed = pair.laned.post("/v1/push", json=body | {"changes": sent}, headers=pair.headers)
+    assert [r["status"] for r in pushed.json()["results"]] == ["applied"] * 3
+    pretty = sent[2]["record_id"]
+    text = literal(json.dumps(sent[2]["fields"], indent=2), Text)
+    with write(hub.engine) as conn:  # as another tool could have stored it
+        stored = cast(text, JSON_TYPE) if conn.dialect.name == "postgresql" else text
+        conn.execute(
+            db.changes.update().where(db.changes.c.record_id == pretty).values(fields=stored)
+        )
+    whole = pair.plain.get("/v1/pull?after=0&limit=2", headers=pair.headers)
+    expected = transport.PullPage.parse(whole.content)
+    for answer in pair.both("GET", "/v1/pull?after=0&limit=2&lines=1"):
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == PULL_LINES
+        head, *rows = answer.content.split(b"\n")[:-1]
+        assert json.loads(head)["count"] == len(rows) == 2
+        assert transport.PullPage.parse(answer.content, lines=True) == expected
+    rest = [r.content for r in pair.both("GET", "/v1/pull?after=2&lines=1")]
+    assert rest[0] == rest[1] and rest[0].count(b"\n") == 2  # the head, one change
+    page = transport.PullPage.parse(rest[0], lines=True)
+    assert page.changes[0]["fields"] == sent[2]["fields"] and page.more is False
+    statuses = [pair.same("GET", f"/v1/pull?lines={odd}") for odd in ("2", "-1", "x", "")]
+    assert statuses == [422] * 4

@@ -32,7 +32,7 @@ from touchpoint.storage.models import MODEL_BY_ENTITY, Change, SyncConflict
 from touchpoint.storage.tracking import jsonable
 from touchpoint.storage.workspace import Workspace
 from touchpoint.sync.engine import SyncEngine, SyncResult, sign_in
-from touchpoint.sync.protocol import CONFLICT_ENTITY
+from touchpoint.sync.protocol import CONFLICT_ENTITY, PULL_LINES
 
 # The Hub hashes passwords with argon2 at strengths meant to slow an attacker: some 0.15 s
 # of two cores per sign-in or new user, which hundreds of Hub tests would spend over and
@@ -287,7 +287,9 @@ class FaultTransport(httpx.HTTPTransport):
 
     ``drop_request`` (never reaches the Hub), ``drop_answer`` (the Hub commits, the
     answer is lost), ``duplicate`` (sent twice), ``timeout``, ``5xx``/``503_after``
-    (503 before or after the Hub did the work), ``401``, ``delay``.
+    (503 before or after the Hub did the work), ``401``, ``delay``; for pulls,
+    ``cut_line`` (a page in JSON lines loses its last line on the way) and
+    ``older_hub`` (asked as a Hub that knows no JSON lines is: it answers JSON).
     """
 
     def __init__(self) -> None:
@@ -316,11 +318,19 @@ class FaultTransport(httpx.HTTPTransport):
             return httpx.Response(401, json={"error": "auth", "message": "expired"})
         if fault == "delay":
             time.sleep(0.2)
+        if fault == "older_hub":
+            url = request.url.copy_remove_param("lines")
+            request = httpx.Request(request.method, url, headers=request.headers)
         if fault == "duplicate":
             first = super().handle_request(request)
             first.read()
             first.close()
         response = super().handle_request(request)
+        if fault == "cut_line":
+            body = response.read()
+            response.close()
+            kept = body[: body.rstrip(b"\n").rfind(b"\n") + 1] if body.count(b"\n") > 1 else body
+            return httpx.Response(200, headers={"content-type": PULL_LINES}, content=kept)
         if fault in ("drop_answer", "503_after"):
             response.read()
             response.close()

@@ -20,7 +20,7 @@ from harness import (
 from touchpoint.services import customers
 from touchpoint.sync.engine import SyncEngine
 from touchpoint.sync.protocol import PushRequest
-from touchpoint.sync.transport import HubClient
+from touchpoint.sync.transport import HubClient, PullPage, ServerError
 
 
 @pytest.fixture
@@ -144,3 +144,46 @@ def test_a_client_of_another_protocol_is_told_to_update(
     result = ana.sync()
     assert result.status == "needs_update"
     assert "update Touchpoint" in result.message
+
+
+@pytest.mark.parametrize("fault", ["cut_line", "older_hub"])
+def test_a_pull_page_cut_short_or_from_an_older_hub_loses_no_change(
+    pair: tuple[Laptop, Laptop], hub: HubServer, fault: str
+) -> None:
+    """A page in JSON lines that lost a line on the way is refused as a whole and asked
+    again (its head says how many changes it holds); a Hub that answers JSON instead
+    is read as before."""
+    ana, ben = pair
+    some_edits(ben, 4)
+    assert ben.sync().in_sync
+    faults(ana).add("/v1/pull", fault, times=2)
+    slept: list[float] = []
+    result = ana.sync(sleep=slept.append, backoff_base=1.0)
+    assert result.in_sync, result
+    assert len(slept) == (2 if fault == "cut_line" else 0)
+    assert_converged(hub, ana, ben)
+
+
+def test_a_page_of_json_lines_is_read_only_whole_and_well_formed() -> None:
+    head = b'{"next_after":2,"high_water":2,"more":false,"count":2}\n'
+    row = (
+        b'{"server_seq":%d,"change_id":"c%d","device_id":"d","entity":"customer",'
+        b'"record_id":"r%d","op":"insert","fields":{"name":"%s"},"author":"a","team":"t"}\n'
+    )
+    good = head + row % (1, 1, 1, b"Acme") + row % (2, 2, 2, b"Beta")
+    page = PullPage.parse(good, lines=True)
+    assert [c["fields"]["name"] for c in page.changes] == ["Acme", "Beta"]
+    assert page.next_after == 2 and not page.careful
+    # A lone surrogate is read by the standard reader and the page is applied with care.
+    odd = PullPage.parse(head + row % (1, 1, 1, b"Evil\\ud800") + row % (2, 2, 2, b"B"), lines=True)
+    assert odd.careful and odd.changes[0]["fields"]["name"] == "Evil\ud800"
+    for broken in (
+        good[:-1],  # the last line cut inside
+        head + row % (1, 1, 1, b"Acme"),  # a line short
+        good + row % (3, 3, 3, b"Gamma"),  # a line more than the head says
+        head + b"not json\n" + row % (2, 2, 2, b"Beta"),
+        b"[]\n",
+        head.replace(b'"count":2', b'"count":true') + row % (1, 1, 1, b"A"),
+    ):
+        with pytest.raises(ServerError, match="cannot read"):
+            PullPage.parse(broken, lines=True)

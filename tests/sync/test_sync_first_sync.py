@@ -369,8 +369,10 @@ def test_a_first_sync_given_one_record_twice_as_new_still_applies_every_change(
     replayed: list[dict[str, Any]] = []
     real_parse = transport.PullPage.parse.__func__  # type: ignore[attr-defined]
 
-    def parse(cls: type[transport.PullPage], content: bytes) -> transport.PullPage:
-        page = real_parse(cls, content)
+    def parse(
+        cls: type[transport.PullPage], content: bytes, *, lines: bool = False
+    ) -> transport.PullPage:
+        page = real_parse(cls, content, lines=lines)
         if not replayed:
             insert = next(c for c in page.changes if c["entity"] == "customer")
             replayed.append({**insert, "fields": {**insert["fields"], "notes": "Noch einmal"}})

@@ -41,6 +41,7 @@ from touchpoint.sync.protocol import (
     MAX_SEQ,
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    PULL_LINES,
     SUPPORTED_PROTOCOLS,
     DigestResponse,
     EnrollRequest,
@@ -288,15 +289,16 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         answer = PushResponse(results=results, server_time=to_utc_text(server_now))
         return answer.model_dump_json().encode()
 
-    def pull_answer(token: str, after: int, limit: int) -> bytes:
+    def pull_answer(token: str, after: int, limit: int, lines: int = 0) -> bytes:
         # The caller and the high-water mark in one read, then the page; the body is
-        # built straight from stored JSON.
+        # built straight from stored JSON, as one document or as JSON lines.
         with read(engine) as conn:
             rows = conn.execute(_PULL_AUTH, {"token_hash": accounts.hash_token(token)}).all()
             who = accounts.principal_of(rows)
             if who is None:
                 raise ApiError(401, "auth", "the sign-in has expired or was revoked; sign in again")
-            return exchange.pull_json(conn, who, after, limit, high=rows[0].high_water)
+            form = exchange.pull_lines if lines else exchange.pull_json
+            return form(conn, who, after, limit, high=rows[0].high_water)
 
     @app.post("/v1/hello", response_model=HelloResponse)
     def hello(body: HelloRequest, _v: Protocol, authorization: Bearer = None) -> Response:
@@ -312,9 +314,11 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         authorization: Bearer = None,
         after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
+        lines: Annotated[int, Query(ge=0, le=1, description="1: the page as JSON lines")] = 0,
     ) -> Response:
         # Documented by response_model; the body is built straight from stored JSON.
-        return _json(pull_answer(bearer(authorization), after, limit))
+        answer = pull_answer(bearer(authorization), after, limit, lines)
+        return Response(answer, media_type=PULL_LINES) if lines else _json(answer)
 
     def lane_hello(token: str, _query: str, raw: bytes) -> lane.Work | None:
         body = lane.parse_body(HelloRequest, raw)
@@ -325,9 +329,15 @@ def create_app(engine: Engine, *, clock: Callable[[], datetime] | None = None) -
         return None if body is None else lambda: push_answer(body, token)
 
     def lane_pull(token: str, query: str, _raw: bytes) -> lane.Work | None:
-        found = lane.query_ints(query, {"after": (0, 0, MAX_SEQ), "limit": (1000, 1, MAX_PAGE)})
+        found = lane.query_ints(
+            query, {"after": (0, 0, MAX_SEQ), "limit": (1000, 1, MAX_PAGE), "lines": (0, 0, 1)}
+        )
         if found is None:
             return None
+        if found["lines"]:
+            return lambda: lane.Answer(
+                pull_answer(token, found["after"], found["limit"], 1), PULL_LINES
+            )
         return lambda: pull_answer(token, found["after"], found["limit"])
 
     app.add_sync_lane(

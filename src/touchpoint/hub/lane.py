@@ -23,7 +23,7 @@ import inspect
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
@@ -32,10 +32,18 @@ from starlette.responses import Response
 
 from touchpoint.sync.protocol import PROTOCOL_HEADER, SUPPORTED_PROTOCOLS
 
+
+class Answer(NamedTuple):
+    """An answer in another form than JSON."""
+
+    body: bytes
+    media_type: str
+
+
 # What a route hands the lane: given the bearer token, the query string and the body,
-# the work to run on a request thread (returning the JSON answer), or None to leave the
-# request to FastAPI.
-Work = Callable[[], bytes]
+# the work to run on a request thread (returning the JSON answer, or an Answer), or None
+# to leave the request to FastAPI.
+Work = Callable[[], bytes | Answer]
 Prepare = Callable[[str, str, bytes], Work | None]
 
 _PROTOCOL = PROTOCOL_HEADER.lower().encode("latin-1")
@@ -128,11 +136,14 @@ class SyncLane:
             if self.owner.exception_handlers.get(Exception) is handler:
                 raise  # as Starlette's error middleware does: the server logs it too
             return
+        kind = _JSON_HEADERS
+        if isinstance(answer, Answer):
+            answer, kind = answer.body, [(b"content-type", answer.media_type.encode("latin-1"))]
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())],
+                "headers": [*kind, (b"content-length", str(len(answer)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": answer})

@@ -88,7 +88,8 @@ class DirectHub:
         raise ServerError("the Hub's report database never sends changes", transient=False)
 
     def pull(self, after: int, limit: int) -> PullPage:
-        return PullPage.parse(exchange.pull_json(self.engine, self.who, after, limit))
+        page = exchange.pull_lines(self.engine, self.who, after, limit)
+        return PullPage.parse(page, lines=True)
 
     def close(self) -> None:
         """Nothing to close: the engine belongs to the caller."""

@@ -54,6 +54,9 @@ SUPPORTED_PROTOCOLS = frozenset({1})
 PROTOCOL_HEADER = "X-Touchpoint-Protocol"
 MAX_BATCH = 500
 MAX_PAGE = 10000
+# A pull asking ``lines=1`` is answered in this form (see hub.exchange.pull_lines); a Hub
+# that does not know it answers JSON, which the laptop reads as before.
+PULL_LINES = "application/x-ndjson"
 
 # --- limits, checked at the Hub's door (touchpoint.hub.door) -----------------------------
 # A push body larger than this is answered 413 before it is read whole; the laptop cuts

@@ -22,6 +22,7 @@ from touchpoint.sync.errors import AuthError, OfflineError, ServerError, UpdateE
 from touchpoint.sync.protocol import (
     PROTOCOL_HEADER,
     PROTOCOL_VERSION,
+    PULL_LINES,
     DigestResponse,
     EnrollRequest,
     HelloRequest,
@@ -117,8 +118,9 @@ class HubClient:
         return self._call("GET", "/v1/records", None, RecordsPage, params=params)
 
     def pull(self, after: int, limit: int) -> PullPage:
-        """One page of changes after the cursor (see :class:`PullPage`)."""
-        params = {"after": after, "limit": limit}
+        """One page of changes after the cursor (see :class:`PullPage`), asked for as
+        JSON lines; a Hub that does not know them answers JSON."""
+        params = {"after": after, "limit": limit, "lines": 1}
         return self._call("GET", "/v1/pull", None, PullPage, params=params)
 
     # --- plumbing -------------------------------------------------------------
@@ -152,6 +154,7 @@ class HubClient:
                 data = b"".join(response.iter_bytes())
             finally:
                 response.close()
+            kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
         except httpx.TimeoutException as exc:
             raise OfflineError(f"the Hub at {self.server} did not answer in time") from exc
         except (httpx.TransportError, OSError) as exc:
@@ -163,9 +166,9 @@ class HubClient:
                     transient=False,
                 ) from exc
             raise OfflineError(f"cannot reach the Hub at {self.server} ({exc})") from exc
-        return self._answer(response.status_code, data, answer)
+        return self._answer(response.status_code, data, answer, kind)
 
-    def _answer(self, status: int, data: bytes, answer: type[Any] | None) -> Any:
+    def _answer(self, status: int, data: bytes, answer: type[Any] | None, kind: str = "") -> Any:
         message = _message(data) if status >= 400 else ""
         if status == 401:
             raise AuthError(message or "sign in again")
@@ -180,11 +183,48 @@ class HubClient:
         if answer is None:
             return orjson.loads(data) if data else None
         if answer is PullPage:
-            return PullPage.parse(data)
+            return PullPage.parse(data, lines=kind == PULL_LINES)
         try:
             return answer.model_validate_json(data)
         except ValidationError as exc:
             raise ServerError(f"the Hub sent an answer this Touchpoint cannot read: {exc}") from exc
+
+
+def _read_json(content: bytes) -> tuple[Any, bool]:
+    """The document, and whether a change in it needs a careful look."""
+    try:
+        return orjson.loads(content), False
+    except orjson.JSONDecodeError:
+        # Valid JSON that orjson refuses: a lone surrogate ("\ud800") written into the
+        # Hub's log before its door checked texts. The standard reader takes it; the
+        # changes holding one are then set aside, not applied.
+        return json.loads(content), True
+
+
+def _read_lines(content: bytes) -> tuple[dict[str, Any], bool]:
+    """A page in JSON lines as the one document it stands for (its head line's keys and
+    ``changes``), read a line at a time: between two lines another thread may take
+    Python's lock (the record writer of a first sync, which otherwise waited for the
+    whole page to be read). Raises ValueError when a line is not JSON or the page has
+    fewer or more changes than its head says (cut short on the way)."""
+    if not content.endswith(b"\n"):
+        raise ValueError("the page does not end with a whole line")
+    head_line, *rows = content[:-1].split(b"\n")
+    head, careful = _read_json(head_line)
+    if type(head) is not dict:
+        raise TypeError("the page's first line is not an object")
+    changes: list[Any] = []
+    append, loads = changes.append, orjson.loads
+    for row in rows:
+        try:
+            append(loads(row))
+        except orjson.JSONDecodeError:
+            append(json.loads(row))  # a lone surrogate, as in _read_json
+            careful = True
+    count = head.get("count")
+    if type(count) is not int or count != len(changes):
+        raise ValueError(f"the page says {count!r} changes and holds {len(changes)}")
+    return {**head, "changes": changes}, careful
 
 
 def _message(data: bytes) -> str:
@@ -215,17 +255,15 @@ class PullPage:
     careful: bool = False
 
     @classmethod
-    def parse(cls, content: bytes) -> PullPage:
+    def parse(cls, content: bytes, *, lines: bool = False) -> PullPage:
+        """The page in ``content``: one JSON document, or with ``lines`` the JSON lines
+        form (:data:`~touchpoint.sync.protocol.PULL_LINES`)."""
         careful = False
         try:
-            try:
-                body = orjson.loads(content)
-            except orjson.JSONDecodeError:
-                # Valid JSON that orjson refuses: a lone surrogate ("\ud800") written
-                # into the Hub's log before its door checked texts. The standard reader
-                # takes it; the changes holding one are then set aside, not applied.
-                body = json.loads(content)
-                careful = True
+            if lines:
+                body, careful = _read_lines(content)
+            else:
+                body, careful = _read_json(content)
             changes = body["changes"]
             next_after, high_water = int(body["next_after"]), int(body["high_water"])
             more = body["more"]

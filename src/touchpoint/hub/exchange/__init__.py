@@ -22,6 +22,7 @@ from touchpoint.hub.exchange.pulling import (
     high_water,
     last_device_seq,
     pull_json,
+    pull_lines,
     pull_page,
 )
 from touchpoint.hub.exchange.pushing import PUSH_ATTEMPTS, push, push_once
@@ -34,6 +35,7 @@ __all__ = [
     "high_water",
     "last_device_seq",
     "pull_json",
+    "pull_lines",
     "pull_page",
     "push",
     "push_once",
