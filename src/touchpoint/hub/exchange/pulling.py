@@ -114,13 +114,13 @@ def pull_lines(
     dumps = orjson.dumps
     lines = [dumps({**page, "count": len(found)})]
     lines += map(dumps, found)
-    for n, line in enumerate(lines):
-        # JSON escapes a newline inside a text, so one here is whitespace in stored JSON
-        # (written by another tool, pretty-printed): written again compactly.
-        if b"\n" in line:
-            lines[n] = _compact(line)
     lines.append(b"")  # each line ends with its newline
-    return b"\n".join(lines)
+    body = b"\n".join(lines)
+    if body.count(b"\n") != len(lines) - 1:
+        # JSON escapes a newline inside a text, so one more is whitespace in stored JSON
+        # (written by another tool, pretty-printed): those lines are written compactly.
+        body = b"\n".join(_compact(line) if b"\n" in line else line for line in lines)
+    return body
 
 
 def _compact(line: bytes) -> bytes:
