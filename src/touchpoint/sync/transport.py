@@ -258,7 +258,6 @@ class PullPage:
     def parse(cls, content: bytes, *, lines: bool = False) -> PullPage:
         """The page in ``content``: one JSON document, or with ``lines`` the JSON lines
         form (:data:`~touchpoint.sync.protocol.PULL_LINES`)."""
-        careful = False
         try:
             if lines:
                 body, careful = _read_lines(content)
