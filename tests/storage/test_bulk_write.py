@@ -59,7 +59,9 @@ def _orm_write(session: Any, **_options: Any) -> Iterator[_OrmWrite]:
 def _ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Record ids drawn in order, the same in both runs (change ids stay random)."""
     drawn = iter(range(1, 1_000_000))
-    monkeypatch.setattr(writing, "new_id", lambda: str(uuid.UUID(int=next(drawn))))
+    monkeypatch.setattr(
+        writing, "new_ids", lambda count: [str(uuid.UUID(int=next(drawn))) for _ in range(count)]
+    )
 
 
 def _twin(data_dir: Path, name: str) -> Path:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from touchpoint.collector import collector_paused
 from touchpoint.lock_handover import quick_handover
 from touchpoint.storage import identity, search_index
-from touchpoint.storage.models import Change, Record, new_id
+from touchpoint.storage.models import Change, Record, new_ids
 from touchpoint.storage.tracking import (
     ChangeContext,
     _change,
@@ -171,12 +171,13 @@ def _insert_new(
     bookkeeping = plan.bookkeeping
     local = ctx is not None and ctx.origin == "local"
     changed = ctx.changed.setdefault(model.entity, set()) if ctx is not None else None
-    log: Callable[[str, dict[str, list[Any]]], tuple[Any, ...]] | None = None
+    log: Callable[[str, str, dict[str, list[Any]]], tuple[Any, ...]] | None = None
     if local:
         assert ctx is not None
         ctx.stamp(conn)  # read once, before any bulk load (inside it only the load reads)
         log = _change_rows(ctx, model.entity, conn.dialect)
         now, author = ctx.now, ctx.author
+        change_ids = iter(new_ids(len(given)))
     rows: list[dict[str, Any]] = []
     changes: list[tuple[Any, ...]] = []
     plain: list[Any] = []  # the rows as the indexers read them (see plain_record)
@@ -199,7 +200,7 @@ def _insert_new(
                 for name, value in row.items()
                 if value is not None and name not in bookkeeping
             }
-            changes.append(log(row["id"], fields))
+            changes.append(log(next(change_ids), row["id"], fields))
         rows.append(row)
         copy = row_class()
         copy.__dict__ = row  # every column is there: no instrumented attribute read
@@ -258,8 +259,8 @@ _CHANGE_SQL = (
 
 def _change_rows(
     ctx: ChangeContext, entity: str, dialect: Any
-) -> Callable[[str, dict[str, list[Any]]], tuple[Any, ...]]:
-    """(record id, insert fields {name: [None, value]}) -> the change-log row as
+) -> Callable[[str, str, dict[str, list[Any]]], tuple[Any, ...]]:
+    """(change id, record id, insert fields {name: [None, value]}) -> the change-log row as
     stored, what ``insert(Change)`` writes for ``tracking._change``'s dict stamped by
     ``tracking._stamp``; what every row of the transaction shares is converted once."""
     at = _bind_processor(Change.__table__.c.at.type, dialect)
@@ -272,8 +273,8 @@ def _change_rows(
         ctx.base_seq,
     )
 
-    def row(record_id: str, fields: dict[str, list[Any]]) -> tuple[Any, ...]:
-        return (new_id(), *head, record_id, "insert", change_fields_text(fields), *tail)
+    def row(change_id: str, record_id: str, fields: dict[str, list[Any]]) -> tuple[Any, ...]:
+        return (change_id, *head, record_id, "insert", change_fields_text(fields), *tail)
 
     return row
 

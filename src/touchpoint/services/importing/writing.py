@@ -25,7 +25,7 @@ from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, S
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
 from touchpoint.storage.bulk_write import NewRows, bulk_write
 from touchpoint.storage.chunks import chunked
-from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
+from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_ids
 from touchpoint.storage.workspace import Changes, Workspace
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
@@ -129,14 +129,22 @@ class _Writer:
         customers = NewRows(Customer)
         contacts = NewRows(Contact)
         customer_ids = self._customer_ids
-        for item in self._batch:
+        batch = self._batch
+        # The new ids made at once, in the order they are taken (see new_ids).
+        fresh = iter(
+            new_ids(
+                sum(1 for item in batch if item.customer is not None and not item.customer_id)
+                + sum(1 for item in batch if item.contact is not None and not item.contact_id)
+            )
+        )
+        for item in batch:
             if item.customer is not None:
-                customer_id = item.customer_id or new_id()
+                customer_id = item.customer_id or next(fresh)
                 customer_ids[item.customer_key] = customer_id
                 customers.append({**item.customer, "id": customer_id})
             if item.contact is not None:
                 customer_id = customer_ids.get(item.customer_key) or item.customer_key.value
-                contact_id = item.contact_id or new_id()
+                contact_id = item.contact_id or next(fresh)
                 contacts.append({**item.contact, "id": contact_id, "customer_id": customer_id})
         self.customers += len(customers)
         self.contacts += len(contacts)
