@@ -345,12 +345,15 @@ def money(field: str, value: Decimal | float | str | None) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+_CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
 def currency(field: str, value: str | None) -> str | None:
     text = clean_text(value)
     if text is None:
         return None
     code = text.upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if _CURRENCY_CODE.fullmatch(code) is None:
         raise ValidationError(field, f"'{text}' is not a three-letter currency code")
     from touchpoint.domain.currencies import ISO_4217
 

@@ -310,8 +310,12 @@ def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> No
         conn.exec_driver_sql(sql, rows)
 
 
-# Per model and set of column names: the INSERT and each column's bind processor.
-_INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+# Per model and set of column names: the INSERT, each column's bind processor, and
+# for each the times it converted (kept from batch to batch: an import's stamps repeat).
+_INSERTS: dict[
+    tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...], tuple[dict[datetime, Any], ...]]
+] = {}
+_TIMES_KEPT = 10_000  # converted times kept per column
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Any:
@@ -342,10 +346,13 @@ def _insert_rows(
             f"VALUES ({', '.join('?' for _ in keys)})"
         )
         processors = tuple(_bind_processor(table.c[k].type, conn.dialect) for k in keys)
-        plan = _INSERTS[(model, keys)] = (sql, processors)
-    sql, processors = plan
+        plan = _INSERTS[(model, keys)] = (sql, processors, tuple({} for _ in keys))
+    sql, processors, times = plan
     pick = itemgetter(*keys)
-    converting = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
+    converting = [(i, p, times[i]) for i, p in enumerate(processors) if p is not None]
+    for _i, _p, seen in converting:
+        if len(seen) > _TIMES_KEPT:
+            seen.clear()
     params: list[tuple[Any, ...]] = []
     for row in rows:
         values = list(pick(row)) if len(keys) > 1 else [row[keys[0]]]

@@ -8,6 +8,7 @@ deletes can sync and be undone.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from datetime import date, datetime
@@ -105,10 +106,9 @@ def new_ids(count: int) -> list[str]:
         chunk = _random[_random_at : _random_at + need]
         _random_at += need
     out = []
-    for n in range(count):
+    for n, bits in enumerate(struct.unpack(f">{count}Q", chunk)):  # as _random_tail reads
         stamp = first + n
-        tail = (int.from_bytes(chunk[8 * n : 8 * n + 8]) >> 2) | (1 << 63)
-        h = f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{tail:016x}"
+        h = f"{stamp >> 12:012x}7{stamp & 0xFFF:03x}{(bits >> 2) | (1 << 63):016x}"
         out.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return out
 
