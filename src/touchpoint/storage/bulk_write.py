@@ -49,7 +49,7 @@ from touchpoint.storage.tracking import (
     apply_defaults,
     jsonable,
 )
-from touchpoint.storage.types import json_text, to_utc_text
+from touchpoint.storage.types import UTCDateTime, json_text, to_utc_text
 
 # --- the ORM path --------------------------------------------------------------------
 
@@ -310,20 +310,60 @@ def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> No
         conn.exec_driver_sql(sql, rows)
 
 
-# Per model and set of column names: the INSERT, each column's bind processor, and
-# for each the times it converted (kept from batch to batch: an import's stamps repeat).
-_INSERTS: dict[
-    tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...], tuple[dict[datetime, Any], ...]]
-] = {}
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    as_json: tuple[int, ...]  # positions of the JSON columns (json_text, NULL kept)
+    # Positions of the times, their bind processor, and what it converted (kept from
+    # batch to batch: an import's stamps repeat).
+    as_time: tuple[tuple[int, Any, dict[Any, Any]], ...]
+    others: tuple[tuple[int, Any], ...]  # positions of the other columns with a processor
+
+
+# Per model and set of column names.
+_INSERTS: dict[tuple[type, tuple[str, ...]], _InsertPlan] = {}
 _TIMES_KEPT = 10_000  # converted times kept per column
+
+
+def _is_json(column_type: Any, dialect: Any) -> bool:
+    return isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite"
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Any:
     """The column's bind processor; for JSON, the engine's serializer called directly,
     and None as SQL NULL (the ORM leaves a None out of its INSERT: never JSON 'null')."""
-    if isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite":
+    if _is_json(column_type, dialect):
         return lambda value: None if value is None else json_text(value)
     return column_type._cached_bind_processor(dialect)
+
+
+def _insert_plan(conn: Connection, model: type, keys: tuple[str, ...]) -> _InsertPlan:
+    plan = _INSERTS.get((model, keys))
+    if plan is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        as_json, as_time, others = [], [], []
+        for i, key in enumerate(keys):
+            kind = table.c[key].type
+            if _is_json(kind, dialect):
+                as_json.append(i)
+            elif (process := _bind_processor(kind, dialect)) is not None:
+                # A time converts NULL to NULL: it is left as it is.
+                if isinstance(kind, UTCDateTime):
+                    as_time.append((i, process, {}))
+                else:
+                    others.append((i, process))
+        plan = _INSERTS[(model, keys)] = _InsertPlan(
+            sql=(
+                f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+                f"VALUES ({', '.join('?' for _ in keys)})"
+            ),
+            as_json=tuple(as_json),
+            as_time=tuple(as_time),
+            others=tuple(others),
+        )
+    return plan
 
 
 def _insert_rows(
@@ -335,38 +375,33 @@ def _insert_rows(
     The values go through each column's own bind processor (JSON, UTC text), exactly as
     ``conn.execute(insert(model), rows)`` would convert them, but without SQLAlchemy's
     per-row parameter handling, which costs more than SQLite's insert. Values repeated
-    across rows (the transaction's time, its author) are converted once."""
+    across rows (the transaction's time, its author, an import's stamps) are converted
+    once."""
     keys = tuple(rows[0])
-    plan = _INSERTS.get((model, keys))
-    if plan is None:
-        table = model.__table__  # type: ignore[attr-defined]
-        quote = conn.dialect.identifier_preparer.quote
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
-            f"VALUES ({', '.join('?' for _ in keys)})"
-        )
-        processors = tuple(_bind_processor(table.c[k].type, conn.dialect) for k in keys)
-        plan = _INSERTS[(model, keys)] = (sql, processors, tuple({} for _ in keys))
-    sql, processors, times = plan
-    pick = itemgetter(*keys)
-    converting = [(i, p, times[i]) for i, p in enumerate(processors) if p is not None]
-    for _i, _p, seen in converting:
+    plan = _insert_plan(conn, model, keys)
+    as_json, as_time, others = plan.as_json, plan.as_time, plan.others
+    for _i, _p, seen in as_time:
         if len(seen) > _TIMES_KEPT:
             seen.clear()
+    pick = itemgetter(*keys)
     params: list[tuple[Any, ...]] = []
     for row in rows:
         values = list(pick(row)) if len(keys) > 1 else [row[keys[0]]]
-        for i, process, seen in converting:
+        for i in as_json:
             value = values[i]
-            if type(value) is datetime:
+            if value is not None:
+                values[i] = json_text(value)
+        for i, process, seen in as_time:
+            value = values[i]
+            if value is not None:
                 converted = seen.get(value)
                 if converted is None:
                     converted = seen[value] = process(value)
                 values[i] = converted
-            else:
-                values[i] = process(value)
+        for i, process in others:
+            values[i] = process(values[i])
         params.append(tuple(values))
-    return sql, params
+    return plan.sql, params
 
 
 class BulkWrite:
