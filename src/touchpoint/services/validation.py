@@ -95,9 +95,11 @@ def _labelled(
             entry = {"label": str(label), "value": value, UNVERIFIED: True}
             if doubts is not None:
                 doubts.append(Doubt(key or field, exc, "flagged"))
-        if value and value.casefold() not in seen:
-            seen.add(value.casefold())
-            out.append(entry)
+        if value:
+            folded = value.casefold()
+            if folded not in seen:
+                seen.add(folded)
+                out.append(entry)
     return out
 
 
