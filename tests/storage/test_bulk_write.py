@@ -10,15 +10,19 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from touchpoint.domain.enums import CustomerKind
 from touchpoint.services import search
 from touchpoint.services.importing import import_customers_csv, import_vcard, writing
 from touchpoint.storage import bulk_write, tracking
 from touchpoint.storage.models import Contact, Customer, Interaction, Record
+from touchpoint.storage.types import json_text
 from touchpoint.storage.workspace import Workspace
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "import"
@@ -37,9 +41,12 @@ class _OrmWrite:
     def records(self, *groups: Sequence[Record]) -> None:
         for records in groups:
             for record in records:
-                model = type(record)
-                columns = {c.key for c in model.__table__.columns}
-                values = {k: v for k, v in record.__dict__.items() if k in columns}
+                if isinstance(records, bulk_write.NewRows):  # plain values (an import's)
+                    model, values = records.model, record
+                else:
+                    model = type(record)
+                    columns = {c.key for c in model.__table__.columns}
+                    values = {k: v for k, v in record.__dict__.items() if k in columns}
                 self.session.add(model(**values))
             self.session.flush()  # parents first, as their children's keys need
 
@@ -52,7 +59,9 @@ def _orm_write(session: Any, **_options: Any) -> Iterator[_OrmWrite]:
 def _ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Record ids drawn in order, the same in both runs (change ids stay random)."""
     drawn = iter(range(1, 1_000_000))
-    monkeypatch.setattr(writing, "new_id", lambda: str(uuid.UUID(int=next(drawn))))
+    monkeypatch.setattr(
+        writing, "new_ids", lambda count: [str(uuid.UUID(int=next(drawn))) for _ in range(count)]
+    )
 
 
 def _twin(data_dir: Path, name: str) -> Path:
@@ -255,3 +264,24 @@ def test_the_collector_waits_while_a_bulk_write_runs_and_an_error_rolls_it_all_b
         conn = session.connection()
         for table in ("customers", "change_log", "search_docs", "identity_keys"):
             assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0, table
+
+
+def test_a_change_logs_its_fields_as_the_orm_path_writes_them() -> None:
+    """The bulk write serialises a new record's fields in one pass; the ORM's flush
+    first makes them plain (tracking.jsonable), then writes JSON: the same text."""
+    at = datetime(2024, 5, 1, 10, 30, 15, 1234, tzinfo=timezone(timedelta(hours=2)))
+    samples: list[dict[str, Any]] = [
+        {"name": [None, "Zoë Ltd"], "kind": [None, CustomerKind.INDIVIDUAL]},
+        {"created_at": [None, at], "born": [None, date(1970, 1, 2)]},
+        {"yearly_potential": [None, Decimal("1200.50")], "score": [None, 4.25]},
+        {"do_not_contact": [None, False], "count": [None, 3]},
+        {"emails": [None, [{"label": "work", "value": "a@b.example", "unverified": True}]]},
+        {"custom": [None, {"since": date(2020, 2, 29), "worth": Decimal("3"), "seen": at}]},
+        {"tags": [None, ["fair", ("a", "tuple")]], "empty": [None, []]},
+        {"huge": [None, 2**70]},  # wider than orjson writes: the standard encoder's
+        {"custom": [None, {1: "a key that is no text"}]},
+    ]
+    for fields in samples:
+        assert bulk_write.change_fields_text(fields) == json_text(tracking.jsonable(fields))
+    with pytest.raises(ValueError, match="naive"):  # a time without its zone, as before
+        bulk_write.change_fields_text({"at": [None, datetime(2024, 5, 1)]})

@@ -150,6 +150,38 @@ def test_record_ids_are_time_ordered_version_7_uuids_in_canonical_text() -> None
     assert {text_id[20] for text_id in ids} == set("0123456789abcdef")
 
 
+def test_ids_made_at_once_are_the_ids_made_one_by_one() -> None:
+    """A bulk write's ids (new_ids): unique, in order with those made before and after
+    one at a time, version 7 in canonical text, stamped no later than they were made."""
+    import time
+    import uuid
+
+    from touchpoint.storage.models import new_id, new_ids
+
+    before = time.time_ns() // 1_000_000
+    ids = [new_id(), *new_ids(3000), new_id(), *new_ids(1), *new_ids(0), *new_ids(700)]
+    after = time.time_ns() // 1_000_000
+    assert len(ids) == 3703 and len(set(ids)) == len(ids)
+    assert ids == sorted(ids)
+    for text_id in ids:
+        parsed = uuid.UUID(text_id)
+        assert (parsed.version, parsed.variant) == (7, uuid.RFC_4122)
+        assert str(parsed) == text_id
+        assert before <= parsed.int >> 80 <= after
+    assert {text_id[20] for text_id in ids} == set("0123456789abcdef")
+    assert len({text_id[19:] for text_id in ids}) == len(ids)  # no random part twice
+
+
+def test_ids_stay_in_order_while_the_clock_stands_still(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from touchpoint.storage import models
+
+    monkeypatch.setattr(models, "time", SimpleNamespace(time_ns=lambda: 1_800_000_000_000_000_000))
+    ids = [models.new_id(), *models.new_ids(50), models.new_id(), *models.new_ids(2)]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+
+
 def test_a_forked_process_makes_ids_of_its_own() -> None:
     """Ids take their random part from bytes read ahead: a forked child (a Hub worker)
     must not reuse the ones its parent will use next."""

@@ -8,6 +8,7 @@ serves create, edit and import.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -74,12 +75,16 @@ def _labelled(
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for item in items:
-        label, raw = (
-            ("work", item)
-            if isinstance(item, str)
-            else (item.get("label") or "work", item.get("value"))
-        )
-        flagged = isinstance(item, Mapping) and bool(item.get(UNVERIFIED))
+        # A plain dict (an import's, a form's) is told apart by its type first: the
+        # Mapping ABC's check is slow, and an import checks every email and phone.
+        if type(item) is dict:
+            label, raw = item.get("label") or "work", item.get("value")
+            flagged = bool(item.get(UNVERIFIED))
+        elif isinstance(item, str):
+            label, raw, flagged = "work", item, False
+        else:
+            label, raw = item.get("label") or "work", item.get("value")
+            flagged = isinstance(item, Mapping) and bool(item.get(UNVERIFIED))
         try:
             value = check(field, raw)
             entry = {"label": str(label), "value": value}
@@ -90,13 +95,21 @@ def _labelled(
             entry = {"label": str(label), "value": value, UNVERIFIED: True}
             if doubts is not None:
                 doubts.append(Doubt(key or field, exc, "flagged"))
-        if value and value.casefold() not in seen:
-            seen.add(value.casefold())
-            out.append(entry)
+        if value:
+            folded = value.casefold()
+            if folded not in seen:
+                seen.add(folded)
+                out.append(entry)
     return out
 
 
 ADDRESS_KEYS = ("label", "street", "city", "postcode", "region", "country")
+
+
+@functools.cache
+def _address_fields(field: str) -> tuple[tuple[str, str], ...]:
+    """(key, the field a problem names) of each part of an address."""
+    return tuple((k, f"{field}.{k}") for k in ADDRESS_KEYS)
 
 
 def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
@@ -108,7 +121,7 @@ def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, Mapping):
             raise ValidationError(field, "each address needs street, city, postcode, country")
-        address = {k: v.short_text(f"{field}.{k}", item.get(k)) for k in ADDRESS_KEYS}
+        address = {k: v.short_text(name, item.get(k)) for k, name in _address_fields(field)}
         address["country"] = v.country("country", address["country"])
         if any(address[k] for k in ADDRESS_KEYS[1:]):
             address["label"] = address["label"] or "office"
@@ -187,8 +200,10 @@ class Collector:
         return self.out
 
 
-def _unknown(patch: Mapping[str, Any], allowed: Iterable[str]) -> None:
-    extra = sorted(set(patch) - set(allowed))
+def _unknown(patch: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    if allowed.issuperset(patch):
+        return
+    extra = sorted(set(patch) - allowed)
     if extra:
         raise ValidationErrors([ValidationError(k, "is not a field of this record") for k in extra])
 
@@ -197,6 +212,7 @@ CUSTOMER_FIELDS = (
     "name", "kind", "status", "industry", "segment", "owner", "territory", "website",
     "addresses", "phones", "emails", "tags", "custom", "notes", "yearly_potential", "currency",
 )  # fmt: skip
+_CUSTOMER_FIELD_SET = frozenset(CUSTOMER_FIELDS)
 
 
 def phone_region(addresses: Any, default: str) -> str:
@@ -223,7 +239,7 @@ def clean_customer(
     different (``doubts`` given, by an import): a wrong email or phone is kept as
     written and marked unverified, another wrong field is left out and noted in
     ``doubts`` (the importer keeps it in the notes); only a missing name refuses it."""
-    _unknown(patch, CUSTOMER_FIELDS)
+    _unknown(patch, _CUSTOMER_FIELD_SET)
     c = Collector(doubts, strict=("name", "notes"))
     p = patch
     if "name" in p:
@@ -297,6 +313,7 @@ CONTACT_FIELDS = (
     "customer_id", "name", "title", "decision_role", "emails", "phones",
     "preferred_channel", "do_not_contact", "notes", "photo",
 )  # fmt: skip
+_CONTACT_FIELD_SET = frozenset(CONTACT_FIELDS)
 
 
 def _bool(field: str, raw: Any) -> bool:
@@ -314,7 +331,7 @@ def clean_contact(
     patch: Mapping[str, Any], *, region: str, doubts: list[Doubt] | None = None
 ) -> dict[str, Any]:
     """``doubts``: a file's values, kept as :func:`clean_customer` keeps them."""
-    _unknown(patch, CONTACT_FIELDS)
+    _unknown(patch, _CONTACT_FIELD_SET)
     c = Collector(doubts, strict=("name", "notes", "customer_id"))
     p = patch
     if "customer_id" in p:

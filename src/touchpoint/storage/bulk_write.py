@@ -18,25 +18,26 @@ ways in, one set of rules:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import partial
 from operator import itemgetter
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, event, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import types as sa_types
 from sqlalchemy.orm import Session, UOWTransaction
 
 from touchpoint.collector import collector_paused
 from touchpoint.lock_handover import quick_handover
 from touchpoint.storage import identity, search_index
-from touchpoint.storage.models import Change, Record
+from touchpoint.storage.models import Change, Record, new_ids
 from touchpoint.storage.tracking import (
-    _PLAIN,
     ChangeContext,
     _change,
     _columns,
@@ -48,7 +49,7 @@ from touchpoint.storage.tracking import (
     apply_defaults,
     jsonable,
 )
-from touchpoint.storage.types import json_text
+from touchpoint.storage.types import UTCDateTime, json_text, to_utc_text
 
 # --- the ORM path --------------------------------------------------------------------
 
@@ -122,61 +123,186 @@ def insert_new(session: Session, records: Sequence[Record]) -> None:
         )
 
 
+class NewRows(list[dict[str, Any]]):
+    """New records of one model as plain mappings of their column values (what
+    :func:`tracking.new_record` would be given), a group for :meth:`BulkWrite.records`:
+    no ORM instance per record, which an import of tens of thousands would build only
+    for its values to be read back."""
+
+    def __init__(self, model: type[Record], rows: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(rows)
+        self.model = model
+
+
 def _insert_records(
     conn: Connection, ctx: ChangeContext | None, records: Sequence[Record], write: _Write
 ) -> None:
-    local = ctx is not None and ctx.origin == "local"
+    if isinstance(records, NewRows):
+        _insert_new(conn, ctx, records.model, records, write)
+        return
     model = type(records[0])
     columns = _columns(records[0])
-    defaults = _defaults(model)
-    bookkeeping = model.bookkeeping
-    row_class = _stored_plan(model).row_class
-    changes: list[dict[str, Any]] = []
-    rows: list[dict[str, Any]] = []
-    plain: list[Any] = []  # the rows as the indexers read them (see plain_record)
+    given: list[dict[str, Any]] = []
     for record in records:
         if type(record) is not model:
             raise TypeError("insert_new takes records of one model at a time")
-        # A transient record keeps what it was given in its __dict__; the row is built
-        # from there and written back whole, so nothing below goes through the ORM's
-        # instrumented attributes (they cost more than the INSERT itself).
+        # A transient record keeps what it was given in its __dict__: read from there
+        # and written back whole, never through the ORM's instrumented attributes
+        # (they cost more than the INSERT itself).
         state = record.__dict__
-        row = {name: state.get(name) for name in columns}
-        for key, default in defaults:  # as apply_defaults does
+        given.append({name: state.get(name) for name in columns})
+    for record, row in zip(records, _insert_new(conn, ctx, model, given, write), strict=True):
+        record.__dict__.update(row)
+
+
+def _insert_new(
+    conn: Connection,
+    ctx: ChangeContext | None,
+    model: type[Record],
+    given: Sequence[dict[str, Any]],
+    write: _Write,
+) -> list[dict[str, Any]]:
+    """Write new records of ``model`` given as column values, with exactly what a flush
+    writes for them: defaults and stamps, the change log rows (a local write), the
+    rows, their search documents and identity keys. Returns the full rows (every
+    column, as Python values)."""
+    plan = _new_plan(model)
+    blank, allowed, defaults, row_class = plan.blank, plan.allowed, plan.defaults, plan.row_class
+    bookkeeping = plan.bookkeeping
+    local = ctx is not None and ctx.origin == "local"
+    changed = ctx.changed.setdefault(model.entity, set()) if ctx is not None else None
+    log: Callable[[str, str, dict[str, list[Any]]], tuple[Any, ...]] | None = None
+    if local:
+        assert ctx is not None
+        ctx.stamp(conn)  # read once, before any bulk load (inside it only the load reads)
+        log = _change_rows(ctx, model.entity, conn.dialect)
+        now, author = ctx.now, ctx.author
+        change_ids = iter(new_ids(len(given)))
+    rows: list[dict[str, Any]] = []
+    changes: list[tuple[Any, ...]] = []
+    plain: list[Any] = []  # the rows as the indexers read them (see plain_record)
+    for values in given:
+        if not allowed.issuperset(values):
+            unknown = ", ".join(sorted(set(values) - allowed))
+            raise TypeError(f"{model.__name__} has no column {unknown}")
+        row = blank.copy()
+        row.update(values)
+        for key, make, scalar in defaults:  # as apply_defaults does
             if row[key] is None:
-                if default.is_callable:
-                    row[key] = default.arg(None)
-                elif default.is_scalar:
-                    row[key] = default.arg
-        if local:
-            assert ctx is not None
-            row["created_at"] = row["created_at"] or ctx.now
-            row["created_by"] = row["created_by"] or ctx.author
-            row["updated_at"] = ctx.now
-            row["updated_by"] = ctx.author
-        state.update(row)
+                row[key] = scalar if make is None else make(None)
+        if log is not None:
+            row["created_at"] = row["created_at"] or now
+            row["created_by"] = row["created_by"] or author
+            row["updated_at"] = now
+            row["updated_by"] = author
+            fields = {
+                name: [None, value]
+                for name, value in row.items()
+                if value is not None and name not in bookkeeping
+            }
+            changes.append(log(next(change_ids), row["id"], fields))
         rows.append(row)
         copy = row_class()
         copy.__dict__ = row  # every column is there: no instrumented attribute read
         plain.append(copy)
-        if ctx is not None:
-            ctx.changed.setdefault(record.entity, set()).add(row["id"])
-        if local:
-            assert ctx is not None
-            fields = {
-                name: [None, value if type(value) in _PLAIN else jsonable(value)]
-                for name, value in row.items()
-                if value is not None and name not in bookkeeping
-            }
-            changes.append(_change(ctx, record, "insert", fields))
+        if changed is not None:
+            changed.add(row["id"])
     if changes:
-        assert ctx is not None
-        _stamp(ctx, conn, changes)  # the stamp is read once, before any bulk load
-        write(*_insert_rows(conn, Change, changes))
+        write(_CHANGE_SQL, changes)
     write(*_insert_rows(conn, model, rows))
     # New records have no search document or identity key yet: nothing to look up.
     write(search_index.INSERT_DOC, search_index.new_documents(plain))
     write(identity.INSERT_KEY, identity.new_keys(plain))
+    return rows
+
+
+@dataclass(frozen=True)
+class _NewPlan:
+    blank: dict[str, None]  # every column, in the mapper's order, None
+    allowed: frozenset[str]
+    defaults: tuple[tuple[str, Any, Any], ...]  # (column, its callable or None, its value)
+    bookkeeping: frozenset[str]
+    row_class: type  # plain objects with the model's ``entity``, for the indexers
+
+
+_NEW: dict[type, _NewPlan] = {}
+
+
+def _new_plan(model: type[Record]) -> _NewPlan:
+    found = _NEW.get(model)
+    if found is None:
+        columns = tuple(c.key for c in sa_inspect(model).column_attrs)
+        found = _NEW[model] = _NewPlan(
+            blank=dict.fromkeys(columns),
+            allowed=frozenset(columns),
+            defaults=tuple(
+                (key, default.arg if default.is_callable else None, default.arg)
+                for key, default in _defaults(model)
+                if default.is_callable or default.is_scalar
+            ),
+            bookkeeping=model.bookkeeping,
+            row_class=_stored_plan(model).row_class,
+        )
+    return found
+
+
+# A change-log row's columns, as tracking._change makes them.
+_CHANGE_KEYS = (
+    "change_id", "tx_id", "device_id", "entity", "record_id", "op", "fields", "at",
+    "author", "schema_version", "hub_at", "base_seq",
+)  # fmt: skip
+_CHANGE_SQL = (
+    f"INSERT INTO {Change.__tablename__} ({', '.join(_CHANGE_KEYS)}) "
+    f"VALUES ({', '.join('?' for _ in _CHANGE_KEYS)})"
+)
+
+
+def _change_rows(
+    ctx: ChangeContext, entity: str, dialect: Any
+) -> Callable[[str, str, dict[str, list[Any]]], tuple[Any, ...]]:
+    """(change id, record id, insert fields {name: [None, value]}) -> the change-log row as
+    stored, what ``insert(Change)`` writes for ``tracking._change``'s dict stamped by
+    ``tracking._stamp``; what every row of the transaction shares is converted once."""
+    at = _bind_processor(Change.__table__.c.at.type, dialect)
+    head = (ctx.tx_id, ctx.device_id, entity)
+    tail = (
+        at(ctx.now),
+        ctx.author,
+        ctx.schema_version,
+        None if ctx.hub_at is None else at(ctx.hub_at),
+        ctx.base_seq,
+    )
+
+    def row(change_id: str, record_id: str, fields: dict[str, list[Any]]) -> tuple[Any, ...]:
+        return (change_id, *head, record_id, "insert", change_fields_text(fields), *tail)
+
+    return row
+
+
+def _travelling(value: Any) -> Any:
+    """orjson's ``default`` for :func:`change_fields_text`: what :func:`tracking.jsonable`
+    makes of a value orjson does not write as jsonable would."""
+    if isinstance(value, datetime):
+        return to_utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+_TRAVELLING = orjson.OPT_PASSTHROUGH_DATETIME  # times as the protocol writes them, not RFC 3339
+
+
+def change_fields_text(fields: dict[str, Any]) -> str:
+    """``json_text(jsonable(fields))`` in one pass: orjson writes the plain values and
+    asks :func:`_travelling` for times, dates and decimals, so the values are not
+    copied first (an import logs a dozen fields a record). Anything orjson refuses
+    takes the two steps."""
+    try:
+        return orjson.dumps(fields, default=_travelling, option=_TRAVELLING).decode()
+    except TypeError:
+        return json_text(jsonable(fields))
 
 
 def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
@@ -184,16 +310,60 @@ def _execute_many(conn: Connection, sql: str, rows: list[tuple[Any, ...]]) -> No
         conn.exec_driver_sql(sql, rows)
 
 
-# Per model and set of column names: the INSERT and each column's bind processor.
-_INSERTS: dict[tuple[type, tuple[str, ...]], tuple[str, tuple[Any, ...]]] = {}
+@dataclass(frozen=True)
+class _InsertPlan:
+    sql: str
+    as_json: tuple[int, ...]  # positions of the JSON columns (json_text, NULL kept)
+    # Positions of the times, their bind processor, and what it converted (kept from
+    # batch to batch: an import's stamps repeat).
+    as_time: tuple[tuple[int, Any, dict[Any, Any]], ...]
+    others: tuple[tuple[int, Any], ...]  # positions of the other columns with a processor
+
+
+# Per model and set of column names.
+_INSERTS: dict[tuple[type, tuple[str, ...]], _InsertPlan] = {}
+_TIMES_KEPT = 10_000  # converted times kept per column
+
+
+def _is_json(column_type: Any, dialect: Any) -> bool:
+    return isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite"
 
 
 def _bind_processor(column_type: Any, dialect: Any) -> Any:
     """The column's bind processor; for JSON, the engine's serializer called directly,
     and None as SQL NULL (the ORM leaves a None out of its INSERT: never JSON 'null')."""
-    if isinstance(column_type, sa_types.JSON) and dialect.name == "sqlite":
+    if _is_json(column_type, dialect):
         return lambda value: None if value is None else json_text(value)
     return column_type._cached_bind_processor(dialect)
+
+
+def _insert_plan(conn: Connection, model: type, keys: tuple[str, ...]) -> _InsertPlan:
+    plan = _INSERTS.get((model, keys))
+    if plan is None:
+        table = model.__table__  # type: ignore[attr-defined]
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        as_json, as_time, others = [], [], []
+        for i, key in enumerate(keys):
+            kind = table.c[key].type
+            if _is_json(kind, dialect):
+                as_json.append(i)
+            elif (process := _bind_processor(kind, dialect)) is not None:
+                # A time converts NULL to NULL: it is left as it is.
+                if isinstance(kind, UTCDateTime):
+                    as_time.append((i, process, {}))
+                else:
+                    others.append((i, process))
+        plan = _INSERTS[(model, keys)] = _InsertPlan(
+            sql=(
+                f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+                f"VALUES ({', '.join('?' for _ in keys)})"
+            ),
+            as_json=tuple(as_json),
+            as_time=tuple(as_time),
+            others=tuple(others),
+        )
+    return plan
 
 
 def _insert_rows(
@@ -205,35 +375,33 @@ def _insert_rows(
     The values go through each column's own bind processor (JSON, UTC text), exactly as
     ``conn.execute(insert(model), rows)`` would convert them, but without SQLAlchemy's
     per-row parameter handling, which costs more than SQLite's insert. Values repeated
-    across rows (the transaction's time, its author) are converted once."""
+    across rows (the transaction's time, its author, an import's stamps) are converted
+    once."""
     keys = tuple(rows[0])
-    plan = _INSERTS.get((model, keys))
-    if plan is None:
-        table = model.__table__  # type: ignore[attr-defined]
-        quote = conn.dialect.identifier_preparer.quote
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
-            f"VALUES ({', '.join('?' for _ in keys)})"
-        )
-        processors = tuple(_bind_processor(table.c[k].type, conn.dialect) for k in keys)
-        plan = _INSERTS[(model, keys)] = (sql, processors)
-    sql, processors = plan
+    plan = _insert_plan(conn, model, keys)
+    as_json, as_time, others = plan.as_json, plan.as_time, plan.others
+    for _i, _p, seen in as_time:
+        if len(seen) > _TIMES_KEPT:
+            seen.clear()
     pick = itemgetter(*keys)
-    converting = [(i, p, {}) for i, p in enumerate(processors) if p is not None]
     params: list[tuple[Any, ...]] = []
     for row in rows:
         values = list(pick(row)) if len(keys) > 1 else [row[keys[0]]]
-        for i, process, seen in converting:
+        for i in as_json:
             value = values[i]
-            if type(value) is datetime:
+            if value is not None:
+                values[i] = json_text(value)
+        for i, process, seen in as_time:
+            value = values[i]
+            if value is not None:
                 converted = seen.get(value)
                 if converted is None:
                     converted = seen[value] = process(value)
                 values[i] = converted
-            else:
-                values[i] = process(value)
+        for i, process in others:
+            values[i] = process(values[i])
         params.append(tuple(values))
-    return sql, params
+    return plan.sql, params
 
 
 class BulkWrite:

@@ -42,8 +42,10 @@ ACTIVITY_FTS = "search_fts"  # interactions and follow-ups
 FTS_TABLES = (NAMES_FTS, ACTIVITY_FTS)
 
 
+# Lists, not generators, into each join: the same text, built faster (an import or a
+# first sync makes a document of every record it writes).
 def _join(*parts: Any) -> str:
-    return " ".join(str(p) for p in parts if p)
+    return " ".join([str(p) for p in parts if p])
 
 
 def _phones(items: list[dict[str, Any]] | None) -> str:
@@ -57,17 +59,19 @@ def _phones(items: list[dict[str, Any]] | None) -> str:
 
 
 def _values(items: list[dict[str, Any]] | None) -> str:
-    return " ".join(str(i.get("value") or "") for i in items or [])
+    return " ".join([str(i.get("value") or "") for i in items or []])
 
 
 def _customer(record: Any) -> tuple[str | None, str, str] | None:
     if record.merged_into_id:
         return None
     addresses = " ".join(
-        _join(a.get("street"), a.get("city"), a.get("region"), a.get("country"))
-        for a in record.addresses or []
+        [
+            _join(a.get("street"), a.get("city"), a.get("region"), a.get("country"))
+            for a in record.addresses or []
+        ]
     )
-    custom = " ".join(str(v) for v in (record.custom or {}).values() if v is not None)
+    custom = " ".join([str(v) for v in (record.custom or {}).values() if v is not None])
     body = _join(
         record.industry,
         record.segment,

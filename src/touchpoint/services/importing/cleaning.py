@@ -323,6 +323,12 @@ def _join_lines(*parts: str | None) -> str | None:
     return text or None
 
 
+# A row's customer fields, each from its one cell, and its address's parts (in order).
+_CUSTOMER_CELLS = ("industry", "segment", "owner", "territory", "website", "status", "kind",
+                   "yearly_potential", "currency")  # fmt: skip
+_ADDRESS_CELLS = ("street", "city", "postcode", "region", "country")
+
+
 def _split_row(
     cells: dict[str, list[str]],
     custom: dict[str, str],
@@ -347,22 +353,27 @@ def _split_row(
                 return value
         return None
 
+    # Most of the fields asked for below are no column of the file: those are skipped
+    # without a call (a row asks for some thirty).
+    given = cells.keys()
+
     def many(name: str) -> list[str]:
         return [x for x in cells.get(name, ()) if x.strip()]
 
     company = one("customer")
     person = one("contact") or _join(one("first_name"), one("middle_name"), one("last_name"))
     customer: dict[str, Any] = {}
-    for name in ("industry", "segment", "owner", "territory", "website", "status", "kind",
-                 "yearly_potential", "currency"):  # fmt: skip
-        value = one(name)
-        if value is not None:
-            customer[name] = value
-    tags = _split_tags(many("tags"), dropped_tags)
-    if tags:
-        customer["tags"] = tags
-    address = {k: one(k) for k in ("street", "city", "postcode", "region", "country")}
-    addresses = _address_list(one("address_list"))
+    for name in _CUSTOMER_CELLS:
+        if name in given:
+            value = one(name)
+            if value is not None:
+                customer[name] = value
+    if "tags" in given:
+        tags = _split_tags(many("tags"), dropped_tags)
+        if tags:
+            customer["tags"] = tags
+    address = {k: one(k) if k in given else None for k in _ADDRESS_CELLS}
+    addresses = _address_list(one("address_list")) if "address_list" in given else []
     if addresses:  # every address, with its label: the single columns edit the first
         if any(k in cells for k in address):
             addresses[0] = {**addresses[0], **address}
@@ -377,11 +388,14 @@ def _split_row(
     phones = labelled("phone")
     # The full lists keep labels and order; a single column's value that is not in
     # them (edited by hand) replaces the first of its kind, as it was that one.
-    email_list, phone_list = _reach_list(one("email_list")), _reach_list(one("phone_list"))
-    if email_list:
-        emails = _merge_reach(email_list, emails)
-    if phone_list:
-        phones = _merge_reach(phone_list, phones)
+    if "email_list" in given:
+        email_list = _reach_list(one("email_list"))
+        if email_list:
+            emails = _merge_reach(email_list, emails)
+    if "phone_list" in given:
+        phone_list = _reach_list(one("phone_list"))
+        if phone_list:
+            phones = _merge_reach(phone_list, phones)
     if emails:
         reach["emails"] = emails
     if phones:

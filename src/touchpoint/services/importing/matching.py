@@ -293,20 +293,22 @@ def _lookup_values(
         by_target[_base(target)].append(index)
     names: set[str] = set()
     keys: list[list[tuple[str, str]]] = []
+    company_at, email_at = by_target.get("customer", ()), by_target.get("email", ())
+    country_at = by_target.get("country", ())
+    phone_at = by_target.get("phone", []) + by_target.get("mobile", [])
     for _number, record in records:
-
-        def cells(target: str, record: list[str] = record) -> list[str]:
-            indexes = by_target.get(target, ())
-            return [record[i] for i in indexes if i < len(record) and record[i].strip()]
-
-        company = cells("customer")
+        size = len(record)
+        company = [record[i] for i in company_at if i < size and record[i].strip()]
         if company:
             names.add(company[0])
-        emails = _reach_keys(cells("email"), (), region)
+        emails = _reach_keys(
+            [record[i] for i in email_at if i < size and record[i].strip()], (), region
+        )
         if emails:  # reading a phone costs ~0.1 ms: a row found by its email needs none
             keys.append(emails)
             continue
-        country = cells("country")
+        country = [record[i] for i in country_at if i < size and record[i].strip()]
         region_here = _region_of(country[0] if country else None, region)
-        keys.append(_reach_keys((), cells("phone") + cells("mobile"), region_here))
+        phones = [record[i] for i in phone_at if i < size and record[i].strip()]
+        keys.append(_reach_keys((), phones, region_here))
     return names, keys

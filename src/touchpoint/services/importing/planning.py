@@ -176,14 +176,14 @@ def _plan_rows(
         for index, header in to_notes:
             if index < size and record[index].strip() not in blank:
                 cells["extra"].append(f"{header}: {record[index].strip()}")
-        customer_ref = next((c for c in cells.pop("customer_id", []) if c.strip()), None)
-        contact_ref = next((c for c in cells.pop("contact_id", []) if c.strip()), None)
+        customer_ref = _first_given(cells.pop("customer_id", None))
+        contact_ref = _first_given(cells.pop("contact_id", None))
         # Times are kept on the records the row creates; one that cannot be read goes
         # to the notes as written.
         stamps: dict[str, datetime] = {}
         stamp_doubts: list[Doubt] = []
         for target in ("created", "confirmed"):
-            raw = next((c for c in cells.pop(target, []) if c.strip()), None)
+            raw = _first_given(cells.pop(target, None))
             if raw is None:
                 continue
             try:
@@ -194,12 +194,12 @@ def _plan_rows(
         # A row with the whole lists of emails and phones (our export's Emails and
         # Phones) says what they are now; otherwise its one email edits the first.
         reach = {
-            name: _whole_reach if any(c.strip() for c in cells.get(column, ())) else _merge_reach
-            for name, column in (("emails", "email_list"), ("phones", "phone_list"))
+            "emails": _whole_reach if _first_given(cells.get("email_list")) else _merge_reach,
+            "phones": _whole_reach if _first_given(cells.get("phone_list")) else _merge_reach,
         }
         # Notes a row gives replace a record's; what only its other columns (or values
         # kept otherwise) add is added to the record's notes, once.
-        adds_notes = not any(c.strip() for c in cells.get("notes", ()))
+        adds_notes = _first_given(cells.get("notes")) is None
         company, person, raw_customer, raw_contact = _split_row(
             cells, custom, labels, layout.dropped_tags if layout else frozenset()
         )
@@ -358,6 +358,16 @@ def _plan_rows(
         if sink is not None:
             sink(item)
     return plan
+
+
+def _first_given(cells: list[str] | None) -> str | None:
+    """The first cell that is not blank (as written), or None. A row asks this of a
+    handful of columns it mostly does not have: a call, not a generator, each."""
+    if cells:
+        for cell in cells:
+            if cell.strip():
+                return cell
+    return None
 
 
 def _check_cancel(cancel: Cancel | None) -> None:

@@ -23,10 +23,9 @@ from touchpoint.services.importing.cleaning import _Cleaner, _CustomerKey, _Plan
 from touchpoint.services.importing.duplicates import _duplicate_inputs, _find_duplicates, _Found
 from touchpoint.services.importing.planning import Cancel, PlanRows, Progress, Sink, _check_cancel
 from touchpoint.services.importing.reports import ImportReport, RowDuplicate
-from touchpoint.storage import tracking
-from touchpoint.storage.bulk_write import bulk_write
+from touchpoint.storage.bulk_write import NewRows, bulk_write
 from touchpoint.storage.chunks import chunked
-from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_id
+from touchpoint.storage.models import Contact, Customer, CustomFieldDef, new_ids
 from touchpoint.storage.workspace import Changes, Workspace
 
 BATCH_ROWS = 2000  # rows added and flushed together: big enough to be fast, small enough to cancel
@@ -126,25 +125,29 @@ class _Writer:
         if not self._batch:
             return
         _check_cancel(self._cancel)
-        customers: list[Customer] = []
-        contacts: list[Contact] = []
-        for item in self._batch:
+        # Plain column values: the bulk write builds no ORM instance for them.
+        customers = NewRows(Customer)
+        contacts = NewRows(Contact)
+        customer_ids = self._customer_ids
+        batch = self._batch
+        # The new ids made at once, in the order they are taken (see new_ids).
+        fresh = iter(
+            new_ids(
+                sum(1 for item in batch if item.customer is not None and not item.customer_id)
+                + sum(1 for item in batch if item.contact is not None and not item.contact_id)
+            )
+        )
+        for item in batch:
             if item.customer is not None:
-                customer_id = item.customer_id or new_id()
-                self._customer_ids[item.customer_key] = customer_id
-                customers.append(tracking.new_record(Customer, id=customer_id, **item.customer))
-                self.customers += 1
+                customer_id = item.customer_id or next(fresh)
+                customer_ids[item.customer_key] = customer_id
+                customers.append({**item.customer, "id": customer_id})
             if item.contact is not None:
-                customer_id = self._customer_ids.get(item.customer_key) or item.customer_key.value
-                contacts.append(
-                    tracking.new_record(
-                        Contact,
-                        id=item.contact_id or new_id(),
-                        customer_id=customer_id,
-                        **item.contact,
-                    )
-                )
-                self.contacts += 1
+                customer_id = customer_ids.get(item.customer_key) or item.customer_key.value
+                contact_id = item.contact_id or next(fresh)
+                contacts.append({**item.contact, "id": contact_id, "customer_id": customer_id})
+        self.customers += len(customers)
+        self.contacts += len(contacts)
         self._done += len(self._batch)
         self._batch = []
         # Customers first: the contacts' foreign key needs them.
