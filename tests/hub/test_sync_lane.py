@@ -296,19 +296,27 @@ def test_a_pull_as_json_lines_is_the_same_page_through_the_lane_and_the_routes(
     pair: Pair, hub: HubServer
 ) -> None:
     """A laptop asks for its pages as JSON lines (read a line at a time); an odd value of
-    ``lines`` is refused alike; stored JSON written over several lines stays one line."""
+    ``lines`` is refused alike; stored JSON written over several lines stays one line,
+    and stored JSON holding what marks the end of a change is not cut there."""
     body = {"device_id": pair.device, "client_time": to_utc_text(now_utc())}
-    notes = {"notes": [None, 'Two lines:\nand "quotes" \u00e9\u4e2d']}
+    notes = {"notes": [None, 'Two lines:\n},{"server_seq": "quoted"']}
     sent = [_change(1), _change(2, fields=_change(2)["fields"] | notes), _change(3)]
     pushed = pair.laned.post("/v1/push", json=body | {"changes": sent}, headers=pair.headers)
     assert [r["status"] for r in pushed.json()["results"]] == ["applied"] * 3
-    pretty = sent[2]["record_id"]
-    text = literal(json.dumps(sent[2]["fields"], indent=2), Text)
-    with write(hub.engine) as conn:  # as another tool could have stored it
-        stored = cast(text, JSON_TYPE) if conn.dialect.name == "postgresql" else text
-        conn.execute(
-            db.changes.update().where(db.changes.c.record_id == pretty).values(fields=stored)
-        )
+    # As another tool could have stored them: a list of objects like changes, and JSON
+    # written over several lines.
+    sent[1]["fields"]["tags"] = [None, [{"a": 1}, {"server_seq": 2, "op": "insert"}]]
+    stored = {
+        sent[1]["record_id"]: json.dumps(sent[1]["fields"], separators=(",", ":")),
+        sent[2]["record_id"]: json.dumps(sent[2]["fields"], indent=2),
+    }
+    with write(hub.engine) as conn:
+        for record_id, fields in stored.items():
+            text = literal(fields, Text)
+            value = cast(text, JSON_TYPE) if conn.dialect.name == "postgresql" else text
+            conn.execute(
+                db.changes.update().where(db.changes.c.record_id == record_id).values(fields=value)
+            )
     whole = pair.plain.get("/v1/pull?after=0&limit=2", headers=pair.headers)
     expected = transport.PullPage.parse(whole.content)
     for answer in pair.both("GET", "/v1/pull?after=0&limit=2&lines=1"):
@@ -317,6 +325,7 @@ def test_a_pull_as_json_lines_is_the_same_page_through_the_lane_and_the_routes(
         head, *rows = answer.content.split(b"\n")[:-1]
         assert json.loads(head)["count"] == len(rows) == 2
         assert transport.PullPage.parse(answer.content, lines=True) == expected
+    assert expected.changes[1]["fields"] == sent[1]["fields"]
     rest = [r.content for r in pair.both("GET", "/v1/pull?after=2&lines=1")]
     assert rest[0] == rest[1] and rest[0].count(b"\n") == 2  # the head, one change
     page = transport.PullPage.parse(rest[0], lines=True)
