@@ -86,9 +86,6 @@ def pull_json(
     """A :class:`PullResponse` as JSON. Built from the stored JSON text of each row, put
     in as is (``orjson.Fragment``): the first sync of a laptop streams every record, and
     decoding then re-encoding them all would be most of the Hub's work."""
-    if isinstance(source, Engine):
-        with source.connect() as conn:
-            return pull_json(conn, who, after, limit, high=high)
     return orjson.dumps(pull_page(source, who, after, limit, high=high))
 
 
@@ -106,9 +103,6 @@ def pull_lines(
     A laptop reads it a line at a time: one ``orjson.loads`` of a whole page (tens of
     milliseconds in a first sync) holds Python's lock throughout, and the thread
     writing the records beside it waited for each."""
-    if isinstance(source, Engine):
-        with source.connect() as conn:
-            return pull_lines(conn, who, after, limit, high=high)
     page = pull_page(source, who, after, limit, high=high)
     found = page.pop("changes")
     head = orjson.dumps({**page, "count": len(found)})
@@ -144,14 +138,24 @@ def _compact(line: bytes) -> bytes:
 
 
 def pull_page(
-    conn: Connection, who: Principal, after: int, limit: int, *, high: int | None = None
+    source: Engine | Connection,
+    who: Principal,
+    after: int,
+    limit: int,
+    *,
+    high: int | None = None,
 ) -> dict[str, Any]:
     """One page of the changes ``who`` may see, for :func:`orjson.dumps`: each row's
     fields are its stored JSON text (a ``Fragment``). The integration API's changes
-    feed serves the same pages as laptops pull.
+    feed serves the same pages as laptops pull. Given an engine, it is read on a
+    connection of its own (the page holds no reference to it).
 
     ``high``: the high-water mark when the caller read it already, before the page (as
     the laptops' pull does with its token check, in one statement)."""
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return pull_page(conn, who, after, limit, high=high)
+    conn = source
     if high is None:
         high = high_water(conn)
     rows: Sequence[Any]
