@@ -49,7 +49,7 @@ from touchpoint.storage.tracking import (
     apply_defaults,
     jsonable,
 )
-from touchpoint.storage.types import UTCDateTime, json_text, to_utc_text
+from touchpoint.storage.types import UTCDateTime, json_text
 
 # --- the ORM path --------------------------------------------------------------------
 
@@ -282,12 +282,8 @@ def _change_rows(
 def _travelling(value: Any) -> Any:
     """orjson's ``default`` for :func:`change_fields_text`: what :func:`tracking.jsonable`
     makes of a value orjson does not write as jsonable would."""
-    if isinstance(value, datetime):
-        return to_utc_text(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, datetime | date | Decimal):
+        return jsonable(value)
     raise TypeError(type(value).__name__)
 
 
