@@ -328,3 +328,25 @@ def test_asking_for_encryption_without_sqlcipher_is_refused(
     refused = _run(data_dir, "encryption", "enable", code=1)
     assert "SQLCipher cannot be loaded" in refused.stderr
     assert not encryption.is_encrypted(data_dir / "touchpoint.sqlite3")
+
+
+def test_an_import_into_an_encrypted_database_writes_in_bulk(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """SQLCipher's driver cannot tell its limit of bound values: a bulk load still writes
+    many rows to a statement (once it failed on asking)."""
+    from touchpoint.services.importing import import_customers_csv
+
+    _run(data_dir, "encryption", "enable")
+    export = tmp_path / "export.csv"
+    lines = ["Company,Phone,Email"]
+    lines += [f"Kunde {i} Bau GmbH,+49 30 5550{i:04d},info@kunde{i}.de" for i in range(300)]
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    try:
+        assert ws.db.key is not None
+        report = import_customers_csv(ws, export)
+        assert (report.created_customers, report.errors) == (300, []), report
+        assert {hit.entity for hit in search.search(ws, "Kunde 117")} == {"customer"}
+    finally:
+        ws.close()

@@ -363,7 +363,7 @@ def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
     json_each also runs whole, but SQLite then spent twice the time decoding it.)"""
     head, _values, marks = sql.rpartition(" VALUES ")
     width = marks.count("?")
-    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    limit = _variable_limit(cursor.connection)
     per = max(1, min(_MAX_ROWS, limit // width))
     for start in range(0, len(rows), per):
         part = rows[start : start + per]
@@ -376,6 +376,15 @@ def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
         if set(map(len, part)) != {width}:  # else values would shift into other rows
             raise ValueError(f"every row of {head!r} needs {width} values")
         cursor.execute(many, list(chain.from_iterable(part)))
+
+
+def _variable_limit(connection: Any) -> int:
+    """How many values one statement may bind on this connection."""
+    getlimit = getattr(connection, "getlimit", None)
+    if getlimit is None:
+        # SQLCipher's driver cannot ask: SQLite's own limit since 3.32 (SQLCipher 4.4).
+        return 32766
+    return getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 class _Abandoned(Exception):
