@@ -142,7 +142,8 @@ class _Pull:
                     break
             if self.side is not None:
                 side, self.side = self.side, None
-                side.swap()  # else the backlog's catch-up indexes the documents
+                with stage.ws.db.turn():  # it writes through a connection of its own
+                    side.swap()  # else the backlog's catch-up indexes the documents
         finally:
             # After an error or a cancel a fetch may still be under way: its page is
             # simply never applied (it only reads from the Hub).
