@@ -137,9 +137,7 @@ class SideIndex:
                     "FROM main.search_docs WHERE entity IN (?, ?)",
                     (a, b),
                 )
-                self._documents[table] = db.execute(
-                    "SELECT count(*) FROM main.search_docs WHERE entity IN (?, ?)", (a, b)
-                ).fetchone()[0]
+            self._documents = _present(db)
             self._last_change = db.execute(
                 "SELECT coalesce(max(seq), 0) FROM main.change_log"
             ).fetchone()[0]
@@ -318,17 +316,14 @@ class SideIndex:
         if last_change != self._last_change:
             log.info("search index built beside the load left: records were written meanwhile")
             return False
+        present = _present(db)
         for table in FTS_TABLES:
-            a, b = _ENTITIES[table]
-            present = db.execute(
-                "SELECT count(*) FROM main.search_docs WHERE entity IN (?, ?)", (a, b)
-            ).fetchone()[0]
-            if present != self._documents[table]:
+            if present[table] != self._documents[table]:
                 log.warning(
                     "search index built beside the load left: %s holds %d documents of %d",
                     table,
                     self._documents[table],
-                    present,
+                    present[table],
                 )
                 return False
         return True
@@ -340,6 +335,17 @@ class SideIndex:
             self._dbapi.close()
         except Exception as exc:  # closing only frees memory: nothing to lose
             log.debug("side index connection closed with %r", exc)
+
+
+def _present(db: Any) -> dict[str, int]:
+    """How many documents each index should hold: one pass over (entity, record_id)."""
+    present = dict.fromkeys(FTS_TABLES, 0)
+    counts = db.execute("SELECT entity, count(*) FROM main.search_docs GROUP BY entity")
+    for entity, count in counts:
+        table = _TABLE_OF.get(entity)
+        if table is not None:
+            present[table] += count
+    return present
 
 
 def _relay_to(info: dict[str, Any]) -> Any:
