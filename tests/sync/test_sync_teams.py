@@ -16,6 +16,7 @@ from touchpoint.errors import ValidationErrors
 from touchpoint.hub import accounts
 from touchpoint.services import customers, duplicates, interactions, search
 from touchpoint.services.sync_conflicts import rejected_changes
+from touchpoint.storage import deferred_indexes
 from touchpoint.storage.models import CustomerTeam
 from touchpoint.sync import check
 
@@ -131,3 +132,36 @@ def test_an_upgraded_laptop_learns_its_customers_teams_then_can_leave_one(
     [notice] = x1.sync().notices
     assert "You no longer see team west: 1 customer(s)" in notice
     assert [v["name"] for v in x1.state().values()] == ["Ostwerk GmbH"]
+
+
+def test_leaving_a_team_after_a_stopped_first_sync_builds_the_indexes_it_left_out(
+    crew: dict[str, Laptop], hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync stopped before its end leaves lookup indexes out, the one under a
+    customer's calls among them; deleting a leaving customer looks its children up
+    through it, so they are built first (else each delete read every call)."""
+    x1 = crew["x1"]
+    west = customers.create_customer(crew["w2"].ws, {"name": "Westwind AG"}).value.id
+    interactions.log_interaction(crew["w2"].ws, customer=west, kind="call", notes="west call")
+    for laptop in (crew["w2"], x1):
+        assert laptop.sync().in_sync
+    with x1.ws.unit_of_work(origin="remote") as uow:
+        assert "ix_interactions_customer_occurred" in deferred_indexes.defer(
+            uow.session.connection()
+        )
+        uow.commit()
+    accounts.edit_user(hub.engine, "x1@example.com", remove_teams=["west"])
+    # Not at the pull's end, this time: before the customer is deleted.
+    monkeypatch.setattr(deferred_indexes, "build_pending", lambda db: None)
+    x1.sync()
+    with x1.ws.read() as s:
+        conn = s.connection()
+        assert deferred_indexes.deferred(conn) == []
+        plan = " ".join(
+            row[-1]
+            for row in conn.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM interactions WHERE customer_id = ?", (west,)
+            )
+        )
+    assert "ix_interactions_customer_occurred" in plan
+    assert ("customer", west) not in x1.state()

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from touchpoint.storage import deferred_indexes
 from touchpoint.storage.models import Change
 from touchpoint.storage.workspace import Workspace
 
@@ -67,6 +68,9 @@ def leave_teams(ws: Workspace, visible: set[str] | None) -> LeftTeams | None:
         ).all()
         if not gone:
             return None
+        # Deleting a customer looks its children up through their indexes: a first
+        # sync stopped before its end may have left some out.
+        deferred_indexes.build(conn)
         conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS leaving (entity TEXT, id TEXT)")
         conn.exec_driver_sql("DELETE FROM temp.leaving")
