@@ -137,3 +137,51 @@ def test_a_sync_cycle_never_uses_the_database_beside_the_window_s_own_work(
     assert {f"Hafenkran {i} GmbH" for i in range(40)} <= found
     assert {f"Eigen {i}" for i in range(20)} <= found
     assert len(made) == 20
+
+
+def test_a_first_sync_s_search_index_is_swapped_in_within_the_sync_s_turn(  # noqa: PLR0917 - fixtures
+    qtbot: Any, backend: Backend, hub: HubServer, tmp_path: Path, clock: Any, monkeypatch: Any
+) -> None:
+    """The index built beside a first sync's load is written into the file through a
+    connection outside the pool: the window's work still waits for it, in the queue."""
+    from touchpoint.storage.search_side import SideIndex
+    from touchpoint.sync import pulling
+
+    ben = Laptop(tmp_path / "ben", "ben@example.com", clock, hub)
+    try:
+        for i in range(30):
+            customers.create_customer(ben.ws, {"name": f"Hafenkran {i} GmbH"})
+        assert ben.sync().in_sync
+    finally:
+        ben.close()
+    monkeypatch.setattr(pulling, "BIG_PAGE", 5)  # pages of 10: a streamed first sync
+    during: list[bool] = []  # for each swap: whether a save of the window ran meanwhile
+    real_swap = SideIndex._swap
+
+    def swap_while_the_window_saves(side: SideIndex) -> bool:
+        saved = threading.Event()
+        backend.write(lambda ws: customers.create_customer(ws, {"name": "Eilig"})).success(
+            lambda _r: saved.set()
+        ).run()
+        ran = saved.wait(0.5) or backend._queue.qsize() == 0  # taken off the queue
+        swapped = real_swap(side)
+        during.append(ran)
+        return swapped
+
+    monkeypatch.setattr(SideIndex, "_swap", swap_while_the_window_saves)
+    controller = SyncController(
+        backend, debounce_ms=50, engine_options={"attempts": 1, "page_size": 10}
+    )
+    results: list[Any] = []
+    controller.finished.connect(results.append)
+    try:
+        controller.sign_in(hub.url, "maria@example.com", PASSWORD, lambda _e: None)
+        qtbot.waitUntil(
+            lambda: any(r.in_sync for r in results) and controller.idle and backend.pending == 0,
+            timeout=30_000,
+        )
+    finally:
+        controller.stop()
+    assert during == [False]  # the save waited for the swap's end
+    assert "Eilig" in names(backend.ws)
+    assert {f"Hafenkran {i} GmbH" for i in range(30)} <= names(backend.ws)
