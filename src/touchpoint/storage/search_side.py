@@ -226,11 +226,16 @@ class SideIndex:
 
     def _index(self, cursor: Any, first_id: int, rows: list[tuple[Any, ...]]) -> None:
         routed: dict[str, list[tuple[Any, ...]]] = {table: [] for table in FTS_TABLES}
-        table_of = _TABLE_OF
-        for doc_id, (entity, _record, _customer, title, body) in enumerate(rows, first_id):
-            table = table_of.get(entity)
+        entities = {row[0] for row in rows}
+        if len(entities) == 1:  # a batch of one model, as a bulk load writes them
+            table = _TABLE_OF.get(entities.pop())
             if table is not None:
-                routed[table].append((doc_id, title, body))
+                routed[table] = [(i, t, b) for i, (_e, _r, _c, t, b) in enumerate(rows, first_id)]
+        else:
+            for doc_id, (entity, _r, _c, title, body) in enumerate(rows, first_id):
+                table = _TABLE_OF.get(entity)
+                if table is not None:
+                    routed[table].append((doc_id, title, body))
         for table, params in routed.items():
             if params:
                 _insert_many(
