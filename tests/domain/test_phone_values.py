@@ -85,6 +85,23 @@ def test_a_stored_number_is_read_as_parse_reads_it() -> None:
     assert read_fast > 2500  # the quick path is the usual one
 
 
+def test_a_stored_number_is_shown_as_the_library_formats_it() -> None:
+    import phonenumbers
+
+    shown_fast = 0
+    for text in _stored_numbers():
+        v._DISPLAY.clear()
+        try:
+            expected = phonenumbers.format_number(
+                phonenumbers.parse(text, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+        except phonenumbers.NumberParseException:
+            expected = text
+        shown_fast += v._stored_number(text) is not None
+        assert v.display_phone(text) == expected, text
+    assert shown_fast > 2000  # the fast path is the one tested
+
+
 def test_numbers_are_shown_in_their_international_form() -> None:
     assert v.display_phone("+49301234567") == "+49 30 1234567"
     assert v.display_phone("+390612345678") == "+39 06 1234 5678"  # Italy's leading zero

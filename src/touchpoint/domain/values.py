@@ -224,14 +224,51 @@ def display_phone(e164: str) -> str:
         return shown
     phonenumbers = _phonenumbers()
     number = _stored_number(e164)
-    if number is None:
+    if number is not None:
+        shown = _international(number)
+    else:
         try:
             number = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException:
             return e164
-    shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        shown = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
     _remember_display(e164, shown)
     return shown
+
+
+# A calling code's formats for the international form, as format_number reads them
+# from its metadata: (its last leading-digits pattern or None, the number's pattern,
+# the rule), compiled once.
+_INTERNATIONAL: dict[int, tuple[tuple[Any, Any, str], ...]] = {}
+
+
+def _international(number: Any) -> str:
+    """``format_number(number, INTERNATIONAL)`` for a number of ``_stored_number``
+    (a known calling code, no extension), by the library's rules with the calling
+    code's formats looked up once: a first sync or an import writes the display form of
+    every number into the search documents, and the lookups were half of it."""
+    util = _phonenumbers().phonenumberutil
+    code = number.country_code
+    formats = _INTERNATIONAL.get(code)
+    if formats is None:
+        metadata = util.PhoneMetadata.metadata_for_region_or_calling_code(
+            code, util.region_code_for_country_code(code).upper()
+        )
+        chosen = metadata.intl_number_format or metadata.number_format
+        formats = _INTERNATIONAL[code] = tuple(
+            (
+                util.re_compile(f.leading_digits_pattern[-1]) if f.leading_digits_pattern else None,
+                util.re_compile(f.pattern),
+                f.format,
+            )
+            for f in chosen
+        )
+    nsn = util.national_significant_number(number)
+    for leading, pattern, rule in formats:
+        if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
+            # The library substitutes with re.sub: the first match, not the full one.
+            return f"+{code} {pattern.sub(rule, nsn)}"
+    return f"+{code} {nsn}"
 
 
 _E164 = re.compile(r"\+([1-9][0-9]{3,16})")
