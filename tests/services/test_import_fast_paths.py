@@ -3,13 +3,18 @@ way it stands in for: the same result, on files made to hit the cases the shortc
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from touchpoint.services.importing import decoding
+from touchpoint.errors import ValidationError
+from touchpoint.services.importing import csv_import, decoding, import_customers_csv, planning
+from touchpoint.storage.workspace import Workspace
 
 # Cells made of what the reader and _clean_cell treat apart: quotes, apostrophes,
 # formula starts, NULs, separators and line ends.
@@ -50,3 +55,71 @@ def test_cells_that_need_cleaning_are_cleaned(tmp_path: Path, line: str, first: 
     path.write_bytes(f"Company,Name\r\n{line}\r\n".encode())
     assert not decoding._plain_cells(line)
     assert decoding._open_table(path).records[0][1][0] == first
+
+
+# --- planning: each row's cells, cleaned, as the plain way plans them -----------------
+
+_HEADERS = (
+    "Company", "First Name", "Last Name", "Contact Name", "Email", "E-mail 2 Address",
+    "Phone", "Mobile", "Street", "City", "Postcode", "Country", "Industry", "Created Date",
+    "Notes", "Job Title", "Tags", "Website", "Status", "Shoe Size", "Customer ID",
+)  # fmt: skip
+_SAMPLES = [
+    "", " ", "Acme GmbH", " Acme GmbH ", "acme gmbh", "Anna", "Zoë Winter", "Ben",
+    "anna@acme.example", "ANNA@Acme.Example", "not an email", "zoe@winter.example",
+    "+49 30 123456", "+44 20 7946 0018", "+44 7700 900123", "030 1234567", "12",
+    "Berlin", "Leeds", "DE", "Germany", "gb", "Narnia", "Logistics", "x" * 130,
+    "2021-03-04T09:30:00Z", "03/04/2021", "yesterday", "VIP, Key", "acme.example",
+    "prospect", "unknown status", "Head of Buying",
+]  # fmt: skip
+_VALUES = st.one_of(st.sampled_from(_SAMPLES), st.text(alphabet="aé +@.,;-0123456789", max_size=8))
+
+
+def _plan_of(ws: Workspace, path: Path, quick: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The plan a dry run makes of ``path``, with the shortcuts (``quick``) or without."""
+    plans = []
+
+    def plan_rows(*args: Any, **kwargs: Any) -> Any:
+        plans.append(planning._plan_rows(*args, **kwargs))
+        return plans[-1]
+
+    with monkeypatch.context() as patched:
+        patched.setattr(planning, "QUICK", quick)
+        patched.setattr(csv_import, "_plan_rows", plan_rows)
+        try:
+            import_customers_csv(ws, path, dry_run=True)
+        except ValidationError as exc:
+            return exc.message
+        except UnicodeError as exc:  # a web address of an empty label: both ways alike
+            return repr(exc)
+    return plans[0]
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_rows_are_planned_as_the_plain_way_plans_them(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
+) -> None:
+    """Whole plans (each row's cleaned records, doubts, problems and changes) of files
+    with any of the usual columns, rows short of some (the shortcuts are for whole
+    rows) or with more cells than headers."""
+    headers = data.draw(st.lists(st.sampled_from(_HEADERS), min_size=1, max_size=9, unique=True))
+    width = len(headers)
+    rows = data.draw(
+        st.lists(
+            st.lists(_VALUES, min_size=max(0, width - 2), max_size=width + 1),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    text = io.StringIO()
+    csv.writer(text).writerows([headers, *rows])
+    path = tmp_path / "file.csv"
+    path.write_text(text.getvalue(), encoding="utf-8")
+    plain = _plan_of(ws, path, False, monkeypatch)
+    quick = _plan_of(ws, path, True, monkeypatch)
+    assert quick == plain
