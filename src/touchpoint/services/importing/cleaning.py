@@ -213,6 +213,8 @@ def _notices(
     doubts: Sequence[Doubt],
     columns: Mapping[str, str] | None = None,
 ) -> list[RowNotice]:
+    if not doubts:
+        return []
     out = []
     for doubt in doubts:
         field_name = _field_name(doubt.error.field, "name", columns)
@@ -224,7 +226,7 @@ def _notices(
         if problem != doubt.error.problem:
             problem += " (no country code)"
         out.append(RowNotice(row, name, field_name, problem, kept))
-    return list(dict.fromkeys(out))
+    return out if len(out) == 1 else list(dict.fromkeys(out))
 
 
 class _Cleaner:
@@ -284,7 +286,8 @@ class _Cleaner:
         if problems:
             raise ValidationErrors(problems)
         if doubts is not None:
-            _keep_doubts(clean, patch, doubts[start:])
+            if len(doubts) > start:
+                _keep_doubts(clean, patch, doubts[start:])
             if new:  # a default stands in for a value kept in the notes
                 clean.setdefault("owner", self.owner)
                 clean.setdefault("currency", self.currency)
@@ -301,7 +304,7 @@ class _Cleaner:
         patch["name"] = raw.get("name")
         start = len(doubts) if doubts is not None else 0
         clean = clean_contact(patch, region=region or self.region, doubts=doubts)
-        if doubts is not None:
+        if doubts is not None and len(doubts) > start:
             _keep_doubts(clean, patch, doubts[start:])
         return clean
 

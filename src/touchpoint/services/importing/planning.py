@@ -338,7 +338,8 @@ def _plan_rows(
             except ValidationErrors as exc:
                 row_errors += _problems(number, exc, "contact name", name=name)
         # The same problem (an individual's email) is reported once.
-        plan.errors.extend(dict.fromkeys(row_errors))
+        if row_errors:
+            plan.errors.extend(dict.fromkeys(row_errors))
         if row_errors or (here is None and clean_cust is None):
             continue
         plan.notices += _notices(number, name, doubts, custom_columns)
@@ -350,7 +351,7 @@ def _plan_rows(
         if not creates and group is None and key.kind == "org":
             plan.joined += 1
         seen_customers.add(grouping)
-        changed = tuple(dict.fromkeys(f for u in updates for f in u.fields))
+        changed = tuple(dict.fromkeys([f for u in updates for f in u.fields])) if updates else ()
         if not creates and clean_person is None:
             if not updates and (here is not None or contact_here is not None):
                 plan.unchanged += 1
