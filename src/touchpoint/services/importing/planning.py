@@ -150,6 +150,8 @@ def _plan_rows(
     width = max((reader[0] for reader in readers), default=-1) + 1
 
     plan = _Plan(len(table.records), [], [])
+    # A time as written -> as read (in the user's zone): a file's dates repeat.
+    moments: dict[str, datetime] = {}
     seen_customers: set[_CustomerKey] = set()
     seen_contacts: dict[str, int] = {}
     total = len(table.records)
@@ -204,8 +206,12 @@ def _plan_rows(
             raw = _first_given(cells.pop(target, None))
             if raw is None:
                 continue
+            moment = moments.get(raw) if quick else None
+            if moment is not None:
+                stamps[target] = moment
+                continue
             try:
-                stamps[target] = parse_moment(stamp_headers[target], raw, cleaner.tz)
+                stamps[target] = moments[raw] = parse_moment(stamp_headers[target], raw, cleaner.tz)
             except ValidationError as exc:
                 cells["extra"].append(f"{stamp_headers[target]}: {raw.strip()}")
                 stamp_doubts.append(Doubt(target, exc, "moved"))
