@@ -123,3 +123,31 @@ def test_rows_are_planned_as_the_plain_way_plans_them(
     plain = _plan_of(ws, path, False, monkeypatch)
     quick = _plan_of(ws, path, True, monkeypatch)
     assert quick == plain
+
+
+def test_a_file_of_every_shortcut_is_planned_as_the_plain_way_plans_it(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows with all their columns, short ones, times written alike and differently
+    (one not a time), a company on two rows: each shortcut taken and passed by."""
+    rows = [
+        ["Company", "First Name", "Last Name", "Email", "Mobile", "City", "Created Date", "Size"],
+        ["Acme GmbH", "Anna", "Alt", "anna@acme.example", "+44 7700 900123", "Leeds",
+         "2021-03-04T09:30:00Z", "41"],
+        ["Acme GmbH", "Ben", "Berg", "ben@acme.example", "+49 30 123456", "Köln",
+         "03/04/2021", "42"],
+        ["Winter AG", "Zoë", "Winter", "zoe@winter.example", "", "", "2021-03-04T09:30:00Z"],
+        ["Winter AG", "Yann", "Yu", "not an email", "12", "Berlin", "yesterday", "43"],
+        ["Solo", "", "", "", "", "", "03/04/2021", ""],
+        ["Dora", "Dora", "Dahl"],
+        ["Erik Ltd", "Erik", "Eng", "erik@eng.example", "030 1234567", "Bern",
+         "2022-01-01T00:00:00+01:00", "44", "extra cell"],
+    ]  # fmt: skip
+    text = io.StringIO()
+    csv.writer(text).writerows(rows)
+    path = tmp_path / "file.csv"
+    path.write_text(text.getvalue(), encoding="utf-8")
+    plain = _plan_of(ws, path, False, monkeypatch)
+    assert isinstance(plain, planning._Plan)
+    assert len(plain.planned) == 7
+    assert _plan_of(ws, path, True, monkeypatch) == plain
