@@ -102,6 +102,28 @@ def test_a_stored_number_is_shown_as_the_library_formats_it() -> None:
     assert shown_fast > 2000  # the fast path is the one tested
 
 
+def test_a_number_is_valid_exactly_when_the_library_says_so() -> None:
+    """values' validity check (the kinds asked in another order, a region's answer kept)
+    against phonenumbers.is_valid_number, on every country's examples of every kind and
+    on random digits after every calling code, read in two regions."""
+    import phonenumbers
+
+    numbers = []
+    for text in _stored_numbers() + _written_numbers():
+        for region in ("US", "IT"):
+            try:
+                numbers.append(phonenumbers.parse(text, region))
+            except phonenumbers.NumberParseException:
+                continue
+    valid = 0
+    for number in numbers:
+        expected = phonenumbers.is_valid_number(number)
+        assert v._valid_number(number) == expected, number
+        valid += expected
+    assert valid > 5_000
+    assert len(numbers) - valid > 5_000
+
+
 def test_numbers_are_shown_in_their_international_form() -> None:
     assert v.display_phone("+49301234567") == "+49 30 1234567"
     assert v.display_phone("+390612345678") == "+39 06 1234 5678"  # Italy's leading zero

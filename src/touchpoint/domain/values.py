@@ -174,7 +174,7 @@ def phone(field: str, value: str | None, default_region: str = "US") -> str | No
         except phonenumbers.NumberParseException:
             _remember_phone(key, f"'{text}' is not a phone number")
             raise ValidationError(field, f"'{text}' is not a phone number") from None
-    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_possible_number(number) or not _valid_number(number):
         problem = f"'{text}' is not a valid phone number"
         if not text.lstrip().startswith(("+", "00")):
             problem += (
@@ -299,6 +299,71 @@ def _stored_number(e164: str) -> Any:
     util._set_italian_leading_zeros_for_phone_number(national, number)
     number.national_number = int(national)
     return number
+
+
+def _valid_number(number: Any) -> bool:
+    """``phonenumbers.is_valid_number(number)`` in a fraction of its pattern matches: it
+    asks each of a region's dozen kinds of number in turn (premium rate, toll free, ...,
+    fixed line last but one) for the kind, where only whether any matches is wanted,
+    and for a calling code of several regions (+1, +44, +7) it does that twice, once to
+    find the region and once to check the number in it. The common kinds are asked
+    first here and the region's answer is kept; the rules are the library's own."""
+    util = _phonenumbers().phonenumberutil
+    code = number.country_code
+    regions = util.COUNTRY_CODE_TO_REGION_CODE.get(code)
+    if regions is None:
+        return False
+    nsn = util.national_significant_number(number)
+    if len(regions) == 1:
+        return _valid_in_region(util, code, nsn, regions[0], None)
+    for region in regions:  # as region_code_for_number finds the number's region
+        metadata = util.PhoneMetadata.metadata_for_region(region.upper(), None)
+        if metadata is None:
+            continue
+        if metadata.leading_digits is not None:
+            if util.re_compile(metadata.leading_digits).match(nsn):
+                return _valid_in_region(util, code, nsn, region, None)
+        elif _any_kind(util, nsn, metadata):
+            return _valid_in_region(util, code, nsn, region, metadata)
+    return False
+
+
+def _valid_in_region(util: Any, code: int, nsn: str, region: str, valid: Any) -> bool:
+    """is_valid_number_for_region; ``valid``: the region's metadata, when ``nsn`` is
+    known to be of one of its kinds."""
+    metadata = util.PhoneMetadata.metadata_for_region_or_calling_code(code, region.upper())
+    if metadata is None or (
+        region != util.REGION_CODE_FOR_NON_GEO_ENTITY
+        and code != util.country_code_for_valid_region(region)
+    ):
+        return False
+    return metadata is valid or _any_kind(util, nsn, metadata)
+
+
+def _any_kind(util: Any, nsn: str, metadata: Any) -> bool:
+    """``_number_type_helper(nsn, metadata) != UNKNOWN``: the general pattern, then any
+    kind's, fixed line and mobile first (a mobile pattern the same as the fixed line's
+    is not asked, as there)."""
+    matches = util._is_number_matching_desc
+    if not matches(nsn, metadata.general_desc):
+        return False
+    if matches(nsn, metadata.fixed_line):
+        return True
+    if not metadata.same_mobile_and_fixed_line_pattern and matches(nsn, metadata.mobile):
+        return True
+    return any(
+        matches(nsn, desc)
+        for desc in (
+            metadata.premium_rate,
+            metadata.toll_free,
+            metadata.shared_cost,
+            metadata.voip,
+            metadata.personal_number,
+            metadata.pager,
+            metadata.uan,
+            metadata.voicemail,
+        )
+    )
 
 
 # A number written with its country code and only digits and the usual separators

@@ -70,7 +70,7 @@ def _labelled(
     as written, with ``"unverified": True``, for the user to fix."""
     if items is None:
         return []
-    if isinstance(items, str | dict):
+    if isinstance(items, (str, dict)):
         items = [items]
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -79,20 +79,22 @@ def _labelled(
         # Mapping ABC's check is slow, and an import checks every email and phone.
         if type(item) is dict:
             label, raw = item.get("label") or "work", item.get("value")
-            flagged = bool(item.get(UNVERIFIED))
+            flagged = UNVERIFIED in item and bool(item[UNVERIFIED])
         elif isinstance(item, str):
             label, raw, flagged = "work", item, False
         else:
             label, raw = item.get("label") or "work", item.get("value")
             flagged = isinstance(item, Mapping) and bool(item.get(UNVERIFIED))
+        if type(label) is not str:
+            label = str(label)
         try:
             value = check(field, raw)
-            entry = {"label": str(label), "value": value}
+            entry = {"label": label, "value": value}
         except ValidationError as exc:
             if doubts is None and not flagged:
                 raise
             value = v.clean_text(None if raw is None else str(raw))
-            entry = {"label": str(label), "value": value, UNVERIFIED: True}
+            entry = {"label": label, "value": value, UNVERIFIED: True}
             if doubts is not None:
                 doubts.append(Doubt(key or field, exc, "flagged"))
         if value:
@@ -112,6 +114,16 @@ def _address_fields(field: str) -> tuple[tuple[str, str], ...]:
     return tuple((k, f"{field}.{k}") for k in ADDRESS_KEYS)
 
 
+def _address_part(name: str, raw: Any) -> str | None:
+    """``v.short_text(name, raw)``; a plain ASCII text within the limit (nearly every part
+    of an address) is only trimmed, without the calls."""
+    if type(raw) is str and raw.isascii():
+        text = raw.strip()
+        if len(text) <= v.MAX_SHORT_TEXT:
+            return text or None
+    return v.short_text(name, raw)
+
+
 def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
     if items is None:
         return []
@@ -121,7 +133,7 @@ def _addresses(field: str, items: Any) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, Mapping):
             raise ValidationError(field, "each address needs street, city, postcode, country")
-        address = {k: v.short_text(name, item.get(k)) for k, name in _address_fields(field)}
+        address = {k: _address_part(name, item.get(k)) for k, name in _address_fields(field)}
         address["country"] = v.country("country", address["country"])
         if any(address[k] for k in ADDRESS_KEYS[1:]):
             address["label"] = address["label"] or "office"
@@ -185,9 +197,11 @@ class Collector:
         self.doubts = doubts
         self.strict = frozenset(strict)
 
-    def check(self, name: str, fn: Callable[[], Any]) -> None:
+    def check(self, name: str, fn: Callable[..., Any], *args: Any) -> None:
+        """``fn(*args)`` as the field's value. The arguments are given, not bound in a
+        lambda, for the checks every row of an import makes."""
         try:
-            self.out[name] = fn()
+            self.out[name] = fn(*args)
         except ValidationError as exc:
             if self.doubts is not None and name not in self.strict:
                 self.doubts.append(Doubt(name, exc, "moved"))
@@ -213,6 +227,7 @@ CUSTOMER_FIELDS = (
     "addresses", "phones", "emails", "tags", "custom", "notes", "yearly_potential", "currency",
 )  # fmt: skip
 _CUSTOMER_FIELD_SET = frozenset(CUSTOMER_FIELDS)
+_CUSTOMER_STRICT = frozenset(("name", "notes"))  # a file's customer is refused without them
 
 
 def phone_region(addresses: Any, default: str) -> str:
@@ -223,6 +238,17 @@ def phone_region(addresses: Any, default: str) -> str:
         if code and len(str(code)) == 2 and str(code).isalpha():
             return str(code).upper()
     return default
+
+
+def _currency_or_usd(raw: Any) -> str:
+    return v.currency("currency", raw) or "USD"
+
+
+@functools.lru_cache(maxsize=64)
+def _phone_in(region: str) -> Callable[[str, str | None], str | None]:
+    """The phone check of numbers without a country code read in ``region``: one
+    function a region, not one made for each record checked."""
+    return lambda field, raw: v.phone(field, raw, region)
 
 
 def clean_customer(
@@ -240,10 +266,10 @@ def clean_customer(
     written and marked unverified, another wrong field is left out and noted in
     ``doubts`` (the importer keeps it in the notes); only a missing name refuses it."""
     _unknown(patch, _CUSTOMER_FIELD_SET)
-    c = Collector(doubts, strict=("name", "notes"))
+    c = Collector(doubts, strict=_CUSTOMER_STRICT)
     p = patch
     if "name" in p:
-        c.check("name", lambda: v.required_name("name", p["name"]))
+        c.check("name", v.required_name, "name", p["name"])
     if "kind" in p:
         c.check(
             "kind", lambda: v.choice("kind", p["kind"], CustomerKind) or CustomerKind.ORGANISATION
@@ -255,31 +281,26 @@ def clean_customer(
         )
     for name in ("industry", "segment", "territory"):
         if name in p:
-            c.check(name, lambda n=name: v.short_text(n, p[n], limit=120))
+            c.check(name, v.short_text, name, p[name], 120)
     if "owner" in p:
-        c.check("owner", lambda: v.short_text("owner", p["owner"], limit=200))
+        c.check("owner", v.short_text, "owner", p["owner"], 200)
     if "website" in p:
-        c.check("website", lambda: v.website("website", p["website"]))
+        c.check("website", v.website, "website", p["website"])
     if "emails" in p:
-        c.check("emails", lambda: _labelled("email", p["emails"], v.email, doubts, "emails"))
+        c.check("emails", _labelled, "email", p["emails"], v.email, doubts, "emails")
     if "addresses" in p:
-        c.check("addresses", lambda: _addresses("address", p["addresses"]))
+        c.check("addresses", _addresses, "address", p["addresses"])
     if "phones" in p:
         local = phone_region(c.out.get("addresses"), region)
-        c.check(
-            "phones",
-            lambda: _labelled(
-                "phone", p["phones"], lambda f, x: v.phone(f, x, local), doubts, "phones"
-            ),
-        )
+        c.check("phones", _labelled, "phone", p["phones"], _phone_in(local), doubts, "phones")
     if "tags" in p:
         c.check("tags", lambda: _tags("tags", p["tags"]))
     if "notes" in p:
-        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+        c.check("notes", v.long_text, "notes", p["notes"])
     if "yearly_potential" in p:
         c.check("yearly_potential", lambda: v.money("yearly potential", p["yearly_potential"]))
     if "currency" in p:
-        c.check("currency", lambda: v.currency("currency", p["currency"]) or "USD")
+        c.check("currency", _currency_or_usd, p["currency"])
     if "custom" in p:
         custom: dict[str, Any] = {}
         for key, raw in dict(p["custom"] or {}).items():
@@ -314,6 +335,7 @@ CONTACT_FIELDS = (
     "preferred_channel", "do_not_contact", "notes", "photo",
 )  # fmt: skip
 _CONTACT_FIELD_SET = frozenset(CONTACT_FIELDS)
+_CONTACT_STRICT = frozenset(("name", "notes", "customer_id"))
 
 
 def _bool(field: str, raw: Any) -> bool:
@@ -332,27 +354,22 @@ def clean_contact(
 ) -> dict[str, Any]:
     """``doubts``: a file's values, kept as :func:`clean_customer` keeps them."""
     _unknown(patch, _CONTACT_FIELD_SET)
-    c = Collector(doubts, strict=("name", "notes", "customer_id"))
+    c = Collector(doubts, strict=_CONTACT_STRICT)
     p = patch
     if "customer_id" in p:
         c.check("customer_id", lambda: v.required_name("customer", p["customer_id"]))
     if "name" in p:
-        c.check("name", lambda: v.required_name("contact name", p["name"]))
+        c.check("name", v.required_name, "contact name", p["name"])
     if "title" in p:
-        c.check("title", lambda: v.short_text("title", p["title"], limit=200))
+        c.check("title", v.short_text, "title", p["title"], 200)
     if "decision_role" in p:
         c.check(
             "decision_role", lambda: v.choice("decision role", p["decision_role"], DecisionRole)
         )
     if "emails" in p:
-        c.check("emails", lambda: _labelled("email", p["emails"], v.email, doubts, "emails"))
+        c.check("emails", _labelled, "email", p["emails"], v.email, doubts, "emails")
     if "phones" in p:
-        c.check(
-            "phones",
-            lambda: _labelled(
-                "phone", p["phones"], lambda f, x: v.phone(f, x, region), doubts, "phones"
-            ),
-        )
+        c.check("phones", _labelled, "phone", p["phones"], _phone_in(region), doubts, "phones")
     if "preferred_channel" in p:
         c.check(
             "preferred_channel",
@@ -361,7 +378,7 @@ def clean_contact(
     if "do_not_contact" in p:
         c.check("do_not_contact", lambda: _bool("do not contact", p["do_not_contact"]))
     if "notes" in p:
-        c.check("notes", lambda: v.long_text("notes", p["notes"]))
+        c.check("notes", v.long_text, "notes", p["notes"])
     if "photo" in p:
         c.check("photo", lambda: photos.clean("photo", p["photo"]))
     return c.done()

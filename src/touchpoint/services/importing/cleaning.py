@@ -73,7 +73,7 @@ class _Plan:
 
 
 def _join(*parts: str | None) -> str | None:
-    text = " ".join(p.strip() for p in parts if p and p.strip())
+    text = " ".join([p.strip() for p in parts if p and p.strip()])
     return text or None
 
 
@@ -213,6 +213,8 @@ def _notices(
     doubts: Sequence[Doubt],
     columns: Mapping[str, str] | None = None,
 ) -> list[RowNotice]:
+    if not doubts:
+        return []
     out = []
     for doubt in doubts:
         field_name = _field_name(doubt.error.field, "name", columns)
@@ -224,7 +226,7 @@ def _notices(
         if problem != doubt.error.problem:
             problem += " (no country code)"
         out.append(RowNotice(row, name, field_name, problem, kept))
-    return list(dict.fromkeys(out))
+    return out if len(out) == 1 else list(dict.fromkeys(out))
 
 
 class _Cleaner:
@@ -284,7 +286,8 @@ class _Cleaner:
         if problems:
             raise ValidationErrors(problems)
         if doubts is not None:
-            _keep_doubts(clean, patch, doubts[start:])
+            if len(doubts) > start:
+                _keep_doubts(clean, patch, doubts[start:])
             if new:  # a default stands in for a value kept in the notes
                 clean.setdefault("owner", self.owner)
                 clean.setdefault("currency", self.currency)
@@ -301,7 +304,7 @@ class _Cleaner:
         patch["name"] = raw.get("name")
         start = len(doubts) if doubts is not None else 0
         clean = clean_contact(patch, region=region or self.region, doubts=doubts)
-        if doubts is not None:
+        if doubts is not None and len(doubts) > start:
             _keep_doubts(clean, patch, doubts[start:])
         return clean
 
@@ -319,7 +322,7 @@ def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, st
 
 
 def _join_lines(*parts: str | None) -> str | None:
-    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    text = "\n\n".join([p.strip() for p in parts if p and p.strip()])
     return text or None
 
 
@@ -327,6 +330,33 @@ def _join_lines(*parts: str | None) -> str | None:
 _CUSTOMER_CELLS = ("industry", "segment", "owner", "territory", "website", "status", "kind",
                    "yearly_potential", "currency")  # fmt: skip
 _ADDRESS_CELLS = ("street", "city", "postcode", "region", "country")
+
+
+def _one(cells: Mapping[str, list[str]], name: str) -> str | None:
+    """The first cell of ``name`` that is not blank (as written), or None."""
+    for value in cells.get(name, ()):
+        if value.strip():
+            return value
+    return None
+
+
+def _many(cells: Mapping[str, list[str]], name: str) -> list[str]:
+    return [x for x in cells.get(name, ()) if x.strip()]
+
+
+def _labelled(
+    cells: Mapping[str, list[str]], labels: Mapping[str, list[str | None]], name: str
+) -> list[dict[str, str]]:
+    """The cells of ``name`` that are not blank, with their labels (None: work)."""
+    values = cells.get(name)
+    if not values:
+        return []
+    found = labels.get(name) or [None] * len(values)
+    return [
+        {"label": label or "work", "value": value}
+        for value, label in zip(values, found, strict=False)
+        if value.strip()
+    ]
 
 
 def _split_row(
@@ -338,42 +368,27 @@ def _split_row(
     """(company, person, raw customer fields, raw contact fields) of one CSV row.
     ``labels``: the label of each email and phone cell (None: work)."""
     labels = labels or {}
-
-    def labelled(name: str) -> list[dict[str, str]]:
-        found = labels.get(name) or [None] * len(cells.get(name, ()))
-        return [
-            {"label": label or "work", "value": value}
-            for value, label in zip(cells.get(name, ()), found, strict=False)
-            if value.strip()
-        ]
-
-    def one(name: str) -> str | None:
-        for value in cells.get(name, ()):
-            if value.strip():
-                return value
-        return None
-
     # Most of the fields asked for below are no column of the file: those are skipped
     # without a call (a row asks for some thirty).
     given = cells.keys()
-
-    def many(name: str) -> list[str]:
-        return [x for x in cells.get(name, ()) if x.strip()]
-
-    company = one("customer")
-    person = one("contact") or _join(one("first_name"), one("middle_name"), one("last_name"))
+    company = _one(cells, "customer") if "customer" in given else None
+    person = _one(cells, "contact") if "contact" in given else None
+    if not person:
+        person = _join(
+            *[_one(cells, n) for n in ("first_name", "middle_name", "last_name") if n in given]
+        )
     customer: dict[str, Any] = {}
     for name in _CUSTOMER_CELLS:
         if name in given:
-            value = one(name)
+            value = _one(cells, name)
             if value is not None:
                 customer[name] = value
     if "tags" in given:
-        tags = _split_tags(many("tags"), dropped_tags)
+        tags = _split_tags(_many(cells, "tags"), dropped_tags)
         if tags:
             customer["tags"] = tags
-    address = {k: one(k) if k in given else None for k in _ADDRESS_CELLS}
-    addresses = _address_list(one("address_list")) if "address_list" in given else []
+    address = {k: _one(cells, k) if k in given else None for k in _ADDRESS_CELLS}
+    addresses = _address_list(_one(cells, "address_list")) if "address_list" in given else []
     if addresses:  # every address, with its label: the single columns edit the first
         if any(k in cells for k in address):
             addresses[0] = {**addresses[0], **address}
@@ -383,17 +398,17 @@ def _split_row(
     if custom:
         customer["custom"] = custom
     reach: dict[str, Any] = {}
-    emails = labelled("email")
+    emails = _labelled(cells, labels, "email")
     # Phones in the order of their columns (a mobile column is a phone labelled so).
-    phones = labelled("phone")
+    phones = _labelled(cells, labels, "phone")
     # The full lists keep labels and order; a single column's value that is not in
     # them (edited by hand) replaces the first of its kind, as it was that one.
     if "email_list" in given:
-        email_list = _reach_list(one("email_list"))
+        email_list = _reach_list(_one(cells, "email_list"))
         if email_list:
             emails = _merge_reach(email_list, emails)
     if "phone_list" in given:
-        phone_list = _reach_list(one("phone_list"))
+        phone_list = _reach_list(_one(cells, "phone_list"))
         if phone_list:
             phones = _merge_reach(phone_list, phones)
     if emails:
@@ -401,20 +416,24 @@ def _split_row(
     if phones:
         reach["phones"] = phones
     # The columns that are no field come after the notes, one line each.
-    notes = _join_lines(*many("notes"), "\n".join(many("extra")))
+    written = _many(cells, "notes") if "notes" in given else []
+    extra = _many(cells, "extra") if "extra" in given else []
+    # A person's fields, each None when the file has no column for it.
+    title, role, opt_out, channel = [
+        _one(cells, n) if n in given else None
+        for n in ("title", "decision_role", "do_not_contact", "preferred_channel")
+    ]
     contact: dict[str, Any] = {}
     if person:
-        title = one("title")
-        role, notes = _role_and_notes(one("decision_role"), notes)
+        notes = _join_lines(*written, "\n".join(extra))
+        role, notes = _role_and_notes(role, notes)
         contact.update(reach)
         if title:
             contact["title"] = title
         if role:
             contact["decision_role"] = role
-        opt_out = one("do_not_contact")
         if opt_out:
             contact["do_not_contact"] = opt_out
-        channel = one("preferred_channel")
         if channel:
             contact["preferred_channel"] = channel
         if notes:
@@ -427,14 +446,14 @@ def _split_row(
         kept = [
             f"{label}: {value}"
             for label, value in (
-                ("Job title", one("title")),
-                ("Decision role", one("decision_role")),
-                ("Do not contact", one("do_not_contact")),
-                ("Preferred channel", one("preferred_channel")),
+                ("Job title", title),
+                ("Decision role", role),
+                ("Do not contact", opt_out),
+                ("Preferred channel", channel),
             )
             if value
         ]
-        notes = _join_lines(*many("notes"), "\n".join([*kept, *many("extra")]))
+        notes = _join_lines(*written, "\n".join([*kept, *extra]))
         if notes:
             customer["notes"] = notes
     return company, person, customer, contact

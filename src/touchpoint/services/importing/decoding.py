@@ -128,6 +128,15 @@ def _clean_cell(cell: str) -> str:
 
 
 _FORMULA_STARTS = frozenset("=+-@\t\r")
+# An apostrophe then a formula's first character, or then a quote: the csv reader
+# drops a closing quote and keeps what follows it ("'"=1 is read as '=1).
+_QUOTED_FORMULAS = (*(f"'{c}" for c in sorted(_FORMULA_STARTS)), "'\"")
+
+
+def _plain_cells(text: str) -> bool:
+    """Whether :func:`_clean_cell` leaves every cell read from ``text`` as it is: no NUL,
+    and no apostrophe anywhere that a cell's could be (see _QUOTED_FORMULAS)."""
+    return "\x00" not in text and not any(quoted in text for quoted in _QUOTED_FORMULAS)
 
 
 def _open_table(path: Path) -> _Table:
@@ -158,10 +167,14 @@ def _open_table(path: Path) -> _Table:
         raise ValidationError("file", f"{path.name} is empty")
 
     records: list[tuple[int, list[str]]] = []
+    # Decided once for the file rather than for each cell: with no NUL and no quoted
+    # formula start anywhere in the text, _clean_cell leaves every cell as it is.
+    plain = _plain_cells(text)
     try:
         for number, record in enumerate(reader, start=header_row + 1):
-            if any(cell.strip() for cell in record):
-                records.append((number, [_clean_cell(c) for c in record]))
+            # A row of blank cells only is no row: its cells joined are blank too.
+            if "".join(record).strip():
+                records.append((number, record if plain else [_clean_cell(c) for c in record]))
     except csv.Error as exc:
         raise ValidationError(
             "file", f"{path.name} is not a readable CSV file near line {reader.line_num} ({exc})"
