@@ -77,3 +77,33 @@ def test_any_plain_address_is_read_as_email_validator_reads_it(
 ) -> None:
     address = f"{local}@{'.'.join([*labels, top])}"
     assert _ours(address) == _email_validator(address), address
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".",
+        "..",
+        "a..b.example",
+        "http://.",
+        "http://[",
+        "https://" + "w" * 64 + ".de",
+        "http://acme.de:http",
+        "http://acme.de:70000",
+        "ftp://acme.de",
+        "www.",
+    ],
+)
+def test_a_web_address_that_is_not_one_is_named_as_such(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        v.website("website", text)
+    assert (caught.value.field, caught.value.problem) == (
+        "website",
+        f"'{text}' is not a web address",
+    )
+
+
+def test_web_addresses_get_their_scheme() -> None:
+    assert v.website("website", "acme.de") == "https://acme.de"
+    assert v.website("website", "http://acme.de:8080/shop") == "http://acme.de:8080/shop"
+    assert v.website("website", "bücher.example") == "https://bücher.example"

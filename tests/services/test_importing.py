@@ -335,6 +335,30 @@ def test_one_bad_value_keeps_the_row_and_the_value_flagged(ws: Workspace, tmp_pa
     assert report.changes.touches("customer") and report.changes.touches("contact")
 
 
+@pytest.mark.parametrize("site", [".", "a..b.example", "http://[", "https://" + "w" * 64 + ".de"])
+def test_a_web_address_the_url_tools_refuse_keeps_the_row(
+    ws: Workspace, tmp_path: Path, site: str
+) -> None:
+    """An address that urlsplit or IDNA refuses with an error of their own (an empty or
+    over-long label, a broken IPv6 bracket) is a doubtful value like any other: it is
+    kept in the notes, and the rows before and after it are imported too."""
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Company", "Website"],
+            ["Acme GmbH", "acme.de"],
+            ["Punkt KG", site],
+            ["Zeta AG", "zeta.example"],
+        ],
+    )
+    report = import_customers_csv(ws, path)
+    assert report.errors == [] and report.created_customers == 3
+    assert [(n.row, n.field, n.kept) for n in report.notices] == [(3, "website", "notes")]
+    punkt = customers.get_customer(ws, "Punkt KG")
+    assert punkt.website is None and punkt.notes == f"Website: {site}"
+    assert customers.get_customer(ws, "Zeta AG").website == "https://zeta.example"
+
+
 def test_values_kept_from_a_file_leave_no_cycle_for_the_collector(
     ws: Workspace, tmp_path: Path
 ) -> None:

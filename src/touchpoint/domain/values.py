@@ -393,9 +393,15 @@ def website(field: str, value: str | None) -> str | None:
     if text is None:
         return None
     candidate = text if "://" in text else f"https://{text}"
-    parts = urlsplit(candidate)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not _HOST_OK.match(host.encode("idna").decode()):
+    try:
+        parts = urlsplit(candidate)
+        host = (parts.hostname or "").lower()
+        _ = parts.port  # raises for a port that is not a number from 0 to 65535
+        # IDNA refuses an empty label ("." or "a..b") or one over 63 letters.
+        ascii_host = host.encode("idna").decode()
+    except ValueError:  # UnicodeError too, and urlsplit's "Invalid IPv6 URL"
+        raise ValidationError(field, f"'{text}' is not a web address") from None
+    if parts.scheme not in ("http", "https") or not _HOST_OK.match(ascii_host):
         raise ValidationError(field, f"'{text}' is not a web address")
     return candidate
 
