@@ -4,6 +4,7 @@ full ones give: NFC-normalised, stripped text; an address as email_validator rea
 from __future__ import annotations
 
 import unicodedata
+from decimal import Decimal
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -107,3 +108,14 @@ def test_web_addresses_get_their_scheme() -> None:
     assert v.website("website", "acme.de") == "https://acme.de"
     assert v.website("website", "http://acme.de:8080/shop") == "http://acme.de:8080/shop"
     assert v.website("website", "bücher.example") == "https://bücher.example"
+
+
+@pytest.mark.parametrize("text", ["1e999", "9" * 40, "12345678901234567890123456789"])
+def test_an_amount_too_large_to_keep_to_the_cent_is_named_as_such(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        v.money("value", text)
+    assert (caught.value.field, caught.value.problem) == (
+        "value",
+        f"'{text}' is too large an amount",
+    )
+    assert v.money("value", "1,234.5") == Decimal("1234.50")

@@ -450,7 +450,10 @@ def money(field: str, value: Decimal | float | str | None) -> Decimal | None:
         raise ValidationError(field, f"'{value}' is not an amount")
     if amount < 0:
         raise ValidationError(field, "must not be negative")
-    return amount.quantize(Decimal("0.01"))
+    try:  # to the cent: beyond 28 digits in all, Decimal cannot
+        return amount.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ValidationError(field, f"'{value}' is too large an amount") from None
 
 
 _CURRENCY_CODE = re.compile(r"[A-Z]{3}")
