@@ -359,6 +359,33 @@ def test_a_web_address_the_url_tools_refuse_keeps_the_row(
     assert customers.get_customer(ws, "Zeta AG").website == "https://zeta.example"
 
 
+def test_ids_of_another_program_that_differ_by_case_are_two_records(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    """Salesforce's 15-character ids differ by case alone; rows of one id are one
+    customer, as written. Our own ids are UUIDs: read in any case."""
+    acme = customers.create_customer(ws, {"name": "Acme GmbH"}).value
+    path = write_csv(
+        tmp_path / "in.csv",
+        [
+            ["Customer ID", "Company", "Full Name"],
+            ["001A000001abcDE", "Nordwerk AG", "Nina Nord"],
+            ["001A000001abcDe", "Südwerk AG", "Sven Süd"],
+            ["001A000001abcDE", "Nordwerk AG", "Nils Nord"],
+            [acme.id.upper(), "Acme GmbH", "Anna Acme"],
+        ],
+    )
+    report = import_customers_csv(ws, path)
+    assert report.errors == []
+    assert (report.created_customers, report.created_contacts) == (2, 4)
+    assert {c.name for c in customers.list_contacts(ws, "Nordwerk AG")} == {
+        "Nina Nord",
+        "Nils Nord",
+    }
+    assert [c.name for c in customers.list_contacts(ws, "Südwerk AG")] == ["Sven Süd"]
+    assert [c.name for c in customers.list_contacts(ws, acme.id)] == ["Anna Acme"]
+
+
 def test_values_kept_from_a_file_leave_no_cycle_for_the_collector(
     ws: Workspace, tmp_path: Path
 ) -> None:

@@ -32,7 +32,10 @@ def _canonical_id(ref: str | None) -> str | None:
 
 
 def _ref_key(ref: str) -> str:
-    return ref.strip().casefold()
+    """How a file's id is compared: a UUID (ours) in any case as the same id; any other
+    as written, since another program's ids may differ by case alone (Salesforce's
+    15-character ids do)."""
+    return _canonical_id(ref) or ref.strip()
 
 
 def _records_by_id(session: Session, model: type[Any], refs: Iterable[str]) -> dict[str, Any]:
