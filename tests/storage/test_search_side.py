@@ -160,3 +160,17 @@ def test_built_beside_an_encrypted_database(data_dir: Path) -> None:
         assert _found(ws, "Zwischenlager") == {"interaction"}
     finally:
         ws.close()
+
+
+def test_a_swap_that_fails_leaves_the_laptop_s_indexes_to_the_catch_up(ws: Workspace) -> None:
+    side = SideIndex.start(ws.db)
+    assert side is not None
+    _load(ws, side)
+    with ws.unit_of_work() as uow:  # another writer holds the file past the side's patience
+        uow.session.connection().exec_driver_sql("PRAGMA user_version")
+        side._dbapi.execute("PRAGMA busy_timeout = 50")
+        assert not side.swap()
+    assert search.index_backlog(ws) > 0
+    assert search.catch_up_index(ws)
+    assert _sound(ws)
+    assert _found(ws, "Zwischenlager") == {"interaction"}

@@ -271,7 +271,8 @@ class SideIndex:
     def swap(self) -> bool:
         """Wait for the thread, then replace the laptop's indexes with these and end
         their backlog, in one transaction; close. False (nothing changed) when this
-        index cannot be trusted to hold exactly the laptop's documents."""
+        index cannot be trusted to hold exactly the laptop's documents, or when the swap
+        fails (the records the pull wrote are committed whatever happens here)."""
         try:
             self._stop()
             if self._abandoned:
@@ -280,6 +281,9 @@ class SideIndex:
                 log.warning("search index built beside the load failed: %r", self._error)
                 return False
             return self._swap()
+        except Exception as exc:  # either driver's error (a full disk, a lock held too long)
+            log.warning("search index built beside the load not swapped in: %r", exc)
+            return False
         finally:
             self._close_connection()
 
