@@ -9,6 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# How long a thread told to stop may take to return from its last call.
+GRACE_SECONDS = 5.0
+
 
 def _visible_windows() -> list[object]:
     from PySide6.QtWidgets import QApplication
@@ -37,8 +40,7 @@ def _qt_test_leaves_nothing_running(request: pytest.FixtureRequest) -> Iterator[
     yield
     from PySide6.QtCore import QThreadPool
 
-    # A thread told to stop may need a moment to return from its last call.
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + GRACE_SECONDS
     while True:
         threads = [
             t

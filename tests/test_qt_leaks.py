@@ -16,7 +16,11 @@ import sys
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 sys.path.insert(0, {str(TESTS)!r})
 
+import qt_leaks
 from qt_leaks import _qt_test_leaves_nothing_running  # noqa: F401
+
+# The thread left running is waited for this long, not the 5 s a real test gets.
+qt_leaks.GRACE_SECONDS = 0.3
 
 
 def pytest_configure(config):

@@ -19,13 +19,16 @@ DAY = date(2026, 11, 17)
 
 
 @pytest.fixture
-def writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Each file the console really writes (its format), with the cache emptied."""
+def writes(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> list[str]:
+    """Each file the console really writes (its format), with the cache emptied. A test
+    marked ``slow_drawing`` has each drawing take 0.2 s more: long enough for a second
+    request to arrive while it draws."""
     made: list[str] = []
     real = downloads._write
+    delay = 0.2 if request.node.get_closest_marker("slow_drawing") else 0.0
 
     def counted(report: reports.DailyReport, fmt: str, out: str) -> None:
-        time.sleep(0.2)  # long enough for a second request to arrive while it draws
+        time.sleep(delay)
         real(report, fmt, out)
         made.append(fmt)
 
@@ -50,6 +53,7 @@ def test_the_same_report_is_written_once_and_a_changed_one_again(
     assert "team south" in changed.decode() and "team south" not in first.decode()
 
 
+@pytest.mark.slow_drawing
 def test_requests_arriving_together_share_one_drawing(team: Workspace, writes: list[str]) -> None:
     report = reports.daily_report(team, DAY, DAY, reps=[MARIA, TOM], scope="team north")
     bodies: list[bytes] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import fresh_db
 from touchpoint.storage.backup import integrity
 from touchpoint.storage.workspace import Workspace
 
@@ -34,6 +35,7 @@ WRITER = textwrap.dedent(
     importer = import_vcard if csv_file.endswith(".vcf") else import_customers_csv
     report = importer(ws, csv_file)
     assert not report.errors, report.errors[:3]
+    print("logging", flush=True)
     n = 0
     while True:
         n += 1
@@ -106,13 +108,13 @@ def _check(db: Path, rows: int) -> tuple[int, int]:
 
 
 def test_sigkill_during_imports_and_logging(tmp_path: Path) -> None:
-    # Smaller imports, so that a few rounds also reach the logging on a busy machine.
-    kill_writers(tmp_path, rounds=3, seed=11, rows=300)
+    # Smaller imports; each kill aimed at the import or at the logging after it.
+    kill_writers(tmp_path, rounds=3, seed=11, rows=300, aimed=True)
 
 
 def test_sigkill_during_vcard_imports_and_logging(tmp_path: Path) -> None:
     # A vCard import writes its cards while it still checks the next ones, as a CSV's does.
-    kill_writers(tmp_path, rounds=3, seed=5, rows=300, cards=True)
+    kill_writers(tmp_path, rounds=3, seed=5, rows=300, cards=True, aimed=True)
 
 
 @pytest.mark.slow
@@ -120,13 +122,18 @@ def test_sigkill_during_imports_and_logging_many_times(tmp_path: Path) -> None:
     kill_writers(tmp_path, rounds=12, seed=11, rows=IMPORT_ROWS)
 
 
-def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int, *, cards: bool = False) -> None:
+def kill_writers(
+    tmp_path: Path, rounds: int, seed: int, rows: int, *, cards: bool = False, aimed: bool = False
+) -> None:
     """``rounds`` writers (a CSV import of ``rows``, or a vCard file of as many cards, then
     interactions with follow-ups) killed after a random while; the database is checked
-    after each kill."""
+    after each kill. ``aimed``: even rounds are killed a moment into the import, odd ones
+    a moment into the logging that follows it (the writer says when it starts), instead
+    of after up to 3.5 s, by when a small import has long finished."""
     from touchpoint.services import customers
 
     data = tmp_path / "data"
+    fresh_db.laptop_database(data)  # migrated once per process, copied
     ws = Workspace.open(data, auto_backup=False)
     customers.create_customer(ws, {"name": "Crash Anchor"})
     ws.close()
@@ -146,9 +153,15 @@ def kill_writers(tmp_path: Path, rounds: int, seed: int, rows: int, *, cards: bo
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == b"ready", proc.stderr.read() if proc.stderr else ""
-        # Wide enough that some imports finish even on a slow machine, short enough
-        # that most kills land mid-transaction.
-        time.sleep(rng.uniform(0.05, 3.5))
+        if not aimed:
+            # Wide enough that some imports finish even on a slow machine, short enough
+            # that most kills land mid-transaction.
+            time.sleep(rng.uniform(0.05, 3.5))
+        elif round_no % 2 == 0:
+            time.sleep(rng.uniform(0.0, 0.08))  # a 300-row import takes some 0.1 s
+        else:
+            assert proc.stdout.readline().strip() == b"logging"
+            time.sleep(rng.uniform(0.02, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
