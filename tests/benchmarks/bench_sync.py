@@ -2,9 +2,8 @@
 
 1. first sync of a new laptop with a dataset (records/s), against a raw bulk insert of
    the same rows into a fresh SQLite file (the floor for applying them); then the
-   full-text indexing that follows it (none when the sync streamed: it builds its index
-   beside the load and swaps it in, storage.search_side), and the time until everything
-   is searchable;
+   full-text indexing that follows it (none when the sync streamed: it indexes as it
+   loads), and the time until everything is searchable;
 2. an incremental sync of 100 changes: round trip p50/p95 (push 100 + pull);
 3. the Hub on PostgreSQL with several uvicorn workers under N simulated laptops each
    pushing and pulling small batches at once: p50/p95 latency, errors, requests/s and the

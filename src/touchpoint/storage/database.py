@@ -218,18 +218,6 @@ class Database:
         return self._writer()
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
-        """Hold a turn (see :class:`Turns`) for work on a connection outside the pool:
-        the window's own work waits for it to end rather than for SQLite's lock."""
-        turns = self._turns
-        held = turns.enter() if turns is not None else None
-        try:
-            yield
-        finally:
-            if turns is not None and held is not None:
-                turns.leave(held)
-
-    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session; its snapshot is consistent for its whole life."""
         session = self._reader()

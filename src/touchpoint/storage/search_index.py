@@ -37,10 +37,6 @@ from touchpoint.storage.models import (
 
 INDEXED: tuple[type[Record], ...] = (Customer, Contact, Interaction, FollowUp)
 
-# A connection's pool-record info names under this key the index built beside its load
-# that its documents are relayed to (storage.search_side), while there is one.
-SIDE_INDEX = "search_side"
-
 NAMES_FTS = "search_fts_names"  # customers and contacts
 ACTIVITY_FTS = "search_fts"  # interactions and follow-ups
 FTS_TABLES = (NAMES_FTS, ACTIVITY_FTS)
@@ -242,9 +238,6 @@ class BulkLoad:
         self._error: BaseException | None = None
         self._jobs: queue.Queue[tuple[str, Any] | None] | None = None
         self._thread: threading.Thread | None = None
-        # An index built beside this load takes the documents it writes as rows, with
-        # their ids, rather than from a trigger calling back into Python for each row.
-        self._side = conn.connection.info.get(SIDE_INDEX) if background else None
         if background:
             # Some batches ahead at most (an import queues nine jobs a batch): beyond
             # that the caller waits rather than piling up rows.
@@ -331,12 +324,7 @@ class BulkLoad:
                 else:
                     cursor = self._db.cursor()
                     try:
-                        if sql is INSERT_DOC and self._side is not None:
-                            with self._side.unrelayed(cursor):
-                                last = _insert_many(cursor, sql, rows)
-                            self._side.documents(last - len(rows) + 1, rows)
-                        else:
-                            _insert_many(cursor, sql, rows)
+                        _insert_many(cursor, sql, rows)
                     finally:
                         cursor.close()
             except BaseException as exc:  # raised in the caller's thread
@@ -366,14 +354,13 @@ _MULTI_ROW: dict[tuple[str, int], str] = {}
 _MAX_ROWS = 2000  # rows per statement at most: a longer one only costs more to prepare
 
 
-def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> int:
+def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
     """Run ``INSERT ... VALUES (?, ...)`` for many rows as few statements, each with one
     ``VALUES (...), (...), ...`` list of rows: SQLite runs each whole with Python's lock
     released, where an executemany takes that lock back between rows, and a busy Python
     thread beside it holds it for milliseconds at a time. Values are bound as an
     executemany binds them, adapters included. (A JSON array of the rows read through
-    json_each also runs whole, but SQLite then spent twice the time decoding it.)
-    Returns the rowid of the last row inserted."""
+    json_each also runs whole, but SQLite then spent twice the time decoding it.)"""
     head, _values, marks = sql.rpartition(" VALUES ")
     width = marks.count("?")
     limit = _variable_limit(cursor.connection)
@@ -389,7 +376,6 @@ def _insert_many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> int:
         if set(map(len, part)) != {width}:  # else values would shift into other rows
             raise ValueError(f"every row of {head!r} needs {width} values")
         cursor.execute(many, list(chain.from_iterable(part)))
-    return cursor.lastrowid
 
 
 def _variable_limit(connection: Any) -> int:

@@ -6,7 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from touchpoint.collector import collector_paused
 from touchpoint.storage import deferred_indexes
 from touchpoint.storage.bulk_write import bulk_write
-from touchpoint.storage.search_side import SideIndex
 from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
 from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, Stream, _held_back, known_records
 from touchpoint.sync.cycle import Cancelled, SyncProgress
@@ -83,10 +82,6 @@ class _Pull:
         if self.start == 0:
             with stage.ws.read() as session:
                 self.known = known_records(session.connection(), KNOWN_AT_MOST)
-        # A streamed first sync builds its full-text index beside the load (see
-        # storage.search_side), started with its first big page, swapped in at the end.
-        self.side: SideIndex | None = None
-        self.side_tried = False
 
     def fetch(self, after: int) -> PullPage:
         stage = self.stage
@@ -140,62 +135,30 @@ class _Pull:
                 self.counts["conflicts"] += conflicts
                 if not page.more:
                     break
-            if self.side is not None:
-                side, self.side = self.side, None
-                with stage.ws.db.turn():  # it writes through a connection of its own
-                    side.swap()  # else the backlog's catch-up indexes the documents
         finally:
             # After an error or a cancel a fetch may still be under way: its page is
             # simply never applied (it only reads from the Hub).
             if self.pool is not None:
                 self.pool.shutdown(wait=False, cancel_futures=True)
             self.paused.close()
-            self.drop_side()
-
-    def drop_side(self) -> None:
-        """The index built beside the load will not be swapped in: a transaction it was
-        relayed from did not commit, or the pull stops."""
-        if self.side is not None:
-            side, self.side = self.side, None
-            side.close()
-
-    def start_side(self, page: PullPage) -> None:
-        """Start building the full-text index beside the load with a streamed first
-        sync's first big page of several."""
-        if self.side_tried or self.known is None or len(page.changes) < BIG_PAGE or not page.more:
-            return
-        self.side_tried = True
-        self.side = SideIndex.start(self.stage.ws.db)
 
     def apply(self, page: PullPage, *, careful: bool) -> tuple[PullPage, int, int]:
         """One local transaction: this page checked change by change, or big pages up to
         :data:`BULK_TRANSACTION` changes; the cursor with them. The last page applied,
         the changes received from others, and the new conflicts."""
-        if not careful:
-            self.start_side(page)
-        try:
-            return self._apply(page, careful=careful)
-        except BaseException:
-            self.drop_side()
-            raise
-
-    def _apply(self, page: PullPage, *, careful: bool) -> tuple[PullPage, int, int]:
         stage = self.stage
         with stage.ws.unit_of_work(origin="remote") as uow:
             s = uow.session
             conn = s.connection()
             conn.exec_driver_sql(f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}")
-            relay = self.side.relayed(conn) if self.side is not None else nullcontext()
             if careful:
-                with relay:
-                    received, conflicts = stage._apply_carefully(s, page, self.held_back)
+                received, conflicts = stage._apply_carefully(s, page, self.held_back)
                 self.took(page)
             else:
                 received = conflicts = 0
                 first_sync = self.cursor == 0 and page.more
                 with (
                     _bulk_pragmas(conn, page, first_sync=first_sync),
-                    relay,
                     self._stream(s, page) as stream,
                 ):
                     applied = 0
@@ -225,12 +188,10 @@ class _Pull:
         if self.known is None or len(page.changes) < BIG_PAGE:
             yield None
             return
-        # The full-text indexing overlaps this thread's reading of the next pages, where a
-        # catch-up after the sync would come on top of it: built beside the load (the
-        # laptop's own indexes then wait in the backlog until the swap), or else on the
-        # bulk-load thread, batch by batch.
-        defer = self.side is not None
-        with bulk_write(s, background=True, defer_index=defer, pause_collector=False) as bulk:
+        # The bulk-load thread also indexes each batch for full-text search: that SQLite
+        # work overlaps this thread's reading of the next pages, where a catch-up after
+        # the sync would come on top of it.
+        with bulk_write(s, background=True, defer_index=False, pause_collector=False) as bulk:
             yield Stream(bulk, self.known)
 
 
