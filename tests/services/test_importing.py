@@ -359,6 +359,31 @@ def test_a_web_address_the_url_tools_refuse_keeps_the_row(
     assert customers.get_customer(ws, "Zeta AG").website == "https://zeta.example"
 
 
+def test_notes_over_a_megabyte_are_cut_and_the_record_kept(ws: Workspace, tmp_path: Path) -> None:
+    """A record holds at most 1 MB of notes: a file's longer notes (an exported history)
+    are cut to it with a notice, and the company and the person stay."""
+    long_notes = "Gesprächsnotiz " * 100_000  # 1.6 MB of UTF-8
+    path = write_csv(
+        tmp_path / "in.csv",
+        [["Company", "Notes"], ["Acme GmbH", "short"], ["Archiv KG", long_notes], ["Zeta AG", ""]],
+    )
+    report = import_customers_csv(ws, path)
+    assert report.errors == [] and report.created_customers == 3
+    assert [(n.row, n.field, n.kept) for n in report.notices] == [(3, "notes", "cut")]
+    kept = customers.get_customer(ws, "Archiv KG").notes
+    assert 900_000 < len(kept.encode("utf-8")) <= 1_000_000
+    assert long_notes.startswith(kept)
+    card = tmp_path / "long.vcf"
+    card.write_text(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Nora Lang\r\nORG:Archiv KG\r\n"
+        f"NOTE:{'Rückruf erbeten ' * 80_000}\r\nEND:VCARD\r\n",
+        encoding="utf-8",
+    )
+    cards = import_vcard(ws, card)
+    assert cards.errors == [] and cards.created_contacts == 1
+    assert [(n.field, n.kept) for n in cards.notices] == [("notes", "cut")]
+
+
 def test_ids_of_another_program_that_differ_by_case_are_two_records(
     ws: Workspace, tmp_path: Path
 ) -> None:

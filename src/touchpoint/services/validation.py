@@ -41,8 +41,9 @@ class Doubt:
     """A value from a file that failed its check, kept anyway (see clean_customer).
 
     ``key`` is the patch's field; ``kept`` says where the value is now: "flagged"
-    (an email or phone kept as written, marked unverified) or "moved" (the field is
-    left out: the caller keeps the value as written, in the notes)."""
+    (an email or phone kept as written, marked unverified), "moved" (the field is
+    left out: the caller keeps the value as written, in the notes) or "cut" (notes
+    over 1 MB, cut to it)."""
 
     key: str
     error: ValidationError

@@ -499,6 +499,7 @@ class ImportDialog(QDialog):
 KEPT = {
     "unverified": "kept as written, marked unverified",
     "notes": "kept in the notes",
+    "cut": "cut to its first 1 MB",
     "not kept": "not kept",
 }
 

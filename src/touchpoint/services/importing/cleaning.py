@@ -220,7 +220,7 @@ def _notices(
         field_name = _field_name(doubt.error.field, "name", columns)
         if doubt.key.startswith("custom.") and columns:
             field_name = columns.get(doubt.key.removeprefix("custom."), field_name)
-        kept = "unverified" if doubt.kept == "flagged" else "notes"
+        kept = {"flagged": "unverified", "cut": "cut"}.get(doubt.kept, "notes")
         # The hint on a phone without its country code is said once, not on each row.
         problem = doubt.error.problem.split(": add the country code")[0]
         if problem != doubt.error.problem:
@@ -276,6 +276,7 @@ class _Cleaner:
             addresses.append({**address, "country": country})
         if addresses:
             patch["addresses"] = addresses
+        _cut_notes(patch, doubts)
         start = len(doubts) if doubts is not None else 0
         try:
             clean = clean_customer(
@@ -302,11 +303,30 @@ class _Cleaner:
         """``region``: the customer's country, for phone numbers without a country code."""
         patch = {k: val for k, val in raw.items() if val is not None}
         patch["name"] = raw.get("name")
+        _cut_notes(patch, doubts)
         start = len(doubts) if doubts is not None else 0
         clean = clean_contact(patch, region=region or self.region, doubts=doubts)
         if doubts is not None and len(doubts) > start:
             _keep_doubts(clean, patch, doubts[start:])
         return clean
+
+
+# Cut a little short of the limit: normalising the text (as the check does) may lengthen
+# it by a few bytes at most.
+_NOTES_KEPT = v.MAX_NOTES_BYTES - 1024
+
+
+def _cut_notes(patch: dict[str, Any], doubts: list[Doubt] | None) -> None:
+    """Notes over the 1 MB a record holds are cut to it, with a notice: a file from
+    elsewhere keeps its person or company (typing stays strict and refuses them)."""
+    notes = patch.get("notes")
+    if doubts is None or type(notes) is not str or len(notes) * 4 <= v.MAX_NOTES_BYTES:
+        return
+    data = notes.encode("utf-8", "replace")
+    if len(data) <= v.MAX_NOTES_BYTES:
+        return
+    patch["notes"] = data[:_NOTES_KEPT].decode("utf-8", "ignore")
+    doubts.append(Doubt("notes", ValidationError("notes", "is larger than 1 MB"), "cut"))
 
 
 def _role_and_notes(role: str | None, notes: str | None) -> tuple[str | None, str | None]:

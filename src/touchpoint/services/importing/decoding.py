@@ -152,6 +152,9 @@ def _open_table(path: Path) -> _Table:
     text, encoding = decode(data, path.name)
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text)
+    # The csv module refuses a cell over 128 KB (an exported history in a notes cell):
+    # no cell can be longer than its file. The limit is the module's, process-wide.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     headers: list[str] | None = None
     header_row = 0

@@ -23,8 +23,8 @@ class RowNotice:
 
     ``kept`` says where: "unverified" (an email or phone kept as written and marked
     so), "notes" (a value with no field here, or one that failed its check, kept in
-    the record's notes), "tags", or "not kept" (a picture that is none or too large,
-    logos, keys, how a card was written)."""
+    the record's notes), "tags", "cut" (notes over 1 MB, cut to it), or "not kept" (a
+    picture that is none or too large, logos, keys, how a card was written)."""
 
     row: int
     name: str | None
