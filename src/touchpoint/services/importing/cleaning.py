@@ -352,12 +352,19 @@ _CUSTOMER_CELLS = ("industry", "segment", "owner", "territory", "website", "stat
 _ADDRESS_CELLS = ("street", "city", "postcode", "region", "country")
 
 
+def _first_given(cells: list[str] | None) -> str | None:
+    """The first cell that is not blank (as written), or None. A row asks this of a
+    handful of columns it mostly does not have: a call, not a generator, each."""
+    if cells:
+        for cell in cells:
+            if cell.strip():
+                return cell
+    return None
+
+
 def _one(cells: Mapping[str, list[str]], name: str) -> str | None:
     """The first cell of ``name`` that is not blank (as written), or None."""
-    for value in cells.get(name, ()):
-        if value.strip():
-            return value
-    return None
+    return _first_given(cells.get(name))
 
 
 def _many(cells: Mapping[str, list[str]], name: str) -> list[str]:

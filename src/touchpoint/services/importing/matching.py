@@ -39,8 +39,9 @@ def _ref_key(ref: str) -> str:
 
 
 def _records_by_id(session: Session, model: type[Any], refs: Iterable[str]) -> dict[str, Any]:
-    """The records (live, deleted or merged) whose ids the file names, by folded id."""
-    wanted = sorted({_canonical_id(r) or _ref_key(r) for r in refs if r and r.strip()})
+    """The records (live, deleted or merged) whose ids the file names, by
+    :func:`_ref_key`."""
+    wanted = sorted({_ref_key(r) for r in refs if r and r.strip()})
     found: dict[str, Any] = {}
     for chunk in chunked(wanted):
         for record in session.scalars(select(model).where(model.id.in_(chunk))):

@@ -16,6 +16,7 @@ from touchpoint.services.import_layouts import Layout, label_text
 from touchpoint.services.importing.cleaning import (
     _Cleaner,
     _CustomerKey,
+    _first_given,
     _notices,
     _Plan,
     _Planned,
@@ -383,16 +384,6 @@ def _plan_rows(
         if sink is not None:
             sink(item)
     return plan
-
-
-def _first_given(cells: list[str] | None) -> str | None:
-    """The first cell that is not blank (as written), or None. A row asks this of a
-    handful of columns it mostly does not have: a call, not a generator, each."""
-    if cells:
-        for cell in cells:
-            if cell.strip():
-                return cell
-    return None
 
 
 def _check_cancel(cancel: Cancel | None) -> None:
