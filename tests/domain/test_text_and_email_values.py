@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
@@ -80,6 +81,13 @@ def test_any_plain_address_is_read_as_email_validator_reads_it(
     assert _ours(address) == _email_validator(address), address
 
 
+def _refused(check: Any, field: str, text: str) -> tuple[str, str]:
+    """(field, problem) of the ValidationError ``check(field, text)`` raises."""
+    with pytest.raises(ValidationError) as caught:
+        check(field, text)
+    return caught.value.field, caught.value.problem
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -96,12 +104,7 @@ def test_any_plain_address_is_read_as_email_validator_reads_it(
     ],
 )
 def test_a_web_address_that_is_not_one_is_named_as_such(text: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        v.website("website", text)
-    assert (caught.value.field, caught.value.problem) == (
-        "website",
-        f"'{text}' is not a web address",
-    )
+    assert _refused(v.website, "website", text) == ("website", f"'{text}' is not a web address")
 
 
 def test_web_addresses_get_their_scheme() -> None:
@@ -112,10 +115,5 @@ def test_web_addresses_get_their_scheme() -> None:
 
 @pytest.mark.parametrize("text", ["1e999", "9" * 40, "12345678901234567890123456789"])
 def test_an_amount_too_large_to_keep_to_the_cent_is_named_as_such(text: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        v.money("value", text)
-    assert (caught.value.field, caught.value.problem) == (
-        "value",
-        f"'{text}' is too large an amount",
-    )
+    assert _refused(v.money, "value", text) == ("value", f"'{text}' is too large an amount")
     assert v.money("value", "1,234.5") == Decimal("1234.50")
