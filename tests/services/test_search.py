@@ -194,3 +194,30 @@ def test_a_phone_shows_once_in_a_snippet_whichever_form_matched(ws):
     by_digits = search.search(ws, "4917557346430", limit=1)[0]
     assert by_digits.plain_snippet.count("57346430") == 1
     assert search.MARK_START in by_digits.snippet  # the matched form is the one kept
+
+
+def test_a_word_the_tokenizer_parts_is_searched_as_its_words(ws):
+    """The indexes keep no word positions, so a quoted string of several words would be
+    refused: a word typed that FTS5 reads as more ("_", a script Python's tables know
+    better than SQLite's) is searched as each of its words, and finds the record."""
+    tai = "\u1980\u1981\u19b0\u1982\u1983"  # New Tai Lue: one word to Python, two to SQLite
+    made = customers.create_customer(ws, {"name": "Key_Account Traders"}).value
+    _note(ws, made.id, f"Asked about the mail_gateway; greeted us with {tai}")
+    assert [h.entity for h in search.search(ws, "key_acc")] == ["customer"]
+    assert [h.entity for h in search.search(ws, "mail_gate")] == ["interaction"]
+    assert [h.entity for h in search.search(ws, tai)] == ["interaction"]
+    assert search.count_matches(ws, "mail_gate") == 1
+    assert search.query_words(f"Mail_Gate {tai}") == ["mail", "gate", *search_index.tokens(tai)]
+    assert len(search_index.tokens(tai)) == 2
+
+
+def test_words_taken_whole_are_one_word_to_the_tokenizer():
+    """The quick path keeps a word of Latin letters and digits whole: SQLite's tokenizer
+    reads every one of those characters as part of a word (checked against it here, so
+    a character added to the quick path that it does not read so fails)."""
+    quick = [chr(c) for c in range(0x30, 0x250) if search_index._ONE_TOKEN.fullmatch(chr(c))]
+    assert "_" not in quick and "\u00d7" not in quick and len(quick) > 400
+    for ch in quick:
+        assert len(search_index._tokenized(f"a{ch}b")) == 1, repr(ch)
+    assert search_index.tokens("Müller") == ["Müller"]  # whole, as typed
+    assert search_index._tokenized("Müller_GmbH") == ["muller", "gmbh"]

@@ -11,7 +11,7 @@ from alembic import command
 
 from touchpoint.errors import NewerSchemaError
 from touchpoint.services import search
-from touchpoint.storage import migrate
+from touchpoint.storage import migrate, search_index
 from touchpoint.storage.database import Database
 from touchpoint.storage.workspace import Workspace
 
@@ -196,3 +196,61 @@ def test_going_back_before_the_backlog_indexes_what_waits(tmp_path):
         ).scalar()
     assert names == 1
     ws.close()
+
+
+def _fts_sql(path: Path) -> dict[str, str]:
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('search_fts', 'search_fts_names')"
+        ).fetchall()
+        return dict(rows)
+    finally:
+        conn.close()
+
+
+def test_upgrade_to_column_detail_fills_both_indexes_again_and_back(tmp_path):
+    """0013: both indexes are made again keeping columns, not positions, and filled from
+    every document, the ones a big pull left waiting too; a downgrade gives positions back."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "touchpoint.sqlite3"
+    _first_revision_with_data(path)
+    db = Database(path)
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0012")
+        # A big pull's documents, left to a catch-up that never ran.
+        conn.exec_driver_sql("INSERT INTO search_backlog (fts, done) VALUES ('search_fts', 0)")
+        conn.exec_driver_sql(
+            "INSERT INTO search_docs (entity, record_id, customer_id, title, body)"
+            " VALUES ('interaction', 'i2', 'c1', 'Call', 'Quote for the mail_gateway upgrade')"
+        )
+    db.dispose()
+    assert all("detail" not in sql for sql in _fts_sql(path).values())
+    ws = Workspace.open(data, auto_backup=False)
+    try:
+        assert all("detail=column" in sql for sql in _fts_sql(path).values())
+        with ws.read() as session:
+            conn = session.connection()
+            assert search_index.backlog(conn) == 0
+            assert not search_index.lagging(conn)
+            assert search_index.integrity_ok(conn)
+        assert [h.record_id for h in search.search(ws, "zurich")] == ["i1"]
+        assert [h.record_id for h in search.search(ws, "gatew")] == ["i2"]
+        assert [h.record_id for h in search.search(ws, "mail_gate")] == ["i2"]
+        assert [h.record_id for h in search.search(ws, "mull")] == ["c1"]
+    finally:
+        ws.close()
+    db = Database(path)
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+        found = conn.exec_driver_sql(
+            "SELECT d.record_id FROM search_fts f JOIN search_docs d ON d.doc_id = f.rowid"
+            " WHERE search_fts MATCH '\"mail gateway\"'"
+        ).all()
+        assert found == [("i2",)]  # a phrase again: positions are kept
+    db.dispose()
+    assert all("detail=full" in sql for sql in _fts_sql(path).values())

@@ -20,6 +20,7 @@ from touchpoint.domain import metrics
 from touchpoint.domain.enums import CustomerStatus
 from touchpoint.domain.values import fold
 from touchpoint.errors import ValidationError
+from touchpoint.services.search import match_expression
 from touchpoint.storage.models import Customer, CustomerTeam, FollowUp, Interaction
 from touchpoint.storage.queries import customers as customer_queries
 from touchpoint.storage.queries import search as search_queries
@@ -152,16 +153,13 @@ def fold_words(value: str | None) -> str:
     return " " + " ".join(_WORD.findall(fold(value or ""))) + " "
 
 
-# The letters and digits FTS5's tokenizer (unicode61) makes tokens of: "_" parts words.
-_TOKEN = re.compile(r"[^\W_]+")
-
-
 def names_expression(words: list[str]) -> str | None:
     """The FTS5 query of the names index that every customer matching ``words`` (folded
     words, each the start of a word of the name, a city or a tag) matches too: each
-    word's tokens as a phrase, its last one a prefix. None when no word has a token."""
-    phrases = [" ".join(_TOKEN.findall(word)) for word in words]
-    return " AND ".join(f'"{p}"*' for p in phrases if p) or None
+    word's tokens, each a prefix (the index keeps no word positions to ask for them in
+    a row; the LIKE conditions then hold each candidate to its words). None when no
+    word has a token."""
+    return match_expression(" ".join(words))
 
 
 def _word_conditions(typed: str, session: Session) -> list[ColumnElement[bool]]:

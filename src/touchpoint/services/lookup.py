@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from touchpoint.domain import values as v
 from touchpoint.domain.values import short_id
 from touchpoint.errors import AmbiguousError, NotFoundError
+from touchpoint.services.search import match_expression
 from touchpoint.storage.chunks import chunked
 from touchpoint.storage.models import Contact, Customer, Record
 from touchpoint.storage.queries import search as search_queries
@@ -85,10 +85,10 @@ def _folded_candidates(
 ) -> list[str]:
     """Ids of records whose name has every word of ``ref`` as a word prefix, case and
     accents folded: the search index's names, so "gonzalez" finds "González"."""
-    words = re.findall(r"\w+", ref)[:12]
-    if not words:
+    expression = match_expression(ref)
+    if expression is None:
         return []
-    expression = "{title} : (" + " ".join(f'"{w}"*' for w in words) + ")"
+    expression = "{title} : (" + expression + ")"
     return search_queries.records_matching_names(
         session, model.entity, expression, customer_id=customer_id, limit=NAME_MATCHES
     )

@@ -76,12 +76,18 @@ def render_marks(value: str, start: str, end: str) -> str:
     return value.replace(MARK_START, start).replace(MARK_END, end)
 
 
+def query_words(query: str) -> list[str]:
+    """What a person typed (its first 12 words) as the indexes' words: "e_mail" is two."""
+    return [token for word in _WORD.findall(query)[:12] for token in search_index.tokens(word)]
+
+
 def match_expression(query: str) -> str | None:
     """The FTS5 query for what a person typed: every word, as a quoted prefix."""
-    words = _WORD.findall(query)
-    if not words:
-        return None
-    return " ".join(f'"{w}"*' for w in words[:12])
+    return _expression(query_words(query))
+
+
+def _expression(words: list[str]) -> str | None:
+    return " ".join(f'"{w}"*' for w in words) or None
 
 
 NAME_CANDIDATES = 500  # newest names matching by name (then by other text), ranked
@@ -230,14 +236,15 @@ def search(
 
     ``entities`` restricts the search to some of customer, contact, interaction and
     followup."""
-    expression = match_expression(query)
+    words = query_words(query)
+    expression = _expression(words)
     if expression is None:
         return []
     limit = max(1, min(limit, 500))
     wanted = tuple(e for e in (entities or tuple(GROUPS)) if e in GROUPS)
     name_kinds = tuple(e for e in wanted if e in NAME_ENTITIES)
     activity_kinds = tuple(e for e in wanted if e in ACTIVITY_ENTITIES)
-    if min(len(w) for w in _WORD.findall(query)[:12]) < 2:
+    if min(len(w) for w in words) < 2:
         activity_kinds = ()  # no one-letter prefix index there: names only, still quick
     with ws.read() as session:
         names = _names(session, expression, limit, name_kinds) if name_kinds else []
@@ -274,7 +281,8 @@ def count_matches(
     :data:`COUNT_CAP` by default), so that a cut list can say how many more there are.
     Each index stops counting at ``cap``."""
     cap = COUNT_CAP if cap is None else cap
-    expression = match_expression(query)
+    words = query_words(query)
+    expression = _expression(words)
     if expression is None:
         return 0
     wanted = tuple(e for e in (entities or tuple(GROUPS)) if e in GROUPS)
@@ -282,7 +290,7 @@ def count_matches(
         NAMES_FTS: tuple(e for e in wanted if e in NAME_ENTITIES),
         ACTIVITY_FTS: tuple(e for e in wanted if e in ACTIVITY_ENTITIES),
     }
-    if min(len(w) for w in _WORD.findall(query)[:12]) < 2:
+    if min(len(w) for w in words) < 2:
         kinds[ACTIVITY_FTS] = ()  # as search does: names only for a one-letter word
     total = 0
     with ws.read() as session:
