@@ -209,9 +209,10 @@ def _fts_sql(path: Path) -> dict[str, str]:
         conn.close()
 
 
-def test_upgrade_to_column_detail_fills_both_indexes_again_and_back(tmp_path):
-    """0013: both indexes are made again keeping columns, not positions, and filled from
-    every document, the ones a big pull left waiting too; a downgrade gives positions back."""
+def test_upgrade_to_column_detail_fills_the_activity_index_again_and_back(tmp_path):
+    """0013: the activity index is made again keeping columns, not positions, and filled
+    from every document, the ones a big pull left waiting too; the names index keeps its
+    positions; a downgrade gives the activity index its positions back."""
     data = tmp_path / "data"
     data.mkdir()
     path = data / "touchpoint.sqlite3"
@@ -231,7 +232,9 @@ def test_upgrade_to_column_detail_fills_both_indexes_again_and_back(tmp_path):
     assert all("detail" not in sql for sql in _fts_sql(path).values())
     ws = Workspace.open(data, auto_backup=False)
     try:
-        assert all("detail=column" in sql for sql in _fts_sql(path).values())
+        made = _fts_sql(path)
+        assert "detail=column" in made["search_fts"]
+        assert "detail" not in made["search_fts_names"]
         with ws.read() as session:
             conn = session.connection()
             assert search_index.backlog(conn) == 0
@@ -253,4 +256,4 @@ def test_upgrade_to_column_detail_fills_both_indexes_again_and_back(tmp_path):
         ).all()
         assert found == [("i2",)]  # a phrase again: positions are kept
     db.dispose()
-    assert all("detail=full" in sql for sql in _fts_sql(path).values())
+    assert "detail=full" in _fts_sql(path)["search_fts"]

@@ -7,9 +7,10 @@ letters) and ``search_fts`` for interactions and follow-ups (the bulk; prefix
 indexes of 2 to 4 letters). Split so that a search ranks names apart from the much
 larger activity, whose matches it can take newest first without scoring them all.
 ``unicode61 remove_diacritics 2`` makes matching case- and accent-insensitive. The
-indexes keep which column a word is in, not where (``detail=column``, migration 0013):
-a query may ask for words and their prefixes, in a column or anywhere, but not for a
-phrase of several words; :func:`tokens` splits what was typed into single words.
+activity index keeps which column a word is in, not where (``detail=column``, migration
+0013): a query of it may ask for words and their prefixes, in a column or anywhere, but
+not for a phrase of several words; :func:`tokens` splits what was typed into single
+words, for both indexes alike.
 
 After a big pull an index may lag its documents: ``search_backlog`` (migration 0006)
 says which documents it has not taken in yet, and :func:`catch_up` feeds them to it.
