@@ -26,32 +26,28 @@ depends_on = None
 
 _TOKENIZE = "tokenize='unicode61 remove_diacritics 2'"
 
-# Frozen copy of the index definitions as of this revision:
-# (fts table, content view, its entities, prefix indexes).
-_INDEXES = (("search_fts", "search_fts_activity_docs", "('interaction', 'followup')", "2 3 4"),)
-
 
 def _recreate(detail: str) -> None:
-    # The triggers on search_docs name the index; they stay, and find the new one.
-    for table, view, entities, prefix in _INDEXES:
-        op.execute(f"DROP TABLE {table}")
-        op.execute(
-            f"""CREATE VIRTUAL TABLE {table} USING fts5(
-                title, body, content='{view}', content_rowid='doc_id', {_TOKENIZE},
-                prefix='{prefix}', detail={detail})"""
-        )
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('rank', 'bm25(10.0, 1.0)')")
-        # Not FTS5's 'rebuild': it reads the view as SQLite's plan gives it, by the
-        # (entity, record_id) index, so ids come unordered and FTS5 writes a segment
-        # for nearly every document (a minute at L). In id order, merging 16 segments at
-        # a time, then merged down: ten seconds.
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 16)")
-        op.execute(
-            f"INSERT INTO {table}(rowid, title, body) SELECT doc_id, title, body "
-            f"FROM search_docs WHERE +entity IN {entities} ORDER BY doc_id"
-        )
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('merge', 1)")
-        op.execute(f"INSERT INTO {table}({table}, rank) VALUES ('automerge', 4)")
+    # Frozen copy of the activity index's definition as of this revision. The triggers
+    # on search_docs name the index; they stay, and find the new one.
+    op.execute("DROP TABLE search_fts")
+    op.execute(
+        f"""CREATE VIRTUAL TABLE search_fts USING fts5(
+            title, body, content='search_fts_activity_docs', content_rowid='doc_id',
+            {_TOKENIZE}, prefix='2 3 4', detail={detail})"""
+    )
+    op.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('rank', 'bm25(10.0, 1.0)')")
+    # Not FTS5's 'rebuild': it reads the view as SQLite's plan gives it, by the
+    # (entity, record_id) index, so ids come unordered and FTS5 writes a segment for
+    # nearly every document (a minute at L). In id order, merging 16 segments at a
+    # time, then merged down: ten seconds.
+    op.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 16)")
+    op.execute(
+        "INSERT INTO search_fts(rowid, title, body) SELECT doc_id, title, body "
+        "FROM search_docs WHERE +entity IN ('interaction', 'followup') ORDER BY doc_id"
+    )
+    op.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('merge', 1)")
+    op.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('automerge', 4)")
     # Every document is in: this index waits for no catch-up any more.
     op.execute("DELETE FROM search_backlog WHERE fts = 'search_fts'")
 
