@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from alembic import command
+from sqlalchemy import Connection
 
 from touchpoint.errors import NewerSchemaError
 from touchpoint.services import search
@@ -16,12 +19,22 @@ from touchpoint.storage.database import Database
 from touchpoint.storage.workspace import Workspace
 
 
-def _first_revision_with_data(path: Path) -> None:
+@contextmanager
+def _at_revision(path: Path, revision: str, *, down: bool = False) -> Iterator[Connection]:
+    """One transaction on ``path``'s database, moved up (or ``down``) to ``revision`` first."""
     db = Database(path)
     cfg = migrate.alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    try:
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+            yield conn
+    finally:
+        db.dispose()
+
+
+def _first_revision_with_data(path: Path) -> None:
+    with _at_revision(path, "0001") as conn:
         conn.exec_driver_sql("INSERT INTO local_meta (key, value) VALUES ('device_id', 'dev-1')")
         now = "2026-01-05T10:00:00.000000Z"
         conn.exec_driver_sql(
@@ -50,7 +63,6 @@ def _first_revision_with_data(path: Path) -> None:
             " 'insert', '{}', ?, 'maria', '0001')",
             (now,),
         )
-    db.dispose()
 
 
 def test_upgrade_from_first_revision_keeps_data_and_indexes_it(tmp_path):
@@ -89,12 +101,8 @@ def test_upgrade_to_name_keys_keys_each_live_customer_by_its_folded_name(tmp_pat
 
     data = tmp_path / "data"
     data.mkdir()
-    db = Database(data / "touchpoint.sqlite3")
-    cfg = migrate.alembic_config()
     now = "2026-01-05T10:00:00.000000Z"
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0011")
+    with _at_revision(data / "touchpoint.sqlite3", "0011") as conn:
         for record_id, name, deleted, merged in (
             ("c1", "Müller Maschinenbau GmbH", None, None),
             ("c2", "Müller Maschinenbau", now, None),
@@ -113,7 +121,6 @@ def test_upgrade_to_name_keys_keys_each_live_customer_by_its_folded_name(tmp_pat
             "INSERT INTO identity_keys (entity, record_id, kind, value)"
             " VALUES ('customer', 'c1', 'email', 'info@mueller.de')"
         )
-    db.dispose()
     ws = Workspace.open(data, auto_backup=False)
     try:
         conn = sqlite3.connect(ws.paths.database)
@@ -217,18 +224,13 @@ def test_upgrade_to_column_detail_fills_the_activity_index_again_and_back(tmp_pa
     data.mkdir()
     path = data / "touchpoint.sqlite3"
     _first_revision_with_data(path)
-    db = Database(path)
-    cfg = migrate.alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0012")
+    with _at_revision(path, "0012") as conn:
         # A big pull's documents, left to a catch-up that never ran.
         conn.exec_driver_sql("INSERT INTO search_backlog (fts, done) VALUES ('search_fts', 0)")
         conn.exec_driver_sql(
             "INSERT INTO search_docs (entity, record_id, customer_id, title, body)"
             " VALUES ('interaction', 'i2', 'c1', 'Call', 'Quote for the mail_gateway upgrade')"
         )
-    db.dispose()
     assert all("detail" not in sql for sql in _fts_sql(path).values())
     ws = Workspace.open(data, auto_backup=False)
     try:
@@ -246,14 +248,10 @@ def test_upgrade_to_column_detail_fills_the_activity_index_again_and_back(tmp_pa
         assert [h.record_id for h in search.search(ws, "mull")] == ["c1"]
     finally:
         ws.close()
-    db = Database(path)
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0012")
+    with _at_revision(path, "0012", down=True) as conn:
         found = conn.exec_driver_sql(
             "SELECT d.record_id FROM search_fts f JOIN search_docs d ON d.doc_id = f.rowid"
             " WHERE search_fts MATCH '\"mail gateway\"'"
         ).all()
         assert found == [("i2",)]  # a phrase again: positions are kept
-    db.dispose()
     assert "detail=full" in _fts_sql(path)["search_fts"]
