@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -348,5 +349,38 @@ def test_an_import_into_an_encrypted_database_writes_in_bulk(
         report = import_customers_csv(ws, export)
         assert (report.created_customers, report.errors) == (300, []), report
         assert {hit.entity for hit in search.search(ws, "Kunde 117")} == {"customer"}
+    finally:
+        ws.close()
+
+
+def test_indexes_a_first_sync_left_out_are_sorted_in_memory_when_encrypted(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLCipher does not encrypt the sorter's temporary files: the identity index's keys
+    (e-mail addresses, phone numbers) never go to one."""
+    from touchpoint.storage import deferred_indexes
+
+    _run(data_dir, "encryption", "enable")
+    ws = Workspace.open(data_dir, auto_backup=False)
+    try:
+        assert ws.db.key is not None
+        _fill(ws)
+        with ws.db.write_connection() as conn:
+            deferred_indexes.defer(conn)
+            conn.commit()
+        stores: list[int] = []
+        real = deferred_indexes.build
+
+        def build(conn: Any) -> list[str]:
+            driver = conn.connection.driver_connection
+            stores.append(driver.execute("PRAGMA temp_store").fetchone()[0])
+            return real(conn)
+
+        monkeypatch.setattr(deferred_indexes, "build", build)
+        deferred_indexes.build_pending(ws.db)
+        assert stores == [2]  # MEMORY
+        with ws.db.read() as session:
+            assert deferred_indexes.deferred(session.connection()) == []
+        assert [hit.entity for hit in search.search(ws, "Acme Forklift")][:1] == ["customer"]
     finally:
         ws.close()
