@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import gc
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import Clock, HubServer, Laptop, assert_converged
+from sqlalchemy import event
 
 from gc_probe import frees_cycles_by_itself
 from touchpoint.services import customers, interactions, search
@@ -128,8 +132,19 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
         "insert_fresh",
         lambda *a: collecting.append(frees_cycles_by_itself()) or real_insert(*a),
     )
+    synchronous: list[int] = []  # at each commit
+    event.listen(
+        ben.ws.db.engine,
+        "commit",
+        lambda conn: synchronous.append(
+            conn.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0]
+        ),
+    )
     assert frees_cycles_by_itself()
     assert ben.sync(page_size=50).in_sync
+    # Its big pages committed without waiting for the disk (NORMAL), the index builds
+    # after them with it (FULL), which syncs the log with theirs.
+    assert 1 in synchronous and synchronous[-1] == 2
     # Garbage cycles waited while it loaded (the collector paused), and go again after.
     assert collecting and not any(collecting)
     assert frees_cycles_by_itself()
@@ -145,10 +160,37 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     assert "contact" in found(ben, "Muster 3")
     got = indexed_as_typed(hub, ana, ben)
     assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
-    with ben.ws.read() as s:  # and the pooled connection its usual page cache
-        assert s.connection().exec_driver_sql("PRAGMA cache_size").scalar() != (
-            pulling.BULK_CACHE_KIB
-        )
+    held = [ben.ws.db.write_connection() for _ in range(3)]
+    for conn in held:  # and the pooled connections their usual page cache and syncing
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() != pulling.BULK_CACHE_KIB
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+        conn.close()
+    ana.close()
+    ben.close()
+
+
+def test_a_big_transaction_failing_before_its_first_page_is_applied_carefully_once(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure as a transaction of big pages begins (here its settings, every time)
+    sends at least its first page to the careful path, which applies it change by
+    change: once it went back to the same cursor and failed the same way forever."""
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 10)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 5)
+    tries: list[int] = []
+
+    @contextmanager
+    def failing(*_args: Any, **_kwargs: Any) -> Iterator[None]:
+        tries.append(1)
+        if len(tries) > 5:
+            raise RuntimeError("the same stretch failed again and again")
+        raise sqlite3.OperationalError("disk I/O error")
+        yield
+
+    monkeypatch.setattr(pulling, "_bulk_pragmas", failing)
+    assert ben.sync(page_size=10).in_sync  # each try took a page on, carefully
+    assert_converged(hub, ana, ben)
+    assert "customer" in found(ben, "Kunde 7")
     ana.close()
     ben.close()
 

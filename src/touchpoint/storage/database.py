@@ -59,11 +59,33 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# An execution option: PRAGMAs set on a connection before its transaction begins (some,
+# like synchronous, may not change inside one), and set back to what they were when the
+# connection goes back to the pool, after its commit.
+PRAGMAS_OPTION = "touchpoint_pragmas"
+_SET_BACK = "touchpoint_set_back"
+
+
 def _on_begin(conn: Any) -> None:
-    if conn.get_execution_options().get("touchpoint_write"):
+    options = conn.get_execution_options()
+    pragmas = options.get(PRAGMAS_OPTION)
+    if pragmas:
+        driver = conn.connection.driver_connection
+        kept = conn.connection.info.setdefault(_SET_BACK, {})
+        for name, value in pragmas.items():
+            kept.setdefault(name, int(driver.execute(f"PRAGMA {name}").fetchone()[0]))
+            driver.execute(f"PRAGMA {name} = {int(value)}")
+    if options.get("touchpoint_write"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def _set_back(dbapi_connection: Any, record: Any) -> None:
+    kept = record.info.pop(_SET_BACK, None)
+    if kept and dbapi_connection is not None:  # after the pool's rollback: no transaction
+        for name, value in kept.items():
+            dbapi_connection.execute(f"PRAGMA {name} = {value}")
 
 
 def make_engine(path: Path, key: str | None = None) -> Engine:
@@ -89,6 +111,7 @@ def make_engine(path: Path, key: str | None = None) -> Engine:
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "checkin", _set_back)
     return engine
 
 

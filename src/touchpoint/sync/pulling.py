@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from touchpoint.collector import collector_paused
 from touchpoint.storage import deferred_indexes
 from touchpoint.storage.bulk_write import bulk_write
+from touchpoint.storage.database import PRAGMAS_OPTION
 from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
 from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, Stream, _held_back, known_records
 from touchpoint.sync.cycle import Cancelled, SyncProgress
@@ -30,6 +31,7 @@ BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 # a minute of loading; the pull resumes from the last commit.
 BULK_TRANSACTION = 600_000
 BULK_CACHE_KIB = -262144  # SQLite's page cache while loading one: 256 MB
+_LAZY_COMMIT = {PRAGMAS_OPTION: {"synchronous": 1}}  # NORMAL (see _bulk_pragmas)
 KNOWN_AT_MOST = 100_000  # records of its own a laptop may hold for its first sync to stream
 
 
@@ -124,7 +126,10 @@ class _Pull:
                     # Go back to where the transaction started; the stretch it covered
                     # is applied again page by page, each change checked first.
                     log.warning("sync: pulled changes could not be applied (%r); checking", exc)
-                    self.careful_until = self.cursor
+                    # At least the page it began with, even when it failed before its
+                    # first page was applied: the same stretch never fails the same way
+                    # twice.
+                    self.careful_until = max(self.cursor, page.next_after)
                     self.cursor = committed
                     if self.ahead is not None:
                         self.ahead.cancel()
@@ -147,9 +152,11 @@ class _Pull:
         :data:`BULK_TRANSACTION` changes; the cursor with them. The last page applied,
         the changes received from others, and the new conflicts."""
         stage = self.stage
+        # Big pages commit without waiting for the disk (see _bulk_pragmas).
+        lazy = None if careful or len(page.changes) < BIG_PAGE else _LAZY_COMMIT
         with stage.ws.unit_of_work(origin="remote") as uow:
             s = uow.session
-            conn = s.connection()
+            conn = s.connection(execution_options=lazy)
             conn.exec_driver_sql(f"PRAGMA defer_foreign_keys = {'OFF' if careful else 'ON'}")
             if careful:
                 received, conflicts = stage._apply_carefully(s, page, self.held_back)
@@ -197,12 +204,20 @@ class _Pull:
 
 @contextmanager
 def _bulk_pragmas(conn: Connection, page: PullPage, *, first_sync: bool) -> Iterator[None]:
-    """A first sync leaves its lookup indexes out (built at the end) and loads with a big
-    page cache, so the transaction's index pages stay in memory until its commit."""
-    if first_sync and len(page.changes) >= BIG_PAGE:
+    """A first sync leaves its lookup indexes out (built at the end); big pages load with
+    a big page cache, so the transaction's index pages stay in memory until its commit.
+
+    Their transaction also commits without waiting for the disk (``_LAZY_COMMIT``, set
+    as it begins): a power cut may then take back the last such transaction, but never
+    a record typed here, since it holds only what the Hub sent and the pull's cursor,
+    so that stretch is pulled again; the database stays whole either way (WAL), and
+    the next commit of any other write syncs the log, these pages with it. At L a first
+    sync's three commits took 0.6-1.5 s instead of 1.3-1.9 s."""
+    big = len(page.changes) >= BIG_PAGE
+    if first_sync and big:
         deferred_indexes.defer(conn)
     cache = None
-    if len(page.changes) >= BIG_PAGE:
+    if big:
         cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
         conn.exec_driver_sql(f"PRAGMA cache_size = {BULK_CACHE_KIB}")
     try:
