@@ -16,7 +16,8 @@ KEYS = 60_000
 
 
 def _left_out_with_keys(db: Database) -> None:
-    with db.write_connection() as conn:
+    with db.write_session() as session:
+        conn = session.connection()
         assert deferred_indexes.defer(conn)
         conn.exec_driver_sql(
             "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)",
@@ -30,7 +31,7 @@ def _left_out_with_keys(db: Database) -> None:
                 for i in range(KEYS)
             ],
         )
-        conn.commit()
+        session.commit()
 
 
 def _settings(driver: Any) -> dict[str, int]:
@@ -53,7 +54,7 @@ def _watch_build(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, int]]:
 def test_indexes_left_out_are_built_whole_and_the_connection_goes_back_as_it_was(
     ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with ws.db.write_connection() as conn:
+    with ws.db.engine.connect() as conn:
         usual = _settings(conn.connection.driver_connection)
     _left_out_with_keys(ws.db)
     seen = _watch_build(monkeypatch)
@@ -83,7 +84,7 @@ def test_indexes_left_out_are_built_whole_and_the_connection_goes_back_as_it_was
             lookup, (f"rep.31337@kunde-{31337 % 97}.example.de",)
         ).scalar() == ("00031337-0000-4000-8000-000000000000")
     # Every pooled connection, the builder's included, has the usual settings again.
-    held = [ws.db.write_connection() for _ in range(4)]
+    held = [ws.db.engine.connect() for _ in range(4)]
     try:
         for conn in held:
             assert _settings(conn.connection.driver_connection) == usual
@@ -101,15 +102,15 @@ def test_a_build_that_cannot_take_the_write_lock_waits_and_leaves_the_settings(
     ws.db.engine.pool.dispose()  # connections opened from now on wait 50 ms for a lock
     other = Database(ws.db.path)
     try:
-        with other.write_connection() as writer:
-            writer.exec_driver_sql("DELETE FROM local_meta WHERE 0")  # takes the write lock
+        with other.write_session() as writer:
+            writer.connection().exec_driver_sql("DELETE FROM local_meta WHERE 0")  # the lock
             deferred_indexes.build_pending(ws.db)
             writer.rollback()
     finally:
         other.dispose()
     with ws.db.read() as session:
         assert deferred_indexes.deferred(session.connection())  # still to build
-    with ws.db.write_connection() as conn:
+    with ws.db.engine.connect() as conn:
         assert _settings(conn.connection.driver_connection)["temp_store"] == 2
     deferred_indexes.build_pending(ws.db)
     with ws.db.read() as session:

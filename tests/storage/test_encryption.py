@@ -365,9 +365,9 @@ def test_indexes_a_first_sync_left_out_are_sorted_in_memory_when_encrypted(
     try:
         assert ws.db.key is not None
         _fill(ws)
-        with ws.db.write_connection() as conn:
-            deferred_indexes.defer(conn)
-            conn.commit()
+        with ws.db.write_session() as session:
+            deferred_indexes.defer(session.connection())
+            session.commit()
         stores: list[int] = []
         real = deferred_indexes.build
 

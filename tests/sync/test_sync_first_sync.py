@@ -160,7 +160,7 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     assert "contact" in found(ben, "Muster 3")
     got = indexed_as_typed(hub, ana, ben)
     assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
-    held = [ben.ws.db.write_connection() for _ in range(3)]
+    held = [ben.ws.db.engine.connect() for _ in range(3)]
     for conn in held:  # and the pooled connections their usual page cache and syncing
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() != pulling.BULK_CACHE_KIB
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2

@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -239,12 +239,6 @@ class Database:
 
     def write_session(self) -> Session:
         return self._writer()
-
-    def write_connection(self) -> Connection:
-        """A pooled connection for one write transaction, begun (``BEGIN IMMEDIATE``) at
-        its first statement: until then its driver connection may be set up for the
-        work, and set back before it goes back to the pool."""
-        return self._write_engine.connect()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 from sqlalchemy import Connection, Index, text
 from sqlalchemy.exc import OperationalError
 
-from touchpoint.storage.database import Database
+from touchpoint.storage.database import PRAGMAS_OPTION, Database
 from touchpoint.storage.models import Base
 
 log = logging.getLogger(__name__)
@@ -121,43 +118,28 @@ def build_pending(db: Database) -> None:
     with db.read() as session:
         if not deferred(session.connection()):
             return
-    with db.write_connection() as conn:
-        driver = conn.connection.driver_connection
-        with _sorting_in_runs(driver, plain=db.key is None):
-            try:
-                build(conn)
-                conn.commit()
-            except OperationalError as exc:
-                log.warning("indexes left out by a first sync not built yet: %s", exc)
-            finally:
-                if conn.in_transaction():
-                    conn.rollback()
+    # An encrypted database keeps sorting in memory: SQLCipher does not encrypt the
+    # sorter's temporary files, which would hold the identity index's keys (e-mail
+    # addresses, phone numbers).
+    sorting = {PRAGMAS_OPTION: SORT_IN_RUNS} if db.key is None else None
+    session = db.write_session()
+    try:
+        build(session.connection(execution_options=sorting))
+        session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        log.warning("indexes left out by a first sync not built yet: %s", exc)
+    finally:
+        session.close()
 
 
 # How an index build sorts a plain database's rows: in runs of SQLite's default 2 MB,
-# written to temporary files and merged, with up to this many helper threads. In one
-# run held in memory (the connection's usual temp_store and 32 MB cache) it is a single
-# thread's sort over a working set far bigger than the CPU's caches: at L the 15 builds
-# took 5.9 s that way, 4.2 s in runs on one thread and 3.0-3.2 s on two or three.
+# written to temporary files (temp_store FILE) and merged, with up to this many helper
+# threads. In one run held in memory (the connection's usual temp_store and 32 MB cache)
+# it is a single thread's sort over a working set far bigger than the CPU's caches: at
+# L the 15 builds took 5.9 s that way, 4.2 s in runs on one thread and 3.0-3.2 s on two
+# or three. Set as the transaction begins (temp_store may not change inside one) and
+# set back when the connection returns to the pool.
 SORT_THREADS = min(os.cpu_count() or 1, 4)
 SORT_CACHE_KIB = 2000
-
-
-@contextmanager
-def _sorting_in_runs(driver: Any, *, plain: bool) -> Iterator[None]:
-    """Set the driver connection, outside any transaction, to sort in runs (see
-    SORT_THREADS) for the block, and back afterwards. An encrypted database keeps its
-    sorting in memory: SQLCipher does not encrypt the sorter's temporary files, which
-    would hold the keys of the identity index (e-mail addresses, phone numbers)."""
-    if not plain:
-        yield
-        return
-    settings = {"temp_store": "FILE", "cache_size": -SORT_CACHE_KIB, "threads": SORT_THREADS}
-    kept = {name: driver.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
-    for name, value in settings.items():
-        driver.execute(f"PRAGMA {name} = {value}")
-    try:
-        yield
-    finally:  # the transaction has ended: temp_store may change again
-        for name, value in kept.items():
-            driver.execute(f"PRAGMA {name} = {value}")
+SORT_IN_RUNS = {"temp_store": 1, "cache_size": -SORT_CACHE_KIB, "threads": SORT_THREADS}
