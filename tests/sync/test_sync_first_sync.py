@@ -7,6 +7,7 @@ duplicate."""
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sqlite3
 import subprocess
@@ -436,5 +437,35 @@ def test_a_first_sync_given_one_record_twice_as_new_still_applies_every_change(
     assert notes == "Noch einmal"
     assert set_aside == 0
     assert ben.state().keys() == ana.state().keys()
+    ana.close()
+    ben.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="niceness per thread: Linux")
+def test_the_page_fetched_ahead_is_fetched_at_a_lower_priority_than_the_load(
+    hub: HubServer, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next page is read on a thread that yields the core to the sync and its bulk
+    load; the sync's own thread keeps its priority."""
+    ana, ben = ana_with_data_and_ben_new(hub, tmp_path, clock, 12)
+    monkeypatch.setattr(pulling, "BIG_PAGE", 10)
+    priorities: list[tuple[bool, int]] = []
+    pull = transport.HubClient.pull
+
+    def noting(self: transport.HubClient, after: int, limit: int) -> transport.PullPage:
+        me = threading.get_native_id()
+        priorities.append((me == sync_thread, os.getpriority(os.PRIO_PROCESS, me)))
+        return pull(self, after, limit)
+
+    monkeypatch.setattr(transport.HubClient, "pull", noting)
+    sync_thread = threading.get_native_id()
+    mine = os.getpriority(os.PRIO_PROCESS, sync_thread)
+
+    assert ben.sync(page_size=10).in_sync
+    ahead = [nice for on_sync_thread, nice in priorities if not on_sync_thread]
+    assert len(ahead) >= 3  # 36 records in pages of 10, each after the first read ahead
+    assert all(nice > mine for nice in ahead)
+    assert os.getpriority(os.PRIO_PROCESS, sync_thread) == mine
+    assert_converged(hub, ana, ben)
     ana.close()
     ben.close()

@@ -37,6 +37,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from touchpoint import background
 from touchpoint.storage.types import json_text
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
+        background.lower_this_thread(background.CHECKPOINT)  # it holds nobody up
         conn = None
         while True:
             self._wake.wait()

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from touchpoint import background
 from touchpoint.collector import collector_paused
 from touchpoint.storage import deferred_indexes
 from touchpoint.storage.bulk_write import bulk_write
@@ -94,7 +95,13 @@ class _Pull:
         self.ahead = None
         if page.more:
             if self.pool is None:
-                self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-pull")
+                # A page ahead is enough: the bulk load gets the core first.
+                self.pool = ThreadPoolExecutor(
+                    max_workers=1,
+                    thread_name_prefix="sync-pull",
+                    initializer=background.lower_this_thread,
+                    initargs=(background.PREFETCH,),
+                )
             self.ahead = self.pool.submit(self.fetch, page.next_after)
         self.stage.crash_point("pulled")
         return page
