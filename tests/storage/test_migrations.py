@@ -255,3 +255,88 @@ def test_upgrade_to_column_detail_fills_the_activity_index_again_and_back(tmp_pa
         ).all()
         assert found == [("i2",)]  # a phrase again: positions are kept
     assert "detail=full" in _fts_sql(path)["search_fts"]
+
+
+def _identity_table(conn: sqlite3.Connection) -> tuple[str, list[str]]:
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'identity_keys'").fetchone()
+    indexes = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'identity_keys'"
+        " AND sql IS NOT NULL"
+    ).fetchall()
+    return sql, [name for (name,) in indexes]
+
+
+@pytest.mark.parametrize("lookup_left_out", [False, True])
+def test_upgrade_to_identity_keys_without_rowid_keeps_every_key_and_back(
+    tmp_path: Path, lookup_left_out: bool
+) -> None:
+    """0014: the keys move to a table that is its own primary key, each one kept, and a
+    duplicate check still finds a customer by them; the lookup index comes along unless
+    a stopped first sync had left it out (it is built when that sync ends). Going back
+    gives the table its row ids again, with the same keys."""
+    data = tmp_path / "data"
+    data.mkdir()
+    path = data / "touchpoint.sqlite3"
+    keys = [
+        ("customer", f"c{i}", kind, f"{kind}-{i}@example.com")
+        for i in range(300)
+        for kind in ("email", "host")
+    ]
+    with _at_revision(path, "0013") as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO identity_keys (entity, record_id, kind, value) VALUES (?, ?, ?, ?)",
+            keys,
+        )
+        if lookup_left_out:
+            conn.exec_driver_sql("DROP INDEX ix_identity_keys_lookup")
+    with _at_revision(path, "0014"):
+        pass
+    conn = sqlite3.connect(path)
+    try:
+        sql, indexes = _identity_table(conn)
+        assert sql.rstrip().endswith("WITHOUT ROWID")
+        assert indexes == ([] if lookup_left_out else ["ix_identity_keys_lookup"])
+        stored = conn.execute("SELECT entity, record_id, kind, value FROM identity_keys")
+        assert sorted(stored.fetchall()) == sorted(keys)
+        found = conn.execute(
+            "SELECT record_id FROM identity_keys WHERE kind = 'email' AND value = ?",
+            ("email-17@example.com",),
+        ).fetchall()
+        assert found == [("c17",)]
+    finally:
+        conn.close()
+    with _at_revision(path, "0013", down=True):
+        pass
+    conn = sqlite3.connect(path)
+    try:
+        sql, _indexes = _identity_table(conn)
+        assert "WITHOUT ROWID" not in sql
+        back = conn.execute("SELECT entity, record_id, kind, value FROM identity_keys")
+        assert sorted(back.fetchall()) == sorted(keys)
+    finally:
+        conn.close()
+
+
+def test_a_new_database_keeps_identity_keys_without_rowid(tmp_path: Path) -> None:
+    """Made from the models or by the migrations, the table is the same."""
+    from sqlalchemy import create_engine
+
+    from touchpoint.storage.models import Base
+
+    ws = Workspace.open(tmp_path / "data", auto_backup=False)
+    migrated = sqlite3.connect(ws.paths.database)
+    try:
+        by_migrations, _ = _identity_table(migrated)
+    finally:
+        migrated.close()
+        ws.close()
+    engine = create_engine(f"sqlite:///{tmp_path / 'models.sqlite3'}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    made = sqlite3.connect(tmp_path / "models.sqlite3")
+    try:
+        by_models, _ = _identity_table(made)
+    finally:
+        made.close()
+    for sql in (by_migrations, by_models):
+        assert sql.rstrip().endswith("WITHOUT ROWID")

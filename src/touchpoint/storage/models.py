@@ -368,7 +368,11 @@ class IdentityKey(Base):
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
     value: Mapped[str] = mapped_column(String(300), primary_key=True)
 
-    __table_args__ = (Index("ix_identity_keys_lookup", "kind", "value"),)
+    # Every column is the key: the key's B-tree is the table (migration 0014).
+    __table_args__ = (
+        Index("ix_identity_keys_lookup", "kind", "value"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class SearchDoc(Base):
