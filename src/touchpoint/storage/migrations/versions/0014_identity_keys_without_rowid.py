@@ -8,9 +8,9 @@ Every column of an identity key is part of its primary key, yet the table had ro
 ids: each key was stored twice, once as a row and once in the primary key's index,
 and every write of a key went into both. Without row ids the primary key is the
 table: a new laptop's first sync, which writes about a million keys at L, puts each
-into one B-tree instead of two (a quarter less of their insert time), the file is
-80 MB smaller, and the lookup index by kind and value holds the whole key, so a
-duplicate check reads it alone. The keys are copied over in key order.
+into one B-tree instead of two (a quarter less of their insert time), the keys and
+their lookup index take 50 MB less at L, and that index by kind and value holds the
+whole key, so a duplicate check reads it alone. The keys are copied over in key order.
 """
 
 from __future__ import annotations
