@@ -66,13 +66,17 @@ def index_rows(laptop: Laptop) -> dict[str, Any]:
         keys = conn.exec_driver_sql(
             "SELECT entity, record_id, kind, value FROM identity_keys"
         ).all()
-        automerge = [
-            conn.exec_driver_sql(f"SELECT v FROM {t}_config WHERE k = 'automerge'").scalar()
+        settings = [
+            dict(
+                conn.exec_driver_sql(
+                    f"SELECT k, v FROM {t}_config WHERE k IN ('automerge', 'hashsize')"
+                ).all()
+            )
             for t in search_index.FTS_TABLES
         ]
         sound = search_index.integrity_ok(conn)
     assert len(docs) == len({(d[0], d[1]) for d in docs}), "a record has two documents"
-    return {"docs": sorted(docs), "keys": sorted(keys), "automerge": automerge, "ok": sound}
+    return {"docs": sorted(docs), "keys": sorted(keys), "settings": settings, "ok": sound}
 
 
 def indexed_as_typed(hub: HubServer, ana: Laptop, ben: Laptop) -> dict[str, Any]:
@@ -160,7 +164,12 @@ def test_a_first_sync_in_bulk_indexes_as_typing_would(
     assert "customer" in found(ben, "Kunde 17")
     assert "contact" in found(ben, "Muster 3")
     got = indexed_as_typed(hub, ana, ben)
-    assert search_index.BULK_AUTOMERGE not in got["automerge"]  # no bulk setting left
+    # No bulk setting left: each index merges and writes out as usual again.
+    assert all(
+        settings.get(key, usual) == usual
+        for settings in got["settings"]
+        for key, usual in search_index.USUAL_SETTINGS.items()
+    )
     held = [ben.ws.db.engine.connect() for _ in range(3)]
     for conn in held:  # and the pooled connections their usual page cache and syncing
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() != pulling.BULK_CACHE_KIB

@@ -454,7 +454,7 @@ class BulkWrite:
         if self._load is not None:
             # Indexed too: an edit of a document the index has not taken in yet would
             # remove from it a row it never held.
-            self._load.index()
+            self._load.index(now=True)
             self._load.wait()
 
     def log(self, changes: list[dict[str, Any]]) -> None:
