@@ -469,23 +469,29 @@ class BulkWrite:
         came from the Hub), their search documents and identity keys. One batch."""
         load = self._started()
         plan = _stored_plan(model)
-        row_class = plan.row_class
+        row_class, pick, defaults, json_at = plan.row_class, plan.pick, plan.defaults, plan.json_at
+        width = len(defaults)
+        dumps = orjson.dumps
         params = []
         batch = []
         for values in rows:
-            row = plan.defaults.copy()
-            row.update(values)
-            # Plain copies for the indexers, which read only attributes and ``entity``:
+            # Values name columns only: as many as there are columns is every column.
+            row = values if len(values) == width else {**defaults, **values}
+            # Plain objects for the indexers, which read only attributes and ``entity``:
             # no ORM instance state per record (times stay text: the indexers only test
-            # them for None).
+            # them for None). The row is their attributes, not a copy of it.
             record = row_class()
-            record.__dict__.update(row)
+            record.__dict__ = row
             batch.append(record)
-            for key in plan.json_keys:
-                value = row[key]
-                if value is not None:
-                    row[key] = orjson.dumps(value).decode()
-            params.append(plan.pick(row))
+            stored = pick(row)
+            if json_at:
+                as_list = list(stored)
+                for i in json_at:
+                    value = as_list[i]
+                    if value is not None:
+                        as_list[i] = dumps(value).decode()
+                stored = tuple(as_list)
+            params.append(stored)
         load.insert(plan.sql, params)
         load.insert(search_index.INSERT_DOC, search_index.new_documents(batch))
         load.insert(identity.INSERT_KEY, identity.new_keys(batch))
@@ -532,7 +538,7 @@ class _StoredPlan:
     sql: str
     pick: Callable[[dict[str, Any]], tuple[Any, ...]]  # a full row -> its INSERT's values
     defaults: dict[str, Any]  # every column, with its default
-    json_keys: tuple[str, ...]  # columns stored as JSON text
+    json_at: tuple[int, ...]  # where in the INSERT's values the columns stored as JSON text are
     row_class: type  # plain objects with the model's ``entity``, for the indexers
 
 
@@ -550,7 +556,7 @@ def _stored_plan(model: type[Record]) -> _StoredPlan:
             ),
             pick=itemgetter(*(c.key for c in columns)),
             defaults={c.key: None if c.primary_key else _stored_default(c) for c in columns},
-            json_keys=tuple(c.key for c in columns if isinstance(c.type, JSON)),
+            json_at=tuple(i for i, c in enumerate(columns) if isinstance(c.type, JSON)),
             row_class=type(f"{model.__name__}Row", (), {"entity": model.entity}),
         )
     return found

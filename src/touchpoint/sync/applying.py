@@ -160,10 +160,16 @@ class ApplyStage(Stage):
             record = loaded.get(key)
             if record is None:
                 # New here: as it travels is also as SQLite stores it.
+                known = convert.keys() >= fields.keys()
                 values = fresh.get(key)
                 if values is None:
+                    if known:
+                        # The page's own dict, not a copy: nothing reads it after this.
+                        fields.setdefault("id", key[1])
+                        fresh[key] = fields
+                        continue
                     values = fresh[key] = {"id": key[1]}
-                if convert.keys() >= fields.keys():
+                if known:
                     values.update(fields)
                 else:  # a field this version does not know
                     values.update((k, v) for k, v in fields.items() if k in convert)
