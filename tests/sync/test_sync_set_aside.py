@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from touchpoint.hub.db import changes, counter, records
 from touchpoint.services import customers, interactions, maintenance
 from touchpoint.storage.models import Customer, Interaction
+from touchpoint.sync import pulling
 from touchpoint.sync.attention import set_aside_changes, set_aside_count
 
 STAMP = "2026-11-18T09:30:00.000000Z"
@@ -169,3 +170,32 @@ def test_later_changes_of_a_held_back_record_wait_behind_it(
     with ben.ws.read() as s:
         assert s.get(Interaction, child).notes == "corrected notes"
     assert set_aside_count(ben.ws) == 0
+
+
+def test_a_malformed_change_inside_a_first_syncs_big_transaction_is_set_aside(
+    team: tuple[Laptop, Laptop], hub: HubServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page the Hub sends with a change this laptop cannot read (here its fields are a
+    list) arrives while a first sync applies big pages several to a transaction: that
+    page waits for a transaction of its own and is applied change by change, so only
+    the bad change is set aside."""
+    ana, ben = team
+    for n in range(12):
+        customers.create_customer(ana.ws, {"name": f"Kunde {n}"})
+    assert ana.sync().in_sync
+    bad = str(uuid.uuid4())
+    append(hub, "customer", bad, customer_fields("Broken GmbH"))
+    with hub.engine.begin() as conn:  # as a broken tool could have left it
+        conn.execute(update(changes).where(changes.c.record_id == bad).values(fields=[]))
+    customers.create_customer(ana.ws, {"name": "After GmbH"})
+    assert ana.sync().in_sync
+    monkeypatch.setattr(pulling, "BIG_PAGE", 3)
+
+    result = ben.sync(page_size=4)  # pages of 4: the bad change is in the fourth
+    assert result.status == "done" and result.in_sync
+    assert result.set_aside == 1
+    with ben.ws.read() as s:
+        names = {c.name for c in s.scalars(select(Customer))}
+    assert names == {f"Kunde {n}" for n in range(12)} | {"After GmbH"}
+    (aside,) = set_aside_changes(ben.ws)
+    assert aside.record_id == bad

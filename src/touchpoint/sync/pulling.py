@@ -75,6 +75,8 @@ class _Pull:
         self.paused = contextlib.ExitStack()
         self.big_pull = False
         self.ahead: Future[PullPage] | None = None
+        # A page fetched inside a transaction of big pages but left for the next one.
+        self.held_page: PullPage | None = None
         self.me = stage.ws.device_id
         # Pages up to this server sequence are applied carefully (see PullStage._pull_all).
         self.careful_until = -1
@@ -91,6 +93,9 @@ class _Pull:
         return stage._retry(lambda: stage.client.pull(after, stage.page_size))
 
     def next_page(self) -> PullPage:
+        if self.held_page is not None:
+            page, self.held_page = self.held_page, None
+            return page
         page = self.fetch(self.cursor) if self.ahead is None else self.ahead.result()
         self.ahead = None
         if page.more:
@@ -138,6 +143,7 @@ class _Pull:
                     # twice.
                     self.careful_until = max(self.cursor, page.next_after)
                     self.cursor = committed
+                    self.held_page = None
                     if self.ahead is not None:
                         self.ahead.cancel()
                         self.ahead = None
@@ -189,7 +195,13 @@ class _Pull:
                             or stage.cancel.is_set()
                         ):
                             break
-                        page = self.next_page()
+                        following = self.next_page()
+                        if following.careful:
+                            # A change in it this laptop cannot read: the page waits for
+                            # a transaction of its own, applied change by change.
+                            self.held_page = following
+                            break
+                        page = following
             write_meta(s, CURSOR_KEY, str(self.cursor))
             stage.crash_point("applying")
             uow.commit()
