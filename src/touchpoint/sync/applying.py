@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
+from operator import itemgetter, methodcaller
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -211,18 +212,19 @@ class Stream:
         self.known = known
 
     def only_new(self, rows: list[dict[str, Any]], held_back: set[tuple[str, str]] | None) -> bool:
-        known = self.known
-        for row in rows:
-            entity = row["entity"]
-            key = (entity, row["record_id"])
-            if (
-                row.get("op") != "insert"
-                or entity not in CONVERT
-                or key in known
-                or (held_back and key in held_back)
-            ):
-                return False
-        return True
+        # Read with map and sets, not a Python loop: a first sync asks it of every page.
+        if not _INSERT.issuperset(map(_op, rows)) or not CONVERT.keys() >= set(map(_entity, rows)):
+            return False
+        if not self.known and not held_back:  # a new laptop: nothing to look up
+            return True
+        keys = set(zip(map(_entity, rows), map(_record_id, rows), strict=True))
+        return keys.isdisjoint(self.known) and (not held_back or keys.isdisjoint(held_back))
+
+
+_INSERT = frozenset({"insert"})
+_op = methodcaller("get", "op")
+_entity = itemgetter("entity")
+_record_id = itemgetter("record_id")
 
 
 def known_records(conn: Connection, limit: int) -> set[tuple[str, str]] | None:

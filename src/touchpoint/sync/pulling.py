@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from operator import methodcaller
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from touchpoint.sync.cycle import Cancelled, SyncProgress
 from touchpoint.sync.transport import PullPage
 
 log = logging.getLogger(__name__)
+_device = methodcaller("get", "device_id")
 
 BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 # Changes of big pages applied in one local transaction. With a first sync's lookup
@@ -186,7 +188,8 @@ class _Pull:
                         conflicts += stage._apply_changes(s, page, self.held_back, stream)
                         applied += len(page.changes)
                         # This laptop's own changes come back in the pages too.
-                        received += sum(1 for c in page.changes if c.get("device_id") != self.me)
+                        devices = list(map(_device, page.changes))
+                        received += len(devices) - devices.count(self.me)
                         self.took(page)
                         if (
                             not page.more
