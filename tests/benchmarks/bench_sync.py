@@ -295,11 +295,13 @@ def _console_caught_up(database: Path, hub: _Cpu) -> float:
         if ready:
             break
         time.sleep(1)
-    while time.perf_counter() - started < 3600:  # then it figures each team's week
+    # Then it figures each team's week and makes the report's files in the background,
+    # steps that a 2 s lull may separate: quiet for 10 s in a row.
+    quiet = 0
+    while time.perf_counter() - started < 3600 and quiet < 5:
         before = hub()
         time.sleep(2)
-        if hub() - before < 0.1:
-            break
+        quiet = quiet + 1 if hub() - before < 0.1 else 0
     return time.perf_counter() - started
 
 
