@@ -222,11 +222,11 @@ def display_phone(e164: str) -> str:
     shown = _DISPLAY.get(e164)
     if shown is not None:
         return shown
-    phonenumbers = _phonenumbers()
-    number = _stored_number(e164)
-    if number is not None:
-        shown = _international(number)
+    parts = _e164_parts(e164)
+    if parts is not None:
+        shown = _international(*parts)
     else:
+        phonenumbers = _phonenumbers()
         try:
             number = phonenumbers.parse(e164, None)
         except phonenumbers.NumberParseException:
@@ -242,15 +242,15 @@ def display_phone(e164: str) -> str:
 _INTERNATIONAL: dict[int, tuple[tuple[Any, Any, str], ...]] = {}
 
 
-def _international(number: Any) -> str:
+def _international(code: int, nsn: str) -> str:
     """``format_number(number, INTERNATIONAL)`` for a number of ``_stored_number``
-    (a known calling code, no extension), by the library's rules with the calling
-    code's formats looked up once: a first sync or an import writes the display form of
-    every number into the search documents, and the lookups were half of it."""
-    util = _phonenumbers().phonenumberutil
-    code = number.country_code
+    (a known calling code, no extension), given its calling code and national
+    significant number, by the library's rules with the calling code's formats looked
+    up once: a first sync or an import writes the display form of every number into the
+    search documents, and the lookups were half of it."""
     formats = _INTERNATIONAL.get(code)
     if formats is None:
+        util = _phonenumbers().phonenumberutil
         metadata = util.PhoneMetadata.metadata_for_region_or_calling_code(
             code, util.region_code_for_country_code(code).upper()
         )
@@ -263,7 +263,6 @@ def _international(number: Any) -> str:
             )
             for f in chosen
         )
-    nsn = util.national_significant_number(number)
     for leading, pattern, rule in formats:
         if (leading is None or leading.match(nsn)) and pattern.fullmatch(nsn):
             # The library substitutes with re.sub: the first match, not the full one.
@@ -273,6 +272,40 @@ def _international(number: Any) -> str:
 
 _E164 = re.compile(r"\+([1-9][0-9]{3,16})")
 
+# A calling code's national prefix as parse looks for it (None: it has none; False: the
+# library knows no such code), looked up once.
+_PREFIX_FOR_PARSING: dict[int, Any] = {}
+
+
+def _e164_parts(e164: str) -> tuple[int, str] | None:
+    """(calling code, national significant number) of the number
+    ``phonenumbers.parse(e164, None)`` returns, when :func:`_stored_number` reads it;
+    else None. The digits after the code are that number's significant number as the
+    library writes it (its leading zeros kept), so the number need not be built to be
+    shown: a first sync shows every number it pulls in the search documents."""
+    if _E164.fullmatch(e164) is None:
+        return None
+    util = _phonenumbers().phonenumberutil
+    code, national = util._extract_country_code(e164[1:])
+    if code == 0 or len(national) < 2:  # parse refuses a national part that short
+        return None
+    prefix = _PREFIX_FOR_PARSING.get(code, _UNSET)
+    if prefix is _UNSET:
+        metadata = util.PhoneMetadata.metadata_for_region_or_calling_code(
+            code, util.region_code_for_country_code(code)
+        )
+        pattern = None if metadata is None else metadata.national_prefix_for_parsing
+        prefix = False if metadata is None else (util.re_compile(pattern) if pattern else None)
+        _PREFIX_FOR_PARSING[code] = prefix
+    if prefix is False:
+        return None
+    if prefix is not None and prefix.match(national):
+        return None  # parse may take the prefix off: let it decide
+    return code, national
+
+
+_UNSET = object()
+
 
 def _stored_number(e164: str) -> Any:
     """The number ``phonenumbers.parse(e164, None)`` returns, for a number stored in
@@ -280,21 +313,12 @@ def _stored_number(e164: str) -> Any:
     search documents, and parsing was two thirds of that. None when the text is not
     plain E.164, or when parse would strip a national prefix after the country code:
     those take parse's own path."""
-    if _E164.fullmatch(e164) is None:
+    parts = _e164_parts(e164)
+    if parts is None:
         return None
+    code, national = parts
     phonenumbers = _phonenumbers()
     util = phonenumbers.phonenumberutil
-    code, national = util._extract_country_code(e164[1:])
-    if code == 0 or len(national) < 2:  # parse refuses a national part that short
-        return None
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
-        code, util.region_code_for_country_code(code)
-    )
-    if metadata is None:
-        return None
-    prefix = metadata.national_prefix_for_parsing
-    if prefix and util.re_compile(prefix).match(national):
-        return None  # parse may take the prefix off: let it decide
     number = phonenumbers.PhoneNumber(country_code=code)
     util._set_italian_leading_zeros_for_phone_number(national, number)
     number.national_number = int(national)
