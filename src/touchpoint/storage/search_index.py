@@ -499,9 +499,10 @@ FILL_EVERY = 100_000
 
 def _settings(conn: Connection, table: str) -> dict[str, int]:
     """The index's own values of the settings a bulk load changes."""
+    keys = tuple(USUAL_SETTINGS)
     stored = dict(
         conn.exec_driver_sql(
-            f"SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'hashsize')"
+            f"SELECT k, v FROM {table}_config WHERE k IN ({', '.join('?' for _ in keys)})", keys
         ).all()
     )
     return {k: int(stored.get(k, usual)) for k, usual in USUAL_SETTINGS.items()}

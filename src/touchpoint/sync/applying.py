@@ -53,8 +53,7 @@ class ApplyStage(Stage):
                 continue
             present.add(row)
             fit.append(row)
-        me = self.ws.device_id
-        received = sum(1 for c in page.changes if c.get("device_id") != me)
+        received = from_others(page.changes, self.ws.device_id)
         try:
             with s.begin_nested():
                 return received, self._apply_changes(s, replace(page, changes=fit))
@@ -223,8 +222,16 @@ class Stream:
 
 _INSERT = frozenset({"insert"})
 _op = methodcaller("get", "op")
+_device = methodcaller("get", "device_id")
 _entity = itemgetter("entity")
 _record_id = itemgetter("record_id")
+
+
+def from_others(changes: list[dict[str, Any]], device_id: str) -> int:
+    """How many of a page's changes came from other devices (this laptop's own changes
+    come back in the pages too)."""
+    devices = list(map(_device, changes))
+    return len(devices) - devices.count(device_id)
 
 
 def known_records(conn: Connection, limit: int) -> set[tuple[str, str]] | None:

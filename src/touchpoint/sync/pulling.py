@@ -7,7 +7,6 @@ import logging
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from operator import methodcaller
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -18,12 +17,18 @@ from touchpoint.storage import deferred_indexes
 from touchpoint.storage.bulk_write import bulk_write
 from touchpoint.storage.database import PRAGMAS_OPTION
 from touchpoint.sync.account import CURSOR_KEY, read_meta, write_meta
-from touchpoint.sync.applying import _UNAPPLIABLE, ApplyStage, Stream, _held_back, known_records
+from touchpoint.sync.applying import (
+    _UNAPPLIABLE,
+    ApplyStage,
+    Stream,
+    _held_back,
+    from_others,
+    known_records,
+)
 from touchpoint.sync.cycle import Cancelled, SyncProgress
 from touchpoint.sync.transport import PullPage
 
 log = logging.getLogger(__name__)
-_device = methodcaller("get", "device_id")
 
 BIG_PAGE = 1000  # records new here in one page: insert them as a bulk load
 # Changes of big pages applied in one local transaction. With a first sync's lookup
@@ -187,9 +192,7 @@ class _Pull:
                     while True:
                         conflicts += stage._apply_changes(s, page, self.held_back, stream)
                         applied += len(page.changes)
-                        # This laptop's own changes come back in the pages too.
-                        devices = list(map(_device, page.changes))
-                        received += len(devices) - devices.count(self.me)
+                        received += from_others(page.changes, self.me)
                         self.took(page)
                         if (
                             not page.more
